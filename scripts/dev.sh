@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The two entry points of the README:
+#   scripts/dev.sh run    install dependencies, build, run the default model
+#   scripts/dev.sh test   install dependencies, build (warnings are errors), run every test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-run}"
+jobs="$(nproc)"
+
+scripts/install_deps.sh
+
+case "$mode" in
+run)
+    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build build -j "$jobs"
+    build/rocmforge version
+    ;;
+test)
+    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DROCMFORGE_WERROR=ON >/dev/null
+    cmake --build build -j "$jobs"
+    if [ -f tests/node/package.json ]; then (cd tests/node && npm ci --no-audit --no-fund --loglevel=error); fi
+    ctest --test-dir build --output-on-failure -j "$jobs"
+    ;;
+*)
+    echo "usage: scripts/dev.sh run|test" >&2
+    exit 2
+    ;;
+esac

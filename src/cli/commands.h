@@ -1,0 +1,11 @@
+// Subcommands of the rocmforge executable. Each add_*_command registers one CLI11 subcommand
+// (options + callback) on the root app; main.cpp calls them all.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace rf::cli {
+
+void add_version_command(CLI::App& app);
+
+}  // namespace rf::cli

@@ -1,0 +1,32 @@
+// rocmforge: one executable, many subcommands (see commands.h).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+    spdlog::set_default_logger(spdlog::stderr_color_mt("rocmforge"));
+    spdlog::set_pattern("%^%l%$: %v");
+
+    CLI::App app{"rocmforge: LLM inference engine for GGUF models (CPU, CUDA, HIP)"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "rocmforge 0.1.0");
+    rf::cli::add_version_command(app);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const rf::Error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,50 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+
+namespace rf {
+namespace {
+
+TEST(ThreadPool, RunsEveryThreadOnce) {
+    ThreadPool pool(4);
+    for (int round = 0; round < 200; ++round) {
+        std::vector<std::atomic<int>> hits(4);
+        pool.run([&](int ith, int nth) {
+            EXPECT_EQ(nth, 4);
+            hits[static_cast<size_t>(ith)].fetch_add(1);
+        });
+        for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+    }
+}
+
+TEST(ThreadPool, ParallelForCoversRangeExactlyOnce) {
+    ThreadPool pool(3);
+    for (int64_t n : {1, 2, 3, 7, 1000, 1001}) {
+        std::vector<std::atomic<int>> seen(static_cast<size_t>(n));
+        pool.parallel_for(n, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) seen[static_cast<size_t>(i)].fetch_add(1);
+        });
+        for (auto& s : seen) EXPECT_EQ(s.load(), 1);
+    }
+}
+
+TEST(ThreadPool, PropagatesExceptions) {
+    ThreadPool pool(2);
+    EXPECT_THROW(pool.run([](int ith, int) {
+        if (ith == 1) fail("boom from thread {}", ith);
+    }),
+                 Error);
+    // The pool still works afterwards.
+    std::atomic<int> sum{0};
+    pool.run([&](int ith, int) { sum += ith + 1; });
+    EXPECT_EQ(sum.load(), 3);
+}
+
+}  // namespace
+}  // namespace rf
