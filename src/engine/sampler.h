@@ -1,0 +1,59 @@
+// Token sampling from a row of logits: repetition / presence / frequency penalties, then
+// top-k, top-p, min-p, temperature and a seeded draw (llama.cpp's default chain order);
+// temperature <= 0 is greedy. Also reports the top-n log-probabilities of the model's own
+// distribution (log-softmax of the raw logits, before penalties and temperature, as the
+// OpenAI API and vLLM report them).
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+namespace rf {
+
+struct SamplingParams {
+    float temperature = 0.8f;
+    int top_k = 40;             // <= 0: off
+    float top_p = 0.95f;        // >= 1: off
+    float min_p = 0.05f;        // <= 0: off
+    float repeat_penalty = 1.0f;    // 1: off (divides positive logits / multiplies negative ones)
+    int repeat_last_n = 64;         // window of history the penalties look at (-1: all)
+    float presence_penalty = 0.0f;  // subtracted once per token present in the window
+    float frequency_penalty = 0.0f; // subtracted per occurrence in the window
+    uint64_t seed = 0xFFFFFFFFFFFFFFFFull;  // all ones: seed from std::random_device
+    int n_logprobs = 0;         // top-n log-probabilities to report per token
+};
+
+struct TokenLogprob {
+    int32_t token;
+    float logprob;
+};
+
+struct SampleResult {
+    int32_t token = -1;
+    float logprob = 0.0f;                 // of the chosen token, model distribution
+    std::vector<TokenLogprob> top;        // n_logprobs most likely tokens, most likely first
+};
+
+class Sampler {
+public:
+    explicit Sampler(const SamplingParams& params);
+
+    const SamplingParams& params() const { return params_; }
+
+    // logits: [n_vocab] raw model output (not modified). history: previous tokens of the
+    // sequence (prompt and generated), for the penalties.
+    SampleResult sample(std::span<const float> logits, std::span<const int32_t> history);
+
+private:
+    SamplingParams params_;
+    std::mt19937_64 rng_;
+    std::vector<float> work_;           // penalised logits
+    std::vector<int32_t> candidates_;   // candidate ids
+};
+
+// Index of the largest value (lowest index on ties).
+int32_t argmax(std::span<const float> values);
+
+}  // namespace rf

@@ -1,0 +1,15 @@
+// Maps general.architecture to its implementation.
+#include "core/error.h"
+#include "model/model.h"
+
+namespace rf {
+
+std::unique_ptr<Architecture> make_dense_transformer();
+
+std::unique_ptr<Architecture> make_architecture(const ModelConfig& config) {
+    if (config.arch == "llama" || config.arch == "qwen2" || config.arch == "qwen3") return make_dense_transformer();
+    fail("model: architecture '{}' has no forward pass in this build yet (supported: llama, qwen2, qwen3)",
+         config.arch);
+}
+
+}  // namespace rf

@@ -1,0 +1,65 @@
+#include "model/blocks.h"
+
+#include <cmath>
+
+namespace rf {
+
+void attention_block(BlockContext& ctx, const LayerWeights& w, int il, Act x) {
+    const ModelConfig& c = ctx.config;
+    const int64_t T = x.rows;
+    const int hd = c.head_dim;
+    Backend& be = ctx.backend;
+
+    Act h = ctx.ws.get(kSlotNormed, T, c.n_embd);
+    Act q = ctx.ws.get(kSlotQ, T, int64_t{c.n_head} * hd);
+    Act k = ctx.ws.get(kSlotK, T, int64_t{c.n_head_kv} * hd);
+    Act v = ctx.ws.get(kSlotV, T, int64_t{c.n_head_kv} * c.head_dim_v);
+    Act o = ctx.ws.get(kSlotAttnOut, T, int64_t{c.n_head} * c.head_dim_v);
+
+    be.rms_norm(x, w.attn_norm, c.rms_eps, h);
+    be.matmul(w.wq, h, q, &w.bq);
+    be.matmul(w.wk, h, k, &w.bk);
+    be.matmul(w.wv, h, v, &w.bv);
+    if (w.q_norm) be.rms_norm(q.reshape(hd), w.q_norm, c.rms_eps, q.reshape(hd));
+    if (w.k_norm) be.rms_norm(k.reshape(hd), w.k_norm, c.rms_eps, k.reshape(hd));
+    be.rope(q, c.n_head, hd, c.rope);
+    be.rope(k, c.n_head_kv, hd, c.rope);
+
+    const KvLayerView& layer = ctx.kv.layer(il);
+    be.kv_store(layer, k, v);
+    AttentionParams ap;
+    ap.n_head = c.n_head;
+    ap.n_kv_head = c.n_head_kv;
+    ap.head_dim = hd;
+    ap.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    be.attention(q, layer, ap, o);
+
+    be.matmul(w.wo, o, h);
+    be.add(x, h, x);
+}
+
+void swiglu_ffn_block(BlockContext& ctx, const Weight& norm, const Weight& gate, const Weight& up,
+                      const Weight& down, Act x) {
+    const int64_t T = x.rows;
+    Backend& be = ctx.backend;
+    Act h = ctx.ws.get(kSlotNormed, T, x.cols);
+    Act g = ctx.ws.get(kSlotGate, T, gate.rows);
+    Act u = ctx.ws.get(kSlotUp, T, up.rows);
+    be.rms_norm(x, norm, ctx.config.rms_eps, h);
+    be.matmul(gate, h, g);
+    be.matmul(up, h, u);
+    be.swiglu(g, u, g);
+    be.matmul(down, g, h);
+    be.add(x, h, x);
+}
+
+void output_block(BlockContext& ctx, const ModelWeights& w, Act x, Act logits) {
+    if (logits.rows == 0) return;
+    Backend& be = ctx.backend;
+    Act rows = ctx.ws.get(kSlotOutRows, logits.rows, x.cols);
+    be.gather_output_rows(x, rows);
+    be.rms_norm(rows, w.output_norm, ctx.config.rms_eps, rows);
+    be.matmul(w.output, rows, logits);
+}
+
+}  // namespace rf

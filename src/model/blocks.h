@@ -1,0 +1,44 @@
+// Shared building blocks of transformer forward passes, made of backend ops only. Each
+// architecture file (archs/*.cpp) composes these.
+#pragma once
+
+#include "backend/backend.h"
+#include "kv/kv_cache.h"
+#include "model/model_config.h"
+#include "model/model_weights.h"
+#include "model/workspace.h"
+
+namespace rf {
+
+// Workspace slots used by the blocks (slot 0 holds the logits, see Model::forward).
+enum WorkspaceSlot : int {
+    kSlotLogits = 0,
+    kSlotResidual,   // [T, n_embd] the residual stream x
+    kSlotNormed,     // [T, n_embd] normalised x / block output
+    kSlotQ,          // [T, n_head * hd]
+    kSlotK,          // [T, n_kv * hd]
+    kSlotV,          // [T, n_kv * hd]
+    kSlotAttnOut,    // [T, n_head * hd]
+    kSlotGate,       // [T, n_ff]
+    kSlotUp,         // [T, n_ff]
+    kSlotOutRows,    // [n_out, n_embd]
+    kSlotCount
+};
+
+struct BlockContext {
+    Backend& backend;
+    Workspace& ws;
+    const ModelConfig& config;
+    const StepPlan& plan;
+    KvCache& kv;
+};
+
+// x (residual, [T, n_embd]) += attention(rms_norm(x)) of layer il.
+void attention_block(BlockContext& ctx, const LayerWeights& w, int il, Act x);
+// x += down(silu(gate(h)) * up(h)) with h = rms_norm(x, norm).
+void swiglu_ffn_block(BlockContext& ctx, const Weight& norm, const Weight& gate, const Weight& up,
+                      const Weight& down, Act x);
+// logits = output(rms_norm(x[output_rows]))
+void output_block(BlockContext& ctx, const ModelWeights& w, Act x, Act logits);
+
+}  // namespace rf

@@ -1,0 +1,89 @@
+#include "model/model_weights.h"
+
+#include <fmt/ranges.h>
+
+#include <cstring>
+
+#include "core/error.h"
+#include "core/half.h"
+#include "formats/gguf/gguf_file.h"
+#include "model/tensor_names.h"
+
+namespace rf {
+namespace tn = tensor_names;
+
+WeightStore::WeightStore(Backend& backend, const GgufFile& gguf, const ModelConfig& c)
+    : backend_(backend), gguf_(gguf) {
+    const int64_t E = c.n_embd, Q = int64_t{c.n_head} * c.head_dim, KV = int64_t{c.n_head_kv} * c.head_dim,
+                  V = int64_t{c.n_head_kv} * c.head_dim_v, O = int64_t{c.n_head} * c.head_dim_v;
+    const auto* embd = gguf.find_tensor(tn::kTokenEmbd);
+    RF_CHECK(embd != nullptr, "gguf {}: tensor '{}' is missing", gguf.path(), tn::kTokenEmbd);
+    RF_CHECK(embd->ne.size() == 2, "gguf {}: tensor '{}' has {} dims, expected 2", gguf.path(), tn::kTokenEmbd,
+             embd->ne.size());
+    const int64_t n_vocab = embd->ne[1];
+    weights_.tok_embd = load(tn::kTokenEmbd, {E, n_vocab}, true);
+    weights_.output_norm = load_norm(tn::kOutputNorm, E, true);
+    weights_.output = load(tn::kOutput, {E, n_vocab}, false);
+    if (!weights_.output) weights_.output = weights_.tok_embd;  // tied embeddings
+
+    weights_.layers.resize(static_cast<size_t>(c.n_layer));
+    for (int il = 0; il < c.n_layer; ++il) {
+        LayerWeights& L = weights_.layers[static_cast<size_t>(il)];
+        L.attn_norm = load_norm(tn::layer(il, tn::kAttnNorm), E, true);
+        L.wq = load(tn::layer(il, tn::kAttnQ), {E, Q}, true);
+        L.wk = load(tn::layer(il, tn::kAttnK), {E, KV}, true);
+        L.wv = load(tn::layer(il, tn::kAttnV), {E, V}, true);
+        L.wo = load(tn::layer(il, tn::kAttnOutput), {O, E}, true);
+        L.bq = load_norm(tn::layer(il, tn::kAttnQBias), Q, false);
+        L.bk = load_norm(tn::layer(il, tn::kAttnKBias), KV, false);
+        L.bv = load_norm(tn::layer(il, tn::kAttnVBias), V, false);
+        L.q_norm = load_norm(tn::layer(il, tn::kAttnQNorm), c.head_dim, c.arch == "qwen3");
+        L.k_norm = load_norm(tn::layer(il, tn::kAttnKNorm), c.head_dim, c.arch == "qwen3");
+        L.ffn_norm = load_norm(tn::layer(il, tn::kFfnNorm), E, true);
+        L.ffn_gate = load(tn::layer(il, tn::kFfnGate), {E, c.n_ff}, true);
+        L.ffn_up = load(tn::layer(il, tn::kFfnUp), {E, c.n_ff}, true);
+        L.ffn_down = load(tn::layer(il, tn::kFfnDown), {c.n_ff, E}, true);
+    }
+}
+
+Weight WeightStore::load(const std::string& name, std::vector<int64_t> expected_ne, bool required) {
+    const GgufTensorInfo* t = gguf_.find_tensor(name);
+    if (t == nullptr) {
+        RF_CHECK(!required, "gguf {}: tensor '{}' is missing", gguf_.path(), name);
+        return {};
+    }
+    RF_CHECK(t->ne == expected_ne, "gguf {}: tensor '{}' has shape [{}], expected [{}]", gguf_.path(), name,
+             fmt::join(t->ne, ", "), fmt::join(expected_ne, ", "));
+    const int64_t rows = t->ne.size() > 1 ? t->ne[1] : 1;
+    const int64_t mats = t->ne.size() > 2 ? t->ne[2] : 1;
+    weights_.total_bytes += t->nbytes;
+    return backend_.load_weight(t->type, t->ne[0], rows, mats, t->data);
+}
+
+Weight WeightStore::load_norm(const std::string& name, int64_t n, bool required) {
+    const GgufTensorInfo* t = gguf_.find_tensor(name);
+    if (t == nullptr) {
+        RF_CHECK(!required, "gguf {}: tensor '{}' is missing", gguf_.path(), name);
+        return {};
+    }
+    RF_CHECK(t->ne.size() == 1 && t->ne[0] == n, "gguf {}: tensor '{}' has shape [{}], expected [{}]",
+             gguf_.path(), name, fmt::join(t->ne, ", "), n);
+    weights_.total_bytes += t->nbytes;
+    std::vector<float>& host = converted_.emplace_back(static_cast<size_t>(n));
+    const auto* src = reinterpret_cast<const uint16_t*>(t->data);
+    switch (t->type) {
+        case TensorType::F32: std::memcpy(host.data(), t->data, host.size() * 4); break;
+        case TensorType::F16:
+            for (size_t i = 0; i < host.size(); ++i) host[i] = f16_to_f32(src[i]);
+            break;
+        case TensorType::BF16:
+            for (size_t i = 0; i < host.size(); ++i) host[i] = bf16_to_f32(src[i]);
+            break;
+        default:
+            fail("gguf {}: tensor '{}' has type {}, expected f32, f16 or bf16", gguf_.path(), name,
+                 type_name(t->type));
+    }
+    return backend_.load_weight(TensorType::F32, n, 1, 1, host.data());
+}
+
+}  // namespace rf

@@ -1,0 +1,56 @@
+// The weights of a model as backend Weights, loaded from a GGUF file with every shape checked
+// against the configuration ("gguf m.gguf: tensor 'blk.0.attn_q.weight' has shape [256, 128],
+// expected [256, 256]"). Norm vectors are always f32 (converted on load when stored as f16/bf16).
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "model/model_config.h"
+
+namespace rf {
+
+class GgufFile;
+
+struct LayerWeights {
+    Weight attn_norm;
+    Weight wq, wk, wv, wo;   // [n_head*hd, n_embd], [n_kv*hd, n_embd], [n_kv*hd, n_embd], [n_embd, n_head*hd]
+    Weight bq, bk, bv;       // qwen2 biases (optional)
+    Weight q_norm, k_norm;   // qwen3 per-head RMSNorm weights [hd] (optional)
+    Weight ffn_norm;
+    Weight ffn_gate, ffn_up; // [n_ff, n_embd]
+    Weight ffn_down;         // [n_embd, n_ff]
+};
+
+struct ModelWeights {
+    Weight tok_embd;         // [n_vocab, n_embd]
+    Weight output_norm;
+    Weight output;           // [n_vocab, n_embd]; tok_embd when the embeddings are tied
+    std::vector<LayerWeights> layers;
+    size_t total_bytes = 0;  // bytes of all weight tensors as stored
+};
+
+// Loads the weights. Norm vectors converted to f32 are kept here (host), since a backend may use
+// host memory in place; the GGUF mapping must outlive the store for the same reason.
+class WeightStore {
+public:
+    WeightStore(Backend& backend, const GgufFile& gguf, const ModelConfig& config);
+    WeightStore(const WeightStore&) = delete;
+    WeightStore& operator=(const WeightStore&) = delete;
+
+    const ModelWeights& weights() const { return weights_; }
+
+private:
+    Weight load(const std::string& name, std::vector<int64_t> expected_ne, bool required);
+    Weight load_norm(const std::string& name, int64_t n, bool required);
+
+    Backend& backend_;
+    const GgufFile& gguf_;
+    ModelWeights weights_;
+    std::deque<std::vector<float>> converted_;  // stable addresses
+};
+
+}  // namespace rf

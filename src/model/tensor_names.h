@@ -1,0 +1,29 @@
+// GGUF tensor names (llama.cpp conventions), in one place. Per-layer names are "blk.<i>.<name>".
+#pragma once
+
+#include <string>
+
+namespace rf::tensor_names {
+
+inline constexpr const char* kTokenEmbd = "token_embd.weight";
+inline constexpr const char* kOutputNorm = "output_norm.weight";
+inline constexpr const char* kOutput = "output.weight";
+
+inline constexpr const char* kAttnNorm = "attn_norm.weight";
+inline constexpr const char* kAttnQ = "attn_q.weight";
+inline constexpr const char* kAttnK = "attn_k.weight";
+inline constexpr const char* kAttnV = "attn_v.weight";
+inline constexpr const char* kAttnQBias = "attn_q.bias";
+inline constexpr const char* kAttnKBias = "attn_k.bias";
+inline constexpr const char* kAttnVBias = "attn_v.bias";
+inline constexpr const char* kAttnOutput = "attn_output.weight";
+inline constexpr const char* kAttnQNorm = "attn_q_norm.weight";
+inline constexpr const char* kAttnKNorm = "attn_k_norm.weight";
+inline constexpr const char* kFfnNorm = "ffn_norm.weight";
+inline constexpr const char* kFfnGate = "ffn_gate.weight";
+inline constexpr const char* kFfnUp = "ffn_up.weight";
+inline constexpr const char* kFfnDown = "ffn_down.weight";
+
+inline std::string layer(int il, const char* name) { return "blk." + std::to_string(il) + "." + name; }
+
+}  // namespace rf::tensor_names
