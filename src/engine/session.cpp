@@ -1,0 +1,75 @@
+#include "engine/session.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace rf {
+
+Session::Session(Model& model, KvCache& kv, int32_t n_ctx)
+    : model_(model), kv_(kv), seq_(kv.create_sequence()), n_ctx_(n_ctx) {}
+
+Session::~Session() { kv_.free_sequence(seq_); }
+
+void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector<float>* last_logits,
+                   std::vector<float>* all_logits) {
+    RF_CHECK(n_batch > 0, "session: batch size must be positive (got {})", n_batch);
+    const int64_t total = static_cast<int64_t>(tokens_.size()) + static_cast<int64_t>(tokens.size());
+    RF_CHECK(total <= n_ctx_, "the prompt and history need {} tokens, more than the context size {} (--ctx-size)",
+             total, n_ctx_);
+    const int32_t n_vocab = model_.n_vocab();
+    for (int32_t id : tokens)
+        RF_CHECK(id >= 0 && id < n_vocab, "session: token id {} out of range [0, {})", id, n_vocab);
+    if (all_logits) all_logits->resize(tokens.size() * static_cast<size_t>(n_vocab));
+    if (tokens.empty()) return;
+    RF_CHECK(kv_.reserve(seq_, static_cast<int32_t>(tokens.size())),
+             "KV cache full: {} more tokens need {} blocks, {} free", tokens.size(),
+             (tokens.size() + static_cast<size_t>(kv_.block_size()) - 1) / static_cast<size_t>(kv_.block_size()),
+             kv_.n_free_blocks());
+
+    std::vector<float> chunk_logits;
+    for (size_t begin = 0; begin < tokens.size(); begin += static_cast<size_t>(n_batch)) {
+        const size_t n = std::min(tokens.size() - begin, static_cast<size_t>(n_batch));
+        const bool last_chunk = begin + n == tokens.size();
+        const int32_t n_past = static_cast<int32_t>(tokens_.size());
+        plan_.tokens.assign(tokens.begin() + static_cast<ptrdiff_t>(begin),
+                            tokens.begin() + static_cast<ptrdiff_t>(begin + n));
+        plan_.positions.resize(n);
+        plan_.token_seq.assign(n, 0);
+        for (size_t i = 0; i < n; ++i) plan_.positions[i] = n_past + static_cast<int32_t>(i);
+        plan_.kv_slots.clear();
+        kv_.append_slots(seq_, static_cast<int32_t>(n), plan_.kv_slots);
+        plan_.seqs.assign(1, SeqStep{0, static_cast<int32_t>(n), n_past, kv_.block_table(seq_)});
+        plan_.output_rows.clear();
+        if (all_logits) {
+            for (size_t i = 0; i < n; ++i) plan_.output_rows.push_back(static_cast<int32_t>(i));
+        } else if (last_chunk && last_logits) {
+            plan_.output_rows.push_back(static_cast<int32_t>(n - 1));
+        }
+        float* dst = nullptr;
+        if (all_logits) {
+            dst = all_logits->data() + begin * static_cast<size_t>(n_vocab);
+        } else if (!plan_.output_rows.empty()) {
+            chunk_logits.resize(static_cast<size_t>(n_vocab));
+            dst = chunk_logits.data();
+        }
+        model_.forward(plan_, kv_, dst);
+        kv_.commit(seq_, static_cast<int32_t>(n));
+        tokens_.insert(tokens_.end(), plan_.tokens.begin(), plan_.tokens.end());
+    }
+    if (last_logits) {
+        if (all_logits) {
+            last_logits->assign(all_logits->end() - n_vocab, all_logits->end());
+        } else {
+            *last_logits = std::move(chunk_logits);
+        }
+    }
+}
+
+void Session::truncate(int32_t n) {
+    RF_CHECK(n >= 0 && n <= length(), "session: truncate to {} tokens (length {})", n, length());
+    kv_.truncate(seq_, n);
+    tokens_.resize(static_cast<size_t>(n));
+}
+
+}  // namespace rf

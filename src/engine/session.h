@@ -1,0 +1,46 @@
+// One sequence of a model in a KV cache: its tokens so far, and feeding more tokens through the
+// model (in batches of n_batch, i.e. chunked prefill) with logits for the last or every token.
+// The CLI's run/chat/logits/perplexity commands and the benchmarks use it; the server's
+// scheduler builds multi-sequence steps from the same pieces.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "kv/kv_cache.h"
+#include "model/model.h"
+
+namespace rf {
+
+class Session {
+public:
+    // n_ctx: the most tokens this sequence may hold (prompt + generated).
+    Session(Model& model, KvCache& kv, int32_t n_ctx);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    const std::vector<int32_t>& tokens() const { return tokens_; }
+    int32_t n_ctx() const { return n_ctx_; }
+    int32_t length() const { return static_cast<int32_t>(tokens_.size()); }
+
+    // Runs `tokens` through the model, n_batch at a time. last_logits (if not null) receives the
+    // logits of the final token [n_vocab]; all_logits (if not null) those of every fed token
+    // [n, n_vocab]. Throws rf::Error (and changes nothing) when the tokens do not fit n_ctx or
+    // the KV cache.
+    void feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector<float>* last_logits,
+              std::vector<float>* all_logits = nullptr);
+    // Forgets tokens past n (the KV of the kept prefix stays valid).
+    void truncate(int32_t n);
+
+private:
+    Model& model_;
+    KvCache& kv_;
+    int32_t seq_;
+    int32_t n_ctx_;
+    std::vector<int32_t> tokens_;
+    StepPlan plan_;
+};
+
+}  // namespace rf
