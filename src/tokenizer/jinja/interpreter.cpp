@@ -208,7 +208,13 @@ private:
         switch (target.kind) {
             case ExprKind::name: scope->vars[target.name] = value; return;
             case ExprKind::tuple: {
-                const std::vector<Value> items = iterate(value, "unpacking");
+                std::vector<Value> items;
+                try {
+                    items = iterate(value, "unpacking");
+                } catch (TemplateError& e) {
+                    e.locate(target.where);
+                    throw;
+                }
                 if (items.size() != target.items.size())
                     throw_error_at(target.where, "cannot unpack {} value(s) into {} target(s)", items.size(), target.items.size());
                 for (size_t i = 0; i < items.size(); ++i) assign(*target.items[i], items[i], scope);

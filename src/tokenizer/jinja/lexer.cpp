@@ -222,13 +222,13 @@ private:
     }
 
     void lex_tag_body(char kind) {
-        int depth = 0;  // open ( [ {
+        std::string open;  // unclosed ( [ {, innermost last
         const size_t tag_start = pos_;
         for (;;) {
             skip_ws();
             if (pos_ >= src_.size())
                 throw_error_at(locate(tag_start), "unexpected end of template, expected '{}'", kind == '%' ? "%}" : "}}");
-            if (depth == 0 && kind == '%') {
+            if (open.empty() && kind == '%') {
                 if (starts_with(pos_, "-%}") || starts_with(pos_, "+%}") || starts_with(pos_, "%}")) {
                     const char modifier = src_[pos_] == '%' ? 0 : src_[pos_];
                     emit(TokenType::block_end, "%}", pos_);
@@ -240,7 +240,7 @@ private:
                     return;
                 }
             }
-            if (depth == 0 && kind == '{') {
+            if (open.empty() && kind == '{') {
                 if (starts_with(pos_, "-}}") || starts_with(pos_, "}}")) {
                     const bool strip = src_[pos_] == '-';
                     emit(TokenType::variable_end, "}}", pos_);
@@ -249,11 +249,11 @@ private:
                     return;
                 }
             }
-            lex_expression_token(depth);
+            lex_expression_token(open);
         }
     }
 
-    void lex_expression_token(int& depth) {
+    void lex_expression_token(std::string& open) {
         const size_t start = pos_;
         const char c = src_[pos_];
         if (c == '\'' || c == '"') {
@@ -289,10 +289,14 @@ private:
             }
         }
         if (std::strchr("+-*/%~<>=()[]{},.:|", c) != nullptr) {
-            if (c == '(' || c == '[' || c == '{') ++depth;
+            if (c == '(' || c == '[' || c == '{') open += c;
             if (c == ')' || c == ']' || c == '}') {
-                if (depth == 0) throw_error_at(locate(start), "unexpected '{}'", c);
-                --depth;
+                const char expected = open.empty() ? 0 : open.back() == '(' ? ')' : open.back() == '[' ? ']' : '}';
+                if (c != expected) {
+                    if (expected) throw_error_at(locate(start), "unexpected '{}', expected '{}'", c, expected);
+                    throw_error_at(locate(start), "unexpected '{}'", c);
+                }
+                open.pop_back();
             }
             emit(TokenType::op, std::string(1, c), start);
             ++pos_;

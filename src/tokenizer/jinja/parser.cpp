@@ -38,6 +38,9 @@ std::string describe(const Token& t) {
     }
 }
 
+// Deeper nesting than this is rejected rather than risking the native stack.
+constexpr int kMaxNesting = 200;
+
 class Parser {
 public:
     explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
@@ -87,6 +90,13 @@ private:
     // Parses until one of the end tags ({% endfor %} ...), leaving the position at its '{%'.
     // opener names the statement being closed, for the error at end of template.
     Body parse_body(std::initializer_list<std::string_view> end_tags, const Token* opener) {
+        if (end_tags.size() != 0) open_blocks_.push_back(std::string(*end_tags.begin()));
+        Body body = parse_body_until(end_tags, opener);
+        if (end_tags.size() != 0) open_blocks_.pop_back();
+        return body;
+    }
+
+    Body parse_body_until(std::initializer_list<std::string_view> end_tags, const Token* opener) {
         Body body;
         for (;;) {
             const Token& t = peek();
@@ -125,6 +135,7 @@ private:
     }
 
     StmtPtr parse_statement() {
+        NestingGuard guard(*this);
         const Token& tag = peek();
         if (tag.type != TokenType::name) unexpected("a tag name");
         const std::string& name = tag.value;
@@ -149,6 +160,10 @@ private:
             expect(TokenType::block_end, "'%}'");
             return make_stmt(name == "break" ? StmtKind::break_ : StmtKind::continue_, t.where);
         }
+        const bool closing = name.rfind("end", 0) == 0 || name == "else" || name == "elif";
+        if (closing && !open_blocks_.empty())
+            throw_error_at(tag.where, "unexpected '{}', expected '{}'", name, open_blocks_.back());
+        if (closing) throw_error_at(tag.where, "unexpected '{}': no block is open", name);
         throw_error_at(tag.where, "unknown tag '{}'", name);
     }
 
@@ -265,6 +280,7 @@ private:
 
     // Targets of for and set: a name, a namespace attribute (set only), or a tuple of them.
     ExprPtr parse_assign_target(bool allow_attribute) {
+        NestingGuard guard(*this);
         const Location where = peek().where;
         std::vector<ExprPtr> items;
         bool is_tuple = false;
@@ -320,6 +336,7 @@ private:
     }
 
     ExprPtr parse_expression() {
+        NestingGuard guard(*this);
         ExprPtr expr = parse_or();
         while (at_name("if")) {
             const Location where = next().where;
@@ -361,6 +378,7 @@ private:
     }
 
     ExprPtr parse_not() {
+        NestingGuard guard(*this);
         if (at_name("not")) {
             auto e = make_expr(ExprKind::unary, next().where);
             e->name = "not";
@@ -436,6 +454,7 @@ private:
     }
 
     ExprPtr parse_unary(bool with_filter) {
+        NestingGuard guard(*this);
         ExprPtr node;
         if (at_op("-") || at_op("+")) {
             const Token& op = next();
@@ -598,7 +617,7 @@ private:
     }
 
     ExprPtr parse_call(ExprPtr callee) {
-        auto e = make_expr(ExprKind::call, peek().where);
+        auto e = make_expr(ExprKind::call, callee->where);
         e->args = parse_call_args();
         e->items.push_back(std::move(callee));
         return e;
@@ -661,9 +680,21 @@ private:
         }
     }
 
+    // Counts recursion in the parser; throws past kMaxNesting.
+    struct NestingGuard {
+        explicit NestingGuard(Parser& p) : parser(p) {
+            if (++parser.nesting_ > kMaxNesting)
+                throw_error_at(parser.peek().where, "expression or block nested too deeply (more than {} levels)", kMaxNesting);
+        }
+        ~NestingGuard() { --parser.nesting_; }
+        Parser& parser;
+    };
+
     std::vector<Token> tokens_;
     size_t pos_ = 0;
     int loop_depth_ = 0;
+    int nesting_ = 0;
+    std::vector<std::string> open_blocks_;  // the end tag each open block waits for, innermost last
 };
 
 }  // namespace

@@ -103,9 +103,7 @@ std::vector<std::string> split_whitespace(const std::u32string& u, int64_t maxsp
         while (i < u.size() && is_space(u[i])) ++i;
         if (i == u.size()) break;
         if (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit) {
-            size_t e = u.size();
-            while (e > i && is_space(u[e - 1])) --e;
-            out.push_back(encode(std::u32string_view(u).substr(i, e - i)));
+            out.push_back(encode(std::u32string_view(u).substr(i)));  // the rest, trailing space kept
             break;
         }
         size_t j = i;
