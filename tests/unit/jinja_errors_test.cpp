@@ -82,6 +82,13 @@ TEST(JinjaErrors, RunawayRecursionIsAnErrorNotACrash) {
     EXPECT_NE(error_of(deep_blocks).find("nested too deeply"), std::string::npos);
 }
 
+TEST(JinjaErrors, HugeIndicesAreOutOfRangeNotACrash) {
+    EXPECT_EQ(render("[{{ l.99999999999999999999 }}]", R"({"l": [1]})"), "[]");
+    EXPECT_EQ(render("[{{ l[99999999999999] }}]", R"({"l": [1]})"), "[]");
+    EXPECT_EQ(error_of("{{ '{99999999999999999999999}'.format(1) }}"),
+              "chat template line 1, column 31: str.format(): bad field '{99999999999999999999999}'");
+}
+
 TEST(JinjaErrors, ContextMustBeAnObject) {
     EXPECT_THROW(render_chat_template("x", nlohmann::ordered_json::array()), rf::Error);
     EXPECT_THROW(Template("x").render(nlohmann::ordered_json(3)), rf::Error);

@@ -1,5 +1,8 @@
 // Attribute and item access, iteration, argument binding, and the methods of str, dict and
 // list that chat templates call (message.content.split('</think>'), tool.items(), ...).
+#include <cctype>
+#include <charconv>
+#include <climits>
 #include <unordered_map>
 
 #include "tokenizer/jinja/builtins.h"
@@ -144,7 +147,11 @@ Value format_method(const Value& self, Args& args) {
                 throw_error("str.format(): format specs and conversions ('{}') are not supported", field);
             const Value* v = nullptr;
             if (field.empty() || std::isdigit(static_cast<unsigned char>(field[0]))) {
-                const size_t index = field.empty() ? next_auto++ : std::stoul(field);
+                size_t index = next_auto;
+                if (field.empty())
+                    ++next_auto;
+                else if (std::from_chars(field.data(), field.data() + field.size(), index).ec != std::errc())
+                    throw_error("str.format(): bad field '{{{}}}'", field);
                 if (index >= args.positional.size()) throw_error("str.format(): replacement index {} out of range", index);
                 v = &args.positional[index];
             } else {
@@ -326,6 +333,13 @@ bool all_digits(std::string_view s) {
     return true;
 }
 
+// "12" -> 12 as an index Value; digits too long for int64 give an index that is out of range.
+Value digits_index(std::string_view digits) {
+    int64_t i = 0;
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), i).ec != std::errc()) i = INT64_MAX;
+    return Value(i);
+}
+
 }  // namespace
 
 Value get_attribute(const Value& obj, std::string_view name) {
@@ -347,7 +361,7 @@ Value get_attribute(const Value& obj, std::string_view name) {
             return missing_attribute(obj, name);
         }
         case Kind::list: {
-            if (all_digits(name)) return get_item(obj, Value(static_cast<int64_t>(std::stoll(std::string(name)))));
+            if (all_digits(name)) return get_item(obj, digits_index(name));
             const auto& methods = list_methods();
             if (auto it = methods.find(name); it != methods.end()) return bind_method(obj, "list", name, it->second);
             return missing_attribute(obj, name);
@@ -396,7 +410,7 @@ Value get_attribute_path(const Value& obj, std::string_view path) {
     for (;;) {
         const size_t dot = path.find('.', start);
         const std::string_view part = path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-        v = all_digits(part) ? get_item(v, Value(static_cast<int64_t>(std::stoll(std::string(part))))) : get_item(v, Value(std::string(part)));
+        v = all_digits(part) ? get_item(v, digits_index(part)) : get_item(v, Value(std::string(part)));
         if (dot == std::string_view::npos) return v;
         start = dot + 1;
     }
