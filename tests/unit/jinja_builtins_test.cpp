@@ -63,5 +63,11 @@ TEST(JinjaGlobals, MatchesJinja2) {
     });
 }
 
+TEST(JinjaFilters, IntWithBase) {
+    check_cases({
+        {"{{ 'ff'|int(base=16) }} {{ '101'|int(0, 2) }} {{ 'zz'|int(-1, 16) }} {{ '42'|int(base=10) }}", "255 5 -1 42"},
+    });
+}
+
 }  // namespace
 }  // namespace rf::jinja::test

@@ -2,6 +2,8 @@
 // Expected outputs come from Python Jinja2 3.1 set up as transformers sets it up (see
 // jinja_test_util.h); the few places that differ on purpose are commented.
 #include "jinja_test_util.h"
+#include "tokenizer/jinja/interpreter.h"
+#include "tokenizer/jinja/parser.h"
 
 namespace rf::jinja::test {
 namespace {
@@ -102,6 +104,15 @@ TEST(JinjaMacrosCallAndFilterBlocks, MatchesJinja2) {
     {"{% filter upper %}abc {{ 'def' }}{% endfilter %}", "ABC DEF"},
     {"{% macro m(x) %} {{ x }} {% endmacro %}[{{ m('y')|trim }}]", "[y]"},
     });
+}
+
+TEST(JinjaWhitespace, TrimAndLstripBlocksCanBeTurnedOff) {
+    // Plain Jinja2 defaults (both off) keep the newline after a tag and the indentation before it.
+    const std::string tmpl = "{% if true %}\n  yes\n  {% endif %}\nafter";
+    EXPECT_EQ(render_body(parse_template(tmpl, LexOptions{false, false}), Dict{}), "\n  yes\n  \nafter");
+    EXPECT_EQ(render_body(parse_template(tmpl, LexOptions{true, false}), Dict{}), "  yes\n  after");
+    EXPECT_EQ(render_body(parse_template(tmpl, LexOptions{false, true}), Dict{}), "\n  yes\n\nafter");
+    EXPECT_EQ(render_body(parse_template(tmpl, LexOptions{}), Dict{}), "  yes\nafter");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // tojson is transformers' override: json.dumps(x, ensure_ascii=False, indent=None,
 // separators=None, sort_keys=False), not Jinja's HTML-safe default.
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <unordered_map>
@@ -15,8 +16,6 @@
 namespace rf::jinja {
 
 namespace {
-
-std::vector<Value> sequence_of(const Value& v, const char* what) { return iterate(v, what); }
 
 Value list_value(std::vector<Value> items) { return Value::list(std::move(items)); }
 
@@ -32,7 +31,7 @@ Value filter_sort(const Value& v, Args& args) {
     const bool reverse = a.get_bool(0, false);
     const bool case_sensitive = a.get_bool(1, false);
     const auto attribute = a.get_string(2);
-    std::vector<Value> items = sequence_of(v, "filter 'sort'");
+    std::vector<Value> items = iterate(v, "filter 'sort'");
     std::vector<std::pair<Value, size_t>> keyed;
     for (size_t i = 0; i < items.size(); ++i) keyed.emplace_back(sort_key(items[i], attribute, case_sensitive), i);
     std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& x, const auto& y) {
@@ -48,7 +47,7 @@ Value filter_unique(const Value& v, Args& args) {
     const bool case_sensitive = a.get_bool(0, false);
     const auto attribute = a.get_string(1);
     std::vector<Value> out, seen;
-    for (const Value& item : sequence_of(v, "filter 'unique'")) {
+    for (const Value& item : iterate(v, "filter 'unique'")) {
         Value key = sort_key(item, attribute, case_sensitive);
         if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return equals(s, key); })) continue;
         seen.push_back(std::move(key));
@@ -77,7 +76,7 @@ Value filter_dictsort(const Value& v, Args& args) {
 
 // map('filter', args...) or map(attribute='x', default=...).
 Value filter_map(const Value& v, Args& args) {
-    std::vector<Value> items = sequence_of(v, "filter 'map'");
+    std::vector<Value> items = iterate(v, "filter 'map'");
     std::vector<Value> out;
     if (args.positional.empty()) {
         BoundArgs a(args, "filter 'map'", {"attribute", "default"});
@@ -117,7 +116,7 @@ Value select_filter(const Value& v, Args& args, bool on_attribute, bool keep_mat
         positional.erase(positional.begin());
     }
     std::vector<Value> out;
-    for (const Value& item : sequence_of(v, what)) {
+    for (const Value& item : iterate(v, what)) {
         const Value x = attribute ? get_attribute_path(item, *attribute) : item;
         bool match;
         if (test) {
@@ -137,7 +136,7 @@ Value filter_join(const Value& v, Args& args) {
     const auto attribute = a.get_string(1);
     std::string out;
     bool first = true;
-    for (const Value& item : sequence_of(v, "filter 'join'")) {
+    for (const Value& item : iterate(v, "filter 'join'")) {
         if (!first) out += sep;
         first = false;
         out += to_str(attribute ? get_attribute_path(item, *attribute) : item);
@@ -232,6 +231,17 @@ std::optional<double> parse_float(const std::string& text) {
 Value filter_int(const Value& v, Args& args) {
     BoundArgs a(args, "filter 'int'", {"default", "base"});
     const Value fallback = a.given(0) ? a[0] : Value(int64_t{0});
+    const int64_t base = a.get_int(1, 10);
+    if (base != 10 && v.is_string()) {
+        // int("ff", 16): digits of that base only (Python also accepts a 0x / 0o / 0b prefix).
+        if (base < 2 || base > 36) throw_error("filter 'int': base must be between 2 and 36, not {}", base);
+        const std::string s = py::strip(v.as_string(), std::nullopt, true, true);
+        char* end = nullptr;
+        errno = 0;
+        const long long parsed = std::strtoll(s.c_str(), &end, static_cast<int>(base));
+        if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE) return fallback;
+        return Value(static_cast<int64_t>(parsed));
+    }
     if (v.is_int() || v.is_bool()) return Value(v.int_value());
     if (v.is_float()) return std::isfinite(v.as_float()) ? Value(static_cast<int64_t>(v.as_float())) : fallback;
     if (v.is_string()) {
@@ -268,7 +278,7 @@ Value filter_escape(const Value& v, Args& args) {
 
 Value filter_first_last(const Value& v, Args& args, bool first) {
     BoundArgs(args, first ? "filter 'first'" : "filter 'last'", {});
-    std::vector<Value> items = sequence_of(v, first ? "filter 'first'" : "filter 'last'");
+    std::vector<Value> items = iterate(v, first ? "filter 'first'" : "filter 'last'");
     if (items.empty()) return Value::undefined("no first/last item of an empty sequence");
     return first ? items.front() : items.back();
 }
@@ -289,7 +299,7 @@ Value min_max(const Value& v, Args& args, bool want_max) {
     BoundArgs a(args, want_max ? "filter 'max'" : "filter 'min'", {"case_sensitive", "attribute"});
     const bool case_sensitive = a.get_bool(0, false);
     const auto attribute = a.get_string(1);
-    std::vector<Value> items = sequence_of(v, want_max ? "filter 'max'" : "filter 'min'");
+    std::vector<Value> items = iterate(v, want_max ? "filter 'max'" : "filter 'min'");
     if (items.empty()) return Value::undefined("min/max of an empty sequence");
     size_t best = 0;
     for (size_t i = 1; i < items.size(); ++i) {
@@ -304,7 +314,7 @@ Value filter_sum(const Value& v, Args& args) {
     BoundArgs a(args, "filter 'sum'", {"attribute", "start"});
     const auto attribute = a.get_string(0);
     Value total = a.given(1) ? a[1] : Value(int64_t{0});
-    for (const Value& item : sequence_of(v, "filter 'sum'")) {
+    for (const Value& item : iterate(v, "filter 'sum'")) {
         const Value x = attribute ? get_attribute_path(item, *attribute) : item;
         if (!x.is_number() || !total.is_number()) throw_error("filter 'sum' needs numbers, got {}", type_name(x));
         if (x.is_float() || total.is_float())
@@ -320,7 +330,7 @@ Value filter_batch(const Value& v, Args& args) {
     const int64_t n = a.get_int(0, 1);
     if (n <= 0) throw_error("filter 'batch': linecount must be positive, not {}", n);
     std::vector<Value> out, row;
-    for (const Value& item : sequence_of(v, "filter 'batch'")) {
+    for (const Value& item : iterate(v, "filter 'batch'")) {
         row.push_back(item);
         if (static_cast<int64_t>(row.size()) == n) out.push_back(list_value(std::exchange(row, {})));
     }
@@ -383,7 +393,7 @@ std::unordered_map<std::string_view, FilterFn> make_filters() {
     f["last"] = [](const Value& v, Args& args) { return filter_first_last(v, args, false); };
     f["list"] = [](const Value& v, Args& args) {
         BoundArgs(args, "filter 'list'", {});
-        return list_value(sequence_of(v, "filter 'list'"));
+        return list_value(iterate(v, "filter 'list'"));
     };
     f["items"] = [](const Value& v, Args& args) {
         BoundArgs(args, "filter 'items'", {});
@@ -400,7 +410,7 @@ std::unordered_map<std::string_view, FilterFn> make_filters() {
             std::reverse(u.begin(), u.end());
             return Value(py::encode(u));
         }
-        std::vector<Value> items = sequence_of(v, "filter 'reverse'");
+        std::vector<Value> items = iterate(v, "filter 'reverse'");
         std::reverse(items.begin(), items.end());
         return list_value(std::move(items));
     };

@@ -116,6 +116,20 @@ std::string float_repr(double f) {
 
 namespace {
 
+void append_str(std::string& out, const Value& v, bool as_repr);
+
+// 'key': repr(value), ... as Python prints a dict's contents.
+void append_items(std::string& out, const Dict& d) {
+    bool first = true;
+    for (const auto& [k, item] : d.items()) {
+        if (!first) out += ", ";
+        first = false;
+        out += py::repr(k);
+        out += ": ";
+        append_str(out, item, true);
+    }
+}
+
 void append_str(std::string& out, const Value& v, bool as_repr) {
     switch (v.kind()) {
         case Kind::undefined: return;
@@ -135,31 +149,17 @@ void append_str(std::string& out, const Value& v, bool as_repr) {
             out += l.is_tuple ? ')' : ']';
             return;
         }
-        case Kind::dict: {
+        case Kind::dict:
             out += '{';
-            bool first = true;
-            for (const auto& [k, item] : v.as_dict().items()) {
-                if (!first) out += ", ";
-                first = false;
-                out += py::repr(k) + ": ";
-                append_str(out, item, true);
-            }
+            append_items(out, v.as_dict());
             out += '}';
             return;
-        }
         case Kind::function: out += "<function " + v.as_function().name + ">"; return;
-        case Kind::name_space: {
+        case Kind::name_space:
             out += "<Namespace {";
-            bool first = true;
-            for (const auto& [k, item] : v.as_namespace().attributes.items()) {
-                if (!first) out += ", ";
-                first = false;
-                out += py::repr(k) + ": ";
-                append_str(out, item, true);
-            }
+            append_items(out, v.as_namespace().attributes);
             out += "}>";
             return;
-        }
     }
 }
 
