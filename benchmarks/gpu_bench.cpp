@@ -1,0 +1,376 @@
+// GPU micro-benchmarks (a program, not a test; prints tables):
+//
+//   rocmforge_gpu_bench matvec [--types q4_0,q8_0,...] [--reps N]
+//       achieved GB/s of the matrix-vector kernels per weight type and decode shape (weights
+//       rotated through several copies so that L2 does not serve them), for every launch
+//       configuration, against the measured device-to-device copy bandwidth.
+//   rocmforge_gpu_bench step [--model 0.5b|7b] [--type q4_0] [--steps N] [--ctx N]
+//       a synthetic decode step of a Qwen2-shaped model built from the Backend ops (weights
+//       random, one sequence, argmax on the device), with graphs on/off and fusion on/off:
+//       tokens/s, microseconds per step, kernels per step, the launch overhead graphs remove.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/gpu/gpu_backend.h"
+#include "backend/gpu/gpu_check.h"
+#include "backend/gpu/gpu_weight_layout.h"
+#include "backend/gpu/matvec.cuh"
+#include "backend/gpu/norm_quant.cuh"
+#include "core/error.h"
+#include "core/half.h"
+#include "formats/quant_blocks.h"
+
+namespace rf {
+namespace {
+
+struct Args {
+    std::string mode = "matvec";
+    std::vector<std::string> types;
+    std::string model = "0.5b";
+    std::string type = "q4_0";
+    int reps = 50;
+    int steps = 200;
+    int ctx = 512;
+};
+
+Args parse(int argc, char** argv) {
+    Args a;
+    if (argc > 1) a.mode = argv[1];
+    for (int i = 2; i + 1 < argc; i += 2) {
+        const std::string k = argv[i], v = argv[i + 1];
+        if (k == "--types") {
+            size_t p = 0;
+            while (p <= v.size()) {
+                const size_t q = v.find(',', p);
+                a.types.push_back(v.substr(p, q == std::string::npos ? std::string::npos : q - p));
+                if (q == std::string::npos) break;
+                p = q + 1;
+            }
+        } else if (k == "--reps") a.reps = std::stoi(v);
+        else if (k == "--model") a.model = v;
+        else if (k == "--type") a.type = v;
+        else if (k == "--steps") a.steps = std::stoi(v);
+        else if (k == "--ctx") a.ctx = std::stoi(v);
+        else fail("gpu_bench: unknown option {}", k);
+    }
+    return a;
+}
+
+// Random bytes of a weight with sane f16 scales (as the GPU tests do, but fast: one buffer).
+std::vector<uint8_t> random_weight(TensorType t, int64_t rows, int64_t cols, uint64_t seed) {
+    const size_t bytes = row_size(t, cols) * static_cast<size_t>(rows);
+    std::vector<uint8_t> w(bytes);
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i + 8 <= bytes; i += 8) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        std::memcpy(w.data() + i, &s, 8);
+    }
+    const float scale = 0.01f;
+    auto put = [&](size_t at, float v) {
+        const uint16_t h = t == TensorType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+        std::memcpy(w.data() + at, &h, 2);
+    };
+    if (t == TensorType::F32) {
+        for (size_t i = 0; i + 4 <= bytes; i += 4) {
+            const float v = scale * static_cast<float>(static_cast<int8_t>(w[i])) / 128.0f;
+            std::memcpy(w.data() + i, &v, 4);
+        }
+        return w;
+    }
+    if (t == TensorType::F16 || t == TensorType::BF16) {
+        for (size_t i = 0; i + 2 <= bytes; i += 2) put(i, scale * static_cast<float>(static_cast<int8_t>(w[i])) / 128.0f);
+        return w;
+    }
+    const size_t bs = type_size(t);
+    size_t d_off = 0, m_off = SIZE_MAX;
+    switch (t) {
+        case TensorType::Q4_1: case TensorType::Q5_1: case TensorType::Q4_K: case TensorType::Q5_K: m_off = 2; break;
+        case TensorType::Q2_K: d_off = 80; m_off = 82; break;
+        case TensorType::Q3_K: d_off = 108; break;
+        case TensorType::Q6_K: d_off = 208; break;
+        default: break;
+    }
+    for (size_t b = 0; b < bytes / bs; ++b) {
+        put(b * bs + d_off, scale / 16);
+        if (m_off != SIZE_MAX) put(b * bs + m_off, -scale);
+    }
+    return w;
+}
+
+double copy_bandwidth_gbs(cudaStream_t stream) {
+    const size_t bytes = size_t{1} << 30;
+    void *a = nullptr, *b = nullptr;
+    RF_GPU_CHECK(cudaMalloc(&a, bytes));
+    RF_GPU_CHECK(cudaMalloc(&b, bytes));
+    RF_GPU_CHECK(cudaMemsetAsync(a, 1, bytes, stream));
+    cudaEvent_t e0, e1;
+    RF_GPU_CHECK(cudaEventCreate(&e0));
+    RF_GPU_CHECK(cudaEventCreate(&e1));
+    RF_GPU_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, stream));
+    RF_GPU_CHECK(cudaEventRecord(e0, stream));
+    for (int i = 0; i < 10; ++i) RF_GPU_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, stream));
+    RF_GPU_CHECK(cudaEventRecord(e1, stream));
+    RF_GPU_CHECK(cudaEventSynchronize(e1));
+    float ms = 0;
+    RF_GPU_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+    RF_GPU_CHECK(cudaFree(a));
+    RF_GPU_CHECK(cudaFree(b));
+    return 2.0 * bytes * 10 / (ms * 1e-3) / 1e9;  // read + write
+}
+
+int run_matvec(const Args& args) {
+    GpuBackendOptions opt;
+    auto be = make_gpu_backend(opt);
+    const GpuDeviceInfo info = be->device_info();
+    cudaStream_t stream;
+    RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    const double copy_bw = copy_bandwidth_gbs(stream);
+    fmt::print("device: {} ({} SMs); device-to-device copy {:.0f} GB/s (read + write)\n", info.name, info.multiprocessors,
+               copy_bw);
+    std::vector<std::string> names = args.types;
+    if (names.empty())
+        names = {"q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_K", "q3_K", "q4_K", "q5_K", "q6_K", "f16", "bf16", "f32"};
+    const std::pair<int64_t, int64_t> shapes[] = {{3584, 3584}, {18944, 3584}, {3584, 18944}, {152064, 3584},
+                                                  {896, 4864},  {4864, 896},   {896, 896}};
+    cudaEvent_t e0, e1;
+    RF_GPU_CHECK(cudaEventCreate(&e0));
+    RF_GPU_CHECK(cudaEventCreate(&e1));
+    fmt::print("{:<6} {:>7} {:>6} {:>9} {:>8} {:>8} {:>7}  {}\n", "type", "rows", "cols", "MB", "us", "GB/s", "%copy",
+               "config (R x warps/row) -> us");
+    for (const std::string& nm : names) {
+        const auto t = parse_tensor_type(nm);
+        if (!t) fail("gpu_bench: unknown type {}", nm);
+        for (auto [rows, cols] : shapes) {
+            const auto host = random_weight(*t, rows, cols, static_cast<uint64_t>(rows * 31 + cols));
+            const size_t bytes = host.size();
+            const int copies = static_cast<int>(std::clamp<size_t>((400u << 20) / bytes + 1, 1, 16));
+            std::vector<Weight> ws;
+            for (int c = 0; c < copies; ++c) ws.push_back(be->load_weight(*t, cols, rows, 1, host.data()));
+            std::vector<float> xh(static_cast<size_t>(cols));
+            std::mt19937 rng(1);
+            std::normal_distribution<float> nd;
+            for (auto& v : xh) v = nd(rng);
+            auto* x = static_cast<float*>(be->alloc(xh.size() * 4));
+            be->upload(x, xh.data(), xh.size() * 4);
+            auto* y = static_cast<float*>(be->alloc(static_cast<size_t>(rows) * 4));
+            auto* xq = static_cast<int8_t*>(be->alloc(static_cast<size_t>(cols) + 16 + static_cast<size_t>(cols / 32) * 8));
+            auto* xds = reinterpret_cast<float2*>(xq + gpu::align_up(static_cast<size_t>(cols), 16));
+            const bool quant = gpu::is_quantized_matvec_type(*t);
+            gpu::Launcher l(gpu::Launcher::Mode::Launch, stream);
+            if (quant) gpu::launch_quantize_q8_1(l, x, 1, cols, xq, xds);
+            auto time_config = [&](const gpu::MatvecConfig& cfg) {
+                auto launch = [&](int i) {
+                    const Weight& w = ws[static_cast<size_t>(i % copies)];
+                    gpu::MatvecArgs a = gpu::zeroed<gpu::MatvecArgs>();
+                    a.m[0] = gpu::qmatrix(*t, w.data, rows, cols);
+                    a.y[0] = y;
+                    a.ldy[0] = rows;
+                    a.row_end[0] = a.row_end[1] = a.row_end[2] = rows;
+                    a.total_rows = rows;
+                    a.n_tok = 1;
+                    a.n_mats = 1;
+                    a.warps_per_row = cfg.warps_per_row;
+                    a.x = quant ? static_cast<const void*>(xq) : static_cast<const void*>(x);
+                    a.xds = xds;
+                    a.x_stride = cols;
+                    if (quant) gpu::launch_matvec_q(l, *t, a, cfg);
+                    else gpu::launch_matvec_f(l, *t, a, cfg);
+                };
+                for (int i = 0; i < 5; ++i) launch(i);
+                std::vector<float> times;
+                for (int r = 0; r < 5; ++r) {
+                    RF_GPU_CHECK(cudaEventRecord(e0, stream));
+                    for (int i = 0; i < args.reps; ++i) launch(i);
+                    RF_GPU_CHECK(cudaEventRecord(e1, stream));
+                    RF_GPU_CHECK(cudaEventSynchronize(e1));
+                    float ms = 0;
+                    RF_GPU_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+                    times.push_back(ms * 1000.0f / static_cast<float>(args.reps));
+                }
+                std::sort(times.begin(), times.end());
+                return static_cast<double>(times[times.size() / 2]);
+            };
+            const gpu::MatvecConfig chosen = gpu::choose_matvec_config(*t, rows, cols, info.multiprocessors);
+            const double us = time_config(chosen);
+            std::string variants;
+            for (int R : {1, 2})
+                for (int wpr : {1, 2, 4}) {
+                    gpu::MatvecConfig c;
+                    c.rows_per_warp = R;
+                    c.warps_per_row = wpr;
+                    variants += fmt::format(" {}x{}:{:.1f}", R, wpr, time_config(c));
+                }
+            const double gbs = static_cast<double>(bytes) / (us * 1e-6) / 1e9;
+            fmt::print("{:<6} {:>7} {:>6} {:>9.2f} {:>8.2f} {:>8.0f} {:>6.0f}%  chosen {}x{};{}\n", nm, rows, cols,
+                       bytes / 1e6, us, gbs, 100.0 * gbs / copy_bw, chosen.rows_per_warp, chosen.warps_per_row, variants);
+            std::fflush(stdout);
+            be->release(x);
+            be->release(y);
+            be->release(xq);
+            for (const Weight& w : ws) be->release(const_cast<void*>(w.data));
+        }
+    }
+    RF_GPU_CHECK(cudaStreamDestroy(stream));
+    return 0;
+}
+
+// ---- synthetic decode step ----------------------------------------------------------------
+
+struct ModelDims {
+    int64_t embd, ff, vocab;
+    int layers, n_head, n_kv, hd;
+};
+
+ModelDims dims_of(const std::string& m) {
+    if (m == "0.5b") return {896, 4864, 151936, 24, 14, 2, 64};
+    if (m == "1.5b") return {1536, 8960, 151936, 28, 12, 2, 128};
+    if (m == "7b") return {3584, 18944, 152064, 28, 28, 4, 128};
+    if (m == "tiny") return {64, 128, 256, 24, 4, 2, 16 * 4};
+    fail("gpu_bench: unknown model {} (0.5b, 1.5b, 7b, tiny)", m);
+}
+
+int run_step(const Args& args) {
+    const ModelDims d = dims_of(args.model);
+    const auto t = parse_tensor_type(args.type);
+    if (!t) fail("gpu_bench: unknown type {}", args.type);
+    GpuBackendOptions opt;
+    auto be = make_gpu_backend(opt);
+    const GpuDeviceInfo info = be->device_info();
+    struct L {
+        Weight an, fn, wq, wk, wv, bq, bk, bv, wo, g, u, dn;
+        KvLayerView kv;
+    };
+    const int64_t q_dim = int64_t{d.n_head} * d.hd, kv_dim = int64_t{d.n_kv} * d.hd;
+    auto w_q = random_weight(*t, q_dim, d.embd, 1), w_kv = random_weight(*t, kv_dim, d.embd, 2),
+         w_o = random_weight(*t, d.embd, q_dim, 3), w_ff = random_weight(*t, d.ff, d.embd, 4),
+         w_dn = random_weight(*t, d.embd, d.ff, 5), w_out = random_weight(*t, d.vocab, d.embd, 6);
+    std::vector<float> ones(static_cast<size_t>(std::max(d.embd, q_dim)), 1.0f), small(static_cast<size_t>(q_dim), 0.01f);
+    const int bs = 16, n_blocks = (args.ctx + args.steps) / bs + 2;
+    size_t weight_bytes = 0;
+    std::vector<L> layers(static_cast<size_t>(d.layers));
+    for (auto& l : layers) {
+        l.an = be->load_weight(TensorType::F32, d.embd, 1, 1, ones.data());
+        l.fn = be->load_weight(TensorType::F32, d.embd, 1, 1, ones.data());
+        l.wq = be->load_weight(*t, d.embd, q_dim, 1, w_q.data());
+        l.wk = be->load_weight(*t, d.embd, kv_dim, 1, w_kv.data());
+        l.wv = be->load_weight(*t, d.embd, kv_dim, 1, w_kv.data());
+        l.bq = be->load_weight(TensorType::F32, q_dim, 1, 1, small.data());
+        l.bk = be->load_weight(TensorType::F32, kv_dim, 1, 1, small.data());
+        l.bv = be->load_weight(TensorType::F32, kv_dim, 1, 1, small.data());
+        l.wo = be->load_weight(*t, q_dim, d.embd, 1, w_o.data());
+        l.g = be->load_weight(*t, d.embd, d.ff, 1, w_ff.data());
+        l.u = be->load_weight(*t, d.embd, d.ff, 1, w_ff.data());
+        l.dn = be->load_weight(*t, d.ff, d.embd, 1, w_dn.data());
+        weight_bytes += w_q.size() + 2 * w_kv.size() + w_o.size() + 2 * w_ff.size() + w_dn.size();
+        const size_t kvb = static_cast<size_t>(n_blocks) * d.n_kv * bs * kv_row_bytes(KvCodec::F16, d.hd);
+        l.kv = {be->alloc(kvb), be->alloc(kvb), KvCodec::F16, bs, d.n_kv, d.hd};
+        be->fill_zero(l.kv.k, kvb);
+        be->fill_zero(l.kv.v, kvb);
+    }
+    const Weight out_norm = be->load_weight(TensorType::F32, d.embd, 1, 1, ones.data());
+    const Weight out_w = be->load_weight(*t, d.embd, d.vocab, 1, w_out.data());
+    const Weight embd = be->load_weight(*t, d.embd, d.vocab, 1, w_out.data());
+    weight_bytes += w_out.size();
+    auto A = [&](int64_t n) { return static_cast<float*>(be->alloc(static_cast<size_t>(n) * 4)); };
+    float *x = A(d.embd), *h = A(d.embd), *q = A(q_dim), *k = A(kv_dim), *v = A(kv_dim), *o = A(q_dim), *g = A(d.ff),
+          *u = A(d.ff), *rows = A(d.embd), *logits = A(d.vocab);
+    std::vector<int32_t> table(static_cast<size_t>(n_blocks));
+    for (int i = 0; i < n_blocks; ++i) table[static_cast<size_t>(i)] = i;
+
+    auto step = [&](int pos, int32_t token) {
+        StepPlan p;
+        p.tokens = {token};
+        p.positions = {pos};
+        p.kv_slots = {pos};
+        p.token_seq = {0};
+        p.seqs = {SeqStep{0, 1, pos, std::vector<int32_t>(table.begin(), table.begin() + pos / bs + 1)}};
+        p.output_rows = {0};
+        be->begin_step(p);
+        Act X{x, 1, d.embd}, H{h, 1, d.embd}, Q{q, 1, q_dim}, K{k, 1, kv_dim}, V{v, 1, kv_dim}, O{o, 1, q_dim},
+            G{g, 1, d.ff}, U{u, 1, d.ff};
+        RopeParams rp;
+        rp.n_rot = d.hd;
+        rp.freq_base = 1e6f;
+        const AttentionParams ap{d.n_head, d.n_kv, d.hd, 1.0f / std::sqrt(static_cast<float>(d.hd))};
+        be->embed(embd, X);
+        for (const L& l : layers) {
+            be->rms_norm(X, l.an, 1e-6f, H);
+            be->matmul(l.wq, H, Q, &l.bq);
+            be->matmul(l.wk, H, K, &l.bk);
+            be->matmul(l.wv, H, V, &l.bv);
+            be->rope(Q, d.n_head, d.hd, rp);
+            be->rope(K, d.n_kv, d.hd, rp);
+            be->kv_store(l.kv, K, V);
+            be->attention(Q, l.kv, ap, O);
+            be->matmul(l.wo, O, H);
+            be->add(X, H, X);
+            be->rms_norm(X, l.fn, 1e-6f, H);
+            be->matmul(l.g, H, G);
+            be->matmul(l.u, H, U);
+            be->swiglu(G, U, G);
+            be->matmul(l.dn, G, H);
+            be->add(X, H, X);
+        }
+        Act R{rows, 1, d.embd};
+        be->gather_output_rows(X, R);
+        be->rms_norm(R, out_norm, 1e-6f, R);
+        be->matmul(out_w, R, Act{logits, 1, d.vocab});
+        return be->argmax(logits, d.vocab);
+    };
+
+    fmt::print("device: {}; model {} ({} layers, embd {}, ff {}), weights {} ({:.2f} GB incl. output), context {}..{}\n",
+               info.name, args.model, d.layers, d.embd, d.ff, args.type, weight_bytes / 1e9, args.ctx, args.ctx + args.steps);
+    fmt::print("{:<8} {:<7} {:>10} {:>10} {:>12} {:>9}\n", "graphs", "fusion", "us/token", "tokens/s", "kernels/step",
+               "GB/s");
+    struct Result {
+        double us;
+        double kernels;
+    };
+    Result res[2][2] = {};
+    for (int fuse = 1; fuse >= 0; --fuse)
+        for (int graphs = 1; graphs >= 0; --graphs) {
+            be->set_use_graphs(graphs != 0);
+            be->set_fuse_ops(fuse != 0);
+            int32_t tok = 1;
+            for (int pos = 0; pos < 8; ++pos) tok = step(args.ctx + pos, tok);  // warm up (capture)
+            const GpuGraphStats s0 = be->graph_stats();
+            const auto t0 = std::chrono::steady_clock::now();
+            for (int i = 0; i < args.steps; ++i) tok = step(args.ctx + i, tok);
+            const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / args.steps;
+            const GpuGraphStats s1 = be->graph_stats();
+            const double kernels = static_cast<double>(s1.kernels - s0.kernels) / args.steps;
+            res[graphs][fuse] = {us, kernels};
+            fmt::print("{:<8} {:<7} {:>10.1f} {:>10.1f} {:>12.1f} {:>9.0f}\n", graphs ? "on" : "off", fuse ? "on" : "off", us,
+                       1e6 / us, kernels, weight_bytes / (us * 1e-6) / 1e9);
+            std::fflush(stdout);
+        }
+    fmt::print("launch overhead removed by graphs: {:.2f} us per kernel (fused), {:.2f} us per kernel (unfused)\n",
+               (res[0][1].us - res[1][1].us) / res[1][1].kernels, (res[0][0].us - res[1][0].us) / res[1][0].kernels);
+    return 0;
+}
+
+}  // namespace
+}  // namespace rf
+
+int main(int argc, char** argv) {
+    try {
+        const rf::Args args = rf::parse(argc, argv);
+        if (args.mode == "matvec") return rf::run_matvec(args);
+        if (args.mode == "step") return rf::run_step(args);
+        std::fprintf(stderr, "usage: rocmforge_gpu_bench matvec|step [options]\n");
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+}

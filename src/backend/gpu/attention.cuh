@@ -1,0 +1,55 @@
+// KV store and causal attention over the paged KV cache (layout in kv/kv_layout.h).
+//
+// Attention is split-K "flash decoding": the context of each token is cut into n_splits chunks
+// of `chunk` positions; block (split, kv head [x q-head group], token) computes, for the up to
+// 8 q heads that share the KV head (GQA), the unnormalised softmax-weighted sum of V over its
+// chunk, reading each K/V row once for all of them, with an online softmax over tiles of 128
+// positions. With n_splits > 1 a combine kernel merges the chunks' (max, sum, acc); with one
+// split the kernel writes the output directly. Context lengths (positions + 1), sequence
+// indices and block tables are read from device memory, so the launch does not change from one
+// decode step to the next (only n_splits / chunk do, in steps of 256 positions).
+#pragma once
+
+#include <cstdint>
+
+#include "backend/gpu/gpu_launch.h"
+#include "kv/kv_layout.h"
+
+namespace rf::gpu {
+
+constexpr int kAttnMaxHeadsPerBlock = 8;
+constexpr int kAttnTile = 128;
+
+struct AttnArgs {
+    const float* q;               // [n_tok, q_stride], head h at h * head_dim
+    float* out;                   // [n_tok, out_stride]
+    const void* k;                // the layer's K / V pools
+    const void* v;
+    const int32_t* positions;     // [n_tok]
+    const int32_t* token_seq;     // [n_tok]
+    const int32_t* block_tables;  // [n_seqs, bt_stride]
+    float* partial_acc;           // [n_tok, n_head, n_splits, head_dim] (n_splits > 1)
+    float2* partial_ml;           // [n_tok, n_head, n_splits] (max, sum)
+    int64_t q_stride;
+    int64_t out_stride;
+    int32_t bt_stride;
+    int32_t n_head;
+    int32_t n_kv_head;
+    int32_t block_size;
+    int32_t chunk;
+    int32_t n_splits;
+    int32_t group;                // q heads per KV head
+    int32_t n_qsub;               // ceil(group / kAttnMaxHeadsPerBlock)
+    float scale;
+    int32_t n_tok;
+};
+
+bool attention_supports_head_dim(int head_dim);
+
+void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec);
+
+// k, v [n_tok, n_kv_head * head_dim] into their slots (slots [n_tok] in device memory).
+void launch_kv_store(Launcher& l, const KvLayerView& layer, const float* k, const float* v, const int32_t* slots,
+                     int64_t n_tok);
+
+}  // namespace rf::gpu

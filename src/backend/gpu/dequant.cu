@@ -1,0 +1,230 @@
+#include "backend/gpu/dequant.cuh"
+#include "backend/gpu/quant_dot.cuh"
+
+#include <string>
+
+namespace rf::gpu {
+namespace {
+
+// Calls put(i, w_i) for the qk weights of block `blk` (block index within the matrix).
+template <TensorType T, typename F>
+__device__ __forceinline__ void dequant_block(const QMatrix& m, int64_t blk, F&& put) {
+    if constexpr (T == TensorType::F32) {
+        put(0, reinterpret_cast<const float*>(m.plane[0])[blk]);
+    } else if constexpr (T == TensorType::F16) {
+        put(0, half_to_float(reinterpret_cast<const uint16_t*>(m.plane[0])[blk]));
+    } else if constexpr (T == TensorType::BF16) {
+        put(0, bf16_bits_to_float(reinterpret_cast<const uint16_t*>(m.plane[0])[blk]));
+    } else if constexpr (T == TensorType::Q4_0 || T == TensorType::Q4_1) {
+        const uint8_t* qs = m.plane[1] + blk * 16;
+        float d, mn;
+        if constexpr (T == TensorType::Q4_0) {
+            d = half_to_float(load_u16(m.plane[0] + blk * 2));
+            mn = -8.0f * d;
+        } else {
+            const float2 dm = half2_bits_to_float2(load_u32(m.plane[0] + blk * 4));
+            d = dm.x;
+            mn = dm.y;
+        }
+        for (int j = 0; j < 16; ++j) {
+            put(j, d * (qs[j] & 0xF) + mn);
+            put(j + 16, d * (qs[j] >> 4) + mn);
+        }
+    } else if constexpr (T == TensorType::Q5_0 || T == TensorType::Q5_1) {
+        const uint8_t* qs = m.plane[2] + blk * 16;
+        const uint32_t qh = load_u32(m.plane[1] + blk * 4);
+        float d, mn;
+        if constexpr (T == TensorType::Q5_0) {
+            d = half_to_float(load_u16(m.plane[0] + blk * 2));
+            mn = -16.0f * d;
+        } else {
+            const float2 dm = half2_bits_to_float2(load_u32(m.plane[0] + blk * 4));
+            d = dm.x;
+            mn = dm.y;
+        }
+        for (int j = 0; j < 16; ++j) {
+            const int h0 = ((qh >> j) << 4) & 0x10, h1 = (qh >> (j + 12)) & 0x10;
+            put(j, d * ((qs[j] & 0xF) | h0) + mn);
+            put(j + 16, d * ((qs[j] >> 4) | h1) + mn);
+        }
+    } else if constexpr (T == TensorType::Q8_0) {
+        const int8_t* qs = reinterpret_cast<const int8_t*>(m.plane[1] + blk * 32);
+        const float d = half_to_float(load_u16(m.plane[0] + blk * 2));
+        for (int j = 0; j < 32; ++j) put(j, d * qs[j]);
+    } else if constexpr (T == TensorType::Q2_K) {
+        const uint8_t* sc = m.plane[0] + blk * 16;
+        const uint8_t* qs = m.plane[1] + blk * 64;
+        const float2 dm = half2_bits_to_float2(load_u32(m.plane[2] + blk * 4));
+        for (int n = 0; n < 2; ++n)
+            for (int j = 0; j < 4; ++j)
+                for (int q = 0; q < 2; ++q) {
+                    const int s = sc[8 * n + 2 * j + q];
+                    const float dl = dm.x * (s & 0xF), ml = dm.y * (s >> 4);
+                    for (int l = 0; l < 16; ++l)
+                        put(128 * n + 32 * j + 16 * q + l, dl * ((qs[32 * n + 16 * q + l] >> (2 * j)) & 3) - ml);
+                }
+    } else if constexpr (T == TensorType::Q3_K) {
+        const uint8_t* hm = m.plane[0] + blk * 32;
+        const uint8_t* qs = m.plane[1] + blk * 64;
+        const uint32_t sc[3] = {load_u32(m.plane[2] + blk * 12), load_u32(m.plane[2] + blk * 12 + 4),
+                                load_u32(m.plane[2] + blk * 12 + 8)};
+        const float d = half_to_float(load_u16(m.plane[3] + blk * 2));
+        for (int n = 0; n < 2; ++n)
+            for (int j = 0; j < 4; ++j)
+                for (int q = 0; q < 2; ++q) {
+                    const float dl = d * QDot<TensorType::Q3_K>::scale(sc, 8 * n + 2 * j + q);
+                    for (int l = 0; l < 16; ++l) {
+                        const int lo = (qs[32 * n + 16 * q + l] >> (2 * j)) & 3;
+                        const int hi = (hm[16 * q + l] >> (4 * n + j)) & 1;
+                        put(128 * n + 32 * j + 16 * q + l, dl * (lo - (hi ? 0 : 4)));
+                    }
+                }
+    } else if constexpr (T == TensorType::Q4_K || T == TensorType::Q5_K) {
+        const float2 dm = half2_bits_to_float2(load_u32(m.plane[0] + blk * 4));
+        const uint32_t sc[3] = {load_u32(m.plane[1] + blk * 12), load_u32(m.plane[1] + blk * 12 + 4),
+                                load_u32(m.plane[1] + blk * 12 + 8)};
+        const uint8_t* qs = (T == TensorType::Q4_K ? m.plane[2] : m.plane[3]) + blk * 128;
+        const uint8_t* qh = T == TensorType::Q5_K ? m.plane[2] + blk * 32 : nullptr;
+        for (int j = 0; j < 4; ++j) {
+            int s0, m0, s1, m1;
+            k4_scale_min(sc, 2 * j, s0, m0);
+            k4_scale_min(sc, 2 * j + 1, s1, m1);
+            for (int l = 0; l < 32; ++l) {
+                int lo = qs[32 * j + l] & 0xF, hi = qs[32 * j + l] >> 4;
+                if (qh) {
+                    lo |= ((qh[l] >> (2 * j)) & 1) << 4;
+                    hi |= ((qh[l] >> (2 * j + 1)) & 1) << 4;
+                }
+                put(64 * j + l, dm.x * s0 * lo - dm.y * m0);
+                put(64 * j + 32 + l, dm.x * s1 * hi - dm.y * m1);
+            }
+        }
+    } else if constexpr (T == TensorType::Q6_K) {
+        const uint8_t* ql = m.plane[0] + blk * 128;
+        const uint8_t* qh = m.plane[1] + blk * 64;
+        const int8_t* sc = reinterpret_cast<const int8_t*>(m.plane[2] + blk * 16);
+        const float d = half_to_float(load_u16(m.plane[3] + blk * 2));
+        for (int n = 0; n < 2; ++n)
+            for (int l = 0; l < 32; ++l) {
+                const int is = l / 16;
+                const int h = qh[32 * n + l];
+                const int q1 = ((ql[64 * n + l] & 0xF) | ((h & 3) << 4)) - 32;
+                const int q2 = ((ql[64 * n + l + 32] & 0xF) | (((h >> 2) & 3) << 4)) - 32;
+                const int q3 = ((ql[64 * n + l] >> 4) | (((h >> 4) & 3) << 4)) - 32;
+                const int q4 = ((ql[64 * n + l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
+                put(128 * n + l, d * sc[8 * n + is] * q1);
+                put(128 * n + l + 32, d * sc[8 * n + is + 2] * q2);
+                put(128 * n + l + 64, d * sc[8 * n + is + 4] * q3);
+                put(128 * n + l + 96, d * sc[8 * n + is + 6] * q4);
+            }
+    }
+}
+
+template <TensorType T>
+__global__ void embed_kernel(const QMatrix m, const int32_t* __restrict__ ids, float* __restrict__ out) {
+    const int64_t t = blockIdx.y;
+    const int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (b >= m.blocks_per_row) return;
+    const int64_t row = ids[t];
+    constexpr int qk = T == TensorType::F32 || T == TensorType::F16 || T == TensorType::BF16 ? 1
+                       : (T == TensorType::Q2_K || T == TensorType::Q3_K || T == TensorType::Q4_K ||
+                          T == TensorType::Q5_K || T == TensorType::Q6_K) ? 256 : 32;
+    float* o = out + t * m.cols + b * qk;
+    dequant_block<T>(m, row * m.blocks_per_row + b, [&](int i, float v) { o[i] = v; });
+}
+
+template <TensorType T>
+__global__ void dequant_rows_kernel(const QMatrix m, int64_t row0, int64_t n_rows, void* out, int32_t to_bf16) {
+    const int64_t r = blockIdx.y;
+    const int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (b >= m.blocks_per_row || r >= n_rows) return;
+    const int64_t qk = m.cols / m.blocks_per_row;
+    uint16_t* o = static_cast<uint16_t*>(out) + r * m.cols + b * qk;
+    dequant_block<T>(m, (row0 + r) * m.blocks_per_row + b, [&](int i, float v) {
+        o[i] = to_bf16 ? f32_to_bf16(v) : float_to_half_bits(v);
+    });
+}
+
+struct RepackArgs {
+    uint8_t* dst[kMaxPlanes];
+    const uint8_t* raw;
+    int64_t n_blocks;
+    int64_t blk0;
+    int32_t field_offset[kMaxPlanes];
+    int32_t field_bytes[kMaxPlanes];
+    int32_t block_bytes;
+    int32_t n_planes;
+};
+
+__global__ void repack_kernel(const RepackArgs a) {
+    const int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (b >= a.n_blocks) return;
+    const uint8_t* src = a.raw + b * a.block_bytes;
+    for (int p = 0; p < a.n_planes; ++p) {
+        uint8_t* d = a.dst[p] + (a.blk0 + b) * a.field_bytes[p];
+        for (int i = 0; i < a.field_bytes[p]; ++i) d[i] = src[a.field_offset[p] + i];
+    }
+}
+
+__global__ void convert_f32_kernel(const float* __restrict__ x, int64_t n, uint16_t* __restrict__ out, int32_t to_bf16) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = to_bf16 ? f32_to_bf16(x[i]) : float_to_half_bits(x[i]);
+}
+
+template <template <TensorType> class K, typename... Args>
+void launch_typed(Launcher& l, TensorType type, dim3 grid, dim3 block, Args&&... args) {
+    switch (type) {
+#define RF_CASE(T) \
+    case TensorType::T: l.launch(K<TensorType::T>::fn, grid, block, 0, args...); return;
+        RF_CASE(F32) RF_CASE(F16) RF_CASE(BF16) RF_CASE(Q4_0) RF_CASE(Q4_1) RF_CASE(Q5_0) RF_CASE(Q5_1) RF_CASE(Q8_0)
+        RF_CASE(Q2_K) RF_CASE(Q3_K) RF_CASE(Q4_K) RF_CASE(Q5_K) RF_CASE(Q6_K)
+#undef RF_CASE
+        default: fail_message(std::string("gpu: no dequantization kernel for weight type ") + type_name(type));
+    }
+}
+
+template <TensorType T>
+struct EmbedK {
+    static constexpr auto fn = embed_kernel<T>;
+};
+template <TensorType T>
+struct DequantRowsK {
+    static constexpr auto fn = dequant_rows_kernel<T>;
+};
+
+}  // namespace
+
+void launch_repack(Launcher& l, TensorType type, const uint8_t* raw, int64_t n_blocks, int64_t blk0, uint8_t* dst_mat,
+                   int64_t rows, int64_t cols) {
+    const BlockFormat f = block_format(type);
+    const MatrixLayout lay = matrix_layout(type, rows, cols);
+    RepackArgs a = zeroed<RepackArgs>();
+    for (int p = 0; p < f.n_planes; ++p) {
+        a.dst[p] = dst_mat + lay.plane_offset[p];
+        a.field_offset[p] = f.fields[p].offset;
+        a.field_bytes[p] = f.fields[p].bytes;
+    }
+    a.raw = raw;
+    a.n_blocks = n_blocks;
+    a.blk0 = blk0;
+    a.block_bytes = f.block_bytes;
+    a.n_planes = f.n_planes;
+    l.launch(repack_kernel, dim3(ceil_div(n_blocks, 256)), dim3(256), 0, a);
+}
+
+void launch_embed(Launcher& l, TensorType type, const QMatrix& m, const int32_t* ids, int64_t n_tok, float* out) {
+    launch_typed<EmbedK>(l, type, dim3(ceil_div(m.blocks_per_row, 64), static_cast<unsigned>(n_tok)), dim3(64), m, ids, out);
+}
+
+void launch_dequant_rows(Launcher& l, TensorType type, const QMatrix& m, int64_t row0, int64_t n_rows, void* out,
+                         bool to_bf16) {
+    launch_typed<DequantRowsK>(l, type, dim3(ceil_div(m.blocks_per_row, 64), static_cast<unsigned>(n_rows)), dim3(64), m,
+                               row0, n_rows, out, static_cast<int32_t>(to_bf16));
+}
+
+void launch_convert_f32(Launcher& l, const float* x, int64_t n, void* out, bool to_bf16) {
+    l.launch(convert_f32_kernel, dim3(ceil_div(n, 256)), dim3(256), 0, x, n, static_cast<uint16_t*>(out),
+             static_cast<int32_t>(to_bf16));
+}
+
+}  // namespace rf::gpu

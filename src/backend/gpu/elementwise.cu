@@ -1,0 +1,48 @@
+#include "backend/gpu/elementwise.cuh"
+
+namespace rf::gpu {
+namespace {
+
+__global__ void swiglu_kernel(const float* gate, const float* up, float* out, int64_t n) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = silu(gate[i]) * up[i];
+}
+
+__global__ void add_kernel(const float* a, const float* b, float* out, int64_t n) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = a[i] + b[i];
+}
+
+__global__ void add_bias_kernel(float* y, const float* __restrict__ bias, int64_t n, int64_t cols) {
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i < n) y[i] += bias[i % cols];
+}
+
+__global__ void gather_rows_kernel(const float* __restrict__ x, int64_t cols, const int32_t* __restrict__ rows,
+                                   float* __restrict__ out) {
+    const int64_t i = blockIdx.y;
+    const int64_t src = rows[i];
+    for (int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < cols; c += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        out[i * cols + c] = x[src * cols + c];
+}
+
+}  // namespace
+
+void launch_swiglu(Launcher& l, const float* gate, const float* up, float* out, int64_t n) {
+    l.launch(swiglu_kernel, dim3(ceil_div(n, 256)), dim3(256), 0, gate, up, out, n);
+}
+
+void launch_add(Launcher& l, const float* a, const float* b, float* out, int64_t n) {
+    l.launch(add_kernel, dim3(ceil_div(n, 256)), dim3(256), 0, a, b, out, n);
+}
+
+void launch_add_bias(Launcher& l, float* y, const float* bias, int64_t n_tok, int64_t cols) {
+    l.launch(add_bias_kernel, dim3(ceil_div(n_tok * cols, 256)), dim3(256), 0, y, bias, n_tok * cols, cols);
+}
+
+void launch_gather_rows(Launcher& l, const float* x, int64_t cols, const int32_t* rows, int64_t n_out, float* out) {
+    const unsigned gx = ceil_div(cols, 256) < 32 ? ceil_div(cols, 256) : 32;
+    l.launch(gather_rows_kernel, dim3(gx, static_cast<unsigned>(n_out)), dim3(256), 0, x, cols, rows, out);
+}
+
+}  // namespace rf::gpu

@@ -1,0 +1,19 @@
+// Element-wise ops: SwiGLU, add, and the gather of output rows.
+#pragma once
+
+#include <cstdint>
+
+#include "backend/gpu/gpu_launch.h"
+
+namespace rf::gpu {
+
+// out = silu(gate) * up, n values (out may alias gate or up).
+void launch_swiglu(Launcher& l, const float* gate, const float* up, float* out, int64_t n);
+// out = a + b, n values (out may alias a or b).
+void launch_add(Launcher& l, const float* a, const float* b, float* out, int64_t n);
+// y[t, r] += bias[r] for y [n_tok, cols].
+void launch_add_bias(Launcher& l, float* y, const float* bias, int64_t n_tok, int64_t cols);
+// out[i, :] = x[rows[i], :] for i < n_out; rows in device memory.
+void launch_gather_rows(Launcher& l, const float* x, int64_t cols, const int32_t* rows, int64_t n_out, float* out);
+
+}  // namespace rf::gpu

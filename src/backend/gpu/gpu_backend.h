@@ -1,0 +1,119 @@
+// The GPU backend's public face, includable from CPU-only code (no CUDA/HIP headers): the
+// options, the factory, and the GPU-only extras the engine uses beside the Backend ops
+// (device / VRAM information, sampling on the device, graph statistics).
+//
+// Creating a GPU backend: takes the cross-process GpuLock (unless the caller passes one it
+// holds), runs the staged preflight (device present, runtime sees it, memory round trip incl. a
+// device-to-device copy, a trivial kernel whose result is checked), then creates one stream and
+// (CUDA) one cuBLAS handle. Nothing else touches the GPU before the preflight passed.
+//
+// Execution model: ops are recorded, not run, until a sync point (download, synchronize,
+// upload, copy, fill_zero, sampling). At a sync point the recorded ops are turned into kernel
+// launches (fusing neighbours where shapes allow) and run either directly or as a CUDA/HIP graph
+// that is replayed while the launches stay the same and updated in place (graph exec update)
+// when only pointers, grid sizes or scalars change. Everything that changes every decode step
+// (token ids, positions, KV slots, context lengths, block tables) is read by the kernels from
+// device buffers filled by begin_step, so a decode step replays the same graph.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/gpu_host/vram_budget.h"
+#include "core/error.h"
+
+namespace rf {
+
+class GpuLock;
+
+struct GpuBackendOptions {
+    int device = 0;
+    bool use_graphs = true;       // capture and replay steps as graphs
+    bool fuse_ops = true;         // fuse neighbouring ops (norm+quantize, qkv, gate/up+swiglu, ...)
+    bool use_blas = true;         // cuBLAS for many-token products (CUDA builds)
+    // A lock the caller already holds (e.g. a test binary); when null the backend takes its
+    // own from gpu_lock_options_from_env().
+    std::shared_ptr<GpuLock> lock;
+};
+
+struct GpuDeviceInfo {
+    std::string name;
+    std::string arch;            // "sm_90", "gfx1030"
+    int multiprocessors = 0;
+    int warp_size = 0;
+    uint64_t total_bytes = 0;
+    uint64_t free_bytes = 0;     // at the time of the query
+    bool drives_display = false; // kernel execution timeout set: the card runs a desktop
+    double mem_bandwidth_gbs = 0.0;  // theoretical, from the device attributes (0 if unknown)
+};
+
+// Sampling on the device, the same chain as rf::Sampler (penalties, top-k, top-p, min-p,
+// temperature, draw); temperature <= 0 is greedy.
+struct GpuSamplingParams {
+    float temperature = 0.8f;
+    int top_k = 40;
+    float top_p = 0.95f;
+    float min_p = 0.05f;
+    float repeat_penalty = 1.0f;
+    float presence_penalty = 0.0f;
+    float frequency_penalty = 0.0f;
+};
+
+// One token of the penalty window and how often it occurs there.
+struct GpuTokenCount {
+    int32_t token = 0;
+    int32_t count = 0;
+};
+
+struct GpuSampleResult {
+    int32_t token = -1;
+    float logprob = 0.0f;  // of the chosen token under the raw logits (log-softmax)
+    bool on_device = true; // false: the nucleus was wider than the device's candidate list and
+                           // the row was sampled on the host (same chain, same draw)
+};
+
+struct GpuGraphStats {
+    int64_t steps = 0;           // flushes that launched work
+    int64_t graph_launches = 0;  // replays of an instantiated graph (incl. after an update)
+    int64_t graph_updates = 0;   // successful in-place exec updates
+    int64_t graph_instantiations = 0;
+    int64_t eager_flushes = 0;   // flushes launched kernel by kernel
+    int64_t kernels = 0;         // kernel launches issued (in graphs or directly)
+};
+
+class GpuBackend : public Backend {
+public:
+    DeviceKind kind() const override { return DeviceKind::Gpu; }
+
+    virtual GpuDeviceInfo device_info() = 0;
+    // Throws rf::Error with the numbers when `need` does not fit free VRAM minus the reserve
+    // (vram_reserve_bytes(drives_display)). Call before allocating weights and KV.
+    virtual void check_vram(const VramNeed& need) = 0;
+
+    // Index of the largest value of a row in backend memory (lowest index on ties).
+    virtual int32_t argmax(const float* row, int64_t n) = 0;
+    // Samples one token from a row of logits in backend memory. `penalties`: the tokens of the
+    // penalty window with their counts; `u`: a uniform draw in [0, 1) from the caller's RNG (the
+    // CPU sampler's draw is u * total weight of the kept candidates).
+    virtual GpuSampleResult sample(const float* row, int64_t n, const GpuSamplingParams& params,
+                                   std::span<const GpuTokenCount> penalties, double u) = 0;
+
+    virtual GpuGraphStats graph_stats() const = 0;
+    virtual void set_use_graphs(bool on) = 0;
+    virtual void set_fuse_ops(bool on) = 0;
+};
+
+#if defined(ROCMFORGE_WITH_GPU)
+std::unique_ptr<GpuBackend> make_gpu_backend(const GpuBackendOptions& options);
+#else
+[[noreturn]] inline std::unique_ptr<GpuBackend> make_gpu_backend(const GpuBackendOptions&) {
+    fail("this rocmforge was built without a GPU backend (configure with -DROCMFORGE_CUDA=ON or "
+         "-DROCMFORGE_HIP=ON); use --device cpu");
+}
+#endif
+
+}  // namespace rf

@@ -1,0 +1,425 @@
+// GpuBackendImpl: creation (lock, preflight, stream, BLAS), memory, weights, the step plan on the
+// device, recording ops and flushing them through the graph runner.
+#include "backend/gpu/gpu_backend_impl.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "backend/gpu/attention.cuh"
+#include "backend/gpu/dequant.cuh"
+#include "backend/gpu/matvec.cuh"
+#include "backend/gpu/gpu_check.h"
+#include "backend/gpu/gpu_device.h"
+#include "backend/gpu/gpu_weight_layout.h"
+#include "backend/gpu_host/preflight.h"
+#include "core/error.h"
+
+namespace rf {
+
+std::unique_ptr<GpuBackend> make_gpu_backend(const GpuBackendOptions& options) {
+    return std::make_unique<gpu::GpuBackendImpl>(options);
+}
+
+namespace gpu {
+namespace {
+
+constexpr size_t kUploadChunk = 64u << 20;
+
+bool overlaps(const void* a, size_t an, const void* b, size_t bn) {
+    const auto* pa = static_cast<const uint8_t*>(a);
+    const auto* pb = static_cast<const uint8_t*>(b);
+    return pa < pb + bn && pb < pa + an;
+}
+
+}  // namespace
+
+GpuBackendImpl::GpuBackendImpl(const GpuBackendOptions& options)
+    : device_(options.device), use_graphs_(options.use_graphs), fuse_ops_(options.fuse_ops), use_blas_(options.use_blas) {
+    lock_ = options.lock ? options.lock : std::make_shared<GpuLock>(gpu_lock_options_from_env());
+    RuntimePreflightDevice preflight(device_);
+    run_preflight(preflight);
+    RF_GPU_CHECK(cudaSetDevice(device_));
+    info_ = query_device_info(device_);
+    if (info_.warp_size != 32)
+        fail("gpu: device {} ('{}') runs {}-lane wavefronts; the GPU kernels' launch geometry assumes 32", device_,
+             info_.name, info_.warp_size);
+    RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    for (auto& e : staging_done_) RF_GPU_CHECK(cudaEventCreate(&e));
+    RF_GPU_CHECK(cudaMallocHost(&sample_host_, 64 * 1024));
+    if (use_blas_) blas_ = make_gpu_blas();
+}
+
+GpuBackendImpl::~GpuBackendImpl() {
+    try {
+        synchronize();
+    } catch (...) {
+    }
+    graphs_.clear();
+    blas_.reset();
+    for (void* w : weights_) (void)cudaFree(w);
+    for (ScratchBuffer* b : {&step_buf_, &q8_, &attn_, &blas_w_, &blas_x_, &sample_buf_})
+        if (b->ptr) (void)cudaFree(b->ptr);
+    for (int32_t* s : staging_)
+        if (s) (void)cudaFreeHost(s);
+    if (sample_host_) (void)cudaFreeHost(sample_host_);
+    for (auto& e : staging_done_)
+        if (e) (void)cudaEventDestroy(e);
+    if (stream_) (void)cudaStreamDestroy(stream_);
+}
+
+std::string GpuBackendImpl::name() const {
+    return fmt::format("gpu {} ({}, {}, {} SMs)", RF_GPU_VENDOR, info_.name, info_.arch, info_.multiprocessors);
+}
+
+// ---- memory ------------------------------------------------------------------------------
+
+void* GpuBackendImpl::alloc(size_t bytes) {
+    void* p = nullptr;
+    const cudaError_t err = cudaMalloc(&p, bytes > 0 ? bytes : 256);
+    if (err != cudaSuccess) {
+        (void)cudaGetLastError();
+        size_t free_b = 0, total_b = 0;
+        (void)cudaMemGetInfo(&free_b, &total_b);
+        fail("gpu: out of device memory allocating {:.1f} MiB ({:.1f} MiB free of {:.1f}): {}", bytes / 1048576.0,
+             free_b / 1048576.0, total_b / 1048576.0, cudaGetErrorString(err));
+    }
+    return p;
+}
+
+void GpuBackendImpl::release(void* ptr) {
+    if (ptr == nullptr) return;
+    flush();
+    RF_GPU_CHECK(cudaStreamSynchronize(stream_));
+    // A weight's memory may be released too (tools that load and drop weights).
+    const auto it = std::find(weights_.begin(), weights_.end(), ptr);
+    if (it != weights_.end()) weights_.erase(it);
+    RF_GPU_CHECK(cudaFree(ptr));
+}
+
+void GpuBackendImpl::upload(void* dst, const void* host_src, size_t bytes) {
+    flush();
+    RF_GPU_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_));
+    RF_GPU_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void GpuBackendImpl::download(void* host_dst, const void* src, size_t bytes) {
+    flush();
+    RF_GPU_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_));
+    RF_GPU_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void GpuBackendImpl::fill_zero(void* dst, size_t bytes) {
+    flush();
+    RF_GPU_CHECK(cudaMemsetAsync(dst, 0, bytes, stream_));
+}
+
+void GpuBackendImpl::copy(void* dst, const void* src, size_t bytes) {
+    flush();
+    RF_GPU_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_));
+}
+
+void GpuBackendImpl::synchronize() {
+    flush();
+    RF_GPU_CHECK(cudaStreamSynchronize(stream_));
+}
+
+Weight GpuBackendImpl::load_weight(TensorType type, int64_t cols, int64_t rows, int64_t n_mats, const void* host_data) {
+    const BlockFormat f = block_format(type);
+    if (f.n_planes == 0) fail("gpu: weight type {} is not supported by the GPU backend", type_name(type));
+    Weight w;
+    w.type = type;
+    w.cols = cols;
+    w.rows = rows;
+    w.n_mats = n_mats;
+    w.row_bytes = row_size(type, cols);
+    const MatrixLayout lay = matrix_layout(type, rows, cols);
+    const size_t dev_bytes = lay.mat_stride * static_cast<size_t>(n_mats);
+    flush();
+    auto* base = static_cast<uint8_t*>(alloc(dev_bytes));
+    weights_.push_back(base);
+    const auto* src = static_cast<const uint8_t*>(host_data);
+    const size_t mat_bytes = w.mat_bytes();
+    const bool plain = f.qk == 1;
+    if (plain) {
+        for (int64_t m = 0; m < n_mats; ++m)
+            RF_GPU_CHECK(cudaMemcpy(base + static_cast<size_t>(m) * lay.mat_stride, src + static_cast<size_t>(m) * mat_bytes,
+                                    mat_bytes, cudaMemcpyHostToDevice));
+    } else {
+        // Raw GGUF blocks go through a device staging buffer and are split into planes there.
+        const size_t chunk_blocks = std::max<size_t>(1, kUploadChunk / f.block_bytes);
+        uint8_t* staging = static_cast<uint8_t*>(alloc(std::min(mat_bytes, chunk_blocks * f.block_bytes)));
+        try {
+            const int64_t n_blocks = rows * lay.blocks_per_row;
+            for (int64_t m = 0; m < n_mats; ++m) {
+                for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(chunk_blocks)) {
+                    const int64_t nb = std::min<int64_t>(static_cast<int64_t>(chunk_blocks), n_blocks - b0);
+                    RF_GPU_CHECK(cudaMemcpyAsync(staging, src + static_cast<size_t>(m) * mat_bytes + static_cast<size_t>(b0) * f.block_bytes,
+                                                 static_cast<size_t>(nb) * f.block_bytes, cudaMemcpyHostToDevice, stream_));
+                    Launcher l(Launcher::Mode::Launch, stream_);
+                    launch_repack(l, type, staging, nb, b0, base + static_cast<size_t>(m) * lay.mat_stride, rows, cols);
+                    RF_GPU_CHECK(cudaStreamSynchronize(stream_));  // staging is reused next chunk
+                }
+            }
+        } catch (...) {
+            (void)cudaFree(staging);
+            throw;
+        }
+        RF_GPU_CHECK(cudaFree(staging));
+    }
+    w.data = base;
+    return w;
+}
+
+GpuDeviceInfo GpuBackendImpl::device_info() {
+    info_ = query_device_info(device_);
+    return info_;
+}
+
+void GpuBackendImpl::check_vram(const VramNeed& need) {
+    const GpuDeviceInfo i = device_info();
+    check_vram_budget(need, i.free_bytes, i.total_bytes, vram_reserve_bytes(i.drives_display));
+}
+
+void GpuBackendImpl::ensure_scratch(ScratchBuffer& b, size_t bytes) {
+    if (b.bytes >= bytes) return;
+    if (b.ptr) {
+        RF_GPU_CHECK(cudaStreamSynchronize(stream_));
+        RF_GPU_CHECK(cudaFree(b.ptr));
+        b.ptr = nullptr;
+        b.bytes = 0;
+    }
+    const size_t grown = std::max(bytes, b.bytes * 5 / 4);
+    b.ptr = alloc(grown);
+    b.bytes = grown;
+}
+
+// ---- step ----------------------------------------------------------------------------------
+
+void GpuBackendImpl::begin_step(const StepPlan& plan) {
+    const size_t T = plan.tokens.size();
+    RF_CHECK(plan.positions.size() == T && plan.kv_slots.size() == T && plan.token_seq.size() == T,
+             "step plan: {} tokens but {} positions, {} KV slots, {} sequence indices", T, plan.positions.size(),
+             plan.kv_slots.size(), plan.token_seq.size());
+    flush();  // ops of the previous step read the previous plan's device copy
+    int32_t max_ctx = 0;
+    for (size_t t = 0; t < T; ++t) {
+        const int32_t s = plan.token_seq[t];
+        RF_CHECK(s >= 0 && static_cast<size_t>(s) < plan.seqs.size(), "step plan: token {} belongs to sequence {} of {}",
+                 t, s, plan.seqs.size());
+        const int32_t pos = plan.positions[t];
+        const auto& table = plan.seqs[static_cast<size_t>(s)].block_table;
+        RF_CHECK(pos >= 0, "step plan: token {} has position {}", t, pos);
+        max_ctx = std::max(max_ctx, pos + 1);
+        (void)table;
+    }
+    for (int32_t r : plan.output_rows)
+        RF_CHECK(r >= 0 && static_cast<size_t>(r) < T, "step plan: output row {} out of range [0, {})", r, T);
+    // Block-table stride: a power of two >= 16 so that it rarely changes between decode steps.
+    int32_t stride = 16;
+    while (stride < plan.max_blocks_per_seq()) stride *= 2;
+    const size_t n_out = plan.output_rows.size(), n_seq = plan.seqs.size();
+    const size_t n_ints = 4 * T + n_out + n_seq * static_cast<size_t>(stride);
+
+    if (staging_ints_ < n_ints) {
+        for (int i = 0; i < 2; ++i) {
+            if (staging_[i]) {
+                RF_GPU_CHECK(cudaEventSynchronize(staging_done_[i]));
+                RF_GPU_CHECK(cudaFreeHost(staging_[i]));
+                staging_[i] = nullptr;
+            }
+        }
+        staging_ints_ = std::max<size_t>(n_ints, 4096);
+        for (auto& s : staging_) RF_GPU_CHECK(cudaMallocHost(reinterpret_cast<void**>(&s), staging_ints_ * 4));
+    }
+    const int si = staging_next_;
+    staging_next_ = 1 - staging_next_;
+    RF_GPU_CHECK(cudaEventSynchronize(staging_done_[si]));  // its previous copy has been consumed
+    int32_t* h = staging_[si];
+    std::memcpy(h, plan.tokens.data(), T * 4);
+    std::memcpy(h + T, plan.positions.data(), T * 4);
+    std::memcpy(h + 2 * T, plan.kv_slots.data(), T * 4);
+    std::memcpy(h + 3 * T, plan.token_seq.data(), T * 4);
+    if (n_out) std::memcpy(h + 4 * T, plan.output_rows.data(), n_out * 4);
+    int32_t* bt = h + 4 * T + n_out;
+    for (size_t s = 0; s < n_seq; ++s) {
+        const auto& table = plan.seqs[s].block_table;
+        std::memcpy(bt + s * static_cast<size_t>(stride), table.data(), table.size() * 4);
+        std::fill(bt + s * static_cast<size_t>(stride) + table.size(), bt + (s + 1) * static_cast<size_t>(stride), 0);
+    }
+    ensure_scratch(step_buf_, std::max<size_t>(n_ints, 1024) * 4);
+    RF_GPU_CHECK(cudaMemcpyAsync(step_buf_.ptr, h, n_ints * 4, cudaMemcpyHostToDevice, stream_));
+    RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));
+
+    const auto* d = static_cast<const int32_t*>(step_buf_.ptr);
+    step_.tokens = d;
+    step_.positions = d + T;
+    step_.slots = d + 2 * T;
+    step_.token_seq = d + 3 * T;
+    step_.output_rows = d + 4 * T;
+    step_.block_tables = d + 4 * T + n_out;
+    step_.bt_stride = stride;
+    plan_ = plan;
+    max_ctx_ = max_ctx;
+}
+
+void GpuBackendImpl::record(const Op& op) { ops_.push_back(op); }
+
+void GpuBackendImpl::flush() {
+    if (ops_.empty()) return;
+    const ScratchNeeds need = scratch_needs();
+    ensure_scratch(q8_, need.q8);
+    ensure_scratch(attn_, need.attn);
+    ensure_scratch(blas_w_, need.blas_w);
+    ensure_scratch(blas_x_, need.blas_x);
+    try {
+        graphs_.run(stream_, use_graphs_, [this](Launcher& l) { emit(l); }, stats_);
+    } catch (...) {
+        ops_.clear();
+        throw;
+    }
+    ops_.clear();
+}
+
+// ---- ops: validated here, recorded, emitted at the next sync point -----------------------
+
+void GpuBackendImpl::embed(const Weight& table, Act out) {
+    RF_CHECK(out.cols == table.cols && out.rows == plan_.n_tokens(), "embed: output [{}, {}], table rows of {}, step of {} tokens",
+             out.rows, out.cols, table.cols, plan_.n_tokens());
+    for (int32_t id : plan_.tokens)
+        RF_CHECK(id >= 0 && id < table.rows, "embed: token id {} out of range [0, {})", id, table.rows);
+    Op op;
+    op.kind = OpKind::Embed;
+    op.w = table;
+    op.c = out;
+    record(op);
+}
+
+void GpuBackendImpl::rms_norm(Act x, const Weight& w, float eps, Act out) {
+    RF_CHECK(w.type == TensorType::F32 && w.cols == x.cols, "rms_norm: weight of {} {} values for rows of {}", w.cols,
+             type_name(w.type), x.cols);
+    RF_CHECK(out.rows == x.rows && out.cols == x.cols, "rms_norm: output [{}, {}] for input [{}, {}]", out.rows,
+             out.cols, x.rows, x.cols);
+    Op op;
+    op.kind = OpKind::RmsNorm;
+    op.a = x;
+    op.w = w;
+    op.eps = eps;
+    op.c = out;
+    record(op);
+}
+
+void GpuBackendImpl::matmul(const Weight& w, Act x, Act y, const Weight* bias) {
+    RF_CHECK(x.cols == w.cols, "matmul: input rows have {} values, weight expects {}", x.cols, w.cols);
+    RF_CHECK(y.cols == w.rows && y.rows == x.rows, "matmul: output is [{}, {}], expected [{}, {}]", y.rows, y.cols,
+             x.rows, w.rows);
+    RF_CHECK(is_quantized_matvec_type(w.type) || is_float_matvec_type(w.type), "matmul: weight type {} not supported on the GPU",
+             type_name(w.type));
+    RF_CHECK(!overlaps(x.data, x.size() * 4, y.data, y.size() * 4), "matmul: output overlaps the input");
+    Op op;
+    op.kind = OpKind::Matmul;
+    op.w = w;
+    op.a = x;
+    op.c = y;
+    if (bias != nullptr && *bias) {
+        RF_CHECK(bias->type == TensorType::F32 && bias->cols == w.rows, "matmul: bias of {} values for {} rows", bias->cols,
+                 w.rows);
+        op.bias = *bias;
+    }
+    record(op);
+}
+
+void GpuBackendImpl::rope(Act x, int n_heads, int head_dim, const RopeParams& p) {
+    RF_CHECK(x.cols == static_cast<int64_t>(n_heads) * head_dim, "rope: row of {} values is not {} heads x {}", x.cols,
+             n_heads, head_dim);
+    RF_CHECK(p.n_rot > 0 && p.n_rot <= head_dim && p.n_rot % 2 == 0, "rope: n_rot {} must be even and in (0, head_dim {}]",
+             p.n_rot, head_dim);
+    RF_CHECK(x.rows == plan_.n_tokens(), "rope: {} rows for a step of {} tokens", x.rows, plan_.n_tokens());
+    Op op;
+    op.kind = OpKind::Rope;
+    op.a = x;
+    op.n_heads = n_heads;
+    op.head_dim = head_dim;
+    op.rope = p;
+    record(op);
+}
+
+void GpuBackendImpl::kv_store(const KvLayerView& layer, Act k, Act v) {
+    const int64_t kv_dim = static_cast<int64_t>(layer.n_kv_head) * layer.head_dim;
+    RF_CHECK(k.cols == kv_dim && v.cols == kv_dim, "kv_store: K/V rows of {}/{} values, layer wants {}", k.cols, v.cols, kv_dim);
+    RF_CHECK(k.rows == plan_.n_tokens() && v.rows == k.rows, "kv_store: {} K rows for a step of {} tokens", k.rows,
+             plan_.n_tokens());
+    Op op;
+    op.kind = OpKind::KvStore;
+    op.a = k;
+    op.b = v;
+    op.kv = layer;
+    record(op);
+}
+
+void GpuBackendImpl::attention(Act q, const KvLayerView& layer, const AttentionParams& p, Act out) {
+    RF_CHECK(q.cols == static_cast<int64_t>(p.n_head) * p.head_dim && out.cols == q.cols && out.rows == q.rows,
+             "attention: q [{}, {}] / out [{}, {}] for {} heads of {}", q.rows, q.cols, out.rows, out.cols, p.n_head,
+             p.head_dim);
+    RF_CHECK(p.n_kv_head > 0 && p.n_head % p.n_kv_head == 0, "attention: {} heads cannot share {} KV heads", p.n_head,
+             p.n_kv_head);
+    RF_CHECK(layer.head_dim == p.head_dim && layer.n_kv_head == p.n_kv_head,
+             "attention: layer KV has {} heads of {}, params say {} of {}", layer.n_kv_head, layer.head_dim, p.n_kv_head,
+             p.head_dim);
+    RF_CHECK(attention_supports_head_dim(p.head_dim), "attention: head_dim {} not supported on the GPU (64, 128, 256)",
+             p.head_dim);
+    RF_CHECK(q.rows == plan_.n_tokens(), "attention: {} rows for a step of {} tokens", q.rows, plan_.n_tokens());
+    for (size_t t = 0; t < plan_.tokens.size(); ++t) {
+        const auto& seq = plan_.seqs[static_cast<size_t>(plan_.token_seq[t])];
+        const int64_t need_blocks = (plan_.positions[t] + layer.block_size) / layer.block_size;
+        RF_CHECK(static_cast<int64_t>(seq.block_table.size()) >= need_blocks,
+                 "attention: token {} at position {} needs {} KV blocks, its table has {}", t, plan_.positions[t],
+                 need_blocks, seq.block_table.size());
+    }
+    Op op;
+    op.kind = OpKind::Attention;
+    op.a = q;
+    op.c = out;
+    op.kv = layer;
+    op.attn = p;
+    record(op);
+}
+
+void GpuBackendImpl::swiglu(Act gate, Act up, Act out) {
+    RF_CHECK(gate.size() == up.size() && gate.size() == out.size(), "swiglu: shapes differ ({} / {} / {} values)",
+             gate.size(), up.size(), out.size());
+    Op op;
+    op.kind = OpKind::Swiglu;
+    op.a = gate;
+    op.b = up;
+    op.c = out;
+    record(op);
+}
+
+void GpuBackendImpl::add(Act a, Act b, Act out) {
+    RF_CHECK(a.size() == b.size() && a.size() == out.size(), "add: shapes differ ({} / {} / {} values)", a.size(),
+             b.size(), out.size());
+    Op op;
+    op.kind = OpKind::Add;
+    op.a = a;
+    op.b = b;
+    op.c = out;
+    record(op);
+}
+
+void GpuBackendImpl::gather_output_rows(Act x, Act out) {
+    RF_CHECK(out.rows == static_cast<int64_t>(plan_.output_rows.size()) && out.cols == x.cols,
+             "gather_output_rows: output is [{}, {}], step wants {} rows of {}", out.rows, out.cols,
+             plan_.output_rows.size(), x.cols);
+    for (int32_t r : plan_.output_rows)
+        RF_CHECK(r >= 0 && r < x.rows, "gather_output_rows: row {} out of range [0, {})", r, x.rows);
+    Op op;
+    op.kind = OpKind::Gather;
+    op.a = x;
+    op.c = out;
+    record(op);
+}
+
+}  // namespace gpu
+}  // namespace rf

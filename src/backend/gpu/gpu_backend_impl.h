@@ -1,0 +1,127 @@
+// The CUDA/HIP implementation of GpuBackend (see gpu_backend.h for the execution model).
+// Host code only: kernels are reached through the launch_* functions of the op-family headers.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/gpu/gpu_backend.h"
+#include "backend/gpu/gpu_blas.h"
+#include "backend/gpu/gpu_graph.h"
+#include "backend/gpu/gpu_launch.h"
+#include "backend/gpu_host/gpu_lock.h"
+
+namespace rf::gpu {
+
+enum class OpKind : uint8_t { Embed, RmsNorm, Matmul, Rope, KvStore, Attention, Swiglu, Add, Gather };
+
+// One recorded op; the fields each kind uses are listed at GpuBackendImpl's op methods.
+struct Op {
+    OpKind kind = OpKind::Add;
+    Act a, b, c;
+    Weight w, bias;
+    float eps = 0.0f;
+    int n_heads = 0, head_dim = 0;
+    RopeParams rope;
+    KvLayerView kv;
+    AttentionParams attn;
+};
+
+// A device buffer that only grows (scratch). Growing waits for the stream first.
+struct ScratchBuffer {
+    void* ptr = nullptr;
+    size_t bytes = 0;
+};
+
+class GpuBackendImpl final : public GpuBackend {
+public:
+    explicit GpuBackendImpl(const GpuBackendOptions& options);
+    ~GpuBackendImpl() override;
+
+    std::string name() const override;
+
+    void* alloc(size_t bytes) override;
+    void release(void* ptr) override;
+    void upload(void* dst, const void* host_src, size_t bytes) override;
+    void download(void* host_dst, const void* src, size_t bytes) override;
+    void fill_zero(void* dst, size_t bytes) override;
+    void copy(void* dst, const void* src, size_t bytes) override;
+    Weight load_weight(TensorType type, int64_t cols, int64_t rows, int64_t n_mats, const void* host_data) override;
+    void synchronize() override;
+
+    void begin_step(const StepPlan& plan) override;
+
+    void embed(const Weight& table, Act out) override;
+    void rms_norm(Act x, const Weight& w, float eps, Act out) override;
+    void matmul(const Weight& w, Act x, Act y, const Weight* bias) override;
+    void rope(Act x, int n_heads, int head_dim, const RopeParams& p) override;
+    void kv_store(const KvLayerView& layer, Act k, Act v) override;
+    void attention(Act q, const KvLayerView& layer, const AttentionParams& p, Act out) override;
+    void swiglu(Act gate, Act up, Act out) override;
+    void add(Act a, Act b, Act out) override;
+    void gather_output_rows(Act x, Act out) override;
+
+    GpuDeviceInfo device_info() override;
+    void check_vram(const VramNeed& need) override;
+    int32_t argmax(const float* row, int64_t n) override;
+    GpuSampleResult sample(const float* row, int64_t n, const GpuSamplingParams& params,
+                           std::span<const GpuTokenCount> penalties, double u) override;
+    GpuGraphStats graph_stats() const override { return stats_; }
+    void set_use_graphs(bool on) override { use_graphs_ = on; }
+    void set_fuse_ops(bool on) override { fuse_ops_ = on; }
+
+private:
+    // Device copies of the step plan's integers (see begin_step).
+    struct StepDevice {
+        const int32_t* tokens = nullptr;
+        const int32_t* positions = nullptr;
+        const int32_t* slots = nullptr;
+        const int32_t* token_seq = nullptr;
+        const int32_t* output_rows = nullptr;
+        const int32_t* block_tables = nullptr;
+        int32_t bt_stride = 0;
+    };
+    struct ScratchNeeds {
+        size_t q8 = 0;        // int8 activations + their float2 scales
+        size_t attn = 0;      // split-K partials
+        size_t blas_w = 0;    // dequantized weight rows (f16)
+        size_t blas_x = 0;    // activations as f16/bf16
+    };
+
+    void record(const Op& op);
+    void flush();
+    void emit(Launcher& l) const;
+    ScratchNeeds scratch_needs() const;
+    void ensure_scratch(ScratchBuffer& b, size_t bytes);
+    void sample_on_device(const float* row, int64_t n, const GpuSamplingParams& p,
+                          std::span<const GpuTokenCount> penalties, double u, int k_list, GpuSampleResult& out);
+
+    std::shared_ptr<GpuLock> lock_;
+    int device_ = 0;
+    GpuDeviceInfo info_;
+    bool use_graphs_ = true;
+    bool fuse_ops_ = true;
+    bool use_blas_ = true;
+    cudaStream_t stream_ = nullptr;
+    std::unique_ptr<GpuBlas> blas_;
+    StepGraphs graphs_;
+    GpuGraphStats stats_;
+
+    std::vector<Op> ops_;
+    StepPlan plan_;
+    int32_t max_ctx_ = 0;
+    StepDevice step_;
+    ScratchBuffer step_buf_;
+    int32_t* staging_[2] = {nullptr, nullptr};  // pinned
+    size_t staging_ints_ = 0;
+    cudaEvent_t staging_done_[2] = {nullptr, nullptr};
+    int staging_next_ = 0;
+
+    ScratchBuffer q8_, attn_, blas_w_, blas_x_;
+    ScratchBuffer sample_buf_;
+    void* sample_host_ = nullptr;  // pinned result / penalty staging
+    std::vector<void*> weights_;
+};
+
+}  // namespace rf::gpu

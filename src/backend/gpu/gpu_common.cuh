@@ -1,0 +1,114 @@
+// Device helpers shared by the kernels: vendor names missing from vendor.cuh, the 4-way int8
+// dot product (dp4a on NVIDIA, sdot4/sudot4 on AMD), f16/bf16 loads, block reductions.
+#pragma once
+
+#include <cstdint>
+
+#include "backend/gpu/vendor.cuh"
+#include "core/half.h"
+
+#if defined(ROCMFORGE_WITH_HIP)
+#define cudaStreamCaptureStatus hipStreamCaptureStatus
+#define cudaStreamCaptureStatusNone hipStreamCaptureStatusNone
+#define cudaStreamIsCapturing hipStreamIsCapturing
+#define cudaHostAlloc hipHostMalloc
+#define cudaMemset hipMemset
+#define cudaHostAllocDefault hipHostMallocDefault
+#define cudaFuncAttributes hipFuncAttributes
+#define cudaFuncGetAttributes hipFuncGetAttributes
+#define cudaDevAttrComputeCapabilityMajor hipDeviceAttributeComputeCapabilityMajor
+#define cudaDevAttrComputeCapabilityMinor hipDeviceAttributeComputeCapabilityMinor
+#define cudaDevAttrWarpSize hipDeviceAttributeWarpSize
+#define cudaDevAttrMemoryClockRate hipDeviceAttributeMemoryClockRate
+#define cudaDevAttrGlobalMemoryBusWidth hipDeviceAttributeMemoryBusWidth
+#define cudaDevAttrMaxSharedMemoryPerBlock hipDeviceAttributeMaxSharedMemoryPerBlock
+#endif
+
+namespace rf::gpu {
+
+#if defined(__CUDACC__) || defined(__HIPCC__)
+
+// sum of the 4 signed byte products of a and b, plus c.
+__device__ __forceinline__ int dp4a(int a, int b, int c) {
+#if defined(ROCMFORGE_WITH_HIP)
+#if defined(__gfx1100__) || defined(__gfx1101__) || defined(__gfx1102__) || defined(__gfx1103__) || \
+    defined(__gfx1150__) || defined(__gfx1151__) || defined(__gfx1200__) || defined(__gfx1201__)
+    return __builtin_amdgcn_sudot4(true, a, true, b, c, false);
+#elif defined(__gfx906__) || defined(__gfx908__) || defined(__gfx90a__) || defined(__gfx940__) || \
+    defined(__gfx941__) || defined(__gfx942__) || defined(__gfx1011__) || defined(__gfx1012__) ||   \
+    defined(__gfx1030__) || defined(__gfx1031__) || defined(__gfx1032__) || defined(__gfx1034__) || \
+    defined(__gfx1035__)
+    return __builtin_amdgcn_sdot4(a, b, c, false);
+#else
+    const int8_t* x = reinterpret_cast<const int8_t*>(&a);
+    const int8_t* y = reinterpret_cast<const int8_t*>(&b);
+    return c + x[0] * y[0] + x[1] * y[1] + x[2] * y[2] + x[3] * y[3];
+#endif
+#else
+    return __dp4a(a, b, c);
+#endif
+}
+
+__device__ __forceinline__ float half_to_float(uint16_t h) {
+#if defined(ROCMFORGE_WITH_HIP)
+    return __half2float(__ushort_as_half(h));
+#else
+    return __half2float(__ushort_as_half(h));
+#endif
+}
+
+__device__ __forceinline__ float bf16_bits_to_float(uint16_t h) { return __uint_as_float(static_cast<uint32_t>(h) << 16); }
+
+__device__ __forceinline__ uint16_t float_to_half_bits(float f) { return __half_as_ushort(__float2half_rn(f)); }
+
+// Two f16 packed in a 32-bit word (low half first) -> floats.
+__device__ __forceinline__ float2 half2_bits_to_float2(uint32_t v) {
+    return make_float2(half_to_float(static_cast<uint16_t>(v & 0xffffu)), half_to_float(static_cast<uint16_t>(v >> 16)));
+}
+
+// Reads 16 bytes (the address must be 16-byte aligned).
+__device__ __forceinline__ int4 load16(const void* p) { return *reinterpret_cast<const int4*>(p); }
+// Reads 16 bytes that bypass L1 (streamed once: weights).
+__device__ __forceinline__ int4 load16_stream(const void* p) {
+#if defined(ROCMFORGE_WITH_HIP)
+    return __builtin_nontemporal_load(reinterpret_cast<const int4*>(p));
+#else
+    return __ldcs(reinterpret_cast<const int4*>(p));
+#endif
+}
+__device__ __forceinline__ uint32_t load_u16(const void* p) { return *reinterpret_cast<const uint16_t*>(p); }
+__device__ __forceinline__ uint32_t load_u32(const void* p) { return *reinterpret_cast<const uint32_t*>(p); }
+
+__device__ __forceinline__ int int4_get(const int4& v, int i) {
+    return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
+}
+
+__device__ __forceinline__ float silu(float x) { return x / (1.0f + __expf(-x)); }
+
+// Sum over the block (blockDim.x a multiple of the warp size, at most 1024 threads). `scratch`
+// holds at least 32 floats; every thread gets the result.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+    const int lane = threadIdx.x % RF_WARP_SIZE, warp = threadIdx.x / RF_WARP_SIZE;
+    const int n_warps = blockDim.x / RF_WARP_SIZE;
+    v = rf_warp_sum(v);
+    __syncthreads();  // scratch may still be read by a previous call
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < n_warps ? scratch[lane] : 0.0f;
+    return rf_warp_sum(v);
+}
+
+__device__ __forceinline__ float block_max(float v, float* scratch) {
+    const int lane = threadIdx.x % RF_WARP_SIZE, warp = threadIdx.x / RF_WARP_SIZE;
+    const int n_warps = blockDim.x / RF_WARP_SIZE;
+    v = rf_warp_max(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < n_warps ? scratch[lane] : -INFINITY;
+    return rf_warp_max(v);
+}
+
+#endif  // device code
+
+}  // namespace rf::gpu

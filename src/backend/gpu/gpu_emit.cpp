@@ -1,0 +1,307 @@
+// Turning the recorded ops of a step into kernel launches, fusing neighbours where the shapes
+// allow (each fused launch writes every output the unfused ops would have written):
+//   rms_norm + quantized matmul of its output   -> the norm kernel also writes the q8_1 input
+//   matmuls sharing one input (q/k/v, gate/up)  -> one launch, one activation quantization
+//   gate matmul + up matmul + swiglu            -> one launch writing gate, up and silu(gate) * up
+//   matmul + add of its output into a residual  -> the matvec epilogue adds into the residual
+// The q8_1 activation of the last quantized input is reused by later matmuls on the same input.
+// emit() runs twice per captured step (dry run for the signature, then for real), so it must
+// not change any state; scratch buffers are sized beforehand by scratch_needs().
+#include <algorithm>
+#include <cmath>
+
+#include "backend/gpu/attention.cuh"
+#include "backend/gpu/dequant.cuh"
+#include "backend/gpu/elementwise.cuh"
+#include "backend/gpu/gpu_backend_impl.h"
+#include "backend/gpu/matvec.cuh"
+#include "backend/gpu/norm_quant.cuh"
+#include "backend/gpu/rope.cuh"
+#include "backend/gpu/gpu_weight_layout.h"
+#include "core/error.h"
+
+namespace rf::gpu {
+namespace {
+
+constexpr int64_t kMatvecMaxTokens = 8;    // more tokens than this go to the vendor GEMM (if any)
+constexpr size_t kBlasWeightChunk = 64u << 20;
+constexpr uint32_t kTagGemm = 0x47454d4du;
+
+bool same_act(const Act& a, const Act& b) { return a.data == b.data && a.rows == b.rows && a.cols == b.cols; }
+
+bool overlaps(const Act& a, const Act& b) {
+    return a.data < b.data + b.size() && b.data < a.data + a.size();
+}
+
+size_t q8_bytes(int64_t rows, int64_t cols) {
+    return align_up(static_cast<size_t>(rows * cols), 16) + static_cast<size_t>(rows * (cols / 32)) * sizeof(float2);
+}
+
+struct AttnSplit {
+    int n_splits;
+    int chunk;
+};
+
+AttnSplit attention_split(int64_t n_tok, int n_kv, int n_qsub, int max_ctx, int n_sm) {
+    const int bucket = static_cast<int>(align_up(static_cast<size_t>(std::max(max_ctx, 1)), 256));
+    const int64_t work = n_tok * n_kv * n_qsub;
+    const int64_t want = (2 * static_cast<int64_t>(n_sm) + work - 1) / work;
+    const int max_splits = bucket / 64;
+    int n = static_cast<int>(std::clamp<int64_t>(want, 1, max_splits));
+    const int chunk = static_cast<int>(align_up(static_cast<size_t>((bucket + n - 1) / n), 64));
+    n = (bucket + chunk - 1) / chunk;
+    return {n, chunk};
+}
+
+RopeConsts make_rope_consts(const RopeParams& p) {
+    RopeConsts c = zeroed<RopeConsts>();
+    c.freq_base = p.freq_base;
+    c.freq_scale = p.freq_scale;
+    c.ext_factor = p.ext_factor;
+    c.mscale = p.attn_factor;
+    if (p.ext_factor != 0.0f) {
+        auto corr_dim = [&](double n_rotations) {
+            return p.n_rot * std::log(p.n_ctx_orig / (n_rotations * 2.0 * M_PI)) / (2.0 * std::log(static_cast<double>(p.freq_base)));
+        };
+        c.corr_low = std::max(0.0, std::floor(corr_dim(p.beta_fast)));
+        c.corr_high = std::min(static_cast<double>(p.n_rot - 1), std::ceil(corr_dim(p.beta_slow)));
+        c.mscale *= 1.0 + 0.1 * std::log(1.0 / p.freq_scale);
+    }
+    c.n_rot = p.n_rot;
+    c.neox = p.neox ? 1 : 0;
+    return c;
+}
+
+}  // namespace
+
+GpuBackendImpl::ScratchNeeds GpuBackendImpl::scratch_needs() const {
+    ScratchNeeds n;
+    for (const Op& op : ops_) {
+        if (op.kind == OpKind::Matmul) {
+            const int64_t T = op.a.rows, K = op.a.cols;
+            const bool matvec = T <= kMatvecMaxTokens || !blas_;
+            if (matvec) {
+                if (is_quantized_matvec_type(op.w.type)) n.q8 = std::max(n.q8, q8_bytes(T, K));
+            } else if (op.w.type != TensorType::F32) {
+                n.blas_x = std::max(n.blas_x, static_cast<size_t>(T * K) * 2);
+                if (is_quantized_matvec_type(op.w.type))
+                    n.blas_w = std::max(n.blas_w, std::min(kBlasWeightChunk, static_cast<size_t>(op.w.rows * K) * 2) +
+                                                      static_cast<size_t>(K) * 2);
+            }
+        } else if (op.kind == OpKind::RmsNorm && op.c.cols % 32 == 0) {
+            n.q8 = std::max(n.q8, q8_bytes(op.c.rows, op.c.cols));
+        } else if (op.kind == OpKind::Attention) {
+            const int group = op.attn.n_head / op.attn.n_kv_head;
+            const int n_qsub = (group + kAttnMaxHeadsPerBlock - 1) / kAttnMaxHeadsPerBlock;
+            const AttnSplit s = attention_split(op.a.rows, op.attn.n_kv_head, n_qsub, max_ctx_, info_.multiprocessors);
+            const size_t parts = static_cast<size_t>(op.a.rows) * op.attn.n_head * s.n_splits;
+            n.attn = std::max(n.attn, parts * op.attn.head_dim * 4 + parts * sizeof(float2) + 16);
+        }
+    }
+    return n;
+}
+
+void GpuBackendImpl::emit(Launcher& l) const {
+    const Act no_act{};
+    Act q8_of = no_act;  // the activation whose q8_1 form is in q8_ now
+    auto q8_xq = [&](const Act&) { return static_cast<int8_t*>(q8_.ptr); };
+    auto q8_xds = [&](const Act& x) {
+        return reinterpret_cast<float2*>(static_cast<uint8_t*>(q8_.ptr) + align_up(static_cast<size_t>(x.rows * x.cols), 16));
+    };
+    auto written = [&](const Act& out) {
+        if (q8_of.data && overlaps(out, q8_of)) q8_of = no_act;
+    };
+    auto quantized_input = [&](const Act& x) {
+        if (!same_act(q8_of, x)) {
+            launch_quantize_q8_1(l, x.data, x.rows, x.cols, q8_xq(x), q8_xds(x));
+            q8_of = x;
+        }
+    };
+    auto matvec_path = [&](const Op& op) { return op.a.rows <= kMatvecMaxTokens || !blas_; };
+    const size_t n_ops = ops_.size();
+
+    for (size_t i = 0; i < n_ops; ++i) {
+        const Op& op = ops_[i];
+        switch (op.kind) {
+            case OpKind::Embed: {
+                launch_embed(l, op.w.type, qmatrix(op.w.type, op.w.data, op.w.rows, op.w.cols), step_.tokens, op.c.rows,
+                             op.c.data);
+                written(op.c);
+                break;
+            }
+            case OpKind::RmsNorm: {
+                const bool fuse_q8 = fuse_ops_ && op.c.cols % 32 == 0 && i + 1 < n_ops && ops_[i + 1].kind == OpKind::Matmul &&
+                                     same_act(ops_[i + 1].a, op.c) && matvec_path(ops_[i + 1]) &&
+                                     is_quantized_matvec_type(ops_[i + 1].w.type);
+                written(op.c);
+                launch_rms_norm(l, op.a.data, static_cast<const float*>(op.w.data), op.eps, op.c.data, op.a.rows, op.a.cols,
+                                fuse_q8 ? q8_xq(op.c) : nullptr, fuse_q8 ? q8_xds(op.c) : nullptr);
+                if (fuse_q8) q8_of = op.c;
+                break;
+            }
+            case OpKind::Matmul: {
+                const Act x = op.a;
+                const int64_t T = x.rows, K = x.cols;
+                const bool quant = is_quantized_matvec_type(op.w.type);
+                if (!matvec_path(op)) {
+                    // Many tokens: the vendor GEMM, on f16/bf16 copies where the weight is not f32.
+                    const bool bf16 = op.w.type == TensorType::BF16;
+                    const void* xin = x.data;
+                    if (op.w.type != TensorType::F32) {
+                        launch_convert_f32(l, x.data, T * K, blas_x_.ptr, bf16);
+                        xin = blas_x_.ptr;
+                    }
+                    const GemmType gt = op.w.type == TensorType::F32 ? GemmType::F32 : bf16 ? GemmType::BF16 : GemmType::F16;
+                    auto gemm = [&](const void* w, int64_t rows, float* y) {
+                        GemmDesc d = zeroed<GemmDesc>();
+                        d.w = w;
+                        d.x = xin;
+                        d.y = y;
+                        d.rows = rows;
+                        d.n_tok = T;
+                        d.k = K;
+                        d.ldy = op.c.cols;
+                        d.type = gt;
+                        GpuBlas* blas = blas_.get();
+                        l.custom(kTagGemm, &d, sizeof d, [blas, d](cudaStream_t s) { blas->gemm(d, s); });
+                    };
+                    if (quant) {
+                        const QMatrix qm = qmatrix(op.w.type, op.w.data, op.w.rows, op.w.cols);
+                        const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(65535, kBlasWeightChunk / (K * 2)));
+                        for (int64_t r0 = 0; r0 < op.w.rows; r0 += chunk) {
+                            const int64_t nr = std::min(chunk, op.w.rows - r0);
+                            launch_dequant_rows(l, op.w.type, qm, r0, nr, blas_w_.ptr, false);
+                            gemm(blas_w_.ptr, nr, op.c.data + r0);
+                        }
+                    } else {
+                        gemm(op.w.data, op.w.rows, op.c.data);
+                    }
+                    if (op.bias) launch_add_bias(l, op.c.data, static_cast<const float*>(op.bias.data), T, op.c.cols);
+                    written(op.c);
+                    break;
+                }
+                // Group the following matmuls on the same input (same type and width).
+                size_t n = 1;
+                while (fuse_ops_ && n < kMatvecMaxMats && i + n < n_ops) {
+                    const Op& nx = ops_[i + n];
+                    if (nx.kind != OpKind::Matmul || !same_act(nx.a, x) || nx.w.type != op.w.type) break;
+                    ++n;
+                }
+                MatvecArgs a = zeroed<MatvecArgs>();
+                int64_t rows = 0;
+                for (size_t k = 0; k < n; ++k) {
+                    const Op& m = ops_[i + k];
+                    a.m[k] = qmatrix(m.w.type, m.w.data, m.w.rows, m.w.cols);
+                    a.y[k] = m.c.data;
+                    a.ldy[k] = m.c.cols;
+                    a.bias[k] = m.bias ? static_cast<const float*>(m.bias.data) : nullptr;
+                    rows += m.w.rows;
+                    a.row_end[k] = rows;
+                }
+                for (size_t k = n; k < kMatvecMaxMats; ++k) a.row_end[k] = rows;
+                a.total_rows = rows;
+                a.n_mats = static_cast<int32_t>(n);
+                a.n_tok = static_cast<int32_t>(T);
+                a.epilogue = static_cast<int32_t>(MatvecEpilogue::Plain);
+                size_t consumed = n;
+                // gate + up + swiglu(gate, up)
+                if (fuse_ops_ && n == 2 && i + 2 < n_ops) {
+                    const Op& sw = ops_[i + 2];
+                    const Op &g = ops_[i], &u = ops_[i + 1];
+                    if (sw.kind == OpKind::Swiglu && same_act(sw.a, g.c) && same_act(sw.b, u.c) && g.w.rows == u.w.rows &&
+                        sw.c.size() == g.c.size() && sw.c.cols == g.c.cols) {
+                        a.epilogue = static_cast<int32_t>(MatvecEpilogue::SwiGlu);
+                        a.y[2] = sw.c.data;
+                        a.ldy[2] = sw.c.cols;
+                        a.total_rows = g.w.rows;
+                        consumed = 3;
+                    }
+                }
+                // matmul + add(residual, y) -> residual
+                if (fuse_ops_ && n == 1 && i + 1 < n_ops && ops_[i + 1].kind == OpKind::Add) {
+                    const Op& ad = ops_[i + 1];
+                    const bool y_is_b = same_act(ad.b, op.c), y_is_a = same_act(ad.a, op.c);
+                    const Act other = y_is_b ? ad.a : ad.b;
+                    if ((y_is_a || y_is_b) && same_act(ad.c, other) && other.rows == op.c.rows && other.cols == op.c.cols &&
+                        !overlaps(other, x) && !overlaps(other, op.c)) {
+                        a.residual[0] = other.data;
+                        consumed = 2;
+                    }
+                }
+                const MatvecConfig cfg = choose_matvec_config(op.w.type, a.total_rows, K, info_.multiprocessors);
+                a.warps_per_row = cfg.warps_per_row;
+                if (quant) {
+                    quantized_input(x);
+                    a.x = q8_xq(x);
+                    a.xds = q8_xds(x);
+                    a.x_stride = K;
+                    launch_matvec_q(l, op.w.type, a, cfg);
+                } else {
+                    a.x = x.data;
+                    a.x_stride = K;
+                    launch_matvec_f(l, op.w.type, a, cfg);
+                }
+                for (size_t k = 0; k < consumed; ++k) written(ops_[i + k].c);
+                i += consumed - 1;
+                break;
+            }
+            case OpKind::Rope: {
+                launch_rope(l, op.a.data, op.a.rows, op.n_heads, op.head_dim, step_.positions, make_rope_consts(op.rope));
+                written(op.a);
+                break;
+            }
+            case OpKind::KvStore: {
+                launch_kv_store(l, op.kv, op.a.data, op.b.data, step_.slots, op.a.rows);
+                break;
+            }
+            case OpKind::Attention: {
+                const int group = op.attn.n_head / op.attn.n_kv_head;
+                AttnArgs a = zeroed<AttnArgs>();
+                a.n_qsub = (group + kAttnMaxHeadsPerBlock - 1) / kAttnMaxHeadsPerBlock;
+                const AttnSplit s = attention_split(op.a.rows, op.attn.n_kv_head, a.n_qsub, max_ctx_, info_.multiprocessors);
+                const size_t parts = static_cast<size_t>(op.a.rows) * op.attn.n_head * s.n_splits;
+                a.q = op.a.data;
+                a.out = op.c.data;
+                a.k = op.kv.k;
+                a.v = op.kv.v;
+                a.positions = step_.positions;
+                a.token_seq = step_.token_seq;
+                a.block_tables = step_.block_tables;
+                a.partial_acc = static_cast<float*>(attn_.ptr);
+                a.partial_ml = reinterpret_cast<float2*>(static_cast<uint8_t*>(attn_.ptr) +
+                                                         align_up(parts * op.attn.head_dim * 4, 16));
+                a.q_stride = op.a.cols;
+                a.out_stride = op.c.cols;
+                a.bt_stride = step_.bt_stride;
+                a.n_head = op.attn.n_head;
+                a.n_kv_head = op.attn.n_kv_head;
+                a.block_size = op.kv.block_size;
+                a.chunk = s.chunk;
+                a.n_splits = s.n_splits;
+                a.group = group;
+                a.scale = op.attn.scale;
+                a.n_tok = static_cast<int32_t>(op.a.rows);
+                launch_attention(l, a, op.attn.head_dim, op.kv.codec);
+                written(op.c);
+                break;
+            }
+            case OpKind::Swiglu: {
+                launch_swiglu(l, op.a.data, op.b.data, op.c.data, op.c.size());
+                written(op.c);
+                break;
+            }
+            case OpKind::Add: {
+                launch_add(l, op.a.data, op.b.data, op.c.data, op.c.size());
+                written(op.c);
+                break;
+            }
+            case OpKind::Gather: {
+                launch_gather_rows(l, op.a.data, op.a.cols, step_.output_rows, op.c.rows, op.c.data);
+                written(op.c);
+                break;
+            }
+        }
+    }
+}
+
+}  // namespace rf::gpu

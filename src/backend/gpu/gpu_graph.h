@@ -1,0 +1,50 @@
+// Runs the launches of one step, eagerly or as a replayed CUDA/HIP graph.
+//
+// run(emit) calls emit(Launcher) once in DryRun mode to get the step's signatures, then:
+//   - graphs off: emit again in Launch mode (kernel by kernel);
+//   - a cached graph with the same full signature: relaunch it (no capture, no update);
+//   - a cached graph with the same topology: capture the step, update the cached executable in
+//     place (cudaGraphExecUpdate; re-instantiate if the update is refused), launch;
+//   - a topology seen once before: capture and instantiate a new cached graph, launch;
+//   - a topology never seen: launch eagerly (one-off steps such as a long prefill do not pay
+//     for instantiation).
+// At most kMaxGraphs executables are kept (least recently used goes first).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "backend/gpu/gpu_backend.h"
+#include "backend/gpu/gpu_launch.h"
+
+namespace rf::gpu {
+
+class StepGraphs {
+public:
+    static constexpr size_t kMaxGraphs = 8;
+
+    StepGraphs() = default;
+    ~StepGraphs();
+    StepGraphs(const StepGraphs&) = delete;
+    StepGraphs& operator=(const StepGraphs&) = delete;
+
+    void run(cudaStream_t stream, bool use_graphs, const std::function<void(Launcher&)>& emit,
+             GpuGraphStats& stats);
+    void clear();
+
+private:
+    struct Entry {
+        std::vector<uint8_t> topology;
+        std::vector<uint8_t> full;
+        cudaGraphExec_t exec = nullptr;
+        uint64_t last_use = 0;
+    };
+    cudaGraph_t capture(cudaStream_t stream, const std::function<void(Launcher&)>& emit);
+
+    std::vector<Entry> entries_;
+    std::vector<uint64_t> seen_topologies_;  // hashes of topologies run eagerly once
+    uint64_t clock_ = 0;
+};
+
+}  // namespace rf::gpu

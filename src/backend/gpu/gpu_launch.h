@@ -1,0 +1,92 @@
+// Every kernel launch of the GPU backend goes through a Launcher, which either launches it on
+// the stream (Launch mode; inside a stream capture this records a graph node) or only appends
+// its description to a signature (DryRun mode). Two signatures are kept:
+//   topology: the sequence of kernels (and library calls), what a graph's shape depends on;
+//   full:     topology + grid/block/shared-memory sizes + the bytes of every argument.
+// The step runner (gpu_graph.h) replays a graph while the full signature repeats, updates it in
+// place when only the full signature changed, and captures a new one when the topology changed.
+// Arguments are hashed by their bytes, so argument structs must have no padding (use
+// zeroed<T>() to build them).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include "backend/gpu/gpu_common.cuh"
+#include "backend/gpu/gpu_errors.h"
+
+namespace rf::gpu {
+
+template <typename T>
+T zeroed() {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T t;
+    std::memset(static_cast<void*>(&t), 0, sizeof t);
+    return t;
+}
+
+class Launcher {
+public:
+    enum class Mode { DryRun, Launch };
+
+    Launcher(Mode mode, cudaStream_t stream) : mode_(mode), stream_(stream) {}
+
+    Mode mode() const { return mode_; }
+    cudaStream_t stream() const { return stream_; }
+    const std::vector<uint8_t>& full_signature() const { return full_; }
+    const std::vector<uint8_t>& topology() const { return topo_; }
+    int64_t kernels() const { return kernels_; }
+
+#if defined(__CUDACC__) || defined(__HIPCC__)
+    template <typename... KArgs, typename... Args>
+    void launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, Args&&... args) {
+        static_assert(sizeof...(KArgs) == sizeof...(Args), "kernel argument count");
+        ++kernels_;
+        if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;  // nothing to do (empty shapes)
+        if (mode_ == Mode::DryRun) {
+            const void* fn = reinterpret_cast<const void*>(kernel);
+            append(topo_, &fn, sizeof fn);
+            append(full_, &fn, sizeof fn);
+            const uint32_t dims[7] = {grid.x, grid.y, grid.z, block.x, block.y, block.z, static_cast<uint32_t>(smem)};
+            append(full_, dims, sizeof dims);
+            const std::tuple<KArgs...> converted(static_cast<KArgs>(args)...);
+            std::apply([&](const auto&... a) { (append(full_, &a, sizeof a), ...); }, converted);
+            return;
+        }
+        kernel<<<grid, block, smem, stream_>>>(static_cast<KArgs>(args)...);
+        RF_GPU_CALL(cudaPeekAtLastError());
+    }
+#endif
+
+    // A library call (BLAS) described by a tag and its parameter bytes; `run` issues it on the
+    // stream in Launch mode.
+    void custom(uint32_t tag, const void* params, size_t bytes, const std::function<void(cudaStream_t)>& run) {
+        ++kernels_;
+        if (mode_ == Mode::DryRun) {
+            append(topo_, &tag, sizeof tag);
+            append(full_, &tag, sizeof tag);
+            append(full_, params, bytes);
+            return;
+        }
+        run(stream_);
+    }
+
+private:
+    static void append(std::vector<uint8_t>& v, const void* p, size_t n) {
+        const auto* b = static_cast<const uint8_t*>(p);
+        v.insert(v.end(), b, b + n);
+    }
+
+    Mode mode_;
+    cudaStream_t stream_;
+    std::vector<uint8_t> full_, topo_;
+    int64_t kernels_ = 0;
+};
+
+inline unsigned ceil_div(int64_t a, int64_t b) { return static_cast<unsigned>((a + b - 1) / b); }
+
+}  // namespace rf::gpu

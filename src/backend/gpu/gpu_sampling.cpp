@@ -1,0 +1,109 @@
+// GpuBackendImpl's sampling entry points: the device chain (sampling.cuh), with the host chain
+// as the fallback for nuclei wider than the device candidate list.
+#include <cstring>
+#include <vector>
+
+#include "backend/gpu/gpu_backend_impl.h"
+#include "backend/gpu/gpu_check.h"
+#include "backend/gpu/gpu_sampling_host.h"
+#include "backend/gpu/gpu_weight_layout.h"
+#include "backend/gpu/sampling.cuh"
+#include "core/error.h"
+
+namespace rf::gpu {
+
+void GpuBackendImpl::sample_on_device(const float* row, int64_t n, const GpuSamplingParams& p,
+                                      std::span<const GpuTokenCount> penalties, double u, int k_list,
+                                      GpuSampleResult& result) {
+    RF_CHECK(n > 0 && n < (int64_t{1} << 31), "sampling: row of {} values", n);
+    flush();
+    const int64_t n1 = sample_stage1_blocks(n);
+    const bool penalise = !penalties.empty();
+    // scratch: [work n f32][pairs][stats n1][cand v x2][cand i x2][out]
+    size_t off = 0;
+    auto take = [&](size_t bytes) {
+        const size_t at = off;
+        off = align_up(off + bytes, 256);
+        return at;
+    };
+    const size_t o_work = take(penalise ? static_cast<size_t>(n) * 4 : 0);
+    const size_t o_pairs = take(penalties.size() * 8);
+    const size_t o_stats = take(static_cast<size_t>(n1) * sizeof(SampleStats));
+    const size_t cand_n = static_cast<size_t>(n1) * kSampleMaxK;
+    const size_t o_v0 = take(cand_n * 4), o_v1 = take(cand_n * 4), o_i0 = take(cand_n * 4), o_i1 = take(cand_n * 4);
+    const size_t o_out = take(sizeof(SampleOut));
+    ensure_scratch(sample_buf_, off);
+    auto* base = static_cast<uint8_t*>(sample_buf_.ptr);
+
+    SampleConsts c = zeroed<SampleConsts>();
+    c.u = u;
+    c.temperature = p.temperature;
+    c.top_p = p.top_p;
+    c.min_p = p.min_p;
+    c.repeat_penalty = p.repeat_penalty;
+    c.presence_penalty = p.presence_penalty;
+    c.frequency_penalty = p.frequency_penalty;
+    c.top_k = p.top_k;
+    c.n_penalties = static_cast<int32_t>(penalties.size());
+
+    Launcher l(Launcher::Mode::Launch, stream_);
+    const float* work = row;
+    if (penalise) {
+        std::vector<int32_t> pairs;
+        pairs.reserve(penalties.size() * 2);
+        for (const GpuTokenCount& tc : penalties) {
+            pairs.push_back(tc.token);
+            pairs.push_back(tc.count);
+        }
+        RF_GPU_CHECK(cudaMemcpyAsync(base + o_work, row, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToDevice, stream_));
+        RF_GPU_CHECK(cudaMemcpyAsync(base + o_pairs, pairs.data(), pairs.size() * 4, cudaMemcpyHostToDevice, stream_));
+        launch_penalties(l, reinterpret_cast<float*>(base + o_work), n, reinterpret_cast<const int32_t*>(base + o_pairs), c);
+        work = reinterpret_cast<const float*>(base + o_work);
+    }
+    float* cand_v[2] = {reinterpret_cast<float*>(base + o_v0), reinterpret_cast<float*>(base + o_v1)};
+    int32_t* cand_i[2] = {reinterpret_cast<int32_t*>(base + o_i0), reinterpret_cast<int32_t*>(base + o_i1)};
+    launch_sample(l, row, work, n, c, k_list, reinterpret_cast<SampleStats*>(base + o_stats), cand_v, cand_i,
+                  reinterpret_cast<SampleOut*>(base + o_out));
+    RF_GPU_CHECK(cudaMemcpyAsync(sample_host_, base + o_out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
+    RF_GPU_CHECK(cudaStreamSynchronize(stream_));
+    SampleOut out;
+    std::memcpy(&out, sample_host_, sizeof out);
+    if (out.fallback) {
+        std::vector<float> host(static_cast<size_t>(n));
+        RF_GPU_CHECK(cudaMemcpy(host.data(), row, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToHost));
+        result = sample_row_host(host, p, penalties, u);
+        return;
+    }
+    result.token = out.token;
+    result.logprob = out.logprob;
+    result.on_device = true;
+}
+
+int32_t GpuBackendImpl::argmax(const float* row, int64_t n) {
+    GpuSamplingParams p;
+    p.temperature = 0.0f;
+    GpuSampleResult r;
+    sample_on_device(row, n, p, {}, 0.0, 0, r);
+    return r.token;
+}
+
+GpuSampleResult GpuBackendImpl::sample(const float* row, int64_t n, const GpuSamplingParams& params,
+                                       std::span<const GpuTokenCount> penalties, double u) {
+    RF_CHECK(params.top_p > 0.0f && params.min_p < 1.0f && params.repeat_penalty > 0.0f,
+             "sampling: top_p {} / min_p {} / repeat_penalty {} out of range", params.top_p, params.min_p,
+             params.repeat_penalty);
+    RF_CHECK(u >= 0.0 && u < 1.0, "sampling: u = {} is not in [0, 1)", u);
+    int k_list = 0;
+    if (params.temperature > 0.0f) {
+        k_list = kSampleMaxK;
+        if (params.top_k > 0 && params.top_k <= kSampleMaxK) {
+            k_list = 64;
+            while (k_list < params.top_k) k_list *= 2;
+        }
+    }
+    GpuSampleResult r;
+    sample_on_device(row, n, params, penalties, u, k_list, r);
+    return r;
+}
+
+}  // namespace rf::gpu

@@ -1,0 +1,402 @@
+// Per-type pieces of the quantized matrix-vector products: a row of a weight is processed in
+// "units" (one GGUF block of 32 for the legacy types, 64 weights for the K-quants), each loaded
+// from the planar layout (gpu_weight_layout.h) with 16-byte loads and dotted with the q8_1
+// activation (int8 quants + per-32 (d, d * sum)) by 4-way int8 dot products.
+//
+// Activation layout: xq int8 [cols] and xds float2 [cols / 32] per token; element e of the row is
+// xq[e], its block scale xds[e / 32].x and the block's d * sum(q) xds[e / 32].y.
+//
+// For each type T: QDot<T>::kUnitsPerBlock, W (the unit's weight data), load_w(matrix, row,
+// unit), and dot(w, xq, xds, unit) -> float, the unit's contribution to the row's dot product.
+#pragma once
+
+#include "backend/gpu/gpu_common.cuh"
+#include "backend/gpu/gpu_weight_layout.h"
+
+namespace rf::gpu {
+
+template <TensorType T>
+struct QDot;
+
+__device__ __forceinline__ int byte_of(const uint32_t* w, int k) { return (w[k >> 2] >> (8 * (k & 3))) & 0xff; }
+
+// Bit i of the low 4 bits of v moved to bit 4 of byte i.
+__device__ __forceinline__ int spread_bit4(uint32_t v) {
+    return static_cast<int>(((v & 1u) << 4) | ((v & 2u) << 11) | ((v & 4u) << 18) | ((v & 8u) << 25));
+}
+
+// ---- legacy types: one unit = one block of 32 --------------------------------------------------
+
+template <>
+struct QDot<TensorType::Q4_0> {
+    static constexpr int kUnitsPerBlock = 1;
+    struct W {
+        int4 qs;
+        float d;
+    };
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int) {
+        return {load16_stream(m.plane[1] + blk * 16), half_to_float(load_u16(m.plane[0] + blk * 2))};
+    }
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int) {
+        const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
+        const float2 ds = xds[blk_in_row];
+        int s = 0;
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int q = int4_get(w.qs, j);
+            s = dp4a(q & 0x0F0F0F0F, int4_get(a, j), s);
+            s = dp4a((q >> 4) & 0x0F0F0F0F, int4_get(b, j), s);
+        }
+        return w.d * (ds.x * static_cast<float>(s) - 8.0f * ds.y);
+    }
+};
+
+template <>
+struct QDot<TensorType::Q4_1> {
+    static constexpr int kUnitsPerBlock = 1;
+    struct W {
+        int4 qs;
+        float2 dm;
+    };
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int) {
+        return {load16_stream(m.plane[1] + blk * 16), half2_bits_to_float2(load_u32(m.plane[0] + blk * 4))};
+    }
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int) {
+        const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
+        const float2 ds = xds[blk_in_row];
+        int s = 0;
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int q = int4_get(w.qs, j);
+            s = dp4a(q & 0x0F0F0F0F, int4_get(a, j), s);
+            s = dp4a((q >> 4) & 0x0F0F0F0F, int4_get(b, j), s);
+        }
+        return w.dm.x * ds.x * static_cast<float>(s) + w.dm.y * ds.y;
+    }
+};
+
+template <>
+struct QDot<TensorType::Q5_0> {
+    static constexpr int kUnitsPerBlock = 1;
+    struct W {
+        int4 qs;
+        uint32_t qh;
+        float d;
+    };
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int) {
+        return {load16_stream(m.plane[2] + blk * 16), load_u32(m.plane[1] + blk * 4),
+                half_to_float(load_u16(m.plane[0] + blk * 2))};
+    }
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int) {
+        const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
+        const float2 ds = xds[blk_in_row];
+        int s = 0;
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int q = int4_get(w.qs, j);
+            s = dp4a((q & 0x0F0F0F0F) | spread_bit4(w.qh >> (4 * j)), int4_get(a, j), s);
+            s = dp4a(((q >> 4) & 0x0F0F0F0F) | spread_bit4(w.qh >> (16 + 4 * j)), int4_get(b, j), s);
+        }
+        return w.d * (ds.x * static_cast<float>(s) - 16.0f * ds.y);
+    }
+};
+
+template <>
+struct QDot<TensorType::Q5_1> {
+    static constexpr int kUnitsPerBlock = 1;
+    struct W {
+        int4 qs;
+        uint32_t qh;
+        float2 dm;
+    };
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int) {
+        return {load16_stream(m.plane[2] + blk * 16), load_u32(m.plane[1] + blk * 4),
+                half2_bits_to_float2(load_u32(m.plane[0] + blk * 4))};
+    }
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int) {
+        const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
+        const float2 ds = xds[blk_in_row];
+        int s = 0;
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int q = int4_get(w.qs, j);
+            s = dp4a((q & 0x0F0F0F0F) | spread_bit4(w.qh >> (4 * j)), int4_get(a, j), s);
+            s = dp4a(((q >> 4) & 0x0F0F0F0F) | spread_bit4(w.qh >> (16 + 4 * j)), int4_get(b, j), s);
+        }
+        return w.dm.x * ds.x * static_cast<float>(s) + w.dm.y * ds.y;
+    }
+};
+
+template <>
+struct QDot<TensorType::Q8_0> {
+    static constexpr int kUnitsPerBlock = 1;
+    struct W {
+        int4 q0, q1;
+        float d;
+    };
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int) {
+        return {load16_stream(m.plane[1] + blk * 32), load16_stream(m.plane[1] + blk * 32 + 16),
+                half_to_float(load_u16(m.plane[0] + blk * 2))};
+    }
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int) {
+        const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
+        int s = 0;
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            s = dp4a(int4_get(w.q0, j), int4_get(a, j), s);
+            s = dp4a(int4_get(w.q1, j), int4_get(b, j), s);
+        }
+        return w.d * xds[blk_in_row].x * static_cast<float>(s);
+    }
+};
+
+// ---- K-quants: 4 units of 64 weights per super-block of 256 -----------------------------------
+
+// Q4_K / Q5_K unit j (0..3): elements 64j .. 64j + 63 of the super-block; sub-blocks 2j, 2j + 1.
+__device__ __forceinline__ void k4_scale_min(const uint32_t* sc, int j, int& scale, int& min) {
+    if (j < 4) {
+        scale = byte_of(sc, j) & 63;
+        min = byte_of(sc, j + 4) & 63;
+    } else {
+        scale = (byte_of(sc, j + 4) & 0xF) | ((byte_of(sc, j - 4) >> 6) << 4);
+        min = (byte_of(sc, j + 4) >> 4) | ((byte_of(sc, j) >> 6) << 4);
+    }
+}
+
+template <>
+struct QDot<TensorType::Q4_K> {
+    static constexpr int kUnitsPerBlock = 4;
+    struct W {
+        int4 qa, qb;
+        uint32_t sc[3];
+        float2 dm;
+    };
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int j) {
+        W w;
+        w.qa = load16_stream(m.plane[2] + blk * 128 + 32 * j);
+        w.qb = load16_stream(m.plane[2] + blk * 128 + 32 * j + 16);
+        const uint8_t* s = m.plane[1] + blk * 12;
+        w.sc[0] = load_u32(s);
+        w.sc[1] = load_u32(s + 4);
+        w.sc[2] = load_u32(s + 8);
+        w.dm = half2_bits_to_float2(load_u32(m.plane[0] + blk * 4));
+        return w;
+    }
+    static __device__ __forceinline__ float dot_nibbles(const W& w, const int lo[8], const int hi[8], const int8_t* xq,
+                                                        const float2* xds, int64_t blk_in_row, int j) {
+        const int8_t* x = xq + blk_in_row * 256 + 64 * j;
+        const int4 x0 = load16(x), x1 = load16(x + 16), x2 = load16(x + 32), x3 = load16(x + 48);
+        int s0 = 0, s1 = 0;
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+            s0 = dp4a(lo[k], int4_get(x0, k), s0);
+            s0 = dp4a(lo[4 + k], int4_get(x1, k), s0);
+            s1 = dp4a(hi[k], int4_get(x2, k), s1);
+            s1 = dp4a(hi[4 + k], int4_get(x3, k), s1);
+        }
+        int sc0, m0, sc1, m1;
+        k4_scale_min(w.sc, 2 * j, sc0, m0);
+        k4_scale_min(w.sc, 2 * j + 1, sc1, m1);
+        const float2 d0 = xds[blk_in_row * 8 + 2 * j], d1 = xds[blk_in_row * 8 + 2 * j + 1];
+        return w.dm.x * (sc0 * d0.x * static_cast<float>(s0) + sc1 * d1.x * static_cast<float>(s1)) -
+               w.dm.y * (m0 * d0.y + m1 * d1.y);
+    }
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int j) {
+        int lo[8], hi[8];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+            lo[k] = int4_get(w.qa, k) & 0x0F0F0F0F;
+            lo[4 + k] = int4_get(w.qb, k) & 0x0F0F0F0F;
+            hi[k] = (int4_get(w.qa, k) >> 4) & 0x0F0F0F0F;
+            hi[4 + k] = (int4_get(w.qb, k) >> 4) & 0x0F0F0F0F;
+        }
+        return dot_nibbles(w, lo, hi, xq, xds, blk_in_row, j);
+    }
+};
+
+template <>
+struct QDot<TensorType::Q5_K> {
+    static constexpr int kUnitsPerBlock = 4;
+    struct W {
+        QDot<TensorType::Q4_K>::W base;
+        int4 ha, hb;
+    };
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int j) {
+        W w;
+        w.base.qa = load16_stream(m.plane[3] + blk * 128 + 32 * j);
+        w.base.qb = load16_stream(m.plane[3] + blk * 128 + 32 * j + 16);
+        w.ha = load16_stream(m.plane[2] + blk * 32);
+        w.hb = load16_stream(m.plane[2] + blk * 32 + 16);
+        const uint8_t* s = m.plane[1] + blk * 12;
+        w.base.sc[0] = load_u32(s);
+        w.base.sc[1] = load_u32(s + 4);
+        w.base.sc[2] = load_u32(s + 8);
+        w.base.dm = half2_bits_to_float2(load_u32(m.plane[0] + blk * 4));
+        return w;
+    }
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int j) {
+        int lo[8], hi[8];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+            const int qa = int4_get(w.base.qa, k), qb = int4_get(w.base.qb, k);
+            const int ha = int4_get(w.ha, k), hb = int4_get(w.hb, k);
+            lo[k] = (qa & 0x0F0F0F0F) | (((ha >> (2 * j)) & 0x01010101) << 4);
+            lo[4 + k] = (qb & 0x0F0F0F0F) | (((hb >> (2 * j)) & 0x01010101) << 4);
+            hi[k] = ((qa >> 4) & 0x0F0F0F0F) | (((ha >> (2 * j + 1)) & 0x01010101) << 4);
+            hi[4 + k] = ((qb >> 4) & 0x0F0F0F0F) | (((hb >> (2 * j + 1)) & 0x01010101) << 4);
+        }
+        return QDot<TensorType::Q4_K>::dot_nibbles(w.base, lo, hi, xq, xds, blk_in_row, j);
+    }
+};
+
+// Q2_K / Q3_K / Q6_K unit u (0..3) = (half h = u / 2, quarter q = u % 2): elements
+// 128h + 32g + 16q + i (g = 0..3, i = 0..15), sub-blocks (16 weights) 8h + 2g + q.
+__device__ __forceinline__ void load_x_k16(const int8_t* xq, const float2* xds, int64_t blk_in_row, int u, int4 x[4],
+                                           float d[4]) {
+    const int h = u >> 1, q = u & 1;
+#pragma unroll
+    for (int g = 0; g < 4; ++g) {
+        x[g] = load16(xq + blk_in_row * 256 + 128 * h + 32 * g + 16 * q);
+        d[g] = xds[blk_in_row * 8 + 4 * h + g].x;
+    }
+}
+
+template <>
+struct QDot<TensorType::Q2_K> {
+    static constexpr int kUnitsPerBlock = 4;
+    struct W {
+        int4 qs;
+        uint32_t sc[2];  // scales[8h .. 8h + 7]
+        float2 dm;
+    };
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int u) {
+        const int h = u >> 1, q = u & 1;
+        W w;
+        w.qs = load16_stream(m.plane[1] + blk * 64 + 32 * h + 16 * q);
+        const uint2 s = *reinterpret_cast<const uint2*>(m.plane[0] + blk * 16 + 8 * h);
+        w.sc[0] = s.x;
+        w.sc[1] = s.y;
+        w.dm = half2_bits_to_float2(load_u32(m.plane[2] + blk * 4));
+        return w;
+    }
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int u) {
+        int4 x[4];
+        float d[4];
+        load_x_k16(xq, xds, blk_in_row, u, x, d);
+        const int q = u & 1;
+        float acc_sc = 0.0f, acc_min = 0.0f;
+#pragma unroll
+        for (int g = 0; g < 4; ++g) {
+            int s = 0, xs = 0;
+#pragma unroll
+            for (int k = 0; k < 4; ++k) {
+                s = dp4a((int4_get(w.qs, k) >> (2 * g)) & 0x03030303, int4_get(x[g], k), s);
+                xs = dp4a(0x01010101, int4_get(x[g], k), xs);
+            }
+            const int sb = byte_of(w.sc, 2 * g + q);
+            acc_sc += d[g] * static_cast<float>((sb & 0xF) * s);
+            acc_min += d[g] * static_cast<float>((sb >> 4) * xs);
+        }
+        return w.dm.x * acc_sc - w.dm.y * acc_min;
+    }
+};
+
+template <>
+struct QDot<TensorType::Q3_K> {
+    static constexpr int kUnitsPerBlock = 4;
+    struct W {
+        int4 qs, hm;
+        uint32_t sc[3];
+        float d;
+    };
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int u) {
+        const int h = u >> 1, q = u & 1;
+        W w;
+        w.qs = load16_stream(m.plane[1] + blk * 64 + 32 * h + 16 * q);
+        w.hm = load16_stream(m.plane[0] + blk * 32 + 16 * q);
+        const uint8_t* s = m.plane[2] + blk * 12;
+        w.sc[0] = load_u32(s);
+        w.sc[1] = load_u32(s + 4);
+        w.sc[2] = load_u32(s + 8);
+        w.d = half_to_float(load_u16(m.plane[3] + blk * 2));
+        return w;
+    }
+    // Signed 6-bit scale of sub-block is (0..15).
+    static __device__ __forceinline__ int scale(const uint32_t* sc, int is) {
+        const int low = is < 8 ? byte_of(sc, is) & 0xF : byte_of(sc, is - 8) >> 4;
+        const int high = (byte_of(sc, 8 + (is & 3)) >> (2 * (is >> 2))) & 3;
+        return (low | (high << 4)) - 32;
+    }
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int u) {
+        int4 x[4];
+        float d[4];
+        load_x_k16(xq, xds, blk_in_row, u, x, d);
+        const int h = u >> 1, q = u & 1;
+        float acc = 0.0f;
+#pragma unroll
+        for (int g = 0; g < 4; ++g) {
+            int s = 0, xs = 0;
+#pragma unroll
+            for (int k = 0; k < 4; ++k) {
+                const int v = ((int4_get(w.qs, k) >> (2 * g)) & 0x03030303) |
+                              (((int4_get(w.hm, k) >> (4 * h + g)) & 0x01010101) << 2);
+                s = dp4a(v, int4_get(x[g], k), s);
+                xs = dp4a(0x01010101, int4_get(x[g], k), xs);
+            }
+            acc += d[g] * static_cast<float>(scale(w.sc, 8 * h + 2 * g + q) * (s - 4 * xs));
+        }
+        return w.d * acc;
+    }
+};
+
+template <>
+struct QDot<TensorType::Q6_K> {
+    static constexpr int kUnitsPerBlock = 4;
+    struct W {
+        int4 la, lb, qh;
+        uint32_t sc[2];  // scales[8h .. 8h + 7] (int8)
+        float d;
+    };
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int u) {
+        const int h = u >> 1, q = u & 1;
+        W w;
+        w.la = load16_stream(m.plane[0] + blk * 128 + 64 * h + 16 * q);
+        w.lb = load16_stream(m.plane[0] + blk * 128 + 64 * h + 32 + 16 * q);
+        w.qh = load16_stream(m.plane[1] + blk * 64 + 32 * h + 16 * q);
+        const uint2 s = *reinterpret_cast<const uint2*>(m.plane[2] + blk * 16 + 8 * h);
+        w.sc[0] = s.x;
+        w.sc[1] = s.y;
+        w.d = half_to_float(load_u16(m.plane[3] + blk * 2));
+        return w;
+    }
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int u) {
+        int4 x[4];
+        float d[4];
+        load_x_k16(xq, xds, blk_in_row, u, x, d);
+        const int q = u & 1;
+        int s[4] = {0, 0, 0, 0}, xs[4] = {0, 0, 0, 0};
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+            const int la = int4_get(w.la, k), lb = int4_get(w.lb, k), qh = int4_get(w.qh, k);
+            const int v0 = (la & 0x0F0F0F0F) | ((qh & 0x03030303) << 4);
+            const int v1 = (lb & 0x0F0F0F0F) | (((qh >> 2) & 0x03030303) << 4);
+            const int v2 = ((la >> 4) & 0x0F0F0F0F) | (((qh >> 4) & 0x03030303) << 4);
+            const int v3 = ((lb >> 4) & 0x0F0F0F0F) | (((qh >> 6) & 0x03030303) << 4);
+            s[0] = dp4a(v0, int4_get(x[0], k), s[0]);
+            s[1] = dp4a(v1, int4_get(x[1], k), s[1]);
+            s[2] = dp4a(v2, int4_get(x[2], k), s[2]);
+            s[3] = dp4a(v3, int4_get(x[3], k), s[3]);
+#pragma unroll
+            for (int g = 0; g < 4; ++g) xs[g] = dp4a(0x01010101, int4_get(x[g], k), xs[g]);
+        }
+        float acc = 0.0f;
+#pragma unroll
+        for (int g = 0; g < 4; ++g) {
+            const int sc = static_cast<int8_t>(byte_of(w.sc, q + 2 * g));
+            acc += d[g] * static_cast<float>(sc * (s[g] - 32 * xs[g]));
+        }
+        return w.d * acc;
+    }
+};
+
+}  // namespace rf::gpu

@@ -1,0 +1,263 @@
+#include "backend/gpu/sampling.cuh"
+
+#include <cfloat>
+#include <climits>
+
+namespace rf::gpu {
+namespace {
+
+constexpr int kThreads = 1024;
+
+__device__ __forceinline__ bool better(float va, int ia, float vb, int ib) { return va > vb || (va == vb && ia < ib); }
+
+// Sorts kSampleSeg (value, index) pairs in shared memory, best first.
+__device__ void bitonic_sort(float* v, int* idx) {
+    for (int k = 2; k <= kSampleSeg; k <<= 1) {
+        for (int j = k >> 1; j > 0; j >>= 1) {
+            for (int p = threadIdx.x; p < kSampleSeg / 2; p += blockDim.x) {
+                const int i = ((p & ~(j - 1)) << 1) | (p & (j - 1));
+                const int ixj = i | j;
+                const bool want_best_first = (i & k) == 0;
+                const bool swap = want_best_first ? better(v[ixj], idx[ixj], v[i], idx[i]) : better(v[i], idx[i], v[ixj], idx[ixj]);
+                if (swap) {
+                    const float tv = v[i];
+                    v[i] = v[ixj];
+                    v[ixj] = tv;
+                    const int ti = idx[i];
+                    idx[i] = idx[ixj];
+                    idx[ixj] = ti;
+                }
+            }
+            __syncthreads();
+        }
+    }
+}
+
+__global__ void penalties_kernel(float* work, int64_t n, const int32_t* pairs, const SampleConsts c) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= c.n_penalties) return;
+    const int32_t tok = pairs[2 * i], count = pairs[2 * i + 1];
+    if (tok < 0 || tok >= n) return;
+    float l = work[tok];
+    l = l > 0.0f ? l / c.repeat_penalty : l * c.repeat_penalty;
+    l -= static_cast<float>(count) * c.frequency_penalty + c.presence_penalty;
+    work[tok] = l;
+}
+
+// Stage 1: statistics of a slice of kSampleSeg logits, and (k_list > 0) its best k_list entries.
+__global__ void __launch_bounds__(kThreads) sample_stage1_kernel(const float* __restrict__ raw, const float* __restrict__ work,
+                                                                 int64_t n, int k_list, SampleStats* stats, float* out_v,
+                                                                 int32_t* out_i) {
+    __shared__ float v[kSampleSeg];
+    __shared__ int idx[kSampleSeg];
+    __shared__ float fscratch[32];
+    __shared__ double dscratch[32];
+    __shared__ int iscratch[32];
+    const int64_t base = static_cast<int64_t>(blockIdx.x) * kSampleSeg;
+    float mr = -INFINITY, mw = -INFINITY;
+    int am = INT_MAX;
+    for (int k = threadIdx.x; k < kSampleSeg; k += blockDim.x) {
+        const int64_t i = base + k;
+        const bool in = i < n;
+        const float r = in ? raw[i] : -INFINITY, w = in ? work[i] : -INFINITY;
+        v[k] = w;
+        idx[k] = in ? static_cast<int>(i) : INT_MAX;
+        mr = fmaxf(mr, r);
+        if (in && (w > mw || (w == mw && i < am))) {
+            mw = w;
+            am = static_cast<int>(i);
+        }
+    }
+    mr = block_max(mr, fscratch);
+    // argmax with lowest index on ties: max value first, then the smallest index holding it.
+    const float bw = block_max(mw, fscratch);
+    int cand = (mw == bw) ? am : INT_MAX;
+    for (int m = RF_WARP_SIZE / 2; m > 0; m >>= 1) cand = min(cand, rf_shfl_xor(cand, m));
+    __syncthreads();
+    if (threadIdx.x % RF_WARP_SIZE == 0) iscratch[threadIdx.x / RF_WARP_SIZE] = cand;
+    __syncthreads();
+    if (threadIdx.x < RF_WARP_SIZE) {
+        int c = threadIdx.x < static_cast<int>(blockDim.x / RF_WARP_SIZE) ? iscratch[threadIdx.x] : INT_MAX;
+        for (int m = RF_WARP_SIZE / 2; m > 0; m >>= 1) c = min(c, rf_shfl_xor(c, m));
+        if (threadIdx.x == 0) iscratch[0] = c;
+    }
+    // sums of exp relative to the block maxima, in double
+    double sr = 0.0, sw = 0.0;
+    for (int k = threadIdx.x; k < kSampleSeg; k += blockDim.x) {
+        const int64_t i = base + k;
+        if (i < n) {
+            sr += exp(static_cast<double>(raw[i]) - mr);
+            sw += exp(static_cast<double>(v[k]) - bw);
+        }
+    }
+    for (int m = RF_WARP_SIZE / 2; m > 0; m >>= 1) {
+        sr += rf_shfl_xor(sr, m);
+        sw += rf_shfl_xor(sw, m);
+    }
+    __syncthreads();
+    if (threadIdx.x % RF_WARP_SIZE == 0) dscratch[threadIdx.x / RF_WARP_SIZE] = sr;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double s = 0.0;
+        for (int w = 0; w < static_cast<int>(blockDim.x / RF_WARP_SIZE); ++w) s += dscratch[w];
+        stats[blockIdx.x].sum_raw = s;
+        stats[blockIdx.x].max_raw = mr;
+        stats[blockIdx.x].max_work = bw;
+        stats[blockIdx.x].argmax_work = iscratch[0];
+        stats[blockIdx.x].pad = 0;
+    }
+    __syncthreads();
+    if (threadIdx.x % RF_WARP_SIZE == 0) dscratch[threadIdx.x / RF_WARP_SIZE] = sw;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double s = 0.0;
+        for (int w = 0; w < static_cast<int>(blockDim.x / RF_WARP_SIZE); ++w) s += dscratch[w];
+        stats[blockIdx.x].sum_work = s;
+    }
+    if (k_list == 0) return;
+    __syncthreads();
+    bitonic_sort(v, idx);
+    for (int k = threadIdx.x; k < k_list; k += blockDim.x) {
+        out_v[static_cast<int64_t>(blockIdx.x) * k_list + k] = v[k];
+        out_i[static_cast<int64_t>(blockIdx.x) * k_list + k] = idx[k];
+    }
+}
+
+// Merge round: each block sorts kSampleSeg / k_list lists of k_list and keeps the best k_list.
+__global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_v, const int32_t* in_i, int64_t n_in,
+                                                                int k_list, float* out_v, int32_t* out_i) {
+    __shared__ float v[kSampleSeg];
+    __shared__ int idx[kSampleSeg];
+    const int64_t base = static_cast<int64_t>(blockIdx.x) * kSampleSeg;
+    for (int k = threadIdx.x; k < kSampleSeg; k += blockDim.x) {
+        const int64_t i = base + k;
+        v[k] = i < n_in ? in_v[i] : -INFINITY;
+        idx[k] = i < n_in ? in_i[i] : INT_MAX;
+    }
+    __syncthreads();
+    bitonic_sort(v, idx);
+    for (int k = threadIdx.x; k < k_list; k += blockDim.x) {
+        out_v[static_cast<int64_t>(blockIdx.x) * k_list + k] = v[k];
+        out_i[static_cast<int64_t>(blockIdx.x) * k_list + k] = idx[k];
+    }
+}
+
+// The chain on the sorted candidates (one block).
+__global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, const SampleStats* stats, int n_stats,
+                                    const float* cand_v, const int32_t* cand_i, int k_list, const SampleConsts c,
+                                    SampleOut* out) {
+    __shared__ double probs[kSampleMaxK];
+    __shared__ double M_raw, S_raw, M_work, S_work;
+    __shared__ int argmax_work;
+    if (threadIdx.x == 0) {
+        double mr = -INFINITY, mw = -INFINITY;
+        int am = INT_MAX;
+        for (int b = 0; b < n_stats; ++b) {
+            mr = fmax(mr, static_cast<double>(stats[b].max_raw));
+            if (stats[b].max_work > mw || (stats[b].max_work == mw && stats[b].argmax_work < am)) {
+                mw = stats[b].max_work;
+                am = stats[b].argmax_work;
+            }
+        }
+        double sr = 0.0, sw = 0.0;
+        for (int b = 0; b < n_stats; ++b) {
+            sr += stats[b].sum_raw * exp(static_cast<double>(stats[b].max_raw) - mr);
+            if (stats[b].max_work != -INFINITY) sw += stats[b].sum_work * exp(static_cast<double>(stats[b].max_work) - mw);
+        }
+        M_raw = mr;
+        S_raw = sr;
+        M_work = mw;
+        S_work = sw;
+        argmax_work = am;
+    }
+    __syncthreads();
+    const int n_avail = static_cast<int>(k_list < n ? k_list : n);
+    const double top = k_list > 0 ? static_cast<double>(cand_v[0]) : 0.0;
+    for (int i = threadIdx.x; i < n_avail && k_list > 0; i += blockDim.x) probs[i] = exp(static_cast<double>(cand_v[i]) - top);
+    __syncthreads();
+    if (threadIdx.x != 0) return;
+
+    int32_t chosen = argmax_work;
+    int fallback = 0;
+    if (c.temperature > 0.0f) {
+        int64_t cnt = (c.top_k > 0 && c.top_k < n) ? c.top_k : n;  // candidates after top-k
+        const bool truncated = cnt > n_avail;
+        double sum = 0.0;
+        if (truncated) {
+            sum = S_work * exp(M_work - top);
+        } else {
+            for (int i = 0; i < cnt; ++i) sum += probs[i];
+        }
+        if (c.top_p < 1.0f) {
+            double cum = 0.0;
+            int64_t keep = -1;
+            for (int i = 0; i < (truncated ? n_avail : cnt); ++i) {
+                cum += probs[i] / sum;
+                if (cum >= c.top_p) {
+                    keep = i + 1;
+                    break;
+                }
+            }
+            if (keep > 0) cnt = keep;
+            else if (truncated) fallback = 1;
+        }
+        if (!fallback && c.min_p > 0.0f) {
+            int64_t keep = 1;
+            while (keep < cnt && keep < n_avail && probs[keep] >= c.min_p * probs[0]) ++keep;
+            if (keep == n_avail && cnt > n_avail) fallback = 1;
+            cnt = keep;
+        }
+        if (!fallback && cnt > n_avail) fallback = 1;
+        if (!fallback) {
+            double total = 0.0;
+            for (int i = 0; i < cnt; ++i) total += exp((static_cast<double>(cand_v[i]) - top) / c.temperature);
+            double r = c.u * total;
+            int64_t pick = cnt - 1;
+            for (int i = 0; i < cnt; ++i) {
+                const double w = exp((static_cast<double>(cand_v[i]) - top) / c.temperature);
+                if (r < w) {
+                    pick = i;
+                    break;
+                }
+                r -= w;
+            }
+            chosen = cand_i[pick];
+        }
+    }
+    out->token = fallback ? -1 : chosen;
+    out->fallback = fallback;
+    out->logprob = fallback ? 0.0f : static_cast<float>(static_cast<double>(raw[chosen]) - M_raw - log(S_raw));
+    out->pad = 0;
+}
+
+}  // namespace
+
+int64_t sample_stage1_blocks(int64_t n) { return (n + kSampleSeg - 1) / kSampleSeg; }
+
+void launch_penalties(Launcher& l, float* work, int64_t n, const int32_t* pairs, const SampleConsts& c) {
+    if (c.n_penalties == 0) return;
+    l.launch(penalties_kernel, dim3(ceil_div(c.n_penalties, 128)), dim3(128), 0, work, n, pairs, c);
+}
+
+void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, const SampleConsts& c, int k_list,
+                   SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out) {
+    const int64_t n1 = sample_stage1_blocks(n);
+    l.launch(sample_stage1_kernel, dim3(static_cast<unsigned>(n1)), dim3(kThreads), 0, raw, work, n, k_list, stats,
+             cand_val[0], cand_idx[0]);
+    int cur = 0;
+    int64_t lists = n1;
+    if (k_list > 0) {
+        while (lists > 1) {
+            const int64_t n_in = lists * k_list;
+            const int64_t blocks = (n_in + kSampleSeg - 1) / kSampleSeg;
+            l.launch(sample_merge_kernel, dim3(static_cast<unsigned>(blocks)), dim3(kThreads), 0, cand_val[cur],
+                     cand_idx[cur], n_in, k_list, cand_val[1 - cur], cand_idx[1 - cur]);
+            cur = 1 - cur;
+            lists = blocks;
+        }
+    }
+    l.launch(sample_final_kernel, dim3(1), dim3(256), 0, raw, n, stats, static_cast<int>(n1), cand_val[cur],
+             cand_idx[cur], k_list, c, out);
+}
+
+}  // namespace rf::gpu

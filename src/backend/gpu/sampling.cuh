@@ -1,0 +1,59 @@
+// Token sampling on the device (the chain of rf::Sampler): penalties on a copy of the logits,
+// per-tile top-K by bitonic sort in shared memory, merge rounds down to one sorted list of K
+// candidates, then one block applies top-k / top-p / min-p / temperature and draws with the
+// caller's uniform u. Only the chosen token (and its log-probability) comes back to the host.
+// When the nucleus may extend past the K candidates (top-k off with a flat distribution) the
+// result says so and the caller samples the full row on the host.
+#pragma once
+
+#include <cstdint>
+
+#include "backend/gpu/gpu_launch.h"
+
+namespace rf::gpu {
+
+constexpr int kSampleSeg = 2048;   // elements sorted per block
+constexpr int kSampleMaxK = 256;   // candidates kept on the device
+
+// Per stage-1 block: statistics of its slice of the raw and the penalised logits.
+struct SampleStats {
+    double sum_raw;    // sum exp(raw - max_raw)
+    double sum_work;   // sum exp(work - max_work)
+    float max_raw;
+    float max_work;
+    int32_t argmax_work;
+    int32_t pad;
+};
+
+struct SampleConsts {
+    double u;
+    float temperature;
+    float top_p;
+    float min_p;
+    float repeat_penalty;
+    float presence_penalty;
+    float frequency_penalty;
+    int32_t top_k;
+    int32_t n_penalties;
+};
+
+struct SampleOut {
+    float logprob;
+    int32_t token;
+    int32_t fallback;   // 1: sample the row on the host
+    int32_t pad;
+};
+
+// Scratch sizes for a row of n: stats [stage1_blocks(n)], two candidate buffers of
+// stage1_blocks(n) * kSampleMaxK (value, index) pairs.
+int64_t sample_stage1_blocks(int64_t n);
+
+// work = raw with penalties applied (pairs: (token, count) [n_pen], device memory).
+void launch_penalties(Launcher& l, float* work, int64_t n, const int32_t* pairs, const SampleConsts& c);
+
+// Full sampling chain; writes *out. k_list: candidates to keep (power of two, 64..256);
+// 0 for greedy (statistics only).
+void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, const SampleConsts& c, int k_list,
+                   SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out);
+
+}  // namespace rf::gpu

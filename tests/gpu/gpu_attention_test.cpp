@@ -1,0 +1,123 @@
+// Attention over the paged KV cache against the CPU: head dims 64/128/256, GQA ratios 1/4/7
+// (and 12, more than one q-head group per KV head), contexts that cross KV block boundaries and
+// split-K chunk boundaries, decode and multi-token steps, two sequences in one step.
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "gpu/gpu_test_util.h"
+
+namespace rf::gputest {
+namespace {
+
+struct KvPools {
+    std::vector<uint8_t> k, v;  // host copies (what the CPU attends over)
+    void* dk = nullptr;
+    void* dv = nullptr;
+    KvLayerView host, dev;
+    KvPools(KvCodec codec, int n_blocks, int bs, int n_kv, int hd, uint32_t seed) {
+        const size_t rows = static_cast<size_t>(n_blocks) * n_kv * bs;
+        const size_t bytes = rows * kv_row_bytes(codec, hd);
+        k.resize(bytes);
+        v.resize(bytes);
+        const auto fk = random_floats(rows * hd, seed), fv = random_floats(rows * hd, seed + 1);
+        for (size_t i = 0; i < rows * hd; ++i) {
+            if (codec == KvCodec::F32) {
+                std::memcpy(k.data() + 4 * i, &fk[i], 4);
+                std::memcpy(v.data() + 4 * i, &fv[i], 4);
+            } else {
+                const uint16_t hk = f32_to_f16(fk[i]), hv = f32_to_f16(fv[i]);
+                std::memcpy(k.data() + 2 * i, &hk, 2);
+                std::memcpy(v.data() + 2 * i, &hv, 2);
+            }
+        }
+        dk = gpu().alloc(bytes);
+        dv = gpu().alloc(bytes);
+        gpu().upload(dk, k.data(), bytes);
+        gpu().upload(dv, v.data(), bytes);
+        host = {k.data(), v.data(), codec, bs, n_kv, hd};
+        dev = {dk, dv, codec, bs, n_kv, hd};
+    }
+    ~KvPools() {
+        gpu().release(dk);
+        gpu().release(dv);
+    }
+};
+
+void check_attention(const StepPlan& plan, int n_head, int n_kv, int hd, KvCodec codec, int n_blocks, uint32_t seed,
+                     const std::string& what) {
+    const int bs = 16;
+    KvPools kv(codec, n_blocks, bs, n_kv, hd, seed);
+    const int T = plan.n_tokens();
+    const auto q = random_floats(static_cast<size_t>(T) * n_head * hd, seed + 7);
+    DeviceActs dq(q, T, static_cast<int64_t>(n_head) * hd), dout(T, static_cast<int64_t>(n_head) * hd);
+    dout.poison();
+    AttentionParams p;
+    p.n_head = n_head;
+    p.n_kv_head = n_kv;
+    p.head_dim = hd;
+    p.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    gpu().begin_step(plan);
+    gpu().attention(dq.act(), kv.dev, p, dout.act());
+    std::vector<float> ref(q.size());
+    cpu::attention(pool(), {const_cast<float*>(q.data()), T, static_cast<int64_t>(n_head) * hd}, kv.host, plan, p,
+                   {ref.data(), T, static_cast<int64_t>(n_head) * hd});
+    EXPECT_NMSE_LE(dout.get(), ref, 1e-8, what);
+}
+
+TEST(GpuAttention, DecodeAcrossBlockAndSplitBoundaries) {
+    uint32_t seed = 1;
+    for (int hd : {64, 128, 256})
+        for (int group : {1, 4, 7})
+            for (int n_past : {0, 15, 16, 17, 127, 128, 129, 255, 1000, 4097}) {
+                if (hd == 256 && n_past > 1000) continue;
+                const int n_kv = 2, n_head = n_kv * group;
+                const int n_blocks = (n_past + 1 + 15) / 16 + 8;
+                StepPlan plan = make_plan(1, n_past, 16, n_blocks, ++seed);
+                check_attention(plan, n_head, n_kv, hd, KvCodec::F16, n_blocks, ++seed,
+                                "decode hd " + std::to_string(hd) + " gqa " + std::to_string(group) + " ctx " +
+                                    std::to_string(n_past + 1));
+            }
+}
+
+TEST(GpuAttention, F32CodecWideGroupsAndPrefill) {
+    uint32_t seed = 500;
+    // 12 q heads per KV head: two q-head groups per block row.
+    for (KvCodec codec : {KvCodec::F32, KvCodec::F16}) {
+        StepPlan plan = make_plan(1, 300, 16, 40, ++seed);
+        check_attention(plan, 24, 2, 128, codec, 40, ++seed, std::string("gqa 12 ") + kv_codec_name(codec));
+        StepPlan pre = make_plan(7, 30, 16, 10, ++seed);
+        check_attention(pre, 8, 2, 64, codec, 10, ++seed, std::string("prefill 7 after 30 ") + kv_codec_name(codec));
+        StepPlan fresh = make_plan(33, 0, 16, 10, ++seed);
+        check_attention(fresh, 4, 4, 128, codec, 10, ++seed, std::string("prefill 33 from empty ") + kv_codec_name(codec));
+    }
+}
+
+TEST(GpuAttention, TwoSequencesInOneStep) {
+    // Sequence A: 3 new tokens after 40; sequence B: 1 new token after 700 (decode beside prefill).
+    const int bs = 16, n_blocks = 80;
+    std::vector<int32_t> ids(n_blocks);
+    std::iota(ids.begin(), ids.end(), 0);
+    std::mt19937 rng(3);
+    std::shuffle(ids.begin(), ids.end(), rng);
+    StepPlan plan;
+    SeqStep a{0, 3, 40, {}}, b{3, 1, 700, {}};
+    a.block_table.assign(ids.begin(), ids.begin() + 3);
+    b.block_table.assign(ids.begin() + 3, ids.begin() + 3 + 44);
+    plan.seqs = {a, b};
+    for (int i = 0; i < 3; ++i) {
+        plan.tokens.push_back(1);
+        plan.positions.push_back(40 + i);
+        plan.kv_slots.push_back(a.block_table[static_cast<size_t>((40 + i) / bs)] * bs + (40 + i) % bs);
+        plan.token_seq.push_back(0);
+    }
+    plan.tokens.push_back(2);
+    plan.positions.push_back(700);
+    plan.kv_slots.push_back(b.block_table[700 / bs] * bs + 700 % bs);
+    plan.token_seq.push_back(1);
+    plan.output_rows = {2, 3};
+    check_attention(plan, 28, 4, 128, KvCodec::F16, n_blocks, 77, "two sequences");
+}
+
+}  // namespace
+}  // namespace rf::gputest

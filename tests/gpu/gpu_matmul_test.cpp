@@ -1,0 +1,147 @@
+// Matrix products of every weight type against the CPU: odd row counts, odd legal widths, token
+// counts on both sides of the matvec / GEMM switch, with and without bias; and the fused
+// neighbours (q/k/v sharing an input, gate + up + swiglu, matmul + residual add).
+#include <gtest/gtest.h>
+
+#include "gpu/gpu_test_util.h"
+
+namespace rf::gputest {
+namespace {
+
+const TensorType kAllTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q4_0, TensorType::Q4_1,
+                                TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0, TensorType::Q2_K, TensorType::Q3_K,
+                                TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
+
+// Error bound of y = x . W^T against the CPU (which computes in f32 from the same weights).
+// Quantized types see the q8_1 rounding of x (~3e-5 for Gaussian inputs); many-token products
+// on the vendor GEMM see x rounded to f16 / bf16.
+double matmul_bound(TensorType t) {
+    switch (t) {
+        case TensorType::F32: return 1e-10;
+        case TensorType::F16: return 1e-6;
+        case TensorType::BF16: return 3e-5;
+        default: return 4e-4;
+    }
+}
+
+struct HostWeight {
+    std::vector<uint8_t> bytes;
+    Weight cpu, gpu;
+};
+
+HostWeight make_weight(TensorType t, int64_t rows, int64_t cols, uint32_t seed) {
+    HostWeight w;
+    w.bytes = random_weight_bytes(t, rows, cols, seed);
+    w.cpu.type = t;
+    w.cpu.cols = cols;
+    w.cpu.rows = rows;
+    w.cpu.data = w.bytes.data();
+    w.cpu.row_bytes = row_size(t, cols);
+    w.gpu = gpu().load_weight(t, cols, rows, 1, w.bytes.data());
+    return w;
+}
+
+std::vector<float> cpu_matmul(const HostWeight& w, const std::vector<float>& x, int64_t T, const float* bias) {
+    std::vector<float> y(static_cast<size_t>(T * w.cpu.rows));
+    cpu::matmul(pool(), w.cpu, {const_cast<float*>(x.data()), T, w.cpu.cols}, {y.data(), T, w.cpu.rows}, bias);
+    return y;
+}
+
+TEST(GpuMatmul, EveryTypeOddShapesAndTokenCounts) {
+    uint32_t seed = 100;
+    for (TensorType t : kAllTypes) {
+        const int64_t bs = block_size(t);
+        const int64_t widths[] = {bs == 1 ? 31 : bs, bs == 1 ? 33 : bs * 3, bs == 1 ? 4097 : bs * (bs == 256 ? 17 : 129)};
+        for (int64_t cols : widths)
+            for (int64_t rows : {1, 31, 33, 300})
+                for (int64_t T : {1, 2, 5, 8, 9, 33}) {
+                    if (rows == 300 && T != 1 && T != 9) continue;  // keep the run short
+                    HostWeight w = make_weight(t, rows, cols, ++seed);
+                    const auto x = random_floats(static_cast<size_t>(T * cols), ++seed);
+                    const auto bias = random_floats(static_cast<size_t>(rows), ++seed);
+                    const Weight bg = gpu().load_weight(TensorType::F32, rows, 1, 1, bias.data());
+                    DeviceActs dx(x, T, cols), dy(T, rows);
+                    for (bool with_bias : {false, true}) {
+                        if (with_bias && T != 1 && T != 9) continue;
+                        dy.poison();
+                        gpu().matmul(w.gpu, dx.act(), dy.act(), with_bias ? &bg : nullptr);
+                        const auto ref = cpu_matmul(w, x, T, with_bias ? bias.data() : nullptr);
+                        EXPECT_NMSE_LE(dy.get(), ref, matmul_bound(t),
+                                       std::string("matmul ") + type_name(t) + " " + std::to_string(rows) + "x" +
+                                           std::to_string(cols) + " T=" + std::to_string(T) + (with_bias ? " bias" : ""));
+                    }
+                }
+    }
+}
+
+// A larger shape that exercises several warps per row, 2 rows per warp and the tail units.
+TEST(GpuMatmul, WideAndTallShapes) {
+    uint32_t seed = 900;
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::F16}) {
+        for (auto [rows, cols] : {std::pair<int64_t, int64_t>{64, 18944}, {9000, 256}, {20000, 1024}}) {
+            HostWeight w = make_weight(t, rows, cols, ++seed);
+            const auto x = random_floats(static_cast<size_t>(cols), ++seed);
+            DeviceActs dx(x, 1, cols), dy(1, rows);
+            dy.poison();
+            gpu().matmul(w.gpu, dx.act(), dy.act(), nullptr);
+            EXPECT_NMSE_LE(dy.get(), cpu_matmul(w, x, 1, nullptr), matmul_bound(t),
+                           std::string("matmul ") + type_name(t) + " " + std::to_string(rows) + "x" + std::to_string(cols));
+        }
+    }
+}
+
+// The fused launches write what the unfused ops write.
+TEST(GpuMatmul, FusedNeighboursMatchTheCpu) {
+    uint32_t seed = 2000;
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q5_1, TensorType::Q4_K, TensorType::Q6_K, TensorType::F16}) {
+        for (int64_t T : {1, 3}) {
+            for (bool fuse : {true, false}) {
+                gpu().set_fuse_ops(fuse);
+                const int64_t E = 256, F = 512, KV = 64;
+                const auto x0 = random_floats(static_cast<size_t>(T * E), ++seed);
+                const auto nw = random_floats(static_cast<size_t>(E), ++seed);
+                const Weight norm = gpu().load_weight(TensorType::F32, E, 1, 1, nw.data());
+                HostWeight wq = make_weight(t, E, E, ++seed), wk = make_weight(t, KV, E, ++seed), wv = make_weight(t, KV, E, ++seed);
+                HostWeight wg = make_weight(t, F, E, ++seed), wu = make_weight(t, F, E, ++seed), wd = make_weight(t, E, F, ++seed);
+                const auto bq = random_floats(static_cast<size_t>(E), ++seed);
+                const Weight bqg = gpu().load_weight(TensorType::F32, E, 1, 1, bq.data());
+                DeviceActs x(x0, T, E), h(T, E), q(T, E), k(T, KV), v(T, KV), g(T, F), u(T, F);
+                for (DeviceActs* a : {&h, &q, &k, &v, &g, &u}) a->poison();
+                // attention-input block: norm, q/k/v; ffn: norm, gate, up, swiglu, down + residual
+                gpu().rms_norm(x.act(), norm, 1e-6f, h.act());
+                gpu().matmul(wq.gpu, h.act(), q.act(), &bqg);
+                gpu().matmul(wk.gpu, h.act(), k.act(), nullptr);
+                gpu().matmul(wv.gpu, h.act(), v.act(), nullptr);
+                gpu().matmul(wg.gpu, h.act(), g.act(), nullptr);
+                gpu().matmul(wu.gpu, h.act(), u.act(), nullptr);
+                gpu().swiglu(g.act(), u.act(), g.act());
+                gpu().matmul(wd.gpu, g.act(), h.act(), nullptr);
+                gpu().add(x.act(), h.act(), x.act());
+
+                std::vector<float> hx(static_cast<size_t>(T * E));
+                cpu::rms_norm(pool(), {const_cast<float*>(x0.data()), T, E}, nw.data(), 1e-6f, {hx.data(), T, E});
+                const auto rq = cpu_matmul(wq, hx, T, bq.data());
+                const auto rk = cpu_matmul(wk, hx, T, nullptr), rv = cpu_matmul(wv, hx, T, nullptr);
+                auto rg = cpu_matmul(wg, hx, T, nullptr);
+                const auto ru = cpu_matmul(wu, hx, T, nullptr);
+                cpu::swiglu(pool(), {rg.data(), T, F}, {const_cast<float*>(ru.data()), T, F}, {rg.data(), T, F});
+                const auto rd = cpu_matmul(wd, rg, T, nullptr);
+                std::vector<float> rx = x0;
+                for (size_t i = 0; i < rx.size(); ++i) rx[i] += rd[i];
+                const double b = matmul_bound(t) * 3;
+                const std::string what = std::string(type_name(t)) + " T=" + std::to_string(T) + (fuse ? " fused" : " unfused");
+                EXPECT_NMSE_LE(q.get(), rq, b, "q " + what);
+                EXPECT_NMSE_LE(k.get(), rk, b, "k " + what);
+                EXPECT_NMSE_LE(v.get(), rv, b, "v " + what);
+                EXPECT_NMSE_LE(u.get(), ru, b, "up " + what);
+                EXPECT_NMSE_LE(g.get(), rg, b, "swiglu " + what);
+                EXPECT_NMSE_LE(h.get(), rd, b * 3, "down " + what);
+                EXPECT_NMSE_LE(x.get(), rx, b * 3, "residual " + what);
+            }
+        }
+    }
+    gpu().set_fuse_ops(true);
+}
+
+}  // namespace
+}  // namespace rf::gputest

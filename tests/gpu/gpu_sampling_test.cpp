@@ -1,0 +1,101 @@
+// Sampling on the device against the host chain and against rf::Sampler: greedy with ties,
+// top-k / top-p / min-p / temperature, penalties, and the host fallback for wide nuclei.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "backend/gpu/gpu_sampling_host.h"
+#include "engine/sampler.h"
+#include "gpu/gpu_test_util.h"
+
+namespace rf::gputest {
+namespace {
+
+constexpr int64_t kVocab = 151936;
+
+TEST(GpuSampling, ArgmaxTakesTheLowestIndexOfTheMaximum) {
+    auto logits = random_floats(kVocab, 1, 3.0f);
+    logits[70001] = 100.0f;
+    logits[123456] = 100.0f;
+    DeviceActs d(logits, 1, kVocab);
+    EXPECT_EQ(gpu().argmax(d.act().data, kVocab), 70001);
+    for (int64_t n : {1, 31, 2049, 4097}) {
+        const auto v = random_floats(static_cast<size_t>(n), 2 + static_cast<uint32_t>(n));
+        DeviceActs dv(v, 1, n);
+        EXPECT_EQ(gpu().argmax(dv.act().data, n), static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin()));
+    }
+}
+
+TEST(GpuSampling, ChainMatchesTheHostChain) {
+    struct Case {
+        GpuSamplingParams p;
+        bool penalties;
+    };
+    std::vector<Case> cases;
+    auto mk = [](float t, int k, float top_p, float min_p) {
+        GpuSamplingParams p;
+        p.temperature = t;
+        p.top_k = k;
+        p.top_p = top_p;
+        p.min_p = min_p;
+        return p;
+    };
+    cases.push_back({mk(0.8f, 40, 0.95f, 0.05f), false});
+    cases.push_back({mk(1.3f, 1, 1.0f, 0.0f), false});
+    cases.push_back({mk(0.7f, 256, 1.0f, 0.0f), false});
+    cases.push_back({mk(1.0f, 100, 0.5f, 0.0f), false});
+    cases.push_back({mk(0.9f, 0, 0.9f, 0.0f), false});   // top-k off: nucleus from the full row
+    cases.push_back({mk(1.0f, 0, 1.0f, 0.1f), false});   // min-p only
+    cases.push_back({mk(0.0f, 40, 0.95f, 0.05f), true}); // greedy with penalties
+    GpuSamplingParams pen = mk(0.8f, 40, 0.95f, 0.05f);
+    pen.repeat_penalty = 1.3f;
+    pen.presence_penalty = 0.5f;
+    pen.frequency_penalty = 0.2f;
+    cases.push_back({pen, true});
+    const std::vector<GpuTokenCount> window = {{5, 2}, {77, 1}, {151935, 3}, {0, 1}};
+    int seed = 0;
+    for (const Case& c : cases) {
+        for (float spread : {1.0f, 4.0f}) {
+            auto logits = random_floats(kVocab, 10 + seed++, spread);
+            // make the penalised tokens matter
+            for (const auto& tc : window) logits[static_cast<size_t>(tc.token)] = 3.5f * spread;
+            DeviceActs d(logits, 1, kVocab);
+            for (double u : {0.03, 0.31, 0.5, 0.77, 0.97}) {
+                const auto pens = c.penalties ? std::span<const GpuTokenCount>(window) : std::span<const GpuTokenCount>();
+                const GpuSampleResult g = gpu().sample(d.act().data, kVocab, c.p, pens, u);
+                const GpuSampleResult h = gpu::sample_row_host(logits, c.p, pens, u);
+                EXPECT_EQ(g.token, h.token) << "T " << c.p.temperature << " k " << c.p.top_k << " p " << c.p.top_p
+                                            << " min_p " << c.p.min_p << " u " << u << " spread " << spread;
+                EXPECT_NEAR(g.logprob, h.logprob, 1e-4);
+            }
+        }
+    }
+}
+
+TEST(GpuSampling, AgreesWithTheCpuSamplerForTheSameSeed) {
+    auto logits = random_floats(kVocab, 5, 2.5f);
+    DeviceActs d(logits, 1, kVocab);
+    int on_device = 0;
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+        SamplingParams sp;
+        sp.seed = seed;
+        Sampler sampler(sp);
+        const SampleResult ref = sampler.sample(logits, {});
+        std::mt19937_64 rng(seed);
+        const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+        GpuSamplingParams gp;
+        gp.temperature = sp.temperature;
+        gp.top_k = sp.top_k;
+        gp.top_p = sp.top_p;
+        gp.min_p = sp.min_p;
+        const GpuSampleResult g = gpu().sample(d.act().data, kVocab, gp, {}, u);
+        EXPECT_EQ(g.token, ref.token) << "seed " << seed;
+        EXPECT_NEAR(g.logprob, ref.logprob, 1e-4);
+        on_device += g.on_device ? 1 : 0;
+    }
+    EXPECT_EQ(on_device, 20);  // top-k 40 never needs the host
+}
+
+}  // namespace
+}  // namespace rf::gputest

@@ -1,0 +1,107 @@
+// Shared pieces of the GPU op harness: the one backend of the test process, random inputs
+// (never zeros), random quantized weights, device buffers that are poisoned before each run,
+// and the normalised MSE comparison.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/cpu/cpu_ops.h"
+#include "backend/gpu/gpu_backend.h"
+#include "core/half.h"
+#include "core/thread_pool.h"
+#include "formats/tensor_type.h"
+
+namespace rf::gputest {
+
+// The backend shared by every test of the binary (created in main under the GPU lock).
+GpuBackend& gpu();
+ThreadPool& pool();
+
+inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0.0f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) {
+        x = d(rng);
+        if (x == 0.0f) x = scale * 1e-3f;
+    }
+    return v;
+}
+
+// Host bytes of a rows x cols weight of `type` (GGUF layout) with random contents: random quant
+// bytes, scales drawn so that the weights have magnitudes around 1/sqrt(cols).
+std::vector<uint8_t> random_weight_bytes(TensorType type, int64_t rows, int64_t cols, uint32_t seed);
+
+// sum (a - b)^2 / sum b^2, in double.
+inline double nmse(const float* a, const float* b, size_t n) {
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+        const double d = static_cast<double>(a[i]) - b[i];
+        num += d * d;
+        den += static_cast<double>(b[i]) * b[i];
+    }
+    return den > 0.0 ? num / den : (num > 0.0 ? INFINITY : 0.0);
+}
+
+inline bool all_finite(const std::vector<float>& v) {
+    for (float x : v)
+        if (!std::isfinite(x)) return false;
+    return true;
+}
+
+// A device f32 buffer mirrored on the host.
+class DeviceActs {
+public:
+    DeviceActs(int64_t rows, int64_t cols) : rows_(rows), cols_(cols) {
+        ptr_ = static_cast<float*>(gpu().alloc(static_cast<size_t>(rows * cols) * 4));
+    }
+    DeviceActs(const std::vector<float>& host, int64_t rows, int64_t cols) : DeviceActs(rows, cols) { set(host); }
+    ~DeviceActs() { gpu().release(ptr_); }
+    DeviceActs(const DeviceActs&) = delete;
+    DeviceActs& operator=(const DeviceActs&) = delete;
+
+    Act act() const { return {ptr_, rows_, cols_}; }
+    void set(const std::vector<float>& host) {
+        EXPECT_EQ(host.size(), static_cast<size_t>(rows_ * cols_));
+        gpu().upload(ptr_, host.data(), host.size() * 4);
+    }
+    // Fills with NaN so that an element the op fails to write shows up.
+    void poison() {
+        std::vector<float> nan(static_cast<size_t>(rows_ * cols_), std::nanf(""));
+        gpu().upload(ptr_, nan.data(), nan.size() * 4);
+    }
+    std::vector<float> get() const {
+        std::vector<float> host(static_cast<size_t>(rows_ * cols_));
+        gpu().download(host.data(), ptr_, host.size() * 4);
+        return host;
+    }
+
+private:
+    float* ptr_ = nullptr;
+    int64_t rows_, cols_;
+};
+
+// Expects finite output and nmse(gpu, cpu) <= bound; prints the value.
+#define EXPECT_NMSE_LE(gpu_vec, cpu_vec, bound, what)                                             \
+    do {                                                                                          \
+        ASSERT_EQ((gpu_vec).size(), (cpu_vec).size());                                            \
+        ASSERT_TRUE(::rf::gputest::all_finite(gpu_vec)) << (what) << ": non-finite output";       \
+        const double rf_e_ = ::rf::gputest::nmse((gpu_vec).data(), (cpu_vec).data(), (cpu_vec).size()); \
+        EXPECT_LE(rf_e_, (bound)) << (what);                                                      \
+        ::testing::Test::RecordProperty(std::string(what), std::to_string(rf_e_));                                 \
+    } while (0)
+
+// A simple step plan: one sequence of n_tokens new tokens after n_past cached ones, with a
+// shuffled block table of enough blocks.
+StepPlan make_plan(int n_tokens, int n_past, int block_size, int n_blocks_total, uint32_t seed,
+                   int vocab = 1000);
+
+}  // namespace rf::gputest
