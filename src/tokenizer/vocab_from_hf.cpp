@@ -1,0 +1,317 @@
+#include "tokenizer/vocab_from_hf.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "core/error.h"
+#include "tokenizer/pre_tokenizer.h"
+
+namespace rf {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::optional<std::string> read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+std::optional<json> read_json(const fs::path& path) {
+    const auto text = read_file(path);
+    if (!text) return std::nullopt;
+    try {
+        return json::parse(*text);
+    } catch (const json::exception& e) {
+        fail("tokenizer: {}: invalid JSON: {}", path.string(), e.what());
+    }
+}
+
+// convert_hf_to_gguf.py does_token_look_special(): added tokens some models forget to mark
+// special.
+bool looks_special(const std::string& t) {
+    auto wrapped = [&](std::string_view open, std::string_view close) {
+        return t.size() >= open.size() + close.size() && t.starts_with(open) && t.ends_with(close);
+    };
+    return t == "<pad>" || t == "<mask>" || t == "<2mass>" || t == "[@BOS@]" || wrapped("<|", "|>") ||
+           wrapped("<\xEF\xBD\x9C", "\xEF\xBD\x9C>") /* <｜...｜> */ || wrapped("<unused", ">");
+}
+
+std::string replace_all(std::string s, std::string_view from, std::string_view to) {
+    for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+        s.replace(pos, from.size(), to);
+    }
+    return s;
+}
+
+// The regex of the first Split pre-tokenizer (top level or inside a Sequence), if any.
+std::optional<std::string> split_regex(const json& pre) {
+    if (!pre.is_object()) return std::nullopt;
+    const std::string type = pre.value("type", "");
+    if (type == "Split" && pre.contains("pattern") && pre["pattern"].contains("Regex")) {
+        return pre["pattern"]["Regex"].get<std::string>();
+    }
+    if (type == "Sequence") {
+        for (const json& p : pre.value("pretokenizers", json::array())) {
+            if (auto r = split_regex(p)) return r;
+        }
+    }
+    return std::nullopt;
+}
+
+bool has_byte_level_regex(const json& pre) {
+    if (!pre.is_object()) return false;
+    const std::string type = pre.value("type", "");
+    if (type == "ByteLevel") return pre.value("use_regex", true);
+    if (type == "Sequence") {
+        for (const json& p : pre.value("pretokenizers", json::array())) {
+            if (has_byte_level_regex(p)) return true;
+        }
+    }
+    return false;
+}
+
+std::string detect_pre(const json& tokenizer, const std::string& where) {
+    const json pre = tokenizer.value("pre_tokenizer", json());
+    if (const auto regex = split_regex(pre)) {
+        if (const auto name = pre_tokenizer_for_hf_regex(*regex)) return *name;
+        fail("tokenizer: {}: pre-tokenizer regex '{}' matches no known tokenizer.ggml.pre (supported: {})", where,
+             *regex, supported_pre_tokenizers());
+    }
+    if (has_byte_level_regex(pre)) return "gpt-2";
+    fail("tokenizer: {}: pre_tokenizer {} is not a byte-level BPE pre-tokenizer rocmforge knows", where, pre.dump());
+}
+
+std::string detect_normalizer(const json& normalizer, const std::string& where) {
+    if (normalizer.is_null()) return "";
+    const std::string type = normalizer.value("type", "");
+    if (type == "NFC") return "NFC";
+    if (type == "Sequence") {
+        std::string result;
+        for (const json& n : normalizer.value("normalizers", json::array())) {
+            const std::string r = detect_normalizer(n, where);
+            RF_CHECK(result.empty() || r.empty(), "tokenizer: {}: more than one normalizer in {}", where, normalizer.dump());
+            if (!r.empty()) result = r;
+        }
+        return result;
+    }
+    fail("tokenizer: {}: normalizer {} is not supported (supported: NFC)", where, normalizer.dump());
+}
+
+std::vector<std::string> read_merges(const json& merges, const std::string& where) {
+    std::vector<std::string> out;
+    if (!merges.is_array()) return out;
+    out.reserve(merges.size());
+    for (const json& m : merges) {
+        if (m.is_string()) {
+            out.push_back(m.get<std::string>());
+        } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+            // Pair form (transformers >= 4.45): a space inside a part is written as U+0120 'Ġ'.
+            out.push_back(replace_all(m[0].get<std::string>(), " ", "\xC4\xA0") + " " +
+                          replace_all(m[1].get<std::string>(), " ", "\xC4\xA0"));
+        } else {
+            fail("tokenizer: {}: model.merges entry {} is neither \"a b\" nor [\"a\", \"b\"]", where, m.dump());
+        }
+    }
+    return out;
+}
+
+// tokenizer_config.json "<typ>_token": a string or {"content": ...}.
+std::optional<std::string> token_content(const json& config, const std::string& key) {
+    if (!config.contains(key)) return std::nullopt;
+    const json& entry = config[key];
+    if (entry.is_string()) return entry.get<std::string>();
+    if (entry.is_object() && entry.contains("content") && entry["content"].is_string()) {
+        return entry["content"].get<std::string>();
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+Vocab vocab_from_hf(const std::string& dir) {
+    const fs::path root(dir);
+    const fs::path tokenizer_path = root / "tokenizer.json";
+    const std::string where = tokenizer_path.string();
+    const auto tokenizer = read_json(tokenizer_path);
+    RF_CHECK(tokenizer.has_value(), "tokenizer: {} not found", where);
+    const auto tokenizer_config = read_json(root / "tokenizer_config.json");
+    const auto config = read_json(root / "config.json");
+
+    const json model = tokenizer->value("model", json::object());
+    const std::string model_type = model.value("type", "");
+    RF_CHECK(model_type == "BPE" && !model.value("byte_fallback", false),
+             "tokenizer: {}: model type '{}'{} is not supported; vocab_from_hf reads byte-level BPE tokenizers", where,
+             model_type, model.value("byte_fallback", false) ? " with byte_fallback" : "");
+
+    Vocab vocab;
+    vocab.model = "gpt2";
+    vocab.pre = detect_pre(*tokenizer, where);
+    vocab.normalizer = detect_normalizer(tokenizer->value("normalizer", json()), where);
+
+    // id -> text: the BPE vocab, then the added tokens (which may repeat vocab entries).
+    std::vector<std::optional<std::string>> text_of;
+    std::vector<bool> is_added;
+    std::vector<bool> is_special;
+    auto put = [&](int64_t id, const std::string& text) {
+        RF_CHECK(id >= 0 && id < (int64_t{1} << 31), "tokenizer: {}: token '{}' has id {}", where, text, id);
+        if (static_cast<size_t>(id) >= text_of.size()) {
+            text_of.resize(id + 1);
+            is_added.resize(id + 1);
+            is_special.resize(id + 1);
+        }
+        text_of[id] = text;
+    };
+    size_t n_distinct = 0;
+    const json bpe_vocab = model.value("vocab", json::object());
+    for (const auto& [text, id] : bpe_vocab.items()) {
+        put(id.get<int64_t>(), text);
+        ++n_distinct;
+    }
+    const json added_tokens = tokenizer->value("added_tokens", json::array());
+    for (const json& added : added_tokens) {
+        const int64_t id = added.at("id").get<int64_t>();
+        const std::string content = added.at("content").get<std::string>();
+        const bool new_id = static_cast<size_t>(id) >= text_of.size() || !text_of[id].has_value();
+        put(id, content);
+        if (new_id) ++n_distinct;
+        is_added[id] = true;
+        is_special[id] = added.value("special", false);
+    }
+
+    size_t n_vocab = n_distinct;
+    if (config) {
+        const json* vocab_size = config->contains("vocab_size") ? &(*config)["vocab_size"] : nullptr;
+        if ((vocab_size == nullptr || !vocab_size->is_number_integer()) && config->contains("text_config")) {
+            const json& text_config = (*config)["text_config"];
+            if (text_config.contains("vocab_size")) vocab_size = &text_config["vocab_size"];
+        }
+        if (vocab_size != nullptr && vocab_size->is_number_integer()) n_vocab = vocab_size->get<size_t>();
+    }
+    RF_CHECK(text_of.size() <= n_vocab, "tokenizer: {}: token id {} is not below the vocab size {}", where,
+             text_of.size() - 1, n_vocab);
+
+    vocab.tokens.reserve(n_vocab);
+    vocab.token_type.reserve(n_vocab);
+    for (size_t id = 0; id < n_vocab; ++id) {
+        if (id >= text_of.size() || !text_of[id]) {
+            vocab.tokens.push_back("[PAD" + std::to_string(id) + "]");
+            vocab.token_type.push_back(static_cast<int32_t>(TokenType::unused));
+        } else if (is_added[id]) {
+            const std::string& text = *text_of[id];
+            if (is_special[id] || looks_special(text)) {
+                vocab.tokens.push_back(text);
+                vocab.token_type.push_back(static_cast<int32_t>(TokenType::control));
+            } else {
+                vocab.tokens.push_back(replace_all(text, "\xE2\x96\x81", " "));
+                vocab.token_type.push_back(static_cast<int32_t>(TokenType::user_defined));
+            }
+        } else {
+            vocab.tokens.push_back(*text_of[id]);
+            vocab.token_type.push_back(static_cast<int32_t>(TokenType::normal));
+        }
+    }
+
+    vocab.merges = read_merges(model.value("merges", json()), where);
+
+    // Special token ids: tokenizer_config.json first, then config.json; the first value wins.
+    struct SpecialSlot {
+        const char* name;
+        int32_t* id;
+    };
+    const SpecialSlot slots[] = {
+        {"bos", &vocab.bos_token_id}, {"eos", &vocab.eos_token_id}, {"unk", &vocab.unknown_token_id},
+        {"sep", &vocab.separator_token_id}, {"pad", &vocab.padding_token_id}, {"cls", &vocab.cls_token_id},
+        {"mask", &vocab.mask_token_id},
+    };
+    auto set_special = [&](const SpecialSlot& slot, const json& value, const std::string& source) {
+        if (!value.is_number_integer() || *slot.id >= 0) return;
+        const int64_t id = value.get<int64_t>();
+        RF_CHECK(id >= 0, "tokenizer: {}: invalid value for special token type {}: {}", source, slot.name, id);
+        *slot.id = static_cast<int32_t>(id);
+    };
+    if (tokenizer_config) {
+        json tc = *tokenizer_config;
+        const auto bos = token_content(tc, "bos_token");
+        const auto eos = token_content(tc, "eos_token");
+        const auto cls = token_content(tc, "cls_token");
+        const auto sep = token_content(tc, "sep_token");
+        if ((!bos || bos->empty()) && cls && !cls->empty()) tc["bos_token"] = *cls;
+        if ((!eos || eos->empty()) && sep && !sep->empty()) tc["eos_token"] = *sep;
+
+        // TemplateProcessing: a special token first means BOS is added, last means EOS.
+        const json post = tokenizer->value("post_processor", json());
+        if (post.is_object()) {
+            const json processors = post.contains("processors") ? post["processors"] : json::array({post});
+            for (const json& p : processors) {
+                const std::string type = p.value("type", "");
+                if (type == "RobertaProcessing") {
+                    vocab.add_bos_token = true;
+                    vocab.add_eos_token = true;
+                } else if (type == "TemplateProcessing") {
+                    const json single = p.value("single", json::array());
+                    if (single.size() > 1) {
+                        auto special_id = [](const json& item) -> std::optional<std::string> {
+                            if (item.contains("SpecialToken")) return item["SpecialToken"].value("id", "");
+                            return std::nullopt;
+                        };
+                        if (const auto first = special_id(single.front())) {
+                            vocab.add_bos_token = (*first == token_content(tc, "bos_token").value_or("")) ||
+                                                  (*first == token_content(tc, "cls_token").value_or(""));
+                        }
+                        if (const auto last = special_id(single.back())) {
+                            vocab.add_eos_token = *last == token_content(tc, "eos_token").value_or("");
+                        }
+                    }
+                }
+            }
+        }
+        if (tc.contains("add_bos_token") && tc["add_bos_token"].is_boolean()) vocab.add_bos_token = tc["add_bos_token"].get<bool>();
+        if (tc.contains("add_eos_token") && tc["add_eos_token"].is_boolean()) vocab.add_eos_token = tc["add_eos_token"].get<bool>();
+
+        for (const SpecialSlot& slot : slots) {
+            const auto content = token_content(tc, std::string(slot.name) + "_token");
+            if (!content) continue;
+            for (const json& added : added_tokens) {
+                if (added.value("content", "") == *content) {
+                    set_special(slot, added.at("id"), (root / "tokenizer_config.json").string());
+                    break;
+                }
+            }
+        }
+
+        // Chat template: tokenizer_config.json, else chat_template.jinja, else chat_template.json.
+        if (tc.contains("chat_template")) {
+            const json& t = tc["chat_template"];
+            if (t.is_string()) {
+                vocab.chat_template = t.get<std::string>();
+            } else if (t.is_array()) {  // [{"name": ..., "template": ...}]: the default one
+                for (const json& named : t) {
+                    if (named.value("name", "") == "default") vocab.chat_template = named.value("template", "");
+                }
+            }
+        } else if (const auto jinja = read_file(root / "chat_template.jinja")) {
+            vocab.chat_template = *jinja;
+        } else if (const auto chat_json = read_json(root / "chat_template.json")) {
+            vocab.chat_template = chat_json->value("chat_template", "");
+        }
+    }
+    if (config) {
+        for (const SpecialSlot& slot : slots) {
+            const std::string key = std::string(slot.name) + "_token_id";
+            json value = config->value(key, json());
+            if (value.is_null() && config->contains("text_config")) value = (*config)["text_config"].value(key, json());
+            set_special(slot, value, (root / "config.json").string());
+        }
+    }
+    return vocab;
+}
+
+}  // namespace rf
