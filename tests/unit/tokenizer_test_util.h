@@ -45,6 +45,36 @@ inline std::string read_text_file(const std::filesystem::path& path) {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+// A small SentencePiece-style vocab worked out by hand in tokenizer_spm_test.cpp:
+//   0 <unk> (unknown), 1 <s>, 2 </s> (control), 3..258 <0x00>..<0xFF> (byte), then normal
+//   pieces with scores, then <mask> (user-defined).
+inline Vocab toy_spm_vocab() {
+    Vocab v;
+    v.model = "llama";
+    auto add = [&](const std::string& text, TokenType type, float score) {
+        v.tokens.push_back(text);
+        v.token_type.push_back(static_cast<int32_t>(type));
+        v.scores.push_back(score);
+    };
+    add("<unk>", TokenType::unknown, 0);
+    add("<s>", TokenType::control, 0);
+    add("</s>", TokenType::control, 0);
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    for (int b = 0; b < 256; ++b) add(std::string{'<', '0', 'x', kHex[b >> 4], kHex[b & 15], '>'}, TokenType::byte, 0);
+    const std::pair<const char*, float> pieces[] = {
+        {"\xE2\x96\x81", -10}, {"h", -10}, {"e", -10}, {"l", -10}, {"o", -10}, {"w", -10}, {"r", -10}, {"d", -10},
+        {"a", -10}, {"ll", -1}, {"he", -2}, {"or", -2.5f}, {"hell", -3}, {"ld", -3.5f}, {"hello", -4},
+        {"\xE2\x96\x81hello", -5}, {"\xE2\x96\x81w", -6}, {"\xE2\x96\x81wor", -7}, {"aa", -1},
+        {"</", -1}, {"s>", -1}, {"s", -10}, {"<", -10}, {">", -10}, {"/", -10},
+    };
+    for (const auto& [text, score] : pieces) add(text, TokenType::normal, score);
+    add("<mask>", TokenType::user_defined, 0);
+    v.bos_token_id = 1;
+    v.eos_token_id = 2;
+    v.unknown_token_id = 0;
+    return v;
+}
+
 // Printable form of bytes for failure messages.
 inline std::string escape_bytes(std::string_view s) {
     std::string out;
