@@ -1,6 +1,7 @@
 #include "tokenizer/bpe_model.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "core/error.h"
 #include "tokenizer/byte_level.h"
@@ -113,50 +114,55 @@ void BpeModel::merge(std::string_view piece, std::vector<int32_t>& out) const {
         int32_t prev;  // index of the previous live symbol, -1 at the start
         int32_t next;  // index of the next live symbol, -1 at the end
     };
-    struct Candidate {
-        int32_t rank;
-        int32_t left;  // index of the left symbol
-        int32_t left_id;
-        int32_t right_id;
-        int32_t result;
-        // std::push_heap builds a max-heap: "less" means lower priority (higher rank, or the
-        // same rank further right).
-        bool operator<(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
-    };
+    // A candidate merge is (rank << 32 | left symbol index): the smallest value is the
+    // highest-priority merge, leftmost among equal ranks. Ranks are unique per (left, right)
+    // pair, so a popped candidate is still valid exactly when the pair now at `left` has the
+    // same rank; otherwise it is stale and skipped.
     thread_local std::vector<Symbol> symbols;
-    thread_local std::vector<Candidate> heap;
+    thread_local std::vector<uint64_t> heap;
     symbols.clear();
     heap.clear();
+    const auto later = std::greater<uint64_t>();  // std heap functions build max-heaps
 
     const auto n = static_cast<int32_t>(piece.size());
     for (int32_t i = 0; i < n; ++i) {
         symbols.push_back({byte_token(static_cast<uint8_t>(piece[i])), i - 1, i + 1 < n ? i + 1 : -1});
     }
-    auto push_candidate = [&](int32_t left) {
-        if (left < 0) return;
+    // The rule merging symbol `left` with its right neighbour, if any.
+    auto rule_at = [&](int32_t left) -> const MergeRule* {
+        if (left < 0 || symbols[left].id < 0) return nullptr;
         const int32_t right = symbols[left].next;
-        if (right < 0) return;
-        const MergeRule* rule = merges_.find(symbols[left].id, symbols[right].id);
-        if (rule == nullptr) return;
-        heap.push_back({rule->rank, left, symbols[left].id, symbols[right].id, rule->result});
-        std::push_heap(heap.begin(), heap.end());
+        return right < 0 ? nullptr : merges_.find(symbols[left].id, symbols[right].id);
     };
-    for (int32_t i = 0; i + 1 < n; ++i) push_candidate(i);
+    auto candidate = [](const MergeRule* rule, int32_t left) {
+        return (uint64_t(uint32_t(rule->rank)) << 32) | uint32_t(left);
+    };
+    for (int32_t i = 0; i + 1 < n; ++i) {
+        if (const MergeRule* rule = rule_at(i)) heap.push_back(candidate(rule, i));
+    }
+    std::make_heap(heap.begin(), heap.end(), later);
+    auto push = [&](int32_t left) {
+        if (const MergeRule* rule = rule_at(left)) {
+            heap.push_back(candidate(rule, left));
+            std::push_heap(heap.begin(), heap.end(), later);
+        }
+    };
 
     while (!heap.empty()) {
-        std::pop_heap(heap.begin(), heap.end());
-        const Candidate c = heap.back();
+        std::pop_heap(heap.begin(), heap.end(), later);
+        const uint64_t c = heap.back();
         heap.pop_back();
-        Symbol& left = symbols[c.left];
-        if (left.id != c.left_id || left.next < 0) continue;  // left symbol changed or was merged away
+        const auto left_index = static_cast<int32_t>(uint32_t(c));
+        const MergeRule* rule = rule_at(left_index);
+        if (rule == nullptr || uint32_t(rule->rank) != uint32_t(c >> 32)) continue;  // stale
+        Symbol& left = symbols[left_index];
         Symbol& right = symbols[left.next];
-        if (right.id != c.right_id) continue;                 // right neighbour changed
-        left.id = c.result;
+        left.id = rule->result;
         right.id = -1;
         left.next = right.next;
-        if (right.next >= 0) symbols[right.next].prev = c.left;
-        push_candidate(left.prev);
-        push_candidate(c.left);
+        if (right.next >= 0) symbols[right.next].prev = left_index;
+        push(left.prev);
+        push(left_index);
     }
     for (int32_t i = 0; i >= 0 && i < n; i = symbols[i].next) out.push_back(symbols[i].id);
 }

@@ -81,16 +81,21 @@ void SpmModel::encode_fragment(std::string_view escaped, std::vector<int32_t>& o
         if (i > 0) symbols[i - 1].next = i;
         pos += length;
     }
-    auto push_candidate = [&](int32_t left, int32_t right) {
-        if (left < 0 || right < 0) return;
+    // Appends the candidate merge of two neighbours when their concatenation is a token.
+    auto add_candidate = [&](int32_t left, int32_t right) {
+        if (left < 0 || right < 0) return false;
         const uint32_t length = symbols[left].length + symbols[right].length;
         const int32_t id = mergeable_token(escaped.substr(symbols[left].start, length));
-        if (id < 0) return;
+        if (id < 0) return false;
         const float score = vocab_.scores.empty() ? 0.0f : vocab_.scores[id];
         heap.push_back({score, left, right, length});
-        std::push_heap(heap.begin(), heap.end());
+        return true;
     };
-    for (size_t i = 1; i < symbols.size(); ++i) push_candidate(static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
+    auto push_candidate = [&](int32_t left, int32_t right) {
+        if (add_candidate(left, right)) std::push_heap(heap.begin(), heap.end());
+    };
+    for (size_t i = 1; i < symbols.size(); ++i) add_candidate(static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
+    std::make_heap(heap.begin(), heap.end());
 
     while (!heap.empty()) {
         std::pop_heap(heap.begin(), heap.end());

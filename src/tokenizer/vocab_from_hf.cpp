@@ -105,6 +105,12 @@ std::string detect_normalizer(const json& normalizer, const std::string& where) 
     fail("tokenizer: {}: normalizer {} is not supported (supported: NFC)", where, normalizer.dump());
 }
 
+// object[key], or a null value when absent: a reference, so the big arrays are not copied.
+const json& member(const json& object, const char* key) {
+    static const json kNull;
+    return object.is_object() && object.contains(key) ? object.at(key) : kNull;
+}
+
 std::vector<std::string> read_merges(const json& merges, const std::string& where) {
     std::vector<std::string> out;
     if (!merges.is_array()) return out;
@@ -134,9 +140,7 @@ std::optional<std::string> token_content(const json& config, const std::string& 
     return std::nullopt;
 }
 
-}  // namespace
-
-Vocab vocab_from_hf(const std::string& dir) {
+Vocab read_vocab(const std::string& dir) {
     const fs::path root(dir);
     const fs::path tokenizer_path = root / "tokenizer.json";
     const std::string where = tokenizer_path.string();
@@ -145,7 +149,8 @@ Vocab vocab_from_hf(const std::string& dir) {
     const auto tokenizer_config = read_json(root / "tokenizer_config.json");
     const auto config = read_json(root / "config.json");
 
-    const json model = tokenizer->value("model", json::object());
+    const json& model = member(*tokenizer, "model");
+    RF_CHECK(model.is_object(), "tokenizer: {}: no \"model\" object", where);
     const std::string model_type = model.value("type", "");
     RF_CHECK(model_type == "BPE" && !model.value("byte_fallback", false),
              "tokenizer: {}: model type '{}'{} is not supported; vocab_from_hf reads byte-level BPE tokenizers", where,
@@ -170,12 +175,13 @@ Vocab vocab_from_hf(const std::string& dir) {
         text_of[id] = text;
     };
     size_t n_distinct = 0;
-    const json bpe_vocab = model.value("vocab", json::object());
+    const json& bpe_vocab = member(model, "vocab");
+    RF_CHECK(bpe_vocab.is_object(), "tokenizer: {}: model.vocab is not an object", where);
     for (const auto& [text, id] : bpe_vocab.items()) {
         put(id.get<int64_t>(), text);
         ++n_distinct;
     }
-    const json added_tokens = tokenizer->value("added_tokens", json::array());
+    const json& added_tokens = member(*tokenizer, "added_tokens");
     for (const json& added : added_tokens) {
         const int64_t id = added.at("id").get<int64_t>();
         const std::string content = added.at("content").get<std::string>();
@@ -219,7 +225,7 @@ Vocab vocab_from_hf(const std::string& dir) {
         }
     }
 
-    vocab.merges = read_merges(model.value("merges", json()), where);
+    vocab.merges = read_merges(member(model, "merges"), where);
 
     // Special token ids: tokenizer_config.json first, then config.json; the first value wins.
     struct SpecialSlot {
@@ -247,7 +253,7 @@ Vocab vocab_from_hf(const std::string& dir) {
         if ((!eos || eos->empty()) && sep && !sep->empty()) tc["eos_token"] = *sep;
 
         // TemplateProcessing: a special token first means BOS is added, last means EOS.
-        const json post = tokenizer->value("post_processor", json());
+        const json& post = member(*tokenizer, "post_processor");
         if (post.is_object()) {
             const json processors = post.contains("processors") ? post["processors"] : json::array({post});
             for (const json& p : processors) {
@@ -312,6 +318,16 @@ Vocab vocab_from_hf(const std::string& dir) {
         }
     }
     return vocab;
+}
+
+}  // namespace
+
+Vocab vocab_from_hf(const std::string& dir) {
+    try {
+        return read_vocab(dir);
+    } catch (const json::exception& e) {  // a field of the wrong JSON type
+        fail("tokenizer: {}: unexpected content: {}", dir, e.what());
+    }
 }
 
 }  // namespace rf

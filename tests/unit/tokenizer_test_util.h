@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -73,6 +75,29 @@ inline Vocab toy_spm_vocab() {
     v.eos_token_id = 2;
     v.unknown_token_id = 0;
     return v;
+}
+
+// FNV-1a 64 over each id as 4 little-endian bytes, as hex: the fingerprint of a long id
+// sequence written by tests/node/tokenize_reference.mjs.
+inline std::string ids_fingerprint(const std::vector<int32_t>& ids) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const int32_t id : ids) {
+        for (int k = 0; k < 4; ++k) {
+            h ^= (static_cast<uint32_t>(id) >> (8 * k)) & 0xff;
+            h *= 0x100000001b3ull;
+        }
+    }
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+// CPU time of the calling thread, in seconds: timings that other processes on a shared
+// machine do not inflate.
+inline double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 // Printable form of bytes for failure messages.
