@@ -64,6 +64,7 @@ struct Tokenizer::Impl {
     std::optional<SpmModel> spm;
     std::vector<std::string> pieces;  // [n_vocab] bytes of each token, control tokens as their text
     std::vector<int32_t> eog_ids;     // sorted
+    int32_t eot_id = -1;
     bool add_bos = false;
     bool add_eos = false;
     bool add_space_prefix = false;
@@ -93,7 +94,13 @@ struct Tokenizer::Impl {
         pieces.resize(vocab.tokens.size());
         for (int32_t id = 0; id < vocab.n_tokens(); ++id) pieces[id] = make_piece(id);
 
-        for (const int32_t id : {vocab.eos_token_id, vocab.eot_token_id, vocab.eom_token_id}) {
+        // End of turn: the GGUF key, else the first of llama.cpp's end-of-turn texts present.
+        eot_id = vocab.eot_token_id;
+        for (const auto text : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>"}) {
+            const auto it = index.find(text);
+            if (eot_id < 0 && it != index.end()) eot_id = it->second;
+        }
+        for (const int32_t id : {vocab.eos_token_id, eot_id, vocab.eom_token_id}) {
             if (id >= 0) eog_ids.push_back(id);
         }
         for (const auto text : kEogTexts) {
@@ -212,7 +219,7 @@ bool Tokenizer::is_control(int32_t id) const {
 }
 int32_t Tokenizer::bos_id() const { return impl_->vocab.bos_token_id; }
 int32_t Tokenizer::eos_id() const { return impl_->vocab.eos_token_id; }
-int32_t Tokenizer::eot_id() const { return impl_->vocab.eot_token_id; }
+int32_t Tokenizer::eot_id() const { return impl_->eot_id; }
 int32_t Tokenizer::pad_id() const { return impl_->vocab.padding_token_id; }
 int32_t Tokenizer::unknown_id() const { return impl_->vocab.unknown_token_id; }
 bool Tokenizer::add_bos() const { return impl_->add_bos; }

@@ -55,6 +55,8 @@ public:
 
     int32_t bos_id() const;  // -1 when the vocab has none
     int32_t eos_id() const;
+    // tokenizer.ggml.eot_token_id, else the first of <|eot_id|>, <|im_end|>, <|end|>,
+    // <end_of_turn>, <|endoftext|> in the vocab (llama.cpp detects it by text, too).
     int32_t eot_id() const;
     int32_t pad_id() const;
     int32_t unknown_id() const;

@@ -2,7 +2,9 @@
 // Hugging Face tokenizers) for the C++ tokenizer tests (tests/unit/tokenizer_reference_test.cpp).
 //
 //   node tokenize_reference.mjs            writes tests/fixtures/tokenizer/<name>.json
-//   node tokenize_reference.mjs --check    regenerates in memory, exits 1 if a committed fixture differs
+//   node tokenize_reference.mjs --check    regenerates in memory, exits 1 if a committed fixture
+//                                          differs (ctest runs this: tests/scripts/tokenizer_reference.cmake)
+// Exits 77 (ctest: skipped) when ../shared or node_modules (npm ci) is missing.
 //
 // Inputs come from ../shared (or $ROCMFORGE_SHARED_DIR): the real Qwen3 tokenizer
 // (tokenizers/qwen3), the tiny model's tokenizer (models/tiny-qwen3) and text/heldout.txt.
@@ -11,7 +13,6 @@
 // recognised, as the Rust library does); `heldout` fingerprints the ids of the whole held-out
 // file (FNV-1a 64 over each id as 4 little-endian bytes) so the C++ test can check all of it
 // without committing 100k ids.
-import { Tokenizer } from "@huggingface/tokenizers";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +22,18 @@ const repo = path.resolve(here, "..", "..");
 const shared = process.env.ROCMFORGE_SHARED_DIR ?? path.resolve(repo, "..", "shared");
 const out_dir = path.join(repo, "tests", "fixtures", "tokenizer");
 const check = process.argv.includes("--check");
+
+if (!fs.existsSync(path.join(shared, "text", "heldout.txt"))) {
+    console.error(`skipped: ${shared} not found (set ROCMFORGE_SHARED_DIR)`);
+    process.exit(77);
+}
+let Tokenizer;
+try {
+    ({ Tokenizer } = await import("@huggingface/tokenizers"));
+} catch (e) {
+    console.error(`skipped: @huggingface/tokenizers is not installed (cd tests/node && npm ci): ${e.message}`);
+    process.exit(77);
+}
 
 const tokenizers = [
     { name: "qwen3_reference", dir: path.join(shared, "tokenizers", "qwen3") },

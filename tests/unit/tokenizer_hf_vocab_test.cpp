@@ -183,6 +183,7 @@ TEST(TokenizerHfVocab, RealQwen3Folder) {
     EXPECT_TRUE(tokenizer.is_eog(151643));  // <|endoftext|>
     EXPECT_FALSE(tokenizer.is_eog(151644));
     EXPECT_FALSE(tokenizer.add_bos());
+    EXPECT_EQ(tokenizer.eot_id(), 151645);  // no eot key: found by text
 }
 
 // A copy of the tiny tokenizer folder with tokenizer.json / config.json edited by `edit`.
