@@ -165,6 +165,10 @@ void BpeModel::merge(std::string_view piece, std::vector<int32_t>& out) const {
         push(left_index);
     }
     for (int32_t i = 0; i >= 0 && i < n; i = symbols[i].next) out.push_back(symbols[i].id);
+    // Keep the per-thread scratch small after a huge piece.
+    constexpr size_t kKeepEntries = size_t{1} << 16;
+    if (symbols.capacity() > kKeepEntries) std::vector<Symbol>().swap(symbols);
+    if (heap.capacity() > kKeepEntries) std::vector<uint64_t>().swap(heap);
 }
 
 }  // namespace rf

@@ -129,7 +129,18 @@ struct PreTokenizer::Compiled {
     ~Compiled() { pcre2_code_free(code); }
 };
 
-PreTokenizer::PreTokenizer(const std::vector<std::string>& patterns) {
+// PCRE2's default match limit (10 million backtracking steps) fails "\s*[\r\n]+" on a run of
+// ~10 MB of spaces; the patterns here backtrack at most linearly, so lift the limit.
+struct PreTokenizer::MatchContext {
+    pcre2_match_context* context = pcre2_match_context_create(nullptr);
+    MatchContext() {
+        RF_CHECK(context != nullptr, "tokenizer: out of memory creating a PCRE2 match context");
+        pcre2_set_match_limit(context, ~uint32_t{0});
+    }
+    ~MatchContext() { pcre2_match_context_free(context); }
+};
+
+PreTokenizer::PreTokenizer(const std::vector<std::string>& patterns) : match_context_(std::make_unique<MatchContext>()) {
     for (const auto& pattern : patterns) {
         const std::string expanded = expand_whitespace_classes(pattern);
         int error_code = 0;
@@ -167,7 +178,7 @@ void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& o
             size_t pos = 0;      // where the next search starts
             size_t emitted = 0;  // end of what has been emitted so far
             while (pos < piece.size()) {
-                const int rc = pcre2_match(regex->code, subject, piece.size(), pos, 0, match, nullptr);
+                const int rc = pcre2_match(regex->code, subject, piece.size(), pos, 0, match, match_context_->context);
                 if (rc == PCRE2_ERROR_NOMATCH) break;
                 if (rc < 0) {
                     pcre2_match_data_free(match);

@@ -47,7 +47,9 @@ public:
 
 private:
     struct Compiled;
+    struct MatchContext;
     std::vector<std::unique_ptr<Compiled>> regexes_;
+    std::unique_ptr<MatchContext> match_context_;  // read-only while matching
 };
 
 }  // namespace rf

@@ -128,6 +128,16 @@ TEST(TokenizerBpe, PreTokenizerRegexes) {
     EXPECT_EQ(split_with("qwen2", "ab\xff" "cd \xc3"), (Pieces{"ab", "\xff", "cd", " ", "\xc3"}));
 }
 
+TEST(TokenizerBpe, PreTokenizerLongWhitespaceRuns) {
+    // 16 MiB of spaces: "\s*[\r\n]+" backtracks over the whole run, more steps than PCRE2's
+    // default match limit allows.
+    const std::string text = "x" + std::string(size_t{16} << 20, ' ') + "y";
+    const auto pieces = split_with("qwen2", text);
+    ASSERT_EQ(pieces.size(), 3u);
+    EXPECT_EQ(pieces[1].size(), (size_t{16} << 20) - 1);
+    EXPECT_EQ(pieces[2], " y");
+}
+
 TEST(TokenizerBpe, InvalidUtf8RoundTrips) {
     RF_REQUIRE_SHARED();
     const std::string inputs[] = {
