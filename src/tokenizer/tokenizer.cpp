@@ -97,8 +97,9 @@ struct Tokenizer::Impl {
         // End of turn: the GGUF key, else the first of llama.cpp's end-of-turn texts present.
         eot_id = vocab.eot_token_id;
         for (const auto text : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>"}) {
+            if (eot_id >= 0) break;
             const auto it = index.find(text);
-            if (eot_id < 0 && it != index.end()) eot_id = it->second;
+            if (it != index.end()) eot_id = it->second;
         }
         for (const int32_t id : {vocab.eos_token_id, eot_id, vocab.eom_token_id}) {
             if (id >= 0) eog_ids.push_back(id);

@@ -34,6 +34,12 @@ std::optional<json> read_json(const fs::path& path) {
     }
 }
 
+// object[key], or a null value when absent: a reference, so the big arrays are not copied.
+const json& member(const json& object, const char* key) {
+    static const json kNull;
+    return object.is_object() && object.contains(key) ? object.at(key) : kNull;
+}
+
 // convert_hf_to_gguf.py does_token_look_special(): added tokens some models forget to mark
 // special.
 bool looks_special(const std::string& t) {
@@ -79,7 +85,7 @@ bool has_byte_level_regex(const json& pre) {
 }
 
 std::string detect_pre(const json& tokenizer, const std::string& where) {
-    const json pre = tokenizer.value("pre_tokenizer", json());
+    const json& pre = member(tokenizer, "pre_tokenizer");
     if (const auto regex = split_regex(pre)) {
         if (const auto name = pre_tokenizer_for_hf_regex(*regex)) return *name;
         fail("tokenizer: {}: pre-tokenizer regex '{}' matches no known tokenizer.ggml.pre (supported: {})", where,
@@ -103,12 +109,6 @@ std::string detect_normalizer(const json& normalizer, const std::string& where) 
         return result;
     }
     fail("tokenizer: {}: normalizer {} is not supported (supported: NFC)", where, normalizer.dump());
-}
-
-// object[key], or a null value when absent: a reference, so the big arrays are not copied.
-const json& member(const json& object, const char* key) {
-    static const json kNull;
-    return object.is_object() && object.contains(key) ? object.at(key) : kNull;
 }
 
 std::vector<std::string> read_merges(const json& merges, const std::string& where) {
@@ -140,6 +140,112 @@ std::optional<std::string> token_content(const json& config, const std::string& 
     return std::nullopt;
 }
 
+// config.json "vocab_size" (or text_config.vocab_size), if present.
+std::optional<size_t> config_vocab_size(const std::optional<json>& config) {
+    if (!config) return std::nullopt;
+    for (const json* c : {&*config, &member(*config, "text_config")}) {
+        const json& size = member(*c, "vocab_size");
+        if (size.is_number_unsigned()) return size.get<size_t>();
+    }
+    return std::nullopt;
+}
+
+// tokens and token_type, as convert_hf_to_gguf.py get_vocab_base() writes them.
+void read_tokens(const json& model, const json& added_tokens, const std::optional<json>& config,
+                 const std::string& where, Vocab& vocab) {
+    struct Entry {
+        std::optional<std::string> text;
+        bool added = false;
+        bool special = false;
+    };
+    std::vector<Entry> by_id;
+    size_t n_distinct = 0;  // ids with a token
+    auto put = [&](const json& id_value, const std::string& text) -> Entry& {
+        const int64_t id = id_value.get<int64_t>();
+        RF_CHECK(id >= 0 && id < (int64_t{1} << 31), "tokenizer: {}: token '{}' has id {}", where, text, id);
+        if (static_cast<size_t>(id) >= by_id.size()) by_id.resize(id + 1);
+        Entry& e = by_id[id];
+        if (!e.text) ++n_distinct;
+        e.text = text;
+        return e;
+    };
+    const json& bpe_vocab = member(model, "vocab");
+    RF_CHECK(bpe_vocab.is_object(), "tokenizer: {}: model.vocab is not an object", where);
+    for (const auto& [text, id] : bpe_vocab.items()) put(id, text);
+    // Added tokens may repeat vocab entries; their text and flags win.
+    for (const json& added : added_tokens) {
+        Entry& e = put(added.at("id"), added.at("content").get<std::string>());
+        e.added = true;
+        e.special = added.value("special", false);
+    }
+
+    const size_t n_vocab = config_vocab_size(config).value_or(n_distinct);
+    RF_CHECK(by_id.size() <= n_vocab, "tokenizer: {}: token id {} is not below the vocab size {}", where,
+             by_id.size() - 1, n_vocab);
+    vocab.tokens.reserve(n_vocab);
+    vocab.token_type.reserve(n_vocab);
+    auto add = [&](std::string text, TokenType type) {
+        vocab.tokens.push_back(std::move(text));
+        vocab.token_type.push_back(static_cast<int32_t>(type));
+    };
+    for (size_t id = 0; id < n_vocab; ++id) {
+        const Entry* e = id < by_id.size() ? &by_id[id] : nullptr;
+        if (e == nullptr || !e->text) {
+            add("[PAD" + std::to_string(id) + "]", TokenType::unused);
+        } else if (!e->added) {
+            add(*e->text, TokenType::normal);
+        } else if (e->special || looks_special(*e->text)) {
+            add(*e->text, TokenType::control);
+        } else {
+            add(replace_all(*e->text, "\xE2\x96\x81", " "), TokenType::user_defined);  // "▁" -> " "
+        }
+    }
+}
+
+// add_bos_token / add_eos_token implied by the post-processor: RobertaProcessing adds both; a
+// TemplateProcessing whose single-sequence template starts with the BOS (or CLS) token adds
+// BOS, one that ends with the EOS token adds EOS.
+void read_post_processor(const json& post, const json& tc, Vocab& vocab) {
+    if (!post.is_object()) return;
+    const json processors = post.contains("processors") ? post.at("processors") : json::array({post});
+    auto special_id = [](const json& item) -> std::optional<std::string> {
+        if (!item.contains("SpecialToken")) return std::nullopt;
+        return item.at("SpecialToken").value("id", "");
+    };
+    for (const json& p : processors) {
+        const std::string type = p.value("type", "");
+        if (type == "RobertaProcessing") {
+            vocab.add_bos_token = true;
+            vocab.add_eos_token = true;
+        }
+        const json& single = member(p, "single");
+        if (type != "TemplateProcessing" || !single.is_array() || single.size() < 2) continue;
+        if (const auto first = special_id(single.front())) {
+            vocab.add_bos_token = *first == token_content(tc, "bos_token").value_or("") ||
+                                  *first == token_content(tc, "cls_token").value_or("");
+        }
+        if (const auto last = special_id(single.back())) {
+            vocab.add_eos_token = *last == token_content(tc, "eos_token").value_or("");
+        }
+    }
+}
+
+// tokenizer_config.json "chat_template" (a string, or named templates of which "default" is
+// taken), else chat_template.jinja, else chat_template.json.
+std::string read_chat_template(const fs::path& root, const json& tc) {
+    const json& t = member(tc, "chat_template");
+    if (t.is_string()) return t.get<std::string>();
+    if (t.is_array()) {
+        for (const json& named : t) {
+            if (named.value("name", "") == "default") return named.value("template", "");
+        }
+        return "";
+    }
+    if (const auto jinja = read_file(root / "chat_template.jinja")) return *jinja;
+    if (const auto chat_json = read_json(root / "chat_template.json")) return chat_json->value("chat_template", "");
+    return "";
+}
+
 Vocab read_vocab(const std::string& dir) {
     const fs::path root(dir);
     const fs::path tokenizer_path = root / "tokenizer.json";
@@ -152,79 +258,17 @@ Vocab read_vocab(const std::string& dir) {
     const json& model = member(*tokenizer, "model");
     RF_CHECK(model.is_object(), "tokenizer: {}: no \"model\" object", where);
     const std::string model_type = model.value("type", "");
-    RF_CHECK(model_type == "BPE" && !model.value("byte_fallback", false),
+    const bool byte_fallback = model.value("byte_fallback", false);
+    RF_CHECK(model_type == "BPE" && !byte_fallback,
              "tokenizer: {}: model type '{}'{} is not supported; vocab_from_hf reads byte-level BPE tokenizers", where,
-             model_type, model.value("byte_fallback", false) ? " with byte_fallback" : "");
+             model_type, byte_fallback ? " with byte_fallback" : "");
 
     Vocab vocab;
     vocab.model = "gpt2";
     vocab.pre = detect_pre(*tokenizer, where);
-    vocab.normalizer = detect_normalizer(tokenizer->value("normalizer", json()), where);
-
-    // id -> text: the BPE vocab, then the added tokens (which may repeat vocab entries).
-    std::vector<std::optional<std::string>> text_of;
-    std::vector<bool> is_added;
-    std::vector<bool> is_special;
-    auto put = [&](int64_t id, const std::string& text) {
-        RF_CHECK(id >= 0 && id < (int64_t{1} << 31), "tokenizer: {}: token '{}' has id {}", where, text, id);
-        if (static_cast<size_t>(id) >= text_of.size()) {
-            text_of.resize(id + 1);
-            is_added.resize(id + 1);
-            is_special.resize(id + 1);
-        }
-        text_of[id] = text;
-    };
-    size_t n_distinct = 0;
-    const json& bpe_vocab = member(model, "vocab");
-    RF_CHECK(bpe_vocab.is_object(), "tokenizer: {}: model.vocab is not an object", where);
-    for (const auto& [text, id] : bpe_vocab.items()) {
-        put(id.get<int64_t>(), text);
-        ++n_distinct;
-    }
+    vocab.normalizer = detect_normalizer(member(*tokenizer, "normalizer"), where);
     const json& added_tokens = member(*tokenizer, "added_tokens");
-    for (const json& added : added_tokens) {
-        const int64_t id = added.at("id").get<int64_t>();
-        const std::string content = added.at("content").get<std::string>();
-        const bool new_id = static_cast<size_t>(id) >= text_of.size() || !text_of[id].has_value();
-        put(id, content);
-        if (new_id) ++n_distinct;
-        is_added[id] = true;
-        is_special[id] = added.value("special", false);
-    }
-
-    size_t n_vocab = n_distinct;
-    if (config) {
-        const json* vocab_size = config->contains("vocab_size") ? &(*config)["vocab_size"] : nullptr;
-        if ((vocab_size == nullptr || !vocab_size->is_number_integer()) && config->contains("text_config")) {
-            const json& text_config = (*config)["text_config"];
-            if (text_config.contains("vocab_size")) vocab_size = &text_config["vocab_size"];
-        }
-        if (vocab_size != nullptr && vocab_size->is_number_integer()) n_vocab = vocab_size->get<size_t>();
-    }
-    RF_CHECK(text_of.size() <= n_vocab, "tokenizer: {}: token id {} is not below the vocab size {}", where,
-             text_of.size() - 1, n_vocab);
-
-    vocab.tokens.reserve(n_vocab);
-    vocab.token_type.reserve(n_vocab);
-    for (size_t id = 0; id < n_vocab; ++id) {
-        if (id >= text_of.size() || !text_of[id]) {
-            vocab.tokens.push_back("[PAD" + std::to_string(id) + "]");
-            vocab.token_type.push_back(static_cast<int32_t>(TokenType::unused));
-        } else if (is_added[id]) {
-            const std::string& text = *text_of[id];
-            if (is_special[id] || looks_special(text)) {
-                vocab.tokens.push_back(text);
-                vocab.token_type.push_back(static_cast<int32_t>(TokenType::control));
-            } else {
-                vocab.tokens.push_back(replace_all(text, "\xE2\x96\x81", " "));
-                vocab.token_type.push_back(static_cast<int32_t>(TokenType::user_defined));
-            }
-        } else {
-            vocab.tokens.push_back(*text_of[id]);
-            vocab.token_type.push_back(static_cast<int32_t>(TokenType::normal));
-        }
-    }
-
+    read_tokens(model, added_tokens, config, where, vocab);
     vocab.merges = read_merges(member(model, "merges"), where);
 
     // Special token ids: tokenizer_config.json first, then config.json; the first value wins.
@@ -237,14 +281,15 @@ Vocab read_vocab(const std::string& dir) {
         {"sep", &vocab.separator_token_id}, {"pad", &vocab.padding_token_id}, {"cls", &vocab.cls_token_id},
         {"mask", &vocab.mask_token_id},
     };
-    auto set_special = [&](const SpecialSlot& slot, const json& value, const std::string& source) {
+    auto set_special = [](const SpecialSlot& slot, const json& value, const fs::path& source) {
         if (!value.is_number_integer() || *slot.id >= 0) return;
         const int64_t id = value.get<int64_t>();
-        RF_CHECK(id >= 0, "tokenizer: {}: invalid value for special token type {}: {}", source, slot.name, id);
+        RF_CHECK(id >= 0, "tokenizer: {}: invalid value for special token type {}: {}", source.string(), slot.name, id);
         *slot.id = static_cast<int32_t>(id);
     };
     if (tokenizer_config) {
         json tc = *tokenizer_config;
+        // As the converter: no BOS/EOS given means CLS/SEP stand in for them.
         const auto bos = token_content(tc, "bos_token");
         const auto eos = token_content(tc, "eos_token");
         const auto cls = token_content(tc, "cls_token");
@@ -252,69 +297,29 @@ Vocab read_vocab(const std::string& dir) {
         if ((!bos || bos->empty()) && cls && !cls->empty()) tc["bos_token"] = *cls;
         if ((!eos || eos->empty()) && sep && !sep->empty()) tc["eos_token"] = *sep;
 
-        // TemplateProcessing: a special token first means BOS is added, last means EOS.
-        const json& post = member(*tokenizer, "post_processor");
-        if (post.is_object()) {
-            const json processors = post.contains("processors") ? post["processors"] : json::array({post});
-            for (const json& p : processors) {
-                const std::string type = p.value("type", "");
-                if (type == "RobertaProcessing") {
-                    vocab.add_bos_token = true;
-                    vocab.add_eos_token = true;
-                } else if (type == "TemplateProcessing") {
-                    const json single = p.value("single", json::array());
-                    if (single.size() > 1) {
-                        auto special_id = [](const json& item) -> std::optional<std::string> {
-                            if (item.contains("SpecialToken")) return item["SpecialToken"].value("id", "");
-                            return std::nullopt;
-                        };
-                        if (const auto first = special_id(single.front())) {
-                            vocab.add_bos_token = (*first == token_content(tc, "bos_token").value_or("")) ||
-                                                  (*first == token_content(tc, "cls_token").value_or(""));
-                        }
-                        if (const auto last = special_id(single.back())) {
-                            vocab.add_eos_token = *last == token_content(tc, "eos_token").value_or("");
-                        }
-                    }
-                }
-            }
-        }
-        if (tc.contains("add_bos_token") && tc["add_bos_token"].is_boolean()) vocab.add_bos_token = tc["add_bos_token"].get<bool>();
-        if (tc.contains("add_eos_token") && tc["add_eos_token"].is_boolean()) vocab.add_eos_token = tc["add_eos_token"].get<bool>();
+        read_post_processor(member(*tokenizer, "post_processor"), tc, vocab);
+        if (member(tc, "add_bos_token").is_boolean()) vocab.add_bos_token = tc.at("add_bos_token").get<bool>();
+        if (member(tc, "add_eos_token").is_boolean()) vocab.add_eos_token = tc.at("add_eos_token").get<bool>();
 
+        // "<x>_token" names an added token; its id is the first added token with that text.
         for (const SpecialSlot& slot : slots) {
             const auto content = token_content(tc, std::string(slot.name) + "_token");
             if (!content) continue;
             for (const json& added : added_tokens) {
                 if (added.value("content", "") == *content) {
-                    set_special(slot, added.at("id"), (root / "tokenizer_config.json").string());
+                    set_special(slot, added.at("id"), root / "tokenizer_config.json");
                     break;
                 }
             }
         }
-
-        // Chat template: tokenizer_config.json, else chat_template.jinja, else chat_template.json.
-        if (tc.contains("chat_template")) {
-            const json& t = tc["chat_template"];
-            if (t.is_string()) {
-                vocab.chat_template = t.get<std::string>();
-            } else if (t.is_array()) {  // [{"name": ..., "template": ...}]: the default one
-                for (const json& named : t) {
-                    if (named.value("name", "") == "default") vocab.chat_template = named.value("template", "");
-                }
-            }
-        } else if (const auto jinja = read_file(root / "chat_template.jinja")) {
-            vocab.chat_template = *jinja;
-        } else if (const auto chat_json = read_json(root / "chat_template.json")) {
-            vocab.chat_template = chat_json->value("chat_template", "");
-        }
+        vocab.chat_template = read_chat_template(root, tc);
     }
     if (config) {
         for (const SpecialSlot& slot : slots) {
             const std::string key = std::string(slot.name) + "_token_id";
-            json value = config->value(key, json());
-            if (value.is_null() && config->contains("text_config")) value = (*config)["text_config"].value(key, json());
-            set_special(slot, value, (root / "config.json").string());
+            const json& value = member(*config, key.c_str());
+            set_special(slot, value.is_null() ? member(member(*config, "text_config"), key.c_str()) : value,
+                        root / "config.json");
         }
     }
     return vocab;

@@ -186,17 +186,20 @@ TEST(TokenizerHfVocab, RealQwen3Folder) {
     EXPECT_EQ(tokenizer.eot_id(), 151645);  // no eot key: found by text
 }
 
-// A copy of the tiny tokenizer folder with tokenizer.json / config.json edited by `edit`.
-fs::path edited_tiny_folder(const std::string& name, const std::function<void(json& tokenizer, json& config)>& edit) {
+// A copy of the tiny tokenizer folder with tokenizer.json / config.json / tokenizer_config.json
+// edited by `edit`.
+using FolderEdit = std::function<void(json& tokenizer, json& config, json& tokenizer_config)>;
+fs::path edited_tiny_folder(const std::string& name, const FolderEdit& edit) {
     const fs::path src = test::shared_dir() / "models" / "tiny-qwen3";
     const fs::path dir = test::temp_dir() / name;
     fs::create_directories(dir);
     json tokenizer = json::parse(test::read_text_file(src / "tokenizer.json"));
     json config = json::parse(test::read_text_file(src / "config.json"));
-    edit(tokenizer, config);
+    json tokenizer_config = json::parse(test::read_text_file(src / "tokenizer_config.json"));
+    edit(tokenizer, config, tokenizer_config);
     std::ofstream(dir / "tokenizer.json") << tokenizer.dump();
     std::ofstream(dir / "config.json") << config.dump();
-    fs::copy_file(src / "tokenizer_config.json", dir / "tokenizer_config.json", fs::copy_options::overwrite_existing);
+    std::ofstream(dir / "tokenizer_config.json") << tokenizer_config.dump();
     fs::copy_file(src / "chat_template.jinja", dir / "chat_template.jinja", fs::copy_options::overwrite_existing);
     return dir;
 }
@@ -204,7 +207,7 @@ fs::path edited_tiny_folder(const std::string& name, const std::function<void(js
 TEST(TokenizerHfVocab, MergesAsStringsOrPairsGiveTheSameVocab) {
     RF_REQUIRE_SHARED();
     const Vocab pairs = vocab_from_hf((test::shared_dir() / "models" / "tiny-qwen3").string());
-    const fs::path dir = edited_tiny_folder("tiny_merges_as_strings", [](json& tokenizer, json&) {
+    const fs::path dir = edited_tiny_folder("tiny_merges_as_strings", [](json& tokenizer, json&, json&) {
         json strings = json::array();
         for (const json& m : tokenizer["model"]["merges"]) strings.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
         tokenizer["model"]["merges"] = strings;
@@ -215,7 +218,7 @@ TEST(TokenizerHfVocab, MergesAsStringsOrPairsGiveTheSameVocab) {
     EXPECT_EQ(strings.tokens, pairs.tokens);
 
     // A space inside a pair part is written as U+0120, as convert_hf_to_gguf.py does.
-    const fs::path spaced = edited_tiny_folder("tiny_merges_with_space", [](json& tokenizer, json&) {
+    const fs::path spaced = edited_tiny_folder("tiny_merges_with_space", [](json& tokenizer, json&, json&) {
         tokenizer["model"]["merges"][0] = json::array({"a b", "c"});
     });
     EXPECT_EQ(vocab_from_hf(spaced.string()).merges[0], "a\xC4\xA0" "b c");
@@ -223,13 +226,42 @@ TEST(TokenizerHfVocab, MergesAsStringsOrPairsGiveTheSameVocab) {
 
 TEST(TokenizerHfVocab, ConfigVocabSizePadsWithUnusedTokens) {
     RF_REQUIRE_SHARED();
-    const fs::path dir = edited_tiny_folder("tiny_padded", [](json&, json& config) { config["vocab_size"] = 8200; });
+    const fs::path dir = edited_tiny_folder("tiny_padded", [](json&, json& config, json&) { config["vocab_size"] = 8200; });
     const Vocab vocab = vocab_from_hf(dir.string());
     ASSERT_EQ(vocab.tokens.size(), 8200u);
     EXPECT_EQ(vocab.tokens[8195], "[PAD8195]");
     EXPECT_EQ(vocab.type_of(8195), TokenType::unused);
     const Tokenizer tokenizer(vocab);
     EXPECT_EQ(tokenizer.token_to_piece(8195), "");
+}
+
+TEST(TokenizerHfVocab, TemplateProcessingAndTokenizerConfigFlags) {
+    RF_REQUIRE_SHARED();
+    auto with_template = [](json& tokenizer, json&, json& tc) {
+        tokenizer["post_processor"] = {
+            {"type", "TemplateProcessing"},
+            {"single", json::array({{{"SpecialToken", {{"id", "<|im_start|>"}, {"type_id", 0}}}},
+                                    {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+                                    {{"SpecialToken", {{"id", "<|im_end|>"}, {"type_id", 0}}}}})},
+        };
+        tc["bos_token"] = "<|im_start|>";
+        tc["eos_token"] = {{"content", "<|im_end|>"}, {"special", true}};  // the object form
+    };
+    const Vocab v = vocab_from_hf(edited_tiny_folder("tiny_template", with_template).string());
+    EXPECT_EQ(v.add_bos_token, std::optional<bool>(true));
+    EXPECT_EQ(v.add_eos_token, std::optional<bool>(true));
+    EXPECT_EQ(v.bos_token_id, 8190);  // tokenizer_config.json wins over config.json's 8189
+    EXPECT_EQ(v.eos_token_id, 8191);
+    const Vocab overridden = vocab_from_hf(edited_tiny_folder("tiny_template_override", [&](json& t, json& c, json& tc) {
+        with_template(t, c, tc);
+        tc["add_eos_token"] = false;
+        tc["chat_template"] = "{{ messages }}";
+    }).string());
+    EXPECT_EQ(overridden.add_bos_token, std::optional<bool>(true));
+    EXPECT_EQ(overridden.add_eos_token, std::optional<bool>(false));
+    EXPECT_EQ(overridden.chat_template, "{{ messages }}");  // tokenizer_config.json before chat_template.jinja
+    const Tokenizer t(overridden);
+    EXPECT_EQ(t.encode("hi", true, false).front(), 8190);
 }
 
 TEST(TokenizerHfVocab, Errors) {
@@ -243,14 +275,16 @@ TEST(TokenizerHfVocab, Errors) {
         }
     };
     expect_error(test::temp_dir() / "no_such_folder", "tokenizer.json not found");
-    expect_error(edited_tiny_folder("tiny_byte_fallback", [](json& t, json&) { t["model"]["byte_fallback"] = true; }),
+    expect_error(edited_tiny_folder("tiny_byte_fallback", [](json& t, json&, json&) { t["model"]["byte_fallback"] = true; }),
                  "with byte_fallback is not supported");
     expect_error(edited_tiny_folder("tiny_unknown_regex",
-                                    [](json& t, json&) { t["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\w+"; }),
+                                    [](json& t, json&, json&) { t["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\w+"; }),
                  "pre-tokenizer regex '\\w+' matches no known tokenizer.ggml.pre");
-    expect_error(edited_tiny_folder("tiny_nfkc", [](json& t, json&) { t["normalizer"] = {{"type", "NFKC"}}; }),
+    expect_error(edited_tiny_folder("tiny_nfkc", [](json& t, json&, json&) { t["normalizer"] = {{"type", "NFKC"}}; }),
                  "is not supported (supported: NFC)");
-    expect_error(edited_tiny_folder("tiny_small_vocab_size", [](json&, json& c) { c["vocab_size"] = 100; }),
+    expect_error(edited_tiny_folder("tiny_bad_id_type", [](json& t, json&, json&) { t["model"]["vocab"]["a"] = "x"; }),
+                 "unexpected content");
+    expect_error(edited_tiny_folder("tiny_small_vocab_size", [](json&, json& c, json&) { c["vocab_size"] = 100; }),
                  "is not below the vocab size 100");
 }
 
