@@ -53,7 +53,8 @@ BpeModel::BpeModel(const Vocab& vocab, const TokenIndex& index, bool ignore_merg
         // As llama.cpp: the separator is the first space after the first byte.
         const size_t space = merge.size() > 1 ? merge.find(' ', 1) : std::string::npos;
         RF_CHECK(space != std::string::npos && space + 1 < merge.size(),
-                 "tokenizer: merge {} '{}' is not of the form 'left right' (tokenizer.ggml.merges)", rank, merge);
+                 "tokenizer: merge {} '{}' is not of the form 'left right' (tokenizer.ggml.merges)",
+                 rank, merge);
         const std::string_view left(merge.data(), space);
         const std::string_view right(merge.data() + space + 1, merge.size() - space - 1);
         joined.assign(left);
@@ -104,7 +105,9 @@ void BpeModel::encode_piece(std::string_view piece, std::vector<int32_t>& out) c
     if (cacheable) {
         std::lock_guard<std::mutex> lock(cache_mutex_);
         if (cache_.size() >= kMaxCacheEntries) cache_.clear();
-        cache_.emplace(std::string(piece), std::vector<int32_t>(out.begin() + static_cast<ptrdiff_t>(first), out.end()));
+        cache_.emplace(
+            std::string(piece),
+            std::vector<int32_t>(out.begin() + static_cast<ptrdiff_t>(first), out.end()));
     }
 }
 
@@ -126,7 +129,8 @@ void BpeModel::merge(std::string_view piece, std::vector<int32_t>& out) const {
 
     const auto n = static_cast<int32_t>(piece.size());
     for (int32_t i = 0; i < n; ++i) {
-        symbols.push_back({byte_token(static_cast<uint8_t>(piece[i])), i - 1, i + 1 < n ? i + 1 : -1});
+        symbols.push_back(
+            {byte_token(static_cast<uint8_t>(piece[i])), i - 1, i + 1 < n ? i + 1 : -1});
     }
     // The rule merging symbol `left` with its right neighbour, if any.
     auto rule_at = [&](int32_t left) -> const MergeRule* {

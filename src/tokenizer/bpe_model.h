@@ -25,7 +25,7 @@
 namespace rf {
 
 class BpeModel {
-public:
+  public:
     static constexpr size_t kMaxCachedPieceBytes = 256;
     static constexpr size_t kMaxCacheEntries = size_t{1} << 16;
 
@@ -41,7 +41,7 @@ public:
     size_t n_merges() const { return merges_.size(); }
     size_t n_skipped_merges() const { return n_skipped_merges_; }
 
-private:
+  private:
     struct MergeRule {
         int32_t rank;
         int32_t result;
@@ -49,14 +49,14 @@ private:
 
     // Open-addressing hash map (left id, right id) -> MergeRule; linear probing.
     class MergeTable {
-    public:
+      public:
         void reserve(size_t n);
         // Keeps the first rule for a pair (the higher priority one).
         bool insert(int32_t left, int32_t right, MergeRule rule);
         const MergeRule* find(int32_t left, int32_t right) const;
         size_t size() const { return size_; }
 
-    private:
+      private:
         static uint64_t key(int32_t left, int32_t right) {
             return (uint64_t(uint32_t(left)) << 32) | uint32_t(right);
         }
@@ -80,12 +80,14 @@ private:
     const TokenIndex& index_;
     MergeTable merges_;
     size_t n_skipped_merges_ = 0;
-    std::array<int32_t, 256> byte_tokens_{};  // raw byte -> id of its byte-level character, -1 if none
+    std::array<int32_t, 256>
+        byte_tokens_{};  // raw byte -> id of its byte-level character, -1 if none
     int32_t unknown_token_id_ = -1;
     bool ignore_merges_ = false;
 
     mutable std::mutex cache_mutex_;
-    mutable std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> cache_;
+    mutable std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>>
+        cache_;
 };
 
 }  // namespace rf

@@ -13,7 +13,8 @@ struct Tables {
         byte_of_codepoint.fill(-1);
         uint32_t next_extra = 0x100;
         for (uint32_t b = 0; b < 256; ++b) {
-            const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
+            const bool printable =
+                (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
             const uint32_t cp = printable ? b : next_extra++;
             utf8::append_codepoint(utf8[b], cp);
             byte_of_codepoint[cp] = static_cast<int16_t>(b);
@@ -28,7 +29,9 @@ const Tables& tables() {
 
 }  // namespace
 
-const std::string& byte_to_utf8(uint8_t b) { return tables().utf8[b]; }
+const std::string& byte_to_utf8(uint8_t b) {
+    return tables().utf8[b];
+}
 
 int codepoint_to_byte(uint32_t cp) {
     const auto& table = tables().byte_of_codepoint;

@@ -5,7 +5,9 @@
 namespace rf {
 
 StreamingDetokenizer::StreamingDetokenizer(const Tokenizer& tokenizer, bool skip_special)
-    : tokenizer_(tokenizer), skip_special_(skip_special), strip_leading_space_(tokenizer.strips_space_prefix()) {}
+    : tokenizer_(tokenizer),
+      skip_special_(skip_special),
+      strip_leading_space_(tokenizer.strips_space_prefix()) {}
 
 std::string StreamingDetokenizer::push(int32_t id) {
     std::string text = std::move(pending_);

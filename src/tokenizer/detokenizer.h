@@ -14,7 +14,7 @@
 namespace rf {
 
 class StreamingDetokenizer {
-public:
+  public:
     // `tokenizer` must outlive this object. skip_special: control tokens give no text.
     explicit StreamingDetokenizer(const Tokenizer& tokenizer, bool skip_special = false);
 
@@ -25,7 +25,7 @@ public:
     // Bytes currently held back (0..3).
     size_t pending_bytes() const { return pending_.size(); }
 
-private:
+  private:
     const Tokenizer& tokenizer_;
     bool skip_special_;
     bool strip_leading_space_;

@@ -10,7 +10,9 @@
 namespace rf {
 namespace {
 
-bool is_ascii(char c) { return static_cast<unsigned char>(c) < 0x80; }
+bool is_ascii(char c) {
+    return static_cast<unsigned char>(c) < 0x80;
+}
 
 // NFC of a segment that may hold invalid bytes: each maximal valid run goes through utf8proc.
 void nfc_segment(std::string_view segment, std::string& out) {
@@ -23,9 +25,10 @@ void nfc_segment(std::string_view segment, std::string& out) {
         }
         if (valid > 0) {
             utf8proc_uint8_t* normalized = nullptr;
-            const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(segment.data()),
-                                                    static_cast<utf8proc_ssize_t>(valid), &normalized,
-                                                    static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+            const utf8proc_ssize_t n =
+                utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(segment.data()),
+                             static_cast<utf8proc_ssize_t>(valid), &normalized,
+                             static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
             if (n < 0) {
                 fail("tokenizer: NFC normalization failed: {}", utf8proc_errmsg(n));
             }
@@ -35,7 +38,9 @@ void nfc_segment(std::string_view segment, std::string& out) {
         }
         // Invalid bytes up to the next valid sequence are kept as they are.
         size_t invalid = 0;
-        while (invalid < segment.size() && utf8::valid_sequence_length(segment.substr(invalid)) == 0) ++invalid;
+        while (invalid < segment.size() &&
+               utf8::valid_sequence_length(segment.substr(invalid)) == 0)
+            ++invalid;
         out.append(segment.substr(0, invalid));
         segment.remove_prefix(invalid);
     }
@@ -66,7 +71,8 @@ std::string nfc_normalize(std::string_view text) {
     return out;
 }
 
-std::string_view apply_normalizer(std::string_view normalizer, std::string_view text, std::string& scratch) {
+std::string_view apply_normalizer(std::string_view normalizer, std::string_view text,
+                                  std::string& scratch) {
     if (normalizer.empty()) return text;
     if (normalizer == "NFC") {
         bool ascii = true;
@@ -78,6 +84,8 @@ std::string_view apply_normalizer(std::string_view normalizer, std::string_view 
     fail("tokenizer: unknown normalizer '{}' (supported: NFC)", normalizer);
 }
 
-bool is_known_normalizer(std::string_view name) { return name.empty() || name == "NFC"; }
+bool is_known_normalizer(std::string_view name) {
+    return name.empty() || name == "NFC";
+}
 
 }  // namespace rf

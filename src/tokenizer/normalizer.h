@@ -14,7 +14,8 @@ std::string nfc_normalize(std::string_view text);
 
 // Applies the normalizer named by Vocab::normalizer ("" or "NFC"); `scratch` receives the
 // normalized text when it differs. Returns a view of the text to tokenize.
-std::string_view apply_normalizer(std::string_view normalizer, std::string_view text, std::string& scratch);
+std::string_view apply_normalizer(std::string_view normalizer, std::string_view text,
+                                  std::string& scratch);
 
 // True when `name` is a normalizer apply_normalizer knows.
 bool is_known_normalizer(std::string_view name);

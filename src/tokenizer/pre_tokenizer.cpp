@@ -18,42 +18,48 @@ struct KnownPre {
     std::vector<std::string_view> names;  // names[0] is the canonical one
     std::vector<std::string_view> patterns;
     std::string_view hf_regex;
-    bool ignore_merges;
-    bool add_bos_by_default;
+    bool ignore_merges = false;
+    bool add_bos_by_default = false;
 };
 
-constexpr std::string_view kContractions = R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD]))";
+constexpr std::string_view kContractions =
+    R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD]))";
 
 const std::vector<KnownPre>& known_pre_tokenizers() {
     static const std::vector<KnownPre> known = [] {
-        static const std::string qwen2 = std::string(kContractions) +
+        static const std::string qwen2 =
+            std::string(kContractions) +
             R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-        static const std::string qwen35 = std::string(kContractions) +
+        static const std::string qwen35 =
+            std::string(kContractions) +
             R"(|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-        static const std::string llama3 = std::string(kContractions) +
+        static const std::string llama3 =
+            std::string(kContractions) +
             R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-        static const std::string gpt2 = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))";
+        static const std::string gpt2 =
+            R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))";
         return std::vector<KnownPre>{
-            {{"qwen2", "deepseek-r1-qwen", "stablelm2"},
-             {qwen2},
-             R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
-             false, false},
-            {{"qwen35"},
-             {qwen35},
-             R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
-             false, false},
-            {{"llama-bpe", "llama3", "llama-v3", "falcon3"},
-             {llama3},
-             R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
-             true, true},
-            {{"gpt-2", "gpt2", "phi-2", "mpt", "olmo"},
-             {gpt2},
-             R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)",
-             false, false},
-            {{"default", ""},
-             {R"([\p{P}\$\+<=>\^~\|]+)", gpt2, R"(\p{N}+)", R"([0-9][0-9][0-9])"},
-             "",
-             false, false},
+            {.names = {"qwen2", "deepseek-r1-qwen", "stablelm2"},
+             .patterns = {qwen2},
+             .hf_regex =
+                 R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"},
+            {.names = {"qwen35"},
+             .patterns = {qwen35},
+             .hf_regex =
+                 R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"},
+            {.names = {"llama-bpe", "llama3", "llama-v3", "falcon3"},
+             .patterns = {llama3},
+             .hf_regex =
+                 R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+             .ignore_merges = true,
+             .add_bos_by_default = true},
+            {.names = {"gpt-2", "gpt2", "phi-2", "mpt", "olmo"},
+             .patterns = {gpt2},
+             .hf_regex =
+                 R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)"},
+            {.names = {"default", ""},
+             .patterns = {R"([\p{P}\$\+<=>\^~\|]+)", gpt2, R"(\p{N}+)", R"([0-9][0-9][0-9])"},
+             .hf_regex = ""},
         };
     }();
     return known;
@@ -73,7 +79,9 @@ std::string expand_whitespace_classes(std::string_view pattern) {
             if (e == 's') {
                 out += in_class ? std::string(kSpaceSet) : "[" + std::string(kSpaceSet) + "]";
             } else if (e == 'S') {
-                RF_CHECK(!in_class, "tokenizer: \\S inside a character class is not supported in '{}'", pattern);
+                RF_CHECK(!in_class,
+                         "tokenizer: \\S inside a character class is not supported in '{}'",
+                         pattern);
                 out += "[^" + std::string(kSpaceSet) + "]";
             } else {
                 out += c;
@@ -81,8 +89,10 @@ std::string expand_whitespace_classes(std::string_view pattern) {
             }
             continue;
         }
-        if (c == '[' && !in_class) in_class = true;
-        else if (c == ']' && in_class) in_class = false;
+        if (c == '[' && !in_class)
+            in_class = true;
+        else if (c == ']' && in_class)
+            in_class = false;
         out += c;
     }
     return out;
@@ -140,20 +150,21 @@ struct PreTokenizer::MatchContext {
     ~MatchContext() { pcre2_match_context_free(context); }
 };
 
-PreTokenizer::PreTokenizer(const std::vector<std::string>& patterns) : match_context_(std::make_unique<MatchContext>()) {
+PreTokenizer::PreTokenizer(const std::vector<std::string>& patterns)
+    : match_context_(std::make_unique<MatchContext>()) {
     for (const auto& pattern : patterns) {
         const std::string expanded = expand_whitespace_classes(pattern);
         int error_code = 0;
         PCRE2_SIZE error_offset = 0;
         auto compiled = std::make_unique<Compiled>();
-        compiled->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(expanded.data()), expanded.size(),
-                                       PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error_code,
-                                       &error_offset, nullptr);
+        compiled->code = pcre2_compile(
+            reinterpret_cast<PCRE2_SPTR>(expanded.data()), expanded.size(),
+            PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error_code, &error_offset, nullptr);
         if (compiled->code == nullptr) {
             std::array<PCRE2_UCHAR, 256> message{};
             pcre2_get_error_message(error_code, message.data(), message.size());
-            fail("tokenizer: pre-tokenizer regex '{}' does not compile at offset {}: {}", pattern, error_offset,
-                 reinterpret_cast<const char*>(message.data()));
+            fail("tokenizer: pre-tokenizer regex '{}' does not compile at offset {}: {}", pattern,
+                 error_offset, reinterpret_cast<const char*>(message.data()));
         }
         // JIT is an optimisation: where it is unavailable pcre2_match interprets the pattern.
         pcre2_jit_compile(compiled->code, PCRE2_JIT_COMPLETE);
@@ -178,7 +189,8 @@ void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& o
             size_t pos = 0;      // where the next search starts
             size_t emitted = 0;  // end of what has been emitted so far
             while (pos < piece.size()) {
-                const int rc = pcre2_match(regex->code, subject, piece.size(), pos, 0, match, match_context_->context);
+                const int rc = pcre2_match(regex->code, subject, piece.size(), pos, 0, match,
+                                           match_context_->context);
                 if (rc == PCRE2_ERROR_NOMATCH) break;
                 if (rc < 0) {
                     pcre2_match_data_free(match);

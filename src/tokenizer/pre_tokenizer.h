@@ -20,7 +20,8 @@ struct PreTokenizerSpec {
     std::string name;                   // canonical llama.cpp name ("qwen2", "llama-bpe", ...)
     std::vector<std::string> patterns;  // PCRE2 syntax, applied in order
     bool ignore_merges = false;         // a piece that is already a token is emitted whole (llama3)
-    bool add_bos_by_default = false;    // llama.cpp's default when tokenizer.ggml.add_bos_token is absent
+    bool add_bos_by_default =
+        false;  // llama.cpp's default when tokenizer.ggml.add_bos_token is absent
 };
 
 // The spec for a tokenizer.ggml.pre value ("" means "default", as in llama.cpp), or nullopt.
@@ -34,7 +35,7 @@ std::string supported_pre_tokenizers();
 std::optional<std::string> pre_tokenizer_for_hf_regex(std::string_view hf_regex);
 
 class PreTokenizer {
-public:
+  public:
     // Compiles the patterns; throws rf::Error naming the pattern and PCRE2's message.
     explicit PreTokenizer(const std::vector<std::string>& patterns);
     ~PreTokenizer();
@@ -45,7 +46,7 @@ public:
     // Thread-safe: matching state is per call.
     void split(std::string_view text, std::vector<std::string_view>& out) const;
 
-private:
+  private:
     struct Compiled;
     struct MatchContext;
     std::vector<std::unique_ptr<Compiled>> regexes_;

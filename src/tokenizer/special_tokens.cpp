@@ -7,7 +7,9 @@ namespace rf {
 SpecialTokenMatcher::SpecialTokenMatcher(const Vocab& vocab) : nodes_(1) {
     for (int32_t id = 0; id < vocab.n_tokens(); ++id) {
         const TokenType type = vocab.type_of(id);
-        if (type != TokenType::control && type != TokenType::user_defined && type != TokenType::unknown) continue;
+        if (type != TokenType::control && type != TokenType::user_defined &&
+            type != TokenType::unknown)
+            continue;
         const std::string& text = vocab.tokens[id];
         if (text.empty()) continue;
         int32_t node = 0;
@@ -17,9 +19,11 @@ SpecialTokenMatcher::SpecialTokenMatcher(const Vocab& vocab) : nodes_(1) {
             if (next < 0) {
                 next = static_cast<int32_t>(nodes_.size());
                 auto& children = nodes_[node].children;
-                children.insert(std::upper_bound(children.begin(), children.end(), std::make_pair(byte, int32_t{-1})),
+                children.insert(std::upper_bound(children.begin(), children.end(),
+                                                 std::make_pair(byte, int32_t{-1})),
                                 {byte, next});
-                nodes_.emplace_back();  // invalidates references into nodes_, hence the lookup above
+                nodes_
+                    .emplace_back();  // invalidates references into nodes_, hence the lookup above
             }
             node = next;
         }
@@ -34,11 +38,13 @@ SpecialTokenMatcher::SpecialTokenMatcher(const Vocab& vocab) : nodes_(1) {
 
 int32_t SpecialTokenMatcher::child(int32_t node, uint8_t byte) const {
     const auto& children = nodes_[node].children;
-    const auto it = std::lower_bound(children.begin(), children.end(), std::make_pair(byte, int32_t{-1}));
+    const auto it =
+        std::lower_bound(children.begin(), children.end(), std::make_pair(byte, int32_t{-1}));
     return it != children.end() && it->first == byte ? it->second : -1;
 }
 
-std::pair<size_t, int32_t> SpecialTokenMatcher::longest_match(std::string_view text, bool parse_special) const {
+std::pair<size_t, int32_t> SpecialTokenMatcher::longest_match(std::string_view text,
+                                                              bool parse_special) const {
     std::pair<size_t, int32_t> best{0, -1};
     int32_t node = 0;
     for (size_t i = 0; i < text.size(); ++i) {
@@ -50,7 +56,8 @@ std::pair<size_t, int32_t> SpecialTokenMatcher::longest_match(std::string_view t
     return best;
 }
 
-void SpecialTokenMatcher::split(std::string_view text, bool parse_special, std::vector<TextFragment>& out) const {
+void SpecialTokenMatcher::split(std::string_view text, bool parse_special,
+                                std::vector<TextFragment>& out) const {
     size_t start = 0;  // start of the pending text fragment
     size_t i = 0;
     while (i < text.size()) {

@@ -19,7 +19,7 @@ struct TextFragment {
 };
 
 class SpecialTokenMatcher {
-public:
+  public:
     // Collects the non-empty control, user-defined and unknown tokens of the vocab.
     explicit SpecialTokenMatcher(const Vocab& vocab);
 
@@ -28,7 +28,7 @@ public:
 
     size_t size() const { return n_tokens_; }
 
-private:
+  private:
     // Byte trie. Node 0 is the root; a node's children are a sorted list of (byte, node).
     struct Node {
         std::vector<std::pair<uint8_t, int32_t>> children;

@@ -40,7 +40,8 @@ int32_t SpmModel::mergeable_token(std::string_view text) const {
     const auto it = index_.find(text);
     if (it == index_.end()) return -1;
     const TokenType type = vocab_.type_of(it->second);
-    const bool mergeable = type == TokenType::normal || type == TokenType::user_defined || type == TokenType::undefined;
+    const bool mergeable = type == TokenType::normal || type == TokenType::user_defined ||
+                           type == TokenType::undefined;
     return mergeable ? it->second : -1;
 }
 
@@ -52,7 +53,10 @@ void SpmModel::append_bytes(std::string_view bytes, std::vector<int32_t>& out) c
         } else if (vocab_.unknown_token_id >= 0) {
             out.push_back(vocab_.unknown_token_id);
         } else {
-            fail("tokenizer: byte 0x{:02X} has no <0x{:02X}> token and the vocab has no unknown token", b, b);
+            fail(
+                "tokenizer: byte 0x{:02X} has no <0x{:02X}> token and the vocab has no unknown "
+                "token",
+                b, b);
         }
     }
 }
@@ -70,7 +74,9 @@ void SpmModel::encode_fragment(std::string_view escaped, std::vector<int32_t>& o
         int32_t right;
         uint32_t length;  // left.length + right.length when pushed
         // Max-heap order: higher score first, then the leftmost pair.
-        bool operator<(const Candidate& o) const { return score != o.score ? score < o.score : left > o.left; }
+        bool operator<(const Candidate& o) const {
+            return score != o.score ? score < o.score : left > o.left;
+        }
     };
     std::vector<Symbol> symbols;
     std::vector<Candidate> heap;
@@ -94,7 +100,8 @@ void SpmModel::encode_fragment(std::string_view escaped, std::vector<int32_t>& o
     auto push_candidate = [&](int32_t left, int32_t right) {
         if (add_candidate(left, right)) std::push_heap(heap.begin(), heap.end());
     };
-    for (size_t i = 1; i < symbols.size(); ++i) add_candidate(static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
+    for (size_t i = 1; i < symbols.size(); ++i)
+        add_candidate(static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
     std::make_heap(heap.begin(), heap.end());
 
     while (!heap.empty()) {
@@ -104,7 +111,8 @@ void SpmModel::encode_fragment(std::string_view escaped, std::vector<int32_t>& o
         Symbol& left = symbols[c.left];
         Symbol& right = symbols[c.right];
         // Either side merged since the pair was pushed: its lengths no longer add up.
-        if (left.length == 0 || right.length == 0 || left.length + right.length != c.length) continue;
+        if (left.length == 0 || right.length == 0 || left.length + right.length != c.length)
+            continue;
         left.length += right.length;
         right.length = 0;
         left.next = right.next;

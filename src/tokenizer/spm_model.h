@@ -22,20 +22,21 @@ namespace rf {
 std::string spm_escape_whitespace(std::string_view text, bool add_prefix);
 
 class SpmModel {
-public:
+  public:
     SpmModel(const Vocab& vocab, const TokenIndex& index);
 
     // Appends the ids of one escaped fragment (see spm_escape_whitespace) to `out`.
     void encode_fragment(std::string_view escaped, std::vector<int32_t>& out) const;
 
-private:
+  private:
     // Id of `text` when it is a token plain text may turn into, else -1.
     int32_t mergeable_token(std::string_view text) const;
     void append_bytes(std::string_view bytes, std::vector<int32_t>& out) const;
 
     const Vocab& vocab_;
     const TokenIndex& index_;
-    std::array<int32_t, 256> byte_tokens_{};  // byte -> <0xXX> token (or the one-byte token), -1 if none
+    std::array<int32_t, 256>
+        byte_tokens_{};  // byte -> <0xXX> token (or the one-byte token), -1 if none
 };
 
 }  // namespace rf

@@ -17,8 +17,9 @@ namespace {
 // Token texts llama.cpp treats as end of generation (src/llama-vocab.cpp, special_eog_ids),
 // including Qwen's fill-in-the-middle pad / repo / file separators.
 constexpr std::string_view kEogTexts[] = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>",     "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
-    "<EOT>",      "<|end_of_text|>", "<end_of_utterance>", "<|fim_pad|>",   "<|repo_name|>", "<|file_sep|>",
+    "<|eot_id|>",         "<|im_end|>",  "<|end|>",       "<end_of_turn>",
+    "<|endoftext|>",      "<|eom_id|>",  "<EOT>",         "<|end_of_text|>",
+    "<end_of_utterance>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
 };
 
 // "<0x0A>" -> 0x0A; -1 for any other text.
@@ -50,7 +51,8 @@ std::string unescape_spm(std::string_view text) {
 }
 
 bool is_split_out(TokenType type) {
-    return type == TokenType::control || type == TokenType::unknown || type == TokenType::user_defined;
+    return type == TokenType::control || type == TokenType::unknown ||
+           type == TokenType::user_defined;
 }
 
 }  // namespace
@@ -87,16 +89,19 @@ struct Tokenizer::Impl {
         add_eos = vocab.add_eos_token.value_or(false);
         add_space_prefix = !is_bpe && vocab.add_space_prefix.value_or(true);
         RF_CHECK(!add_bos || vocab.bos_token_id >= 0,
-                 "tokenizer: tokenizer.ggml.add_bos_token is true but tokenizer.ggml.bos_token_id is not set");
+                 "tokenizer: tokenizer.ggml.add_bos_token is true but tokenizer.ggml.bos_token_id "
+                 "is not set");
         RF_CHECK(!add_eos || vocab.eos_token_id >= 0,
-                 "tokenizer: tokenizer.ggml.add_eos_token is true but tokenizer.ggml.eos_token_id is not set");
+                 "tokenizer: tokenizer.ggml.add_eos_token is true but tokenizer.ggml.eos_token_id "
+                 "is not set");
 
         pieces.resize(vocab.tokens.size());
         for (int32_t id = 0; id < vocab.n_tokens(); ++id) pieces[id] = make_piece(id);
 
         // End of turn: the GGUF key, else the first of llama.cpp's end-of-turn texts present.
         eot_id = vocab.eot_token_id;
-        for (const auto text : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>"}) {
+        for (const auto text :
+             {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>"}) {
             if (eot_id >= 0) break;
             const auto it = index.find(text);
             if (it != index.end()) eot_id = it->second;
@@ -134,8 +139,9 @@ struct Tokenizer::Impl {
     }
 
     void check_id(int32_t id) const {
-        RF_CHECK(id >= 0 && id < vocab.n_tokens(), "tokenizer: token id {} is out of range (vocab has {} tokens)",
-                 id, vocab.n_tokens());
+        RF_CHECK(id >= 0 && id < vocab.n_tokens(),
+                 "tokenizer: token id {} is out of range (vocab has {} tokens)", id,
+                 vocab.n_tokens());
     }
 };
 
@@ -144,7 +150,8 @@ Tokenizer::~Tokenizer() = default;
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
+                                       bool parse_special) const {
     const Impl& m = *impl_;
     std::vector<int32_t> out;
     out.reserve(text.size() / 3 + 4);
@@ -161,13 +168,15 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
             after_special = true;
             continue;
         }
-        const std::string_view fragment_text = apply_normalizer(m.vocab.normalizer, fragment.text, normalized);
+        const std::string_view fragment_text =
+            apply_normalizer(m.vocab.normalizer, fragment.text, normalized);
         if (m.bpe) {
             pieces.clear();
             m.pre_tokenizer->split(fragment_text, pieces);
             for (const std::string_view piece : pieces) m.bpe->encode_piece(piece, out);
         } else {
-            m.spm->encode_fragment(spm_escape_whitespace(fragment_text, m.add_space_prefix && after_special), out);
+            m.spm->encode_fragment(
+                spm_escape_whitespace(fragment_text, m.add_space_prefix && after_special), out);
         }
         after_special = false;
     }
@@ -175,7 +184,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
     return out;
 }
 
-void Tokenizer::append_piece(int32_t id, bool skip_special, bool& strip_leading_space, std::string& out) const {
+void Tokenizer::append_piece(int32_t id, bool skip_special, bool& strip_leading_space,
+                             std::string& out) const {
     const Impl& m = *impl_;
     m.check_id(id);
     const TokenType type = m.vocab.type_of(id);
@@ -192,7 +202,9 @@ void Tokenizer::append_piece(int32_t id, bool skip_special, bool& strip_leading_
     out += piece;
 }
 
-bool Tokenizer::strips_space_prefix() const { return impl_->add_space_prefix; }
+bool Tokenizer::strips_space_prefix() const {
+    return impl_->add_space_prefix;
+}
 
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {
     std::string out;
@@ -208,8 +220,12 @@ const std::string& Tokenizer::token_to_piece(int32_t id, bool special) const {
     return impl_->pieces[id];
 }
 
-int32_t Tokenizer::n_vocab() const { return impl_->vocab.n_tokens(); }
-const Vocab& Tokenizer::vocab() const { return impl_->vocab; }
+int32_t Tokenizer::n_vocab() const {
+    return impl_->vocab.n_tokens();
+}
+const Vocab& Tokenizer::vocab() const {
+    return impl_->vocab;
+}
 TokenType Tokenizer::token_type(int32_t id) const {
     impl_->check_id(id);
     return impl_->vocab.type_of(id);
@@ -218,18 +234,36 @@ bool Tokenizer::is_control(int32_t id) const {
     const TokenType type = token_type(id);
     return type == TokenType::control || type == TokenType::unknown;
 }
-int32_t Tokenizer::bos_id() const { return impl_->vocab.bos_token_id; }
-int32_t Tokenizer::eos_id() const { return impl_->vocab.eos_token_id; }
-int32_t Tokenizer::eot_id() const { return impl_->eot_id; }
-int32_t Tokenizer::pad_id() const { return impl_->vocab.padding_token_id; }
-int32_t Tokenizer::unknown_id() const { return impl_->vocab.unknown_token_id; }
-bool Tokenizer::add_bos() const { return impl_->add_bos; }
-bool Tokenizer::add_eos() const { return impl_->add_eos; }
-bool Tokenizer::add_space_prefix() const { return impl_->add_space_prefix; }
+int32_t Tokenizer::bos_id() const {
+    return impl_->vocab.bos_token_id;
+}
+int32_t Tokenizer::eos_id() const {
+    return impl_->vocab.eos_token_id;
+}
+int32_t Tokenizer::eot_id() const {
+    return impl_->eot_id;
+}
+int32_t Tokenizer::pad_id() const {
+    return impl_->vocab.padding_token_id;
+}
+int32_t Tokenizer::unknown_id() const {
+    return impl_->vocab.unknown_token_id;
+}
+bool Tokenizer::add_bos() const {
+    return impl_->add_bos;
+}
+bool Tokenizer::add_eos() const {
+    return impl_->add_eos;
+}
+bool Tokenizer::add_space_prefix() const {
+    return impl_->add_space_prefix;
+}
 bool Tokenizer::is_eog(int32_t id) const {
     return std::binary_search(impl_->eog_ids.begin(), impl_->eog_ids.end(), id);
 }
-const std::vector<int32_t>& Tokenizer::eog_ids() const { return impl_->eog_ids; }
+const std::vector<int32_t>& Tokenizer::eog_ids() const {
+    return impl_->eog_ids;
+}
 
 int32_t Tokenizer::find_token(std::string_view text) const {
     const auto it = impl_->index.find(text);

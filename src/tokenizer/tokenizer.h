@@ -32,7 +32,7 @@
 namespace rf {
 
 class Tokenizer {
-public:
+  public:
     explicit Tokenizer(Vocab vocab);
     ~Tokenizer();
     Tokenizer(Tokenizer&&) noexcept;
@@ -73,11 +73,12 @@ public:
 
     // For the streaming detokenizer and decode: appends token `id` to `out`, removing the
     // space-prefix space when `strip_leading_space` is set and updating it for the next token.
-    void append_piece(int32_t id, bool skip_special, bool& strip_leading_space, std::string& out) const;
+    void append_piece(int32_t id, bool skip_special, bool& strip_leading_space,
+                      std::string& out) const;
     // The initial value of strip_leading_space for a new decode.
     bool strips_space_prefix() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -24,7 +24,9 @@ LeadInfo lead_info(uint8_t b) {
     return {0, 0, 0};
 }
 
-bool is_continuation(uint8_t b) { return (b & 0xC0) == 0x80; }
+bool is_continuation(uint8_t b) {
+    return (b & 0xC0) == 0x80;
+}
 
 }  // namespace
 
@@ -50,7 +52,8 @@ size_t incomplete_tail_length(std::string_view s) {
         if (is_continuation(b)) continue;
         const LeadInfo info = lead_info(b);
         if (info.length <= back) return 0;  // ASCII, invalid lead, or a complete sequence
-        if (back >= 2 && (p[n - back + 1] < info.second_lo || p[n - back + 1] > info.second_hi)) return 0;
+        if (back >= 2 && (p[n - back + 1] < info.second_lo || p[n - back + 1] > info.second_hi))
+            return 0;
         return back;  // later bytes are continuation bytes (checked by the loop)
     }
     return 0;
@@ -86,9 +89,12 @@ void append_codepoint(std::string& out, uint32_t cp) {
 uint32_t decode_codepoint(std::string_view s, size_t n) {
     const auto* p = reinterpret_cast<const uint8_t*>(s.data());
     switch (n) {
-        case 1: return p[0];
-        case 2: return (uint32_t(p[0] & 0x1F) << 6) | (p[1] & 0x3F);
-        case 3: return (uint32_t(p[0] & 0x0F) << 12) | (uint32_t(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+        case 1:
+            return p[0];
+        case 2:
+            return (uint32_t(p[0] & 0x1F) << 6) | (p[1] & 0x3F);
+        case 3:
+            return (uint32_t(p[0] & 0x0F) << 12) | (uint32_t(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
         default:
             return (uint32_t(p[0] & 0x07) << 18) | (uint32_t(p[1] & 0x3F) << 12) |
                    (uint32_t(p[2] & 0x3F) << 6) | (p[3] & 0x3F);

@@ -2,12 +2,13 @@
 // ecosystem (tokenizer.ggml.* and tokenizer.chat_template), so vocab_from_gguf / vocab_to_gguf
 // are one-to-one copies:
 //
-//   model             tokenizer.ggml.model            "gpt2" (byte-level BPE) | "llama" (SentencePiece)
-//   pre               tokenizer.ggml.pre              pre-tokenizer name ("qwen2", "llama-bpe", ...)
-//   tokens            tokenizer.ggml.tokens           [n_vocab] token text (byte-level encoded for gpt2)
-//   scores            tokenizer.ggml.scores           [n_vocab] or empty (SPM merge priority)
-//   token_type        tokenizer.ggml.token_type       [n_vocab] or empty (= all normal), see TokenType
-//   merges            tokenizer.ggml.merges           "left right" pairs, highest priority first (gpt2)
+//   model             tokenizer.ggml.model            "gpt2" (byte-level BPE) | "llama"
+//   (SentencePiece) pre               tokenizer.ggml.pre              pre-tokenizer name ("qwen2",
+//   "llama-bpe", ...) tokens            tokenizer.ggml.tokens           [n_vocab] token text
+//   (byte-level encoded for gpt2) scores            tokenizer.ggml.scores           [n_vocab] or
+//   empty (SPM merge priority) token_type        tokenizer.ggml.token_type       [n_vocab] or empty
+//   (= all normal), see TokenType merges            tokenizer.ggml.merges           "left right"
+//   pairs, highest priority first (gpt2)
 //   *_token_id        tokenizer.ggml.<x>_token_id     -1 when the key is absent
 //   add_bos_token ... tokenizer.ggml.add_bos_token    std::nullopt when the key is absent
 //   add_space_prefix  tokenizer.ggml.add_space_prefix (SPM)
@@ -34,7 +35,7 @@ enum class TokenType : int32_t {
     control = 3,       // special tokens (<|im_start|>): matched in text only when parse_special
     user_defined = 4,  // added tokens that are always matched in text (<think> in Qwen3)
     unused = 5,
-    byte = 6,          // <0xXX> byte-fallback tokens (SPM)
+    byte = 6,  // <0xXX> byte-fallback tokens (SPM)
 };
 
 struct Vocab {
@@ -45,15 +46,16 @@ struct Vocab {
     std::vector<int32_t> token_type;
     std::vector<std::string> merges;
 
-    int32_t bos_token_id = -1;        // tokenizer.ggml.bos_token_id
-    int32_t eos_token_id = -1;        // tokenizer.ggml.eos_token_id
-    int32_t unknown_token_id = -1;    // tokenizer.ggml.unknown_token_id
-    int32_t separator_token_id = -1;  // tokenizer.ggml.seperator_token_id (sic, llama.cpp's spelling)
-    int32_t padding_token_id = -1;    // tokenizer.ggml.padding_token_id
-    int32_t cls_token_id = -1;        // tokenizer.ggml.cls_token_id
-    int32_t mask_token_id = -1;       // tokenizer.ggml.mask_token_id
-    int32_t eot_token_id = -1;        // tokenizer.ggml.eot_token_id
-    int32_t eom_token_id = -1;        // tokenizer.ggml.eom_token_id
+    int32_t bos_token_id = -1;      // tokenizer.ggml.bos_token_id
+    int32_t eos_token_id = -1;      // tokenizer.ggml.eos_token_id
+    int32_t unknown_token_id = -1;  // tokenizer.ggml.unknown_token_id
+    int32_t separator_token_id =
+        -1;                         // tokenizer.ggml.seperator_token_id (sic, llama.cpp's spelling)
+    int32_t padding_token_id = -1;  // tokenizer.ggml.padding_token_id
+    int32_t cls_token_id = -1;      // tokenizer.ggml.cls_token_id
+    int32_t mask_token_id = -1;     // tokenizer.ggml.mask_token_id
+    int32_t eot_token_id = -1;      // tokenizer.ggml.eot_token_id
+    int32_t eom_token_id = -1;      // tokenizer.ggml.eom_token_id
 
     // Absent keys take llama.cpp's defaults (see tokenizer.h): add BOS for "llama" and
     // "llama-bpe", never add EOS, add a space prefix for "llama".
@@ -78,8 +80,8 @@ struct Vocab {
 // "tokenizer: vocab has no merges (tokenizer.ggml.merges)". The Tokenizer constructor calls it.
 void validate_vocab(const Vocab& vocab);
 
-// Token text -> id for every non-empty token; the views point into vocab.tokens (keep the Vocab alive and
-// unmodified). Throws rf::Error for a duplicate token text, as llama.cpp does.
+// Token text -> id for every non-empty token; the views point into vocab.tokens (keep the Vocab
+// alive and unmodified). Throws rf::Error for a duplicate token text, as llama.cpp does.
 using TokenIndex = std::unordered_map<std::string_view, int32_t>;
 TokenIndex index_tokens(const Vocab& vocab);
 

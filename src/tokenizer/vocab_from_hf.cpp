@@ -46,8 +46,9 @@ bool looks_special(const std::string& t) {
     auto wrapped = [&](std::string_view open, std::string_view close) {
         return t.size() >= open.size() + close.size() && t.starts_with(open) && t.ends_with(close);
     };
-    return t == "<pad>" || t == "<mask>" || t == "<2mass>" || t == "[@BOS@]" || wrapped("<|", "|>") ||
-           wrapped("<\xEF\xBD\x9C", "\xEF\xBD\x9C>") /* <｜...｜> */ || wrapped("<unused", ">");
+    return t == "<pad>" || t == "<mask>" || t == "<2mass>" || t == "[@BOS@]" ||
+           wrapped("<|", "|>") || wrapped("<\xEF\xBD\x9C", "\xEF\xBD\x9C>") /* <｜...｜> */ ||
+           wrapped("<unused", ">");
 }
 
 std::string replace_all(std::string s, std::string_view from, std::string_view to) {
@@ -88,11 +89,14 @@ std::string detect_pre(const json& tokenizer, const std::string& where) {
     const json& pre = member(tokenizer, "pre_tokenizer");
     if (const auto regex = split_regex(pre)) {
         if (const auto name = pre_tokenizer_for_hf_regex(*regex)) return *name;
-        fail("tokenizer: {}: pre-tokenizer regex '{}' matches no known tokenizer.ggml.pre (supported: {})", where,
-             *regex, supported_pre_tokenizers());
+        fail(
+            "tokenizer: {}: pre-tokenizer regex '{}' matches no known tokenizer.ggml.pre "
+            "(supported: {})",
+            where, *regex, supported_pre_tokenizers());
     }
     if (has_byte_level_regex(pre)) return "gpt-2";
-    fail("tokenizer: {}: pre_tokenizer {} is not a byte-level BPE pre-tokenizer rocmforge knows", where, pre.dump());
+    fail("tokenizer: {}: pre_tokenizer {} is not a byte-level BPE pre-tokenizer rocmforge knows",
+         where, pre.dump());
 }
 
 std::string detect_normalizer(const json& normalizer, const std::string& where) {
@@ -103,12 +107,14 @@ std::string detect_normalizer(const json& normalizer, const std::string& where) 
         std::string result;
         for (const json& n : normalizer.value("normalizers", json::array())) {
             const std::string r = detect_normalizer(n, where);
-            RF_CHECK(result.empty() || r.empty(), "tokenizer: {}: more than one normalizer in {}", where, normalizer.dump());
+            RF_CHECK(result.empty() || r.empty(), "tokenizer: {}: more than one normalizer in {}",
+                     where, normalizer.dump());
             if (!r.empty()) result = r;
         }
         return result;
     }
-    fail("tokenizer: {}: normalizer {} is not supported (supported: NFC)", where, normalizer.dump());
+    fail("tokenizer: {}: normalizer {} is not supported (supported: NFC)", where,
+         normalizer.dump());
 }
 
 std::vector<std::string> read_merges(const json& merges, const std::string& where) {
@@ -123,7 +129,8 @@ std::vector<std::string> read_merges(const json& merges, const std::string& wher
             out.push_back(replace_all(m[0].get<std::string>(), " ", "\xC4\xA0") + " " +
                           replace_all(m[1].get<std::string>(), " ", "\xC4\xA0"));
         } else {
-            fail("tokenizer: {}: model.merges entry {} is neither \"a b\" nor [\"a\", \"b\"]", where, m.dump());
+            fail("tokenizer: {}: model.merges entry {} is neither \"a b\" nor [\"a\", \"b\"]",
+                 where, m.dump());
         }
     }
     return out;
@@ -162,7 +169,8 @@ void read_tokens(const json& model, const json& added_tokens, const std::optiona
     size_t n_distinct = 0;  // ids with a token
     auto put = [&](const json& id_value, const std::string& text) -> Entry& {
         const int64_t id = id_value.get<int64_t>();
-        RF_CHECK(id >= 0 && id < (int64_t{1} << 31), "tokenizer: {}: token '{}' has id {}", where, text, id);
+        RF_CHECK(id >= 0 && id < (int64_t{1} << 31), "tokenizer: {}: token '{}' has id {}", where,
+                 text, id);
         if (static_cast<size_t>(id) >= by_id.size()) by_id.resize(id + 1);
         Entry& e = by_id[id];
         if (!e.text) ++n_distinct;
@@ -180,8 +188,8 @@ void read_tokens(const json& model, const json& added_tokens, const std::optiona
     }
 
     const size_t n_vocab = config_vocab_size(config).value_or(n_distinct);
-    RF_CHECK(by_id.size() <= n_vocab, "tokenizer: {}: token id {} is not below the vocab size {}", where,
-             by_id.size() - 1, n_vocab);
+    RF_CHECK(by_id.size() <= n_vocab, "tokenizer: {}: token id {} is not below the vocab size {}",
+             where, by_id.size() - 1, n_vocab);
     vocab.tokens.reserve(n_vocab);
     vocab.token_type.reserve(n_vocab);
     auto add = [&](std::string text, TokenType type) {
@@ -207,7 +215,8 @@ void read_tokens(const json& model, const json& added_tokens, const std::optiona
 // BOS, one that ends with the EOS token adds EOS.
 void read_post_processor(const json& post, const json& tc, Vocab& vocab) {
     if (!post.is_object()) return;
-    const json processors = post.contains("processors") ? post.at("processors") : json::array({post});
+    const json processors =
+        post.contains("processors") ? post.at("processors") : json::array({post});
     auto special_id = [](const json& item) -> std::optional<std::string> {
         if (!item.contains("SpecialToken")) return std::nullopt;
         return item.at("SpecialToken").value("id", "");
@@ -242,7 +251,8 @@ std::string read_chat_template(const fs::path& root, const json& tc) {
         return "";
     }
     if (const auto jinja = read_file(root / "chat_template.jinja")) return *jinja;
-    if (const auto chat_json = read_json(root / "chat_template.json")) return chat_json->value("chat_template", "");
+    if (const auto chat_json = read_json(root / "chat_template.json"))
+        return chat_json->value("chat_template", "");
     return "";
 }
 
@@ -260,8 +270,9 @@ Vocab read_vocab(const std::string& dir) {
     const std::string model_type = model.value("type", "");
     const bool byte_fallback = model.value("byte_fallback", false);
     RF_CHECK(model_type == "BPE" && !byte_fallback,
-             "tokenizer: {}: model type '{}'{} is not supported; vocab_from_hf reads byte-level BPE tokenizers", where,
-             model_type, byte_fallback ? " with byte_fallback" : "");
+             "tokenizer: {}: model type '{}'{} is not supported; vocab_from_hf reads byte-level "
+             "BPE tokenizers",
+             where, model_type, byte_fallback ? " with byte_fallback" : "");
 
     Vocab vocab;
     vocab.model = "gpt2";
@@ -277,14 +288,16 @@ Vocab read_vocab(const std::string& dir) {
         int32_t* id;
     };
     const SpecialSlot slots[] = {
-        {"bos", &vocab.bos_token_id}, {"eos", &vocab.eos_token_id}, {"unk", &vocab.unknown_token_id},
-        {"sep", &vocab.separator_token_id}, {"pad", &vocab.padding_token_id}, {"cls", &vocab.cls_token_id},
+        {"bos", &vocab.bos_token_id},     {"eos", &vocab.eos_token_id},
+        {"unk", &vocab.unknown_token_id}, {"sep", &vocab.separator_token_id},
+        {"pad", &vocab.padding_token_id}, {"cls", &vocab.cls_token_id},
         {"mask", &vocab.mask_token_id},
     };
     auto set_special = [](const SpecialSlot& slot, const json& value, const fs::path& source) {
         if (!value.is_number_integer() || *slot.id >= 0) return;
         const int64_t id = value.get<int64_t>();
-        RF_CHECK(id >= 0, "tokenizer: {}: invalid value for special token type {}: {}", source.string(), slot.name, id);
+        RF_CHECK(id >= 0, "tokenizer: {}: invalid value for special token type {}: {}",
+                 source.string(), slot.name, id);
         *slot.id = static_cast<int32_t>(id);
     };
     if (tokenizer_config) {
@@ -298,8 +311,10 @@ Vocab read_vocab(const std::string& dir) {
         if ((!eos || eos->empty()) && sep && !sep->empty()) tc["eos_token"] = *sep;
 
         read_post_processor(member(*tokenizer, "post_processor"), tc, vocab);
-        if (member(tc, "add_bos_token").is_boolean()) vocab.add_bos_token = tc.at("add_bos_token").get<bool>();
-        if (member(tc, "add_eos_token").is_boolean()) vocab.add_eos_token = tc.at("add_eos_token").get<bool>();
+        if (member(tc, "add_bos_token").is_boolean())
+            vocab.add_bos_token = tc.at("add_bos_token").get<bool>();
+        if (member(tc, "add_eos_token").is_boolean())
+            vocab.add_eos_token = tc.at("add_eos_token").get<bool>();
 
         // "<x>_token" names an added token; its id is the first added token with that text.
         for (const SpecialSlot& slot : slots) {
@@ -318,8 +333,9 @@ Vocab read_vocab(const std::string& dir) {
         for (const SpecialSlot& slot : slots) {
             const std::string key = std::string(slot.name) + "_token_id";
             const json& value = member(*config, key.c_str());
-            set_special(slot, value.is_null() ? member(member(*config, "text_config"), key.c_str()) : value,
-                        root / "config.json");
+            set_special(
+                slot, value.is_null() ? member(member(*config, "text_config"), key.c_str()) : value,
+                root / "config.json");
         }
     }
     return vocab;

@@ -22,7 +22,8 @@ Vocab byte_level_vocab(const std::vector<std::pair<std::string, std::string>>& m
     Vocab v;
     v.model = "gpt2";
     v.pre = "qwen2";
-    for (int b = 0; b < 256; ++b) v.tokens.push_back(byte_level::byte_to_utf8(static_cast<uint8_t>(b)));
+    for (int b = 0; b < 256; ++b)
+        v.tokens.push_back(byte_level::byte_to_utf8(static_cast<uint8_t>(b)));
     v.token_type.assign(256, static_cast<int32_t>(TokenType::normal));
     for (const auto& [left, right] : merges) {
         const std::string l = byte_level::encode(left);
@@ -51,7 +52,8 @@ using Pieces = std::vector<std::string>;
 TEST(TokenizerBpe, MergesApplyByRankThenLeftmost) {
     {
         const Tokenizer t(byte_level_vocab({{"a", "a"}, {"aa", "aa"}}));
-        EXPECT_EQ(pieces_of(t, t.encode("aaa", false, false)), (Pieces{"aa", "a"}));  // leftmost pair first
+        EXPECT_EQ(pieces_of(t, t.encode("aaa", false, false)),
+                  (Pieces{"aa", "a"}));  // leftmost pair first
         EXPECT_EQ(pieces_of(t, t.encode("aaaa", false, false)), (Pieces{"aaaa"}));
         EXPECT_EQ(pieces_of(t, t.encode("aaaaa", false, false)), (Pieces{"aaaa", "a"}));
     }
@@ -65,9 +67,12 @@ TEST(TokenizerBpe, MergesApplyByRankThenLeftmost) {
     }
     {
         // Merges build on merges; a piece never merges across pre-tokenizer boundaries.
-        const Tokenizer t(byte_level_vocab({{"h", "e"}, {"l", "l"}, {"he", "ll"}, {"hell", "o"}, {" ", "w"}}));
-        EXPECT_EQ(pieces_of(t, t.encode("hello hello", false, false)), (Pieces{"hello", " ", "hello"}));
-        EXPECT_EQ(pieces_of(t, t.encode("hello wow", false, false)), (Pieces{"hello", " w", "o", "w"}));
+        const Tokenizer t(
+            byte_level_vocab({{"h", "e"}, {"l", "l"}, {"he", "ll"}, {"hell", "o"}, {" ", "w"}}));
+        EXPECT_EQ(pieces_of(t, t.encode("hello hello", false, false)),
+                  (Pieces{"hello", " ", "hello"}));
+        EXPECT_EQ(pieces_of(t, t.encode("hello wow", false, false)),
+                  (Pieces{"hello", " w", "o", "w"}));
     }
 }
 
@@ -80,16 +85,18 @@ TEST(TokenizerBpe, MergesWhosePartsAreNotTokensAreSkipped) {
 
 TEST(TokenizerBpe, SpecialTokensSplitLeftmostLongest) {
     const Tokenizer t(byte_level_vocab({{"a", "b"}}, {{"<|eot|>", TokenType::control},
-                                                     {"<|eot|>x", TokenType::control},
-                                                     {"<u>", TokenType::user_defined},
-                                                     {"xy", TokenType::user_defined},
-                                                     {"yz", TokenType::user_defined}}));
+                                                      {"<|eot|>x", TokenType::control},
+                                                      {"<u>", TokenType::user_defined},
+                                                      {"xy", TokenType::user_defined},
+                                                      {"yz", TokenType::user_defined}}));
     const int32_t eot = t.find_token("<|eot|>");
     const int32_t eot_x = t.find_token("<|eot|>x");
     const int32_t u = t.find_token("<u>");
     const int32_t xy = t.find_token("xy");
-    EXPECT_EQ(t.encode("ab<|eot|>ab", false, true), (std::vector<int32_t>{t.find_token("ab"), eot, t.find_token("ab")}));
-    EXPECT_EQ(t.encode("<|eot|>x<|eot|>", false, true), (std::vector<int32_t>{eot_x, eot}));  // longest
+    EXPECT_EQ(t.encode("ab<|eot|>ab", false, true),
+              (std::vector<int32_t>{t.find_token("ab"), eot, t.find_token("ab")}));
+    EXPECT_EQ(t.encode("<|eot|>x<|eot|>", false, true),
+              (std::vector<int32_t>{eot_x, eot}));                             // longest
     EXPECT_EQ(t.encode("xyz", false, true), (std::vector<int32_t>{xy, 'z'}));  // leftmost
     // Without parse_special, control tokens are plain text; user-defined ones are still split.
     const std::vector<int32_t> plain = t.encode("<|eot|><u>", false, false);
@@ -113,19 +120,27 @@ TEST(TokenizerBpe, PreTokenizerRegexes) {
     const std::string text = "Hello world's 12345  \n\n x";
     EXPECT_EQ(split_with("qwen2", text),
               (Pieces{"Hello", " world", "'s", " ", "1", "2", "3", "4", "5", "  \n\n", " x"}));
-    EXPECT_EQ(split_with("llama-bpe", text), (Pieces{"Hello", " world", "'s", " ", "123", "45", "  \n\n", " x"}));
-    EXPECT_EQ(split_with("gpt2", text), (Pieces{"Hello", " world", "'s", " 12345", "  \n\n", " x"}));
-    EXPECT_EQ(split_with("gpt-2", "IT'S"), (Pieces{"IT", "'", "S"}));  // gpt2 contractions are lower case only
+    EXPECT_EQ(split_with("llama-bpe", text),
+              (Pieces{"Hello", " world", "'s", " ", "123", "45", "  \n\n", " x"}));
+    EXPECT_EQ(split_with("gpt2", text),
+              (Pieces{"Hello", " world", "'s", " 12345", "  \n\n", " x"}));
+    EXPECT_EQ(split_with("gpt-2", "IT'S"),
+              (Pieces{"IT", "'", "S"}));  // gpt2 contractions are lower case only
     EXPECT_EQ(split_with("qwen2", "IT'S"), (Pieces{"IT", "'S"}));
     // Combining marks: separate pieces for qwen2, part of the word for qwen35.
     EXPECT_EQ(split_with("qwen2", "cafe\u0301s"), (Pieces{"cafe", "\u0301s"}));
     EXPECT_EQ(split_with("qwen35", "cafe\u0301s"), (Pieces{"cafe\u0301s"}));
     // llama.cpp's "default": punctuation, then the gpt2 regex, then digit runs, then triples.
-    EXPECT_EQ(split_with("default", "Hello, world! 12345"), (Pieces{"Hello", ",", " world", "!", " ", "123", "45"}));
+    EXPECT_EQ(split_with("default", "Hello, world! 12345"),
+              (Pieces{"Hello", ",", " world", "!", " ", "123", "45"}));
     // U+0085 is whitespace (as in llama.cpp and Oniguruma, unlike PCRE2's own \s).
-    EXPECT_EQ(split_with("qwen2", "x\u0085\u0085\u0085y"), (Pieces{"x", "\u0085\u0085", "\u0085y"}));
+    EXPECT_EQ(split_with("qwen2", "x\u0085\u0085\u0085y"),
+              (Pieces{"x", "\u0085\u0085", "\u0085y"}));
     // Invalid UTF-8 never matches; it becomes its own piece between matches.
-    EXPECT_EQ(split_with("qwen2", "ab\xff" "cd \xc3"), (Pieces{"ab", "\xff", "cd", " ", "\xc3"}));
+    EXPECT_EQ(split_with("qwen2",
+                         "ab\xff"
+                         "cd \xc3"),
+              (Pieces{"ab", "\xff", "cd", " ", "\xc3"}));
 }
 
 TEST(TokenizerBpe, PreTokenizerLongWhitespaceRuns) {
@@ -193,7 +208,8 @@ TEST(TokenizerBpe, MegabyteInputsWithoutSpaces) {
         } else if (std::string_view(name) != "random bytes") {
             EXPECT_LT(ids.size(), text->size() / 2) << name;
         }
-        std::printf("[ info ] 1 MiB of %s: %zu tokens in %.0f ms (CPU time)\n", name, ids.size(), ms);
+        std::printf("[ info ] 1 MiB of %s: %zu tokens in %.0f ms (CPU time)\n", name, ids.size(),
+                    ms);
     }
 }
 
@@ -205,7 +221,7 @@ TEST(TokenizerBpe, CacheGivesTheSameIdsAfterManyDistinctPieces) {
     std::vector<std::string> words;
     for (size_t i = 0; i < BpeModel::kMaxCacheEntries + 5000; ++i) {
         std::string w = " ";
-        for (size_t k = i; ; k /= 26) {
+        for (size_t k = i;; k /= 26) {
             w += static_cast<char>('a' + k % 26);
             if (k < 26) break;
         }
@@ -228,7 +244,8 @@ TEST(TokenizerBpe, CacheGivesTheSameIdsAfterManyDistinctPieces) {
 TEST(TokenizerBpe, ThreadsShareOneTokenizer) {
     RF_REQUIRE_SHARED();
     const Tokenizer& t = *test::tiny_qwen3_tokenizer();
-    const std::string text = test::read_text_file(test::shared_dir() / "text" / "heldout.txt").substr(0, 100000);
+    const std::string text =
+        test::read_text_file(test::shared_dir() / "text" / "heldout.txt").substr(0, 100000);
     const std::vector<int32_t> expected = t.encode(text, false, true);
     std::vector<std::vector<int32_t>> results(4);
     std::vector<std::thread> threads;
@@ -236,7 +253,8 @@ TEST(TokenizerBpe, ThreadsShareOneTokenizer) {
         threads.emplace_back([&, i] { results[i] = t.encode(text.substr(i * 1000), false, true); });
     }
     for (auto& th : threads) th.join();
-    for (size_t i = 0; i < results.size(); ++i) EXPECT_EQ(t.decode(results[i]), text.substr(i * 1000));
+    for (size_t i = 0; i < results.size(); ++i)
+        EXPECT_EQ(t.decode(results[i]), text.substr(i * 1000));
     EXPECT_EQ(results[0], expected);
 }
 
@@ -259,7 +277,9 @@ TEST(TokenizerBpe, ConstructionErrors) {
     {
         Vocab v = good;
         v.pre = "nonesuch";
-        expect_error(v, "tokenizer: unknown pre-tokenizer 'nonesuch' (tokenizer.ggml.pre); supported: qwen2,");
+        expect_error(
+            v,
+            "tokenizer: unknown pre-tokenizer 'nonesuch' (tokenizer.ggml.pre); supported: qwen2,");
     }
     {
         Vocab v = good;
@@ -333,12 +353,14 @@ TEST(TokenizerBpe, SpecialIdsAndFlags) {
     v.pre = "llama-bpe";  // llama3: BOS by default
     const Tokenizer llama3(v);
     EXPECT_TRUE(llama3.add_bos());
-    EXPECT_EQ(llama3.encode("ab", true, false), (std::vector<int32_t>{v.bos_token_id, llama3.find_token("ab")}));
+    EXPECT_EQ(llama3.encode("ab", true, false),
+              (std::vector<int32_t>{v.bos_token_id, llama3.find_token("ab")}));
     v.add_bos_token = false;
     v.add_eos_token = true;
     v.eos_token_id = v.bos_token_id;
     const Tokenizer explicit_flags(v);
-    EXPECT_EQ(explicit_flags.encode("ab", true, false), (std::vector<int32_t>{llama3.find_token("ab"), v.eos_token_id}));
+    EXPECT_EQ(explicit_flags.encode("ab", true, false),
+              (std::vector<int32_t>{llama3.find_token("ab"), v.eos_token_id}));
 }
 
 TEST(TokenizerBpe, IgnoreMergesEmitsWholeTokens) {

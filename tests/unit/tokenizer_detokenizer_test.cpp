@@ -9,9 +9,9 @@ namespace rf {
 namespace {
 
 struct Streamed {
-    std::string text;      // all pushes plus the final flush
-    size_t n_held = 0;     // pushes that returned "" while holding bytes
-    bool all_valid = true; // every push returned valid UTF-8
+    std::string text;       // all pushes plus the final flush
+    size_t n_held = 0;      // pushes that returned "" while holding bytes
+    bool all_valid = true;  // every push returned valid UTF-8
 };
 
 Streamed stream(const Tokenizer& t, const std::vector<int32_t>& ids, bool skip_special = false) {
@@ -37,7 +37,9 @@ TEST(TokenizerDetokenizer, MultiByteCharactersSplitAcrossTokens) {
     // The tiny vocab (8192 tokens) has no tokens for these characters, so each is several byte
     // tokens; the real Qwen3 vocab splits some of them too.
     const std::string text =
-        "Emoji 👨‍👩‍👧‍👦 and 👍🏽, CJK 我们今天去公园, Hindi नमस्ते, combining e\u0301, flags 🇩🇪.";
+        "Emoji 👨‍👩‍👧‍👦 and 👍🏽, CJK 我们今天去公园, Hindi नमस्ते, combining e\u0301, "
+        "flags "
+        "🇩🇪.";
     for (const Tokenizer* t : {test::tiny_qwen3_tokenizer(), test::qwen3_tokenizer()}) {
         const std::vector<int32_t> ids = t->encode(text, false, true);
         const Streamed s = stream(*t, ids);
@@ -64,8 +66,8 @@ TEST(TokenizerDetokenizer, EveryReferenceCase) {
 TEST(TokenizerDetokenizer, BytesThatNeverCompleteArePassedThrough) {
     RF_REQUIRE_SHARED();
     const Tokenizer& t = *test::tiny_qwen3_tokenizer();
-    for (const std::string text : {"cut \xF0\x9F\x98 then text", "stray \x80\x80 bytes", "ends cut \xE6\x88",
-                                   "\xC3", "\xF0\x9F\x98\x80\xF0"}) {
+    for (const std::string text : {"cut \xF0\x9F\x98 then text", "stray \x80\x80 bytes",
+                                   "ends cut \xE6\x88", "\xC3", "\xF0\x9F\x98\x80\xF0"}) {
         const std::vector<int32_t> ids = t.encode(text, false, true);
         const Streamed s = stream(t, ids);
         EXPECT_EQ(s.text, text) << test::escape_bytes(text);
@@ -107,11 +109,11 @@ TEST(TokenizerDetokenizer, Utf8IncompleteTail) {
     EXPECT_EQ(utf8::incomplete_tail_length("\xE6\x88"), 2u);
     EXPECT_EQ(utf8::incomplete_tail_length("\xF0\x9F\x98"), 3u);
     EXPECT_EQ(utf8::incomplete_tail_length("\xF0\x9F\x98\x80"), 0u);
-    EXPECT_EQ(utf8::incomplete_tail_length("\x80"), 0u);          // stray continuation byte
-    EXPECT_EQ(utf8::incomplete_tail_length("\xC0"), 0u);          // never valid
-    EXPECT_EQ(utf8::incomplete_tail_length("\xED\xA0"), 0u);      // would be a surrogate
-    EXPECT_EQ(utf8::incomplete_tail_length("\xF4\x90"), 0u);      // would be above U+10FFFF
-    EXPECT_EQ(utf8::incomplete_tail_length("\xE0\x80"), 0u);      // would be overlong
+    EXPECT_EQ(utf8::incomplete_tail_length("\x80"), 0u);      // stray continuation byte
+    EXPECT_EQ(utf8::incomplete_tail_length("\xC0"), 0u);      // never valid
+    EXPECT_EQ(utf8::incomplete_tail_length("\xED\xA0"), 0u);  // would be a surrogate
+    EXPECT_EQ(utf8::incomplete_tail_length("\xF4\x90"), 0u);  // would be above U+10FFFF
+    EXPECT_EQ(utf8::incomplete_tail_length("\xE0\x80"), 0u);  // would be overlong
     EXPECT_EQ(utf8::incomplete_tail_length("\x80\x80\x80\x80"), 0u);
 }
 

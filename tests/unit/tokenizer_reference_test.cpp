@@ -15,7 +15,8 @@ void check_cases(const Tokenizer& tokenizer, const json& fixture) {
         const std::string name = c["name"];
         const std::string text = c["text"];
         const std::vector<int32_t> expected = c["ids"];
-        const std::vector<int32_t> ids = tokenizer.encode(text, /*add_special=*/false, /*parse_special=*/true);
+        const std::vector<int32_t> ids =
+            tokenizer.encode(text, /*add_special=*/false, /*parse_special=*/true);
         EXPECT_EQ(ids, expected) << "case " << name << ": " << test::escape_bytes(text);
         if (fixture["tokenizer"] == "models/tiny-qwen3") {
             // No normalizer: decoding gives back the exact input.
@@ -28,7 +29,8 @@ void check_cases(const Tokenizer& tokenizer, const json& fixture) {
 }
 
 void check_heldout(const Tokenizer& tokenizer, const json& fixture) {
-    const std::string text = test::read_text_file(test::shared_dir() / fixture["heldout"]["file"].get<std::string>());
+    const std::string text =
+        test::read_text_file(test::shared_dir() / fixture["heldout"]["file"].get<std::string>());
     ASSERT_EQ(text.size(), fixture["heldout"]["bytes"].get<size_t>());
     const std::vector<int32_t> ids = tokenizer.encode(text, false, true);
     EXPECT_EQ(ids.size(), fixture["heldout"]["n_tokens"].get<size_t>());
@@ -43,7 +45,8 @@ TEST(TokenizerReference, Qwen3Cases) {
 
 TEST(TokenizerReference, TinyQwen3Cases) {
     RF_REQUIRE_SHARED();
-    check_cases(*test::tiny_qwen3_tokenizer(), test::read_tokenizer_fixture("tiny_qwen3_reference.json"));
+    check_cases(*test::tiny_qwen3_tokenizer(),
+                test::read_tokenizer_fixture("tiny_qwen3_reference.json"));
 }
 
 TEST(TokenizerReference, Qwen3HeldoutText) {
@@ -53,7 +56,8 @@ TEST(TokenizerReference, Qwen3HeldoutText) {
 
 TEST(TokenizerReference, TinyQwen3HeldoutText) {
     RF_REQUIRE_SHARED();
-    check_heldout(*test::tiny_qwen3_tokenizer(), test::read_tokenizer_fixture("tiny_qwen3_reference.json"));
+    check_heldout(*test::tiny_qwen3_tokenizer(),
+                  test::read_tokenizer_fixture("tiny_qwen3_reference.json"));
 }
 
 }  // namespace

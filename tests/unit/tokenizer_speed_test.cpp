@@ -12,7 +12,9 @@
 namespace rf {
 namespace {
 
-double seconds_since(double start) { return test::thread_cpu_seconds() - start; }
+double seconds_since(double start) {
+    return test::thread_cpu_seconds() - start;
+}
 
 TEST(TokenizerSpeed, Qwen3HeldoutThroughput) {
     RF_REQUIRE_SHARED();
@@ -40,9 +42,11 @@ TEST(TokenizerSpeed, Qwen3HeldoutThroughput) {
         decode = std::min(decode, seconds_since(start));
         EXPECT_EQ(back.size(), text.size());
     }
-    std::printf("[ info ] Qwen3 tokenizer, held-out text %.3f MB, %zu tokens: encode %.1f MB/s (cold cache), "
-                "%.1f MB/s (warm cache); decode %.0f MB/s\n",
-                mb, ids.size(), mb / cold, mb / warm, mb / decode);
+    std::printf(
+        "[ info ] Qwen3 tokenizer, held-out text %.3f MB, %zu tokens: encode %.1f MB/s (cold "
+        "cache), "
+        "%.1f MB/s (warm cache); decode %.0f MB/s\n",
+        mb, ids.size(), mb / cold, mb / warm, mb / decode);
 }
 
 }  // namespace

@@ -22,7 +22,8 @@ TEST(TokenizerSpm, MergesByScore) {
     // he -2, ll -1, ▁w -6, or -2.5, ld -3.5. Merge order by score: ll (-1), he (-2) which makes
     // hell (-3) possible, or (-2.5), hell (-3) -> hello (-4) possible, ld (-3.5), hello (-4) ->
     // ▁hello (-5) possible, ▁hello, ▁w (-6) -> ▁wor (-7) possible, ▁wor. "▁world" is no token.
-    EXPECT_EQ(texts_of(t, t.encode("hello world", false, false)), (Texts{kSp + "hello", kSp + "wor", "ld"}));
+    EXPECT_EQ(texts_of(t, t.encode("hello world", false, false)),
+              (Texts{kSp + "hello", kSp + "wor", "ld"}));
     // Equal scores: the leftmost pair first. "▁aaa": aa(1,2) before aa(2,3).
     EXPECT_EQ(texts_of(t, t.encode("aaa", false, false)), (Texts{kSp, "aa", "a"}));
     EXPECT_EQ(texts_of(t, t.encode("aaaa", false, false)), (Texts{kSp, "aa", "aa"}));
@@ -33,7 +34,8 @@ TEST(TokenizerSpm, SpacePrefixAndEscaping) {
     const Tokenizer with_prefix(v);
     EXPECT_TRUE(with_prefix.add_space_prefix());  // llama.cpp default for SPM
     // A leading space gives "▁▁hello": the first ▁ stays alone.
-    EXPECT_EQ(texts_of(with_prefix, with_prefix.encode(" hello", false, false)), (Texts{kSp, kSp + "hello"}));
+    EXPECT_EQ(texts_of(with_prefix, with_prefix.encode(" hello", false, false)),
+              (Texts{kSp, kSp + "hello"}));
     v.add_space_prefix = false;
     const Tokenizer no_prefix(v);
     EXPECT_EQ(texts_of(no_prefix, no_prefix.encode("hello", false, false)), (Texts{"hello"}));
@@ -49,7 +51,8 @@ TEST(TokenizerSpm, ByteFallbackAndUnknown) {
     Vocab v = test::toy_spm_vocab();
     for (int b = 0; b < 256; ++b) v.tokens[3 + b] = "byte" + std::to_string(b);
     const Tokenizer no_bytes(v);
-    EXPECT_EQ(texts_of(no_bytes, no_bytes.encode("h\xC3\xA9", false, false)), (Texts{kSp, "h", "<unk>", "<unk>"}));
+    EXPECT_EQ(texts_of(no_bytes, no_bytes.encode("h\xC3\xA9", false, false)),
+              (Texts{kSp, "h", "<unk>", "<unk>"}));
     // ... and without an unknown token that is an error naming the byte.
     v.unknown_token_id = -1;
     const Tokenizer nothing(v);
@@ -58,7 +61,9 @@ TEST(TokenizerSpm, ByteFallbackAndUnknown) {
             try {
                 nothing.encode("\xC3\xA9", false, false);
             } catch (const Error& e) {
-                EXPECT_NE(std::string(e.what()).find("byte 0xC3 has no <0xC3> token"), std::string::npos) << e.what();
+                EXPECT_NE(std::string(e.what()).find("byte 0xC3 has no <0xC3> token"),
+                          std::string::npos)
+                    << e.what();
                 throw;
             }
         },
@@ -71,7 +76,8 @@ TEST(TokenizerSpm, SpecialTokensBosEos) {
     EXPECT_TRUE(t.add_bos());  // llama.cpp default for SPM
     EXPECT_FALSE(t.add_eos());
     // Each text fragment after a special token gets its own "▁" prefix.
-    EXPECT_EQ(texts_of(t, t.encode("<s>hello</s>", true, true)), (Texts{"<s>", "<s>", kSp + "hello", "</s>"}));
+    EXPECT_EQ(texts_of(t, t.encode("<s>hello</s>", true, true)),
+              (Texts{"<s>", "<s>", kSp + "hello", "</s>"}));
     EXPECT_EQ(t.decode(t.encode("<s>hello</s>", false, true)), "<s>hello</s>");
     EXPECT_EQ(t.decode(t.encode("<s>hello</s>", true, true), /*skip_special=*/true), "hello");
     // Without parse_special the control texts are plain text; "</" + "s>" never merges into the
@@ -79,25 +85,38 @@ TEST(TokenizerSpm, SpecialTokensBosEos) {
     const std::vector<int32_t> plain = t.encode("</s>", false, false);
     EXPECT_EQ(texts_of(t, plain), (Texts{kSp, "</", "s>"}));
     // User-defined tokens are split out even without parse_special.
-    EXPECT_EQ(texts_of(t, t.encode("a<mask>b", false, false)), (Texts{kSp, "a", "<mask>", kSp, "<0x62>"}));
+    EXPECT_EQ(texts_of(t, t.encode("a<mask>b", false, false)),
+              (Texts{kSp, "a", "<mask>", kSp, "<0x62>"}));
     v.add_bos_token = false;
     v.add_eos_token = true;
     const Tokenizer eos_only(v);
-    EXPECT_EQ(texts_of(eos_only, eos_only.encode("hello", true, false)), (Texts{kSp + "hello", "</s>"}));
+    EXPECT_EQ(texts_of(eos_only, eos_only.encode("hello", true, false)),
+              (Texts{kSp + "hello", "</s>"}));
     EXPECT_TRUE(eos_only.is_eog(2));
 }
 
 TEST(TokenizerSpm, RoundTrips) {
     const Tokenizer t(test::toy_spm_vocab());
     const std::string inputs[] = {
-        "",          "hello world", " hello", "hello ", "  two  spaces  ", "\nnew\nlines\n",
-        "a<s> b",    "<s>",         "</s>x",  "x<mask> <mask>y", "\xff\xfe invalid \xc3", "tabs\tand\r\ncrlf",
+        "",
+        "hello world",
+        " hello",
+        "hello ",
+        "  two  spaces  ",
+        "\nnew\nlines\n",
+        "a<s> b",
+        "<s>",
+        "</s>x",
+        "x<mask> <mask>y",
+        "\xff\xfe invalid \xc3",
+        "tabs\tand\r\ncrlf",
         "emoji \xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD",
     };
     for (const std::string& s : inputs) {
         EXPECT_EQ(t.decode(t.encode(s, false, true)), s) << test::escape_bytes(s);
         EXPECT_EQ(t.decode(t.encode(s, false, false)), s) << test::escape_bytes(s);
-        EXPECT_EQ(t.decode(t.encode(s, true, true), true), t.decode(t.encode(s, false, true), true));
+        EXPECT_EQ(t.decode(t.encode(s, true, true), true),
+                  t.decode(t.encode(s, false, true), true));
     }
 }
 

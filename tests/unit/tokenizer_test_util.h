@@ -22,7 +22,9 @@ namespace rf::test {
 inline const Tokenizer* qwen3_tokenizer() {
     static const std::unique_ptr<Tokenizer> tokenizer = [] {
         const auto dir = shared_dir() / "tokenizers" / "qwen3";
-        return std::filesystem::exists(dir) ? std::make_unique<Tokenizer>(vocab_from_hf(dir.string())) : nullptr;
+        return std::filesystem::exists(dir)
+                   ? std::make_unique<Tokenizer>(vocab_from_hf(dir.string()))
+                   : nullptr;
     }();
     return tokenizer.get();
 }
@@ -30,7 +32,9 @@ inline const Tokenizer* qwen3_tokenizer() {
 inline const Tokenizer* tiny_qwen3_tokenizer() {
     static const std::unique_ptr<Tokenizer> tokenizer = [] {
         const auto dir = shared_dir() / "models" / "tiny-qwen3";
-        return std::filesystem::exists(dir) ? std::make_unique<Tokenizer>(vocab_from_hf(dir.string())) : nullptr;
+        return std::filesystem::exists(dir)
+                   ? std::make_unique<Tokenizer>(vocab_from_hf(dir.string()))
+                   : nullptr;
     }();
     return tokenizer.get();
 }
@@ -62,12 +66,34 @@ inline Vocab toy_spm_vocab() {
     add("<s>", TokenType::control, 0);
     add("</s>", TokenType::control, 0);
     static constexpr char kHex[] = "0123456789ABCDEF";
-    for (int b = 0; b < 256; ++b) add(std::string{'<', '0', 'x', kHex[b >> 4], kHex[b & 15], '>'}, TokenType::byte, 0);
+    for (int b = 0; b < 256; ++b)
+        add(std::string{'<', '0', 'x', kHex[b >> 4], kHex[b & 15], '>'}, TokenType::byte, 0);
     const std::pair<const char*, float> pieces[] = {
-        {"\xE2\x96\x81", -10}, {"h", -10}, {"e", -10}, {"l", -10}, {"o", -10}, {"w", -10}, {"r", -10}, {"d", -10},
-        {"a", -10}, {"ll", -1}, {"he", -2}, {"or", -2.5f}, {"hell", -3}, {"ld", -3.5f}, {"hello", -4},
-        {"\xE2\x96\x81hello", -5}, {"\xE2\x96\x81w", -6}, {"\xE2\x96\x81wor", -7}, {"aa", -1},
-        {"</", -1}, {"s>", -1}, {"s", -10}, {"<", -10}, {">", -10}, {"/", -10},
+        {"\xE2\x96\x81", -10},
+        {"h", -10},
+        {"e", -10},
+        {"l", -10},
+        {"o", -10},
+        {"w", -10},
+        {"r", -10},
+        {"d", -10},
+        {"a", -10},
+        {"ll", -1},
+        {"he", -2},
+        {"or", -2.5f},
+        {"hell", -3},
+        {"ld", -3.5f},
+        {"hello", -4},
+        {"\xE2\x96\x81hello", -5},
+        {"\xE2\x96\x81w", -6},
+        {"\xE2\x96\x81wor", -7},
+        {"aa", -1},
+        {"</", -1},
+        {"s>", -1},
+        {"s", -10},
+        {"<", -10},
+        {">", -10},
+        {"/", -10},
     };
     for (const auto& [text, score] : pieces) add(text, TokenType::normal, score);
     add("<mask>", TokenType::user_defined, 0);
