@@ -2,17 +2,17 @@
 // ecosystem (tokenizer.ggml.* and tokenizer.chat_template), so vocab_from_gguf / vocab_to_gguf
 // are one-to-one copies:
 //
-//   model             tokenizer.ggml.model            "gpt2" (byte-level BPE) | "llama"
-//   (SentencePiece) pre               tokenizer.ggml.pre              pre-tokenizer name ("qwen2",
-//   "llama-bpe", ...) tokens            tokenizer.ggml.tokens           [n_vocab] token text
-//   (byte-level encoded for gpt2) scores            tokenizer.ggml.scores           [n_vocab] or
-//   empty (SPM merge priority) token_type        tokenizer.ggml.token_type       [n_vocab] or empty
-//   (= all normal), see TokenType merges            tokenizer.ggml.merges           "left right"
-//   pairs, highest priority first (gpt2)
-//   *_token_id        tokenizer.ggml.<x>_token_id     -1 when the key is absent
-//   add_bos_token ... tokenizer.ggml.add_bos_token    std::nullopt when the key is absent
-//   add_space_prefix  tokenizer.ggml.add_space_prefix (SPM)
-//   chat_template     tokenizer.chat_template         "" when absent
+// clang-format off
+//   model              tokenizer.ggml.model        "gpt2" (byte-level BPE) or "llama" (SentencePiece)
+//   pre                tokenizer.ggml.pre          pre-tokenizer name ("qwen2", "llama-bpe", ...)
+//   tokens             tokenizer.ggml.tokens       [n_vocab] text (byte-level characters for gpt2)
+//   scores             tokenizer.ggml.scores       [n_vocab] SPM merge priority, or empty
+//   token_type         tokenizer.ggml.token_type   [n_vocab] TokenType, or empty (all normal)
+//   merges             tokenizer.ggml.merges       "left right", highest priority first (gpt2)
+//   <x>_token_id       tokenizer.ggml.<x>_token_id -1 when the key is absent
+//   add_bos_token ...  tokenizer.ggml.add_bos_token std::nullopt when the key is absent
+//   chat_template      tokenizer.chat_template     "" when absent
+// clang-format on
 //
 // One field has no llama.cpp key: `normalizer` (see its comment); the GGUF glue decides whether
 // and under which key to store it.
@@ -46,16 +46,15 @@ struct Vocab {
     std::vector<int32_t> token_type;
     std::vector<std::string> merges;
 
-    int32_t bos_token_id = -1;      // tokenizer.ggml.bos_token_id
-    int32_t eos_token_id = -1;      // tokenizer.ggml.eos_token_id
-    int32_t unknown_token_id = -1;  // tokenizer.ggml.unknown_token_id
-    int32_t separator_token_id =
-        -1;                         // tokenizer.ggml.seperator_token_id (sic, llama.cpp's spelling)
-    int32_t padding_token_id = -1;  // tokenizer.ggml.padding_token_id
-    int32_t cls_token_id = -1;      // tokenizer.ggml.cls_token_id
-    int32_t mask_token_id = -1;     // tokenizer.ggml.mask_token_id
-    int32_t eot_token_id = -1;      // tokenizer.ggml.eot_token_id
-    int32_t eom_token_id = -1;      // tokenizer.ggml.eom_token_id
+    int32_t bos_token_id = -1;        // tokenizer.ggml.bos_token_id
+    int32_t eos_token_id = -1;        // tokenizer.ggml.eos_token_id
+    int32_t unknown_token_id = -1;    // tokenizer.ggml.unknown_token_id
+    int32_t separator_token_id = -1;  // tokenizer.ggml.seperator_token_id (llama.cpp's spelling)
+    int32_t padding_token_id = -1;    // tokenizer.ggml.padding_token_id
+    int32_t cls_token_id = -1;        // tokenizer.ggml.cls_token_id
+    int32_t mask_token_id = -1;       // tokenizer.ggml.mask_token_id
+    int32_t eot_token_id = -1;        // tokenizer.ggml.eot_token_id
+    int32_t eom_token_id = -1;        // tokenizer.ggml.eom_token_id
 
     // Absent keys take llama.cpp's defaults (see tokenizer.h): add BOS for "llama" and
     // "llama-bpe", never add EOS, add a space prefix for "llama".
