@@ -19,7 +19,6 @@ void BpeModel::MergeTable::reserve(size_t n) {
     rules_.assign(capacity, MergeRule{0, 0});
     mask_ = capacity - 1;
     shift_ = 64 - bits;
-    size_ = 0;
 }
 
 bool BpeModel::MergeTable::insert(int32_t left, int32_t right, MergeRule rule) {
@@ -29,7 +28,6 @@ bool BpeModel::MergeTable::insert(int32_t left, int32_t right, MergeRule rule) {
         if (keys_[s] == kEmpty) {
             keys_[s] = k;
             rules_[s] = rule;
-            ++size_;
             return true;
         }
     }
@@ -62,10 +60,7 @@ BpeModel::BpeModel(const Vocab& vocab, const TokenIndex& index, bool ignore_merg
         const auto l = index.find(left);
         const auto r = index.find(right);
         const auto j = index.find(joined);
-        if (l == index.end() || r == index.end() || j == index.end()) {
-            ++n_skipped_merges_;
-            continue;
-        }
+        if (l == index.end() || r == index.end() || j == index.end()) continue;
         merges_.insert(l->second, r->second, MergeRule{static_cast<int32_t>(rank), j->second});
     }
     for (int b = 0; b < 256; ++b) {

@@ -30,16 +30,13 @@ class BpeModel {
     static constexpr size_t kMaxCacheEntries = size_t{1} << 16;
 
     // Reads the merges; throws rf::Error for a vocab without merges or a malformed merge.
-    // Merges whose parts or result are not tokens can never apply and are skipped (counted in
-    // n_skipped_merges). `ignore_merges`: a piece whose byte-level text is a token is emitted
+    // Merges whose parts or result are not tokens can never apply and are skipped.
+    // `ignore_merges`: a piece whose byte-level text is a token is emitted
     // whole (llama3 tokenizers).
     BpeModel(const Vocab& vocab, const TokenIndex& index, bool ignore_merges);
 
     // Appends the ids of `piece` (raw bytes) to `out`.
     void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
-
-    size_t n_merges() const { return merges_.size(); }
-    size_t n_skipped_merges() const { return n_skipped_merges_; }
 
   private:
     struct MergeRule {
@@ -54,7 +51,6 @@ class BpeModel {
         // Keeps the first rule for a pair (the higher priority one).
         bool insert(int32_t left, int32_t right, MergeRule rule);
         const MergeRule* find(int32_t left, int32_t right) const;
-        size_t size() const { return size_; }
 
       private:
         static uint64_t key(int32_t left, int32_t right) {
@@ -66,7 +62,6 @@ class BpeModel {
         std::vector<MergeRule> rules_;
         size_t mask_ = 0;
         int shift_ = 64;
-        size_t size_ = 0;
     };
 
     struct StringHash {
@@ -79,7 +74,6 @@ class BpeModel {
 
     const TokenIndex& index_;
     MergeTable merges_;
-    size_t n_skipped_merges_ = 0;
     std::array<int32_t, 256>
         byte_tokens_{};  // raw byte -> id of its byte-level character, -1 if none
     int32_t unknown_token_id_ = -1;

@@ -17,25 +17,22 @@
 
 namespace rf::test {
 
-// The real Qwen3 tokenizer (151k tokens) and the tiny models' one (8192 tokens); nullptr when
-// ../shared is absent.
+// The tokenizer of a Hugging Face folder under ../shared, built once per test binary; nullptr
+// when ../shared is absent.
+inline std::unique_ptr<Tokenizer> load_shared_tokenizer(const std::filesystem::path& subdir) {
+    const auto dir = shared_dir() / subdir;
+    if (!std::filesystem::exists(dir)) return nullptr;
+    return std::make_unique<Tokenizer>(vocab_from_hf(dir.string()));
+}
+
+// The real Qwen3 tokenizer (151k tokens, NFC) and the tiny models' one (8192 tokens).
 inline const Tokenizer* qwen3_tokenizer() {
-    static const std::unique_ptr<Tokenizer> tokenizer = [] {
-        const auto dir = shared_dir() / "tokenizers" / "qwen3";
-        return std::filesystem::exists(dir)
-                   ? std::make_unique<Tokenizer>(vocab_from_hf(dir.string()))
-                   : nullptr;
-    }();
+    static const auto tokenizer = load_shared_tokenizer("tokenizers/qwen3");
     return tokenizer.get();
 }
 
 inline const Tokenizer* tiny_qwen3_tokenizer() {
-    static const std::unique_ptr<Tokenizer> tokenizer = [] {
-        const auto dir = shared_dir() / "models" / "tiny-qwen3";
-        return std::filesystem::exists(dir)
-                   ? std::make_unique<Tokenizer>(vocab_from_hf(dir.string()))
-                   : nullptr;
-    }();
+    static const auto tokenizer = load_shared_tokenizer("models/tiny-qwen3");
     return tokenizer.get();
 }
 
