@@ -9,6 +9,7 @@ find_package(spdlog REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 
 add_library(rocmforge_deps INTERFACE)
 target_link_libraries(rocmforge_deps INTERFACE
@@ -19,5 +20,6 @@ target_link_libraries(rocmforge_deps INTERFACE
     spdlog::spdlog
     PkgConfig::PCRE2
     PkgConfig::OPENBLAS
-    PkgConfig::XXHASH)
+    PkgConfig::XXHASH
+    PkgConfig::UTF8PROC)
 target_compile_definitions(rocmforge_deps INTERFACE PCRE2_CODE_UNIT_WIDTH=8 SPDLOG_FMT_EXTERNAL)

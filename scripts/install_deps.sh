@@ -8,7 +8,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
     build-essential cmake ninja-build pkg-config ccache git
     nlohmann-json3-dev libpcre2-dev libcli11-dev libfmt-dev libspdlog-dev
-    libboost-dev libopenblas-dev liblapacke-dev libxxhash-dev libzstd-dev
+    libboost-dev libopenblas-dev liblapacke-dev libxxhash-dev libzstd-dev libutf8proc-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     clang libclang-rt-14-dev
     nodejs npm
