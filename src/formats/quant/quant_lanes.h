@@ -1,0 +1,110 @@
+// Vector types and helpers for the lane-parallel quantization kernels, written once with GCC/clang
+// vector extensions and instantiated for 8 lanes (quant_simd_avx2.cpp) and 16 lanes
+// (quant_simd_avx512.cpp). Include only from those files, after quant_fp_contract.h: everything
+// here (and in the *_lanes.h headers built on it) has internal linkage, so the linker can never
+// hand an AVX-compiled copy to a scalar caller.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace rf::quant {
+namespace {
+
+template <int W>
+struct Lanes;
+
+// F: W floats, I: W int32, U8 / I8 / U16: W bytes / signed bytes / u16 (for widening loads).
+template <>
+struct Lanes<8> {
+    typedef float F __attribute__((vector_size(32)));
+    typedef int32_t I __attribute__((vector_size(32)));
+    typedef uint8_t U8 __attribute__((vector_size(8)));
+    typedef int8_t I8 __attribute__((vector_size(8)));
+    typedef uint16_t U16 __attribute__((vector_size(16)));
+    static bool any(I m) { return _mm256_movemask_ps(reinterpret_cast<__m256>(m)) != 0; }
+    // Truncating conversion; NaN and out-of-range lanes give INT_MIN (as cvttss2si does).
+    static I trunc(F v) {
+        return reinterpret_cast<I>(_mm256_cvttps_epi32(reinterpret_cast<__m256>(v)));
+    }
+    static F from_f16(const uint16_t* p) {
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        return reinterpret_cast<F>(_mm256_cvtph_ps(h));
+    }
+};
+
+#if defined(__AVX512F__)
+// (The maskz forms avoid GCC 12's false -Wmaybe-uninitialized on _mm512_undefined_*.)
+template <>
+struct Lanes<16> {
+    typedef float F __attribute__((vector_size(64)));
+    typedef int32_t I __attribute__((vector_size(64)));
+    typedef uint8_t U8 __attribute__((vector_size(16)));
+    typedef int8_t I8 __attribute__((vector_size(16)));
+    typedef uint16_t U16 __attribute__((vector_size(32)));
+    static bool any(I m) { return _mm512_movepi32_mask(reinterpret_cast<__m512i>(m)) != 0; }
+    static I trunc(F v) {
+        return reinterpret_cast<I>(_mm512_maskz_cvttps_epi32(0xFFFF, reinterpret_cast<__m512>(v)));
+    }
+    static F from_f16(const uint16_t* p) {
+        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+        return reinterpret_cast<F>(_mm512_maskz_cvtph_ps(0xFFFF, h));
+    }
+};
+#endif
+
+template <typename V>
+inline V load_vec(const void* p) {
+    V v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+template <typename V>
+inline void store_vec(void* p, V v) {
+    std::memcpy(p, &v, sizeof v);
+}
+
+// nearest_int of quant_common.h, lane-wise: round to nearest even through the float mantissa.
+template <int W>
+inline typename Lanes<W>::I nearest_lanes(typename Lanes<W>::F v) {
+    using I = typename Lanes<W>::I;
+    const I bits = reinterpret_cast<I>(v + 12582912.f);
+    return (bits & 0x007fffff) - 0x00400000;
+}
+
+template <int W>
+inline typename Lanes<W>::I clamp_lanes(typename Lanes<W>::I v, int lo, int hi) {
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
+template <int W>
+inline typename Lanes<W>::F abs_lanes(typename Lanes<W>::F v) {
+    using I = typename Lanes<W>::I;
+    using F = typename Lanes<W>::F;
+    return reinterpret_cast<F>(reinterpret_cast<I>(v) & 0x7fffffff);
+}
+
+// Widening loads of W bytes.
+template <int W>
+inline typename Lanes<W>::I load_u8(const uint8_t* p) {
+    return __builtin_convertvector(load_vec<typename Lanes<W>::U8>(p), typename Lanes<W>::I);
+}
+template <int W>
+inline typename Lanes<W>::I load_i8(const int8_t* p) {
+    return __builtin_convertvector(load_vec<typename Lanes<W>::I8>(p), typename Lanes<W>::I);
+}
+template <int W>
+inline typename Lanes<W>::F to_float(typename Lanes<W>::I v) {
+    return __builtin_convertvector(v, typename Lanes<W>::F);
+}
+
+// f16 <-> f32 with F16C (round to nearest even; the same as core/half.h for every non-NaN value).
+inline float f16_to_f32_f16c(uint16_t h) { return _cvtsh_ss(h); }
+inline uint16_t f32_to_f16_f16c(float f) { return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
+
+}  // namespace
+}  // namespace rf::quant
