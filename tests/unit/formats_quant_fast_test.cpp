@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
 
+#include "core/half.h"
 #include "core/thread_pool.h"
 #include "formats/quant/quant_isa.h"
 #include "formats/quant/quant_k_search.h"
@@ -224,6 +226,30 @@ TEST(FormatsQuantFast, NonFiniteInputIsContained) {
                     }
                 }
             }
+        }
+    }
+}
+
+// F16 / BF16 conversion of random bit patterns (NaNs with payloads, subnormals, infinities,
+// values that overflow f16) agrees with core/half.h on every path; odd length for the tails.
+TEST(FormatsQuantFast, PlainConversionsOfRandomBitPatterns) {
+    test::IsaGuard guard;
+    std::mt19937 rng(99);
+    std::vector<float> x(100003);
+    for (float& v : x) {
+        const uint32_t bits = rng();
+        std::memcpy(&v, &bits, sizeof v);
+    }
+    const auto n = static_cast<int64_t>(x.size());
+    for (quant::QuantIsa isa : test::available_isas()) {
+        SCOPED_TRACE(quant::quant_isa_name(isa));
+        quant::set_quant_isa(isa);
+        std::vector<uint16_t> h(x.size()), b(x.size());
+        quantize_row(TensorType::F16, x.data(), h.data(), n);
+        quantize_row(TensorType::BF16, x.data(), b.data(), n);
+        for (size_t k = 0; k < x.size(); ++k) {
+            ASSERT_EQ(h[k], f32_to_f16(x[k])) << k;
+            ASSERT_EQ(b[k], f32_to_bf16(x[k])) << k;
         }
     }
 }

@@ -294,5 +294,28 @@ void quantize_row_q8_0_lanes(const float* x, void* dst, int64_t n) {
     }
 }
 
+// f32 -> f16 with F16C (round to nearest even, overflow to inf), NaN lanes replaced by the
+// canonical quiet NaN sign | 0x7e00 as core/half.h produces (F16C would keep payload bits).
+template <int W>
+void quantize_row_f16_lanes(const float* x, void* dst, int64_t n) {
+    using F = typename Lanes<W>::F;
+    using U16 = typename Lanes<W>::U16;
+    using S16 = typename Lanes<W>::S16;
+    auto* y = static_cast<uint16_t*>(dst);
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+        const F v = load_vec<F>(x + i);
+        const U16 h = Lanes<W>::to_f16(v);
+        const U16 nan_bits = (h & 0x8000) | 0x7e00;
+        const S16 is_nan = __builtin_convertvector(v != v, S16);
+        store_vec(y + i, is_nan ? nan_bits : h);
+    }
+    for (; i < n; ++i) {
+        const float v = x[i];
+        const uint16_t h = f32_to_f16_f16c(v);
+        y[i] = v != v ? static_cast<uint16_t>((h & 0x8000) | 0x7e00) : h;
+    }
+}
+
 }  // namespace
 }  // namespace rf::quant

@@ -29,7 +29,8 @@ const char* quant_isa_name(QuantIsa isa);
                                    int8_t* L, float* scales);                                     \
     /* Returns false for a type this ISA file has no kernel for. */                               \
     bool dequantize_row(TensorType type, const void* src, float* dst, int64_t n);                 \
-    void quantize_row_q8_0(const float* x, void* dst, int64_t n);
+    void quantize_row_q8_0(const float* x, void* dst, int64_t n);                                 \
+    void quantize_row_f16(const float* x, void* dst, int64_t n);
 
 namespace avx2 {
 RF_QUANT_ISA_FUNCTIONS

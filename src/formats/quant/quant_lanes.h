@@ -16,7 +16,7 @@ namespace {
 template <int W>
 struct Lanes;
 
-// F: W floats, I: W int32, U8 / I8 / U16: W bytes / signed bytes / u16 (for widening loads).
+// F: W floats, I: W int32, U8 / I8 / U16 / S16: W bytes / signed bytes / u16 / i16.
 template <>
 struct Lanes<8> {
     typedef float F __attribute__((vector_size(32)));
@@ -24,6 +24,7 @@ struct Lanes<8> {
     typedef uint8_t U8 __attribute__((vector_size(8)));
     typedef int8_t I8 __attribute__((vector_size(8)));
     typedef uint16_t U16 __attribute__((vector_size(16)));
+    typedef int16_t S16 __attribute__((vector_size(16)));
     static bool any(I m) { return _mm256_movemask_ps(reinterpret_cast<__m256>(m)) != 0; }
     // Truncating conversion; NaN and out-of-range lanes give INT_MIN (as cvttss2si does).
     static I trunc(F v) {
@@ -32,6 +33,10 @@ struct Lanes<8> {
     static F from_f16(const uint16_t* p) {
         const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
         return reinterpret_cast<F>(_mm256_cvtph_ps(h));
+    }
+    static U16 to_f16(F v) {
+        return reinterpret_cast<U16>(
+            _mm256_cvtps_ph(reinterpret_cast<__m256>(v), _MM_FROUND_TO_NEAREST_INT));
     }
 };
 
@@ -44,6 +49,7 @@ struct Lanes<16> {
     typedef uint8_t U8 __attribute__((vector_size(16)));
     typedef int8_t I8 __attribute__((vector_size(16)));
     typedef uint16_t U16 __attribute__((vector_size(32)));
+    typedef int16_t S16 __attribute__((vector_size(32)));
     static bool any(I m) { return _mm512_movepi32_mask(reinterpret_cast<__m512i>(m)) != 0; }
     static I trunc(F v) {
         return reinterpret_cast<I>(_mm512_maskz_cvttps_epi32(0xFFFF, reinterpret_cast<__m512>(v)));
@@ -51,6 +57,10 @@ struct Lanes<16> {
     static F from_f16(const uint16_t* p) {
         const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
         return reinterpret_cast<F>(_mm512_maskz_cvtph_ps(0xFFFF, h));
+    }
+    static U16 to_f16(F v) {
+        return reinterpret_cast<U16>(_mm512_maskz_cvtps_ph(0xFFFF, reinterpret_cast<__m512>(v),
+                                                           _MM_FROUND_TO_NEAREST_INT));
     }
 };
 #endif

@@ -1,5 +1,5 @@
 // The avx512 instantiation (16 float lanes) of the lane-parallel scale searches, dequantization
-// kernels and Q8_0 quantizer (quant_k_search_lanes.h, quant_dequant_lanes.h). Compiled with the
+// kernels and Q8_0 / F16 quantizers (quant_k_search_lanes.h, quant_dequant_lanes.h). Compiled with the
 // avx512 -m flags (CMakeLists.txt); called only after quant_isa() has checked the CPU.
 #include "formats/quant/quant_fp_contract.h"  // first: no fused multiply-add below
 
@@ -25,6 +25,10 @@ bool dequantize_row(TensorType type, const void* src, float* dst, int64_t n) {
 
 void quantize_row_q8_0(const float* x, void* dst, int64_t n) {
     quantize_row_q8_0_lanes<16>(x, dst, n);
+}
+
+void quantize_row_f16(const float* x, void* dst, int64_t n) {
+    quantize_row_f16_lanes<16>(x, dst, n);
 }
 
 }  // namespace rf::quant::avx512

@@ -53,7 +53,13 @@ void quantize_row(TensorType type, const float* src, void* dst, int64_t n,
     using namespace quant;
     switch (type) {
         case TensorType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); return;
-        case TensorType::F16: return quantize_f16(src, dst, n);
+        case TensorType::F16:
+            switch (quant_isa()) {
+                case QuantIsa::avx512: return avx512::quantize_row_f16(src, dst, n);
+                case QuantIsa::avx2: return avx2::quantize_row_f16(src, dst, n);
+                case QuantIsa::scalar: return quantize_f16(src, dst, n);
+            }
+            return;
         case TensorType::BF16: return quantize_bf16(src, dst, n);
         case TensorType::Q4_0: return quantize_q4_0(src, dst, n, importance);
         case TensorType::Q4_1: return quantize_q4_1(src, dst, n, importance);
