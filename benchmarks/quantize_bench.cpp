@@ -1,7 +1,8 @@
 // Quantization and dequantization speed per type on one thread, for a 896 x 4864 matrix (the
 // shape of Qwen2.5-0.5B's ffn_down: 896 rows of 4864 weights) of N(0, 0.02) weights.
-// Reports "Mw/s" = million weights per second of CPU time (the machine may be shared). Each benchmark is run on every SIMD path this CPU
-// has (scalar, avx2, avx512), the paths giving identical bytes.
+// Reports "Mw/s" = million weights per second of CPU time (the machine may be shared). Each
+// benchmark is run on every SIMD path this CPU has (scalar, avx2, avx512), the paths giving
+// identical bytes.
 //
 //   ./build/benchmarks/rocmforge_bench_quant                       # everything
 //   ./build/benchmarks/rocmforge_bench_quant --benchmark_filter=quantize/q4_K
@@ -83,11 +84,11 @@ void bench_dequantize(benchmark::State& state, rf::TensorType type) {
     rf::quant::set_quant_isa(rf::quant::best_quant_isa());
 }
 
-const rf::TensorType kTypes[] = {
-    rf::TensorType::Q4_K, rf::TensorType::Q5_K, rf::TensorType::Q6_K, rf::TensorType::Q8_0,
-    rf::TensorType::Q2_K, rf::TensorType::Q3_K, rf::TensorType::Q4_0, rf::TensorType::Q4_1,
-    rf::TensorType::Q5_0, rf::TensorType::Q5_1, rf::TensorType::Q8_K, rf::TensorType::F16,
-    rf::TensorType::BF16};
+const rf::TensorType kTypes[] = {rf::TensorType::Q4_K, rf::TensorType::Q5_K, rf::TensorType::Q6_K,
+                                 rf::TensorType::Q8_0, rf::TensorType::Q2_K, rf::TensorType::Q3_K,
+                                 rf::TensorType::Q4_0, rf::TensorType::Q4_1, rf::TensorType::Q5_0,
+                                 rf::TensorType::Q5_1, rf::TensorType::Q8_K, rf::TensorType::F16,
+                                 rf::TensorType::BF16};
 
 void register_all() {
     for (rf::TensorType t : kTypes) {
@@ -95,14 +96,16 @@ void register_all() {
         const bool searched = t == rf::TensorType::Q2_K || t == rf::TensorType::Q3_K ||
                               t == rf::TensorType::Q4_K || t == rf::TensorType::Q5_K ||
                               t == rf::TensorType::Q6_K;
-        auto* q = benchmark::RegisterBenchmark(("quantize/" + name).c_str(), bench_quantize, t, false);
+        auto* q =
+            benchmark::RegisterBenchmark(("quantize/" + name).c_str(), bench_quantize, t, false);
         q->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
         if (searched) {
             auto* qi = benchmark::RegisterBenchmark(("quantize_imatrix/" + name).c_str(),
                                                     bench_quantize, t, true);
             qi->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
         }
-        auto* d = benchmark::RegisterBenchmark(("dequantize_fast/" + name).c_str(), bench_dequantize, t);
+        auto* d =
+            benchmark::RegisterBenchmark(("dequantize_fast/" + name).c_str(), bench_dequantize, t);
         d->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
     }
 }

@@ -41,7 +41,8 @@ std::vector<uint8_t> quantize_with(quant::QuantIsa isa, TensorType t, const std:
 void expect_same_floats(const std::vector<float>& a, const std::vector<float>& b) {
     ASSERT_EQ(a.size(), b.size());
     for (size_t k = 0; k < a.size(); ++k)
-        ASSERT_TRUE(test::same_float(a[k], b[k])) << "value " << k << ": " << a[k] << " vs " << b[k];
+        ASSERT_TRUE(test::same_float(a[k], b[k]))
+            << "value " << k << ": " << a[k] << " vs " << b[k];
 }
 
 TEST(FormatsQuantFast, DequantizeFastEqualsReference) {
@@ -82,12 +83,14 @@ TEST(FormatsQuantFast, SimdQuantizersEqualScalar) {
         for (int variant = 0; variant < 2; ++variant) {
             const int64_t n = odd_row_length(t, variant);
             const int64_t rows = 3;
-            std::vector<float> importance = test::make_values(Dist::uniform, static_cast<size_t>(n), 5);
+            std::vector<float> importance =
+                test::make_values(Dist::uniform, static_cast<size_t>(n), 5);
             for (float& v : importance) v = v * v;  // >= 0, some near 0
             for (Dist d : {Dist::normal, Dist::outliers, Dist::uniform, Dist::huge, Dist::tiny}) {
                 SCOPED_TRACE(test::dist_name(d));
                 const auto x = test::make_values(d, static_cast<size_t>(rows * n), 40 + variant);
-                for (const float* imp : {static_cast<const float*>(nullptr), static_cast<const float*>(importance.data())}) {
+                for (const float* imp : {static_cast<const float*>(nullptr),
+                                         static_cast<const float*>(importance.data())}) {
                     const auto ref = quantize_with(quant::QuantIsa::scalar, t, x, rows, n, imp);
                     for (quant::QuantIsa isa : isas)
                         ASSERT_EQ(quantize_with(isa, t, x, rows, n, imp), ref)
@@ -104,9 +107,10 @@ TEST(FormatsQuantFast, BatchedSearchesEqualScalar) {
     test::IsaGuard guard;
     std::mt19937 rng(3);
     std::normal_distribution<float> normal(0.f, 1.f);
-    const quant::ScaleMinSearch searches[] = {
-        {3, -0.5f, 0.1f, 15, true}, {15, -1.f, 0.1f, 20, false}, {31, -0.5f, 0.1f, 15, false},
-        {15, -0.9f, 0.05f, 36, false}};
+    const quant::ScaleMinSearch searches[] = {{3, -0.5f, 0.1f, 15, true},
+                                              {15, -1.f, 0.1f, 20, false},
+                                              {31, -0.5f, 0.1f, 15, false},
+                                              {15, -0.9f, 0.05f, 36, false}};
     for (int n : {16, 32}) {
         for (int n_groups = 1; n_groups <= 40; n_groups += 3) {
             std::vector<float> x(static_cast<size_t>(n * n_groups)), w(x.size());
@@ -123,7 +127,8 @@ TEST(FormatsQuantFast, BatchedSearchesEqualScalar) {
                 std::vector<uint8_t> L_ref(x.size());
                 std::vector<float> s_ref(static_cast<size_t>(n_groups)), m_ref(s_ref.size());
                 for (int g = 0; g < n_groups; ++g)
-                    s_ref[g] = quant::fit_scale_min(n, &x[g * n], &w[g * n], &L_ref[g * n], &m_ref[g], p);
+                    s_ref[g] =
+                        quant::fit_scale_min(n, &x[g * n], &w[g * n], &L_ref[g * n], &m_ref[g], p);
                 for (quant::QuantIsa isa : test::available_isas()) {
                     quant::set_quant_isa(isa);
                     std::vector<uint8_t> L(x.size());
@@ -138,18 +143,22 @@ TEST(FormatsQuantFast, BatchedSearchesEqualScalar) {
                 }
             }
             for (int nmax : {4, 8, 16, 32}) {
-                for (const float* weights : {static_cast<const float*>(nullptr), static_cast<const float*>(w.data())}) {
+                for (const float* weights :
+                     {static_cast<const float*>(nullptr), static_cast<const float*>(w.data())}) {
                     std::vector<int8_t> L_ref(x.size());
                     std::vector<float> s_ref(static_cast<size_t>(n_groups));
                     for (int g = 0; g < n_groups; ++g)
-                        s_ref[g] = quant::fit_scale_symmetric(n, nmax, &x[g * n], weights ? weights + g * n : nullptr, &L_ref[g * n]);
+                        s_ref[g] = quant::fit_scale_symmetric(
+                            n, nmax, &x[g * n], weights ? weights + g * n : nullptr, &L_ref[g * n]);
                     for (quant::QuantIsa isa : test::available_isas()) {
                         quant::set_quant_isa(isa);
                         std::vector<int8_t> L(x.size());
                         std::vector<float> s(s_ref.size());
-                        quant::fit_scale_symmetric_batch(n_groups, n, nmax, x.data(), weights, L.data(), s.data());
+                        quant::fit_scale_symmetric_batch(n_groups, n, nmax, x.data(), weights,
+                                                         L.data(), s.data());
                         EXPECT_EQ(L, L_ref) << quant::quant_isa_name(isa) << " nmax " << nmax;
-                        for (int g = 0; g < n_groups; ++g) EXPECT_TRUE(test::same_float(s[g], s_ref[g])) << g;
+                        for (int g = 0; g < n_groups; ++g)
+                            EXPECT_TRUE(test::same_float(s[g], s_ref[g])) << g;
                     }
                 }
             }
@@ -164,7 +173,8 @@ TEST(FormatsQuantFast, ThreadPoolGivesTheSameBytes) {
     std::vector<float> importance(static_cast<size_t>(n), 1.5f);
     for (TensorType t : test::all_quant_types()) {
         SCOPED_TRACE(type_name(t));
-        for (const float* imp : {static_cast<const float*>(nullptr), static_cast<const float*>(importance.data())}) {
+        for (const float* imp :
+             {static_cast<const float*>(nullptr), static_cast<const float*>(importance.data())}) {
             const size_t bytes = static_cast<size_t>(rows) * row_size(t, n);
             std::vector<uint8_t> serial(bytes), parallel(bytes);
             EXPECT_EQ(quantize_rows(t, x.data(), serial.data(), rows, n, imp), bytes);
@@ -173,7 +183,8 @@ TEST(FormatsQuantFast, ThreadPoolGivesTheSameBytes) {
             // Row r of quantize_rows is quantize_row of row r.
             std::vector<uint8_t> one(row_size(t, n));
             quantize_row(t, x.data() + 5 * n, one.data(), n, imp);
-            EXPECT_TRUE(std::equal(one.begin(), one.end(), serial.begin() + 5 * static_cast<long>(one.size())));
+            EXPECT_TRUE(std::equal(one.begin(), one.end(),
+                                   serial.begin() + 5 * static_cast<long>(one.size())));
         }
     }
 }
@@ -205,7 +216,8 @@ TEST(FormatsQuantFast, NonFiniteInputIsContained) {
                         quant::set_quant_isa(isa);
                         std::vector<uint8_t> q(rb + 64, 0xCD);
                         quantize_row(t, x.data(), q.data(), n, w);
-                        for (size_t k = rb; k < q.size(); ++k) ASSERT_EQ(q[k], 0xCD) << "wrote past the row";
+                        for (size_t k = rb; k < q.size(); ++k)
+                            ASSERT_EQ(q[k], 0xCD) << "wrote past the row";
                         q.resize(rb);
                         if (ref.empty()) ref = q;
                         ASSERT_EQ(q, ref) << quant::quant_isa_name(isa);
@@ -219,9 +231,10 @@ TEST(FormatsQuantFast, NonFiniteInputIsContained) {
                     const size_t bad_block = static_cast<size_t>(pos / bs);
                     for (size_t b = 0; b < static_cast<size_t>(n / bs); ++b) {
                         if (b == bad_block) continue;
-                        EXPECT_TRUE(std::equal(ref.begin() + static_cast<long>(b * block_bytes),
-                                               ref.begin() + static_cast<long>((b + 1) * block_bytes),
-                                               q_clean.begin() + static_cast<long>(b * block_bytes)))
+                        EXPECT_TRUE(
+                            std::equal(ref.begin() + static_cast<long>(b * block_bytes),
+                                       ref.begin() + static_cast<long>((b + 1) * block_bytes),
+                                       q_clean.begin() + static_cast<long>(b * block_bytes)))
                             << "block " << b;
                     }
                 }

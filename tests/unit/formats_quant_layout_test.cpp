@@ -30,7 +30,7 @@ struct HandBlock {
 };
 
 class Rng {
-public:
+  public:
     explicit Rng(uint32_t seed) : gen_(seed) {}
     int uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(gen_); }
     // n quants in [lo, hi] that contain every value of `must` (at random distinct places).
@@ -45,7 +45,7 @@ public:
         return q;
     }
 
-private:
+  private:
     std::mt19937 gen_;
 };
 
@@ -68,7 +68,8 @@ HandBlock hand_q4_0(Rng& r) {
     HandBlock h{std::vector<uint8_t>(18), {}};
     put_u16(h.bytes, 0, f32_to_f16(d));
     for (int j = 0; j < 32; ++j) {
-        h.bytes[2 + j % 16] = static_cast<uint8_t>(h.bytes[2 + j % 16] | (q[j] << (j < 16 ? 0 : 4)));
+        h.bytes[2 + j % 16] =
+            static_cast<uint8_t>(h.bytes[2 + j % 16] | (q[j] << (j < 16 ? 0 : 4)));
         h.values.push_back(static_cast<float>(q[j] - 8) * d);
     }
     return h;
@@ -81,7 +82,8 @@ HandBlock hand_q4_1(Rng& r) {
     put_u16(h.bytes, 0, f32_to_f16(d));
     put_u16(h.bytes, 2, f32_to_f16(m));
     for (int j = 0; j < 32; ++j) {
-        h.bytes[4 + j % 16] = static_cast<uint8_t>(h.bytes[4 + j % 16] | (q[j] << (j < 16 ? 0 : 4)));
+        h.bytes[4 + j % 16] =
+            static_cast<uint8_t>(h.bytes[4 + j % 16] | (q[j] << (j < 16 ? 0 : 4)));
         h.values.push_back(static_cast<float>(q[j]) * d + m);
     }
     return h;
@@ -94,7 +96,8 @@ HandBlock hand_q5_0(Rng& r) {
     put_u16(h.bytes, 0, f32_to_f16(d));
     for (int j = 0; j < 32; ++j) {
         if (q[j] & 16) set_bit(h.bytes, 2, j);
-        h.bytes[6 + j % 16] = static_cast<uint8_t>(h.bytes[6 + j % 16] | ((q[j] & 15) << (j < 16 ? 0 : 4)));
+        h.bytes[6 + j % 16] =
+            static_cast<uint8_t>(h.bytes[6 + j % 16] | ((q[j] & 15) << (j < 16 ? 0 : 4)));
         h.values.push_back(static_cast<float>(q[j] - 16) * d);
     }
     return h;
@@ -108,7 +111,8 @@ HandBlock hand_q5_1(Rng& r) {
     put_u16(h.bytes, 2, f32_to_f16(m));
     for (int j = 0; j < 32; ++j) {
         if (q[j] & 16) set_bit(h.bytes, 4, j);
-        h.bytes[8 + j % 16] = static_cast<uint8_t>(h.bytes[8 + j % 16] | ((q[j] & 15) << (j < 16 ? 0 : 4)));
+        h.bytes[8 + j % 16] =
+            static_cast<uint8_t>(h.bytes[8 + j % 16] | ((q[j] & 15) << (j < 16 ? 0 : 4)));
         h.values.push_back(static_cast<float>(q[j]) * d + m);
     }
     return h;
@@ -147,8 +151,10 @@ HandBlock hand_q2_k(Rng& r) {
         const auto q = r.quants(16, 0, 3, {0, 1, 3});
         for (int i = 0; i < 16; ++i) {
             const int k = 16 * j + i, c = k / 128, p = (k % 128) / 32, l = k % 32;
-            h.bytes[16 + 32 * c + l] = static_cast<uint8_t>(h.bytes[16 + 32 * c + l] | (q[i] << (2 * p)));
-            h.values[k] = d * static_cast<float>(sc) * static_cast<float>(q[i]) - dmin * static_cast<float>(m);
+            h.bytes[16 + 32 * c + l] =
+                static_cast<uint8_t>(h.bytes[16 + 32 * c + l] | (q[i] << (2 * p)));
+            h.values[k] = d * static_cast<float>(sc) * static_cast<float>(q[i]) -
+                          dmin * static_cast<float>(m);
         }
     }
     put_u16(h.bytes, 80, f32_to_f16(d));
@@ -166,12 +172,15 @@ HandBlock hand_q3_k(Rng& r) {
         int sc = j == 0 ? -32 : r.uniform(-31, 31);
         if (sc == 0) sc = 1;
         const int stored = sc + 32;
-        h.bytes[96 + j % 8] = static_cast<uint8_t>(h.bytes[96 + j % 8] | ((stored & 15) << (4 * (j / 8))));
-        h.bytes[104 + j % 4] = static_cast<uint8_t>(h.bytes[104 + j % 4] | ((stored >> 4) << (2 * (j / 4))));
+        h.bytes[96 + j % 8] =
+            static_cast<uint8_t>(h.bytes[96 + j % 8] | ((stored & 15) << (4 * (j / 8))));
+        h.bytes[104 + j % 4] =
+            static_cast<uint8_t>(h.bytes[104 + j % 4] | ((stored >> 4) << (2 * (j / 4))));
         const auto q = r.quants(16, 0, 7, {0, 5});  // q - 4 = -4 is the largest magnitude
         for (int i = 0; i < 16; ++i) {
             const int k = 16 * j + i, c = k / 128, p = (k % 128) / 32, l = k % 32;
-            h.bytes[32 + 32 * c + l] = static_cast<uint8_t>(h.bytes[32 + 32 * c + l] | ((q[i] & 3) << (2 * p)));
+            h.bytes[32 + 32 * c + l] =
+                static_cast<uint8_t>(h.bytes[32 + 32 * c + l] | ((q[i] & 3) << (2 * p)));
             if (q[i] & 4) set_bit(h.bytes, 0, (k / 32) + 8 * (k % 32));
             h.values[k] = d * static_cast<float>(sc) * static_cast<float>(q[i] - 4);
         }
@@ -207,9 +216,11 @@ HandBlock hand_q45_k(Rng& r, bool five_bits) {
         const auto q = r.quants(32, 0, nmax, {0, 1, nmax});
         for (int i = 0; i < 32; ++i) {
             const int k = 32 * j + i, c = k / 64, half = (k % 64) / 32, l = k % 32;
-            h.bytes[qs + 32 * c + l] = static_cast<uint8_t>(h.bytes[qs + 32 * c + l] | ((q[i] & 15) << (4 * half)));
+            h.bytes[qs + 32 * c + l] =
+                static_cast<uint8_t>(h.bytes[qs + 32 * c + l] | ((q[i] & 15) << (4 * half)));
             if (q[i] & 16) set_bit(h.bytes, 16, 8 * l + 2 * c + half);
-            h.values[k] = d * static_cast<float>(sc) * static_cast<float>(q[i]) - dmin * static_cast<float>(m);
+            h.values[k] = d * static_cast<float>(sc) * static_cast<float>(q[i]) -
+                          dmin * static_cast<float>(m);
         }
     }
     return h;
@@ -230,7 +241,8 @@ HandBlock hand_q6_k(Rng& r) {
             const int k = 16 * j + i, c = k / 128, g = (k % 128) / 32, l = k % 32;
             const size_t lo = 64 * c + 32 * (g % 2) + l;
             h.bytes[lo] = static_cast<uint8_t>(h.bytes[lo] | ((q[i] & 15) << (4 * (g / 2))));
-            h.bytes[128 + 32 * c + l] = static_cast<uint8_t>(h.bytes[128 + 32 * c + l] | ((q[i] >> 4) << (2 * g)));
+            h.bytes[128 + 32 * c + l] =
+                static_cast<uint8_t>(h.bytes[128 + 32 * c + l] | ((q[i] >> 4) << (2 * g)));
             h.values[k] = d * static_cast<float>(sc) * static_cast<float>(q[i] - 32);
         }
     }
@@ -269,7 +281,8 @@ HandBlock hand_plain(Rng& r, TensorType t) {
             h.bytes.insert(h.bytes.end(), b, b + 4);
         } else {
             h.bytes.resize(h.bytes.size() + 2);
-            put_u16(h.bytes, h.bytes.size() - 2, t == TensorType::F16 ? f32_to_f16(v) : f32_to_bf16(v));
+            put_u16(h.bytes, h.bytes.size() - 2,
+                    t == TensorType::F16 ? f32_to_f16(v) : f32_to_bf16(v));
         }
     }
     return h;
@@ -277,19 +290,32 @@ HandBlock hand_plain(Rng& r, TensorType t) {
 
 HandBlock hand_block(TensorType t, Rng& r) {
     switch (t) {
-        case TensorType::Q4_0: return hand_q4_0(r);
-        case TensorType::Q4_1: return hand_q4_1(r);
-        case TensorType::Q5_0: return hand_q5_0(r);
-        case TensorType::Q5_1: return hand_q5_1(r);
-        case TensorType::Q8_0: return hand_q8(r, false);
-        case TensorType::Q8_1: return hand_q8(r, true);
-        case TensorType::Q2_K: return hand_q2_k(r);
-        case TensorType::Q3_K: return hand_q3_k(r);
-        case TensorType::Q4_K: return hand_q45_k(r, false);
-        case TensorType::Q5_K: return hand_q45_k(r, true);
-        case TensorType::Q6_K: return hand_q6_k(r);
-        case TensorType::Q8_K: return hand_q8_k(r);
-        default: return hand_plain(r, t);
+        case TensorType::Q4_0:
+            return hand_q4_0(r);
+        case TensorType::Q4_1:
+            return hand_q4_1(r);
+        case TensorType::Q5_0:
+            return hand_q5_0(r);
+        case TensorType::Q5_1:
+            return hand_q5_1(r);
+        case TensorType::Q8_0:
+            return hand_q8(r, false);
+        case TensorType::Q8_1:
+            return hand_q8(r, true);
+        case TensorType::Q2_K:
+            return hand_q2_k(r);
+        case TensorType::Q3_K:
+            return hand_q3_k(r);
+        case TensorType::Q4_K:
+            return hand_q45_k(r, false);
+        case TensorType::Q5_K:
+            return hand_q45_k(r, true);
+        case TensorType::Q6_K:
+            return hand_q6_k(r);
+        case TensorType::Q8_K:
+            return hand_q8_k(r);
+        default:
+            return hand_plain(r, t);
     }
 }
 

@@ -19,9 +19,12 @@ namespace {
 std::string hf_name(const std::string& gguf) {
     if (gguf == "token_embd.weight") return "model.embed_tokens.weight";
     static const std::map<std::string, std::string> kSuffix = {
-        {"ffn_down.weight", "mlp.down_proj.weight"},  {"ffn_gate.weight", "mlp.gate_proj.weight"},
-        {"ffn_up.weight", "mlp.up_proj.weight"},      {"attn_q.weight", "self_attn.q_proj.weight"},
-        {"attn_k.weight", "self_attn.k_proj.weight"}, {"attn_v.weight", "self_attn.v_proj.weight"},
+        {"ffn_down.weight", "mlp.down_proj.weight"},
+        {"ffn_gate.weight", "mlp.gate_proj.weight"},
+        {"ffn_up.weight", "mlp.up_proj.weight"},
+        {"attn_q.weight", "self_attn.q_proj.weight"},
+        {"attn_k.weight", "self_attn.k_proj.weight"},
+        {"attn_v.weight", "self_attn.v_proj.weight"},
         {"attn_output.weight", "self_attn.o_proj.weight"}};
     const auto dot = gguf.find('.', 4);  // "blk.N."
     if (gguf.rfind("blk.", 0) != 0 || dot == std::string::npos) return {};
@@ -53,8 +56,9 @@ TEST(FormatsQuantLlamaCpp, Q8_0MatchesLlamaCppConverterByteForByte) {
         for (quant::QuantIsa isa : test::available_isas()) {
             quant::set_quant_isa(isa);
             std::vector<uint8_t> ours(bytes);
-            ASSERT_EQ(quantize_rows(TensorType::Q8_0, weights.data(), ours.data(), n_rows, n_per_row),
-                      bytes);
+            ASSERT_EQ(
+                quantize_rows(TensorType::Q8_0, weights.data(), ours.data(), n_rows, n_per_row),
+                bytes);
             size_t first_diff = bytes;
             for (size_t k = 0; k < bytes && first_diff == bytes; ++k)
                 if (ours[k] != expected[k]) first_diff = k;

@@ -37,13 +37,13 @@ struct Bound {
 };
 
 const Bound kBounds[] = {
-    {TensorType::F32, 0.0, 0.0},         {TensorType::F16, 2.5e-4, 2.5e-4},
-    {TensorType::BF16, 1.9e-3, 1.9e-3},  {TensorType::Q4_0, 0.095, 0.155},
-    {TensorType::Q4_1, 0.086, 0.115},    {TensorType::Q5_0, 0.048, 0.090},
-    {TensorType::Q5_1, 0.042, 0.057},    {TensorType::Q8_0, 0.0060, 0.0115},
-    {TensorType::Q8_1, 0.0060, 0.0115},  {TensorType::Q2_K, 0.325, 0.300},
-    {TensorType::Q3_K, 0.166, 0.165},    {TensorType::Q4_K, 0.079, 0.103},
-    {TensorType::Q5_K, 0.040, 0.052},    {TensorType::Q6_K, 0.0195, 0.034},
+    {TensorType::F32, 0.0, 0.0},        {TensorType::F16, 2.5e-4, 2.5e-4},
+    {TensorType::BF16, 1.9e-3, 1.9e-3}, {TensorType::Q4_0, 0.095, 0.155},
+    {TensorType::Q4_1, 0.086, 0.115},   {TensorType::Q5_0, 0.048, 0.090},
+    {TensorType::Q5_1, 0.042, 0.057},   {TensorType::Q8_0, 0.0060, 0.0115},
+    {TensorType::Q8_1, 0.0060, 0.0115}, {TensorType::Q2_K, 0.325, 0.300},
+    {TensorType::Q3_K, 0.166, 0.165},   {TensorType::Q4_K, 0.079, 0.103},
+    {TensorType::Q5_K, 0.040, 0.052},   {TensorType::Q6_K, 0.0195, 0.034},
     {TensorType::Q8_K, 0.0077, 0.031},
 };
 
@@ -115,9 +115,9 @@ TEST(FormatsQuantRoundTrip, ZeroConstantAndTinyInputs) {
 // the format's levels relative to the largest, f16 super-scales, each weight rounded to its
 // nearest level. Returns the decoded values.
 struct KFormat {
-    int sub;        // weights per sub-block
-    int nmax;       // asymmetric: quants 0..nmax; symmetric: -nmax..nmax-1
-    int levels;     // asymmetric: sub-scales 0..levels; symmetric: -levels..levels-1
+    int sub;     // weights per sub-block
+    int nmax;    // asymmetric: quants 0..nmax; symmetric: -nmax..nmax-1
+    int levels;  // asymmetric: sub-scales 0..levels; symmetric: -levels..levels-1
     bool asymmetric;
 };
 
@@ -147,13 +147,19 @@ std::vector<float> round_to_nearest_k(const KFormat& f, const std::vector<float>
             return r;
         };
         const float max_scale = ref_of(scale, !f.asymmetric), max_min = ref_of(min, false);
-        const float d = f16_to_f32(f32_to_f16(f.asymmetric ? max_scale / f.levels : max_scale / -f.levels));
+        const float d =
+            f16_to_f32(f32_to_f16(f.asymmetric ? max_scale / f.levels : max_scale / -f.levels));
         const float dmin = f16_to_f32(f32_to_f16(max_min / f.levels));
         for (int j = 0; j < n_sub; ++j) {
             const int lo_level = f.asymmetric ? 0 : -f.levels;
             const int hi_level = f.asymmetric ? f.levels : f.levels - 1;
-            const int sc = d == 0 ? 0 : std::clamp(static_cast<int>(std::lround(scale[j] / d)), lo_level, hi_level);
-            const int mq = (!f.asymmetric || dmin == 0) ? 0 : std::clamp(static_cast<int>(std::lround(min[j] / dmin)), 0, f.levels);
+            const int sc = d == 0 ? 0
+                                  : std::clamp(static_cast<int>(std::lround(scale[j] / d)),
+                                               lo_level, hi_level);
+            const int mq =
+                (!f.asymmetric || dmin == 0)
+                    ? 0
+                    : std::clamp(static_cast<int>(std::lround(min[j] / dmin)), 0, f.levels);
             const float dl = d * sc, ml = dmin * mq;
             for (int i = 0; i < f.sub; ++i) {
                 const size_t k = s + static_cast<size_t>(j * f.sub + i);
@@ -163,7 +169,8 @@ std::vector<float> round_to_nearest_k(const KFormat& f, const std::vector<float>
                 }
                 const long q = std::lround((x[k] + ml) / dl);
                 const long qc = f.asymmetric ? std::clamp(q, 0L, static_cast<long>(f.nmax))
-                                             : std::clamp(q, static_cast<long>(-f.nmax), static_cast<long>(f.nmax - 1));
+                                             : std::clamp(q, static_cast<long>(-f.nmax),
+                                                          static_cast<long>(f.nmax - 1));
                 y[k] = dl * static_cast<float>(qc) - ml;
             }
         }
@@ -172,8 +179,8 @@ std::vector<float> round_to_nearest_k(const KFormat& f, const std::vector<float>
 }
 
 const std::pair<TensorType, KFormat> kKFormats[] = {
-    {TensorType::Q2_K, {16, 3, 15, true}},   {TensorType::Q3_K, {16, 4, 32, false}},
-    {TensorType::Q4_K, {32, 15, 63, true}},  {TensorType::Q5_K, {32, 31, 63, true}},
+    {TensorType::Q2_K, {16, 3, 15, true}},    {TensorType::Q3_K, {16, 4, 32, false}},
+    {TensorType::Q4_K, {32, 15, 63, true}},   {TensorType::Q5_K, {32, 31, 63, true}},
     {TensorType::Q6_K, {16, 32, 128, false}},
 };
 

@@ -38,13 +38,13 @@ inline std::vector<quant::QuantIsa> available_isas() {
 }
 
 class IsaGuard {
-public:
+  public:
     IsaGuard() : saved_(quant::quant_isa()) {}
     ~IsaGuard() { quant::set_quant_isa(saved_); }
     IsaGuard(const IsaGuard&) = delete;
     IsaGuard& operator=(const IsaGuard&) = delete;
 
-private:
+  private:
     quant::QuantIsa saved_;
 };
 
@@ -52,13 +52,20 @@ enum class Dist { normal, uniform, outliers, zero, constant, tiny, huge };
 
 inline const char* dist_name(Dist d) {
     switch (d) {
-        case Dist::normal: return "normal";
-        case Dist::uniform: return "uniform";
-        case Dist::outliers: return "outliers";
-        case Dist::zero: return "zero";
-        case Dist::constant: return "constant";
-        case Dist::tiny: return "tiny";
-        case Dist::huge: return "huge";
+        case Dist::normal:
+            return "normal";
+        case Dist::uniform:
+            return "uniform";
+        case Dist::outliers:
+            return "outliers";
+        case Dist::zero:
+            return "zero";
+        case Dist::constant:
+            return "constant";
+        case Dist::tiny:
+            return "tiny";
+        case Dist::huge:
+            return "huge";
     }
     return "?";
 }
@@ -72,13 +79,27 @@ inline std::vector<float> make_values(Dist d, size_t n, uint32_t seed) {
     std::vector<float> x(n);
     for (float& v : x) {
         switch (d) {
-            case Dist::normal: v = normal(rng); break;
-            case Dist::uniform: v = uniform(rng); break;
-            case Dist::outliers: v = normal(rng) * (uniform(rng) > 0.98f ? 20.f : 1.f); break;
-            case Dist::zero: v = 0.f; break;
-            case Dist::constant: v = 0.37f; break;
-            case Dist::tiny: v = 1e-8f * normal(rng); break;
-            case Dist::huge: v = 1e4f * normal(rng); break;
+            case Dist::normal:
+                v = normal(rng);
+                break;
+            case Dist::uniform:
+                v = uniform(rng);
+                break;
+            case Dist::outliers:
+                v = normal(rng) * (uniform(rng) > 0.98f ? 20.f : 1.f);
+                break;
+            case Dist::zero:
+                v = 0.f;
+                break;
+            case Dist::constant:
+                v = 0.37f;
+                break;
+            case Dist::tiny:
+                v = 1e-8f * normal(rng);
+                break;
+            case Dist::huge:
+                v = 1e4f * normal(rng);
+                break;
         }
     }
     return x;
@@ -146,12 +167,25 @@ struct GgufTensorEntry {
     uint64_t file_offset;  // absolute
 };
 
-inline std::map<std::string, GgufTensorEntry> read_gguf_directory(const std::filesystem::path& path) {
+inline std::map<std::string, GgufTensorEntry> read_gguf_directory(
+    const std::filesystem::path& path) {
     std::ifstream f(path, std::ios::binary);
     if (!f) throw std::runtime_error("cannot open " + path.string());
-    auto u32 = [&] { uint32_t v = 0; f.read(reinterpret_cast<char*>(&v), 4); return v; };
-    auto u64 = [&] { uint64_t v = 0; f.read(reinterpret_cast<char*>(&v), 8); return v; };
-    auto str = [&] { std::string s(u64(), '\0'); f.read(s.data(), static_cast<std::streamsize>(s.size())); return s; };
+    auto u32 = [&] {
+        uint32_t v = 0;
+        f.read(reinterpret_cast<char*>(&v), 4);
+        return v;
+    };
+    auto u64 = [&] {
+        uint64_t v = 0;
+        f.read(reinterpret_cast<char*>(&v), 8);
+        return v;
+    };
+    auto str = [&] {
+        std::string s(u64(), '\0');
+        f.read(s.data(), static_cast<std::streamsize>(s.size()));
+        return s;
+    };
     auto scalar_size = [](uint32_t type) -> uint64_t {
         static const uint64_t sizes[] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
         if (type > 12 || type == 8 || type == 9) throw std::runtime_error("gguf: bad value type");
@@ -170,8 +204,10 @@ inline std::map<std::string, GgufTensorEntry> read_gguf_directory(const std::fil
             const uint32_t elem = u32();
             const uint64_t count = u64();
             for (uint64_t k = 0; k < count; ++k) {
-                if (elem == 8) str();
-                else f.seekg(static_cast<std::streamoff>(scalar_size(elem)), std::ios::cur);
+                if (elem == 8)
+                    str();
+                else
+                    f.seekg(static_cast<std::streamoff>(scalar_size(elem)), std::ios::cur);
             }
         } else if (key == "general.alignment" && type == 4) {
             alignment = u32();
@@ -190,7 +226,8 @@ inline std::map<std::string, GgufTensorEntry> read_gguf_directory(const std::fil
         out[name] = e;
     }
     if (!f) throw std::runtime_error("gguf: truncated header in " + path.string());
-    const uint64_t data_start = (static_cast<uint64_t>(f.tellg()) + alignment - 1) / alignment * alignment;
+    const uint64_t data_start =
+        (static_cast<uint64_t>(f.tellg()) + alignment - 1) / alignment * alignment;
     for (auto& [name, e] : out) e.file_offset += data_start;
     return out;
 }

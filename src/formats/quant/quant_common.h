@@ -3,9 +3,9 @@
 // be the one the linker keeps for every caller.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <cmath>
 
 #include "core/half.h"
 #include "formats/quant_blocks.h"
@@ -41,10 +41,16 @@ inline int round_away_to_int(float v) {
     return frac >= 0.5f ? t + 1 : (frac <= -0.5f ? t - 1 : t);
 }
 
-inline int clamp_int(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+inline int clamp_int(int v, int lo, int hi) {
+    return v < lo ? lo : (v > hi ? hi : v);
+}
 
-inline f16_bits to_f16(float f) { return f32_to_f16(f); }
-inline float from_f16(f16_bits h) { return f16_to_f32(h); }
+inline f16_bits to_f16(float f) {
+    return f32_to_f16(f);
+}
+inline float from_f16(f16_bits h) {
+    return f16_to_f32(h);
+}
 
 // Q4_K / Q5_K pack 8 pairs (scale, min) of 6-bit values into 12 bytes:
 //   j < 4:  bytes[j] = sc_j | (hi2(sc_{j+4}) << 6),  bytes[j+4] = m_j | (hi2(m_{j+4}) << 6)

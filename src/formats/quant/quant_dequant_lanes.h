@@ -63,7 +63,8 @@ struct Deq {
     static void q5_0(const block_q5_0* b, float* y, int64_t nb) {
         for (int64_t i = 0; i < nb; ++i, y += 32) {
             const float d = f16_to_f32_f16c(b[i].d);
-            for (int e = 0; e < 32; e += W) store_vec(y + e, to_float<W>(q5_quant(b[i], e) - 16) * d);
+            for (int e = 0; e < 32; e += W)
+                store_vec(y + e, to_float<W>(q5_quant(b[i], e) - 16) * d);
         }
     }
 
@@ -71,7 +72,8 @@ struct Deq {
         for (int64_t i = 0; i < nb; ++i, y += 32) {
             const float d = f16_to_f32_f16c(b[i].d);
             const float m = f16_to_f32_f16c(b[i].m);
-            for (int e = 0; e < 32; e += W) store_vec(y + e, to_float<W>(q5_quant(b[i], e)) * d + m);
+            for (int e = 0; e < 32; e += W)
+                store_vec(y + e, to_float<W>(q5_quant(b[i], e)) * d + m);
         }
     }
 
@@ -79,7 +81,8 @@ struct Deq {
     static void q8(const Block* b, float* y, int64_t nb) {  // Q8_0, Q8_1
         for (int64_t i = 0; i < nb; ++i, y += 32) {
             const float d = f16_to_f32_f16c(b[i].d);
-            for (int e = 0; e < 32; e += W) store_vec(y + e, to_float<W>(load_i8<W>(b[i].qs + e)) * d);
+            for (int e = 0; e < 32; e += W)
+                store_vec(y + e, to_float<W>(load_i8<W>(b[i].qs + e)) * d);
         }
     }
 
@@ -235,21 +238,50 @@ template <int W>
 bool dequantize_row_lanes(TensorType type, const void* src, float* y, int64_t n) {
     using D = Deq<W>;
     switch (type) {
-        case TensorType::F16: D::f16(static_cast<const uint16_t*>(src), y, n); return true;
-        case TensorType::BF16: D::bf16(static_cast<const uint16_t*>(src), y, n); return true;
-        case TensorType::Q4_0: D::q4_0(static_cast<const block_q4_0*>(src), y, n / 32); return true;
-        case TensorType::Q4_1: D::q4_1(static_cast<const block_q4_1*>(src), y, n / 32); return true;
-        case TensorType::Q5_0: D::q5_0(static_cast<const block_q5_0*>(src), y, n / 32); return true;
-        case TensorType::Q5_1: D::q5_1(static_cast<const block_q5_1*>(src), y, n / 32); return true;
-        case TensorType::Q8_0: D::q8(static_cast<const block_q8_0*>(src), y, n / 32); return true;
-        case TensorType::Q8_1: D::q8(static_cast<const block_q8_1*>(src), y, n / 32); return true;
-        case TensorType::Q2_K: D::q2_k(static_cast<const block_q2_K*>(src), y, n / QK_K); return true;
-        case TensorType::Q3_K: D::q3_k(static_cast<const block_q3_K*>(src), y, n / QK_K); return true;
-        case TensorType::Q4_K: D::q4_k(static_cast<const block_q4_K*>(src), y, n / QK_K); return true;
-        case TensorType::Q5_K: D::q5_k(static_cast<const block_q5_K*>(src), y, n / QK_K); return true;
-        case TensorType::Q6_K: D::q6_k(static_cast<const block_q6_K*>(src), y, n / QK_K); return true;
-        case TensorType::Q8_K: D::q8_k(static_cast<const block_q8_K*>(src), y, n / QK_K); return true;
-        default: return false;
+        case TensorType::F16:
+            D::f16(static_cast<const uint16_t*>(src), y, n);
+            return true;
+        case TensorType::BF16:
+            D::bf16(static_cast<const uint16_t*>(src), y, n);
+            return true;
+        case TensorType::Q4_0:
+            D::q4_0(static_cast<const block_q4_0*>(src), y, n / 32);
+            return true;
+        case TensorType::Q4_1:
+            D::q4_1(static_cast<const block_q4_1*>(src), y, n / 32);
+            return true;
+        case TensorType::Q5_0:
+            D::q5_0(static_cast<const block_q5_0*>(src), y, n / 32);
+            return true;
+        case TensorType::Q5_1:
+            D::q5_1(static_cast<const block_q5_1*>(src), y, n / 32);
+            return true;
+        case TensorType::Q8_0:
+            D::q8(static_cast<const block_q8_0*>(src), y, n / 32);
+            return true;
+        case TensorType::Q8_1:
+            D::q8(static_cast<const block_q8_1*>(src), y, n / 32);
+            return true;
+        case TensorType::Q2_K:
+            D::q2_k(static_cast<const block_q2_K*>(src), y, n / QK_K);
+            return true;
+        case TensorType::Q3_K:
+            D::q3_k(static_cast<const block_q3_K*>(src), y, n / QK_K);
+            return true;
+        case TensorType::Q4_K:
+            D::q4_k(static_cast<const block_q4_K*>(src), y, n / QK_K);
+            return true;
+        case TensorType::Q5_K:
+            D::q5_k(static_cast<const block_q5_K*>(src), y, n / QK_K);
+            return true;
+        case TensorType::Q6_K:
+            D::q6_k(static_cast<const block_q6_K*>(src), y, n / QK_K);
+            return true;
+        case TensorType::Q8_K:
+            D::q8_k(static_cast<const block_q8_K*>(src), y, n / QK_K);
+            return true;
+        default:
+            return false;
     }
 }
 

@@ -26,11 +26,9 @@ QuantIsa detect_isa() {
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16") &&
-        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        cpu_has_f16c())
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c())
         return QuantIsa::avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        cpu_has_f16c())
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c())
         return QuantIsa::avx2;
 #endif
     return QuantIsa::scalar;
@@ -48,7 +46,9 @@ QuantIsa best_quant_isa() {
     return best;
 }
 
-QuantIsa quant_isa() { return current_isa().load(std::memory_order_relaxed); }
+QuantIsa quant_isa() {
+    return current_isa().load(std::memory_order_relaxed);
+}
 
 QuantIsa set_quant_isa(QuantIsa isa) {
     const QuantIsa best = best_quant_isa();
@@ -59,9 +59,12 @@ QuantIsa set_quant_isa(QuantIsa isa) {
 
 const char* quant_isa_name(QuantIsa isa) {
     switch (isa) {
-        case QuantIsa::avx512: return "avx512";
-        case QuantIsa::avx2: return "avx2";
-        case QuantIsa::scalar: break;
+        case QuantIsa::avx512:
+            return "avx512";
+        case QuantIsa::avx2:
+            return "avx2";
+        case QuantIsa::scalar:
+            break;
     }
     return "scalar";
 }

@@ -23,8 +23,8 @@ const char* quant_isa_name(QuantIsa isa);
 
 // The functions every SIMD file implements (names are the same in namespaces avx2 and avx512).
 #define RF_QUANT_ISA_FUNCTIONS                                                                    \
-    void fit_scale_min_batch(int n_groups, int n, const float* x, const float* w, uint8_t* L,    \
-                             float* scales, float* neg_mins, const ScaleMinSearch& p);           \
+    void fit_scale_min_batch(int n_groups, int n, const float* x, const float* w, uint8_t* L,     \
+                             float* scales, float* neg_mins, const ScaleMinSearch& p);            \
     void fit_scale_symmetric_batch(int n_groups, int n, int nmax, const float* x, const float* w, \
                                    int8_t* L, float* scales);                                     \
     /* Returns false for a type this ISA file has no kernel for. */                               \

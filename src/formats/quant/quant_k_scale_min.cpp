@@ -64,8 +64,8 @@ void quantize_scales_plain(const float* scales, const float* mins, KScaleMinBloc
 }
 
 // Importance path: the scales and the mins are fitted as two groups of 8 positive values.
-void quantize_scales_weighted(const float* scales, const float* mins, const float* sw,
-                              bool clamp, KScaleMinBlock& b) {
+void quantize_scales_weighted(const float* scales, const float* mins, const float* sw, bool clamp,
+                              KScaleMinBlock& b) {
     uint8_t ls[kSubBlocks], lm[kSubBlocks];
     const float d_block = fit_scale_positive(kSubBlocks, 63, scales, ls, sw);
     const float m_block = fit_scale_positive(kSubBlocks, 63, mins, lm, sw);

@@ -129,8 +129,8 @@ float fit_scale_symmetric(int n, int nmax, const float* x, const float* w, int8_
         }
         if (suml2 > 0 && sumlx * sumlx > best * suml2) {
             for (int i = 0; i < n; ++i)
-                L[i] = static_cast<int8_t>(
-                    nmax + clamp_int(nearest_int(iscale * x[i]), -nmax, nmax - 1));
+                L[i] = static_cast<int8_t>(nmax +
+                                           clamp_int(nearest_int(iscale * x[i]), -nmax, nmax - 1));
             scale = sumlx / suml2;
             best = scale * sumlx;
         }
@@ -264,7 +264,8 @@ void fit_scale_min_batch(int n_groups, int n, const float* x, const float* w, ui
             return avx512::fit_scale_min_batch(n_groups, n, x, w, L, scales, neg_mins, p);
         case QuantIsa::avx2:
             return avx2::fit_scale_min_batch(n_groups, n, x, w, L, scales, neg_mins, p);
-        case QuantIsa::scalar: break;
+        case QuantIsa::scalar:
+            break;
     }
     for (int g = 0; g < n_groups; ++g)
         scales[g] = fit_scale_min(n, x + g * n, w + g * n, L + g * n, neg_mins + g, p);
@@ -277,7 +278,8 @@ void fit_scale_symmetric_batch(int n_groups, int n, int nmax, const float* x, co
             return avx512::fit_scale_symmetric_batch(n_groups, n, nmax, x, w, L, scales);
         case QuantIsa::avx2:
             return avx2::fit_scale_symmetric_batch(n_groups, n, nmax, x, w, L, scales);
-        case QuantIsa::scalar: break;
+        case QuantIsa::scalar:
+            break;
     }
     for (int g = 0; g < n_groups; ++g)
         scales[g] = fit_scale_symmetric(n, nmax, x + g * n, w ? w + g * n : nullptr, L + g * n);

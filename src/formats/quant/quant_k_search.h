@@ -4,10 +4,11 @@
 // ecosystem's reference quantizer (ggml-quants.c), re-implemented operation for operation so
 // that the chosen scales and quants are bit-identical:
 //
-//   fit_scale_min        make_qkx2_quants / make_qkx3_quants  x ~ scale * L - neg_min, L in [0, nmax]
-//   fit_scale_symmetric  make_qx_quants (rmse_type 1)        x ~ scale * (L - nmax)
-//   fit_scale_q3         make_q3_quants (do_rmse)             x ~ scale * (L - nmax), coordinate descent
-//   fit_scale_positive   make_qp_quants                       x ~ scale * L, x >= 0 (scales of scales)
+//   fit_scale_min        make_qkx2_quants / make_qkx3_quants  x ~ scale * L - neg_min, L in [0,
+//   nmax] fit_scale_symmetric  make_qx_quants (rmse_type 1)        x ~ scale * (L - nmax)
+//   fit_scale_q3         make_q3_quants (do_rmse)             x ~ scale * (L - nmax), coordinate
+//   descent fit_scale_positive   make_qp_quants                       x ~ scale * L, x >= 0 (scales
+//   of scales)
 //
 // The *_batch functions run one search per group over many groups; they use the widest SIMD
 // path the CPU has (one group per SIMD lane, every lane doing the scalar algorithm's exact

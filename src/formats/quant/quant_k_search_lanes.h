@@ -206,8 +206,8 @@ void fit_scale_min_batch_lanes(int n_groups, int n, const float* x, const float*
 }
 
 template <int W>
-void fit_scale_symmetric_batch_lanes(int n_groups, int n, int nmax, const float* x,
-                                     const float* w, int8_t* L, float* scales) {
+void fit_scale_symmetric_batch_lanes(int n_groups, int n, int nmax, const float* x, const float* w,
+                                     int8_t* L, float* scales) {
     alignas(64) float xt[32 * W];
     alignas(64) float wt[32 * W];
     alignas(64) int32_t Lt[32 * W];

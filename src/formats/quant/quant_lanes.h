@@ -59,8 +59,8 @@ struct Lanes<16> {
         return reinterpret_cast<F>(_mm512_maskz_cvtph_ps(0xFFFF, h));
     }
     static U16 to_f16(F v) {
-        return reinterpret_cast<U16>(_mm512_maskz_cvtps_ph(0xFFFF, reinterpret_cast<__m512>(v),
-                                                           _MM_FROUND_TO_NEAREST_INT));
+        return reinterpret_cast<U16>(
+            _mm512_maskz_cvtps_ph(0xFFFF, reinterpret_cast<__m512>(v), _MM_FROUND_TO_NEAREST_INT));
     }
 };
 #endif
@@ -113,8 +113,12 @@ inline typename Lanes<W>::F to_float(typename Lanes<W>::I v) {
 }
 
 // f16 <-> f32 with F16C (round to nearest even; the same as core/half.h for every non-NaN value).
-inline float f16_to_f32_f16c(uint16_t h) { return _cvtsh_ss(h); }
-inline uint16_t f32_to_f16_f16c(float f) { return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
+inline float f16_to_f32_f16c(uint16_t h) {
+    return _cvtsh_ss(h);
+}
+inline uint16_t f32_to_f16_f16c(float f) {
+    return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
+}
 
 }  // namespace
 }  // namespace rf::quant

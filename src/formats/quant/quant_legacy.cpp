@@ -214,7 +214,8 @@ void quantize_q8_0(const float* x, void* dst, int64_t n) {
         const float d = amax / 127;
         const float id = d != 0 ? 1.0f / d : 0.0f;
         y[i].d = to_f16(d);
-        for (int j = 0; j < QK8_0; ++j) y[i].qs[j] = static_cast<int8_t>(round_away_to_int(x[j] * id));
+        for (int j = 0; j < QK8_0; ++j)
+            y[i].qs[j] = static_cast<int8_t>(round_away_to_int(x[j] * id));
     }
 }
 

@@ -128,7 +128,8 @@ void dequantize_q3_k(const void* src, float* y, int64_t n) {
             for (int p = 0; p < 4; ++p) {
                 const int mask = 1 << (4 * c + p);
                 for (int h = 0; h < 2; ++h) {
-                    const float dl = d_all * static_cast<float>(unpack_scale_q3_k(8 * c + 2 * p + h, b.scales));
+                    const float dl =
+                        d_all * static_cast<float>(unpack_scale_q3_k(8 * c + 2 * p + h, b.scales));
                     for (int l = 0; l < 16; ++l) {
                         const int k = 16 * h + l;
                         const int v = ((q[k] >> (2 * p)) & 3) - ((b.hmask[k] & mask) ? 0 : 4);

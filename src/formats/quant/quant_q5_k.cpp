@@ -26,8 +26,8 @@ void emit_q5_k(const KScaleMinBlock& b, void* out) {
             const int lo = b.L[64 * c + l];
             const int hi = b.L[64 * c + 32 + l];
             y.qs[32 * c + l] = static_cast<uint8_t>((lo & 0xF) | ((hi & 0xF) << 4));
-            y.qh[l] = static_cast<uint8_t>(y.qh[l] | ((lo >> 4) << (2 * c)) |
-                                           ((hi >> 4) << (2 * c + 1)));
+            y.qh[l] =
+                static_cast<uint8_t>(y.qh[l] | ((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
         }
     }
     std::memcpy(out, &y, sizeof y);

@@ -1,6 +1,6 @@
 // The avx512 instantiation (16 float lanes) of the lane-parallel scale searches, dequantization
-// kernels and Q8_0 / F16 quantizers (quant_k_search_lanes.h, quant_dequant_lanes.h). Compiled with the
-// avx512 -m flags (CMakeLists.txt); called only after quant_isa() has checked the CPU.
+// kernels and Q8_0 / F16 quantizers (quant_k_search_lanes.h, quant_dequant_lanes.h). Compiled with
+// the avx512 -m flags (CMakeLists.txt); called only after quant_isa() has checked the CPU.
 #include "formats/quant/quant_fp_contract.h"  // first: no fused multiply-add below
 
 #include "formats/quant/quant_dequant_lanes.h"
