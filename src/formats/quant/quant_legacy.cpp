@@ -111,6 +111,43 @@ float quantize_block_min_ref(const float* x, int nmax, bool clamp, uint8_t* q, f
     return d;
 }
 
+// Importance paths: per chunk of blocks, the error weights and then one batched search (the
+// block searches are independent). emit(block index, quants, scale[, -min]).
+constexpr int kChunk = 64;
+
+template <typename Emit>
+void fit_row_symmetric(const float* x, int64_t n, const float* imatrix, int nmax, Emit&& emit) {
+    const float sigma2 = row_sigma2(x, n);
+    float weight[kChunk * 32];
+    int8_t L[kChunk * 32];
+    float scales[kChunk];
+    for (int64_t c = 0; c < n / 32; c += kChunk) {
+        const int count = static_cast<int>(n / 32 - c < kChunk ? n / 32 - c : kChunk);
+        for (int b = 0; b < count; ++b)
+            importance_weights(x + (c + b) * 32, imatrix + (c + b) * 32, sigma2, weight + 32 * b);
+        fit_scale_symmetric_batch(count, 32, nmax, x + c * 32, weight, L, scales);
+        for (int b = 0; b < count; ++b)
+            emit(c + b, reinterpret_cast<const uint8_t*>(L + 32 * b), scales[b]);
+    }
+}
+
+template <typename Emit>
+void fit_row_min(const float* x, int64_t n, const float* imatrix, int nmax, Emit&& emit) {
+    const float sigma2 = row_sigma2(x, n);
+    const ScaleMinSearch search{nmax, -0.9f, 0.05f, 36, false};
+    float weight[kChunk * 32];
+    uint8_t L[kChunk * 32];
+    float scales[kChunk];
+    float neg_mins[kChunk];
+    for (int64_t c = 0; c < n / 32; c += kChunk) {
+        const int count = static_cast<int>(n / 32 - c < kChunk ? n / 32 - c : kChunk);
+        for (int b = 0; b < count; ++b)
+            importance_weights(x + (c + b) * 32, imatrix + (c + b) * 32, sigma2, weight + 32 * b);
+        fit_scale_min_batch(count, 32, x + c * 32, weight, L, scales, neg_mins, search);
+        for (int b = 0; b < count; ++b) emit(c + b, L + 32 * b, scales[b], neg_mins[b]);
+    }
+}
+
 }  // namespace
 
 void quantize_q4_0(const float* x, void* dst, int64_t n, const float* imatrix) {
@@ -120,15 +157,10 @@ void quantize_q4_0(const float* x, void* dst, int64_t n, const float* imatrix) {
         for (int64_t i = 0; i < nb; ++i) quantize_block_q4_0_ref(x + i * QK4_0, y[i]);
         return;
     }
-    const float sigma2 = row_sigma2(x, n);
-    float weight[32];
-    int8_t L[32];
-    for (int64_t i = 0; i < nb; ++i) {
-        const float* xb = x + i * QK4_0;
-        importance_weights(xb, imatrix + i * QK4_0, sigma2, weight);
-        y[i].d = to_f16(fit_scale_symmetric(32, 8, xb, weight, L));
-        pack_4bit(reinterpret_cast<const uint8_t*>(L), y[i].qs);
-    }
+    fit_row_symmetric(x, n, imatrix, 8, [&](int64_t i, const uint8_t* L, float d) {
+        y[i].d = to_f16(d);
+        pack_4bit(L, y[i].qs);
+    });
 }
 
 void quantize_q5_0(const float* x, void* dst, int64_t n, const float* imatrix) {
@@ -138,16 +170,11 @@ void quantize_q5_0(const float* x, void* dst, int64_t n, const float* imatrix) {
         for (int64_t i = 0; i < nb; ++i) quantize_block_q5_0_ref(x + i * QK5_0, y[i]);
         return;
     }
-    const float sigma2 = row_sigma2(x, n);
-    float weight[32];
-    int8_t L[32];
-    for (int64_t i = 0; i < nb; ++i) {
-        const float* xb = x + i * QK5_0;
-        importance_weights(xb, imatrix + i * QK5_0, sigma2, weight);
-        y[i].d = to_f16(fit_scale_symmetric(32, 16, xb, weight, L));
-        pack_low_nibbles(reinterpret_cast<const uint8_t*>(L), y[i].qs);
-        pack_fifth_bits(reinterpret_cast<const uint8_t*>(L), y[i].qh);
-    }
+    fit_row_symmetric(x, n, imatrix, 16, [&](int64_t i, const uint8_t* L, float d) {
+        y[i].d = to_f16(d);
+        pack_low_nibbles(L, y[i].qs);
+        pack_fifth_bits(L, y[i].qh);
+    });
 }
 
 void quantize_q4_1(const float* x, void* dst, int64_t n, const float* imatrix) {
@@ -163,17 +190,11 @@ void quantize_q4_1(const float* x, void* dst, int64_t n, const float* imatrix) {
         }
         return;
     }
-    const float sigma2 = row_sigma2(x, n);
-    const ScaleMinSearch search{15, -0.9f, 0.05f, 36, false};
-    float weight[32];
-    for (int64_t i = 0; i < nb; ++i) {
-        const float* xb = x + i * QK4_1;
-        importance_weights(xb, imatrix + i * QK4_1, sigma2, weight);
-        float neg_min;
-        y[i].d = to_f16(fit_scale_min(32, xb, weight, q, &neg_min, search));
+    fit_row_min(x, n, imatrix, 15, [&](int64_t i, const uint8_t* L, float d, float neg_min) {
+        y[i].d = to_f16(d);
         y[i].m = to_f16(-neg_min);
-        pack_4bit(q, y[i].qs);
-    }
+        pack_4bit(L, y[i].qs);
+    });
 }
 
 void quantize_q5_1(const float* x, void* dst, int64_t n, const float* imatrix) {
@@ -190,18 +211,12 @@ void quantize_q5_1(const float* x, void* dst, int64_t n, const float* imatrix) {
         }
         return;
     }
-    const float sigma2 = row_sigma2(x, n);
-    const ScaleMinSearch search{31, -0.9f, 0.05f, 36, false};
-    float weight[32];
-    for (int64_t i = 0; i < nb; ++i) {
-        const float* xb = x + i * QK5_1;
-        importance_weights(xb, imatrix + i * QK5_1, sigma2, weight);
-        float neg_min;
-        y[i].d = to_f16(fit_scale_min(32, xb, weight, q, &neg_min, search));
+    fit_row_min(x, n, imatrix, 31, [&](int64_t i, const uint8_t* L, float d, float neg_min) {
+        y[i].d = to_f16(d);
         y[i].m = to_f16(-neg_min);
-        pack_low_nibbles(q, y[i].qs);
-        pack_fifth_bits(q, y[i].qh);
-    }
+        pack_low_nibbles(L, y[i].qs);
+        pack_fifth_bits(L, y[i].qh);
+    });
 }
 
 // Q8_0 / Q8_1: d = amax / 127 and q = round(x * (1/d)). A block holding NaN has amax NaN or not
