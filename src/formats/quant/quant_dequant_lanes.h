@@ -320,7 +320,8 @@ void quantize_row_q8_0_lanes(const float* x, void* dst, int64_t n) {
             const F s = v[k] * id;
             const I t = Lanes<W>::trunc(s);  // INT_MIN for NaN, as the scalar path
             const F frac = s - to_float<W>(t);
-            const I r = frac >= 0.5f ? t + 1 : (frac <= -0.5f ? t - 1 : t);
+            // Comparisons give -1 / 0 per lane; NaN lanes (t = INT_MIN) get no adjustment.
+            const I r = t - (frac >= 0.5f) + (frac <= -0.5f);
             store_vec(y[i].qs + k * W, __builtin_convertvector(r, typename Lanes<W>::I8));
         }
     }
