@@ -224,8 +224,7 @@ struct Deq {
     static void bf16(const uint16_t* h, float* y, int64_t n) {
         int64_t i = 0;
         for (; i + W <= n; i += W) {
-            const I bits = __builtin_convertvector(load_vec<typename Lanes<W>::U16>(h + i), I);
-            store_vec(y + i, bits << 16);
+            store_vec(y + i, Lanes<W>::widen_u16(h + i) << 16);
         }
         for (; i < n; ++i) {
             const uint32_t bits = static_cast<uint32_t>(h[i]) << 16;
@@ -322,7 +321,7 @@ void quantize_row_q8_0_lanes(const float* x, void* dst, int64_t n) {
             const F frac = s - to_float<W>(t);
             // Comparisons give -1 / 0 per lane; NaN lanes (t = INT_MIN) get no adjustment.
             const I r = t - (frac >= 0.5f) + (frac <= -0.5f);
-            store_vec(y[i].qs + k * W, __builtin_convertvector(r, typename Lanes<W>::I8));
+            Lanes<W>::store_low_bytes(y[i].qs + k * W, r);
         }
     }
 }

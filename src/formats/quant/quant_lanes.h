@@ -38,6 +38,28 @@ struct Lanes<8> {
         return reinterpret_cast<U16>(
             _mm256_cvtps_ph(reinterpret_cast<__m256>(v), _MM_FROUND_TO_NEAREST_INT));
     }
+    // Widening loads and the truncating narrow store, as intrinsics: GCC 12 scalarises
+    // __builtin_convertvector between byte and dword vectors.
+    static I widen_u8(const uint8_t* p) {
+        return reinterpret_cast<I>(
+            _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+    }
+    static I widen_i8(const int8_t* p) {
+        return reinterpret_cast<I>(
+            _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+    }
+    static I widen_u16(const uint16_t* p) {
+        return reinterpret_cast<I>(
+            _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+    }
+    static void store_low_bytes(int8_t* p, I v) {  // byte 0 of each lane (truncation)
+        const __m256i pick =
+            _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8,
+                             12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+        const __m256i b = _mm256_shuffle_epi8(reinterpret_cast<__m256i>(v), pick);
+        const __m128i lo = _mm256_castsi256_si128(b), hi = _mm256_extracti128_si256(b, 1);
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_unpacklo_epi32(lo, hi));
+    }
 };
 
 #if defined(__AVX512F__)
@@ -61,6 +83,22 @@ struct Lanes<16> {
     static U16 to_f16(F v) {
         return reinterpret_cast<U16>(
             _mm512_maskz_cvtps_ph(0xFFFF, reinterpret_cast<__m512>(v), _MM_FROUND_TO_NEAREST_INT));
+    }
+    static I widen_u8(const uint8_t* p) {
+        return reinterpret_cast<I>(_mm512_maskz_cvtepu8_epi32(
+            0xFFFF, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+    }
+    static I widen_i8(const int8_t* p) {
+        return reinterpret_cast<I>(_mm512_maskz_cvtepi8_epi32(
+            0xFFFF, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+    }
+    static I widen_u16(const uint16_t* p) {
+        return reinterpret_cast<I>(_mm512_maskz_cvtepu16_epi32(
+            0xFFFF, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
+    }
+    static void store_low_bytes(int8_t* p, I v) {  // vpmovdb: truncation
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
+                         _mm512_maskz_cvtepi32_epi8(0xFFFF, reinterpret_cast<__m512i>(v)));
     }
 };
 #endif
@@ -101,11 +139,11 @@ inline typename Lanes<W>::F abs_lanes(typename Lanes<W>::F v) {
 // Widening loads of W bytes.
 template <int W>
 inline typename Lanes<W>::I load_u8(const uint8_t* p) {
-    return __builtin_convertvector(load_vec<typename Lanes<W>::U8>(p), typename Lanes<W>::I);
+    return Lanes<W>::widen_u8(p);
 }
 template <int W>
 inline typename Lanes<W>::I load_i8(const int8_t* p) {
-    return __builtin_convertvector(load_vec<typename Lanes<W>::I8>(p), typename Lanes<W>::I);
+    return Lanes<W>::widen_i8(p);
 }
 template <int W>
 inline typename Lanes<W>::F to_float(typename Lanes<W>::I v) {
