@@ -16,13 +16,11 @@ namespace {
 template <int W>
 struct Lanes;
 
-// F: W floats, I: W int32, U8 / I8 / U16 / S16: W bytes / signed bytes / u16 / i16.
+// F: W floats, I: W int32, U16 / S16: W u16 / i16.
 template <>
 struct Lanes<8> {
     typedef float F __attribute__((vector_size(32)));
     typedef int32_t I __attribute__((vector_size(32)));
-    typedef uint8_t U8 __attribute__((vector_size(8)));
-    typedef int8_t I8 __attribute__((vector_size(8)));
     typedef uint16_t U16 __attribute__((vector_size(16)));
     typedef int16_t S16 __attribute__((vector_size(16)));
     static bool any(I m) { return _mm256_movemask_ps(reinterpret_cast<__m256>(m)) != 0; }
@@ -68,8 +66,6 @@ template <>
 struct Lanes<16> {
     typedef float F __attribute__((vector_size(64)));
     typedef int32_t I __attribute__((vector_size(64)));
-    typedef uint8_t U8 __attribute__((vector_size(16)));
-    typedef int8_t I8 __attribute__((vector_size(16)));
     typedef uint16_t U16 __attribute__((vector_size(32)));
     typedef int16_t S16 __attribute__((vector_size(32)));
     static bool any(I m) { return _mm512_movepi32_mask(reinterpret_cast<__m512i>(m)) != 0; }
