@@ -4,7 +4,21 @@
 // scale search as that ecosystem's reference quantizers (with and without an importance matrix),
 // so a file we write is as good as theirs.
 //
-// n (elements per row) must be a multiple of block_size(type); violations throw rf::Error.
+// n (elements per row) must be a multiple of block_size(type); violations throw rf::Error, as
+// does a type without a (de)quantizer (I8..I64, F64).
+//
+// Exactness: for finite input the bytes are identical to those of ggml's quantize_<type>
+// (quantize_row_<type>_ref without importance; Q8_1 / Q8_K: quantize_row_*_ref) as built for
+// baseline x86-64, and dequantize_row gives ggml's dequantize_row_<type> values bit for bit.
+// Every SIMD path (AVX2, AVX-512, chosen at run time) gives the same bytes and values as the
+// scalar one (quant/quant_isa.h).
+//
+// Non-finite input (NaN, +-inf, or values whose scales overflow f16) never crashes and never
+// touches memory outside the row. The block (super-block for the K-quants) holding it decodes to
+// unspecified values, typically NaN or inf; without importance every other block is unaffected.
+// (With importance the legacy types weight errors by the row's mean square, so a NaN can change
+// every block of its row.) Weights too small for an f16 scale (|x| below ~1e-7) decode to 0 or
+// to a few f16 subnormal steps (6e-8 each).
 #pragma once
 
 #include <cstddef>
@@ -20,7 +34,9 @@ class ThreadPool;
 void dequantize_row(TensorType type, const void* src, float* dst, int64_t n);
 
 // Quantizes one row of n floats into row_size(type, n) bytes at dst. importance: optional
-// per-column weights (length n, e.g. from an imatrix), nullptr for none.
+// per-column weights (length n, e.g. from an imatrix), nullptr for none; used by Q4_0..Q5_1 and
+// Q2_K..Q6_K (their importance-weighted searches), ignored by Q8_0, Q8_1, Q8_K and the plain
+// types, as in ggml.
 void quantize_row(TensorType type, const float* src, void* dst, int64_t n,
                   const float* importance = nullptr);
 
@@ -31,7 +47,7 @@ size_t quantize_rows(TensorType type, const float* src, void* dst, int64_t n_row
                      ThreadPool* pool = nullptr);
 
 // Dequantizes using the widest SIMD path this CPU has (AVX-512 / AVX2 / scalar), same result as
-// dequantize_row.
+// dequantize_row (bit for bit; only F16 NaN payloads may differ: F16C quiets signalling NaNs).
 void dequantize_row_fast(TensorType type, const void* src, float* dst, int64_t n);
 
 }  // namespace rf
