@@ -150,7 +150,8 @@ int run_matvec(const Args& args) {
     for (const std::string& nm : names) {
         const auto t = parse_tensor_type(nm);
         if (!t) fail("gpu_bench: unknown type {}", nm);
-        for (auto [rows, cols] : shapes) {
+        for (const auto& shape : shapes) {
+            const int64_t rows = shape.first, cols = shape.second;
             const auto host = random_weight(*t, rows, cols, static_cast<uint64_t>(rows * 31 + cols));
             const size_t bytes = host.size();
             const int copies = static_cast<int>(std::clamp<size_t>((400u << 20) / bytes + 1, 1, 16));

@@ -40,6 +40,12 @@ elseif(ROCMFORGE_HIP)
     foreach(arch ${ROCMFORGE_HIP_ARCHS})
         list(APPEND _offload "--offload-arch=${arch}")
     endforeach()
+    # hipcc is clang: GCC-only warning options of cmake/warnings.cmake (-Wshadow=local) are
+    # unknown to it; with -Werror that would fail every file.
+    # hipcc compiles every .cpp as HIP (device code for each architecture) unless told
+    # otherwise: host files are plain C++ (-xc++); .cu files switch to HIP below (-x hip).
+    target_compile_options(rocmforge_lib PRIVATE -Wno-unknown-warning-option -xc++)
+    add_compile_options(-Wno-unknown-warning-option -xc++)
     set_source_files_properties(${ROCMFORGE_GPU_SOURCES} PROPERTIES LANGUAGE CXX)
     foreach(src ${ROCMFORGE_GPU_SOURCES})
         if(src MATCHES "\\.cu$")
@@ -47,7 +53,8 @@ elseif(ROCMFORGE_HIP)
         endif()
     endforeach()
     target_sources(rocmforge_lib PRIVATE ${ROCMFORGE_GPU_SOURCES})
-    target_compile_definitions(rocmforge_lib PUBLIC ROCMFORGE_WITH_GPU ROCMFORGE_WITH_HIP)
+    # Host files (.cpp) that include the HIP runtime are compiled as plain C++: name the platform.
+    target_compile_definitions(rocmforge_lib PUBLIC ROCMFORGE_WITH_GPU ROCMFORGE_WITH_HIP __HIP_PLATFORM_AMD__)
     target_link_libraries(rocmforge_lib PUBLIC amdhip64)
 
     # Device code for architectures that cannot be fully built here (e.g. gfx1100 with
@@ -61,7 +68,7 @@ elseif(ROCMFORGE_HIP)
                 set(_out ${CMAKE_BINARY_DIR}/device_only/${arch}/${_name}.s)
                 add_custom_command(OUTPUT ${_out}
                     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/device_only/${arch}
-                    COMMAND ${CMAKE_CXX_COMPILER} -x hip --offload-arch=${arch} --cuda-device-only -nogpulib
+                    COMMAND ${CMAKE_CXX_COMPILER} -x hip --offload-arch=${arch} --cuda-device-only -nogpulib -Wno-unused-command-line-argument
                             -O3 -std=c++20 -DROCMFORGE_WITH_GPU -DROCMFORGE_WITH_HIP
                             -I${CMAKE_SOURCE_DIR}/src -S ${src} -o ${_out}
                     DEPENDS ${src}

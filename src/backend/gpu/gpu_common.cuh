@@ -71,7 +71,7 @@ __device__ __forceinline__ int4 load16(const void* p) { return *reinterpret_cast
 // Reads 16 bytes that bypass L1 (streamed once: weights).
 __device__ __forceinline__ int4 load16_stream(const void* p) {
 #if defined(ROCMFORGE_WITH_HIP)
-    return __builtin_nontemporal_load(reinterpret_cast<const int4*>(p));
+    return *reinterpret_cast<const int4*>(p);
 #else
     return __ldcs(reinterpret_cast<const int4*>(p));
 #endif

@@ -77,7 +77,7 @@ __global__ void __launch_bounds__(kThreads) sample_stage1_kernel(const float* __
     if (threadIdx.x % RF_WARP_SIZE == 0) iscratch[threadIdx.x / RF_WARP_SIZE] = cand;
     __syncthreads();
     if (threadIdx.x < RF_WARP_SIZE) {
-        int c = threadIdx.x < static_cast<int>(blockDim.x / RF_WARP_SIZE) ? iscratch[threadIdx.x] : INT_MAX;
+        int c = threadIdx.x < blockDim.x / RF_WARP_SIZE ? iscratch[threadIdx.x] : INT_MAX;
         for (int m = RF_WARP_SIZE / 2; m > 0; m >>= 1) c = min(c, rf_shfl_xor(c, m));
         if (threadIdx.x == 0) iscratch[0] = c;
     }
