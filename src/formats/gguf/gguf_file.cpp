@@ -238,10 +238,12 @@ void GgufFile::parse() {
         if (t.ne[0] % tr->block_size != 0)
             cur.fail("ne[0] = {} is not a multiple of the {} block size {}", t.ne[0], tr->name,
                      tr->block_size);
-        const uint64_t row_bytes = static_cast<uint64_t>(t.ne[0] / tr->block_size) * tr->type_size;
+        uint64_t row_bytes = 0;
         uint64_t nbytes = 0;
-        if (__builtin_mul_overflow(row_bytes, static_cast<uint64_t>(t.n_rows()), &nbytes))
-            cur.fail("byte size overflows ({} rows of {} bytes)", t.n_rows(), row_bytes);
+        if (__builtin_mul_overflow(static_cast<uint64_t>(t.ne[0] / tr->block_size),
+                                   static_cast<uint64_t>(tr->type_size), &row_bytes) ||
+            __builtin_mul_overflow(row_bytes, static_cast<uint64_t>(t.n_rows()), &nbytes))
+            cur.fail("byte size overflows ({} rows of {} {} elements)", t.n_rows(), t.ne[0], tr->name);
         if (nbytes > size_)
             cur.fail("size {} bytes ({} {}) is larger than the whole file ({} bytes)", nbytes,
                      fmt::join(t.ne, " x "), tr->name, size_);
