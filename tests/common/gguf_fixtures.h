@@ -129,10 +129,15 @@ inline GgufWriter every_type_writer(uint64_t alignment) {
 }
 
 // A writer that reproduces f (metadata in file order, tensors in file order); f must outlive
-// the write. general.alignment is carried over through the writer's alignment.
-inline GgufWriter copy_to_writer(const GgufFile& f) {
-    GgufWriter w(f.alignment());
-    for (const auto& [key, value] : f.metadata()) w.set(key, value);
+// the write. alignment 0 keeps f's alignment; another value re-lays the data out (and drops f's
+// own general.alignment key, which the writer then sets itself).
+inline GgufWriter copy_to_writer(const GgufFile& f, uint64_t alignment = 0) {
+    const uint64_t a = alignment == 0 ? f.alignment() : alignment;
+    GgufWriter w(a);
+    for (const auto& [key, value] : f.metadata()) {
+        if (key == "general.alignment" && a != f.alignment()) continue;
+        w.set(key, value);
+    }
     for (const auto& t : f.tensors()) w.add_tensor(t.name, t.type, t.ne, t.data, t.nbytes);
     return w;
 }

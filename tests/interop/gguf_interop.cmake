@@ -1,0 +1,48 @@
+# GGUF interoperability with an independent parser (@huggingface/gguf, tests/node).
+#
+#   rocmforge_gguf_interop_test(<name> FILES <file.gguf>... [FIXTURES <fixture>...])
+#
+# registers the test gguf_interop_<name>: for every file, `rocmforge info --json` and
+# tests/node/gguf_dump.mjs must agree on version, alignment, data offset, metadata (keys, order,
+# values, types) and the tensor table (names, types, shapes, offsets). Files produced by other
+# tests (a converter run, our writer) are made by CTest fixture setup tests named in FIXTURES.
+# Include this file from any tests/scripts/*.cmake; it defines things once.
+include_guard(GLOBAL)
+
+find_program(ROCMFORGE_NODE node)
+
+# The helper that writes test files with our writer and compares the two JSON dumps.
+add_executable(rocmforge_gguf_interop_tool ${CMAKE_SOURCE_DIR}/tests/interop/gguf_interop_tool.cpp)
+target_link_libraries(rocmforge_gguf_interop_tool PRIVATE rocmforge_lib)
+rocmforge_set_warnings(rocmforge_gguf_interop_tool)
+
+set(ROCMFORGE_GGUF_INTEROP_DIR ${CMAKE_BINARY_DIR}/test_tmp/gguf_interop)
+
+if(DEFINED ENV{ROCMFORGE_SHARED_DIR})
+    set(ROCMFORGE_SHARED_DIR_FOR_TESTS $ENV{ROCMFORGE_SHARED_DIR})
+else()
+    get_filename_component(ROCMFORGE_SHARED_DIR_FOR_TESTS ${CMAKE_SOURCE_DIR}/../shared ABSOLUTE)
+endif()
+
+function(rocmforge_gguf_interop_test name)
+    cmake_parse_arguments(ARG "" "" "FILES;FIXTURES" ${ARGN})
+    if(NOT ROCMFORGE_NODE)
+        message(STATUS "node not found: GGUF interop test '${name}' is not registered")
+        return()
+    endif()
+    # A list cannot pass through add_test's command line (';' splits arguments).
+    string(REPLACE ";" "|" files "${ARG_FILES}")
+    add_test(NAME gguf_interop_${name}
+        COMMAND ${CMAKE_COMMAND}
+            -DRF_EXE=$<TARGET_FILE:rocmforge>
+            -DTOOL=$<TARGET_FILE:rocmforge_gguf_interop_tool>
+            -DNODE=${ROCMFORGE_NODE}
+            -DNODE_DIR=${CMAKE_SOURCE_DIR}/tests/node
+            -DWORK_DIR=${ROCMFORGE_GGUF_INTEROP_DIR}/${name}
+            -DFILES=${files}
+            -P ${CMAKE_SOURCE_DIR}/tests/interop/gguf_interop_check.cmake)
+    set_tests_properties(gguf_interop_${name} PROPERTIES TIMEOUT 300 LABELS "interop")
+    if(ARG_FIXTURES)
+        set_tests_properties(gguf_interop_${name} PROPERTIES FIXTURES_REQUIRED "${ARG_FIXTURES}")
+    endif()
+endfunction()
