@@ -12,17 +12,18 @@ include_guard(GLOBAL)
 find_program(ROCMFORGE_NODE node)
 
 # The helper that writes test files with our writer and compares the two JSON dumps.
-add_executable(rocmforge_gguf_interop_tool ${CMAKE_SOURCE_DIR}/tests/interop/gguf_interop_tool.cpp)
-target_link_libraries(rocmforge_gguf_interop_tool PRIVATE rocmforge_lib)
-rocmforge_set_warnings(rocmforge_gguf_interop_tool)
+include(${CMAKE_SOURCE_DIR}/tests/tools/format_test_tool.cmake)
 
 set(ROCMFORGE_GGUF_INTEROP_DIR ${CMAKE_BINARY_DIR}/test_tmp/gguf_interop)
 
+# The fixtures (../shared, or $ROCMFORGE_SHARED_DIR at the first configure), as the unit tests find
+# them (tests/unit/test_paths.h). Cached, so that a re-configure run by the build keeps it.
 if(DEFINED ENV{ROCMFORGE_SHARED_DIR})
-    set(ROCMFORGE_SHARED_DIR_FOR_TESTS $ENV{ROCMFORGE_SHARED_DIR})
+    set(_shared_default $ENV{ROCMFORGE_SHARED_DIR})
 else()
-    get_filename_component(ROCMFORGE_SHARED_DIR_FOR_TESTS ${CMAKE_SOURCE_DIR}/../shared ABSOLUTE)
+    get_filename_component(_shared_default ${CMAKE_SOURCE_DIR}/../shared ABSOLUTE)
 endif()
+set(ROCMFORGE_SHARED_DIR_FOR_TESTS ${_shared_default} CACHE PATH "Test fixtures (models, tokenizers)")
 
 function(rocmforge_gguf_interop_test name)
     cmake_parse_arguments(ARG "" "" "FILES;FIXTURES" ${ARGN})
@@ -35,7 +36,7 @@ function(rocmforge_gguf_interop_test name)
     add_test(NAME gguf_interop_${name}
         COMMAND ${CMAKE_COMMAND}
             -DRF_EXE=$<TARGET_FILE:rocmforge>
-            -DTOOL=$<TARGET_FILE:rocmforge_gguf_interop_tool>
+            -DTOOL=$<TARGET_FILE:rocmforge_format_test_tool>
             -DNODE=${ROCMFORGE_NODE}
             -DNODE_DIR=${CMAKE_SOURCE_DIR}/tests/node
             -DWORK_DIR=${ROCMFORGE_GGUF_INTEROP_DIR}/${name}

@@ -1,7 +1,7 @@
 # cmake -DRF_EXE=... -DTOOL=... -DNODE=... -DNODE_DIR=... -DWORK_DIR=... -DFILES=a.gguf|b.gguf
 #       -P gguf_interop_check.cmake
 # For each file: `rocmforge info --json` and `node gguf_dump.mjs` (@huggingface/gguf), then
-# `rocmforge_gguf_interop_tool compare` on the two. Fails on the first file that differs.
+# `rocmforge_format_test_tool compare` on the two. Fails on the first file that differs.
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var RF_EXE TOOL NODE NODE_DIR WORK_DIR FILES)

@@ -12,16 +12,16 @@ set(_written "")
 set(_setup "")
 foreach(_alignment 32 64 4096)
     add_test(NAME gguf_interop_write_every_type_a${_alignment}
-        COMMAND rocmforge_gguf_interop_tool write-every-type ${_dir}/every-type-a${_alignment}.gguf ${_alignment})
+        COMMAND rocmforge_format_test_tool write-every-type ${_dir}/every-type-a${_alignment}.gguf ${_alignment})
     list(APPEND _written ${_dir}/every-type-a${_alignment}.gguf)
     list(APPEND _setup gguf_interop_write_every_type_a${_alignment})
 endforeach()
 if(EXISTS ${_llamacpp}/tiny-qwen3-llamacpp-q8_0.gguf)
     add_test(NAME gguf_interop_rewrite_llamacpp
-        COMMAND rocmforge_gguf_interop_tool rewrite ${_llamacpp}/tiny-qwen3-llamacpp-q8_0.gguf
+        COMMAND rocmforge_format_test_tool rewrite ${_llamacpp}/tiny-qwen3-llamacpp-q8_0.gguf
                 ${_dir}/rewrite-tiny-qwen3-q8_0.gguf)
     add_test(NAME gguf_interop_rewrite_llamacpp_a64
-        COMMAND rocmforge_gguf_interop_tool rewrite ${_llamacpp}/tiny-qwen3moe-llamacpp-q8_0.gguf
+        COMMAND rocmforge_format_test_tool rewrite ${_llamacpp}/tiny-qwen3moe-llamacpp-q8_0.gguf
                 ${_dir}/rewrite-tiny-qwen3moe-q8_0-a64.gguf 64)
     list(APPEND _written ${_dir}/rewrite-tiny-qwen3-q8_0.gguf ${_dir}/rewrite-tiny-qwen3moe-q8_0-a64.gguf)
     list(APPEND _setup gguf_interop_rewrite_llamacpp gguf_interop_rewrite_llamacpp_a64)

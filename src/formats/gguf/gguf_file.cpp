@@ -97,8 +97,9 @@ GgufArray read_array(GgufCursor& cur, int depth) {
         break;
     }
     case GgufType::ARRAY: {
+        // No reserve: with nesting, reserving every level's claimed count up front could add up
+        // to many times the file size before the counts are found to be false.
         std::vector<GgufArray> v;
-        v.reserve(static_cast<size_t>(n));
         for (uint64_t i = 0; i < n; ++i) v.push_back(read_array(cur, depth + 1));
         a.values = std::move(v);
         break;
