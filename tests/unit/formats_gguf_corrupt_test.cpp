@@ -117,6 +117,19 @@ TEST(GgufCorrupt, BaseFileIsValid) {
     ASSERT_EQ(f.tensors().size(), 3u);
     EXPECT_EQ(f.require_tensor("w1").nbytes, 34u);
     EXPECT_EQ(f.require_tensor("w2").data[0], 0xA0 + 128 % 16);
+    // GGUF v2 has the same layout (64-bit counts); both read.
+    RawGguf v2 = base_file();
+    v2.version = 2;
+    EXPECT_EQ(parse(v2.build()).version(), 2u);
+    // general.alignment of any unsigned integer type that holds a power of two.
+    RawGguf a64 = base_file();
+    a64.kvs.push_back(kv("general.alignment", 10, Bytes().pod<uint64_t>(64).b));
+    a64.alignment = 64;
+    a64.tensors[1].offset = 64;
+    a64.tensors[2].offset = 128;
+    const GgufFile f64 = parse(a64.build());
+    EXPECT_EQ(f64.alignment(), 64u);
+    EXPECT_EQ(f64.data_offset() % 64, 0u);
 }
 
 struct Case {
