@@ -36,8 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             (void)value.as_int();
             (void)value.as_uint();
             (void)value.as_double();
-            (void)rf::gguf_value_to_json(value).dump(-1, ' ', false,
-                                                     nlohmann::ordered_json::error_handler_t::replace);
+            (void)rf::gguf_value_to_json(value).dump(
+                -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
             tolerate_errors([&] { (void)f.get_int(key); });
             tolerate_errors([&] { (void)f.get_float(key); });
             tolerate_errors([&] { (void)f.get_int_array(key); });

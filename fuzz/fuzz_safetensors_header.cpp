@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::vector<uint8_t> bytes(data, data + size);
     try {
         std::map<std::string, std::string> metadata;
-        const auto tensors = rf::parse_safetensors(bytes.data(), bytes.size(), "fuzz.safetensors", &metadata);
+        const auto tensors =
+            rf::parse_safetensors(bytes.data(), bytes.size(), "fuzz.safetensors", &metadata);
         volatile float sink = 0;
         for (const auto& t : tensors) {
             (void)t.n_elements();

@@ -14,8 +14,9 @@ void add_info_command(CLI::App& app) {
     };
     auto opts = std::make_shared<Options>();
     auto* cmd = app.add_subcommand(
-        "info", "Show the metadata and tensors of a GGUF file, or the tensors of a safetensors "
-                "file or Hugging Face model directory");
+        "info",
+        "Show the metadata and tensors of a GGUF file, or the tensors of a safetensors "
+        "file or Hugging Face model directory");
     cmd->add_option("path", opts->path, "FILE.gguf, FILE.safetensors or a model directory")
         ->required();
     cmd->add_flag("--json", opts->json,

@@ -57,12 +57,15 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows,
 }
 
 std::string totals_line(int64_t n_params, uint64_t tensor_bytes, uint64_t file_size) {
-    const double bpw = n_params > 0 ? 8.0 * static_cast<double>(tensor_bytes) / static_cast<double>(n_params) : 0.0;
+    const double bpw = n_params > 0
+                           ? 8.0 * static_cast<double>(tensor_bytes) / static_cast<double>(n_params)
+                           : 0.0;
     return fmt::format(
         "total: {} parameters ({}), tensor data {} ({} bytes), file {} ({} bytes), {:.2f} bits "
         "per weight\n",
-        human_count(static_cast<double>(n_params)), n_params, human_bytes(static_cast<double>(tensor_bytes)),
-        tensor_bytes, human_bytes(static_cast<double>(file_size)), file_size, bpw);
+        human_count(static_cast<double>(n_params)), n_params,
+        human_bytes(static_cast<double>(tensor_bytes)), tensor_bytes,
+        human_bytes(static_cast<double>(file_size)), file_size, bpw);
 }
 
 bool looks_like_gguf(const std::string& path) {
@@ -137,7 +140,8 @@ std::string safetensors_info_text(const SafetensorsModel& m) {
     std::string out;
     const auto files = m.files();
     out += fmt::format("path: {}\n", m.path());
-    out += fmt::format("format: safetensors, {} file{}\n", files.size(), files.size() == 1 ? "" : "s");
+    out +=
+        fmt::format("format: safetensors, {} file{}\n", files.size(), files.size() == 1 ? "" : "s");
     for (const auto& [k, v] : m.metadata()) out += fmt::format("metadata: {} = {}\n", k, v);
 
     out += fmt::format("\ntensors ({}):\n", m.tensors().size());
@@ -196,7 +200,8 @@ std::string model_info(const std::string& path, bool json) {
                     : gguf_info_text(f);
     }
     const SafetensorsModel m(path);
-    return json ? safetensors_info_json(m).dump(2, ' ', false, ojson::error_handler_t::replace) + '\n'
+    return json ? safetensors_info_json(m).dump(2, ' ', false, ojson::error_handler_t::replace) +
+                      '\n'
                 : safetensors_info_text(m);
 }
 

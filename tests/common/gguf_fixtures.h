@@ -65,7 +65,8 @@ inline void add_every_type_metadata(GgufWriter& w) {
     w.set("test.f32_tiny", GgufValue(T::F32, 1e-6f));
     w.set("test.bool_true", GgufValue(T::BOOL, true));
     w.set("test.bool_false", GgufValue(T::BOOL, false));
-    w.set("test.string", GgufValue(T::STRING, std::string("h\xc3\xa9llo w\xc3\xb6rld \"q\"\n\ttab")));
+    w.set("test.string",
+          GgufValue(T::STRING, std::string("h\xc3\xa9llo w\xc3\xb6rld \"q\"\n\ttab")));
     w.set("test.string_empty", GgufValue(T::STRING, std::string()));
     w.set("test.u64", GgufValue(T::U64, uint64_t{9223372036854775813ull}));  // 2^63 + 5
     w.set("test.i64", GgufValue(T::I64, int64_t{-4611686018427387911ll}));   // -(2^62) - 7
@@ -76,13 +77,17 @@ inline void add_every_type_metadata(GgufWriter& w) {
     w.set("test.arr.u16", gguf_array(T::U16, std::vector<uint16_t>{0, 65535}));
     w.set("test.arr.i16", gguf_array(T::I16, std::vector<int16_t>{-32768, 32767}));
     w.set("test.arr.u32", gguf_array(T::U32, std::vector<uint32_t>{0, 4294967295u}));
-    w.set("test.arr.i32", gguf_array(T::I32, std::vector<int32_t>{std::numeric_limits<int32_t>::min(), -1, 7}));
+    w.set("test.arr.i32",
+          gguf_array(T::I32, std::vector<int32_t>{std::numeric_limits<int32_t>::min(), -1, 7}));
     w.set("test.arr.f32", gguf_array(T::F32, std::vector<float>{1.5f, -0.25f, 1e-6f, 3.0e38f}));
     w.set("test.arr.bool", gguf_array(T::BOOL, std::vector<bool>{true, false, true}));
-    w.set("test.arr.string", gguf_array(T::STRING, std::vector<std::string>{"a", "", "\xc3\xbc", "x y"}));
-    w.set("test.arr.u64", gguf_array(T::U64, std::vector<uint64_t>{0, std::numeric_limits<uint64_t>::max()}));
-    w.set("test.arr.i64", gguf_array(T::I64, std::vector<int64_t>{std::numeric_limits<int64_t>::min(),
-                                                                  std::numeric_limits<int64_t>::max()}));
+    w.set("test.arr.string",
+          gguf_array(T::STRING, std::vector<std::string>{"a", "", "\xc3\xbc", "x y"}));
+    w.set("test.arr.u64",
+          gguf_array(T::U64, std::vector<uint64_t>{0, std::numeric_limits<uint64_t>::max()}));
+    w.set("test.arr.i64",
+          gguf_array(T::I64, std::vector<int64_t>{std::numeric_limits<int64_t>::min(),
+                                                  std::numeric_limits<int64_t>::max()}));
     w.set("test.arr.f64", gguf_array(T::F64, std::vector<double>{0.1, -1e300, 5e-324}));
     w.set("test.arr.empty", gguf_array(T::I32, std::vector<int32_t>{}));
 
@@ -94,9 +99,9 @@ inline void add_every_type_metadata(GgufWriter& w) {
                                    gguf_inner_array(T::F64, std::vector<double>{})}));
     // [[["a"], ["b", "c"]], []]: three levels.
     GgufArray level2a = gguf_inner_array(
-        T::ARRAY, std::vector<GgufArray>{
-                      gguf_inner_array(T::STRING, std::vector<std::string>{"a"}),
-                      gguf_inner_array(T::STRING, std::vector<std::string>{"b", "c"})});
+        T::ARRAY,
+        std::vector<GgufArray>{gguf_inner_array(T::STRING, std::vector<std::string>{"a"}),
+                               gguf_inner_array(T::STRING, std::vector<std::string>{"b", "c"})});
     GgufArray level2b = gguf_inner_array(T::ARRAY, std::vector<GgufArray>{});
     w.set("test.nested.deep",
           gguf_array(T::ARRAY, std::vector<GgufArray>{std::move(level2a), std::move(level2b)}));
@@ -112,7 +117,8 @@ inline void add_every_type_tensors(GgufWriter& w) {
     uint32_t seed = 1;
     for (TensorType t : all_tensor_types()) {
         const int64_t bs = block_size(t);
-        std::vector<int64_t> ne = bs > 1 ? std::vector<int64_t>{2 * bs, 3} : std::vector<int64_t>{5, 3, 2};
+        std::vector<int64_t> ne =
+            bs > 1 ? std::vector<int64_t>{2 * bs, 3} : std::vector<int64_t>{5, 3, 2};
         const uint32_t s = seed++;
         w.add_tensor(std::string("t.") + type_name(t), t, ne,
                      [s](uint8_t* dst, size_t n) { fill_pattern(dst, n, s); });

@@ -49,11 +49,12 @@ std::string show(const ojson& j) {
 }
 
 class Differences {
-public:
+  public:
     void check(const std::string& where, const ojson& ours, const ojson& theirs) {
         // nlohmann compares numbers by value across integer/unsigned/float kinds, so 1 (u32) and
         // 1.0 compare equal, and an f32 widened to double must match bit for bit.
-        if (ours != theirs) add(where + ": rocmforge " + show(ours) + ", @huggingface/gguf " + show(theirs));
+        if (ours != theirs)
+            add(where + ": rocmforge " + show(ours) + ", @huggingface/gguf " + show(theirs));
     }
     void add(const std::string& what) {
         if (list_.size() < 40) list_.push_back(what);
@@ -62,10 +63,11 @@ public:
     size_t count() const { return count_; }
     void print() const {
         for (const auto& d : list_) std::fprintf(stderr, "  %s\n", d.c_str());
-        if (count_ > list_.size()) std::fprintf(stderr, "  ... and %zu more\n", count_ - list_.size());
+        if (count_ > list_.size())
+            std::fprintf(stderr, "  ... and %zu more\n", count_ - list_.size());
     }
 
-private:
+  private:
     std::vector<std::string> list_;
     size_t count_ = 0;
 };
@@ -74,7 +76,8 @@ int compare(const std::string& ours_path, const std::string& theirs_path) {
     const ojson ours = load(ours_path);
     const ojson theirs = load(theirs_path);
     Differences d;
-    for (const char* field : {"version", "alignment", "data_offset"}) d.check(field, ours.at(field), theirs.at(field));
+    for (const char* field : {"version", "alignment", "data_offset"})
+        d.check(field, ours.at(field), theirs.at(field));
 
     const ojson& om = ours.at("metadata");
     const ojson& tm = theirs.at("metadata");
@@ -82,36 +85,43 @@ int compare(const std::string& ours_path, const std::string& theirs_path) {
     for (const auto& [k, v] : om.items()) okeys.push_back(k);
     for (const auto& [k, v] : tm.items()) tkeys.push_back(k);
     if (okeys != tkeys) {
-        d.add(fmt::format("metadata keys differ: rocmforge has {} keys, @huggingface/gguf {}", okeys.size(),
-                          tkeys.size()));
+        d.add(fmt::format("metadata keys differ: rocmforge has {} keys, @huggingface/gguf {}",
+                          okeys.size(), tkeys.size()));
         for (size_t i = 0; i < std::max(okeys.size(), tkeys.size()); ++i) {
             const std::string a = i < okeys.size() ? okeys[i] : "(none)";
             const std::string b = i < tkeys.size() ? tkeys[i] : "(none)";
-            if (a != b) d.add(fmt::format("  key #{}: rocmforge '{}', @huggingface/gguf '{}'", i, a, b));
+            if (a != b)
+                d.add(fmt::format("  key #{}: rocmforge '{}', @huggingface/gguf '{}'", i, a, b));
         }
     }
     for (const auto& key : okeys) {
         if (!tm.contains(key)) continue;
         d.check("metadata '" + key + "'", om.at(key), tm.at(key));
-        d.check("type of '" + key + "'", ours.at("metadata_types").at(key), theirs.at("metadata_types").at(key));
+        d.check("type of '" + key + "'", ours.at("metadata_types").at(key),
+                theirs.at("metadata_types").at(key));
     }
 
     const ojson& ot = ours.at("tensors");
     const ojson& tt = theirs.at("tensors");
-    if (ot.size() != tt.size()) d.add(fmt::format("tensor count: rocmforge {}, @huggingface/gguf {}", ot.size(), tt.size()));
+    if (ot.size() != tt.size())
+        d.add(
+            fmt::format("tensor count: rocmforge {}, @huggingface/gguf {}", ot.size(), tt.size()));
     for (size_t i = 0; i < std::min(ot.size(), tt.size()); ++i) {
-        const std::string where = fmt::format("tensor #{} '{}'", i, ot[i].at("name").get<std::string>());
+        const std::string where =
+            fmt::format("tensor #{} '{}'", i, ot[i].at("name").get<std::string>());
         for (const char* field : {"name", "type_id", "shape", "offset"})
             d.check(where + " " + field, ot[i].at(field), tt[i].at(field));
     }
 
     if (d.count() > 0) {
-        std::fprintf(stderr, "%s vs %s: %zu differences\n", ours_path.c_str(), theirs_path.c_str(), d.count());
+        std::fprintf(stderr, "%s vs %s: %zu differences\n", ours_path.c_str(), theirs_path.c_str(),
+                     d.count());
         d.print();
         return 1;
     }
-    std::printf("identical: version %s, alignment %s, %zu metadata keys, %zu tensors\n", ours.at("version").dump().c_str(),
-                ours.at("alignment").dump().c_str(), okeys.size(), ot.size());
+    std::printf("identical: version %s, alignment %s, %zu metadata keys, %zu tensors\n",
+                ours.at("version").dump().c_str(), ours.at("alignment").dump().c_str(),
+                okeys.size(), ot.size());
     return 0;
 }
 
@@ -131,7 +141,8 @@ rf::GgufArray shorten(const rf::GgufArray& a, size_t max_items, size_t max_bytes
     std::visit(
         [&](const auto& vec) {
             using Vec = std::decay_t<decltype(vec)>;
-            Vec cut(vec.begin(), vec.begin() + static_cast<std::ptrdiff_t>(std::min(vec.size(), max_items)));
+            Vec cut(vec.begin(),
+                    vec.begin() + static_cast<std::ptrdiff_t>(std::min(vec.size(), max_items)));
             if constexpr (std::is_same_v<Vec, std::vector<std::string>>) {
                 for (auto& x : cut) x.resize(std::min(x.size(), max_bytes));
             } else if constexpr (std::is_same_v<Vec, std::vector<rf::GgufArray>>) {
@@ -150,7 +161,8 @@ void minimise_gguf(const std::string& in, const std::string& out, size_t max_ten
     rf::GgufWriter w(f.alignment());
     for (const auto& [key, value] : f.metadata()) {
         if (const rf::GgufArray* a = value.as_array()) {
-            w.set(key, rf::GgufValue(rf::GgufType::ARRAY, std::make_shared<rf::GgufArray>(shorten(*a, kItems, kBytes))));
+            w.set(key, rf::GgufValue(rf::GgufType::ARRAY,
+                                     std::make_shared<rf::GgufArray>(shorten(*a, kItems, kBytes))));
         } else if (const std::string* str = value.as_string()) {
             w.set(key, rf::GgufValue(rf::GgufType::STRING, str->substr(0, kBytes)));
         } else {
@@ -163,12 +175,14 @@ void minimise_gguf(const std::string& in, const std::string& out, size_t max_ten
         ne[0] = rf::block_size(t.type);
         for (size_t d = 1; d < ne.size(); ++d) ne[d] = std::min<int64_t>(ne[d], 2);
         const uint8_t* src = t.data;
-        w.add_tensor(t.name, t.type, ne, [src](uint8_t* dst, size_t n) { std::memcpy(dst, src, n); });
+        w.add_tensor(t.name, t.type, ne,
+                     [src](uint8_t* dst, size_t n) { std::memcpy(dst, src, n); });
     }
     w.write(out);
 }
 
-void write_safetensors(const std::string& out, const nlohmann::json& header, const std::vector<uint8_t>& data) {
+void write_safetensors(const std::string& out, const nlohmann::json& header,
+                       const std::vector<uint8_t>& data) {
     const std::string text = header.dump();
     const uint64_t n = text.size();
     std::ofstream f(out, std::ios::binary);
@@ -202,14 +216,17 @@ void every_dtype_safetensors(const std::string& out) {
     header["__metadata__"] = {{"format", "pt"}};
     std::vector<uint8_t> data;
     uint32_t seed = 1;
-    for (auto dt : {rf::SafetensorsDType::F32, rf::SafetensorsDType::F16, rf::SafetensorsDType::BF16,
-                    rf::SafetensorsDType::F64, rf::SafetensorsDType::I64, rf::SafetensorsDType::I32,
-                    rf::SafetensorsDType::I16, rf::SafetensorsDType::I8, rf::SafetensorsDType::U8,
-                    rf::SafetensorsDType::BOOL, rf::SafetensorsDType::U16, rf::SafetensorsDType::U32,
-                    rf::SafetensorsDType::U64, rf::SafetensorsDType::F8_E4M3, rf::SafetensorsDType::F8_E5M2}) {
+    for (auto dt : {rf::SafetensorsDType::F32, rf::SafetensorsDType::F16,
+                    rf::SafetensorsDType::BF16, rf::SafetensorsDType::F64,
+                    rf::SafetensorsDType::I64, rf::SafetensorsDType::I32, rf::SafetensorsDType::I16,
+                    rf::SafetensorsDType::I8, rf::SafetensorsDType::U8, rf::SafetensorsDType::BOOL,
+                    rf::SafetensorsDType::U16, rf::SafetensorsDType::U32, rf::SafetensorsDType::U64,
+                    rf::SafetensorsDType::F8_E4M3, rf::SafetensorsDType::F8_E5M2}) {
         const size_t nbytes = 6 * rf::safetensors_dtype_size(dt);
         header[std::string("t.") + rf::safetensors_dtype_name(dt)] = {
-            {"dtype", rf::safetensors_dtype_name(dt)}, {"shape", {2, 3}}, {"data_offsets", {data.size(), data.size() + nbytes}}};
+            {"dtype", rf::safetensors_dtype_name(dt)},
+            {"shape", {2, 3}},
+            {"data_offsets", {data.size(), data.size() + nbytes}}};
         const size_t at = data.size();
         data.resize(at + nbytes);
         if (dt == rf::SafetensorsDType::BOOL) {
@@ -218,20 +235,24 @@ void every_dtype_safetensors(const std::string& out) {
             rf::test::fill_pattern(data.data() + at, nbytes, seed++);
         }
     }
-    header["scalar"] = {{"dtype", "F32"}, {"shape", nlohmann::json::array()}, {"data_offsets", {data.size(), data.size() + 4}}};
+    header["scalar"] = {{"dtype", "F32"},
+                        {"shape", nlohmann::json::array()},
+                        {"data_offsets", {data.size(), data.size() + 4}}};
     data.insert(data.end(), {0, 0, 128, 63});
-    header["empty"] = {{"dtype", "F32"}, {"shape", {0, 5}}, {"data_offsets", {data.size(), data.size()}}};
+    header["empty"] = {
+        {"dtype", "F32"}, {"shape", {0, 5}}, {"data_offsets", {data.size(), data.size()}}};
     write_safetensors(out, header, data);
 }
 
 int usage() {
-    std::fprintf(stderr,
-                 "usage: rocmforge_format_test_tool write-every-type OUT.gguf ALIGNMENT\n"
-                 "       rocmforge_format_test_tool rewrite IN.gguf OUT.gguf [ALIGNMENT]\n"
-                 "       rocmforge_format_test_tool compare OURS.json THEIRS.json\n"
-                 "       rocmforge_format_test_tool minimise-gguf IN.gguf OUT.gguf MAX_TENSORS\n"
-                 "       rocmforge_format_test_tool minimise-safetensors IN OUT.safetensors MAX_TENSORS\n"
-                 "       rocmforge_format_test_tool every-dtype-safetensors OUT.safetensors\n");
+    std::fprintf(
+        stderr,
+        "usage: rocmforge_format_test_tool write-every-type OUT.gguf ALIGNMENT\n"
+        "       rocmforge_format_test_tool rewrite IN.gguf OUT.gguf [ALIGNMENT]\n"
+        "       rocmforge_format_test_tool compare OURS.json THEIRS.json\n"
+        "       rocmforge_format_test_tool minimise-gguf IN.gguf OUT.gguf MAX_TENSORS\n"
+        "       rocmforge_format_test_tool minimise-safetensors IN OUT.safetensors MAX_TENSORS\n"
+        "       rocmforge_format_test_tool every-dtype-safetensors OUT.safetensors\n");
     return 2;
 }
 
@@ -246,7 +267,8 @@ int main(int argc, char** argv) {
         }
         if ((args.size() == 3 || args.size() == 4) && args[0] == "rewrite") {
             const rf::GgufFile f(args[1]);
-            rf::test::copy_to_writer(f, args.size() == 4 ? parse_number(args[3]) : 0).write(args[2]);
+            rf::test::copy_to_writer(f, args.size() == 4 ? parse_number(args[3]) : 0)
+                .write(args[2]);
             return 0;
         }
         if (args.size() == 3 && args[0] == "compare") return compare(args[1], args[2]);

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <fmt/format.h>
 #include <cstdio>
 #include <fstream>
-#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
@@ -34,14 +34,17 @@ RunResult run_cli(const std::string& args) {
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
-std::string quoted(const std::filesystem::path& p) { return fmt::format("'{}'", p.string()); }
+std::string quoted(const std::filesystem::path& p) {
+    return fmt::format("'{}'", p.string());
+}
 
 TEST(CliInfo, GgufTextListing) {
     RF_REQUIRE_SHARED();
     const auto path = test::shared_dir() / "models/llamacpp-gguf/tiny-qwen3-llamacpp-q8_0.gguf";
     const RunResult r = run_cli("info " + quoted(path));
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_NE(r.output.find("format: GGUF v3, alignment 32, tensor data at offset 274976"), std::string::npos);
+    EXPECT_NE(r.output.find("format: GGUF v3, alignment 32, tensor data at offset 274976"),
+              std::string::npos);
     EXPECT_NE(r.output.find("metadata (25 keys):"), std::string::npos);
     EXPECT_NE(r.output.find("array<string>[8192]"), std::string::npos);
     // Arrays abbreviated, chat template shortened.
@@ -71,7 +74,8 @@ TEST(CliInfo, GgufJsonMatchesReader) {
     EXPECT_EQ(j["metadata"]["test.i64"].get<int64_t>(), -4611686018427387911ll);
     EXPECT_EQ(j["metadata"]["test.f32"].get<double>(), static_cast<double>(3.14159f));
     EXPECT_EQ(j["metadata"]["test.bool_true"], true);
-    EXPECT_EQ(j["metadata"]["test.nested.deep"], nlohmann::json::parse(R"([[["a"], ["b", "c"]], []])"));
+    EXPECT_EQ(j["metadata"]["test.nested.deep"],
+              nlohmann::json::parse(R"([[["a"], ["b", "c"]], []])"));
     EXPECT_EQ(j["metadata"]["test.arr.u64"][1].get<uint64_t>(), ~0ull);
     EXPECT_EQ(j["metadata_types"]["test.arr.string"], "array<string>");
     EXPECT_EQ(j["metadata_types"]["general.alignment"], "u32");
@@ -111,13 +115,16 @@ TEST(CliInfo, SafetensorsFileAndDirectory) {
 TEST(CliInfo, BrokenFileIsAnErrorNotACrash) {
     const auto path = test::temp_dir() / "cli-info-broken.gguf";
     {
-        const char bytes[] = {'G', 'G', 'U', 'F', 3, 0, 0, 0, 'g', 'a', 'r', 'b'};  // count cut short
+        const char bytes[] = {'G', 'G', 'U', 'F', 3,   0,
+                              0,   0,   'g', 'a', 'r', 'b'};  // count cut short
         std::ofstream(path, std::ios::binary).write(bytes, sizeof bytes);
     }
     const RunResult r = run_cli("info " + quoted(path));
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.output.find(fmt::format("error: gguf {}: tensor count at offset 8 needs 8 bytes", path.string())),
-              std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(fmt::format("error: gguf {}: tensor count at offset 8 needs 8 bytes",
+                                        path.string())),
+              std::string::npos)
+        << r.output;
     const RunResult missing = run_cli("info " + quoted(test::temp_dir() / "no-such-file.gguf"));
     EXPECT_EQ(missing.exit_code, 1);
     EXPECT_NE(missing.output.find("no such file or directory"), std::string::npos);

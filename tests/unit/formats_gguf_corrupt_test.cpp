@@ -37,10 +37,13 @@ struct Bytes {
     }
 };
 
-std::vector<uint8_t> kv(const std::string& key, uint32_t type, const std::vector<uint8_t>& payload) {
+std::vector<uint8_t> kv(const std::string& key, uint32_t type,
+                        const std::vector<uint8_t>& payload) {
     return Bytes().str(key).pod(type).append(payload).b;
 }
-std::vector<uint8_t> kv_u32(const std::string& key, uint32_t v) { return kv(key, 4, Bytes().pod(v).b); }
+std::vector<uint8_t> kv_u32(const std::string& key, uint32_t v) {
+    return kv(key, 4, Bytes().pod(v).b);
+}
 std::vector<uint8_t> kv_string(const std::string& key, const std::string& v) {
     return kv(key, 8, Bytes().str(v).b);
 }
@@ -77,7 +80,8 @@ struct RawGguf {
         const size_t data_start = (out.b.size() + alignment - 1) / alignment * alignment;
         out.b.resize(data_start, 0);
         // Recognisable tensor bytes.
-        for (uint64_t i = 0; i < data_size; ++i) out.b.push_back(static_cast<uint8_t>(0xA0 + i % 16));
+        for (uint64_t i = 0; i < data_size; ++i)
+            out.b.push_back(static_cast<uint8_t>(0xA0 + i % 16));
         return out.b;
     }
 };
@@ -87,8 +91,16 @@ RawGguf base_file() {
     RawGguf g;
     g.kvs.push_back(kv_string("general.architecture", "test"));
     g.kvs.push_back(kv_u32("test.u32", 7));
-    g.kvs.push_back(kv("test.arr", 9, Bytes().pod<uint32_t>(5).pod<uint64_t>(3).pod<int32_t>(1).pod<int32_t>(2).pod<int32_t>(3).b));
-    g.kvs.push_back(kv("test.strs", 9, Bytes().pod<uint32_t>(8).pod<uint64_t>(2).str("x").str("yy").b));
+    g.kvs.push_back(kv("test.arr", 9,
+                       Bytes()
+                           .pod<uint32_t>(5)
+                           .pod<uint64_t>(3)
+                           .pod<int32_t>(1)
+                           .pod<int32_t>(2)
+                           .pod<int32_t>(3)
+                           .b));
+    g.kvs.push_back(
+        kv("test.strs", 9, Bytes().pod<uint32_t>(8).pod<uint64_t>(2).str("x").str("yy").b));
     g.tensors.push_back({"w0", {8, 2}, 0, 0, std::nullopt});
     g.tensors.push_back({"w1", {32}, 8, 64, std::nullopt});
     g.tensors.push_back({"w2", {4}, 1, 128, std::nullopt});
@@ -96,7 +108,9 @@ RawGguf base_file() {
     return g;
 }
 
-GgufFile parse(std::vector<uint8_t> bytes) { return GgufFile(std::move(bytes), "corrupt.gguf"); }
+GgufFile parse(std::vector<uint8_t> bytes) {
+    return GgufFile(std::move(bytes), "corrupt.gguf");
+}
 
 // The message of the rf::Error that parsing throws ("" when it parses, "<other>" when it throws
 // something else).
@@ -148,69 +162,123 @@ std::vector<uint8_t> nested_array(int depth) {
 
 const std::vector<Case>& cases() {
     static const std::vector<Case> k = {
-        {"wrong magic", [](RawGguf& g) { g.magic = 0x46554746; }, "magic is 0x46554746 ('FGUF'), expected 'GGUF'"},
+        {"wrong magic", [](RawGguf& g) { g.magic = 0x46554746; },
+         "magic is 0x46554746 ('FGUF'), expected 'GGUF'"},
         {"version 1", [](RawGguf& g) { g.version = 1; }, "version 1 is not supported"},
         {"version 99", [](RawGguf& g) { g.version = 99; }, "version 99 is not supported"},
         {"big-endian", [](RawGguf& g) { g.version = 0x03000000; }, "big-endian"},
-        {"huge tensor count", [](RawGguf& g) { g.n_tensors = 1ull << 60; }, "tensor count 1152921504606846976 cannot fit"},
-        {"huge kv count", [](RawGguf& g) { g.n_kv = 1ull << 60; }, "metadata key/value count 1152921504606846976 cannot fit"},
-        {"max kv count", [](RawGguf& g) { g.n_kv = ~0ull; }, "key/value count 18446744073709551615 cannot fit"},
+        {"huge tensor count", [](RawGguf& g) { g.n_tensors = 1ull << 60; },
+         "tensor count 1152921504606846976 cannot fit"},
+        {"huge kv count", [](RawGguf& g) { g.n_kv = 1ull << 60; },
+         "metadata key/value count 1152921504606846976 cannot fit"},
+        {"max kv count", [](RawGguf& g) { g.n_kv = ~0ull; },
+         "key/value count 18446744073709551615 cannot fit"},
         {"one tensor too many", [](RawGguf& g) { g.n_tensors = 4; }, "tensor"},
         {"one kv too many", [](RawGguf& g) { g.n_kv = 5; }, "corrupt.gguf"},
-        {"huge key length",
-         [](RawGguf& g) { g.kvs[1] = Bytes().pod<uint64_t>(1ull << 40).b; },
+        {"huge key length", [](RawGguf& g) { g.kvs[1] = Bytes().pod<uint64_t>(1ull << 40).b; },
          "key/value #1: key has length 1099511627776"},
         {"huge string value length",
-         [](RawGguf& g) { g.kvs[0] = kv("general.architecture", 8, Bytes().pod<uint64_t>(~0ull).b); },
+         [](RawGguf& g) {
+             g.kvs[0] = kv("general.architecture", 8, Bytes().pod<uint64_t>(~0ull).b);
+         },
          "key 'general.architecture': string value has length 18446744073709551615"},
         {"huge array length",
-         [](RawGguf& g) { g.kvs[2] = kv("test.arr", 9, Bytes().pod<uint32_t>(5).pod<uint64_t>(1ull << 62).b); },
+         [](RawGguf& g) {
+             g.kvs[2] = kv("test.arr", 9, Bytes().pod<uint32_t>(5).pod<uint64_t>(1ull << 62).b);
+         },
          "key 'test.arr': array of 4611686018427387904 i32 elements"},
         {"huge string array length",
-         [](RawGguf& g) { g.kvs[3] = kv("test.strs", 9, Bytes().pod<uint32_t>(8).pod<uint64_t>(1ull << 58).b); },
+         [](RawGguf& g) {
+             g.kvs[3] = kv("test.strs", 9, Bytes().pod<uint32_t>(8).pod<uint64_t>(1ull << 58).b);
+         },
          "key 'test.strs': array of 288230376151711744 string elements"},
         {"huge string in array",
-         [](RawGguf& g) { g.kvs[3] = kv("test.strs", 9, Bytes().pod<uint32_t>(8).pod<uint64_t>(1).pod<uint64_t>(1ull << 50).b); },
+         [](RawGguf& g) {
+             g.kvs[3] = kv("test.strs", 9,
+                           Bytes().pod<uint32_t>(8).pod<uint64_t>(1).pod<uint64_t>(1ull << 50).b);
+         },
          "key 'test.strs': string array element has length 1125899906842624"},
-        {"unknown value type", [](RawGguf& g) { g.kvs[1] = kv("test.u32", 13, Bytes().pod<uint32_t>(7).b); },
+        {"unknown value type",
+         [](RawGguf& g) { g.kvs[1] = kv("test.u32", 13, Bytes().pod<uint32_t>(7).b); },
          "key 'test.u32': value type 13 is not a GGUF value type"},
         {"unknown array element type",
-         [](RawGguf& g) { g.kvs[2] = kv("test.arr", 9, Bytes().pod<uint32_t>(99).pod<uint64_t>(0).b); },
+         [](RawGguf& g) {
+             g.kvs[2] = kv("test.arr", 9, Bytes().pod<uint32_t>(99).pod<uint64_t>(0).b);
+         },
          "key 'test.arr': array element type 99 is not a GGUF value type"},
-        {"bool value 2", [](RawGguf& g) { g.kvs[1] = kv("test.u32", 7, {2}); }, "key 'test.u32': bool value at offset"},
-        {"arrays nested too deep", [](RawGguf& g) { g.kvs[2] = kv("test.arr", 9, nested_array(20)); },
+        {"bool value 2", [](RawGguf& g) { g.kvs[1] = kv("test.u32", 7, {2}); },
+         "key 'test.u32': bool value at offset"},
+        {"arrays nested too deep",
+         [](RawGguf& g) { g.kvs[2] = kv("test.arr", 9, nested_array(20)); },
          "key 'test.arr': arrays are nested more than 16 deep"},
-        {"duplicate key", [](RawGguf& g) { g.kvs[3] = kv_u32("test.u32", 8); }, "key 'test.u32': duplicate key (entries #1 and #3)"},
+        {"duplicate key", [](RawGguf& g) { g.kvs[3] = kv_u32("test.u32", 8); },
+         "key 'test.u32': duplicate key (entries #1 and #3)"},
         {"alignment 48", [](RawGguf& g) { g.kvs.push_back(kv_u32("general.alignment", 48)); },
          "key 'general.alignment': value 48 is not a non-zero power of two"},
         {"alignment 0", [](RawGguf& g) { g.kvs.push_back(kv_u32("general.alignment", 0)); },
          "key 'general.alignment': value 0 is not a non-zero power of two"},
-        {"alignment string", [](RawGguf& g) { g.kvs.push_back(kv_string("general.alignment", "32")); },
+        {"alignment string",
+         [](RawGguf& g) { g.kvs.push_back(kv_string("general.alignment", "32")); },
          "key 'general.alignment': has type string, expected an unsigned integer"},
-        {"alignment negative", [](RawGguf& g) { g.kvs.push_back(kv("general.alignment", 5, Bytes().pod<int32_t>(-32).b)); },
+        {"alignment negative",
+         [](RawGguf& g) {
+             g.kvs.push_back(kv("general.alignment", 5, Bytes().pod<int32_t>(-32).b));
+         },
          "key 'general.alignment': value -32 is not a non-zero power of two"},
-        {"n_dims 0", [](RawGguf& g) { g.tensors[0].n_dims = 0; g.tensors[0].ne.clear(); }, "tensor 'w0': n_dims 0 is out of range (1..4)"},
-        {"n_dims 5", [](RawGguf& g) { g.tensors[1].ne = {32, 1, 1, 1, 1}; }, "tensor 'w1': n_dims 5 is out of range (1..4)"},
-        {"n_dims 2^31", [](RawGguf& g) { g.tensors[1].n_dims = 0x80000000u; }, "tensor 'w1': n_dims 2147483648 is out of range"},
-        {"dim 0", [](RawGguf& g) { g.tensors[0].ne = {8, 0}; }, "tensor 'w0': dimension ne[1] is 0"},
-        {"dim beyond int64", [](RawGguf& g) { g.tensors[0].ne = {8, 1ull << 63}; }, "tensor 'w0': dimension ne[1] = 9223372036854775808 does not fit"},
-        {"element count overflow", [](RawGguf& g) { g.tensors[0].ne = {1ull << 32, 1ull << 32}; },
+        {"n_dims 0",
+         [](RawGguf& g) {
+             g.tensors[0].n_dims = 0;
+             g.tensors[0].ne.clear();
+         },
+         "tensor 'w0': n_dims 0 is out of range (1..4)"},
+        {"n_dims 5",
+         [](RawGguf& g) {
+             g.tensors[1].ne = {32, 1, 1, 1, 1};
+         },
+         "tensor 'w1': n_dims 5 is out of range (1..4)"},
+        {"n_dims 2^31", [](RawGguf& g) { g.tensors[1].n_dims = 0x80000000u; },
+         "tensor 'w1': n_dims 2147483648 is out of range"},
+        {"dim 0",
+         [](RawGguf& g) {
+             g.tensors[0].ne = {8, 0};
+         },
+         "tensor 'w0': dimension ne[1] is 0"},
+        {"dim beyond int64",
+         [](RawGguf& g) {
+             g.tensors[0].ne = {8, 1ull << 63};
+         },
+         "tensor 'w0': dimension ne[1] = 9223372036854775808 does not fit"},
+        {"element count overflow",
+         [](RawGguf& g) {
+             g.tensors[0].ne = {1ull << 32, 1ull << 32};
+         },
          "tensor 'w0': element count overflows int64 at ne[1] = 4294967296"},
-        {"byte size overflow", [](RawGguf& g) { g.tensors[0].ne = {1ull << 62, 1}; }, "tensor 'w0': byte size overflows"},
-        {"tensor larger than file", [](RawGguf& g) { g.tensors[0].ne = {1ull << 30}; }, "tensor 'w0': size 4294967296 bytes"},
-        {"unknown tensor type 20", [](RawGguf& g) { g.tensors[2].type = 20; }, "tensor 'w2': type 20 is not a tensor type this build knows"},
-        {"unknown tensor type 2^32-1", [](RawGguf& g) { g.tensors[2].type = 0xffffffffu; }, "tensor 'w2': type 4294967295"},
-        {"row not whole blocks", [](RawGguf& g) { g.tensors[1].ne = {33}; }, "tensor 'w1': ne[0] = 33 is not a multiple of the q8_0 block size 32"},
-        {"unaligned offset", [](RawGguf& g) { g.tensors[1].offset = 65; }, "tensor 'w1': offset 65 is not a multiple of the alignment 32"},
+        {"byte size overflow",
+         [](RawGguf& g) {
+             g.tensors[0].ne = {1ull << 62, 1};
+         },
+         "tensor 'w0': byte size overflows"},
+        {"tensor larger than file", [](RawGguf& g) { g.tensors[0].ne = {1ull << 30}; },
+         "tensor 'w0': size 4294967296 bytes"},
+        {"unknown tensor type 20", [](RawGguf& g) { g.tensors[2].type = 20; },
+         "tensor 'w2': type 20 is not a tensor type this build knows"},
+        {"unknown tensor type 2^32-1", [](RawGguf& g) { g.tensors[2].type = 0xffffffffu; },
+         "tensor 'w2': type 4294967295"},
+        {"row not whole blocks", [](RawGguf& g) { g.tensors[1].ne = {33}; },
+         "tensor 'w1': ne[0] = 33 is not a multiple of the q8_0 block size 32"},
+        {"unaligned offset", [](RawGguf& g) { g.tensors[1].offset = 65; },
+         "tensor 'w1': offset 65 is not a multiple of the alignment 32"},
         {"offset past the end", [](RawGguf& g) { g.tensors[2].offset = 1024; },
          "tensor 'w2' offset 1024 + size 8 is past the end of the file"},
         {"offset near 2^64", [](RawGguf& g) { g.tensors[2].offset = ~0ull - 31; },
          "tensor 'w2' offset 18446744073709551584 + size 8 is past the end of the file"},
-        {"data cut short", [](RawGguf& g) { g.data_size = 135; }, "tensor 'w2' offset 128 + size 8 is past the end of the file"},
+        {"data cut short", [](RawGguf& g) { g.data_size = 135; },
+         "tensor 'w2' offset 128 + size 8 is past the end of the file"},
         {"overlapping tensors", [](RawGguf& g) { g.tensors[1].offset = 32; },
          "tensor 'w0' (offset 0, size 64) overlaps tensor 'w1' (offset 32)"},
         {"same offset", [](RawGguf& g) { g.tensors[2].offset = 64; }, "overlaps"},
-        {"duplicate tensor name", [](RawGguf& g) { g.tensors[2].name = "w0"; }, "tensor 'w0': duplicate tensor name (tensors #0 and #2)"},
+        {"duplicate tensor name", [](RawGguf& g) { g.tensors[2].name = "w0"; },
+         "tensor 'w0': duplicate tensor name (tensors #0 and #2)"},
     };
     return k;
 }
@@ -229,15 +297,26 @@ TEST(GgufCorrupt, EachChangeGivesANamedError) {
 TEST(GgufCorrupt, TooSmall) {
     EXPECT_NE(parse_error({}).find("too small"), std::string::npos);
     EXPECT_NE(parse_error({'G', 'G'}).find("too small"), std::string::npos);
-    EXPECT_NE(parse_error({'G', 'G', 'U', 'F'}).find("version at offset 4 needs 4 bytes"), std::string::npos);
+    EXPECT_NE(parse_error({'G', 'G', 'U', 'F'}).find("version at offset 4 needs 4 bytes"),
+              std::string::npos);
 }
 
 // Walks a valid GGUF file independently of the reader and returns the region boundaries: end of
 // the header, of each key/value, of each tensor info, and the data offset.
 std::vector<size_t> region_boundaries(const std::vector<uint8_t>& b, uint64_t alignment) {
     size_t p = 24;
-    auto u32 = [&] { uint32_t v; std::memcpy(&v, &b[p], 4); p += 4; return v; };
-    auto u64 = [&] { uint64_t v; std::memcpy(&v, &b[p], 8); p += 8; return v; };
+    auto u32 = [&] {
+        uint32_t v;
+        std::memcpy(&v, &b[p], 4);
+        p += 4;
+        return v;
+    };
+    auto u64 = [&] {
+        uint64_t v;
+        std::memcpy(&v, &b[p], 8);
+        p += 8;
+        return v;
+    };
     std::function<void(uint32_t)> skip = [&](uint32_t type) {
         static const size_t kSize[] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
         if (type == 8) {
@@ -283,7 +362,8 @@ TEST(GgufCorrupt, TruncatedAtEveryByte) {
         ASSERT_FALSE(msg.empty()) << "truncated to " << len << " bytes parsed";
         ASSERT_EQ(msg.rfind("gguf corrupt.gguf: ", 0), 0u) << msg;
         if (len >= 24 && len < header_end) {  // inside metadata or tensor infos
-            ASSERT_TRUE(msg.find("needs") != std::string::npos || msg.find("cannot fit") != std::string::npos ||
+            ASSERT_TRUE(msg.find("needs") != std::string::npos ||
+                        msg.find("cannot fit") != std::string::npos ||
                         msg.find("left in the file") != std::string::npos)
                 << len << ": " << msg;
         }
@@ -292,9 +372,11 @@ TEST(GgufCorrupt, TruncatedAtEveryByte) {
 
 TEST(GgufCorrupt, LlamacppFileTruncatedAtEveryRegionBoundary) {
     RF_REQUIRE_SHARED();
-    const auto path = test::shared_dir() / "models" / "llamacpp-gguf" / "tiny-qwen3-llamacpp-q8_0.gguf";
+    const auto path =
+        test::shared_dir() / "models" / "llamacpp-gguf" / "tiny-qwen3-llamacpp-q8_0.gguf";
     std::ifstream in(path, std::ios::binary);
-    const std::vector<uint8_t> full{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const std::vector<uint8_t> full{std::istreambuf_iterator<char>(in),
+                                    std::istreambuf_iterator<char>()};
     const GgufFile f = parse(full);
     std::vector<size_t> cuts = region_boundaries(full, f.alignment());
     EXPECT_EQ(cuts.back(), f.data_offset());
@@ -303,16 +385,19 @@ TEST(GgufCorrupt, LlamacppFileTruncatedAtEveryRegionBoundary) {
     for (size_t cut : cuts) {
         for (size_t len : {cut - 1, cut, cut + 1}) {
             if (len >= full.size()) continue;
-            const std::string msg = parse_error(std::vector<uint8_t>(full.begin(), full.begin() + len));
-            EXPECT_EQ(msg.rfind("gguf corrupt.gguf: ", 0), 0u) << "cut at " << len << ": '" << msg << "'";
+            const std::string msg =
+                parse_error(std::vector<uint8_t>(full.begin(), full.begin() + len));
+            EXPECT_EQ(msg.rfind("gguf corrupt.gguf: ", 0), 0u)
+                << "cut at " << len << ": '" << msg << "'";
         }
     }
     // Cut in the tensor data: the message names the first tensor that does not fit.
     const auto& last = f.tensors().back();
     const size_t len = f.data_offset() + last.offset + 10;
-    EXPECT_NE(parse_error(std::vector<uint8_t>(full.begin(), full.begin() + len))
-                  .find("tensor '" + last.name + "' offset " + std::to_string(last.offset) + " + size"),
-              std::string::npos);
+    EXPECT_NE(
+        parse_error(std::vector<uint8_t>(full.begin(), full.begin() + len))
+            .find("tensor '" + last.name + "' offset " + std::to_string(last.offset) + " + size"),
+        std::string::npos);
 }
 
 // Random single-field damage: every result is a parse or an rf::Error (no other exception, no
@@ -325,13 +410,17 @@ TEST(GgufCorrupt, RandomMutationsNeverEscapeAsOtherErrors) {
         std::vector<uint8_t> b = full;
         const size_t pos = rng() % b.size();
         switch (iter % 3) {
-        case 0: b[pos] = static_cast<uint8_t>(rng()); break;
-        case 1: b[pos] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
-        default: {  // an 8-byte field set to a random or extreme value
-            const uint64_t values[] = {0, 1, ~0ull, 1ull << 63, rng()};
-            const uint64_t v = values[rng() % 5];
-            std::memcpy(&b[pos], &v, std::min<size_t>(8, b.size() - pos));
-        }
+            case 0:
+                b[pos] = static_cast<uint8_t>(rng());
+                break;
+            case 1:
+                b[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
+                break;
+            default: {  // an 8-byte field set to a random or extreme value
+                const uint64_t values[] = {0, 1, ~0ull, 1ull << 63, rng()};
+                const uint64_t v = values[rng() % 5];
+                std::memcpy(&b[pos], &v, std::min<size_t>(8, b.size() - pos));
+            }
         }
         const std::string msg = parse_error(std::move(b));
         ASSERT_NE(msg, "<not an rf::Error>") << "iteration " << iter;

@@ -41,7 +41,8 @@ TEST(GgufRead, LlamacppQwen3F16) {
     EXPECT_EQ(f.require_int("qwen3.attention.head_count_kv"), 2);
     EXPECT_EQ(f.require_int("qwen3.context_length"), 4096);
     EXPECT_EQ(f.require_float("qwen3.rope.freq_base"), 1e6);
-    EXPECT_EQ(f.require_float("qwen3.attention.layer_norm_rms_epsilon"), static_cast<double>(1e-6f));
+    EXPECT_EQ(f.require_float("qwen3.attention.layer_norm_rms_epsilon"),
+              static_cast<double>(1e-6f));
     EXPECT_EQ(f.find("qwen3.rope.freq_base")->type(), GgufType::F32);
     EXPECT_EQ(f.require_int("general.file_type"), 1);
     EXPECT_EQ(f.require_string("tokenizer.ggml.model"), "gpt2");
@@ -140,7 +141,8 @@ TEST(GgufRead, LlamacppQwen35Moe) {
               (std::vector<int64_t>{11, 11, 10, 0}));
     EXPECT_EQ(f.require_tensor("blk.0.ssm_conv1d.weight").ne, (std::vector<int64_t>{4, 512}));
     EXPECT_EQ(f.require_tensor("blk.0.ssm_a").ne, (std::vector<int64_t>{4}));
-    EXPECT_EQ(f.require_tensor("blk.0.ffn_gate_inp_shexp.weight").ne, (std::vector<int64_t>{256, 1}));
+    EXPECT_EQ(f.require_tensor("blk.0.ffn_gate_inp_shexp.weight").ne,
+              (std::vector<int64_t>{256, 1}));
     EXPECT_EQ(f.require_tensor("blk.0.ffn_up_exps.weight").ne, (std::vector<int64_t>{256, 128, 8}));
     EXPECT_EQ(f.n_parameters(), 7102040);
 }
@@ -154,14 +156,17 @@ TEST(GgufRead, TypedGettersNameKeyAndType) {
         f.require_int("no.such.key");
         FAIL() << "expected rf::Error";
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("key 'no.such.key' is missing"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("key 'no.such.key' is missing"), std::string::npos)
+            << e.what();
     }
     try {
         f.require_int("general.name");
         FAIL() << "expected rf::Error";
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("key 'general.name' has type string, expected an integer"),
-                  std::string::npos) << e.what();
+        EXPECT_NE(
+            std::string(e.what()).find("key 'general.name' has type string, expected an integer"),
+            std::string::npos)
+            << e.what();
     }
     EXPECT_THROW(f.get_string_array("tokenizer.ggml.token_type"), Error);
     EXPECT_THROW(f.get_bool("qwen3.block_count"), Error);
@@ -175,8 +180,9 @@ TEST(GgufRead, TypedGettersNameKeyAndType) {
 // offsets and padding.
 TEST(GgufRead, RewriteOfLlamacppFilesIsByteIdentical) {
     RF_REQUIRE_SHARED();
-    for (const char* name : {"tiny-qwen3-llamacpp-f16.gguf", "tiny-qwen3-llamacpp-q8_0.gguf",
-                             "tiny-qwen3moe-llamacpp-q8_0.gguf", "tiny-qwen35moe-llamacpp-q8_0.gguf"}) {
+    for (const char* name :
+         {"tiny-qwen3-llamacpp-f16.gguf", "tiny-qwen3-llamacpp-q8_0.gguf",
+          "tiny-qwen3moe-llamacpp-q8_0.gguf", "tiny-qwen35moe-llamacpp-q8_0.gguf"}) {
         const std::string in = llamacpp_gguf(name);
         const GgufFile f(in);
         const std::string out = (test::temp_dir() / (std::string("rewrite-") + name)).string();

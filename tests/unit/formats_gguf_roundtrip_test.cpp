@@ -65,7 +65,8 @@ TEST_P(GgufRoundTrip, EveryValueTypeAndTensorType) {
     EXPECT_EQ(f.require_float("test.f64"), 2.718281828459045);
     EXPECT_EQ(f.get_int_array("test.arr.i8"), (std::vector<int64_t>{-128, 0, 127}));
     EXPECT_EQ(f.get_int_array("test.arr.u32"), (std::vector<int64_t>{0, 4294967295ll}));
-    EXPECT_EQ(f.get_float_array("test.arr.f32"), (std::vector<float>{1.5f, -0.25f, 1e-6f, 3.0e38f}));
+    EXPECT_EQ(f.get_float_array("test.arr.f32"),
+              (std::vector<float>{1.5f, -0.25f, 1e-6f, 3.0e38f}));
     EXPECT_EQ(*f.get_string_array("test.arr.string"),
               (std::vector<std::string>{"a", "", "\xc3\xbc", "x y"}));
     EXPECT_EQ(f.get_array("test.arr.empty")->size(), 0u);
@@ -84,7 +85,8 @@ TEST_P(GgufRoundTrip, EveryValueTypeAndTensorType) {
     const auto& deep = std::get<std::vector<GgufArray>>(f.get_array("test.nested.deep")->values);
     ASSERT_EQ(deep.size(), 2u);
     const auto& deep0 = std::get<std::vector<GgufArray>>(deep[0].values);
-    EXPECT_EQ(std::get<std::vector<std::string>>(deep0[1].values), (std::vector<std::string>{"b", "c"}));
+    EXPECT_EQ(std::get<std::vector<std::string>>(deep0[1].values),
+              (std::vector<std::string>{"b", "c"}));
     EXPECT_EQ(f.find("test.nested.deep")->to_display_string(), "[[[\"a\"], [\"b\", \"c\"]], []]");
 
     // Every value equals what was written, in the same order (general.alignment comes first
@@ -111,7 +113,8 @@ TEST_P(GgufRoundTrip, EveryValueTypeAndTensorType) {
         EXPECT_EQ(t.name, std::string("t.") + type_name(types[i]));
         EXPECT_EQ(t.type, types[i]);
         const int64_t bs = block_size(types[i]);
-        const std::vector<int64_t> want_ne = bs > 1 ? std::vector<int64_t>{2 * bs, 3} : std::vector<int64_t>{5, 3, 2};
+        const std::vector<int64_t> want_ne =
+            bs > 1 ? std::vector<int64_t>{2 * bs, 3} : std::vector<int64_t>{5, 3, 2};
         EXPECT_EQ(t.ne, want_ne);
         EXPECT_EQ(t.offset % alignment, 0u);
         EXPECT_EQ(t.nbytes, static_cast<size_t>(t.n_rows()) * row_size(t.type, t.ne[0]));
@@ -153,9 +156,10 @@ TEST(GgufWriter, RejectsBadInput) {
     w.set_u32("general.alignment", 32);
 
     const std::vector<uint8_t> data(1024, 0);
-    EXPECT_THROW(w.add_tensor("a", TensorType::Q8_0, {33}, data.data(), 34), Error);   // not whole blocks
-    EXPECT_THROW(w.add_tensor("a", TensorType::F32, {4}, data.data(), 15), Error);     // size mismatch
-    EXPECT_THROW(w.add_tensor("a", TensorType::F32, {}, data.data(), 4), Error);       // no dims
+    EXPECT_THROW(w.add_tensor("a", TensorType::Q8_0, {33}, data.data(), 34),
+                 Error);  // not whole blocks
+    EXPECT_THROW(w.add_tensor("a", TensorType::F32, {4}, data.data(), 15), Error);  // size mismatch
+    EXPECT_THROW(w.add_tensor("a", TensorType::F32, {}, data.data(), 4), Error);    // no dims
     EXPECT_THROW(w.add_tensor("a", TensorType::F32, {1, 1, 1, 1, 1}, data.data(), 4), Error);
     EXPECT_THROW(w.add_tensor("a", TensorType::F32, {4, 0}, data.data(), 0), Error);
     EXPECT_THROW(w.add_tensor("a", static_cast<TensorType>(20), {32}, data.data(), 32), Error);
@@ -233,7 +237,8 @@ TEST(GgufValue, DisplayStrings) {
     EXPECT_EQ(GgufValue(GgufType::I8, int8_t{-7}).to_display_string(), "-7");
     EXPECT_EQ(GgufValue(GgufType::BOOL, true).to_display_string(), "true");
     EXPECT_EQ(GgufValue(GgufType::F32, 0.5f).to_display_string(), "0.5");
-    EXPECT_EQ(GgufValue(GgufType::STRING, std::string("a\"b\n")).to_display_string(), "\"a\\\"b\\n\"");
+    EXPECT_EQ(GgufValue(GgufType::STRING, std::string("a\"b\n")).to_display_string(),
+              "\"a\\\"b\\n\"");
     // Long strings are cut at a character boundary and say how long they were.
     const std::string long_utf8 = "\xc3\xa9\xc3\xa9\xc3\xa9";  // 3 x 2 bytes
     EXPECT_EQ(GgufValue(GgufType::STRING, long_utf8).to_display_string(8, 3),

@@ -19,7 +19,9 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-fs::path tiny_model(const char* name) { return test::shared_dir() / "models" / name; }
+fs::path tiny_model(const char* name) {
+    return test::shared_dir() / "models" / name;
+}
 
 // Builds a safetensors file from a header object and the data section.
 std::vector<uint8_t> build_file(const std::string& header, const std::vector<uint8_t>& data) {
@@ -34,7 +36,8 @@ std::vector<uint8_t> build_file(const std::string& header, const std::vector<uin
 
 void write_file(const fs::path& p, const std::vector<uint8_t>& bytes) {
     std::ofstream out(p, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
 }
 
 TEST(Safetensors, TinyQwen3Bf16) {
@@ -48,8 +51,10 @@ TEST(Safetensors, TinyQwen3Bf16) {
     EXPECT_EQ(emb.shape, (std::vector<int64_t>{8192, 256}));
     EXPECT_EQ(emb.nbytes, 8192u * 256u * 2u);
     EXPECT_EQ(emb.offset, 0u);
-    EXPECT_EQ(m.require("model.layers.0.mlp.down_proj.weight").shape, (std::vector<int64_t>{256, 768}));
-    EXPECT_EQ(m.require("model.layers.5.self_attn.k_proj.weight").shape, (std::vector<int64_t>{128, 256}));
+    EXPECT_EQ(m.require("model.layers.0.mlp.down_proj.weight").shape,
+              (std::vector<int64_t>{256, 768}));
+    EXPECT_EQ(m.require("model.layers.5.self_attn.k_proj.weight").shape,
+              (std::vector<int64_t>{128, 256}));
     EXPECT_EQ(m.find("lm_head.weight"), nullptr);  // tied
     EXPECT_THROW(m.require("model.layers.6.self_attn.q_proj.weight"), Error);
     // In data order.
@@ -68,7 +73,8 @@ TEST(Safetensors, TinyQwen3Bf16) {
 TEST(Safetensors, MatchesLlamacppF16Gguf) {
     RF_REQUIRE_SHARED();
     const SafetensorsModel m(tiny_model("tiny-qwen3").string());
-    const GgufFile g((test::shared_dir() / "models/llamacpp-gguf/tiny-qwen3-llamacpp-f16.gguf").string());
+    const GgufFile g(
+        (test::shared_dir() / "models/llamacpp-gguf/tiny-qwen3-llamacpp-f16.gguf").string());
     const std::pair<const char*, const char*> pairs[] = {
         {"model.layers.0.self_attn.q_proj.weight", "blk.0.attn_q.weight"},
         {"model.layers.3.self_attn.v_proj.weight", "blk.3.attn_v.weight"},
@@ -119,7 +125,9 @@ TEST(Safetensors, ShardedCheckpointReadsIdentically) {
         // Reverse order within the shard, to show that order does not matter.
         for (size_t i = end; i-- > begin;) {
             const SafetensorsTensor& t = single.tensors()[i];
-            header[t.name] = {{"dtype", "BF16"}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + t.nbytes}}};
+            header[t.name] = {{"dtype", "BF16"},
+                              {"shape", t.shape},
+                              {"data_offsets", {data.size(), data.size() + t.nbytes}}};
             data.insert(data.end(), t.data, t.data + t.nbytes);
             index["weight_map"][t.name] = fname;
         }
@@ -147,9 +155,11 @@ TEST(Safetensors, ShardedCheckpointReadsIdentically) {
         SafetensorsModel m(dir.string());
         FAIL();
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("tensor 'model.extra.weight' is listed in shard "
-                                             "'model-00001-of-00002.safetensors', but that shard has no such tensor"),
-                  std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find(
+                      "tensor 'model.extra.weight' is listed in shard "
+                      "'model-00001-of-00002.safetensors', but that shard has no such tensor"),
+                  std::string::npos)
+            << e.what();
     }
     // A shard holds a tensor the index does not list.
     bad = index;
@@ -186,7 +196,10 @@ TEST(Safetensors, ShardedCheckpointReadsIdentically) {
 TEST(Safetensors, ToF32OfEachFloatDType) {
     const float values[] = {1.0f, -2.5f, 0.15625f};
     std::vector<uint8_t> data;
-    auto put16 = [&](uint16_t h) { data.push_back(h & 0xff); data.push_back(h >> 8); };
+    auto put16 = [&](uint16_t h) {
+        data.push_back(h & 0xff);
+        data.push_back(h >> 8);
+    };
     for (float v : values) put16(f32_to_f16(v));
     for (float v : values) put16(f32_to_bf16(v));
     for (float v : values) {
@@ -229,34 +242,47 @@ TEST(Safetensors, MalformedHeadersGiveClearErrors) {
         {"not json", "{\"a\": ", 0, "header JSON does not parse"},
         {"json array", "[1, 2]", 0, "header is [1,2], expected a JSON object"},
         {"entry not object", R"({"a": 5})", 0, "tensor 'a': entry is 5, expected an object"},
-        {"missing dtype", R"({"a": {"shape": [1], "data_offsets": [0, 4]}})", 4, "tensor 'a': entry needs \"dtype\""},
+        {"missing dtype", R"({"a": {"shape": [1], "data_offsets": [0, 4]}})", 4,
+         "tensor 'a': entry needs \"dtype\""},
         {"unknown dtype", R"({"a": {"dtype": "F4", "shape": [1], "data_offsets": [0, 1]}})", 1,
          "tensor 'a': dtype 'F4' is not a safetensors dtype this build knows"},
-        {"dtype not string", R"({"a": {"dtype": 1, "shape": [1], "data_offsets": [0, 1]}})", 1, "dtype 1 is not a string"},
-        {"shape not array", R"({"a": {"dtype": "F32", "shape": 4, "data_offsets": [0, 16]}})", 16, "shape 4 is not an array"},
+        {"dtype not string", R"({"a": {"dtype": 1, "shape": [1], "data_offsets": [0, 1]}})", 1,
+         "dtype 1 is not a string"},
+        {"shape not array", R"({"a": {"dtype": "F32", "shape": 4, "data_offsets": [0, 16]}})", 16,
+         "shape 4 is not an array"},
         {"negative dim", R"({"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})", 4,
          "shape [-1] has an entry that is not a non-negative integer"},
-        {"float dim", R"({"a": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 4]}})", 4, "not a non-negative integer"},
-        {"shape overflow", R"({"a": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 4]}})", 4,
+        {"float dim", R"({"a": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 4]}})", 4,
+         "not a non-negative integer"},
+        {"shape overflow",
+         R"({"a": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 4]}})", 4,
          "has more elements than fit in int64"},
-        {"byte overflow", R"({"a": {"dtype": "F64", "shape": [4611686018427387904], "data_offsets": [0, 4]}})", 4,
+        {"byte overflow",
+         R"({"a": {"dtype": "F64", "shape": [4611686018427387904], "data_offsets": [0, 4]}})", 4,
          "overflows the byte count"},
         {"offsets wrong length", R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0]}})", 4,
          "data_offsets [0] is not [begin, end]"},
-        {"negative offset", R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [-4, 0]}})", 4, "is not [begin, end]"},
-        {"begin > end", R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [8, 4]}})", 8, "begin > end"},
+        {"negative offset", R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [-4, 0]}})", 4,
+         "is not [begin, end]"},
+        {"begin > end", R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [8, 4]}})", 8,
+         "begin > end"},
         {"end past data", R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})", 3,
          "tensor 'a': data_offsets [0, 4] end past the data section (3 bytes)"},
-        {"huge end", R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [18446744073709551612, 18446744073709551615]}})", 4,
-         "end past the data section"},
+        {"huge end",
+         R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [18446744073709551612, 18446744073709551615]}})",
+         4, "end past the data section"},
         {"size mismatch", R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}})", 8,
          "data_offsets [0, 4] span 4 bytes, but shape [2] of F32 needs 8"},
-        {"overlap", R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})", 8,
-         "tensor 'a' (bytes 0..8) overlaps tensor 'b' (from 4)"},
-        {"duplicate name", R"({"a": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}, "a": {"dtype": "U8", "shape": [1], "data_offsets": [1, 2]}})", 2,
-         "tensor name 'a' appears twice"},
-        {"metadata not object", R"({"__metadata__": [1]})", 0, "__metadata__ is [1], expected an object of strings"},
-        {"metadata value not string", R"({"__metadata__": {"format": 1}})", 0, "__metadata__ 'format' is 1, expected a string"},
+        {"overlap",
+         R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
+         8, "tensor 'a' (bytes 0..8) overlaps tensor 'b' (from 4)"},
+        {"duplicate name",
+         R"({"a": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}, "a": {"dtype": "U8", "shape": [1], "data_offsets": [1, 2]}})",
+         2, "tensor name 'a' appears twice"},
+        {"metadata not object", R"({"__metadata__": [1]})", 0,
+         "__metadata__ is [1], expected an object of strings"},
+        {"metadata value not string", R"({"__metadata__": {"format": 1}})", 0,
+         "__metadata__ 'format' is 1, expected a string"},
         {"invalid utf-8", "{\"\xff\": 1}", 0, "header JSON does not parse"},
     };
     for (const auto& c : cases) {
@@ -267,7 +293,8 @@ TEST(Safetensors, MalformedHeadersGiveClearErrors) {
         } catch (const Error& e) {
             const std::string msg = e.what();
             EXPECT_EQ(msg.rfind("safetensors bad.safetensors: ", 0), 0u) << c.name << ": " << msg;
-            EXPECT_NE(msg.find(c.expected), std::string::npos) << c.name << ": expected '" << c.expected << "' in: " << msg;
+            EXPECT_NE(msg.find(c.expected), std::string::npos)
+                << c.name << ": expected '" << c.expected << "' in: " << msg;
         }
     }
 }
@@ -282,7 +309,9 @@ TEST(Safetensors, BadHeaderLengths) {
         parse_safetensors(file.data(), file.size(), "x");
         FAIL();
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("header length 9 is past the end of the file (size 16)"), std::string::npos);
+        EXPECT_NE(
+            std::string(e.what()).find("header length 9 is past the end of the file (size 16)"),
+            std::string::npos);
     }
     n = ~0ull;
     std::memcpy(file.data(), &n, 8);
@@ -291,7 +320,8 @@ TEST(Safetensors, BadHeaderLengths) {
     const auto empty = build_file("{}", {});
     EXPECT_TRUE(parse_safetensors(empty.data(), empty.size(), "x").empty());
     // Empty shape: a scalar of one element.
-    const auto scalar = build_file(R"({"s": {"dtype": "F32", "shape": [], "data_offsets": [0, 4]}})", {0, 0, 128, 63});
+    const auto scalar = build_file(
+        R"({"s": {"dtype": "F32", "shape": [], "data_offsets": [0, 4]}})", {0, 0, 128, 63});
     const auto t = parse_safetensors(scalar.data(), scalar.size(), "x");
     ASSERT_EQ(t.size(), 1u);
     EXPECT_EQ(t[0].n_elements(), 1);

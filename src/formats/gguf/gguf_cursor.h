@@ -20,7 +20,7 @@ static_assert(std::endian::native == std::endian::little,
               "the GGUF reader assumes a little-endian host");
 
 class GgufCursor {
-public:
+  public:
     GgufCursor(const uint8_t* data, size_t size, std::string_view file)
         : data_(data), size_(size), file_(file) {}
 
@@ -73,7 +73,7 @@ public:
         return s;
     }
 
-private:
+  private:
     const uint8_t* data_;
     size_t size_;
     size_t pos_ = 0;

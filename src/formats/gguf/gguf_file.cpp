@@ -31,12 +31,25 @@ constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;
 // element type + u64 count).
 uint64_t min_value_bytes(GgufType t) {
     switch (t) {
-    case GgufType::U8: case GgufType::I8: case GgufType::BOOL: return 1;
-    case GgufType::U16: case GgufType::I16: return 2;
-    case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-    case GgufType::U64: case GgufType::I64: case GgufType::F64: return 8;
-    case GgufType::STRING: return 8;
-    case GgufType::ARRAY: return 12;
+        case GgufType::U8:
+        case GgufType::I8:
+        case GgufType::BOOL:
+            return 1;
+        case GgufType::U16:
+        case GgufType::I16:
+            return 2;
+        case GgufType::U32:
+        case GgufType::I32:
+        case GgufType::F32:
+            return 4;
+        case GgufType::U64:
+        case GgufType::I64:
+        case GgufType::F64:
+            return 8;
+        case GgufType::STRING:
+            return 8;
+        case GgufType::ARRAY:
+            return 12;
     }
     return 1;
 }
@@ -73,62 +86,97 @@ GgufArray read_array(GgufCursor& cur, int depth) {
         cur.fail("array of {} {} elements at offset {} cannot fit in the {} bytes left", n,
                  gguf_type_name(a.elem_type), cur.pos() - 12, cur.remaining());
     switch (a.elem_type) {
-    case GgufType::U8: a.values = read_pod_vector<uint8_t>(cur, n); break;
-    case GgufType::I8: a.values = read_pod_vector<int8_t>(cur, n); break;
-    case GgufType::U16: a.values = read_pod_vector<uint16_t>(cur, n); break;
-    case GgufType::I16: a.values = read_pod_vector<int16_t>(cur, n); break;
-    case GgufType::U32: a.values = read_pod_vector<uint32_t>(cur, n); break;
-    case GgufType::I32: a.values = read_pod_vector<int32_t>(cur, n); break;
-    case GgufType::F32: a.values = read_pod_vector<float>(cur, n); break;
-    case GgufType::U64: a.values = read_pod_vector<uint64_t>(cur, n); break;
-    case GgufType::I64: a.values = read_pod_vector<int64_t>(cur, n); break;
-    case GgufType::F64: a.values = read_pod_vector<double>(cur, n); break;
-    case GgufType::BOOL: {
-        std::vector<bool> v(static_cast<size_t>(n));
-        for (size_t i = 0; i < v.size(); ++i) v[i] = read_bool(cur, "bool array element");
-        a.values = std::move(v);
-        break;
-    }
-    case GgufType::STRING: {
-        std::vector<std::string> v;
-        v.reserve(static_cast<size_t>(n));
-        for (uint64_t i = 0; i < n; ++i) v.push_back(cur.read_string("string array element"));
-        a.values = std::move(v);
-        break;
-    }
-    case GgufType::ARRAY: {
-        // No reserve: with nesting, reserving every level's claimed count up front could add up
-        // to many times the file size before the counts are found to be false.
-        std::vector<GgufArray> v;
-        for (uint64_t i = 0; i < n; ++i) v.push_back(read_array(cur, depth + 1));
-        a.values = std::move(v);
-        break;
-    }
+        case GgufType::U8:
+            a.values = read_pod_vector<uint8_t>(cur, n);
+            break;
+        case GgufType::I8:
+            a.values = read_pod_vector<int8_t>(cur, n);
+            break;
+        case GgufType::U16:
+            a.values = read_pod_vector<uint16_t>(cur, n);
+            break;
+        case GgufType::I16:
+            a.values = read_pod_vector<int16_t>(cur, n);
+            break;
+        case GgufType::U32:
+            a.values = read_pod_vector<uint32_t>(cur, n);
+            break;
+        case GgufType::I32:
+            a.values = read_pod_vector<int32_t>(cur, n);
+            break;
+        case GgufType::F32:
+            a.values = read_pod_vector<float>(cur, n);
+            break;
+        case GgufType::U64:
+            a.values = read_pod_vector<uint64_t>(cur, n);
+            break;
+        case GgufType::I64:
+            a.values = read_pod_vector<int64_t>(cur, n);
+            break;
+        case GgufType::F64:
+            a.values = read_pod_vector<double>(cur, n);
+            break;
+        case GgufType::BOOL: {
+            std::vector<bool> v(static_cast<size_t>(n));
+            for (size_t i = 0; i < v.size(); ++i) v[i] = read_bool(cur, "bool array element");
+            a.values = std::move(v);
+            break;
+        }
+        case GgufType::STRING: {
+            std::vector<std::string> v;
+            v.reserve(static_cast<size_t>(n));
+            for (uint64_t i = 0; i < n; ++i) v.push_back(cur.read_string("string array element"));
+            a.values = std::move(v);
+            break;
+        }
+        case GgufType::ARRAY: {
+            // No reserve: with nesting, reserving every level's claimed count up front could add up
+            // to many times the file size before the counts are found to be false.
+            std::vector<GgufArray> v;
+            for (uint64_t i = 0; i < n; ++i) v.push_back(read_array(cur, depth + 1));
+            a.values = std::move(v);
+            break;
+        }
     }
     return a;
 }
 
 GgufValue read_value(GgufCursor& cur, GgufType t) {
     switch (t) {
-    case GgufType::U8: return {t, cur.read<uint8_t>("u8 value")};
-    case GgufType::I8: return {t, cur.read<int8_t>("i8 value")};
-    case GgufType::U16: return {t, cur.read<uint16_t>("u16 value")};
-    case GgufType::I16: return {t, cur.read<int16_t>("i16 value")};
-    case GgufType::U32: return {t, cur.read<uint32_t>("u32 value")};
-    case GgufType::I32: return {t, cur.read<int32_t>("i32 value")};
-    case GgufType::F32: return {t, cur.read<float>("f32 value")};
-    case GgufType::BOOL: return {t, read_bool(cur, "bool value")};
-    case GgufType::STRING: return {t, cur.read_string("string value")};
-    case GgufType::ARRAY: return {t, std::make_shared<GgufArray>(read_array(cur, 1))};
-    case GgufType::U64: return {t, cur.read<uint64_t>("u64 value")};
-    case GgufType::I64: return {t, cur.read<int64_t>("i64 value")};
-    case GgufType::F64: return {t, cur.read<double>("f64 value")};
+        case GgufType::U8:
+            return {t, cur.read<uint8_t>("u8 value")};
+        case GgufType::I8:
+            return {t, cur.read<int8_t>("i8 value")};
+        case GgufType::U16:
+            return {t, cur.read<uint16_t>("u16 value")};
+        case GgufType::I16:
+            return {t, cur.read<int16_t>("i16 value")};
+        case GgufType::U32:
+            return {t, cur.read<uint32_t>("u32 value")};
+        case GgufType::I32:
+            return {t, cur.read<int32_t>("i32 value")};
+        case GgufType::F32:
+            return {t, cur.read<float>("f32 value")};
+        case GgufType::BOOL:
+            return {t, read_bool(cur, "bool value")};
+        case GgufType::STRING:
+            return {t, cur.read_string("string value")};
+        case GgufType::ARRAY:
+            return {t, std::make_shared<GgufArray>(read_array(cur, 1))};
+        case GgufType::U64:
+            return {t, cur.read<uint64_t>("u64 value")};
+        case GgufType::I64:
+            return {t, cur.read<int64_t>("i64 value")};
+        case GgufType::F64:
+            return {t, cur.read<double>("f64 value")};
     }
     cur.fail("value type {} is not a GGUF value type", static_cast<uint32_t>(t));
 }
 
 // a + b, or fail when it overflows u64.
-bool add_overflows(uint64_t a, uint64_t b, uint64_t& out) { return __builtin_add_overflow(a, b, &out); }
+bool add_overflows(uint64_t a, uint64_t b, uint64_t& out) {
+    return __builtin_add_overflow(a, b, &out);
+}
 
 }  // namespace
 
@@ -149,7 +197,8 @@ void GgufFile::parse() {
     GgufCursor cur(base_, size_, path_);
 
     // ---- header ----
-    if (size_ < 4) cur.fail("the file is {} bytes, too small to be GGUF (magic 'GGUF' missing)", size_);
+    if (size_ < 4)
+        cur.fail("the file is {} bytes, too small to be GGUF (magic 'GGUF' missing)", size_);
     const uint32_t magic = cur.read<uint32_t>("magic");
     if (magic != kMagic) {
         std::string shown;
@@ -161,25 +210,34 @@ void GgufFile::parse() {
     }
     version_ = cur.read<uint32_t>("version");
     if (version_ == 1)
-        cur.fail("version 1 is not supported (GGUF v1 used 32-bit counts; re-convert the model "
-                 "with a current converter): this build reads versions 2 and 3");
+        cur.fail(
+            "version 1 is not supported (GGUF v1 used 32-bit counts; re-convert the model "
+            "with a current converter): this build reads versions 2 and 3");
     if (version_ != 2 && version_ != 3) {
         if (version_ == 0x02000000u || version_ == 0x03000000u)
-            cur.fail("version field 0x{:08x} looks like a big-endian GGUF file, which is not "
-                     "supported", version_);
+            cur.fail(
+                "version field 0x{:08x} looks like a big-endian GGUF file, which is not "
+                "supported",
+                version_);
         cur.fail("version {} is not supported: this build reads versions 2 and 3", version_);
     }
     const uint64_t n_tensors = cur.read<uint64_t>("tensor count");
     const uint64_t n_kv = cur.read<uint64_t>("metadata key/value count");
     if (n_kv > cur.remaining() / kMinKvBytes)
-        cur.fail("metadata key/value count {} cannot fit: each entry takes at least {} bytes and "
-                 "only {} bytes follow the header", n_kv, kMinKvBytes, cur.remaining());
+        cur.fail(
+            "metadata key/value count {} cannot fit: each entry takes at least {} bytes and "
+            "only {} bytes follow the header",
+            n_kv, kMinKvBytes, cur.remaining());
     if (n_tensors > cur.remaining() / kMinTensorInfoBytes)
-        cur.fail("tensor count {} cannot fit: each tensor info takes at least {} bytes and only {} "
-                 "bytes follow the header", n_tensors, kMinTensorInfoBytes, cur.remaining());
+        cur.fail(
+            "tensor count {} cannot fit: each tensor info takes at least {} bytes and only {} "
+            "bytes follow the header",
+            n_tensors, kMinTensorInfoBytes, cur.remaining());
     if (n_kv * kMinKvBytes + n_tensors * kMinTensorInfoBytes > cur.remaining())
-        cur.fail("{} key/value entries and {} tensor infos cannot fit in the {} bytes that follow "
-                 "the header", n_kv, n_tensors, cur.remaining());
+        cur.fail(
+            "{} key/value entries and {} tensor infos cannot fit in the {} bytes that follow "
+            "the header",
+            n_kv, n_tensors, cur.remaining());
 
     // ---- metadata ----
     kv_.reserve(static_cast<size_t>(n_kv));
@@ -244,7 +302,8 @@ void GgufFile::parse() {
         if (__builtin_mul_overflow(static_cast<uint64_t>(t.ne[0] / tr->block_size),
                                    static_cast<uint64_t>(tr->type_size), &row_bytes) ||
             __builtin_mul_overflow(row_bytes, static_cast<uint64_t>(t.n_rows()), &nbytes))
-            cur.fail("byte size overflows ({} rows of {} {} elements)", t.n_rows(), t.ne[0], tr->name);
+            cur.fail("byte size overflows ({} rows of {} {} elements)", t.n_rows(), t.ne[0],
+                     tr->name);
         if (nbytes > size_)
             cur.fail("size {} bytes ({} {}) is larger than the whole file ({} bytes)", nbytes,
                      fmt::join(t.ne, " x "), tr->name, size_);
@@ -269,9 +328,10 @@ void GgufFile::parse() {
         uint64_t end = 0;
         if (add_overflows(data_offset, t.offset, begin) || add_overflows(begin, t.nbytes, end) ||
             end > size_)
-            rf::fail("gguf {}: tensor '{}' offset {} + size {} is past the end of the file (data "
-                     "section at {}, file size {})", path_, t.name, t.offset, t.nbytes,
-                     data_offset, size_);
+            rf::fail(
+                "gguf {}: tensor '{}' offset {} + size {} is past the end of the file (data "
+                "section at {}, file size {})",
+                path_, t.name, t.offset, t.nbytes, data_offset, size_);
         t.data = base_ + begin;
     }
     std::vector<size_t> order(tensors_.size());

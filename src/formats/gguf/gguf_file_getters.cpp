@@ -13,11 +13,17 @@ namespace {
 
 bool is_integer_type(GgufType t) {
     switch (t) {
-    case GgufType::U8: case GgufType::I8: case GgufType::U16: case GgufType::I16:
-    case GgufType::U32: case GgufType::I32: case GgufType::U64: case GgufType::I64:
-        return true;
-    default:
-        return false;
+        case GgufType::U8:
+        case GgufType::I8:
+        case GgufType::U16:
+        case GgufType::I16:
+        case GgufType::U32:
+        case GgufType::I32:
+        case GgufType::U64:
+        case GgufType::I64:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -43,7 +49,9 @@ std::optional<int64_t> GgufFile::get_int(const std::string& key) const {
     if (v == nullptr) return std::nullopt;
     if (!is_integer_type(v->type())) fail_type(key, *v, "an integer");
     const std::optional<int64_t> i = v->as_int();
-    if (!i) fail("gguf {}: key '{}' value {} does not fit in int64", path_, key, v->to_display_string());
+    if (!i)
+        fail("gguf {}: key '{}' value {} does not fit in int64", path_, key,
+             v->to_display_string());
     return i;
 }
 

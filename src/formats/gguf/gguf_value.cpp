@@ -34,17 +34,27 @@ void append_quoted(std::string& out, const std::string& s, size_t max_bytes) {
     for (size_t i = 0; i < n; ++i) {
         const unsigned char c = static_cast<unsigned char>(s[i]);
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                out += fmt::format("\\x{:02x}", c);
-            } else {
-                out += static_cast<char>(c);
-            }
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (c < 0x20 || c == 0x7f) {
+                    out += fmt::format("\\x{:02x}", c);
+                } else {
+                    out += static_cast<char>(c);
+                }
         }
     }
     out += '"';
@@ -100,7 +110,9 @@ const char* gguf_type_name(GgufType t) {
     return gguf_type_is_valid(id) ? kTypeNames[id] : "?";
 }
 
-bool gguf_type_is_valid(uint32_t id) { return id <= static_cast<uint32_t>(GgufType::F64); }
+bool gguf_type_is_valid(uint32_t id) {
+    return id <= static_cast<uint32_t>(GgufType::F64);
+}
 
 std::optional<int64_t> GgufValue::as_int() const {
     return std::visit(
@@ -159,7 +171,9 @@ std::optional<bool> GgufValue::as_bool() const {
     return std::nullopt;
 }
 
-const std::string* GgufValue::as_string() const { return std::get_if<std::string>(&storage_); }
+const std::string* GgufValue::as_string() const {
+    return std::get_if<std::string>(&storage_);
+}
 
 const GgufArray* GgufValue::as_array() const {
     const auto* p = std::get_if<std::shared_ptr<GgufArray>>(&storage_);

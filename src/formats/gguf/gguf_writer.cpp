@@ -23,10 +23,12 @@ constexpr uint32_t kVersion = 3;
 constexpr uint64_t kDefaultAlignment = 32;
 constexpr const char* kAlignmentKey = "general.alignment";
 
-uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
+uint64_t align_up(uint64_t x, uint64_t a) {
+    return (x + a - 1) & ~(a - 1);
+}
 
 class ByteSink {
-public:
+  public:
     template <typename T>
     void pod(const T& v) {
         static_assert(std::is_trivially_copyable_v<T>);
@@ -47,7 +49,7 @@ public:
     void pad_to(uint64_t alignment) { bytes_.resize(align_up(bytes_.size(), alignment), 0); }
     const std::vector<uint8_t>& bytes() const { return bytes_; }
 
-private:
+  private:
     std::vector<uint8_t> bytes_;
 };
 
@@ -89,7 +91,7 @@ void write_value(ByteSink& out, const GgufValue& v) {
 
 // Closes the FILE and removes the temp file unless commit() was called.
 class TempFile {
-public:
+  public:
     explicit TempFile(std::string path) : path_(std::move(path)) {
         f_ = std::fopen(path_.c_str(), "wb");
         if (f_ == nullptr) fail("gguf {}: cannot create: {}", path_, std::strerror(errno));
@@ -118,7 +120,7 @@ public:
         committed_ = true;
     }
 
-private:
+  private:
     std::string path_;
     std::FILE* f_ = nullptr;
     bool committed_ = false;
@@ -143,7 +145,8 @@ void GgufWriter::set(const std::string& key, GgufValue value) {
         const std::optional<uint64_t> a = value.as_uint();
         RF_CHECK(a && *a == alignment_ && value.type() != GgufType::BOOL,
                  "gguf writer: key '{}' = {} disagrees with the writer's alignment {} (pass the "
-                 "alignment to the GgufWriter constructor)", key, value.to_display_string(), alignment_);
+                 "alignment to the GgufWriter constructor)",
+                 key, value.to_display_string(), alignment_);
     }
     for (auto& [k, v] : kv_) {
         if (k == key) {
@@ -154,11 +157,21 @@ void GgufWriter::set(const std::string& key, GgufValue value) {
     kv_.emplace_back(key, std::move(value));
 }
 
-void GgufWriter::set_u32(const std::string& key, uint32_t v) { set(key, GgufValue(GgufType::U32, v)); }
-void GgufWriter::set_i32(const std::string& key, int32_t v) { set(key, GgufValue(GgufType::I32, v)); }
-void GgufWriter::set_u64(const std::string& key, uint64_t v) { set(key, GgufValue(GgufType::U64, v)); }
-void GgufWriter::set_f32(const std::string& key, float v) { set(key, GgufValue(GgufType::F32, v)); }
-void GgufWriter::set_bool(const std::string& key, bool v) { set(key, GgufValue(GgufType::BOOL, v)); }
+void GgufWriter::set_u32(const std::string& key, uint32_t v) {
+    set(key, GgufValue(GgufType::U32, v));
+}
+void GgufWriter::set_i32(const std::string& key, int32_t v) {
+    set(key, GgufValue(GgufType::I32, v));
+}
+void GgufWriter::set_u64(const std::string& key, uint64_t v) {
+    set(key, GgufValue(GgufType::U64, v));
+}
+void GgufWriter::set_f32(const std::string& key, float v) {
+    set(key, GgufValue(GgufType::F32, v));
+}
+void GgufWriter::set_bool(const std::string& key, bool v) {
+    set(key, GgufValue(GgufType::BOOL, v));
+}
 void GgufWriter::set_string(const std::string& key, std::string v) {
     set(key, GgufValue(GgufType::STRING, std::move(v)));
 }
@@ -206,7 +219,8 @@ size_t tensor_nbytes(const std::string& name, TensorType type, const std::vector
         RF_CHECK(ne[d] > 0, "gguf writer: tensor '{}' ne[{}] = {} is not positive", name, d, ne[d]);
         if (d > 0)
             RF_CHECK(!__builtin_mul_overflow(rows, ne[d], &rows),
-                     "gguf writer: tensor '{}' shape [{}] overflows int64", name, fmt::join(ne, ", "));
+                     "gguf writer: tensor '{}' shape [{}] overflows int64", name,
+                     fmt::join(ne, ", "));
     }
     RF_CHECK(ne[0] % tr->block_size == 0,
              "gguf writer: tensor '{}' ne[0] = {} is not a multiple of the {} block size {}", name,
@@ -239,7 +253,9 @@ void GgufWriter::add_tensor(const std::string& name, TensorType type, std::vecto
                [data](uint8_t* dst, size_t n) { std::memcpy(dst, data, n); });
 }
 
-size_t GgufWriter::n_tensors() const { return tensors_.size(); }
+size_t GgufWriter::n_tensors() const {
+    return tensors_.size();
+}
 
 void GgufWriter::write(const std::string& path,
                        const std::function<void(size_t, size_t)>& on_tensor) const {

@@ -28,12 +28,18 @@ struct DTypeInfo {
 };
 
 constexpr std::array kDTypes = {
-    DTypeInfo{SafetensorsDType::F32, "F32", 4},        DTypeInfo{SafetensorsDType::F16, "F16", 2},
-    DTypeInfo{SafetensorsDType::BF16, "BF16", 2},      DTypeInfo{SafetensorsDType::F64, "F64", 8},
-    DTypeInfo{SafetensorsDType::I64, "I64", 8},        DTypeInfo{SafetensorsDType::I32, "I32", 4},
-    DTypeInfo{SafetensorsDType::I16, "I16", 2},        DTypeInfo{SafetensorsDType::I8, "I8", 1},
-    DTypeInfo{SafetensorsDType::U8, "U8", 1},          DTypeInfo{SafetensorsDType::BOOL, "BOOL", 1},
-    DTypeInfo{SafetensorsDType::U16, "U16", 2},        DTypeInfo{SafetensorsDType::U32, "U32", 4},
+    DTypeInfo{SafetensorsDType::F32, "F32", 4},
+    DTypeInfo{SafetensorsDType::F16, "F16", 2},
+    DTypeInfo{SafetensorsDType::BF16, "BF16", 2},
+    DTypeInfo{SafetensorsDType::F64, "F64", 8},
+    DTypeInfo{SafetensorsDType::I64, "I64", 8},
+    DTypeInfo{SafetensorsDType::I32, "I32", 4},
+    DTypeInfo{SafetensorsDType::I16, "I16", 2},
+    DTypeInfo{SafetensorsDType::I8, "I8", 1},
+    DTypeInfo{SafetensorsDType::U8, "U8", 1},
+    DTypeInfo{SafetensorsDType::BOOL, "BOOL", 1},
+    DTypeInfo{SafetensorsDType::U16, "U16", 2},
+    DTypeInfo{SafetensorsDType::U32, "U32", 4},
     DTypeInfo{SafetensorsDType::U64, "U64", 8},
     DTypeInfo{SafetensorsDType::F8_E4M3, "F8_E4M3", 1},
     DTypeInfo{SafetensorsDType::F8_E5M2, "F8_E5M2", 1},
@@ -67,52 +73,66 @@ std::string json_excerpt(const json& j) {
 // Reads one tensor entry; `data_size` is the size of the data section.
 SafetensorsTensor parse_entry(const std::string& what, const std::string& name, const json& e,
                               const uint8_t* data_section, uint64_t data_size) {
-    if (!e.is_object()) entry_fail(what, name, fmt::format("entry is {}, expected an object", json_excerpt(e)));
+    if (!e.is_object())
+        entry_fail(what, name, fmt::format("entry is {}, expected an object", json_excerpt(e)));
     const auto dt = e.find("dtype");
     const auto sh = e.find("shape");
     const auto off = e.find("data_offsets");
     if (dt == e.end() || sh == e.end() || off == e.end())
         entry_fail(what, name, "entry needs \"dtype\", \"shape\" and \"data_offsets\"");
-    if (!dt->is_string()) entry_fail(what, name, fmt::format("dtype {} is not a string", json_excerpt(*dt)));
+    if (!dt->is_string())
+        entry_fail(what, name, fmt::format("dtype {} is not a string", json_excerpt(*dt)));
     const DTypeInfo* info = find_dtype(dt->get_ref<const std::string&>());
     if (info == nullptr)
-        entry_fail(what, name, fmt::format("dtype '{}' is not a safetensors dtype this build knows",
-                        dt->get_ref<const std::string&>()));
+        entry_fail(what, name,
+                   fmt::format("dtype '{}' is not a safetensors dtype this build knows",
+                               dt->get_ref<const std::string&>()));
 
     SafetensorsTensor t;
     t.name = name;
     t.dtype = info->dtype;
     t.file = what;
-    if (!sh->is_array()) entry_fail(what, name, fmt::format("shape {} is not an array", json_excerpt(*sh)));
+    if (!sh->is_array())
+        entry_fail(what, name, fmt::format("shape {} is not an array", json_excerpt(*sh)));
     uint64_t n = 1;
     for (const json& d : *sh) {
         if (!d.is_number_unsigned())
-            entry_fail(what, name, fmt::format("shape {} has an entry that is not a non-negative integer",
-                            json_excerpt(*sh)));
+            entry_fail(what, name,
+                       fmt::format("shape {} has an entry that is not a non-negative integer",
+                                   json_excerpt(*sh)));
         const uint64_t v = d.get<uint64_t>();
         if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
             __builtin_mul_overflow(n, v, &n) ||
             n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-            entry_fail(what, name, fmt::format("shape {} has more elements than fit in int64", json_excerpt(*sh)));
+            entry_fail(
+                what, name,
+                fmt::format("shape {} has more elements than fit in int64", json_excerpt(*sh)));
         t.shape.push_back(static_cast<int64_t>(v));
     }
     uint64_t nbytes = 0;
     if (__builtin_mul_overflow(n, static_cast<uint64_t>(info->size), &nbytes))
-        entry_fail(what, name, fmt::format("shape {} of {} overflows the byte count", json_excerpt(*sh), info->name));
+        entry_fail(
+            what, name,
+            fmt::format("shape {} of {} overflows the byte count", json_excerpt(*sh), info->name));
 
     if (!off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
         !(*off)[1].is_number_unsigned())
-        entry_fail(what, name, fmt::format("data_offsets {} is not [begin, end] with non-negative integers",
-                        json_excerpt(*off)));
+        entry_fail(what, name,
+                   fmt::format("data_offsets {} is not [begin, end] with non-negative integers",
+                               json_excerpt(*off)));
     const uint64_t begin = (*off)[0].get<uint64_t>();
     const uint64_t end = (*off)[1].get<uint64_t>();
-    if (begin > end) entry_fail(what, name, fmt::format("data_offsets [{}, {}] has begin > end", begin, end));
+    if (begin > end)
+        entry_fail(what, name, fmt::format("data_offsets [{}, {}] has begin > end", begin, end));
     if (end > data_size)
-        entry_fail(what, name, fmt::format("data_offsets [{}, {}] end past the data section ({} bytes)", begin, end,
-                        data_size));
+        entry_fail(what, name,
+                   fmt::format("data_offsets [{}, {}] end past the data section ({} bytes)", begin,
+                               end, data_size));
     if (end - begin != nbytes)
-        entry_fail(what, name, fmt::format("data_offsets [{}, {}] span {} bytes, but shape [{}] of {} needs {}",
-                        begin, end, end - begin, fmt::join(t.shape, ", "), info->name, nbytes));
+        entry_fail(
+            what, name,
+            fmt::format("data_offsets [{}, {}] span {} bytes, but shape [{}] of {} needs {}", begin,
+                        end, end - begin, fmt::join(t.shape, ", "), info->name, nbytes));
     t.offset = begin;
     t.nbytes = static_cast<size_t>(nbytes);
     t.data = data_section + begin;
@@ -121,8 +141,12 @@ SafetensorsTensor parse_entry(const std::string& what, const std::string& name, 
 
 }  // namespace
 
-const char* safetensors_dtype_name(SafetensorsDType t) { return dtype_info(t).name; }
-size_t safetensors_dtype_size(SafetensorsDType t) { return dtype_info(t).size; }
+const char* safetensors_dtype_name(SafetensorsDType t) {
+    return dtype_info(t).name;
+}
+size_t safetensors_dtype_size(SafetensorsDType t) {
+    return dtype_info(t).size;
+}
 
 std::vector<SafetensorsTensor> parse_safetensors(const uint8_t* data, size_t size,
                                                  const std::string& what,
@@ -133,8 +157,10 @@ std::vector<SafetensorsTensor> parse_safetensors(const uint8_t* data, size_t siz
     uint64_t header_len = 0;
     std::memcpy(&header_len, data, 8);
     if (header_len > kMaxHeaderBytes)
-        fail("safetensors {}: header length {} is larger than the {} byte limit (not a "
-             "safetensors file?)", what, header_len, kMaxHeaderBytes);
+        fail(
+            "safetensors {}: header length {} is larger than the {} byte limit (not a "
+            "safetensors file?)",
+            what, header_len, kMaxHeaderBytes);
     if (header_len > size - 8)
         fail("safetensors {}: header length {} is past the end of the file (size {})", what,
              header_len, size);
@@ -202,22 +228,22 @@ std::vector<float> SafetensorsTensor::to_f32() const {
     const size_t n = static_cast<size_t>(n_elements());
     std::vector<float> out(n);
     switch (dtype) {
-    case SafetensorsDType::F32:
-        if (n > 0) std::memcpy(out.data(), data, n * 4);
-        break;
-    case SafetensorsDType::F16:
-    case SafetensorsDType::BF16: {
-        const bool bf16 = dtype == SafetensorsDType::BF16;
-        for (size_t i = 0; i < n; ++i) {
-            uint16_t h;
-            std::memcpy(&h, data + 2 * i, 2);  // the data section need not be 2-byte aligned
-            out[i] = bf16 ? bf16_to_f32(h) : f16_to_f32(h);
+        case SafetensorsDType::F32:
+            if (n > 0) std::memcpy(out.data(), data, n * 4);
+            break;
+        case SafetensorsDType::F16:
+        case SafetensorsDType::BF16: {
+            const bool bf16 = dtype == SafetensorsDType::BF16;
+            for (size_t i = 0; i < n; ++i) {
+                uint16_t h;
+                std::memcpy(&h, data + 2 * i, 2);  // the data section need not be 2-byte aligned
+                out[i] = bf16 ? bf16_to_f32(h) : f16_to_f32(h);
+            }
+            break;
         }
-        break;
-    }
-    default:
-        fail("safetensors {}: tensor '{}' has dtype {}; only F32, F16 and BF16 convert to f32",
-             file, name, safetensors_dtype_name(dtype));
+        default:
+            fail("safetensors {}: tensor '{}' has dtype {}; only F32, F16 and BF16 convert to f32",
+                 file, name, safetensors_dtype_name(dtype));
     }
     return out;
 }

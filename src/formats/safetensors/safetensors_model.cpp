@@ -42,8 +42,10 @@ std::map<std::string, std::string> read_weight_map(const fs::path& index_path) {
         // Shards live beside the index: no directories, no way out of the model folder.
         if (f.empty() || f.find('/') != std::string::npos || f.find('\\') != std::string::npos ||
             f == "." || f == "..")
-            fail("safetensors {}: weight_map entry '{}' names shard '{}', which is not a plain "
-                 "file name", where, name, f);
+            fail(
+                "safetensors {}: weight_map entry '{}' names shard '{}', which is not a plain "
+                "file name",
+                where, name, f);
         map.emplace(name, f);
     }
     if (map.empty()) fail("safetensors {}: weight_map is empty", where);
@@ -77,8 +79,8 @@ SafetensorsModel::SafetensorsModel(const std::string& path) : path_(path) {
     for (const fs::path& file : files) {
         const std::string fname = file.string();
         if (!index_path.empty() && !fs::exists(file))
-            fail("safetensors {}: shard '{}' named in the index does not exist", index_path.string(),
-                 file.filename().string());
+            fail("safetensors {}: shard '{}' named in the index does not exist",
+                 index_path.string(), file.filename().string());
         maps_.push_back(std::make_unique<MappedFile>(fname));
         const MappedFile& m = *maps_.back();
         std::map<std::string, std::string> meta;
@@ -103,8 +105,10 @@ SafetensorsModel::SafetensorsModel(const std::string& path) : path_(path) {
     }
     for (const auto& [name, shard] : weight_map) {
         if (index_.count(name) == 0)
-            fail("safetensors {}: tensor '{}' is listed in shard '{}', but that shard has no such "
-                 "tensor", index_path.string(), name, shard);
+            fail(
+                "safetensors {}: tensor '{}' is listed in shard '{}', but that shard has no such "
+                "tensor",
+                index_path.string(), name, shard);
     }
 }
 
