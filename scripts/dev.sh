@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The two entry points of the README:
 #   scripts/dev.sh run    install dependencies, build, run the default model
-#   scripts/dev.sh test   install dependencies, build (warnings are errors), run every test
+#   scripts/dev.sh test   install dependencies, build (warnings are errors), run every test,
+#                         then build the fuzz targets (build-fuzz, clang) and run them briefly
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
@@ -20,6 +21,12 @@ test)
     cmake --build build -j "$jobs"
     if [ -f tests/node/package.json ]; then (cd tests/node && npm ci --no-audit --no-fund --loglevel=error); fi
     ctest --test-dir build --output-on-failure -j "$jobs"
+    # Fuzz smoke runs: the libFuzzer targets (clang, ASan + UBSan) in their own small build that
+    # compiles only core + formats; each target runs ~50k inputs from its seed corpus.
+    CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DROCMFORGE_FUZZ=ON -DROCMFORGE_TESTS=OFF -DROCMFORGE_WERROR=ON >/dev/null
+    cmake --build build-fuzz -j "$jobs" --target fuzz_gguf_reader fuzz_safetensors_header
+    ctest --test-dir build-fuzz -L fuzz --output-on-failure
     ;;
 *)
     echo "usage: scripts/dev.sh run|test" >&2

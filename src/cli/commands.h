@@ -7,5 +7,6 @@
 namespace rf::cli {
 
 void add_version_command(CLI::App& app);
+void add_info_command(CLI::App& app);   // info_command.cpp
 
 }  // namespace rf::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", "rocmforge 0.1.0");
     rf::cli::add_version_command(app);
+    rf::cli::add_info_command(app);
 
     try {
         app.parse(argc, argv);

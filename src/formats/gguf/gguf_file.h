@@ -11,6 +11,7 @@
 // (known to this build), row sizes (ne[0] a multiple of the block size), that each tensor's
 // data lies inside the file, that offsets are aligned and tensors do not overlap, duplicate keys
 // and tensor names. Failures throw rf::Error naming the file, the field and the value.
+// Version 1 (32-bit counts, 2023) is rejected with a message saying so.
 #pragma once
 
 #include <cstdint>
@@ -43,13 +44,24 @@ struct GgufTensorInfo {
 
 class GgufFile {
 public:
+    // Memory-maps and parses the file at path.
     explicit GgufFile(const std::string& path);
+    // Parses a GGUF image held in memory (the fuzz target, tests); `name` stands for the path in
+    // error messages. Tensor data points into the owned buffer.
+    GgufFile(std::vector<uint8_t> bytes, std::string name);
 
-    const std::string& path() const { return map_.path(); }
+    GgufFile(GgufFile&&) noexcept = default;
+    GgufFile& operator=(GgufFile&&) noexcept = default;
+    GgufFile(const GgufFile&) = delete;
+    GgufFile& operator=(const GgufFile&) = delete;
+
+    const std::string& path() const { return path_; }
     uint32_t version() const { return version_; }
     uint64_t alignment() const { return alignment_; }
+    // Start of the tensor data section (the end of the tensor infos rounded up to the alignment).
     size_t data_offset() const { return data_offset_; }
-    size_t file_size() const { return map_.size(); }
+    size_t file_size() const { return size_; }
+    std::span<const uint8_t> bytes() const { return {base_, size_}; }
 
     // Metadata in file order.
     const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return kv_; }
@@ -76,8 +88,21 @@ public:
     // Throws "gguf <path>: tensor '<name>' is missing".
     const GgufTensorInfo& require_tensor(const std::string& name) const;
 
+    // Sum of n_elements() and of nbytes over all tensors.
+    int64_t n_parameters() const;
+    uint64_t tensor_data_bytes() const;
+
 private:
-    MappedFile map_;
+    void parse();
+    const GgufValue& require(const std::string& key) const;
+    [[noreturn]] void fail_type(const std::string& key, const GgufValue& v,
+                                const char* expected) const;
+
+    std::optional<MappedFile> map_;
+    std::vector<uint8_t> owned_;
+    std::string path_;
+    const uint8_t* base_ = nullptr;
+    size_t size_ = 0;
     uint32_t version_ = 0;
     uint64_t alignment_ = 32;
     size_t data_offset_ = 0;

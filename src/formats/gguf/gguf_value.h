@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -19,7 +20,10 @@ enum class GgufType : uint32_t {
     STRING = 8, ARRAY = 9, U64 = 10, I64 = 11, F64 = 12,
 };
 
+// "u8", "i32", "f32", "string", "array", ...; "?" for an id that is not a GGUF type.
 const char* gguf_type_name(GgufType t);
+// True for the 13 ids above.
+bool gguf_type_is_valid(uint32_t id);
 
 struct GgufArray;
 
@@ -46,8 +50,18 @@ public:
     const std::string* as_string() const;
     const GgufArray* as_array() const;
 
-    // Human-readable short form for `rocmforge info`: arrays are abbreviated.
-    std::string to_display_string(size_t max_array_items = 8) const;
+    // Human-readable short form for `rocmforge info`: arrays are abbreviated to their first
+    // max_array_items elements, strings to their first max_string_bytes bytes (cut at a UTF-8
+    // character boundary); strings are quoted with C-style escapes.
+    std::string to_display_string(size_t max_array_items = 8, size_t max_string_bytes = 256) const;
+    // "u32", "string", "array<string>", "array<array>".
+    std::string type_string() const;
+    // The stored alternative matches type() (a GgufValue(GgufType::U32, 5) holds an int32_t and
+    // is not consistent); arrays are checked recursively. The writer refuses inconsistent values.
+    bool is_consistent() const;
+
+    // Same type and same bytes on disk (floats compared bit for bit, so NaN == NaN).
+    friend bool operator==(const GgufValue& a, const GgufValue& b);
 
 private:
     GgufType type_ = GgufType::U8;
@@ -66,6 +80,8 @@ struct GgufArray {
         values;
 
     size_t size() const;
+    bool is_consistent() const;
+    friend bool operator==(const GgufArray& a, const GgufArray& b);
 };
 
 }  // namespace rf

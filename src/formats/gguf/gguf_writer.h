@@ -1,10 +1,13 @@
 // GGUF v3 writer. Metadata and tensor infos are collected first, then write() streams the
 // header and the tensor data (each tensor padded to the alignment) to a temporary file that is
 // renamed into place at the end, so a failed conversion never leaves a half-written OUT.gguf.
+// A non-default alignment is recorded as general.alignment (u32) automatically. Shapes, types,
+// duplicate names and value types are checked when added (rf::Error), not at write time.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +58,7 @@ private:
     uint64_t alignment_;
     std::vector<std::pair<std::string, GgufValue>> kv_;
     std::vector<PendingTensor> tensors_;
+    std::set<std::string> tensor_names_;
 };
 
 }  // namespace rf
