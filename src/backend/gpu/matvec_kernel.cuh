@@ -87,6 +87,7 @@ __device__ __forceinline__ const QMatrix& mat_of(const MatvecArgs& a, int i) { r
 // R rows per row set; SWIGLU: the row set is R gate rows + the same R up rows; TT tokens.
 template <typename Policy, int R, int TT, bool SWIGLU>
 __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs a) {
+    RF_PDL_ENTRY();
     constexpr int NR = SWIGLU ? 2 * R : R;
     const int lane = threadIdx.x % RF_WARP_SIZE;
     const int warp = threadIdx.x / RF_WARP_SIZE;

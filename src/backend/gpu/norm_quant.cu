@@ -16,6 +16,7 @@ __device__ __forceinline__ void quantize_lane(float v, int8_t* xq_block, float2*
 // One row per group of `threads_per_row` threads (a warp, or the whole block).
 __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps,
                                 float* out, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
+    RF_PDL_ENTRY();
     __shared__ float scratch[32];
     const bool whole_block = cols > 1024;
     const int lane = threadIdx.x % RF_WARP_SIZE;
@@ -48,6 +49,7 @@ __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __rest
 }
 
 __global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
+    RF_PDL_ENTRY();
     const int lane = threadIdx.x % RF_WARP_SIZE;
     const int64_t b = static_cast<int64_t>(blockIdx.x) * (blockDim.x / RF_WARP_SIZE) + threadIdx.x / RF_WARP_SIZE;
     const int64_t blocks_per_row = cols / 32;

@@ -34,6 +34,7 @@ __device__ void bitonic_sort(float* v, int* idx) {
 }
 
 __global__ void penalties_kernel(float* work, int64_t n, const int32_t* pairs, const SampleConsts c) {
+    RF_PDL_ENTRY();
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= c.n_penalties) return;
     const int32_t tok = pairs[2 * i], count = pairs[2 * i + 1];
@@ -48,6 +49,7 @@ __global__ void penalties_kernel(float* work, int64_t n, const int32_t* pairs, c
 __global__ void __launch_bounds__(kThreads) sample_stage1_kernel(const float* __restrict__ raw, const float* __restrict__ work,
                                                                  int64_t n, int k_list, SampleStats* stats, float* out_v,
                                                                  int32_t* out_i) {
+    RF_PDL_ENTRY();
     __shared__ float v[kSampleSeg];
     __shared__ int idx[kSampleSeg];
     __shared__ float fscratch[32];
@@ -126,6 +128,7 @@ __global__ void __launch_bounds__(kThreads) sample_stage1_kernel(const float* __
 // Merge round: each block sorts kSampleSeg / k_list lists of k_list and keeps the best k_list.
 __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_v, const int32_t* in_i, int64_t n_in,
                                                                 int k_list, float* out_v, int32_t* out_i) {
+    RF_PDL_ENTRY();
     __shared__ float v[kSampleSeg];
     __shared__ int idx[kSampleSeg];
     const int64_t base = static_cast<int64_t>(blockIdx.x) * kSampleSeg;
@@ -146,6 +149,7 @@ __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_
 __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, const SampleStats* stats, int n_stats,
                                     const float* cand_v, const int32_t* cand_i, int k_list, const SampleConsts c,
                                     SampleOut* out) {
+    RF_PDL_ENTRY();
     __shared__ double probs[kSampleMaxK];
     __shared__ double M_raw, S_raw, M_work, S_work;
     __shared__ int argmax_work;
