@@ -132,17 +132,31 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
         }
         __syncthreads();
 
-        // P.V: thread owns dims dim0 + k * (kThreads / PG), positions pg, pg + PG, ...
+        // P.V: thread owns dims dim0 + k * (kThreads / PG), positions pg, pg + PG, ... of the tile;
+        // 8 positions at a time so that their V loads are in flight together.
 #pragma unroll
         for (int g = 0; g < H; ++g)
 #pragma unroll
             for (int k = 0; k < DPT; ++k) acc[g][k] *= g < nh ? corr_s[g] : 0.0f;
-        for (int i = pg; i < T; i += PG) {
-            const int64_t row = row_s[i];
-            if (row < 0) break;
+        const int n_valid = min(T, end - tile);
+        int i = pg;
+        for (; i + 7 * PG < n_valid; i += 8 * PG) {
+            float vd[8][DPT];
+#pragma unroll
+            for (int j = 0; j < 8; ++j)
+#pragma unroll
+                for (int k = 0; k < DPT; ++k) vd[j][k] = load1<C>(a.v, row_s[i + j * PG] * D + dim0 + k * (kThreads / PG));
+#pragma unroll
+            for (int j = 0; j < 8; ++j)
+#pragma unroll
+                for (int g = 0; g < H; ++g)
+#pragma unroll
+                    for (int k = 0; k < DPT; ++k) acc[g][k] += p_s[g][i + j * PG] * vd[j][k];
+        }
+        for (; i < n_valid; i += PG) {
 #pragma unroll
             for (int k = 0; k < DPT; ++k) {
-                const float vd = load1<C>(a.v, row * D + dim0 + k * (kThreads / PG));
+                const float vd = load1<C>(a.v, row_s[i] * D + dim0 + k * (kThreads / PG));
 #pragma unroll
                 for (int g = 0; g < H; ++g) acc[g][k] += p_s[g][i] * vd;
             }
@@ -183,14 +197,17 @@ __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t*
     const int d = threadIdx.x;
     const size_t base = (static_cast<size_t>(t) * a.n_head + h) * a.n_splits;
     float M = -INFINITY;
+#pragma unroll 8
     for (int s = 0; s < a.n_splits; ++s) M = fmaxf(M, a.partial_ml[base + s].x);
     float num = 0.0f, den = 0.0f;
+#pragma unroll 8
     for (int s = 0; s < a.n_splits; ++s) {
         const float2 ml = a.partial_ml[base + s];
-        if (ml.x == -INFINITY) continue;
-        const float w = __expf(ml.x - M);
-        num += w * a.partial_acc[(base + s) * head_dim + d];
-        den += w * ml.y;
+        const float pa = a.partial_acc[(base + s) * head_dim + d];  // unwritten for empty chunks
+        const bool empty = ml.x == -INFINITY;
+        const float w = empty ? 0.0f : __expf(ml.x - M);
+        num += empty ? 0.0f : w * pa;
+        den += empty ? 0.0f : w * ml.y;
     }
     const float o = num / den;
     const int64_t e = static_cast<int64_t>(h) * head_dim + d;  // element of the token's row
