@@ -30,7 +30,9 @@ void add_perplexity_command(CLI::App& app) {
         LoadOptions lo = to_load_options(o->model);
         lo.n_ctx = o->ppl.n_ctx;
         LoadedModel lm(lo);
-        std::vector<int32_t> tokens = lm.tokenizer().encode(text, /*add_special=*/false, /*parse_special=*/false);
+        // Special-token text in the file (e.g. <|endoftext|> between documents) is parsed as the
+        // special token, as Hugging Face tokenizers and llama.cpp do.
+        std::vector<int32_t> tokens = lm.tokenizer().encode(text, /*add_special=*/false, /*parse_special=*/true);
         o->ppl.bos_id = lm.tokenizer().add_bos() ? lm.tokenizer().bos_id() : -1;
         std::fprintf(stderr, "model: %s on %s\ntext: %s, %zu tokens, windows of %d\n", lm.description().c_str(),
                      lm.backend().name().c_str(), o->file.c_str(), tokens.size(), o->ppl.n_ctx);
