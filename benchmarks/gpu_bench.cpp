@@ -154,7 +154,7 @@ int run_matvec(const Args& args) {
     RF_GPU_CHECK(cudaEventCreate(&e0));
     RF_GPU_CHECK(cudaEventCreate(&e1));
     fmt::print("{:<6} {:>7} {:>6} {:>9} {:>8} {:>8} {:>7}  {}\n", "type", "rows", "cols", "MB", "us", "GB/s", "%copy",
-               "config (R x warps/row) -> us");
+               "warps/row -> us");
     for (const std::string& nm : names) {
         const auto t = parse_tensor_type(nm);
         if (!t) fail("gpu_bench: unknown type {}", nm);
@@ -214,17 +214,15 @@ int run_matvec(const Args& args) {
             const gpu::MatvecConfig chosen = gpu::choose_matvec_config(*t, rows, cols, info.multiprocessors);
             const double us = time_config(chosen);
             std::string variants;
-            for (int R : {1, 2})
-                if (args.variants)
+            if (args.variants)
                 for (int wpr : {1, 2, 4}) {
                     gpu::MatvecConfig c;
-                    c.rows_per_warp = R;
                     c.warps_per_row = wpr;
-                    variants += fmt::format(" {}x{}:{:.1f}", R, wpr, time_config(c));
+                    variants += fmt::format(" {}:{:.1f}", wpr, time_config(c));
                 }
             const double gbs = static_cast<double>(bytes) / (us * 1e-6) / 1e9;
-            fmt::print("{:<6} {:>7} {:>6} {:>9.2f} {:>8.2f} {:>8.0f} {:>6.0f}%  chosen {}x{};{}\n", nm, rows, cols,
-                       bytes / 1e6, us, gbs, 100.0 * gbs / copy_bw, chosen.rows_per_warp, chosen.warps_per_row, variants);
+            fmt::print("{:<6} {:>7} {:>6} {:>9.2f} {:>8.2f} {:>8.0f} {:>6.0f}%  chosen {};{}\n", nm, rows, cols,
+                       bytes / 1e6, us, gbs, 100.0 * gbs / copy_bw, chosen.warps_per_row, variants);
             std::fflush(stdout);
             be->release(x);
             be->release(y);

@@ -12,7 +12,7 @@ for r in csv.DictReader(lines):
         continue
     v = float(r["Metric Value"].replace(",", ""))
     unit = r["Metric Unit"]
-    us = v / 1000.0 if unit == "nsecond" else v if unit == "usecond" else v * 1000.0
+    us = {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "msecond": 1e3}[unit] * v
     name = r["Kernel Name"]
     name = re.sub(r"\(.*", "", name)
     rows.append((name, us))

@@ -6,6 +6,7 @@ namespace rf::gpu {
 namespace {
 
 constexpr int kThreads = 128;
+constexpr int kMaxSplits = 256;
 
 template <KvCodec C>
 __device__ __forceinline__ void load8(const void* base, int64_t elem, float out[8]) {
@@ -60,10 +61,9 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
     }
     const int32_t* bt = a.block_tables + static_cast<int64_t>(a.token_seq[t]) * a.bt_stride;
 
-    for (int i = tid; i < nh * D; i += kThreads) {
-        const int g = i / D, d = i % D;
-        q_s[g][d] = a.q[t * a.q_stride + static_cast<int64_t>(h0 + g) * D + d] * a.scale;
-    }
+    // q of the group's heads is read through L1 by every thread (broadcast loads), so its
+    // latency overlaps the first K loads instead of costing a staging round trip.
+    const float* qg = a.q + t * a.q_stride + static_cast<int64_t>(h0) * D;
     if (tid < H) {
         m_s[tid] = -INFINITY;
         l_s[tid] = 0.0f;
@@ -95,13 +95,15 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
 #pragma unroll
                 for (int g = 0; g < H; ++g) {
                     if (g < nh) {
-#pragma unroll
-                        for (int e = 0; e < 8; ++e) s[g] += q_s[g][c + e] * kv[e];
+                        const float4 q0 = __ldg(reinterpret_cast<const float4*>(qg + g * D + c));
+                        const float4 q1 = __ldg(reinterpret_cast<const float4*>(qg + g * D + c + 4));
+                        s[g] += q0.x * kv[0] + q0.y * kv[1] + q0.z * kv[2] + q0.w * kv[3] + q1.x * kv[4] + q1.y * kv[5] +
+                                q1.z * kv[6] + q1.w * kv[7];
                     }
                 }
             }
 #pragma unroll
-            for (int g = 0; g < H; ++g) p_s[g][tid] = s[g];
+            for (int g = 0; g < H; ++g) p_s[g][tid] = s[g] * a.scale;
         } else {
             row_s[tid] = -1;
 #pragma unroll
@@ -196,18 +198,23 @@ __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t*
     const int h = blockIdx.x, t = blockIdx.y;
     const int d = threadIdx.x;
     const size_t base = (static_cast<size_t>(t) * a.n_head + h) * a.n_splits;
+    __shared__ float w_s[kMaxSplits], l_s[kMaxSplits];
+    for (int s = threadIdx.x; s < a.n_splits; s += blockDim.x) {
+        const float2 ml = a.partial_ml[base + s];
+        w_s[s] = ml.x;
+        l_s[s] = ml.y;
+    }
+    __syncthreads();
     float M = -INFINITY;
-#pragma unroll 8
-    for (int s = 0; s < a.n_splits; ++s) M = fmaxf(M, a.partial_ml[base + s].x);
+    for (int s = 0; s < a.n_splits; ++s) M = fmaxf(M, w_s[s]);
     float num = 0.0f, den = 0.0f;
 #pragma unroll 8
     for (int s = 0; s < a.n_splits; ++s) {
-        const float2 ml = a.partial_ml[base + s];
         const float pa = a.partial_acc[(base + s) * head_dim + d];  // unwritten for empty chunks
-        const bool empty = ml.x == -INFINITY;
-        const float w = empty ? 0.0f : __expf(ml.x - M);
+        const bool empty = w_s[s] == -INFINITY;
+        const float w = empty ? 0.0f : __expf(w_s[s] - M);
         num += empty ? 0.0f : w * pa;
-        den += empty ? 0.0f : w * ml.y;
+        den += empty ? 0.0f : w * l_s[s];
     }
     const float o = num / den;
     const int64_t e = static_cast<int64_t>(h) * head_dim + d;  // element of the token's row
