@@ -48,9 +48,9 @@ AttnSplit attention_split(int64_t n_tok, int n_kv, int n_qsub, int max_ctx, int 
     const int bucket = static_cast<int>(align_up(static_cast<size_t>(std::max(max_ctx, 1)), 256));
     const int64_t work = n_tok * n_kv * n_qsub;
     const int64_t want = (2 * static_cast<int64_t>(n_sm) + work - 1) / work;
-    const int max_splits = std::min(bucket / 64, 256);  // the combine kernel holds 256
+    const int max_splits = std::min(bucket / 32, 256);  // the combine kernel holds 256
     int n = static_cast<int>(std::clamp<int64_t>(want, 1, max_splits));
-    const int chunk = static_cast<int>(align_up(static_cast<size_t>((bucket + n - 1) / n), 64));
+    const int chunk = static_cast<int>(align_up(static_cast<size_t>((bucket + n - 1) / n), 32));
     n = (bucket + chunk - 1) / chunk;
     return {n, chunk};
 }
