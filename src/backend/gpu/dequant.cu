@@ -176,14 +176,17 @@ __global__ void transcode_k_kernel(const uint8_t* __restrict__ raw, int64_t n_su
     const int64_t blk = (super0 + sb) * 8 + s;  // Q4_1 / Q5_1 block index in the matrix
     const uint16_t dd = float_to_half_bits(d * static_cast<float>(scale));
     const uint16_t mm = float_to_half_bits(-dmin * static_cast<float>(mn));
-    uint8_t* o = dm_plane + blk * 4;
-    o[0] = dd & 0xff, o[1] = dd >> 8, o[2] = mm & 0xff, o[3] = mm >> 8;
-    if (Q5) {
-        uint8_t* oh = qh_plane + blk * 4;
-        for (int k = 0; k < 4; ++k) oh[k] = (h >> (8 * k)) & 0xff;
+    // Whole-word stores: byte stores of an f16 register's low byte wrote 0 on sm_90 (seen on
+    // H100 with nvcc 13.0: the low byte of every folded scale came back zero).
+    *reinterpret_cast<uint32_t*>(dm_plane + blk * 4) = static_cast<uint32_t>(dd) | (static_cast<uint32_t>(mm) << 16);
+    if (Q5) *reinterpret_cast<uint32_t*>(qh_plane + blk * 4) = h;
+    uint32_t packed[4];
+    for (int k = 0; k < 4; ++k) {
+        packed[k] = 0;
+        for (int e = 0; e < 4; ++e)
+            packed[k] |= static_cast<uint32_t>(nib[4 * k + e] | (nib[4 * k + e + 16] << 4)) << (8 * e);
     }
-    uint8_t* oq = qs_plane + blk * 16;
-    for (int j = 0; j < 16; ++j) oq[j] = static_cast<uint8_t>(nib[j] | (nib[j + 16] << 4));
+    *reinterpret_cast<uint4*>(qs_plane + blk * 16) = make_uint4(packed[0], packed[1], packed[2], packed[3]);
 }
 
 __global__ void convert_f32_kernel(const float* __restrict__ x, int64_t n, uint16_t* __restrict__ out, int32_t to_bf16) {
