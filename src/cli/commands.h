@@ -8,5 +8,7 @@ namespace rf::cli {
 
 void add_version_command(CLI::App& app);
 void add_info_command(CLI::App& app);   // info_command.cpp
+void add_convert_command(CLI::App& app);   // convert_command.cpp
+void add_quantize_command(CLI::App& app);  // quantize_command.cpp
 
 }  // namespace rf::cli
