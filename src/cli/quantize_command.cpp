@@ -25,13 +25,14 @@ void add_quantize_command(CLI::App& app) {
         const QuantizeResult r = quantize_model(*opts);
         const double mw = static_cast<double>(r.n_weights_converted) / 1e6;
         const double rate = r.seconds > 0 ? mw / r.seconds : 0.0;
-        fmt::print(stderr, "quantize: wrote {} ({}): {} tensors, {} converted ({:.1f} M weights) "
-                               "in {:.2f} s = {:.1f} M weights/s on {} threads ({:.1f} M weights/s "
-                               "per thread); tensor data {:.1f} -> {:.1f} MiB\n",
-                               opts->out_path, opts->type, r.n_tensors, r.n_converted, mw,
-                               r.seconds, rate, r.n_threads, rate / std::max(1, r.n_threads),
-                               static_cast<double>(r.bytes_in) / (1024.0 * 1024.0),
-                               static_cast<double>(r.bytes_out) / (1024.0 * 1024.0));
+        fmt::print(stderr,
+                   "quantize: wrote {} ({}): {} tensors, {} converted ({:.1f} M weights) "
+                   "in {:.2f} s = {:.1f} M weights/s on {} threads ({:.1f} M weights/s "
+                   "per thread); tensor data {:.1f} -> {:.1f} MiB\n",
+                   opts->out_path, opts->type, r.n_tensors, r.n_converted, mw, r.seconds, rate,
+                   r.n_threads, rate / std::max(1, r.n_threads),
+                   static_cast<double>(r.bytes_in) / (1024.0 * 1024.0),
+                   static_cast<double>(r.bytes_out) / (1024.0 * 1024.0));
     });
 }
 

@@ -1,7 +1,7 @@
 #include "tools/convert_hf.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -27,18 +27,20 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr uint32_t kQuantizationVersion = 2;  // GGML_QNT_VERSION
-constexpr const char* kTypes = "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, "
-                               "q5_k, q6_k, q4_k_m, q5_k_m";
+constexpr const char* kTypes =
+    "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, "
+    "q5_k, q6_k, q4_k_m, q5_k_m";
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // convert_hf_to_gguf.py prepare_tensors: tensors it always writes in f32.
 bool converter_keeps_f32(const std::string& name, const std::vector<int64_t>& ne) {
     if (ne.size() <= 1 || ends_with(name, "_norm.weight")) return true;
-    for (std::string_view forced : {".ffn_gate_inp.weight", ".ffn_gate_inp_shexp.weight",
-                                    ".ssm_conv1d.weight"})
+    for (std::string_view forced :
+         {".ffn_gate_inp.weight", ".ffn_gate_inp_shexp.weight", ".ssm_conv1d.weight"})
         if (ends_with(name, forced) && name.starts_with("blk.")) return true;
     if (name == "position_embd.weight" || name == "token_types.weight") return true;
     return !ends_with(name, ".weight");
@@ -112,8 +114,8 @@ std::vector<std::string_view> special_token_order(const std::string& dir) {
 // general.architecture, general.* names, hyper-parameters, quantization version: everything
 // before the tokenizer, in llama.cpp's order.
 void write_model_metadata(const ConvertHfOptions& o, const HfConfig* config,
-                          const HfArchitecture* arch, const HfHparams* hp, const ParamCounts& counts,
-                          const QuantFileType& ft, GgufWriter& w) {
+                          const HfArchitecture* arch, const HfHparams* hp,
+                          const ParamCounts& counts, const QuantFileType& ft, GgufWriter& w) {
     w.set_string("general.architecture", arch != nullptr ? arch->gguf_arch : "qwen2");
     write_hf_general_metadata(o.model_dir, counts, w);
     if (config != nullptr)
@@ -137,7 +139,8 @@ ConvertHfResult convert_vocab_only(const ConvertHfOptions& o, const QuantFileTyp
         config = HfConfig::load(o.model_dir);
         const std::string cls = config->architecture();
         arch = find_hf_architecture(cls);
-        RF_CHECK(arch != nullptr, "convert: {}: architectures[0] = '{}' is not supported (supported: {})",
+        RF_CHECK(arch != nullptr,
+                 "convert: {}: architectures[0] = '{}' is not supported (supported: {})",
                  config->path(), cls, supported_hf_architectures());
         hp = read_hf_hparams(*config, *arch);
     }
@@ -162,8 +165,9 @@ ConvertHfResult convert_hf_to_gguf(const ConvertHfOptions& o) {
     const HfConfig config = HfConfig::load(o.model_dir);
     const std::string cls = config.architecture();
     const HfArchitecture* arch = find_hf_architecture(cls);
-    RF_CHECK(arch != nullptr, "convert: {}: architectures[0] = '{}' is not supported (supported: {})",
-             config.path(), cls, supported_hf_architectures());
+    RF_CHECK(arch != nullptr,
+             "convert: {}: architectures[0] = '{}' is not supported (supported: {})", config.path(),
+             cls, supported_hf_architectures());
     const HfHparams hp = read_hf_hparams(config, *arch);
     const SafetensorsModel model(o.model_dir);
     std::vector<ConvertTensor> tensors = map_hf_tensors(model, *arch, hp);
@@ -184,9 +188,8 @@ ConvertHfResult convert_hf_to_gguf(const ConvertHfOptions& o) {
     result.n_params = counts.total;
     for (const ConvertTensor& t : tensors) {
         result.tensor_bytes += row_size(t.type, t.ne[0]) * static_cast<uint64_t>(t.n_rows());
-        w.add_tensor(t.name, t.type, t.ne, [&t, &pool](uint8_t* dst, size_t) {
-            produce_tensor(t, dst, &pool);
-        });
+        w.add_tensor(t.name, t.type, t.ne,
+                     [&t, &pool](uint8_t* dst, size_t) { produce_tensor(t, dst, &pool); });
     }
     ProgressBar bar("convert", static_cast<int64_t>(tensors.size()));
     w.write(o.out_path, [&](size_t, size_t) { bar.advance(); });

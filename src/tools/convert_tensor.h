@@ -65,8 +65,8 @@ struct ConvertTensor {
     HeadReorder row_order;
     HeadReorder col_order;
     ConvertOp op = ConvertOp::none;
-    TensorType type = TensorType::F32; // decided after mapping (convert_hf.cpp)
-    std::string source;                // Hugging Face name(s), for messages
+    TensorType type = TensorType::F32;  // decided after mapping (convert_hf.cpp)
+    std::string source;                 // Hugging Face name(s), for messages
 
     int64_t n_rows() const;
     int64_t n_elements() const { return ne[0] * n_rows(); }

@@ -45,8 +45,8 @@ HfHparams read_hf_hparams(const HfConfig& c, const HfArchitecture& arch) {
     hp.n_embd = c.require_positive_int("hidden_size");
     hp.n_vocab = c.require_positive_int("vocab_size");
     hp.n_head = c.require_positive_int("num_attention_heads");
-    hp.n_head_kv = c.has("num_key_value_heads") ? c.require_positive_int("num_key_value_heads")
-                                                : hp.n_head;
+    hp.n_head_kv =
+        c.has("num_key_value_heads") ? c.require_positive_int("num_key_value_heads") : hp.n_head;
     if (hp.n_head % hp.n_head_kv != 0)
         c.fail_field("num_key_value_heads",
                      fmt::format("is {}, which does not divide num_attention_heads {}",
@@ -70,21 +70,21 @@ HfHparams read_hf_hparams(const HfConfig& c, const HfArchitecture& arch) {
         hp.n_expert = c.require_positive_int(n_expert_key);
         hp.n_expert_used = c.require_positive_int("num_experts_per_tok");
         if (hp.n_expert_used > hp.n_expert)
-            c.fail_field("num_experts_per_tok",
-                         fmt::format("is {}, more than the {} experts", hp.n_expert_used,
-                                     hp.n_expert));
+            c.fail_field("num_experts_per_tok", fmt::format("is {}, more than the {} experts",
+                                                            hp.n_expert_used, hp.n_expert));
         hp.n_ff_expert = c.require_positive_int("moe_intermediate_size");
         // Layers without experts would need per-layer tensor lists; no Qwen MoE release has them.
         if (const nlohmann::json* only = c.find("mlp_only_layers");
             only != nullptr && !(only->is_array() && only->empty()))
             c.fail_field("mlp_only_layers", "is " + only->dump() +
-                                                 ": dense layers inside a MoE model are not "
-                                                 "supported");
+                                                ": dense layers inside a MoE model are not "
+                                                "supported");
         if (const auto step = c.get_int({"decoder_sparse_step"}); step && *step != 1)
             c.fail_field("decoder_sparse_step",
                          fmt::format("is {}: only 1 (experts in every layer) is supported", *step));
     }
-    if (arch.shared_expert) hp.n_ff_shexp = c.require_positive_int("shared_expert_intermediate_size");
+    if (arch.shared_expert)
+        hp.n_ff_shexp = c.require_positive_int("shared_expert_intermediate_size");
     hp.layer_is_linear.assign(static_cast<size_t>(hp.n_layer), false);
     if (arch.hybrid) read_qwen35_hparams(c, hp);
     return hp;
@@ -102,22 +102,27 @@ void write_gguf_hparams(const HfConfig& c, const HfArchitecture& arch, const HfH
                             "max_sequence_length", "model_max_length"}))
         u32("context_length", *v);
     u32("embedding_length", hp.n_embd);
-    if (auto v = c.get_int({"intermediate_size", "n_inner", "hidden_dim"})) u32("feed_forward_length", *v);
+    if (auto v = c.get_int({"intermediate_size", "n_inner", "hidden_dim"}))
+        u32("feed_forward_length", *v);
     u32("attention.head_count", hp.n_head);
     if (c.has("num_key_value_heads")) u32("attention.head_count_kv", hp.n_head_kv);
     if (c.get_bool("is_causal") == false) w.set_bool(a + ".attention.causal", false);
 
     // rope_parameters (transformers >= 5) or rope_scaling, with rope_theta mirrored into it.
     nlohmann::json rope = nlohmann::json::object();
-    if (const nlohmann::json* r = c.find("rope_parameters"); r != nullptr && r->is_object()) rope = *r;
-    else if (const nlohmann::json* s = c.find("rope_scaling"); s != nullptr && s->is_object()) rope = *s;
+    if (const nlohmann::json* r = c.find("rope_parameters"); r != nullptr && r->is_object())
+        rope = *r;
+    else if (const nlohmann::json* s = c.find("rope_scaling"); s != nullptr && s->is_object())
+        rope = *s;
     if (!rope.contains("rope_theta"))
-        if (auto theta = c.get_float({"rope_theta", "rotary_emb_base"})) rope["rope_theta"] = *theta;
+        if (auto theta = c.get_float({"rope_theta", "rotary_emb_base"}))
+            rope["rope_theta"] = *theta;
     if (!rope.contains("rope_type") && rope.contains("type")) rope["rope_type"] = rope["type"];
     auto rope_number = [&](const char* key) -> std::optional<double> {
         if (!rope.contains(key) || rope[key].is_null()) return std::nullopt;
         if (!rope[key].is_number())
-            c.fail_field(std::string("rope_parameters.") + key, "is " + rope[key].dump() + ", expected a number");
+            c.fail_field(std::string("rope_parameters.") + key,
+                         "is " + rope[key].dump() + ", expected a number");
         return rope[key].get<double>();
     };
     if (rope.contains("rope_type") && rope["rope_type"].is_string()) {
@@ -136,7 +141,8 @@ void write_gguf_hparams(const HfConfig& c, const HfArchitecture& arch, const HfH
                     w.set_f32(a + ".rope.scaling.yarn_ext_factor", static_cast<float>(*v));
                 auto attn = rope_number("attention_factor");
                 if (!attn) attn = rope_number("attn_factor");
-                if (attn) w.set_f32(a + ".rope.scaling.yarn_attn_factor", static_cast<float>(*attn));
+                if (attn)
+                    w.set_f32(a + ".rope.scaling.yarn_attn_factor", static_cast<float>(*attn));
                 if (auto v = rope_number("beta_fast"))
                     w.set_f32(a + ".rope.scaling.yarn_beta_fast", static_cast<float>(*v));
                 if (auto v = rope_number("beta_slow"))
@@ -151,7 +157,8 @@ void write_gguf_hparams(const HfConfig& c, const HfArchitecture& arch, const HfH
         sections.resize(4);
         w.set_i32_array(a + ".rope.dimension_sections", sections);
     }
-    if (auto theta = rope_number("rope_theta")) w.set_f32(a + ".rope.freq_base", static_cast<float>(*theta));
+    if (auto theta = rope_number("rope_theta"))
+        w.set_f32(a + ".rope.freq_base", static_cast<float>(*theta));
     if (auto eps = c.get_float({"rms_norm_eps", "norm_eps"}))
         w.set_f32(a + ".attention.layer_norm_rms_epsilon", static_cast<float>(*eps));
     if (auto v = c.get_int({"num_local_experts", "num_experts"})) u32("expert_count", *v);

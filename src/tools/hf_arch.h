@@ -24,13 +24,13 @@ class GgufWriter;
 class HfConfig;
 
 struct HfArchitecture {
-    const char* hf_class;     // "Qwen3ForCausalLM"
-    const char* gguf_arch;    // "qwen3"
-    bool qkv_bias;            // attention q/k/v projections have biases (Qwen2)
-    bool qk_norm;             // per-head RMSNorm of q and k (Qwen3, Qwen3.5)
-    bool moe;                 // routed experts: mlp.gate + mlp.experts.*
-    bool shared_expert;       // mlp.shared_expert.* + mlp.shared_expert_gate (Qwen3.5 MoE)
-    bool hybrid;              // Gated DeltaNet layers between gated full-attention layers
+    const char* hf_class;   // "Qwen3ForCausalLM"
+    const char* gguf_arch;  // "qwen3"
+    bool qkv_bias;          // attention q/k/v projections have biases (Qwen2)
+    bool qk_norm;           // per-head RMSNorm of q and k (Qwen3, Qwen3.5)
+    bool moe;               // routed experts: mlp.gate + mlp.experts.*
+    bool shared_expert;     // mlp.shared_expert.* + mlp.shared_expert_gate (Qwen3.5 MoE)
+    bool hybrid;            // Gated DeltaNet layers between gated full-attention layers
     // Qwen3.5 stores its RMSNorm weights as w for a forward pass x * (1 + w): the converter
     // writes 1 + w (every *norm.weight except the Gated DeltaNet output norm linear_attn.norm,
     // which multiplies by w itself), so the runtime norm is the plain x * w.
@@ -45,25 +45,25 @@ std::string supported_hf_architectures();
 // The numbers the tensor shapes depend on, read from config.json and checked (positive,
 // divisible where the model needs it).
 struct HfHparams {
-    int64_t n_layer = 0;         // num_hidden_layers
-    int64_t n_embd = 0;          // hidden_size
-    int64_t n_vocab = 0;         // vocab_size
-    int64_t n_head = 0;          // num_attention_heads
-    int64_t n_head_kv = 0;       // num_key_value_heads (default n_head)
-    int64_t head_dim = 0;        // head_dim (default n_embd / n_head)
-    int64_t n_ff = 0;            // intermediate_size (dense MLP; 0 when absent)
+    int64_t n_layer = 0;           // num_hidden_layers
+    int64_t n_embd = 0;            // hidden_size
+    int64_t n_vocab = 0;           // vocab_size
+    int64_t n_head = 0;            // num_attention_heads
+    int64_t n_head_kv = 0;         // num_key_value_heads (default n_head)
+    int64_t head_dim = 0;          // head_dim (default n_embd / n_head)
+    int64_t n_ff = 0;              // intermediate_size (dense MLP; 0 when absent)
     bool tied_embeddings = false;  // tie_word_embeddings: no lm_head.weight
     // MoE
-    int64_t n_expert = 0;        // num_local_experts | num_experts
-    int64_t n_expert_used = 0;   // num_experts_per_tok
-    int64_t n_ff_expert = 0;     // moe_intermediate_size
-    int64_t n_ff_shexp = 0;      // shared_expert_intermediate_size
+    int64_t n_expert = 0;       // num_local_experts | num_experts
+    int64_t n_expert_used = 0;  // num_experts_per_tok
+    int64_t n_ff_expert = 0;    // moe_intermediate_size
+    int64_t n_ff_shexp = 0;     // shared_expert_intermediate_size
     // Gated DeltaNet (qwen35*)
-    int64_t ssm_n_k_heads = 0;   // linear_num_key_heads
-    int64_t ssm_n_v_heads = 0;   // linear_num_value_heads
-    int64_t ssm_k_head_dim = 0;  // linear_key_head_dim
-    int64_t ssm_v_head_dim = 0;  // linear_value_head_dim
-    int64_t ssm_conv_kernel = 0; // linear_conv_kernel_dim
+    int64_t ssm_n_k_heads = 0;          // linear_num_key_heads
+    int64_t ssm_n_v_heads = 0;          // linear_num_value_heads
+    int64_t ssm_k_head_dim = 0;         // linear_key_head_dim
+    int64_t ssm_v_head_dim = 0;         // linear_value_head_dim
+    int64_t ssm_conv_kernel = 0;        // linear_conv_kernel_dim
     std::vector<bool> layer_is_linear;  // [n_layer] Gated DeltaNet (true) or full attention
     bool attn_output_gate = false;      // q_proj also yields the output gate (qwen35*)
 
@@ -76,12 +76,12 @@ HfHparams read_hf_hparams(const HfConfig& config, const HfArchitecture& arch);
 
 // Writes the <arch>.* keys and general.file_type in llama.cpp's order (TextModel, then the MoE
 // keys, then the Gated DeltaNet keys, then rope.dimension_sections).
-void write_gguf_hparams(const HfConfig& config, const HfArchitecture& arch,
-                        const HfHparams& hp, uint32_t file_type, GgufWriter& writer);
+void write_gguf_hparams(const HfConfig& config, const HfArchitecture& arch, const HfHparams& hp,
+                        uint32_t file_type, GgufWriter& writer);
 
 // qwen35 / qwen35moe specifics (hf_arch_qwen35.cpp).
 void read_qwen35_hparams(const HfConfig& config, HfHparams& hp);
-void write_qwen35_hparams(const HfConfig& config, const HfArchitecture& arch,
-                          const HfHparams& hp, GgufWriter& writer);
+void write_qwen35_hparams(const HfConfig& config, const HfArchitecture& arch, const HfHparams& hp,
+                          GgufWriter& writer);
 
 }  // namespace rf

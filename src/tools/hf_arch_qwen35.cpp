@@ -24,7 +24,9 @@ namespace {
 
 int64_t full_attention_interval(const HfConfig& c) {
     const int64_t v = c.get_int({"full_attention_interval"}).value_or(4);
-    if (v <= 0) c.fail_field("full_attention_interval", fmt::format("is {}, expected a positive integer", v));
+    if (v <= 0)
+        c.fail_field("full_attention_interval",
+                     fmt::format("is {}, expected a positive integer", v));
     return v;
 }
 
@@ -59,7 +61,8 @@ void read_qwen35_hparams(const HfConfig& c, HfHparams& hp) {
             const bool linear = t == "linear_attention";
             if (!linear && t != "full_attention")
                 c.fail_field("layer_types", fmt::format("[{}] is {}, expected \"linear_attention\" "
-                                                        "or \"full_attention\"", il, t.dump()));
+                                                        "or \"full_attention\"",
+                                                        il, t.dump()));
             if (linear != hp.layer_is_linear[il])
                 c.fail_field("layer_types",
                              fmt::format("[{}] is {}, but full_attention_interval {} makes layer "

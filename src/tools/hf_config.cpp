@@ -49,7 +49,8 @@ std::optional<int64_t> HfConfig::get_int(std::initializer_list<const char*> keys
         if (v == nullptr) continue;
         if (v->is_number_integer()) return v->get<int64_t>();
         // 4096.0 is an integer written as a float by some exporters.
-        if (v->is_number_float() && v->get<double>() == static_cast<double>(static_cast<int64_t>(v->get<double>())))
+        if (v->is_number_float() &&
+            v->get<double>() == static_cast<double>(static_cast<int64_t>(v->get<double>())))
             return static_cast<int64_t>(v->get<double>());
         fail_field(key, "is " + v->dump() + ", expected an integer");
     }

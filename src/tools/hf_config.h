@@ -14,7 +14,7 @@
 namespace rf {
 
 class HfConfig {
-public:
+  public:
     // Reads DIR/config.json; throws when it is missing or not a JSON object.
     static HfConfig load(const std::string& dir);
     // From JSON text already read (tests); `path` stands for the file in messages.
@@ -43,8 +43,9 @@ public:
     // "convert: <path>: field '<key>' ..." with the message appended.
     [[noreturn]] void fail_field(const std::string& key, const std::string& message) const;
 
-private:
-    HfConfig(nlohmann::json json, std::string path) : json_(std::move(json)), path_(std::move(path)) {}
+  private:
+    HfConfig(nlohmann::json json, std::string path)
+        : json_(std::move(json)), path_(std::move(path)) {}
     nlohmann::json json_;
     std::string path_;
 };

@@ -18,10 +18,18 @@
 namespace rf {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-char to_upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; }
-char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool is_alpha(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+char to_upper(char c) {
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c;
+}
+char to_lower(char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
 std::string upper(std::string s) {
     for (char& c : s) c = to_upper(c);
     return s;
@@ -115,8 +123,9 @@ std::string weight_count(int64_t n) {
     // Digits of round(scaled) (Python rounds half to even) without leading zeros.
     const auto rounded = static_cast<int64_t>(std::nearbyint(scaled));
     std::string digits = std::to_string(rounded);
-    digits.erase(0, digits.find_first_not_of('0') == std::string::npos ? digits.size()
-                                                                        : digits.find_first_not_of('0'));
+    digits.erase(0, digits.find_first_not_of('0') == std::string::npos
+                        ? digits.size()
+                        : digits.find_first_not_of('0'));
     const int fix = std::max(2 - static_cast<int>(digits.size()), 0);
     return fmt::format("{:.{}f}{}", scaled, fix, suffix);
 }
@@ -178,7 +187,10 @@ HfModelIdParts hf_model_id_parts(const std::string& model_id, int64_t total_para
         } else if (full_match(part, R"(i?q\d(_\w)*|b?fp?(16|32))")) {
             types[i] |= kType;
             parts[i] = upper(part);
-        } else if (i > 0 && full_match(part, R"((([A]|\d+[x])?\d+([._]\d+)?[KMBT][\d]?|small|mini|medium|large|x?xl))")) {
+        } else if (i > 0 &&
+                   full_match(
+                       part,
+                       R"((([A]|\d+[x])?\d+([._]\d+)?[KMBT][\d]?|small|mini|medium|large|x?xl))")) {
             part = normalize_size_label(part);
             if (total_params != 0) {
                 if (const auto label = size_label_params(part)) {
@@ -187,12 +199,15 @@ HfModelIdParts hf_model_id_parts(const std::string& model_id, int64_t total_para
                     bool active_follows = false;
                     if (next && full_match(*next, R"(A\d+([._]\d+)?[KMBT][\d]?)")) {
                         const auto active = size_label_params(next->substr(1));
-                        active_follows = active && std::abs(*active - std::abs(total)) <=
-                                                       static_cast<double>(7 * std::llabs(total_params) / 8);
+                        active_follows =
+                            active && std::abs(*active - std::abs(total)) <=
+                                          static_cast<double>(7 * std::llabs(total_params) / 8);
                     }
                     const bool context_like =
-                        (total_params < 0 && *label < static_cast<double>(std::llabs(total_params) / 8)) ||
-                        (total_params > 0 && std::abs(*label - total) > static_cast<double>(7 * total_params / 8));
+                        (total_params < 0 &&
+                         *label < static_cast<double>(std::llabs(total_params) / 8)) ||
+                        (total_params > 0 &&
+                         std::abs(*label - total) > static_cast<double>(7 * total_params / 8));
                     if (!active_follows && context_like) {
                         types[i] |= kFinetune;  // likely a context length ("-32k")
                         part.back() = to_lower(part.back());
@@ -202,8 +217,10 @@ HfModelIdParts hf_model_id_parts(const std::string& model_id, int64_t total_para
             if (types[i] == 0) types[i] |= kSizeLabel;
             parts[i] = part;
         } else if (i > 0 && full_match(part, "chat|instruct|vision|lora")) {
-            if (total_params < 0 && upper(part) == "LORA") types[i] |= kType;
-            else types[i] |= kFinetune;
+            if (total_params < 0 && upper(part) == "LORA")
+                types[i] |= kType;
+            else
+                types[i] |= kFinetune;
         }
     }
     // Word size labels ("small") give way to numeric ones.
@@ -226,8 +243,10 @@ HfModelIdParts hf_model_id_parts(const std::string& model_id, int64_t total_para
         }
     }
     for (size_t i = parts.size(); i-- > 0;) {  // a trailing version is not part of the basename
-        if ((types[i] & kBasename) && types[i] != kBasename) types[i] &= ~kBasename;
-        else break;
+        if ((types[i] & kBasename) && types[i] != kBasename)
+            types[i] &= ~kBasename;
+        else
+            break;
     }
     r.basename = join_parts(parts, types, kBasename, 0, false);
     r.size_label = join_parts(parts, types, kSizeLabel, 0, true);
@@ -284,12 +303,14 @@ void write_hf_general_metadata(const std::string& model_dir, const ParamCounts& 
         const auto it = config->find("_name_or_path");
         if (it != config->end() && it->is_string()) {
             const std::string id = it->get<std::string>();
-            if (std::count(id.begin(), id.end(), '/') <= 1) take(hf_model_id_parts(id, counts.total));
+            if (std::count(id.begin(), id.end(), '/') <= 1)
+                take(hf_model_id_parts(id, counts.total));
         }
     }
     take(hf_model_id_parts(dir.filename().string(), counts.total));
     if (!size_label && counts.total > 0)
-        size_label = gguf_size_label(counts.total, counts.shared, counts.expert, counts.expert_count);
+        size_label =
+            gguf_size_label(counts.total, counts.shared, counts.expert, counts.expert_count);
 
     w.set_string("general.type", "model");
     if (const auto gen = read_json_file(dir / "generation_config.json"); gen && gen->is_object()) {
@@ -307,12 +328,14 @@ void write_hf_general_metadata(const std::string& model_dir, const ParamCounts& 
             w.set_f32("general.sampling.xtc_probability", static_cast<float>(*v));
         if (auto v = number("xtc_threshold"))
             w.set_f32("general.sampling.xtc_threshold", static_cast<float>(*v));
-        if (auto v = number("temperature")) w.set_f32("general.sampling.temp", static_cast<float>(*v));
+        if (auto v = number("temperature"))
+            w.set_f32("general.sampling.temp", static_cast<float>(*v));
         if (auto v = number("penalty_last_n"))
             w.set_i32("general.sampling.penalty_last_n", static_cast<int32_t>(*v));
         if (auto v = number("penalty_repeat"))
             w.set_f32("general.sampling.penalty_repeat", static_cast<float>(*v));
-        if (auto v = number("mirostat")) w.set_i32("general.sampling.mirostat", static_cast<int32_t>(*v));
+        if (auto v = number("mirostat"))
+            w.set_i32("general.sampling.mirostat", static_cast<int32_t>(*v));
         if (auto v = number("mirostat_tau"))
             w.set_f32("general.sampling.mirostat_tau", static_cast<float>(*v));
         if (auto v = number("mirostat_eta"))

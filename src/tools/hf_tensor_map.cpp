@@ -1,3 +1,4 @@
+// clang-format off
 // The tensor table of `rocmforge convert hf` (the facts come from llama.cpp's gguf-py
 // tensor_mapping.py and convert_hf_to_gguf.py; Hugging Face shapes are PyTorch order, outermost
 // first; GGUF ne is the reverse):
@@ -33,6 +34,7 @@
 //
 // "v heads": the value-head reordering of convert_tensor.h (HeadReorder), applied when
 // linear_num_value_heads != linear_num_key_heads.
+// clang-format on
 #include "tools/hf_tensor_map.h"
 
 #include <fmt/ranges.h>
@@ -71,11 +73,11 @@ enum class Fix { none, norm, neg_exp };
 
 enum class VHeads {
     none,
-    qkv_rows,   // rows [2 * n_k * d_k, ...) in blocks of d_v (in_proj_qkv, conv1d channels)
-    rows,       // rows in blocks of d_v (in_proj_z)
-    head_rows,  // one row per head (in_proj_a, in_proj_b)
-    head_elems, // one element per head of a 1-D tensor (A_log, dt_bias)
-    cols,       // columns in blocks of d_v (out_proj)
+    qkv_rows,    // rows [2 * n_k * d_k, ...) in blocks of d_v (in_proj_qkv, conv1d channels)
+    rows,        // rows in blocks of d_v (in_proj_z)
+    head_rows,   // one row per head (in_proj_a, in_proj_b)
+    head_elems,  // one element per head of a 1-D tensor (A_log, dt_bias)
+    cols,        // columns in blocks of d_v (out_proj)
 };
 
 enum class Stack {
@@ -96,7 +98,9 @@ struct Rule {
     Shape (*shape)(const HfHparams&);  // expected Hugging Face shape (one expert when stacked)
 };
 
-int64_t q_rows(const HfHparams& h) { return h.n_head * h.head_dim * (h.attn_output_gate ? 2 : 1); }
+int64_t q_rows(const HfHparams& h) {
+    return h.n_head * h.head_dim * (h.attn_output_gate ? 2 : 1);
+}
 
 // clang-format off
 const Rule kRules[] = {
@@ -184,32 +188,53 @@ const Rule kRules[] = {
 
 bool rule_applies(const Rule& r, const HfArchitecture& a) {
     switch (r.need) {
-        case Need::always: break;
-        case Need::qkv_bias: if (!a.qkv_bias) return false; break;
-        case Need::qk_norm: if (!a.qk_norm) return false; break;
-        case Need::shared_expert: if (!a.shared_expert) return false; break;
-        case Need::hybrid: if (!a.hybrid) return false; break;
-        case Need::not_hybrid: if (a.hybrid) return false; break;
-        case Need::untied: break;  // lm_head is allowed when tied too (llama.cpp writes it)
+        case Need::always:
+            break;
+        case Need::qkv_bias:
+            if (!a.qkv_bias) return false;
+            break;
+        case Need::qk_norm:
+            if (!a.qk_norm) return false;
+            break;
+        case Need::shared_expert:
+            if (!a.shared_expert) return false;
+            break;
+        case Need::hybrid:
+            if (!a.hybrid) return false;
+            break;
+        case Need::not_hybrid:
+            if (a.hybrid) return false;
+            break;
+        case Need::untied:
+            break;  // lm_head is allowed when tied too (llama.cpp writes it)
     }
     switch (r.scope) {
-        case Scope::dense_ffn: return !a.moe;
-        case Scope::moe: return a.moe;
-        case Scope::linear: return a.hybrid;
-        default: return true;
+        case Scope::dense_ffn:
+            return !a.moe;
+        case Scope::moe:
+            return a.moe;
+        case Scope::linear:
+            return a.hybrid;
+        default:
+            return true;
     }
 }
 
 // Whether layer `il` has the tensors of a rule's scope.
 bool layer_has(const Rule& r, const HfHparams& hp, int64_t il) {
     switch (r.scope) {
-        case Scope::attention: return !hp.layer_is_linear[il];
-        case Scope::linear: return hp.layer_is_linear[il];
-        default: return true;
+        case Scope::attention:
+            return !hp.layer_is_linear[il];
+        case Scope::linear:
+            return hp.layer_is_linear[il];
+        default:
+            return true;
     }
 }
 
-std::string shape_str(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+std::string shape_str(const Shape& s) {
+    return fmt::format("[{}]", fmt::join(s, ", "));
+}
 
 // Splits "model.layers.<i>.<rest>" into (i, rest); false for other names.
 bool split_layer(std::string_view name, int64_t& il, std::string_view& rest) {
@@ -242,13 +267,13 @@ std::string layer_name(int64_t il, std::string_view suffix) {
 }
 
 class Mapper {
-public:
+  public:
     Mapper(const SafetensorsModel& model, const HfArchitecture& arch, const HfHparams& hp)
         : model_(model), arch_(arch), hp_(hp) {}
 
     std::vector<ConvertTensor> run();
 
-private:
+  private:
     void map_one(const SafetensorsTensor& t);
     void check_shape(const SafetensorsTensor& t, const Shape& want) const;
     [[noreturn]] void fail_tensor(const SafetensorsTensor& t, const std::string& what) const;
@@ -292,18 +317,30 @@ ConvertTensor Mapper::plain(const SafetensorsTensor& t, std::string gguf, const 
     if (r.fix == Fix::norm && arch_.zero_centered_norms) c.op = ConvertOp::add_one;
     if (r.fix == Fix::neg_exp) c.op = ConvertOp::neg_exp;
     if (hp_.ssm_n_v_heads != hp_.ssm_n_k_heads) {
-        HeadReorder v{hp_.ssm_n_k_heads, hp_.ssm_n_v_heads / std::max<int64_t>(1, hp_.ssm_n_k_heads),
+        HeadReorder v{hp_.ssm_n_k_heads,
+                      hp_.ssm_n_v_heads / std::max<int64_t>(1, hp_.ssm_n_k_heads),
                       hp_.ssm_v_head_dim, 0};
         switch (r.vheads) {
-            case VHeads::none: break;
+            case VHeads::none:
+                break;
             case VHeads::qkv_rows:
                 v.offset = 2 * hp_.ssm_n_k_heads * hp_.ssm_k_head_dim;
                 c.row_order = v;
                 break;
-            case VHeads::rows: c.row_order = v; break;
-            case VHeads::head_rows: v.head_dim = 1; c.row_order = v; break;
-            case VHeads::head_elems: v.head_dim = 1; c.col_order = v; break;
-            case VHeads::cols: c.col_order = v; break;
+            case VHeads::rows:
+                c.row_order = v;
+                break;
+            case VHeads::head_rows:
+                v.head_dim = 1;
+                c.row_order = v;
+                break;
+            case VHeads::head_elems:
+                v.head_dim = 1;
+                c.col_order = v;
+                break;
+            case VHeads::cols:
+                c.col_order = v;
+                break;
         }
     }
     return c;
@@ -318,7 +355,8 @@ void Mapper::emit(ConvertTensor t) {
 
 void Mapper::add_expert(const SafetensorsTensor& t, int64_t il, int64_t x, const Rule& r) {
     if (x < 0 || x >= hp_.n_expert)
-        fail_tensor(t, fmt::format("is expert {}, but config.json has {} experts", x, hp_.n_expert));
+        fail_tensor(t,
+                    fmt::format("is expert {}, but config.json has {} experts", x, hp_.n_expert));
     check_shape(t, r.shape(hp_));
     ExpertBucket& bucket = experts_[il];
     auto& slot = bucket.by_rule[&r];
@@ -337,7 +375,8 @@ void Mapper::add_expert(const SafetensorsTensor& t, int64_t il, int64_t x, const
         for (const SafetensorsTensor* e : tensors) {
             c.slices.push_back({e, 0, one[0]});
         }
-        c.source = fmt::format("model.layers.{}.mlp.experts.<0..{}>.{}", il, hp_.n_expert - 1, rule.hf);
+        c.source =
+            fmt::format("model.layers.{}.mlp.experts.<0..{}>.{}", il, hp_.n_expert - 1, rule.hf);
         emit(std::move(c));
     }
     experts_.erase(il);
@@ -358,7 +397,8 @@ void Mapper::map_one(const SafetensorsTensor& t) {
     std::string_view expert_what;
     const bool is_expert = in_layer && split_expert(rest, expert, expert_what);
     // The fused expert tensors come with or without ".weight".
-    if (!is_expert && (rest == "mlp.experts.gate_up_proj.weight" || rest == "mlp.experts.down_proj.weight"))
+    if (!is_expert &&
+        (rest == "mlp.experts.gate_up_proj.weight" || rest == "mlp.experts.down_proj.weight"))
         rest.remove_suffix(std::string_view(".weight").size());
 
     const Rule* rule = nullptr;
@@ -377,10 +417,11 @@ void Mapper::map_one(const SafetensorsTensor& t) {
         fail_tensor(t, fmt::format("has no GGUF equivalent in architecture {} ({})",
                                    arch_.gguf_arch, arch_.hf_class));
     if (in_layer && !layer_has(*rule, hp_, il))
-        fail_tensor(t, fmt::format("belongs to a {} layer, but config.json makes layer {} a {} "
-                                   "layer",
-                                   rule->scope == Scope::linear ? "Gated DeltaNet" : "full-attention",
-                                   il, hp_.layer_is_linear[il] ? "Gated DeltaNet" : "full-attention"));
+        fail_tensor(
+            t, fmt::format("belongs to a {} layer, but config.json makes layer {} a {} "
+                           "layer",
+                           rule->scope == Scope::linear ? "Gated DeltaNet" : "full-attention", il,
+                           hp_.layer_is_linear[il] ? "Gated DeltaNet" : "full-attention"));
     if (t.dtype != SafetensorsDType::F32 && t.dtype != SafetensorsDType::F16 &&
         t.dtype != SafetensorsDType::BF16)
         fail_tensor(t, fmt::format("has dtype {}; convert reads F32, F16 and BF16 checkpoints",
@@ -419,9 +460,10 @@ void Mapper::check_complete() const {
             const auto it = bucket.by_rule.find(&r);
             for (int64_t x = 0; x < hp_.n_expert; ++x) {
                 if (it == bucket.by_rule.end() || it->second[x] == nullptr)
-                    fail("convert: {}: tensor 'model.layers.{}.mlp.experts.{}.{}' is missing "
-                         "(config.json has {} experts)",
-                         model_.path(), il, x, r.hf, hp_.n_expert);
+                    fail(
+                        "convert: {}: tensor 'model.layers.{}.mlp.experts.{}.{}' is missing "
+                        "(config.json has {} experts)",
+                        model_.path(), il, x, r.hf, hp_.n_expert);
             }
         }
     }
@@ -457,8 +499,8 @@ std::vector<ConvertTensor> Mapper::run() {
 
 }  // namespace
 
-std::vector<ConvertTensor> map_hf_tensors(const SafetensorsModel& model,
-                                          const HfArchitecture& arch, const HfHparams& hp) {
+std::vector<ConvertTensor> map_hf_tensors(const SafetensorsModel& model, const HfArchitecture& arch,
+                                          const HfHparams& hp) {
     return Mapper(model, arch, hp).run();
 }
 

@@ -19,7 +19,7 @@ struct HfArchitecture;
 struct HfHparams;
 
 // The GGUF tensors of the model (types not yet decided: ConvertTensor::type is F32).
-std::vector<ConvertTensor> map_hf_tensors(const SafetensorsModel& model,
-                                          const HfArchitecture& arch, const HfHparams& hp);
+std::vector<ConvertTensor> map_hf_tensors(const SafetensorsModel& model, const HfArchitecture& arch,
+                                          const HfHparams& hp);
 
 }  // namespace rf

@@ -33,9 +33,9 @@
 namespace rf {
 
 struct QuantFileType {
-    TensorType base;      // the bulk type
-    bool k_mix = false;   // the _M mixes (q4_k_m, q5_k_m)
-    std::string name;     // as given: "q4_k_m", "q8_0", ...
+    TensorType base;              // the bulk type
+    bool k_mix = false;           // the _M mixes (q4_k_m, q5_k_m)
+    std::string name;             // as given: "q4_k_m", "q8_0", ...
     uint32_t gguf_file_type = 0;  // general.file_type (llama_ftype)
 };
 
@@ -49,16 +49,16 @@ struct QuantTensor {
 };
 
 class QuantMixPlanner {
-public:
+  public:
     // tensors: every tensor of the model in file order; n_expert: <arch>.expert_count (0 dense);
     // n_gqa: head_count / head_count_kv (only q2_k looks at it; 0 = unknown).
-    QuantMixPlanner(const QuantFileType& type, const std::vector<QuantTensor>& tensors, int n_expert,
-                    int n_gqa = 0);
+    QuantMixPlanner(const QuantFileType& type, const std::vector<QuantTensor>& tensors,
+                    int n_expert, int n_gqa = 0);
 
     // Type for the tensor at `index` in the list given to the constructor.
     TensorType type_for(size_t index) const { return types_.at(index); }
 
-private:
+  private:
     std::vector<TensorType> types_;
 };
 

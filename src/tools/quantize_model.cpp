@@ -96,21 +96,24 @@ QuantizeResult quantize_model(const QuantizeOptions& o) {
         if (!is_float_type(t.type)) {
             ++result.n_dequantized;
             if (dequantized_types.find(type_name(t.type)) == std::string::npos)
-                dequantized_types += std::string(dequantized_types.empty() ? "" : ", ") + type_name(t.type);
+                dequantized_types +=
+                    std::string(dequantized_types.empty() ? "" : ", ") + type_name(t.type);
         }
         result.bytes_out += row_size(to, t.ne[0]) * static_cast<uint64_t>(t.n_rows());
         w.add_tensor(t.name, to, t.ne,
                      [&t, to, &pool](uint8_t* dst, size_t) { requantize(t, to, dst, pool); });
     }
     if (result.n_dequantized > 0)
-        spdlog::warn("quantize: {} tensors are stored as {}: they are dequantized to f32 and "
-                     "quantized again (quantize from an f32/f16/bf16 file to avoid the double loss)",
-                     result.n_dequantized, dequantized_types);
+        spdlog::warn(
+            "quantize: {} tensors are stored as {}: they are dequantized to f32 and "
+            "quantized again (quantize from an f32/f16/bf16 file to avoid the double loss)",
+            result.n_dequantized, dequantized_types);
 
     ProgressBar bar("quantize", static_cast<int64_t>(in.tensors().size()));
     const auto start = std::chrono::steady_clock::now();
     w.write(o.out_path, [&](size_t, size_t) { bar.advance(); });
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     bar.finish();
     return result;
 }

@@ -25,11 +25,11 @@ struct QuantizeOptions {
 
 struct QuantizeResult {
     size_t n_tensors = 0;
-    size_t n_converted = 0;       // tensors whose type changed
-    size_t n_dequantized = 0;     // of those, from a quantized source type
+    size_t n_converted = 0;    // tensors whose type changed
+    size_t n_dequantized = 0;  // of those, from a quantized source type
     int64_t n_weights_converted = 0;
     uint64_t bytes_in = 0, bytes_out = 0;  // tensor data
-    double seconds = 0;           // conversion time (reading, converting, writing)
+    double seconds = 0;                    // conversion time (reading, converting, writing)
     int n_threads = 0;
 };
 

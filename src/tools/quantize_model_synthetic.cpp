@@ -22,7 +22,8 @@ void fill_normal(float* out, int64_t n, uint32_t seed, float mean, float std) {
     };
     // The sum of 4 uniforms on [0, 1) has mean 2 and variance 1/3.
     const float scale = std / std::sqrt(1.0f / 3.0f);
-    for (int64_t i = 0; i < n; ++i) out[i] = mean + (next() + next() + next() + next() - 2.0f) * scale;
+    for (int64_t i = 0; i < n; ++i)
+        out[i] = mean + (next() + next() + next() + next() - 2.0f) * scale;
 }
 
 }  // namespace
@@ -30,8 +31,9 @@ void fill_normal(float* out, int64_t n, uint32_t seed, float mean, float std) {
 void write_synthetic_model(const std::string& path, const SyntheticModelShape& s, TensorType type) {
     RF_CHECK(type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16,
              "synthetic model: type {} is not f32, f16 or bf16", type_name(type));
-    RF_CHECK(s.n_head > 0 && s.n_head_kv > 0 && s.n_embd % s.n_head == 0 && s.n_head % s.n_head_kv == 0,
-             "synthetic model: heads {} / {} do not divide n_embd {}", s.n_head, s.n_head_kv, s.n_embd);
+    RF_CHECK(
+        s.n_head > 0 && s.n_head_kv > 0 && s.n_embd % s.n_head == 0 && s.n_head % s.n_head_kv == 0,
+        "synthetic model: heads {} / {} do not divide n_embd {}", s.n_head, s.n_head_kv, s.n_embd);
     const int64_t head_dim = s.n_embd / s.n_head;
     const int64_t kv = s.n_head_kv * head_dim;
     GgufWriter w;
@@ -60,7 +62,8 @@ void write_synthetic_model(const std::string& path, const SyntheticModelShape& s
             const size_t row_bytes = row_size(t, cols);
             std::vector<float> row(static_cast<size_t>(cols));
             for (int64_t r = 0; r < rows; ++r) {
-                fill_normal(row.data(), cols, my_seed * 1000003u + static_cast<uint32_t>(r), mean, std);
+                fill_normal(row.data(), cols, my_seed * 1000003u + static_cast<uint32_t>(r), mean,
+                            std);
                 quantize_row(t, row.data(), dst + r * row_bytes, cols);
             }
         });

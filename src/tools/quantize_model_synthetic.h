@@ -21,7 +21,9 @@ struct SyntheticModelShape {
 };
 
 // Qwen2.5-0.5B's shapes (494 M parameters with the tied embedding).
-inline SyntheticModelShape qwen2_5_0_5b_shape() { return {}; }
+inline SyntheticModelShape qwen2_5_0_5b_shape() {
+    return {};
+}
 
 // Writes the model with its 2-D weights in `type` (F32, F16 or BF16); 1-D tensors are f32.
 void write_synthetic_model(const std::string& path, const SyntheticModelShape& shape,

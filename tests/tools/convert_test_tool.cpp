@@ -25,7 +25,8 @@ int usage() {
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     try {
-        if (args.size() >= 2 && args[0] == "synthetic-model" && (args.size() <= 3 || args.size() == 9)) {
+        if (args.size() >= 2 && args[0] == "synthetic-model" &&
+            (args.size() <= 3 || args.size() == 9)) {
             rf::SyntheticModelShape shape = rf::qwen2_5_0_5b_shape();
             rf::TensorType type = rf::TensorType::F16;
             if (args.size() >= 3) {

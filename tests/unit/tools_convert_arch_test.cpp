@@ -40,15 +40,16 @@ TEST(ToolsConvertArch, Qwen2BiasesAndUntiedOutput) {
     EXPECT_EQ(f.require_string("general.architecture"), "qwen2");
     const std::vector<std::string> names = tensor_names(f);
     const std::vector<std::string> layer0 = {
-        "blk.0.attn_norm.weight", "blk.0.ffn_down.weight", "blk.0.ffn_gate.weight",
-        "blk.0.ffn_up.weight",    "blk.0.ffn_norm.weight", "blk.0.attn_k.bias",
+        "blk.0.attn_norm.weight", "blk.0.ffn_down.weight",    "blk.0.ffn_gate.weight",
+        "blk.0.ffn_up.weight",    "blk.0.ffn_norm.weight",    "blk.0.attn_k.bias",
         "blk.0.attn_k.weight",    "blk.0.attn_output.weight", "blk.0.attn_q.bias",
-        "blk.0.attn_q.weight",    "blk.0.attn_v.bias",     "blk.0.attn_v.weight"};
+        "blk.0.attn_q.weight",    "blk.0.attn_v.bias",        "blk.0.attn_v.weight"};
     // The checkpoint's order: lm_head.weight sorts first.
     ASSERT_EQ(names.size(), 2 + 2 * layer0.size() + 1);
     EXPECT_EQ(names[0], "output.weight");
     EXPECT_EQ(names[1], "token_embd.weight");
-    EXPECT_EQ(std::vector<std::string>(names.begin() + 2, names.begin() + 2 + layer0.size()), layer0);
+    EXPECT_EQ(std::vector<std::string>(names.begin() + 2, names.begin() + 2 + layer0.size()),
+              layer0);
     EXPECT_EQ(names.back(), "output_norm.weight");
     EXPECT_EQ(f.require_tensor("blk.1.attn_q.bias").type, TensorType::F32);
     EXPECT_EQ(f.require_tensor("blk.1.attn_q.weight").type, TensorType::Q8_0);
@@ -68,24 +69,43 @@ TEST(ToolsConvertArch, DenseQwen35) {
     SyntheticHf m("Qwen3_5ForCausalLM");
     const GgufFile f = convert(m, "arch-qwen35", "f32");
     EXPECT_EQ(f.require_string("general.architecture"), "qwen35");
-    const std::vector<std::string> keys = {
-        "general.architecture", "general.type", "general.name", "general.size_label",
-        "qwen35.block_count", "qwen35.context_length", "qwen35.embedding_length",
-        "qwen35.feed_forward_length", "qwen35.attention.head_count",
-        "qwen35.attention.head_count_kv", "qwen35.rope.freq_base",
-        "qwen35.attention.layer_norm_rms_epsilon", "qwen35.attention.key_length",
-        "qwen35.attention.value_length", "general.file_type", "qwen35.ssm.conv_kernel",
-        "qwen35.ssm.state_size", "qwen35.ssm.group_count", "qwen35.ssm.time_step_rank",
-        "qwen35.ssm.inner_size", "qwen35.full_attention_interval",
-        "qwen35.rope.dimension_count", "qwen35.rope.dimension_sections",
-        "general.quantization_version", "tokenizer.ggml.model", "tokenizer.ggml.pre",
-        "tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges",
-        "tokenizer.ggml.eos_token_id", "tokenizer.ggml.padding_token_id",
-        "tokenizer.ggml.bos_token_id"};
+    const std::vector<std::string> keys = {"general.architecture",
+                                           "general.type",
+                                           "general.name",
+                                           "general.size_label",
+                                           "qwen35.block_count",
+                                           "qwen35.context_length",
+                                           "qwen35.embedding_length",
+                                           "qwen35.feed_forward_length",
+                                           "qwen35.attention.head_count",
+                                           "qwen35.attention.head_count_kv",
+                                           "qwen35.rope.freq_base",
+                                           "qwen35.attention.layer_norm_rms_epsilon",
+                                           "qwen35.attention.key_length",
+                                           "qwen35.attention.value_length",
+                                           "general.file_type",
+                                           "qwen35.ssm.conv_kernel",
+                                           "qwen35.ssm.state_size",
+                                           "qwen35.ssm.group_count",
+                                           "qwen35.ssm.time_step_rank",
+                                           "qwen35.ssm.inner_size",
+                                           "qwen35.full_attention_interval",
+                                           "qwen35.rope.dimension_count",
+                                           "qwen35.rope.dimension_sections",
+                                           "general.quantization_version",
+                                           "tokenizer.ggml.model",
+                                           "tokenizer.ggml.pre",
+                                           "tokenizer.ggml.tokens",
+                                           "tokenizer.ggml.token_type",
+                                           "tokenizer.ggml.merges",
+                                           "tokenizer.ggml.eos_token_id",
+                                           "tokenizer.ggml.padding_token_id",
+                                           "tokenizer.ggml.bos_token_id"};
     EXPECT_EQ(key_names(f), keys);
     EXPECT_EQ(f.require_int("qwen35.full_attention_interval"), 2);
     EXPECT_EQ(f.require_int("qwen35.rope.dimension_count"), 8);  // 32 * 0.25
-    EXPECT_EQ(*f.get_int_array("qwen35.rope.dimension_sections"), (std::vector<int64_t>{11, 11, 10, 0}));
+    EXPECT_EQ(*f.get_int_array("qwen35.rope.dimension_sections"),
+              (std::vector<int64_t>{11, 11, 10, 0}));
     EXPECT_EQ(f.require_int("qwen35.ssm.inner_size"), 64);
     // Layer 0 Gated DeltaNet, layer 1 gated attention (q and gate rows), dense MLP.
     EXPECT_NE(f.find_tensor("blk.0.attn_qkv.weight"), nullptr);
@@ -143,10 +163,12 @@ TEST(ToolsConvertArch, FusedExpertsEqualPerExpertTensors) {
         down.insert(down.end(), d.begin(), d.end());
     }
     fused.tensors.push_back({"model.layers.0.mlp.experts.down_proj", {4, 64, 64}, "BF16", down});
-    fused.tensors.push_back({"model.layers.0.mlp.experts.gate_up_proj", {4, 128, 64}, "BF16", gate_up});
+    fused.tensors.push_back(
+        {"model.layers.0.mlp.experts.gate_up_proj", {4, 128, 64}, "BF16", gate_up});
     const GgufFile a = convert(per, "arch-per-expert", "f16");
     const GgufFile b = convert(fused, "arch-fused", "f16");
-    for (const char* n : {"blk.0.ffn_gate_exps.weight", "blk.0.ffn_up_exps.weight", "blk.0.ffn_down_exps.weight"}) {
+    for (const char* n :
+         {"blk.0.ffn_gate_exps.weight", "blk.0.ffn_up_exps.weight", "blk.0.ffn_down_exps.weight"}) {
         const GgufTensorInfo& x = a.require_tensor(n);
         const GgufTensorInfo& y = b.require_tensor(n);
         ASSERT_EQ(x.ne, y.ne) << n;
@@ -161,7 +183,8 @@ TEST(ToolsConvertArch, FusedExpertsEqualPerExpertTensors) {
 TEST(ToolsConvertArch, RopeScalingAndSamplingKeys) {
     RF_REQUIRE_SHARED();
     SyntheticHf m("Qwen2ForCausalLM");
-    m.config["rope_scaling"] = {{"type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 32768}};
+    m.config["rope_scaling"] = {
+        {"type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 32768}};
     m.config["_name_or_path"] = "Qwen/Qwen2.5-0.5B-Instruct";
     const fs::path dir = m.write("arch-yarn");
     std::ofstream(dir / "generation_config.json")
@@ -177,7 +200,8 @@ TEST(ToolsConvertArch, RopeScalingAndSamplingKeys) {
     EXPECT_EQ(f.find("general.sampling.top_k")->type(), GgufType::I32);
     EXPECT_EQ(f.require_int("general.sampling.top_k"), 20);
     EXPECT_FLOAT_EQ(static_cast<float>(f.require_float("general.sampling.temp")), 0.7f);
-    EXPECT_FALSE(f.has("general.sampling.penalty_repeat"));  // llama.cpp reads no repetition_penalty
+    EXPECT_FALSE(
+        f.has("general.sampling.penalty_repeat"));  // llama.cpp reads no repetition_penalty
     // The name comes from _name_or_path, with its parts. "0.5B" is far from this model's 1.1 M
     // parameters, so llama.cpp's heuristic takes it for a context length (a finetune part).
     EXPECT_EQ(f.require_string("general.name"), "Qwen2.5 0.5B Instruct");

@@ -16,7 +16,8 @@ TEST(ToolsConvertDefaultModel, CommittedFileEqualsAFreshConversion) {
     EXPECT_TRUE(committed == fresh)
         << "models/tiny-qwen3-q8_0.gguf is stale: rocmforge convert hf "
            "../shared/models/tiny-qwen3 models/tiny-qwen3-q8_0.gguf --type q8_0";
-    EXPECT_TRUE(committed == test::read_bytes(test::llamacpp_file("tiny-qwen3-llamacpp-q8_0.gguf")));
+    EXPECT_TRUE(committed ==
+                test::read_bytes(test::llamacpp_file("tiny-qwen3-llamacpp-q8_0.gguf")));
 }
 
 }  // namespace

@@ -68,7 +68,8 @@ TEST(ToolsConvertErrors, BadConfigFields) {
     RF_REQUIRE_SHARED();
     SyntheticHf m("Qwen3ForCausalLM");
     m.config["hidden_size"] = "64";
-    expect_failure(m.write("bad-hidden"), {"config.json", "field 'hidden_size' is \"64\", expected an integer"});
+    expect_failure(m.write("bad-hidden"),
+                   {"config.json", "field 'hidden_size' is \"64\", expected an integer"});
     m.config["hidden_size"] = 64;
     m.config.erase("num_hidden_layers");
     expect_failure(m.write("no-layers"), {"field 'num_hidden_layers' is missing"});
@@ -76,7 +77,8 @@ TEST(ToolsConvertErrors, BadConfigFields) {
     m.config["num_key_value_heads"] = 3;
     expect_failure(m.write("bad-kv"), {"num_key_value_heads", "is 3", "num_attention_heads 2"});
     std::ofstream(m.write("broken-json") / "config.json") << "{\"hidden_size\": ";
-    expect_failure(test::convert_dir() / "synthetic" / "broken-json", {"config.json", "invalid JSON"});
+    expect_failure(test::convert_dir() / "synthetic" / "broken-json",
+                   {"config.json", "invalid JSON"});
 }
 
 TEST(ToolsConvertErrors, WrongShape) {
@@ -97,16 +99,18 @@ TEST(ToolsConvertErrors, MissingTensor) {
     RF_REQUIRE_SHARED();
     SyntheticHf m("Qwen3ForCausalLM");
     m.erase("model.layers.1.self_attn.v_proj.weight");
-    expect_failure(m.write("missing"),
-                   {"tensor 'model.layers.1.self_attn.v_proj.weight' is missing",
-                    "blk.1.attn_v.weight"});
+    expect_failure(
+        m.write("missing"),
+        {"tensor 'model.layers.1.self_attn.v_proj.weight' is missing", "blk.1.attn_v.weight"});
     SyntheticHf u("Qwen2ForCausalLM");
     u.erase("lm_head.weight");  // untied
-    expect_failure(u.write("missing-head"), {"tensor 'lm_head.weight' is missing", "output.weight"});
+    expect_failure(u.write("missing-head"),
+                   {"tensor 'lm_head.weight' is missing", "output.weight"});
     SyntheticHf e("Qwen3MoeForCausalLM");
     e.erase("model.layers.0.mlp.experts.2.up_proj.weight");
-    expect_failure(e.write("missing-expert"),
-                   {"tensor 'model.layers.0.mlp.experts.2.up_proj.weight' is missing", "4 experts"});
+    expect_failure(
+        e.write("missing-expert"),
+        {"tensor 'model.layers.0.mlp.experts.2.up_proj.weight' is missing", "4 experts"});
 }
 
 TEST(ToolsConvertErrors, UnknownOrMisplacedTensor) {
@@ -121,9 +125,9 @@ TEST(ToolsConvertErrors, UnknownOrMisplacedTensor) {
     // Layer 1 of the hybrid model is full attention (interval 2): no Gated DeltaNet weights.
     SyntheticHf h("Qwen3_5ForCausalLM");
     h.tensors.push_back({"model.layers.1.linear_attn.A_log", {2}, "BF16"});
-    expect_failure(h.write("misplaced"), {"model.layers.1.linear_attn.A_log",
-                                          "belongs to a Gated DeltaNet layer",
-                                          "layer 1 a full-attention layer"});
+    expect_failure(h.write("misplaced"),
+                   {"model.layers.1.linear_attn.A_log", "belongs to a Gated DeltaNet layer",
+                    "layer 1 a full-attention layer"});
     SyntheticHf x("Qwen3MoeForCausalLM");
     x.tensors.push_back({"model.layers.0.mlp.experts.4.up_proj.weight", {64, 64}, "BF16"});
     expect_failure(x.write("expert-range"), {"is expert 4", "4 experts"});
@@ -146,9 +150,10 @@ TEST(ToolsConvertErrors, TruncatedSafetensors) {
 
 TEST(ToolsConvertErrors, UnknownTypeAndMissingFolder) {
     RF_REQUIRE_SHARED();
-    expect_failure(SyntheticHf("Qwen3ForCausalLM").write("type"), {"unknown --type 'q7_k'", "q4_k_m"},
-                   "q7_k");
-    expect_failure(test::convert_dir() / "no-such-folder", {"no-such-folder", "is not a directory"});
+    expect_failure(SyntheticHf("Qwen3ForCausalLM").write("type"),
+                   {"unknown --type 'q7_k'", "q4_k_m"}, "q7_k");
+    expect_failure(test::convert_dir() / "no-such-folder",
+                   {"no-such-folder", "is not a directory"});
 }
 
 TEST(ToolsConvertErrors, CliReportsTheErrorAndFails) {

@@ -29,7 +29,8 @@ TEST(ToolsConvertNames, ModelIdParts) {
     EXPECT_EQ(t.basename, std::nullopt);
     EXPECT_EQ(t.size_label, std::nullopt);
 
-    const HfModelIdParts m = hf_model_id_parts("mistralai/Mixtral-8x7B-Instruct-v0.1", 46'702'792'704);
+    const HfModelIdParts m =
+        hf_model_id_parts("mistralai/Mixtral-8x7B-Instruct-v0.1", 46'702'792'704);
     EXPECT_EQ(m.basename, "Mixtral");
     EXPECT_EQ(m.size_label, "8x7B");
     EXPECT_EQ(m.finetune, "Instruct");

@@ -34,7 +34,9 @@ inline fs::path convert_dir() {
     return dir;
 }
 
-inline fs::path shared_model(const std::string& name) { return shared_dir() / "models" / name; }
+inline fs::path shared_model(const std::string& name) {
+    return shared_dir() / "models" / name;
+}
 inline fs::path llamacpp_file(const std::string& name) {
     return shared_dir() / "models" / "llamacpp-gguf" / name;
 }
@@ -85,14 +87,18 @@ inline std::vector<std::string> gguf_differences(const GgufFile& a, const GgufFi
     const auto& ta = a.tensors();
     const auto& tb = b.tensors();
     if (ta.size() != tb.size())
-        d.push_back("tensor count " + std::to_string(ta.size()) + " vs " + std::to_string(tb.size()));
+        d.push_back("tensor count " + std::to_string(ta.size()) + " vs " +
+                    std::to_string(tb.size()));
     for (size_t i = 0; i < std::min(ta.size(), tb.size()); ++i) {
         const auto& x = ta[i];
         const auto& y = tb[i];
-        if (x.name != y.name) d.push_back("tensor #" + std::to_string(i) + ": " + x.name + " vs " + y.name);
-        else if (x.ne != y.ne) d.push_back("tensor " + x.name + ": shape differs");
+        if (x.name != y.name)
+            d.push_back("tensor #" + std::to_string(i) + ": " + x.name + " vs " + y.name);
+        else if (x.ne != y.ne)
+            d.push_back("tensor " + x.name + ": shape differs");
         else if (x.type != y.type)
-            d.push_back("tensor " + x.name + ": type " + type_name(x.type) + " vs " + type_name(y.type));
+            d.push_back("tensor " + x.name + ": type " + type_name(x.type) + " vs " +
+                        type_name(y.type));
         else if (compare_tensor_bytes && std::memcmp(x.data, y.data, x.nbytes) != 0)
             d.push_back("tensor " + x.name + ": bytes differ");
     }
@@ -150,8 +156,8 @@ inline void write_safetensors(const fs::path& path, const std::vector<SyntheticT
                 std::memcpy(&data[begin + 2 * i], &h, 2);
             }
         }
-        header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape},
-                          {"data_offsets", {begin, data.size()}}};
+        header[t.name] = {
+            {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {begin, data.size()}}};
     }
     std::string h = header.dump();
     h.resize((h.size() + 7) / 8 * 8, ' ');
@@ -159,7 +165,8 @@ inline void write_safetensors(const fs::path& path, const std::vector<SyntheticT
     const uint64_t n = h.size();
     out.write(reinterpret_cast<const char*>(&n), 8);
     out.write(h.data(), static_cast<std::streamsize>(h.size()));
-    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    out.write(reinterpret_cast<const char*>(data.data()),
+              static_cast<std::streamsize>(data.size()));
 }
 
 // Tensors of a small Qwen model of the given HF class, in the checkpoint's (alphabetical) order.
@@ -174,18 +181,12 @@ struct SyntheticHf {
         const bool moe = cls.find("Moe") != std::string::npos;
         const bool hybrid = cls.starts_with("Qwen3_5");
         const bool qwen2 = cls == "Qwen2ForCausalLM";
-        config = {{"architectures", {cls}},
-                  {"hidden_size", 64},
-                  {"num_hidden_layers", n_layer},
-                  {"num_attention_heads", 2},
-                  {"num_key_value_heads", 1},
-                  {"vocab_size", 8192},
-                  {"max_position_embeddings", 512},
-                  {"rms_norm_eps", 1e-6},
-                  {"rope_theta", 10000.0},
-                  {"tie_word_embeddings", !qwen2},
-                  {"bos_token_id", 8189},
-                  {"eos_token_id", 8189}};
+        config = {{"architectures", {cls}},         {"hidden_size", 64},
+                  {"num_hidden_layers", n_layer},   {"num_attention_heads", 2},
+                  {"num_key_value_heads", 1},       {"vocab_size", 8192},
+                  {"max_position_embeddings", 512}, {"rms_norm_eps", 1e-6},
+                  {"rope_theta", 10000.0},          {"tie_word_embeddings", !qwen2},
+                  {"bos_token_id", 8189},           {"eos_token_id", 8189}};
         if (!qwen2) config["head_dim"] = 32;
         if (!moe) config["intermediate_size"] = 96;
         if (moe) {

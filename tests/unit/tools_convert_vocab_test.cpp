@@ -76,9 +76,12 @@ TEST(ToolsConvertVocab, RealQwen3VocabOnlyRoundTrips) {
     text.resize(static_cast<size_t>(heldout.gcount()));
     const std::vector<std::string> samples = {
         text,
-        "Cafe\xCC\x81 na\xC3\xAFve \xE2\x84\xAB \xEF\xAC\x81 \xE1\x84\x80\xE1\x85\xA1",  // NFC changes these
+        "Cafe\xCC\x81 na\xC3\xAFve \xE2\x84\xAB \xEF\xAC\x81 \xE1\x84\x80\xE1\x85\xA1",  // NFC
+                                                                                         // changes
+                                                                                         // these
         "<|im_start|>user\nhi<think>x</think><|im_end|><|endoftext|>",
-        "\xF0\x9F\x98\x80 emoji, \xE4\xB8\xAD\xE6\x96\x87, \xD8\xB9\xD8\xB1\xD8\xA8\xD9\x8A  spaces\t\ttabs\n\n"};
+        "\xF0\x9F\x98\x80 emoji, \xE4\xB8\xAD\xE6\x96\x87, \xD8\xB9\xD8\xB1\xD8\xA8\xD9\x8A  "
+        "spaces\t\ttabs\n\n"};
     for (const std::string& s : samples) {
         for (bool special : {false, true}) {
             EXPECT_EQ(a.encode(s, true, special), b.encode(s, true, special)) << s.substr(0, 40);
@@ -105,7 +108,8 @@ TEST(ToolsConvertVocab, VocabOnlyWithConfigIsLlamaCppsMetadataWithoutSizeLabel) 
 TEST(ToolsConvertVocab, LlamaCppFileReadsAsTheHfVocab) {
     RF_REQUIRE_SHARED();
     const GgufFile f(test::llamacpp_file("tiny-qwen35moe-llamacpp-q8_0.gguf").string());
-    expect_same_vocab(vocab_from_gguf(f), vocab_from_hf(test::shared_model("tiny-qwen35moe").string()));
+    expect_same_vocab(vocab_from_gguf(f),
+                      vocab_from_hf(test::shared_model("tiny-qwen35moe").string()));
 }
 
 Vocab small_vocab() {
@@ -135,11 +139,11 @@ TEST(ToolsConvertVocab, WriterOrderAndOptionalKeys) {
     const GgufFile f = write_and_read(w, "vocab-order.gguf");
     std::vector<std::string> keys;
     for (const auto& [k, val] : f.metadata()) keys.push_back(k);
-    EXPECT_EQ(keys, (std::vector<std::string>{"tokenizer.ggml.model", "tokenizer.ggml.pre",
-                                              "tokenizer.ggml.tokens", "tokenizer.ggml.token_type",
-                                              "tokenizer.ggml.merges", "tokenizer.ggml.eos_token_id",
-                                              "tokenizer.ggml.padding_token_id",
-                                              "tokenizer.ggml.bos_token_id"}));
+    EXPECT_EQ(keys, (std::vector<std::string>{
+                        "tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.tokens",
+                        "tokenizer.ggml.token_type", "tokenizer.ggml.merges",
+                        "tokenizer.ggml.eos_token_id", "tokenizer.ggml.padding_token_id",
+                        "tokenizer.ggml.bos_token_id"}));
     EXPECT_EQ(f.find("tokenizer.ggml.eos_token_id")->type(), GgufType::U32);
     expect_same_vocab(vocab_from_gguf(f), v);
 
@@ -182,20 +186,27 @@ TEST(ToolsConvertVocab, ReaderErrorsNameFileKeyAndValue) {
            {"v-no-model.gguf", "'tokenizer.ggml.model' is missing"});
     expect(read_error("v-no-tokens.gguf", [](GgufWriter& w) { w.remove("tokenizer.ggml.tokens"); }),
            {"v-no-tokens.gguf", "'tokenizer.ggml.tokens' is missing"});
-    expect(read_error("v-types.gguf",
-                      [](GgufWriter& w) { w.set_string_array("tokenizer.ggml.token_type", {"x"}); }),
-           {"v-types.gguf", "tokenizer.ggml.token_type", "array<string>", "array of integers"});
+    expect(
+        read_error("v-types.gguf",
+                   [](GgufWriter& w) { w.set_string_array("tokenizer.ggml.token_type", {"x"}); }),
+        {"v-types.gguf", "tokenizer.ggml.token_type", "array<string>", "array of integers"});
     expect(read_error("v-scores.gguf",
-                      [](GgufWriter& w) { w.set_f32_array("tokenizer.ggml.scores", {0.f, 1.f}); }),
+                      [](GgufWriter& w) {
+                          w.set_f32_array("tokenizer.ggml.scores", {0.f, 1.f});
+                      }),
            {"tokenizer.ggml.scores has 2 entries", "tokenizer.ggml.tokens has 4"});
-    expect(read_error("v-eos.gguf", [](GgufWriter& w) { w.set_u32("tokenizer.ggml.eos_token_id", 4); }),
+    expect(read_error("v-eos.gguf",
+                      [](GgufWriter& w) { w.set_u32("tokenizer.ggml.eos_token_id", 4); }),
            {"tokenizer.ggml.eos_token_id = 4 is out of range", "4 tokens"});
-    expect(read_error("v-model.gguf", [](GgufWriter& w) { w.set_string("tokenizer.ggml.model", "bert"); }),
+    expect(read_error("v-model.gguf",
+                      [](GgufWriter& w) { w.set_string("tokenizer.ggml.model", "bert"); }),
            {"v-model.gguf", "unknown tokenizer model 'bert'"});
-    expect(read_error("v-flag.gguf", [](GgufWriter& w) { w.set_u32("tokenizer.ggml.add_bos_token", 1); }),
+    expect(read_error("v-flag.gguf",
+                      [](GgufWriter& w) { w.set_u32("tokenizer.ggml.add_bos_token", 1); }),
            {"tokenizer.ggml.add_bos_token", "has type u32, expected bool"});
-    expect(read_error("v-norm.gguf", [](GgufWriter& w) { w.set_string(kGgufNormalizerKey, "NFKD"); }),
-           {"v-norm.gguf", "unknown normalizer 'NFKD'"});
+    expect(
+        read_error("v-norm.gguf", [](GgufWriter& w) { w.set_string(kGgufNormalizerKey, "NFKD"); }),
+        {"v-norm.gguf", "unknown normalizer 'NFKD'"});
 }
 
 }  // namespace

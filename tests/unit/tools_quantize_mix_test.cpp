@@ -9,7 +9,8 @@
 namespace rf {
 namespace {
 
-TensorType type_of(const QuantMixPlanner& p, const std::vector<QuantTensor>& t, const std::string& name) {
+TensorType type_of(const QuantMixPlanner& p, const std::vector<QuantTensor>& t,
+                   const std::string& name) {
     for (size_t i = 0; i < t.size(); ++i)
         if (t[i].name == name) return p.type_for(i);
     ADD_FAILURE() << name;
@@ -74,7 +75,8 @@ TEST(ToolsQuantizeMix, AttnVLikeCountedInLayerOrder) {
     for (int il = 0; il < 16; ++il) {
         const bool more = il < 2 || il >= 14 || (il - 2) % 3 == 2;
         const bool full = (il + 1) % 4 == 0;
-        const std::string name = "blk." + std::to_string(il) + (full ? ".attn_v.weight" : ".attn_qkv.weight");
+        const std::string name =
+            "blk." + std::to_string(il) + (full ? ".attn_v.weight" : ".attn_qkv.weight");
         EXPECT_EQ(type_of(p, t, name), more ? TensorType::Q6_K : TensorType::Q4_K) << name;
     }
 }
@@ -91,7 +93,8 @@ TEST(ToolsQuantizeMix, Q4KSmallAndQ2K) {
     for (int il = 0; il < 16; ++il) {
         const std::string p = "blk." + std::to_string(il) + ".";
         EXPECT_EQ(type_of(s, t, p + "attn_v.weight"), il < 4 ? TensorType::Q5_K : TensorType::Q4_K);
-        EXPECT_EQ(type_of(s, t, p + "ffn_down.weight"), il < 2 ? TensorType::Q5_K : TensorType::Q4_K);
+        EXPECT_EQ(type_of(s, t, p + "ffn_down.weight"),
+                  il < 2 ? TensorType::Q5_K : TensorType::Q4_K);
         EXPECT_EQ(type_of(s, t, p + "attn_output.weight"), TensorType::Q4_K);
     }
     const QuantMixPlanner q2(*parse_quant_file_type("q2_k"), t, 0, 4);

@@ -45,9 +45,12 @@ void expect_same_tensors(const GgufFile& a, const GgufFile& b) {
 
 TEST(ToolsQuantize, F32ConversionRequantizesToTheConvertedFile) {
     RF_REQUIRE_SHARED();
-    for (const auto& [model, type] : std::vector<std::pair<std::string, std::string>>{
-             {"tiny-qwen3", "q8_0"}, {"tiny-qwen3", "q4_k_m"}, {"tiny-qwen35moe", "q4_k_m"},
-             {"tiny-qwen3moe", "q5_k_m"}, {"tiny-qwen35moe", "q4_0"}}) {
+    for (const auto& [model, type] :
+         std::vector<std::pair<std::string, std::string>>{{"tiny-qwen3", "q8_0"},
+                                                          {"tiny-qwen3", "q4_k_m"},
+                                                          {"tiny-qwen35moe", "q4_k_m"},
+                                                          {"tiny-qwen3moe", "q5_k_m"},
+                                                          {"tiny-qwen35moe", "q4_0"}}) {
         SCOPED_TRACE(model + " " + type);
         const fs::path src = test::converted(model, "f32");
         const fs::path out = test::convert_dir() / (model + "-f32-to-" + type + ".gguf");
@@ -66,7 +69,8 @@ TEST(ToolsQuantize, F32ConversionRequantizesToTheConvertedFile) {
         for (const auto& [k, v] : q.metadata()) got.push_back(k);
         EXPECT_EQ(got, want);
         EXPECT_EQ(q.require_int("general.file_type"), parse_quant_file_type(type)->gguf_file_type);
-        EXPECT_EQ(q.require_string("tokenizer.chat_template"), f.require_string("tokenizer.chat_template"));
+        EXPECT_EQ(q.require_string("tokenizer.chat_template"),
+                  f.require_string("tokenizer.chat_template"));
     }
 }
 
@@ -121,7 +125,7 @@ TEST(ToolsQuantize, SyntheticModelAndFloatTargets) {
     const GgufFile k((test::convert_dir() / "synthetic-small-q4_k_m.gguf").string());
     EXPECT_EQ(k.require_tensor("blk.1.ffn_down.weight").type, TensorType::Q5_0);
     EXPECT_EQ(k.require_tensor("blk.2.ffn_down.weight").type, TensorType::Q8_0);  // more bits
-    EXPECT_EQ(k.require_tensor("token_embd.weight").type, TensorType::Q6_K);     // tied
+    EXPECT_EQ(k.require_tensor("token_embd.weight").type, TensorType::Q6_K);      // tied
     EXPECT_EQ(k.require_tensor("blk.2.attn_q.weight").type, TensorType::Q4_K);
     EXPECT_EQ(k.require_tensor("blk.0.attn_v.weight").type, TensorType::Q4_K);
     EXPECT_EQ(k.require_tensor("blk.2.attn_v.weight").type, TensorType::Q6_K);
@@ -136,7 +140,8 @@ TEST(ToolsQuantize, ErrorsAndCli) {
         quantize(src, out, "q3_k_l");
         ADD_FAILURE() << "accepted q3_k_l";
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("unknown type 'q3_k_l'"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("unknown type 'q3_k_l'"), std::string::npos)
+            << e.what();
     }
     EXPECT_THROW(quantize(test::convert_dir() / "none.gguf", out, "q8_0"), Error);
     const std::string cmd = fmt::format("'{}' quantize '{}' '{}' q4_k_m -t 2 2>&1",
