@@ -7,6 +7,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <cstring>
@@ -28,10 +29,19 @@ namespace rf::test {
 
 namespace fs = std::filesystem;
 
+// build/test_tmp/convert-<pid>: ctest runs every test in its own process, several at a time, so
+// each process converts into its own folder (removed when the process ends).
 inline fs::path convert_dir() {
-    const fs::path dir = temp_dir() / "convert";
-    fs::create_directories(dir);
-    return dir;
+    struct Dir {
+        fs::path path = temp_dir() / ("convert-" + std::to_string(::getpid()));
+        Dir() { fs::create_directories(path); }
+        ~Dir() {
+            std::error_code ec;
+            fs::remove_all(path, ec);
+        }
+    };
+    static const Dir dir;
+    return dir.path;
 }
 
 inline fs::path shared_model(const std::string& name) {
@@ -41,7 +51,7 @@ inline fs::path llamacpp_file(const std::string& name) {
     return shared_dir() / "models" / "llamacpp-gguf" / name;
 }
 
-// build/test_tmp/convert/<model>-<type>.gguf, converted once per test binary.
+// <convert_dir>/<model>-<type>.gguf, converted once per process.
 inline fs::path converted(const std::string& model, const std::string& type) {
     static std::mutex mutex;
     static std::map<std::string, fs::path> done;
