@@ -25,14 +25,17 @@ void add_quantize_command(CLI::App& app) {
         const QuantizeResult r = quantize_model(*opts);
         const double mw = static_cast<double>(r.n_weights_converted) / 1e6;
         const double rate = r.seconds > 0 ? mw / r.seconds : 0.0;
+        const double convert_rate = r.convert_seconds > 0 ? mw / r.convert_seconds : 0.0;
         fmt::print(stderr,
-                   "quantize: wrote {} ({}): {} tensors, {} converted ({:.1f} M weights) "
-                   "in {:.2f} s = {:.1f} M weights/s on {} threads ({:.1f} M weights/s "
-                   "per thread); tensor data {:.1f} -> {:.1f} MiB\n",
-                   opts->out_path, opts->type, r.n_tensors, r.n_converted, mw, r.seconds, rate,
-                   r.n_threads, rate / std::max(1, r.n_threads),
+                   "quantize: wrote {} ({}): {} tensors, {} converted ({:.1f} M weights), tensor "
+                   "data {:.1f} -> {:.1f} MiB\n"
+                   "quantize: {:.2f} s = {:.1f} M weights/s on {} threads; converting alone "
+                   "{:.2f} s = {:.1f} M weights/s ({:.1f} M weights/s per thread)\n",
+                   opts->out_path, opts->type, r.n_tensors, r.n_converted, mw,
                    static_cast<double>(r.bytes_in) / (1024.0 * 1024.0),
-                   static_cast<double>(r.bytes_out) / (1024.0 * 1024.0));
+                   static_cast<double>(r.bytes_out) / (1024.0 * 1024.0), r.seconds, rate,
+                   r.n_threads, r.convert_seconds, convert_rate,
+                   convert_rate / std::max(1, r.n_threads));
     });
 }
 

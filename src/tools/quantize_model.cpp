@@ -100,8 +100,12 @@ QuantizeResult quantize_model(const QuantizeOptions& o) {
                     std::string(dequantized_types.empty() ? "" : ", ") + type_name(t.type);
         }
         result.bytes_out += row_size(to, t.ne[0]) * static_cast<uint64_t>(t.n_rows());
-        w.add_tensor(t.name, to, t.ne,
-                     [&t, to, &pool](uint8_t* dst, size_t) { requantize(t, to, dst, pool); });
+        w.add_tensor(t.name, to, t.ne, [&t, to, &pool, &result](uint8_t* dst, size_t) {
+            const auto start = std::chrono::steady_clock::now();
+            requantize(t, to, dst, pool);
+            result.convert_seconds +=
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        });
     }
     if (result.n_dequantized > 0)
         spdlog::warn(

@@ -29,7 +29,8 @@ struct QuantizeResult {
     size_t n_dequantized = 0;  // of those, from a quantized source type
     int64_t n_weights_converted = 0;
     uint64_t bytes_in = 0, bytes_out = 0;  // tensor data
-    double seconds = 0;                    // conversion time (reading, converting, writing)
+    double seconds = 0;          // wall time of the whole write (reading, converting, writing)
+    double convert_seconds = 0;  // of which converting tensors (the thread pool at work)
     int n_threads = 0;
 };
 
