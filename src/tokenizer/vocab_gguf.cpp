@@ -84,7 +84,7 @@ Vocab vocab_from_gguf(const GgufFile& gguf) {
 
     for (const SpecialId& s : kSpecialIds) {
         const auto id = gguf.get_int(s.key);
-        if (!id) continue;
+        if (!id || *id == -1) continue;  // -1 (as i32): "none", as some writers store it
         RF_CHECK(*id >= 0 && static_cast<uint64_t>(*id) < n_tokens,
                  "gguf {}: {} = {} is out of range (the vocab has {} tokens)", path, s.key, *id,
                  n_tokens);
