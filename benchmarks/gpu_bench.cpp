@@ -3,16 +3,22 @@
 //   rocmforge_gpu_bench matvec [--types q4_0,q8_0,...] [--reps N]
 //       achieved GB/s of the matrix-vector kernels per weight type and decode shape (weights
 //       rotated through several copies so that L2 does not serve them), for every launch
-//       configuration, against the measured device-to-device copy bandwidth.
-//   rocmforge_gpu_bench step [--model 0.5b|7b] [--type q4_0] [--steps N] [--ctx N]
+//       configuration, against the measured device-to-device copy bandwidth; for the types of
+//       the one-token kernel also that kernel ("type/1" rows: lanes per row / threads per block).
+//   rocmforge_gpu_bench step [--model 0.5b|7b] [--type q4_0] [--steps N] [--ctx N[,N...]]
+//                            [--config all|pdl|fused|eager] [--decode default,no-matvec1,...]
 //       a synthetic decode step of a Qwen2-shaped model built from the Backend ops (weights
 //       random, one sequence, argmax on the device), with graphs on/off and fusion on/off:
-//       tokens/s, microseconds per step, kernels per step, the launch overhead graphs remove.
+//       tokens/s, microseconds per step, kernels per step, the launch overhead graphs remove; per
+//       starting context, with the KV bytes read per token (GB/s counts weights + KV); --decode
+//       repeats it per set of the emitter's one-token switches (default, norm-off, no-matvec1,
+//       matvec1-all; see gpu_emit.cpp).
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -38,11 +44,12 @@ struct Args {
     std::string type = "q4_0";
     int reps = 50;
     int steps = 200;
-    int ctx = 512;
+    std::vector<int> ctxs = {512};  // step: one run per starting context
     int warmup = 8;
-    std::string config = "all";  // step: all | fused (graphs + fusion) | eager
+    std::string config = "all";  // step: all | pdl (graphs + fusion + PDL) | fused (graphs + fusion) | eager
     std::string shape;           // matvec: only this "rowsxcols"
     int variants = 1;            // matvec: also time every launch configuration
+    std::vector<std::string> decode = {"default"};  // step: decode switch sets (see set_decode_switches)
 };
 
 Args parse(int argc, char** argv) {
@@ -62,11 +69,30 @@ Args parse(int argc, char** argv) {
         else if (k == "--model") a.model = v;
         else if (k == "--type") a.type = v;
         else if (k == "--steps") a.steps = std::stoi(v);
-        else if (k == "--ctx") a.ctx = std::stoi(v);
+        else if (k == "--ctx") {
+            a.ctxs.clear();
+            size_t p = 0;
+            while (p <= v.size()) {
+                const size_t q = v.find(',', p);
+                a.ctxs.push_back(std::stoi(v.substr(p, q == std::string::npos ? std::string::npos : q - p)));
+                if (q == std::string::npos) break;
+                p = q + 1;
+            }
+        }
         else if (k == "--warmup") a.warmup = std::stoi(v);
         else if (k == "--config") a.config = v;
         else if (k == "--shape") a.shape = v;
         else if (k == "--variants") a.variants = std::stoi(v);
+        else if (k == "--decode") {
+            a.decode.clear();
+            size_t p = 0;
+            while (p <= v.size()) {
+                const size_t q = v.find(',', p);
+                a.decode.push_back(v.substr(p, q == std::string::npos ? std::string::npos : q - p));
+                if (q == std::string::npos) break;
+                p = q + 1;
+            }
+        }
         else fail("gpu_bench: unknown option {}", k);
     }
     return a;
@@ -224,6 +250,64 @@ int run_matvec(const Args& args) {
             fmt::print("{:<6} {:>7} {:>6} {:>9.2f} {:>8.2f} {:>8.0f} {:>6.0f}%  chosen {};{}\n", nm, rows, cols,
                        bytes / 1e6, us, gbs, 100.0 * gbs / copy_bw, chosen.warps_per_row, variants);
             std::fflush(stdout);
+            // the one-token kernel: its chosen (lanes per row / threads) and, with --variants, every one
+            if (quant && gpu::matvec1_supports(*t, cols)) {
+                auto time1 = [&](const gpu::Matvec1Config& c1) {
+                    auto launch = [&](int i) {
+                        const Weight& w = ws[static_cast<size_t>(i % copies)];
+                        gpu::MatvecArgs a = gpu::zeroed<gpu::MatvecArgs>();
+                        a.m[0] = gpu::qmatrix(*t, w.data, rows, cols);
+                        a.y[0] = y;
+                        a.ldy[0] = rows;
+                        a.row_end[0] = a.row_end[1] = a.row_end[2] = rows;
+                        a.total_rows = rows;
+                        a.n_tok = 1;
+                        a.n_mats = 1;
+                        a.x = xq;
+                        a.xds = xds;
+                        a.x_stride = cols;
+                        a.lanes_per_row = c1.lanes_per_row;
+                        a.block_threads = c1.block_threads;
+                        gpu::launch_matvec1_q(l, *t, a);
+                    };
+                    for (int i = 0; i < 5; ++i) launch(i);
+                    std::vector<float> times;
+                    for (int r = 0; r < 5; ++r) {
+                        RF_GPU_CHECK(cudaEventRecord(e0, stream));
+                        for (int i = 0; i < args.reps; ++i) launch(i);
+                        RF_GPU_CHECK(cudaEventRecord(e1, stream));
+                        RF_GPU_CHECK(cudaEventSynchronize(e1));
+                        float ms = 0;
+                        RF_GPU_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+                        times.push_back(ms * 1000.0f / static_cast<float>(args.reps));
+                    }
+                    std::sort(times.begin(), times.end());
+                    return static_cast<double>(times[times.size() / 2]);
+                };
+                const gpu::Matvec1Config c1 = gpu::choose_matvec1_config(*t, rows, cols, info.multiprocessors, gpu::Matvec1Shape{});
+                const double us1 = time1(c1);
+                std::string v1;
+                double best = us1;
+                std::string best_name = fmt::format("{}/{}", c1.lanes_per_row, c1.block_threads);
+                if (args.variants)
+                    for (int lpr : {4, 8, 16, 32})
+                        for (int thr : {128, 256, 512}) {
+                            gpu::Matvec1Config c;
+                            c.lanes_per_row = lpr;
+                            c.block_threads = thr;
+                            const double v = time1(c);
+                            v1 += fmt::format(" {}/{}:{:.1f}", lpr, thr, v);
+                            if (v < best) {
+                                best = v;
+                                best_name = fmt::format("{}/{}", lpr, thr);
+                            }
+                        }
+                const double gbs1 = static_cast<double>(bytes) / (us1 * 1e-6) / 1e9;
+                fmt::print("{:<6} {:>7} {:>6} {:>9} {:>8.2f} {:>8.0f} {:>6.0f}%  one-token chosen {}/{} (best {} {:.2f} us);{}\n",
+                           nm + "/1", rows, cols, "", us1, gbs1, 100.0 * gbs1 / copy_bw, c1.lanes_per_row, c1.block_threads,
+                           best_name, best, v1);
+                std::fflush(stdout);
+            }
             be->release(x);
             be->release(y);
             be->release(xq);
@@ -235,6 +319,18 @@ int run_matvec(const Args& args) {
 }
 
 // ---- synthetic decode step ----------------------------------------------------------------
+
+// The one-token switches of the GPU emitter (gpu_emit.cpp, read from the environment at every
+// step) for one named set.
+void set_decode_switches(const std::string& name) {
+    ::unsetenv("RF_GPU_MATVEC1");
+    ::unsetenv("RF_GPU_NORM_PROLOGUE");
+    if (name == "default") return;
+    if (name == "norm-off") ::setenv("RF_GPU_NORM_PROLOGUE", "off", 1);
+    else if (name == "no-matvec1") ::setenv("RF_GPU_MATVEC1", "0", 1);
+    else if (name == "matvec1-all") ::setenv("RF_GPU_MATVEC1", "all", 1);
+    else fail("gpu_bench: unknown decode switch set {} (default, norm-off, no-matvec1, matvec1-all)", name);
+}
 
 struct ModelDims {
     int64_t embd, ff, vocab;
@@ -265,7 +361,8 @@ int run_step(const Args& args) {
          w_o = random_weight(*t, d.embd, q_dim, 3), w_ff = random_weight(*t, d.ff, d.embd, 4),
          w_dn = random_weight(*t, d.embd, d.ff, 5), w_out = random_weight(*t, d.vocab, d.embd, 6);
     std::vector<float> ones(static_cast<size_t>(std::max(d.embd, q_dim)), 1.0f), small(static_cast<size_t>(q_dim), 0.01f);
-    const int bs = 16, n_blocks = (args.ctx + args.steps) / bs + 2;
+    const int max_ctx = *std::max_element(args.ctxs.begin(), args.ctxs.end());
+    const int bs = 16, n_blocks = (max_ctx + args.warmup + args.steps) / bs + 2;
     size_t weight_bytes = 0;
     std::vector<L> layers(static_cast<size_t>(d.layers));
     for (auto& l : layers) {
@@ -338,39 +435,51 @@ int run_step(const Args& args) {
         return be->argmax(logits, d.vocab);
     };
 
-    fmt::print("device: {}; model {} ({} layers, embd {}, ff {}), weights {} ({:.2f} GB incl. output), context {}..{}\n",
-               info.name, args.model, d.layers, d.embd, d.ff, args.type, weight_bytes / 1e9, args.ctx, args.ctx + args.steps);
-    fmt::print("{:<7} {:<7} {:<5} {:>10} {:>10} {:>12} {:>9}\n", "graphs", "fusion", "pdl", "us/token", "tokens/s",
-               "kernels/step", "GB/s");
+    // KV bytes read per token at context c: every layer reads c positions of K and V (f16)
+    const double kv_bytes_per_pos = 2.0 * d.layers * d.n_kv * d.hd * 2;
+    fmt::print("device: {}; model {} ({} layers, embd {}, ff {}), weights {} ({:.2f} GB incl. output)\n", info.name, args.model,
+               d.layers, d.embd, d.ff, args.type, weight_bytes / 1e9);
     struct Config {
         bool graphs, fuse, pdl;
     };
     const Config configs[] = {{true, true, true}, {true, true, false}, {false, true, false}, {true, false, false},
                               {false, false, false}};
-    double us_of[5] = {}, kernels_of[5] = {};
-    for (int ci = 0; ci < 5; ++ci) {
-        if (args.config == "fused" && ci != 1) continue;
-        if (args.config == "eager" && ci != 4) continue;
-        const Config& c = configs[ci];
-        be->set_use_graphs(c.graphs);
-        be->set_fuse_ops(c.fuse);
-        be->set_use_pdl(c.pdl);
-        int32_t tok = 1;
-        for (int pos = 0; pos < args.warmup; ++pos) tok = step(args.ctx + pos, tok);  // warm up (capture)
-        const GpuGraphStats s0 = be->graph_stats();
-        const auto t0 = std::chrono::steady_clock::now();
-        for (int i = 0; i < args.steps; ++i) tok = step(args.ctx + i, tok);
-        const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / args.steps;
-        const GpuGraphStats s1 = be->graph_stats();
-        us_of[ci] = us;
-        kernels_of[ci] = static_cast<double>(s1.kernels - s0.kernels) / args.steps;
-        fmt::print("{:<7} {:<7} {:<5} {:>10.1f} {:>10.1f} {:>12.1f} {:>9.0f}\n", c.graphs ? "on" : "off", c.fuse ? "on" : "off",
-                   c.pdl ? "on" : "off", us, 1e6 / us, kernels_of[ci], weight_bytes / (us * 1e-6) / 1e9);
-        std::fflush(stdout);
+    for (const std::string& decode : args.decode)
+    for (const int ctx : args.ctxs) {
+        set_decode_switches(decode);
+        const double kv_bytes = kv_bytes_per_pos * (ctx + args.steps / 2.0);
+        fmt::print("context {}..{}: KV read {:.3f} GB per token (weights {:.3f} GB), decode switches {}\n", ctx,
+                   ctx + args.steps, kv_bytes / 1e9, weight_bytes / 1e9, decode);
+        fmt::print("{:<7} {:<7} {:<5} {:>10} {:>10} {:>12} {:>9}\n", "graphs", "fusion", "pdl", "us/token", "tokens/s",
+                   "kernels/step", "GB/s");
+        double us_of[5] = {}, kernels_of[5] = {};
+        for (int ci = 0; ci < 5; ++ci) {
+            if (args.config == "fused" && ci != 1) continue;
+            if (args.config == "pdl" && ci != 0) continue;
+            if (args.config == "eager" && ci != 4) continue;
+            const Config& c = configs[ci];
+            be->set_use_graphs(c.graphs);
+            be->set_fuse_ops(c.fuse);
+            be->set_use_pdl(c.pdl);
+            int32_t tok = 1;
+            for (int pos = 0; pos < args.warmup; ++pos) tok = step(ctx + pos, tok);  // warm up (capture)
+            const GpuGraphStats s0 = be->graph_stats();
+            const auto t0 = std::chrono::steady_clock::now();
+            for (int i = 0; i < args.steps; ++i) tok = step(ctx + i, tok);
+            const double us =
+                std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / args.steps;
+            const GpuGraphStats s1 = be->graph_stats();
+            us_of[ci] = us;
+            kernels_of[ci] = static_cast<double>(s1.kernels - s0.kernels) / args.steps;
+            fmt::print("{:<7} {:<7} {:<5} {:>10.1f} {:>10.1f} {:>12.1f} {:>9.0f}\n", c.graphs ? "on" : "off",
+                       c.fuse ? "on" : "off", c.pdl ? "on" : "off", us, 1e6 / us, kernels_of[ci],
+                       (weight_bytes + kv_bytes) / (us * 1e-6) / 1e9);
+            std::fflush(stdout);
+        }
+        if (args.config == "all")
+            fmt::print("launch overhead removed by graphs: {:.2f} us per kernel (fused), {:.2f} us per kernel (unfused)\n",
+                       (us_of[2] - us_of[1]) / kernels_of[1], (us_of[4] - us_of[3]) / kernels_of[3]);
     }
-    if (args.config == "all")
-        fmt::print("launch overhead removed by graphs: {:.2f} us per kernel (fused), {:.2f} us per kernel (unfused)\n",
-               (us_of[2] - us_of[1]) / kernels_of[1], (us_of[4] - us_of[3]) / kernels_of[3]);
     return 0;
 }
 

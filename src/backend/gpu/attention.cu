@@ -25,27 +25,38 @@ __device__ __forceinline__ void load8(const void* base, int64_t elem, float out[
     }
 }
 
-template <KvCodec C>
-__device__ __forceinline__ float load1(const void* base, int64_t elem) {
-    if constexpr (C == KvCodec::F16) return half_to_float(static_cast<const uint16_t*>(base)[elem]);
-    else return static_cast<const float*>(base)[elem];
+// q8_1 of one value per lane of a warp holding 32 consecutive elements of a row (e: the lane's).
+__device__ __forceinline__ void quantize_warp(float o, int64_t e, int8_t* xq, float2* xds) {
+    const int lane = threadIdx.x % RF_WARP_SIZE;
+    const float amax = rf_warp_max(fabsf(o));
+    const float dq = amax / 127.0f;
+    const int q = amax == 0.0f ? 0 : __float2int_rn(o / dq);
+    xq[e] = static_cast<int8_t>(q);
+    const int sum = rf_warp_sum_int(q);
+    if (lane == 0) xds[e / 32] = make_float2(dq, dq * static_cast<float>(sum));
 }
 
 template <int D, KvCodec C>
-__global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
+__global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, int8_t* xq, float2* xds) {
     RF_PDL_ENTRY();
     constexpr int H = kAttnMaxHeadsPerBlock;
     constexpr int T = kAttnTile;
-    constexpr int DPT = D >= kThreads ? D / kThreads : 1;  // dims per thread (PV)
-    constexpr int PG = D >= kThreads ? 1 : kThreads / D;   // position groups (PV)
-    static_assert(PG <= 2, "head_dim >= 64");
-    __shared__ float q_s[H][D];
-    __shared__ float p_s[H][T];
+    static_assert(T == kThreads, "one score per thread and tile position");
+    constexpr int DV = 8;                       // dims per thread in P.V (one 16-byte f16 load)
+    constexpr int TPR = D / DV;                 // threads per V row: 8, 16, 32
+    constexpr int PGV = kThreads / TPR;         // position groups in P.V: 16, 8, 4
+    constexpr int NW = kThreads / RF_WARP_SIZE;
+    static_assert(TPR <= RF_WARP_SIZE && D % 32 == 0, "head_dim 64, 128 or 256");
+    // q_s [H][D] and p_s [H][T] while the tiles run; then red [NW][H][D] (per-warp P.V sums)
+    constexpr int kSmemFloats = (H * D + H * T > NW * H * D) ? H * D + H * T : NW * H * D;
+    __shared__ __align__(16) float smem[kSmemFloats];
+    float (*q_s)[D] = reinterpret_cast<float (*)[D]>(smem);
+    float (*p_s)[T] = reinterpret_cast<float (*)[T]>(smem + H * D);
+    float (*red)[H][D] = reinterpret_cast<float (*)[H][D]>(smem);
     __shared__ int64_t row_s[T];
     __shared__ float m_s[H], l_s[H], corr_s[H];
 
     const int tid = threadIdx.x, lane = tid % RF_WARP_SIZE, warp = tid / RF_WARP_SIZE;
-    const int n_warps = kThreads / RF_WARP_SIZE;
     const int t = blockIdx.z;
     const int kvh = blockIdx.y / a.n_qsub, qsub = blockIdx.y % a.n_qsub;
     const int split = blockIdx.x;
@@ -55,10 +66,6 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
     const int begin = split * a.chunk;
     const int end = min(n_ctx, begin + a.chunk);
     const size_t pidx0 = (static_cast<size_t>(t) * a.n_head + h0) * a.n_splits + split;
-    if (begin >= end) {  // this chunk is past the token's context
-        if (tid < nh) a.partial_ml[pidx0 + static_cast<size_t>(tid) * a.n_splits] = make_float2(-INFINITY, 0.0f);
-        return;
-    }
     const int32_t* bt = a.block_tables + static_cast<int64_t>(a.token_seq[t]) * a.bt_stride;
 
     for (int i = tid; i < nh * D; i += kThreads) {
@@ -69,16 +76,17 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
         m_s[tid] = -INFINITY;
         l_s[tid] = 0.0f;
     }
-    float acc[H][DPT];
+    float acc[H][DV];
 #pragma unroll
     for (int g = 0; g < H; ++g)
 #pragma unroll
-        for (int k = 0; k < DPT; ++k) acc[g][k] = 0.0f;
+        for (int e = 0; e < DV; ++e) acc[g][e] = 0.0f;
     __syncthreads();
 
-    const int pg = tid / (kThreads / PG);       // position group of this thread (PV)
-    const int dim0 = tid % (kThreads / PG);     // first dim of this thread (PV)
+    const int pg = tid / TPR;         // position group of this thread (P.V)
+    const int dim0 = (tid % TPR) * DV;  // its first dim
 
+    // (an empty chunk, past the token's context, runs no tile and leaves max -inf, sum 0)
     for (int tile = begin; tile < end; tile += T) {
         // Scores: one position per thread, all heads of the group.
         const int p = tile + tid;
@@ -111,7 +119,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
         __syncthreads();
 
         // Online softmax: one warp per head.
-        for (int g = warp; g < nh; g += n_warps) {
+        for (int g = warp; g < nh; g += NW) {
             float mx = -INFINITY;
             for (int i = lane; i < T; i += RF_WARP_SIZE) mx = fmaxf(mx, p_s[g][i]);
             mx = rf_warp_max(mx);
@@ -133,61 +141,72 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
         }
         __syncthreads();
 
-        // P.V: thread owns dims dim0 + k * (kThreads / PG), positions pg, pg + PG, ... of the tile;
-        // 8 positions at a time so that their V loads are in flight together.
+        // P.V: positions pg, pg + PGV, ... of the tile, 4 rows' 16-byte loads in flight.
+#pragma unroll
+        for (int g = 0; g < H; ++g) {
+            const float corr = g < nh ? corr_s[g] : 0.0f;
+#pragma unroll
+            for (int e = 0; e < DV; ++e) acc[g][e] *= corr;
+        }
+        const int n_valid = min(T, end - tile);
+        for (int i0 = pg; i0 < n_valid; i0 += 4 * PGV) {
+            float vd[4][DV];
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                const int i = i0 + j * PGV;
+                if (i < n_valid) load8<C>(a.v, row_s[i] * D + dim0, vd[j]);
+            }
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                const int i = i0 + j * PGV;
+                if (i < n_valid) {
+#pragma unroll
+                    for (int g = 0; g < H; ++g) {
+                        if (g < nh) {
+                            const float pr = p_s[g][i];
+#pragma unroll
+                            for (int e = 0; e < DV; ++e) acc[g][e] += pr * vd[j][e];
+                        }
+                    }
+                }
+            }
+        }
+        __syncthreads();
+    }
+
+    // Sum the position groups: inside the warp by shuffles, then over the warps in shared memory.
+#pragma unroll
+    for (int off = TPR; off < RF_WARP_SIZE; off <<= 1)
 #pragma unroll
         for (int g = 0; g < H; ++g)
 #pragma unroll
-            for (int k = 0; k < DPT; ++k) acc[g][k] *= g < nh ? corr_s[g] : 0.0f;
-        const int n_valid = min(T, end - tile);
-        int i = pg;
-        for (; i + 7 * PG < n_valid; i += 8 * PG) {
-            float vd[8][DPT];
+            for (int e = 0; e < DV; ++e) acc[g][e] += rf_shfl_xor(acc[g][e], off);
+    if (lane < TPR) {
 #pragma unroll
-            for (int j = 0; j < 8; ++j)
+        for (int g = 0; g < H; ++g)
+            if (g < nh)
 #pragma unroll
-                for (int k = 0; k < DPT; ++k) vd[j][k] = load1<C>(a.v, row_s[i + j * PG] * D + dim0 + k * (kThreads / PG));
-#pragma unroll
-            for (int j = 0; j < 8; ++j)
-#pragma unroll
-                for (int g = 0; g < H; ++g)
-#pragma unroll
-                    for (int k = 0; k < DPT; ++k) acc[g][k] += p_s[g][i + j * PG] * vd[j][k];
-        }
-        for (; i < n_valid; i += PG) {
-#pragma unroll
-            for (int k = 0; k < DPT; ++k) {
-                const float vd = load1<C>(a.v, row_s[i] * D + dim0 + k * (kThreads / PG));
-#pragma unroll
-                for (int g = 0; g < H; ++g) acc[g][k] += p_s[g][i] * vd;
-            }
-        }
-        __syncthreads();
+                for (int e = 0; e < DV; ++e) red[warp][g][dim0 + e] = acc[g][e];
     }
+    __syncthreads();
 
-    if constexpr (PG > 1) {
-        // Fold position group 1 into group 0 through q_s (free after the last tile).
-        if (pg == 1)
+    // Whole warps take 32 consecutive dims of one head (D % 32 == 0, kThreads % 32 == 0).
+    const bool split_k = a.n_splits > 1;
+    for (int i = tid; i < nh * D; i += kThreads) {
+        const int g = i / D, d = i % D;
+        float v = 0.0f;
 #pragma unroll
-            for (int g = 0; g < H; ++g) q_s[g][dim0] = acc[g][0];
-        __syncthreads();
-        if (pg == 1) return;
-#pragma unroll
-        for (int g = 0; g < H; ++g) acc[g][0] += q_s[g][dim0];
-    }
-
-    for (int g = 0; g < nh; ++g) {
-#pragma unroll
-        for (int k = 0; k < DPT; ++k) {
-            const int d = dim0 + k * (kThreads / PG);
-            if (a.n_splits == 1) {
-                a.out[t * a.out_stride + static_cast<int64_t>(h0 + g) * D + d] = acc[g][k] / l_s[g];
-            } else {
-                a.partial_acc[(pidx0 + static_cast<size_t>(g) * a.n_splits) * D + d] = acc[g][k];
-            }
+        for (int w = 0; w < NW; ++w) v += red[w][g][d];
+        if (split_k) {
+            a.partial_acc[(pidx0 + static_cast<size_t>(g) * a.n_splits) * D + d] = v;
+        } else {
+            const float o = v / l_s[g];
+            const int64_t e = static_cast<int64_t>(h0 + g) * D + d;
+            a.out[t * a.out_stride + e] = o;
+            if (xq != nullptr) quantize_warp(o, t * a.out_stride + e, xq, xds);
         }
-        if (a.n_splits > 1 && tid == 0) a.partial_ml[pidx0 + static_cast<size_t>(g) * a.n_splits] = make_float2(m_s[g], l_s[g]);
     }
+    if (split_k && tid < nh) a.partial_ml[pidx0 + static_cast<size_t>(tid) * a.n_splits] = make_float2(m_s[tid], l_s[tid]);
 }
 
 // Merges the chunks of one (token, head): out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s.
@@ -255,9 +274,13 @@ template <int D>
 void launch_attention_d(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* xq, float2* xds) {
     const dim3 grid(static_cast<unsigned>(a.n_splits), static_cast<unsigned>(a.n_kv_head * a.n_qsub),
                     static_cast<unsigned>(a.n_tok));
-    if (codec == KvCodec::F16) l.launch(attention_kernel<D, KvCodec::F16>, grid, dim3(kThreads), 0, a);
-    else l.launch(attention_kernel<D, KvCodec::F32>, grid, dim3(kThreads), 0, a);
-    if (a.n_splits > 1)
+    // with one split the attention kernel writes out (and its q8_1) itself
+    const bool combine = a.n_splits > 1;
+    int8_t* kq = combine ? nullptr : xq;
+    float2* kds = combine ? nullptr : xds;
+    if (codec == KvCodec::F16) l.launch(attention_kernel<D, KvCodec::F16>, grid, dim3(kThreads), 0, a, kq, kds);
+    else l.launch(attention_kernel<D, KvCodec::F32>, grid, dim3(kThreads), 0, a, kq, kds);
+    if (combine)
         l.launch(attention_combine_kernel, dim3(static_cast<unsigned>(a.n_head), static_cast<unsigned>(a.n_tok)),
                  dim3(D), 0, a, D, xq, xds);
 }

@@ -4,10 +4,12 @@
 // of `chunk` positions; block (split, kv head [x q-head group], token) computes, for the up to
 // 8 q heads that share the KV head (GQA), the unnormalised softmax-weighted sum of V over its
 // chunk, reading each K/V row once for all of them, with an online softmax over tiles of 128
-// positions. With n_splits > 1 a combine kernel merges the chunks' (max, sum, acc); with one
-// split the kernel writes the output directly. Context lengths (positions + 1), sequence
-// indices and block tables are read from device memory, so the launch does not change from one
-// decode step to the next (only n_splits / chunk do, in steps of 256 positions).
+// positions (scores: one position per thread; P.V: 16-byte V loads, each thread 8 dims of every
+// head for a group of positions, summed over the groups once per block). With n_splits > 1 a
+// combine kernel merges the chunks' (max, sum, acc); with one split the kernel writes the output
+// directly. Context lengths (positions + 1), sequence indices and block tables are read from
+// device memory, so the launch does not change from one decode step to the next (only n_splits /
+// chunk do, in steps of 256 positions).
 #pragma once
 
 #include <cstdint>
@@ -46,8 +48,8 @@ struct AttnArgs {
 
 bool attention_supports_head_dim(int head_dim);
 
-// xq / xds (optional, n_splits > 1 and head_dim % 32 == 0): the combine also writes the q8_1
-// form of out (see norm_quant.cuh) for the matmul that follows.
+// xq / xds (optional, head_dim % 32 == 0): the kernel writing out also writes its q8_1 form
+// (see norm_quant.cuh) for the matmul that follows.
 void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq = nullptr,
                       float2* xds = nullptr);
 

@@ -6,11 +6,19 @@
 //   matmul + add of its output into a residual  -> the matvec epilogue adds into the residual
 //   rope(q) + rope(k) + kv_store(k, v)          -> one kernel per token
 //   attention + quantized matmul of its output  -> the split-K combine writes the q8_1 input
-// The q8_1 activation of the last quantized input is reused by later matmuls on the same input.
+// One token (decode) on the one-token matvec kernel, further:
+//   rms_norm + quantized matmul of its output   -> the matvec prologue normalises x itself (every
+//                                                  block; block 0 writes the norm's f32 output and q8_1)
+//   gate/up + swiglu + quantized matmul of it   -> the SwiGLU epilogue also writes the q8_1 input
+// The q8_1 activations live in two slots of the q8 scratch, each remembering which activation it
+// holds, so later matmuls on the same input reuse them; a kernel that reads one slot writes the
+// other.
 // emit() runs twice per captured step (dry run for the signature, then for real), so it must
 // not change any state; scratch buffers are sized beforehand by scratch_needs().
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include "backend/gpu/attention.cuh"
 #include "backend/gpu/dequant.cuh"
@@ -36,6 +44,38 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
     return align_up(static_cast<size_t>(rows * cols), 16) + static_cast<size_t>(rows * (cols / 32)) * sizeof(float2);
 }
 
+// Switches of the one-token path, for benchmarks (environment, read at every emit so that one
+// process can compare them; the defaults are the measured best, docs/gpu_notes.md):
+//   RF_GPU_MATVEC1=0|all        one-token matmuls never / always (where supported) on the
+//                               one-token kernel; default: the shapes where it measured faster
+//   RF_GPU_NORM_PROLOGUE=off    rms_norm as its own kernel even where the next matvec could
+//                               normalise x in its prologue
+struct DecodeSwitches {
+    int matvec1 = 1;  // 0 never, 1 by shape, 2 always
+    bool norm_prologue = true;
+};
+
+DecodeSwitches decode_switches() {
+    DecodeSwitches d;
+    const char* m = std::getenv("RF_GPU_MATVEC1");
+    if (m != nullptr) d.matvec1 = std::strcmp(m, "0") == 0 ? 0 : std::strcmp(m, "all") == 0 ? 2 : 1;
+    const char* n = std::getenv("RF_GPU_NORM_PROLOGUE");
+    if (n != nullptr && std::strcmp(n, "off") == 0) d.norm_prologue = false;
+    return d;
+}
+
+// Whether a matmul runs on the one-token kernel (and so may take the norm prologue and the q8_1
+// epilogue). In whole 7b decode steps on H100 the many-token kernel was faster on 3584-wide and
+// 18944-wide matrices (2920 vs 3067 us per step with the fusions), the one-token kernel on the
+// 0.5b shapes (883 vs 1117 us) and on the output matrices (105 vs 118 us for 152064 x 3584): so
+// matrices of up to 8M weights, and those of 64K+ rows.
+bool one_token_matvec(const Op& op, const DecodeSwitches& sw) {
+    if (sw.matvec1 == 0 || op.kind != OpKind::Matmul || op.a.rows != 1 || !is_quantized_matvec_type(op.w.type) ||
+        !matvec1_supports(op.w.type, op.a.cols))
+        return false;
+    return sw.matvec1 == 2 || op.w.rows * op.w.cols <= (int64_t{8} << 20) || op.w.rows >= 65536;
+}
+
 struct AttnSplit {
     int n_splits;
     int chunk;
@@ -44,12 +84,33 @@ struct AttnSplit {
 AttnSplit attention_split(int64_t n_tok, int n_kv, int n_qsub, int max_ctx, int n_sm) {
     const int bucket = static_cast<int>(align_up(static_cast<size_t>(std::max(max_ctx, 1)), 256));
     const int64_t work = n_tok * n_kv * n_qsub;
+    // about 2 blocks per SM; long contexts in whole tiles of positions
     const int64_t want = (2 * static_cast<int64_t>(n_sm) + work - 1) / work;
     const int max_splits = std::min(bucket / 32, 256);  // the combine kernel holds 256
     int n = static_cast<int>(std::clamp<int64_t>(want, 1, max_splits));
-    const int chunk = static_cast<int>(align_up(static_cast<size_t>((bucket + n - 1) / n), 32));
+    const size_t granule = bucket >= 4096 ? kAttnTile : 32;
+    const int chunk = static_cast<int>(align_up(static_cast<size_t>((bucket + n - 1) / n), granule));
     n = (bucket + chunk - 1) / chunk;
     return {n, chunk};
+}
+
+// One attention launch's split-K scratch (attn_): acc f32 [parts, head_dim], then (max, sum)
+// float2 [parts].
+struct AttnScratch {
+    size_t ml_offset, bytes;
+};
+
+AttnScratch attention_scratch(const Op& op, const AttnSplit& s) {
+    const size_t parts = static_cast<size_t>(op.a.rows) * op.attn.n_head * s.n_splits;
+    AttnScratch a;
+    a.ml_offset = align_up(parts * op.attn.head_dim * 4, 16);
+    a.bytes = a.ml_offset + parts * sizeof(float2);
+    return a;
+}
+
+int attention_qsub(const Op& op) {
+    const int group = op.attn.n_head / op.attn.n_kv_head;
+    return (group + kAttnMaxHeadsPerBlock - 1) / kAttnMaxHeadsPerBlock;
 }
 
 bool same_rope(const RopeParams& a, const RopeParams& b) {
@@ -99,31 +160,34 @@ GpuBackendImpl::ScratchNeeds GpuBackendImpl::scratch_needs() const {
         } else if (op.kind == OpKind::RmsNorm && op.c.cols % 32 == 0) {
             n.q8 = std::max(n.q8, q8_bytes(op.c.rows, op.c.cols));
         } else if (op.kind == OpKind::Attention && !use_flash_attention(pc, op)) {
-            const int group = op.attn.n_head / op.attn.n_kv_head;
-            const int n_qsub = (group + kAttnMaxHeadsPerBlock - 1) / kAttnMaxHeadsPerBlock;
+            const int n_qsub = attention_qsub(op);
             const AttnSplit s = attention_split(op.a.rows, op.attn.n_kv_head, n_qsub, max_ctx_, info_.multiprocessors);
-            const size_t parts = static_cast<size_t>(op.a.rows) * op.attn.n_head * s.n_splits;
-            n.attn = std::max(n.attn, parts * op.attn.head_dim * 4 + parts * sizeof(float2) + 16);
+            n.attn = std::max(n.attn, attention_scratch(op, s).bytes);
         }
     }
+    n.q8 = 2 * align_up(n.q8, kPlaneAlign);  // two slots
     return n;
 }
 
 void GpuBackendImpl::emit(Launcher& l) const {
     const Act no_act{};
-    Act q8_of = no_act;  // the activation whose q8_1 form is in q8_ now
-    auto q8_xq = [&](const Act&) { return static_cast<int8_t*>(q8_.ptr); };
-    auto q8_xds = [&](const Act& x) {
-        return reinterpret_cast<float2*>(static_cast<uint8_t*>(q8_.ptr) + align_up(static_cast<size_t>(x.rows * x.cols), 16));
+    Act q8_of[2] = {no_act, no_act};  // the activation whose q8_1 form is in each slot now
+    const size_t slot_bytes = scratch_needs().q8 / 2;
+    auto q8_xq = [&](int slot, const Act&) { return static_cast<int8_t*>(q8_.ptr) + slot * slot_bytes; };
+    auto q8_xds = [&](int slot, const Act& x) {
+        return reinterpret_cast<float2*>(q8_xq(slot, x) + align_up(static_cast<size_t>(x.rows * x.cols), 16));
     };
     auto written = [&](const Act& out) {
-        if (q8_of.data && overlaps(out, q8_of)) q8_of = no_act;
+        for (Act& s : q8_of)
+            if (s.data && overlaps(out, s)) s = no_act;
     };
+    // The slot holding x's q8_1, quantizing it into slot 0 first if no slot does.
     auto quantized_input = [&](const Act& x) {
-        if (!same_act(q8_of, x)) {
-            launch_quantize_q8_1(l, x.data, x.rows, x.cols, q8_xq(x), q8_xds(x));
-            q8_of = x;
-        }
+        for (int s = 0; s < 2; ++s)
+            if (same_act(q8_of[s], x)) return s;
+        launch_quantize_q8_1(l, x.data, x.rows, x.cols, q8_xq(0, x), q8_xds(0, x));
+        q8_of[0] = x;
+        return 0;
     };
     PrefillEmitContext pc;  // many-token paths (gemm_dispatch.h)
     pc.table = active_dispatch_table(info_.arch);
@@ -138,6 +202,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
     pc.bt_stride = step_.bt_stride;
     auto matvec_path = [&](const Op& op) { return matmul_path(pc, op) == MatmulPath::Matvec; };
     const size_t n_ops = ops_.size();
+    const DecodeSwitches switches = decode_switches();
+    const Op* pending_norm = nullptr;  // an rms_norm left to the prologue of the next matvec
 
     for (size_t i = 0; i < n_ops; ++i) {
         const Op& op = ops_[i];
@@ -153,9 +219,15 @@ void GpuBackendImpl::emit(Launcher& l) const {
                                      same_act(ops_[i + 1].a, op.c) && matvec_path(ops_[i + 1]) &&
                                      is_quantized_matvec_type(ops_[i + 1].w.type);
                 written(op.c);
+                // one token, not in place: the next matvec normalises x in its prologue
+                if (fuse_q8 && switches.norm_prologue && one_token_matvec(ops_[i + 1], switches) && op.a.cols % 4 == 0 &&
+                    !overlaps(op.a, op.c)) {
+                    pending_norm = &op;
+                    break;
+                }
                 launch_rms_norm(l, op.a.data, static_cast<const float*>(op.w.data), op.eps, op.c.data, op.a.rows, op.a.cols,
-                                fuse_q8 ? q8_xq(op.c) : nullptr, fuse_q8 ? q8_xds(op.c) : nullptr);
-                if (fuse_q8) q8_of = op.c;
+                                fuse_q8 ? q8_xq(0, op.c) : nullptr, fuse_q8 ? q8_xds(0, op.c) : nullptr);
+                if (fuse_q8) q8_of[0] = op.c;
                 break;
             }
             case OpKind::Matmul: {
@@ -215,12 +287,57 @@ void GpuBackendImpl::emit(Launcher& l) const {
                         consumed = 2;
                     }
                 }
+                if (one_token_matvec(op, switches)) {
+                    // gate/up + swiglu whose output feeds a quantized matvec: the epilogue writes its q8_1
+                    const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
+                    const Op* next = i + consumed < n_ops ? &ops_[i + consumed] : nullptr;
+                    const bool q8_epilogue = swiglu && next && next->kind == OpKind::Matmul && same_act(next->a, ops_[i + 2].c) &&
+                                             matvec_path(*next) && is_quantized_matvec_type(next->w.type) &&
+                                             a.total_rows % 32 == 0 && ops_[i + 2].c.cols == a.total_rows;
+                    Matvec1Shape shape;
+                    shape.swiglu = swiglu;
+                    shape.norm = pending_norm != nullptr;
+                    shape.q8_epilogue = q8_epilogue;
+                    const Matvec1Config c1 = choose_matvec1_config(op.w.type, a.total_rows, K, info_.multiprocessors, shape);
+                    a.lanes_per_row = c1.lanes_per_row;
+                    a.block_threads = c1.block_threads;
+                    a.x_stride = K;
+                    int in_slot = 0;
+                    if (pending_norm != nullptr) {
+                        a.prologue = static_cast<int32_t>(MatvecPrologue::RmsNorm);
+                        a.norm_x = pending_norm->a.data;
+                        a.norm_w = static_cast<const float*>(pending_norm->w.data);
+                        a.norm_eps = pending_norm->eps;
+                        a.norm_out = x.data;
+                        a.norm_xq = q8_xq(0, x);
+                        a.norm_xds = q8_xds(0, x);
+                        a.x = a.norm_xq;
+                        a.xds = a.norm_xds;
+                        q8_of[0] = x;
+                        pending_norm = nullptr;
+                    } else {
+                        in_slot = quantized_input(x);
+                        a.x = q8_xq(in_slot, x);
+                        a.xds = q8_xds(in_slot, x);
+                    }
+                    const Act y2 = swiglu ? ops_[i + 2].c : no_act;
+                    if (q8_epilogue) {
+                        a.yq = q8_xq(1 - in_slot, y2);
+                        a.yds = q8_xds(1 - in_slot, y2);
+                    }
+                    launch_matvec1_q(l, op.w.type, a);
+                    for (size_t k = 0; k < consumed; ++k) written(ops_[i + k].c);
+                    if (q8_epilogue) q8_of[1 - in_slot] = y2;
+                    i += consumed - 1;
+                    break;
+                }
+                RF_CHECK(pending_norm == nullptr, "gpu emit: an rms_norm was left to a matvec that cannot take it");
                 const MatvecConfig cfg = choose_matvec_config(op.w.type, a.total_rows, K, info_.multiprocessors);
                 a.warps_per_row = cfg.warps_per_row;
                 if (quant) {
-                    quantized_input(x);
-                    a.x = q8_xq(x);
-                    a.xds = q8_xds(x);
+                    const int slot = quantized_input(x);
+                    a.x = q8_xq(slot, x);
+                    a.xds = q8_xds(slot, x);
                     a.x_stride = K;
                     launch_matvec_q(l, op.w.type, a, cfg);
                 } else {
@@ -275,9 +392,9 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 }
                 const int group = op.attn.n_head / op.attn.n_kv_head;
                 AttnArgs a = zeroed<AttnArgs>();
-                a.n_qsub = (group + kAttnMaxHeadsPerBlock - 1) / kAttnMaxHeadsPerBlock;
+                a.n_qsub = attention_qsub(op);
                 const AttnSplit s = attention_split(op.a.rows, op.attn.n_kv_head, a.n_qsub, max_ctx_, info_.multiprocessors);
-                const size_t parts = static_cast<size_t>(op.a.rows) * op.attn.n_head * s.n_splits;
+                const AttnScratch sc = attention_scratch(op, s);
                 a.q = op.a.data;
                 a.out = op.c.data;
                 a.k = op.kv.k;
@@ -286,8 +403,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.token_seq = step_.token_seq;
                 a.block_tables = step_.block_tables;
                 a.partial_acc = static_cast<float*>(attn_.ptr);
-                a.partial_ml = reinterpret_cast<float2*>(static_cast<uint8_t*>(attn_.ptr) +
-                                                         align_up(parts * op.attn.head_dim * 4, 16));
+                a.partial_ml = reinterpret_cast<float2*>(static_cast<uint8_t*>(attn_.ptr) + sc.ml_offset);
                 a.q_stride = op.a.cols;
                 a.out_stride = op.c.cols;
                 a.bt_stride = step_.bt_stride;
@@ -299,14 +415,14 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.group = group;
                 a.scale = op.attn.scale;
                 a.n_tok = static_cast<int32_t>(op.a.rows);
-                // attention + quantized matmul of its output: the combine writes the q8_1 input
-                const bool fuse_q8 = fuse_ops_ && s.n_splits > 1 && op.attn.head_dim % 32 == 0 && i + 1 < n_ops &&
+                // attention + quantized matmul of its output: the kernel writing out writes the q8_1 input
+                const bool fuse_q8 = fuse_ops_ && op.attn.head_dim % 32 == 0 && i + 1 < n_ops &&
                                      ops_[i + 1].kind == OpKind::Matmul && same_act(ops_[i + 1].a, op.c) &&
                                      matvec_path(ops_[i + 1]) && is_quantized_matvec_type(ops_[i + 1].w.type);
                 written(op.c);
-                launch_attention(l, a, op.attn.head_dim, op.kv.codec, fuse_q8 ? q8_xq(op.c) : nullptr,
-                                 fuse_q8 ? q8_xds(op.c) : nullptr);
-                if (fuse_q8) q8_of = op.c;
+                launch_attention(l, a, op.attn.head_dim, op.kv.codec, fuse_q8 ? q8_xq(0, op.c) : nullptr,
+                                 fuse_q8 ? q8_xds(0, op.c) : nullptr);
+                if (fuse_q8) q8_of[0] = op.c;
                 break;
             }
             case OpKind::Swiglu: {

@@ -1,12 +1,19 @@
 // Matrix-vector dispatch, the float weight types, and the launch heuristics.
+#include "backend/gpu/matvec1_kernel.cuh"
 #include "backend/gpu/matvec_kernel.cuh"
 
+#include <algorithm>
+#include <atomic>
 #include <string>
 
 namespace rf::gpu {
 
 bool launch_matvec_q_legacy(Launcher& l, TensorType type, const MatvecArgs& a, const MatvecConfig& c);
 bool launch_matvec_q_k(Launcher& l, TensorType type, const MatvecArgs& a, const MatvecConfig& c);
+bool launch_matvec1_q_legacy(Launcher& l, TensorType type, const MatvecArgs& a);
+bool launch_matvec1_q_k(Launcher& l, TensorType type, const MatvecArgs& a);
+int matvec1_blocks_per_sm_legacy(TensorType type, bool swiglu, bool norm, int threads);
+int matvec1_blocks_per_sm_k(TensorType type, bool swiglu, bool norm, int threads);
 
 bool is_quantized_matvec_type(TensorType t) {
     switch (t) {
@@ -33,6 +40,61 @@ MatvecConfig choose_matvec_config(TensorType type, int64_t rows, int64_t cols, i
     while (c.warps_per_row < 4 && rows * c.warps_per_row < target_warps && units >= int64_t{c.warps_per_row} * 2 * 32 * 4)
         c.warps_per_row *= 2;
     return c;
+}
+
+bool matvec1_supports(TensorType type, int64_t cols) {
+    switch (device_type(type)) {
+        case TensorType::Q4_0: case TensorType::Q4_1: case TensorType::Q5_0: case TensorType::Q5_1:
+        case TensorType::Q8_0: case TensorType::Q6_K: break;
+        default: return false;
+    }
+    // x in static-limit shared memory (48 KiB: up to ~39K columns); 32-bit unit indices
+    return cols > 0 && cols % 32 == 0 && matvec1_smem_bytes(cols) <= 48 * 1024;
+}
+
+Matvec1Config choose_matvec1_config(TensorType type, int64_t rows, int64_t cols, int n_sm, const Matvec1Shape& shape) {
+    // From every configuration timed on H100 (rocmforge_gpu_bench matvec, docs/gpu_notes.md): a
+    // whole warp per row is best or within 3% everywhere except many short rows (the output
+    // matrix: 16 lanes, -11%); 512 threads for rows of 512+ units (-8%); 4 lanes per row lost up
+    // to 2.8x on long rows. The q8_1 epilogue needs 32 rows per block: 16 lanes x 512 threads.
+    (void)n_sm;
+    type = device_type(type);
+    const BlockFormat f = block_format(type);
+    const int64_t units = cols / f.qk * (f.qk == 256 ? 4 : 1);
+    Matvec1Config c;
+    c.lanes_per_row = 32;
+    c.block_threads = 256;
+    if (units >= 512) c.block_threads = 512;
+    else if (units <= 128 && rows >= 8192) c.lanes_per_row = 16;
+    if (shape.q8_epilogue) {
+        c.lanes_per_row = 16;
+        c.block_threads = 512;
+    }
+    return c;
+}
+
+int matvec1_blocks_per_sm(TensorType type, bool swiglu, bool norm, int threads) {
+    // cached per (type, epilogue, prologue, block size): the emitter asks for every launch
+    constexpr int kTypes = 64;
+    static std::atomic<int> cache[kTypes][2][2][3] = {};
+    type = device_type(type);
+    const int ti = static_cast<int>(type), si = threads == 128 ? 0 : threads == 256 ? 1 : 2;
+    std::atomic<int>* slot = ti >= 0 && ti < kTypes ? &cache[ti][swiglu][norm][si] : nullptr;
+    if (slot != nullptr) {
+        const int v = slot->load(std::memory_order_relaxed);
+        if (v > 0) return v;
+    }
+    int n = matvec1_blocks_per_sm_legacy(type, swiglu, norm, threads);
+    if (n == 0) n = matvec1_blocks_per_sm_k(type, swiglu, norm, threads);
+    n = std::max(n, 1);
+    if (slot != nullptr) slot->store(n, std::memory_order_relaxed);
+    return n;
+}
+
+void launch_matvec1_q(Launcher& l, TensorType type, const MatvecArgs& a) {
+    type = device_type(type);
+    if (launch_matvec1_q_legacy(l, type, a) || launch_matvec1_q_k(l, type, a)) return;
+    fail_message(std::string("gpu matvec: no one-token kernel for weight type ") + type_name(type));
 }
 
 void launch_matvec_q(Launcher& l, TensorType type, const MatvecArgs& a, const MatvecConfig& c) {

@@ -9,6 +9,12 @@
 // by `warps_per_row` warps whose lanes stride over the row's units, several units in flight per
 // lane; a block handles 4 / warps_per_row rows.
 // Tokens are processed tt at a time (grid.y covers the rest).
+//
+// One token (decode) has its own kernel, launch_matvec1_q (matvec1_kernel.cuh): x staged once per
+// block in shared memory, `lanes_per_row` lanes per row (4..32, so several rows per warp when rows
+// are short), U units per lane in flight, the first units' weights loaded before the
+// programmatic-dependent-launch wait; optionally the rms_norm of x computed in the prologue and
+// the q8_1 of the SwiGLU output written by the epilogue (both save a launch per use).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +32,13 @@ enum class MatvecEpilogue : int32_t {
     SwiGlu = 1,   // mats 0 (gate) and 1 (up) of the same rows: y_0 = g, y_1 = u, y_2 = silu(g) * u
 };
 
+// Where the one-token kernel gets its q8_1 x from.
+enum class MatvecPrologue : int32_t {
+    Q8 = 0,       // x / xds: the q8_1 activation in global memory
+    RmsNorm = 1,  // norm_x (f32) normalised by norm_w in the prologue; block 0 also writes the f32
+                  // result to norm_out and its q8_1 to norm_xq / norm_xds (what rms_norm + quantize write)
+};
+
 struct MatvecArgs {
     QMatrix m[kMatvecMaxMats];
     float* y[kMatvecMaxMats];           // [n_tok, ldy_i]
@@ -40,7 +53,19 @@ struct MatvecArgs {
     int32_t n_tok;
     int32_t n_mats;
     int32_t epilogue;                   // MatvecEpilogue
-    int32_t warps_per_row;              // 1, 2 or 4
+    int32_t warps_per_row;              // 1, 2 or 4 (many-token kernel)
+    // one-token kernel only
+    const float* norm_x;                // RmsNorm prologue: f32 x [x_stride] (must not overlap norm_out)
+    const float* norm_w;                // [x_stride]
+    float* norm_out;                    // [x_stride]
+    int8_t* norm_xq;                    // q8_1 of norm_out
+    float2* norm_xds;
+    int8_t* yq;                         // SwiGlu: q8_1 of y_2 (rows % 32 == 0, rows per block % 32 == 0) or null
+    float2* yds;
+    float norm_eps;
+    int32_t prologue;                   // MatvecPrologue
+    int32_t lanes_per_row;              // 4, 8, 16, 32
+    int32_t block_threads;              // 128, 256, 512
 };
 
 struct MatvecConfig {
@@ -49,6 +74,30 @@ struct MatvecConfig {
 
 // Picks the warps per row for `rows` x `cols` of `type` on a device with `n_sm` SMs.
 MatvecConfig choose_matvec_config(TensorType type, int64_t rows, int64_t cols, int n_sm);
+
+// One-token launch configuration: lanes per row and threads per block.
+struct Matvec1Config {
+    int lanes_per_row = 32;
+    int block_threads = 256;
+};
+
+// Whether the one-token kernel runs `type` with `cols` columns (x must fit in shared memory).
+bool matvec1_supports(TensorType type, int64_t cols);
+// Rows handled by one block of `c`.
+inline int matvec1_rows_per_block(const Matvec1Config& c) { return c.block_threads / 32 * (32 / c.lanes_per_row); }
+// What a one-token launch does besides the dot products (its kernel and its constraints).
+struct Matvec1Shape {
+    bool swiglu = false;       // SwiGlu epilogue (rows: rows of one of the two matrices)
+    bool norm = false;         // RmsNorm prologue
+    bool q8_epilogue = false;  // rows per block must be a multiple of 32 (whole q8_1 blocks)
+};
+// Picks the configuration for `rows` x `cols` of `type` on `n_sm` SMs.
+Matvec1Config choose_matvec1_config(TensorType type, int64_t rows, int64_t cols, int n_sm, const Matvec1Shape& shape);
+// Resident blocks per SM of the kernel for (type, shape) at `threads` threads (cached).
+int matvec1_blocks_per_sm(TensorType type, bool swiglu, bool norm, int threads);
+// One token (a.n_tok == 1), quantized weights of a type matvec1_supports; a.lanes_per_row and
+// a.block_threads set (from a Matvec1Config).
+void launch_matvec1_q(Launcher& l, TensorType type, const MatvecArgs& a);
 
 // Quantized weights (x, xds: q8_1 activation). Types: Q4_0 .. Q6_K.
 void launch_matvec_q(Launcher& l, TensorType type, const MatvecArgs& a, const MatvecConfig& c);

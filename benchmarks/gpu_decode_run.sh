@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Batch-1 decode measurements on a GPU machine, before/after in one run, from prebuilt binaries
+# packed here (the device machine has no compiler dependencies of the whole project):
+#   BINS: a tar.xz holding rocmforge_gpu_tests, rocmforge_gpu_bench (this tree) and base_gpu_bench
+#         (the bench built from the commit to compare against); default .devdec/bins.tar.xz.
+#   benchmarks/gpu_decode_run.sh [tests] [step] [long] [matvec] [ncu]   (default: tests step long matvec)
+#     tests   the GPU op harness
+#     step    the four decode targets (0.5b q4_0, 7b q4_0 / q8_0 / q4_K) at context 512, base and new
+#     long    the same at contexts 8192 and 32768 (new), 0.5b / 7b q4_0 also with the base bench
+#     matvec  the one-token matvec against the many-token kernel, every launch configuration
+#     ncu     per-kernel times of one replayed 7b q4_0 and 0.5b q4_0 step (new)
+# Logs go to $OUT (or ./gpu_run_out); a summary is printed last.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-gpu_run_out}"
+mkdir -p "$out"
+bins=/tmp/rf_decode_bins
+mkdir -p "$bins"
+tar xJf "${BINS:-.devdec/bins.tar.xz}" -C "$bins" || { echo "no binaries"; exit 1; }
+what="${*:-tests step long matvec}"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv >"$out/smi.txt" 2>&1
+targets="0.5b:q4_0 7b:q4_0 7b:q8_0 7b:q4_K"
+for w in $what; do
+    case "$w" in
+    tests)
+        timeout 300 "$bins/rocmforge_gpu_tests" --gtest_output="xml:$out/tests.xml" >"$out/tests.log" 2>&1
+        echo "tests rc=$?"
+        grep -E "^\[  (FAILED|PASSED) |FAILED TEST|^\[==========\]" "$out/tests.log" | head -40
+        grep -B3 -A12 "Failure" "$out/tests.log" | head -60
+        ;;
+    step)
+        for t in $targets; do
+            m=${t%%:*} ty=${t##*:}
+            timeout 120 "$bins/base_gpu_bench" step --model "$m" --type "$ty" --steps 100 --ctx 512 >>"$out/step_base.log" 2>&1
+            echo "base step $t rc=$?"
+            timeout 120 "$bins/rocmforge_gpu_bench" step --model "$m" --type "$ty" --steps 200 --ctx 512 --config pdl \
+                --decode default,norm-off,no-matvec1,matvec1-all >>"$out/step_new.log" 2>&1
+            echo "new step $t rc=$?"
+        done
+        ;;
+    long)
+        for t in $targets; do
+            m=${t%%:*} ty=${t##*:}
+            timeout 150 "$bins/rocmforge_gpu_bench" step --model "$m" --type "$ty" --steps 50 --warmup 4 --config pdl \
+                --ctx 8192,32768 >>"$out/long_new.log" 2>&1
+            echo "new long $t rc=$?"
+        done
+        for t in 0.5b:q4_0 7b:q4_0; do
+            m=${t%%:*} ty=${t##*:}
+            for c in 8192 32768; do
+                timeout 150 "$bins/base_gpu_bench" step --model "$m" --type "$ty" --steps 30 --warmup 4 --ctx $c \
+                    >>"$out/long_base.log" 2>&1
+                echo "base long $t $c rc=$?"
+            done
+        done
+        ;;
+    matvec)
+        timeout 200 "$bins/rocmforge_gpu_bench" matvec --reps 30 --types q4_0,q8_0 --variants 1 >"$out/matvec.log" 2>&1
+        echo "matvec rc=$?"
+        timeout 100 "$bins/rocmforge_gpu_bench" matvec --reps 30 --types q4_K,q6_K --variants 0 >>"$out/matvec.log" 2>&1
+        echo "matvec k rc=$?"
+        ;;
+    ncu)
+        for m in "7b q4_0" "0.5b q4_0"; do
+            set -- $m
+            timeout 150 ncu --clock-control none --metrics gpu__time_duration.sum --csv "$bins/rocmforge_gpu_bench" step \
+                --model "$1" --type "$2" --steps 1 --warmup 2 --config pdl >"$out/ncu_step_$1_$2.csv" 2>&1
+            echo "ncu step $m rc=$?"
+        done
+        ;;
+    esac
+done
+echo "==== summary"
+grep -E "rc=|PASSED|FAILED" "$out"/*.log 2>/dev/null | grep -v "rc=0" | head -20
+for f in step_base step_new long_new long_base; do
+    [ -f "$out/$f.log" ] || continue
+    echo "-- $f"
+    grep -E "^device|^context|^on +on +on|^on +on +off " "$out/$f.log" | sed -E -e 's/device: NVIDIA H100 80GB HBM3; //' \
+        -e 's/ \([0-9]+ layers, embd [0-9]+, ff [0-9]+\)//' -e 's/ +/ /g'
+done
+[ -f "$out/matvec.log" ] && grep -E "^device|/1 " "$out/matvec.log" | cut -c1-150
+exit 0

@@ -1,0 +1,290 @@
+// The one-token (decode) matrix-vector kernel for quantized weights (see matvec.cuh).
+//
+// Work split: a block of block_threads threads handles rows_per_block = warps * (32 / lpr)
+// consecutive rows; `lpr` lanes (4..32) share a row and stride over its units (lane j: units
+// j, j + lpr, ...), U units per lane in flight per iteration. Short rows (0.5b: 28 units of 32
+// weights) use few lanes per row so that each lane has units to load; long rows use the whole warp.
+//
+// Order inside a block:
+//   1. the first U units' weights are loaded into registers (weights never depend on the kernel
+//      before, so this happens before the programmatic-dependent-launch wait and overlaps the
+//      previous kernel's tail);
+//   2. wait for the previous kernel, then stage x in shared memory: a copy of the q8_1
+//      activation (Q8 prologue) or the rms_norm of the f32 x quantized to q8_1 (RmsNorm prologue);
+//   3. dot products against the staged x, the next U units loaded after each batch;
+//   4. reduce over the row's lanes; epilogue: bias, residual add, or SwiGLU (with the q8_1 of
+//      silu(g) * u quantized per 32 rows of the block).
+// Only included by the .cu files that instantiate it.
+#pragma once
+
+#include "backend/gpu/matvec_kernel.cuh"
+
+#if defined(ROCMFORGE_WITH_HIP)
+#define cudaOccupancyMaxActiveBlocksPerMultiprocessor hipOccupancyMaxActiveBlocksPerMultiprocessor
+#endif
+
+namespace rf::gpu {
+
+// Programmatic dependent launch split in its two halves (RF_PDL_ENTRY = wait, then trigger).
+#if !defined(ROCMFORGE_WITH_HIP) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 900)
+#define RF_MATVEC1_PDL_WAIT() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define RF_MATVEC1_PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;" ::)
+#else
+#define RF_MATVEC1_PDL_WAIT() \
+    do {                      \
+    } while (0)
+#define RF_MATVEC1_PDL_TRIGGER() \
+    do {                         \
+    } while (0)
+#endif
+
+// Units in flight per lane: about 64-100 bytes of weights per lane per batch.
+template <TensorType T>
+constexpr int matvec1_units_in_flight() {
+    return T == TensorType::Q8_0 || T == TensorType::Q6_K ? 2 : 4;
+}
+
+constexpr int kMatvec1MaxThreads = 512;
+constexpr int kMatvec1MaxRowsPerBlock = kMatvec1MaxThreads / 32 * 8;  // lanes_per_row >= 4
+constexpr int kMatvec1NormHeld = 4;  // float4s of x and w per thread held in registers by the norm
+
+// Bytes of shared memory for x of `cols` (q8_1: int8 [cols], then float2 [cols / 32]).
+RF_HOST_DEVICE inline size_t matvec1_smem_bytes(int64_t cols) {
+    return align_up(static_cast<size_t>(cols), 16) + static_cast<size_t>(cols / 32) * 8;
+}
+
+// Q8 prologue: the token's q8_1 activation copied into shared memory (cols % 32 == 0).
+__device__ __forceinline__ void matvec1_copy_x(const MatvecArgs& a, int cols, int8_t* xq, float2* xds) {
+    const int4* src = static_cast<const int4*>(a.x);
+    int4* dst = reinterpret_cast<int4*>(xq);
+    for (int i = threadIdx.x; i < cols / 16; i += blockDim.x) dst[i] = src[i];
+    for (int i = threadIdx.x; i < cols / 32; i += blockDim.x) xds[i] = a.xds[i];
+}
+
+// RmsNorm prologue: out = x / sqrt(mean(x^2) + eps) * w, quantized to q8_1 into shared memory;
+// block 0 also writes out (f32) and its q8_1 to global memory. Thread t handles the float4s
+// t, t + blockDim, ...; the 8 lanes of one 32-element q8_1 block are 8 consecutive lanes
+// (cols % 32 == 0, blockDim % 32 == 0), so the block's max and sum are 3 shuffle steps.
+// wv: the first kMatvec1NormHeld float4s of w of this thread (loaded before the PDL wait).
+__device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, const float4 (&wv)[kMatvec1NormHeld],
+                                               int8_t* xq, float2* xds) {
+    __shared__ float red[32];
+    const int n4 = cols / 4;
+    const int n = blockDim.x;
+    const auto* x4 = reinterpret_cast<const float4*>(a.norm_x);
+    const auto* w4 = reinterpret_cast<const float4*>(a.norm_w);
+    float4 held[kMatvec1NormHeld];
+    float ss = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kMatvec1NormHeld; ++k) {
+        const int i = threadIdx.x + k * n;
+        held[k] = i < n4 ? x4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        ss += held[k].x * held[k].x + held[k].y * held[k].y + held[k].z * held[k].z + held[k].w * held[k].w;
+    }
+    for (int i = threadIdx.x + kMatvec1NormHeld * n; i < n4; i += n) {
+        const float4 v = x4[i];
+        ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+    }
+    ss = block_sum(ss, red);
+    const float scale = rsqrtf(ss / static_cast<float>(cols) + a.norm_eps);
+    const bool first = blockIdx.x == 0;
+    const int lane = threadIdx.x % RF_WARP_SIZE;
+    // float4 i of x (xv) and w (w_i) -> out, the q8_1 in shared memory (and global in block 0).
+    // Called by whole warps (the shuffles); i may be past the end for whole 8-lane groups.
+    auto emit = [&](int i, float4 xv, float4 w_i) {
+        const bool in = i < n4;
+        float4 o = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (in) o = make_float4(xv.x * scale * w_i.x, xv.y * scale * w_i.y, xv.z * scale * w_i.z, xv.w * scale * w_i.w);
+        float amax = fmaxf(fmaxf(fabsf(o.x), fabsf(o.y)), fmaxf(fabsf(o.z), fabsf(o.w)));
+#pragma unroll
+        for (int m = 1; m < 8; m <<= 1) amax = fmaxf(amax, rf_shfl_xor(amax, m));
+        const float d = amax / 127.0f;
+        const int q0 = amax == 0.0f ? 0 : __float2int_rn(o.x / d);
+        const int q1 = amax == 0.0f ? 0 : __float2int_rn(o.y / d);
+        const int q2 = amax == 0.0f ? 0 : __float2int_rn(o.z / d);
+        const int q3 = amax == 0.0f ? 0 : __float2int_rn(o.w / d);
+        int s = q0 + q1 + q2 + q3;
+#pragma unroll
+        for (int m = 1; m < 8; m <<= 1) s += rf_shfl_xor(s, m);
+        if (!in) return;
+        const uint32_t packed = (static_cast<uint32_t>(q0) & 0xffu) | ((static_cast<uint32_t>(q1) & 0xffu) << 8) |
+                                ((static_cast<uint32_t>(q2) & 0xffu) << 16) | ((static_cast<uint32_t>(q3) & 0xffu) << 24);
+        const float2 ds = make_float2(d, d * static_cast<float>(s));
+        reinterpret_cast<uint32_t*>(xq)[i] = packed;
+        if ((lane & 7) == 0) xds[i / 8] = ds;
+        if (first) {
+            reinterpret_cast<float4*>(a.norm_out)[i] = o;
+            reinterpret_cast<uint32_t*>(a.norm_xq)[i] = packed;
+            if ((lane & 7) == 0) a.norm_xds[i / 8] = ds;
+        }
+    };
+    const int rounds = (n4 + n - 1) / n;  // the same for every thread
+#pragma unroll
+    for (int k = 0; k < kMatvec1NormHeld; ++k)
+        if (k < rounds) emit(threadIdx.x + k * n, held[k], wv[k]);
+    for (int k = kMatvec1NormHeld; k < rounds; ++k) {
+        const int i = threadIdx.x + k * n;
+        emit(i, i < n4 ? x4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f), i < n4 ? w4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f));
+    }
+}
+
+template <TensorType T, bool SWIGLU, bool NORM>
+__global__ void __launch_bounds__(kMatvec1MaxThreads) matvec1_kernel(const MatvecArgs a) {
+    using P = QuantPolicy<T>;
+    constexpr int U = matvec1_units_in_flight<T>();
+    constexpr int NM = SWIGLU ? 2 : 1;
+    extern __shared__ int4 matvec1_smem[];  // x: int8 [cols], float2 [cols / 32] (16-byte aligned)
+    const int cols = static_cast<int>(a.x_stride);
+    auto* xs_q = reinterpret_cast<int8_t*>(matvec1_smem);
+    auto* xs_ds = reinterpret_cast<float2*>(reinterpret_cast<uint8_t*>(matvec1_smem) + align_up(static_cast<size_t>(cols), 16));
+
+    const int lane = threadIdx.x % RF_WARP_SIZE, warp = threadIdx.x / RF_WARP_SIZE;
+    const int lpr = a.lanes_per_row;
+    const int slots = RF_WARP_SIZE / lpr;  // rows per warp
+    const int j = lane % lpr;              // lane within the row
+    const int rows_per_block = static_cast<int>(blockDim.x / RF_WARP_SIZE) * slots;
+    const int row_in_block = warp * slots + lane / lpr;
+    const int64_t row = static_cast<int64_t>(blockIdx.x) * rows_per_block + row_in_block;
+    const bool ok = row < a.total_rows;
+
+    // Which matrix this row belongs to, the row within it, and the row's plane pointers.
+    int mi = 0;
+    int64_t lrow = row;
+    if (!SWIGLU) {
+        mi = row < a.row_end[0] ? 0 : (row < a.row_end[1] ? 1 : 2);
+        lrow = row - (mi == 0 ? 0 : mi == 1 ? a.row_end[0] : a.row_end[1]);
+    }
+    typename P::Row rp[NM];
+    rp[0] = P::row(mat_of(a, mi), ok ? lrow : 0);
+    if constexpr (SWIGLU) rp[1] = P::row(a.m[1], ok ? lrow : 0);
+    const int n_units = P::units(a.m[0]);  // all matrices of a launch share cols
+
+    typename P::W w[NM][U];
+    auto load = [&](int base) {
+#pragma unroll
+        for (int k = 0; k < U; ++k) {
+            const int u = base + k * lpr;
+            if (ok && u < n_units) {
+#pragma unroll
+                for (int m = 0; m < NM; ++m) w[m][k] = P::load(rp[m], u);
+            }
+        }
+    };
+    int u0 = j;
+    load(u0);
+    float4 wv[kMatvec1NormHeld];
+    if constexpr (NORM) {
+        const auto* w4 = reinterpret_cast<const float4*>(a.norm_w);
+#pragma unroll
+        for (int k = 0; k < kMatvec1NormHeld; ++k) {
+            const int i = static_cast<int>(threadIdx.x) + k * static_cast<int>(blockDim.x);
+            wv[k] = i < cols / 4 ? w4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        }
+    }
+
+    RF_MATVEC1_PDL_WAIT();
+    RF_MATVEC1_PDL_TRIGGER();
+    if constexpr (NORM) matvec1_norm_x(a, cols, wv, xs_q, xs_ds);
+    else matvec1_copy_x(a, cols, xs_q, xs_ds);
+    __syncthreads();
+
+    const typename P::X xp{xs_q, xs_ds};
+    float acc[NM];
+#pragma unroll
+    for (int m = 0; m < NM; ++m) acc[m] = 0.0f;
+    const int step = U * lpr;
+    while (true) {
+#pragma unroll
+        for (int k = 0; k < U; ++k) {
+            const int u = u0 + k * lpr;
+            if (ok && u < n_units) {
+#pragma unroll
+                for (int m = 0; m < NM; ++m) acc[m] += P::dot(w[m][k], xp, u);
+            }
+        }
+        u0 += step;
+        if (u0 >= n_units) break;
+        load(u0);
+    }
+#pragma unroll
+    for (int m = 0; m < NM; ++m)
+        for (int off = lpr / 2; off > 0; off >>= 1) acc[m] += rf_shfl_xor(acc[m], off);
+
+    const bool writer = ok && j == 0;
+    if constexpr (SWIGLU) {
+        __shared__ float ys[kMatvec1MaxRowsPerBlock];
+        float y2 = 0.0f;
+        if (writer) {
+            float g = acc[0], up = acc[1];
+            if (a.bias[0]) g += a.bias[0][lrow];
+            if (a.bias[1]) up += a.bias[1][lrow];
+            a.y[0][lrow] = g;
+            a.y[1][lrow] = up;
+            y2 = silu(g) * up;
+            a.y[2][lrow] = y2;
+        }
+        if (a.yq != nullptr) {  // uniform: rows_per_block % 32 == 0, one warp per 32 rows
+            if (j == 0) ys[row_in_block] = y2;
+            __syncthreads();
+            if (warp < rows_per_block / 32) {
+                const int64_t r = static_cast<int64_t>(blockIdx.x) * rows_per_block + warp * 32 + lane;
+                const float v = ys[warp * 32 + lane];
+                const float amax = rf_warp_max(fabsf(v));
+                const float d = amax / 127.0f;
+                const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
+                const int sum = rf_warp_sum_int(q);
+                if (r < a.total_rows) a.yq[r] = static_cast<int8_t>(q);
+                if (lane == 0 && r < a.total_rows) a.yds[r / 32] = make_float2(d, d * static_cast<float>(sum));
+            }
+        }
+    } else {
+        if (writer) {
+            float v = acc[0];
+            const float* bias = mi == 0 ? a.bias[0] : mi == 1 ? a.bias[1] : a.bias[2];
+            float* y = mi == 0 ? a.y[0] : mi == 1 ? a.y[1] : a.y[2];
+            float* res = mi == 0 ? a.residual[0] : mi == 1 ? a.residual[1] : a.residual[2];
+            if (bias) v += bias[lrow];
+            y[lrow] = v;
+            if (res) res[lrow] += v;
+        }
+    }
+}
+
+// Resident blocks per SM of one instantiation at `threads` threads (registers and the static
+// shared memory; the dynamic x is small next to the SM's shared memory).
+template <TensorType T>
+int matvec1_blocks_per_sm_type(bool swiglu, bool norm, int threads) {
+    int n = 0;
+    cudaError_t err;
+    if (swiglu) {
+        if (norm) err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, matvec1_kernel<T, true, true>, threads, 0);
+        else err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, matvec1_kernel<T, true, false>, threads, 0);
+    } else {
+        if (norm) err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, matvec1_kernel<T, false, true>, threads, 0);
+        else err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, matvec1_kernel<T, false, false>, threads, 0);
+    }
+    if (err != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 1;
+    }
+    return n > 0 ? n : 1;
+}
+
+template <TensorType T>
+void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
+    const int rows_per_block = a.block_threads / 32 * (32 / a.lanes_per_row);
+    const dim3 grid(ceil_div(a.total_rows, rows_per_block));
+    const dim3 block(static_cast<unsigned>(a.block_threads));
+    const size_t smem = matvec1_smem_bytes(a.x_stride);
+    const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
+    const bool norm = a.prologue == static_cast<int32_t>(MatvecPrologue::RmsNorm);
+    if (swiglu) {
+        if (norm) l.launch(matvec1_kernel<T, true, true>, grid, block, smem, a);
+        else l.launch(matvec1_kernel<T, true, false>, grid, block, smem, a);
+    } else {
+        if (norm) l.launch(matvec1_kernel<T, false, true>, grid, block, smem, a);
+        else l.launch(matvec1_kernel<T, false, false>, grid, block, smem, a);
+    }
+}
+
+}  // namespace rf::gpu
