@@ -44,8 +44,8 @@ elseif(ROCMFORGE_HIP)
     # unknown to it; with -Werror that would fail every file.
     # hipcc compiles every .cpp as HIP (device code for each architecture) unless told
     # otherwise: host files are plain C++ (-xc++); .cu files switch to HIP below (-x hip).
-    target_compile_options(rocmforge_lib PRIVATE -Wno-unknown-warning-option -xc++)
-    add_compile_options(-Wno-unknown-warning-option -xc++)
+    target_compile_options(rocmforge_lib PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wno-unknown-warning-option -xc++>)
+    add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-Wno-unknown-warning-option> $<$<COMPILE_LANGUAGE:CXX>:-xc++>)
     set_source_files_properties(${ROCMFORGE_GPU_SOURCES} PROPERTIES LANGUAGE CXX)
     foreach(src ${ROCMFORGE_GPU_SOURCES})
         if(src MATCHES "\\.cu$")

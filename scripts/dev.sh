@@ -29,6 +29,14 @@ test)
         -DROCMFORGE_FUZZ=ON -DROCMFORGE_TESTS=OFF -DROCMFORGE_WERROR=ON >/dev/null
     cmake --build build-fuzz -j "$jobs" --target fuzz_gguf_reader fuzz_safetensors_header
     ctest --test-dir build-fuzz -L fuzz --output-on-failure
+    # The GPU backend must always compile for both vendors (no GPU needed): nvcc for sm_90 when
+    # the CUDA toolkit is installed, hipcc for gfx1030 (full) and gfx1100 (device code only).
+    if [ -x "${CUDACXX:-/usr/local/cuda/bin/nvcc}" ]; then
+        scripts/check_gpu_builds.sh cuda --gpu-only
+    else
+        echo "dev.sh: no nvcc at ${CUDACXX:-/usr/local/cuda/bin/nvcc}; skipping the CUDA compile check"
+    fi
+    scripts/check_gpu_builds.sh hip --gpu-only
     ;;
 *)
     echo "usage: scripts/dev.sh run|test" >&2

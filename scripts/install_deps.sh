@@ -12,6 +12,7 @@ PACKAGES=(
     libgtest-dev libgmock-dev libbenchmark-dev
     clang libclang-rt-14-dev
     nodejs npm
+    hipcc libamdhip64-dev rocm-device-libs
 )
 
 missing=()
