@@ -2,8 +2,6 @@
 #include "backend/gpu/matvec1_kernel.cuh"
 #include "backend/gpu/matvec_kernel.cuh"
 
-#include <algorithm>
-#include <atomic>
 #include <string>
 
 namespace rf::gpu {
@@ -12,8 +10,6 @@ bool launch_matvec_q_legacy(Launcher& l, TensorType type, const MatvecArgs& a, c
 bool launch_matvec_q_k(Launcher& l, TensorType type, const MatvecArgs& a, const MatvecConfig& c);
 bool launch_matvec1_q_legacy(Launcher& l, TensorType type, const MatvecArgs& a);
 bool launch_matvec1_q_k(Launcher& l, TensorType type, const MatvecArgs& a);
-int matvec1_blocks_per_sm_legacy(TensorType type, bool swiglu, bool norm, int threads);
-int matvec1_blocks_per_sm_k(TensorType type, bool swiglu, bool norm, int threads);
 
 bool is_quantized_matvec_type(TensorType t) {
     switch (t) {
@@ -71,24 +67,6 @@ Matvec1Config choose_matvec1_config(TensorType type, int64_t rows, int64_t cols,
         c.block_threads = 512;
     }
     return c;
-}
-
-int matvec1_blocks_per_sm(TensorType type, bool swiglu, bool norm, int threads) {
-    // cached per (type, epilogue, prologue, block size): the emitter asks for every launch
-    constexpr int kTypes = 64;
-    static std::atomic<int> cache[kTypes][2][2][3] = {};
-    type = device_type(type);
-    const int ti = static_cast<int>(type), si = threads == 128 ? 0 : threads == 256 ? 1 : 2;
-    std::atomic<int>* slot = ti >= 0 && ti < kTypes ? &cache[ti][swiglu][norm][si] : nullptr;
-    if (slot != nullptr) {
-        const int v = slot->load(std::memory_order_relaxed);
-        if (v > 0) return v;
-    }
-    int n = matvec1_blocks_per_sm_legacy(type, swiglu, norm, threads);
-    if (n == 0) n = matvec1_blocks_per_sm_k(type, swiglu, norm, threads);
-    n = std::max(n, 1);
-    if (slot != nullptr) slot->store(n, std::memory_order_relaxed);
-    return n;
 }
 
 void launch_matvec1_q(Launcher& l, TensorType type, const MatvecArgs& a) {

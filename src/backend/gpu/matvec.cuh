@@ -85,7 +85,8 @@ struct Matvec1Config {
 bool matvec1_supports(TensorType type, int64_t cols);
 // Rows handled by one block of `c`.
 inline int matvec1_rows_per_block(const Matvec1Config& c) { return c.block_threads / 32 * (32 / c.lanes_per_row); }
-// What a one-token launch does besides the dot products (its kernel and its constraints).
+// What a one-token launch does besides the dot products (its kernel; q8_epilogue constrains
+// the configuration).
 struct Matvec1Shape {
     bool swiglu = false;       // SwiGlu epilogue (rows: rows of one of the two matrices)
     bool norm = false;         // RmsNorm prologue
@@ -93,8 +94,6 @@ struct Matvec1Shape {
 };
 // Picks the configuration for `rows` x `cols` of `type` on `n_sm` SMs.
 Matvec1Config choose_matvec1_config(TensorType type, int64_t rows, int64_t cols, int n_sm, const Matvec1Shape& shape);
-// Resident blocks per SM of the kernel for (type, shape) at `threads` threads (cached).
-int matvec1_blocks_per_sm(TensorType type, bool swiglu, bool norm, int threads);
 // One token (a.n_tok == 1), quantized weights of a type matvec1_supports; a.lanes_per_row and
 // a.block_threads set (from a Matvec1Config).
 void launch_matvec1_q(Launcher& l, TensorType type, const MatvecArgs& a);

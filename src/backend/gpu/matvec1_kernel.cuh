@@ -19,10 +19,6 @@
 
 #include "backend/gpu/matvec_kernel.cuh"
 
-#if defined(ROCMFORGE_WITH_HIP)
-#define cudaOccupancyMaxActiveBlocksPerMultiprocessor hipOccupancyMaxActiveBlocksPerMultiprocessor
-#endif
-
 namespace rf::gpu {
 
 // Programmatic dependent launch split in its two halves (RF_PDL_ENTRY = wait, then trigger).
@@ -248,26 +244,6 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads) matvec1_kernel(const Matve
             if (res) res[lrow] += v;
         }
     }
-}
-
-// Resident blocks per SM of one instantiation at `threads` threads (registers and the static
-// shared memory; the dynamic x is small next to the SM's shared memory).
-template <TensorType T>
-int matvec1_blocks_per_sm_type(bool swiglu, bool norm, int threads) {
-    int n = 0;
-    cudaError_t err;
-    if (swiglu) {
-        if (norm) err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, matvec1_kernel<T, true, true>, threads, 0);
-        else err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, matvec1_kernel<T, true, false>, threads, 0);
-    } else {
-        if (norm) err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, matvec1_kernel<T, false, true>, threads, 0);
-        else err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, matvec1_kernel<T, false, false>, threads, 0);
-    }
-    if (err != cudaSuccess) {
-        (void)cudaGetLastError();
-        return 1;
-    }
-    return n > 0 ? n : 1;
 }
 
 template <TensorType T>

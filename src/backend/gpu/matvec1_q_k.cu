@@ -10,11 +10,4 @@ bool launch_matvec1_q_k(Launcher& l, TensorType type, const MatvecArgs& a) {
     return true;
 }
 
-int matvec1_blocks_per_sm_k(TensorType type, bool swiglu, bool norm, int threads) {
-    switch (type) {
-        case TensorType::Q6_K: return matvec1_blocks_per_sm_type<TensorType::Q6_K>(swiglu, norm, threads);
-        default: return 0;
-    }
-}
-
 }  // namespace rf::gpu

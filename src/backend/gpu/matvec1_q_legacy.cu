@@ -15,15 +15,4 @@ bool launch_matvec1_q_legacy(Launcher& l, TensorType type, const MatvecArgs& a) 
     }
 }
 
-int matvec1_blocks_per_sm_legacy(TensorType type, bool swiglu, bool norm, int threads) {
-    switch (type) {
-        case TensorType::Q4_0: return matvec1_blocks_per_sm_type<TensorType::Q4_0>(swiglu, norm, threads);
-        case TensorType::Q4_1: return matvec1_blocks_per_sm_type<TensorType::Q4_1>(swiglu, norm, threads);
-        case TensorType::Q5_0: return matvec1_blocks_per_sm_type<TensorType::Q5_0>(swiglu, norm, threads);
-        case TensorType::Q5_1: return matvec1_blocks_per_sm_type<TensorType::Q5_1>(swiglu, norm, threads);
-        case TensorType::Q8_0: return matvec1_blocks_per_sm_type<TensorType::Q8_0>(swiglu, norm, threads);
-        default: return 0;
-    }
-}
-
 }  // namespace rf::gpu
