@@ -45,6 +45,7 @@ void CpuBackend::begin_step(const StepPlan& plan) {
              "step plan: {} tokens but {} positions, {} KV slots, {} sequence indices",
              plan.tokens.size(), plan.positions.size(), plan.kv_slots.size(), plan.token_seq.size());
     step_ = plan;
+    rope_table_valid_ = false;
 }
 
 void CpuBackend::embed(const Weight& table, Act out) { cpu::embed(pool_, table, step_.tokens.data(), out); }
@@ -65,8 +66,21 @@ void CpuBackend::matmul(const Weight& w, Act x, Act y, const Weight* bias) {
     cpu::matmul(pool_, w, x, y, b);
 }
 
+namespace {
+bool same_rope(const RopeParams& a, const RopeParams& b) {
+    return a.n_rot == b.n_rot && a.neox == b.neox && a.freq_base == b.freq_base && a.freq_scale == b.freq_scale &&
+           a.ext_factor == b.ext_factor && a.attn_factor == b.attn_factor && a.beta_fast == b.beta_fast &&
+           a.beta_slow == b.beta_slow && a.n_ctx_orig == b.n_ctx_orig;
+}
+}  // namespace
+
 void CpuBackend::rope(Act x, int n_heads, int head_dim, const RopeParams& p) {
-    cpu::rope(pool_, x, step_.positions.data(), n_heads, head_dim, p);
+    RF_CHECK(x.rows == step_.n_tokens(), "rope: {} rows for a step of {} tokens", x.rows, step_.n_tokens());
+    if (!rope_table_valid_ || !same_rope(rope_table_.params, p)) {
+        cpu::build_rope_table(pool_, step_.positions.data(), x.rows, p, rope_table_);
+        rope_table_valid_ = true;
+    }
+    cpu::rope_apply(pool_, x, rope_table_, n_heads, head_dim);
 }
 
 void CpuBackend::kv_store(const KvLayerView& layer, Act k, Act v) {

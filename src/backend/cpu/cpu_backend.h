@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_ops.h"
 #include "core/thread_pool.h"
 
 namespace rf {
@@ -42,6 +43,8 @@ public:
 private:
     ThreadPool pool_;
     StepPlan step_;
+    cpu::RopeTable rope_table_;    // cos/sin of the step's positions, built by the first rope()
+    bool rope_table_valid_ = false;
 };
 
 }  // namespace rf
