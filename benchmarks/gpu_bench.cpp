@@ -39,6 +39,10 @@ struct Args {
     int reps = 50;
     int steps = 200;
     int ctx = 512;
+    int warmup = 8;
+    std::string config = "all";  // step: all | fused (graphs + fusion) | eager
+    std::string shape;           // matvec: only this "rowsxcols"
+    int variants = 1;            // matvec: also time every launch configuration
 };
 
 Args parse(int argc, char** argv) {
@@ -59,6 +63,10 @@ Args parse(int argc, char** argv) {
         else if (k == "--type") a.type = v;
         else if (k == "--steps") a.steps = std::stoi(v);
         else if (k == "--ctx") a.ctx = std::stoi(v);
+        else if (k == "--warmup") a.warmup = std::stoi(v);
+        else if (k == "--config") a.config = v;
+        else if (k == "--shape") a.shape = v;
+        else if (k == "--variants") a.variants = std::stoi(v);
         else fail("gpu_bench: unknown option {}", k);
     }
     return a;
@@ -146,12 +154,14 @@ int run_matvec(const Args& args) {
     RF_GPU_CHECK(cudaEventCreate(&e0));
     RF_GPU_CHECK(cudaEventCreate(&e1));
     fmt::print("{:<6} {:>7} {:>6} {:>9} {:>8} {:>8} {:>7}  {}\n", "type", "rows", "cols", "MB", "us", "GB/s", "%copy",
-               "config (R x warps/row) -> us");
+               "warps/row -> us");
     for (const std::string& nm : names) {
         const auto t = parse_tensor_type(nm);
         if (!t) fail("gpu_bench: unknown type {}", nm);
         for (const auto& shape : shapes) {
             const int64_t rows = shape.first, cols = shape.second;
+            if (cols % block_size(*t) != 0) continue;
+            if (!args.shape.empty() && args.shape != fmt::format("{}x{}", rows, cols)) continue;
             const auto host = random_weight(*t, rows, cols, static_cast<uint64_t>(rows * 31 + cols));
             const size_t bytes = host.size();
             const int copies = static_cast<int>(std::clamp<size_t>((400u << 20) / bytes + 1, 1, 16));
@@ -204,16 +214,15 @@ int run_matvec(const Args& args) {
             const gpu::MatvecConfig chosen = gpu::choose_matvec_config(*t, rows, cols, info.multiprocessors);
             const double us = time_config(chosen);
             std::string variants;
-            for (int R : {1, 2})
+            if (args.variants)
                 for (int wpr : {1, 2, 4}) {
                     gpu::MatvecConfig c;
-                    c.rows_per_warp = R;
                     c.warps_per_row = wpr;
-                    variants += fmt::format(" {}x{}:{:.1f}", R, wpr, time_config(c));
+                    variants += fmt::format(" {}:{:.1f}", wpr, time_config(c));
                 }
             const double gbs = static_cast<double>(bytes) / (us * 1e-6) / 1e9;
-            fmt::print("{:<6} {:>7} {:>6} {:>9.2f} {:>8.2f} {:>8.0f} {:>6.0f}%  chosen {}x{};{}\n", nm, rows, cols,
-                       bytes / 1e6, us, gbs, 100.0 * gbs / copy_bw, chosen.rows_per_warp, chosen.warps_per_row, variants);
+            fmt::print("{:<6} {:>7} {:>6} {:>9.2f} {:>8.2f} {:>8.0f} {:>6.0f}%  chosen {};{}\n", nm, rows, cols,
+                       bytes / 1e6, us, gbs, 100.0 * gbs / copy_bw, chosen.warps_per_row, variants);
             std::fflush(stdout);
             be->release(x);
             be->release(y);
@@ -331,32 +340,37 @@ int run_step(const Args& args) {
 
     fmt::print("device: {}; model {} ({} layers, embd {}, ff {}), weights {} ({:.2f} GB incl. output), context {}..{}\n",
                info.name, args.model, d.layers, d.embd, d.ff, args.type, weight_bytes / 1e9, args.ctx, args.ctx + args.steps);
-    fmt::print("{:<8} {:<7} {:>10} {:>10} {:>12} {:>9}\n", "graphs", "fusion", "us/token", "tokens/s", "kernels/step",
-               "GB/s");
-    struct Result {
-        double us;
-        double kernels;
+    fmt::print("{:<7} {:<7} {:<5} {:>10} {:>10} {:>12} {:>9}\n", "graphs", "fusion", "pdl", "us/token", "tokens/s",
+               "kernels/step", "GB/s");
+    struct Config {
+        bool graphs, fuse, pdl;
     };
-    Result res[2][2] = {};
-    for (int fuse = 1; fuse >= 0; --fuse)
-        for (int graphs = 1; graphs >= 0; --graphs) {
-            be->set_use_graphs(graphs != 0);
-            be->set_fuse_ops(fuse != 0);
-            int32_t tok = 1;
-            for (int pos = 0; pos < 8; ++pos) tok = step(args.ctx + pos, tok);  // warm up (capture)
-            const GpuGraphStats s0 = be->graph_stats();
-            const auto t0 = std::chrono::steady_clock::now();
-            for (int i = 0; i < args.steps; ++i) tok = step(args.ctx + i, tok);
-            const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / args.steps;
-            const GpuGraphStats s1 = be->graph_stats();
-            const double kernels = static_cast<double>(s1.kernels - s0.kernels) / args.steps;
-            res[graphs][fuse] = {us, kernels};
-            fmt::print("{:<8} {:<7} {:>10.1f} {:>10.1f} {:>12.1f} {:>9.0f}\n", graphs ? "on" : "off", fuse ? "on" : "off", us,
-                       1e6 / us, kernels, weight_bytes / (us * 1e-6) / 1e9);
-            std::fflush(stdout);
-        }
-    fmt::print("launch overhead removed by graphs: {:.2f} us per kernel (fused), {:.2f} us per kernel (unfused)\n",
-               (res[0][1].us - res[1][1].us) / res[1][1].kernels, (res[0][0].us - res[1][0].us) / res[1][0].kernels);
+    const Config configs[] = {{true, true, true}, {true, true, false}, {false, true, false}, {true, false, false},
+                              {false, false, false}};
+    double us_of[5] = {}, kernels_of[5] = {};
+    for (int ci = 0; ci < 5; ++ci) {
+        if (args.config == "fused" && ci != 1) continue;
+        if (args.config == "eager" && ci != 4) continue;
+        const Config& c = configs[ci];
+        be->set_use_graphs(c.graphs);
+        be->set_fuse_ops(c.fuse);
+        be->set_use_pdl(c.pdl);
+        int32_t tok = 1;
+        for (int pos = 0; pos < args.warmup; ++pos) tok = step(args.ctx + pos, tok);  // warm up (capture)
+        const GpuGraphStats s0 = be->graph_stats();
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < args.steps; ++i) tok = step(args.ctx + i, tok);
+        const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / args.steps;
+        const GpuGraphStats s1 = be->graph_stats();
+        us_of[ci] = us;
+        kernels_of[ci] = static_cast<double>(s1.kernels - s0.kernels) / args.steps;
+        fmt::print("{:<7} {:<7} {:<5} {:>10.1f} {:>10.1f} {:>12.1f} {:>9.0f}\n", c.graphs ? "on" : "off", c.fuse ? "on" : "off",
+                   c.pdl ? "on" : "off", us, 1e6 / us, kernels_of[ci], weight_bytes / (us * 1e-6) / 1e9);
+        std::fflush(stdout);
+    }
+    if (args.config == "all")
+        fmt::print("launch overhead removed by graphs: {:.2f} us per kernel (fused), {:.2f} us per kernel (unfused)\n",
+               (us_of[2] - us_of[1]) / kernels_of[1], (us_of[4] - us_of[3]) / kernels_of[3]);
     return 0;
 }
 

@@ -17,6 +17,11 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "rocmforge 0.1.0");
     rf::cli::add_version_command(app);
     rf::cli::add_info_command(app);
+    rf::cli::add_run_command(app);
+    rf::cli::add_logits_command(app);
+    rf::cli::add_perplexity_command(app);
+    rf::cli::add_tokenize_command(app);
+    rf::cli::add_template_command(app);
 
     try {
         app.parse(argc, argv);

@@ -5,8 +5,10 @@
 
 namespace rf {
 
-Model::Model(const std::string& path, Backend& backend)
-    : gguf_(std::make_unique<GgufFile>(path)), backend_(backend), workspace_(backend) {
+Model::Model(const std::string& path, Backend& backend) : Model(std::make_unique<GgufFile>(path), backend) {}
+
+Model::Model(std::unique_ptr<GgufFile> gguf, Backend& backend)
+    : gguf_(std::move(gguf)), backend_(backend), workspace_(backend) {
     config_ = read_model_config(*gguf_);
     arch_ = make_architecture(config_);  // fails early for an architecture without a forward pass
     store_ = std::make_unique<WeightStore>(backend_, *gguf_, config_);

@@ -30,6 +30,8 @@ class Model {
 public:
     // Loads `path` onto `backend` (which must outlive the model).
     Model(const std::string& path, Backend& backend);
+    // Loads an opened file (kept by the model: weights may point into it).
+    Model(std::unique_ptr<GgufFile> gguf, Backend& backend);
     ~Model();
 
     const ModelConfig& config() const { return config_; }

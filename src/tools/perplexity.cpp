@@ -34,7 +34,9 @@ PerplexityResult compute_perplexity(Model& model, KvCache& kv, const std::vector
              tokens.size(), opt.n_ctx);
     if (opt.max_windows > 0) n_windows = std::min(n_windows, opt.max_windows);
     const int32_t n_vocab = model.n_vocab();
-    const std::vector<int32_t> used(tokens.begin(), tokens.begin() + static_cast<ptrdiff_t>(n_windows) * opt.n_ctx);
+    std::vector<int32_t> used(tokens.begin(), tokens.begin() + static_cast<ptrdiff_t>(n_windows) * opt.n_ctx);
+    if (opt.bos_id >= 0)
+        for (int32_t w = 0; w < n_windows; ++w) used[static_cast<size_t>(w) * static_cast<size_t>(opt.n_ctx)] = opt.bos_id;
 
     PerplexityResult res;
     res.n_windows = n_windows;

@@ -20,6 +20,8 @@ struct PerplexityOptions {
     int32_t n_batch = 512;
     int32_t max_windows = 0;         // 0: all windows
     std::string kl_base_path;        // empty: no KL; missing file: write it; existing: compare
+    int32_t bos_id = -1;             // >= 0: the first token of every window is replaced by it
+                                     // (models that expect BOS, as llama.cpp's perplexity does)
 };
 
 struct WindowResult {

@@ -16,7 +16,7 @@ namespace rf::gputest {
 namespace {
 
 struct LayerShape {
-    int64_t embd = 256, ff = 640;
+    int64_t embd = 256, ff = 768;
     int n_head = 8, n_kv = 2, hd = 64;
 };
 

@@ -93,10 +93,7 @@ StepPlan make_plan(int n_tokens, int n_past, int block_size, int n_blocks_total,
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    bool listing = false;
-    for (int i = 1; i < argc; ++i)
-        if (std::strcmp(argv[i], "--gtest_list_tests") == 0) listing = true;
-    if (listing) return RUN_ALL_TESTS();
+    if (GTEST_FLAG_GET(list_tests)) return RUN_ALL_TESTS();
     auto lock = std::make_shared<rf::GpuLock>(rf::gpu_lock_options_from_env());
     rf::GpuBackendOptions options;
     options.lock = lock;

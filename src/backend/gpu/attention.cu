@@ -6,6 +6,7 @@ namespace rf::gpu {
 namespace {
 
 constexpr int kThreads = 128;
+constexpr int kMaxSplits = 256;
 
 template <KvCodec C>
 __device__ __forceinline__ void load8(const void* base, int64_t elem, float out[8]) {
@@ -32,6 +33,7 @@ __device__ __forceinline__ float load1(const void* base, int64_t elem) {
 
 template <int D, KvCodec C>
 __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
+    RF_PDL_ENTRY();
     constexpr int H = kAttnMaxHeadsPerBlock;
     constexpr int T = kAttnTile;
     constexpr int DPT = D >= kThreads ? D / kThreads : 1;  // dims per thread (PV)
@@ -59,10 +61,9 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
     }
     const int32_t* bt = a.block_tables + static_cast<int64_t>(a.token_seq[t]) * a.bt_stride;
 
-    for (int i = tid; i < nh * D; i += kThreads) {
-        const int g = i / D, d = i % D;
-        q_s[g][d] = a.q[t * a.q_stride + static_cast<int64_t>(h0 + g) * D + d] * a.scale;
-    }
+    // q of the group's heads is read through L1 by every thread (broadcast loads), so its
+    // latency overlaps the first K loads instead of costing a staging round trip.
+    const float* qg = a.q + t * a.q_stride + static_cast<int64_t>(h0) * D;
     if (tid < H) {
         m_s[tid] = -INFINITY;
         l_s[tid] = 0.0f;
@@ -94,13 +95,15 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
 #pragma unroll
                 for (int g = 0; g < H; ++g) {
                     if (g < nh) {
-#pragma unroll
-                        for (int e = 0; e < 8; ++e) s[g] += q_s[g][c + e] * kv[e];
+                        const float4 q0 = __ldg(reinterpret_cast<const float4*>(qg + g * D + c));
+                        const float4 q1 = __ldg(reinterpret_cast<const float4*>(qg + g * D + c + 4));
+                        s[g] += q0.x * kv[0] + q0.y * kv[1] + q0.z * kv[2] + q0.w * kv[3] + q1.x * kv[4] + q1.y * kv[5] +
+                                q1.z * kv[6] + q1.w * kv[7];
                     }
                 }
             }
 #pragma unroll
-            for (int g = 0; g < H; ++g) p_s[g][tid] = s[g];
+            for (int g = 0; g < H; ++g) p_s[g][tid] = s[g] * a.scale;
         } else {
             row_s[tid] = -1;
 #pragma unroll
@@ -131,17 +134,31 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
         }
         __syncthreads();
 
-        // P.V: thread owns dims dim0 + k * (kThreads / PG), positions pg, pg + PG, ...
+        // P.V: thread owns dims dim0 + k * (kThreads / PG), positions pg, pg + PG, ... of the tile;
+        // 8 positions at a time so that their V loads are in flight together.
 #pragma unroll
         for (int g = 0; g < H; ++g)
 #pragma unroll
             for (int k = 0; k < DPT; ++k) acc[g][k] *= g < nh ? corr_s[g] : 0.0f;
-        for (int i = pg; i < T; i += PG) {
-            const int64_t row = row_s[i];
-            if (row < 0) break;
+        const int n_valid = min(T, end - tile);
+        int i = pg;
+        for (; i + 7 * PG < n_valid; i += 8 * PG) {
+            float vd[8][DPT];
+#pragma unroll
+            for (int j = 0; j < 8; ++j)
+#pragma unroll
+                for (int k = 0; k < DPT; ++k) vd[j][k] = load1<C>(a.v, row_s[i + j * PG] * D + dim0 + k * (kThreads / PG));
+#pragma unroll
+            for (int j = 0; j < 8; ++j)
+#pragma unroll
+                for (int g = 0; g < H; ++g)
+#pragma unroll
+                    for (int k = 0; k < DPT; ++k) acc[g][k] += p_s[g][i + j * PG] * vd[j][k];
+        }
+        for (; i < n_valid; i += PG) {
 #pragma unroll
             for (int k = 0; k < DPT; ++k) {
-                const float vd = load1<C>(a.v, row * D + dim0 + k * (kThreads / PG));
+                const float vd = load1<C>(a.v, row_s[i] * D + dim0 + k * (kThreads / PG));
 #pragma unroll
                 for (int g = 0; g < H; ++g) acc[g][k] += p_s[g][i] * vd;
             }
@@ -175,27 +192,48 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
 }
 
 // Merges the chunks of one (token, head): out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s.
-__global__ void attention_combine_kernel(const AttnArgs a, int head_dim) {
+// One block of head_dim threads per (head, token); with xq each warp also quantizes its 32 dims.
+__global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t* xq, float2* xds) {
+    RF_PDL_ENTRY();
     const int h = blockIdx.x, t = blockIdx.y;
+    const int d = threadIdx.x;
     const size_t base = (static_cast<size_t>(t) * a.n_head + h) * a.n_splits;
+    __shared__ float w_s[kMaxSplits], l_s[kMaxSplits];
+    for (int s = threadIdx.x; s < a.n_splits; s += blockDim.x) {
+        const float2 ml = a.partial_ml[base + s];
+        w_s[s] = ml.x;
+        l_s[s] = ml.y;
+    }
+    __syncthreads();
     float M = -INFINITY;
-    for (int s = 0; s < a.n_splits; ++s) M = fmaxf(M, a.partial_ml[base + s].x);
-    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
-        float num = 0.0f, den = 0.0f;
-        for (int s = 0; s < a.n_splits; ++s) {
-            const float2 ml = a.partial_ml[base + s];
-            if (ml.x == -INFINITY) continue;
-            const float w = __expf(ml.x - M);
-            num += w * a.partial_acc[(base + s) * head_dim + d];
-            den += w * ml.y;
-        }
-        a.out[t * a.out_stride + static_cast<int64_t>(h) * head_dim + d] = num / den;
+    for (int s = 0; s < a.n_splits; ++s) M = fmaxf(M, w_s[s]);
+    float num = 0.0f, den = 0.0f;
+#pragma unroll 8
+    for (int s = 0; s < a.n_splits; ++s) {
+        const float pa = a.partial_acc[(base + s) * head_dim + d];  // unwritten for empty chunks
+        const bool empty = w_s[s] == -INFINITY;
+        const float w = empty ? 0.0f : __expf(w_s[s] - M);
+        num += empty ? 0.0f : w * pa;
+        den += empty ? 0.0f : w * l_s[s];
+    }
+    const float o = num / den;
+    const int64_t e = static_cast<int64_t>(h) * head_dim + d;  // element of the token's row
+    a.out[t * a.out_stride + e] = o;
+    if (xq != nullptr) {
+        const int lane = threadIdx.x % RF_WARP_SIZE;
+        const float amax = rf_warp_max(fabsf(o));
+        const float dq = amax / 127.0f;
+        const int q = amax == 0.0f ? 0 : __float2int_rn(o / dq);
+        xq[t * a.out_stride + e] = static_cast<int8_t>(q);
+        const int sum = rf_warp_sum_int(q);
+        if (lane == 0) xds[(t * a.out_stride + e) / 32] = make_float2(dq, dq * static_cast<float>(sum));
     }
 }
 
 __global__ void kv_store_kernel(void* kc, void* vc, int32_t codec, int32_t block_size, int32_t n_kv_head,
                                 int32_t head_dim, const float* __restrict__ k, const float* __restrict__ v,
                                 const int32_t* __restrict__ slots) {
+    RF_PDL_ENTRY();
     const int64_t t = blockIdx.y;
     const int kv_dim = n_kv_head * head_dim;
     const int e = blockIdx.x * blockDim.x + threadIdx.x;
@@ -215,25 +253,25 @@ __global__ void kv_store_kernel(void* kc, void* vc, int32_t codec, int32_t block
 }
 
 template <int D>
-void launch_attention_d(Launcher& l, const AttnArgs& a, KvCodec codec) {
+void launch_attention_d(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* xq, float2* xds) {
     const dim3 grid(static_cast<unsigned>(a.n_splits), static_cast<unsigned>(a.n_kv_head * a.n_qsub),
                     static_cast<unsigned>(a.n_tok));
     if (codec == KvCodec::F16) l.launch(attention_kernel<D, KvCodec::F16>, grid, dim3(kThreads), 0, a);
     else l.launch(attention_kernel<D, KvCodec::F32>, grid, dim3(kThreads), 0, a);
     if (a.n_splits > 1)
         l.launch(attention_combine_kernel, dim3(static_cast<unsigned>(a.n_head), static_cast<unsigned>(a.n_tok)),
-                 dim3(D < 128 ? 64 : 128), 0, a, D);
+                 dim3(D), 0, a, D, xq, xds);
 }
 
 }  // namespace
 
 bool attention_supports_head_dim(int head_dim) { return head_dim == 64 || head_dim == 128 || head_dim == 256; }
 
-void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec) {
+void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq, float2* xds) {
     switch (head_dim) {
-        case 64: launch_attention_d<64>(l, a, codec); break;
-        case 128: launch_attention_d<128>(l, a, codec); break;
-        case 256: launch_attention_d<256>(l, a, codec); break;
+        case 64: launch_attention_d<64>(l, a, codec, xq, xds); break;
+        case 128: launch_attention_d<128>(l, a, codec, xq, xds); break;
+        case 256: launch_attention_d<256>(l, a, codec, xq, xds); break;
         default: fail_message("gpu attention: head_dim " + std::to_string(head_dim) + " is not supported (64, 128, 256)");
     }
 }

@@ -46,7 +46,10 @@ struct AttnArgs {
 
 bool attention_supports_head_dim(int head_dim);
 
-void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec);
+// xq / xds (optional, n_splits > 1 and head_dim % 32 == 0): the combine also writes the q8_1
+// form of out (see norm_quant.cuh) for the matmul that follows.
+void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq = nullptr,
+                      float2* xds = nullptr);
 
 // k, v [n_tok, n_kv_head * head_dim] into their slots (slots [n_tok] in device memory).
 void launch_kv_store(Launcher& l, const KvLayerView& layer, const float* k, const float* v, const int32_t* slots,

@@ -122,6 +122,7 @@ __device__ __forceinline__ void dequant_block(const QMatrix& m, int64_t blk, F&&
 
 template <TensorType T>
 __global__ void embed_kernel(const QMatrix m, const int32_t* __restrict__ ids, float* __restrict__ out) {
+    RF_PDL_ENTRY();
     const int64_t t = blockIdx.y;
     const int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (b >= m.blocks_per_row) return;
@@ -135,6 +136,7 @@ __global__ void embed_kernel(const QMatrix m, const int32_t* __restrict__ ids, f
 
 template <TensorType T>
 __global__ void dequant_rows_kernel(const QMatrix m, int64_t row0, int64_t n_rows, void* out, int32_t to_bf16) {
+    RF_PDL_ENTRY();
     const int64_t r = blockIdx.y;
     const int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (b >= m.blocks_per_row || r >= n_rows) return;
@@ -157,6 +159,7 @@ struct RepackArgs {
 };
 
 __global__ void repack_kernel(const RepackArgs a) {
+    RF_PDL_ENTRY();
     const int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (b >= a.n_blocks) return;
     const uint8_t* src = a.raw + b * a.block_bytes;
@@ -167,6 +170,7 @@ __global__ void repack_kernel(const RepackArgs a) {
 }
 
 __global__ void convert_f32_kernel(const float* __restrict__ x, int64_t n, uint16_t* __restrict__ out, int32_t to_bf16) {
+    RF_PDL_ENTRY();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) out[i] = to_bf16 ? f32_to_bf16(x[i]) : float_to_half_bits(x[i]);
 }

@@ -4,22 +4,26 @@ namespace rf::gpu {
 namespace {
 
 __global__ void swiglu_kernel(const float* gate, const float* up, float* out, int64_t n) {
+    RF_PDL_ENTRY();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) out[i] = silu(gate[i]) * up[i];
 }
 
 __global__ void add_kernel(const float* a, const float* b, float* out, int64_t n) {
+    RF_PDL_ENTRY();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) out[i] = a[i] + b[i];
 }
 
 __global__ void add_bias_kernel(float* y, const float* __restrict__ bias, int64_t n, int64_t cols) {
+    RF_PDL_ENTRY();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) y[i] += bias[i % cols];
 }
 
 __global__ void gather_rows_kernel(const float* __restrict__ x, int64_t cols, const int32_t* __restrict__ rows,
                                    float* __restrict__ out) {
+    RF_PDL_ENTRY();
     const int64_t i = blockIdx.y;
     const int64_t src = rows[i];
     for (int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < cols; c += static_cast<int64_t>(gridDim.x) * blockDim.x)

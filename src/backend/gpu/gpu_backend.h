@@ -35,6 +35,7 @@ struct GpuBackendOptions {
     bool use_graphs = true;       // capture and replay steps as graphs
     bool fuse_ops = true;         // fuse neighbouring ops (norm+quantize, qkv, gate/up+swiglu, ...)
     bool use_blas = true;         // cuBLAS for many-token products (CUDA builds)
+    bool use_pdl = false;         // programmatic dependent launch between kernels (CUDA, sm_90+)
     // A lock the caller already holds (e.g. a test binary); when null the backend takes its
     // own from gpu_lock_options_from_env().
     std::shared_ptr<GpuLock> lock;
@@ -105,6 +106,7 @@ public:
     virtual GpuGraphStats graph_stats() const = 0;
     virtual void set_use_graphs(bool on) = 0;
     virtual void set_fuse_ops(bool on) = 0;
+    virtual void set_use_pdl(bool on) = 0;
 };
 
 #if defined(ROCMFORGE_WITH_GPU)

@@ -11,6 +11,7 @@
 #include "backend/gpu/dequant.cuh"
 #include "backend/gpu/matvec.cuh"
 #include "backend/gpu/gpu_check.h"
+#include "backend/gpu/gpu_common.cuh"
 #include "backend/gpu/gpu_device.h"
 #include "backend/gpu/gpu_weight_layout.h"
 #include "backend/gpu_host/preflight.h"
@@ -36,12 +37,22 @@ bool overlaps(const void* a, size_t an, const void* b, size_t bn) {
 }  // namespace
 
 GpuBackendImpl::GpuBackendImpl(const GpuBackendOptions& options)
-    : device_(options.device), use_graphs_(options.use_graphs), fuse_ops_(options.fuse_ops), use_blas_(options.use_blas) {
+    : device_(options.device),
+      use_graphs_(options.use_graphs),
+      fuse_ops_(options.fuse_ops),
+      use_pdl_(options.use_pdl),
+      use_blas_(options.use_blas) {
     lock_ = options.lock ? options.lock : std::make_shared<GpuLock>(gpu_lock_options_from_env());
     RuntimePreflightDevice preflight(device_);
     run_preflight(preflight);
     RF_GPU_CHECK(cudaSetDevice(device_));
     info_ = query_device_info(device_);
+#if !defined(ROCMFORGE_WITH_HIP)
+    int major = 0;
+    RF_GPU_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device_));
+    pdl_supported_ = major >= 9;
+#endif
+    use_pdl_ = use_pdl_ && pdl_supported_;
     if (info_.warp_size != 32)
         fail("gpu: device {} ('{}') runs {}-lane wavefronts; the GPU kernels' launch geometry assumes 32", device_,
              info_.name, info_.warp_size);
@@ -274,7 +285,7 @@ void GpuBackendImpl::flush() {
     ensure_scratch(blas_w_, need.blas_w);
     ensure_scratch(blas_x_, need.blas_x);
     try {
-        graphs_.run(stream_, use_graphs_, [this](Launcher& l) { emit(l); }, stats_);
+        graphs_.run(stream_, use_graphs_, use_pdl_, [this](Launcher& l) { emit(l); }, stats_);
     } catch (...) {
         ops_.clear();
         throw;

@@ -70,6 +70,7 @@ public:
     GpuGraphStats graph_stats() const override { return stats_; }
     void set_use_graphs(bool on) override { use_graphs_ = on; }
     void set_fuse_ops(bool on) override { fuse_ops_ = on; }
+    void set_use_pdl(bool on) override { use_pdl_ = on && pdl_supported_; }
 
 private:
     // Device copies of the step plan's integers (see begin_step).
@@ -102,6 +103,8 @@ private:
     GpuDeviceInfo info_;
     bool use_graphs_ = true;
     bool fuse_ops_ = true;
+    bool use_pdl_ = false;
+    bool pdl_supported_ = false;
     bool use_blas_ = true;
     cudaStream_t stream_ = nullptr;
     std::unique_ptr<GpuBlas> blas_;

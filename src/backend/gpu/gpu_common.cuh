@@ -24,6 +24,22 @@
 #define cudaDevAttrMaxSharedMemoryPerBlock hipDeviceAttributeMaxSharedMemoryPerBlock
 #endif
 
+// Programmatic dependent launch (Hopper+): a kernel launched with the programmatic
+// serialization attribute may start while its predecessor finishes; RF_PDL_ENTRY() at the top of
+// every kernel waits for the predecessor's completion (and its memory) before anything else, then
+// lets the next kernel start launching. A no-op without the attribute, before sm_90 and on HIP.
+#if !defined(ROCMFORGE_WITH_HIP) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 900)
+#define RF_PDL_ENTRY()                                        \
+    do {                                                      \
+        asm volatile("griddepcontrol.wait;" ::: "memory");    \
+        asm volatile("griddepcontrol.launch_dependents;" ::); \
+    } while (0)
+#else
+#define RF_PDL_ENTRY() \
+    do {               \
+    } while (0)
+#endif
+
 namespace rf::gpu {
 
 #if defined(__CUDACC__) || defined(__HIPCC__)

@@ -4,6 +4,8 @@
 //   matmuls sharing one input (q/k/v, gate/up)  -> one launch, one activation quantization
 //   gate matmul + up matmul + swiglu            -> one launch writing gate, up and silu(gate) * up
 //   matmul + add of its output into a residual  -> the matvec epilogue adds into the residual
+//   rope(q) + rope(k) + kv_store(k, v)          -> one kernel per token
+//   attention + quantized matmul of its output  -> the split-K combine writes the q8_1 input
 // The q8_1 activation of the last quantized input is reused by later matmuls on the same input.
 // emit() runs twice per captured step (dry run for the signature, then for real), so it must
 // not change any state; scratch buffers are sized beforehand by scratch_needs().
@@ -46,11 +48,17 @@ AttnSplit attention_split(int64_t n_tok, int n_kv, int n_qsub, int max_ctx, int 
     const int bucket = static_cast<int>(align_up(static_cast<size_t>(std::max(max_ctx, 1)), 256));
     const int64_t work = n_tok * n_kv * n_qsub;
     const int64_t want = (2 * static_cast<int64_t>(n_sm) + work - 1) / work;
-    const int max_splits = bucket / 64;
+    const int max_splits = std::min(bucket / 64, 256);  // the combine kernel holds 256
     int n = static_cast<int>(std::clamp<int64_t>(want, 1, max_splits));
     const int chunk = static_cast<int>(align_up(static_cast<size_t>((bucket + n - 1) / n), 64));
     n = (bucket + chunk - 1) / chunk;
     return {n, chunk};
+}
+
+bool same_rope(const RopeParams& a, const RopeParams& b) {
+    return a.n_rot == b.n_rot && a.neox == b.neox && a.freq_base == b.freq_base && a.freq_scale == b.freq_scale &&
+           a.ext_factor == b.ext_factor && a.attn_factor == b.attn_factor && a.beta_fast == b.beta_fast &&
+           a.beta_slow == b.beta_slow && a.n_ctx_orig == b.n_ctx_orig;
 }
 
 RopeConsts make_rope_consts(const RopeParams& p) {
@@ -246,6 +254,32 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 break;
             }
             case OpKind::Rope: {
+                // rope(q) + rope(k) + kv_store(k, v) -> one kernel
+                if (fuse_ops_ && i + 2 < n_ops && ops_[i + 1].kind == OpKind::Rope && ops_[i + 2].kind == OpKind::KvStore) {
+                    const Op &rk = ops_[i + 1], &st = ops_[i + 2];
+                    if (same_rope(op.rope, rk.rope) && op.head_dim == rk.head_dim && st.kv.head_dim == rk.head_dim &&
+                        st.kv.n_kv_head == rk.n_heads && same_act(st.a, rk.a) && op.a.rows == rk.a.rows &&
+                        op.rope.n_rot / 2 <= 256 && !overlaps(op.a, rk.a) && !overlaps(st.b, op.a) && !overlaps(st.b, rk.a)) {
+                        RopeKvArgs a = zeroed<RopeKvArgs>();
+                        a.q = op.a.data;
+                        a.k = rk.a.data;
+                        a.v = st.b.data;
+                        a.positions = step_.positions;
+                        a.slots = step_.slots;
+                        a.kc = st.kv.k;
+                        a.vc = st.kv.v;
+                        a.n_head = op.n_heads;
+                        a.n_kv = rk.n_heads;
+                        a.head_dim = op.head_dim;
+                        a.block_size = st.kv.block_size;
+                        a.codec = static_cast<int32_t>(st.kv.codec);
+                        launch_rope_kv_store(l, a, op.a.rows, make_rope_consts(op.rope));
+                        written(op.a);
+                        written(rk.a);
+                        i += 2;
+                        break;
+                    }
+                }
                 launch_rope(l, op.a.data, op.a.rows, op.n_heads, op.head_dim, step_.positions, make_rope_consts(op.rope));
                 written(op.a);
                 break;
@@ -281,8 +315,14 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.group = group;
                 a.scale = op.attn.scale;
                 a.n_tok = static_cast<int32_t>(op.a.rows);
-                launch_attention(l, a, op.attn.head_dim, op.kv.codec);
+                // attention + quantized matmul of its output: the combine writes the q8_1 input
+                const bool fuse_q8 = fuse_ops_ && s.n_splits > 1 && op.attn.head_dim % 32 == 0 && i + 1 < n_ops &&
+                                     ops_[i + 1].kind == OpKind::Matmul && same_act(ops_[i + 1].a, op.c) &&
+                                     matvec_path(ops_[i + 1]) && is_quantized_matvec_type(ops_[i + 1].w.type);
                 written(op.c);
+                launch_attention(l, a, op.attn.head_dim, op.kv.codec, fuse_q8 ? q8_xq(op.c) : nullptr,
+                                 fuse_q8 ? q8_xds(op.c) : nullptr);
+                if (fuse_q8) q8_of = op.c;
                 break;
             }
             case OpKind::Swiglu: {

@@ -42,9 +42,9 @@ void StepGraphs::clear() {
     seen_topologies_.clear();
 }
 
-cudaGraph_t StepGraphs::capture(cudaStream_t stream, const std::function<void(Launcher&)>& emit) {
+cudaGraph_t StepGraphs::capture(cudaStream_t stream, bool pdl, const std::function<void(Launcher&)>& emit) {
     RF_GPU_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed));
-    Launcher launcher(Launcher::Mode::Launch, stream);
+    Launcher launcher(Launcher::Mode::Launch, stream, pdl);
     try {
         emit(launcher);
     } catch (...) {
@@ -58,16 +58,16 @@ cudaGraph_t StepGraphs::capture(cudaStream_t stream, const std::function<void(La
     return graph;
 }
 
-void StepGraphs::run(cudaStream_t stream, bool use_graphs, const std::function<void(Launcher&)>& emit,
+void StepGraphs::run(cudaStream_t stream, bool use_graphs, bool pdl, const std::function<void(Launcher&)>& emit,
                      GpuGraphStats& stats) {
-    Launcher dry(Launcher::Mode::DryRun, stream);
+    Launcher dry(Launcher::Mode::DryRun, stream, pdl);
     emit(dry);
     if (dry.kernels() == 0) return;
     ++stats.steps;
     stats.kernels += dry.kernels();
 
     if (!use_graphs) {
-        Launcher launcher(Launcher::Mode::Launch, stream);
+        Launcher launcher(Launcher::Mode::Launch, stream, pdl);
         emit(launcher);
         ++stats.eager_flushes;
         return;
@@ -77,7 +77,7 @@ void StepGraphs::run(cudaStream_t stream, bool use_graphs, const std::function<v
     if (it != entries_.end()) {
         it->last_use = clock_;
         if (it->full != dry.full_signature()) {
-            cudaGraph_t graph = capture(stream, emit);
+            cudaGraph_t graph = capture(stream, pdl, emit);
             if (exec_update(it->exec, graph)) {
                 ++stats.graph_updates;
             } else {
@@ -104,7 +104,7 @@ void StepGraphs::run(cudaStream_t stream, bool use_graphs, const std::function<v
     if (std::find(seen_topologies_.begin(), seen_topologies_.end(), h) == seen_topologies_.end()) {
         seen_topologies_.push_back(h);
         if (seen_topologies_.size() > 64) seen_topologies_.erase(seen_topologies_.begin());
-        Launcher launcher(Launcher::Mode::Launch, stream);
+        Launcher launcher(Launcher::Mode::Launch, stream, pdl);
         emit(launcher);
         ++stats.eager_flushes;
         return;
@@ -116,7 +116,7 @@ void StepGraphs::run(cudaStream_t stream, bool use_graphs, const std::function<v
         if (lru->exec) (void)cudaGraphExecDestroy(lru->exec);
         entries_.erase(lru);
     }
-    cudaGraph_t graph = capture(stream, emit);
+    cudaGraph_t graph = capture(stream, pdl, emit);
     Entry e;
     e.topology = dry.topology();
     e.full = dry.full_signature();

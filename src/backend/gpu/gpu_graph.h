@@ -29,7 +29,7 @@ public:
     StepGraphs(const StepGraphs&) = delete;
     StepGraphs& operator=(const StepGraphs&) = delete;
 
-    void run(cudaStream_t stream, bool use_graphs, const std::function<void(Launcher&)>& emit,
+    void run(cudaStream_t stream, bool use_graphs, bool pdl, const std::function<void(Launcher&)>& emit,
              GpuGraphStats& stats);
     void clear();
 
@@ -40,7 +40,7 @@ private:
         cudaGraphExec_t exec = nullptr;
         uint64_t last_use = 0;
     };
-    cudaGraph_t capture(cudaStream_t stream, const std::function<void(Launcher&)>& emit);
+    cudaGraph_t capture(cudaStream_t stream, bool pdl, const std::function<void(Launcher&)>& emit);
 
     std::vector<Entry> entries_;
     std::vector<uint64_t> seen_topologies_;  // hashes of topologies run eagerly once

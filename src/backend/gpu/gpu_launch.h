@@ -33,7 +33,10 @@ class Launcher {
 public:
     enum class Mode { DryRun, Launch };
 
-    Launcher(Mode mode, cudaStream_t stream) : mode_(mode), stream_(stream) {}
+    // pdl: launch kernels with programmatic stream serialization (CUDA, sm_90+; see RF_PDL_ENTRY).
+    Launcher(Mode mode, cudaStream_t stream, bool pdl = false) : mode_(mode), stream_(stream), pdl_(pdl) {
+        if (mode_ == Mode::DryRun) topo_.push_back(pdl ? 1 : 0);
+    }
 
     Mode mode() const { return mode_; }
     cudaStream_t stream() const { return stream_; }
@@ -57,6 +60,22 @@ public:
             std::apply([&](const auto&... a) { (append(full_, &a, sizeof a), ...); }, converted);
             return;
         }
+#if !defined(ROCMFORGE_WITH_HIP)
+        if (pdl_) {
+            cudaLaunchConfig_t cfg = {};
+            cfg.gridDim = grid;
+            cfg.blockDim = block;
+            cfg.dynamicSmemBytes = smem;
+            cfg.stream = stream_;
+            cudaLaunchAttribute attr[1];
+            attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+            attr[0].val.programmaticStreamSerializationAllowed = 1;
+            cfg.attrs = attr;
+            cfg.numAttrs = 1;
+            RF_GPU_CALL(cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...));
+            return;
+        }
+#endif
         kernel<<<grid, block, smem, stream_>>>(static_cast<KArgs>(args)...);
         RF_GPU_CALL(cudaPeekAtLastError());
     }
@@ -83,6 +102,7 @@ private:
 
     Mode mode_;
     cudaStream_t stream_;
+    bool pdl_ = false;
     std::vector<uint8_t> full_, topo_;
     int64_t kernels_ = 0;
 };

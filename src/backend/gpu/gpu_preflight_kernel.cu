@@ -9,6 +9,7 @@ cudaError_t launch_preflight_kernel(int* out, int n, int a, int b);
 namespace {
 
 __global__ void preflight_kernel(int* out, int n, int a, int b) {
+    RF_PDL_ENTRY();
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) out[i] = a * i + b;
     if (i == 0) out[n] = RF_WARP_SIZE;

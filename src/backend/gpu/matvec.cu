@@ -22,15 +22,15 @@ bool is_float_matvec_type(TensorType t) {
 }
 
 MatvecConfig choose_matvec_config(TensorType type, int64_t rows, int64_t cols, int n_sm) {
+    // Measured on H100 and H200 (docs/gpu_notes.md): one warp per row is the best or within noise
+    // for every decode shape except few rows over long rows, where two or four warps share a row
+    // to keep enough loads in flight.
     MatvecConfig c;
     const BlockFormat f = block_format(type);
     const int64_t units = is_quantized_matvec_type(type) ? cols / f.qk * (f.qk == 256 ? 4 : 1) : cols / 8;
-    // Enough warps to keep every SM streaming: aim for ~32 warps per SM.
-    const int64_t target_warps = static_cast<int64_t>(n_sm) * 32;
-    c.rows_per_warp = rows >= 2 * target_warps ? 2 : 1;
     c.warps_per_row = 1;
-    while (c.warps_per_row < 4 && rows / c.rows_per_warp * c.warps_per_row < target_warps &&
-           units >= static_cast<int64_t>(c.warps_per_row) * 2 * 32 * 2)
+    const int64_t target_warps = static_cast<int64_t>(n_sm) * 16;
+    while (c.warps_per_row < 4 && rows * c.warps_per_row < target_warps && units >= int64_t{c.warps_per_row} * 2 * 32 * 4)
         c.warps_per_row *= 2;
     return c;
 }

@@ -5,8 +5,9 @@
 // epilogue can add a bias, add the result into a residual stream, or combine gate and up rows
 // into silu(gate) * up (SwiGLU).
 //
-// Work split: a block has 128 threads; each "row set" (R rows) is handled by `warps_per_row`
-// warps whose lanes stride over the row's units; a block handles 4 / warps_per_row row sets.
+// Work split: a block has 128 threads; each row (SwiGLU: a gate row and its up row) is handled
+// by `warps_per_row` warps whose lanes stride over the row's units, several units in flight per
+// lane; a block handles 4 / warps_per_row rows.
 // Tokens are processed tt at a time (grid.y covers the rest).
 #pragma once
 
@@ -43,11 +44,10 @@ struct MatvecArgs {
 };
 
 struct MatvecConfig {
-    int rows_per_warp = 1;  // R: 1 or 2
     int warps_per_row = 1;  // 1, 2, 4
 };
 
-// Picks R and warps per row for `rows` x `cols` of `type` on a device with `n_sm` SMs.
+// Picks the warps per row for `rows` x `cols` of `type` on a device with `n_sm` SMs.
 MatvecConfig choose_matvec_config(TensorType type, int64_t rows, int64_t cols, int n_sm);
 
 // Quantized weights (x, xds: q8_1 activation). Types: Q4_0 .. Q6_K.

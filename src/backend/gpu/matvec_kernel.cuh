@@ -87,6 +87,7 @@ __device__ __forceinline__ const QMatrix& mat_of(const MatvecArgs& a, int i) { r
 // R rows per row set; SWIGLU: the row set is R gate rows + the same R up rows; TT tokens.
 template <typename Policy, int R, int TT, bool SWIGLU>
 __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs a) {
+    RF_PDL_ENTRY();
     constexpr int NR = SWIGLU ? 2 * R : R;
     const int lane = threadIdx.x % RF_WARP_SIZE;
     const int warp = threadIdx.x / RF_WARP_SIZE;
@@ -121,27 +122,32 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
         for (int t = 0; t < TT; ++t) acc[rr][t] = 0.0f;
 
     const int64_t stride = static_cast<int64_t>(wpr) * RF_WARP_SIZE;
+    // DEPTH units per iteration: all their weight loads are issued before the first is used, so
+    // that each warp keeps DEPTH x NR x 16+ bytes per lane in flight (the kernel is latency-bound
+    // otherwise: ncu showed ~1 eligible warp per scheduler with 2 units in flight).
+    constexpr int DEPTH = NR * sizeof(typename Policy::W) <= 64 ? 4 : 2;
     int64_t u = lane + static_cast<int64_t>(sub) * RF_WARP_SIZE;
-    // Two units per iteration so that the loads of both are in flight before the first use.
-    for (; u + stride < n_units; u += 2 * stride) {
-        typename Policy::W w0[NR], w1[NR];
+    for (; u + (DEPTH - 1) * stride < n_units; u += DEPTH * stride) {
+        typename Policy::W w[DEPTH][NR];
 #pragma unroll
-        for (int rr = 0; rr < NR; ++rr) {
-            if (ok[rr]) {
-                w0[rr] = Policy::load(mat_of(a, mi[rr]), lrow[rr], u);
-                w1[rr] = Policy::load(mat_of(a, mi[rr]), lrow[rr], u + stride);
-            }
-        }
+        for (int b = 0; b < DEPTH; ++b)
+#pragma unroll
+            for (int rr = 0; rr < NR; ++rr)
+                if (ok[rr]) w[b][rr] = Policy::load(mat_of(a, mi[rr]), lrow[rr], u + b * stride);
 #pragma unroll
         for (int t = 0; t < TT; ++t) {
             if (tok0 + t >= a.n_tok) break;
 #pragma unroll
-            for (int rr = 0; rr < NR; ++rr)
-                if (ok[rr])
-                    acc[rr][t] += Policy::dot(w0[rr], a, tok0 + t, u) + Policy::dot(w1[rr], a, tok0 + t, u + stride);
+            for (int rr = 0; rr < NR; ++rr) {
+                if (!ok[rr]) continue;
+                float s = 0.0f;
+#pragma unroll
+                for (int b = 0; b < DEPTH; ++b) s += Policy::dot(w[b][rr], a, tok0 + t, u + b * stride);
+                acc[rr][t] += s;
+            }
         }
     }
-    if (u < n_units) {
+    for (; u < n_units; u += stride) {
         typename Policy::W w0[NR];
 #pragma unroll
         for (int rr = 0; rr < NR; ++rr)
@@ -214,17 +220,15 @@ template <typename Policy>
 void launch_matvec_policy(Launcher& l, const MatvecArgs& a, const MatvecConfig& c) {
     const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
     const int tt = a.n_tok == 1 ? 1 : 8;
-    const int R = (swiglu || tt > 1) ? 1 : c.rows_per_warp;
     const int sets_per_block = (kMatvecThreads / 32) / a.warps_per_row;  // host assumes 32-lane warps
-    const dim3 grid(ceil_div(a.total_rows, static_cast<int64_t>(sets_per_block) * R), ceil_div(a.n_tok, tt));
+    const dim3 grid(ceil_div(a.total_rows, sets_per_block), ceil_div(a.n_tok, tt));
     const dim3 block(kMatvecThreads);
+    (void)c;
     if (swiglu) {
         if (tt == 1) l.launch(matvec_kernel<Policy, 1, 1, true>, grid, block, 0, a);
         else l.launch(matvec_kernel<Policy, 1, 8, true>, grid, block, 0, a);
     } else if (tt > 1) {
         l.launch(matvec_kernel<Policy, 1, 8, false>, grid, block, 0, a);
-    } else if (R == 2) {
-        l.launch(matvec_kernel<Policy, 2, 1, false>, grid, block, 0, a);
     } else {
         l.launch(matvec_kernel<Policy, 1, 1, false>, grid, block, 0, a);
     }

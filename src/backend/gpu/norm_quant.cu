@@ -13,41 +13,58 @@ __device__ __forceinline__ void quantize_lane(float v, int8_t* xq_block, float2*
     if (lane == 0) *ds = make_float2(d, d * static_cast<float>(sum));
 }
 
-// One row per group of `threads_per_row` threads (a warp, or the whole block).
+// One block per row; thread i holds elements i, i + blockDim, ... (at most kVals in registers,
+// the rest re-read). With xq each warp quantizes the 32 consecutive elements it holds per step.
+constexpr int kVals = 8;
+
 __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps,
                                 float* out, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
+    RF_PDL_ENTRY();
     __shared__ float scratch[32];
-    const bool whole_block = cols > 1024;
-    const int lane = threadIdx.x % RF_WARP_SIZE;
-    const int warp = threadIdx.x / RF_WARP_SIZE;
-    const int n_warps = blockDim.x / RF_WARP_SIZE;
-    const int64_t row = whole_block ? blockIdx.x : static_cast<int64_t>(blockIdx.x) * n_warps + warp;
-    if (!whole_block && row >= rows) return;
+    const int64_t row = blockIdx.x;
     const float* xr = x + row * cols;
-    const int first = whole_block ? threadIdx.x : lane;
-    const int step = whole_block ? blockDim.x : RF_WARP_SIZE;
+    const int n = blockDim.x;
+    float v[kVals];
     float ss = 0.0f;
-    for (int64_t i = first; i < cols; i += step) ss += xr[i] * xr[i];
-    ss = whole_block ? block_sum(ss, scratch) : rf_warp_sum(ss);
+#pragma unroll
+    for (int k = 0; k < kVals; ++k) {
+        const int64_t i = threadIdx.x + static_cast<int64_t>(k) * n;
+        v[k] = i < cols ? xr[i] : 0.0f;
+        ss += v[k] * v[k];
+    }
+    for (int64_t i = threadIdx.x + static_cast<int64_t>(kVals) * n; i < cols; i += n) ss += xr[i] * xr[i];
+    ss = block_sum(ss, scratch);  // every read of x is done before out (may alias x) is written
     const float scale = rsqrtf(ss / static_cast<float>(cols) + eps);
     float* orow = out + row * cols;
-    if (xq == nullptr) {
-        for (int64_t i = first; i < cols; i += step) orow[i] = xr[i] * scale * w[i];
-        return;
+    const int lane = threadIdx.x % RF_WARP_SIZE;
+    // element i (held or re-read as xi) -> out, and its warp's q8_1 block
+    auto emit = [&](int64_t i, float xi) {
+        float o = 0.0f;
+        if (i < cols) {
+            o = xi * scale * w[i];
+            orow[i] = o;
+        }
+        // blockDim and cols are multiples of 32 when quantizing: a warp's 32 elements are a block
+        if (xq != nullptr && i - lane < cols) {
+            const float amax = rf_warp_max(fabsf(o));
+            const float d = amax / 127.0f;
+            const int q = amax == 0.0f ? 0 : __float2int_rn(o / d);
+            xq[row * cols + i] = static_cast<int8_t>(q);
+            const int sum = rf_warp_sum_int(q);
+            if (lane == 0) xds[row * (cols / 32) + i / 32] = make_float2(d, d * static_cast<float>(sum));
+        }
+    };
+#pragma unroll
+    for (int k = 0; k < kVals; ++k) {
+        const int64_t i = threadIdx.x + static_cast<int64_t>(k) * n;
+        if (i - lane >= cols) break;  // uniform per warp
+        emit(i, v[k]);
     }
-    // With quantization each warp owns whole blocks of 32: block b = warp-chunk, lane = element.
-    const int chunk0 = whole_block ? warp : 0;
-    const int chunk_step = whole_block ? n_warps : 1;
-    if (whole_block) __syncthreads();  // all reads of x done before out (may alias) is written
-    for (int64_t b = chunk0; b < cols / 32; b += chunk_step) {
-        const int64_t i = b * 32 + lane;
-        const float v = xr[i] * scale * w[i];
-        orow[i] = v;
-        quantize_lane(v, xq + row * cols + b * 32, xds + row * (cols / 32) + b, lane);
-    }
+    for (int64_t i = threadIdx.x + static_cast<int64_t>(kVals) * n; i - lane < cols; i += n) emit(i, i < cols ? xr[i] : 0.0f);
 }
 
 __global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
+    RF_PDL_ENTRY();
     const int lane = threadIdx.x % RF_WARP_SIZE;
     const int64_t b = static_cast<int64_t>(blockIdx.x) * (blockDim.x / RF_WARP_SIZE) + threadIdx.x / RF_WARP_SIZE;
     const int64_t blocks_per_row = cols / 32;
@@ -61,11 +78,12 @@ __global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, 
 
 void launch_rms_norm(Launcher& l, const float* x, const float* w, float eps, float* out, int64_t rows, int64_t cols,
                      int8_t* xq, float2* xds) {
-    if (cols > 1024) {
-        l.launch(rms_norm_kernel, dim3(static_cast<unsigned>(rows)), dim3(256), 0, x, w, eps, out, rows, cols, xq, xds);
-    } else {
-        l.launch(rms_norm_kernel, dim3(ceil_div(rows, 4)), dim3(128), 0, x, w, eps, out, rows, cols, xq, xds);
-    }
+    // enough threads that each holds at most kVals values (up to 1024), a multiple of 32
+    int64_t threads = (cols + kVals - 1) / kVals;
+    threads = threads < 32 ? 32 : threads > 1024 ? 1024 : (threads + 31) / 32 * 32;
+    if (threads < 128 && cols >= 128) threads = 128;
+    l.launch(rms_norm_kernel, dim3(static_cast<unsigned>(rows)), dim3(static_cast<unsigned>(threads)), 0, x, w, eps, out,
+             rows, cols, xq, xds);
 }
 
 void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {

@@ -24,4 +24,23 @@ struct RopeConsts {
 void launch_rope(Launcher& l, float* x, int64_t rows, int n_heads, int head_dim, const int32_t* positions,
                  const RopeConsts& c);
 
+// Fused rope(q) + rope(k) + kv_store(k, v): q [rows, n_head * hd] and k [rows, n_kv * hd]
+// rotated in place, then k and v written to their KV slots (kv_* describe the layer).
+struct RopeKvArgs {
+    float* q;
+    float* k;
+    const float* v;
+    const int32_t* positions;
+    const int32_t* slots;
+    void* kc;
+    void* vc;
+    int32_t n_head;
+    int32_t n_kv;
+    int32_t head_dim;
+    int32_t block_size;
+    int32_t codec;  // KvCodec
+    int32_t pad;
+};
+void launch_rope_kv_store(Launcher& l, const RopeKvArgs& a, int64_t rows, const RopeConsts& c);
+
 }  // namespace rf::gpu

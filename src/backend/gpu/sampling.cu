@@ -34,6 +34,7 @@ __device__ void bitonic_sort(float* v, int* idx) {
 }
 
 __global__ void penalties_kernel(float* work, int64_t n, const int32_t* pairs, const SampleConsts c) {
+    RF_PDL_ENTRY();
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= c.n_penalties) return;
     const int32_t tok = pairs[2 * i], count = pairs[2 * i + 1];
@@ -48,6 +49,7 @@ __global__ void penalties_kernel(float* work, int64_t n, const int32_t* pairs, c
 __global__ void __launch_bounds__(kThreads) sample_stage1_kernel(const float* __restrict__ raw, const float* __restrict__ work,
                                                                  int64_t n, int k_list, SampleStats* stats, float* out_v,
                                                                  int32_t* out_i) {
+    RF_PDL_ENTRY();
     __shared__ float v[kSampleSeg];
     __shared__ int idx[kSampleSeg];
     __shared__ float fscratch[32];
@@ -126,6 +128,7 @@ __global__ void __launch_bounds__(kThreads) sample_stage1_kernel(const float* __
 // Merge round: each block sorts kSampleSeg / k_list lists of k_list and keeps the best k_list.
 __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_v, const int32_t* in_i, int64_t n_in,
                                                                 int k_list, float* out_v, int32_t* out_i) {
+    RF_PDL_ENTRY();
     __shared__ float v[kSampleSeg];
     __shared__ int idx[kSampleSeg];
     const int64_t base = static_cast<int64_t>(blockIdx.x) * kSampleSeg;
@@ -146,34 +149,68 @@ __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_
 __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, const SampleStats* stats, int n_stats,
                                     const float* cand_v, const int32_t* cand_i, int k_list, const SampleConsts c,
                                     SampleOut* out) {
-    __shared__ double probs[kSampleMaxK];
+    RF_PDL_ENTRY();
+    __shared__ double probs[kSampleMaxK], weights[kSampleMaxK];
     __shared__ double M_raw, S_raw, M_work, S_work;
     __shared__ int argmax_work;
+    __shared__ float fscratch[32];
+    __shared__ double dscratch[32];
+    __shared__ int iscratch[32];
+    // Statistics of all stage-1 blocks, reduced by the whole block (not one thread).
+    float mr = -INFINITY, mw = -INFINITY;
+    int am = INT_MAX;
+    for (int b = threadIdx.x; b < n_stats; b += blockDim.x) {
+        mr = fmaxf(mr, stats[b].max_raw);
+        if (stats[b].max_work > mw || (stats[b].max_work == mw && stats[b].argmax_work < am)) {
+            mw = stats[b].max_work;
+            am = stats[b].argmax_work;
+        }
+    }
+    const float bmr = block_max(mr, fscratch);
+    const float bmw = block_max(mw, fscratch);
+    int cand = mw == bmw ? am : INT_MAX;
+    for (int m = RF_WARP_SIZE / 2; m > 0; m >>= 1) cand = min(cand, rf_shfl_xor(cand, m));
+    __syncthreads();
+    if (threadIdx.x % RF_WARP_SIZE == 0) iscratch[threadIdx.x / RF_WARP_SIZE] = cand;
+    double sr = 0.0, sw = 0.0;
+    for (int b = threadIdx.x; b < n_stats; b += blockDim.x) {
+        sr += stats[b].sum_raw * exp(static_cast<double>(stats[b].max_raw) - bmr);
+        if (stats[b].max_work != -INFINITY) sw += stats[b].sum_work * exp(static_cast<double>(stats[b].max_work) - bmw);
+    }
+    for (int m = RF_WARP_SIZE / 2; m > 0; m >>= 1) {
+        sr += rf_shfl_xor(sr, m);
+        sw += rf_shfl_xor(sw, m);
+    }
+    __syncthreads();
+    if (threadIdx.x % RF_WARP_SIZE == 0) dscratch[threadIdx.x / RF_WARP_SIZE] = sr;
+    __syncthreads();
     if (threadIdx.x == 0) {
-        double mr = -INFINITY, mw = -INFINITY;
-        int am = INT_MAX;
-        for (int b = 0; b < n_stats; ++b) {
-            mr = fmax(mr, static_cast<double>(stats[b].max_raw));
-            if (stats[b].max_work > mw || (stats[b].max_work == mw && stats[b].argmax_work < am)) {
-                mw = stats[b].max_work;
-                am = stats[b].argmax_work;
-            }
+        double t = 0.0;
+        int c = INT_MAX;
+        for (int w = 0; w < static_cast<int>(blockDim.x / RF_WARP_SIZE); ++w) {
+            t += dscratch[w];
+            c = min(c, iscratch[w]);
         }
-        double sr = 0.0, sw = 0.0;
-        for (int b = 0; b < n_stats; ++b) {
-            sr += stats[b].sum_raw * exp(static_cast<double>(stats[b].max_raw) - mr);
-            if (stats[b].max_work != -INFINITY) sw += stats[b].sum_work * exp(static_cast<double>(stats[b].max_work) - mw);
-        }
-        M_raw = mr;
-        S_raw = sr;
-        M_work = mw;
-        S_work = sw;
-        argmax_work = am;
+        S_raw = t;
+        M_raw = bmr;
+        M_work = bmw;
+        argmax_work = c;
+    }
+    __syncthreads();
+    if (threadIdx.x % RF_WARP_SIZE == 0) dscratch[threadIdx.x / RF_WARP_SIZE] = sw;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double t = 0.0;
+        for (int w = 0; w < static_cast<int>(blockDim.x / RF_WARP_SIZE); ++w) t += dscratch[w];
+        S_work = t;
     }
     __syncthreads();
     const int n_avail = static_cast<int>(k_list < n ? k_list : n);
     const double top = k_list > 0 ? static_cast<double>(cand_v[0]) : 0.0;
-    for (int i = threadIdx.x; i < n_avail && k_list > 0; i += blockDim.x) probs[i] = exp(static_cast<double>(cand_v[i]) - top);
+    for (int i = threadIdx.x; i < n_avail && k_list > 0; i += blockDim.x) {
+        probs[i] = exp(static_cast<double>(cand_v[i]) - top);
+        weights[i] = c.temperature > 0.0f ? exp((static_cast<double>(cand_v[i]) - top) / c.temperature) : 0.0;
+    }
     __syncthreads();
     if (threadIdx.x != 0) return;
 
@@ -210,11 +247,11 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
         if (!fallback && cnt > n_avail) fallback = 1;
         if (!fallback) {
             double total = 0.0;
-            for (int i = 0; i < cnt; ++i) total += exp((static_cast<double>(cand_v[i]) - top) / c.temperature);
+            for (int i = 0; i < cnt; ++i) total += weights[i];
             double r = c.u * total;
             int64_t pick = cnt - 1;
             for (int i = 0; i < cnt; ++i) {
-                const double w = exp((static_cast<double>(cand_v[i]) - top) / c.temperature);
+                const double w = weights[i];
                 if (r < w) {
                     pick = i;
                     break;

@@ -1,0 +1,25 @@
+// Options shared by the commands that run a model: -m, --device, -t, -c, --kv-type.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "engine/loaded_model.h"
+
+namespace rf::cli {
+
+struct ModelOptions {
+    std::string model;          // empty: embedded default model
+    std::string device = "auto";
+    int threads = 0;
+    int ctx = 0;
+    std::string kv_type = "f16";
+};
+
+void add_model_options(CLI::App* cmd, ModelOptions& o, bool with_context = true);
+LoadOptions to_load_options(const ModelOptions& o);
+
+// Reads a whole file ("-" = stdin); throws rf::Error naming the path.
+std::string read_text_file(const std::string& path);
+
+}  // namespace rf::cli

@@ -1,0 +1,109 @@
+// rocmforge run: generate text from a prompt, or chat (--chat) keeping the conversation.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/model_options.h"
+#include "cli/sampling_options.h"
+#include "core/error.h"
+#include "engine/chat.h"
+#include "engine/generator.h"
+#include "engine/loaded_model.h"
+#include "engine/session.h"
+
+namespace rf::cli {
+namespace {
+
+struct RunOptions {
+    ModelOptions model;
+    GenerateOptions gen;
+    uint64_t seed = 0;
+    bool seed_set = false;
+    std::string prompt;
+    bool chat = false;
+    std::string system;
+};
+
+bool print_piece(std::string_view text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return true;
+}
+
+void print_stats(const GenerateResult& r) {
+    const auto rate = [](double n, double s) { return s > 0 ? n / s : 0.0; };
+    std::fprintf(stderr, "\nprompt: %d tokens in %.3f s (%.1f tokens/s); generation: %zu tokens in %.3f s (%.1f tokens/s); finish: %s\n",
+                 r.n_prompt, r.prompt_seconds, rate(r.n_prompt, r.prompt_seconds), r.tokens.size(), r.generate_seconds,
+                 rate(static_cast<double>(r.tokens.size()), r.generate_seconds), finish_reason_name(r.finish));
+}
+
+void run_completion(LoadedModel& lm, const RunOptions& o) {
+    RF_CHECK(!o.prompt.empty(), "run: no prompt; pass -p TEXT (or --chat)");
+    const auto ids = lm.tokenizer().encode(o.prompt, /*add_special=*/true, /*parse_special=*/true);
+    Session session(lm.model(), lm.kv(), lm.n_ctx());
+    const GenerateResult r = generate(session, lm.tokenizer(), ids, o.gen, print_piece);
+    print_stats(r);
+}
+
+// Feeds only what the new prompt adds to the session (the shared prefix stays in the KV cache).
+std::vector<int32_t> suffix_after_common_prefix(Session& session, const std::vector<int32_t>& prompt) {
+    const auto& have = session.tokens();
+    size_t common = 0;
+    while (common < have.size() && common < prompt.size() && have[common] == prompt[common]) ++common;
+    if (common == prompt.size() && common > 0) --common;  // always feed at least one token
+    session.truncate(static_cast<int32_t>(common));
+    return {prompt.begin() + static_cast<ptrdiff_t>(common), prompt.end()};
+}
+
+void run_chat(LoadedModel& lm, const RunOptions& o) {
+    const bool interactive = ::isatty(STDIN_FILENO) != 0;
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+    if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
+    Session session(lm.model(), lm.kv(), lm.n_ctx());
+    std::string user = o.prompt;
+    bool have_user = !user.empty();
+    for (;;) {
+        if (!have_user) {
+            if (interactive) std::fprintf(stderr, "\n> ");
+            if (!std::getline(std::cin, user)) break;
+            if (user.empty()) continue;
+        }
+        have_user = false;
+        messages.push_back({{"role", "user"}, {"content", user}});
+        nlohmann::ordered_json ctx = {{"messages", messages}, {"add_generation_prompt", true}};
+        const std::string prompt = render_chat(lm.tokenizer(), ctx);
+        const auto ids = lm.tokenizer().encode(prompt, /*add_special=*/false, /*parse_special=*/true);
+        const auto fresh = suffix_after_common_prefix(session, ids);
+        const GenerateResult r = generate(session, lm.tokenizer(), fresh, o.gen, print_piece);
+        std::fputc('\n', stdout);
+        print_stats(r);
+        messages.push_back({{"role", "assistant"}, {"content", r.text}});
+    }
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+    auto opts = std::make_shared<RunOptions>();
+    opts->gen.max_tokens = 256;
+    auto* cmd = app.add_subcommand("run", "Generate text (streams to stdout; speed to stderr)");
+    add_model_options(cmd, opts->model);
+    add_sampling_options(cmd, opts->gen, opts->seed, opts->seed_set);
+    cmd->add_option("-p,--prompt", opts->prompt, "prompt (in chat mode: the first user message)");
+    cmd->add_flag("--chat", opts->chat, "apply the chat template and keep a conversation (user turns from stdin)");
+    cmd->add_option("--system", opts->system, "system message (chat mode)");
+    cmd->callback([opts] {
+        RunOptions& o = *opts;
+        if (o.seed_set) o.gen.sampling.seed = o.seed;
+        LoadedModel lm(to_load_options(o.model));
+        std::fprintf(stderr, "model: %s on %s, context %d\n", lm.description().c_str(), lm.backend().name().c_str(),
+                     lm.n_ctx());
+        if (o.chat) run_chat(lm, o);
+        else run_completion(lm, o);
+    });
+}
+
+}  // namespace rf::cli
