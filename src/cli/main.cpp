@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     rf::cli::add_perplexity_command(app);
     rf::cli::add_tokenize_command(app);
     rf::cli::add_template_command(app);
+    rf::cli::add_bench_command(app);
 
     try {
         app.parse(argc, argv);

@@ -39,6 +39,16 @@ Weight CpuBackend::load_weight(TensorType type, int64_t cols, int64_t rows, int6
     return w;
 }
 
+OpProfiler::Scope CpuBackend::profile(const char* op, double bytes) {
+    return {profiler_.enabled() ? &profiler_ : nullptr, profiler_.enabled() ? op : "", bytes};
+}
+
+OpProfiler::Scope CpuBackend::profile_matmul(const Weight& w) {
+    if (!profiler_.enabled()) return {nullptr, "", 0};
+    return {&profiler_, fmt::format("matmul {} [{} x {}]", type_name(w.type), w.rows, w.cols),
+            static_cast<double>(w.mat_bytes())};
+}
+
 void CpuBackend::begin_step(const StepPlan& plan) {
     RF_CHECK(plan.positions.size() == plan.tokens.size() && plan.kv_slots.size() == plan.tokens.size() &&
                  plan.token_seq.size() == plan.tokens.size(),
@@ -48,15 +58,20 @@ void CpuBackend::begin_step(const StepPlan& plan) {
     rope_table_valid_ = false;
 }
 
-void CpuBackend::embed(const Weight& table, Act out) { cpu::embed(pool_, table, step_.tokens.data(), out); }
+void CpuBackend::embed(const Weight& table, Act out) {
+    const auto p = profile("embed");
+    cpu::embed(pool_, table, step_.tokens.data(), out);
+}
 
 void CpuBackend::rms_norm(Act x, const Weight& w, float eps, Act out) {
+    const auto p = profile("rms_norm");
     RF_CHECK(w.type == TensorType::F32 && w.cols == x.cols, "rms_norm: weight of {} {} values for rows of {}",
              w.cols, type_name(w.type), x.cols);
     cpu::rms_norm(pool_, x, static_cast<const float*>(w.data), eps, out);
 }
 
 void CpuBackend::matmul(const Weight& w, Act x, Act y, const Weight* bias) {
+    const auto p = profile_matmul(w);
     const float* b = nullptr;
     if (bias != nullptr && *bias) {
         RF_CHECK(bias->type == TensorType::F32 && bias->cols == w.rows, "matmul: bias of {} values for {} rows",
@@ -75,6 +90,7 @@ bool same_rope(const RopeParams& a, const RopeParams& b) {
 }  // namespace
 
 void CpuBackend::rope(Act x, int n_heads, int head_dim, const RopeParams& p) {
+    const auto prof = profile("rope");
     RF_CHECK(x.rows == step_.n_tokens(), "rope: {} rows for a step of {} tokens", x.rows, step_.n_tokens());
     if (!rope_table_valid_ || !same_rope(rope_table_.params, p)) {
         cpu::build_rope_table(pool_, step_.positions.data(), x.rows, p, rope_table_);
@@ -84,15 +100,29 @@ void CpuBackend::rope(Act x, int n_heads, int head_dim, const RopeParams& p) {
 }
 
 void CpuBackend::kv_store(const KvLayerView& layer, Act k, Act v) {
+    const auto p = profile("kv_store");
     cpu::kv_store(pool_, layer, step_.kv_slots.data(), k, v);
 }
 
 void CpuBackend::attention(Act q, const KvLayerView& layer, const AttentionParams& p, Act out) {
+    // K and V bytes of the step's sequences (each task reads its sequence's blocks once)
+    double kv_bytes = 0;
+    if (profiler_.enabled())
+        for (const SeqStep& s : step_.seqs)
+            kv_bytes += 2.0 * (s.n_past + s.n_tokens) * layer.n_kv_head * static_cast<double>(layer.row_bytes());
+    const auto prof = profile("attention", kv_bytes);
     cpu::attention(pool_, q, layer, step_, p, out);
 }
 
-void CpuBackend::swiglu(Act gate, Act up, Act out) { cpu::swiglu(pool_, gate, up, out); }
-void CpuBackend::add(Act a, Act b, Act out) { cpu::add(pool_, a, b, out); }
+void CpuBackend::swiglu(Act gate, Act up, Act out) {
+    const auto p = profile("swiglu");
+    cpu::swiglu(pool_, gate, up, out);
+}
+
+void CpuBackend::add(Act a, Act b, Act out) {
+    const auto p = profile("add");
+    cpu::add(pool_, a, b, out);
+}
 
 void CpuBackend::gather_output_rows(Act x, Act out) {
     RF_CHECK(out.rows == static_cast<int64_t>(step_.output_rows.size()) && out.cols == x.cols,

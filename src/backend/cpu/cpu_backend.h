@@ -6,6 +6,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/cpu_profile.h"
 #include "core/thread_pool.h"
 
 namespace rf {
@@ -17,6 +18,8 @@ public:
     DeviceKind kind() const override { return DeviceKind::Cpu; }
     std::string name() const override;
     ThreadPool& pool() { return pool_; }
+    // Per-op timing (cpu_profile.h); off by default.
+    OpProfiler& profiler() { return profiler_; }
 
     void* alloc(size_t bytes) override;
     void release(void* ptr) override;
@@ -41,7 +44,11 @@ public:
     void gather_output_rows(Act x, Act out) override;
 
 private:
+    OpProfiler::Scope profile(const char* op, double bytes = 0);
+    OpProfiler::Scope profile_matmul(const Weight& w);
+
     ThreadPool pool_;
+    OpProfiler profiler_;
     StepPlan step_;
     cpu::RopeTable rope_table_;    // cos/sin of the step's positions, built by the first rope()
     bool rope_table_valid_ = false;

@@ -1,0 +1,29 @@
+// Memory bandwidth of this machine as the bench sees it: a multi-threaded read (and copy) of a
+// buffer far beyond the caches, on the same threads the CPU backend uses. The figure the
+// generation throughput is compared against.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "backend/backend.h"
+
+namespace rf {
+
+class ThreadPool;
+
+struct Bandwidth {
+    double read_gbs = 0;  // GB/s (1e9 bytes) read by all threads together, best pass
+    double copy_gbs = 0;  // GB/s of memcpy (bytes read + bytes written), best pass
+    size_t buffer_bytes = 0;
+    int threads = 0;
+    std::string describe() const;  // one line for the report
+};
+
+// CPU: each pool thread reads / copies its contiguous slice of a `bytes` buffer; best of passes.
+Bandwidth measure_cpu_bandwidth(ThreadPool& pool, size_t bytes = size_t{1} << 30, int passes = 5);
+// Any backend: device-to-device copies of a `bytes` buffer; read_gbs = copy_gbs (bytes read +
+// written per second: what the device moves).
+Bandwidth measure_backend_bandwidth(Backend& backend, size_t bytes = size_t{1} << 30, int passes = 5);
+
+}  // namespace rf
