@@ -33,10 +33,10 @@ double worst_ratio(TensorType wt, const std::vector<uint8_t>& w, int64_t rows, i
     for (int64_t t = 0; t < tokens; ++t) {
         const float* xt = x.data() + t * cols;
         std::vector<float> xq(xt, xt + cols);
-        std::vector<uint8_t> a(row_size(k.act_type, cols));
-        if (!blas && k.act_type != TensorType::F32) {
-            cpu::quantize_activation(k.act_type, xt, a.data(), cols);
-            dequantize_row(k.act_type, a.data(), xq.data(), cols);
+        std::vector<uint8_t> a(cpu::act_row_bytes(k.act, cols));
+        if (!blas && k.act != cpu::ActFormat::f32) {
+            cpu::quantize_activation(k.act, xt, a.data(), cols);
+            cpu::dequantize_activation(k.act, a.data(), xq.data(), cols);
         }
         for (int64_t r = 0; r < rows; ++r) {
             double exact = 0, err = 0, mag = 0, sums = 0;
@@ -47,11 +47,12 @@ double worst_ratio(TensorType wt, const std::vector<uint8_t>& w, int64_t rows, i
                 mag += std::fabs(wv * xq[i]);
             }
             if (wt == TensorType::Q4_1 || wt == TensorType::Q5_1) {
-                const auto* ab = reinterpret_cast<const block_q8_1*>(a.data());
                 for (int64_t b = 0; b < cols / 32; ++b) {
                     uint16_t m;
                     std::memcpy(&m, w.data() + r * row_size(wt, cols) + b * type_size(wt) + 2, 2);
-                    sums += std::fabs(f16_to_f32(m) * f16_to_f32(ab[b].s)) * std::ldexp(1.0, -10);
+                    double s = 0;  // |d sum(q)| of the activation block
+                    for (int i = 0; i < 32; ++i) s += xq[b * 32 + i];
+                    sums += std::fabs(f16_to_f32(m) * s) * std::ldexp(1.0, -9);
                 }
             }
             const double bound = err + sums + 3e-5 * mag + 1e-30;
@@ -107,9 +108,9 @@ TEST(CpuMatmul, TiledPrefillEqualsRowByRowKernel) {
     std::vector<float> y(static_cast<size_t>(tokens * rows));
     cpu::matmul(pool, W, {const_cast<float*>(x.data()), tokens, cols}, {y.data(), tokens, rows}, nullptr);
     const cpu::DotKernel k = cpu::dot_kernel(wt);
-    std::vector<uint8_t> a(row_size(k.act_type, cols));
+    std::vector<uint8_t> a(cpu::act_row_bytes(k.act, cols));
     for (int64_t t = 0; t < tokens; ++t) {
-        cpu::quantize_activation(k.act_type, x.data() + t * cols, a.data(), cols);
+        cpu::quantize_activation(k.act, x.data() + t * cols, a.data(), cols);
         for (int64_t r = 0; r < rows; ++r) {
             float expect;
             k.dot(cols, w.data() + r * W.row_bytes, a.data(), 0, 1, &expect, 1);

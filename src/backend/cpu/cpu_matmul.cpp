@@ -37,15 +37,15 @@ struct ActBuffer {
     size_t stride = 0;
 };
 
-ActBuffer convert_activations(ThreadPool& pool, TensorType act_type, Act x) {
-    if (act_type == TensorType::F32) return {x.data, static_cast<size_t>(x.cols) * sizeof(float)};
+ActBuffer convert_activations(ThreadPool& pool, ActFormat act, Act x) {
+    if (act == ActFormat::f32) return {x.data, static_cast<size_t>(x.cols) * sizeof(float)};
     static thread_local std::vector<uint8_t> buffer;  // per calling thread; grows, never shrinks
-    const size_t stride = row_size(act_type, x.cols);
+    const size_t stride = act_row_bytes(act, x.cols);
     if (buffer.size() < stride * static_cast<size_t>(x.rows)) buffer.resize(stride * static_cast<size_t>(x.rows));
     uint8_t* dst = buffer.data();
     auto convert = [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t)
-            quantize_activation(act_type, x.data + t * x.cols, dst + static_cast<size_t>(t) * stride, x.cols);
+            quantize_activation(act, x.data + t * x.cols, dst + static_cast<size_t>(t) * stride, x.cols);
     };
     if (x.rows <= kDotMaxTokens) {
         convert(0, x.rows);
@@ -124,7 +124,7 @@ void matmul(ThreadPool& pool, const Weight& w, Act x, Act y, const float* bias) 
     } else if (w.type == TensorType::F32 && x.rows >= kBlasMinTokens) {
         matmul_blas(pool, w, x, y);
     } else {
-        const ActBuffer a = convert_activations(pool, k.act_type, x);
+        const ActBuffer a = convert_activations(pool, k.act, x);
         if (x.rows <= kDotMaxTokens) {
             matmul_decode(pool, k, w, a, x, y);
         } else {

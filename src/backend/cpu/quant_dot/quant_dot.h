@@ -2,11 +2,12 @@
 // copy of the weights). Before a matmul the activations are converted once into the format the
 // weight type's kernel wants (as llama.cpp's CPU backend does):
 //
-//   weights             activations            what is exact
-//   Q4_0, Q5_0, Q8_0    Q8_0 (32 per block)    integer block sums; f32 scales
-//   Q4_1, Q5_1          Q8_1 (with d*sum(q))   likewise
-//   Q2_K .. Q6_K        Q8_K (with bsums)      integer sub-block sums; f32 scales
-//   F32, F16            F32                    f32 products and sums
+//   weights             activations (act_format.h)       what is exact
+//   Q4_0, Q5_0, Q8_0    Q8_0 (32 per block)              integer block sums; f32 scales
+//   Q4_1, Q5_1          Q8_1 (with d*sum(q))             likewise
+//                       (avx512_vnni: the same Q8_0 values regrouped, q8_x4_*)
+//   Q2_K .. Q6_K        Q8_K (with bsums)                integer sub-block sums; f32 scales
+//   F32, F16            F32                              f32 products and sums
 //   BF16                BF16 on avx512_vnni (vdpbf16ps), F32 elsewhere
 //
 // A kernel computes, for nt activation rows (1 <= nt <= kDotMaxTokens),
@@ -19,6 +20,7 @@
 #include <cstdint>
 
 #include "backend/cpu/cpu_features.h"
+#include "backend/cpu/quant_dot/act_format.h"
 #include "formats/tensor_type.h"
 
 namespace rf::cpu {
@@ -30,17 +32,14 @@ using DotRowsFn = void (*)(int64_t n, const void* w, const void* act, size_t act
                            float* out, size_t out_stride);
 
 struct DotKernel {
-    TensorType act_type = TensorType::F32;  // activation format (Q8_0, Q8_1, Q8_K, F32, BF16)
+    ActFormat act = ActFormat::f32;  // activation format
     DotRowsFn dot = nullptr;                // nullptr: no kernel for this weight type
 };
 
 // The kernel for weight type `w` on tier `isa` (which must be supported). Types without a dot
-// product (integers, F64, Q8_1 / Q8_K as weights) get {F32, nullptr}.
+// product (integers, F64, Q8_1 / Q8_K as weights) get {f32, nullptr}.
 DotKernel dot_kernel(TensorType w, CpuIsa isa);
 inline DotKernel dot_kernel(TensorType w) { return dot_kernel(w, cpu_isa()); }
-
-// Converts a row of n floats into row_size(act_type, n) bytes of activation format.
-void quantize_activation(TensorType act_type, const float* x, void* dst, int64_t n);
 
 // Per-tier kernel tables (quant_dot_<tier>.cpp); same contract as dot_kernel.
 namespace scalar {

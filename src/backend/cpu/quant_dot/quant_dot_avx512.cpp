@@ -48,19 +48,19 @@ template <int NT> struct K512_bf16_dp { static constexpr FixedDot run = dot_bf16
 
 DotKernel dot_kernel(TensorType w) {
     switch (w) {
-        case TensorType::F32: return {TensorType::F32, rows<K512_f32>};
-        case TensorType::F16: return {TensorType::F32, rows<K512_f16>};
-        case TensorType::BF16: return {TensorType::BF16, rows<K512_bf16_dp>};
-        case TensorType::Q4_0: return {TensorType::Q8_0, rows<K512_q4_0>};
-        case TensorType::Q4_1: return {TensorType::Q8_1, rows<K512_q4_1>};
-        case TensorType::Q5_0: return {TensorType::Q8_0, rows<K512_q5_0>};
-        case TensorType::Q5_1: return {TensorType::Q8_1, rows<K512_q5_1>};
-        case TensorType::Q8_0: return {TensorType::Q8_0, rows<K512_q8_0>};
-        case TensorType::Q2_K: return {TensorType::Q8_K, rows<K512_q2_k>};
-        case TensorType::Q3_K: return {TensorType::Q8_K, rows<K512_q3_k>};
-        case TensorType::Q4_K: return {TensorType::Q8_K, rows<K512_q4_k>};
-        case TensorType::Q5_K: return {TensorType::Q8_K, rows<K512_q5_k>};
-        case TensorType::Q6_K: return {TensorType::Q8_K, rows<K512_q6_k>};
+        case TensorType::F32: return {ActFormat::f32, rows<K512_f32>};
+        case TensorType::F16: return {ActFormat::f32, rows<K512_f16>};
+        case TensorType::BF16: return {ActFormat::bf16, rows<K512_bf16_dp>};
+        case TensorType::Q4_0: return {ActFormat::q8_0, rows<K512_q4_0>};
+        case TensorType::Q4_1: return {ActFormat::q8_1, rows<K512_q4_1>};
+        case TensorType::Q5_0: return {ActFormat::q8_0, rows<K512_q5_0>};
+        case TensorType::Q5_1: return {ActFormat::q8_1, rows<K512_q5_1>};
+        case TensorType::Q8_0: return {ActFormat::q8_0, rows<K512_q8_0>};
+        case TensorType::Q2_K: return {ActFormat::q8_k, rows<K512_q2_k>};
+        case TensorType::Q3_K: return {ActFormat::q8_k, rows<K512_q3_k>};
+        case TensorType::Q4_K: return {ActFormat::q8_k, rows<K512_q4_k>};
+        case TensorType::Q5_K: return {ActFormat::q8_k, rows<K512_q5_k>};
+        case TensorType::Q6_K: return {ActFormat::q8_k, rows<K512_q6_k>};
         default: return {};
     }
 }
