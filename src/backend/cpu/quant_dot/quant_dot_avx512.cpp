@@ -1,9 +1,10 @@
-// Dot kernels of the avx512_vnni tier (AVX-512 + VNNI + BF16): vpdpbusd for the 32-weight block
-// types, vdpbf16ps for BF16 weights against bf16-rounded activations.
+// Dot kernels of the avx512_vnni tier (AVX-512 + VNNI + BF16): four-block vpdpbusd kernels for
+// the 32-weight block types (quant_dot_x86_512_x4.h), vdpbf16ps for BF16 weights against
+// bf16-rounded activations.
 #define RF_DOT_NS avx512vnni
 #define RF_DOT_VNNI256 2
 #define RF_DOT_VNNI512 1
-#include "backend/cpu/quant_dot/quant_dot_x86_512.h"
+#include "backend/cpu/quant_dot/quant_dot_x86_512_x4.h"
 
 namespace rf::cpu::avx512vnni {
 namespace {
@@ -51,11 +52,11 @@ DotKernel dot_kernel(TensorType w) {
         case TensorType::F32: return {ActFormat::f32, rows<K512_f32>};
         case TensorType::F16: return {ActFormat::f32, rows<K512_f16>};
         case TensorType::BF16: return {ActFormat::bf16, rows<K512_bf16_dp>};
-        case TensorType::Q4_0: return {ActFormat::q8_0, rows<K512_q4_0>};
-        case TensorType::Q4_1: return {ActFormat::q8_1, rows<K512_q4_1>};
-        case TensorType::Q5_0: return {ActFormat::q8_0, rows<K512_q5_0>};
-        case TensorType::Q5_1: return {ActFormat::q8_1, rows<K512_q5_1>};
-        case TensorType::Q8_0: return {ActFormat::q8_0, rows<K512_q8_0>};
+        case TensorType::Q4_0: return {ActFormat::q8_x4_off8, rows<KX4_q4_0>};
+        case TensorType::Q4_1: return {ActFormat::q8_x4_sum, rows<KX4_q4_1>};
+        case TensorType::Q5_0: return {ActFormat::q8_x4_off16, rows<KX4_q5_0>};
+        case TensorType::Q5_1: return {ActFormat::q8_x4_sum, rows<KX4_q5_1>};
+        case TensorType::Q8_0: return {ActFormat::q8_x4_off128, rows<KX4_q8_0>};
         case TensorType::Q2_K: return {ActFormat::q8_k, rows<K512_q2_k>};
         case TensorType::Q3_K: return {ActFormat::q8_k, rows<K512_q3_k>};
         case TensorType::Q4_K: return {ActFormat::q8_k, rows<K512_q4_k>};
