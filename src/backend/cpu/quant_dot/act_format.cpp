@@ -1,5 +1,6 @@
 #include "backend/cpu/quant_dot/act_format.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -34,14 +35,14 @@ void quantize_x4(ActFormat f, const float* x, void* dst, int64_t n) {
     const int off = x4_offset(f);
     for (int64_t g = 0; g < (nb + 3) / 4; ++g) {
         block_q8_x4& out = groups[g];
-        std::memset(&out, 0, sizeof out);
-        for (int k = 0; k < 4 && 4 * g + k < nb; ++k) {
+        const int nk = static_cast<int>(std::min<int64_t>(4, nb - 4 * g));
+        if (nk < 4) std::memset(&out, 0, sizeof out);
+        for (int k = 0; k < nk; ++k) {
             const block_q8_0& b = q8[static_cast<size_t>(4 * g + k)];
+            std::memcpy(out.qs + 16 * k, b.qs, 16);
+            std::memcpy(out.qs + 64 + 16 * k, b.qs + 16, 16);
             int32_t sum = 0;
-            for (int i = 0; i < QK8_0; ++i) {
-                out.qs[x4_pos(k, i)] = b.qs[i];
-                sum += b.qs[i];
-            }
+            for (int i = 0; i < QK8_0; ++i) sum += b.qs[i];
             const float d = f16_to_f32(b.d);
             for (int i = 0; i < 4; ++i) out.d[4 * k + i] = d;
             if (f == ActFormat::q8_x4_sum) {
@@ -50,6 +51,7 @@ void quantize_x4(ActFormat f, const float* x, void* dst, int64_t n) {
             } else {
                 out.aux[4 * k] = -off * sum;
             }
+            out.aux[4 * k + 1] = out.aux[4 * k + 2] = out.aux[4 * k + 3] = 0;
         }
     }
 }

@@ -33,7 +33,7 @@ using DotRowsFn = void (*)(int64_t n, const void* w, const void* act, size_t act
 
 struct DotKernel {
     ActFormat act = ActFormat::f32;  // activation format
-    DotRowsFn dot = nullptr;                // nullptr: no kernel for this weight type
+    DotRowsFn dot = nullptr;         // nullptr: no kernel for this weight type
 };
 
 // The kernel for weight type `w` on tier `isa` (which must be supported). Types without a dot
