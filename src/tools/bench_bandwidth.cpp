@@ -22,8 +22,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 std::string Bandwidth::describe() const {
-    return fmt::format("memory bandwidth: read {:.1f} GB/s, copy {:.1f} GB/s ({} threads, {:.2f} GiB buffer, best of "
-                       "several passes)",
+    return fmt::format("memory bandwidth: read {:.1f} GB/s, copy {:.1f} GB/s ({} threads, {:.2f} GiB buffer, best "
+                       "pass)",
                        read_gbs, copy_gbs, threads, static_cast<double>(buffer_bytes) / 1073741824.0);
 }
 
