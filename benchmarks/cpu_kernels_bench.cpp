@@ -48,20 +48,25 @@ void run(benchmark::State& state) {
     }
     cpu::set_cpu_isa(isa);
     Matrix m(type, rows, cols);
-    std::vector<float> x(static_cast<size_t>(tokens * cols), 0.5f), y(static_cast<size_t>(tokens * rows));
+    std::vector<float> x(static_cast<size_t>(tokens * cols), 0.5f),
+        y(static_cast<size_t>(tokens * rows));
     for (auto _ : state) {
-        cpu::matmul(pool(threads), m.w, {x.data(), tokens, cols}, {y.data(), tokens, rows}, nullptr);
+        cpu::matmul(pool(threads), m.w, {x.data(), tokens, cols}, {y.data(), tokens, rows},
+                    nullptr);
         benchmark::DoNotOptimize(y.data());
     }
-    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(m.bytes.size()));
-    state.counters["tok/s"] = benchmark::Counter(static_cast<double>(tokens) * state.iterations(), benchmark::Counter::kIsRate);
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                            static_cast<int64_t>(m.bytes.size()));
+    state.counters["tok/s"] = benchmark::Counter(static_cast<double>(tokens) * state.iterations(),
+                                                 benchmark::Counter::kIsRate);
     state.SetLabel(std::string(type_name(type)) + " " + cpu::cpu_isa_name(isa));
 }
 
 void args(benchmark::internal::Benchmark* b, int64_t rows, int64_t cols, int64_t tokens) {
-    for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
-                         TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,
-                         TensorType::F16, TensorType::BF16, TensorType::F32})
+    for (TensorType t :
+         {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
+          TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,
+          TensorType::F16, TensorType::BF16, TensorType::F32})
         for (int isa = 1; isa <= 4; ++isa)
             for (int th : {1, 2}) b->Args({static_cast<int64_t>(t), isa, th, rows, cols, tokens});
     b->UseRealTime();
@@ -90,17 +95,23 @@ void shape_from_memory(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));
     state.SetLabel(std::string(type_name(type)) + " " + cpu::cpu_isa_name(isa));
 }
-BENCHMARK(shape_from_memory)
-    ->Name("qwen05b_shapes")
-    ->Apply([](auto* b) {
-        for (int64_t t : {static_cast<int64_t>(TensorType::Q4_0), static_cast<int64_t>(TensorType::Q8_0)})
-            for (int th : {1, 2})
-                for (auto rc : {std::pair<int64_t, int64_t>{4864, 896}, {896, 4864}, {896, 896}, {128, 896}, {2432, 1792},
-                                {1792, 2432}, {448, 9728}, {9728, 448}})
-                    for (int l3 : {0, 1})
-                        for (int isa = 1; isa <= 4; ++isa) b->Args({t, isa, th, rc.first, rc.second, l3});
-        b->UseRealTime();
-    });
+BENCHMARK(shape_from_memory)->Name("qwen05b_shapes")->Apply([](auto* b) {
+    for (int64_t t :
+         {static_cast<int64_t>(TensorType::Q4_0), static_cast<int64_t>(TensorType::Q8_0)})
+        for (int th : {1, 2})
+            for (auto rc : {std::pair<int64_t, int64_t>{4864, 896},
+                            {896, 4864},
+                            {896, 896},
+                            {128, 896},
+                            {2432, 1792},
+                            {1792, 2432},
+                            {448, 9728},
+                            {9728, 448}})
+                for (int l3 : {0, 1})
+                    for (int isa = 1; isa <= 4; ++isa)
+                        b->Args({t, isa, th, rc.first, rc.second, l3});
+    b->UseRealTime();
+});
 
 // 1024 x 1024: 0.56 MiB at q4_0 (L2); 65536 x 1024: 36 MiB at q4_0 and more (beyond L3).
 BENCHMARK(run)->Name("gemv_hot")->Apply([](auto* b) { args(b, 1024, 1024, 1); });
@@ -119,7 +130,8 @@ void stream_read(benchmark::State& state) {
         pool(threads).run([&](int ith, int nth) {
             const size_t b = n * static_cast<size_t>(ith) / static_cast<size_t>(nth);
             const size_t e = n * static_cast<size_t>(ith + 1) / static_cast<size_t>(nth);
-            sink[static_cast<size_t>(ith)] = v.sum_squares(buf.data() + b, static_cast<int64_t>(e - b));
+            sink[static_cast<size_t>(ith)] =
+                v.sum_squares(buf.data() + b, static_cast<int64_t>(e - b));
         });
         benchmark::DoNotOptimize(sink.data());
     }
@@ -141,8 +153,8 @@ void activation_quantize(benchmark::State& state) {
     state.SetLabel(cpu::act_format_name(f));
 }
 BENCHMARK(activation_quantize)->Apply([](auto* b) {
-    for (auto f : {cpu::ActFormat::q8_0, cpu::ActFormat::q8_1, cpu::ActFormat::q8_k, cpu::ActFormat::q8_x4_off8,
-                   cpu::ActFormat::q8_x4_sum})
+    for (auto f : {cpu::ActFormat::q8_0, cpu::ActFormat::q8_1, cpu::ActFormat::q8_k,
+                   cpu::ActFormat::q8_x4_off8, cpu::ActFormat::q8_x4_sum})
         for (int64_t cols : {1024, 4608}) b->Args({static_cast<int64_t>(f), cols});
 });
 

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
-#include <map>
 #include <random>
 
 #include "backend/backend_factory.h"
@@ -41,8 +41,8 @@ std::vector<int32_t> random_tokens(int n, int n_vocab, uint64_t seed) {
 }
 
 // Seconds to feed `tokens` into a fresh sequence, n_batch at a time (pp) or one by one (tg).
-double time_feed(Model& model, KvCache& kv, int32_t n_ctx, const std::vector<int32_t>& tokens, int n_batch,
-                 bool one_by_one) {
+double time_feed(Model& model, KvCache& kv, int32_t n_ctx, const std::vector<int32_t>& tokens,
+                 int n_batch, bool one_by_one) {
     Session s(model, kv, n_ctx);
     std::vector<float> logits;
     const auto t0 = Clock::now();
@@ -58,23 +58,28 @@ double time_feed(Model& model, KvCache& kv, int32_t n_ctx, const std::vector<int
 // K and V bytes of one position across all attention layers.
 size_t kv_bytes_per_position(const Model& model, KvCodec codec) {
     size_t b = 0;
-    for (const KvLayerShape& s : model.kv_layer_shapes()) b += 2 * static_cast<size_t>(s.n_kv_head) * kv_row_bytes(codec, s.head_dim);
+    for (const KvLayerShape& s : model.kv_layer_shapes())
+        b += 2 * static_cast<size_t>(s.n_kv_head) * kv_row_bytes(codec, s.head_dim);
     return b;
 }
 
 // Per-op table of one test: time per token, share, and GB/s of the bytes the op reads.
-std::string profile_table(const std::string& test, const std::map<std::string, OpStats>& stats, double tokens,
-                          double wall_seconds) {
+std::string profile_table(const std::string& test, const std::map<std::string, OpStats>& stats,
+                          double tokens, double wall_seconds) {
     std::vector<std::pair<std::string, OpStats>> rows(stats.begin(), stats.end());
-    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
     double total = 0;
     for (const auto& r : rows) total += r.second.seconds;
-    std::string s = fmt::format("\nops of {} ({:.3f} ms per token; ops {:.3f} ms, the rest is outside the ops):\n\n",
-                                test, 1e3 * wall_seconds / tokens, 1e3 * total / tokens);
-    s += "| op | calls / token | ms / token | share | GB/s |\n| --- | ---: | ---: | ---: | ---: |\n";
+    std::string s = fmt::format(
+        "\nops of {} ({:.3f} ms per token; ops {:.3f} ms, the rest is outside the ops):\n\n", test,
+        1e3 * wall_seconds / tokens, 1e3 * total / tokens);
+    s +=
+        "| op | calls / token | ms / token | share | GB/s |\n| --- | ---: | ---: | ---: | ---: |\n";
     for (const auto& [name, st] : rows)
-        s += fmt::format("| {} | {:.1f} | {:.4f} | {:.1f} % | {} |\n", name, st.calls / tokens, 1e3 * st.seconds / tokens,
-                         100 * st.seconds / total, st.bytes > 0 ? fmt::format("{:.1f}", st.bytes / st.seconds / 1e9) : "");
+        s += fmt::format("| {} | {:.1f} | {:.4f} | {:.1f} % | {} |\n", name, st.calls / tokens,
+                         1e3 * st.seconds / tokens, 100 * st.seconds / total,
+                         st.bytes > 0 ? fmt::format("{:.1f}", st.bytes / st.seconds / 1e9) : "");
     return s;
 }
 
@@ -92,20 +97,24 @@ std::string BenchReport::markdown() const {
     s += "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: |\n";
     for (const BenchRow& r : rows) {
         const bool tg = r.gbs > 0;
-        s += fmt::format("| {} | {:.2f} GiB | {} | {} | {} | {} | {:.2f} | {} | {} |\n", r.model, r.size_gib,
-                         format_params(r.params), r.backend, r.threads, r.test, r.tps,
-                         tg ? fmt::format("{:.1f}", r.gbs) : "", tg ? fmt::format("{:.0f} %", 100 * r.bw_fraction) : "");
+        s += fmt::format("| {} | {:.2f} GiB | {} | {} | {} | {} | {:.2f} | {} | {} |\n", r.model,
+                         r.size_gib, format_params(r.params), r.backend, r.threads, r.test, r.tps,
+                         tg ? fmt::format("{:.1f}", r.gbs) : "",
+                         tg ? fmt::format("{:.0f} %", 100 * r.bw_fraction) : "");
     }
     return s + profiles;
 }
 
-BenchReport run_bench(const BenchOptions& o, const std::function<void(const std::string&)>& log_fn) {
+BenchReport run_bench(const BenchOptions& o,
+                      const std::function<void(const std::string&)>& log_fn) {
     auto log = [&](const std::string& line) {
         if (log_fn) log_fn(line);
     };
-    RF_CHECK(o.model_path.empty() != o.synthetic.empty(), "bench: give exactly one of -m MODEL and --synthetic SHAPE:TYPE");
+    RF_CHECK(o.model_path.empty() != o.synthetic.empty(),
+             "bench: give exactly one of -m MODEL and --synthetic SHAPE:TYPE");
     RF_CHECK(o.reps >= 1 && o.n_prompt >= 0 && o.n_gen >= 0 && o.n_batch >= 1,
-             "bench: -r {} must be >= 1, -p {} and -n {} >= 0, -b {} >= 1", o.reps, o.n_prompt, o.n_gen, o.n_batch);
+             "bench: -r {} must be >= 1, -p {} and -n {} >= 0, -b {} >= 1", o.reps, o.n_prompt,
+             o.n_gen, o.n_batch);
 
     std::optional<SyntheticModel> synth;
     std::string path = o.model_path, name;
@@ -114,18 +123,20 @@ BenchReport run_bench(const BenchOptions& o, const std::function<void(const std:
         synth.emplace(o.synthetic, o.seed);
         path = synth->path();
         name = synth->shape().name + " " + synth->file_type().name + " (synthetic)";
-        log(fmt::format("built synthetic {} in memory: {:.2f} GiB in {:.1f} s", synth->description(),
-                        synth->file_bytes() / 1073741824.0, std::chrono::duration<double>(Clock::now() - t0).count()));
+        log(fmt::format("built synthetic {} in memory: {:.2f} GiB in {:.1f} s",
+                        synth->description(), synth->file_bytes() / 1073741824.0,
+                        std::chrono::duration<double>(Clock::now() - t0).count()));
     }
 
     std::unique_ptr<Backend> backend = make_backend(BackendChoice{o.device, o.threads});
     auto* cpu_backend = dynamic_cast<CpuBackend*>(backend.get());
     const auto t_load = Clock::now();
     Model model(path, *backend);
-    log(fmt::format("loaded in {:.1f} s on {}", std::chrono::duration<double>(Clock::now() - t_load).count(),
-                    backend->name()));
+    log(fmt::format("loaded in {:.1f} s on {}",
+                    std::chrono::duration<double>(Clock::now() - t_load).count(), backend->name()));
     if (name.empty()) {
-        name = model.config().name.empty() ? std::filesystem::path(path).filename().string() : model.config().name;
+        name = model.config().name.empty() ? std::filesystem::path(path).filename().string()
+                                           : model.config().name;
     }
 
     int64_t params = 0;
@@ -177,14 +188,15 @@ BenchReport run_bench(const BenchOptions& o, const std::function<void(const std:
         }
         if (prof) {
             prof->set_enabled(false);
-            report.profiles += profile_table(row.test, prof->stats(), static_cast<double>(n) * o.reps, wall);
+            report.profiles +=
+                profile_table(row.test, prof->stats(), static_cast<double>(n) * o.reps, wall);
         }
         row.tps = median(row.runs_tps);
         if (tg) {
             // mean context over the run: positions 0 .. n-1 are read by tokens 1 .. n
-            const double kv_bytes = static_cast<double>(kv_bytes_per_position(model, o.kv_codec)) * (n + 1) / 2.0;
+            const double kv_bytes =
+                static_cast<double>(kv_bytes_per_position(model, o.kv_codec)) * (n + 1) / 2.0;
             row.gbs = (static_cast<double>(weight_bytes_per_token) + kv_bytes) * row.tps / 1e9;
-
         }
         report.rows.push_back(row);
     };
@@ -193,8 +205,8 @@ BenchReport run_bench(const BenchOptions& o, const std::function<void(const std:
     const Bandwidth bw_after = measure();
     const Bandwidth& bw = bw_after.read_gbs > bw_before.read_gbs ? bw_after : bw_before;
     report.bandwidth_gbs = bw.read_gbs;
-    report.bandwidth_line = fmt::format("{} (before the tests {:.1f}, after {:.1f})", bw.describe(), bw_before.read_gbs,
-                                        bw_after.read_gbs);
+    report.bandwidth_line = fmt::format("{} (before the tests {:.1f}, after {:.1f})", bw.describe(),
+                                        bw_before.read_gbs, bw_after.read_gbs);
     for (BenchRow& row : report.rows)
         if (row.gbs > 0) row.bw_fraction = bw.read_gbs > 0 ? row.gbs / bw.read_gbs : 0.0;
     return report;

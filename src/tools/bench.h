@@ -25,24 +25,24 @@ struct BenchOptions {
     int n_gen = 128;         // 0: no tg test
     int n_batch = 512;       // tokens per forward step in pp
     int reps = 3;
-    int threads = 0;         // CPU threads (0: all cores)
+    int threads = 0;  // CPU threads (0: all cores)
     std::string device = "auto";
     KvCodec kv_codec = KvCodec::F16;
-    uint64_t seed = 1;       // synthetic weights and random tokens
-    bool profile = false;    // CPU: per-op time table of each test (timers around every op)
+    uint64_t seed = 1;     // synthetic weights and random tokens
+    bool profile = false;  // CPU: per-op time table of each test (timers around every op)
     size_t bandwidth_bytes = size_t{1} << 30;  // buffer of the bandwidth measurement
 };
 
 struct BenchRow {
-    std::string model;     // "qwen2.5-0.5b q4_0 (synthetic)" or general.name / file name
-    double size_gib = 0;   // weight tensors
+    std::string model;    // "qwen2.5-0.5b q4_0 (synthetic)" or general.name / file name
+    double size_gib = 0;  // weight tensors
     int64_t params = 0;
-    std::string backend;   // "cpu avx512_vnni", "gpu ..."
+    std::string backend;  // "cpu avx512_vnni", "gpu ..."
     int threads = 0;
-    std::string test;      // "pp512", "tg128"
-    double tps = 0;        // median tokens/s
+    std::string test;  // "pp512", "tg128"
+    double tps = 0;    // median tokens/s
     std::vector<double> runs_tps;
-    double gbs = 0;        // tg: GB/s of weights + KV read per token (0 for pp)
+    double gbs = 0;          // tg: GB/s of weights + KV read per token (0 for pp)
     double bw_fraction = 0;  // tg: gbs / measured bandwidth
 };
 
@@ -50,11 +50,12 @@ struct BenchReport {
     std::string bandwidth_line;  // printed above the table
     double bandwidth_gbs = 0;
     std::vector<BenchRow> rows;
-    std::string profiles;  // per-op tables (BenchOptions::profile), markdown
+    std::string profiles;          // per-op tables (BenchOptions::profile), markdown
     std::string markdown() const;  // bandwidth line, blank line, table, profiles
 };
 
 // Runs the bench; log(line) receives progress lines (may be null).
-BenchReport run_bench(const BenchOptions& options, const std::function<void(const std::string&)>& log = nullptr);
+BenchReport run_bench(const BenchOptions& options,
+                      const std::function<void(const std::string&)>& log = nullptr);
 
 }  // namespace rf

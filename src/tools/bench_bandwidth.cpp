@@ -22,9 +22,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 std::string Bandwidth::describe() const {
-    return fmt::format("memory bandwidth: read {:.1f} GB/s, copy {:.1f} GB/s ({} threads, {:.2f} GiB buffer, best "
-                       "pass)",
-                       read_gbs, copy_gbs, threads, static_cast<double>(buffer_bytes) / 1073741824.0);
+    return fmt::format(
+        "memory bandwidth: read {:.1f} GB/s, copy {:.1f} GB/s ({} threads, {:.2f} GiB buffer, best "
+        "pass)",
+        read_gbs, copy_gbs, threads, static_cast<double>(buffer_bytes) / 1073741824.0);
 }
 
 Bandwidth measure_cpu_bandwidth(ThreadPool& pool, size_t bytes, int passes) {
@@ -48,16 +49,19 @@ Bandwidth measure_cpu_bandwidth(ThreadPool& pool, size_t bytes, int passes) {
         pool.run([&](int ith, int nt) {
             const size_t b = n * static_cast<size_t>(ith) / static_cast<size_t>(nt);
             const size_t e = n * static_cast<size_t>(ith + 1) / static_cast<size_t>(nt);
-            sink[static_cast<size_t>(ith)] = v.sum_squares(src.get() + b, static_cast<int64_t>(e - b));
+            sink[static_cast<size_t>(ith)] =
+                v.sum_squares(src.get() + b, static_cast<int64_t>(e - b));
         });
-        bw.read_gbs = std::max(bw.read_gbs, static_cast<double>(bw.buffer_bytes) / seconds_since(t0) / 1e9);
+        bw.read_gbs =
+            std::max(bw.read_gbs, static_cast<double>(bw.buffer_bytes) / seconds_since(t0) / 1e9);
         t0 = std::chrono::steady_clock::now();
         pool.run([&](int ith, int nt) {
             const size_t b = n * static_cast<size_t>(ith) / static_cast<size_t>(nt);
             const size_t e = n * static_cast<size_t>(ith + 1) / static_cast<size_t>(nt);
             std::memcpy(dst.get() + b, src.get() + b, (e - b) * sizeof(float));
         });
-        bw.copy_gbs = std::max(bw.copy_gbs, 2.0 * static_cast<double>(bw.buffer_bytes) / seconds_since(t0) / 1e9);
+        bw.copy_gbs = std::max(
+            bw.copy_gbs, 2.0 * static_cast<double>(bw.buffer_bytes) / seconds_since(t0) / 1e9);
     }
     RF_CHECK(sink[0] > 0.0f, "bandwidth: read pass produced {}", sink[0]);  // keeps the reads alive
     return bw;
@@ -75,7 +79,8 @@ Bandwidth measure_backend_bandwidth(Backend& backend, size_t bytes, int passes) 
         const auto t0 = std::chrono::steady_clock::now();
         backend.copy(b, a, bytes);
         backend.synchronize();
-        bw.copy_gbs = std::max(bw.copy_gbs, 2.0 * static_cast<double>(bytes) / seconds_since(t0) / 1e9);
+        bw.copy_gbs =
+            std::max(bw.copy_gbs, 2.0 * static_cast<double>(bytes) / seconds_since(t0) / 1e9);
     }
     bw.read_gbs = bw.copy_gbs;  // a device streams reads about as fast as it moves copy traffic
     backend.release(a);

@@ -24,6 +24,7 @@ struct Bandwidth {
 Bandwidth measure_cpu_bandwidth(ThreadPool& pool, size_t bytes = size_t{1} << 30, int passes = 5);
 // Any backend: device-to-device copies of a `bytes` buffer; read_gbs = copy_gbs (bytes read +
 // written per second: what the device moves).
-Bandwidth measure_backend_bandwidth(Backend& backend, size_t bytes = size_t{1} << 30, int passes = 5);
+Bandwidth measure_backend_bandwidth(Backend& backend, size_t bytes = size_t{1} << 30,
+                                    int passes = 5);
 
 }  // namespace rf

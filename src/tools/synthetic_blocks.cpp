@@ -45,22 +45,34 @@ void put_f16(uint8_t* p, float v) {
 struct ScaleFields {
     size_t d = 0, second = SIZE_MAX;  // second: m (Q4_1/Q5_1) or dmin (K-quants); SIZE_MAX: none
     float magnitude = 1.0f;
-    float second_ratio = 0.0f;  // second = -ratio * d for m (centres the weights), +ratio * d for dmin
+    float second_ratio =
+        0.0f;  // second = -ratio * d for m (centres the weights), +ratio * d for dmin
 };
 
 ScaleFields scale_fields(TensorType t) {
     switch (t) {
-        case TensorType::Q4_0: return {offsetof(block_q4_0, d), SIZE_MAX, 4.0f, 0.0f};
-        case TensorType::Q4_1: return {offsetof(block_q4_1, d), offsetof(block_q4_1, m), 4.0f, 8.0f};
-        case TensorType::Q5_0: return {offsetof(block_q5_0, d), SIZE_MAX, 8.0f, 0.0f};
-        case TensorType::Q5_1: return {offsetof(block_q5_1, d), offsetof(block_q5_1, m), 8.0f, 16.0f};
-        case TensorType::Q8_0: return {offsetof(block_q8_0, d), SIZE_MAX, 64.0f, 0.0f};
-        case TensorType::Q2_K: return {offsetof(block_q2_K, d), offsetof(block_q2_K, dmin), 12.0f, 0.2f};
-        case TensorType::Q3_K: return {offsetof(block_q3_K, d), SIZE_MAX, 32.0f, 0.0f};
-        case TensorType::Q4_K: return {offsetof(block_q4_K, d), offsetof(block_q4_K, dmin), 256.0f, 0.25f};
-        case TensorType::Q5_K: return {offsetof(block_q5_K, d), offsetof(block_q5_K, dmin), 512.0f, 0.25f};
-        case TensorType::Q6_K: return {offsetof(block_q6_K, d), SIZE_MAX, 1024.0f, 0.0f};
-        default: fail("fill_random_blocks: no random generator for type {}", type_name(t));
+        case TensorType::Q4_0:
+            return {offsetof(block_q4_0, d), SIZE_MAX, 4.0f, 0.0f};
+        case TensorType::Q4_1:
+            return {offsetof(block_q4_1, d), offsetof(block_q4_1, m), 4.0f, 8.0f};
+        case TensorType::Q5_0:
+            return {offsetof(block_q5_0, d), SIZE_MAX, 8.0f, 0.0f};
+        case TensorType::Q5_1:
+            return {offsetof(block_q5_1, d), offsetof(block_q5_1, m), 8.0f, 16.0f};
+        case TensorType::Q8_0:
+            return {offsetof(block_q8_0, d), SIZE_MAX, 64.0f, 0.0f};
+        case TensorType::Q2_K:
+            return {offsetof(block_q2_K, d), offsetof(block_q2_K, dmin), 12.0f, 0.2f};
+        case TensorType::Q3_K:
+            return {offsetof(block_q3_K, d), SIZE_MAX, 32.0f, 0.0f};
+        case TensorType::Q4_K:
+            return {offsetof(block_q4_K, d), offsetof(block_q4_K, dmin), 256.0f, 0.25f};
+        case TensorType::Q5_K:
+            return {offsetof(block_q5_K, d), offsetof(block_q5_K, dmin), 512.0f, 0.25f};
+        case TensorType::Q6_K:
+            return {offsetof(block_q6_K, d), SIZE_MAX, 1024.0f, 0.0f};
+        default:
+            fail("fill_random_blocks: no random generator for type {}", type_name(t));
     }
 }
 
@@ -73,8 +85,8 @@ void fill_random_floats(float* dst, size_t n, float center, float spread, uint64
 
 void fill_random_blocks(TensorType type, uint8_t* dst, size_t nbytes, uint64_t seed) {
     const size_t bs = type_size(type);
-    RF_CHECK(nbytes % bs == 0, "fill_random_blocks: {} bytes is not a whole number of {} blocks", nbytes,
-             type_name(type));
+    RF_CHECK(nbytes % bs == 0, "fill_random_blocks: {} bytes is not a whole number of {} blocks",
+             nbytes, type_name(type));
     Rng rng{seed};
     switch (type) {
         case TensorType::F32:
@@ -88,7 +100,8 @@ void fill_random_blocks(TensorType type, uint8_t* dst, size_t nbytes, uint64_t s
                 std::memcpy(dst + i, &h, 2);
             }
             return;
-        default: break;
+        default:
+            break;
     }
     const ScaleFields f = scale_fields(type);
     fill_bytes(rng, dst, nbytes);

@@ -18,16 +18,16 @@ namespace rf {
 
 // The architecture of a real model (from its Hugging Face config.json).
 struct SyntheticShape {
-    std::string name;      // "qwen2.5-0.5b", ...
-    std::string arch;      // GGUF general.architecture: qwen2 | qwen3
-    int n_layer = 0;       // num_hidden_layers
-    int n_embd = 0;        // hidden_size
-    int n_ff = 0;          // intermediate_size
-    int n_head = 0;        // num_attention_heads
-    int n_head_kv = 0;     // num_key_value_heads
-    int head_dim = 0;      // head_dim (hidden_size / heads unless given)
-    int n_vocab = 0;       // vocab_size
-    int n_ctx_train = 0;   // max_position_embeddings
+    std::string name;              // "qwen2.5-0.5b", ...
+    std::string arch;              // GGUF general.architecture: qwen2 | qwen3
+    int n_layer = 0;               // num_hidden_layers
+    int n_embd = 0;                // hidden_size
+    int n_ff = 0;                  // intermediate_size
+    int n_head = 0;                // num_attention_heads
+    int n_head_kv = 0;             // num_key_value_heads
+    int head_dim = 0;              // head_dim (hidden_size / heads unless given)
+    int n_vocab = 0;               // vocab_size
+    int n_ctx_train = 0;           // max_position_embeddings
     bool tied_embeddings = false;  // tie_word_embeddings: no output.weight
     bool qkv_bias = false;         // qwen2: attn_{q,k,v}.bias
     bool qk_norm = false;          // qwen3: attn_{q,k}_norm.weight
@@ -47,12 +47,13 @@ struct SyntheticTensor {
 };
 
 // Every tensor of the shape in file order, with its type for file type `ft`.
-std::vector<SyntheticTensor> synthetic_tensors(const SyntheticShape& shape, const QuantFileType& ft);
+std::vector<SyntheticTensor> synthetic_tensors(const SyntheticShape& shape,
+                                               const QuantFileType& ft);
 
 // An in-memory GGUF model. Movable; closes the memfd on destruction (a Model that mapped it
 // keeps the pages).
 class SyntheticModel {
-public:
+  public:
     // spec: "SHAPE:TYPE". Throws rf::Error for an unknown shape or type, or when the model would
     // not fit in available memory.
     explicit SyntheticModel(const std::string& spec, uint64_t seed = 1);
@@ -68,7 +69,7 @@ public:
     size_t file_bytes() const { return file_bytes_; }
     std::string description() const { return shape_.name + ":" + type_.name; }
 
-private:
+  private:
     int fd_ = -1;
     std::string path_;
     SyntheticShape shape_;

@@ -28,7 +28,8 @@ double worst_ratio(TensorType wt, const std::vector<uint8_t>& w, int64_t rows, i
     const cpu::DotKernel k = cpu::dot_kernel(wt);
     const bool blas = wt == TensorType::F32 && tokens >= 16;
     std::vector<float> wf(static_cast<size_t>(rows * cols));
-    for (int64_t r = 0; r < rows; ++r) dequantize_row(wt, w.data() + r * row_size(wt, cols), wf.data() + r * cols, cols);
+    for (int64_t r = 0; r < rows; ++r)
+        dequantize_row(wt, w.data() + r * row_size(wt, cols), wf.data() + r * cols, cols);
     double worst = 0;
     for (int64_t t = 0; t < tokens; ++t) {
         const float* xt = x.data() + t * cols;
@@ -80,21 +81,28 @@ TEST_P(CpuMatmul, OddShapesEveryTierWithinBoundAndThreadInvariant) {
             W.data = w.data();
             W.row_bytes = row_size(wt, cols);
             for (int64_t tokens : {1, 2, 5, 17}) {
-                SCOPED_TRACE(testing::Message() << type_name(wt) << " isa=" << cpu::cpu_isa_name(isa)
-                                                << " rows=" << rows << " tokens=" << tokens);
-                const auto x = test::random_floats(static_cast<size_t>(tokens * cols), 11 + static_cast<uint32_t>(tokens));
+                SCOPED_TRACE(testing::Message()
+                             << type_name(wt) << " isa=" << cpu::cpu_isa_name(isa)
+                             << " rows=" << rows << " tokens=" << tokens);
+                const auto x = test::random_floats(static_cast<size_t>(tokens * cols),
+                                                   11 + static_cast<uint32_t>(tokens));
                 std::vector<float> y1(static_cast<size_t>(tokens * rows), NAN), y2(y1.size(), NAN);
-                cpu::matmul(one, W, {const_cast<float*>(x.data()), tokens, cols}, {y1.data(), tokens, rows}, nullptr);
-                cpu::matmul(two, W, {const_cast<float*>(x.data()), tokens, cols}, {y2.data(), tokens, rows}, nullptr);
+                cpu::matmul(one, W, {const_cast<float*>(x.data()), tokens, cols},
+                            {y1.data(), tokens, rows}, nullptr);
+                cpu::matmul(two, W, {const_cast<float*>(x.data()), tokens, cols},
+                            {y2.data(), tokens, rows}, nullptr);
                 EXPECT_LE(worst_ratio(wt, w, rows, cols, x, tokens, y1), 1.0);
-                EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float))) << "1 vs 2 threads";
+                EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)))
+                    << "1 vs 2 threads";
             }
         }
     }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, CpuMatmul, testing::ValuesIn(test::dot_weight_types()),
-                         [](const testing::TestParamInfo<TensorType>& p) { return std::string(type_name(p.param)); });
+                         [](const testing::TestParamInfo<TensorType>& p) {
+                             return std::string(type_name(p.param));
+                         });
 
 // A large decode and prefill product (many row tiles, several tiles per thread, 3 token groups
 // with a partial one) equals the single-row kernel applied row by row.
@@ -106,7 +114,8 @@ TEST(CpuMatmul, TiledPrefillEqualsRowByRowKernel) {
     Weight W{wt, cols, rows, 1, w.data(), row_size(wt, cols)};
     const auto x = test::random_floats(static_cast<size_t>(tokens * cols), 6);
     std::vector<float> y(static_cast<size_t>(tokens * rows));
-    cpu::matmul(pool, W, {const_cast<float*>(x.data()), tokens, cols}, {y.data(), tokens, rows}, nullptr);
+    cpu::matmul(pool, W, {const_cast<float*>(x.data()), tokens, cols}, {y.data(), tokens, rows},
+                nullptr);
     const cpu::DotKernel k = cpu::dot_kernel(wt);
     std::vector<uint8_t> a(cpu::act_row_bytes(k.act, cols));
     for (int64_t t = 0; t < tokens; ++t) {
@@ -114,7 +123,8 @@ TEST(CpuMatmul, TiledPrefillEqualsRowByRowKernel) {
         for (int64_t r = 0; r < rows; ++r) {
             float expect;
             k.dot(cols, w.data() + r * W.row_bytes, a.data(), 0, 1, &expect, 1);
-            ASSERT_NEAR(y[t * rows + r], expect, 1e-5f * (1.0f + std::fabs(expect))) << "t=" << t << " r=" << r;
+            ASSERT_NEAR(y[t * rows + r], expect, 1e-5f * (1.0f + std::fabs(expect)))
+                << "t=" << t << " r=" << r;
         }
     }
 }

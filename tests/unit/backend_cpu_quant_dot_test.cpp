@@ -56,7 +56,8 @@ void check_kernels(TensorType wt, bool random_bits) {
         const auto w = test::make_weights(wt, 1, n, 100 + static_cast<uint32_t>(n), random_bits);
         std::vector<float> wf(static_cast<size_t>(n));
         dequantize_row(wt, w.data(), wf.data(), n);
-        const auto x = test::random_floats(static_cast<size_t>(n * cpu::kDotMaxTokens), 7 + static_cast<uint32_t>(n));
+        const auto x = test::random_floats(static_cast<size_t>(n * cpu::kDotMaxTokens),
+                                           7 + static_cast<uint32_t>(n));
         std::vector<float> scalar_out(cpu::kDotMaxTokens);
         for (CpuIsa isa : test::supported_cpu_isas()) {
             const cpu::DotKernel k = cpu::dot_kernel(wt, isa);
@@ -66,8 +67,9 @@ void check_kernels(TensorType wt, bool random_bits) {
             for (int j = 0; j < cpu::kDotMaxTokens; ++j)
                 cpu::quantize_activation(k.act, x.data() + j * n, act.data() + j * stride, n);
             for (int nt = 1; nt <= cpu::kDotMaxTokens; ++nt) {
-                SCOPED_TRACE(testing::Message() << type_name(wt) << " n=" << n << " isa=" << cpu::cpu_isa_name(isa)
-                                                << " nt=" << nt << (random_bits ? " random bits" : ""));
+                SCOPED_TRACE(testing::Message()
+                             << type_name(wt) << " n=" << n << " isa=" << cpu::cpu_isa_name(isa)
+                             << " nt=" << nt << (random_bits ? " random bits" : ""));
                 std::vector<float> out(static_cast<size_t>(nt) * 3, -1.0f);
                 k.dot(n, w.data(), act.data(), stride, nt, out.data(), 3);  // out_stride 3
                 for (int j = 0; j < nt; ++j) {
@@ -79,9 +81,11 @@ void check_kernels(TensorType wt, bool random_bits) {
                         act_err += std::fabs(double(wf[i])) * std::fabs(double(xj[i]) - xq[i]);
                         mag += std::fabs(double(wf[i]) * xq[i]);
                     }
-                    const double bound = act_err + q8_1_sum_term(wt, w.data(), xq, n) + 3e-5 * mag + 1e-30;
+                    const double bound =
+                        act_err + q8_1_sum_term(wt, w.data(), xq, n) + 3e-5 * mag + 1e-30;
                     const float got = out[static_cast<size_t>(j) * 3];
-                    EXPECT_LE(std::fabs(got - exact), bound) << "token " << j << " got " << got << " exact " << exact;
+                    EXPECT_LE(std::fabs(got - exact), bound)
+                        << "token " << j << " got " << got << " exact " << exact;
                     if (isa == CpuIsa::scalar && nt == cpu::kDotMaxTokens) scalar_out[j] = got;
                 }
             }
@@ -92,7 +96,8 @@ void check_kernels(TensorType wt, bool random_bits) {
             bool same_values = true;
             for (int j = 0; j < cpu::kDotMaxTokens; ++j) {
                 cpu::quantize_activation(ks.act, x.data() + j * n, sact.data(), n);
-                same_values &= decode_activation(ks.act, sact.data(), n) == decode_activation(k.act, act.data() + j * stride, n);
+                same_values &= decode_activation(ks.act, sact.data(), n) ==
+                               decode_activation(k.act, act.data() + j * stride, n);
             }
             if (isa != CpuIsa::scalar && same_values) {
                 std::vector<float> out(cpu::kDotMaxTokens);
@@ -101,8 +106,10 @@ void check_kernels(TensorType wt, bool random_bits) {
                     double mag = 0;
                     const auto xq = decode_activation(k.act, act.data() + j * stride, n);
                     for (int64_t i = 0; i < n; ++i) mag += std::fabs(double(wf[i]) * xq[i]);
-                    EXPECT_NEAR(out[j], scalar_out[j], 3e-5 * mag + 2 * q8_1_sum_term(wt, w.data(), xq, n) + 1e-30)
-                        << type_name(wt) << " n=" << n << " isa=" << cpu::cpu_isa_name(isa) << " token " << j;
+                    EXPECT_NEAR(out[j], scalar_out[j],
+                                3e-5 * mag + 2 * q8_1_sum_term(wt, w.data(), xq, n) + 1e-30)
+                        << type_name(wt) << " n=" << n << " isa=" << cpu::cpu_isa_name(isa)
+                        << " token " << j;
                 }
             }
         }
@@ -111,20 +118,26 @@ void check_kernels(TensorType wt, bool random_bits) {
 
 class CpuQuantDot : public testing::TestWithParam<TensorType> {};
 
-TEST_P(CpuQuantDot, EveryTierMatchesFloatMathOnQuantizedWeights) { check_kernels(GetParam(), false); }
+TEST_P(CpuQuantDot, EveryTierMatchesFloatMathOnQuantizedWeights) {
+    check_kernels(GetParam(), false);
+}
 
-TEST_P(CpuQuantDot, EveryTierMatchesFloatMathOnRandomBlocks) { check_kernels(GetParam(), true); }
+TEST_P(CpuQuantDot, EveryTierMatchesFloatMathOnRandomBlocks) {
+    check_kernels(GetParam(), true);
+}
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, CpuQuantDot, testing::ValuesIn(test::dot_weight_types()),
-                         [](const testing::TestParamInfo<TensorType>& p) { return std::string(type_name(p.param)); });
+                         [](const testing::TestParamInfo<TensorType>& p) {
+                             return std::string(type_name(p.param));
+                         });
 
 // The activation quantization error is what the bound says it is, not a loose catch-all: for
 // Q8 activations of N(0,1) data it is below 1% of sum |w x|.
 TEST(CpuQuantDot, ActivationErrorBoundIsTight) {
     const int64_t n = 256;
     const auto x = test::random_floats(n, 5);
-    for (cpu::ActFormat act : {cpu::ActFormat::q8_0, cpu::ActFormat::q8_1, cpu::ActFormat::q8_k, cpu::ActFormat::q8_x4_off8,
-                               cpu::ActFormat::q8_x4_sum}) {
+    for (cpu::ActFormat act : {cpu::ActFormat::q8_0, cpu::ActFormat::q8_1, cpu::ActFormat::q8_k,
+                               cpu::ActFormat::q8_x4_off8, cpu::ActFormat::q8_x4_sum}) {
         std::vector<uint8_t> a(cpu::act_row_bytes(act, n));
         cpu::quantize_activation(act, x.data(), a.data(), n);
         std::vector<float> xq(n);

@@ -25,20 +25,20 @@ inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1
 // Every tier this CPU supports, scalar first.
 inline std::vector<cpu::CpuIsa> supported_cpu_isas() {
     std::vector<cpu::CpuIsa> out;
-    for (auto isa : {cpu::CpuIsa::scalar, cpu::CpuIsa::avx2, cpu::CpuIsa::avx_vnni, cpu::CpuIsa::avx512,
-                     cpu::CpuIsa::avx512_vnni})
+    for (auto isa : {cpu::CpuIsa::scalar, cpu::CpuIsa::avx2, cpu::CpuIsa::avx_vnni,
+                     cpu::CpuIsa::avx512, cpu::CpuIsa::avx512_vnni})
         if (cpu::cpu_isa_supported(isa)) out.push_back(isa);
     return out;
 }
 
 class CpuIsaGuard {
-public:
+  public:
     CpuIsaGuard() : saved_(cpu::cpu_isa()) {}
     ~CpuIsaGuard() { cpu::set_cpu_isa(saved_); }
     CpuIsaGuard(const CpuIsaGuard&) = delete;
     CpuIsaGuard& operator=(const CpuIsaGuard&) = delete;
 
-private:
+  private:
     cpu::CpuIsa saved_;
 };
 

@@ -35,7 +35,8 @@ TEST(CpuVecOps, ExpSumMatchesStdExpAcrossTheRange) {
         std::vector<float> s = random_floats(37, 3, 5.0f);
         double ref_sum = 0;
         for (float a : s) ref_sum += std::exp(double(a) - 2.0);
-        EXPECT_NEAR(v.exp_sum(s.data(), 2.0f, 37), ref_sum, 1e-6 * ref_sum) << cpu::cpu_isa_name(isa);
+        EXPECT_NEAR(v.exp_sum(s.data(), 2.0f, 37), ref_sum, 1e-6 * ref_sum)
+            << cpu::cpu_isa_name(isa);
         // Below the normal range: exactly 0; far above: finite.
         std::vector<float> ext = {-1000.0f, -88.0f, 100.0f, 1000.0f, 0.0f, 0.0f, 0.0f, 0.0f,
                                   0.0f,     0.0f,   0.0f,   0.0f,    0.0f, 0.0f, 0.0f, 0.0f};
@@ -60,16 +61,21 @@ TEST(CpuVecOps, NormsAndElementwiseMatchReference) {
             std::vector<float> got(x.size()), ref(x.size());
             cpu::rms_norm(pool, {x.data(), rows, cols}, w.data(), 1e-6f, {got.data(), rows, cols});
             cpu::ref::rms_norm({x.data(), rows, cols}, w.data(), 1e-6f, {ref.data(), rows, cols});
-            for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(got[i], ref[i], 2e-6f * (1 + std::fabs(ref[i])));
+            for (size_t i = 0; i < x.size(); ++i)
+                EXPECT_NEAR(got[i], ref[i], 2e-6f * (1 + std::fabs(ref[i])));
 
             auto g = random_floats(x.size(), 3, 4.0f);
             if (g.size() > 4) g[0] = -100.0f, g[1] = 100.0f, g[2] = -90.0f, g[3] = 0.0f;
             const auto u = random_floats(x.size(), 4);
-            cpu::swiglu(pool, {g.data(), rows, cols}, {const_cast<float*>(u.data()), rows, cols}, {got.data(), rows, cols});
-            cpu::ref::swiglu({g.data(), rows, cols}, {const_cast<float*>(u.data()), rows, cols}, {ref.data(), rows, cols});
-            for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(got[i], ref[i], 1e-6f * (1 + std::fabs(ref[i]))) << g[i];
+            cpu::swiglu(pool, {g.data(), rows, cols}, {const_cast<float*>(u.data()), rows, cols},
+                        {got.data(), rows, cols});
+            cpu::ref::swiglu({g.data(), rows, cols}, {const_cast<float*>(u.data()), rows, cols},
+                             {ref.data(), rows, cols});
+            for (size_t i = 0; i < x.size(); ++i)
+                EXPECT_NEAR(got[i], ref[i], 1e-6f * (1 + std::fabs(ref[i]))) << g[i];
 
-            cpu::add(pool, {x.data(), rows, cols}, {g.data(), rows, cols}, {got.data(), rows, cols});
+            cpu::add(pool, {x.data(), rows, cols}, {g.data(), rows, cols},
+                     {got.data(), rows, cols});
             for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(got[i], x[i] + g[i]);
         }
     }
@@ -91,7 +97,8 @@ TEST(CpuVecOps, RopeTableMatchesReference) {
             const int64_t T = static_cast<int64_t>(pos.size());
             cpu::rope(pool, {x.data(), T, heads * hd}, pos.data(), heads, hd, p);
             cpu::ref::rope({y.data(), T, heads * hd}, pos.data(), heads, hd, p);
-            for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(x[i], y[i], 2e-6f * (1 + std::fabs(y[i])));
+            for (size_t i = 0; i < x.size(); ++i)
+                EXPECT_NEAR(x[i], y[i], 2e-6f * (1 + std::fabs(y[i])));
         }
     }
 }
@@ -115,7 +122,8 @@ void check_attention(KvCodec codec, int n_threads, cpu::CpuIsa isa) {
             pre.token_seq.push_back(0);
         }
         kv.append_slots(seq, cached[s], pre.kv_slots);
-        const auto k = random_floats(size_t(cached[s]) * n_kv * hd, 50 + s), v = random_floats(k.size(), 60 + s);
+        const auto k = random_floats(size_t(cached[s]) * n_kv * hd, 50 + s),
+                   v = random_floats(k.size(), 60 + s);
         be.begin_step(pre);
         be.kv_store(kv.layer(0), {const_cast<float*>(k.data()), cached[s], n_kv * hd},
                     {const_cast<float*>(v.data()), cached[s], n_kv * hd});
@@ -124,7 +132,8 @@ void check_attention(KvCodec codec, int n_threads, cpu::CpuIsa isa) {
     ASSERT_TRUE(kv.reserve(a, fresh[0]));
     ASSERT_TRUE(kv.reserve(b, fresh[1]));
     StepPlan plan;
-    plan.seqs = {SeqStep{0, fresh[0], cached[0], kv.block_table(a)}, SeqStep{fresh[0], fresh[1], cached[1], kv.block_table(b)}};
+    plan.seqs = {SeqStep{0, fresh[0], cached[0], kv.block_table(a)},
+                 SeqStep{fresh[0], fresh[1], cached[1], kv.block_table(b)}};
     for (int s = 0; s < 2; ++s)
         for (int i = 0; i < fresh[s]; ++i) {
             plan.tokens.push_back(0);
@@ -136,13 +145,16 @@ void check_attention(KvCodec codec, int n_threads, cpu::CpuIsa isa) {
     const int T = fresh[0] + fresh[1];
     const auto k = random_floats(size_t(T) * n_kv * hd, 70), v = random_floats(k.size(), 71);
     be.begin_step(plan);
-    be.kv_store(kv.layer(0), {const_cast<float*>(k.data()), T, n_kv * hd}, {const_cast<float*>(v.data()), T, n_kv * hd});
+    be.kv_store(kv.layer(0), {const_cast<float*>(k.data()), T, n_kv * hd},
+                {const_cast<float*>(v.data()), T, n_kv * hd});
     const auto q = random_floats(size_t(T) * n_head * hd, 72, 2.0f);
     std::vector<float> out(q.size()), ref(q.size());
     const AttentionParams ap{n_head, n_kv, hd, 0.125f};
     cpu::set_cpu_isa(isa);
-    be.attention({const_cast<float*>(q.data()), T, n_head * hd}, kv.layer(0), ap, {out.data(), T, n_head * hd});
-    cpu::ref::attention({const_cast<float*>(q.data()), T, n_head * hd}, kv.layer(0), plan, ap, {ref.data(), T, n_head * hd});
+    be.attention({const_cast<float*>(q.data()), T, n_head * hd}, kv.layer(0), ap,
+                 {out.data(), T, n_head * hd});
+    cpu::ref::attention({const_cast<float*>(q.data()), T, n_head * hd}, kv.layer(0), plan, ap,
+                        {ref.data(), T, n_head * hd});
     for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], ref[i], 2e-5f) << "value " << i;
 }
 
@@ -151,7 +163,8 @@ TEST(CpuVecOps, TiledAttentionMatchesReference) {
     for (cpu::CpuIsa isa : test::supported_cpu_isas())
         for (KvCodec codec : {KvCodec::F32, KvCodec::F16})
             for (int threads : {1, 2}) {
-                SCOPED_TRACE(testing::Message() << cpu::cpu_isa_name(isa) << " " << kv_codec_name(codec) << " threads=" << threads);
+                SCOPED_TRACE(testing::Message() << cpu::cpu_isa_name(isa) << " "
+                                                << kv_codec_name(codec) << " threads=" << threads);
                 check_attention(codec, threads, isa);
             }
 }
@@ -169,7 +182,8 @@ TEST(CpuVecOps, KvStoreRoundsToF16LikeTheScalarConversion) {
         kv.append_slots(s, 1, plan.kv_slots);
         const auto k = random_floats(hd, 80, 100.0f), v = random_floats(hd, 81, 1e-3f);
         be.begin_step(plan);
-        be.kv_store(kv.layer(0), {const_cast<float*>(k.data()), 1, hd}, {const_cast<float*>(v.data()), 1, hd});
+        be.kv_store(kv.layer(0), {const_cast<float*>(k.data()), 1, hd},
+                    {const_cast<float*>(v.data()), 1, hd});
         const auto* kh = static_cast<const uint16_t*>(kv.layer(0).k);
         const auto* vh = static_cast<const uint16_t*>(kv.layer(0).v);
         const int64_t row = kv.layer(0).row_index(kv.block_table(s)[0], 0, 0);

@@ -46,14 +46,16 @@ TEST(SyntheticModel, ShapesEqualTheRealConfigurations) {
     auto m = by_name(synthetic_tensors(find_synthetic_shape("qwen2.5-0.5b"), q4));
     EXPECT_EQ(m.count("output.weight"), 0u);  // tied
     EXPECT_EQ(m.at("token_embd.weight").ne, (std::vector<int64_t>{896, 151936}));
-    EXPECT_EQ(m.at("token_embd.weight").type, TensorType::Q8_0);  // output rule (q6_K) -> 896 cols fall back
+    EXPECT_EQ(m.at("token_embd.weight").type,
+              TensorType::Q8_0);  // output rule (q6_K) -> 896 cols fall back
     EXPECT_EQ(m.at("blk.0.attn_k.weight").ne, (std::vector<int64_t>{896, 128}));
     EXPECT_EQ(m.at("blk.23.attn_v.bias").ne, (std::vector<int64_t>{128}));
     EXPECT_EQ(m.at("blk.23.ffn_down.weight").ne, (std::vector<int64_t>{4864, 896}));
     EXPECT_EQ(m.at("blk.0.attn_q.weight").type, TensorType::Q4_0);
     EXPECT_EQ(m.at("blk.0.attn_norm.weight").type, TensorType::F32);
 
-    m = by_name(synthetic_tensors(find_synthetic_shape("qwen2.5-7b"), *parse_quant_file_type("q4_k_m")));
+    m = by_name(
+        synthetic_tensors(find_synthetic_shape("qwen2.5-7b"), *parse_quant_file_type("q4_k_m")));
     EXPECT_EQ(m.at("output.weight").ne, (std::vector<int64_t>{3584, 152064}));
     EXPECT_EQ(m.at("output.weight").type, TensorType::Q6_K);
     EXPECT_EQ(m.at("blk.0.attn_q.weight").ne, (std::vector<int64_t>{3584, 3584}));
@@ -126,7 +128,9 @@ TEST(Bench, RunsTinySyntheticEndToEnd) {
     EXPECT_EQ(r.rows[0].gbs, 0.0);
     EXPECT_GT(r.bandwidth_gbs, 0.0);
     const std::string md = r.markdown();
-    EXPECT_NE(md.find("| model | size | params | backend | threads | test | t/s | GB/s | % of BW |"), std::string::npos);
+    EXPECT_NE(
+        md.find("| model | size | params | backend | threads | test | t/s | GB/s | % of BW |"),
+        std::string::npos);
     EXPECT_NE(md.find("memory bandwidth: read"), std::string::npos);
     EXPECT_NE(md.find("ops of tg4"), std::string::npos);
     EXPECT_NE(md.find("| attention |"), std::string::npos);
@@ -136,7 +140,9 @@ TEST(Bench, RunsTinySyntheticEndToEnd) {
 }
 
 TEST(Bench, CliPrintsTheTable) {
-    const std::string cmd = test::cli_exe().string() + " bench --synthetic tiny:q8_0 -p 4 -n 2 -r 1 -t 1 --device cpu 2>/dev/null";
+    const std::string cmd =
+        test::cli_exe().string() +
+        " bench --synthetic tiny:q8_0 -p 4 -n 2 -r 1 -t 1 --device cpu 2>/dev/null";
     FILE* p = popen(cmd.c_str(), "r");
     ASSERT_NE(p, nullptr);
     std::string out;

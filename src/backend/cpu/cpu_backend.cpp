@@ -11,7 +11,9 @@ namespace rf {
 
 CpuBackend::CpuBackend(int n_threads) : pool_(n_threads) {}
 
-std::string CpuBackend::name() const { return fmt::format("cpu ({} threads)", pool_.size()); }
+std::string CpuBackend::name() const {
+    return fmt::format("cpu ({} threads)", pool_.size());
+}
 
 void* CpuBackend::alloc(size_t bytes) {
     // 64-byte alignment for SIMD loads; aligned_alloc wants a multiple of the alignment.
@@ -21,11 +23,21 @@ void* CpuBackend::alloc(size_t bytes) {
     return p;
 }
 
-void CpuBackend::release(void* ptr) { std::free(ptr); }
-void CpuBackend::upload(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
-void CpuBackend::download(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
-void CpuBackend::fill_zero(void* dst, size_t bytes) { std::memset(dst, 0, bytes); }
-void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
+void CpuBackend::release(void* ptr) {
+    std::free(ptr);
+}
+void CpuBackend::upload(void* dst, const void* src, size_t bytes) {
+    std::memcpy(dst, src, bytes);
+}
+void CpuBackend::download(void* dst, const void* src, size_t bytes) {
+    std::memcpy(dst, src, bytes);
+}
+void CpuBackend::fill_zero(void* dst, size_t bytes) {
+    std::memset(dst, 0, bytes);
+}
+void CpuBackend::copy(void* dst, const void* src, size_t bytes) {
+    std::memmove(dst, src, bytes);
+}
 
 Weight CpuBackend::load_weight(TensorType type, int64_t cols, int64_t rows, int64_t n_mats,
                                const void* host_data) {
@@ -50,10 +62,11 @@ OpProfiler::Scope CpuBackend::profile_matmul(const Weight& w) {
 }
 
 void CpuBackend::begin_step(const StepPlan& plan) {
-    RF_CHECK(plan.positions.size() == plan.tokens.size() && plan.kv_slots.size() == plan.tokens.size() &&
-                 plan.token_seq.size() == plan.tokens.size(),
-             "step plan: {} tokens but {} positions, {} KV slots, {} sequence indices",
-             plan.tokens.size(), plan.positions.size(), plan.kv_slots.size(), plan.token_seq.size());
+    RF_CHECK(
+        plan.positions.size() == plan.tokens.size() && plan.kv_slots.size() == plan.tokens.size() &&
+            plan.token_seq.size() == plan.tokens.size(),
+        "step plan: {} tokens but {} positions, {} KV slots, {} sequence indices",
+        plan.tokens.size(), plan.positions.size(), plan.kv_slots.size(), plan.token_seq.size());
     step_ = plan;
     rope_table_valid_ = false;
 }
@@ -65,8 +78,8 @@ void CpuBackend::embed(const Weight& table, Act out) {
 
 void CpuBackend::rms_norm(Act x, const Weight& w, float eps, Act out) {
     const auto p = profile("rms_norm");
-    RF_CHECK(w.type == TensorType::F32 && w.cols == x.cols, "rms_norm: weight of {} {} values for rows of {}",
-             w.cols, type_name(w.type), x.cols);
+    RF_CHECK(w.type == TensorType::F32 && w.cols == x.cols,
+             "rms_norm: weight of {} {} values for rows of {}", w.cols, type_name(w.type), x.cols);
     cpu::rms_norm(pool_, x, static_cast<const float*>(w.data), eps, out);
 }
 
@@ -74,8 +87,8 @@ void CpuBackend::matmul(const Weight& w, Act x, Act y, const Weight* bias) {
     const auto p = profile_matmul(w);
     const float* b = nullptr;
     if (bias != nullptr && *bias) {
-        RF_CHECK(bias->type == TensorType::F32 && bias->cols == w.rows, "matmul: bias of {} values for {} rows",
-                 bias->cols, w.rows);
+        RF_CHECK(bias->type == TensorType::F32 && bias->cols == w.rows,
+                 "matmul: bias of {} values for {} rows", bias->cols, w.rows);
         b = static_cast<const float*>(bias->data);
     }
     cpu::matmul(pool_, w, x, y, b);
@@ -83,15 +96,17 @@ void CpuBackend::matmul(const Weight& w, Act x, Act y, const Weight* bias) {
 
 namespace {
 bool same_rope(const RopeParams& a, const RopeParams& b) {
-    return a.n_rot == b.n_rot && a.neox == b.neox && a.freq_base == b.freq_base && a.freq_scale == b.freq_scale &&
-           a.ext_factor == b.ext_factor && a.attn_factor == b.attn_factor && a.beta_fast == b.beta_fast &&
+    return a.n_rot == b.n_rot && a.neox == b.neox && a.freq_base == b.freq_base &&
+           a.freq_scale == b.freq_scale && a.ext_factor == b.ext_factor &&
+           a.attn_factor == b.attn_factor && a.beta_fast == b.beta_fast &&
            a.beta_slow == b.beta_slow && a.n_ctx_orig == b.n_ctx_orig;
 }
 }  // namespace
 
 void CpuBackend::rope(Act x, int n_heads, int head_dim, const RopeParams& p) {
     const auto prof = profile("rope");
-    RF_CHECK(x.rows == step_.n_tokens(), "rope: {} rows for a step of {} tokens", x.rows, step_.n_tokens());
+    RF_CHECK(x.rows == step_.n_tokens(), "rope: {} rows for a step of {} tokens", x.rows,
+             step_.n_tokens());
     if (!rope_table_valid_ || !same_rope(rope_table_.params, p)) {
         cpu::build_rope_table(pool_, step_.positions.data(), x.rows, p, rope_table_);
         rope_table_valid_ = true;
@@ -109,7 +124,8 @@ void CpuBackend::attention(Act q, const KvLayerView& layer, const AttentionParam
     double kv_bytes = 0;
     if (profiler_.enabled())
         for (const SeqStep& s : step_.seqs)
-            kv_bytes += 2.0 * (s.n_past + s.n_tokens) * layer.n_kv_head * static_cast<double>(layer.row_bytes());
+            kv_bytes += 2.0 * (s.n_past + s.n_tokens) * layer.n_kv_head *
+                        static_cast<double>(layer.row_bytes());
     const auto prof = profile("attention", kv_bytes);
     cpu::attention(pool_, q, layer, step_, p, out);
 }
@@ -130,9 +146,10 @@ void CpuBackend::gather_output_rows(Act x, Act out) {
              step_.output_rows.size(), x.cols);
     for (size_t i = 0; i < step_.output_rows.size(); ++i) {
         const int32_t r = step_.output_rows[i];
-        RF_CHECK(r >= 0 && r < x.rows, "gather_output_rows: row {} out of range [0, {})", r, x.rows);
-        std::memcpy(out.data + static_cast<int64_t>(i) * out.cols, x.data + static_cast<int64_t>(r) * x.cols,
-                    static_cast<size_t>(x.cols) * 4);
+        RF_CHECK(r >= 0 && r < x.rows, "gather_output_rows: row {} out of range [0, {})", r,
+                 x.rows);
+        std::memcpy(out.data + static_cast<int64_t>(i) * out.cols,
+                    x.data + static_cast<int64_t>(r) * x.cols, static_cast<size_t>(x.cols) * 4);
     }
 }
 

@@ -12,7 +12,7 @@
 namespace rf {
 
 class CpuBackend final : public Backend {
-public:
+  public:
     explicit CpuBackend(int n_threads = 0);
 
     DeviceKind kind() const override { return DeviceKind::Cpu; }
@@ -43,14 +43,14 @@ public:
     void add(Act a, Act b, Act out) override;
     void gather_output_rows(Act x, Act out) override;
 
-private:
+  private:
     OpProfiler::Scope profile(const char* op, double bytes = 0);
     OpProfiler::Scope profile_matmul(const Weight& w);
 
     ThreadPool pool_;
     OpProfiler profiler_;
     StepPlan step_;
-    cpu::RopeTable rope_table_;    // cos/sin of the step's positions, built by the first rope()
+    cpu::RopeTable rope_table_;  // cos/sin of the step's positions, built by the first rope()
     bool rope_table_valid_ = false;
 };
 

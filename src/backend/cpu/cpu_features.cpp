@@ -46,11 +46,16 @@ bool supported(CpuIsa isa) {
     const bool avx2 = f.avx2 && f.fma && f.f16c;
     const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
     switch (isa) {
-        case CpuIsa::scalar: return true;
-        case CpuIsa::avx2: return avx2;
-        case CpuIsa::avx_vnni: return avx2 && f.avx_vnni;
-        case CpuIsa::avx512: return avx512;
-        case CpuIsa::avx512_vnni: return avx512 && f.avx512_vnni && f.avx512_bf16;
+        case CpuIsa::scalar:
+            return true;
+        case CpuIsa::avx2:
+            return avx2;
+        case CpuIsa::avx_vnni:
+            return avx2 && f.avx_vnni;
+        case CpuIsa::avx512:
+            return avx512;
+        case CpuIsa::avx512_vnni:
+            return avx512 && f.avx512_vnni && f.avx512_bf16;
     }
     return false;
 #else
@@ -71,14 +76,18 @@ std::atomic<CpuIsa>& current() {
 
 }  // namespace
 
-bool cpu_isa_supported(CpuIsa isa) { return supported(isa); }
+bool cpu_isa_supported(CpuIsa isa) {
+    return supported(isa);
+}
 
 CpuIsa best_cpu_isa() {
     static const CpuIsa best = detect_best();
     return best;
 }
 
-CpuIsa cpu_isa() { return current().load(std::memory_order_relaxed); }
+CpuIsa cpu_isa() {
+    return current().load(std::memory_order_relaxed);
+}
 
 CpuIsa set_cpu_isa(CpuIsa isa) {
     const CpuIsa use = supported(isa) ? isa : best_cpu_isa();
@@ -88,11 +97,16 @@ CpuIsa set_cpu_isa(CpuIsa isa) {
 
 const char* cpu_isa_name(CpuIsa isa) {
     switch (isa) {
-        case CpuIsa::scalar: return "scalar";
-        case CpuIsa::avx2: return "avx2";
-        case CpuIsa::avx_vnni: return "avx_vnni";
-        case CpuIsa::avx512: return "avx512";
-        case CpuIsa::avx512_vnni: return "avx512_vnni";
+        case CpuIsa::scalar:
+            return "scalar";
+        case CpuIsa::avx2:
+            return "avx2";
+        case CpuIsa::avx_vnni:
+            return "avx_vnni";
+        case CpuIsa::avx512:
+            return "avx512";
+        case CpuIsa::avx512_vnni:
+            return "avx512_vnni";
     }
     return "?";
 }

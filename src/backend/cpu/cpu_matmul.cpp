@@ -41,11 +41,13 @@ ActBuffer convert_activations(ThreadPool& pool, ActFormat act, Act x) {
     if (act == ActFormat::f32) return {x.data, static_cast<size_t>(x.cols) * sizeof(float)};
     static thread_local std::vector<uint8_t> buffer;  // per calling thread; grows, never shrinks
     const size_t stride = act_row_bytes(act, x.cols);
-    if (buffer.size() < stride * static_cast<size_t>(x.rows)) buffer.resize(stride * static_cast<size_t>(x.rows));
+    if (buffer.size() < stride * static_cast<size_t>(x.rows))
+        buffer.resize(stride * static_cast<size_t>(x.rows));
     uint8_t* dst = buffer.data();
     auto convert = [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t)
-            quantize_activation(act, x.data + t * x.cols, dst + static_cast<size_t>(t) * stride, x.cols);
+            quantize_activation(act, x.data + t * x.cols, dst + static_cast<size_t>(t) * stride,
+                                x.cols);
     };
     if (x.rows <= kDotMaxTokens) {
         convert(0, x.rows);
@@ -62,37 +64,50 @@ void matmul_blas(ThreadPool& pool, const Weight& w, Act x, Act y) {
         blas_threads.store(pool.size(), std::memory_order_relaxed);
     }
     // y[T, R] = x[T, K] . W[R, K]^T
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(x.rows), static_cast<int>(w.rows),
-                static_cast<int>(w.cols), 1.0f, x.data, static_cast<int>(x.cols), static_cast<const float*>(w.data),
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(x.rows),
+                static_cast<int>(w.rows), static_cast<int>(w.cols), 1.0f, x.data,
+                static_cast<int>(x.cols), static_cast<const float*>(w.data),
                 static_cast<int>(w.cols), 0.0f, y.data, static_cast<int>(y.cols));
 }
 
 void matmul_dequantized(ThreadPool& pool, const Weight& w, Act x, Act y) {
-    pool.parallel_for(w.rows, [&](int64_t begin, int64_t end) {
-        std::vector<float> row(static_cast<size_t>(w.cols));
-        const DotKernel f32 = dot_kernel(TensorType::F32);
-        for (int64_t r = begin; r < end; ++r) {
-            weight_row_to_f32(w, 0, r, row.data());
-            for (int64_t t = 0; t < x.rows; t += kDotMaxTokens)
-                f32.dot(w.cols, row.data(), x.data + t * x.cols, static_cast<size_t>(x.cols) * sizeof(float),
-                        static_cast<int>(std::min<int64_t>(kDotMaxTokens, x.rows - t)), y.data + t * y.cols + r,
-                        static_cast<size_t>(y.cols));
-        }
-    }, 16);
+    pool.parallel_for(
+        w.rows,
+        [&](int64_t begin, int64_t end) {
+            std::vector<float> row(static_cast<size_t>(w.cols));
+            const DotKernel f32 = dot_kernel(TensorType::F32);
+            for (int64_t r = begin; r < end; ++r) {
+                weight_row_to_f32(w, 0, r, row.data());
+                for (int64_t t = 0; t < x.rows; t += kDotMaxTokens)
+                    f32.dot(w.cols, row.data(), x.data + t * x.cols,
+                            static_cast<size_t>(x.cols) * sizeof(float),
+                            static_cast<int>(std::min<int64_t>(kDotMaxTokens, x.rows - t)),
+                            y.data + t * y.cols + r, static_cast<size_t>(y.cols));
+            }
+        },
+        16);
 }
 
-void matmul_decode(ThreadPool& pool, const DotKernel& k, const Weight& w, const ActBuffer& a, Act x, Act y) {
+void matmul_decode(ThreadPool& pool, const DotKernel& k, const Weight& w, const ActBuffer& a, Act x,
+                   Act y) {
     const int nt = static_cast<int>(x.rows);
-    pool.parallel_for(w.rows, [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r)
-            k.dot(w.cols, weight_row(w, r), a.data, a.stride, nt, y.data + r, static_cast<size_t>(y.cols));
-    }, 16);
+    pool.parallel_for(
+        w.rows,
+        [&](int64_t begin, int64_t end) {
+            for (int64_t r = begin; r < end; ++r)
+                k.dot(w.cols, weight_row(w, r), a.data, a.stride, nt, y.data + r,
+                      static_cast<size_t>(y.cols));
+        },
+        16);
 }
 
-void matmul_tiled(ThreadPool& pool, const DotKernel& k, const Weight& w, const ActBuffer& a, Act x, Act y) {
-    const int64_t tile_rows = std::clamp<int64_t>(static_cast<int64_t>(kTileWeightBytes / w.row_bytes), 4, 256);
+void matmul_tiled(ThreadPool& pool, const DotKernel& k, const Weight& w, const ActBuffer& a, Act x,
+                  Act y) {
+    const int64_t tile_rows =
+        std::clamp<int64_t>(static_cast<int64_t>(kTileWeightBytes / w.row_bytes), 4, 256);
     // Enough tiles to balance the threads: at least 4 per thread when the matrix allows.
-    const int64_t per_thread = std::max<int64_t>(4, (w.rows + 4 * pool.size() - 1) / (4 * pool.size()));
+    const int64_t per_thread =
+        std::max<int64_t>(4, (w.rows + 4 * pool.size() - 1) / (4 * pool.size()));
     const int64_t rows_per_tile = std::min(tile_rows, per_thread);
     const int64_t n_tiles = (w.rows + rows_per_tile - 1) / rows_per_tile;
     std::atomic<int64_t> next{0};
@@ -105,7 +120,8 @@ void matmul_tiled(ThreadPool& pool, const DotKernel& k, const Weight& w, const A
                 const uint8_t* at = act + static_cast<size_t>(t) * a.stride;
                 float* yt = y.data + t * y.cols;
                 for (int64_t r = r0; r < r1; ++r)
-                    k.dot(w.cols, weight_row(w, r), at, a.stride, nt, yt + r, static_cast<size_t>(y.cols));
+                    k.dot(w.cols, weight_row(w, r), at, a.stride, nt, yt + r,
+                          static_cast<size_t>(y.cols));
             }
         }
     });
@@ -114,9 +130,10 @@ void matmul_tiled(ThreadPool& pool, const DotKernel& k, const Weight& w, const A
 }  // namespace
 
 void matmul(ThreadPool& pool, const Weight& w, Act x, Act y, const float* bias) {
-    RF_CHECK(x.cols == w.cols, "matmul: input rows have {} values, weight expects {}", x.cols, w.cols);
-    RF_CHECK(y.cols == w.rows && y.rows == x.rows, "matmul: output is [{}, {}], expected [{}, {}]", y.rows, y.cols,
-             x.rows, w.rows);
+    RF_CHECK(x.cols == w.cols, "matmul: input rows have {} values, weight expects {}", x.cols,
+             w.cols);
+    RF_CHECK(y.cols == w.rows && y.rows == x.rows, "matmul: output is [{}, {}], expected [{}, {}]",
+             y.rows, y.cols, x.rows, w.rows);
     if (x.rows == 0) return;
     const DotKernel k = dot_kernel(w.type);
     if (k.dot == nullptr) {

@@ -35,8 +35,8 @@ struct RopeTable {
     int64_t n_tokens = 0;
     std::vector<float> cos, sin;  // [n_tokens, n_rot / 2]
 };
-void build_rope_table(ThreadPool& pool, const int32_t* positions, int64_t n_tokens, const RopeParams& p,
-                      RopeTable& table);
+void build_rope_table(ThreadPool& pool, const int32_t* positions, int64_t n_tokens,
+                      const RopeParams& p, RopeTable& table);
 // In-place rotation of x [table.n_tokens, n_heads * head_dim] with the table's parameters.
 void rope_apply(ThreadPool& pool, Act x, const RopeTable& table, int n_heads, int head_dim);
 

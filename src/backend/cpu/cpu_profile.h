@@ -17,7 +17,7 @@ struct OpStats {
 };
 
 class OpProfiler {
-public:
+  public:
     void set_enabled(bool on) { enabled_ = on; }
     bool enabled() const { return enabled_; }
     void reset() { stats_.clear(); }
@@ -25,28 +25,30 @@ public:
 
     // Times the enclosing scope when enabled.
     class Scope {
-    public:
-        Scope(OpProfiler* p, std::string key, double bytes) : p_(p), key_(std::move(key)), bytes_(bytes) {
+      public:
+        Scope(OpProfiler* p, std::string key, double bytes)
+            : p_(p), key_(std::move(key)), bytes_(bytes) {
             if (p_) t0_ = std::chrono::steady_clock::now();
         }
         ~Scope() {
             if (!p_) return;
             OpStats& s = p_->stats_[key_];
             ++s.calls;
-            s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+            s.seconds +=
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
             s.bytes += bytes_;
         }
         Scope(const Scope&) = delete;
         Scope& operator=(const Scope&) = delete;
 
-    private:
+      private:
         OpProfiler* p_;
         std::string key_;
         double bytes_;
         std::chrono::steady_clock::time_point t0_;
     };
 
-private:
+  private:
     bool enabled_ = false;
     std::map<std::string, OpStats> stats_;
 };

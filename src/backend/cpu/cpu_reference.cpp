@@ -13,7 +13,9 @@ namespace {
 
 void load_row(KvCodec codec, const void* src, float* dst, int n) {
     switch (codec) {
-        case KvCodec::F32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); break;
+        case KvCodec::F32:
+            std::memcpy(dst, src, static_cast<size_t>(n) * 4);
+            break;
         case KvCodec::F16: {
             const auto* h = static_cast<const uint16_t*>(src);
             for (int i = 0; i < n; ++i) dst[i] = f16_to_f32(h[i]);
@@ -66,7 +68,8 @@ void rope(Act x, const int32_t* positions, int n_heads, int head_dim, const Rope
     }
 }
 
-void attention(Act q, const KvLayerView& layer, const StepPlan& plan, const AttentionParams& p, Act out) {
+void attention(Act q, const KvLayerView& layer, const StepPlan& plan, const AttentionParams& p,
+               Act out) {
     const int hd = p.head_dim;
     const int group = p.n_head / p.n_kv_head;
     const size_t row_bytes = layer.row_bytes();
@@ -74,17 +77,21 @@ void attention(Act q, const KvLayerView& layer, const StepPlan& plan, const Atte
     for (int64_t t = 0; t < q.rows; ++t) {
         for (int h = 0; h < p.n_head; ++h) {
             const int kvh = h / group;
-            const SeqStep& seq = plan.seqs[static_cast<size_t>(plan.token_seq[static_cast<size_t>(t)])];
+            const SeqStep& seq =
+                plan.seqs[static_cast<size_t>(plan.token_seq[static_cast<size_t>(t)])];
             const int32_t n_ctx = plan.positions[static_cast<size_t>(t)] + 1;
             const float* qv = q.data + t * q.cols + static_cast<int64_t>(h) * hd;
             scores.resize(static_cast<size_t>(n_ctx));
             float max_score = -INFINITY;
             for (int32_t pos = 0; pos < n_ctx; ++pos) {
                 const int32_t block = seq.block_table[static_cast<size_t>(pos / layer.block_size)];
-                const size_t row = static_cast<size_t>(layer.row_index(block, kvh, pos % layer.block_size));
-                load_row(layer.codec, static_cast<const uint8_t*>(layer.k) + row * row_bytes, krow.data(), hd);
+                const size_t row =
+                    static_cast<size_t>(layer.row_index(block, kvh, pos % layer.block_size));
+                load_row(layer.codec, static_cast<const uint8_t*>(layer.k) + row * row_bytes,
+                         krow.data(), hd);
                 double s = 0.0;
-                for (int i = 0; i < hd; ++i) s += static_cast<double>(qv[i]) * krow[static_cast<size_t>(i)];
+                for (int i = 0; i < hd; ++i)
+                    s += static_cast<double>(qv[i]) * krow[static_cast<size_t>(i)];
                 scores[static_cast<size_t>(pos)] = static_cast<float>(s) * p.scale;
                 max_score = std::max(max_score, scores[static_cast<size_t>(pos)]);
             }
@@ -96,10 +103,13 @@ void attention(Act q, const KvLayerView& layer, const StepPlan& plan, const Atte
             std::fill(acc.begin(), acc.end(), 0.0f);
             for (int32_t pos = 0; pos < n_ctx; ++pos) {
                 const int32_t block = seq.block_table[static_cast<size_t>(pos / layer.block_size)];
-                const size_t row = static_cast<size_t>(layer.row_index(block, kvh, pos % layer.block_size));
-                load_row(layer.codec, static_cast<const uint8_t*>(layer.v) + row * row_bytes, krow.data(), hd);
+                const size_t row =
+                    static_cast<size_t>(layer.row_index(block, kvh, pos % layer.block_size));
+                load_row(layer.codec, static_cast<const uint8_t*>(layer.v) + row * row_bytes,
+                         krow.data(), hd);
                 const float wgt = scores[static_cast<size_t>(pos)];
-                for (int i = 0; i < hd; ++i) acc[static_cast<size_t>(i)] += wgt * krow[static_cast<size_t>(i)];
+                for (int i = 0; i < hd; ++i)
+                    acc[static_cast<size_t>(i)] += wgt * krow[static_cast<size_t>(i)];
             }
             const float inv = static_cast<float>(1.0 / sum);
             float* o = out.data + t * out.cols + static_cast<int64_t>(h) * hd;

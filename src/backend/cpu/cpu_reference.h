@@ -11,6 +11,7 @@ void swiglu(Act gate, Act up, Act out);
 void add(Act a, Act b, Act out);
 void rope(Act x, const int32_t* positions, int n_heads, int head_dim, const RopeParams& p);
 // Two passes per (token, head): scores and max, then softmax-weighted sum of V rows.
-void attention(Act q, const KvLayerView& layer, const StepPlan& plan, const AttentionParams& p, Act out);
+void attention(Act q, const KvLayerView& layer, const StepPlan& plan, const AttentionParams& p,
+               Act out);
 
 }  // namespace rf::cpu::ref

@@ -35,7 +35,9 @@ struct VecOps {
 };
 
 const VecOps& vec_ops(CpuIsa isa);
-inline const VecOps& vec_ops() { return vec_ops(cpu_isa()); }
+inline const VecOps& vec_ops() {
+    return vec_ops(cpu_isa());
+}
 
 namespace scalar {
 extern const VecOps kVecOps;

@@ -25,16 +25,24 @@ struct V {
     static T max(T a, T b) { return _mm512_max_ps(a, b); }
     static T fmadd(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
     static T fnmadd(T a, T b, T c) { return _mm512_fnmadd_ps(a, b, c); }
-    static T round(T a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-    static T pow2i(T n) {
-        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+    static T round(T a) {
+        return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     }
-    static T zero_where_less(T v, T x, T lo) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ), v); }
+    static T pow2i(T n) {
+        return _mm512_castsi512_ps(
+            _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+    }
+    static T zero_where_less(T v, T x, T lo) {
+        return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ), v);
+    }
     static float reduce_add(T v) { return _mm512_reduce_add_ps(v); }
     static float reduce_max(T v) { return _mm512_reduce_max_ps(v); }
-    static T load_f16(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+    static T load_f16(const uint16_t* p) {
+        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    }
     static void store_f16(uint16_t* p, T v) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p),
+                            _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
     }
 };
 

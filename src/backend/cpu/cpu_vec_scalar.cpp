@@ -30,7 +30,9 @@ void scale(float* y, float a, int64_t n) {
 }
 
 // exp with the range of the SIMD tiers: 0 below -87.4, exp(88.3) above 88.3.
-float clamped_exp(float x) { return x < -87.4f ? 0.0f : std::exp(std::min(x, 88.3f)); }
+float clamped_exp(float x) {
+    return x < -87.4f ? 0.0f : std::exp(std::min(x, 88.3f));
+}
 
 float exp_sum(float* x, float sub, int64_t n) {
     float s = 0.0f;
@@ -38,7 +40,9 @@ float exp_sum(float* x, float sub, int64_t n) {
     return s;
 }
 
-float max(const float* x, int64_t n) { return *std::max_element(x, x + n); }
+float max(const float* x, int64_t n) {
+    return *std::max_element(x, x + n);
+}
 
 float sum_squares(const float* x, int64_t n) {
     double s = 0.0;
@@ -68,6 +72,7 @@ void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n) {
 
 }  // namespace
 
-const VecOps kVecOps = {gemv, axpy_rows, scale, exp_sum, max, sum_squares, scale_mul, swiglu, add, f16_to_f32_row, f32_to_f16_row};
+const VecOps kVecOps = {gemv,      axpy_rows, scale, exp_sum,        max,           sum_squares,
+                        scale_mul, swiglu,    add,   f16_to_f32_row, f32_to_f16_row};
 
 }  // namespace rf::cpu::scalar

@@ -39,7 +39,9 @@ inline typename V::T vexp(typename V::T x) {
     return V::zero_where_less(V::mul(p, V::pow2i(n)), x, lo);
 }
 
-inline float sexp(float x) { return x < -87.4f ? 0.0f : std::exp(std::min(x, 88.3f)); }
+inline float sexp(float x) {
+    return x < -87.4f ? 0.0f : std::exp(std::min(x, 88.3f));
+}
 
 void gemv(const float* m, int64_t rows, int64_t n, const float* x, float* out) {
     int64_t r = 0;
@@ -149,7 +151,8 @@ float sum_squares(const float* x, int64_t n) {
 void scale_mul(const float* x, float s, const float* w, float* out, int64_t n) {
     int64_t i = 0;
     const auto sv = V::set1(s);
-    for (; i + W <= n; i += W) V::store(out + i, V::mul(V::mul(V::load(x + i), sv), V::load(w + i)));
+    for (; i + W <= n; i += W)
+        V::store(out + i, V::mul(V::mul(V::load(x + i), sv), V::load(w + i)));
     for (; i < n; ++i) out[i] = x[i] * s * w[i];
 }
 
@@ -184,6 +187,7 @@ void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n) {
 
 }  // namespace
 
-const VecOps kVecOps = {gemv, axpy_rows, scale, exp_sum, max, sum_squares, scale_mul, swiglu, add, f16_to_f32_row, f32_to_f16_row};
+const VecOps kVecOps = {gemv,      axpy_rows, scale, exp_sum,        max,           sum_squares,
+                        scale_mul, swiglu,    add,   f16_to_f32_row, f32_to_f16_row};
 
 }  // namespace rf::cpu::RF_VEC_NS

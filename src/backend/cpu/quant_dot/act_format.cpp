@@ -12,19 +12,27 @@
 namespace rf::cpu {
 namespace {
 
-bool is_x4(ActFormat f) { return f >= ActFormat::q8_x4_off8; }
+bool is_x4(ActFormat f) {
+    return f >= ActFormat::q8_x4_off8;
+}
 
 int x4_offset(ActFormat f) {
     switch (f) {
-        case ActFormat::q8_x4_off8: return 8;
-        case ActFormat::q8_x4_off16: return 16;
-        case ActFormat::q8_x4_off128: return 128;
-        default: return 0;
+        case ActFormat::q8_x4_off8:
+            return 8;
+        case ActFormat::q8_x4_off16:
+            return 16;
+        case ActFormat::q8_x4_off128:
+            return 128;
+        default:
+            return 0;
     }
 }
 
 // Position in block_q8_x4::qs of element i (< 32) of block k (< 4).
-inline int x4_pos(int k, int i) { return (i < 16 ? 0 : 64) + 16 * k + (i & 15); }
+inline int x4_pos(int k, int i) {
+    return (i < 16 ? 0 : 64) + 16 * k + (i & 15);
+}
 
 void quantize_x4(ActFormat f, const float* x, void* dst, int64_t n) {
     const int64_t nb = n / QK8_0;
@@ -60,27 +68,42 @@ void quantize_x4(ActFormat f, const float* x, void* dst, int64_t n) {
 
 const char* act_format_name(ActFormat f) {
     switch (f) {
-        case ActFormat::f32: return "f32";
-        case ActFormat::bf16: return "bf16";
-        case ActFormat::q8_0: return "q8_0";
-        case ActFormat::q8_1: return "q8_1";
-        case ActFormat::q8_k: return "q8_k";
-        case ActFormat::q8_x4_off8: return "q8_x4_off8";
-        case ActFormat::q8_x4_off16: return "q8_x4_off16";
-        case ActFormat::q8_x4_off128: return "q8_x4_off128";
-        case ActFormat::q8_x4_sum: return "q8_x4_sum";
+        case ActFormat::f32:
+            return "f32";
+        case ActFormat::bf16:
+            return "bf16";
+        case ActFormat::q8_0:
+            return "q8_0";
+        case ActFormat::q8_1:
+            return "q8_1";
+        case ActFormat::q8_k:
+            return "q8_k";
+        case ActFormat::q8_x4_off8:
+            return "q8_x4_off8";
+        case ActFormat::q8_x4_off16:
+            return "q8_x4_off16";
+        case ActFormat::q8_x4_off128:
+            return "q8_x4_off128";
+        case ActFormat::q8_x4_sum:
+            return "q8_x4_sum";
     }
     return "?";
 }
 
 size_t act_row_bytes(ActFormat f, int64_t n) {
     switch (f) {
-        case ActFormat::f32: return static_cast<size_t>(n) * 4;
-        case ActFormat::bf16: return static_cast<size_t>(n) * 2;
-        case ActFormat::q8_0: return row_size(TensorType::Q8_0, n);
-        case ActFormat::q8_1: return row_size(TensorType::Q8_1, n);
-        case ActFormat::q8_k: return row_size(TensorType::Q8_K, n);
-        default: break;
+        case ActFormat::f32:
+            return static_cast<size_t>(n) * 4;
+        case ActFormat::bf16:
+            return static_cast<size_t>(n) * 2;
+        case ActFormat::q8_0:
+            return row_size(TensorType::Q8_0, n);
+        case ActFormat::q8_1:
+            return row_size(TensorType::Q8_1, n);
+        case ActFormat::q8_k:
+            return row_size(TensorType::Q8_K, n);
+        default:
+            break;
     }
     RF_CHECK(n % QK8_0 == 0, "activations: a row of {} is not a whole number of blocks of 32", n);
     return static_cast<size_t>((n / QK8_0 + 3) / 4) * sizeof(block_q8_x4);
@@ -88,31 +111,50 @@ size_t act_row_bytes(ActFormat f, int64_t n) {
 
 void quantize_activation(ActFormat f, const float* x, void* dst, int64_t n) {
     switch (f) {
-        case ActFormat::f32: std::memcpy(dst, x, static_cast<size_t>(n) * sizeof(float)); return;
+        case ActFormat::f32:
+            std::memcpy(dst, x, static_cast<size_t>(n) * sizeof(float));
+            return;
         case ActFormat::bf16: {
             auto* h = static_cast<uint16_t*>(dst);
             for (int64_t i = 0; i < n; ++i) h[i] = f32_to_bf16(x[i]);
             return;
         }
-        case ActFormat::q8_0: quantize_row(TensorType::Q8_0, x, dst, n); return;
-        case ActFormat::q8_1: quantize_row(TensorType::Q8_1, x, dst, n); return;
-        case ActFormat::q8_k: quantize_row(TensorType::Q8_K, x, dst, n); return;
-        default: quantize_x4(f, x, dst, n); return;
+        case ActFormat::q8_0:
+            quantize_row(TensorType::Q8_0, x, dst, n);
+            return;
+        case ActFormat::q8_1:
+            quantize_row(TensorType::Q8_1, x, dst, n);
+            return;
+        case ActFormat::q8_k:
+            quantize_row(TensorType::Q8_K, x, dst, n);
+            return;
+        default:
+            quantize_x4(f, x, dst, n);
+            return;
     }
 }
 
 void dequantize_activation(ActFormat f, const void* src, float* dst, int64_t n) {
     switch (f) {
-        case ActFormat::f32: std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); return;
+        case ActFormat::f32:
+            std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+            return;
         case ActFormat::bf16: {
             const auto* h = static_cast<const uint16_t*>(src);
             for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(h[i]);
             return;
         }
-        case ActFormat::q8_0: dequantize_row(TensorType::Q8_0, src, dst, n); return;
-        case ActFormat::q8_1: dequantize_row(TensorType::Q8_1, src, dst, n); return;
-        case ActFormat::q8_k: dequantize_row(TensorType::Q8_K, src, dst, n); return;
-        default: break;
+        case ActFormat::q8_0:
+            dequantize_row(TensorType::Q8_0, src, dst, n);
+            return;
+        case ActFormat::q8_1:
+            dequantize_row(TensorType::Q8_1, src, dst, n);
+            return;
+        case ActFormat::q8_k:
+            dequantize_row(TensorType::Q8_K, src, dst, n);
+            return;
+        default:
+            break;
     }
     RF_CHECK(is_x4(f), "dequantize_activation: unknown format");
     const auto* groups = static_cast<const block_q8_x4*>(src);

@@ -18,14 +18,24 @@
 
 namespace rf::cpu {
 
-enum class ActFormat : uint8_t { f32, bf16, q8_0, q8_1, q8_k, q8_x4_off8, q8_x4_off16, q8_x4_off128, q8_x4_sum };
+enum class ActFormat : uint8_t {
+    f32,
+    bf16,
+    q8_0,
+    q8_1,
+    q8_k,
+    q8_x4_off8,
+    q8_x4_off16,
+    q8_x4_off128,
+    q8_x4_sum
+};
 
 // 4 blocks of 32 activations.                                                     256 bytes
 struct block_q8_x4 {
     // [b0 0..15, b1 0..15, b2 0..15, b3 0..15, b0 16..31, b1 16..31, b2 16..31, b3 16..31]
     int8_t qs[128];
-    float d[16];     // lane 4k + i (i < 4): scale of block k
-    int32_t aux[16]; // lane 4k: see the format; other lanes 0
+    float d[16];      // lane 4k + i (i < 4): scale of block k
+    int32_t aux[16];  // lane 4k: see the format; other lanes 0
 };
 static_assert(sizeof(block_q8_x4) == 256, "block_q8_x4 layout");
 

@@ -39,7 +39,9 @@ struct DotKernel {
 // The kernel for weight type `w` on tier `isa` (which must be supported). Types without a dot
 // product (integers, F64, Q8_1 / Q8_K as weights) get {f32, nullptr}.
 DotKernel dot_kernel(TensorType w, CpuIsa isa);
-inline DotKernel dot_kernel(TensorType w) { return dot_kernel(w, cpu_isa()); }
+inline DotKernel dot_kernel(TensorType w) {
+    return dot_kernel(w, cpu_isa());
+}
 
 // Per-tier kernel tables (quant_dot_<tier>.cpp); same contract as dot_kernel.
 namespace scalar {

@@ -15,7 +15,9 @@ namespace {
 using quant::unpack_scale_min_k4;
 using quant::unpack_scale_q3_k;
 
-float h2f(f16_bits h) { return f16_to_f32(h); }
+float h2f(f16_bits h) {
+    return f16_to_f32(h);
+}
 
 // ---- 32-weight blocks ------------------------------------------------------------------------
 
@@ -118,13 +120,15 @@ float dot_q2_k(int64_t n, const void* vw, const void* va) {
         for (int h = 0; h < 2; ++h)
             for (int j = 0; j < 4; ++j)
                 for (int l = 0; l < 32; ++l)
-                    q[128 * h + 32 * j + l] = static_cast<int8_t>((w[b].qs[32 * h + l] >> (2 * j)) & 3);
+                    q[128 * h + 32 * j + l] =
+                        static_cast<int8_t>((w[b].qs[32 * h + l] >> (2 * j)) & 3);
         int32_t isum = 0, msum = 0;
         for (int g = 0; g < 16; ++g) {
             isum += (w[b].scales[g] & 0xF) * group_dot(q, a[b].qs, g);
             msum += (w[b].scales[g] >> 4) * a[b].bsums[g];
         }
-        sum += a[b].d * (h2f(w[b].d) * static_cast<float>(isum) - h2f(w[b].dmin) * static_cast<float>(msum));
+        sum += a[b].d *
+               (h2f(w[b].d) * static_cast<float>(isum) - h2f(w[b].dmin) * static_cast<float>(msum));
     }
     return sum;
 }
@@ -144,7 +148,8 @@ float dot_q3_k(int64_t n, const void* vw, const void* va) {
                     q[128 * c + 32 * p + l] = static_cast<int8_t>(lo - (hi ? 0 : 4));
                 }
         int32_t isum = 0;
-        for (int g = 0; g < 16; ++g) isum += unpack_scale_q3_k(g, w[b].scales) * group_dot(q, a[b].qs, g);
+        for (int g = 0; g < 16; ++g)
+            isum += unpack_scale_q3_k(g, w[b].scales) * group_dot(q, a[b].qs, g);
         sum += a[b].d * h2f(w[b].d) * static_cast<float>(isum);
     }
     return sum;
@@ -178,7 +183,8 @@ float dot_q45_k(int64_t n, const void* vw, const void* va) {
             isum += sc * (group_dot(q, a[b].qs, 2 * j) + group_dot(q, a[b].qs, 2 * j + 1));
             msum += m * (a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
         }
-        sum += a[b].d * (h2f(w[b].d) * static_cast<float>(isum) - h2f(w[b].dmin) * static_cast<float>(msum));
+        sum += a[b].d *
+               (h2f(w[b].d) * static_cast<float>(isum) - h2f(w[b].dmin) * static_cast<float>(msum));
     }
     return sum;
 }
@@ -195,9 +201,11 @@ float dot_q6_k(int64_t n, const void* vw, const void* va) {
             int8_t* o = q + 128 * c;
             for (int l = 0; l < 32; ++l) {
                 o[l] = static_cast<int8_t>(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
-                o[l + 32] = static_cast<int8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                o[l + 32] =
+                    static_cast<int8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
                 o[l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
-                o[l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+                o[l + 96] =
+                    static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
             }
         }
         int32_t isum = 0;
@@ -222,9 +230,15 @@ float dot_float(int64_t n, const void* w, const void* a) {
     return s;
 }
 
-float load_f32(const void* p, int64_t i) { return static_cast<const float*>(p)[i]; }
-float load_f16(const void* p, int64_t i) { return f16_to_f32(static_cast<const uint16_t*>(p)[i]); }
-float load_bf16(const void* p, int64_t i) { return bf16_to_f32(static_cast<const uint16_t*>(p)[i]); }
+float load_f32(const void* p, int64_t i) {
+    return static_cast<const float*>(p)[i];
+}
+float load_f16(const void* p, int64_t i) {
+    return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
+}
+float load_bf16(const void* p, int64_t i) {
+    return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
+}
 
 // ---- nt rows ---------------------------------------------------------------------------------
 
@@ -232,27 +246,42 @@ template <float (*kDot)(int64_t, const void*, const void*)>
 void rows(int64_t n, const void* w, const void* act, size_t act_stride, int nt, float* out,
           size_t out_stride) {
     for (int j = 0; j < nt; ++j)
-        out[static_cast<size_t>(j) * out_stride] = kDot(n, w, static_cast<const uint8_t*>(act) + j * act_stride);
+        out[static_cast<size_t>(j) * out_stride] =
+            kDot(n, w, static_cast<const uint8_t*>(act) + j * act_stride);
 }
 
 }  // namespace
 
 DotKernel dot_kernel(TensorType w) {
     switch (w) {
-        case TensorType::F32: return {ActFormat::f32, rows<dot_float<load_f32>>};
-        case TensorType::F16: return {ActFormat::f32, rows<dot_float<load_f16>>};
-        case TensorType::BF16: return {ActFormat::f32, rows<dot_float<load_bf16>>};
-        case TensorType::Q4_0: return {ActFormat::q8_0, rows<dot_q4_0>};
-        case TensorType::Q4_1: return {ActFormat::q8_1, rows<dot_q4_1>};
-        case TensorType::Q5_0: return {ActFormat::q8_0, rows<dot_q5_0>};
-        case TensorType::Q5_1: return {ActFormat::q8_1, rows<dot_q5_1>};
-        case TensorType::Q8_0: return {ActFormat::q8_0, rows<dot_q8_0>};
-        case TensorType::Q2_K: return {ActFormat::q8_k, rows<dot_q2_k>};
-        case TensorType::Q3_K: return {ActFormat::q8_k, rows<dot_q3_k>};
-        case TensorType::Q4_K: return {ActFormat::q8_k, rows<dot_q45_k<false>>};
-        case TensorType::Q5_K: return {ActFormat::q8_k, rows<dot_q45_k<true>>};
-        case TensorType::Q6_K: return {ActFormat::q8_k, rows<dot_q6_k>};
-        default: return {};
+        case TensorType::F32:
+            return {ActFormat::f32, rows<dot_float<load_f32>>};
+        case TensorType::F16:
+            return {ActFormat::f32, rows<dot_float<load_f16>>};
+        case TensorType::BF16:
+            return {ActFormat::f32, rows<dot_float<load_bf16>>};
+        case TensorType::Q4_0:
+            return {ActFormat::q8_0, rows<dot_q4_0>};
+        case TensorType::Q4_1:
+            return {ActFormat::q8_1, rows<dot_q4_1>};
+        case TensorType::Q5_0:
+            return {ActFormat::q8_0, rows<dot_q5_0>};
+        case TensorType::Q5_1:
+            return {ActFormat::q8_1, rows<dot_q5_1>};
+        case TensorType::Q8_0:
+            return {ActFormat::q8_0, rows<dot_q8_0>};
+        case TensorType::Q2_K:
+            return {ActFormat::q8_k, rows<dot_q2_k>};
+        case TensorType::Q3_K:
+            return {ActFormat::q8_k, rows<dot_q3_k>};
+        case TensorType::Q4_K:
+            return {ActFormat::q8_k, rows<dot_q45_k<false>>};
+        case TensorType::Q5_K:
+            return {ActFormat::q8_k, rows<dot_q45_k<true>>};
+        case TensorType::Q6_K:
+            return {ActFormat::q8_k, rows<dot_q6_k>};
+        default:
+            return {};
     }
 }
 

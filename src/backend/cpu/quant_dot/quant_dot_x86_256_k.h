@@ -12,7 +12,8 @@ namespace {
 // Q4_K / Q5_K. Weight 64c + l (l < 32) is the low nibble of qs[32c + l], 64c + 32 + l the high
 // nibble; Q5_K adds 16 where bit 2c (2c + 1) of qh[l] is set. Sub-block j = weights 32j..32j+31.
 template <bool kFive, int NT>
-void dot_q45_k_256(int64_t n, const void* vw, const void* act, size_t act_stride, float* out, size_t out_stride) {
+void dot_q45_k_256(int64_t n, const void* vw, const void* act, size_t act_stride, float* out,
+                   size_t out_stride) {
     using Block = std::conditional_t<kFive, block_q5_K, block_q4_K>;
     const auto* w = static_cast<const Block*>(vw);
     const ActRows<block_q8_K, NT> a(act, act_stride);
@@ -37,15 +38,18 @@ void dot_q45_k_256(int64_t n, const void* vw, const void* act, size_t act_stride
             if constexpr (kFive) {
                 const __m256i one = _mm256_set1_epi8(1);
                 ulo = _mm256_or_si256(ulo, _mm256_slli_epi16(_mm256_and_si256(hbits, one), 4));
-                uhi = _mm256_or_si256(uhi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 1), one), 4));
+                uhi = _mm256_or_si256(
+                    uhi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 1), one), 4));
                 hbits = _mm256_srli_epi16(hbits, 2);
             }
-            const __m256i slo = _mm256_set1_epi16(sm[2 * c]), shi = _mm256_set1_epi16(sm[2 * c + 1]);
+            const __m256i slo = _mm256_set1_epi16(sm[2 * c]),
+                          shi = _mm256_set1_epi16(sm[2 * c + 1]);
 #pragma GCC unroll 4
             for (int j = 0; j < NT; ++j) {
                 const int8_t* y = a.r[j][b].qs + 64 * c;
-                isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(scaled_dot256(ulo, load256(y), slo),
-                                                                     scaled_dot256(uhi, load256(y + 32), shi)));
+                isum[j] = _mm256_add_epi32(
+                    isum[j], _mm256_add_epi32(scaled_dot256(ulo, load256(y), slo),
+                                              scaled_dot256(uhi, load256(y + 32), shi)));
             }
         }
         const float dw = h2f(w[b].d), dmin = h2f(w[b].dmin);
@@ -64,7 +68,8 @@ void dot_q45_k_256(int64_t n, const void* vw, const void* act, size_t act_stride
 // groups 2k and 2k + 1 of 16), i8 group scales, and an integer offset per weight folded into
 // sum(scale_g * bsum_g). Decoder::chunk(b, k) gives the unsigned bytes of chunk k.
 template <class Decoder, int NT>
-void dot_k16_256(int64_t n, const void* vw, const void* act, size_t act_stride, float* out, size_t out_stride) {
+void dot_k16_256(int64_t n, const void* vw, const void* act, size_t act_stride, float* out,
+                 size_t out_stride) {
     using Block = typename Decoder::Block;
     const auto* w = static_cast<const Block*>(vw);
     const ActRows<block_q8_K, NT> a(act, act_stride);
@@ -80,7 +85,8 @@ void dot_k16_256(int64_t n, const void* vw, const void* act, size_t act_stride, 
             const __m256i sc = pair_scales(dec.scales, k);
 #pragma GCC unroll 4
             for (int j = 0; j < NT; ++j)
-                isum[j] = _mm256_add_epi32(isum[j], scaled_dot256(u, load256(a.r[j][b].qs + 32 * k), sc));
+                isum[j] =
+                    _mm256_add_epi32(isum[j], scaled_dot256(u, load256(a.r[j][b].qs + 32 * k), sc));
         }
         const __m256i offset_scales = _mm256_cvtepi8_epi16(dec.offset_scales);
         const float dw = h2f(w[b].d);
@@ -124,15 +130,17 @@ struct DecodeQ3K {
     __m256i q[2], hmask;
     explicit DecodeQ3K(const Block& b) {
         scales = unpack_q3_k_scales(b.scales);
-        const __m128i twice = _mm_add_epi8(scales, scales);  // per-byte doubling (no shift across bytes)
-        offset_scales = _mm_add_epi8(twice, twice);        // 4 sc in [-128, 124] fits i8
+        const __m128i twice =
+            _mm_add_epi8(scales, scales);            // per-byte doubling (no shift across bytes)
+        offset_scales = _mm_add_epi8(twice, twice);  // 4 sc in [-128, 124] fits i8
         q[0] = load256(b.qs);
         q[1] = load256(b.qs + 32);
         hmask = load256(b.hmask);
     }
     __m256i chunk(int k) const {
         const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
-        const __m256i lo = _mm256_and_si256(_mm256_srl_epi16(q[k / 4], _mm_cvtsi32_si128(2 * (k % 4))), three);
+        const __m256i lo =
+            _mm256_and_si256(_mm256_srl_epi16(q[k / 4], _mm_cvtsi32_si128(2 * (k % 4))), three);
         const __m256i hi = _mm256_and_si256(_mm256_srl_epi16(hmask, _mm_cvtsi32_si128(k)), one);
         return _mm256_or_si256(lo, _mm256_slli_epi16(hi, 2));
     }
@@ -159,17 +167,33 @@ struct DecodeQ6K {
         const __m256i lo4 = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
         const __m256i l = ql[2 * c + (t & 1)];
         const __m256i low = _mm256_and_si256(t < 2 ? l : _mm256_srli_epi16(l, 4), lo4);
-        const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh[c], _mm_cvtsi32_si128(2 * t)), three);
+        const __m256i high =
+            _mm256_and_si256(_mm256_srl_epi16(qh[c], _mm_cvtsi32_si128(2 * t)), three);
         return _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
     }
     static float offset_scale(const Block& b) { return 32.0f * h2f(b.d); }
 };
 
-template <int NT> struct K256_q2_k { static constexpr FixedDot run = dot_k16_256<DecodeQ2K, NT>; };
-template <int NT> struct K256_q3_k { static constexpr FixedDot run = dot_k16_256<DecodeQ3K, NT>; };
-template <int NT> struct K256_q6_k { static constexpr FixedDot run = dot_k16_256<DecodeQ6K, NT>; };
-template <int NT> struct K256_q4_k { static constexpr FixedDot run = dot_q45_k_256<false, NT>; };
-template <int NT> struct K256_q5_k { static constexpr FixedDot run = dot_q45_k_256<true, NT>; };
+template <int NT>
+struct K256_q2_k {
+    static constexpr FixedDot run = dot_k16_256<DecodeQ2K, NT>;
+};
+template <int NT>
+struct K256_q3_k {
+    static constexpr FixedDot run = dot_k16_256<DecodeQ3K, NT>;
+};
+template <int NT>
+struct K256_q6_k {
+    static constexpr FixedDot run = dot_k16_256<DecodeQ6K, NT>;
+};
+template <int NT>
+struct K256_q4_k {
+    static constexpr FixedDot run = dot_q45_k_256<false, NT>;
+};
+template <int NT>
+struct K256_q5_k {
+    static constexpr FixedDot run = dot_q45_k_256<true, NT>;
+};
 
 }  // namespace
 }  // namespace rf::cpu::RF_DOT_NS

@@ -13,18 +13,24 @@ inline __m512i dpbusd512(__m512i acc, __m512i u, __m512i s) {
 #if RF_DOT_VNNI512
     return _mm512_dpbusd_epi32(acc, u, s);
 #else
-    return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
+    return _mm512_add_epi32(acc,
+                            _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
 #endif
 }
 
-inline __m512i combine(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+inline __m512i combine(__m256i lo, __m256i hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
 // [a x 8, b x 8]
-inline __m512 pair_ps(float a, float b) { return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1); }
+inline __m512 pair_ps(float a, float b) {
+    return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1);
+}
 
 // ---- 32-weight blocks, two per register --------------------------------------------------------
 
 template <class WBlock, __m256i (*kDecode)(const WBlock&), int NT>
-void dot_signed_512(int64_t n, const void* vw, const void* act, size_t act_stride, float* out, size_t out_stride) {
+void dot_signed_512(int64_t n, const void* vw, const void* act, size_t act_stride, float* out,
+                    size_t out_stride) {
     const auto* w = static_cast<const WBlock*>(vw);
     const ActRows<block_q8_0, NT> a(act, act_stride);
     const int64_t nb = n / 32;
@@ -46,7 +52,8 @@ void dot_signed_512(int64_t n, const void* vw, const void* act, size_t act_strid
             const __m512i yv = combine(load256(y[0].qs), load256(y[1].qs));
             const __m512i sy = _mm512_mask_sub_epi8(yv, neg, _mm512_setzero_si512(), yv);
             const __m512i p = dpbusd512(_mm512_setzero_si512(), ax, sy);
-            acc[j] = _mm512_fmadd_ps(pair_ps(d0 * h2f(y[0].d), d1 * h2f(y[1].d)), _mm512_cvtepi32_ps(p), acc[j]);
+            acc[j] = _mm512_fmadd_ps(pair_ps(d0 * h2f(y[0].d), d1 * h2f(y[1].d)),
+                                     _mm512_cvtepi32_ps(p), acc[j]);
         }
     }
     if (b < nb) block_signed<NT>(kDecode(w[b]), h2f(w[b].d), a, b, tail);
@@ -55,7 +62,8 @@ void dot_signed_512(int64_t n, const void* vw, const void* act, size_t act_strid
 }
 
 template <class WBlock, __m256i (*kDecode)(const WBlock&), int NT>
-void dot_unsigned_512(int64_t n, const void* vw, const void* act, size_t act_stride, float* out, size_t out_stride) {
+void dot_unsigned_512(int64_t n, const void* vw, const void* act, size_t act_stride, float* out,
+                      size_t out_stride) {
     const auto* w = static_cast<const WBlock*>(vw);
     const ActRows<block_q8_1, NT> a(act, act_stride);
     const int64_t nb = n / 32;
@@ -74,20 +82,24 @@ void dot_unsigned_512(int64_t n, const void* vw, const void* act, size_t act_str
 #pragma GCC unroll 4
         for (int j = 0; j < NT; ++j) {
             const block_q8_1* y = a.r[j] + b;
-            const __m512i p = dpbusd512(_mm512_setzero_si512(), u, combine(load256(y[0].qs), load256(y[1].qs)));
-            acc[j] = _mm512_fmadd_ps(pair_ps(d0 * h2f(y[0].d), d1 * h2f(y[1].d)), _mm512_cvtepi32_ps(p), acc[j]);
+            const __m512i p =
+                dpbusd512(_mm512_setzero_si512(), u, combine(load256(y[0].qs), load256(y[1].qs)));
+            acc[j] = _mm512_fmadd_ps(pair_ps(d0 * h2f(y[0].d), d1 * h2f(y[1].d)),
+                                     _mm512_cvtepi32_ps(p), acc[j]);
             msum[j] += m0 * h2f(y[0].s) + m1 * h2f(y[1].s);
         }
     }
     if (b < nb) block_unsigned<NT>(kDecode(w[b]), h2f(w[b].d), h2f(w[b].m), a, b, tail, msum);
     for (int j = 0; j < NT; ++j)
-        out[static_cast<size_t>(j) * out_stride] = _mm512_reduce_add_ps(acc[j]) + hsum256(tail[j]) + msum[j];
+        out[static_cast<size_t>(j) * out_stride] =
+            _mm512_reduce_add_ps(acc[j]) + hsum256(tail[j]) + msum[j];
 }
 
 // ---- K-quants, 64 weights per register --------------------------------------------------------
 
 template <bool kFive, int NT>
-void dot_q45_k_512(int64_t n, const void* vw, const void* act, size_t act_stride, float* out, size_t out_stride) {
+void dot_q45_k_512(int64_t n, const void* vw, const void* act, size_t act_stride, float* out,
+                   size_t out_stride) {
     using Block = std::conditional_t<kFive, block_q5_K, block_q4_K>;
     const auto* w = static_cast<const Block*>(vw);
     const ActRows<block_q8_K, NT> a(act, act_stride);
@@ -115,15 +127,18 @@ void dot_q45_k_512(int64_t n, const void* vw, const void* act, size_t act_stride
             if constexpr (kFive) {
                 const __m256i one = _mm256_set1_epi8(1);
                 ulo = _mm256_or_si256(ulo, _mm256_slli_epi16(_mm256_and_si256(hbits, one), 4));
-                uhi = _mm256_or_si256(uhi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 1), one), 4));
+                uhi = _mm256_or_si256(
+                    uhi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 1), one), 4));
                 hbits = _mm256_srli_epi16(hbits, 2);
             }
             const __m512i u = combine(ulo, uhi);
-            const __m512i sc = combine(_mm256_set1_epi16(sm[2 * c]), _mm256_set1_epi16(sm[2 * c + 1]));
+            const __m512i sc =
+                combine(_mm256_set1_epi16(sm[2 * c]), _mm256_set1_epi16(sm[2 * c + 1]));
 #pragma GCC unroll 4
             for (int j = 0; j < NT; ++j) {
                 const __m512i y = _mm512_loadu_si512(a.r[j][b].qs + 64 * c);
-                isum[j] = _mm512_add_epi32(isum[j], _mm512_madd_epi16(_mm512_maddubs_epi16(u, y), sc));
+                isum[j] =
+                    _mm512_add_epi32(isum[j], _mm512_madd_epi16(_mm512_maddubs_epi16(u, y), sc));
             }
         }
         const float dw = h2f(w[b].d), dmin = h2f(w[b].dmin);
@@ -140,7 +155,8 @@ void dot_q45_k_512(int64_t n, const void* vw, const void* act, size_t act_stride
 }
 
 template <class Decoder, int NT>
-void dot_k16_512(int64_t n, const void* vw, const void* act, size_t act_stride, float* out, size_t out_stride) {
+void dot_k16_512(int64_t n, const void* vw, const void* act, size_t act_stride, float* out,
+                 size_t out_stride) {
     using Block = typename Decoder::Block;
     const auto* w = static_cast<const Block*>(vw);
     const ActRows<block_q8_K, NT> a(act, act_stride);
@@ -161,7 +177,8 @@ void dot_k16_512(int64_t n, const void* vw, const void* act, size_t act_stride, 
 #pragma GCC unroll 4
             for (int j = 0; j < NT; ++j) {
                 const __m512i y = _mm512_loadu_si512(a.r[j][b].qs + 32 * k);
-                isum[j] = _mm512_add_epi32(isum[j], _mm512_madd_epi16(_mm512_maddubs_epi16(u, y), sc));
+                isum[j] =
+                    _mm512_add_epi32(isum[j], _mm512_madd_epi16(_mm512_maddubs_epi16(u, y), sc));
             }
         }
         const __m256i offset_scales = _mm256_cvtepi8_epi16(dec.offset_scales);
@@ -180,16 +197,23 @@ void dot_k16_512(int64_t n, const void* vw, const void* act, size_t act_stride, 
 
 // ---- float weights, 16 per register ------------------------------------------------------------
 
-inline __m512 load16_f32(const void* p, int64_t i) { return _mm512_loadu_ps(static_cast<const float*>(p) + i); }
-inline __m512 load16_f16(const void* p, int64_t i) { return _mm512_cvtph_ps(load256(static_cast<const uint16_t*>(p) + i)); }
+inline __m512 load16_f32(const void* p, int64_t i) {
+    return _mm512_loadu_ps(static_cast<const float*>(p) + i);
+}
+inline __m512 load16_f16(const void* p, int64_t i) {
+    return _mm512_cvtph_ps(load256(static_cast<const uint16_t*>(p) + i));
+}
 inline __m512 load16_bf16(const void* p, int64_t i) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(load256(static_cast<const uint16_t*>(p) + i)), 16));
+    return _mm512_castsi512_ps(
+        _mm512_slli_epi32(_mm512_cvtepu16_epi32(load256(static_cast<const uint16_t*>(p) + i)), 16));
 }
 
 template <__m512 (*kLoad16)(const void*, int64_t), float (*kLoad1)(const void*, int64_t), int NT>
-void dot_float_512(int64_t n, const void* w, const void* act, size_t act_stride, float* out, size_t out_stride) {
+void dot_float_512(int64_t n, const void* w, const void* act, size_t act_stride, float* out,
+                   size_t out_stride) {
     const float* y[NT];
-    for (int j = 0; j < NT; ++j) y[j] = reinterpret_cast<const float*>(static_cast<const uint8_t*>(act) + j * act_stride);
+    for (int j = 0; j < NT; ++j)
+        y[j] = reinterpret_cast<const float*>(static_cast<const uint8_t*>(act) + j * act_stride);
     constexpr int kUnroll = NT == 1 ? 4 : NT == 2 ? 2 : 1;
     __m512 part[kUnroll][NT];
     for (int u = 0; u < kUnroll; ++u)
@@ -200,11 +224,13 @@ void dot_float_512(int64_t n, const void* w, const void* act, size_t act_stride,
         for (int u = 0; u < kUnroll; ++u) {
             const __m512 wv = kLoad16(w, i + 16 * u);
 #pragma GCC unroll 4
-            for (int j = 0; j < NT; ++j) part[u][j] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(y[j] + i + 16 * u), part[u][j]);
+            for (int j = 0; j < NT; ++j)
+                part[u][j] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(y[j] + i + 16 * u), part[u][j]);
         }
     for (; i + 16 <= n; i += 16) {
         const __m512 wv = kLoad16(w, i);
-        for (int j = 0; j < NT; ++j) part[0][j] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(y[j] + i), part[0][j]);
+        for (int j = 0; j < NT; ++j)
+            part[0][j] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(y[j] + i), part[0][j]);
     }
     for (int j = 0; j < NT; ++j) {
         __m512 s = part[0][j];
@@ -215,19 +241,58 @@ void dot_float_512(int64_t n, const void* w, const void* act, size_t act_stride,
     }
 }
 
-template <int NT> struct K512_q4_0 { static constexpr FixedDot run = dot_signed_512<block_q4_0, decode_q4_0, NT>; };
-template <int NT> struct K512_q5_0 { static constexpr FixedDot run = dot_signed_512<block_q5_0, decode_q5_0, NT>; };
-template <int NT> struct K512_q8_0 { static constexpr FixedDot run = dot_signed_512<block_q8_0, decode_q8_0, NT>; };
-template <int NT> struct K512_q4_1 { static constexpr FixedDot run = dot_unsigned_512<block_q4_1, decode_q4_1, NT>; };
-template <int NT> struct K512_q5_1 { static constexpr FixedDot run = dot_unsigned_512<block_q5_1, decode_q5_1, NT>; };
-template <int NT> struct K512_q2_k { static constexpr FixedDot run = dot_k16_512<DecodeQ2K, NT>; };
-template <int NT> struct K512_q3_k { static constexpr FixedDot run = dot_k16_512<DecodeQ3K, NT>; };
-template <int NT> struct K512_q6_k { static constexpr FixedDot run = dot_k16_512<DecodeQ6K, NT>; };
-template <int NT> struct K512_q4_k { static constexpr FixedDot run = dot_q45_k_512<false, NT>; };
-template <int NT> struct K512_q5_k { static constexpr FixedDot run = dot_q45_k_512<true, NT>; };
-template <int NT> struct K512_f32 { static constexpr FixedDot run = dot_float_512<load16_f32, load1_f32, NT>; };
-template <int NT> struct K512_f16 { static constexpr FixedDot run = dot_float_512<load16_f16, load1_f16, NT>; };
-template <int NT> struct K512_bf16 { static constexpr FixedDot run = dot_float_512<load16_bf16, load1_bf16, NT>; };
+template <int NT>
+struct K512_q4_0 {
+    static constexpr FixedDot run = dot_signed_512<block_q4_0, decode_q4_0, NT>;
+};
+template <int NT>
+struct K512_q5_0 {
+    static constexpr FixedDot run = dot_signed_512<block_q5_0, decode_q5_0, NT>;
+};
+template <int NT>
+struct K512_q8_0 {
+    static constexpr FixedDot run = dot_signed_512<block_q8_0, decode_q8_0, NT>;
+};
+template <int NT>
+struct K512_q4_1 {
+    static constexpr FixedDot run = dot_unsigned_512<block_q4_1, decode_q4_1, NT>;
+};
+template <int NT>
+struct K512_q5_1 {
+    static constexpr FixedDot run = dot_unsigned_512<block_q5_1, decode_q5_1, NT>;
+};
+template <int NT>
+struct K512_q2_k {
+    static constexpr FixedDot run = dot_k16_512<DecodeQ2K, NT>;
+};
+template <int NT>
+struct K512_q3_k {
+    static constexpr FixedDot run = dot_k16_512<DecodeQ3K, NT>;
+};
+template <int NT>
+struct K512_q6_k {
+    static constexpr FixedDot run = dot_k16_512<DecodeQ6K, NT>;
+};
+template <int NT>
+struct K512_q4_k {
+    static constexpr FixedDot run = dot_q45_k_512<false, NT>;
+};
+template <int NT>
+struct K512_q5_k {
+    static constexpr FixedDot run = dot_q45_k_512<true, NT>;
+};
+template <int NT>
+struct K512_f32 {
+    static constexpr FixedDot run = dot_float_512<load16_f32, load1_f32, NT>;
+};
+template <int NT>
+struct K512_f16 {
+    static constexpr FixedDot run = dot_float_512<load16_f16, load1_f16, NT>;
+};
+template <int NT>
+struct K512_bf16 {
+    static constexpr FixedDot run = dot_float_512<load16_bf16, load1_bf16, NT>;
+};
 
 }  // namespace
 }  // namespace rf::cpu::RF_DOT_NS

@@ -32,7 +32,8 @@ template <class First>
 constexpr WordIndex quant_words(First first, int a0, int b0) {
     WordIndex idx{};
     for (int k = 0; k < 4; ++k)
-        for (int i = 0; i < 8; ++i) idx[static_cast<size_t>(8 * k + i)] = pick(first(k) + i, a0, b0);
+        for (int i = 0; i < 8; ++i)
+            idx[static_cast<size_t>(8 * k + i)] = pick(first(k) + i, a0, b0);
     return idx;
 }
 
@@ -59,7 +60,9 @@ constexpr WordIndex qh_words(W first, int a0, int b0) {
     return idx;
 }
 
-inline __m512i index_vector(const WordIndex& idx) { return _mm512_loadu_si512(idx.data()); }
+inline __m512i index_vector(const WordIndex& idx) {
+    return _mm512_loadu_si512(idx.data());
+}
 
 // Up to 64 bytes at p; bytes at or past p + len read as 0 and are not accessed.
 inline __m512i load_upto(const uint8_t* p, int len) {
@@ -89,8 +92,12 @@ inline void add_fifth_bits(__m512i qh, X4Group& g) {
     g.hi = _mm512_mask_add_epi8(g.hi, khi, g.hi, sixteen);
 }
 
-inline __m512 low_halves(__m512i words) { return _mm512_cvtph_ps(_mm512_castsi512_si256(words)); }
-inline __m512 high_halves(__m512i words) { return _mm512_cvtph_ps(_mm512_extracti64x4_epi64(words, 1)); }
+inline __m512 low_halves(__m512i words) {
+    return _mm512_cvtph_ps(_mm512_castsi512_si256(words));
+}
+inline __m512 high_halves(__m512i words) {
+    return _mm512_cvtph_ps(_mm512_extracti64x4_epi64(words, 1));
+}
 
 // Q4_0: 18-byte blocks, d at 0, qs at 2. Group of 72 bytes: loads at bytes 0 and 8.
 struct X4Q4_0 {
@@ -98,7 +105,8 @@ struct X4Q4_0 {
     static constexpr bool kMin = false;
     static X4Group load(const uint8_t* p, int nk) {
         static constexpr WordIndex qi = quant_words([](int k) { return 9 * k + 1; }, 0, 4);
-        static constexpr WordIndex di = scale_words([](int k) { return 9 * k; }, [](int) { return 0; }, 0, 4);
+        static constexpr WordIndex di =
+            scale_words([](int k) { return 9 * k; }, [](int) { return 0; }, 0, 4);
         const int len = kBlockBytes * nk;
         const __m512i a = load_upto(p, len), b = load_upto(p + 8, len - 8);
         X4Group g;
@@ -114,7 +122,8 @@ struct X4Q5_0 {
     static constexpr bool kMin = false;
     static X4Group load(const uint8_t* p, int nk) {
         static constexpr WordIndex qi = quant_words([](int k) { return 11 * k + 3; }, 0, 12);
-        static constexpr WordIndex di = scale_words([](int k) { return 11 * k; }, [](int) { return 0; }, 0, 12);
+        static constexpr WordIndex di =
+            scale_words([](int k) { return 11 * k; }, [](int) { return 0; }, 0, 12);
         static constexpr WordIndex hi = qh_words([](int k) { return 11 * k + 1; }, 0, 12);
         const int len = kBlockBytes * nk;
         const __m512i a = load_upto(p, len), b = load_upto(p + 24, len - 24);
@@ -134,7 +143,8 @@ struct X4Q8_0 {
     static X4Group load(const uint8_t* p, int nk) {
         static constexpr WordIndex lo_i = quant_words([](int k) { return 17 * k + 1; }, 0, 32);
         static constexpr WordIndex hi_i = quant_words([](int k) { return 17 * k + 9; }, 2, 36);
-        static constexpr WordIndex di = scale_words([](int k) { return 17 * k; }, [](int) { return 0; }, 0, 32);
+        static constexpr WordIndex di =
+            scale_words([](int k) { return 17 * k; }, [](int) { return 0; }, 0, 32);
         const int len = kBlockBytes * nk;
         const __m512i a0 = load_upto(p, len), a1 = load_upto(p + 64, len - 64);
         const __m512i b0 = load_upto(p + 4, len - 4), b1 = load_upto(p + 72, len - 72);
@@ -153,7 +163,8 @@ struct X4Q4_1 {
     static constexpr bool kMin = true;
     static X4Group load(const uint8_t* p, int nk) {
         static constexpr WordIndex qi = quant_words([](int k) { return 10 * k + 2; }, 0, 8);
-        static constexpr WordIndex dm = scale_words([](int k) { return 10 * k; }, [](int k) { return 10 * k + 1; }, 0, 8);
+        static constexpr WordIndex dm =
+            scale_words([](int k) { return 10 * k; }, [](int k) { return 10 * k + 1; }, 0, 8);
         const int len = kBlockBytes * nk;
         const __m512i a = load_upto(p, len), b = load_upto(p + 16, len - 16);
         X4Group g;
@@ -171,7 +182,8 @@ struct X4Q5_1 {
     static constexpr bool kMin = true;
     static X4Group load(const uint8_t* p, int nk) {
         static constexpr WordIndex qi = quant_words([](int k) { return 12 * k + 4; }, 0, 16);
-        static constexpr WordIndex dm = scale_words([](int k) { return 12 * k; }, [](int k) { return 12 * k + 1; }, 0, 16);
+        static constexpr WordIndex dm =
+            scale_words([](int k) { return 12 * k; }, [](int k) { return 12 * k + 1; }, 0, 16);
         static constexpr WordIndex hi = qh_words([](int k) { return 12 * k + 2; }, 0, 16);
         const int len = kBlockBytes * nk;
         const __m512i a = load_upto(p, len), b = load_upto(p + 32, len - 32);
@@ -186,10 +198,13 @@ struct X4Q5_1 {
 };
 
 template <class Dec, int NT>
-void dot_x4(int64_t n, const void* vw, const void* act, size_t act_stride, float* out, size_t out_stride) {
+void dot_x4(int64_t n, const void* vw, const void* act, size_t act_stride, float* out,
+            size_t out_stride) {
     const auto* w = static_cast<const uint8_t*>(vw);
     const block_q8_x4* a[NT];
-    for (int j = 0; j < NT; ++j) a[j] = reinterpret_cast<const block_q8_x4*>(static_cast<const uint8_t*>(act) + j * act_stride);
+    for (int j = 0; j < NT; ++j)
+        a[j] =
+            reinterpret_cast<const block_q8_x4*>(static_cast<const uint8_t*>(act) + j * act_stride);
     const int64_t nb = n / 32, ng = (nb + 3) / 4;
     constexpr int kUnroll = NT <= 2 ? 2 : 1;
     __m512 acc[kUnroll][NT];
@@ -198,16 +213,21 @@ void dot_x4(int64_t n, const void* vw, const void* act, size_t act_stride, float
     auto step = [&](int64_t g, __m512(&part)[NT]) {
         // Software prefetch 4 KiB ahead in the weight stream: +10-20 % from memory on this
         // machine's cores (hardware prefetchers alone leave latency exposed).
-        _mm_prefetch(reinterpret_cast<const char*>(w + g * 4 * Dec::kBlockBytes + kPrefetchBytes), _MM_HINT_T0);
-        const X4Group wg = Dec::load(w + g * 4 * Dec::kBlockBytes, static_cast<int>(std::min<int64_t>(4, nb - 4 * g)));
+        _mm_prefetch(reinterpret_cast<const char*>(w + g * 4 * Dec::kBlockBytes + kPrefetchBytes),
+                     _MM_HINT_T0);
+        const X4Group wg = Dec::load(w + g * 4 * Dec::kBlockBytes,
+                                     static_cast<int>(std::min<int64_t>(4, nb - 4 * g)));
 #pragma GCC unroll 4
         for (int j = 0; j < NT; ++j) {
             const block_q8_x4& y = a[j][g];
             __m512i p = Dec::kMin ? _mm512_setzero_si512() : _mm512_loadu_si512(y.aux);
             p = _mm512_dpbusd_epi32(p, wg.lo, _mm512_loadu_si512(y.qs));
             p = _mm512_dpbusd_epi32(p, wg.hi, _mm512_loadu_si512(y.qs + 64));
-            part[j] = _mm512_fmadd_ps(_mm512_mul_ps(wg.d, _mm512_loadu_ps(y.d)), _mm512_cvtepi32_ps(p), part[j]);
-            if constexpr (Dec::kMin) part[j] = _mm512_fmadd_ps(wg.m, _mm512_loadu_ps(reinterpret_cast<const float*>(y.aux)), part[j]);
+            part[j] = _mm512_fmadd_ps(_mm512_mul_ps(wg.d, _mm512_loadu_ps(y.d)),
+                                      _mm512_cvtepi32_ps(p), part[j]);
+            if constexpr (Dec::kMin)
+                part[j] = _mm512_fmadd_ps(
+                    wg.m, _mm512_loadu_ps(reinterpret_cast<const float*>(y.aux)), part[j]);
         }
     };
     int64_t g = 0;
@@ -222,11 +242,26 @@ void dot_x4(int64_t n, const void* vw, const void* act, size_t act_stride, float
     }
 }
 
-template <int NT> struct KX4_q4_0 { static constexpr FixedDot run = dot_x4<X4Q4_0, NT>; };
-template <int NT> struct KX4_q5_0 { static constexpr FixedDot run = dot_x4<X4Q5_0, NT>; };
-template <int NT> struct KX4_q8_0 { static constexpr FixedDot run = dot_x4<X4Q8_0, NT>; };
-template <int NT> struct KX4_q4_1 { static constexpr FixedDot run = dot_x4<X4Q4_1, NT>; };
-template <int NT> struct KX4_q5_1 { static constexpr FixedDot run = dot_x4<X4Q5_1, NT>; };
+template <int NT>
+struct KX4_q4_0 {
+    static constexpr FixedDot run = dot_x4<X4Q4_0, NT>;
+};
+template <int NT>
+struct KX4_q5_0 {
+    static constexpr FixedDot run = dot_x4<X4Q5_0, NT>;
+};
+template <int NT>
+struct KX4_q8_0 {
+    static constexpr FixedDot run = dot_x4<X4Q8_0, NT>;
+};
+template <int NT>
+struct KX4_q4_1 {
+    static constexpr FixedDot run = dot_x4<X4Q4_1, NT>;
+};
+template <int NT>
+struct KX4_q5_1 {
+    static constexpr FixedDot run = dot_x4<X4Q5_1, NT>;
+};
 
 }  // namespace
 }  // namespace rf::cpu::RF_DOT_NS

@@ -28,7 +28,9 @@
 namespace rf::cpu::RF_DOT_NS {
 namespace {
 
-inline float h2f(f16_bits h) { return _cvtsh_ss(h); }
+inline float h2f(f16_bits h) {
+    return _cvtsh_ss(h);
+}
 
 // acc + (sum of 4 adjacent u8 x s8 products) per i32 lane. The maddubs form saturates an i16
 // pair sum above 32767; every caller keeps |u| * |s| * 2 below that (u <= 128, |s| <= 127, or
@@ -39,7 +41,8 @@ inline __m256i dpbusd256(__m256i acc, __m256i u, __m256i s) {
 #elif RF_DOT_VNNI256 == 2
     return _mm256_dpbusd_epi32(acc, u, s);
 #else
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+    return _mm256_add_epi32(acc,
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 #endif
 }
 
@@ -55,8 +58,12 @@ inline float hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+inline __m256i load256(const void* p) {
+    return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+inline __m128i load128(const void* p) {
+    return _mm_loadu_si128(static_cast<const __m128i*>(p));
+}
 
 // 16 bytes of packed nibbles -> 32 bytes: [low nibbles of bytes 0..15, high nibbles of 0..15].
 inline __m256i nibbles32(const uint8_t* qs) {
