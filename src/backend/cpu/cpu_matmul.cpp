@@ -91,14 +91,23 @@ void matmul_dequantized(ThreadPool& pool, const Weight& w, Act x, Act y) {
 void matmul_decode(ThreadPool& pool, const DotKernel& k, const Weight& w, const ActBuffer& a, Act x,
                    Act y) {
     const int nt = static_cast<int>(x.rows);
-    pool.parallel_for(
-        w.rows,
-        [&](int64_t begin, int64_t end) {
-            for (int64_t r = begin; r < end; ++r)
-                k.dot(w.cols, weight_row(w, r), a.data, a.stride, nt, y.data + r,
-                      static_cast<size_t>(y.cols));
-        },
-        16);
+    auto rows = [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r)
+            k.dot(w.cols, weight_row(w, r), a.data, a.stride, nt, y.data + r, static_cast<size_t>(y.cols));
+    };
+    // Small matrices: one contiguous range per thread (or none: below 64 KiB the dispatch costs
+    // more than the work).
+    const size_t bytes = w.mat_bytes();
+    if (pool.size() == 1 || bytes < (64u << 10)) return rows(0, w.rows);
+    // Otherwise chunks of >= 16 KiB taken from a shared counter, 8 per thread: cores that stream
+    // at different rates (other tenants, different memory paths) finish together.
+    const int64_t n_chunks = std::min<int64_t>(8 * pool.size(), std::max<int64_t>(1, static_cast<int64_t>(bytes >> 14)));
+    const int64_t per = (w.rows + n_chunks - 1) / n_chunks;
+    std::atomic<int64_t> next{0};
+    pool.run([&](int, int) {
+        for (int64_t c = next.fetch_add(1); c < n_chunks; c = next.fetch_add(1))
+            rows(c * per, std::min(w.rows, (c + 1) * per));
+    });
 }
 
 void matmul_tiled(ThreadPool& pool, const DotKernel& k, const Weight& w, const ActBuffer& a, Act x,
