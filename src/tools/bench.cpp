@@ -148,21 +148,23 @@ BenchReport run_bench(const BenchOptions& o,
     const size_t weight_bytes_per_token = w.total_bytes - (tied ? 0 : w.tok_embd.nbytes());
 
     BenchReport report;
-    // Measured before and after the tests; the larger (the machine's capability, which noisy
-    // neighbours only lower) is what tg is compared with.
+    // The bandwidth is measured once up front and again right before every tg run, and each tg
+    // run is compared with its own measurement: on a shared or virtual machine the bandwidth
+    // available to these threads changes over seconds (other tenants, where the vCPUs run).
+    std::vector<Bandwidth> measured;
     auto measure = [&] {
-        return cpu_backend ? measure_cpu_bandwidth(cpu_backend->pool(), o.bandwidth_bytes)
-                           : measure_backend_bandwidth(*backend, o.bandwidth_bytes);
+        measured.push_back(cpu_backend ? measure_cpu_bandwidth(cpu_backend->pool(), o.bandwidth_bytes)
+                                       : measure_backend_bandwidth(*backend, o.bandwidth_bytes));
+        return measured.back();
     };
-    const Bandwidth bw_before = measure();
-    log(bw_before.describe());
+    log(measure().describe());
 
     const int32_t n_ctx = std::max(o.n_prompt, o.n_gen) + 16;
     KvCache kv(*backend, {(n_ctx + 15) / 16 + 1, 16, o.kv_codec}, model.kv_layer_shapes());
     const std::string backend_name =
         cpu_backend ? fmt::format("cpu {}", cpu::cpu_isa_name(cpu::cpu_isa())) : backend->name();
 
-    auto run_test = [&](bool tg, int n) {
+    auto run_test = [&](bool tg, int n) {  // one test: warm-up, then o.reps timed runs
         const auto tokens = random_tokens(n, model.n_vocab(), o.seed + (tg ? 2 : 1));
         // Warm-up on a short run: faults in every weight page, sizes workspaces and scratch.
         const std::vector<int32_t> warm(tokens.begin(), tokens.begin() + std::min(n, tg ? 2 : 32));
@@ -179,36 +181,53 @@ BenchReport run_bench(const BenchOptions& o,
             prof->reset();
             prof->set_enabled(true);
         }
+        // tg: bytes read per token (weights + KV of the mean context: positions 0 .. n-1 are
+        // read by tokens 1 .. n)
+        const double token_bytes =
+            static_cast<double>(weight_bytes_per_token) +
+            static_cast<double>(kv_bytes_per_position(model, o.kv_codec)) * (n + 1) / 2.0;
         double wall = 0;
+        std::vector<double> fractions;
         for (int r = 0; r < o.reps; ++r) {
+            const double bw = tg ? measure().read_gbs : 0.0;
+            if (prof) prof->set_enabled(true);
             const double sec = time_feed(model, kv, n_ctx, tokens, o.n_batch, tg);
+            if (prof) prof->set_enabled(false);
             wall += sec;
             row.runs_tps.push_back(n / sec);
-            log(fmt::format("{} run {}/{}: {:.2f} t/s", row.test, r + 1, o.reps, n / sec));
+            if (tg) fractions.push_back(bw > 0 ? token_bytes * n / sec / 1e9 / bw : 0.0);
+            log(tg ? fmt::format("{} run {}/{}: {:.2f} t/s, {:.1f} GB/s of {:.1f} measured just before", row.test,
+                                 r + 1, o.reps, n / sec, token_bytes * n / sec / 1e9, bw)
+                   : fmt::format("{} run {}/{}: {:.2f} t/s", row.test, r + 1, o.reps, n / sec));
         }
         if (prof) {
-            prof->set_enabled(false);
             report.profiles +=
                 profile_table(row.test, prof->stats(), static_cast<double>(n) * o.reps, wall);
         }
         row.tps = median(row.runs_tps);
         if (tg) {
-            // mean context over the run: positions 0 .. n-1 are read by tokens 1 .. n
-            const double kv_bytes =
-                static_cast<double>(kv_bytes_per_position(model, o.kv_codec)) * (n + 1) / 2.0;
-            row.gbs = (static_cast<double>(weight_bytes_per_token) + kv_bytes) * row.tps / 1e9;
+            row.gbs = token_bytes * row.tps / 1e9;
+            row.bw_fraction = median(fractions);
         }
         report.rows.push_back(row);
     };
     if (o.n_prompt > 0) run_test(false, o.n_prompt);
     if (o.n_gen > 0) run_test(true, o.n_gen);
-    const Bandwidth bw_after = measure();
-    const Bandwidth& bw = bw_after.read_gbs > bw_before.read_gbs ? bw_after : bw_before;
-    report.bandwidth_gbs = bw.read_gbs;
-    report.bandwidth_line = fmt::format("{} (before the tests {:.1f}, after {:.1f})", bw.describe(),
-                                        bw_before.read_gbs, bw_after.read_gbs);
-    for (BenchRow& row : report.rows)
-        if (row.gbs > 0) row.bw_fraction = bw.read_gbs > 0 ? row.gbs / bw.read_gbs : 0.0;
+    std::vector<double> reads;
+    double lo = measured[0].read_gbs, hi = lo;
+    for (const Bandwidth& b : measured) {
+        reads.push_back(b.read_gbs);
+        lo = std::min(lo, b.read_gbs);
+        hi = std::max(hi, b.read_gbs);
+    }
+    Bandwidth summary = measured[0];
+    summary.read_gbs = report.bandwidth_gbs = median(reads);
+    report.bandwidth_line = summary.describe();
+    if (measured.size() > 1)
+        report.bandwidth_line += fmt::format(
+            "; median of {} measurements ({:.1f} .. {:.1f}), one before each tg run, which is "
+            "compared with its own (% of BW: median over runs)",
+            measured.size(), lo, hi);
     return report;
 }
 

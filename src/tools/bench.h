@@ -6,7 +6,8 @@
 // For tg the table also shows the bytes read per generated token (every weight the step reads
 // once: all matrices incl. the output, not the token embedding table unless tied, plus the KV
 // cache rows of the mean context length) times t/s, as GB/s and as a fraction of the memory
-// bandwidth measured on the same threads (bench_bandwidth.h).
+// bandwidth measured on the same threads (bench_bandwidth.h) right before each run (the
+// median over runs of each run's own fraction).
 #pragma once
 
 #include <cstdint>
@@ -48,7 +49,7 @@ struct BenchRow {
 
 struct BenchReport {
     std::string bandwidth_line;  // printed above the table
-    double bandwidth_gbs = 0;
+    double bandwidth_gbs = 0;  // median of the read bandwidth measurements
     std::vector<BenchRow> rows;
     std::string profiles;          // per-op tables (BenchOptions::profile), markdown
     std::string markdown() const;  // bandwidth line, blank line, table, profiles
