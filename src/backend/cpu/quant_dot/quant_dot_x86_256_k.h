@@ -21,11 +21,8 @@ void dot_q45_k_256(int64_t n, const void* vw, const void* act, size_t act_stride
     __m256 acc[NT];
     for (int j = 0; j < NT; ++j) acc[j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < n / QK_K; ++b) {
-        alignas(16) uint8_t sm[16];  // 8 scales, 8 mins
-        unpack_k4_scales(w[b].scales, sm);
-        // mins as i16 [m0, m0, m1, m1, ...]: one per bsum (group of 16).
-        const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(
-            load128(sm), _mm_set_epi8(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8)));
+        const __m128i sm = unpack_k4_scales(w[b].scales);  // 8 scales, 8 mins
+        const __m256i mins = k4_mins_per_bsum(sm);
         __m256i isum[NT];
         for (int j = 0; j < NT; ++j) isum[j] = _mm256_setzero_si256();
         [[maybe_unused]] __m256i hbits;
@@ -42,8 +39,8 @@ void dot_q45_k_256(int64_t n, const void* vw, const void* act, size_t act_stride
                     uhi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 1), one), 4));
                 hbits = _mm256_srli_epi16(hbits, 2);
             }
-            const __m256i slo = _mm256_set1_epi16(sm[2 * c]),
-                          shi = _mm256_set1_epi16(sm[2 * c + 1]);
+            const __m256i slo = k4_scale_broadcast(sm, 2 * c),
+                          shi = k4_scale_broadcast(sm, 2 * c + 1);
 #pragma GCC unroll 4
             for (int j = 0; j < NT; ++j) {
                 const int8_t* y = a.r[j][b].qs + 64 * c;

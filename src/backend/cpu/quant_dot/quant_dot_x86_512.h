@@ -22,6 +22,15 @@ inline __m512i combine(__m256i lo, __m256i hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 // [a x 8, b x 8]
+// 32 bytes at p in both 256-bit halves.
+inline __m512i broadcast32(const uint8_t* p) {
+    return _mm512_broadcast_i64x4(load256(p));
+}
+// i16 lanes: a in the low 256 bits, b in the high (shift counts, permute indices).
+inline __m512i halves16(int a, int b) {
+    return _mm512_inserti64x4(_mm512_set1_epi16(static_cast<short>(a)),
+                              _mm256_set1_epi16(static_cast<short>(b)), 1);
+}
 inline __m512 pair_ps(float a, float b) {
     return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1);
 }
@@ -103,7 +112,6 @@ void dot_q45_k_512(int64_t n, const void* vw, const void* act, size_t act_stride
     using Block = std::conditional_t<kFive, block_q5_K, block_q4_K>;
     const auto* w = static_cast<const Block*>(vw);
     const ActRows<block_q8_K, NT> a(act, act_stride);
-    const __m256i lo4 = _mm256_set1_epi8(0x0F);
     __m512 acc[NT];
     __m256 macc[NT];
     for (int j = 0; j < NT; ++j) {
@@ -111,29 +119,28 @@ void dot_q45_k_512(int64_t n, const void* vw, const void* act, size_t act_stride
         macc[j] = _mm256_setzero_ps();
     }
     for (int64_t b = 0; b < n / QK_K; ++b) {
-        alignas(16) uint8_t sm[16];
-        unpack_k4_scales(w[b].scales, sm);
-        const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(
-            load128(sm), _mm_set_epi8(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8)));
+        const __m128i sm = unpack_k4_scales(w[b].scales);
+        const __m256i mins = k4_mins_per_bsum(sm);
+        // i16 scales sc0..7 in lanes 0..7; chunk c wants [sc_2c x 16, sc_2c+1 x 16]
+        const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(sm));
         __m512i isum[NT];
         for (int j = 0; j < NT; ++j) isum[j] = _mm512_setzero_si512();
-        [[maybe_unused]] __m256i hbits;
-        if constexpr (kFive) hbits = load256(w[b].qh);
+        [[maybe_unused]] __m512i hbits;
+        if constexpr (kFive) hbits = broadcast32(w[b].qh);
+        _mm_prefetch(reinterpret_cast<const char*>(w + b) + 4096, _MM_HINT_T0);
 #pragma GCC unroll 4
         for (int c = 0; c < 4; ++c) {
-            const __m256i q = load256(w[b].qs + 32 * c);
-            __m256i ulo = _mm256_and_si256(q, lo4);
-            __m256i uhi = _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4);
-            if constexpr (kFive) {
-                const __m256i one = _mm256_set1_epi8(1);
-                ulo = _mm256_or_si256(ulo, _mm256_slli_epi16(_mm256_and_si256(hbits, one), 4));
-                uhi = _mm256_or_si256(
-                    uhi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 1), one), 4));
-                hbits = _mm256_srli_epi16(hbits, 2);
+            // [low nibbles (sub-block 2c), high nibbles (2c + 1)] of qs[32c .. 32c + 31]
+            __m512i u =
+                _mm512_and_si512(_mm512_srlv_epi16(broadcast32(w[b].qs + 32 * c), halves16(0, 4)),
+                                 _mm512_set1_epi8(0x0F));
+            if constexpr (kFive) {  // + 16 where bit 2c (2c + 1) of qh[l] is set
+                const __m512i h = _mm512_and_si512(
+                    _mm512_srlv_epi16(hbits, halves16(2 * c, 2 * c + 1)), _mm512_set1_epi8(1));
+                u = _mm512_or_si512(u, _mm512_slli_epi16(h, 4));
             }
-            const __m512i u = combine(ulo, uhi);
-            const __m512i sc =
-                combine(_mm256_set1_epi16(sm[2 * c]), _mm256_set1_epi16(sm[2 * c + 1]));
+            const __m512i sc = _mm512_permutexvar_epi16(
+                halves16(2 * c, 2 * c + 1), sc16);  // lanes 0..15 pick lane 2c, 16..31 lane 2c+1
 #pragma GCC unroll 4
             for (int j = 0; j < NT; ++j) {
                 const __m512i y = _mm512_loadu_si512(a.r[j][b].qs + 64 * c);
@@ -154,6 +161,91 @@ void dot_q45_k_512(int64_t n, const void* vw, const void* act, size_t act_stride
         out[static_cast<size_t>(j) * out_stride] = _mm512_reduce_add_ps(acc[j]) - hsum256(macc[j]);
 }
 
+// Q2_K / Q3_K / Q6_K, 64 weights per register decoded in place: quarter j (weights 64j..64j+63,
+// groups of 16 4j..4j+3) comes from one broadcast 32-byte source shifted per 256-bit half by
+// vpsrlvw; the group scales are spread over the i16 lanes of maddubs by vpermw.
+struct Quarters {
+    __m512i scales16;  // i16 group scales 0..15 in lanes 0..15
+    __m256i offset16;  // i16 per-group offset scales (sum over bsum_g * offset16_g)
+    // Lanes 8g'..8g'+7 of quarter j = scale of group 4j + g'.
+    __m512i scales(int j) const {
+        alignas(64) static constexpr uint16_t base[32] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1,
+                                                          1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2,
+                                                          2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
+        const __m512i idx =
+            _mm512_add_epi16(_mm512_load_si512(base), _mm512_set1_epi16(static_cast<short>(4 * j)));
+        return _mm512_permutexvar_epi16(idx, scales16);
+    }
+};
+
+// Q2_K: weight 128h + 32j' + l = bits 2j' of qs[32h + l]; w = d sc_g q - dmin m_g.
+struct Dec512Q2K : Quarters {
+    using Block = block_q2_K;
+    __m512i q[2];
+    explicit Dec512Q2K(const Block& b) {
+        const __m128i s = load128(b.scales);
+        scales16 =
+            _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm_and_si128(s, _mm_set1_epi8(0x0F))));
+        offset16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s, 4), _mm_set1_epi8(0x0F)));
+        q[0] = broadcast32(b.qs);
+        q[1] = broadcast32(b.qs + 32);
+    }
+    __m512i quarter(int j) const {
+        const int jj = 2 * (j & 1);
+        return _mm512_and_si512(_mm512_srlv_epi16(q[j / 2], halves16(2 * jj, 2 * jj + 2)),
+                                _mm512_set1_epi8(3));
+    }
+    static float offset_scale(const Block& b) { return h2f(b.dmin); }
+};
+
+// Q3_K: weight 128c + 32p + l: bits 2p of qs[32c + l] | bit 4c+p of hmask[l] << 2, minus 4.
+struct Dec512Q3K : Quarters {
+    using Block = block_q3_K;
+    __m512i q[2], hmask;
+    explicit Dec512Q3K(const Block& b) {
+        const __m128i sc = unpack_q3_k_scales(b.scales);
+        scales16 = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(sc));
+        offset16 = _mm256_slli_epi16(_mm256_cvtepi8_epi16(sc), 2);  // 4 sc_g
+        q[0] = broadcast32(b.qs);
+        q[1] = broadcast32(b.qs + 32);
+        hmask = broadcast32(b.hmask);
+    }
+    __m512i quarter(int j) const {
+        const int c = j / 2, p = 2 * (j & 1);
+        const __m512i lo = _mm512_and_si512(_mm512_srlv_epi16(q[c], halves16(2 * p, 2 * p + 2)),
+                                            _mm512_set1_epi8(3));
+        const __m512i hi = _mm512_and_si512(
+            _mm512_srlv_epi16(hmask, halves16(4 * c + p, 4 * c + p + 1)), _mm512_set1_epi8(1));
+        return _mm512_or_si512(lo, _mm512_slli_epi16(hi, 2));
+    }
+    static float offset_scale(const Block& b) { return h2f(b.d); }
+};
+
+// Q6_K: weights 128c + 0..63 = low nibbles of ql[64c .. 64c + 63] with qh[32c + l] bits 0-1
+// (first 32) and 2-3 (next 32); 128c + 64..127 = the high nibbles with bits 4-5 and 6-7.
+struct Dec512Q6K : Quarters {
+    using Block = block_q6_K;
+    __m512i ql[2], qh[2];
+    explicit Dec512Q6K(const Block& b) {
+        const __m256i sc = _mm256_cvtepi8_epi16(load128(b.scales));
+        scales16 = _mm512_castsi256_si512(sc);
+        offset16 = sc;  // times 32 in the f32 offset scale
+        ql[0] = _mm512_loadu_si512(b.ql);
+        ql[1] = _mm512_loadu_si512(b.ql + 64);
+        qh[0] = broadcast32(b.qh);
+        qh[1] = broadcast32(b.qh + 32);
+    }
+    __m512i quarter(int j) const {
+        const int c = j / 2, upper = j & 1;
+        const __m512i lo4 = _mm512_set1_epi8(0x0F);
+        const __m512i nib = _mm512_and_si512(upper ? _mm512_srli_epi16(ql[c], 4) : ql[c], lo4);
+        const __m512i hb = _mm512_and_si512(
+            _mm512_srlv_epi16(qh[c], halves16(4 * upper, 4 * upper + 2)), _mm512_set1_epi8(3));
+        return _mm512_or_si512(nib, _mm512_slli_epi16(hb, 4));
+    }
+    static float offset_scale(const Block& b) { return 32.0f * h2f(b.d); }
+};
+
 template <class Decoder, int NT>
 void dot_k16_512(int64_t n, const void* vw, const void* act, size_t act_stride, float* out,
                  size_t out_stride) {
@@ -167,26 +259,26 @@ void dot_k16_512(int64_t n, const void* vw, const void* act, size_t act_stride, 
         oacc[j] = _mm256_setzero_ps();
     }
     for (int64_t b = 0; b < n / QK_K; ++b) {
-        Decoder dec(w[b]);
+        _mm_prefetch(reinterpret_cast<const char*>(w + b) + 4096, _MM_HINT_T0);
+        const Decoder dec(w[b]);
         __m512i isum[NT];
         for (int j = 0; j < NT; ++j) isum[j] = _mm512_setzero_si512();
 #pragma GCC unroll 4
-        for (int k = 0; k < 8; k += 2) {
-            const __m512i u = combine(dec.chunk(k), dec.chunk(k + 1));
-            const __m512i sc = combine(pair_scales(dec.scales, k), pair_scales(dec.scales, k + 1));
+        for (int q = 0; q < 4; ++q) {
+            const __m512i u = dec.quarter(q);
+            const __m512i sc = dec.scales(q);
 #pragma GCC unroll 4
             for (int j = 0; j < NT; ++j) {
-                const __m512i y = _mm512_loadu_si512(a.r[j][b].qs + 32 * k);
+                const __m512i y = _mm512_loadu_si512(a.r[j][b].qs + 64 * q);
                 isum[j] =
                     _mm512_add_epi32(isum[j], _mm512_madd_epi16(_mm512_maddubs_epi16(u, y), sc));
             }
         }
-        const __m256i offset_scales = _mm256_cvtepi8_epi16(dec.offset_scales);
         const float dw = h2f(w[b].d), doff = Decoder::offset_scale(w[b]);
 #pragma GCC unroll 4
         for (int j = 0; j < NT; ++j) {
             const float dy = a.r[j][b].d;
-            const __m256i off = _mm256_madd_epi16(load256(a.r[j][b].bsums), offset_scales);
+            const __m256i off = _mm256_madd_epi16(load256(a.r[j][b].bsums), dec.offset16);
             acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(dw * dy), _mm512_cvtepi32_ps(isum[j]), acc[j]);
             oacc[j] = _mm256_fmadd_ps(_mm256_set1_ps(doff * dy), _mm256_cvtepi32_ps(off), oacc[j]);
         }
@@ -263,15 +355,15 @@ struct K512_q5_1 {
 };
 template <int NT>
 struct K512_q2_k {
-    static constexpr FixedDot run = dot_k16_512<DecodeQ2K, NT>;
+    static constexpr FixedDot run = dot_k16_512<Dec512Q2K, NT>;
 };
 template <int NT>
 struct K512_q3_k {
-    static constexpr FixedDot run = dot_k16_512<DecodeQ3K, NT>;
+    static constexpr FixedDot run = dot_k16_512<Dec512Q3K, NT>;
 };
 template <int NT>
 struct K512_q6_k {
-    static constexpr FixedDot run = dot_k16_512<DecodeQ6K, NT>;
+    static constexpr FixedDot run = dot_k16_512<Dec512Q6K, NT>;
 };
 template <int NT>
 struct K512_q4_k {

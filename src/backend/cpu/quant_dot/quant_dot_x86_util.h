@@ -82,18 +82,31 @@ inline __m256i bits_to_bytes32(const uint8_t* p) {
     return _mm256_cmpeq_epi8(_mm256_and_si256(spread, sel), sel);
 }
 
-// Q4_K / Q5_K: the 8 six-bit scales (bytes 0..7) and mins (bytes 8..15) of a super-block.
-inline void unpack_k4_scales(const uint8_t packed[12], uint8_t out[16]) {
+// Q4_K / Q5_K: the 8 six-bit scales (bytes 0..7) and mins (bytes 8..15) of a super-block, built
+// in registers (a vector load of bytes just stored as scalars would stall store forwarding).
+inline __m128i unpack_k4_scales(const uint8_t packed[12]) {
     uint32_t u[3];
     std::memcpy(u, packed, 12);
     const uint32_t lo6 = 0x3f3f3f3fu, lo4 = 0x0f0f0f0fu, lo2 = 0x03030303u;
-    const uint32_t r[4] = {
-        u[0] & lo6,                                       // sc 0..3
-        (u[2] & lo4) | (((u[0] >> 6) & lo2) << 4),        // sc 4..7
-        u[1] & lo6,                                       // m 0..3
-        ((u[2] >> 4) & lo4) | (((u[1] >> 6) & lo2) << 4)  // m 4..7
-    };
-    std::memcpy(out, r, 16);
+    return _mm_set_epi32(
+        static_cast<int>(((u[2] >> 4) & lo4) | (((u[1] >> 6) & lo2) << 4)),  // m 4..7
+        static_cast<int>(u[1] & lo6),                                        // m 0..3
+        static_cast<int>((u[2] & lo4) | (((u[0] >> 6) & lo2) << 4)),         // sc 4..7
+        static_cast<int>(u[0] & lo6));                                       // sc 0..3
+}
+
+// [m0, m0, m1, m1, ..., m7, m7] as i16 (one per bsum) from unpack_k4_scales.
+inline __m256i k4_mins_per_bsum(__m128i sm) {
+    return _mm256_cvtepu8_epi16(_mm_shuffle_epi8(
+        sm, _mm_set_epi8(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8)));
+}
+
+// Scale k (< 8) of unpack_k4_scales in every i16 lane.
+inline __m256i k4_scale_broadcast(__m128i sm, int k) {
+    const __m128i w = _mm_cvtepu8_epi16(sm);  // sc0..7 as i16
+    const __m128i idx = _mm_set1_epi16(static_cast<short>((2 * k + 1) << 8 | (2 * k)));
+    const __m128i b = _mm_shuffle_epi8(w, idx);
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(b), b, 1);
 }
 
 // Q3_K: the 16 signed scales (stored + 32) of a super-block as int8.
@@ -101,13 +114,12 @@ inline __m128i unpack_q3_k_scales(const uint8_t packed[12]) {
     uint32_t u[3];
     std::memcpy(u, packed, 12);
     const uint32_t lo4 = 0x0f0f0f0fu, lo2 = 0x03030303u;
-    const uint32_t r[4] = {
-        (u[0] & lo4) | (((u[2] >> 0) & lo2) << 4),         // scales 0..3
-        (u[1] & lo4) | (((u[2] >> 2) & lo2) << 4),         // 4..7
-        ((u[0] >> 4) & lo4) | (((u[2] >> 4) & lo2) << 4),  // 8..11
-        ((u[1] >> 4) & lo4) | (((u[2] >> 6) & lo2) << 4),  // 12..15
-    };
-    return _mm_sub_epi8(load128(r), _mm_set1_epi8(32));
+    const __m128i r =
+        _mm_set_epi32(static_cast<int>(((u[1] >> 4) & lo4) | (((u[2] >> 6) & lo2) << 4)),  // 12..15
+                      static_cast<int>(((u[0] >> 4) & lo4) | (((u[2] >> 4) & lo2) << 4)),  // 8..11
+                      static_cast<int>((u[1] & lo4) | (((u[2] >> 2) & lo2) << 4)),         // 4..7
+                      static_cast<int>((u[0] & lo4) | ((u[2] & lo2) << 4)));               // 0..3
+    return _mm_sub_epi8(r, _mm_set1_epi8(32));
 }
 
 // Scales of groups (of 16 weights) 2p and 2p + 1 as i16 lanes [s_2p x 8, s_2p+1 x 8], from 16
