@@ -13,7 +13,7 @@ for a in "$@"; do [ "$a" = "--gpu-only" ] && gpu_only=1; done
 jobs="${JOBS:-$(nproc)}"
 
 targets() {
-    if [ "$gpu_only" = 1 ]; then echo "rocmforge_lib rocmforge_gpu_tests rocmforge_gpu_bench $*"; fi
+    if [ "$gpu_only" = 1 ]; then echo "rocmforge_lib rocmforge_gpu_tests rocmforge_gpu_bench rocmforge_gpu_prefill_bench $*"; fi
 }
 
 if [ "$which" = cuda ] || [ "$which" = all ]; then

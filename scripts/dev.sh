@@ -14,7 +14,9 @@ case "$mode" in
 run)
     cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build build -j "$jobs"
-    build/rocmforge version
+    # The main job: generate from the embedded default model (tiny-qwen3, q8_0) on the best
+    # device this build can use.
+    build/rocmforge run -p "${ROCMFORGE_PROMPT:-The Python interpreter}" -n 64 --temp 0
     ;;
 test)
     cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DROCMFORGE_WERROR=ON >/dev/null

@@ -13,6 +13,8 @@ void add_logits_command(CLI::App& app);      // logits_command.cpp
 void add_perplexity_command(CLI::App& app);  // perplexity_command.cpp
 void add_tokenize_command(CLI::App& app);    // tokenize_command.cpp
 void add_template_command(CLI::App& app);    // tokenize_command.cpp
+void add_convert_command(CLI::App& app);     // convert_command.cpp
+void add_quantize_command(CLI::App& app);    // quantize_command.cpp
 void add_bench_command(CLI::App& app);       // bench_command.cpp
 
 }  // namespace rf::cli

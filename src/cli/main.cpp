@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
     rf::cli::add_perplexity_command(app);
     rf::cli::add_tokenize_command(app);
     rf::cli::add_template_command(app);
+    rf::cli::add_convert_command(app);
+    rf::cli::add_quantize_command(app);
     rf::cli::add_bench_command(app);
 
     try {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "backend/gpu/gpu_backend.h"
 #include "core/error.h"
 #include "engine/session.h"
 #include "engine/stop_matcher.h"
@@ -9,6 +10,60 @@
 #include "tokenizer/tokenizer.h"
 
 namespace rf {
+namespace {
+
+// Draws the next token. On a GPU backend (and without top-n logprobs) the logits row stays on
+// the device: argmax or the sampling chain runs there and only the token comes back.
+class TokenPicker {
+public:
+    TokenPicker(Session& session, const SamplingParams& params) : session_(session), sampler_(params) {
+        gpu_ = dynamic_cast<GpuBackend*>(&session.model().backend());
+        if (params.n_logprobs > 0) gpu_ = nullptr;
+        session_.set_want_device_logits(gpu_ != nullptr);
+    }
+    ~TokenPicker() { session_.set_want_device_logits(false); }
+
+    // Feeds tokens and leaves the last token's logits ready for pick().
+    void feed(std::span<const int32_t> tokens, int32_t n_batch) {
+        session_.feed(tokens, n_batch, gpu_ ? nullptr : &logits_);
+    }
+
+    SampleResult pick() {
+        if (!gpu_) return sampler_.sample(logits_, session_.tokens());
+        const SamplingParams& p = sampler_.params();
+        const float* row = session_.device_logits();
+        const int64_t n = session_.model().n_vocab();
+        SampleResult r;
+        if (p.temperature <= 0.0f && p.repeat_penalty == 1.0f && p.presence_penalty == 0.0f &&
+            p.frequency_penalty == 0.0f) {
+            r.token = gpu_->argmax(row, n);
+            return r;
+        }
+        GpuSamplingParams gp;
+        gp.temperature = p.temperature;
+        gp.top_k = p.top_k;
+        gp.top_p = p.top_p;
+        gp.min_p = p.min_p;
+        gp.repeat_penalty = p.repeat_penalty;
+        gp.presence_penalty = p.presence_penalty;
+        gp.frequency_penalty = p.frequency_penalty;
+        std::vector<GpuTokenCount> counts;
+        for (const auto& [tok, c] : sampler_.penalty_counts(session_.tokens())) counts.push_back({tok, c});
+        const double u = p.temperature > 0.0f ? sampler_.draw_uniform() : 0.0;
+        const GpuSampleResult g = gpu_->sample(row, n, gp, counts, u);
+        r.token = g.token;
+        r.logprob = g.logprob;
+        return r;
+    }
+
+private:
+    Session& session_;
+    Sampler sampler_;
+    GpuBackend* gpu_ = nullptr;
+    std::vector<float> logits_;
+};
+
+}  // namespace
 
 const char* finish_reason_name(FinishReason r) {
     switch (r) {
@@ -28,21 +83,20 @@ GenerateResult generate(Session& session, const Tokenizer& tokenizer, std::span<
     res.n_prompt = static_cast<int32_t>(prompt.size());
     RF_CHECK(!prompt.empty() || session.length() > 0, "generate: empty prompt");
 
-    std::vector<float> logits;
+    TokenPicker picker(session, opt.sampling);
     const auto t0 = clock::now();
     if (!prompt.empty()) {
-        session.feed(prompt, opt.n_batch, &logits);
+        picker.feed(prompt, opt.n_batch);
     } else {
         // Continue from the session's last token: recompute its logits.
         const int32_t last = session.tokens().back();
         session.truncate(session.length() - 1);
         const int32_t one[1] = {last};
-        session.feed(one, 1, &logits);
+        picker.feed(one, 1);
     }
     const auto t1 = clock::now();
     res.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
 
-    Sampler sampler(opt.sampling);
     StreamingDetokenizer detok(tokenizer, /*skip_special=*/true);
     StopMatcher stops(opt.stop);
     bool cancelled = false;
@@ -54,7 +108,7 @@ GenerateResult generate(Session& session, const Tokenizer& tokenizer, std::span<
 
     res.finish = FinishReason::Length;
     for (int32_t i = 0; i < opt.max_tokens; ++i) {
-        SampleResult s = sampler.sample(logits, session.tokens());
+        SampleResult s = picker.pick();
         const int32_t tok = s.token;
         if (!opt.ignore_eos && tokenizer.is_eog(tok)) {
             res.finish = FinishReason::EndOfGeneration;
@@ -78,7 +132,7 @@ GenerateResult generate(Session& session, const Tokenizer& tokenizer, std::span<
             break;
         }
         const int32_t one[1] = {tok};
-        session.feed(one, 1, &logits);
+        picker.feed(one, 1);
     }
     if (res.finish != FinishReason::Stop && res.finish != FinishReason::Cancelled) {
         const StopMatcher::Result r = stops.push(detok.flush());

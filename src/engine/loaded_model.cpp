@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "backend/gpu/gpu_backend.h"
+#include "backend/gpu/gpu_weight_layout.h"
 #include "core/error.h"
 #include "engine/default_model.h"
 #include "formats/gguf/gguf_file.h"
@@ -9,21 +11,56 @@
 
 namespace rf {
 
+namespace {
+
+// Device memory the model will take on a GPU backend, computed before anything is allocated:
+// weights in the GPU's own layout, the KV cache, and the activation workspace of a
+// n_batch-token step (the 8 largest buffers of blocks.h plus the logits rows).
+VramNeed vram_need(const GgufFile& gguf, const ModelConfig& c, const KvCacheConfig& kc,
+                   const std::vector<KvLayerShape>& shapes, int64_t n_batch, int64_t n_vocab) {
+    VramNeed need;
+    for (const auto& t : gguf.tensors()) {
+        if (t.ne.size() >= 2) {
+            const int64_t mats = t.ne.size() > 2 ? t.ne[2] : 1;
+            need.weights += gpu::matrix_layout(t.type, t.ne[1], t.ne[0]).mat_stride * static_cast<uint64_t>(mats);
+        } else {
+            need.weights += static_cast<uint64_t>(t.ne[0]) * 4;  // vectors are f32 on the device
+        }
+    }
+    need.kv = KvCache::bytes_per_block(kc, shapes) * static_cast<uint64_t>(kc.n_blocks);
+    const int64_t widest = std::max<int64_t>({c.n_embd, int64_t{c.n_head} * c.head_dim, c.n_ff, c.n_ff_exp});
+    need.workspace = static_cast<uint64_t>(n_batch) * static_cast<uint64_t>(8 * widest + n_vocab) * 4 +
+                     (64ull << 20);  // + BLAS workspace and step buffers
+    return need;
+}
+
+}  // namespace
+
 LoadedModel::LoadedModel(const LoadOptions& opt) {
     std::unique_ptr<GgufFile> gguf = opt.model_path.empty() ? open_default_model()
                                                             : std::make_unique<GgufFile>(opt.model_path);
     tokenizer_ = std::make_unique<Tokenizer>(vocab_from_gguf(*gguf));
-    backend_ = make_backend(opt.backend);
-    model_ = std::make_unique<Model>(std::move(gguf), *backend_);
-    const ModelConfig& c = model_->config();
+    const ModelConfig c = read_model_config(*gguf);
     n_ctx_ = opt.n_ctx > 0 ? opt.n_ctx : std::min(c.n_ctx_train, 4096);
     RF_CHECK(n_ctx_ >= 1, "context size {} must be positive", n_ctx_);
     RF_CHECK(opt.n_seq_max >= 1, "sequence count {} must be positive", opt.n_seq_max);
+    const int32_t blocks_per_seq = (n_ctx_ + opt.kv_block_size - 1) / opt.kv_block_size;
+    const KvCacheConfig kc{blocks_per_seq * opt.n_seq_max, opt.kv_block_size, opt.kv_codec};
+
+    backend_ = make_backend(opt.backend);
+    if (auto* gpu = dynamic_cast<GpuBackend*>(backend_.get())) {
+        const auto* embd = gguf->find_tensor("token_embd.weight");
+        const int64_t n_vocab = embd != nullptr && embd->ne.size() == 2 ? embd->ne[1] : 0;
+        // Shapes as the model will report them (the model is not loaded yet).
+        std::vector<KvLayerShape> shapes(static_cast<size_t>(c.n_layer));
+        for (int il = 0; il < c.n_layer; ++il)
+            if (c.layer_kind(il) == LayerKind::Attention) shapes[static_cast<size_t>(il)] = {c.n_head_kv, c.head_dim};
+        gpu->check_vram(vram_need(*gguf, c, kc, shapes, 512, n_vocab));
+    }
+    model_ = std::make_unique<Model>(std::move(gguf), *backend_);
     RF_CHECK(tokenizer_->n_vocab() <= model_->n_vocab(),
              "{}: the tokenizer has {} tokens but the model's embedding only {} rows", model_->gguf().path(),
              tokenizer_->n_vocab(), model_->n_vocab());
-    const int32_t blocks_per_seq = (n_ctx_ + opt.kv_block_size - 1) / opt.kv_block_size;
-    KvCacheConfig kc{blocks_per_seq * opt.n_seq_max, opt.kv_block_size, opt.kv_codec};
     kv_ = std::make_unique<KvCache>(*backend_, kc, model_->kv_layer_shapes());
     description_ = fmt::format("{} ({}, {:.1f} MiB)", model_->gguf().path(), c.arch,
                                static_cast<double>(model_->weights().total_bytes) / (1024.0 * 1024.0));

@@ -42,26 +42,31 @@ LogSoftmax log_softmax_of(std::span<const float> logits) {
 
 }  // namespace
 
+std::vector<std::pair<int32_t, int32_t>> Sampler::penalty_counts(std::span<const int32_t> history) const {
+    const bool penalise = params_.repeat_penalty != 1.0f || params_.presence_penalty != 0.0f ||
+                          params_.frequency_penalty != 0.0f;
+    std::vector<std::pair<int32_t, int32_t>> out;
+    if (!penalise || history.empty() || params_.repeat_last_n == 0) return out;
+    const size_t window = params_.repeat_last_n < 0 ? history.size()
+                                                    : std::min(history.size(), static_cast<size_t>(params_.repeat_last_n));
+    std::unordered_map<int32_t, int32_t> counts;
+    for (size_t i = history.size() - window; i < history.size(); ++i) ++counts[history[i]];
+    out.assign(counts.begin(), counts.end());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 SampleResult Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
     const int32_t n_vocab = static_cast<int32_t>(logits.size());
     RF_CHECK(n_vocab > 0, "sampling: empty logits row");
     work_.assign(logits.begin(), logits.end());
 
     // Penalties over the last repeat_last_n tokens of the history.
-    const bool penalise = params_.repeat_penalty != 1.0f || params_.presence_penalty != 0.0f ||
-                          params_.frequency_penalty != 0.0f;
-    if (penalise && !history.empty() && params_.repeat_last_n != 0) {
-        const size_t window = params_.repeat_last_n < 0
-                                  ? history.size()
-                                  : std::min(history.size(), static_cast<size_t>(params_.repeat_last_n));
-        std::unordered_map<int32_t, int> counts;
-        for (size_t i = history.size() - window; i < history.size(); ++i) ++counts[history[i]];
-        for (const auto& [tok, count] : counts) {
-            if (tok < 0 || tok >= n_vocab) continue;
-            float& l = work_[static_cast<size_t>(tok)];
-            l = l > 0.0f ? l / params_.repeat_penalty : l * params_.repeat_penalty;
-            l -= static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
-        }
+    for (const auto& [tok, count] : penalty_counts(history)) {
+        if (tok < 0 || tok >= n_vocab) continue;
+        float& l = work_[static_cast<size_t>(tok)];
+        l = l > 0.0f ? l / params_.repeat_penalty : l * params_.repeat_penalty;
+        l -= static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
     }
 
     int32_t chosen;

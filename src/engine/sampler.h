@@ -46,6 +46,12 @@ public:
     // sequence (prompt and generated), for the penalties.
     SampleResult sample(std::span<const float> logits, std::span<const int32_t> history);
 
+    // A uniform draw in [0, 1) from this sampler's generator (device sampling uses it so that
+    // the same seed gives the same tokens there).
+    double draw_uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+    // Token counts of the penalty window of `history` (empty when no penalty is set).
+    std::vector<std::pair<int32_t, int32_t>> penalty_counts(std::span<const int32_t> history) const;
+
 private:
     SamplingParams params_;
     std::mt19937_64 rng_;

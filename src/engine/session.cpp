@@ -43,7 +43,7 @@ void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector
         plan_.output_rows.clear();
         if (all_logits) {
             for (size_t i = 0; i < n; ++i) plan_.output_rows.push_back(static_cast<int32_t>(i));
-        } else if (last_chunk && last_logits) {
+        } else if (last_chunk && (last_logits || want_device_logits_)) {
             plan_.output_rows.push_back(static_cast<int32_t>(n - 1));
         }
         float* dst = nullptr;
@@ -54,6 +54,8 @@ void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector
             dst = chunk_logits.data();
         }
         model_.forward(plan_, kv_, dst);
+        if (last_chunk && want_device_logits_ && !all_logits && !last_logits)
+            device_logits_ = model_.workspace().get(0, 1, n_vocab).data;
         kv_.commit(seq_, static_cast<int32_t>(n));
         tokens_.insert(tokens_.end(), plan_.tokens.begin(), plan_.tokens.end());
     }

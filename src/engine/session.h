@@ -22,6 +22,7 @@ public:
     Session& operator=(const Session&) = delete;
 
     const std::vector<int32_t>& tokens() const { return tokens_; }
+    Model& model() { return model_; }
     int32_t n_ctx() const { return n_ctx_; }
     int32_t length() const { return static_cast<int32_t>(tokens_.size()); }
 
@@ -34,6 +35,11 @@ public:
     // Forgets tokens past n (the KV of the kept prefix stays valid).
     void truncate(int32_t n);
 
+    // The last fed token's logits [n_vocab] in backend memory, after a feed() that asked for no
+    // host logits (last_logits == nullptr, all_logits == nullptr, want_device_logits == true).
+    const float* device_logits() const { return device_logits_; }
+    void set_want_device_logits(bool on) { want_device_logits_ = on; }
+
 private:
     Model& model_;
     KvCache& kv_;
@@ -41,6 +47,8 @@ private:
     int32_t n_ctx_;
     std::vector<int32_t> tokens_;
     StepPlan plan_;
+    bool want_device_logits_ = false;
+    const float* device_logits_ = nullptr;
 };
 
 }  // namespace rf

@@ -1,5 +1,10 @@
 #include "tokenizer/vocab_gguf.h"
 
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <string>
+
 #include "core/error.h"
 #include "formats/gguf/gguf_file.h"
 #include "formats/gguf/gguf_writer.h"
@@ -7,91 +12,128 @@
 namespace rf {
 namespace {
 
-constexpr const char* kNormalizerKey = "tokenizer.rocmforge.normalizer";
-
+// Special token ids: llama.cpp's SpecialVocab name, the key suffix and the Vocab field.
 struct SpecialId {
+    std::string_view name;
     const char* key;
     int32_t Vocab::*field;
 };
-constexpr SpecialId kSpecialIds[] = {
-    {"tokenizer.ggml.bos_token_id", &Vocab::bos_token_id},
-    {"tokenizer.ggml.eos_token_id", &Vocab::eos_token_id},
-    {"tokenizer.ggml.unknown_token_id", &Vocab::unknown_token_id},
-    {"tokenizer.ggml.seperator_token_id", &Vocab::separator_token_id},
-    {"tokenizer.ggml.padding_token_id", &Vocab::padding_token_id},
-    {"tokenizer.ggml.cls_token_id", &Vocab::cls_token_id},
-    {"tokenizer.ggml.mask_token_id", &Vocab::mask_token_id},
-    {"tokenizer.ggml.eot_token_id", &Vocab::eot_token_id},
-    {"tokenizer.ggml.eom_token_id", &Vocab::eom_token_id},
-};
+constexpr std::array<SpecialId, 9> kSpecialIds = {{
+    {"bos", "tokenizer.ggml.bos_token_id", &Vocab::bos_token_id},
+    {"eos", "tokenizer.ggml.eos_token_id", &Vocab::eos_token_id},
+    {"unk", "tokenizer.ggml.unknown_token_id", &Vocab::unknown_token_id},
+    {"sep", "tokenizer.ggml.seperator_token_id", &Vocab::separator_token_id},
+    {"pad", "tokenizer.ggml.padding_token_id", &Vocab::padding_token_id},
+    {"cls", "tokenizer.ggml.cls_token_id", &Vocab::cls_token_id},
+    {"mask", "tokenizer.ggml.mask_token_id", &Vocab::mask_token_id},
+    {"eot", "tokenizer.ggml.eot_token_id", &Vocab::eot_token_id},
+    {"eom", "tokenizer.ggml.eom_token_id", &Vocab::eom_token_id},
+}};
 
 struct Flag {
     const char* key;
     std::optional<bool> Vocab::*field;
 };
-constexpr Flag kFlags[] = {
+constexpr std::array<Flag, 3> kFlags = {{
     {"tokenizer.ggml.add_bos_token", &Vocab::add_bos_token},
     {"tokenizer.ggml.add_eos_token", &Vocab::add_eos_token},
     {"tokenizer.ggml.add_space_prefix", &Vocab::add_space_prefix},
-};
+}};
+
+constexpr const char* kModel = "tokenizer.ggml.model";
+constexpr const char* kPre = "tokenizer.ggml.pre";
+constexpr const char* kTokens = "tokenizer.ggml.tokens";
+constexpr const char* kScores = "tokenizer.ggml.scores";
+constexpr const char* kTokenType = "tokenizer.ggml.token_type";
+constexpr const char* kMerges = "tokenizer.ggml.merges";
+constexpr const char* kChatTemplate = "tokenizer.chat_template";
 
 }  // namespace
 
-Vocab vocab_from_gguf(const GgufFile& f) {
-    Vocab v;
-    v.model = f.get_string("tokenizer.ggml.model").value_or("");
-    RF_CHECK(!v.model.empty(), "gguf {}: key 'tokenizer.ggml.model' is missing (the file has no tokenizer)", f.path());
-    v.pre = f.get_string("tokenizer.ggml.pre").value_or("default");
-    const auto* tokens = f.get_string_array("tokenizer.ggml.tokens");
-    RF_CHECK(tokens != nullptr, "gguf {}: key 'tokenizer.ggml.tokens' is missing or not a string array", f.path());
-    v.tokens = *tokens;
-    if (f.has("tokenizer.ggml.scores")) {
-        auto scores = f.get_float_array("tokenizer.ggml.scores");
-        RF_CHECK(scores.has_value(), "gguf {}: key 'tokenizer.ggml.scores' is not a float array", f.path());
-        v.scores = std::move(*scores);
-    }
-    if (f.has("tokenizer.ggml.token_type")) {
-        auto types = f.get_int_array("tokenizer.ggml.token_type");
-        RF_CHECK(types.has_value(), "gguf {}: key 'tokenizer.ggml.token_type' is not an integer array", f.path());
-        v.token_type.assign(types->begin(), types->end());
-    }
-    if (f.has("tokenizer.ggml.merges")) {
-        const auto* merges = f.get_string_array("tokenizer.ggml.merges");
-        RF_CHECK(merges != nullptr, "gguf {}: key 'tokenizer.ggml.merges' is not a string array", f.path());
-        v.merges = *merges;
-    }
-    for (const auto& s : kSpecialIds) {
-        if (const auto id = f.get_int(s.key)) {
-            RF_CHECK(*id >= -1 && *id < static_cast<int64_t>(v.tokens.size()),
-                     "gguf {}: key '{}' = {} is not a token id (vocabulary of {})", f.path(), s.key, *id, v.tokens.size());
-            v.*(s.field) = static_cast<int32_t>(*id);
+Vocab vocab_from_gguf(const GgufFile& gguf) {
+    const std::string& path = gguf.path();
+    Vocab vocab;
+    const auto model = gguf.get_string(kModel);
+    RF_CHECK(model.has_value(), "gguf {}: key '{}' is missing: the file has no tokenizer", path,
+             kModel);
+    vocab.model = *model;
+    vocab.pre = gguf.get_string(kPre).value_or("");
+
+    const std::vector<std::string>* tokens = gguf.get_string_array(kTokens);
+    RF_CHECK(tokens != nullptr, "gguf {}: key '{}' is missing", path, kTokens);
+    vocab.tokens = *tokens;
+    const size_t n_tokens = vocab.tokens.size();
+
+    if (auto scores = gguf.get_float_array(kScores)) vocab.scores = std::move(*scores);
+    if (const auto types = gguf.get_int_array(kTokenType)) {
+        vocab.token_type.reserve(types->size());
+        for (size_t i = 0; i < types->size(); ++i) {
+            const int64_t t = (*types)[i];
+            RF_CHECK(t >= std::numeric_limits<int32_t>::min() &&
+                         t <= std::numeric_limits<int32_t>::max(),
+                     "gguf {}: {}[{}] = {} does not fit in int32", path, kTokenType, i, t);
+            vocab.token_type.push_back(static_cast<int32_t>(t));
         }
     }
-    for (const auto& fl : kFlags)
-        if (const auto b = f.get_bool(fl.key)) v.*(fl.field) = *b;
-    v.chat_template = f.get_string("tokenizer.chat_template").value_or("");
-    v.normalizer = f.get_string(kNormalizerKey).value_or("");
-    try {
-        validate_vocab(v);
-    } catch (const Error& e) {
-        fail("gguf {}: {}", f.path(), e.what());
+    for (const char* key : {kScores, kTokenType}) {
+        const size_t n = key == kScores ? vocab.scores.size() : vocab.token_type.size();
+        RF_CHECK(n == 0 || n == n_tokens, "gguf {}: {} has {} entries, {} has {}", path, key, n,
+                 kTokens, n_tokens);
     }
-    return v;
+    if (const auto* merges = gguf.get_string_array(kMerges)) vocab.merges = *merges;
+
+    for (const SpecialId& s : kSpecialIds) {
+        const auto id = gguf.get_int(s.key);
+        if (!id || *id == -1) continue;  // -1 (as i32): "none", as some writers store it
+        RF_CHECK(*id >= 0 && static_cast<uint64_t>(*id) < n_tokens,
+                 "gguf {}: {} = {} is out of range (the vocab has {} tokens)", path, s.key, *id,
+                 n_tokens);
+        vocab.*s.field = static_cast<int32_t>(*id);
+    }
+    for (const Flag& f : kFlags) vocab.*f.field = gguf.get_bool(f.key);
+    vocab.chat_template = gguf.get_string(kChatTemplate).value_or("");
+    vocab.normalizer = gguf.get_string(kGgufNormalizerKey).value_or("");
+
+    try {
+        validate_vocab(vocab);
+    } catch (const Error& e) {
+        fail("gguf {}: {}", path, e.what());
+    }
+    return vocab;
 }
 
-void vocab_to_gguf(const Vocab& v, GgufWriter& w) {
-    w.set_string("tokenizer.ggml.model", v.model);
-    w.set_string("tokenizer.ggml.pre", v.pre);
-    w.set_string_array("tokenizer.ggml.tokens", v.tokens);
-    if (!v.scores.empty()) w.set_f32_array("tokenizer.ggml.scores", v.scores);
-    if (!v.token_type.empty()) w.set_i32_array("tokenizer.ggml.token_type", v.token_type);
-    if (!v.merges.empty()) w.set_string_array("tokenizer.ggml.merges", v.merges);
-    for (const auto& s : kSpecialIds)
-        if (v.*(s.field) >= 0) w.set_u32(s.key, static_cast<uint32_t>(v.*(s.field)));
-    for (const auto& fl : kFlags)
-        if ((v.*(fl.field)).has_value()) w.set_bool(fl.key, *(v.*(fl.field)));
-    if (!v.chat_template.empty()) w.set_string("tokenizer.chat_template", v.chat_template);
-    if (!v.normalizer.empty()) w.set_string(kNormalizerKey, v.normalizer);
+void vocab_to_gguf(const Vocab& vocab, GgufWriter& writer,
+                   std::span<const std::string_view> special_id_order) {
+    validate_vocab(vocab);
+    writer.set_string(kModel, vocab.model);
+    if (!vocab.pre.empty()) writer.set_string(kPre, vocab.pre);
+    writer.set_string_array(kTokens, vocab.tokens);
+    if (!vocab.scores.empty()) writer.set_f32_array(kScores, vocab.scores);
+    if (!vocab.token_type.empty()) writer.set_i32_array(kTokenType, vocab.token_type);
+    if (!vocab.merges.empty()) writer.set_string_array(kMerges, vocab.merges);
+
+    // The requested order first, then the remaining ids in the canonical order.
+    std::vector<const SpecialId*> order;
+    for (std::string_view name : special_id_order) {
+        const auto it = std::find_if(kSpecialIds.begin(), kSpecialIds.end(),
+                                     [&](const SpecialId& s) { return s.name == name; });
+        RF_CHECK(it != kSpecialIds.end(),
+                 "vocab_to_gguf: unknown special token name '{}' (expected bos, eos, unk, sep, "
+                 "pad, cls, mask, eot or eom)",
+                 name);
+        if (std::find(order.begin(), order.end(), &*it) == order.end()) order.push_back(&*it);
+    }
+    for (const SpecialId& s : kSpecialIds)
+        if (std::find(order.begin(), order.end(), &s) == order.end()) order.push_back(&s);
+    for (const SpecialId* s : order) {
+        const int32_t id = vocab.*(s->field);
+        if (id >= 0) writer.set_u32(s->key, static_cast<uint32_t>(id));
+    }
+
+    for (const Flag& f : kFlags)
+        if (const auto& v = vocab.*f.field) writer.set_bool(f.key, *v);
+    if (!vocab.chat_template.empty()) writer.set_string(kChatTemplate, vocab.chat_template);
+    if (!vocab.normalizer.empty()) writer.set_string(kGgufNormalizerKey, vocab.normalizer);
 }
 
 }  // namespace rf

@@ -97,7 +97,7 @@ std::vector<SyntheticTensor> synthetic_tensors(const SyntheticShape& s, const Qu
     }
     list.push_back({"output_norm.weight", {E}});
     if (!s.tied_embeddings) list.push_back({"output.weight", {E, s.n_vocab}});
-    const QuantMixPlanner plan(ft, list, 0);
+    const QuantMixPlanner plan(ft, list, 0, s.n_head / s.n_head_kv);
     std::vector<SyntheticTensor> out;
     out.reserve(list.size());
     for (size_t i = 0; i < list.size(); ++i)

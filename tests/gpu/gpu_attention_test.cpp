@@ -5,6 +5,7 @@
 
 #include <numeric>
 
+#include "backend/gpu/gpu_dispatch_table.h"
 #include "gpu/gpu_test_util.h"
 
 namespace rf::gputest {
@@ -57,12 +58,19 @@ void check_attention(const StepPlan& plan, int n_head, int n_kv, int hd, KvCodec
     p.n_kv_head = n_kv;
     p.head_dim = hd;
     p.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    // This file tests the split-K decode kernel, on multi-token steps too; steps that the device
+    // table sends to flash attention have their own tests (gpu_prefill_attention_test.cpp).
+    gpu::DispatchTable decode_only = gpu::dispatch_table_for(gpu().device_info().arch);
+    decode_only.flash_attention = false;
+    gpu::set_dispatch_override(&decode_only);
     gpu().begin_step(plan);
     gpu().attention(dq.act(), kv.dev, p, dout.act());
+    const std::vector<float> got = dout.get();
+    gpu::set_dispatch_override(nullptr);
     std::vector<float> ref(q.size());
     cpu::attention(pool(), {const_cast<float*>(q.data()), T, static_cast<int64_t>(n_head) * hd}, kv.host, plan, p,
                    {ref.data(), T, static_cast<int64_t>(n_head) * hd});
-    EXPECT_NMSE_LE(dout.get(), ref, 1e-8, what);
+    EXPECT_NMSE_LE(got, ref, 1e-8, what);
 }
 
 TEST(GpuAttention, DecodeAcrossBlockAndSplitBoundaries) {

@@ -137,7 +137,10 @@ TEST(GpuOps, EmbedEveryType) {
             gpu().embed(wg, out.act());
             std::vector<float> ref(static_cast<size_t>(T * cols));
             cpu::embed(pool(), wc, plan.tokens.data(), {ref.data(), T, cols});
-            EXPECT_NMSE_LE(out.get(), ref, 1e-12, std::string("embed ") + type_name(t) + " cols " + std::to_string(cols));
+            // Q4_K / Q5_K are stored as Q4_1 / Q5_1 with f16-rounded folded scales (device_type())
+            const bool transcoded = t == TensorType::Q4_K || t == TensorType::Q5_K;
+            EXPECT_NMSE_LE(out.get(), ref, transcoded ? 1e-6 : 1e-12,
+                           std::string("embed ") + type_name(t) + " cols " + std::to_string(cols));
         }
     }
 }

@@ -43,20 +43,24 @@ std::vector<uint8_t> random_weight_bytes(TensorType type, int64_t rows, int64_t 
     for (auto& b : w) b = static_cast<uint8_t>(rng());
     const size_t bs = type_size(type);
     const size_t n_blocks = bytes / bs;
-    // Scales: weights = d * q (+ m); keep |w| around `scale`.
+    // Scales: weights = d * q (+ m) with |w| around `scale` and a mean near zero (the offsets
+    // and mins cancel the mean of d * q for uniformly random quants), as in real weights: a
+    // biased weight makes attention scores large and the softmax needlessly ill-conditioned.
     for (size_t b = 0; b < n_blocks; ++b) {
         uint8_t* blk = w.data() + b * bs;
         const float s = mag(rng) * scale;
         switch (type) {
             case TensorType::Q4_0: put16(blk, f16(s / 4)); break;
-            case TensorType::Q4_1: put16(blk, f16(s / 8)); put16(blk + 2, f16(-s)); break;
+            case TensorType::Q4_1: put16(blk, f16(s / 8)); put16(blk + 2, f16(-7.5f * s / 8)); break;
             case TensorType::Q5_0: put16(blk, f16(s / 8)); break;
-            case TensorType::Q5_1: put16(blk, f16(s / 16)); put16(blk + 2, f16(-s)); break;
+            case TensorType::Q5_1: put16(blk, f16(s / 16)); put16(blk + 2, f16(-15.5f * s / 16)); break;
             case TensorType::Q8_0: put16(blk, f16(s / 64)); break;
-            case TensorType::Q2_K: put16(blk + 80, f16(s / 8)); put16(blk + 82, f16(s / 16)); break;
+            // mean(sc * q) = 7.5 * 1.5, mean(m) = 7.5
+            case TensorType::Q2_K: put16(blk + 80, f16(s / 8)); put16(blk + 82, f16(1.5f * s / 8)); break;
             case TensorType::Q3_K: put16(blk + 108, f16(s / 64)); break;
-            case TensorType::Q4_K: put16(blk, f16(s / 256)); put16(blk + 2, f16(s / 64)); break;
-            case TensorType::Q5_K: put16(blk, f16(s / 512)); put16(blk + 2, f16(s / 64)); break;
+            // mean(sc * q) = 31.5 * 7.5 (Q4_K) or 31.5 * 15.5 (Q5_K), mean(m) = 31.5
+            case TensorType::Q4_K: put16(blk, f16(s / 256)); put16(blk + 2, f16(7.5f * s / 256)); break;
+            case TensorType::Q5_K: put16(blk, f16(s / 512)); put16(blk + 2, f16(15.5f * s / 512)); break;
             case TensorType::Q6_K: put16(blk + 208, f16(s / 1024)); break;
             default: ADD_FAILURE() << "no random generator for " << type_name(type);
         }

@@ -61,9 +61,10 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
     }
     const int32_t* bt = a.block_tables + static_cast<int64_t>(a.token_seq[t]) * a.bt_stride;
 
-    // q of the group's heads is read through L1 by every thread (broadcast loads), so its
-    // latency overlaps the first K loads instead of costing a staging round trip.
-    const float* qg = a.q + t * a.q_stride + static_cast<int64_t>(h0) * D;
+    for (int i = tid; i < nh * D; i += kThreads) {
+        const int g = i / D, d = i % D;
+        q_s[g][d] = a.q[t * a.q_stride + static_cast<int64_t>(h0 + g) * D + d] * a.scale;
+    }
     if (tid < H) {
         m_s[tid] = -INFINITY;
         l_s[tid] = 0.0f;
@@ -95,15 +96,13 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
 #pragma unroll
                 for (int g = 0; g < H; ++g) {
                     if (g < nh) {
-                        const float4 q0 = __ldg(reinterpret_cast<const float4*>(qg + g * D + c));
-                        const float4 q1 = __ldg(reinterpret_cast<const float4*>(qg + g * D + c + 4));
-                        s[g] += q0.x * kv[0] + q0.y * kv[1] + q0.z * kv[2] + q0.w * kv[3] + q1.x * kv[4] + q1.y * kv[5] +
-                                q1.z * kv[6] + q1.w * kv[7];
+#pragma unroll
+                        for (int e = 0; e < 8; ++e) s[g] += q_s[g][c + e] * kv[e];
                     }
                 }
             }
 #pragma unroll
-            for (int g = 0; g < H; ++g) p_s[g][tid] = s[g] * a.scale;
+            for (int g = 0; g < H; ++g) p_s[g][tid] = s[g];
         } else {
             row_s[tid] = -1;
 #pragma unroll
@@ -167,7 +166,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a) {
     }
 
     if constexpr (PG > 1) {
-        // Fold position group 1 into group 0 through q_s (free now).
+        // Fold position group 1 into group 0 through q_s (free after the last tile).
         if (pg == 1)
 #pragma unroll
             for (int g = 0; g < H; ++g) q_s[g][dim0] = acc[g][0];

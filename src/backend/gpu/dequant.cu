@@ -79,26 +79,6 @@ __device__ __forceinline__ void dequant_block(const QMatrix& m, int64_t blk, F&&
                         put(128 * n + 32 * j + 16 * q + l, dl * (lo - (hi ? 0 : 4)));
                     }
                 }
-    } else if constexpr (T == TensorType::Q4_K || T == TensorType::Q5_K) {
-        const float2 dm = half2_bits_to_float2(load_u32(m.plane[0] + blk * 4));
-        const uint32_t sc[3] = {load_u32(m.plane[1] + blk * 12), load_u32(m.plane[1] + blk * 12 + 4),
-                                load_u32(m.plane[1] + blk * 12 + 8)};
-        const uint8_t* qs = (T == TensorType::Q4_K ? m.plane[2] : m.plane[3]) + blk * 128;
-        const uint8_t* qh = T == TensorType::Q5_K ? m.plane[2] + blk * 32 : nullptr;
-        for (int j = 0; j < 4; ++j) {
-            int s0, m0, s1, m1;
-            k4_scale_min(sc, 2 * j, s0, m0);
-            k4_scale_min(sc, 2 * j + 1, s1, m1);
-            for (int l = 0; l < 32; ++l) {
-                int lo = qs[32 * j + l] & 0xF, hi = qs[32 * j + l] >> 4;
-                if (qh) {
-                    lo |= ((qh[l] >> (2 * j)) & 1) << 4;
-                    hi |= ((qh[l] >> (2 * j + 1)) & 1) << 4;
-                }
-                put(64 * j + l, dm.x * s0 * lo - dm.y * m0);
-                put(64 * j + 32 + l, dm.x * s1 * hi - dm.y * m1);
-            }
-        }
     } else if constexpr (T == TensorType::Q6_K) {
         const uint8_t* ql = m.plane[0] + blk * 128;
         const uint8_t* qh = m.plane[1] + blk * 64;
@@ -169,6 +149,46 @@ __global__ void repack_kernel(const RepackArgs a) {
     }
 }
 
+// One thread per (super-block, sub-block of 32): Q4_K / Q5_K -> Q4_1 / Q5_1 planes (dm, [qh,] qs).
+template <bool Q5>
+__global__ void transcode_k_kernel(const uint8_t* __restrict__ raw, int64_t n_super, int64_t super0, uint8_t* dm_plane,
+                                   uint8_t* qh_plane, uint8_t* qs_plane) {
+    RF_PDL_ENTRY();
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= n_super * 8) return;
+    const int64_t sb = i / 8;
+    const int s = static_cast<int>(i % 8);
+    const uint8_t* b = raw + sb * (Q5 ? 176 : 144);
+    const float d = half_to_float(static_cast<uint16_t>(b[0] | (b[1] << 8)));
+    const float dmin = half_to_float(static_cast<uint16_t>(b[2] | (b[3] << 8)));
+    uint32_t sc[3];
+    for (int k = 0; k < 3; ++k) sc[k] = b[4 + 4 * k] | (b[5 + 4 * k] << 8) | (b[6 + 4 * k] << 16) | (static_cast<uint32_t>(b[7 + 4 * k]) << 24);
+    int scale, mn;
+    k4_scale_min(sc, s, scale, mn);
+    const uint8_t* qs = b + (Q5 ? 48 : 16) + 32 * (s / 2);
+    const uint8_t* qh = b + 16;
+    uint8_t nib[32];
+    uint32_t h = 0;
+    for (int l = 0; l < 32; ++l) {
+        nib[l] = (s % 2 ? qs[l] >> 4 : qs[l]) & 0xF;
+        if (Q5) h |= static_cast<uint32_t>((qh[l] >> s) & 1) << l;
+    }
+    const int64_t blk = (super0 + sb) * 8 + s;  // Q4_1 / Q5_1 block index in the matrix
+    const uint16_t dd = float_to_half_bits(d * static_cast<float>(scale));
+    const uint16_t mm = float_to_half_bits(-dmin * static_cast<float>(mn));
+    // Whole-word stores: byte stores of an f16 register's low byte wrote 0 on sm_90 (seen on
+    // H100 with nvcc 13.0: the low byte of every folded scale came back zero).
+    *reinterpret_cast<uint32_t*>(dm_plane + blk * 4) = static_cast<uint32_t>(dd) | (static_cast<uint32_t>(mm) << 16);
+    if (Q5) *reinterpret_cast<uint32_t*>(qh_plane + blk * 4) = h;
+    uint32_t packed[4];
+    for (int k = 0; k < 4; ++k) {
+        packed[k] = 0;
+        for (int e = 0; e < 4; ++e)
+            packed[k] |= static_cast<uint32_t>(nib[4 * k + e] | (nib[4 * k + e + 16] << 4)) << (8 * e);
+    }
+    *reinterpret_cast<uint4*>(qs_plane + blk * 16) = make_uint4(packed[0], packed[1], packed[2], packed[3]);
+}
+
 __global__ void convert_f32_kernel(const float* __restrict__ x, int64_t n, uint16_t* __restrict__ out, int32_t to_bf16) {
     RF_PDL_ENTRY();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -181,7 +201,7 @@ void launch_typed(Launcher& l, TensorType type, dim3 grid, dim3 block, Args&&...
 #define RF_CASE(T) \
     case TensorType::T: l.launch(K<TensorType::T>::fn, grid, block, 0, args...); return;
         RF_CASE(F32) RF_CASE(F16) RF_CASE(BF16) RF_CASE(Q4_0) RF_CASE(Q4_1) RF_CASE(Q5_0) RF_CASE(Q5_1) RF_CASE(Q8_0)
-        RF_CASE(Q2_K) RF_CASE(Q3_K) RF_CASE(Q4_K) RF_CASE(Q5_K) RF_CASE(Q6_K)
+        RF_CASE(Q2_K) RF_CASE(Q3_K) RF_CASE(Q6_K)
 #undef RF_CASE
         default: fail_message(std::string("gpu: no dequantization kernel for weight type ") + type_name(type));
     }
@@ -216,12 +236,28 @@ void launch_repack(Launcher& l, TensorType type, const uint8_t* raw, int64_t n_b
     l.launch(repack_kernel, dim3(ceil_div(n_blocks, 256)), dim3(256), 0, a);
 }
 
+void launch_transcode_k(Launcher& l, TensorType type, const uint8_t* raw, int64_t n_super, int64_t super0,
+                        uint8_t* dst_mat, int64_t rows, int64_t cols) {
+    const MatrixLayout lay = matrix_layout(type, rows, cols);
+    const dim3 grid(ceil_div(n_super * 8, 256));
+    if (type == TensorType::Q4_K)
+        l.launch(transcode_k_kernel<false>, grid, dim3(256), 0, raw, n_super, super0, dst_mat + lay.plane_offset[0],
+                 static_cast<uint8_t*>(nullptr), dst_mat + lay.plane_offset[1]);
+    else if (type == TensorType::Q5_K)
+        l.launch(transcode_k_kernel<true>, grid, dim3(256), 0, raw, n_super, super0, dst_mat + lay.plane_offset[0],
+                 dst_mat + lay.plane_offset[1], dst_mat + lay.plane_offset[2]);
+    else
+        fail_message(std::string("gpu: no transcoding for weight type ") + type_name(type));
+}
+
 void launch_embed(Launcher& l, TensorType type, const QMatrix& m, const int32_t* ids, int64_t n_tok, float* out) {
+    type = device_type(type);
     launch_typed<EmbedK>(l, type, dim3(ceil_div(m.blocks_per_row, 64), static_cast<unsigned>(n_tok)), dim3(64), m, ids, out);
 }
 
 void launch_dequant_rows(Launcher& l, TensorType type, const QMatrix& m, int64_t row0, int64_t n_rows, void* out,
                          bool to_bf16) {
+    type = device_type(type);
     launch_typed<DequantRowsK>(l, type, dim3(ceil_div(m.blocks_per_row, 64), static_cast<unsigned>(n_rows)), dim3(64), m,
                                row0, n_rows, out, static_cast<int32_t>(to_bf16));
 }

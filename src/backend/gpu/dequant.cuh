@@ -15,6 +15,11 @@ namespace rf::gpu {
 void launch_repack(Launcher& l, TensorType type, const uint8_t* raw, int64_t n_blocks, int64_t blk0, uint8_t* dst_mat,
                    int64_t rows, int64_t cols);
 
+// Q4_K / Q5_K: n_super GGUF super-blocks (raw, device memory) starting at super-block super0 of
+// the matrix, transcoded into the Q4_1 / Q5_1 planes of `dst_mat` (see device_type()).
+void launch_transcode_k(Launcher& l, TensorType type, const uint8_t* raw, int64_t n_super, int64_t super0,
+                        uint8_t* dst_mat, int64_t rows, int64_t cols);
+
 // out[t, :] = row ids[t] of m as f32, t < n_tok.                           out: [n_tok, m.cols]
 void launch_embed(Launcher& l, TensorType type, const QMatrix& m, const int32_t* ids, int64_t n_tok, float* out);
 

@@ -158,18 +158,22 @@ Weight GpuBackendImpl::load_weight(TensorType type, int64_t cols, int64_t rows, 
             RF_GPU_CHECK(cudaMemcpy(base + static_cast<size_t>(m) * lay.mat_stride, src + static_cast<size_t>(m) * mat_bytes,
                                     mat_bytes, cudaMemcpyHostToDevice));
     } else {
-        // Raw GGUF blocks go through a device staging buffer and are split into planes there.
+        // Raw GGUF blocks go through a device staging buffer and are split into planes there
+        // (Q4_K / Q5_K: transcoded into Q4_1 / Q5_1 blocks, see device_type()).
+        const bool transcode = device_type(type) != type;
         const size_t chunk_blocks = std::max<size_t>(1, kUploadChunk / f.block_bytes);
         uint8_t* staging = static_cast<uint8_t*>(alloc(std::min(mat_bytes, chunk_blocks * f.block_bytes)));
         try {
-            const int64_t n_blocks = rows * lay.blocks_per_row;
+            const int64_t n_blocks = rows * (cols / f.qk);  // GGUF blocks of one matrix
             for (int64_t m = 0; m < n_mats; ++m) {
                 for (int64_t b0 = 0; b0 < n_blocks; b0 += static_cast<int64_t>(chunk_blocks)) {
                     const int64_t nb = std::min<int64_t>(static_cast<int64_t>(chunk_blocks), n_blocks - b0);
                     RF_GPU_CHECK(cudaMemcpyAsync(staging, src + static_cast<size_t>(m) * mat_bytes + static_cast<size_t>(b0) * f.block_bytes,
                                                  static_cast<size_t>(nb) * f.block_bytes, cudaMemcpyHostToDevice, stream_));
                     Launcher l(Launcher::Mode::Launch, stream_);
-                    launch_repack(l, type, staging, nb, b0, base + static_cast<size_t>(m) * lay.mat_stride, rows, cols);
+                    uint8_t* dst = base + static_cast<size_t>(m) * lay.mat_stride;
+                    if (transcode) launch_transcode_k(l, type, staging, nb, b0, dst, rows, cols);
+                    else launch_repack(l, type, staging, nb, b0, dst, rows, cols);
                     RF_GPU_CHECK(cudaStreamSynchronize(stream_));  // staging is reused next chunk
                 }
             }

@@ -15,6 +15,7 @@
 #include "backend/gpu/attention.cuh"
 #include "backend/gpu/dequant.cuh"
 #include "backend/gpu/elementwise.cuh"
+#include "backend/gpu/gemm_dispatch.h"
 #include "backend/gpu/gpu_backend_impl.h"
 #include "backend/gpu/matvec.cuh"
 #include "backend/gpu/norm_quant.cuh"
@@ -24,10 +25,6 @@
 
 namespace rf::gpu {
 namespace {
-
-constexpr int64_t kMatvecMaxTokens = 8;    // more tokens than this go to the vendor GEMM (if any)
-constexpr size_t kBlasWeightChunk = 64u << 20;
-constexpr uint32_t kTagGemm = 0x47454d4du;
 
 bool same_act(const Act& a, const Act& b) { return a.data == b.data && a.rows == b.rows && a.cols == b.cols; }
 
@@ -48,9 +45,9 @@ AttnSplit attention_split(int64_t n_tok, int n_kv, int n_qsub, int max_ctx, int 
     const int bucket = static_cast<int>(align_up(static_cast<size_t>(std::max(max_ctx, 1)), 256));
     const int64_t work = n_tok * n_kv * n_qsub;
     const int64_t want = (2 * static_cast<int64_t>(n_sm) + work - 1) / work;
-    const int max_splits = std::min(bucket / 64, 256);  // the combine kernel holds 256
+    const int max_splits = std::min(bucket / 32, 256);  // the combine kernel holds 256
     int n = static_cast<int>(std::clamp<int64_t>(want, 1, max_splits));
-    const int chunk = static_cast<int>(align_up(static_cast<size_t>((bucket + n - 1) / n), 64));
+    const int chunk = static_cast<int>(align_up(static_cast<size_t>((bucket + n - 1) / n), 32));
     n = (bucket + chunk - 1) / chunk;
     return {n, chunk};
 }
@@ -84,21 +81,24 @@ RopeConsts make_rope_consts(const RopeParams& p) {
 
 GpuBackendImpl::ScratchNeeds GpuBackendImpl::scratch_needs() const {
     ScratchNeeds n;
+    PrefillEmitContext pc;  // many-token paths (gemm_dispatch.h)
+    pc.table = active_dispatch_table(info_.arch);
+    pc.blas = blas_.get();
+    pc.n_sm = info_.multiprocessors;
+    pc.plan = &plan_;
     for (const Op& op : ops_) {
         if (op.kind == OpKind::Matmul) {
             const int64_t T = op.a.rows, K = op.a.cols;
-            const bool matvec = T <= kMatvecMaxTokens || !blas_;
-            if (matvec) {
+            if (matmul_path(pc, op) == MatmulPath::Matvec) {
                 if (is_quantized_matvec_type(op.w.type)) n.q8 = std::max(n.q8, q8_bytes(T, K));
-            } else if (op.w.type != TensorType::F32) {
-                n.blas_x = std::max(n.blas_x, static_cast<size_t>(T * K) * 2);
-                if (is_quantized_matvec_type(op.w.type))
-                    n.blas_w = std::max(n.blas_w, std::min(kBlasWeightChunk, static_cast<size_t>(op.w.rows * K) * 2) +
-                                                      static_cast<size_t>(K) * 2);
+            } else {
+                const PrefillScratch ps = prefill_matmul_scratch(pc, op);
+                n.blas_w = std::max(n.blas_w, ps.gemm);
+                n.blas_x = std::max(n.blas_x, ps.blas_x);
             }
         } else if (op.kind == OpKind::RmsNorm && op.c.cols % 32 == 0) {
             n.q8 = std::max(n.q8, q8_bytes(op.c.rows, op.c.cols));
-        } else if (op.kind == OpKind::Attention) {
+        } else if (op.kind == OpKind::Attention && !use_flash_attention(pc, op)) {
             const int group = op.attn.n_head / op.attn.n_kv_head;
             const int n_qsub = (group + kAttnMaxHeadsPerBlock - 1) / kAttnMaxHeadsPerBlock;
             const AttnSplit s = attention_split(op.a.rows, op.attn.n_kv_head, n_qsub, max_ctx_, info_.multiprocessors);
@@ -125,7 +125,18 @@ void GpuBackendImpl::emit(Launcher& l) const {
             q8_of = x;
         }
     };
-    auto matvec_path = [&](const Op& op) { return op.a.rows <= kMatvecMaxTokens || !blas_; };
+    PrefillEmitContext pc;  // many-token paths (gemm_dispatch.h)
+    pc.table = active_dispatch_table(info_.arch);
+    pc.blas = blas_.get();
+    pc.n_sm = info_.multiprocessors;
+    pc.gemm_scratch = blas_w_.ptr;
+    pc.blas_x = blas_x_.ptr;
+    pc.plan = &plan_;
+    pc.positions = step_.positions;
+    pc.token_seq = step_.token_seq;
+    pc.block_tables = step_.block_tables;
+    pc.bt_stride = step_.bt_stride;
+    auto matvec_path = [&](const Op& op) { return matmul_path(pc, op) == MatmulPath::Matvec; };
     const size_t n_ops = ops_.size();
 
     for (size_t i = 0; i < n_ops; ++i) {
@@ -151,40 +162,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 const Act x = op.a;
                 const int64_t T = x.rows, K = x.cols;
                 const bool quant = is_quantized_matvec_type(op.w.type);
-                if (!matvec_path(op)) {
-                    // Many tokens: the vendor GEMM, on f16/bf16 copies where the weight is not f32.
-                    const bool bf16 = op.w.type == TensorType::BF16;
-                    const void* xin = x.data;
-                    if (op.w.type != TensorType::F32) {
-                        launch_convert_f32(l, x.data, T * K, blas_x_.ptr, bf16);
-                        xin = blas_x_.ptr;
-                    }
-                    const GemmType gt = op.w.type == TensorType::F32 ? GemmType::F32 : bf16 ? GemmType::BF16 : GemmType::F16;
-                    auto gemm = [&](const void* w, int64_t rows, float* y) {
-                        GemmDesc d = zeroed<GemmDesc>();
-                        d.w = w;
-                        d.x = xin;
-                        d.y = y;
-                        d.rows = rows;
-                        d.n_tok = T;
-                        d.k = K;
-                        d.ldy = op.c.cols;
-                        d.type = gt;
-                        GpuBlas* blas = blas_.get();
-                        l.custom(kTagGemm, &d, sizeof d, [blas, d](cudaStream_t s) { blas->gemm(d, s); });
-                    };
-                    if (quant) {
-                        const QMatrix qm = qmatrix(op.w.type, op.w.data, op.w.rows, op.w.cols);
-                        const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(65535, kBlasWeightChunk / (K * 2)));
-                        for (int64_t r0 = 0; r0 < op.w.rows; r0 += chunk) {
-                            const int64_t nr = std::min(chunk, op.w.rows - r0);
-                            launch_dequant_rows(l, op.w.type, qm, r0, nr, blas_w_.ptr, false);
-                            gemm(blas_w_.ptr, nr, op.c.data + r0);
-                        }
-                    } else {
-                        gemm(op.w.data, op.w.rows, op.c.data);
-                    }
-                    if (op.bias) launch_add_bias(l, op.c.data, static_cast<const float*>(op.bias.data), T, op.c.cols);
+                if (!matvec_path(op)) {  // tiled GEMM or vendor GEMM (gemm_dispatch.h)
+                    emit_prefill_matmul(l, pc, op);
                     written(op.c);
                     break;
                 }
@@ -289,6 +268,11 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 break;
             }
             case OpKind::Attention: {
+                if (use_flash_attention(pc, op)) {  // prefill steps (gemm_dispatch.h)
+                    written(op.c);
+                    emit_flash_attention(l, pc, op);
+                    break;
+                }
                 const int group = op.attn.n_head / op.attn.n_kv_head;
                 AttnArgs a = zeroed<AttnArgs>();
                 a.n_qsub = (group + kAttnMaxHeadsPerBlock - 1) / kAttnMaxHeadsPerBlock;

@@ -43,6 +43,7 @@ public:
     const std::vector<uint8_t>& full_signature() const { return full_; }
     const std::vector<uint8_t>& topology() const { return topo_; }
     int64_t kernels() const { return kernels_; }
+    bool pdl() const { return pdl_; }
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
     template <typename... KArgs, typename... Args>

@@ -68,7 +68,17 @@ RF_HOST_DEVICE inline BlockFormat block_format(TensorType t) {
 
 RF_HOST_DEVICE inline size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
-// Device layout of one matrix of `rows` x `cols` (cols a multiple of qk).
+// The type a weight is stored as on the device. Q4_K and Q5_K are transcoded at upload into
+// 8 Q4_1 / Q5_1 blocks per super-block (the sub-block scale and min folded into an f16 d and m,
+// d = f16(d_K * sc), m = f16(-dmin_K * mn)): 5.0 / 6.0 bits per weight instead of 4.5 / 5.5,
+// but the Q4_1 / Q5_1 kernels run at 1.5-2x the bandwidth of the K-quant ones on H100
+// (docs/gpu_notes.md). The f16 rounding of the folded scales is <= 2^-11 relative (weight NMSE
+// ~1e-7, far below the 4-5 bit quantization itself).
+RF_HOST_DEVICE inline TensorType device_type(TensorType t) {
+    return t == TensorType::Q4_K ? TensorType::Q4_1 : t == TensorType::Q5_K ? TensorType::Q5_1 : t;
+}
+
+// Device layout of one matrix of `rows` x `cols` of GGUF type t (stored as device_type(t)).
 struct MatrixLayout {
     int64_t blocks_per_row = 0;
     size_t plane_offset[kMaxPlanes] = {};
@@ -76,7 +86,7 @@ struct MatrixLayout {
 };
 
 RF_HOST_DEVICE inline MatrixLayout matrix_layout(TensorType t, int64_t rows, int64_t cols) {
-    const BlockFormat f = block_format(t);
+    const BlockFormat f = block_format(device_type(t));
     MatrixLayout l;
     l.blocks_per_row = f.qk > 0 ? cols / f.qk : 0;
     const size_t n_blocks = static_cast<size_t>(l.blocks_per_row) * static_cast<size_t>(rows);
@@ -101,7 +111,7 @@ inline QMatrix qmatrix(TensorType t, const void* base, int64_t rows, int64_t col
     const MatrixLayout l = matrix_layout(t, rows, cols);
     const auto* m = static_cast<const uint8_t*>(base) + static_cast<size_t>(mat) * l.mat_stride;
     QMatrix q;
-    const BlockFormat f = block_format(t);
+    const BlockFormat f = block_format(device_type(t));
     for (int p = 0; p < f.n_planes; ++p) q.plane[p] = m + l.plane_offset[p];
     q.rows = rows;
     q.cols = cols;

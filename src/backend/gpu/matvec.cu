@@ -26,7 +26,7 @@ MatvecConfig choose_matvec_config(TensorType type, int64_t rows, int64_t cols, i
     // for every decode shape except few rows over long rows, where two or four warps share a row
     // to keep enough loads in flight.
     MatvecConfig c;
-    const BlockFormat f = block_format(type);
+    const BlockFormat f = block_format(device_type(type));
     const int64_t units = is_quantized_matvec_type(type) ? cols / f.qk * (f.qk == 256 ? 4 : 1) : cols / 8;
     c.warps_per_row = 1;
     const int64_t target_warps = static_cast<int64_t>(n_sm) * 16;
@@ -36,6 +36,7 @@ MatvecConfig choose_matvec_config(TensorType type, int64_t rows, int64_t cols, i
 }
 
 void launch_matvec_q(Launcher& l, TensorType type, const MatvecArgs& a, const MatvecConfig& c) {
+    type = device_type(type);
     if (launch_matvec_q_legacy(l, type, a, c) || launch_matvec_q_k(l, type, a, c)) return;
     fail_message(std::string("gpu matvec: no quantized kernel for weight type ") + type_name(type));
 }

@@ -1,9 +1,12 @@
 // The matrix-vector kernel skeleton shared by the quantized and the float weight types (see
-// matvec.cuh for the work split). A Policy gives the unit loads and dot products:
-//   using W;                                    the registers of one weight unit
-//   static int64_t units(const QMatrix&)        units per row
-//   static W load(const QMatrix&, row, unit)
-//   static float dot(const W&, const MatvecArgs&, token, unit)
+// matvec.cuh for the work split). A Policy gives the unit loads and dot products, with the row
+// and token pointers computed once outside the unit loop (ncu showed the kernel issue-bound on
+// per-unit 64-bit address arithmetic otherwise):
+//   Row row(const QMatrix&, row)      the row's plane pointers
+//   X x(const MatvecArgs&, token)     the token's activation pointers
+//   int units(const QMatrix&)         units per row
+//   W load(const Row&, unit)          the unit's weight registers
+//   float dot(const W&, const X&, unit)
 // Only included by the .cu files that instantiate it.
 #pragma once
 
@@ -16,14 +19,30 @@ template <TensorType T>
 struct QuantPolicy {
     using D = QDot<T>;
     using W = typename D::W;
-    static __device__ __forceinline__ int64_t units(const QMatrix& m) { return m.blocks_per_row * D::kUnitsPerBlock; }
-    static __device__ __forceinline__ W load(const QMatrix& m, int64_t row, int64_t u) {
-        return D::load_w(m, row * m.blocks_per_row + u / D::kUnitsPerBlock, static_cast<int>(u % D::kUnitsPerBlock));
+    struct Row {
+        QMatrix m;  // planes moved to the row's first block
+    };
+    struct X {
+        const int8_t* q;
+        const float2* ds;
+    };
+    static __device__ __forceinline__ Row row(const QMatrix& m, int64_t r) {
+        const BlockFormat f = block_format(T);
+        Row out{m};
+#pragma unroll
+        for (int p = 0; p < kMaxPlanes; ++p)
+            if (p < f.n_planes) out.m.plane[p] += r * m.blocks_per_row * f.fields[p].bytes;
+        return out;
     }
-    static __device__ __forceinline__ float dot(const W& w, const MatvecArgs& a, int tok, int64_t u) {
-        const int8_t* xq = static_cast<const int8_t*>(a.x) + tok * a.x_stride;
-        const float2* xds = a.xds + tok * (a.x_stride / 32);
-        return D::dot(w, xq, xds, u / D::kUnitsPerBlock, static_cast<int>(u % D::kUnitsPerBlock));
+    static __device__ __forceinline__ X x(const MatvecArgs& a, int tok) {
+        return {static_cast<const int8_t*>(a.x) + tok * a.x_stride, a.xds + tok * (a.x_stride / 32)};
+    }
+    static __device__ __forceinline__ int units(const QMatrix& m) { return static_cast<int>(m.blocks_per_row) * D::kUnitsPerBlock; }
+    static __device__ __forceinline__ W load(const Row& r, int u) {
+        return D::load_w(r.m, u / D::kUnitsPerBlock, u % D::kUnitsPerBlock);
+    }
+    static __device__ __forceinline__ float dot(const W& w, const X& x, int u) {
+        return D::dot(w, x.q, x.ds, u / D::kUnitsPerBlock, u % D::kUnitsPerBlock);
     }
 };
 
@@ -34,12 +53,22 @@ struct FloatPolicy {
     struct W {
         float v[kElems];
     };
-    static __device__ __forceinline__ int64_t units(const QMatrix& m) { return m.cols / kElems; }
-    static __device__ __forceinline__ W load(const QMatrix& m, int64_t row, int64_t u) {
+    struct Row {
+        const uint8_t* p;  // the row's first element
+    };
+    struct X {
+        const float* p;
+    };
+    static constexpr int kElemBytes = T == TensorType::F32 ? 4 : 2;
+    static __device__ __forceinline__ Row row(const QMatrix& m, int64_t r) { return {m.plane[0] + r * m.cols * kElemBytes}; }
+    static __device__ __forceinline__ X x(const MatvecArgs& a, int tok) {
+        return {static_cast<const float*>(a.x) + tok * a.x_stride};
+    }
+    static __device__ __forceinline__ int units(const QMatrix& m) { return static_cast<int>(m.cols / kElems); }
+    static __device__ __forceinline__ W load(const Row& r, int u) {
         W w;
-        const int64_t e = row * m.cols + u * kElems;
         if constexpr (T == TensorType::F32) {
-            const float* p = reinterpret_cast<const float*>(m.plane[0]) + e;
+            const float* p = reinterpret_cast<const float*>(r.p) + u * kElems;
             if constexpr (VEC) {
                 const int4 a = load16_stream(p), b = load16_stream(p + 4);
                 w.v[0] = __int_as_float(a.x), w.v[1] = __int_as_float(a.y), w.v[2] = __int_as_float(a.z), w.v[3] = __int_as_float(a.w);
@@ -48,7 +77,7 @@ struct FloatPolicy {
                 w.v[0] = *p;
             }
         } else {
-            const uint16_t* p = reinterpret_cast<const uint16_t*>(m.plane[0]) + e;
+            const uint16_t* p = reinterpret_cast<const uint16_t*>(r.p) + u * kElems;
             if constexpr (VEC) {
                 const int4 a = load16_stream(p);
 #pragma unroll
@@ -68,17 +97,15 @@ struct FloatPolicy {
         }
         return w;
     }
-    static __device__ __forceinline__ float dot(const W& w, const MatvecArgs& a, int tok, int64_t u) {
-        const float* x = static_cast<const float*>(a.x) + tok * a.x_stride + u * kElems;
-        float s = 0.0f;
+    static __device__ __forceinline__ float dot(const W& w, const X& xp, int u) {
+        const float* x = xp.p + u * kElems;
         if constexpr (VEC) {
             const float4 x0 = *reinterpret_cast<const float4*>(x), x1 = *reinterpret_cast<const float4*>(x + 4);
-            s = w.v[0] * x0.x + w.v[1] * x0.y + w.v[2] * x0.z + w.v[3] * x0.w + w.v[4] * x1.x + w.v[5] * x1.y +
-                w.v[6] * x1.z + w.v[7] * x1.w;
+            return w.v[0] * x0.x + w.v[1] * x0.y + w.v[2] * x0.z + w.v[3] * x0.w + w.v[4] * x1.x + w.v[5] * x1.y +
+                   w.v[6] * x1.z + w.v[7] * x1.w;
         } else {
-            s = w.v[0] * x[0];
+            return w.v[0] * x[0];
         }
-        return s;
     }
 };
 
@@ -97,10 +124,11 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
     const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * sets_per_block + set) * R;
     const int tok0 = static_cast<int>(blockIdx.y) * TT;
 
-    // Which matrix and row each of the NR dot products uses.
+    // Which matrix and row each of the NR dot products uses, and that row's pointers.
     int mi[NR];
     int64_t lrow[NR];
     bool ok[NR];
+    typename Policy::Row rp[NR];
 #pragma unroll
     for (int rr = 0; rr < NR; ++rr) {
         int64_t g = row0 + (SWIGLU ? rr % R : rr);
@@ -112,8 +140,12 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
             mi[rr] = g < a.row_end[0] ? 0 : (g < a.row_end[1] ? 1 : 2);
             lrow[rr] = g - (mi[rr] == 0 ? 0 : a.row_end[mi[rr] - 1]);
         }
+        rp[rr] = Policy::row(mat_of(a, mi[rr]), ok[rr] ? lrow[rr] : 0);
     }
-    const int64_t n_units = Policy::units(a.m[0]);  // all matrices of a launch share cols
+    typename Policy::X xp[TT];
+#pragma unroll
+    for (int t = 0; t < TT; ++t) xp[t] = Policy::x(a, tok0 + t < a.n_tok ? tok0 + t : tok0);
+    const int n_units = Policy::units(a.m[0]);  // all matrices of a launch share cols
 
     float acc[NR][TT];
 #pragma unroll
@@ -121,43 +153,38 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
 #pragma unroll
         for (int t = 0; t < TT; ++t) acc[rr][t] = 0.0f;
 
-    const int64_t stride = static_cast<int64_t>(wpr) * RF_WARP_SIZE;
-    // DEPTH units per iteration: all their weight loads are issued before the first is used, so
-    // that each warp keeps DEPTH x NR x 16+ bytes per lane in flight (the kernel is latency-bound
-    // otherwise: ncu showed ~1 eligible warp per scheduler with 2 units in flight).
-    constexpr int DEPTH = NR * sizeof(typename Policy::W) <= 64 ? 4 : 2;
-    int64_t u = lane + static_cast<int64_t>(sub) * RF_WARP_SIZE;
-    for (; u + (DEPTH - 1) * stride < n_units; u += DEPTH * stride) {
-        typename Policy::W w[DEPTH][NR];
+    const int stride = wpr * RF_WARP_SIZE;
+    // Two units per iteration: both units' weight loads are issued before the first is used.
+    // (Four was slower on H100: more registers, lower occupancy; docs/gpu_notes.md.)
+    int u = lane + sub * RF_WARP_SIZE;
+    for (; u + stride < n_units; u += 2 * stride) {
+        typename Policy::W w0[NR], w1[NR];
 #pragma unroll
-        for (int b = 0; b < DEPTH; ++b)
-#pragma unroll
-            for (int rr = 0; rr < NR; ++rr)
-                if (ok[rr]) w[b][rr] = Policy::load(mat_of(a, mi[rr]), lrow[rr], u + b * stride);
+        for (int rr = 0; rr < NR; ++rr) {
+            if (ok[rr]) {
+                w0[rr] = Policy::load(rp[rr], u);
+                w1[rr] = Policy::load(rp[rr], u + stride);
+            }
+        }
 #pragma unroll
         for (int t = 0; t < TT; ++t) {
             if (tok0 + t >= a.n_tok) break;
 #pragma unroll
-            for (int rr = 0; rr < NR; ++rr) {
-                if (!ok[rr]) continue;
-                float s = 0.0f;
-#pragma unroll
-                for (int b = 0; b < DEPTH; ++b) s += Policy::dot(w[b][rr], a, tok0 + t, u + b * stride);
-                acc[rr][t] += s;
-            }
+            for (int rr = 0; rr < NR; ++rr)
+                if (ok[rr]) acc[rr][t] += Policy::dot(w0[rr], xp[t], u) + Policy::dot(w1[rr], xp[t], u + stride);
         }
     }
-    for (; u < n_units; u += stride) {
+    if (u < n_units) {
         typename Policy::W w0[NR];
 #pragma unroll
         for (int rr = 0; rr < NR; ++rr)
-            if (ok[rr]) w0[rr] = Policy::load(mat_of(a, mi[rr]), lrow[rr], u);
+            if (ok[rr]) w0[rr] = Policy::load(rp[rr], u);
 #pragma unroll
         for (int t = 0; t < TT; ++t) {
             if (tok0 + t >= a.n_tok) break;
 #pragma unroll
             for (int rr = 0; rr < NR; ++rr)
-                if (ok[rr]) acc[rr][t] += Policy::dot(w0[rr], a, tok0 + t, u);
+                if (ok[rr]) acc[rr][t] += Policy::dot(w0[rr], xp[t], u);
         }
     }
 

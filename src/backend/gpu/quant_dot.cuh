@@ -6,8 +6,10 @@
 // Activation layout: xq int8 [cols] and xds float2 [cols / 32] per token; element e of the row is
 // xq[e], its block scale xds[e / 32].x and the block's d * sum(q) xds[e / 32].y.
 //
-// For each type T: QDot<T>::kUnitsPerBlock, W (the unit's weight data), load_w(matrix, row,
-// unit), and dot(w, xq, xds, unit) -> float, the unit's contribution to the row's dot product.
+// Q4_K and Q5_K never reach these kernels: they are stored as Q4_1 / Q5_1 (device_type()).
+// For each type T: QDot<T>::kUnitsPerBlock, W (the unit's weight data), load_w(m, blk, j) with
+// m's planes starting at the row (blk: block of the row, j: unit of the block), and
+// dot(w, xq, xds, blk, j) -> float, the unit's contribution to the row's dot product.
 #pragma once
 
 #include "backend/gpu/gpu_common.cuh"
@@ -34,10 +36,10 @@ struct QDot<TensorType::Q4_0> {
         int4 qs;
         float d;
     };
-    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int) {
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
         return {load16_stream(m.plane[1] + blk * 16), half_to_float(load_u16(m.plane[0] + blk * 2))};
     }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int) {
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
         const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
         const float2 ds = xds[blk_in_row];
         int s = 0;
@@ -58,10 +60,10 @@ struct QDot<TensorType::Q4_1> {
         int4 qs;
         float2 dm;
     };
-    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int) {
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
         return {load16_stream(m.plane[1] + blk * 16), half2_bits_to_float2(load_u32(m.plane[0] + blk * 4))};
     }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int) {
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
         const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
         const float2 ds = xds[blk_in_row];
         int s = 0;
@@ -83,11 +85,11 @@ struct QDot<TensorType::Q5_0> {
         uint32_t qh;
         float d;
     };
-    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int) {
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
         return {load16_stream(m.plane[2] + blk * 16), load_u32(m.plane[1] + blk * 4),
                 half_to_float(load_u16(m.plane[0] + blk * 2))};
     }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int) {
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
         const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
         const float2 ds = xds[blk_in_row];
         int s = 0;
@@ -109,11 +111,11 @@ struct QDot<TensorType::Q5_1> {
         uint32_t qh;
         float2 dm;
     };
-    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int) {
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
         return {load16_stream(m.plane[2] + blk * 16), load_u32(m.plane[1] + blk * 4),
                 half2_bits_to_float2(load_u32(m.plane[0] + blk * 4))};
     }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int) {
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
         const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
         const float2 ds = xds[blk_in_row];
         int s = 0;
@@ -134,11 +136,11 @@ struct QDot<TensorType::Q8_0> {
         int4 q0, q1;
         float d;
     };
-    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int) {
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
         return {load16_stream(m.plane[1] + blk * 32), load16_stream(m.plane[1] + blk * 32 + 16),
                 half_to_float(load_u16(m.plane[0] + blk * 2))};
     }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int) {
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
         const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
         int s = 0;
 #pragma unroll
@@ -152,7 +154,7 @@ struct QDot<TensorType::Q8_0> {
 
 // ---- K-quants: 4 units of 64 weights per super-block of 256 -----------------------------------
 
-// Q4_K / Q5_K unit j (0..3): elements 64j .. 64j + 63 of the super-block; sub-blocks 2j, 2j + 1.
+// 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K super-block (used when transcoding).
 __device__ __forceinline__ void k4_scale_min(const uint32_t* sc, int j, int& scale, int& min) {
     if (j < 4) {
         scale = byte_of(sc, j) & 63;
@@ -163,95 +165,9 @@ __device__ __forceinline__ void k4_scale_min(const uint32_t* sc, int j, int& sca
     }
 }
 
-template <>
-struct QDot<TensorType::Q4_K> {
-    static constexpr int kUnitsPerBlock = 4;
-    struct W {
-        int4 qa, qb;
-        uint32_t sc[3];
-        float2 dm;
-    };
-    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int j) {
-        W w;
-        w.qa = load16_stream(m.plane[2] + blk * 128 + 32 * j);
-        w.qb = load16_stream(m.plane[2] + blk * 128 + 32 * j + 16);
-        const uint8_t* s = m.plane[1] + blk * 12;
-        w.sc[0] = load_u32(s);
-        w.sc[1] = load_u32(s + 4);
-        w.sc[2] = load_u32(s + 8);
-        w.dm = half2_bits_to_float2(load_u32(m.plane[0] + blk * 4));
-        return w;
-    }
-    static __device__ __forceinline__ float dot_nibbles(const W& w, const int lo[8], const int hi[8], const int8_t* xq,
-                                                        const float2* xds, int64_t blk_in_row, int j) {
-        const int8_t* x = xq + blk_in_row * 256 + 64 * j;
-        const int4 x0 = load16(x), x1 = load16(x + 16), x2 = load16(x + 32), x3 = load16(x + 48);
-        int s0 = 0, s1 = 0;
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-            s0 = dp4a(lo[k], int4_get(x0, k), s0);
-            s0 = dp4a(lo[4 + k], int4_get(x1, k), s0);
-            s1 = dp4a(hi[k], int4_get(x2, k), s1);
-            s1 = dp4a(hi[4 + k], int4_get(x3, k), s1);
-        }
-        int sc0, m0, sc1, m1;
-        k4_scale_min(w.sc, 2 * j, sc0, m0);
-        k4_scale_min(w.sc, 2 * j + 1, sc1, m1);
-        const float2 d0 = xds[blk_in_row * 8 + 2 * j], d1 = xds[blk_in_row * 8 + 2 * j + 1];
-        return w.dm.x * (sc0 * d0.x * static_cast<float>(s0) + sc1 * d1.x * static_cast<float>(s1)) -
-               w.dm.y * (m0 * d0.y + m1 * d1.y);
-    }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int j) {
-        int lo[8], hi[8];
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-            lo[k] = int4_get(w.qa, k) & 0x0F0F0F0F;
-            lo[4 + k] = int4_get(w.qb, k) & 0x0F0F0F0F;
-            hi[k] = (int4_get(w.qa, k) >> 4) & 0x0F0F0F0F;
-            hi[4 + k] = (int4_get(w.qb, k) >> 4) & 0x0F0F0F0F;
-        }
-        return dot_nibbles(w, lo, hi, xq, xds, blk_in_row, j);
-    }
-};
-
-template <>
-struct QDot<TensorType::Q5_K> {
-    static constexpr int kUnitsPerBlock = 4;
-    struct W {
-        QDot<TensorType::Q4_K>::W base;
-        int4 ha, hb;
-    };
-    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int j) {
-        W w;
-        w.base.qa = load16_stream(m.plane[3] + blk * 128 + 32 * j);
-        w.base.qb = load16_stream(m.plane[3] + blk * 128 + 32 * j + 16);
-        w.ha = load16_stream(m.plane[2] + blk * 32);
-        w.hb = load16_stream(m.plane[2] + blk * 32 + 16);
-        const uint8_t* s = m.plane[1] + blk * 12;
-        w.base.sc[0] = load_u32(s);
-        w.base.sc[1] = load_u32(s + 4);
-        w.base.sc[2] = load_u32(s + 8);
-        w.base.dm = half2_bits_to_float2(load_u32(m.plane[0] + blk * 4));
-        return w;
-    }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int j) {
-        int lo[8], hi[8];
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-            const int qa = int4_get(w.base.qa, k), qb = int4_get(w.base.qb, k);
-            const int ha = int4_get(w.ha, k), hb = int4_get(w.hb, k);
-            lo[k] = (qa & 0x0F0F0F0F) | (((ha >> (2 * j)) & 0x01010101) << 4);
-            lo[4 + k] = (qb & 0x0F0F0F0F) | (((hb >> (2 * j)) & 0x01010101) << 4);
-            hi[k] = ((qa >> 4) & 0x0F0F0F0F) | (((ha >> (2 * j + 1)) & 0x01010101) << 4);
-            hi[4 + k] = ((qb >> 4) & 0x0F0F0F0F) | (((hb >> (2 * j + 1)) & 0x01010101) << 4);
-        }
-        return QDot<TensorType::Q4_K>::dot_nibbles(w.base, lo, hi, xq, xds, blk_in_row, j);
-    }
-};
-
 // Q2_K / Q3_K / Q6_K unit u (0..3) = (half h = u / 2, quarter q = u % 2): elements
 // 128h + 32g + 16q + i (g = 0..3, i = 0..15), sub-blocks (16 weights) 8h + 2g + q.
-__device__ __forceinline__ void load_x_k16(const int8_t* xq, const float2* xds, int64_t blk_in_row, int u, int4 x[4],
+__device__ __forceinline__ void load_x_k16(const int8_t* xq, const float2* xds, int blk_in_row, int u, int4 x[4],
                                            float d[4]) {
     const int h = u >> 1, q = u & 1;
 #pragma unroll
@@ -269,7 +185,7 @@ struct QDot<TensorType::Q2_K> {
         uint32_t sc[2];  // scales[8h .. 8h + 7]
         float2 dm;
     };
-    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int u) {
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int u) {
         const int h = u >> 1, q = u & 1;
         W w;
         w.qs = load16_stream(m.plane[1] + blk * 64 + 32 * h + 16 * q);
@@ -279,7 +195,7 @@ struct QDot<TensorType::Q2_K> {
         w.dm = half2_bits_to_float2(load_u32(m.plane[2] + blk * 4));
         return w;
     }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int u) {
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int u) {
         int4 x[4];
         float d[4];
         load_x_k16(xq, xds, blk_in_row, u, x, d);
@@ -309,7 +225,7 @@ struct QDot<TensorType::Q3_K> {
         uint32_t sc[3];
         float d;
     };
-    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int u) {
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int u) {
         const int h = u >> 1, q = u & 1;
         W w;
         w.qs = load16_stream(m.plane[1] + blk * 64 + 32 * h + 16 * q);
@@ -327,7 +243,7 @@ struct QDot<TensorType::Q3_K> {
         const int high = (byte_of(sc, 8 + (is & 3)) >> (2 * (is >> 2))) & 3;
         return (low | (high << 4)) - 32;
     }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int u) {
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int u) {
         int4 x[4];
         float d[4];
         load_x_k16(xq, xds, blk_in_row, u, x, d);
@@ -357,7 +273,7 @@ struct QDot<TensorType::Q6_K> {
         uint32_t sc[2];  // scales[8h .. 8h + 7] (int8)
         float d;
     };
-    static __device__ __forceinline__ W load_w(const QMatrix& m, int64_t blk, int u) {
+    static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int u) {
         const int h = u >> 1, q = u & 1;
         W w;
         w.la = load16_stream(m.plane[0] + blk * 128 + 64 * h + 16 * q);
@@ -369,7 +285,7 @@ struct QDot<TensorType::Q6_K> {
         w.d = half_to_float(load_u16(m.plane[3] + blk * 2));
         return w;
     }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int64_t blk_in_row, int u) {
+    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int u) {
         int4 x[4];
         float d[4];
         load_x_k16(xq, xds, blk_in_row, u, x, d);

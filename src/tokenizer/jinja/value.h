@@ -26,38 +26,12 @@ struct Undefined {
 };
 struct None {};
 
-struct ListObject {
-    std::vector<Value> items;
-    bool is_tuple = false;  // prints as (a, b) instead of [a, b]
-};
-
-// Insertion-ordered string-keyed map. Chat-template dicts hold a handful of keys, so a linear
-// scan beats hashing.
-class Dict {
-public:
-    const Value* find(std::string_view key) const;
-    void set(std::string key, Value value);  // replaces an existing key in place
-    const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
-    size_t size() const { return items_.size(); }
-
-private:
-    std::vector<std::pair<std::string, Value>> items_;
-};
-
-// Call arguments: positional then keyword, as written at the call site.
-struct Args {
-    std::vector<Value> positional;
-    std::vector<std::pair<std::string, Value>> keyword;
-};
-
-struct Function {
-    std::string name;  // for messages: "range", "macro 'render'", "str.split"
-    std::function<Value(Args&)> call;
-};
-
-struct Namespace {
-    Dict attributes;
-};
+// Defined after Value (they hold Values; clang rejects containers of the incomplete type).
+struct ListObject;
+class Dict;
+struct Args;
+struct Function;
+struct Namespace;
 
 using ListPtr = std::shared_ptr<const ListObject>;
 using DictPtr = std::shared_ptr<const Dict>;
@@ -118,6 +92,39 @@ public:
 
 private:
     std::variant<Undefined, None, bool, int64_t, double, std::string, ListPtr, DictPtr, FunctionPtr, NamespacePtr> v_;
+};
+
+struct ListObject {
+    std::vector<Value> items;
+    bool is_tuple = false;  // prints as (a, b) instead of [a, b]
+};
+
+// Insertion-ordered string-keyed map. Chat-template dicts hold a handful of keys, so a linear
+// scan beats hashing.
+class Dict {
+public:
+    const Value* find(std::string_view key) const;
+    void set(std::string key, Value value);  // replaces an existing key in place
+    const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
+    size_t size() const { return items_.size(); }
+
+private:
+    std::vector<std::pair<std::string, Value>> items_;
+};
+
+// Call arguments: positional then keyword, as written at the call site.
+struct Args {
+    std::vector<Value> positional;
+    std::vector<std::pair<std::string, Value>> keyword;
+};
+
+struct Function {
+    std::string name;  // for messages: "range", "macro 'render'", "str.split"
+    std::function<Value(Args&)> call;
+};
+
+struct Namespace {
+    Dict attributes;
 };
 
 // Python type names for messages: "str", "int", "NoneType", "dict", "list", "undefined", ...

@@ -1,0 +1,49 @@
+// Emission of the many-token matrix products (prefill, batched decode) and of the prefill
+// attention, for the step emitter (gpu_emit.cpp): the path of each op comes from the
+// per-architecture dispatch table (gpu_dispatch_table.h); the kernels are gemm_q.cuh,
+// flash_attn_prefill.cuh and the vendor GEMM (gpu_blas.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "backend/gpu/gpu_backend_impl.h"
+#include "backend/gpu/gpu_dispatch_table.h"
+
+namespace rf::gpu {
+
+// What the prefill paths of a step need from the backend.
+struct PrefillEmitContext {
+    DispatchTable table;
+    GpuBlas* blas = nullptr;         // null: the build or the options have no vendor GEMM
+    int n_sm = 1;
+    void* gemm_scratch = nullptr;    // split-K partials, or dequantized weight rows (vendor GEMM)
+    void* blas_x = nullptr;          // activations as f16 / bf16 (vendor GEMM)
+    // the step (device copies, see GpuBackendImpl::begin_step)
+    const StepPlan* plan = nullptr;
+    const int32_t* positions = nullptr;
+    const int32_t* token_seq = nullptr;
+    const int32_t* block_tables = nullptr;
+    int32_t bt_stride = 0;
+};
+
+// The kernel family of a matmul op.
+MatmulPath matmul_path(const PrefillEmitContext& c, const Op& op);
+
+// Scratch of a Gemm or Blas matmul: gemm_scratch bytes (split-K partials or dequantized rows)
+// and blas_x bytes.
+struct PrefillScratch {
+    size_t gemm = 0;
+    size_t blas_x = 0;
+};
+PrefillScratch prefill_matmul_scratch(const PrefillEmitContext& c, const Op& op);
+
+// y = x . W^T (+ bias) of a matmul op whose path is Gemm or Blas.
+void emit_prefill_matmul(Launcher& l, const PrefillEmitContext& c, const Op& op);
+
+// The step's attention runs on the flash-attention prefill kernel (enough tokens per sequence,
+// a supported head dim, an architecture with the matrix instructions).
+bool use_flash_attention(const PrefillEmitContext& c, const Op& op);
+void emit_flash_attention(Launcher& l, const PrefillEmitContext& c, const Op& op);
+
+}  // namespace rf::gpu

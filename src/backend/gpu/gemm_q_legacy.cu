@@ -1,0 +1,17 @@
+// Tiled GEMM and f16 dequantization instantiated for the 32-weight block types.
+#include "backend/gpu/gemm_q_kernel.cuh"
+
+namespace rf::gpu {
+
+RF_GEMM_INSTANTIATE(Q4_0)
+RF_GEMM_INSTANTIATE(Q4_1)
+RF_GEMM_INSTANTIATE(Q5_0)
+RF_GEMM_INSTANTIATE(Q5_1)
+RF_GEMM_INSTANTIATE(Q8_0)
+RF_GEMM_DEQUANT_INSTANTIATE(Q4_0)
+RF_GEMM_DEQUANT_INSTANTIATE(Q4_1)
+RF_GEMM_DEQUANT_INSTANTIATE(Q5_0)
+RF_GEMM_DEQUANT_INSTANTIATE(Q5_1)
+RF_GEMM_DEQUANT_INSTANTIATE(Q8_0)
+
+}  // namespace rf::gpu

@@ -1,0 +1,72 @@
+#include "backend/gpu/gpu_dispatch_table.h"
+
+#include <optional>
+
+namespace rf::gpu {
+namespace {
+
+std::optional<DispatchTable> g_override;
+
+// NVIDIA with mma.sync m16n8k16 (sm_80 and later).
+DispatchTable nvidia_mma(const char* arch) {
+    DispatchTable t;
+    t.arch = arch;
+    t.matvec_max_tokens = 8;
+    t.gemm_max_tokens = 64;
+    t.gemm_compute = GemmCompute::Mma;
+    t.flash_attention = true;
+    t.flash_min_tokens_per_seq = 16;
+    t.blas_chunk_bytes = 64u << 20;
+    return t;
+}
+
+// GPUs without the matrix instructions the kernels use (AMD RDNA, NVIDIA before sm_80): the
+// tiled GEMM on FMA for every token count (HIP on Debian has no BLAS), decode attention.
+DispatchTable fma_only(const char* arch) {
+    DispatchTable t;
+    t.arch = arch;
+    t.matvec_max_tokens = 8;
+    t.gemm_max_tokens = INT64_MAX;
+    t.gemm_compute = GemmCompute::Fma;
+    t.flash_attention = false;
+    return t;
+}
+
+}  // namespace
+
+DispatchTable dispatch_table_for(const std::string& arch_in) {
+    const std::string arch = arch_in.substr(0, arch_in.find(':'));  // HIP: "gfx1100:sramecc-:xnack-"
+    if (arch == "sm_90") {
+        // H100 / H200 (docs/gpu_prefill_notes.md): the vendor GEMM on L2-sized chunks of
+        // dequantized weights wins above 64 tokens.
+        DispatchTable t = nvidia_mma("sm_90");
+        t.gemm_max_tokens = 64;
+        t.blas_chunk_bytes = 24u << 20;
+        return t;
+    }
+    if (arch.rfind("sm_", 0) == 0) {
+        int cc = 0;  // compute capability as a number: sm_86 -> 86, sm_100 -> 100
+        for (size_t i = 3; i < arch.size() && arch[i] >= '0' && arch[i] <= '9'; ++i) cc = cc * 10 + (arch[i] - '0');
+        return cc >= 80 ? nvidia_mma("sm_80+") : fma_only("sm_7x");
+    }
+    if (arch == "gfx1100" || arch == "gfx1101" || arch == "gfx1102") return fma_only("gfx110x");
+    if (arch == "gfx1030" || arch == "gfx1031" || arch == "gfx1032") return fma_only("gfx103x");
+    return fma_only("default");
+}
+
+void set_dispatch_override(const DispatchTable* table) {
+    if (table) g_override = *table;
+    else g_override.reset();
+}
+
+DispatchTable active_dispatch_table(const std::string& arch) {
+    return g_override ? *g_override : dispatch_table_for(arch);
+}
+
+MatmulPath choose_matmul_path(const DispatchTable& t, int64_t n_tokens, bool have_blas, bool gemm_type_ok) {
+    if (n_tokens <= t.matvec_max_tokens) return MatmulPath::Matvec;
+    if (gemm_type_ok && (n_tokens <= t.gemm_max_tokens || !have_blas)) return MatmulPath::Gemm;
+    return have_blas ? MatmulPath::Blas : MatmulPath::Matvec;
+}
+
+}  // namespace rf::gpu

@@ -1,0 +1,115 @@
+// The run / logits / perplexity / tokenize / template commands end to end on the embedded
+// default model (CPU), including their errors for bad input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli_test_util.h"
+#include "engine/default_model.h"
+#include "formats/gguf/gguf_file.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/vocab_gguf.h"
+
+namespace rf {
+namespace {
+
+const Tokenizer& default_tokenizer() {
+    static const Tokenizer tok(vocab_from_gguf(*open_default_model()));
+    return tok;
+}
+
+TEST(CliTokenize, PrintsIdsAndDecodesThemBack) {
+    const std::string text = "Hello world <|im_start|>user\n";
+    const auto r = test::run_cli("tokenize --text " + fmt::format("'{}'", text));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto ids = nlohmann::json::parse(r.out).get<std::vector<int32_t>>();
+    EXPECT_EQ(ids, default_tokenizer().encode(text, false, true));
+    EXPECT_NE(std::find(ids.begin(), ids.end(), 8190), ids.end());  // <|im_start|> parsed as special
+    const auto back = test::run_cli("tokenize --decode -f -", r.out);
+    ASSERT_EQ(back.exit_code, 0) << back.err;
+    EXPECT_EQ(back.out, text);
+    const auto bad = test::run_cli("tokenize --decode --text '[1, \"x\"]'");
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_NE(bad.err.find("is not a token id"), std::string::npos) << bad.err;
+}
+
+TEST(CliTemplate, RendersTheModelTemplateAndRejectsBadJson) {
+    const auto ctx = test::temp_dir() / "cli_template_ctx.json";
+    std::ofstream(ctx) << R"({"messages":[{"role":"user","content":"Hi"}],"add_generation_prompt":true})";
+    const auto r = test::run_cli("template -f " + test::quote(ctx));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    std::ofstream(ctx) << R"({"messages": [)";
+    const auto bad = test::run_cli("template -f " + test::quote(ctx));
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_NE(bad.err.find("not valid JSON"), std::string::npos) << bad.err;
+}
+
+TEST(CliRun, StreamsOnlyTheGeneratedTextAndReportsSpeedOnStderr) {
+    const auto r = test::run_cli("run --device cpu -p 'The Python interpreter' -n 12 --temp 0");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out.rfind(" is compiled to work with the compiled Python", 0), 0u) << r.out;
+    EXPECT_EQ(r.out.find("The Python interpreter"), std::string::npos);  // the prompt is not echoed
+    EXPECT_NE(r.err.find("tokens/s"), std::string::npos) << r.err;
+    const auto missing = test::run_cli("run --device cpu -m /nonexistent/model.gguf -p hi");
+    EXPECT_EQ(missing.exit_code, 1);
+    EXPECT_NE(missing.err.find("/nonexistent/model.gguf: cannot open"), std::string::npos) << missing.err;
+    const auto too_long = test::run_cli("run --device cpu -c 8 -p 'one two three four five six seven eight nine ten'");
+    EXPECT_EQ(too_long.exit_code, 1);
+    EXPECT_NE(too_long.err.find("more than the context size 8"), std::string::npos) << too_long.err;
+}
+
+TEST(CliRun, ChatKeepsTheConversation) {
+    const auto r = test::run_cli("run --device cpu --chat --system 'Be brief.' -n 6 --temp 0", "What is a list?\nAnd a dict?\n");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // Two turns, two stats lines; the second turn feeds only the new tokens.
+    size_t first = r.err.find("prompt: "), second = r.err.find("prompt: ", first + 1);
+    ASSERT_NE(second, std::string::npos) << r.err;
+    const int fed_first = std::stoi(r.err.substr(first + 8)), fed_second = std::stoi(r.err.substr(second + 8));
+    EXPECT_GT(fed_first, 10);
+    EXPECT_LT(fed_second, fed_first + 12);  // history is reused, not fed again
+}
+
+TEST(CliLogits, WritesEveryPositionsRow) {
+    const auto out = test::temp_dir() / "cli_logits.f32";
+    const auto r = test::run_cli("logits --device cpu --text 'Hello, world' --out " + test::quote(out));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const size_t n_tokens = default_tokenizer().encode("Hello, world", true, true).size();
+    EXPECT_EQ(std::filesystem::file_size(out), n_tokens * 8192 * sizeof(float));
+    std::ifstream f(out, std::ios::binary);
+    std::vector<float> row(8192);
+    f.read(reinterpret_cast<char*>(row.data()), static_cast<std::streamsize>(row.size() * 4));
+    for (float x : row) ASSERT_TRUE(std::isfinite(x));
+}
+
+TEST(CliPerplexity, PrintsWindowsAndComparesAKlBase) {
+    const auto text = test::temp_dir() / "cli_ppl.txt";
+    {
+        std::ofstream f(text);
+        for (int i = 0; i < 40; ++i) f << "The quick brown fox jumps over the lazy dog while the Python interpreter runs. ";
+    }
+    const auto base = test::temp_dir() / "cli_ppl.klbase";
+    std::filesystem::remove(base);
+    const std::string args = "perplexity --device cpu -f " + test::quote(text) + " --ctx 64 --chunks 3 --kl-base " + test::quote(base);
+    const auto first = test::run_cli(args);
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    EXPECT_NE(first.out.find("[3/3] window ppl"), std::string::npos) << first.out;
+    EXPECT_NE(first.out.find("wrote KL base"), std::string::npos) << first.out;
+    const auto pos = first.out.find("perplexity: ");
+    ASSERT_NE(pos, std::string::npos);
+    EXPECT_GT(std::stod(first.out.substr(pos + 12)), 1.0);
+    // The same configuration again: KL 0, same top token everywhere.
+    const auto second = test::run_cli(args);
+    ASSERT_EQ(second.exit_code, 0) << second.err;
+    EXPECT_NE(second.out.find("mean KL divergence"), std::string::npos) << second.out;
+    EXPECT_NE(second.out.find("same top token: 100.00 %"), std::string::npos) << second.out;
+    // A base made for another window size is refused with the numbers.
+    const auto other = test::run_cli("perplexity --device cpu -f " + test::quote(text) + " --ctx 32 --chunks 3 --kl-base " + test::quote(base));
+    EXPECT_EQ(other.exit_code, 1);
+    EXPECT_NE(other.err.find("ctx 64"), std::string::npos) << other.err;
+}
+
+}  // namespace
+}  // namespace rf
