@@ -152,9 +152,9 @@ BenchReport run_bench(const BenchOptions& o,
     // run is compared with its own measurement: on a shared or virtual machine the bandwidth
     // available to these threads changes over seconds (other tenants, where the vCPUs run).
     std::vector<Bandwidth> measured;
+    BandwidthMeter meter(*backend, o.bandwidth_bytes);
     auto measure = [&] {
-        measured.push_back(cpu_backend ? measure_cpu_bandwidth(cpu_backend->pool(), o.bandwidth_bytes)
-                                       : measure_backend_bandwidth(*backend, o.bandwidth_bytes));
+        measured.push_back(meter.measure());
         return measured.back();
     };
     log(measure().describe());
@@ -196,8 +196,9 @@ BenchReport run_bench(const BenchOptions& o,
             wall += sec;
             row.runs_tps.push_back(n / sec);
             if (tg) fractions.push_back(bw > 0 ? token_bytes * n / sec / 1e9 / bw : 0.0);
-            log(tg ? fmt::format("{} run {}/{}: {:.2f} t/s, {:.1f} GB/s of {:.1f} measured just before", row.test,
-                                 r + 1, o.reps, n / sec, token_bytes * n / sec / 1e9, bw)
+            log(tg ? fmt::format(
+                         "{} run {}/{}: {:.2f} t/s, {:.1f} GB/s of {:.1f} measured just before",
+                         row.test, r + 1, o.reps, n / sec, token_bytes * n / sec / 1e9, bw)
                    : fmt::format("{} run {}/{}: {:.2f} t/s", row.test, r + 1, o.reps, n / sec));
         }
         if (prof) {

@@ -20,11 +20,25 @@ struct Bandwidth {
     std::string describe() const;  // one line for the report
 };
 
-// CPU: each pool thread reads / copies its contiguous slice of a `bytes` buffer; best of passes.
-Bandwidth measure_cpu_bandwidth(ThreadPool& pool, size_t bytes = size_t{1} << 30, int passes = 5);
-// Any backend: device-to-device copies of a `bytes` buffer; read_gbs = copy_gbs (bytes read +
-// written per second: what the device moves).
-Bandwidth measure_backend_bandwidth(Backend& backend, size_t bytes = size_t{1} << 30,
-                                    int passes = 5);
+// Repeated measurements on buffers allocated (and faulted in) once. CPU backends: each pool
+// thread reads / copies its contiguous slice of the buffer. Other backends: device-to-device
+// copies; read_gbs = copy_gbs (bytes read + written per second: what the device moves).
+class BandwidthMeter {
+  public:
+    BandwidthMeter(Backend& backend, size_t bytes = size_t{1} << 30);
+    ~BandwidthMeter();
+    BandwidthMeter(const BandwidthMeter&) = delete;
+    BandwidthMeter& operator=(const BandwidthMeter&) = delete;
+
+    // Best of `passes`.
+    Bandwidth measure(int passes = 5);
+
+  private:
+    Backend& backend_;
+    ThreadPool* pool_ = nullptr;  // CPU backends
+    size_t bytes_;
+    void* a_ = nullptr;
+    void* b_ = nullptr;
+};
 
 }  // namespace rf
