@@ -36,6 +36,10 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("--kv-type", *kv_type, "KV cache storage: f16 | f32")
         ->check(CLI::IsMember({"f16", "f32"}));
     cmd->add_option("--seed", o->seed, "seed of the synthetic weights and the random tokens");
+    cmd->add_option("--prio", o->priority,
+                    "nice value while benchmarking, -20..19 (like llama-bench --prio; negative "
+                    "needs privileges)")
+        ->check(CLI::Range(-20, 19));
     cmd->add_flag("--profile", o->profile,
                   "CPU: time every op and print a per-op table for each test");
     cmd->callback([o, kv_type] {

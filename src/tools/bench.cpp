@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -116,6 +120,12 @@ BenchReport run_bench(const BenchOptions& o,
              "bench: -r {} must be >= 1, -p {} and -n {} >= 0, -b {} >= 1", o.reps, o.n_prompt,
              o.n_gen, o.n_batch);
 
+    if (o.priority != 0) {
+        // All threads of the process (the pool is created below) inherit the nice value.
+        errno = 0;
+        RF_CHECK(setpriority(PRIO_PROCESS, 0, o.priority) == 0,
+                 "bench: cannot set priority (nice) {}: {}", o.priority, std::strerror(errno));
+    }
     std::optional<SyntheticModel> synth;
     std::string path = o.model_path, name;
     if (!o.synthetic.empty()) {

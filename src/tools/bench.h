@@ -32,6 +32,7 @@ struct BenchOptions {
     uint64_t seed = 1;     // synthetic weights and random tokens
     bool profile = false;  // CPU: per-op time table of each test (timers around every op)
     size_t bandwidth_bytes = size_t{1} << 30;  // buffer of the bandwidth measurement
+    int priority = 0;  // nice value for the run (like llama-bench --prio; < 0 needs privileges)
 };
 
 struct BenchRow {
@@ -49,7 +50,7 @@ struct BenchRow {
 
 struct BenchReport {
     std::string bandwidth_line;  // printed above the table
-    double bandwidth_gbs = 0;  // median of the read bandwidth measurements
+    double bandwidth_gbs = 0;    // median of the read bandwidth measurements
     std::vector<BenchRow> rows;
     std::string profiles;          // per-op tables (BenchOptions::profile), markdown
     std::string markdown() const;  // bandwidth line, blank line, table, profiles
