@@ -15,5 +15,6 @@ void add_tokenize_command(CLI::App& app);    // tokenize_command.cpp
 void add_template_command(CLI::App& app);    // tokenize_command.cpp
 void add_convert_command(CLI::App& app);     // convert_command.cpp
 void add_quantize_command(CLI::App& app);    // quantize_command.cpp
+void add_bench_command(CLI::App& app);       // bench_command.cpp
 
 }  // namespace rf::cli

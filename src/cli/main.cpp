@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     rf::cli::add_template_command(app);
     rf::cli::add_convert_command(app);
     rf::cli::add_quantize_command(app);
+    rf::cli::add_bench_command(app);
 
     try {
         app.parse(argc, argv);

@@ -51,8 +51,10 @@ TEST(ModelLlamaCppFiles, TinyQwen3F16MatchesTransformers) {
 
 TEST(ModelLlamaCppFiles, TinyQwen3Q8_0MatchesTransformers) {
     RF_REQUIRE_SHARED();
-    // q8_0 weights change the model itself: llama.cpp's bar is 2.7e-2 and 42 of 43 positions.
-    check_logits("tiny-qwen3-llamacpp-q8_0.gguf", 2.7e-2, 42.0 / 43.0, 0);
+    // q8_0 weights change the model itself: llama.cpp's bar is 2.7e-2 and 42 of 43 positions
+    // (on its own five prompts). Like llama.cpp's CPU backend, the matmuls quantize activations
+    // to Q8_0: 2.91e-2 on these 53 positions (2.43e-2 with f32 activations), hence 3.2e-2.
+    check_logits("tiny-qwen3-llamacpp-q8_0.gguf", 3.2e-2, 42.0 / 43.0, 0);
 }
 
 }  // namespace

@@ -11,7 +11,9 @@ namespace rf {
 
 CpuBackend::CpuBackend(int n_threads) : pool_(n_threads) {}
 
-std::string CpuBackend::name() const { return fmt::format("cpu ({} threads)", pool_.size()); }
+std::string CpuBackend::name() const {
+    return fmt::format("cpu ({} threads)", pool_.size());
+}
 
 void* CpuBackend::alloc(size_t bytes) {
     // 64-byte alignment for SIMD loads; aligned_alloc wants a multiple of the alignment.
@@ -21,11 +23,21 @@ void* CpuBackend::alloc(size_t bytes) {
     return p;
 }
 
-void CpuBackend::release(void* ptr) { std::free(ptr); }
-void CpuBackend::upload(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
-void CpuBackend::download(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
-void CpuBackend::fill_zero(void* dst, size_t bytes) { std::memset(dst, 0, bytes); }
-void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
+void CpuBackend::release(void* ptr) {
+    std::free(ptr);
+}
+void CpuBackend::upload(void* dst, const void* src, size_t bytes) {
+    std::memcpy(dst, src, bytes);
+}
+void CpuBackend::download(void* dst, const void* src, size_t bytes) {
+    std::memcpy(dst, src, bytes);
+}
+void CpuBackend::fill_zero(void* dst, size_t bytes) {
+    std::memset(dst, 0, bytes);
+}
+void CpuBackend::copy(void* dst, const void* src, size_t bytes) {
+    std::memmove(dst, src, bytes);
+}
 
 Weight CpuBackend::load_weight(TensorType type, int64_t cols, int64_t rows, int64_t n_mats,
                                const void* host_data) {
@@ -39,46 +51,94 @@ Weight CpuBackend::load_weight(TensorType type, int64_t cols, int64_t rows, int6
     return w;
 }
 
-void CpuBackend::begin_step(const StepPlan& plan) {
-    RF_CHECK(plan.positions.size() == plan.tokens.size() && plan.kv_slots.size() == plan.tokens.size() &&
-                 plan.token_seq.size() == plan.tokens.size(),
-             "step plan: {} tokens but {} positions, {} KV slots, {} sequence indices",
-             plan.tokens.size(), plan.positions.size(), plan.kv_slots.size(), plan.token_seq.size());
-    step_ = plan;
+OpProfiler::Scope CpuBackend::profile(const char* op, double bytes) {
+    return {profiler_.enabled() ? &profiler_ : nullptr, profiler_.enabled() ? op : "", bytes};
 }
 
-void CpuBackend::embed(const Weight& table, Act out) { cpu::embed(pool_, table, step_.tokens.data(), out); }
+OpProfiler::Scope CpuBackend::profile_matmul(const Weight& w) {
+    if (!profiler_.enabled()) return {nullptr, "", 0};
+    return {&profiler_, fmt::format("matmul {} [{} x {}]", type_name(w.type), w.rows, w.cols),
+            static_cast<double>(w.mat_bytes())};
+}
+
+void CpuBackend::begin_step(const StepPlan& plan) {
+    RF_CHECK(
+        plan.positions.size() == plan.tokens.size() && plan.kv_slots.size() == plan.tokens.size() &&
+            plan.token_seq.size() == plan.tokens.size(),
+        "step plan: {} tokens but {} positions, {} KV slots, {} sequence indices",
+        plan.tokens.size(), plan.positions.size(), plan.kv_slots.size(), plan.token_seq.size());
+    step_ = plan;
+    rope_table_valid_ = false;
+}
+
+void CpuBackend::embed(const Weight& table, Act out) {
+    const auto p = profile("embed");
+    cpu::embed(pool_, table, step_.tokens.data(), out);
+}
 
 void CpuBackend::rms_norm(Act x, const Weight& w, float eps, Act out) {
-    RF_CHECK(w.type == TensorType::F32 && w.cols == x.cols, "rms_norm: weight of {} {} values for rows of {}",
-             w.cols, type_name(w.type), x.cols);
+    const auto p = profile("rms_norm");
+    RF_CHECK(w.type == TensorType::F32 && w.cols == x.cols,
+             "rms_norm: weight of {} {} values for rows of {}", w.cols, type_name(w.type), x.cols);
     cpu::rms_norm(pool_, x, static_cast<const float*>(w.data), eps, out);
 }
 
 void CpuBackend::matmul(const Weight& w, Act x, Act y, const Weight* bias) {
+    const auto p = profile_matmul(w);
     const float* b = nullptr;
     if (bias != nullptr && *bias) {
-        RF_CHECK(bias->type == TensorType::F32 && bias->cols == w.rows, "matmul: bias of {} values for {} rows",
-                 bias->cols, w.rows);
+        RF_CHECK(bias->type == TensorType::F32 && bias->cols == w.rows,
+                 "matmul: bias of {} values for {} rows", bias->cols, w.rows);
         b = static_cast<const float*>(bias->data);
     }
     cpu::matmul(pool_, w, x, y, b);
 }
 
+namespace {
+bool same_rope(const RopeParams& a, const RopeParams& b) {
+    return a.n_rot == b.n_rot && a.neox == b.neox && a.freq_base == b.freq_base &&
+           a.freq_scale == b.freq_scale && a.ext_factor == b.ext_factor &&
+           a.attn_factor == b.attn_factor && a.beta_fast == b.beta_fast &&
+           a.beta_slow == b.beta_slow && a.n_ctx_orig == b.n_ctx_orig;
+}
+}  // namespace
+
 void CpuBackend::rope(Act x, int n_heads, int head_dim, const RopeParams& p) {
-    cpu::rope(pool_, x, step_.positions.data(), n_heads, head_dim, p);
+    const auto prof = profile("rope");
+    RF_CHECK(x.rows == step_.n_tokens(), "rope: {} rows for a step of {} tokens", x.rows,
+             step_.n_tokens());
+    if (!rope_table_valid_ || !same_rope(rope_table_.params, p)) {
+        cpu::build_rope_table(pool_, step_.positions.data(), x.rows, p, rope_table_);
+        rope_table_valid_ = true;
+    }
+    cpu::rope_apply(pool_, x, rope_table_, n_heads, head_dim);
 }
 
 void CpuBackend::kv_store(const KvLayerView& layer, Act k, Act v) {
+    const auto p = profile("kv_store");
     cpu::kv_store(pool_, layer, step_.kv_slots.data(), k, v);
 }
 
 void CpuBackend::attention(Act q, const KvLayerView& layer, const AttentionParams& p, Act out) {
+    // K and V bytes of the step's sequences (each task reads its sequence's blocks once)
+    double kv_bytes = 0;
+    if (profiler_.enabled())
+        for (const SeqStep& s : step_.seqs)
+            kv_bytes += 2.0 * (s.n_past + s.n_tokens) * layer.n_kv_head *
+                        static_cast<double>(layer.row_bytes());
+    const auto prof = profile("attention", kv_bytes);
     cpu::attention(pool_, q, layer, step_, p, out);
 }
 
-void CpuBackend::swiglu(Act gate, Act up, Act out) { cpu::swiglu(pool_, gate, up, out); }
-void CpuBackend::add(Act a, Act b, Act out) { cpu::add(pool_, a, b, out); }
+void CpuBackend::swiglu(Act gate, Act up, Act out) {
+    const auto p = profile("swiglu");
+    cpu::swiglu(pool_, gate, up, out);
+}
+
+void CpuBackend::add(Act a, Act b, Act out) {
+    const auto p = profile("add");
+    cpu::add(pool_, a, b, out);
+}
 
 void CpuBackend::gather_output_rows(Act x, Act out) {
     RF_CHECK(out.rows == static_cast<int64_t>(step_.output_rows.size()) && out.cols == x.cols,
@@ -86,9 +146,10 @@ void CpuBackend::gather_output_rows(Act x, Act out) {
              step_.output_rows.size(), x.cols);
     for (size_t i = 0; i < step_.output_rows.size(); ++i) {
         const int32_t r = step_.output_rows[i];
-        RF_CHECK(r >= 0 && r < x.rows, "gather_output_rows: row {} out of range [0, {})", r, x.rows);
-        std::memcpy(out.data + static_cast<int64_t>(i) * out.cols, x.data + static_cast<int64_t>(r) * x.cols,
-                    static_cast<size_t>(x.cols) * 4);
+        RF_CHECK(r >= 0 && r < x.rows, "gather_output_rows: row {} out of range [0, {})", r,
+                 x.rows);
+        std::memcpy(out.data + static_cast<int64_t>(i) * out.cols,
+                    x.data + static_cast<int64_t>(r) * x.cols, static_cast<size_t>(x.cols) * 4);
     }
 }
 

@@ -5,17 +5,21 @@
 #include <memory>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/cpu_profile.h"
 #include "core/thread_pool.h"
 
 namespace rf {
 
 class CpuBackend final : public Backend {
-public:
+  public:
     explicit CpuBackend(int n_threads = 0);
 
     DeviceKind kind() const override { return DeviceKind::Cpu; }
     std::string name() const override;
     ThreadPool& pool() { return pool_; }
+    // Per-op timing (cpu_profile.h); off by default.
+    OpProfiler& profiler() { return profiler_; }
 
     void* alloc(size_t bytes) override;
     void release(void* ptr) override;
@@ -39,9 +43,15 @@ public:
     void add(Act a, Act b, Act out) override;
     void gather_output_rows(Act x, Act out) override;
 
-private:
+  private:
+    OpProfiler::Scope profile(const char* op, double bytes = 0);
+    OpProfiler::Scope profile_matmul(const Weight& w);
+
     ThreadPool pool_;
+    OpProfiler profiler_;
     StepPlan step_;
+    cpu::RopeTable rope_table_;  // cos/sin of the step's positions, built by the first rope()
+    bool rope_table_valid_ = false;
 };
 
 }  // namespace rf

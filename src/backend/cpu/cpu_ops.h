@@ -29,4 +29,15 @@ void weight_row_to_f32(const Weight& w, int64_t mat, int64_t row, float* dst);
 // cos/sin of the rotation angles of one position: n_rot / 2 pairs (YaRN-corrected).
 void rope_cos_sin(int32_t position, const RopeParams& p, float* cos_out, float* sin_out);
 
+// cos/sin of every token of a step, computed once and applied to q and k of every layer.
+struct RopeTable {
+    RopeParams params;
+    int64_t n_tokens = 0;
+    std::vector<float> cos, sin;  // [n_tokens, n_rot / 2]
+};
+void build_rope_table(ThreadPool& pool, const int32_t* positions, int64_t n_tokens,
+                      const RopeParams& p, RopeTable& table);
+// In-place rotation of x [table.n_tokens, n_heads * head_dim] with the table's parameters.
+void rope_apply(ThreadPool& pool, Act x, const RopeTable& table, int n_heads, int head_dim);
+
 }  // namespace rf::cpu

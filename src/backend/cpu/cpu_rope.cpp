@@ -1,4 +1,7 @@
 // Rotary position embedding on the CPU (llama.cpp's rope incl. YaRN; NeoX and normal pairing).
+// The cos/sin of every (token, pair) are computed once per step into a RopeTable (per dim:
+// one pow for the frequency and the YaRN ramp; per token: cos and sin), then applied to every
+// head of q and k.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -20,58 +23,115 @@ double yarn_ramp(double low, double high, int i0) {
     return 1.0 - std::min(1.0, std::max(0.0, y));
 }
 
-}  // namespace
+// Per pair i < n_rot / 2: theta(pos) = pos * factor[i], magnitude mscale.
+struct RopeFreqs {
+    std::vector<double> factor;
+    double mscale = 1.0;
+};
 
-void rope_cos_sin(int32_t position, const RopeParams& p, float* cos_out, float* sin_out) {
+RopeFreqs rope_freqs(const RopeParams& p) {
     const int half = p.n_rot / 2;
+    RopeFreqs f;
+    f.factor.resize(static_cast<size_t>(half));
     double corr_low = 0.0, corr_high = 0.0;
     if (p.ext_factor != 0.0f) {
-        corr_low = std::max(0.0, std::floor(yarn_corr_dim(p.n_rot, p.n_ctx_orig, p.beta_fast, p.freq_base)));
-        corr_high = std::min(double(p.n_rot - 1),
-                             std::ceil(yarn_corr_dim(p.n_rot, p.n_ctx_orig, p.beta_slow, p.freq_base)));
+        corr_low = std::max(
+            0.0, std::floor(yarn_corr_dim(p.n_rot, p.n_ctx_orig, p.beta_fast, p.freq_base)));
+        corr_high =
+            std::min(double(p.n_rot - 1),
+                     std::ceil(yarn_corr_dim(p.n_rot, p.n_ctx_orig, p.beta_slow, p.freq_base)));
     }
+    f.mscale = p.attn_factor;
+    if (p.ext_factor != 0.0f) f.mscale *= 1.0 + 0.1 * std::log(1.0 / p.freq_scale);
     for (int i = 0; i < half; ++i) {
         const int i0 = 2 * i;
-        // theta_extrap = pos * base^(-i0 / n_rot); computed in double, rounded once.
-        const double inv_freq = std::pow(static_cast<double>(p.freq_base), -static_cast<double>(i0) / p.n_rot);
-        const double theta_extrap = position * inv_freq;
-        const double theta_interp = p.freq_scale * theta_extrap;
-        double theta = theta_interp;
-        double mscale = p.attn_factor;
-        if (p.ext_factor != 0.0f) {
-            const double mix = yarn_ramp(corr_low, corr_high, i0) * p.ext_factor;
-            theta = theta_interp * (1.0 - mix) + theta_extrap * mix;
-            mscale *= 1.0 + 0.1 * std::log(1.0 / p.freq_scale);
-        }
-        cos_out[i] = static_cast<float>(std::cos(theta) * mscale);
-        sin_out[i] = static_cast<float>(std::sin(theta) * mscale);
+        // theta_extrap = pos * base^(-i0 / n_rot); theta_interp = freq_scale * theta_extrap
+        const double inv_freq =
+            std::pow(static_cast<double>(p.freq_base), -static_cast<double>(i0) / p.n_rot);
+        double mix = 0.0;
+        if (p.ext_factor != 0.0f) mix = yarn_ramp(corr_low, corr_high, i0) * p.ext_factor;
+        f.factor[static_cast<size_t>(i)] = inv_freq * (p.freq_scale * (1.0 - mix) + mix);
+    }
+    return f;
+}
+
+void cos_sin(const RopeFreqs& f, int32_t position, float* cos_out, float* sin_out) {
+    for (size_t i = 0; i < f.factor.size(); ++i) {
+        const double theta = position * f.factor[i];
+        cos_out[i] = static_cast<float>(std::cos(theta) * f.mscale);
+        sin_out[i] = static_cast<float>(std::sin(theta) * f.mscale);
     }
 }
 
-void rope(ThreadPool& pool, Act x, const int32_t* positions, int n_heads, int head_dim,
-          const RopeParams& p) {
+}  // namespace
+
+void rope_cos_sin(int32_t position, const RopeParams& p, float* cos_out, float* sin_out) {
+    cos_sin(rope_freqs(p), position, cos_out, sin_out);
+}
+
+void build_rope_table(ThreadPool& pool, const int32_t* positions, int64_t n_tokens,
+                      const RopeParams& p, RopeTable& table) {
+    RF_CHECK(p.n_rot > 0 && p.n_rot % 2 == 0, "rope: n_rot {} must be even and positive", p.n_rot);
+    const int half = p.n_rot / 2;
+    table.params = p;
+    table.n_tokens = n_tokens;
+    table.cos.resize(static_cast<size_t>(n_tokens * half));
+    table.sin.resize(table.cos.size());
+    const RopeFreqs f = rope_freqs(p);
+    pool.parallel_for(
+        n_tokens,
+        [&](int64_t begin, int64_t end) {
+            for (int64_t t = begin; t < end; ++t)
+                cos_sin(f, positions[t], table.cos.data() + t * half, table.sin.data() + t * half);
+        },
+        64);
+}
+
+void rope_apply(ThreadPool& pool, Act x, const RopeTable& table, int n_heads, int head_dim) {
+    const RopeParams& p = table.params;
     RF_CHECK(x.cols == static_cast<int64_t>(n_heads) * head_dim,
              "rope: row of {} values is not {} heads x {}", x.cols, n_heads, head_dim);
     RF_CHECK(p.n_rot > 0 && p.n_rot <= head_dim && p.n_rot % 2 == 0,
              "rope: n_rot {} must be even and in (0, head_dim {}]", p.n_rot, head_dim);
+    RF_CHECK(table.n_tokens == x.rows, "rope: table for {} tokens, input has {}", table.n_tokens,
+             x.rows);
     const int half = p.n_rot / 2;
-    pool.parallel_for(x.rows, [&](int64_t begin, int64_t end) {
-        std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
-        for (int64_t t = begin; t < end; ++t) {
-            rope_cos_sin(positions[t], p, cs.data(), sn.data());
-            float* row = x.data + t * x.cols;
-            for (int h = 0; h < n_heads; ++h) {
-                float* v = row + static_cast<int64_t>(h) * head_dim;
-                for (int i = 0; i < half; ++i) {
-                    const int a = p.neox ? i : 2 * i;
-                    const int b = p.neox ? i + half : 2 * i + 1;
-                    const float x0 = v[a], x1 = v[b];
-                    v[a] = x0 * cs[static_cast<size_t>(i)] - x1 * sn[static_cast<size_t>(i)];
-                    v[b] = x0 * sn[static_cast<size_t>(i)] + x1 * cs[static_cast<size_t>(i)];
+    pool.parallel_for(
+        x.rows,
+        [&](int64_t begin, int64_t end) {
+            for (int64_t t = begin; t < end; ++t) {
+                const float* cs = table.cos.data() + t * half;
+                const float* sn = table.sin.data() + t * half;
+                float* row = x.data + t * x.cols;
+                for (int h = 0; h < n_heads; ++h) {
+                    float* v = row + static_cast<int64_t>(h) * head_dim;
+                    if (p.neox) {
+                        // pairs (i, i + half): contiguous halves, vectorised by the compiler
+                        float* a = v;
+                        float* b = v + half;
+                        for (int i = 0; i < half; ++i) {
+                            const float x0 = a[i], x1 = b[i];
+                            a[i] = x0 * cs[i] - x1 * sn[i];
+                            b[i] = x0 * sn[i] + x1 * cs[i];
+                        }
+                    } else {
+                        for (int i = 0; i < half; ++i) {
+                            const float x0 = v[2 * i], x1 = v[2 * i + 1];
+                            v[2 * i] = x0 * cs[i] - x1 * sn[i];
+                            v[2 * i + 1] = x0 * sn[i] + x1 * cs[i];
+                        }
+                    }
                 }
             }
-        }
-    });
+        },
+        4);
+}
+
+void rope(ThreadPool& pool, Act x, const int32_t* positions, int n_heads, int head_dim,
+          const RopeParams& p) {
+    RopeTable table;
+    build_rope_table(pool, positions, x.rows, p, table);
+    rope_apply(pool, x, table, n_heads, head_dim);
 }
 
 }  // namespace rf::cpu

@@ -13,6 +13,8 @@
 #include <limits>
 #include <type_traits>
 
+#include <unistd.h>
+
 #include "core/error.h"
 
 namespace rf {
@@ -257,8 +259,9 @@ size_t GgufWriter::n_tensors() const {
     return tensors_.size();
 }
 
-void GgufWriter::write(const std::string& path,
-                       const std::function<void(size_t, size_t)>& on_tensor) const {
+// Writes the header and every tensor (padded to the alignment) through out.write(p, n).
+template <class Out>
+void GgufWriter::stream(Out& out, const std::function<void(size_t, size_t)>& on_tensor) const {
     ByteSink header;
     header.pod<uint32_t>(0x46554747);  // "GGUF"
     header.pod<uint32_t>(kVersion);
@@ -280,7 +283,6 @@ void GgufWriter::write(const std::string& path,
     }
     header.pad_to(alignment_);
 
-    TempFile out(path + ".tmp");
     out.write(header.bytes().data(), header.bytes().size());
     std::vector<uint8_t> buf;
     const std::vector<uint8_t> zeros(alignment_, 0);
@@ -292,7 +294,32 @@ void GgufWriter::write(const std::string& path,
         out.write(zeros.data(), align_up(t.nbytes, alignment_) - t.nbytes);
         if (on_tensor) on_tensor(i + 1, tensors_.size());
     }
+}
+
+void GgufWriter::write(const std::string& path,
+                       const std::function<void(size_t, size_t)>& on_tensor) const {
+    TempFile out(path + ".tmp");
+    stream(out, on_tensor);
     out.commit(path);
+}
+
+void GgufWriter::write_to_fd(int fd, const std::string& what,
+                             const std::function<void(size_t, size_t)>& on_tensor) const {
+    struct FdSink {
+        int fd;
+        const std::string& what;
+        void write(const void* p, size_t n) {
+            const auto* b = static_cast<const uint8_t*>(p);
+            while (n > 0) {
+                const ssize_t k = ::write(fd, b, n);
+                if (k < 0 && errno == EINTR) continue;
+                if (k <= 0) fail("gguf {}: write of {} bytes failed: {}", what, n, std::strerror(errno));
+                b += k;
+                n -= static_cast<size_t>(k);
+            }
+        }
+    } out{fd, what};
+    stream(out, on_tensor);
 }
 
 }  // namespace rf

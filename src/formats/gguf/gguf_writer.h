@@ -46,8 +46,15 @@ public:
     // Writes the file; on_tensor(i, n) is called after each tensor (progress).
     void write(const std::string& path,
                const std::function<void(size_t, size_t)>& on_tensor = nullptr) const;
+    // Writes the file to an open file descriptor at its current offset (no temporary file, no
+    // rename; e.g. an in-memory memfd). `what` names the destination in errors.
+    void write_to_fd(int fd, const std::string& what,
+                     const std::function<void(size_t, size_t)>& on_tensor = nullptr) const;
 
 private:
+    template <class Out>
+    void stream(Out& out, const std::function<void(size_t, size_t)>& on_tensor) const;
+
     struct PendingTensor {
         std::string name;
         TensorType type;

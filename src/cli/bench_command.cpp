@@ -1,0 +1,54 @@
+// rocmforge bench: pp / tg throughput of a model file or a synthetic model (tools/bench.h).
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "tools/bench.h"
+
+namespace rf::cli {
+
+void add_bench_command(CLI::App& app) {
+    auto o = std::make_shared<BenchOptions>();
+    auto kv_type = std::make_shared<std::string>("f16");
+    auto* cmd = app.add_subcommand(
+        "bench", "Prompt processing and generation throughput (like llama-bench)");
+    auto* m = cmd->add_option("-m,--model", o->model_path, "GGUF model file");
+    auto* s = cmd->add_option(
+        "--synthetic", o->synthetic,
+        "random weights of a real model's shape, built in memory: SHAPE:TYPE, SHAPE in "
+        "qwen2.5-0.5b | qwen2.5-7b | qwen3-8b | tiny, TYPE in f32 | f16 | bf16 | q4_0 | q4_1 | "
+        "q5_0 | q5_1 | q8_0 | q2_k | q3_k | q4_k | q5_k | q6_k | q4_k_m | q5_k_m");
+    m->excludes(s);
+    s->excludes(m);
+    cmd->add_option("-p,--n-prompt", o->n_prompt, "prompt tokens of the pp test (0: none)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("-n,--n-gen", o->n_gen, "generated tokens of the tg test (0: none)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("-b,--batch-size", o->n_batch, "tokens per forward step in pp")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("-r,--repetitions", o->reps, "timed runs per test (the median is shown)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("-t,--threads", o->threads, "CPU threads (0: all cores)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--device", o->device, "auto | cpu | gpu")
+        ->check(CLI::IsMember({"auto", "cpu", "gpu"}));
+    cmd->add_option("--kv-type", *kv_type, "KV cache storage: f16 | f32")
+        ->check(CLI::IsMember({"f16", "f32"}));
+    cmd->add_option("--seed", o->seed, "seed of the synthetic weights and the random tokens");
+    cmd->add_option("--prio", o->priority,
+                    "nice value while benchmarking, -20..19 (like llama-bench --prio; negative "
+                    "needs privileges)")
+        ->check(CLI::Range(-20, 19));
+    cmd->add_flag("--profile", o->profile,
+                  "CPU: time every op and print a per-op table for each test");
+    cmd->callback([o, kv_type] {
+        o->kv_codec = *kv_type == "f32" ? KvCodec::F32 : KvCodec::F16;
+        const BenchReport r =
+            run_bench(*o, [](const std::string& line) { spdlog::info("{}", line); });
+        std::printf("%s", r.markdown().c_str());
+        std::fflush(stdout);
+    });
+}
+
+}  // namespace rf::cli

@@ -1,0 +1,245 @@
+#include "tools/bench.h"
+
+#include <fmt/format.h>
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+
+#include "backend/backend_factory.h"
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_features.h"
+#include "core/error.h"
+#include "engine/session.h"
+#include "formats/gguf/gguf_file.h"
+#include "kv/kv_cache.h"
+#include "model/model.h"
+#include "tools/bench_bandwidth.h"
+#include "tools/synthetic_model.h"
+
+namespace rf {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n == 0 ? 0.0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::vector<int32_t> random_tokens(int n, int n_vocab, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<int32_t> d(0, n_vocab - 1);
+    std::vector<int32_t> t(static_cast<size_t>(n));
+    for (auto& x : t) x = d(rng);
+    return t;
+}
+
+// Seconds to feed `tokens` into a fresh sequence, n_batch at a time (pp) or one by one (tg).
+double time_feed(Model& model, KvCache& kv, int32_t n_ctx, const std::vector<int32_t>& tokens,
+                 int n_batch, bool one_by_one) {
+    Session s(model, kv, n_ctx);
+    std::vector<float> logits;
+    const auto t0 = Clock::now();
+    if (one_by_one) {
+        for (int32_t t : tokens) s.feed(std::span<const int32_t>(&t, 1), 1, &logits);
+    } else {
+        s.feed(tokens, n_batch, &logits);
+    }
+    model.backend().synchronize();
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// K and V bytes of one position across all attention layers.
+size_t kv_bytes_per_position(const Model& model, KvCodec codec) {
+    size_t b = 0;
+    for (const KvLayerShape& s : model.kv_layer_shapes())
+        b += 2 * static_cast<size_t>(s.n_kv_head) * kv_row_bytes(codec, s.head_dim);
+    return b;
+}
+
+// Per-op table of one test: time per token, share, and GB/s of the bytes the op reads.
+std::string profile_table(const std::string& test, const std::map<std::string, OpStats>& stats,
+                          double tokens, double wall_seconds) {
+    std::vector<std::pair<std::string, OpStats>> rows(stats.begin(), stats.end());
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
+    double total = 0;
+    for (const auto& r : rows) total += r.second.seconds;
+    std::string s = fmt::format(
+        "\nops of {} ({:.3f} ms per token; ops {:.3f} ms, the rest is outside the ops):\n\n", test,
+        1e3 * wall_seconds / tokens, 1e3 * total / tokens);
+    s +=
+        "| op | calls / token | ms / token | share | GB/s |\n| --- | ---: | ---: | ---: | ---: |\n";
+    for (const auto& [name, st] : rows)
+        s += fmt::format("| {} | {:.1f} | {:.4f} | {:.1f} % | {} |\n", name, st.calls / tokens,
+                         1e3 * st.seconds / tokens, 100 * st.seconds / total,
+                         st.bytes > 0 ? fmt::format("{:.1f}", st.bytes / st.seconds / 1e9) : "");
+    return s;
+}
+
+std::string format_params(int64_t p) {
+    if (p >= 1000000000) return fmt::format("{:.2f} B", p / 1e9);
+    if (p >= 1000000) return fmt::format("{:.2f} M", p / 1e6);
+    return fmt::format("{:.2f} K", p / 1e3);
+}
+
+}  // namespace
+
+std::string BenchReport::markdown() const {
+    std::string s = bandwidth_line + "\n\n";
+    s += "| model | size | params | backend | threads | test | t/s | GB/s | % of BW |\n";
+    s += "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: |\n";
+    for (const BenchRow& r : rows) {
+        const bool tg = r.gbs > 0;
+        s += fmt::format("| {} | {:.2f} GiB | {} | {} | {} | {} | {:.2f} | {} | {} |\n", r.model,
+                         r.size_gib, format_params(r.params), r.backend, r.threads, r.test, r.tps,
+                         tg ? fmt::format("{:.1f}", r.gbs) : "",
+                         tg ? fmt::format("{:.0f} %", 100 * r.bw_fraction) : "");
+    }
+    return s + profiles;
+}
+
+BenchReport run_bench(const BenchOptions& o,
+                      const std::function<void(const std::string&)>& log_fn) {
+    auto log = [&](const std::string& line) {
+        if (log_fn) log_fn(line);
+    };
+    RF_CHECK(o.model_path.empty() != o.synthetic.empty(),
+             "bench: give exactly one of -m MODEL and --synthetic SHAPE:TYPE");
+    RF_CHECK(o.reps >= 1 && o.n_prompt >= 0 && o.n_gen >= 0 && o.n_batch >= 1,
+             "bench: -r {} must be >= 1, -p {} and -n {} >= 0, -b {} >= 1", o.reps, o.n_prompt,
+             o.n_gen, o.n_batch);
+
+    if (o.priority != 0) {
+        // All threads of the process (the pool is created below) inherit the nice value.
+        errno = 0;
+        RF_CHECK(setpriority(PRIO_PROCESS, 0, o.priority) == 0,
+                 "bench: cannot set priority (nice) {}: {}", o.priority, std::strerror(errno));
+    }
+    std::optional<SyntheticModel> synth;
+    std::string path = o.model_path, name;
+    if (!o.synthetic.empty()) {
+        const auto t0 = Clock::now();
+        synth.emplace(o.synthetic, o.seed);
+        path = synth->path();
+        name = synth->shape().name + " " + synth->file_type().name + " (synthetic)";
+        log(fmt::format("built synthetic {} in memory: {:.2f} GiB in {:.1f} s",
+                        synth->description(), synth->file_bytes() / 1073741824.0,
+                        std::chrono::duration<double>(Clock::now() - t0).count()));
+    }
+
+    std::unique_ptr<Backend> backend = make_backend(BackendChoice{o.device, o.threads});
+    auto* cpu_backend = dynamic_cast<CpuBackend*>(backend.get());
+    const auto t_load = Clock::now();
+    Model model(path, *backend);
+    log(fmt::format("loaded in {:.1f} s on {}",
+                    std::chrono::duration<double>(Clock::now() - t_load).count(), backend->name()));
+    if (name.empty()) {
+        name = model.config().name.empty() ? std::filesystem::path(path).filename().string()
+                                           : model.config().name;
+    }
+
+    int64_t params = 0;
+    for (const auto& t : model.gguf().tensors()) params += t.n_elements();
+    const ModelWeights& w = model.weights();
+    const bool tied = w.output.data == w.tok_embd.data;
+    // Bytes one generated token reads: every tensor but the embedding table (one row of it), unless
+    // the table is also the output matrix.
+    const size_t weight_bytes_per_token = w.total_bytes - (tied ? 0 : w.tok_embd.nbytes());
+
+    BenchReport report;
+    // The bandwidth is measured once up front and again right before every tg run, and each tg
+    // run is compared with its own measurement: on a shared or virtual machine the bandwidth
+    // available to these threads changes over seconds (other tenants, where the vCPUs run).
+    std::vector<Bandwidth> measured;
+    BandwidthMeter meter(*backend, o.bandwidth_bytes);
+    auto measure = [&] {
+        measured.push_back(meter.measure());
+        return measured.back();
+    };
+    log(measure().describe());
+
+    const int32_t n_ctx = std::max(o.n_prompt, o.n_gen) + 16;
+    KvCache kv(*backend, {(n_ctx + 15) / 16 + 1, 16, o.kv_codec}, model.kv_layer_shapes());
+    const std::string backend_name =
+        cpu_backend ? fmt::format("cpu {}", cpu::cpu_isa_name(cpu::cpu_isa())) : backend->name();
+
+    auto run_test = [&](bool tg, int n) {  // one test: warm-up, then o.reps timed runs
+        const auto tokens = random_tokens(n, model.n_vocab(), o.seed + (tg ? 2 : 1));
+        // Warm-up on a short run: faults in every weight page, sizes workspaces and scratch.
+        const std::vector<int32_t> warm(tokens.begin(), tokens.begin() + std::min(n, tg ? 2 : 32));
+        time_feed(model, kv, n_ctx, warm, o.n_batch, tg);
+        BenchRow row;
+        row.model = name;
+        row.size_gib = static_cast<double>(w.total_bytes) / 1073741824.0;
+        row.params = params;
+        row.backend = backend_name;
+        row.threads = cpu_backend ? cpu_backend->pool().size() : 0;
+        row.test = fmt::format("{}{}", tg ? "tg" : "pp", n);
+        OpProfiler* prof = o.profile && cpu_backend ? &cpu_backend->profiler() : nullptr;
+        if (prof) {
+            prof->reset();
+            prof->set_enabled(true);
+        }
+        // tg: bytes read per token (weights + KV of the mean context: positions 0 .. n-1 are
+        // read by tokens 1 .. n)
+        const double token_bytes =
+            static_cast<double>(weight_bytes_per_token) +
+            static_cast<double>(kv_bytes_per_position(model, o.kv_codec)) * (n + 1) / 2.0;
+        double wall = 0;
+        std::vector<double> fractions;
+        for (int r = 0; r < o.reps; ++r) {
+            const double bw = tg ? measure().read_gbs : 0.0;
+            if (prof) prof->set_enabled(true);
+            const double sec = time_feed(model, kv, n_ctx, tokens, o.n_batch, tg);
+            if (prof) prof->set_enabled(false);
+            wall += sec;
+            row.runs_tps.push_back(n / sec);
+            if (tg) fractions.push_back(bw > 0 ? token_bytes * n / sec / 1e9 / bw : 0.0);
+            log(tg ? fmt::format(
+                         "{} run {}/{}: {:.2f} t/s, {:.1f} GB/s of {:.1f} measured just before",
+                         row.test, r + 1, o.reps, n / sec, token_bytes * n / sec / 1e9, bw)
+                   : fmt::format("{} run {}/{}: {:.2f} t/s", row.test, r + 1, o.reps, n / sec));
+        }
+        if (prof) {
+            report.profiles +=
+                profile_table(row.test, prof->stats(), static_cast<double>(n) * o.reps, wall);
+        }
+        row.tps = median(row.runs_tps);
+        if (tg) {
+            row.gbs = token_bytes * row.tps / 1e9;
+            row.bw_fraction = median(fractions);
+        }
+        report.rows.push_back(row);
+    };
+    if (o.n_prompt > 0) run_test(false, o.n_prompt);
+    if (o.n_gen > 0) run_test(true, o.n_gen);
+    std::vector<double> reads;
+    double lo = measured[0].read_gbs, hi = lo;
+    for (const Bandwidth& b : measured) {
+        reads.push_back(b.read_gbs);
+        lo = std::min(lo, b.read_gbs);
+        hi = std::max(hi, b.read_gbs);
+    }
+    Bandwidth summary = measured[0];
+    summary.read_gbs = report.bandwidth_gbs = median(reads);
+    report.bandwidth_line = summary.describe();
+    if (measured.size() > 1)
+        report.bandwidth_line += fmt::format(
+            "; median of {} measurements ({:.1f} .. {:.1f}), one before each tg run, which is "
+            "compared with its own (% of BW: median over runs)",
+            measured.size(), lo, hi);
+    return report;
+}
+
+}  // namespace rf

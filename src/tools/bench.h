@@ -1,0 +1,63 @@
+// `rocmforge bench`: prompt processing (pp) and generation (tg) throughput of a model, like
+// llama-bench. pp<N>: one sequence, N random tokens fed in batches of n_batch; tg<N>: N tokens
+// fed one at a time from an empty context. Each test runs once untimed (warm-up: pages faulted,
+// caches and pools sized), then `reps` timed runs; the table shows the median.
+//
+// For tg the table also shows the bytes read per generated token (every weight the step reads
+// once: all matrices incl. the output, not the token embedding table unless tied, plus the KV
+// cache rows of the mean context length) times t/s, as GB/s and as a fraction of the memory
+// bandwidth measured on the same threads (bench_bandwidth.h) right before each run (the
+// median over runs of each run's own fraction).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kv/kv_layout.h"
+
+namespace rf {
+
+struct BenchOptions {
+    std::string model_path;  // a GGUF file, or
+    std::string synthetic;   // SHAPE:TYPE (tools/synthetic_model.h)
+    int n_prompt = 512;      // 0: no pp test
+    int n_gen = 128;         // 0: no tg test
+    int n_batch = 512;       // tokens per forward step in pp
+    int reps = 3;
+    int threads = 0;  // CPU threads (0: all cores)
+    std::string device = "auto";
+    KvCodec kv_codec = KvCodec::F16;
+    uint64_t seed = 1;     // synthetic weights and random tokens
+    bool profile = false;  // CPU: per-op time table of each test (timers around every op)
+    size_t bandwidth_bytes = size_t{1} << 30;  // buffer of the bandwidth measurement
+    int priority = 0;  // nice value for the run (like llama-bench --prio; < 0 needs privileges)
+};
+
+struct BenchRow {
+    std::string model;    // "qwen2.5-0.5b q4_0 (synthetic)" or general.name / file name
+    double size_gib = 0;  // weight tensors
+    int64_t params = 0;
+    std::string backend;  // "cpu avx512_vnni", "gpu ..."
+    int threads = 0;
+    std::string test;  // "pp512", "tg128"
+    double tps = 0;    // median tokens/s
+    std::vector<double> runs_tps;
+    double gbs = 0;          // tg: GB/s of weights + KV read per token (0 for pp)
+    double bw_fraction = 0;  // tg: gbs / measured bandwidth
+};
+
+struct BenchReport {
+    std::string bandwidth_line;  // printed above the table
+    double bandwidth_gbs = 0;    // median of the read bandwidth measurements
+    std::vector<BenchRow> rows;
+    std::string profiles;          // per-op tables (BenchOptions::profile), markdown
+    std::string markdown() const;  // bandwidth line, blank line, table, profiles
+};
+
+// Runs the bench; log(line) receives progress lines (may be null).
+BenchReport run_bench(const BenchOptions& options,
+                      const std::function<void(const std::string&)>& log = nullptr);
+
+}  // namespace rf
