@@ -6,6 +6,7 @@
 namespace rf {
 namespace {
 constexpr int kSpinIterations = 1 << 14;
+constexpr uint64_t kIndexMask = 0xffffffffull;
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -31,12 +32,35 @@ ThreadPool::~ThreadPool() {
     for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::execute(int index) noexcept {
+void ThreadPool::record_error() noexcept {
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    if (!error_) error_ = std::current_exception();
+}
+
+void ThreadPool::execute_run(int index, const std::function<void(int, int)>* fn) noexcept {
     try {
-        (*job_)(index, n_threads_);
+        (*fn)(index, n_threads_);
     } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex_);
-        if (!error_) error_ = std::current_exception();
+        record_error();
+    }
+}
+
+void ThreadPool::work_chunks(uint32_t epoch) noexcept {
+    for (;;) {
+        uint64_t v = chunk_state_.load(std::memory_order_acquire);
+        for (;;) {
+            if ((v >> 32) != epoch) return;
+            if (static_cast<int64_t>(v & kIndexMask) >= chunk_count_.load(std::memory_order_acquire)) return;
+            if (chunk_state_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+                break;
+        }
+        const auto* fn = chunk_fn_.load(std::memory_order_acquire);
+        try {
+            (*fn)(static_cast<int64_t>(v & kIndexMask));
+        } catch (...) {
+            record_error();
+        }
+        chunk_done_.fetch_add(1, std::memory_order_acq_rel);
     }
 }
 
@@ -48,14 +72,23 @@ void ThreadPool::worker_loop(int index) {
             cpu_relax();
             now = generation_.load(std::memory_order_acquire);
         }
-        if (now == seen) {
+        JobKind kind;
+        const std::function<void(int, int)>* run_fn;
+        uint32_t epoch;
+        {
             std::unique_lock<std::mutex> lock(wake_mutex_);
             wake_cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+            seen = generation_.load(std::memory_order_acquire);
+            kind = kind_;
+            run_fn = run_fn_;
+            epoch = static_cast<uint32_t>(chunk_state_.load(std::memory_order_acquire) >> 32);
+        }
+        if (stop_.load(std::memory_order_acquire)) return;
+        if (kind == JobKind::Chunks) {
+            work_chunks(epoch);
             continue;
         }
-        seen = now;
-        if (stop_.load(std::memory_order_acquire)) return;
-        execute(index);
+        execute_run(index, run_fn);
         if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
             std::lock_guard<std::mutex> lock(done_mutex_);
             done_cv_.notify_one();
@@ -68,15 +101,16 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
         fn(0, 1);
         return;
     }
-    job_ = &fn;
     error_ = nullptr;
     remaining_.store(n_threads_ - 1, std::memory_order_release);
     {
         std::lock_guard<std::mutex> lock(wake_mutex_);
+        kind_ = JobKind::Run;
+        run_fn_ = &fn;
         generation_.fetch_add(1, std::memory_order_acq_rel);
     }
     wake_cv_.notify_all();
-    execute(0);
+    execute_run(0, &fn);
     int left = remaining_.load(std::memory_order_acquire);
     for (int spin = 0; left != 0 && spin < kSpinIterations; ++spin) {
         cpu_relax();
@@ -86,7 +120,36 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
         std::unique_lock<std::mutex> lock(done_mutex_);
         done_cv_.wait(lock, [&] { return remaining_.load(std::memory_order_acquire) == 0; });
     }
-    job_ = nullptr;
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+}
+
+void ThreadPool::for_each_chunk(int64_t n_chunks, const std::function<void(int64_t)>& fn) {
+    if (n_chunks <= 0) return;
+    if (n_threads_ == 1 || n_chunks == 1) {
+        for (int64_t i = 0; i < n_chunks; ++i) fn(i);
+        return;
+    }
+    error_ = nullptr;
+    const uint32_t epoch = ++chunk_epoch_;
+    // First close the previous epoch: a late worker still holding its state word fails its CAS
+    // from here on, so it can never pair an old index with the new job's function or count.
+    chunk_state_.store((static_cast<uint64_t>(epoch) << 32) | kIndexMask, std::memory_order_release);
+    chunk_fn_.store(&fn, std::memory_order_release);
+    chunk_count_.store(n_chunks, std::memory_order_release);
+    chunk_done_.store(0, std::memory_order_release);
+    {
+        std::lock_guard<std::mutex> lock(wake_mutex_);
+        kind_ = JobKind::Chunks;
+        chunk_state_.store(static_cast<uint64_t>(epoch) << 32, std::memory_order_release);
+        generation_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    wake_cv_.notify_all();
+    work_chunks(epoch);
+    // Every chunk is claimed now; wait for the ones other threads are still running.
+    for (int spin = 0; chunk_done_.load(std::memory_order_acquire) != n_chunks; ++spin) {
+        if (spin < kSpinIterations) cpu_relax();
+        else std::this_thread::yield();
+    }
     if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
@@ -95,18 +158,13 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     if (n <= 0) return;
     min_chunk = std::max<int64_t>(1, min_chunk);
     const int64_t max_parts = (n + min_chunk - 1) / min_chunk;
-    if (n_threads_ == 1 || max_parts == 1) {
+    const int64_t parts = std::min<int64_t>(max_parts, 4 * static_cast<int64_t>(n_threads_));
+    if (n_threads_ == 1 || parts == 1) {
         fn(0, n);
         return;
     }
-    run([&](int ith, int nth) {
-        const int64_t parts = std::min<int64_t>(nth, max_parts);
-        if (ith >= parts) return;
-        const int64_t per = (n + parts - 1) / parts;
-        const int64_t begin = ith * per;
-        const int64_t end = std::min(n, begin + per);
-        if (begin < end) fn(begin, end);
-    });
+    const int64_t per = (n + parts - 1) / parts;
+    for_each_chunk((n + per - 1) / per, [&](int64_t c) { fn(c * per, std::min(n, (c + 1) * per)); });
 }
 
 }  // namespace rf

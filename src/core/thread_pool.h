@@ -1,6 +1,13 @@
-// A fixed pool of worker threads for data-parallel loops with low dispatch latency
-// (workers spin briefly before sleeping, so back-to-back ops in a forward pass do not pay a
-// futex round trip each). The calling thread takes part as thread 0.
+// A fixed pool of worker threads for data-parallel loops with low dispatch latency (workers spin
+// briefly before sleeping, so back-to-back ops of a forward pass do not pay a futex round trip
+// each). The calling thread takes part as thread 0.
+//
+// Two kinds of job:
+//   run(fn)             fn(i, n) once on every thread; waits for all of them.
+//   for_each_chunk(...) fn(chunk) once per chunk on whichever threads are running: chunks are
+//                       claimed from a shared counter, and the caller waits only for chunks that
+//                       were claimed, never for a worker that has not started (on a busy machine a
+//                       descheduled worker would otherwise stall every op). parallel_for uses it.
 #pragma once
 
 #include <atomic>
@@ -28,26 +35,50 @@ public:
     // The first exception thrown by any thread is rethrown here. Not re-entrant.
     void run(const std::function<void(int, int)>& fn);
 
-    // Splits [0, n) into contiguous ranges of at least min_chunk and calls fn(begin, end) on them.
+    // Calls fn(i) for every i in [0, n_chunks) exactly once; returns when all calls finished.
+    // The first exception is rethrown here (the other chunks still run). n_chunks < 2^32.
+    void for_each_chunk(int64_t n_chunks, const std::function<void(int64_t)>& fn);
+
+    // Splits [0, n) into contiguous ranges of at least min_chunk (about 4 per thread) and calls
+    // fn(begin, end) on them, through for_each_chunk.
     void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn,
                       int64_t min_chunk = 1);
 
 private:
+    enum class JobKind { Run, Chunks };
+
     void worker_loop(int index);
-    void execute(int index) noexcept;
+    void execute_run(int index, const std::function<void(int, int)>* fn) noexcept;
+    // Claims and runs chunks of the chunk job with this epoch while it is live.
+    void work_chunks(uint32_t epoch) noexcept;
+    void record_error() noexcept;
 
     int n_threads_;
     std::vector<std::thread> workers_;
-    const std::function<void(int, int)>* job_ = nullptr;
-    std::atomic<uint32_t> generation_{0};
-    std::atomic<int> remaining_{0};
-    std::atomic<bool> stop_{false};
-    // Sleeping is done on condition variables (not std::atomic::wait, which loses wake-ups in
-    // GCC 12's libstdc++).
+
+    // Job publication: written by the caller under wake_mutex_, read by workers under it.
+    // (Sleeping uses condition variables, not std::atomic::wait, which loses wake-ups in GCC 12.)
     std::mutex wake_mutex_;
     std::condition_variable wake_cv_;
+    std::atomic<uint32_t> generation_{0};
+    JobKind kind_ = JobKind::Run;
+    const std::function<void(int, int)>* run_fn_ = nullptr;
+    std::atomic<bool> stop_{false};
+
+    // run(): workers still to finish.
+    std::atomic<int> remaining_{0};
     std::mutex done_mutex_;
     std::condition_variable done_cv_;
+
+    // for_each_chunk(): (epoch << 32) | next unclaimed chunk. A claim is a CAS on this word, so
+    // it succeeds only while that epoch's job is live; the job then stays live until the claimed
+    // chunk is done, which makes reading chunk_fn_ / chunk_count_ after the claim safe.
+    std::atomic<uint64_t> chunk_state_{0};
+    std::atomic<int64_t> chunk_count_{0};
+    std::atomic<int64_t> chunk_done_{0};
+    std::atomic<const std::function<void(int64_t)>*> chunk_fn_{nullptr};
+    uint32_t chunk_epoch_ = 0;  // caller side
+
     std::mutex error_mutex_;
     std::exception_ptr error_;
 };

@@ -46,5 +46,38 @@ TEST(ThreadPool, PropagatesExceptions) {
     EXPECT_EQ(sum.load(), 3);
 }
 
+TEST(ThreadPool, ChunksRunExactlyOnceUnderOversubscription) {
+    // 24 threads on a 2-core machine: workers are often descheduled mid-job; chunk jobs must
+    // still run every chunk exactly once, interleaved with run() jobs and across epochs.
+    ThreadPool pool(24);
+    for (int round = 0; round < 300; ++round) {
+        const int64_t n = 1 + round % 37;
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        pool.for_each_chunk(n, [&](int64_t i) { hits[static_cast<size_t>(i)].fetch_add(1); });
+        for (auto& h : hits) ASSERT_EQ(h.load(), 1) << "round " << round;
+        if (round % 10 == 0) {
+            std::atomic<int> ran{0};
+            pool.run([&](int, int) { ran.fetch_add(1); });
+            ASSERT_EQ(ran.load(), 24);
+        }
+    }
+}
+
+TEST(ThreadPool, ChunkExceptionsReachTheCaller) {
+    ThreadPool pool(3);
+    std::atomic<int> done{0};
+    EXPECT_THROW(pool.for_each_chunk(50, [&](int64_t i) {
+        done.fetch_add(1);
+        if (i == 17) fail("chunk {}", i);
+    }),
+                 Error);
+    EXPECT_EQ(done.load(), 50);  // the other chunks still ran
+    std::atomic<int64_t> sum{0};
+    pool.parallel_for(1000, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) sum += i;
+    });
+    EXPECT_EQ(sum.load(), 999 * 1000 / 2);
+}
+
 }  // namespace
 }  // namespace rf

@@ -177,17 +177,10 @@ void attention(ThreadPool& pool, Act q, const KvLayerView& layer, const StepPlan
                                      std::min(kTokenTile, s.n_tokens - t0)});
     }
     const VecOps& vo = vec_ops();
-    std::atomic<size_t> next{0};
-    auto worker = [&](int, int) {
+    pool.for_each_chunk(static_cast<int64_t>(tasks.size()), [&](int64_t i) {
         static thread_local AttnScratch scratch;
-        for (size_t i = next.fetch_add(1); i < tasks.size(); i = next.fetch_add(1))
-            run_task(tasks[i], q, layer, plan, p, out, vo, scratch);
-    };
-    if (tasks.size() == 1) {
-        worker(0, 1);
-    } else {
-        pool.run(worker);
-    }
+        run_task(tasks[static_cast<size_t>(i)], q, layer, plan, p, out, vo, scratch);
+    });
 }
 
 }  // namespace rf::cpu

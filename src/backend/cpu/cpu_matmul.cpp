@@ -103,11 +103,7 @@ void matmul_decode(ThreadPool& pool, const DotKernel& k, const Weight& w, const 
     // at different rates (other tenants, different memory paths) finish together.
     const int64_t n_chunks = std::min<int64_t>(8 * pool.size(), std::max<int64_t>(1, static_cast<int64_t>(bytes >> 14)));
     const int64_t per = (w.rows + n_chunks - 1) / n_chunks;
-    std::atomic<int64_t> next{0};
-    pool.run([&](int, int) {
-        for (int64_t c = next.fetch_add(1); c < n_chunks; c = next.fetch_add(1))
-            rows(c * per, std::min(w.rows, (c + 1) * per));
-    });
+    pool.for_each_chunk(n_chunks, [&](int64_t c) { rows(c * per, std::min(w.rows, (c + 1) * per)); });
 }
 
 void matmul_tiled(ThreadPool& pool, const DotKernel& k, const Weight& w, const ActBuffer& a, Act x,
@@ -119,19 +115,15 @@ void matmul_tiled(ThreadPool& pool, const DotKernel& k, const Weight& w, const A
         std::max<int64_t>(4, (w.rows + 4 * pool.size() - 1) / (4 * pool.size()));
     const int64_t rows_per_tile = std::min(tile_rows, per_thread);
     const int64_t n_tiles = (w.rows + rows_per_tile - 1) / rows_per_tile;
-    std::atomic<int64_t> next{0};
     const auto* act = static_cast<const uint8_t*>(a.data);
-    pool.run([&](int, int) {
-        for (int64_t tile = next.fetch_add(1); tile < n_tiles; tile = next.fetch_add(1)) {
-            const int64_t r0 = tile * rows_per_tile, r1 = std::min(w.rows, r0 + rows_per_tile);
-            for (int64_t t = 0; t < x.rows; t += kDotMaxTokens) {
-                const int nt = static_cast<int>(std::min<int64_t>(kDotMaxTokens, x.rows - t));
-                const uint8_t* at = act + static_cast<size_t>(t) * a.stride;
-                float* yt = y.data + t * y.cols;
-                for (int64_t r = r0; r < r1; ++r)
-                    k.dot(w.cols, weight_row(w, r), at, a.stride, nt, yt + r,
-                          static_cast<size_t>(y.cols));
-            }
+    pool.for_each_chunk(n_tiles, [&](int64_t tile) {
+        const int64_t r0 = tile * rows_per_tile, r1 = std::min(w.rows, r0 + rows_per_tile);
+        for (int64_t t = 0; t < x.rows; t += kDotMaxTokens) {
+            const int nt = static_cast<int>(std::min<int64_t>(kDotMaxTokens, x.rows - t));
+            const uint8_t* at = act + static_cast<size_t>(t) * a.stride;
+            float* yt = y.data + t * y.cols;
+            for (int64_t r = r0; r < r1; ++r)
+                k.dot(w.cols, weight_row(w, r), at, a.stride, nt, yt + r, static_cast<size_t>(y.cols));
         }
     });
 }
