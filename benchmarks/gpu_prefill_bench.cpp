@@ -1,10 +1,11 @@
 // GPU prefill benchmarks (a program, not a test; prints tables):
 //
 //   rocmforge_gpu_prefill_bench pp [--model 7b|0.5b|1.5b] [--type q4_0] [--tokens 512,4096]
-//                                  [--chunk 512] [--reps 3] [--graphs 0|1]
+//                                  [--chunk N] [--reps 3] [--graphs 0|1]
 //       prompt processing of a synthetic Qwen2-shaped model (random weights, one sequence)
 //       built from the Backend ops like a real forward pass: tokens/s per prompt length (the
-//       prompt fed --chunk tokens per step, i.e. chunked prefill), and the time to first token
+//       prompt fed --chunk tokens per step, i.e. chunked prefill; by default the chunk size the
+//       dispatch table gives the scheduler), and the time to first token
 //       (prompt + logits of its last token + argmax on the device).
 //   rocmforge_gpu_prefill_bench split [same options]
 //       the same prompt with a device synchronisation after each op group, timing the groups by
@@ -14,6 +15,10 @@
 //       each many-token matmul path (tiled GEMM on the matrix units, FMA, vendor GEMM on
 //       dequantized rows) on the 7b projection shapes: microseconds and TFLOP/s, to place the
 //       thresholds of the dispatch table (gpu_dispatch_table.h).
+//   rocmforge_gpu_prefill_bench parts [--type q4_0] [--tokens 512,4096]
+//       the pieces of the vendor-GEMM path on the 7b shapes, each timed alone: x to f16, the
+//       whole weight dequantized to f16 (GB/s written), the vendor GEMM on it (f32 output as the
+//       backend uses it, and f16 output for comparison), and the GEMM per L2-sized row chunk.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -24,11 +29,19 @@
 #include <string>
 #include <vector>
 
+#include "backend/gpu/dequant.cuh"
+#include "backend/gpu/gemm_q.cuh"
 #include "backend/gpu/gpu_backend.h"
+#include "backend/gpu/gpu_blas.h"
+#include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_dispatch_table.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "formats/quant_blocks.h"
+
+#if !defined(ROCMFORGE_WITH_HIP)
+#include <cublas_v2.h>
+#endif
 
 namespace rf {
 namespace {
@@ -38,7 +51,7 @@ struct Args {
     std::string model = "7b";
     std::string type = "q4_0";
     std::vector<int> tokens;
-    int chunk = 512;
+    int chunk = 0;  // 0: the device's DispatchTable::prefill_chunk_tokens
     int reps = 3;
     bool graphs = false;
 };
@@ -69,7 +82,7 @@ Args parse(int argc, char** argv) {
         else fail("gpu_prefill_bench: unknown option {}", k);
     }
     if (a.tokens.empty()) a.tokens = a.mode == "gemm" ? std::vector<int>{16, 32, 64, 128, 256, 512, 2048} : std::vector<int>{512};
-    RF_CHECK(a.chunk > 0 && a.reps > 0, "gpu_prefill_bench: --chunk and --reps must be positive");
+    RF_CHECK(a.chunk >= 0 && a.reps > 0, "gpu_prefill_bench: --chunk must be >= 0 and --reps positive");
     return a;
 }
 
@@ -270,7 +283,8 @@ double prompt_flops(const ModelDims& d, int n) {
     return d.layers * (per_tok * n + attn) + 2.0 * d.embd * d.vocab;
 }
 
-int run_pp(const Args& args, bool split) {
+int run_pp(const Args& args_in, bool split) {
+    Args args = args_in;
     const ModelDims d = dims_of(args.model);
     const auto t = parse_tensor_type(args.type);
     if (!t) fail("gpu_prefill_bench: unknown type {}", args.type);
@@ -278,11 +292,12 @@ int run_pp(const Args& args, bool split) {
     opt.use_graphs = args.graphs;
     auto be = make_gpu_backend(opt);
     const GpuDeviceInfo info = be->device_info();
+    const gpu::DispatchTable table = gpu::dispatch_table_for(info.arch);
+    if (args.chunk == 0) args.chunk = table.prefill_chunk_tokens;
     const int max_tokens = *std::max_element(args.tokens.begin(), args.tokens.end());
     const double t_load = now_ms();
     SyntheticModel m(*be, d, *t, max_tokens, std::min(args.chunk, max_tokens));
     be->synchronize();
-    const gpu::DispatchTable table = gpu::dispatch_table_for(info.arch);
     fmt::print("device: {} ({}, {} SMs); model {} {} ({} layers, embd {}, ff {}), loaded in {:.1f} s; chunk {}; graphs {}\n",
                info.name, info.arch, info.multiprocessors, args.model, args.type, d.layers, d.embd, d.ff,
                (now_ms() - t_load) / 1e3, args.chunk, args.graphs ? "on" : "off");
@@ -401,6 +416,112 @@ int run_gemm(const Args& args) {
     return 0;
 }
 
+
+// Times `fn` (issuing work on `stream`) as the median of 5 runs of `reps`, in microseconds.
+template <typename F>
+double time_us(cudaStream_t stream, int reps, F&& fn) {
+    cudaEvent_t e0, e1;
+    RF_GPU_CHECK(cudaEventCreate(&e0));
+    RF_GPU_CHECK(cudaEventCreate(&e1));
+    fn();
+    std::vector<float> t;
+    for (int r = 0; r < 5; ++r) {
+        RF_GPU_CHECK(cudaEventRecord(e0, stream));
+        for (int i = 0; i < reps; ++i) fn();
+        RF_GPU_CHECK(cudaEventRecord(e1, stream));
+        RF_GPU_CHECK(cudaEventSynchronize(e1));
+        float ms = 0;
+        RF_GPU_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+        t.push_back(ms * 1000.0f / static_cast<float>(reps));
+    }
+    std::sort(t.begin(), t.end());
+    RF_GPU_CHECK(cudaEventDestroy(e0));
+    RF_GPU_CHECK(cudaEventDestroy(e1));
+    return t[2];
+}
+
+int run_parts(const Args& args) {
+    const auto t = parse_tensor_type(args.type);
+    if (!t) fail("gpu_prefill_bench: unknown type {}", args.type);
+    GpuBackendOptions opt;
+    auto be = make_gpu_backend(opt);
+    const GpuDeviceInfo info = be->device_info();
+    cudaStream_t stream;
+    RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    auto blas = gpu::make_gpu_blas();
+    if (!blas) fail("gpu_prefill_bench parts: this build has no vendor GEMM");
+    fmt::print("device: {} ({}); type {}; microseconds (rate)\n", info.name, info.arch, args.type);
+    const int max_t = *std::max_element(args.tokens.begin(), args.tokens.end());
+    const int64_t max_k = 18944, max_rows = 18944;
+    void* xh = be->alloc(static_cast<size_t>(max_t) * max_k * 2);
+    auto* xf = static_cast<float*>(be->alloc(static_cast<size_t>(max_t) * max_k * 4));
+    be->fill_zero(xf, static_cast<size_t>(max_t) * max_k * 4);
+    void* wh = be->alloc(static_cast<size_t>(max_rows) * 3584 * 2);
+    auto* y = static_cast<float*>(be->alloc(static_cast<size_t>(max_t) * max_rows * 4));
+#if !defined(ROCMFORGE_WITH_HIP)
+    void* yh = be->alloc(static_cast<size_t>(max_t) * max_rows * 2);  // f16 output of the comparison GEMM
+#endif
+    be->synchronize();
+    gpu::Launcher l(gpu::Launcher::Mode::Launch, stream);
+    const size_t chunk_bytes = gpu::dispatch_table_for(info.arch).blas_chunk_bytes;
+    fmt::print("{:>12} {:>6} {:>16} {:>18} {:>18} {:>18} {:>20}\n", "shape", "T", "x->f16", "dequant (GB/s)",
+               "gemm f32 out", "gemm f16 out", "chunked f32 out");
+    for (const auto& shape : {std::pair<int64_t, int64_t>{18944, 3584}, {3584, 3584}, {3584, 18944}}) {
+        const int64_t rows = shape.first, cols = shape.second;  // (lambdas below capture them)
+        const auto host = random_weight(*t, rows, cols, static_cast<uint64_t>(rows + cols));
+        const Weight w = be->load_weight(*t, cols, rows, 1, host.data());
+        be->synchronize();
+        const gpu::QMatrix qm = gpu::qmatrix(*t, w.data, rows, cols);
+        const double us_dq = time_us(stream, 5, [&] { gpu::launch_dequant_rows_f16(l, *t, qm, 0, rows, wh, false); });
+        for (int T : args.tokens) {
+            const double flop = 2.0 * rows * cols * T;
+            const double us_cv = time_us(stream, 5, [&] { gpu::launch_convert_f16(l, xf, T * cols, xh, false); });
+            gpu::GemmDesc d{};
+            d.w = wh;
+            d.x = xh;
+            d.y = y;
+            d.rows = rows;
+            d.n_tok = T;
+            d.k = cols;
+            d.ldy = rows;
+            d.type = gpu::GemmType::F16;
+            const double us_g = time_us(stream, 5, [&] { blas->gemm(d, stream); });
+            double us_h = 0.0;
+#if !defined(ROCMFORGE_WITH_HIP)
+            {
+                cublasHandle_t h;
+                cublasCreate(&h);
+                cublasSetStream(h, stream);
+                const float alpha = 1.0f, beta = 0.0f;
+                us_h = time_us(stream, 5, [&] {
+                    cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(rows), T, static_cast<int>(cols), &alpha, wh,
+                                 CUDA_R_16F, static_cast<int>(cols), xh, CUDA_R_16F, static_cast<int>(cols), &beta, yh,
+                                 CUDA_R_16F, static_cast<int>(rows), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+                });
+                cublasDestroy(h);
+            }
+#endif
+            const int64_t chunk = std::max<int64_t>(1, static_cast<int64_t>(chunk_bytes) / (cols * 2));
+            const double us_c = time_us(stream, 5, [&] {
+                for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+                    gpu::GemmDesc dc = d;
+                    dc.rows = std::min(chunk, rows - r0);
+                    dc.y = y + r0;
+                    blas->gemm(dc, stream);
+                }
+            });
+            fmt::print("{:>12} {:>6} {:>8.1f} ({:>5.0f}) {:>9.1f} ({:>6.0f}) {:>9.1f} ({:>6.1f}) {:>9.1f} ({:>6.1f}) {:>10.1f} ({:>6.1f})\n",
+                       fmt::format("{}x{}", rows, cols), T, us_cv, T * cols * 6.0 / (us_cv * 1e3), us_dq,
+                       rows * cols * 2.0 / (us_dq * 1e3), us_g, flop / (us_g * 1e6), us_h, flop / (us_h * 1e6), us_c,
+                       flop / (us_c * 1e6));
+            std::fflush(stdout);
+        }
+        be->release(const_cast<void*>(w.data));
+    }
+    RF_GPU_CHECK(cudaStreamDestroy(stream));
+    return 0;
+}
+
 }  // namespace
 }  // namespace rf
 
@@ -410,7 +531,8 @@ int main(int argc, char** argv) {
         if (args.mode == "pp") return rf::run_pp(args, false);
         if (args.mode == "split") return rf::run_pp(args, true);
         if (args.mode == "gemm") return rf::run_gemm(args);
-        std::fprintf(stderr, "usage: rocmforge_gpu_prefill_bench pp|split|gemm [options]\n");
+        if (args.mode == "parts") return rf::run_parts(args);
+        std::fprintf(stderr, "usage: rocmforge_gpu_prefill_bench pp|split|gemm|parts [options]\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

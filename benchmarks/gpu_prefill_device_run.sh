@@ -2,7 +2,7 @@
 # One prefill run on a GPU machine with prebuilt binaries: the op harness (prefill tests and the
 # GPU tests they touch), the matmul path sweep, prompt processing, time to first token and the
 # per-class time split. Logs go to $OUT (or ./gpu_run_out).
-#   BIN=dir benchmarks/gpu_prefill_device_run.sh [tests] [gemm] [pp] [split] [small]
+#   BIN=dir benchmarks/gpu_prefill_device_run.sh [tests] [pp] [split] [gemm] [parts] [small]
 # BIN holds rocmforge_gpu_tests and rocmforge_gpu_prefill_bench (default build-cuda), and may
 # hold lib/ with shared libraries the machine lacks (libfmt).
 set -uo pipefail
@@ -11,7 +11,7 @@ out="${OUT:-gpu_run_out}"
 mkdir -p "$out"
 bin="${BIN:-build-cuda}"
 export LD_LIBRARY_PATH="$PWD/$bin/lib:/usr/local/cuda/lib64:/usr/local/cuda/lib:${LD_LIBRARY_PATH:-}"
-what="${*:-tests pp split gemm small}"
+what="${*:-tests pp split gemm parts small}"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv >"$out/smi.txt" 2>&1
 pb="$bin/rocmforge_gpu_prefill_bench"
 for w in $what; do
@@ -35,8 +35,15 @@ for w in $what; do
         echo "pp rc=$?"
         ;;
     split)
-        timeout 60 "$pb" split --model 7b --type q4_0 --tokens 4096 --chunk 4096 --reps 2 >"$out/split.log" 2>&1
+        {
+            timeout 60 "$pb" split --model 7b --type q4_0 --tokens 4096 --chunk 4096 --reps 2
+            timeout 40 "$pb" split --model 7b --type q4_0 --tokens 512 --chunk 512 --reps 3
+        } >"$out/split.log" 2>&1
         echo "split rc=$?"
+        ;;
+    parts)
+        timeout 60 "$pb" parts --type q4_0 --tokens 512,4096 >"$out/parts.log" 2>&1
+        echo "parts rc=$?"
         ;;
     small)
         timeout 45 "$pb" pp --model 0.5b --type q4_0 --tokens 512,4096 --chunk 512 --reps 5 >"$out/small.log" 2>&1
@@ -45,5 +52,5 @@ for w in $what; do
     esac
 done
 cat "$out/smi.txt"
-for f in gemm pp split small; do [ -f "$out/$f.log" ] && cat "$out/$f.log"; done
+for f in pp split gemm parts small; do [ -f "$out/$f.log" ] && cat "$out/$f.log"; done
 exit 0

@@ -62,8 +62,8 @@ struct KvPools {
 constexpr double kBound = 2e-5;
 
 void check(const StepPlan& plan, int n_head, int n_kv, int hd, KvCodec codec, int n_blocks, uint32_t seed,
-           const std::string& what) {
-    KvPools kv(codec, n_blocks, 16, n_kv, hd, seed);
+           const std::string& what, int block_size = 16) {
+    KvPools kv(codec, n_blocks, block_size, n_kv, hd, seed);
     const int T = plan.n_tokens();
     const int64_t width = static_cast<int64_t>(n_head) * hd;
     // queries scaled so that the softmax is neither flat nor one-hot
@@ -140,6 +140,15 @@ TEST(GpuPrefillAttention, F32CodecAndOddLengths) {
                   std::string("flash ") + kv_codec_name(codec) + " tokens " + std::to_string(n_tok) + " after " +
                       std::to_string(n_past));
         }
+}
+
+// KV blocks of 24 positions (not a power of two: the block-table lookup divides).
+TEST(GpuPrefillAttention, BlockSizeNotAPowerOfTwo) {
+    if (!flash_device()) GTEST_SKIP() << "no flash-attention kernel on this device";
+    ForceFlash force;
+    const int n_tok = 150, n_past = 77, bs = 24, n_blocks = (n_past + n_tok + bs - 1) / bs + 2;
+    const StepPlan plan = make_plan(n_tok, n_past, bs, n_blocks, 41);
+    check(plan, 8, 2, 128, KvCodec::F16, n_blocks, 43, "flash block size 24", bs);
 }
 
 TEST(GpuPrefillAttention, SeveralSequencesInOneStep) {

@@ -18,26 +18,42 @@ struct FlashShape {
     static constexpr size_t smem_bytes = (q_elems + 4 * kv_elems) * 2 + 2 * kBr * sizeof(int32_t);
 };
 
+#if RF_DEVICE_MMA
+// 2^x on the special-function unit (2 ulp; -inf -> 0): the softmax would otherwise cost about as
+// many issue slots as the matrix products of a tile.
+__device__ __forceinline__ float fast_exp2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+#endif
+
 // Copies (or converts) positions [k0, k0 + BC) of `seq`'s K and V rows into one stage; rows at
-// or past kv_len are zero (never read from the pools).
+// or past kv_len are zero (never read from the pools). Thread t copies 16-byte column t % CPR of
+// keys t / CPR, + kThreads / CPR, ... (a row's 16-byte pieces go to consecutive threads); the
+// block-table lookup is a shift when the block size is a power of two.
 template <int D, int BC, KvCodec C>
 __device__ __forceinline__ void load_kv_tile(const FlashAttnArgs& a, const int32_t* bt, int kvh, int k0, int kv_len,
                                              uint16_t* sk, uint16_t* sv) {
     constexpr int LDS = D + 8;
     constexpr int CPR = D / 8;  // 16-byte chunks (8 halfs) per row
-    for (int i = threadIdx.x; i < BC * CPR; i += kThreads) {
-        const int key = i / CPR, c = (i % CPR) * 8;
+    constexpr int KEYS_PER_PASS = kThreads / CPR;
+    const int c = (threadIdx.x % CPR) * 8;
+#pragma unroll 4
+    for (int key = threadIdx.x / CPR; key < BC; key += KEYS_PER_PASS) {
         const int p = k0 + key;
         uint16_t* dk = sk + key * LDS + c;
         uint16_t* dv = sv + key * LDS + c;
         if (p < kv_len) {
-            const int64_t row = (static_cast<int64_t>(bt[p / a.block_size]) * a.n_kv_head + kvh) * a.block_size + p % a.block_size;
+            const int blk_i = a.bs_shift >= 0 ? p >> a.bs_shift : p / a.block_size;
+            const int off = a.bs_shift >= 0 ? p & (a.block_size - 1) : p % a.block_size;
+            const int64_t elem = ((static_cast<int64_t>(bt[blk_i]) * a.n_kv_head + kvh) * a.block_size + off) * D + c;
             if constexpr (C == KvCodec::F16) {
-                cp_async16(smem_addr(dk), static_cast<const uint16_t*>(a.k) + row * D + c);
-                cp_async16(smem_addr(dv), static_cast<const uint16_t*>(a.v) + row * D + c);
+                cp_async16(smem_addr(dk), static_cast<const uint16_t*>(a.k) + elem);
+                cp_async16(smem_addr(dv), static_cast<const uint16_t*>(a.v) + elem);
             } else {
-                const float4* pk = reinterpret_cast<const float4*>(static_cast<const float*>(a.k) + row * D + c);
-                const float4* pv = reinterpret_cast<const float4*>(static_cast<const float*>(a.v) + row * D + c);
+                const float4* pk = reinterpret_cast<const float4*>(static_cast<const float*>(a.k) + elem);
+                const float4* pv = reinterpret_cast<const float4*>(static_cast<const float*>(a.v) + elem);
                 const float4 k0v = pk[0], k1v = pk[1], v0v = pv[0], v1v = pv[1];
                 *reinterpret_cast<uint4*>(dk) = make_uint4(pack2<false>(k0v.x, k0v.y), pack2<false>(k0v.z, k0v.w),
                                                            pack2<false>(k1v.x, k1v.y), pack2<false>(k1v.z, k1v.w));
@@ -198,15 +214,15 @@ __global__ void __launch_bounds__(kThreads) flash_attn_prefill_kernel(const Flas
                 const float mn_lo = fmaxf(m_lo, mx_lo), mn_hi = fmaxf(m_hi, mx_hi);
                 const float mu_lo = mn_lo == -INFINITY ? 0.0f : mn_lo;  // nothing seen yet: keep 0s
                 const float mu_hi = mn_hi == -INFINITY ? 0.0f : mn_hi;
-                const float corr_lo = exp2f(m_lo - mu_lo), corr_hi = exp2f(m_hi - mu_hi);
+                const float corr_lo = fast_exp2(m_lo - mu_lo), corr_hi = fast_exp2(m_hi - mu_hi);
                 m_lo = mn_lo;
                 m_hi = mn_hi;
                 float sum_lo = 0.0f, sum_hi = 0.0f;
                 uint32_t pf[NS / 2][4];
 #pragma unroll
                 for (int n = 0; n < NS; ++n) {
-                    const float p0 = exp2f(s[n][0] - mu_lo), p1 = exp2f(s[n][1] - mu_lo);
-                    const float p2 = exp2f(s[n][2] - mu_hi), p3 = exp2f(s[n][3] - mu_hi);
+                    const float p0 = fast_exp2(s[n][0] - mu_lo), p1 = fast_exp2(s[n][1] - mu_lo);
+                    const float p2 = fast_exp2(s[n][2] - mu_hi), p3 = fast_exp2(s[n][3] - mu_hi);
                     sum_lo += p0 + p1;
                     sum_hi += p2 + p3;
                     pf[n / 2][(n % 2) * 2 + 0] = pack2<false>(p0, p1);

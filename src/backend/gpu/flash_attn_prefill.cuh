@@ -40,7 +40,7 @@ struct FlashAttnArgs {
     int32_t group;                // q heads per KV head
     int32_t n_tok;
     float scale_log2;             // attention scale * log2(e)
-    int32_t pad_;
+    int32_t bs_shift;             // log2(block_size) when a power of two, else -1
 };
 
 // The kernel exists for this head_dim in this build (CUDA; head dims 64, 128, 256).

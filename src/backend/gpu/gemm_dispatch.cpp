@@ -18,9 +18,17 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 
 bool gemm_ok(const Op& op) { return gemm_supports(op.w.type, op.w.cols) && aligned16(op.a.data); }
 
-// Rows of dequantized weight per vendor GEMM call.
+bool same_act(const Act& a, const Act& b) { return a.data == b.data && a.rows == b.rows && a.cols == b.cols; }
+
+// Rows of dequantized weight per vendor GEMM call: the whole matrix up to blas_chunk_bytes, else
+// equal chunks (multiples of 64 rows). The vendor GEMM runs 3-4x slower on L2-sized chunks than
+// on the whole matrix (docs/gpu_prefill_notes.md), so chunks are only a cap on the scratch.
 int64_t blas_chunk_rows(const PrefillEmitContext& c, const Op& op) {
-    return std::max<int64_t>(1, std::min<int64_t>(op.w.rows, static_cast<int64_t>(c.table.blas_chunk_bytes) / (op.w.cols * 2)));
+    const int64_t bytes = op.w.rows * op.w.cols * 2;
+    const int64_t cap = std::max<int64_t>(1, static_cast<int64_t>(c.table.blas_chunk_bytes));
+    const int64_t n_chunks = (bytes + cap - 1) / cap;
+    if (n_chunks <= 1) return op.w.rows;
+    return std::min<int64_t>(op.w.rows, ((op.w.rows + n_chunks - 1) / n_chunks + 63) / 64 * 64);
 }
 
 }  // namespace
@@ -43,7 +51,7 @@ PrefillScratch prefill_matmul_scratch(const PrefillEmitContext& c, const Op& op)
     return s;
 }
 
-void emit_prefill_matmul(Launcher& l, const PrefillEmitContext& c, const Op& op) {
+void emit_prefill_matmul(Launcher& l, const PrefillEmitContext& c, const Op& op, const Op* prev) {
     const Act x = op.a;
     const int64_t T = x.rows, K = x.cols;
     const float* bias = op.bias ? static_cast<const float*>(op.bias.data) : nullptr;
@@ -57,7 +65,11 @@ void emit_prefill_matmul(Launcher& l, const PrefillEmitContext& c, const Op& op)
     const bool bf16 = op.w.type == TensorType::BF16;
     const void* xin = x.data;
     if (op.w.type != TensorType::F32) {
-        launch_convert_f32(l, x.data, T * K, c.blas_x, bf16);
+        // q/k/v and gate/up share their input: the previous vendor-GEMM matmul converted it
+        const bool converted = prev != nullptr && prev->kind == OpKind::Matmul && same_act(prev->a, x) &&
+                               prev->w.type != TensorType::F32 && (prev->w.type == TensorType::BF16) == bf16 &&
+                               matmul_path(c, *prev) == MatmulPath::Blas;
+        if (!converted) launch_convert_f16(l, x.data, T * K, c.blas_x, bf16);
         xin = c.blas_x;
     }
     const GemmType gt = op.w.type == TensorType::F32 ? GemmType::F32 : bf16 ? GemmType::BF16 : GemmType::F16;
@@ -112,6 +124,9 @@ void emit_flash_attention(Launcher& l, const PrefillEmitContext& c, const Op& op
     a.group = op.attn.n_head / op.attn.n_kv_head;
     a.n_tok = static_cast<int32_t>(op.a.rows);
     a.scale_log2 = op.attn.scale * 1.4426950408889634f;
+    a.bs_shift = -1;
+    for (int sh = 0; sh < 31; ++sh)
+        if ((1 << sh) == a.block_size) a.bs_shift = sh;
     launch_flash_attn_prefill(l, a, op.attn.head_dim, op.kv.codec);
 }
 

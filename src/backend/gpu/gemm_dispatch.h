@@ -38,8 +38,9 @@ struct PrefillScratch {
 };
 PrefillScratch prefill_matmul_scratch(const PrefillEmitContext& c, const Op& op);
 
-// y = x . W^T (+ bias) of a matmul op whose path is Gemm or Blas.
-void emit_prefill_matmul(Launcher& l, const PrefillEmitContext& c, const Op& op);
+// y = x . W^T (+ bias) of a matmul op whose path is Gemm or Blas. prev: the op emitted just
+// before (or null); a vendor-GEMM matmul on the same input left its f16 copy in blas_x.
+void emit_prefill_matmul(Launcher& l, const PrefillEmitContext& c, const Op& op, const Op* prev);
 
 // The step's attention runs on the flash-attention prefill kernel (enough tokens per sequence,
 // a supported head dim, an architecture with the matrix instructions).

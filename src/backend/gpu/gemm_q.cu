@@ -1,6 +1,8 @@
 // Tiled GEMM: tile shape and K split per launch, the split-K reduction, type dispatch.
 #include "backend/gpu/gemm_q_kernel.cuh"
 
+#include "backend/gpu/dequant.cuh"
+
 #include <algorithm>
 #include <string>
 
@@ -120,6 +122,16 @@ void launch_gemm(Launcher& l, TensorType type, const QMatrix& w, const float* x,
         l.launch(gemm_split_reduce_kernel, dim3(ceil_div(w.rows, 256), static_cast<unsigned>(n_tok)), dim3(256), 0,
                  static_cast<const float*>(scratch), static_cast<int32_t>(p.n_splits), static_cast<int32_t>(n_tok), w.rows,
                  y, ldy, bias);
+}
+
+void launch_convert_f16(Launcher& l, const float* x, int64_t n, void* out, bool to_bf16) {
+    if (n % 8 != 0 || reinterpret_cast<uintptr_t>(x) % 16 != 0 || reinterpret_cast<uintptr_t>(out) % 16 != 0) {
+        launch_convert_f32(l, x, n, out, to_bf16);
+        return;
+    }
+    const dim3 grid(ceil_div(n / 8, 256)), block(256);
+    if (to_bf16) l.launch(convert_f32_x8_kernel<true>, grid, block, 0, x, n / 8, static_cast<uint4*>(out));
+    else l.launch(convert_f32_x8_kernel<false>, grid, block, 0, x, n / 8, static_cast<uint4*>(out));
 }
 
 void launch_dequant_rows_f16(Launcher& l, TensorType type, const QMatrix& w, int64_t row0, int64_t n_rows, void* out,

@@ -50,6 +50,9 @@ size_t gemm_scratch_bytes(int64_t rows, int64_t cols, int64_t n_tok, int n_sm, G
 void launch_gemm(Launcher& l, TensorType type, const QMatrix& w, const float* x, int64_t x_stride, int64_t n_tok,
                  float* y, int64_t ldy, const float* bias, GemmCompute compute, int n_sm, void* scratch);
 
+// n f32 values to f16 (bf16 when to_bf16), 8 per thread where n and the pointers allow.
+void launch_convert_f16(Launcher& l, const float* x, int64_t n, void* out, bool to_bf16);
+
 // Rows [row0, row0 + n_rows) of a quantized weight as f16 (bf16 when to_bf16), row-major into
 // out [n_rows, cols]. Types: the quantized ones gemm_supports() takes.
 void launch_dequant_rows_f16(Launcher& l, TensorType type, const QMatrix& w, int64_t row0, int64_t n_rows, void* out,

@@ -188,19 +188,45 @@ __global__ void __launch_bounds__(Tile::THREADS) gemm_kernel(const GemmArgs a) {
     }
 }
 
-// One thread per (row, slice): 32 weights -> 64 bytes of f16 / bf16.
+// One thread per (row, slice): 32 weights -> 64 bytes of f16 / bf16. Slice i of the launch
+// lands at out + 32 i (rows are whole slices), so a block's output is one contiguous run: the
+// slices go through shared memory and leave as 16-byte stores of consecutive threads (a
+// thread's own four 16-byte pieces would be 64 bytes apart: half-sector writes).
+constexpr int kDequantThreads = 128;
+
 template <TensorType T, bool BF16>
-__global__ void dequant_rows_f16_kernel(const QMatrix m, int64_t row0, int64_t n_rows, uint16_t* __restrict__ out) {
+__global__ void __launch_bounds__(kDequantThreads) dequant_rows_f16_kernel(const QMatrix m, int64_t row0, int64_t n_rows,
+                                                                           uint16_t* __restrict__ out) {
     RF_PDL_ENTRY();
+    __shared__ uint4 stage[kDequantThreads * 4];
     const int64_t spr = m.cols / 32;
-    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i >= n_rows * spr) return;
-    const int64_t r = i / spr, s = i % spr;
-    uint32_t p[16];
-    GemmUnit<T>::template to_pairs<BF16>(GemmUnit<T>::load(m, row0 + r, s), p);
-    uint4* dst = reinterpret_cast<uint4*>(out + r * m.cols + s * 32);
+    const int64_t n = n_rows * spr;
+    const int64_t first = static_cast<int64_t>(blockIdx.x) * kDequantThreads;
+    const int64_t i = first + threadIdx.x;
+    if (i < n) {
+        uint32_t p[16];
+        GemmUnit<T>::template to_pairs<BF16>(GemmUnit<T>::load(m, row0 + i / spr, i % spr), p);
 #pragma unroll
-    for (int q = 0; q < 4; ++q) dst[q] = make_uint4(p[4 * q], p[4 * q + 1], p[4 * q + 2], p[4 * q + 3]);
+        for (int q = 0; q < 4; ++q) stage[threadIdx.x * 4 + q] = make_uint4(p[4 * q], p[4 * q + 1], p[4 * q + 2], p[4 * q + 3]);
+    }
+    __syncthreads();
+    uint4* dst = reinterpret_cast<uint4*>(out) + first * 4;
+    const int64_t n_vec = (n - first) * 4;  // 16-byte pieces left from this block's first slice
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+        const int v = q * kDequantThreads + threadIdx.x;
+        if (v < n_vec) dst[v] = stage[v];
+    }
+}
+
+// n f32 values to f16 (bf16 when BF16), 8 per thread (n % 8 == 0, 16-byte aligned).
+template <bool BF16>
+__global__ void convert_f32_x8_kernel(const float* __restrict__ x, int64_t n8, uint4* __restrict__ out) {
+    RF_PDL_ENTRY();
+    const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= n8) return;
+    const float4 a = reinterpret_cast<const float4*>(x)[2 * i], b = reinterpret_cast<const float4*>(x)[2 * i + 1];
+    out[i] = make_uint4(pack2<BF16>(a.x, a.y), pack2<BF16>(a.z, a.w), pack2<BF16>(b.x, b.y), pack2<BF16>(b.z, b.w));
 }
 
 // Which tile shape a launch uses (0 small, 1 mid, 2 large).
@@ -231,7 +257,7 @@ void launch_gemm_typed(Launcher& l, const GemmArgs& a, GemmTileKind kind, GemmCo
 template <TensorType T>
 void launch_dequant_rows_f16_typed(Launcher& l, const QMatrix& m, int64_t row0, int64_t n_rows, void* out, bool to_bf16) {
     const int64_t n = n_rows * (m.cols / 32);
-    const dim3 grid(ceil_div(n, 128)), block(128);
+    const dim3 grid(ceil_div(n, kDequantThreads)), block(kDequantThreads);
     if (to_bf16) l.launch(dequant_rows_f16_kernel<T, true>, grid, block, 0, m, row0, n_rows, static_cast<uint16_t*>(out));
     else l.launch(dequant_rows_f16_kernel<T, false>, grid, block, 0, m, row0, n_rows, static_cast<uint16_t*>(out));
 }

@@ -8,8 +8,9 @@
 //                                               dequantized in registers into shared memory,
 //                                               products on the matrix units (mma.sync f16/bf16
 //                                               on NVIDIA sm_80+) or FMA where there are none
-//   otherwise                                   weights dequantized to f16/bf16 in chunks of
-//                                               blas_chunk_bytes (L2-sized) + the vendor GEMM
+//   otherwise                                   weights dequantized to f16/bf16 (whole, or in
+//                                               chunks of at most blas_chunk_bytes) + the
+//                                               vendor GEMM
 // Attention of a step: the flash-attention prefill kernel (flash_attn_prefill.cuh) when the
 // step averages at least flash_min_tokens_per_seq tokens per sequence and the architecture has
 // the matrix instructions it uses; the split-K decode kernel otherwise.
@@ -38,7 +39,7 @@ struct DispatchTable {
     GemmCompute gemm_compute = GemmCompute::Fma;
     bool flash_attention = false;     // the mma flash-attention prefill kernel runs here
     int64_t flash_min_tokens_per_seq = 16;
-    size_t blas_chunk_bytes = 64u << 20;  // dequantized weight rows per vendor GEMM call
+    size_t blas_chunk_bytes = size_t{256} << 20;  // most dequantized weight bytes per vendor GEMM call
     int32_t prefill_chunk_tokens = 512;   // tokens per prefill step the scheduler should use
 };
 

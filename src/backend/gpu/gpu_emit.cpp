@@ -235,7 +235,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 const int64_t T = x.rows, K = x.cols;
                 const bool quant = is_quantized_matvec_type(op.w.type);
                 if (!matvec_path(op)) {  // tiled GEMM or vendor GEMM (gemm_dispatch.h)
-                    emit_prefill_matmul(l, pc, op);
+                    emit_prefill_matmul(l, pc, op, i > 0 ? &ops_[i - 1] : nullptr);
                     written(op.c);
                     break;
                 }
