@@ -27,6 +27,9 @@ void add_bench_command(CLI::App& app) {
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("-b,--batch-size", o->n_batch, "tokens per forward step in pp")
         ->check(CLI::PositiveNumber);
+    cmd->add_option("-d,--depth", o->depth,
+                    "tokens already in the context when each test starts (prefilled, not timed), e.g. 8192")
+        ->check(CLI::NonNegativeNumber);
     cmd->add_option("-r,--repetitions", o->reps, "timed runs per test (the median is shown)")
         ->check(CLI::PositiveNumber);
     cmd->add_option("-t,--threads", o->threads, "CPU threads (0: all cores)")

@@ -1,5 +1,8 @@
 #include "tools/bench.h"
 
+#include "backend/gpu/gpu_backend.h"
+#include "engine/sampler.h"
+
 #include <fmt/format.h>
 
 #include <sys/resource.h>
@@ -44,14 +47,32 @@ std::vector<int32_t> random_tokens(int n, int n_vocab, uint64_t seed) {
     return t;
 }
 
-// Seconds to feed `tokens` into a fresh sequence, n_batch at a time (pp) or one by one (tg).
-double time_feed(Model& model, KvCache& kv, int32_t n_ctx, const std::vector<int32_t>& tokens,
-                 int n_batch, bool one_by_one) {
+// Seconds to feed `tokens` into a sequence holding `prefix` already (fed first, not timed),
+// n_batch at a time (pp) or one by one (tg). Each tg step ends with the next token chosen as a
+// generator would: on a GPU backend argmax runs on the device (the logits row stays there), on
+// the CPU the row is read on the host.
+double time_feed(Model& model, KvCache& kv, int32_t n_ctx, const std::vector<int32_t>& prefix,
+                 const std::vector<int32_t>& tokens, int n_batch, bool one_by_one) {
     Session s(model, kv, n_ctx);
     std::vector<float> logits;
+    if (!prefix.empty()) s.feed(prefix, n_batch, nullptr);
+    model.backend().synchronize();
+    auto* gpu = dynamic_cast<GpuBackend*>(&model.backend());
+    s.set_want_device_logits(gpu != nullptr);
     const auto t0 = Clock::now();
     if (one_by_one) {
-        for (int32_t t : tokens) s.feed(std::span<const int32_t>(&t, 1), 1, &logits);
+        for (int32_t t : tokens) {
+            if (gpu) {
+                s.feed(std::span<const int32_t>(&t, 1), 1, nullptr);
+                (void)gpu->argmax(s.device_logits(), model.n_vocab());
+            } else {
+                s.feed(std::span<const int32_t>(&t, 1), 1, &logits);
+                (void)argmax(logits);
+            }
+        }
+    } else if (gpu) {
+        s.feed(tokens, n_batch, nullptr);
+        (void)gpu->argmax(s.device_logits(), model.n_vocab());
     } else {
         s.feed(tokens, n_batch, &logits);
     }
@@ -169,7 +190,8 @@ BenchReport run_bench(const BenchOptions& o,
     };
     log(measure().describe());
 
-    const int32_t n_ctx = std::max(o.n_prompt, o.n_gen) + 16;
+    const int32_t n_ctx = o.depth + std::max(o.n_prompt, o.n_gen) + 16;
+    const std::vector<int32_t> prefix = random_tokens(o.depth, model.n_vocab(), o.seed + 3);
     KvCache kv(*backend, {(n_ctx + 15) / 16 + 1, 16, o.kv_codec}, model.kv_layer_shapes());
     const std::string backend_name =
         cpu_backend ? fmt::format("cpu {}", cpu::cpu_isa_name(cpu::cpu_isa())) : backend->name();
@@ -178,7 +200,7 @@ BenchReport run_bench(const BenchOptions& o,
         const auto tokens = random_tokens(n, model.n_vocab(), o.seed + (tg ? 2 : 1));
         // Warm-up on a short run: faults in every weight page, sizes workspaces and scratch.
         const std::vector<int32_t> warm(tokens.begin(), tokens.begin() + std::min(n, tg ? 2 : 32));
-        time_feed(model, kv, n_ctx, warm, o.n_batch, tg);
+        time_feed(model, kv, n_ctx, {}, warm, o.n_batch, tg);
         BenchRow row;
         row.model = name;
         row.size_gib = static_cast<double>(w.total_bytes) / 1073741824.0;
@@ -186,22 +208,23 @@ BenchReport run_bench(const BenchOptions& o,
         row.backend = backend_name;
         row.threads = cpu_backend ? cpu_backend->pool().size() : 0;
         row.test = fmt::format("{}{}", tg ? "tg" : "pp", n);
+        if (o.depth > 0) row.test += fmt::format(" @ d{}", o.depth);
         OpProfiler* prof = o.profile && cpu_backend ? &cpu_backend->profiler() : nullptr;
         if (prof) {
             prof->reset();
             prof->set_enabled(true);
         }
-        // tg: bytes read per token (weights + KV of the mean context: positions 0 .. n-1 are
-        // read by tokens 1 .. n)
+        // tg: bytes read per token (weights + KV of the mean context: the depth plus positions
+        // 0 .. n-1 read by tokens 1 .. n)
         const double token_bytes =
             static_cast<double>(weight_bytes_per_token) +
-            static_cast<double>(kv_bytes_per_position(model, o.kv_codec)) * (n + 1) / 2.0;
+            static_cast<double>(kv_bytes_per_position(model, o.kv_codec)) * (o.depth + (n + 1) / 2.0);
         double wall = 0;
         std::vector<double> fractions;
         for (int r = 0; r < o.reps; ++r) {
             const double bw = tg ? measure().read_gbs : 0.0;
             if (prof) prof->set_enabled(true);
-            const double sec = time_feed(model, kv, n_ctx, tokens, o.n_batch, tg);
+            const double sec = time_feed(model, kv, n_ctx, prefix, tokens, o.n_batch, tg);
             if (prof) prof->set_enabled(false);
             wall += sec;
             row.runs_tps.push_back(n / sec);

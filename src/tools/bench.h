@@ -25,6 +25,7 @@ struct BenchOptions {
     int n_prompt = 512;      // 0: no pp test
     int n_gen = 128;         // 0: no tg test
     int n_batch = 512;       // tokens per forward step in pp
+    int depth = 0;           // tokens already in the context when a test starts (llama-bench -d)
     int reps = 3;
     int threads = 0;  // CPU threads (0: all cores)
     std::string device = "auto";
