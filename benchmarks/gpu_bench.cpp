@@ -12,10 +12,14 @@
 //       tokens/s, microseconds per step, kernels per step, the launch overhead graphs remove; per
 //       starting context, with the KV bytes read per token (GB/s counts weights + KV); --decode
 //       repeats it per set of the emitter's one-token switches (default, norm-off, no-matvec1,
-//       matvec1-all; see gpu_emit.cpp).
+//       matvec1-all, ... or '+'-joined switches such as rope-off+pf-off; see set_decode_switches and
+//       gpu_emit.cpp); with graphs + fusion + PDL also the same steps queued without a per-step sync.
+//   rocmforge_gpu_bench barrier
+//       the cost of a device-wide barrier (grid_barrier_probe.cuh) for 1, 2 and 4 blocks per SM.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -28,6 +32,7 @@
 #include "backend/gpu/gpu_backend.h"
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_weight_layout.h"
+#include "backend/gpu/grid_barrier_probe.cuh"
 #include "backend/gpu/matvec.cuh"
 #include "backend/gpu/norm_quant.cuh"
 #include "core/error.h"
@@ -318,18 +323,55 @@ int run_matvec(const Args& args) {
     return 0;
 }
 
+int run_barrier(const Args& args) {
+    GpuBackendOptions opt;
+    auto be = make_gpu_backend(opt);
+    const GpuDeviceInfo info = be->device_info();
+    cudaStream_t stream;
+    RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    fmt::print("device: {} ({} SMs); grid barrier: arrival atomic per block + spin on a generation word\n", info.name,
+               info.multiprocessors);
+    fmt::print("{:>7} {:>8} {:>10} {:>12}\n", "blocks", "threads", "launch us", "us/barrier");
+    for (int per_sm : {1, 2, 4})
+        for (int threads : {128, 512}) {
+            const gpu::GridBarrierTiming t = gpu::time_grid_barrier(stream, info.multiprocessors, per_sm, threads, args.reps);
+            fmt::print("{:>7} {:>8} {:>10.2f} {:>12.3f}\n", t.blocks, t.threads, t.launch_us, t.us_per_barrier);
+            std::fflush(stdout);
+        }
+    RF_GPU_CHECK(cudaStreamDestroy(stream));
+    return 0;
+}
+
 // ---- synthetic decode step ----------------------------------------------------------------
 
 // The one-token switches of the GPU emitter (gpu_emit.cpp, read from the environment at every
-// step) for one named set.
+// step) for one named set: "default" or switches joined by '+' (e.g. rope-off+pf-off).
 void set_decode_switches(const std::string& name) {
-    ::unsetenv("RF_GPU_MATVEC1");
-    ::unsetenv("RF_GPU_NORM_PROLOGUE");
+    for (const char* v : {"RF_GPU_MATVEC1", "RF_GPU_NORM_PROLOGUE", "RF_GPU_ROPE_ATTN", "RF_GPU_EARLY_LOADS", "RF_GPU_L2_PREFETCH",
+                          "RF_GPU_L2_PREFETCH_MODE", "RF_GPU_FAST_REPLAY"})
+        ::unsetenv(v);
     if (name == "default") return;
-    if (name == "norm-off") ::setenv("RF_GPU_NORM_PROLOGUE", "off", 1);
-    else if (name == "no-matvec1") ::setenv("RF_GPU_MATVEC1", "0", 1);
-    else if (name == "matvec1-all") ::setenv("RF_GPU_MATVEC1", "all", 1);
-    else fail("gpu_bench: unknown decode switch set {} (default, norm-off, no-matvec1, matvec1-all)", name);
+    size_t p = 0;
+    while (p <= name.size()) {
+        const size_t q = name.find('+', p);
+        const std::string sw = name.substr(p, q == std::string::npos ? std::string::npos : q - p);
+        if (sw == "norm-off") ::setenv("RF_GPU_NORM_PROLOGUE", "off", 1);
+        else if (sw == "no-matvec1") ::setenv("RF_GPU_MATVEC1", "0", 1);
+        else if (sw == "matvec1-all") ::setenv("RF_GPU_MATVEC1", "all", 1);
+        else if (sw == "rope-off") ::setenv("RF_GPU_ROPE_ATTN", "off", 1);
+        else if (sw == "early-off") ::setenv("RF_GPU_EARLY_LOADS", "off", 1);
+        else if (sw == "pf-off") ::setenv("RF_GPU_L2_PREFETCH", "off", 1);
+        else if (sw == "replay-off") ::setenv("RF_GPU_FAST_REPLAY", "off", 1);
+        else if (sw == "early-l2") ::setenv("RF_GPU_EARLY_LOADS", "l2", 1);
+        else if (sw == "pf-line") ::setenv("RF_GPU_L2_PREFETCH_MODE", "line", 1);
+        else if (sw.rfind("pf", 0) == 0 && sw.size() > 2 && std::isdigit(static_cast<unsigned char>(sw[2])))
+            ::setenv("RF_GPU_L2_PREFETCH", sw.c_str() + 2, 1);
+        else
+            fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
+                 "early-off, early-l2, pf-off, pf<MB>, pf-line, replay-off)", sw);
+        if (q == std::string::npos) break;
+        p = q + 1;
+    }
 }
 
 struct ModelDims {
@@ -394,7 +436,8 @@ int run_step(const Args& args) {
     std::vector<int32_t> table(static_cast<size_t>(n_blocks));
     for (int i = 0; i < n_blocks; ++i) table[static_cast<size_t>(i)] = i;
 
-    auto step = [&](int pos, int32_t token) {
+    // records one decode step (launched at the next sync point)
+    auto record = [&](int pos, int32_t token) {
         StepPlan p;
         p.tokens = {token};
         p.positions = {pos};
@@ -432,6 +475,9 @@ int run_step(const Args& args) {
         be->gather_output_rows(X, R);
         be->rms_norm(R, out_norm, 1e-6f, R);
         be->matmul(out_w, R, Act{logits, 1, d.vocab});
+    };
+    auto step = [&](int pos, int32_t token) {
+        record(pos, token);
         return be->argmax(logits, d.vocab);
     };
 
@@ -450,8 +496,8 @@ int run_step(const Args& args) {
         const double kv_bytes = kv_bytes_per_pos * (ctx + args.steps / 2.0);
         fmt::print("context {}..{}: KV read {:.3f} GB per token (weights {:.3f} GB), decode switches {}\n", ctx,
                    ctx + args.steps, kv_bytes / 1e9, weight_bytes / 1e9, decode);
-        fmt::print("{:<7} {:<7} {:<5} {:>10} {:>10} {:>12} {:>9}\n", "graphs", "fusion", "pdl", "us/token", "tokens/s",
-                   "kernels/step", "GB/s");
+        fmt::print("{:<7} {:<7} {:<5} {:>10} {:>10} {:>12} {:>9} {:>9} {:>7}\n", "graphs", "fusion", "pdl", "us/token",
+                   "tokens/s", "kernels/step", "GB/s", "flush us", "replays");
         double us_of[5] = {}, kernels_of[5] = {};
         for (int ci = 0; ci < 5; ++ci) {
             if (args.config == "fused" && ci != 1) continue;
@@ -471,10 +517,27 @@ int run_step(const Args& args) {
             const GpuGraphStats s1 = be->graph_stats();
             us_of[ci] = us;
             kernels_of[ci] = static_cast<double>(s1.kernels - s0.kernels) / args.steps;
-            fmt::print("{:<7} {:<7} {:<5} {:>10.1f} {:>10.1f} {:>12.1f} {:>9.0f}\n", c.graphs ? "on" : "off",
+            // flush us: host time per step turning the recorded ops into launches; replays: steps relaunched
+            // without re-emitting (identical to the previous step)
+            fmt::print("{:<7} {:<7} {:<5} {:>10.1f} {:>10.1f} {:>12.1f} {:>9.0f} {:>9.1f} {:>7}\n", c.graphs ? "on" : "off",
                        c.fuse ? "on" : "off", c.pdl ? "on" : "off", us, 1e6 / us, kernels_of[ci],
-                       (weight_bytes + kv_bytes) / (us * 1e-6) / 1e9);
+                       (weight_bytes + kv_bytes) / (us * 1e-6) / 1e9, (s1.flush_ns - s0.flush_ns) / 1e3 / args.steps,
+                       s1.fast_replays - s0.fast_replays);
             std::fflush(stdout);
+            if (ci == 0) {
+                // the same steps queued back to back (fixed token, no argmax, one sync at the end): the
+                // device time per step when the host work of the next step overlaps this one
+                for (int pos = 0; pos < 2; ++pos) record(ctx + pos, 1);
+                be->synchronize();
+                const auto q0 = std::chrono::steady_clock::now();
+                for (int i = 0; i < args.steps; ++i) record(ctx + i, 1);
+                be->synchronize();
+                const double qus =
+                    std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - q0).count() / args.steps;
+                fmt::print("{:<7} {:<7} {:<5} {:>10.1f} {:>10.1f} {:>12} {:>9.0f}  queued (no per-step sync)\n", "on", "on", "on",
+                           qus, 1e6 / qus, "", (weight_bytes + kv_bytes) / (qus * 1e-6) / 1e9);
+                std::fflush(stdout);
+            }
         }
         if (args.config == "all")
             fmt::print("launch overhead removed by graphs: {:.2f} us per kernel (fused), {:.2f} us per kernel (unfused)\n",
@@ -491,7 +554,8 @@ int main(int argc, char** argv) {
         const rf::Args args = rf::parse(argc, argv);
         if (args.mode == "matvec") return rf::run_matvec(args);
         if (args.mode == "step") return rf::run_step(args);
-        std::fprintf(stderr, "usage: rocmforge_gpu_bench matvec|step [options]\n");
+        if (args.mode == "barrier") return rf::run_barrier(args);
+        std::fprintf(stderr, "usage: rocmforge_gpu_bench matvec|step|barrier [options]\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

@@ -3,9 +3,11 @@
 # packed here (the device machine has no compiler dependencies of the whole project):
 #   BINS: a tar.xz holding rocmforge_gpu_tests, rocmforge_gpu_bench (this tree) and base_gpu_bench
 #         (the bench built from the commit to compare against); default .devdec/bins.tar.xz.
-#   benchmarks/gpu_decode_run.sh [tests] [step] [long] [matvec] [ncu]   (default: tests step long matvec)
-#     tests   the GPU op harness
-#     step    the four decode targets (0.5b q4_0, 7b q4_0 / q8_0 / q4_K) at context 512, base and new
+#   benchmarks/gpu_decode_run.sh [tests] [step] [long] [matvec] [ncu] [barrier]   (default: tests step long matvec)
+#     tests   the GPU op harness (GTEST_FILTER to select)
+#     step    the four decode targets (0.5b q4_0, 7b q4_0 / q8_0 / q4_K) at context 512, base and new,
+#             the new one per decode switch set of DECODE_SETS (rocmforge_gpu_bench step --decode)
+#     barrier the device-wide barrier probe
 #     long    the same at contexts 8192 and 32768 (new), 0.5b / 7b q4_0 also with the base bench
 #     matvec  the one-token matvec against the many-token kernel, every launch configuration
 #     ncu     per-kernel times of one replayed 7b q4_0 and 0.5b q4_0 step (new)
@@ -17,13 +19,15 @@ mkdir -p "$out"
 bins=/tmp/rf_decode_bins
 mkdir -p "$bins"
 tar xJf "${BINS:-.devdec/bins.tar.xz}" -C "$bins" || { echo "no binaries"; exit 1; }
+export LD_LIBRARY_PATH="$bins${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"  # libfmt where the image lacks it
 what="${*:-tests step long matvec}"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv >"$out/smi.txt" 2>&1
 targets="0.5b:q4_0 7b:q4_0 7b:q8_0 7b:q4_K"
 for w in $what; do
     case "$w" in
     tests)
-        timeout 300 "$bins/rocmforge_gpu_tests" --gtest_output="xml:$out/tests.xml" >"$out/tests.log" 2>&1
+        timeout "${TESTS_TIMEOUT:-300}" "$bins/rocmforge_gpu_tests" --gtest_filter="${GTEST_FILTER:-*}" \
+            --gtest_output="xml:$out/tests.xml" >"$out/tests.log" 2>&1
         echo "tests rc=$?"
         grep -E "^\[  (FAILED|PASSED) |FAILED TEST|^\[==========\]" "$out/tests.log" | head -40
         grep -B3 -A12 "Failure" "$out/tests.log" | head -60
@@ -33,16 +37,20 @@ for w in $what; do
             m=${t%%:*} ty=${t##*:}
             timeout 120 "$bins/base_gpu_bench" step --model "$m" --type "$ty" --steps 100 --ctx 512 >>"$out/step_base.log" 2>&1
             echo "base step $t rc=$?"
-            timeout 120 "$bins/rocmforge_gpu_bench" step --model "$m" --type "$ty" --steps 200 --ctx 512 --config pdl \
-                --decode default,norm-off,no-matvec1,matvec1-all >>"$out/step_new.log" 2>&1
+            timeout 150 "$bins/rocmforge_gpu_bench" step --model "$m" --type "$ty" --steps 200 --ctx 512 --config pdl \
+                --decode "${DECODE_SETS:-default,norm-off,no-matvec1,matvec1-all}" >>"$out/step_new.log" 2>&1
             echo "new step $t rc=$?"
+            if [ -n "${BASE_AGAIN:-}" ]; then  # the base again after the new sets (drift check)
+                timeout 120 "$bins/base_gpu_bench" step --model "$m" --type "$ty" --steps 100 --ctx 512 >>"$out/step_base.log" 2>&1
+                echo "base again step $t rc=$?"
+            fi
         done
         ;;
     long)
         for t in $targets; do
             m=${t%%:*} ty=${t##*:}
             timeout 150 "$bins/rocmforge_gpu_bench" step --model "$m" --type "$ty" --steps 50 --warmup 4 --config pdl \
-                --ctx 8192,32768 >>"$out/long_new.log" 2>&1
+                --ctx 8192,32768 --decode "${LONG_SETS:-default}" >>"$out/long_new.log" 2>&1
             echo "new long $t rc=$?"
         done
         for t in 0.5b:q4_0 7b:q4_0; do
@@ -60,6 +68,10 @@ for w in $what; do
         timeout 100 "$bins/rocmforge_gpu_bench" matvec --reps 30 --types q4_K,q6_K --variants 0 >>"$out/matvec.log" 2>&1
         echo "matvec k rc=$?"
         ;;
+    barrier)
+        timeout 60 "$bins/rocmforge_gpu_bench" barrier --reps 200 >"$out/barrier.log" 2>&1
+        echo "barrier rc=$?"
+        ;;
     ncu)
         for m in "7b q4_0" "0.5b q4_0"; do
             set -- $m
@@ -75,8 +87,9 @@ grep -E "rc=|PASSED|FAILED" "$out"/*.log 2>/dev/null | grep -v "rc=0" | head -20
 for f in step_base step_new long_new long_base; do
     [ -f "$out/$f.log" ] || continue
     echo "-- $f"
-    grep -E "^device|^context|^on +on +on|^on +on +off " "$out/$f.log" | sed -E -e 's/device: NVIDIA H100 80GB HBM3; //' \
+    grep -E "^device|^context|^on +on +on|^on +on +off " "$out/$f.log" | sed -E -e 's/device: NVIDIA H[0-9]+[^;]*; //' \
         -e 's/ \([0-9]+ layers, embd [0-9]+, ff [0-9]+\)//' -e 's/ +/ /g'
 done
 [ -f "$out/matvec.log" ] && grep -E "^device|/1 " "$out/matvec.log" | cut -c1-150
+[ -f "$out/barrier.log" ] && cat "$out/barrier.log"
 exit 0

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "backend/gpu/rope_device.cuh"
+
 namespace rf::gpu {
 namespace {
 
@@ -36,9 +38,20 @@ __device__ __forceinline__ void quantize_warp(float o, int64_t e, int8_t* xq, fl
     if (lane == 0) xds[e / 32] = make_float2(dq, dq * static_cast<float>(sum));
 }
 
-template <int D, KvCodec C>
-__global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, int8_t* xq, float2* xds) {
-    RF_PDL_ENTRY();
+template <KvCodec C>
+__device__ __forceinline__ void store_kv(const void* cache, int64_t elem, float v) {
+    if constexpr (C == KvCodec::F16) static_cast<uint16_t*>(const_cast<void*>(cache))[elem] = float_to_half_bits(v);
+    else static_cast<float*>(const_cast<void*>(cache))[elem] = v;
+}
+
+// ROPE: rope + KV store folded in (attention.cuh). Blocks past the splits only prefetch weights
+// into L2 (those of grid.y == grid.z == 0; the others exit).
+template <int D, KvCodec C, bool ROPE>
+__global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, int8_t* xq, float2* xds, const L2Prefetch pf) {
+    if (static_cast<int>(blockIdx.x) >= a.n_splits) {
+        if (blockIdx.y == 0 && blockIdx.z == 0) l2_prefetch_issue(pf, static_cast<int>(blockIdx.x) - a.n_splits, pf.blocks);
+        return;
+    }
     constexpr int H = kAttnMaxHeadsPerBlock;
     constexpr int T = kAttnTile;
     static_assert(T == kThreads, "one score per thread and tile position");
@@ -55,6 +68,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
     float (*red)[H][D] = reinterpret_cast<float (*)[H][D]>(smem);
     __shared__ int64_t row_s[T];
     __shared__ float m_s[H], l_s[H], corr_s[H];
+    __shared__ float cs_s[ROPE ? D / 2 : 1], sn_s[ROPE ? D / 2 : 1];
 
     const int tid = threadIdx.x, lane = tid % RF_WARP_SIZE, warp = tid / RF_WARP_SIZE;
     const int t = blockIdx.z;
@@ -67,14 +81,70 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
     const int end = min(n_ctx, begin + a.chunk);
     const size_t pidx0 = (static_cast<size_t>(t) * a.n_head + h0) * a.n_splits + split;
     const int32_t* bt = a.block_tables + static_cast<int64_t>(a.token_seq[t]) * a.bt_stride;
+    // (the step data above and the angles come from the step buffer: read before the wait)
+    if constexpr (ROPE) {
+        for (int i = tid; i < a.rope.n_rot / 2; i += kThreads) rope_angle(a.rope, n_ctx - 1, i, cs_s[i], sn_s[i]);
+        __syncthreads();
+    }
+    RF_PDL_ENTRY();
 
-    for (int i = tid; i < nh * D; i += kThreads) {
-        const int g = i / D, d = i % D;
-        q_s[g][d] = a.q[t * a.q_stride + static_cast<int64_t>(h0 + g) * D + d] * a.scale;
+    // q of the group's heads, times the scale (ROPE: rotated; qr keeps the rotated values)
+    constexpr int QPT = (H * D + kThreads - 1) / kThreads;
+    float qr[ROPE ? QPT : 1];
+#pragma unroll
+    for (int k = 0; k < QPT; ++k) {
+        const int i = tid + k * kThreads;
+        if (i < nh * D) {
+            const int g = i / D, d = i % D;
+            const float* qh = a.q + t * a.q_stride + static_cast<int64_t>(h0 + g) * D;
+            float v;
+            if constexpr (ROPE) {
+                v = rope_rotated(qh, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s);
+                qr[k] = v;
+            } else {
+                v = qh[d];
+            }
+            q_s[g][d] = v * a.scale;
+        }
     }
     if (tid < H) {
         m_s[tid] = -INFINITY;
         l_s[tid] = 0.0f;
+    }
+    if constexpr (ROPE) {
+        // The block whose chunk holds the token's position: the token's k of this KV head rotated
+        // (written back in place) and stored with v into the slot, before the tiles read them.
+        if (begin <= n_ctx - 1 && n_ctx - 1 < end) {  // uniform over the block
+            float* kh = a.k_new + static_cast<int64_t>(kvh) * D;
+            const float* vh = a.v_new + static_cast<int64_t>(kvh) * D;
+            constexpr int KPT = (D + kThreads - 1) / kThreads;
+            float kr[KPT];
+#pragma unroll
+            for (int k = 0; k < KPT; ++k) {
+                const int d = tid + k * kThreads;
+                if (d < D) kr[k] = rope_rotated(kh, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s);
+            }
+            __syncthreads();  // every read of k is done before it is overwritten
+            const int32_t slot = a.slots[t];
+            const int64_t row = (static_cast<int64_t>(slot / a.block_size) * a.n_kv_head + kvh) * a.block_size + slot % a.block_size;
+#pragma unroll
+            for (int k = 0; k < KPT; ++k) {
+                const int d = tid + k * kThreads;
+                if (d < D) {
+                    kh[d] = kr[k];
+                    store_kv<C>(a.k, row * D + d, kr[k]);
+                    store_kv<C>(a.v, row * D + d, vh[d]);
+                }
+            }
+        }
+        if (a.n_splits == 1) {  // the group's only block reads q: write the rotated q back
+            __syncthreads();
+#pragma unroll
+            for (int k = 0; k < QPT; ++k) {
+                const int i = tid + k * kThreads;
+                if (i < nh * D) a.q_rot[t * a.q_stride + static_cast<int64_t>(h0 + i / D) * D + i % D] = qr[k];
+            }
+        }
     }
     float acc[H][DV];
 #pragma unroll
@@ -210,11 +280,24 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
 }
 
 // Merges the chunks of one (token, head): out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s.
-// One block of head_dim threads per (head, token); with xq each warp also quantizes its 32 dims.
-__global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t* xq, float2* xds) {
-    RF_PDL_ENTRY();
+// One block of head_dim threads per (head, token); with xq each warp also quantizes its 32 dims;
+// with rope folded into the attention it writes the head's rotated q back. Blocks past the heads
+// only prefetch weights into L2.
+__global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t* xq, float2* xds, const L2Prefetch pf) {
+    if (static_cast<int>(blockIdx.x) >= a.n_head) {
+        if (blockIdx.y == 0) l2_prefetch_issue(pf, static_cast<int>(blockIdx.x) - a.n_head, pf.blocks);
+        return;
+    }
     const int h = blockIdx.x, t = blockIdx.y;
     const int d = threadIdx.x;
+    __shared__ float cs_s[128], sn_s[128];
+    if (a.rope_fused) {  // angles from the step buffer, before the wait
+        for (int i = d; i < a.rope.n_rot / 2; i += blockDim.x) rope_angle(a.rope, a.positions[t], i, cs_s[i], sn_s[i]);
+        __syncthreads();
+    }
+    RF_PDL_ENTRY();
+    float* qh = a.q_rot + t * a.q_stride + static_cast<int64_t>(h) * head_dim;
+    const float q_rotated = a.rope_fused ? rope_rotated(qh, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s) : 0.0f;
     const size_t base = (static_cast<size_t>(t) * a.n_head + h) * a.n_splits;
     __shared__ float w_s[kMaxSplits], l_s[kMaxSplits];
     for (int s = threadIdx.x; s < a.n_splits; s += blockDim.x) {
@@ -222,7 +305,8 @@ __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t*
         w_s[s] = ml.x;
         l_s[s] = ml.y;
     }
-    __syncthreads();
+    __syncthreads();  // (also: every read of q is done before the rotated q is written)
+    if (a.rope_fused) qh[d] = q_rotated;
     float M = -INFINITY;
     for (int s = 0; s < a.n_splits; ++s) M = fmaxf(M, w_s[s]);
     float num = 0.0f, den = 0.0f;
@@ -270,30 +354,45 @@ __global__ void kv_store_kernel(void* kc, void* vc, int32_t codec, int32_t block
     }
 }
 
-template <int D>
-void launch_attention_d(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* xq, float2* xds) {
-    const dim3 grid(static_cast<unsigned>(a.n_splits), static_cast<unsigned>(a.n_kv_head * a.n_qsub),
+template <int D, bool ROPE>
+void launch_attention_rd(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* xq, float2* xds, const L2Prefetch& pf) {
+    const dim3 grid(static_cast<unsigned>(a.n_splits + pf.blocks), static_cast<unsigned>(a.n_kv_head * a.n_qsub),
                     static_cast<unsigned>(a.n_tok));
+    if (codec == KvCodec::F16) l.launch(attention_kernel<D, KvCodec::F16, ROPE>, grid, dim3(kThreads), 0, a, xq, xds, pf);
+    else l.launch(attention_kernel<D, KvCodec::F32, ROPE>, grid, dim3(kThreads), 0, a, xq, xds, pf);
+}
+
+template <int D>
+void launch_attention_d(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* xq, float2* xds, const L2Prefetch& pf) {
     // with one split the attention kernel writes out (and its q8_1) itself
     const bool combine = a.n_splits > 1;
     int8_t* kq = combine ? nullptr : xq;
     float2* kds = combine ? nullptr : xds;
-    if (codec == KvCodec::F16) l.launch(attention_kernel<D, KvCodec::F16>, grid, dim3(kThreads), 0, a, kq, kds);
-    else l.launch(attention_kernel<D, KvCodec::F32>, grid, dim3(kThreads), 0, a, kq, kds);
+    if (a.rope_fused) launch_attention_rd<D, true>(l, a, codec, kq, kds, pf);
+    else launch_attention_rd<D, false>(l, a, codec, kq, kds, pf);
     if (combine)
         l.launch(attention_combine_kernel, dim3(static_cast<unsigned>(a.n_head), static_cast<unsigned>(a.n_tok)),
-                 dim3(D), 0, a, D, xq, xds);
+                 dim3(D), 0, a, D, xq, xds, zeroed<L2Prefetch>());
 }
 
 }  // namespace
 
 bool attention_supports_head_dim(int head_dim) { return head_dim == 64 || head_dim == 128 || head_dim == 256; }
 
-void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq, float2* xds) {
+bool attention_can_fuse_rope(int64_t n_tok, int n_qsub, int head_dim, int n_rot) {
+    return n_tok == 1 && n_qsub == 1 && attention_supports_head_dim(head_dim) && n_rot > 0 && n_rot % 2 == 0 &&
+           n_rot <= head_dim;
+}
+
+void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq, float2* xds,
+                      const L2Prefetch* pf) {
+    if (a.rope_fused && !(attention_can_fuse_rope(a.n_tok, a.n_qsub, head_dim, a.rope.n_rot) && a.q_rot == a.q))
+        fail_message("gpu attention: rope cannot be folded into this launch (one token, one q-head block per KV head)");
+    const L2Prefetch p = pf ? *pf : zeroed<L2Prefetch>();
     switch (head_dim) {
-        case 64: launch_attention_d<64>(l, a, codec, xq, xds); break;
-        case 128: launch_attention_d<128>(l, a, codec, xq, xds); break;
-        case 256: launch_attention_d<256>(l, a, codec, xq, xds); break;
+        case 64: launch_attention_d<64>(l, a, codec, xq, xds, p); break;
+        case 128: launch_attention_d<128>(l, a, codec, xq, xds, p); break;
+        case 256: launch_attention_d<256>(l, a, codec, xq, xds, p); break;
         default: fail_message("gpu attention: head_dim " + std::to_string(head_dim) + " is not supported (64, 128, 256)");
     }
 }

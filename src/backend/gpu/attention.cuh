@@ -10,11 +10,22 @@
 // directly. Context lengths (positions + 1), sequence indices and block tables are read from
 // device memory, so the launch does not change from one decode step to the next (only n_splits /
 // chunk do, in steps of 256 positions).
+//
+// Decode with rope and the KV store folded in (rope_fused; one token, one q-head block per KV
+// head): every block rotates q while it stages it; the block whose chunk holds the token's
+// position rotates the token's k of its KV head (written back in place) and stores k and v into
+// the token's slot before its tiles read them; the rotated q is written back by the combine kernel
+// (or, with one split, by the head group's only block). Angles and step data (positions, block
+// tables) are read before the programmatic-dependent-launch wait: they come from the step buffer,
+// written before the step's first kernel.
+// Launches can carry an L2 weight prefetch (l2_prefetch.cuh): extra blocks past the splits.
 #pragma once
 
 #include <cstdint>
 
 #include "backend/gpu/gpu_launch.h"
+#include "backend/gpu/l2_prefetch.cuh"
+#include "backend/gpu/rope.cuh"
 #include "kv/kv_layout.h"
 
 namespace rf::gpu {
@@ -44,14 +55,25 @@ struct AttnArgs {
     int32_t n_qsub;               // ceil(group / kAttnMaxHeadsPerBlock)
     float scale;
     int32_t n_tok;
+    // rope + KV store folded in (rope_fused != 0; n_tok == 1, n_qsub == 1)
+    float* q_rot;                 // q (same buffer as q): the rotated q is written back here
+    float* k_new;                 // [n_kv_head * head_dim]: the token's k, rotated in place
+    const float* v_new;           // [n_kv_head * head_dim]
+    const int32_t* slots;         // [n_tok] KV slots
+    RopeConsts rope;
+    int32_t rope_fused;
+    int32_t pad;
 };
 
 bool attention_supports_head_dim(int head_dim);
 
 // xq / xds (optional, head_dim % 32 == 0): the kernel writing out also writes its q8_1 form
-// (see norm_quant.cuh) for the matmul that follows.
+// (see norm_quant.cuh) for the matmul that follows. pf (optional): weights to prefetch into L2.
 void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq = nullptr,
-                      float2* xds = nullptr);
+                      float2* xds = nullptr, const L2Prefetch* pf = nullptr);
+
+// Whether rope + KV store can be folded into the decode attention of this shape.
+bool attention_can_fuse_rope(int64_t n_tok, int n_qsub, int head_dim, int n_rot);
 
 // k, v [n_tok, n_kv_head * head_dim] into their slots (slots [n_tok] in device memory).
 void launch_kv_store(Launcher& l, const KvLayerView& layer, const float* k, const float* v, const int32_t* slots,

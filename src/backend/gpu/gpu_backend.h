@@ -84,6 +84,8 @@ struct GpuGraphStats {
     int64_t graph_instantiations = 0;
     int64_t eager_flushes = 0;   // flushes launched kernel by kernel
     int64_t kernels = 0;         // kernel launches issued (in graphs or directly)
+    int64_t fast_replays = 0;    // steps identical to the previous one: its graph relaunched without re-emitting
+    int64_t flush_ns = 0;        // host time spent turning recorded ops into launches (flushes)
 };
 
 class GpuBackend : public Backend {

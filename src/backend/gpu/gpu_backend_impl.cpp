@@ -5,10 +5,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "backend/gpu/attention.cuh"
 #include "backend/gpu/dequant.cuh"
+#include "backend/gpu/gemm_dispatch.h"
 #include "backend/gpu/matvec.cuh"
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_common.cuh"
@@ -281,8 +283,74 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
 
 void GpuBackendImpl::record(const Op& op) { ops_.push_back(op); }
 
+bool same_op(const Op& x, const Op& y) {
+    // every field of Op (a new field must be added here: the size check below trips first)
+    static_assert(sizeof(Op) == 272, "Op changed: compare its new fields in same_op");
+    auto act = [](const Act& a, const Act& b) { return a.data == b.data && a.rows == b.rows && a.cols == b.cols; };
+    auto weight = [](const Weight& a, const Weight& b) {
+        return a.type == b.type && a.cols == b.cols && a.rows == b.rows && a.n_mats == b.n_mats && a.data == b.data &&
+               a.row_bytes == b.row_bytes;
+    };
+    const RopeParams &r = x.rope, &s = y.rope;
+    return x.kind == y.kind && act(x.a, y.a) && act(x.b, y.b) && act(x.c, y.c) && weight(x.w, y.w) &&
+           weight(x.bias, y.bias) && x.eps == y.eps && x.n_heads == y.n_heads && x.head_dim == y.head_dim &&
+           r.n_rot == s.n_rot && r.neox == s.neox && r.freq_base == s.freq_base && r.freq_scale == s.freq_scale &&
+           r.ext_factor == s.ext_factor && r.attn_factor == s.attn_factor && r.beta_fast == s.beta_fast &&
+           r.beta_slow == s.beta_slow && r.n_ctx_orig == s.n_ctx_orig && x.kv.k == y.kv.k && x.kv.v == y.kv.v &&
+           x.kv.codec == y.kv.codec && x.kv.block_size == y.kv.block_size && x.kv.n_kv_head == y.kv.n_kv_head &&
+           x.kv.head_dim == y.kv.head_dim && x.attn.n_head == y.attn.n_head && x.attn.n_kv_head == y.attn.n_kv_head &&
+           x.attn.head_dim == y.attn.head_dim && x.attn.scale == y.attn.scale;
+}
+
+// A single-token step whose every emit input equals the last flush's (the ops on the same
+// buffers, the step buffer, the attention's context bucket, the scratch buffers, the switches and
+// every dispatch decision) would emit the same launches with the same arguments: relaunch the
+// graph of the last flush instead of emitting (the dry run and the signature cost ~10% of a 0.5b
+// step on the host, docs/gpu_notes.md).
+bool GpuBackendImpl::fast_replay() {
+    const FlushInputs& l = last_flush_;
+    // decode paths only (the matvec and split-K attention kernels take the step from device buffers)
+    for (size_t i = 0; i < ops_.size(); ++i)
+        if ((ops_[i].kind == OpKind::Matmul && paths_[i] != static_cast<int8_t>(MatmulPath::Matvec)) ||
+            (ops_[i].kind == OpKind::Attention && paths_[i] != 0))
+            return false;
+    if (!l.valid || !use_graphs_ || !switches_.fast_replay || plan_.n_tokens() != 1 || ops_.size() != l.ops.size() ||
+        paths_ != l.paths || !(switches_ == l.switches) || fuse_ops_ != l.fuse || use_pdl_ != l.pdl ||
+        static_cast<int32_t>(align_up(static_cast<size_t>(std::max(max_ctx_, 1)), 256)) != l.ctx_bucket)
+        return false;
+    const StepDevice& a = step_;
+    const StepDevice& b = l.step;
+    if (a.tokens != b.tokens || a.positions != b.positions || a.slots != b.slots || a.token_seq != b.token_seq ||
+        a.output_rows != b.output_rows || a.block_tables != b.block_tables || a.bt_stride != b.bt_stride)
+        return false;
+    const void* scratch[4] = {q8_.ptr, attn_.ptr, blas_w_.ptr, blas_x_.ptr};
+    if (!std::equal(scratch, scratch + 4, l.scratch)) return false;
+    for (size_t i = 0; i < ops_.size(); ++i)
+        if (!same_op(ops_[i], l.ops[i])) return false;
+    return graphs_.relaunch_last(stream_, stats_);
+}
+
 void GpuBackendImpl::flush() {
     if (ops_.empty()) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    switches_ = decode_switches();
+    // the dispatch decisions of this step (part of what the fast replay compares)
+    PrefillEmitContext pc;
+    pc.table = active_dispatch_table(info_.arch);
+    pc.blas = blas_.get();
+    pc.n_sm = info_.multiprocessors;
+    pc.plan = &plan_;
+    paths_.clear();
+    for (const Op& op : ops_)
+        paths_.push_back(op.kind == OpKind::Matmul      ? static_cast<int8_t>(matmul_path(pc, op))
+                         : op.kind == OpKind::Attention ? static_cast<int8_t>(use_flash_attention(pc, op) ? 1 : 0)
+                                                        : int8_t{-1});
+    if (fast_replay()) {
+        ops_.clear();
+        stats_.flush_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+        return;
+    }
+    last_flush_.valid = false;
     const ScratchNeeds need = scratch_needs();
     ensure_scratch(q8_, need.q8);
     ensure_scratch(attn_, need.attn);
@@ -294,7 +362,21 @@ void GpuBackendImpl::flush() {
         ops_.clear();
         throw;
     }
+    // remember what this flush emitted from (the ops move over; ops_ is left empty)
+    last_flush_.valid = plan_.n_tokens() == 1;
+    last_flush_.ops.swap(ops_);
+    last_flush_.paths = paths_;
+    last_flush_.step = step_;
+    last_flush_.ctx_bucket = static_cast<int32_t>(align_up(static_cast<size_t>(std::max(max_ctx_, 1)), 256));
+    last_flush_.scratch[0] = q8_.ptr;
+    last_flush_.scratch[1] = attn_.ptr;
+    last_flush_.scratch[2] = blas_w_.ptr;
+    last_flush_.scratch[3] = blas_x_.ptr;
+    last_flush_.fuse = fuse_ops_;
+    last_flush_.pdl = use_pdl_;
+    last_flush_.switches = switches_;
     ops_.clear();
+    stats_.flush_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // ---- ops: validated here, recorded, emitted at the next sync point -----------------------

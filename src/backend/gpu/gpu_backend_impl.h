@@ -28,6 +28,23 @@ struct Op {
     AttentionParams attn;
 };
 
+// Whether two recorded ops are the same op on the same buffers (every field).
+bool same_op(const Op& a, const Op& b);
+
+// Switches of the one-token (decode) paths, from the environment (gpu_emit.cpp lists them; the
+// defaults are the measured best, docs/gpu_notes.md). Read once per flush.
+struct DecodeSwitches {
+    int matvec1 = 1;  // 0 never, 1 by shape, 2 always
+    bool norm_prologue = true;
+    bool rope_in_attention = true;
+    int early_loads = 1;     // 0 off, 1 first units into registers, 2 also the next ones into L2
+    bool l2_lines = false;   // L2 prefetch by line instead of bulk
+    int64_t l2_horizon = 0;  // bytes of L2 weight prefetch ahead; 0: none (bulk measured slower, see the notes)
+    bool fast_replay = true;
+    bool operator==(const DecodeSwitches&) const = default;
+};
+DecodeSwitches decode_switches();
+
 // A device buffer that only grows (scratch). Growing waits for the stream first.
 struct ScratchBuffer {
     void* ptr = nullptr;
@@ -92,6 +109,7 @@ private:
 
     void record(const Op& op);
     void flush();
+    bool fast_replay();
     void emit(Launcher& l) const;
     ScratchNeeds scratch_needs() const;
     void ensure_scratch(ScratchBuffer& b, size_t bytes);
@@ -112,6 +130,21 @@ private:
     GpuGraphStats stats_;
 
     std::vector<Op> ops_;
+    DecodeSwitches switches_;  // for the flush in progress
+    // What the last flush emitted from (fast_replay(): an identical single-token step relaunches
+    // its graph without emitting).
+    struct FlushInputs {
+        bool valid = false;
+        std::vector<Op> ops;
+        std::vector<int8_t> paths;  // per op: the dispatch decision (matmul path / flash attention)
+        StepDevice step;
+        int32_t ctx_bucket = 0;
+        const void* scratch[4] = {};
+        bool fuse = false, pdl = false;
+        DecodeSwitches switches;
+    };
+    FlushInputs last_flush_;
+    std::vector<int8_t> paths_;  // this flush's dispatch decisions
     StepPlan plan_;
     int32_t max_ctx_ = 0;
     StepDevice step_;

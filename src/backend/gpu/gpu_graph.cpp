@@ -40,6 +40,17 @@ void StepGraphs::clear() {
         if (e.exec) (void)cudaGraphExecDestroy(e.exec);
     entries_.clear();
     seen_topologies_.clear();
+    last_exec_ = nullptr;
+}
+
+bool StepGraphs::relaunch_last(cudaStream_t stream, GpuGraphStats& stats) {
+    if (last_exec_ == nullptr) return false;
+    RF_GPU_CHECK(cudaGraphLaunch(last_exec_, stream));
+    ++stats.steps;
+    ++stats.graph_launches;
+    ++stats.fast_replays;
+    stats.kernels += last_kernels_;
+    return true;
 }
 
 cudaGraph_t StepGraphs::capture(cudaStream_t stream, bool pdl, const std::function<void(Launcher&)>& emit) {
@@ -60,6 +71,7 @@ cudaGraph_t StepGraphs::capture(cudaStream_t stream, bool pdl, const std::functi
 
 void StepGraphs::run(cudaStream_t stream, bool use_graphs, bool pdl, const std::function<void(Launcher&)>& emit,
                      GpuGraphStats& stats) {
+    last_exec_ = nullptr;
     Launcher dry(Launcher::Mode::DryRun, stream, pdl);
     emit(dry);
     if (dry.kernels() == 0) return;
@@ -97,6 +109,8 @@ void StepGraphs::run(cudaStream_t stream, bool use_graphs, bool pdl, const std::
         }
         RF_GPU_CHECK(cudaGraphLaunch(it->exec, stream));
         ++stats.graph_launches;
+        last_exec_ = it->exec;
+        last_kernels_ = dry.kernels();
         return;
     }
 
@@ -128,6 +142,8 @@ void StepGraphs::run(cudaStream_t stream, bool use_graphs, bool pdl, const std::
     entries_.push_back(std::move(e));
     RF_GPU_CHECK(cudaGraphLaunch(entries_.back().exec, stream));
     ++stats.graph_launches;
+    last_exec_ = entries_.back().exec;
+    last_kernels_ = dry.kernels();
 }
 
 }  // namespace rf::gpu

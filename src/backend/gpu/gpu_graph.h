@@ -8,6 +8,8 @@
 //   - a topology seen once before: capture and instantiate a new cached graph, launch;
 //   - a topology never seen: launch eagerly (one-off steps such as a long prefill do not pay
 //     for instantiation).
+// relaunch_last() replays the executable the last run() launched, without emitting: for a caller
+// that knows the step is identical to the previous one (GpuBackendImpl's fast replay).
 // At most kMaxGraphs executables are kept (least recently used goes first).
 #pragma once
 
@@ -31,6 +33,8 @@ public:
 
     void run(cudaStream_t stream, bool use_graphs, bool pdl, const std::function<void(Launcher&)>& emit,
              GpuGraphStats& stats);
+    // False when the last run() did not end in a graph launch (eager, or nothing cached).
+    bool relaunch_last(cudaStream_t stream, GpuGraphStats& stats);
     void clear();
 
 private:
@@ -45,6 +49,8 @@ private:
     std::vector<Entry> entries_;
     std::vector<uint64_t> seen_topologies_;  // hashes of topologies run eagerly once
     uint64_t clock_ = 0;
+    cudaGraphExec_t last_exec_ = nullptr;  // what the last run() launched (null: eager / nothing)
+    int64_t last_kernels_ = 0;
 };
 
 }  // namespace rf::gpu

@@ -10,10 +10,13 @@
 // Only included by the .cu files that instantiate it.
 #pragma once
 
+#include "backend/gpu/l2_prefetch.cuh"
 #include "backend/gpu/matvec.cuh"
 #include "backend/gpu/quant_dot.cuh"
 
 namespace rf::gpu {
+
+constexpr int kMatvecL2Ahead = 6;  // early_loads == 2: units per lane prefetched into L2 past the first two
 
 template <TensorType T>
 struct QuantPolicy {
@@ -43,6 +46,14 @@ struct QuantPolicy {
     }
     static __device__ __forceinline__ float dot(const W& w, const X& x, int u) {
         return D::dot(w, x.q, x.ds, u / D::kUnitsPerBlock, u % D::kUnitsPerBlock);
+    }
+    // The lines of unit u's block in every plane into L2.
+    static __device__ __forceinline__ void prefetch_l2(const Row& r, int u) {
+        const BlockFormat f = block_format(T);
+        const int blk = u / D::kUnitsPerBlock;
+#pragma unroll
+        for (int p = 0; p < kMaxPlanes; ++p)
+            if (p < f.n_planes) l2_prefetch_line(r.m.plane[p] + blk * f.fields[p].bytes);
     }
 };
 
@@ -97,6 +108,7 @@ struct FloatPolicy {
         }
         return w;
     }
+    static __device__ __forceinline__ void prefetch_l2(const Row& r, int u) { l2_prefetch_line(r.p + u * kElems * kElemBytes); }
     static __device__ __forceinline__ float dot(const W& w, const X& xp, int u) {
         const float* x = xp.p + u * kElems;
         if constexpr (VEC) {
@@ -114,7 +126,6 @@ __device__ __forceinline__ const QMatrix& mat_of(const MatvecArgs& a, int i) { r
 // R rows per row set; SWIGLU: the row set is R gate rows + the same R up rows; TT tokens.
 template <typename Policy, int R, int TT, bool SWIGLU>
 __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs a) {
-    RF_PDL_ENTRY();
     constexpr int NR = SWIGLU ? 2 * R : R;
     const int lane = threadIdx.x % RF_WARP_SIZE;
     const int warp = threadIdx.x / RF_WARP_SIZE;
@@ -155,17 +166,33 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
 
     const int stride = wpr * RF_WARP_SIZE;
     // Two units per iteration: both units' weight loads are issued before the first is used.
-    // (Four was slower on H100: more registers, lower occupancy; docs/gpu_notes.md.)
+    // (Four was slower on H100: more registers, lower occupancy; docs/gpu_notes.md.) With
+    // early_loads the first two units are loaded before the programmatic-dependent-launch wait
+    // (weights never depend on an earlier kernel): they arrive while the previous kernel ends.
     int u = lane + sub * RF_WARP_SIZE;
-    for (; u + stride < n_units; u += 2 * stride) {
-        typename Policy::W w0[NR], w1[NR];
+    typename Policy::W w0[NR], w1[NR];
+    auto load2 = [&](int at) {
 #pragma unroll
         for (int rr = 0; rr < NR; ++rr) {
             if (ok[rr]) {
-                w0[rr] = Policy::load(rp[rr], u);
-                w1[rr] = Policy::load(rp[rr], u + stride);
+                if (at < n_units) w0[rr] = Policy::load(rp[rr], at);
+                if (at + stride < n_units) w1[rr] = Policy::load(rp[rr], at + stride);
             }
         }
+    };
+    if (a.early_loads) load2(u);
+    if (a.early_loads == 2) {  // and the next kMatvecL2Ahead units of the lane into L2
+#pragma unroll
+        for (int k = 2; k < 2 + kMatvecL2Ahead; ++k) {
+            const int at = u + k * stride;
+#pragma unroll
+            for (int rr = 0; rr < NR; ++rr)
+                if (ok[rr] && at < n_units) Policy::prefetch_l2(rp[rr], at);
+        }
+    }
+    RF_PDL_ENTRY();
+    if (!a.early_loads) load2(u);
+    for (; u + stride < n_units; u += 2 * stride) {
 #pragma unroll
         for (int t = 0; t < TT; ++t) {
             if (tok0 + t >= a.n_tok) break;
@@ -173,12 +200,9 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
             for (int rr = 0; rr < NR; ++rr)
                 if (ok[rr]) acc[rr][t] += Policy::dot(w0[rr], xp[t], u) + Policy::dot(w1[rr], xp[t], u + stride);
         }
+        load2(u + 2 * stride);
     }
     if (u < n_units) {
-        typename Policy::W w0[NR];
-#pragma unroll
-        for (int rr = 0; rr < NR; ++rr)
-            if (ok[rr]) w0[rr] = Policy::load(rp[rr], u);
 #pragma unroll
         for (int t = 0; t < TT; ++t) {
             if (tok0 + t >= a.n_tok) break;

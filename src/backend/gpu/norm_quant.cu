@@ -17,8 +17,13 @@ __device__ __forceinline__ void quantize_lane(float v, int8_t* xq_block, float2*
 // the rest re-read). With xq each warp quantizes the 32 consecutive elements it holds per step.
 constexpr int kVals = 8;
 
+// Blocks past the last row only prefetch weights into L2 (pf).
 __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps,
-                                float* out, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
+                                float* out, int64_t rows, int64_t cols, int8_t* xq, float2* xds, const L2Prefetch pf) {
+    if (blockIdx.x >= rows) {
+        l2_prefetch_issue(pf, static_cast<int>(blockIdx.x - rows), pf.blocks);
+        return;
+    }
     RF_PDL_ENTRY();
     __shared__ float scratch[32];
     const int64_t row = blockIdx.x;
@@ -63,10 +68,16 @@ __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __rest
     for (int64_t i = threadIdx.x + static_cast<int64_t>(kVals) * n; i - lane < cols; i += n) emit(i, i < cols ? xr[i] : 0.0f);
 }
 
-__global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
+// The first pf.blocks blocks only prefetch weights into L2 (pf).
+__global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, int64_t cols, int8_t* xq, float2* xds,
+                                     const L2Prefetch pf) {
+    if (static_cast<int>(blockIdx.x) < pf.blocks) {
+        l2_prefetch_issue(pf, static_cast<int>(blockIdx.x), pf.blocks);
+        return;
+    }
     RF_PDL_ENTRY();
     const int lane = threadIdx.x % RF_WARP_SIZE;
-    const int64_t b = static_cast<int64_t>(blockIdx.x) * (blockDim.x / RF_WARP_SIZE) + threadIdx.x / RF_WARP_SIZE;
+    const int64_t b = static_cast<int64_t>(blockIdx.x - pf.blocks) * (blockDim.x / RF_WARP_SIZE) + threadIdx.x / RF_WARP_SIZE;
     const int64_t blocks_per_row = cols / 32;
     if (b >= rows * blocks_per_row) return;
     const int64_t row = b / blocks_per_row, bi = b % blocks_per_row;
@@ -77,18 +88,22 @@ __global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, 
 }  // namespace
 
 void launch_rms_norm(Launcher& l, const float* x, const float* w, float eps, float* out, int64_t rows, int64_t cols,
-                     int8_t* xq, float2* xds) {
+                     int8_t* xq, float2* xds, const L2Prefetch* pf) {
     // enough threads that each holds at most kVals values (up to 1024), a multiple of 32
     int64_t threads = (cols + kVals - 1) / kVals;
     threads = threads < 32 ? 32 : threads > 1024 ? 1024 : (threads + 31) / 32 * 32;
     if (threads < 128 && cols >= 128) threads = 128;
-    l.launch(rms_norm_kernel, dim3(static_cast<unsigned>(rows)), dim3(static_cast<unsigned>(threads)), 0, x, w, eps, out,
-             rows, cols, xq, xds);
+    const L2Prefetch p = pf ? *pf : zeroed<L2Prefetch>();
+    l.launch(rms_norm_kernel, dim3(static_cast<unsigned>(rows + p.blocks)), dim3(static_cast<unsigned>(threads)), 0, x, w,
+             eps, out, rows, cols, xq, xds, p);
 }
 
-void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
+void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds,
+                          const L2Prefetch* pf) {
     const int64_t blocks = rows * (cols / 32);
-    l.launch(quantize_q8_1_kernel, dim3(ceil_div(blocks, 8)), dim3(256), 0, x, rows, cols, xq, xds);
+    const L2Prefetch p = pf ? *pf : zeroed<L2Prefetch>();
+    l.launch(quantize_q8_1_kernel, dim3(ceil_div(blocks, 8) + static_cast<unsigned>(p.blocks)), dim3(256), 0, x, rows,
+             cols, xq, xds, p);
 }
 
 }  // namespace rf::gpu

@@ -8,15 +8,17 @@
 #include <cstdint>
 
 #include "backend/gpu/gpu_launch.h"
+#include "backend/gpu/l2_prefetch.cuh"
 
 namespace rf::gpu {
 
 // out[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * w; optional q8_1 of out (xq/xds non-null,
-// cols % 32 == 0). out may alias x.
+// cols % 32 == 0). out may alias x. pf (optional): weights to prefetch into L2 (l2_prefetch.cuh).
 void launch_rms_norm(Launcher& l, const float* x, const float* w, float eps, float* out, int64_t rows, int64_t cols,
-                     int8_t* xq, float2* xds);
+                     int8_t* xq, float2* xds, const L2Prefetch* pf = nullptr);
 
-// q8_1 of x [rows, cols] (cols % 32 == 0).
-void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds);
+// q8_1 of x [rows, cols] (cols % 32 == 0); pf as above.
+void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds,
+                          const L2Prefetch* pf = nullptr);
 
 }  // namespace rf::gpu

@@ -1,39 +1,26 @@
 #include "backend/gpu/rope.cuh"
 
+#include "backend/gpu/rope_device.cuh"
 #include "kv/kv_layout.h"
 
 namespace rf::gpu {
 namespace {
 
-// cos / sin of rotated pair i at `position` (the CPU's rope_cos_sin, in double).
-__device__ __forceinline__ void rope_angle(const RopeConsts& c, int position, int i, float& cs, float& sn) {
-    const int i0 = 2 * i;
-    const double inv_freq = pow(c.freq_base, -static_cast<double>(i0) / c.n_rot);
-    const double theta_extrap = static_cast<double>(position) * inv_freq;
-    const double theta_interp = c.freq_scale * theta_extrap;
-    double theta = theta_interp;
-    if (c.ext_factor != 0.0) {
-        const double y = (i0 / 2 - c.corr_low) / fmax(0.001, c.corr_high - c.corr_low);
-        const double ramp = 1.0 - fmin(1.0, fmax(0.0, y));
-        const double mix = ramp * c.ext_factor;
-        theta = theta_interp * (1.0 - mix) + theta_extrap * mix;
-    }
-    double s, co;
-    sincos(theta, &s, &co);
-    cs = static_cast<float>(co * c.mscale);
-    sn = static_cast<float>(s * c.mscale);
-}
-
 __device__ __forceinline__ void rotate(float* v, int i, int half, bool neox, float cs, float sn) {
     const int a = neox ? i : 2 * i;
     const int b = neox ? i + half : 2 * i + 1;
     const float x0 = v[a], x1 = v[b];
-    v[a] = x0 * cs - x1 * sn;
-    v[b] = x0 * sn + x1 * cs;
+    v[a] = rope_first(x0, x1, cs, sn);
+    v[b] = rope_second(x0, x1, cs, sn);
 }
 
 // One block per token: angles once into shared memory, rotate q and k heads, then store k / v.
-__global__ void rope_kv_store_kernel(const RopeKvArgs a, const RopeConsts c) {
+// Blocks past the last token only prefetch weights into L2 (pf).
+__global__ void rope_kv_store_kernel(const RopeKvArgs a, const RopeConsts c, int64_t rows, const L2Prefetch pf) {
+    if (blockIdx.x >= rows) {
+        l2_prefetch_issue(pf, static_cast<int>(blockIdx.x - rows), pf.blocks);
+        return;
+    }
     RF_PDL_ENTRY();
     __shared__ float cs_s[256], sn_s[256];
     const int64_t t = blockIdx.x;
@@ -91,8 +78,9 @@ void launch_rope(Launcher& l, float* x, int64_t rows, int n_heads, int head_dim,
              head_dim, positions, c);
 }
 
-void launch_rope_kv_store(Launcher& l, const RopeKvArgs& a, int64_t rows, const RopeConsts& c) {
-    l.launch(rope_kv_store_kernel, dim3(static_cast<unsigned>(rows)), dim3(256), 0, a, c);
+void launch_rope_kv_store(Launcher& l, const RopeKvArgs& a, int64_t rows, const RopeConsts& c, const L2Prefetch* pf) {
+    const L2Prefetch p = pf ? *pf : zeroed<L2Prefetch>();
+    l.launch(rope_kv_store_kernel, dim3(static_cast<unsigned>(rows + p.blocks)), dim3(256), 0, a, c, rows, p);
 }
 
 }  // namespace rf::gpu

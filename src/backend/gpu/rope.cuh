@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "backend/gpu/gpu_launch.h"
+#include "backend/gpu/l2_prefetch.cuh"
 
 namespace rf::gpu {
 
@@ -41,6 +42,8 @@ struct RopeKvArgs {
     int32_t codec;  // KvCodec
     int32_t pad;
 };
-void launch_rope_kv_store(Launcher& l, const RopeKvArgs& a, int64_t rows, const RopeConsts& c);
+// pf (optional): weights to prefetch into L2 (l2_prefetch.cuh).
+void launch_rope_kv_store(Launcher& l, const RopeKvArgs& a, int64_t rows, const RopeConsts& c,
+                          const L2Prefetch* pf = nullptr);
 
 }  // namespace rf::gpu

@@ -1,0 +1,48 @@
+// Device pieces of the rotary position embedding shared by the rope kernels (rope.cu) and the
+// decode attention kernel that applies rope itself (attention.cu): the angle of a rotated pair in
+// double (the CPU's rope_cos_sin) and the rotated value of one element. Both kernels rotate with
+// the same explicit fused multiply-adds, so a fused and an unfused step give the same bits.
+// Only included by .cu files.
+#pragma once
+
+#include "backend/gpu/rope.cuh"
+
+namespace rf::gpu {
+
+// cos / sin of rotated pair i at `position`.
+__device__ __forceinline__ void rope_angle(const RopeConsts& c, int position, int i, float& cs, float& sn) {
+    const int i0 = 2 * i;
+    const double inv_freq = pow(c.freq_base, -static_cast<double>(i0) / c.n_rot);
+    const double theta_extrap = static_cast<double>(position) * inv_freq;
+    const double theta_interp = c.freq_scale * theta_extrap;
+    double theta = theta_interp;
+    if (c.ext_factor != 0.0) {
+        const double y = (i0 / 2 - c.corr_low) / fmax(0.001, c.corr_high - c.corr_low);
+        const double ramp = 1.0 - fmin(1.0, fmax(0.0, y));
+        const double mix = ramp * c.ext_factor;
+        theta = theta_interp * (1.0 - mix) + theta_extrap * mix;
+    }
+    double s, co;
+    sincos(theta, &s, &co);
+    cs = static_cast<float>(co * c.mscale);
+    sn = static_cast<float>(s * c.mscale);
+}
+
+// The pair (x0, x1) rotated by (cs, sn): first x0 cs - x1 sn, second x0 sn + x1 cs.
+__device__ __forceinline__ float rope_first(float x0, float x1, float cs, float sn) { return fmaf(x0, cs, -(x1 * sn)); }
+__device__ __forceinline__ float rope_second(float x0, float x1, float cs, float sn) { return fmaf(x0, sn, x1 * cs); }
+
+// Element d of head v after rotation (NeoX pairs (i, i + n_rot / 2), normal pairs (2i, 2i + 1);
+// elements from n_rot on are not rotated); cs / sn: the angles of the pairs 0 .. n_rot / 2 - 1.
+__device__ __forceinline__ float rope_rotated(const float* v, int d, int n_rot, bool neox, const float* cs, const float* sn) {
+    if (d >= n_rot) return v[d];
+    const int half = n_rot / 2;
+    if (neox) {
+        if (d < half) return rope_first(v[d], v[d + half], cs[d], sn[d]);
+        return rope_second(v[d - half], v[d], cs[d - half], sn[d - half]);
+    }
+    const int i = d >> 1;
+    return (d & 1) ? rope_second(v[d - 1], v[d], cs[i], sn[i]) : rope_first(v[d], v[d + 1], cs[i], sn[i]);
+}
+
+}  // namespace rf::gpu

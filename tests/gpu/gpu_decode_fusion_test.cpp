@@ -1,0 +1,254 @@
+// The decode-only fusions and launch overlaps of the GPU emitter against their unfused forms and
+// the CPU:
+//   - rope(q) + rope(k) + kv_store + attention in the attention kernel: the attention output, the
+//     rotated q and k written back, and the KV cache, against the separate kernels (switch
+//     RF_GPU_ROPE_ATTN=off) and the CPU ops; NeoX and normal pairs, partial rotation, YaRN, head
+//     dims 64/128/256, both KV codecs, one split (the head group's only block writes q back) and
+//     many (the combine kernel does);
+//   - the L2 weight prefetch (bulk or by lines), the early weight loads of the many-token matvec
+//     (into registers, or also into L2) and the fast replay of identical steps change no bit of a
+//     decode step; the fast replay does replay.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "gpu/gpu_test_util.h"
+
+namespace rf::gputest {
+namespace {
+
+// Sets an emitter switch for the scope (gpu_emit.cpp reads them at every emit).
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
+    ~ScopedEnv() { ::unsetenv(name_); }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    const char* name_;
+};
+
+struct RopeAttnCase {
+    int n_head, n_kv, hd, n_rot;
+    bool neox;
+    float ext_factor;
+    KvCodec codec;
+};
+
+std::string describe(const RopeAttnCase& c) {
+    return "heads " + std::to_string(c.n_head) + "/" + std::to_string(c.n_kv) + " hd " + std::to_string(c.hd) + " rot " +
+           std::to_string(c.n_rot) + (c.neox ? " neox" : " normal") + (c.ext_factor != 0.0f ? " yarn " : " ") +
+           kv_codec_name(c.codec);
+}
+
+std::vector<uint8_t> random_pool(KvCodec codec, size_t rows, int hd, uint32_t seed) {
+    const auto f = random_floats(rows * hd, seed);
+    std::vector<uint8_t> b(rows * kv_row_bytes(codec, hd));
+    for (size_t i = 0; i < f.size(); ++i) {
+        if (codec == KvCodec::F32) {
+            std::memcpy(b.data() + 4 * i, &f[i], 4);
+        } else {
+            const uint16_t h = f32_to_f16(f[i]);
+            std::memcpy(b.data() + 2 * i, &h, 2);
+        }
+    }
+    return b;
+}
+
+// Decode steps at several positions through rope(q), rope(k), kv_store, attention on the GPU with
+// the fusion on and off (each on its own copy of the same KV cache) and on the CPU.
+void check_rope_attention(const RopeAttnCase& c, uint32_t seed) {
+    const int bs = 16, n_blocks = 80;
+    const size_t rows = static_cast<size_t>(n_blocks) * c.n_kv * bs;
+    const size_t pool_bytes = rows * kv_row_bytes(c.codec, c.hd);
+    std::vector<uint8_t> host_k = random_pool(c.codec, rows, c.hd, seed), host_v = random_pool(c.codec, rows, c.hd, seed + 1);
+    void* dk[2];
+    void* dv[2];
+    for (int f = 0; f < 2; ++f) {
+        dk[f] = gpu().alloc(pool_bytes);
+        dv[f] = gpu().alloc(pool_bytes);
+        gpu().upload(dk[f], host_k.data(), pool_bytes);
+        gpu().upload(dv[f], host_v.data(), pool_bytes);
+    }
+    const KvLayerView cpu_kv{host_k.data(), host_v.data(), c.codec, bs, c.n_kv, c.hd};
+    const int64_t qd = int64_t{c.n_head} * c.hd, kvd = int64_t{c.n_kv} * c.hd;
+    RopeParams rp;
+    rp.n_rot = c.n_rot;
+    rp.neox = c.neox;
+    rp.freq_base = 1e6f;
+    if (c.ext_factor != 0.0f) {
+        rp.ext_factor = c.ext_factor;
+        rp.freq_scale = 0.25f;
+        rp.n_ctx_orig = 4096;
+    }
+    const AttentionParams ap{c.n_head, c.n_kv, c.hd, 1.0f / std::sqrt(static_cast<float>(c.hd))};
+    DeviceActs dq(1, qd), dkn(1, kvd), dvn(1, kvd), dout(1, qd);
+    for (int pos : {0, 1, 17, 300, 1000, 1234}) {
+        const StepPlan plan = make_plan(1, pos, bs, n_blocks, seed + static_cast<uint32_t>(pos));
+        const auto q = random_floats(static_cast<size_t>(qd), seed + 11 + static_cast<uint32_t>(pos));
+        const auto k = random_floats(static_cast<size_t>(kvd), seed + 12 + static_cast<uint32_t>(pos));
+        const auto v = random_floats(static_cast<size_t>(kvd), seed + 13 + static_cast<uint32_t>(pos));
+        std::vector<float> got_o[2], got_q[2], got_k[2];
+        for (int f = 0; f < 2; ++f) {
+            std::unique_ptr<ScopedEnv> off;
+            if (f == 1) off = std::make_unique<ScopedEnv>("RF_GPU_ROPE_ATTN", "off");
+            dq.set(q);
+            dkn.set(k);
+            dvn.set(v);
+            dout.poison();
+            const KvLayerView kv{dk[f], dv[f], c.codec, bs, c.n_kv, c.hd};
+            gpu().begin_step(plan);
+            gpu().rope(dq.act(), c.n_head, c.hd, rp);
+            gpu().rope(dkn.act(), c.n_kv, c.hd, rp);
+            gpu().kv_store(kv, dkn.act(), dvn.act());
+            gpu().attention(dq.act(), kv, ap, dout.act());
+            got_o[f] = dout.get();
+            got_q[f] = dq.get();
+            got_k[f] = dkn.get();
+        }
+        // CPU: the same ops on the host cache
+        std::vector<float> cq = q, ck = k, cv = v, co(static_cast<size_t>(qd));
+        cpu::rope(pool(), {cq.data(), 1, qd}, plan.positions.data(), c.n_head, c.hd, rp);
+        cpu::rope(pool(), {ck.data(), 1, kvd}, plan.positions.data(), c.n_kv, c.hd, rp);
+        cpu::kv_store(pool(), cpu_kv, plan.kv_slots.data(), {ck.data(), 1, kvd}, {cv.data(), 1, kvd});
+        cpu::attention(pool(), {cq.data(), 1, qd}, cpu_kv, plan, ap, {co.data(), 1, qd});
+        const std::string what = describe(c) + " pos " + std::to_string(pos);
+        EXPECT_NMSE_LE(got_o[0], got_o[1], 1e-12, "fused vs unfused out " + what);
+        EXPECT_NMSE_LE(got_q[0], got_q[1], 1e-12, "fused vs unfused rotated q " + what);
+        EXPECT_NMSE_LE(got_k[0], got_k[1], 1e-12, "fused vs unfused rotated k " + what);
+        EXPECT_NMSE_LE(got_o[0], co, 1e-8, "fused out vs cpu " + what);
+        EXPECT_NMSE_LE(got_q[0], cq, 1e-10, "fused q vs cpu " + what);
+        EXPECT_NMSE_LE(got_k[0], ck, 1e-10, "fused k vs cpu " + what);
+    }
+    // the caches (every slot written by the steps, the rest untouched) agree
+    std::vector<uint8_t> pk[2], pv[2];
+    for (int f = 0; f < 2; ++f) {
+        pk[f].resize(pool_bytes);
+        pv[f].resize(pool_bytes);
+        gpu().download(pk[f].data(), dk[f], pool_bytes);
+        gpu().download(pv[f].data(), dv[f], pool_bytes);
+        gpu().release(dk[f]);
+        gpu().release(dv[f]);
+    }
+    EXPECT_TRUE(pv[0] == pv[1]) << "V cache fused vs unfused " << describe(c);
+    size_t k_diff = 0;
+    for (size_t i = 0; i < pool_bytes; ++i) k_diff += pk[0][i] != pk[1][i];
+    EXPECT_EQ(k_diff, 0u) << "K cache bytes differing fused vs unfused " << describe(c);
+    EXPECT_TRUE(pv[0] == host_v) << "V cache vs cpu " << describe(c);
+}
+
+TEST(GpuDecodeFusion, RopeInAttentionMatchesTheSeparateKernelsAndTheCpu) {
+    uint32_t seed = 100;
+    const RopeAttnCase cases[] = {
+        {14, 2, 64, 64, true, 0.0f, KvCodec::F16},       // 0.5b-like
+        {28, 4, 128, 128, true, 0.0f, KvCodec::F16},     // 7b-like
+        {8, 2, 128, 64, false, 0.0f, KvCodec::F32},      // normal pairs, partial rotation
+        {4, 2, 256, 256, true, 0.5f, KvCodec::F16},      // yarn, head_dim 256
+        {6, 6, 64, 32, false, 0.0f, KvCodec::F32},       // no GQA
+    };
+    for (const RopeAttnCase& c : cases) check_rope_attention(c, seed += 1000);
+    // As many KV heads as two per SM: one split, the head group's only block writes q back.
+    const int n_kv = 2 * gpu().device_info().multiprocessors;
+    check_rope_attention({n_kv, n_kv, 64, 64, true, 0.0f, KvCodec::F16}, seed += 1000);
+}
+
+// A small Qwen2-shaped layer (q/k/v with bias, SwiGLU) run as decode steps with every switch of
+// the overlap machinery off and on: identical bits. Once on the emitter's choice of matvec kernels
+// (one-token kernel for these shapes) and once on the many-token kernel everywhere (separate
+// rms_norm and quantize launches carrying the prefetch, early loads).
+TEST(GpuDecodeFusion, PrefetchAndEarlyLoadsChangeNoBit) {
+    const int64_t E = 512, F = 1536, Q = 512, KV = 128;
+    const int hd = 64, n_head = 8, n_kv = 2, bs = 16, n_blocks = 24;
+    struct W {
+        std::vector<uint8_t> bytes;
+        Weight w;
+    };
+    uint32_t seed = 7000;
+    auto weight = [&](TensorType t, int64_t rows, int64_t cols) {
+        W w;
+        w.bytes = random_weight_bytes(t, rows, cols, ++seed);
+        w.w = gpu().load_weight(t, cols, rows, 1, w.bytes.data());
+        return w;
+    };
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q6_K})
+    for (const char* matvec1 : {"default", "0"}) {
+        std::unique_ptr<ScopedEnv> mv;
+        if (std::string(matvec1) == "0") mv = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1", "0");
+        W wq = weight(t, Q, E), wk = weight(t, KV, E), wv = weight(t, KV, E), wo = weight(t, E, Q);
+        W wg = weight(t, F, E), wu = weight(t, F, E), wd = weight(t, E, F);
+        const auto nw = random_floats(static_cast<size_t>(E), ++seed, 0.1f);
+        std::vector<float> ones(static_cast<size_t>(E), 1.0f);
+        for (size_t i = 0; i < ones.size(); ++i) ones[i] += nw[i];
+        const Weight norm = gpu().load_weight(TensorType::F32, E, 1, 1, ones.data());
+        const auto bias = random_floats(static_cast<size_t>(Q), ++seed, 0.1f);
+        const Weight bq = gpu().load_weight(TensorType::F32, Q, 1, 1, bias.data());
+        // switch settings of each variant (variant 0: the defaults)
+        const std::vector<std::vector<std::pair<const char*, const char*>>> variants = {
+            {},
+            {{"RF_GPU_L2_PREFETCH", "24"}},
+            {{"RF_GPU_L2_PREFETCH", "24"}, {"RF_GPU_L2_PREFETCH_MODE", "line"}},
+            {{"RF_GPU_EARLY_LOADS", "off"}},
+            {{"RF_GPU_EARLY_LOADS", "l2"}},
+            {{"RF_GPU_FAST_REPLAY", "off"}},
+        };
+        std::vector<std::vector<float>> outs(variants.size());
+        for (size_t variant = 0; variant < variants.size(); ++variant) {
+            std::vector<std::unique_ptr<ScopedEnv>> env;
+            for (const auto& [k, v] : variants[variant]) env.push_back(std::make_unique<ScopedEnv>(k, v));
+            const int64_t replays0 = gpu().graph_stats().fast_replays;
+            const size_t pool_bytes = static_cast<size_t>(n_blocks) * n_kv * bs * kv_row_bytes(KvCodec::F16, hd);
+            void* kc = gpu().alloc(pool_bytes);
+            void* vc = gpu().alloc(pool_bytes);
+            gpu().fill_zero(kc, pool_bytes);
+            gpu().fill_zero(vc, pool_bytes);
+            const KvLayerView kv{kc, vc, KvCodec::F16, bs, n_kv, hd};
+            DeviceActs x(1, E), h(1, E), q(1, Q), k(1, KV), v(1, KV), o(1, Q), g(1, F), u(1, F);
+            RopeParams rp;
+            rp.n_rot = hd;
+            rp.freq_base = 1e6f;
+            const AttentionParams ap{n_head, n_kv, hd, 0.125f};
+            for (int pos = 0; pos < 40; ++pos) {
+                x.set(random_floats(static_cast<size_t>(E), 9000 + static_cast<uint32_t>(pos)));
+                gpu().begin_step(make_plan(1, pos, bs, n_blocks, 5));
+                gpu().rms_norm(x.act(), norm, 1e-6f, h.act());
+                gpu().matmul(wq.w, h.act(), q.act(), &bq);
+                gpu().matmul(wk.w, h.act(), k.act(), nullptr);
+                gpu().matmul(wv.w, h.act(), v.act(), nullptr);
+                gpu().rope(q.act(), n_head, hd, rp);
+                gpu().rope(k.act(), n_kv, hd, rp);
+                gpu().kv_store(kv, k.act(), v.act());
+                gpu().attention(q.act(), kv, ap, o.act());
+                gpu().matmul(wo.w, o.act(), h.act(), nullptr);
+                gpu().add(x.act(), h.act(), x.act());
+                gpu().rms_norm(x.act(), norm, 1e-6f, h.act());
+                gpu().matmul(wg.w, h.act(), g.act(), nullptr);
+                gpu().matmul(wu.w, h.act(), u.act(), nullptr);
+                gpu().swiglu(g.act(), u.act(), g.act());
+                gpu().matmul(wd.w, g.act(), h.act(), nullptr);
+                gpu().add(x.act(), h.act(), x.act());
+                const auto out = x.get();
+                ASSERT_TRUE(all_finite(out)) << type_name(t) << " pos " << pos;
+                outs[variant].insert(outs[variant].end(), out.begin(), out.end());
+            }
+            const int64_t replays = gpu().graph_stats().fast_replays - replays0;
+            if (variant == 0) {
+                EXPECT_GE(replays, 30) << type_name(t) << ": identical decode steps were not replayed";
+            } else if (variant == 5) {
+                EXPECT_EQ(replays, 0) << type_name(t) << ": fast replay off still replayed";
+            }
+            gpu().release(kc);
+            gpu().release(vc);
+        }
+        for (size_t variant = 1; variant < variants.size(); ++variant)
+            EXPECT_EQ(outs[0], outs[variant]) << type_name(t) << " matvec1 " << matvec1 << ": switch set " << variant
+                                              << " changed the results";
+        for (W* w : {&wq, &wk, &wv, &wo, &wg, &wu, &wd}) gpu().release(const_cast<void*>(w->w.data));
+        gpu().release(const_cast<void*>(norm.data));
+        gpu().release(const_cast<void*>(bq.data));
+    }
+}
+
+}  // namespace
+}  // namespace rf::gputest
