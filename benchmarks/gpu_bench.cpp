@@ -12,14 +12,13 @@
 //       tokens/s, microseconds per step, kernels per step, the launch overhead graphs remove; per
 //       starting context, with the KV bytes read per token (GB/s counts weights + KV); --decode
 //       repeats it per set of the emitter's one-token switches (default, norm-off, no-matvec1,
-//       matvec1-all, ... or '+'-joined switches such as rope-off+pf-off; see set_decode_switches and
+//       matvec1-all, ... or '+'-joined switches such as rope-off+early-off; see set_decode_switches and
 //       gpu_emit.cpp); with graphs + fusion + PDL also the same steps queued without a per-step sync.
 //   rocmforge_gpu_bench barrier
 //       the cost of a device-wide barrier (grid_barrier_probe.cuh) for 1, 2 and 4 blocks per SM.
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -345,10 +344,10 @@ int run_barrier(const Args& args) {
 // ---- synthetic decode step ----------------------------------------------------------------
 
 // The one-token switches of the GPU emitter (gpu_emit.cpp, read from the environment at every
-// step) for one named set: "default" or switches joined by '+' (e.g. rope-off+pf-off).
+// step) for one named set: "default" or switches joined by '+' (e.g. rope-off+early-off).
 void set_decode_switches(const std::string& name) {
-    for (const char* v : {"RF_GPU_MATVEC1", "RF_GPU_NORM_PROLOGUE", "RF_GPU_ROPE_ATTN", "RF_GPU_EARLY_LOADS", "RF_GPU_L2_PREFETCH",
-                          "RF_GPU_L2_PREFETCH_MODE", "RF_GPU_FAST_REPLAY"})
+    for (const char* v : {"RF_GPU_MATVEC1", "RF_GPU_NORM_PROLOGUE", "RF_GPU_ROPE_ATTN", "RF_GPU_EARLY_LOADS", "RF_GPU_FAST_REPLAY",
+                          "RF_GPU_NORM_SLICES"})
         ::unsetenv(v);
     if (name == "default") return;
     size_t p = 0;
@@ -360,15 +359,11 @@ void set_decode_switches(const std::string& name) {
         else if (sw == "matvec1-all") ::setenv("RF_GPU_MATVEC1", "all", 1);
         else if (sw == "rope-off") ::setenv("RF_GPU_ROPE_ATTN", "off", 1);
         else if (sw == "early-off") ::setenv("RF_GPU_EARLY_LOADS", "off", 1);
-        else if (sw == "pf-off") ::setenv("RF_GPU_L2_PREFETCH", "off", 1);
         else if (sw == "replay-off") ::setenv("RF_GPU_FAST_REPLAY", "off", 1);
-        else if (sw == "early-l2") ::setenv("RF_GPU_EARLY_LOADS", "l2", 1);
-        else if (sw == "pf-line") ::setenv("RF_GPU_L2_PREFETCH_MODE", "line", 1);
-        else if (sw.rfind("pf", 0) == 0 && sw.size() > 2 && std::isdigit(static_cast<unsigned char>(sw[2])))
-            ::setenv("RF_GPU_L2_PREFETCH", sw.c_str() + 2, 1);
+        else if (sw == "norm-slices-off") ::setenv("RF_GPU_NORM_SLICES", "off", 1);
         else
             fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
-                 "early-off, early-l2, pf-off, pf<MB>, pf-line, replay-off)", sw);
+                 "early-off, replay-off, norm-slices-off)", sw);
         if (q == std::string::npos) break;
         p = q + 1;
     }

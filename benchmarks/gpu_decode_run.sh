@@ -8,6 +8,8 @@
 #     step    the four decode targets (0.5b q4_0, 7b q4_0 / q8_0 / q4_K) at context 512, base and new,
 #             the new one per decode switch set of DECODE_SETS (rocmforge_gpu_bench step --decode)
 #     barrier the device-wide barrier probe
+#   Environment: GTEST_FILTER, TESTS_TIMEOUT (tests); DECODE_SETS, BASE_AGAIN=1 (step: the base bench
+#   again after the new sets, a drift check); LONG_SETS (long: decode switch sets, default "default").
 #     long    the same at contexts 8192 and 32768 (new), 0.5b / 7b q4_0 also with the base bench
 #     matvec  the one-token matvec against the many-token kernel, every launch configuration
 #     ncu     per-kernel times of one replayed 7b q4_0 and 0.5b q4_0 step (new)

@@ -44,14 +44,9 @@ __device__ __forceinline__ void store_kv(const void* cache, int64_t elem, float 
     else static_cast<float*>(const_cast<void*>(cache))[elem] = v;
 }
 
-// ROPE: rope + KV store folded in (attention.cuh). Blocks past the splits only prefetch weights
-// into L2 (those of grid.y == grid.z == 0; the others exit).
+// ROPE: rope + KV store folded in (attention.cuh).
 template <int D, KvCodec C, bool ROPE>
-__global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, int8_t* xq, float2* xds, const L2Prefetch pf) {
-    if (static_cast<int>(blockIdx.x) >= a.n_splits) {
-        if (blockIdx.y == 0 && blockIdx.z == 0) l2_prefetch_issue(pf, static_cast<int>(blockIdx.x) - a.n_splits, pf.blocks);
-        return;
-    }
+__global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, int8_t* xq, float2* xds) {
     constexpr int H = kAttnMaxHeadsPerBlock;
     constexpr int T = kAttnTile;
     static_assert(T == kThreads, "one score per thread and tile position");
@@ -281,13 +276,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
 
 // Merges the chunks of one (token, head): out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s.
 // One block of head_dim threads per (head, token); with xq each warp also quantizes its 32 dims;
-// with rope folded into the attention it writes the head's rotated q back. Blocks past the heads
-// only prefetch weights into L2.
-__global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t* xq, float2* xds, const L2Prefetch pf) {
-    if (static_cast<int>(blockIdx.x) >= a.n_head) {
-        if (blockIdx.y == 0) l2_prefetch_issue(pf, static_cast<int>(blockIdx.x) - a.n_head, pf.blocks);
-        return;
-    }
+// with rope folded into the attention it writes the head's rotated q back.
+__global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t* xq, float2* xds) {
     const int h = blockIdx.x, t = blockIdx.y;
     const int d = threadIdx.x;
     __shared__ float cs_s[128], sn_s[128];
@@ -355,24 +345,24 @@ __global__ void kv_store_kernel(void* kc, void* vc, int32_t codec, int32_t block
 }
 
 template <int D, bool ROPE>
-void launch_attention_rd(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* xq, float2* xds, const L2Prefetch& pf) {
-    const dim3 grid(static_cast<unsigned>(a.n_splits + pf.blocks), static_cast<unsigned>(a.n_kv_head * a.n_qsub),
+void launch_attention_rd(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* xq, float2* xds) {
+    const dim3 grid(static_cast<unsigned>(a.n_splits), static_cast<unsigned>(a.n_kv_head * a.n_qsub),
                     static_cast<unsigned>(a.n_tok));
-    if (codec == KvCodec::F16) l.launch(attention_kernel<D, KvCodec::F16, ROPE>, grid, dim3(kThreads), 0, a, xq, xds, pf);
-    else l.launch(attention_kernel<D, KvCodec::F32, ROPE>, grid, dim3(kThreads), 0, a, xq, xds, pf);
+    if (codec == KvCodec::F16) l.launch(attention_kernel<D, KvCodec::F16, ROPE>, grid, dim3(kThreads), 0, a, xq, xds);
+    else l.launch(attention_kernel<D, KvCodec::F32, ROPE>, grid, dim3(kThreads), 0, a, xq, xds);
 }
 
 template <int D>
-void launch_attention_d(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* xq, float2* xds, const L2Prefetch& pf) {
+void launch_attention_d(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* xq, float2* xds) {
     // with one split the attention kernel writes out (and its q8_1) itself
     const bool combine = a.n_splits > 1;
     int8_t* kq = combine ? nullptr : xq;
     float2* kds = combine ? nullptr : xds;
-    if (a.rope_fused) launch_attention_rd<D, true>(l, a, codec, kq, kds, pf);
-    else launch_attention_rd<D, false>(l, a, codec, kq, kds, pf);
+    if (a.rope_fused) launch_attention_rd<D, true>(l, a, codec, kq, kds);
+    else launch_attention_rd<D, false>(l, a, codec, kq, kds);
     if (combine)
         l.launch(attention_combine_kernel, dim3(static_cast<unsigned>(a.n_head), static_cast<unsigned>(a.n_tok)),
-                 dim3(D), 0, a, D, xq, xds, zeroed<L2Prefetch>());
+                 dim3(D), 0, a, D, xq, xds);
 }
 
 }  // namespace
@@ -384,15 +374,13 @@ bool attention_can_fuse_rope(int64_t n_tok, int n_qsub, int head_dim, int n_rot)
            n_rot <= head_dim;
 }
 
-void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq, float2* xds,
-                      const L2Prefetch* pf) {
+void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq, float2* xds) {
     if (a.rope_fused && !(attention_can_fuse_rope(a.n_tok, a.n_qsub, head_dim, a.rope.n_rot) && a.q_rot == a.q))
         fail_message("gpu attention: rope cannot be folded into this launch (one token, one q-head block per KV head)");
-    const L2Prefetch p = pf ? *pf : zeroed<L2Prefetch>();
     switch (head_dim) {
-        case 64: launch_attention_d<64>(l, a, codec, xq, xds, p); break;
-        case 128: launch_attention_d<128>(l, a, codec, xq, xds, p); break;
-        case 256: launch_attention_d<256>(l, a, codec, xq, xds, p); break;
+        case 64: launch_attention_d<64>(l, a, codec, xq, xds); break;
+        case 128: launch_attention_d<128>(l, a, codec, xq, xds); break;
+        case 256: launch_attention_d<256>(l, a, codec, xq, xds); break;
         default: fail_message("gpu attention: head_dim " + std::to_string(head_dim) + " is not supported (64, 128, 256)");
     }
 }

@@ -18,13 +18,11 @@
 // (or, with one split, by the head group's only block). Angles and step data (positions, block
 // tables) are read before the programmatic-dependent-launch wait: they come from the step buffer,
 // written before the step's first kernel.
-// Launches can carry an L2 weight prefetch (l2_prefetch.cuh): extra blocks past the splits.
 #pragma once
 
 #include <cstdint>
 
 #include "backend/gpu/gpu_launch.h"
-#include "backend/gpu/l2_prefetch.cuh"
 #include "backend/gpu/rope.cuh"
 #include "kv/kv_layout.h"
 
@@ -68,9 +66,9 @@ struct AttnArgs {
 bool attention_supports_head_dim(int head_dim);
 
 // xq / xds (optional, head_dim % 32 == 0): the kernel writing out also writes its q8_1 form
-// (see norm_quant.cuh) for the matmul that follows. pf (optional): weights to prefetch into L2.
+// (see norm_quant.cuh) for the matmul that follows.
 void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq = nullptr,
-                      float2* xds = nullptr, const L2Prefetch* pf = nullptr);
+                      float2* xds = nullptr);
 
 // Whether rope + KV store can be folded into the decode attention of this shape.
 bool attention_can_fuse_rope(int64_t n_tok, int n_qsub, int head_dim, int n_rot);

@@ -37,9 +37,8 @@ struct DecodeSwitches {
     int matvec1 = 1;  // 0 never, 1 by shape, 2 always
     bool norm_prologue = true;
     bool rope_in_attention = true;
-    int early_loads = 1;     // 0 off, 1 first units into registers, 2 also the next ones into L2
-    bool l2_lines = false;   // L2 prefetch by line instead of bulk
-    int64_t l2_horizon = 0;  // bytes of L2 weight prefetch ahead; 0: none (bulk measured slower, see the notes)
+    bool early_loads = true;
+    bool norm_slices = true;  // rms_norm of a row in several blocks (norm_quant.cuh)
     bool fast_replay = true;
     bool operator==(const DecodeSwitches&) const = default;
 };

@@ -12,10 +12,7 @@
 //   gate/up + swiglu + quantized matmul of it   -> the SwiGLU epilogue also writes the q8_1 input
 //   rope(q) + rope(k) + kv_store + attention   -> the attention kernel rotates q and k and stores
 //                                                  k / v itself (one launch less per layer)
-// Weights: the small kernels between matvec launches (rms_norm, q8_1 quantization, rope + KV
-// store, attention) prefetch into L2 the weights of the next matvec launches (l2_prefetch.cuh), up
-// to a horizon of bytes past the start of the next one; the many-token matvec loads its first
-// units before the programmatic-dependent-launch wait.
+// The many-token matvec loads its first units before the programmatic-dependent-launch wait.
 // The q8_1 activations live in two slots of the q8 scratch, each remembering which activation it
 // holds, so later matmuls on the same input reuse them; a kernel that reads one slot writes the
 // other.
@@ -57,10 +54,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_NORM_PROLOGUE=off    rms_norm as its own kernel even where the next matvec could
 //                               normalise x in its prologue
 //   RF_GPU_ROPE_ATTN=off        rope + KV store as their own kernel before the decode attention
-//   RF_GPU_EARLY_LOADS=off|l2   the many-token matvec loads its first weights after the PDL wait /
-//                               also prefetches its next units into L2 before it
-//   RF_GPU_L2_PREFETCH=off|MB   no L2 weight prefetch by the small kernels (default) / its horizon in MB
-//   RF_GPU_L2_PREFETCH_MODE=line  that prefetch by 128-byte lines instead of bulk copies
+//   RF_GPU_EARLY_LOADS=off      the many-token matvec loads its first weights after the PDL wait
+//   RF_GPU_NORM_SLICES=off      rms_norm kernels one block per row (not sliced over several blocks)
 //   RF_GPU_FAST_REPLAY=off      re-emit every step (no relaunch of an identical step's graph)
 // (DecodeSwitches: gpu_backend_impl.h; read once per flush.)
 }  // namespace
@@ -74,11 +69,9 @@ DecodeSwitches decode_switches() {
     const char* r = std::getenv("RF_GPU_ROPE_ATTN");
     if (r != nullptr && std::strcmp(r, "off") == 0) d.rope_in_attention = false;
     const char* e = std::getenv("RF_GPU_EARLY_LOADS");
-    if (e != nullptr) d.early_loads = std::strcmp(e, "off") == 0 ? 0 : std::strcmp(e, "l2") == 0 ? 2 : 1;
-    const char* lm = std::getenv("RF_GPU_L2_PREFETCH_MODE");
-    if (lm != nullptr && std::strcmp(lm, "line") == 0) d.l2_lines = true;
-    const char* p = std::getenv("RF_GPU_L2_PREFETCH");
-    if (p != nullptr) d.l2_horizon = std::strcmp(p, "off") == 0 ? 0 : std::clamp(std::atol(p), 0L, 1024L) << 20;
+    if (e != nullptr && std::strcmp(e, "off") == 0) d.early_loads = false;
+    const char* ns = std::getenv("RF_GPU_NORM_SLICES");
+    if (ns != nullptr && std::strcmp(ns, "off") == 0) d.norm_slices = false;
     const char* f = std::getenv("RF_GPU_FAST_REPLAY");
     if (f != nullptr && std::strcmp(f, "off") == 0) d.fast_replay = false;
     return d;
@@ -86,77 +79,6 @@ DecodeSwitches decode_switches() {
 
 namespace {
 
-// The L2 weight prefetch of a decode step (see l2_prefetch.cuh). The weights of the one-token
-// matvec launches are numbered as one byte sequence in op order ("stream positions"); a small
-// kernel launched before op c prefetches from the cursor (what earlier windows covered) up to
-// `horizon` bytes past the start of the first such matmul at or after c, each matrix's planes in
-// proportion (the first rows of every plane first), at most kL2PrefetchRanges ranges.
-class L2PrefetchPlan {
-public:
-    L2PrefetchPlan(const std::vector<Op>& ops, int64_t horizon, bool lines, int n_sm,
-                   bool (*eligible)(const Op&, const void*), const void* ctx)
-        : ops_(ops), horizon_(horizon), lines_(lines), n_sm_(n_sm), start_(ops.size() + 1, 0) {
-        int64_t pos = 0;
-        for (size_t i = 0; i < ops.size(); ++i) {
-            start_[i] = pos;
-            if (horizon_ > 0 && eligible(ops[i], ctx)) pos += weight_bytes(ops[i].w);
-        }
-        start_[ops.size()] = pos;
-    }
-
-    // The prefetch for a small kernel launched before op c (advances the cursor).
-    L2Prefetch window(size_t c) {
-        L2Prefetch pf = zeroed<L2Prefetch>();
-        if (horizon_ <= 0) return pf;
-        const int64_t end = start_[c] + horizon_;
-        int64_t at = std::max(cursor_, start_[c]);
-        for (size_t j = c; j < ops_.size() && at < end; ++j) {
-            const int64_t wb = start_[j + 1] - start_[j];
-            if (wb == 0 || start_[j + 1] <= at) continue;
-            const Weight& w = ops_[j].w;
-            const MatrixLayout lay = matrix_layout(w.type, w.rows, w.cols);
-            const BlockFormat f = block_format(device_type(w.type));
-            if (pf.n_ranges + f.n_planes > kL2PrefetchRanges) break;
-            const int64_t b = std::min(end, start_[j + 1]);
-            const double f0 = static_cast<double>(at - start_[j]) / static_cast<double>(wb);
-            const double f1 = static_cast<double>(b - start_[j]) / static_cast<double>(wb);
-            const auto* base = static_cast<const uint8_t*>(w.data);
-            for (int p = 0; p < f.n_planes; ++p) {
-                const size_t plane = static_cast<size_t>(lay.blocks_per_row * w.rows) * f.fields[p].bytes;
-                const size_t lo = static_cast<size_t>(f0 * static_cast<double>(plane)) / 16 * 16;
-                const size_t hi = std::min(align_up(static_cast<size_t>(f1 * static_cast<double>(plane)), 16),
-                                           align_up(plane, 16));
-                if (hi <= lo) continue;
-                pf.ptr[pf.n_ranges] = base + lay.plane_offset[p] + lo;
-                pf.bytes[pf.n_ranges] = static_cast<uint32_t>(hi - lo);
-                ++pf.n_ranges;
-            }
-            at = b;
-        }
-        cursor_ = std::max(cursor_, at);
-        const uint64_t bytes = l2_prefetch_bytes(pf);
-        pf.blocks = bytes == 0 ? 0 : static_cast<int32_t>(std::clamp<uint64_t>((bytes + (256u << 10) - 1) / (256u << 10), 1, n_sm_));
-        pf.lines = lines_ ? 1 : 0;
-        return pf;
-    }
-
-private:
-    // bytes of a matrix's planes (what its matvec streams)
-    static int64_t weight_bytes(const Weight& w) {
-        const MatrixLayout lay = matrix_layout(w.type, w.rows, w.cols);
-        const BlockFormat f = block_format(device_type(w.type));
-        int64_t n = 0;
-        for (int p = 0; p < f.n_planes; ++p) n += lay.blocks_per_row * w.rows * f.fields[p].bytes;
-        return n;
-    }
-
-    const std::vector<Op>& ops_;
-    int64_t horizon_;
-    bool lines_;
-    int n_sm_;
-    std::vector<int64_t> start_;  // stream position of each op's weights (ops.size() + 1 entries)
-    int64_t cursor_ = 0;
-};
 
 // Whether a matmul runs on the one-token kernel (and so may take the norm prologue and the q8_1
 // epilogue). In whole 7b decode steps on H100 the many-token kernel was faster on 3584-wide and
@@ -291,19 +213,11 @@ void GpuBackendImpl::emit(Launcher& l) const {
     const DecodeSwitches& switches = switches_;
     const Op* pending_norm = nullptr;  // an rms_norm left to the prologue of the next matvec
     const Op* pending_rope = nullptr;  // rope(q), rope(k), kv_store left to the next attention
-    L2PrefetchPlan prefetch(
-        ops_, switches.l2_horizon, switches.l2_lines, info_.multiprocessors,
-        [](const Op& op, const void* ctx) {
-            return op.kind == OpKind::Matmul && op.a.rows == 1 &&
-                   matmul_path(*static_cast<const PrefillEmitContext*>(ctx), op) == MatmulPath::Matvec;
-        },
-        &pc);
-    // The slot holding x's q8_1, quantizing it into slot 0 first if no slot does (before op `at`).
-    auto quantized_input = [&](const Act& x, size_t at) {
+    // The slot holding x's q8_1, quantizing it into slot 0 first if no slot does.
+    auto quantized_input = [&](const Act& x) {
         for (int s = 0; s < 2; ++s)
             if (same_act(q8_of[s], x)) return s;
-        const L2Prefetch pf = prefetch.window(at);
-        launch_quantize_q8_1(l, x.data, x.rows, x.cols, q8_xq(0, x), q8_xds(0, x), &pf);
+        launch_quantize_q8_1(l, x.data, x.rows, x.cols, q8_xq(0, x), q8_xds(0, x));
         q8_of[0] = x;
         return 0;
     };
@@ -328,9 +242,9 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     pending_norm = &op;
                     break;
                 }
-                const L2Prefetch pf = prefetch.window(i + 1);
                 launch_rms_norm(l, op.a.data, static_cast<const float*>(op.w.data), op.eps, op.c.data, op.a.rows, op.a.cols,
-                                fuse_q8 ? q8_xq(0, op.c) : nullptr, fuse_q8 ? q8_xds(0, op.c) : nullptr, &pf);
+                                fuse_q8 ? q8_xq(0, op.c) : nullptr, fuse_q8 ? q8_xds(0, op.c) : nullptr,
+                                switches.norm_slices);
                 if (fuse_q8) q8_of[0] = op.c;
                 break;
             }
@@ -420,7 +334,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                         q8_of[0] = x;
                         pending_norm = nullptr;
                     } else {
-                        in_slot = quantized_input(x, i);
+                        in_slot = quantized_input(x);
                         a.x = q8_xq(in_slot, x);
                         a.xds = q8_xds(in_slot, x);
                     }
@@ -438,9 +352,9 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 RF_CHECK(pending_norm == nullptr, "gpu emit: an rms_norm was left to a matvec that cannot take it");
                 const MatvecConfig cfg = choose_matvec_config(op.w.type, a.total_rows, K, info_.multiprocessors);
                 a.warps_per_row = cfg.warps_per_row;
-                a.early_loads = switches.early_loads;
+                a.early_loads = switches.early_loads ? 1 : 0;
                 if (quant) {
-                    const int slot = quantized_input(x, i);
+                    const int slot = quantized_input(x);
                     a.x = q8_xq(slot, x);
                     a.xds = q8_xds(slot, x);
                     a.x_stride = K;
@@ -488,8 +402,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                         a.head_dim = op.head_dim;
                         a.block_size = st.kv.block_size;
                         a.codec = static_cast<int32_t>(st.kv.codec);
-                        const L2Prefetch pf = prefetch.window(i);
-                        launch_rope_kv_store(l, a, op.a.rows, make_rope_consts(op.rope), &pf);
+                        launch_rope_kv_store(l, a, op.a.rows, make_rope_consts(op.rope));
                         written(op.a);
                         written(rk.a);
                         i += 2;
@@ -552,9 +465,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
                                      ops_[i + 1].kind == OpKind::Matmul && same_act(ops_[i + 1].a, op.c) &&
                                      matvec_path(ops_[i + 1]) && is_quantized_matvec_type(ops_[i + 1].w.type);
                 written(op.c);
-                const L2Prefetch pf = prefetch.window(i);
                 launch_attention(l, a, op.attn.head_dim, op.kv.codec, fuse_q8 ? q8_xq(0, op.c) : nullptr,
-                                 fuse_q8 ? q8_xds(0, op.c) : nullptr, &pf);
+                                 fuse_q8 ? q8_xds(0, op.c) : nullptr);
                 if (fuse_q8) q8_of[0] = op.c;
                 break;
             }

@@ -67,8 +67,7 @@ struct MatvecArgs {
     int32_t lanes_per_row;              // 4, 8, 16, 32
     int32_t block_threads;              // 128, 256, 512
     // many-token kernel only
-    int32_t early_loads;                // before the PDL wait: 1 load the first units' weights, 2 also
-                                        // prefetch the next units into L2 (0: nothing)
+    int32_t early_loads;                // load the first units' weights before the PDL wait
     int32_t pad;
 };
 

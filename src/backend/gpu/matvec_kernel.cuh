@@ -10,13 +10,10 @@
 // Only included by the .cu files that instantiate it.
 #pragma once
 
-#include "backend/gpu/l2_prefetch.cuh"
 #include "backend/gpu/matvec.cuh"
 #include "backend/gpu/quant_dot.cuh"
 
 namespace rf::gpu {
-
-constexpr int kMatvecL2Ahead = 6;  // early_loads == 2: units per lane prefetched into L2 past the first two
 
 template <TensorType T>
 struct QuantPolicy {
@@ -46,14 +43,6 @@ struct QuantPolicy {
     }
     static __device__ __forceinline__ float dot(const W& w, const X& x, int u) {
         return D::dot(w, x.q, x.ds, u / D::kUnitsPerBlock, u % D::kUnitsPerBlock);
-    }
-    // The lines of unit u's block in every plane into L2.
-    static __device__ __forceinline__ void prefetch_l2(const Row& r, int u) {
-        const BlockFormat f = block_format(T);
-        const int blk = u / D::kUnitsPerBlock;
-#pragma unroll
-        for (int p = 0; p < kMaxPlanes; ++p)
-            if (p < f.n_planes) l2_prefetch_line(r.m.plane[p] + blk * f.fields[p].bytes);
     }
 };
 
@@ -108,7 +97,6 @@ struct FloatPolicy {
         }
         return w;
     }
-    static __device__ __forceinline__ void prefetch_l2(const Row& r, int u) { l2_prefetch_line(r.p + u * kElems * kElemBytes); }
     static __device__ __forceinline__ float dot(const W& w, const X& xp, int u) {
         const float* x = xp.p + u * kElems;
         if constexpr (VEC) {
@@ -181,15 +169,6 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
         }
     };
     if (a.early_loads) load2(u);
-    if (a.early_loads == 2) {  // and the next kMatvecL2Ahead units of the lane into L2
-#pragma unroll
-        for (int k = 2; k < 2 + kMatvecL2Ahead; ++k) {
-            const int at = u + k * stride;
-#pragma unroll
-            for (int rr = 0; rr < NR; ++rr)
-                if (ok[rr] && at < n_units) Policy::prefetch_l2(rp[rr], at);
-        }
-    }
     RF_PDL_ENTRY();
     if (!a.early_loads) load2(u);
     for (; u + stride < n_units; u += 2 * stride) {

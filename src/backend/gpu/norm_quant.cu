@@ -17,13 +17,8 @@ __device__ __forceinline__ void quantize_lane(float v, int8_t* xq_block, float2*
 // the rest re-read). With xq each warp quantizes the 32 consecutive elements it holds per step.
 constexpr int kVals = 8;
 
-// Blocks past the last row only prefetch weights into L2 (pf).
 __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps,
-                                float* out, int64_t rows, int64_t cols, int8_t* xq, float2* xds, const L2Prefetch pf) {
-    if (blockIdx.x >= rows) {
-        l2_prefetch_issue(pf, static_cast<int>(blockIdx.x - rows), pf.blocks);
-        return;
-    }
+                                float* out, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
     RF_PDL_ENTRY();
     __shared__ float scratch[32];
     const int64_t row = blockIdx.x;
@@ -68,16 +63,56 @@ __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __rest
     for (int64_t i = threadIdx.x + static_cast<int64_t>(kVals) * n; i - lane < cols; i += n) emit(i, i < cols ? xr[i] : 0.0f);
 }
 
-// The first pf.blocks blocks only prefetch weights into L2 (pf).
-__global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, int64_t cols, int8_t* xq, float2* xds,
-                                     const L2Prefetch pf) {
-    if (static_cast<int>(blockIdx.x) < pf.blocks) {
-        l2_prefetch_issue(pf, static_cast<int>(blockIdx.x), pf.blocks);
-        return;
+// One block per (row, slice of kNormSlice columns): every block sums the squares of the whole row
+// (re-read from L2 by each slice: 14 KB for 3584 columns), then normalises and quantizes only its
+// slice, so the emit phase (two warp reductions per 32 values) runs over the slices in parallel
+// instead of in series in one block. out must not overlap x.
+constexpr int kNormSliceThreads = 256;
+constexpr int kNormSlice = 256;  // columns per block: one emit round of kNormSliceThreads
+
+__global__ void __launch_bounds__(kNormSliceThreads) rms_norm_sliced_kernel(const float* __restrict__ x,
+                                                                              const float* __restrict__ w, float eps,
+                                                                              float* __restrict__ out, int64_t cols,
+                                                                              int8_t* xq, float2* xds) {
+    RF_PDL_ENTRY();
+    __shared__ float scratch[32];
+    const int64_t row = blockIdx.x;
+    const float* xr = x + row * cols;
+    float ss = 0.0f;
+    if (cols % 4 == 0) {
+        const auto* x4 = reinterpret_cast<const float4*>(xr);
+        for (int64_t i = threadIdx.x; i < cols / 4; i += kNormSliceThreads) {
+            const float4 v = x4[i];
+            ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+        }
+    } else {
+        for (int64_t i = threadIdx.x; i < cols; i += kNormSliceThreads) ss += xr[i] * xr[i];
     }
+    ss = block_sum(ss, scratch);
+    const float scale = rsqrtf(ss / static_cast<float>(cols) + eps);
+    const int lane = threadIdx.x % RF_WARP_SIZE;
+    const int64_t i = static_cast<int64_t>(blockIdx.y) * kNormSlice + threadIdx.x;
+    if (i - lane >= cols) return;  // uniform per warp
+    float o = 0.0f;
+    if (i < cols) {
+        o = xr[i] * scale * w[i];
+        out[row * cols + i] = o;
+    }
+    // cols % 32 == 0 when quantizing: a warp's 32 elements are a block
+    if (xq != nullptr) {
+        const float amax = rf_warp_max(fabsf(o));
+        const float d = amax / 127.0f;
+        const int q = amax == 0.0f ? 0 : __float2int_rn(o / d);
+        xq[row * cols + i] = static_cast<int8_t>(q);
+        const int sum = rf_warp_sum_int(q);
+        if (lane == 0) xds[row * (cols / 32) + i / 32] = make_float2(d, d * static_cast<float>(sum));
+    }
+}
+
+__global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
     RF_PDL_ENTRY();
     const int lane = threadIdx.x % RF_WARP_SIZE;
-    const int64_t b = static_cast<int64_t>(blockIdx.x - pf.blocks) * (blockDim.x / RF_WARP_SIZE) + threadIdx.x / RF_WARP_SIZE;
+    const int64_t b = static_cast<int64_t>(blockIdx.x) * (blockDim.x / RF_WARP_SIZE) + threadIdx.x / RF_WARP_SIZE;
     const int64_t blocks_per_row = cols / 32;
     if (b >= rows * blocks_per_row) return;
     const int64_t row = b / blocks_per_row, bi = b % blocks_per_row;
@@ -88,22 +123,24 @@ __global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, 
 }  // namespace
 
 void launch_rms_norm(Launcher& l, const float* x, const float* w, float eps, float* out, int64_t rows, int64_t cols,
-                     int8_t* xq, float2* xds, const L2Prefetch* pf) {
+                     int8_t* xq, float2* xds, bool sliced) {
+    const bool apart = out + rows * cols <= x || x + rows * cols <= out;
+    if (sliced && apart && cols >= 1024) {
+        l.launch(rms_norm_sliced_kernel, dim3(static_cast<unsigned>(rows), ceil_div(cols, kNormSlice)), dim3(kNormSliceThreads),
+                 0, x, w, eps, out, cols, xq, xds);
+        return;
+    }
     // enough threads that each holds at most kVals values (up to 1024), a multiple of 32
     int64_t threads = (cols + kVals - 1) / kVals;
     threads = threads < 32 ? 32 : threads > 1024 ? 1024 : (threads + 31) / 32 * 32;
     if (threads < 128 && cols >= 128) threads = 128;
-    const L2Prefetch p = pf ? *pf : zeroed<L2Prefetch>();
-    l.launch(rms_norm_kernel, dim3(static_cast<unsigned>(rows + p.blocks)), dim3(static_cast<unsigned>(threads)), 0, x, w,
-             eps, out, rows, cols, xq, xds, p);
+    l.launch(rms_norm_kernel, dim3(static_cast<unsigned>(rows)), dim3(static_cast<unsigned>(threads)), 0, x, w, eps, out,
+             rows, cols, xq, xds);
 }
 
-void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds,
-                          const L2Prefetch* pf) {
+void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
     const int64_t blocks = rows * (cols / 32);
-    const L2Prefetch p = pf ? *pf : zeroed<L2Prefetch>();
-    l.launch(quantize_q8_1_kernel, dim3(ceil_div(blocks, 8) + static_cast<unsigned>(p.blocks)), dim3(256), 0, x, rows,
-             cols, xq, xds, p);
+    l.launch(quantize_q8_1_kernel, dim3(ceil_div(blocks, 8)), dim3(256), 0, x, rows, cols, xq, xds);
 }
 
 }  // namespace rf::gpu

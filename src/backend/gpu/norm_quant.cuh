@@ -8,17 +8,16 @@
 #include <cstdint>
 
 #include "backend/gpu/gpu_launch.h"
-#include "backend/gpu/l2_prefetch.cuh"
 
 namespace rf::gpu {
 
 // out[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * w; optional q8_1 of out (xq/xds non-null,
-// cols % 32 == 0). out may alias x. pf (optional): weights to prefetch into L2 (l2_prefetch.cuh).
+// cols % 32 == 0). out may alias x. sliced: rows of 1024+ columns not written in place run as
+// several blocks per row (each sums the whole row, then normalises and quantizes a slice of it).
 void launch_rms_norm(Launcher& l, const float* x, const float* w, float eps, float* out, int64_t rows, int64_t cols,
-                     int8_t* xq, float2* xds, const L2Prefetch* pf = nullptr);
+                     int8_t* xq, float2* xds, bool sliced = false);
 
-// q8_1 of x [rows, cols] (cols % 32 == 0); pf as above.
-void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds,
-                          const L2Prefetch* pf = nullptr);
+// q8_1 of x [rows, cols] (cols % 32 == 0).
+void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds);
 
 }  // namespace rf::gpu

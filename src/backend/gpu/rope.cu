@@ -15,12 +15,7 @@ __device__ __forceinline__ void rotate(float* v, int i, int half, bool neox, flo
 }
 
 // One block per token: angles once into shared memory, rotate q and k heads, then store k / v.
-// Blocks past the last token only prefetch weights into L2 (pf).
-__global__ void rope_kv_store_kernel(const RopeKvArgs a, const RopeConsts c, int64_t rows, const L2Prefetch pf) {
-    if (blockIdx.x >= rows) {
-        l2_prefetch_issue(pf, static_cast<int>(blockIdx.x - rows), pf.blocks);
-        return;
-    }
+__global__ void rope_kv_store_kernel(const RopeKvArgs a, const RopeConsts c) {
     RF_PDL_ENTRY();
     __shared__ float cs_s[256], sn_s[256];
     const int64_t t = blockIdx.x;
@@ -78,9 +73,8 @@ void launch_rope(Launcher& l, float* x, int64_t rows, int n_heads, int head_dim,
              head_dim, positions, c);
 }
 
-void launch_rope_kv_store(Launcher& l, const RopeKvArgs& a, int64_t rows, const RopeConsts& c, const L2Prefetch* pf) {
-    const L2Prefetch p = pf ? *pf : zeroed<L2Prefetch>();
-    l.launch(rope_kv_store_kernel, dim3(static_cast<unsigned>(rows + p.blocks)), dim3(256), 0, a, c, rows, p);
+void launch_rope_kv_store(Launcher& l, const RopeKvArgs& a, int64_t rows, const RopeConsts& c) {
+    l.launch(rope_kv_store_kernel, dim3(static_cast<unsigned>(rows)), dim3(256), 0, a, c);
 }
 
 }  // namespace rf::gpu

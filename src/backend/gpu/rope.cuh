@@ -5,7 +5,6 @@
 #include <cstdint>
 
 #include "backend/gpu/gpu_launch.h"
-#include "backend/gpu/l2_prefetch.cuh"
 
 namespace rf::gpu {
 
@@ -42,8 +41,6 @@ struct RopeKvArgs {
     int32_t codec;  // KvCodec
     int32_t pad;
 };
-// pf (optional): weights to prefetch into L2 (l2_prefetch.cuh).
-void launch_rope_kv_store(Launcher& l, const RopeKvArgs& a, int64_t rows, const RopeConsts& c,
-                          const L2Prefetch* pf = nullptr);
+void launch_rope_kv_store(Launcher& l, const RopeKvArgs& a, int64_t rows, const RopeConsts& c);
 
 }  // namespace rf::gpu
