@@ -23,13 +23,18 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads > 0 ? n_threads : d
 }
 
 ThreadPool::~ThreadPool() {
+    stop_.store(true, std::memory_order_release);
+    publish(false);
+    for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::publish(bool chunk_job) {
     {
         std::lock_guard<std::mutex> lock(wake_mutex_);
-        stop_.store(true, std::memory_order_release);
-        generation_.fetch_add(1, std::memory_order_acq_rel);
+        const uint64_t next = ((generation_.load(std::memory_order_relaxed) >> 1) + 1) << 1;
+        generation_.store(next | (chunk_job ? 1u : 0u), std::memory_order_release);
     }
     wake_cv_.notify_all();
-    for (auto& t : workers_) t.join();
 }
 
 void ThreadPool::record_error() noexcept {
@@ -65,30 +70,25 @@ void ThreadPool::work_chunks(uint32_t epoch) noexcept {
 }
 
 void ThreadPool::worker_loop(int index) {
-    uint32_t seen = 0;  // generation_ starts at 0 and nothing was dispatched before the workers existed
+    uint64_t seen = 0;  // generation_ starts at 0 and nothing was dispatched before the workers existed
     for (;;) {
-        uint32_t now = generation_.load(std::memory_order_acquire);
+        uint64_t now = generation_.load(std::memory_order_acquire);
         for (int spin = 0; now == seen && spin < kSpinIterations; ++spin) {
             cpu_relax();
             now = generation_.load(std::memory_order_acquire);
         }
-        JobKind kind;
-        const std::function<void(int, int)>* run_fn;
-        uint32_t epoch;
-        {
+        if (now == seen) {
             std::unique_lock<std::mutex> lock(wake_mutex_);
             wake_cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-            seen = generation_.load(std::memory_order_acquire);
-            kind = kind_;
-            run_fn = run_fn_;
-            epoch = static_cast<uint32_t>(chunk_state_.load(std::memory_order_acquire) >> 32);
+            now = generation_.load(std::memory_order_acquire);
         }
+        seen = now;
         if (stop_.load(std::memory_order_acquire)) return;
-        if (kind == JobKind::Chunks) {
-            work_chunks(epoch);
+        if (now & 1u) {
+            work_chunks(static_cast<uint32_t>(chunk_state_.load(std::memory_order_acquire) >> 32));
             continue;
         }
-        execute_run(index, run_fn);
+        execute_run(index, run_fn_);
         if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
             std::lock_guard<std::mutex> lock(done_mutex_);
             done_cv_.notify_one();
@@ -103,13 +103,8 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
     }
     error_ = nullptr;
     remaining_.store(n_threads_ - 1, std::memory_order_release);
-    {
-        std::lock_guard<std::mutex> lock(wake_mutex_);
-        kind_ = JobKind::Run;
-        run_fn_ = &fn;
-        generation_.fetch_add(1, std::memory_order_acq_rel);
-    }
-    wake_cv_.notify_all();
+    run_fn_ = &fn;
+    publish(false);
     execute_run(0, &fn);
     int left = remaining_.load(std::memory_order_acquire);
     for (int spin = 0; left != 0 && spin < kSpinIterations; ++spin) {
@@ -137,13 +132,8 @@ void ThreadPool::for_each_chunk(int64_t n_chunks, const std::function<void(int64
     chunk_fn_.store(&fn, std::memory_order_release);
     chunk_count_.store(n_chunks, std::memory_order_release);
     chunk_done_.store(0, std::memory_order_release);
-    {
-        std::lock_guard<std::mutex> lock(wake_mutex_);
-        kind_ = JobKind::Chunks;
-        chunk_state_.store(static_cast<uint64_t>(epoch) << 32, std::memory_order_release);
-        generation_.fetch_add(1, std::memory_order_acq_rel);
-    }
-    wake_cv_.notify_all();
+    chunk_state_.store(static_cast<uint64_t>(epoch) << 32, std::memory_order_release);
+    publish(true);
     work_chunks(epoch);
     // Every chunk is claimed now; wait for the ones other threads are still running.
     for (int spin = 0; chunk_done_.load(std::memory_order_acquire) != n_chunks; ++spin) {

@@ -45,8 +45,7 @@ public:
                       int64_t min_chunk = 1);
 
 private:
-    enum class JobKind { Run, Chunks };
-
+    void publish(bool chunk_job);
     void worker_loop(int index);
     void execute_run(int index, const std::function<void(int, int)>* fn) noexcept;
     // Claims and runs chunks of the chunk job with this epoch while it is live.
@@ -56,12 +55,13 @@ private:
     int n_threads_;
     std::vector<std::thread> workers_;
 
-    // Job publication: written by the caller under wake_mutex_, read by workers under it.
-    // (Sleeping uses condition variables, not std::atomic::wait, which loses wake-ups in GCC 12.)
+    // Job publication: generation_ = (job counter << 1) | (1 for a chunk job), stored last with
+    // release; a worker acts on the word it loaded, so the kind is never torn from its job. A
+    // run job's run_fn_ stays valid until every worker ran it. The mutex and condition variable
+    // only serve sleeping workers (std::atomic::wait loses wake-ups in GCC 12's libstdc++).
     std::mutex wake_mutex_;
     std::condition_variable wake_cv_;
-    std::atomic<uint32_t> generation_{0};
-    JobKind kind_ = JobKind::Run;
+    std::atomic<uint64_t> generation_{0};
     const std::function<void(int, int)>* run_fn_ = nullptr;
     std::atomic<bool> stop_{false};
 
