@@ -52,7 +52,7 @@ PY
         ;;
     decode)
         for m in qwen2.5-7b:q4_0 qwen2.5-7b:q8_0 qwen2.5-7b:q4_k_m qwen2.5-0.5b:q4_0; do
-            timeout 240 $rf bench --synthetic "$m" --device gpu -p 512 -n 128 -d 512 -r 3 >"$out/bench_$m.log" 2>&1
+            timeout 240 $rf bench --synthetic "$m" --device gpu -p 0 -n 128 -d 512 -r 3 >"$out/bench_$m.log" 2>&1
             grep -E "^\| qwen" "$out/bench_$m.log" | tee -a "$summary"
         done
         ;;
