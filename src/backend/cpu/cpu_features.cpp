@@ -1,5 +1,6 @@
 #include "backend/cpu/cpu_features.h"
 
+#include <initializer_list>
 #include <atomic>
 
 #if defined(__x86_64__) || defined(__i386__)
