@@ -7,7 +7,7 @@
 #   tools/device/validate_h100.sh [build] [tests] [e2e] [decode] [long] [prefill]   (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-out="${OUT:-device_out}"
+out="$(realpath -m "${OUT:-device_out}")"
 mkdir -p "$out"
 what="${*:-build tests e2e decode long prefill}"
 deps="$PWD/.carry/deps/usr/lib/x86_64-linux-gnu"
@@ -29,7 +29,7 @@ for w in $what; do
         ;;
     tests)
         # CPU unit tests (those needing ../shared skip: it does not travel) and the GPU harness.
-        (cd build-cuda && timeout 500 ctest -j 8 -LE interop --output-on-failure >"../$out/ctest.log" 2>&1)
+        (cd build-cuda && timeout 500 ctest -j 8 -LE interop --output-on-failure >"$out/ctest.log" 2>&1)
         echo "ctest rc=$? $(grep -E 'tests passed|tests failed' "$out/ctest.log")" | tee -a "$summary"
         grep -E "\*\*\*Failed|Timeout|Not Run" "$out/ctest.log" | head -20 | tee -a "$summary"
         ;;
