@@ -11,7 +11,6 @@ PACKAGES=(
     libboost-dev libopenblas-dev liblapacke-dev libxxhash-dev libzstd-dev libutf8proc-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     clang libclang-rt-14-dev
-    nodejs npm
     hipcc libamdhip64-dev rocm-device-libs
 )
 
@@ -19,6 +18,11 @@ missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js for the oracle tests: any installed node + npm will do (a NodeSource nodejs bundles npm
+# and conflicts with Debian's npm package, so only install Debian's when the commands are absent).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     $SUDO apt-get update -q
