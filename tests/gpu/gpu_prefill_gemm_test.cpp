@@ -1,4 +1,4 @@
-// Many-token matrix products against the CPU: the tiled GEMM (matrix units and the FMA form
+// Many-token matrix products against the exact product: the tiled GEMM (matrix units and the FMA form
 // that GPUs without them run), the vendor GEMM on dequantized rows, and the per-architecture
 // default, for token counts 1, 2, 3, 7, 16, 33, 512 (each tile shape, split-K and not, partial
 // row / token / K tiles), every weight type the GEMM takes, with and without bias.
@@ -36,9 +36,36 @@ struct ScopedDispatch {
 
 bool is_mma_device() { return gpu::dispatch_table_for(gpu().device_info().arch).gemm_compute == GemmCompute::Mma; }
 
-// NMSE bound of y against the CPU's f32 product: the GEMM rounds weights and x to f16 (2^-11
-// relative) or bf16 (2^-8); the vendor path likewise; the matvec fallback quantizes x to q8_1.
+// NMSE bound of y against the exact product of the dequantized weights and x (exact_product):
+// the GEMM rounds weights and x to f16 (2^-11 relative) or bf16 (2^-8); the vendor path
+// likewise; the matvec fallback quantizes x to q8_1.
+// The reference is not cpu::matmul: since the SIMD CPU kernels (011b8a4) it quantizes x to Q8_0 /
+// Q8_1 (blocks of 32) or Q8_K (blocks of 256) like llama.cpp's CPU backend, which alone puts it
+// 2.7e-5 .. 3.2e-5 (Q8_0/Q8_1) and 4.5e-5 .. 5.3e-5 (Q8_K) NMSE from the exact product on these
+// random inputs (a rounding step of max|x|/127 per block: variance step^2 / 12, ~2.8e-5 of x's for
+// Gaussian blocks of 32), more than the 2e-5 this test allows the GPU.
 double bound(TensorType t) { return t == TensorType::BF16 ? 2e-4 : 2e-5; }
+
+// y[t, r] = x[t, :] . dequantized w[r, :] (+ bias), accumulated in double.
+std::vector<float> exact_product(const Weight& w, const std::vector<float>& x, int64_t T, const float* bias) {
+    std::vector<float> y(static_cast<size_t>(T * w.rows));
+    pool().parallel_for(
+        w.rows,
+        [&](int64_t r0, int64_t r1) {
+            std::vector<float> row(static_cast<size_t>(w.cols));
+            for (int64_t r = r0; r < r1; ++r) {
+                cpu::weight_row_to_f32(w, 0, r, row.data());
+                for (int64_t t = 0; t < T; ++t) {
+                    const float* xt = x.data() + t * w.cols;
+                    double acc = bias ? bias[r] : 0.0;
+                    for (int64_t k = 0; k < w.cols; ++k) acc += static_cast<double>(row[static_cast<size_t>(k)]) * xt[k];
+                    y[static_cast<size_t>(t * w.rows + r)] = static_cast<float>(acc);
+                }
+            }
+        },
+        8);
+    return y;
+}
 
 struct HostWeight {
     std::vector<uint8_t> bytes;
@@ -64,9 +91,7 @@ void check_product(TensorType t, int64_t rows, int64_t cols, int64_t T, bool wit
     DeviceActs dx(x, T, cols), dy(T, rows);
     dy.poison();
     gpu().matmul(w.gpu, dx.act(), dy.act(), with_bias ? &bg : nullptr);
-    std::vector<float> ref(static_cast<size_t>(T * rows));
-    cpu::matmul(pool(), w.cpu, {const_cast<float*>(x.data()), T, cols}, {ref.data(), T, rows},
-                with_bias ? bias.data() : nullptr);
+    const std::vector<float> ref = exact_product(w.cpu, x, T, with_bias ? bias.data() : nullptr);
     const std::string what = path + " " + type_name(t) + " " + std::to_string(rows) + "x" + std::to_string(cols) +
                              " T=" + std::to_string(T) + (with_bias ? " bias" : "");
     EXPECT_NMSE_LE(dy.get(), ref, nmse_bound, what);
