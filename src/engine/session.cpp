@@ -46,10 +46,13 @@ void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector
         } else if (last_chunk && (last_logits || want_device_logits_)) {
             plan_.output_rows.push_back(static_cast<int32_t>(n - 1));
         }
+        // Host logits only where asked for: with want_device_logits alone the row stays in
+        // backend memory (a GPU download here would sync the step and copy n_vocab floats to
+        // pageable memory every token: ~150 us per decode step on the H100, docs/results.md).
         float* dst = nullptr;
         if (all_logits) {
             dst = all_logits->data() + begin * static_cast<size_t>(n_vocab);
-        } else if (!plan_.output_rows.empty()) {
+        } else if (last_chunk && last_logits) {
             chunk_logits.resize(static_cast<size_t>(n_vocab));
             dst = chunk_logits.data();
         }

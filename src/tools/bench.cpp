@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 
 #include "backend/backend_factory.h"
 #include "backend/cpu/cpu_backend.h"
@@ -47,37 +48,105 @@ std::vector<int32_t> random_tokens(int n, int n_vocab, uint64_t seed) {
     return t;
 }
 
-// Seconds to feed `tokens` into a sequence holding `prefix` already (fed first, not timed),
-// n_batch at a time (pp) or one by one (tg). Each tg step ends with the next token chosen as a
-// generator would: on a GPU backend argmax runs on the device (the logits row stays there), on
-// the CPU the row is read on the host.
-double time_feed(Model& model, KvCache& kv, int32_t n_ctx, const std::vector<int32_t>& prefix,
-                 const std::vector<int32_t>& tokens, int n_batch, bool one_by_one) {
+// Host time of one timed feed: the whole, and its parts in Session::feed (model recording, the
+// backend's begin_step, and whatever flushes/waits happen inside) and in choosing the next token;
+// on a GPU backend also its counters over the timed part.
+struct FeedTiming {
+    double seconds = 0;
+    double feed_seconds = 0;
+    double next_token_seconds = 0;
+    GpuGraphStats gpu;  // differences over the timed part
+};
+
+// sum += b - a, every counter of GpuGraphStats
+void add_stats(GpuGraphStats& sum, const GpuGraphStats& a, const GpuGraphStats& b) {
+    sum.steps += b.steps - a.steps;
+    sum.graph_launches += b.graph_launches - a.graph_launches;
+    sum.graph_updates += b.graph_updates - a.graph_updates;
+    sum.graph_instantiations += b.graph_instantiations - a.graph_instantiations;
+    sum.eager_flushes += b.eager_flushes - a.eager_flushes;
+    sum.kernels += b.kernels - a.kernels;
+    sum.fast_replays += b.fast_replays - a.fast_replays;
+    sum.flush_ns += b.flush_ns - a.flush_ns;
+    sum.ops += b.ops - a.ops;
+    sum.begin_step_ns += b.begin_step_ns - a.begin_step_ns;
+    sum.graph_build_ns += b.graph_build_ns - a.graph_build_ns;
+    sum.wait_ns += b.wait_ns - a.wait_ns;
+    sum.sample_ns += b.sample_ns - a.sample_ns;
+    sum.device_allocs += b.device_allocs - a.device_allocs;
+    sum.alloc_ns += b.alloc_ns - a.alloc_ns;
+}
+
+void add_timing(FeedTiming& sum, const FeedTiming& t) {
+    sum.seconds += t.seconds;
+    sum.feed_seconds += t.feed_seconds;
+    sum.next_token_seconds += t.next_token_seconds;
+    add_stats(sum.gpu, GpuGraphStats{}, t.gpu);
+}
+
+// Feeds `tokens` into a sequence holding `prefix` already (fed first, not timed), n_batch at a
+// time (pp) or one by one (tg). Each tg step ends with the next token chosen as a generator
+// would: on a GPU backend argmax runs on the device (the logits row stays there), on the CPU the
+// row is read on the host.
+FeedTiming time_feed(Model& model, KvCache& kv, int32_t n_ctx, const std::vector<int32_t>& prefix,
+                     const std::vector<int32_t>& tokens, int n_batch, bool one_by_one) {
     Session s(model, kv, n_ctx);
     std::vector<float> logits;
     if (!prefix.empty()) s.feed(prefix, n_batch, nullptr);
     model.backend().synchronize();
     auto* gpu = dynamic_cast<GpuBackend*>(&model.backend());
     s.set_want_device_logits(gpu != nullptr);
+    FeedTiming ft;
+    const GpuGraphStats stats0 = gpu ? gpu->graph_stats() : GpuGraphStats{};
     const auto t0 = Clock::now();
+    auto feed = [&](std::span<const int32_t> t, int32_t b, std::vector<float>* out) {
+        const auto a = Clock::now();
+        s.feed(t, b, out);
+        ft.feed_seconds += std::chrono::duration<double>(Clock::now() - a).count();
+    };
+    auto next_token = [&] {
+        const auto a = Clock::now();
+        (void)(gpu ? gpu->argmax(s.device_logits(), model.n_vocab()) : argmax(logits));
+        ft.next_token_seconds += std::chrono::duration<double>(Clock::now() - a).count();
+    };
     if (one_by_one) {
-        for (int32_t t : tokens) {
-            if (gpu) {
-                s.feed(std::span<const int32_t>(&t, 1), 1, nullptr);
-                (void)gpu->argmax(s.device_logits(), model.n_vocab());
-            } else {
-                s.feed(std::span<const int32_t>(&t, 1), 1, &logits);
-                (void)argmax(logits);
-            }
+        for (const int32_t& t : tokens) {
+            feed(std::span<const int32_t>(&t, 1), 1, gpu ? nullptr : &logits);
+            next_token();
         }
-    } else if (gpu) {
-        s.feed(tokens, n_batch, nullptr);
-        (void)gpu->argmax(s.device_logits(), model.n_vocab());
     } else {
-        s.feed(tokens, n_batch, &logits);
+        feed(tokens, n_batch, gpu ? nullptr : &logits);
+        if (gpu) next_token();
     }
     model.backend().synchronize();
-    return std::chrono::duration<double>(Clock::now() - t0).count();
+    ft.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (gpu) add_stats(ft.gpu, stats0, gpu->graph_stats());
+    return ft;
+}
+
+// Where the host time of a test's timed runs went on a GPU backend (per token for tg, per run
+// for pp), from the bench's own timers and the backend's counters (GpuGraphStats).
+std::string gpu_host_line(const std::string& test, const FeedTiming& t, double units,
+                          const char* unit) {
+    const double us = 1e6 / units, ns = 1e-3 / units;
+    const GpuGraphStats a{}, &b = t.gpu;
+    return fmt::format(
+        "{} host time per {} (us): wall {:.1f} = Session::feed {:.1f} (begin_step {:.1f}) + next "
+        "token {:.1f} (sample/argmax {:.1f}) + final sync {:.1f}; inside them: flush {:.1f} (graph "
+        "capture/update/instantiate {:.1f}), waiting for the device {:.1f}, device allocations "
+        "{:.1f} in {:.2f} calls; exposed host (wall - waits) {:.1f}. Per {}: {:.1f} ops, {:.2f} "
+        "flushes ({:.2f} fast replays, {:.2f} graph launches, {:.2f} eager, {:.2f} updates, {:.2f} "
+        "instantiations), {:.1f} kernels",
+        test, unit, t.seconds * us, t.feed_seconds * us, (b.begin_step_ns - a.begin_step_ns) * ns,
+        t.next_token_seconds * us, (b.sample_ns - a.sample_ns) * ns,
+        (t.seconds - t.feed_seconds - t.next_token_seconds) * us, (b.flush_ns - a.flush_ns) * ns,
+        (b.graph_build_ns - a.graph_build_ns) * ns, (b.wait_ns - a.wait_ns) * ns,
+        (b.alloc_ns - a.alloc_ns) * ns, (b.device_allocs - a.device_allocs) / units,
+        t.seconds * us - (b.wait_ns - a.wait_ns) * ns, unit, (b.ops - a.ops) / units,
+        (b.steps - a.steps) / units, (b.fast_replays - a.fast_replays) / units,
+        (b.graph_launches - a.graph_launches) / units, (b.eager_flushes - a.eager_flushes) / units,
+        (b.graph_updates - a.graph_updates) / units,
+        (b.graph_instantiations - a.graph_instantiations) / units, (b.kernels - a.kernels) / units);
 }
 
 // K and V bytes of one position across all attention layers.
@@ -198,9 +267,13 @@ BenchReport run_bench(const BenchOptions& o,
 
     auto run_test = [&](bool tg, int n) {  // one test: warm-up, then o.reps timed runs
         const auto tokens = random_tokens(n, model.n_vocab(), o.seed + (tg ? 2 : 1));
-        // Warm-up on a short run: faults in every weight page, sizes workspaces and scratch.
-        const std::vector<int32_t> warm(tokens.begin(), tokens.begin() + std::min(n, tg ? 2 : 32));
-        time_feed(model, kv, n_ctx, {}, warm, o.n_batch, tg);
+        // Warm-up on a short run of the same kind after the same prefix: faults in every weight
+        // page, sizes workspaces and scratch, and runs the kernels of the timed steps once (pp:
+        // one whole n_batch chunk, e.g. the GPU's many-token GEMM path and its library setup;
+        // tg: a few steps at the same depth, so a GPU graph of the step exists).
+        const std::vector<int32_t> warm(tokens.begin(),
+                                        tokens.begin() + std::min(n, tg ? 3 : o.n_batch));
+        time_feed(model, kv, n_ctx, prefix, warm, o.n_batch, tg);
         BenchRow row;
         row.model = name;
         row.size_gib = static_cast<double>(w.total_bytes) / 1073741824.0;
@@ -221,10 +294,16 @@ BenchReport run_bench(const BenchOptions& o,
             static_cast<double>(kv_bytes_per_position(model, o.kv_codec)) * (o.depth + (n + 1) / 2.0);
         double wall = 0;
         std::vector<double> fractions;
+        const bool gpu = dynamic_cast<GpuBackend*>(backend.get()) != nullptr;
+        FeedTiming timing;
         for (int r = 0; r < o.reps; ++r) {
             const double bw = tg ? measure().read_gbs : 0.0;
             if (prof) prof->set_enabled(true);
-            const double sec = time_feed(model, kv, n_ctx, prefix, tokens, o.n_batch, tg);
+            const FeedTiming ft = time_feed(model, kv, n_ctx, prefix, tokens, o.n_batch, tg);
+            const double sec = ft.seconds;
+            add_timing(timing, ft);
+            if (gpu && !tg)  // each pp run on its own: the first may differ (graphs, setup)
+                log(gpu_host_line(fmt::format("{} run {}", row.test, r + 1), ft, 1.0, "run"));
             if (prof) prof->set_enabled(false);
             wall += sec;
             row.runs_tps.push_back(n / sec);
@@ -234,6 +313,8 @@ BenchReport run_bench(const BenchOptions& o,
                          row.test, r + 1, o.reps, n / sec, token_bytes * n / sec / 1e9, bw)
                    : fmt::format("{} run {}/{}: {:.2f} t/s", row.test, r + 1, o.reps, n / sec));
         }
+        if (gpu && tg)
+            log(gpu_host_line(row.test, timing, static_cast<double>(n) * o.reps, "token"));
         if (prof) {
             report.profiles +=
                 profile_table(row.test, prof->stats(), static_cast<double>(n) * o.reps, wall);

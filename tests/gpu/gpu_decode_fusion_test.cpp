@@ -5,8 +5,8 @@
 //     RF_GPU_ROPE_ATTN=off) and the CPU ops; NeoX and normal pairs, partial rotation, YaRN, head
 //     dims 64/128/256, both KV codecs, one split (the head group's only block writes q back) and
 //     many (the combine kernel does);
-//   - the early weight loads of the many-token matvec and the fast replay of identical steps
-//     change no bit of a decode step, and the fast replay does replay; the rms_norm sliced over
+//   - the early weight loads of the many-token matvec, programmatic dependent launch (on by
+//     default) and the fast replay of identical steps change no bit of a decode step, and the fast replay does replay; the rms_norm sliced over
 //     several blocks changes only rounding.
 #include <gtest/gtest.h>
 
@@ -185,17 +185,29 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
         const Weight norm = gpu().load_weight(TensorType::F32, E, 1, 1, ones.data());
         const auto bias = random_floats(static_cast<size_t>(Q), ++seed, 0.1f);
         const Weight bq = gpu().load_weight(TensorType::F32, Q, 1, 1, bias.data());
-        // switch settings of each variant (variant 0: the defaults)
+        // switch settings of each variant (variant 0: the defaults; the last one: programmatic
+        // dependent launch off, where the device has it)
         const std::vector<std::vector<std::pair<const char*, const char*>>> variants = {
             {},
             {{"RF_GPU_EARLY_LOADS", "off"}},
             {{"RF_GPU_FAST_REPLAY", "off"}},
             {{"RF_GPU_NORM_SLICES", "off"}},
+            {},
         };
+        const size_t pdl_off = variants.size() - 1;
         std::vector<std::vector<float>> outs(variants.size());
         for (size_t variant = 0; variant < variants.size(); ++variant) {
             std::vector<std::unique_ptr<ScopedEnv>> env;
             for (const auto& [k, v] : variants[variant]) env.push_back(std::make_unique<ScopedEnv>(k, v));
+            struct PdlOff {  // the harness backend runs with the default (on)
+                bool on;
+                explicit PdlOff(bool off) : on(off) {
+                    if (on) gpu().set_use_pdl(false);
+                }
+                ~PdlOff() {
+                    if (on) gpu().set_use_pdl(true);
+                }
+            } pdl(variant == pdl_off);
             const int64_t replays0 = gpu().graph_stats().fast_replays;
             const size_t pool_bytes = static_cast<size_t>(n_blocks) * n_kv * bs * kv_row_bytes(KvCodec::F16, hd);
             void* kc = gpu().alloc(pool_bytes);
@@ -240,7 +252,7 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             gpu().release(kc);
             gpu().release(vc);
         }
-        for (size_t variant = 1; variant < 3; ++variant)
+        for (size_t variant : {size_t{1}, size_t{2}, pdl_off})
             EXPECT_EQ(outs[0], outs[variant]) << type_name(t) << " matvec1 " << matvec1 << ": switch set " << variant
                                               << " changed the results";
         EXPECT_NMSE_LE(outs[0], outs[3], 1e-5, std::string("norm slices on vs off ") + type_name(t) + " matvec1 " + matvec1);

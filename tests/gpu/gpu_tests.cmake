@@ -10,3 +10,8 @@ target_include_directories(rocmforge_gpu_tests PRIVATE ${CMAKE_SOURCE_DIR}/tests
 rocmforge_set_warnings(rocmforge_gpu_tests)
 add_test(NAME gpu_ops COMMAND rocmforge_gpu_tests)
 set_tests_properties(gpu_ops PROPERTIES TIMEOUT 900 LABELS gpu)
+# the reference fixtures (tests/fixtures/reference) and the helpers of tests/unit/model_test_util.h
+target_compile_definitions(rocmforge_gpu_tests PRIVATE
+    ROCMFORGE_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+    ROCMFORGE_BINARY_DIR="${CMAKE_BINARY_DIR}"
+    ROCMFORGE_EXE="$<TARGET_FILE:rocmforge>")

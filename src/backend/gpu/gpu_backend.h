@@ -11,9 +11,11 @@
 // upload, copy, fill_zero, sampling). At a sync point the recorded ops are turned into kernel
 // launches (fusing neighbours where shapes allow) and run either directly or as a CUDA/HIP graph
 // that is replayed while the launches stay the same and updated in place (graph exec update)
-// when only pointers, grid sizes or scalars change. Everything that changes every decode step
-// (token ids, positions, KV slots, context lengths, block tables) is read by the kernels from
-// device buffers filled by begin_step, so a decode step replays the same graph.
+// when only pointers, grid sizes or scalars change. Prefill-sized steps (a vendor GEMM or flash
+// attention) run directly: their kernels are long, and a capture per chunk would cost more than
+// the launches it saves (RF_GPU_PREFILL_GRAPHS=on to compare). Everything that changes every
+// decode step (token ids, positions, KV slots, context lengths, block tables) is read by the
+// kernels from device buffers filled by begin_step, so a decode step replays the same graph.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +37,10 @@ struct GpuBackendOptions {
     bool use_graphs = true;       // capture and replay steps as graphs
     bool fuse_ops = true;         // fuse neighbouring ops (norm+quantize, qkv, gate/up+swiglu, ...)
     bool use_blas = true;         // cuBLAS for many-token products (CUDA builds)
-    bool use_pdl = false;         // programmatic dependent launch between kernels (CUDA, sm_90+)
+    // Programmatic dependent launch between kernels (CUDA, sm_90+; ignored elsewhere): each kernel
+    // starts while its predecessor drains and waits for it in griddepcontrol.wait, after loading
+    // what does not depend on it (weights, step data). RF_GPU_PDL=off in the environment turns it off.
+    bool use_pdl = true;
     // A lock the caller already holds (e.g. a test binary); when null the backend takes its
     // own from gpu_lock_options_from_env().
     std::shared_ptr<GpuLock> lock;
@@ -86,6 +91,15 @@ struct GpuGraphStats {
     int64_t kernels = 0;         // kernel launches issued (in graphs or directly)
     int64_t fast_replays = 0;    // steps identical to the previous one: its graph relaunched without re-emitting
     int64_t flush_ns = 0;        // host time spent turning recorded ops into launches (flushes)
+    // Host-time accounting of the engine path (ns; `rocmforge bench` prints them per test):
+    int64_t ops = 0;               // ops recorded
+    int64_t begin_step_ns = 0;     // begin_step: plan checks, staging, the upload's issue (its flush of
+                                   // the previous step's ops counts in flush_ns)
+    int64_t graph_build_ns = 0;    // stream capture + exec update + instantiation (part of flush_ns)
+    int64_t wait_ns = 0;           // blocked on the device (stream / event synchronize), anywhere
+    int64_t sample_ns = 0;         // argmax / sample calls, incl. their flush and wait
+    int64_t device_allocs = 0;     // cudaMalloc / cudaFree / pinned host allocations after creation
+    int64_t alloc_ns = 0;          // host time in those
 };
 
 class GpuBackend : public Backend {

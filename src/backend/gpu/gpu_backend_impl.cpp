@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "backend/gpu/attention.cuh"
@@ -54,6 +55,8 @@ GpuBackendImpl::GpuBackendImpl(const GpuBackendOptions& options)
     RF_GPU_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device_));
     pdl_supported_ = major >= 9;
 #endif
+    const char* pdl_env = std::getenv("RF_GPU_PDL");
+    if (pdl_env != nullptr && std::strcmp(pdl_env, "off") == 0) use_pdl_ = false;
     use_pdl_ = use_pdl_ && pdl_supported_;
     if (info_.warp_size != 32)
         fail("gpu: device {} ('{}') runs {}-lane wavefronts; the GPU kernels' launch geometry assumes 32", device_,
@@ -89,6 +92,8 @@ std::string GpuBackendImpl::name() const {
 // ---- memory ------------------------------------------------------------------------------
 
 void* GpuBackendImpl::alloc(size_t bytes) {
+    ScopedNs timer(stats_.alloc_ns);
+    ++stats_.device_allocs;
     void* p = nullptr;
     const cudaError_t err = cudaMalloc(&p, bytes > 0 ? bytes : 256);
     if (err != cudaSuccess) {
@@ -104,7 +109,9 @@ void* GpuBackendImpl::alloc(size_t bytes) {
 void GpuBackendImpl::release(void* ptr) {
     if (ptr == nullptr) return;
     flush();
-    RF_GPU_CHECK(cudaStreamSynchronize(stream_));
+    wait_stream();
+    ScopedNs timer(stats_.alloc_ns);
+    ++stats_.device_allocs;
     // A weight's memory may be released too (tools that load and drop weights).
     const auto it = std::find(weights_.begin(), weights_.end(), ptr);
     if (it != weights_.end()) weights_.erase(it);
@@ -114,11 +121,13 @@ void GpuBackendImpl::release(void* ptr) {
 void GpuBackendImpl::upload(void* dst, const void* host_src, size_t bytes) {
     flush();
     RF_GPU_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_));
-    RF_GPU_CHECK(cudaStreamSynchronize(stream_));
+    wait_stream();
 }
 
 void GpuBackendImpl::download(void* host_dst, const void* src, size_t bytes) {
     flush();
+    // a copy into pageable memory returns only when done: all of it counts as waiting
+    ScopedNs timer(stats_.wait_ns);
     RF_GPU_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_));
     RF_GPU_CHECK(cudaStreamSynchronize(stream_));
 }
@@ -135,7 +144,17 @@ void GpuBackendImpl::copy(void* dst, const void* src, size_t bytes) {
 
 void GpuBackendImpl::synchronize() {
     flush();
+    wait_stream();
+}
+
+void GpuBackendImpl::wait_stream() {
+    ScopedNs timer(stats_.wait_ns);
     RF_GPU_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void GpuBackendImpl::wait_event(cudaEvent_t e) {
+    ScopedNs timer(stats_.wait_ns);
+    RF_GPU_CHECK(cudaEventSynchronize(e));
 }
 
 Weight GpuBackendImpl::load_weight(TensorType type, int64_t cols, int64_t rows, int64_t n_mats, const void* host_data) {
@@ -202,7 +221,9 @@ void GpuBackendImpl::check_vram(const VramNeed& need) {
 void GpuBackendImpl::ensure_scratch(ScratchBuffer& b, size_t bytes) {
     if (b.bytes >= bytes) return;
     if (b.ptr) {
-        RF_GPU_CHECK(cudaStreamSynchronize(stream_));
+        wait_stream();
+        ScopedNs timer(stats_.alloc_ns);
+        ++stats_.device_allocs;
         RF_GPU_CHECK(cudaFree(b.ptr));
         b.ptr = nullptr;
         b.bytes = 0;
@@ -220,6 +241,7 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
              "step plan: {} tokens but {} positions, {} KV slots, {} sequence indices", T, plan.positions.size(),
              plan.kv_slots.size(), plan.token_seq.size());
     flush();  // ops of the previous step read the previous plan's device copy
+    ScopedNs timer(stats_.begin_step_ns);
     int32_t max_ctx = 0;
     for (size_t t = 0; t < T; ++t) {
         const int32_t s = plan.token_seq[t];
@@ -240,9 +262,11 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
     const size_t n_ints = 4 * T + n_out + n_seq * static_cast<size_t>(stride);
 
     if (staging_ints_ < n_ints) {
+        ScopedNs alloc_timer(stats_.alloc_ns);
+        stats_.device_allocs += 4;
         for (int i = 0; i < 2; ++i) {
             if (staging_[i]) {
-                RF_GPU_CHECK(cudaEventSynchronize(staging_done_[i]));
+                wait_event(staging_done_[i]);
                 RF_GPU_CHECK(cudaFreeHost(staging_[i]));
                 staging_[i] = nullptr;
             }
@@ -252,7 +276,7 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
     }
     const int si = staging_next_;
     staging_next_ = 1 - staging_next_;
-    RF_GPU_CHECK(cudaEventSynchronize(staging_done_[si]));  // its previous copy has been consumed
+    wait_event(staging_done_[si]);  // its previous copy has been consumed
     int32_t* h = staging_[si];
     std::memcpy(h, plan.tokens.data(), T * 4);
     std::memcpy(h + T, plan.positions.data(), T * 4);
@@ -281,7 +305,10 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
     max_ctx_ = max_ctx;
 }
 
-void GpuBackendImpl::record(const Op& op) { ops_.push_back(op); }
+void GpuBackendImpl::record(const Op& op) {
+    ops_.push_back(op);
+    ++stats_.ops;
+}
 
 bool same_op(const Op& x, const Op& y) {
     // every field of Op (a new field must be added here: the size check below trips first)
@@ -356,8 +383,15 @@ void GpuBackendImpl::flush() {
     ensure_scratch(attn_, need.attn);
     ensure_scratch(blas_w_, need.blas_w);
     ensure_scratch(blas_x_, need.blas_x);
+    // prefill-sized steps (a vendor GEMM or flash attention) run eagerly unless switched on
+    bool graphs = use_graphs_;
+    if (!switches_.prefill_graphs)
+        for (size_t i = 0; i < ops_.size() && graphs; ++i)
+            if ((ops_[i].kind == OpKind::Matmul && paths_[i] == static_cast<int8_t>(MatmulPath::Blas)) ||
+                (ops_[i].kind == OpKind::Attention && paths_[i] == 1))
+                graphs = false;
     try {
-        graphs_.run(stream_, use_graphs_, use_pdl_, [this](Launcher& l) { emit(l); }, stats_);
+        graphs_.run(stream_, graphs, use_pdl_, [this](Launcher& l) { emit(l); }, stats_);
     } catch (...) {
         ops_.clear();
         throw;

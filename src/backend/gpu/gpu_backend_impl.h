@@ -40,6 +40,10 @@ struct DecodeSwitches {
     bool early_loads = true;
     bool norm_slices = true;  // rms_norm of a row in several blocks (norm_quant.cuh)
     bool fast_replay = true;
+    // Graphs for steps with a vendor GEMM or flash attention (prefill-sized steps). Off: those
+    // run eagerly (their kernels take 10-1000 us, so a graph saves <1% of launch overhead, and a
+    // chunk's signature changes with its context length, i.e. a capture + update per chunk).
+    bool prefill_graphs = false;
     bool operator==(const DecodeSwitches&) const = default;
 };
 DecodeSwitches decode_switches();
@@ -107,6 +111,9 @@ private:
     };
 
     void record(const Op& op);
+    // cudaStreamSynchronize / cudaEventSynchronize, the time counted in stats_.wait_ns
+    void wait_stream();
+    void wait_event(cudaEvent_t e);
     void flush();
     bool fast_replay();
     void emit(Launcher& l) const;

@@ -57,6 +57,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_EARLY_LOADS=off      the many-token matvec loads its first weights after the PDL wait
 //   RF_GPU_NORM_SLICES=off      rms_norm kernels one block per row (not sliced over several blocks)
 //   RF_GPU_FAST_REPLAY=off      re-emit every step (no relaunch of an identical step's graph)
+//   RF_GPU_PREFILL_GRAPHS=on    steps with a vendor GEMM or flash attention go through the graph
+//                               runner too (default: launched eagerly)
 // (DecodeSwitches: gpu_backend_impl.h; read once per flush.)
 }  // namespace
 
@@ -74,6 +76,8 @@ DecodeSwitches decode_switches() {
     if (ns != nullptr && std::strcmp(ns, "off") == 0) d.norm_slices = false;
     const char* f = std::getenv("RF_GPU_FAST_REPLAY");
     if (f != nullptr && std::strcmp(f, "off") == 0) d.fast_replay = false;
+    const char* pg = std::getenv("RF_GPU_PREFILL_GRAPHS");
+    if (pg != nullptr && std::strcmp(pg, "on") == 0) d.prefill_graphs = true;
     return d;
 }
 

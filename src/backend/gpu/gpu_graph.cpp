@@ -72,23 +72,26 @@ cudaGraph_t StepGraphs::capture(cudaStream_t stream, bool pdl, const std::functi
 void StepGraphs::run(cudaStream_t stream, bool use_graphs, bool pdl, const std::function<void(Launcher&)>& emit,
                      GpuGraphStats& stats) {
     last_exec_ = nullptr;
+    if (!use_graphs) {  // no signature needed: launch directly
+        Launcher launcher(Launcher::Mode::Launch, stream, pdl);
+        emit(launcher);
+        if (launcher.kernels() == 0) return;
+        ++stats.steps;
+        stats.kernels += launcher.kernels();
+        ++stats.eager_flushes;
+        return;
+    }
     Launcher dry(Launcher::Mode::DryRun, stream, pdl);
     emit(dry);
     if (dry.kernels() == 0) return;
     ++stats.steps;
     stats.kernels += dry.kernels();
-
-    if (!use_graphs) {
-        Launcher launcher(Launcher::Mode::Launch, stream, pdl);
-        emit(launcher);
-        ++stats.eager_flushes;
-        return;
-    }
     ++clock_;
     auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.topology == dry.topology(); });
     if (it != entries_.end()) {
         it->last_use = clock_;
         if (it->full != dry.full_signature()) {
+            ScopedNs timer(stats.graph_build_ns);
             cudaGraph_t graph = capture(stream, pdl, emit);
             if (exec_update(it->exec, graph)) {
                 ++stats.graph_updates;
@@ -130,14 +133,17 @@ void StepGraphs::run(cudaStream_t stream, bool use_graphs, bool pdl, const std::
         if (lru->exec) (void)cudaGraphExecDestroy(lru->exec);
         entries_.erase(lru);
     }
-    cudaGraph_t graph = capture(stream, pdl, emit);
     Entry e;
-    e.topology = dry.topology();
-    e.full = dry.full_signature();
-    e.last_use = clock_;
-    const cudaError_t err = cudaGraphInstantiate(&e.exec, graph, 0);
-    (void)cudaGraphDestroy(graph);
-    RF_GPU_CHECK(err);
+    {
+        ScopedNs timer(stats.graph_build_ns);
+        cudaGraph_t graph = capture(stream, pdl, emit);
+        e.topology = dry.topology();
+        e.full = dry.full_signature();
+        e.last_use = clock_;
+        const cudaError_t err = cudaGraphInstantiate(&e.exec, graph, 0);
+        (void)cudaGraphDestroy(graph);
+        RF_GPU_CHECK(err);
+    }
     ++stats.graph_instantiations;
     entries_.push_back(std::move(e));
     RF_GPU_CHECK(cudaGraphLaunch(entries_.back().exec, stream));

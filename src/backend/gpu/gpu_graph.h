@@ -1,7 +1,7 @@
 // Runs the launches of one step, eagerly or as a replayed CUDA/HIP graph.
 //
-// run(emit) calls emit(Launcher) once in DryRun mode to get the step's signatures, then:
-//   - graphs off: emit again in Launch mode (kernel by kernel);
+// run(emit) with graphs off emits once in Launch mode (kernel by kernel). With graphs on it calls
+// emit(Launcher) once in DryRun mode to get the step's signatures, then:
 //   - a cached graph with the same full signature: relaunch it (no capture, no update);
 //   - a cached graph with the same topology: capture the step, update the cached executable in
 //     place (cudaGraphExecUpdate; re-instantiate if the update is refused), launch;
@@ -13,6 +13,7 @@
 // At most kMaxGraphs executables are kept (least recently used goes first).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -21,6 +22,20 @@
 #include "backend/gpu/gpu_launch.h"
 
 namespace rf::gpu {
+
+// Adds the host time of its scope to a GpuGraphStats counter (ns).
+struct ScopedNs {
+    explicit ScopedNs(int64_t& acc) : acc_(acc), t0_(std::chrono::steady_clock::now()) {}
+    ~ScopedNs() {
+        acc_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0_).count();
+    }
+    ScopedNs(const ScopedNs&) = delete;
+    ScopedNs& operator=(const ScopedNs&) = delete;
+
+private:
+    int64_t& acc_;
+    std::chrono::steady_clock::time_point t0_;
+};
 
 class StepGraphs {
 public:

@@ -16,6 +16,7 @@ void GpuBackendImpl::sample_on_device(const float* row, int64_t n, const GpuSamp
                                       std::span<const GpuTokenCount> penalties, double u, int k_list,
                                       GpuSampleResult& result) {
     RF_CHECK(n > 0 && n < (int64_t{1} << 31), "sampling: row of {} values", n);
+    ScopedNs timer(stats_.sample_ns);
     flush();
     const int64_t n1 = sample_stage1_blocks(n);
     const bool penalise = !penalties.empty();
@@ -65,7 +66,7 @@ void GpuBackendImpl::sample_on_device(const float* row, int64_t n, const GpuSamp
     launch_sample(l, row, work, n, c, k_list, reinterpret_cast<SampleStats*>(base + o_stats), cand_v, cand_i,
                   reinterpret_cast<SampleOut*>(base + o_out));
     RF_GPU_CHECK(cudaMemcpyAsync(sample_host_, base + o_out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
-    RF_GPU_CHECK(cudaStreamSynchronize(stream_));
+    wait_stream();
     SampleOut out;
     std::memcpy(&out, sample_host_, sizeof out);
     if (out.fallback) {
