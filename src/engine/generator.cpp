@@ -94,6 +94,9 @@ GenerateResult generate(Session& session, const Tokenizer& tokenizer, std::span<
         const int32_t one[1] = {last};
         picker.feed(one, 1);
     }
+    // On a GPU the feed only records the prompt's steps (the logits stay on the device for the
+    // sampler): wait for them so that prompt_seconds is the prompt's time, not the recording's.
+    session.model().backend().synchronize();
     const auto t1 = clock::now();
     res.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
 
