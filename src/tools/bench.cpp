@@ -75,6 +75,9 @@ void add_stats(GpuGraphStats& sum, const GpuGraphStats& a, const GpuGraphStats& 
     sum.sample_ns += b.sample_ns - a.sample_ns;
     sum.device_allocs += b.device_allocs - a.device_allocs;
     sum.alloc_ns += b.alloc_ns - a.alloc_ns;
+    sum.f16_cache_hits += b.f16_cache_hits - a.f16_cache_hits;
+    sum.f16_cache_fills += b.f16_cache_fills - a.f16_cache_fills;
+    sum.f16_cache_bypasses += b.f16_cache_bypasses - a.f16_cache_bypasses;
 }
 
 void add_timing(FeedTiming& sum, const FeedTiming& t) {
@@ -136,7 +139,7 @@ std::string gpu_host_line(const std::string& test, const FeedTiming& t, double u
         "capture/update/instantiate {:.1f}), waiting for the device {:.1f}, device allocations "
         "{:.1f} in {:.2f} calls; exposed host (wall - waits) {:.1f}. Per {}: {:.1f} ops, {:.2f} "
         "flushes ({:.2f} fast replays, {:.2f} graph launches, {:.2f} eager, {:.2f} updates, {:.2f} "
-        "instantiations), {:.1f} kernels",
+        "instantiations), {:.1f} kernels; f16 weight cache {:.1f} hits, {:.1f} fills, {:.1f} bypasses",
         test, unit, t.seconds * us, t.feed_seconds * us, (b.begin_step_ns - a.begin_step_ns) * ns,
         t.next_token_seconds * us, (b.sample_ns - a.sample_ns) * ns,
         (t.seconds - t.feed_seconds - t.next_token_seconds) * us, (b.flush_ns - a.flush_ns) * ns,
@@ -146,7 +149,9 @@ std::string gpu_host_line(const std::string& test, const FeedTiming& t, double u
         (b.steps - a.steps) / units, (b.fast_replays - a.fast_replays) / units,
         (b.graph_launches - a.graph_launches) / units, (b.eager_flushes - a.eager_flushes) / units,
         (b.graph_updates - a.graph_updates) / units,
-        (b.graph_instantiations - a.graph_instantiations) / units, (b.kernels - a.kernels) / units);
+        (b.graph_instantiations - a.graph_instantiations) / units, (b.kernels - a.kernels) / units,
+        (b.f16_cache_hits - a.f16_cache_hits) / units, (b.f16_cache_fills - a.f16_cache_fills) / units,
+        (b.f16_cache_bypasses - a.f16_cache_bypasses) / units);
 }
 
 // K and V bytes of one position across all attention layers.
@@ -274,6 +279,13 @@ BenchReport run_bench(const BenchOptions& o,
         const std::vector<int32_t> warm(tokens.begin(),
                                         tokens.begin() + std::min(n, tg ? 3 : o.n_batch));
         time_feed(model, kv, n_ctx, prefix, warm, o.n_batch, tg);
+        if (auto* g = dynamic_cast<GpuBackend*>(backend.get()); g != nullptr && !tg) {
+            const GpuF16CacheInfo ci = g->f16_cache_info();
+            if (ci.budget_known)
+                log(fmt::format("f16 weight cache after the warm-up: {:.2f} GiB in {} copies (budget {:.2f} GiB, {} evictions)",
+                                static_cast<double>(ci.used_bytes) / 1073741824.0, ci.entries,
+                                static_cast<double>(ci.budget_bytes) / 1073741824.0, ci.evictions));
+        }
         BenchRow row;
         row.model = name;
         row.size_gib = static_cast<double>(w.total_bytes) / 1073741824.0;

@@ -51,7 +51,12 @@ PrefillScratch prefill_matmul_scratch(const PrefillEmitContext& c, const Op& op)
     return s;
 }
 
-void emit_prefill_matmul(Launcher& l, const PrefillEmitContext& c, const Op& op, const Op* prev) {
+size_t f16_copy_bytes(const PrefillEmitContext& c, const Op& op) {
+    if (!is_quantized_matvec_type(op.w.type) || matmul_path(c, op) != MatmulPath::Blas) return 0;
+    return static_cast<size_t>(op.w.rows * op.w.cols) * 2;
+}
+
+void emit_prefill_matmul(Launcher& l, const PrefillEmitContext& c, const Op& op, const Op* prev, F16Copy copy) {
     const Act x = op.a;
     const int64_t T = x.rows, K = x.cols;
     const float* bias = op.bias ? static_cast<const float*>(op.bias.data) : nullptr;
@@ -60,8 +65,9 @@ void emit_prefill_matmul(Launcher& l, const PrefillEmitContext& c, const Op& op,
         launch_gemm(l, op.w.type, qm, x.data, K, T, op.c.data, op.c.cols, bias, c.table.gemm_compute, c.n_sm, c.gemm_scratch);
         return;
     }
-    // Vendor GEMM on f16 / bf16 copies (f32 weights: f32), quantized weights dequantized in
-    // chunks of rows small enough to stay in L2 between the dequantization and the GEMM.
+    // Vendor GEMM on f16 / bf16 weights (f32 weights: f32); quantized weights dequantized to
+    // f16, whole or in chunks of rows (blas_chunk_rows), into the scratch or once into their
+    // resident copy.
     const bool bf16 = op.w.type == TensorType::BF16;
     const void* xin = x.data;
     if (op.w.type != TensorType::F32) {
@@ -90,8 +96,9 @@ void emit_prefill_matmul(Launcher& l, const PrefillEmitContext& c, const Op& op,
         const int64_t chunk = blas_chunk_rows(c, op);
         for (int64_t r0 = 0; r0 < op.w.rows; r0 += chunk) {
             const int64_t nr = std::min(chunk, op.w.rows - r0);
-            launch_dequant_rows_f16(l, op.w.type, qm, r0, nr, c.gemm_scratch, false);
-            gemm(c.gemm_scratch, nr, op.c.data + r0);
+            void* rows_f16 = copy.data ? static_cast<uint8_t*>(copy.data) + static_cast<size_t>(r0 * K) * 2 : c.gemm_scratch;
+            if (copy.data == nullptr || copy.fill) launch_dequant_rows_f16(l, op.w.type, qm, r0, nr, rows_f16, false);
+            gemm(rows_f16, nr, op.c.data + r0);
         }
     } else {
         gemm(op.w.data, op.w.rows, op.c.data);

@@ -38,9 +38,22 @@ struct PrefillScratch {
 };
 PrefillScratch prefill_matmul_scratch(const PrefillEmitContext& c, const Op& op);
 
+// A resident f16 copy of a quantized weight (the backend's F16WeightCache) for the vendor GEMM:
+// [rows, cols] row-major, exactly what the dequantization writes into the scratch.
+struct F16Copy {
+    void* data = nullptr;  // null: dequantize into gemm_scratch
+    bool fill = false;     // this op dequantizes into the copy first (its first use)
+};
+
+// Bytes of the f16 copy of op's weight when the op takes the vendor GEMM on a quantized weight
+// (the ops an F16Copy applies to), else 0.
+size_t f16_copy_bytes(const PrefillEmitContext& c, const Op& op);
+
 // y = x . W^T (+ bias) of a matmul op whose path is Gemm or Blas. prev: the op emitted just
-// before (or null); a vendor-GEMM matmul on the same input left its f16 copy in blas_x.
-void emit_prefill_matmul(Launcher& l, const PrefillEmitContext& c, const Op& op, const Op* prev);
+// before (or null); a vendor-GEMM matmul on the same input left its f16 copy in blas_x. copy: a
+// resident f16 copy of the weight (vendor GEMM, quantized weights); the GEMM calls are the same
+// (same row chunks) with or without it, so the results are bit-identical.
+void emit_prefill_matmul(Launcher& l, const PrefillEmitContext& c, const Op& op, const Op* prev, F16Copy copy = {});
 
 // The step's attention runs on the flash-attention prefill kernel (enough tokens per sequence,
 // a supported head dim, an architecture with the matrix instructions).

@@ -16,6 +16,12 @@
 // the launches it saves (RF_GPU_PREFILL_GRAPHS=on to compare). Everything that changes every
 // decode step (token ids, positions, KV slots, context lengths, block tables) is read by the
 // kernels from device buffers filled by begin_step, so a decode step replays the same graph.
+//
+// f16 weight cache (gpu_host/f16_weight_cache.h): the vendor-GEMM path (many-token steps) keeps
+// the dequantized f16 copy of each quantized matrix it ran on, within a byte budget taken from
+// the VRAM left after the model's own buffers (ROCMFORGE_GPU_F16_CACHE_GB sets it, 0 turns it
+// off), so later chunks and prompts skip the dequantization. It gives memory back when an
+// allocation of the model needs it; results are bit-identical with and without it.
 #pragma once
 
 #include <cstdint>
@@ -100,6 +106,20 @@ struct GpuGraphStats {
     int64_t sample_ns = 0;         // argmax / sample calls, incl. their flush and wait
     int64_t device_allocs = 0;     // cudaMalloc / cudaFree / pinned host allocations after creation
     int64_t alloc_ns = 0;          // host time in those
+    // f16 weight cache, per vendor-GEMM matmul of a quantized weight: a resident copy used, a copy
+    // written by this matmul, no room (dequantized into the scratch)
+    int64_t f16_cache_hits = 0;
+    int64_t f16_cache_fills = 0;
+    int64_t f16_cache_bypasses = 0;
+};
+
+// State of the f16 weight cache.
+struct GpuF16CacheInfo {
+    bool budget_known = false;  // false until the first vendor-GEMM step or set_f16_cache_budget()
+    uint64_t budget_bytes = 0;
+    uint64_t used_bytes = 0;
+    int64_t entries = 0;
+    int64_t evictions = 0;
 };
 
 class GpuBackend : public Backend {
@@ -123,6 +143,12 @@ public:
     virtual void set_use_graphs(bool on) = 0;
     virtual void set_fuse_ops(bool on) = 0;
     virtual void set_use_pdl(bool on) = 0;
+
+    virtual GpuF16CacheInfo f16_cache_info() const = 0;
+    // Byte budget of the f16 weight cache (evicting least recently used copies above it); a
+    // negative value goes back to the automatic budget (environment or free VRAM), computed at the
+    // next vendor-GEMM step. Synchronizes.
+    virtual void set_f16_cache_budget(int64_t bytes) = 0;
 };
 
 #if defined(ROCMFORGE_WITH_GPU)

@@ -3,6 +3,7 @@
 #include "backend/gpu/gpu_backend_impl.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -44,7 +45,22 @@ GpuBackendImpl::GpuBackendImpl(const GpuBackendOptions& options)
       use_graphs_(options.use_graphs),
       fuse_ops_(options.fuse_ops),
       use_pdl_(options.use_pdl),
-      use_blas_(options.use_blas) {
+      use_blas_(options.use_blas),
+      f16_cache_(
+          [this](size_t bytes) -> void* {  // no room is not an error: the op uses the scratch
+              ScopedNs timer(stats_.alloc_ns);
+              ++stats_.device_allocs;
+              void* p = nullptr;
+              if (cudaMalloc(&p, bytes) == cudaSuccess) return p;
+              (void)cudaGetLastError();
+              return nullptr;
+          },
+          [this](void* p) {  // queued steps may still read the copy
+              wait_stream();
+              ScopedNs timer(stats_.alloc_ns);
+              ++stats_.device_allocs;
+              RF_GPU_CHECK(cudaFree(p));
+          }) {
     lock_ = options.lock ? options.lock : std::make_shared<GpuLock>(gpu_lock_options_from_env());
     RuntimePreflightDevice preflight(device_);
     run_preflight(preflight);
@@ -72,9 +88,13 @@ GpuBackendImpl::~GpuBackendImpl() {
         synchronize();
     } catch (...) {
     }
+    try {
+        f16_cache_.clear();
+    } catch (...) {
+    }
     graphs_.clear();
     blas_.reset();
-    for (void* w : weights_) (void)cudaFree(w);
+    for (const auto& w : weights_) (void)cudaFree(const_cast<uint8_t*>(w.first));
     for (ScratchBuffer* b : {&step_buf_, &q8_, &attn_, &blas_w_, &blas_x_, &sample_buf_})
         if (b->ptr) (void)cudaFree(b->ptr);
     for (int32_t* s : staging_)
@@ -95,7 +115,19 @@ void* GpuBackendImpl::alloc(size_t bytes) {
     ScopedNs timer(stats_.alloc_ns);
     ++stats_.device_allocs;
     void* p = nullptr;
-    const cudaError_t err = cudaMalloc(&p, bytes > 0 ? bytes : 256);
+    cudaError_t err = cudaMalloc(&p, bytes > 0 ? bytes : 256);
+    // The f16 weight cache only holds memory nothing else wanted: give it back (least recently
+    // used copies first) until this allocation fits. Recorded ops never point into the cache
+    // (copies are bound when a flush emits), so only queued work has to finish first.
+    while (err != cudaSuccess && f16_cache_.used_bytes() > 0) {
+        (void)cudaGetLastError();
+        const uint64_t before = f16_cache_.used_bytes();
+        f16_cache_.release_for(bytes > 0 ? bytes : 256);
+        spdlog::info("gpu: f16 weight cache gave back {:.2f} GiB for an allocation of {:.1f} MiB (budget now {:.2f} GiB)",
+                     static_cast<double>(before - f16_cache_.used_bytes()) / 1073741824.0, bytes / 1048576.0,
+                     static_cast<double>(f16_cache_.budget()) / 1073741824.0);
+        err = cudaMalloc(&p, bytes > 0 ? bytes : 256);
+    }
     if (err != cudaSuccess) {
         (void)cudaGetLastError();
         size_t free_b = 0, total_b = 0;
@@ -112,14 +144,19 @@ void GpuBackendImpl::release(void* ptr) {
     wait_stream();
     ScopedNs timer(stats_.alloc_ns);
     ++stats_.device_allocs;
-    // A weight's memory may be released too (tools that load and drop weights).
-    const auto it = std::find(weights_.begin(), weights_.end(), ptr);
-    if (it != weights_.end()) weights_.erase(it);
+    // A weight's memory may be released too (tools that load and drop weights); its f16 copies
+    // go with it (a later weight at the same address must not find them).
+    const auto it = weights_.find(static_cast<const uint8_t*>(ptr));
+    if (it != weights_.end()) {
+        forget_f16(it->first, it->second);
+        weights_.erase(it);
+    }
     RF_GPU_CHECK(cudaFree(ptr));
 }
 
 void GpuBackendImpl::upload(void* dst, const void* host_src, size_t bytes) {
     flush();
+    forget_f16(dst, bytes);
     RF_GPU_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_));
     wait_stream();
 }
@@ -134,11 +171,13 @@ void GpuBackendImpl::download(void* host_dst, const void* src, size_t bytes) {
 
 void GpuBackendImpl::fill_zero(void* dst, size_t bytes) {
     flush();
+    forget_f16(dst, bytes);
     RF_GPU_CHECK(cudaMemsetAsync(dst, 0, bytes, stream_));
 }
 
 void GpuBackendImpl::copy(void* dst, const void* src, size_t bytes) {
     flush();
+    forget_f16(dst, bytes);
     RF_GPU_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_));
 }
 
@@ -170,7 +209,7 @@ Weight GpuBackendImpl::load_weight(TensorType type, int64_t cols, int64_t rows, 
     const size_t dev_bytes = lay.mat_stride * static_cast<size_t>(n_mats);
     flush();
     auto* base = static_cast<uint8_t*>(alloc(dev_bytes));
-    weights_.push_back(base);
+    weights_[base] = dev_bytes;
     const auto* src = static_cast<const uint8_t*>(host_data);
     const size_t mat_bytes = w.mat_bytes();
     const bool plain = f.qk == 1;
@@ -383,6 +422,7 @@ void GpuBackendImpl::flush() {
     ensure_scratch(attn_, need.attn);
     ensure_scratch(blas_w_, need.blas_w);
     ensure_scratch(blas_x_, need.blas_x);
+    const bool f16_step = prepare_f16_copies(pc);  // after the scratch: its allocations may evict
     // prefill-sized steps (a vendor GEMM or flash attention) run eagerly unless switched on
     bool graphs = use_graphs_;
     if (!switches_.prefill_graphs)
@@ -394,8 +434,17 @@ void GpuBackendImpl::flush() {
         graphs_.run(stream_, graphs, use_pdl_, [this](Launcher& l) { emit(l); }, stats_);
     } catch (...) {
         ops_.clear();
+        f16_slots_.clear();
+        if (f16_step) {
+            try {
+                f16_cache_.end_step(false);  // the new copies may be unwritten
+            } catch (...) {
+            }
+        }
         throw;
     }
+    if (f16_step) f16_cache_.end_step(true);
+    f16_slots_.clear();
     // remember what this flush emitted from (the ops move over; ops_ is left empty)
     last_flush_.valid = plan_.n_tokens() == 1;
     last_flush_.ops.swap(ops_);
@@ -411,6 +460,93 @@ void GpuBackendImpl::flush() {
     last_flush_.switches = switches_;
     ops_.clear();
     stats_.flush_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// ---- f16 weight cache (gpu_host/f16_weight_cache.h) ----------------------------------------
+
+std::map<const uint8_t*, size_t>::const_iterator GpuBackendImpl::weight_holding(const void* p) const {
+    const auto* b = static_cast<const uint8_t*>(p);
+    auto it = weights_.upper_bound(b);
+    if (it == weights_.begin()) return weights_.end();
+    --it;
+    return b < it->first + it->second ? it : weights_.end();
+}
+
+void GpuBackendImpl::forget_f16(const void* p, size_t n) {
+    if (f16_cache_.entries() > 0) f16_cache_.forget(p, n);
+}
+
+void GpuBackendImpl::set_f16_budget_from_device() {
+    const GpuDeviceInfo i = query_device_info(device_);
+    constexpr double kGiB = 1073741824.0;
+    if (const auto env = f16_cache_budget_from_env()) {
+        f16_cache_.set_budget(*env);
+        spdlog::info("gpu: f16 weight cache for the vendor GEMM: {:.2f} GiB (ROCMFORGE_GPU_F16_CACHE_GB; {:.2f} GiB free)",
+                     static_cast<double>(*env) / kGiB, static_cast<double>(i.free_bytes) / kGiB);
+        return;
+    }
+    const uint64_t reserve = vram_reserve_bytes(i.drives_display);
+    const uint64_t b = f16_cache_auto_budget(i.free_bytes, i.total_bytes, reserve);
+    f16_cache_.set_budget(b);
+    spdlog::info("gpu: f16 weight cache for the vendor GEMM: up to {:.2f} GiB ({:.2f} GiB free - {:.2f} reserve - "
+                 "{:.2f} margin; ROCMFORGE_GPU_F16_CACHE_GB to set, 0 to turn off)",
+                 static_cast<double>(b) / kGiB, static_cast<double>(i.free_bytes) / kGiB,
+                 static_cast<double>(reserve) / kGiB, static_cast<double>(f16_cache_margin(i.total_bytes)) / kGiB);
+}
+
+bool GpuBackendImpl::prepare_f16_copies(const PrefillEmitContext& pc) {
+    f16_slots_.clear();
+    bool any = false;
+    for (const Op& op : ops_)
+        if (op.kind == OpKind::Matmul && f16_copy_bytes(pc, op) > 0) any = true;
+    if (!any) return false;
+    if (!f16_cache_.has_budget()) set_f16_budget_from_device();
+    if (f16_cache_.budget() == 0 && f16_cache_.entries() == 0) return false;  // off
+    const F16CacheCounters c0 = f16_cache_.counters();
+    int64_t foreign = 0;  // weights that are not load_weight memory (their contents may change)
+    f16_slots_.assign(ops_.size(), F16WeightCache::Slot{});
+    f16_cache_.begin_step();
+    try {
+        for (size_t i = 0; i < ops_.size(); ++i) {
+            const Op& op = ops_[i];
+            if (op.kind != OpKind::Matmul) continue;
+            const size_t bytes = f16_copy_bytes(pc, op);
+            if (bytes == 0) continue;
+            if (weight_holding(op.w.data) == weights_.end()) {
+                ++foreign;
+                continue;
+            }
+            const F16CacheKey key{op.w.data, static_cast<int32_t>(op.w.type), op.w.rows, op.w.cols};
+            const size_t src_bytes = matrix_layout(op.w.type, op.w.rows, op.w.cols).mat_stride;
+            f16_slots_[i] = f16_cache_.acquire(key, src_bytes, bytes);
+        }
+    } catch (...) {
+        f16_slots_.clear();
+        f16_cache_.end_step(false);
+        throw;
+    }
+    const F16CacheCounters& c1 = f16_cache_.counters();
+    stats_.f16_cache_hits += c1.hits - c0.hits;
+    stats_.f16_cache_fills += c1.fills - c0.fills;
+    stats_.f16_cache_bypasses += c1.bypasses - c0.bypasses + foreign;
+    return true;
+}
+
+GpuF16CacheInfo GpuBackendImpl::f16_cache_info() const {
+    GpuF16CacheInfo i;
+    i.budget_known = f16_cache_.has_budget();
+    i.budget_bytes = f16_cache_.budget();
+    i.used_bytes = f16_cache_.used_bytes();
+    i.entries = static_cast<int64_t>(f16_cache_.entries());
+    i.evictions = f16_cache_.counters().evictions;
+    return i;
+}
+
+void GpuBackendImpl::set_f16_cache_budget(int64_t bytes) {
+    flush();
+    wait_stream();
+    if (bytes < 0) f16_cache_.reset_budget();
+    else f16_cache_.set_budget(static_cast<uint64_t>(bytes));
 }
 
 // ---- ops: validated here, recorded, emitted at the next sync point -----------------------

@@ -2,6 +2,7 @@
 // Host code only: kernels are reached through the launch_* functions of the op-family headers.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,9 +11,12 @@
 #include "backend/gpu/gpu_blas.h"
 #include "backend/gpu/gpu_graph.h"
 #include "backend/gpu/gpu_launch.h"
+#include "backend/gpu_host/f16_weight_cache.h"
 #include "backend/gpu_host/gpu_lock.h"
 
 namespace rf::gpu {
+
+struct PrefillEmitContext;  // gemm_dispatch.h
 
 enum class OpKind : uint8_t { Embed, RmsNorm, Matmul, Rope, KvStore, Attention, Swiglu, Add, Gather };
 
@@ -91,6 +95,8 @@ public:
     void set_use_graphs(bool on) override { use_graphs_ = on; }
     void set_fuse_ops(bool on) override { fuse_ops_ = on; }
     void set_use_pdl(bool on) override { use_pdl_ = on && pdl_supported_; }
+    GpuF16CacheInfo f16_cache_info() const override;
+    void set_f16_cache_budget(int64_t bytes) override;
 
 private:
     // Device copies of the step plan's integers (see begin_step).
@@ -119,6 +125,14 @@ private:
     void emit(Launcher& l) const;
     ScratchNeeds scratch_needs() const;
     void ensure_scratch(ScratchBuffer& b, size_t bytes);
+    // The f16 copies of this flush's vendor-GEMM weights (f16_slots_, per op); true when a cache
+    // step began (end it with f16_cache_.end_step). pc: the flush's dispatch context.
+    bool prepare_f16_copies(const PrefillEmitContext& pc);
+    void set_f16_budget_from_device();
+    // The backend wrote [p, p + n): copies of weights there are stale.
+    void forget_f16(const void* p, size_t n);
+    // The load_weight allocation holding p, or weights_.end().
+    std::map<const uint8_t*, size_t>::const_iterator weight_holding(const void* p) const;
     void sample_on_device(const float* row, int64_t n, const GpuSamplingParams& p,
                           std::span<const GpuTokenCount> penalties, double u, int k_list, GpuSampleResult& out);
 
@@ -163,7 +177,9 @@ private:
     ScratchBuffer q8_, attn_, blas_w_, blas_x_;
     ScratchBuffer sample_buf_;
     void* sample_host_ = nullptr;  // pinned result / penalty staging
-    std::vector<void*> weights_;
+    std::map<const uint8_t*, size_t> weights_;  // load_weight allocations: base -> bytes
+    F16WeightCache f16_cache_;
+    std::vector<F16WeightCache::Slot> f16_slots_;  // this flush's copies, per op (empty: none)
 };
 
 }  // namespace rf::gpu

@@ -257,7 +257,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 const int64_t T = x.rows, K = x.cols;
                 const bool quant = is_quantized_matvec_type(op.w.type);
                 if (!matvec_path(op)) {  // tiled GEMM or vendor GEMM (gemm_dispatch.h)
-                    emit_prefill_matmul(l, pc, op, i > 0 ? &ops_[i - 1] : nullptr);
+                    const F16WeightCache::Slot copy = i < f16_slots_.size() ? f16_slots_[i] : F16WeightCache::Slot{};
+                    emit_prefill_matmul(l, pc, op, i > 0 ? &ops_[i - 1] : nullptr, F16Copy{copy.ptr, copy.fill});
                     written(op.c);
                     break;
                 }
