@@ -272,6 +272,7 @@ int run_matvec(const Args& args) {
                         a.x_stride = cols;
                         a.lanes_per_row = c1.lanes_per_row;
                         a.block_threads = c1.block_threads;
+                        a.persistent = c1.persistent ? 1 : 0;
                         gpu::launch_matvec1_q(l, *t, a);
                     };
                     for (int i = 0; i < 5; ++i) launch(i);
@@ -291,6 +292,13 @@ int run_matvec(const Args& args) {
                 const gpu::Matvec1Config c1 = gpu::choose_matvec1_config(*t, rows, cols, info.multiprocessors, gpu::Matvec1Shape{});
                 const double us1 = time1(c1);
                 std::string v1;
+                {
+                    gpu::Matvec1Config c = c1;
+                    c.persistent = !c1.persistent;
+                    const double v = time1(c);
+                    v1 += fmt::format(" {}: {:.2f} us ({:.0f} GB/s);", c.persistent ? "persistent" : "one block per row group", v,
+                                      static_cast<double>(bytes) / (v * 1e-6) / 1e9);
+                }
                 double best = us1;
                 std::string best_name = fmt::format("{}/{}", c1.lanes_per_row, c1.block_threads);
                 if (args.variants)
@@ -299,6 +307,7 @@ int run_matvec(const Args& args) {
                             gpu::Matvec1Config c;
                             c.lanes_per_row = lpr;
                             c.block_threads = thr;
+                            c.persistent = true;
                             const double v = time1(c);
                             v1 += fmt::format(" {}/{}:{:.1f}", lpr, thr, v);
                             if (v < best) {
@@ -347,7 +356,8 @@ int run_barrier(const Args& args) {
 // step) for one named set: "default" or switches joined by '+' (e.g. rope-off+early-off).
 void set_decode_switches(const std::string& name) {
     for (const char* v : {"RF_GPU_MATVEC1", "RF_GPU_NORM_PROLOGUE", "RF_GPU_ROPE_ATTN", "RF_GPU_EARLY_LOADS", "RF_GPU_FAST_REPLAY",
-                          "RF_GPU_NORM_SLICES"})
+                          "RF_GPU_NORM_SLICES", "RF_GPU_MATVEC1_PERSIST", "RF_GPU_ATTN_PREFETCH",
+                          "RF_GPU_ATTN_MIN_CHUNK"})
         ::unsetenv(v);
     if (name == "default") return;
     size_t p = 0;
@@ -361,9 +371,12 @@ void set_decode_switches(const std::string& name) {
         else if (sw == "early-off") ::setenv("RF_GPU_EARLY_LOADS", "off", 1);
         else if (sw == "replay-off") ::setenv("RF_GPU_FAST_REPLAY", "off", 1);
         else if (sw == "norm-slices-off") ::setenv("RF_GPU_NORM_SLICES", "off", 1);
+        else if (sw == "persist-off") ::setenv("RF_GPU_MATVEC1_PERSIST", "off", 1);
+        else if (sw == "prefetch-off") ::setenv("RF_GPU_ATTN_PREFETCH", "off", 1);
+        else if (sw.rfind("attn-chunk=", 0) == 0) ::setenv("RF_GPU_ATTN_MIN_CHUNK", sw.substr(11).c_str(), 1);
         else
             fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
-                 "early-off, replay-off, norm-slices-off)", sw);
+                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N)", sw);
         if (q == std::string::npos) break;
         p = q + 1;
     }

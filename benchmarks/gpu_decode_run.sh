@@ -13,6 +13,9 @@
 #     long    the same at contexts 8192 and 32768 (new), 0.5b / 7b q4_0 also with the base bench
 #     matvec  the one-token matvec against the many-token kernel, every launch configuration
 #     ncu     per-kernel times of one replayed 7b q4_0 and 0.5b q4_0 step (new)
+#     engine  `rocmforge bench` (the tarball's rocmforge) on the four targets, tg128 after 512 tokens,
+#             decode pipelining on (default) and off (RF_DECODE_PIPELINE=off), same process order
+#             (ENGINE_TARGETS, ENGINE_PIPELINE="on off", ENGINE_DEPTH=512: a comma list such as 8192,32768)
 # Logs go to $OUT (or ./gpu_run_out); a summary is printed last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -65,10 +68,19 @@ for w in $what; do
         done
         ;;
     matvec)
-        timeout 200 "$bins/rocmforge_gpu_bench" matvec --reps 30 --types q4_0,q8_0 --variants 1 >"$out/matvec.log" 2>&1
+        timeout 200 "$bins/rocmforge_gpu_bench" matvec --reps 30 --types q4_0,q8_0 --variants "${MATVEC_VARIANTS:-1}" >"$out/matvec.log" 2>&1
         echo "matvec rc=$?"
         timeout 100 "$bins/rocmforge_gpu_bench" matvec --reps 30 --types q4_K,q6_K --variants 0 >>"$out/matvec.log" 2>&1
         echo "matvec k rc=$?"
+        ;;
+    engine)
+        for t in ${ENGINE_TARGETS:-qwen2.5-0.5b:q4_0 qwen2.5-7b:q4_0 qwen2.5-7b:q8_0 qwen2.5-7b:q4_k_m}; do
+            for pipe in ${ENGINE_PIPELINE:-on off}; do
+                env $([ $pipe = off ] && echo RF_DECODE_PIPELINE=off) timeout 200 "$bins/rocmforge" bench --synthetic "$t" \
+                    --device gpu -p 0 -n 128 -d "${ENGINE_DEPTH:-512}" -r 3 >>"$out/engine.log" 2>&1
+                echo "engine $t pipeline $pipe rc=$?"
+            done
+        done
         ;;
     barrier)
         timeout 60 "$bins/rocmforge_gpu_bench" barrier --reps 200 >"$out/barrier.log" 2>&1
@@ -94,4 +106,5 @@ for f in step_base step_new long_new long_base; do
 done
 [ -f "$out/matvec.log" ] && grep -E "^device|/1 " "$out/matvec.log" | cut -c1-150
 [ -f "$out/barrier.log" ] && cat "$out/barrier.log"
+[ -f "$out/engine.log" ] && grep -E "^\| qwen|host time per" "$out/engine.log"
 exit 0

@@ -22,6 +22,9 @@ struct StepPlan {
     std::vector<int32_t> token_seq;  // [n_tokens] index into seqs
     std::vector<SeqStep> seqs;
     std::vector<int32_t> output_rows;  // token indices whose logits are wanted, in order
+    // Token 0's id is the result of the backend's last argmax_async (GpuBackend), still on the
+    // device: tokens[0] is a placeholder. Only a GPU backend takes such a plan.
+    bool first_token_from_device = false;
 
     int32_t n_tokens() const { return static_cast<int32_t>(tokens.size()); }
     int32_t max_blocks_per_seq() const {

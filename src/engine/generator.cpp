@@ -1,6 +1,8 @@
 #include "engine/generator.h"
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 
 #include "backend/gpu/gpu_backend.h"
 #include "core/error.h"
@@ -10,6 +12,12 @@
 #include "tokenizer/tokenizer.h"
 
 namespace rf {
+
+bool decode_pipelining_enabled() {
+    const char* e = std::getenv("RF_DECODE_PIPELINE");
+    return e == nullptr || std::strcmp(e, "off") != 0;
+}
+
 namespace {
 
 // Draws the next token. On a GPU backend (and without top-n logprobs) the logits row stays on
@@ -21,11 +29,50 @@ public:
         if (params.n_logprobs > 0) gpu_ = nullptr;
         session_.set_want_device_logits(gpu_ != nullptr);
     }
-    ~TokenPicker() { session_.set_want_device_logits(false); }
+    ~TokenPicker() {
+        session_.set_want_device_logits(false);
+        if (gpu_ == nullptr) return;
+        try {  // (left behind only when generation ended by an exception)
+            while (gpu_->pending_argmax() > 0) (void)gpu_->argmax_wait();
+            if (session_.has_unresolved_token()) session_.truncate(session_.length() - 1);
+        } catch (...) {
+        }
+    }
 
     // Feeds tokens and leaves the last token's logits ready for pick().
     void feed(std::span<const int32_t> tokens, int32_t n_batch) {
         session_.feed(tokens, n_batch, gpu_ ? nullptr : &logits_);
+    }
+
+    // Greedy without penalties on a GPU: the next token is the device argmax of the logits, so
+    // the step that feeds it can be launched before the host reads it (decode pipelining:
+    // RF_DECODE_PIPELINE=off turns it off).
+    bool device_argmax() const {
+        const SamplingParams& p = sampler_.params();
+        return gpu_ != nullptr && p.temperature <= 0.0f && p.repeat_penalty == 1.0f && p.presence_penalty == 0.0f &&
+               p.frequency_penalty == 0.0f;
+    }
+    bool pipelined() const { return device_argmax() && decode_pipelining_enabled(); }
+
+    // Pipelined decode: the argmax of the last fed token's logits, launched; its id stays on the
+    // device for feed_pending().
+    void start_pick() { gpu_->argmax_async(session_.device_logits(), session_.model().n_vocab()); }
+    // Feeds the token of the oldest started pick (before it is known) and starts the next pick.
+    void feed_pending() {
+        session_.feed_device_token();
+        start_pick();
+    }
+    // The oldest started pick's token; resolves the session's device-held token when it was fed.
+    SampleResult finish_pick() {
+        SampleResult r;
+        r.token = gpu_->argmax_wait();
+        if (session_.has_unresolved_token()) session_.resolve_device_token(r.token);
+        return r;
+    }
+    // Forgets a token fed by feed_pending() that generation does not keep, and its pick.
+    void drop_pending() {
+        session_.truncate(session_.length() - 1);
+        (void)gpu_->argmax_wait();
     }
 
     SampleResult pick() {
@@ -34,8 +81,7 @@ public:
         const float* row = session_.device_logits();
         const int64_t n = session_.model().n_vocab();
         SampleResult r;
-        if (p.temperature <= 0.0f && p.repeat_penalty == 1.0f && p.presence_penalty == 0.0f &&
-            p.frequency_penalty == 0.0f) {
+        if (device_argmax()) {
             r.token = gpu_->argmax(row, n);
             return r;
         }
@@ -110,11 +156,20 @@ GenerateResult generate(Session& session, const Tokenizer& tokenizer, std::span<
     };
 
     res.finish = FinishReason::Length;
+    const bool pipelined = picker.pipelined();
+    if (pipelined && opt.max_tokens > 0) picker.start_pick();
     for (int32_t i = 0; i < opt.max_tokens; ++i) {
-        SampleResult s = picker.pick();
+        // Pipelined: the step feeding token i is launched before token i is known, when nothing
+        // that does not depend on token i ends generation first (the same checks as below).
+        const bool last = i + 1 == opt.max_tokens;
+        const bool room = session.length() < session.n_ctx();
+        const bool ahead = pipelined && !last && room;
+        if (ahead) picker.feed_pending();
+        SampleResult s = pipelined ? picker.finish_pick() : picker.pick();
         const int32_t tok = s.token;
         if (!opt.ignore_eos && tokenizer.is_eog(tok)) {
             res.finish = FinishReason::EndOfGeneration;
+            if (ahead) picker.drop_pending();
             break;
         }
         res.tokens.push_back(tok);
@@ -123,17 +178,20 @@ GenerateResult generate(Session& session, const Tokenizer& tokenizer, std::span<
         emit(r.emit);
         if (r.stopped) {
             res.finish = FinishReason::Stop;
+            if (ahead) picker.drop_pending();
             break;
         }
         if (cancelled) {
             res.finish = FinishReason::Cancelled;
+            if (ahead) picker.drop_pending();
             break;
         }
-        if (i + 1 == opt.max_tokens) break;
-        if (session.length() >= session.n_ctx()) {
+        if (last) break;
+        if (!room) {
             res.finish = FinishReason::ContextFull;
             break;
         }
+        if (pipelined) continue;  // token i was fed ahead
         const int32_t one[1] = {tok};
         picker.feed(one, 1);
     }

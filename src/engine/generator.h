@@ -38,6 +38,10 @@ struct GenerateResult {
     double generate_seconds = 0.0;     // from the first sampled token to the end
 };
 
+// Whether greedy decode on a GPU launches the step of token i before the host reads token i
+// (the device argmax feeds it): on unless RF_DECODE_PIPELINE=off.
+bool decode_pipelining_enabled();
+
 // on_text receives each piece of text as soon as it is final; returning false cancels.
 GenerateResult generate(Session& session, const Tokenizer& tokenizer, std::span<const int32_t> prompt,
                         const GenerateOptions& options,

@@ -13,6 +13,7 @@ Session::~Session() { kv_.free_sequence(seq_); }
 
 void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector<float>* last_logits,
                    std::vector<float>* all_logits) {
+    RF_CHECK(!unresolved_, "session: a device-held token is still unresolved");
     RF_CHECK(n_batch > 0, "session: batch size must be positive (got {})", n_batch);
     const int64_t total = static_cast<int64_t>(tokens_.size()) + static_cast<int64_t>(tokens.size());
     RF_CHECK(total <= n_ctx_, "the prompt and history need {} tokens, more than the context size {} (--ctx-size)",
@@ -71,8 +72,43 @@ void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector
     }
 }
 
+void Session::feed_device_token() {
+    RF_CHECK(!unresolved_, "session: a device-held token is still unresolved");
+    RF_CHECK(length() + 1 <= n_ctx_, "the prompt and history need {} tokens, more than the context size {} (--ctx-size)",
+             length() + 1, n_ctx_);
+    RF_CHECK(kv_.reserve(seq_, 1), "KV cache full: 1 more token needs a block, {} free", kv_.n_free_blocks());
+    const int32_t n_past = length();
+    plan_.tokens.assign(1, 0);  // placeholder: the backend copies the id in on the device
+    plan_.first_token_from_device = true;
+    plan_.positions.assign(1, n_past);
+    plan_.token_seq.assign(1, 0);
+    plan_.kv_slots.clear();
+    kv_.append_slots(seq_, 1, plan_.kv_slots);
+    plan_.seqs.assign(1, SeqStep{0, 1, n_past, kv_.block_table(seq_)});
+    plan_.output_rows.assign(1, 0);
+    try {
+        model_.forward(plan_, kv_, nullptr);
+    } catch (...) {
+        plan_.first_token_from_device = false;
+        throw;
+    }
+    plan_.first_token_from_device = false;
+    device_logits_ = model_.workspace().get(0, 1, model_.n_vocab()).data;
+    kv_.commit(seq_, 1);
+    tokens_.push_back(-1);
+    unresolved_ = true;
+}
+
+void Session::resolve_device_token(int32_t id) {
+    RF_CHECK(unresolved_, "session: no device-held token to resolve");
+    RF_CHECK(id >= 0 && id < model_.n_vocab(), "session: token id {} out of range [0, {})", id, model_.n_vocab());
+    tokens_.back() = id;
+    unresolved_ = false;
+}
+
 void Session::truncate(int32_t n) {
     RF_CHECK(n >= 0 && n <= length(), "session: truncate to {} tokens (length {})", n, length());
+    if (unresolved_ && n < length()) unresolved_ = false;
     kv_.truncate(seq_, n);
     tokens_.resize(static_cast<size_t>(n));
 }

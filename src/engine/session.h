@@ -32,6 +32,13 @@ public:
     // the KV cache.
     void feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector<float>* last_logits,
               std::vector<float>* all_logits = nullptr);
+    // Decode pipelining on a GPU backend: feeds one token whose id is still on the device (the
+    // backend's last argmax_async), keeping the logits there (as with want_device_logits); its
+    // id is recorded by resolve_device_token() once the host has it. At most one unresolved.
+    void feed_device_token();
+    void resolve_device_token(int32_t id);
+    bool has_unresolved_token() const { return unresolved_; }
+
     // Forgets tokens past n (the KV of the kept prefix stays valid).
     void truncate(int32_t n);
 
@@ -48,6 +55,7 @@ private:
     std::vector<int32_t> tokens_;
     StepPlan plan_;
     bool want_device_logits_ = false;
+    bool unresolved_ = false;  // tokens_.back() is a placeholder for a device-held id
     const float* device_logits_ = nullptr;
 };
 

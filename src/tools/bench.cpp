@@ -22,6 +22,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_features.h"
 #include "core/error.h"
+#include "engine/generator.h"
 #include "engine/session.h"
 #include "formats/gguf/gguf_file.h"
 #include "kv/kv_cache.h"
@@ -112,7 +113,26 @@ FeedTiming time_feed(Model& model, KvCache& kv, int32_t n_ctx, const std::vector
         (void)(gpu ? gpu->argmax(s.device_logits(), model.n_vocab()) : argmax(logits));
         ft.next_token_seconds += std::chrono::duration<double>(Clock::now() - a).count();
     };
-    if (one_by_one) {
+    if (one_by_one && gpu && decode_pipelining_enabled() && !tokens.empty()) {
+        // as the generator decodes greedily on a GPU: each step feeds the previous step's device
+        // argmax, launched before the host reads it (tokens after the first are the model's own)
+        feed(std::span<const int32_t>(tokens.data(), 1), 1, nullptr);
+        auto a = Clock::now();
+        gpu->argmax_async(s.device_logits(), model.n_vocab());
+        ft.next_token_seconds += std::chrono::duration<double>(Clock::now() - a).count();
+        for (size_t k = 1; k < tokens.size(); ++k) {
+            a = Clock::now();
+            s.feed_device_token();
+            const auto b = Clock::now();
+            ft.feed_seconds += std::chrono::duration<double>(b - a).count();
+            gpu->argmax_async(s.device_logits(), model.n_vocab());
+            s.resolve_device_token(gpu->argmax_wait());
+            ft.next_token_seconds += std::chrono::duration<double>(Clock::now() - b).count();
+        }
+        a = Clock::now();
+        (void)gpu->argmax_wait();
+        ft.next_token_seconds += std::chrono::duration<double>(Clock::now() - a).count();
+    } else if (one_by_one) {
         for (const int32_t& t : tokens) {
             feed(std::span<const int32_t>(&t, 1), 1, gpu ? nullptr : &logits);
             next_token();

@@ -7,7 +7,9 @@
 //     many (the combine kernel does);
 //   - the early weight loads of the many-token matvec, programmatic dependent launch (on by
 //     default) and the fast replay of identical steps change no bit of a decode step, and the fast replay does replay; the rms_norm sliced over
-//     several blocks changes only rounding.
+//     several blocks changes only rounding;
+//   - the persistent grid of the one-token matvec (blocks looping over row groups, plain and
+//     SwiGLU + q8_1 epilogues) and the L2 prefetch of the decode attention change no bit.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -192,6 +194,7 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             {{"RF_GPU_EARLY_LOADS", "off"}},
             {{"RF_GPU_FAST_REPLAY", "off"}},
             {{"RF_GPU_NORM_SLICES", "off"}},
+            {{"RF_GPU_MATVEC1_PERSIST", "off"}, {"RF_GPU_ATTN_PREFETCH", "off"}},
             {},
         };
         const size_t pdl_off = variants.size() - 1;
@@ -252,13 +255,63 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             gpu().release(kc);
             gpu().release(vc);
         }
-        for (size_t variant : {size_t{1}, size_t{2}, pdl_off})
+        for (size_t variant : {size_t{1}, size_t{2}, size_t{4}, pdl_off})
             EXPECT_EQ(outs[0], outs[variant]) << type_name(t) << " matvec1 " << matvec1 << ": switch set " << variant
                                               << " changed the results";
         EXPECT_NMSE_LE(outs[0], outs[3], 1e-5, std::string("norm slices on vs off ") + type_name(t) + " matvec1 " + matvec1);
         for (W* w : {&wq, &wk, &wv, &wo, &wg, &wu, &wd}) gpu().release(const_cast<void*>(w->w.data));
         gpu().release(const_cast<void*>(norm.data));
         gpu().release(const_cast<void*>(bq.data));
+    }
+}
+
+// Matrices with many more row groups than resident blocks, so that every block of the persistent
+// grid loops: a tall plain matvec (with a residual add), and gate/up + SwiGLU whose q8_1 epilogue
+// feeds the down projection. Persistent on (default) and off: the same bits; and against the CPU.
+TEST(GpuDecodeFusion, PersistentMatvecGridChangesNoBit) {
+    const int64_t E = 256, F = 32768, R = 70000;
+    uint32_t seed = 8100;
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K}) {
+        const auto bt = random_weight_bytes(t, R, E, ++seed), bg = random_weight_bytes(t, F, E, ++seed),
+                   bu = random_weight_bytes(t, F, E, ++seed), bd = random_weight_bytes(t, E, F, ++seed);
+        const Weight wt = gpu().load_weight(t, E, R, 1, bt.data()), wg = gpu().load_weight(t, E, F, 1, bg.data()),
+                     wu = gpu().load_weight(t, E, F, 1, bu.data()), wd = gpu().load_weight(t, F, E, 1, bd.data());
+        const auto xin = random_floats(static_cast<size_t>(E), ++seed);
+        const auto rin = random_floats(static_cast<size_t>(R), ++seed);
+        std::vector<float> tall[2], down[2];
+        for (int off = 0; off < 2; ++off) {
+            std::unique_ptr<ScopedEnv> env;
+            if (off) env = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1_PERSIST", "off");
+            DeviceActs x(1, E), y(1, R), res(1, R), g(1, F), u(1, F), h(1, E);
+            for (int rep = 0; rep < 2; ++rep) {  // the second step is a fast replay
+                x.set(xin);
+                res.set(rin);
+                gpu().begin_step(make_plan(1, rep, 16, 4, 3));
+                gpu().matmul(wt, x.act(), y.act(), nullptr);
+                gpu().add(res.act(), y.act(), res.act());
+                gpu().matmul(wg, x.act(), g.act(), nullptr);
+                gpu().matmul(wu, x.act(), u.act(), nullptr);
+                gpu().swiglu(g.act(), u.act(), g.act());
+                gpu().matmul(wd, g.act(), h.act(), nullptr);
+                tall[off] = res.get();
+                down[off] = h.get();
+            }
+        }
+        EXPECT_EQ(tall[0], tall[1]) << type_name(t) << ": tall matvec + residual, persistent grid on vs off";
+        EXPECT_EQ(down[0], down[1]) << type_name(t) << ": gate/up + SwiGLU (q8_1 epilogue) + down, persistent grid on vs off";
+        // the tall product against the CPU (the residual removed)
+        std::vector<float> y_cpu(static_cast<size_t>(R));
+        Weight wc;
+        wc.type = t;
+        wc.cols = E;
+        wc.rows = R;
+        wc.data = bt.data();
+        wc.row_bytes = row_size(t, E);
+        cpu::matmul(pool(), wc, {const_cast<float*>(xin.data()), 1, E}, {y_cpu.data(), 1, R}, nullptr);
+        std::vector<float> y_gpu(static_cast<size_t>(R));
+        for (size_t i = 0; i < y_gpu.size(); ++i) y_gpu[i] = tall[0][i] - rin[i];
+        EXPECT_NMSE_LE(y_gpu, y_cpu, 1e-3, std::string("tall matvec vs cpu ") + type_name(t));
+        for (const Weight* w : {&wt, &wg, &wu, &wd}) gpu().release(const_cast<void*>(w->data));
     }
 }
 

@@ -2,6 +2,10 @@
 //   - a feed that wants the logits only in device memory (the generator's and the bench's decode
 //     steps: next token by device sampling) leaves the step recorded, unlaunched and unsynced, for
 //     the sampling call to flush; the token equals the one from host logits;
+//   - pipelined greedy decode (the step of token i launched from the device argmax before the host
+//     reads token i) gives the same tokens, text, finish reason and session state as the
+//     step-by-step one, for every way generation ends (length, end of generation, stop string,
+//     cancel, context full), and a device-held token is refused where it cannot be used;
 //   - prefill-sized steps run eagerly (no graph capture per chunk);
 //   - the logits of every prompt position against the Hugging Face transformers float32 logits of
 //     the model the embedded default file was made from (tests/fixtures/reference/tiny-qwen3.json +
@@ -19,6 +23,9 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/gpu/gpu_dispatch_table.h"
 #include "engine/default_model.h"
+#include "engine/generator.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/vocab_gguf.h"
 #include "formats/gguf/gguf_file.h"
 #include "gpu/gpu_test_util.h"
 #include "unit/model_test_util.h"
@@ -86,6 +93,80 @@ TEST(GpuEnginePath, DeviceLogitsStayOnTheDevice) {
     EXPECT_EQ(after.steps, before.steps) << "the decode step was launched (downloaded) inside feed()";
     EXPECT_EQ(gpu().argmax(dev.device_logits(), model.n_vocab()), want);
     EXPECT_EQ(gpu().graph_stats().steps, after.steps + 1);
+}
+
+TEST(GpuEnginePath, PipelinedGreedyDecodeEqualsStepByStep) {
+    auto file = open_default_model();
+    const Tokenizer tok(vocab_from_gguf(*file));
+    Model model(std::move(file), gpu());
+    KvCache kv(gpu(), KvCacheConfig{16, 64, KvCodec::F16}, model.kv_layer_shapes());
+    const auto prompt = tok.encode("The Python interpreter", true, true);
+    struct Case {
+        const char* what;
+        int32_t max_tokens;
+        int32_t n_ctx;
+        std::vector<std::string> stop;
+        int cancel_after;  // pieces of text before the callback cancels (0: never)
+        bool ignore_eos;
+        const char* expect;  // finish reason (nullptr: whichever comes first)
+    };
+    const std::vector<Case> cases = {
+        {"length", 40, 256, {}, 0, true, "length"},
+        {"end of generation or length", 200, 256, {}, 0, false, nullptr},
+        {"stop string", 40, 256, {"(from the length case)"}, 0, true, "stop"},
+        {"cancel", 40, 256, {}, 3, true, "cancelled"},
+        {"context full", 40, static_cast<int32_t>(prompt.size()) + 9, {}, 0, true, "context_full"},
+        {"one token", 1, 256, {}, 0, true, "length"},
+    };
+    std::string length_text;  // the first case's text: the stop string is a piece of it
+    for (Case c : cases) {
+        if (!c.stop.empty()) {
+            ASSERT_GT(length_text.size(), 24u);
+            c.stop = {length_text.substr(length_text.size() / 2, 5)};
+        }
+        GenerateResult r[2];
+        std::vector<int32_t> session_tokens[2];
+        int32_t free_blocks[2];
+        for (int pipelined = 0; pipelined < 2; ++pipelined) {
+            if (!pipelined) ::setenv("RF_DECODE_PIPELINE", "off", 1);
+            else ::unsetenv("RF_DECODE_PIPELINE");
+            Session s(model, kv, c.n_ctx);
+            GenerateOptions g;
+            g.max_tokens = c.max_tokens;
+            g.sampling.temperature = 0.0f;
+            g.stop = c.stop;
+            g.ignore_eos = c.ignore_eos;
+            int pieces = 0;
+            r[pipelined] = generate(s, tok, prompt, g, [&](std::string_view) { return c.cancel_after == 0 || ++pieces < c.cancel_after; });
+            session_tokens[pipelined] = s.tokens();
+            free_blocks[pipelined] = kv.n_free_blocks();
+            EXPECT_EQ(gpu().pending_argmax(), 0) << c.what;
+            EXPECT_FALSE(s.has_unresolved_token()) << c.what;
+        }
+        ::unsetenv("RF_DECODE_PIPELINE");
+        EXPECT_EQ(r[1].tokens, r[0].tokens) << c.what;
+        EXPECT_EQ(r[1].text, r[0].text) << c.what;
+        EXPECT_EQ(finish_reason_name(r[1].finish), std::string(finish_reason_name(r[0].finish))) << c.what;
+        EXPECT_EQ(session_tokens[1], session_tokens[0]) << c.what << ": the session keeps the same tokens";
+        EXPECT_EQ(free_blocks[1], free_blocks[0]) << c.what << ": the KV cache holds the same blocks";
+        EXPECT_GT(r[0].tokens.size(), 0u) << c.what;
+        if (c.expect != nullptr) {
+            EXPECT_EQ(std::string(finish_reason_name(r[0].finish)), c.expect) << c.what;
+        }
+        if (length_text.empty()) length_text = r[0].text;
+    }
+
+    // A device-held token without an argmax_async result before it is refused, with a message.
+    Session s(model, kv, 64);
+    s.set_want_device_logits(true);
+    s.feed(prompt, 512, nullptr);
+    (void)gpu().argmax(s.device_logits(), model.n_vocab());  // synchronous: leaves no device token
+    try {
+        s.feed_device_token();
+        ADD_FAILURE() << "a device-held token with no argmax_async result was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("argmax_async"), std::string::npos) << e.what();
+    }
 }
 
 // Prefill-sized steps (a vendor GEMM or flash attention) run eagerly: a 100-token chunk fed three

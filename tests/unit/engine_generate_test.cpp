@@ -40,6 +40,26 @@ TEST(Generate, GoldenGreedyOutputOfTheDefaultModel) {
     EXPECT_EQ(r.finish, FinishReason::Length);
 }
 
+// Decode pipelining feeds token ids held on a GPU; the CPU backend refuses such a step with a
+// message, and the session stays usable (nothing fed, nothing left unresolved).
+TEST(Generate, ADeviceHeldTokenIsRefusedOnTheCpu) {
+    LoadedModel& lm = default_model();
+    Session s(lm.model(), lm.kv(), 64);
+    const auto ids = lm.tokenizer().encode("Hello", true, true);
+    s.feed(ids, 512, nullptr);
+    try {
+        s.feed_device_token();
+        ADD_FAILURE() << "the CPU backend took a device-held token";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("CPU backend"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(s.length(), static_cast<int32_t>(ids.size()));
+    EXPECT_FALSE(s.has_unresolved_token());
+    std::vector<float> logits;
+    s.feed(std::vector<int32_t>{ids.back()}, 1, &logits);
+    EXPECT_EQ(s.length(), static_cast<int32_t>(ids.size()) + 1);
+}
+
 TEST(Generate, SameSeedSameTextAndDifferentSeedsDiffer) {
     GenerateOptions g;
     g.max_tokens = 24;

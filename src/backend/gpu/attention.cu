@@ -81,6 +81,23 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
         for (int i = tid; i < a.rope.n_rot / 2; i += kThreads) rope_angle(a.rope, n_ctx - 1, i, cs_s[i], sn_s[i]);
         __syncthreads();
     }
+    if (a.prefetch_kv) {
+        // The first tile's K and V rows into L2 while the previous kernel ends: earlier steps
+        // wrote them (the token's own row, stored below, is only fetched: its write lands in L2).
+        const int p = begin + tid;
+        if (p < end) {
+            const int64_t blk = bt[p / a.block_size];
+            const int64_t row = (blk * a.n_kv_head + kvh) * a.block_size + p % a.block_size;
+            constexpr int kRowBytes = D * (C == KvCodec::F16 ? 2 : 4);
+            const auto* kr = static_cast<const uint8_t*>(a.k) + row * kRowBytes;
+            const auto* vr = static_cast<const uint8_t*>(a.v) + row * kRowBytes;
+#pragma unroll
+            for (int o = 0; o < kRowBytes; o += 128) {
+                prefetch_l2(kr + o);
+                prefetch_l2(vr + o);
+            }
+        }
+    }
     RF_PDL_ENTRY();
 
     // q of the group's heads, times the scale (ROPE: rotated; qr keeps the rotated values)

@@ -60,7 +60,7 @@ struct AttnArgs {
     const int32_t* slots;         // [n_tok] KV slots
     RopeConsts rope;
     int32_t rope_fused;
-    int32_t pad;
+    int32_t prefetch_kv;          // the first tile's K / V rows prefetched into L2 before the PDL wait
 };
 
 bool attention_supports_head_dim(int head_dim);

@@ -133,6 +133,13 @@ public:
 
     // Index of the largest value of a row in backend memory (lowest index on ties).
     virtual int32_t argmax(const float* row, int64_t n) = 0;
+    // Decode pipelining (greedy): argmax_async launches the argmax of a row without waiting for
+    // it; its token stays on the device, where a following begin_step whose plan has
+    // first_token_from_device takes it, so the next step can be recorded and launched before the
+    // host knows the token. argmax_wait returns the oldest pending result (at most 2 pending).
+    virtual void argmax_async(const float* row, int64_t n) = 0;
+    virtual int32_t argmax_wait() = 0;
+    virtual int pending_argmax() const = 0;
     // Samples one token from a row of logits in backend memory. `penalties`: the tokens of the
     // penalty window with their counts; `u`: a uniform draw in [0, 1) from the caller's RNG (the
     // CPU sampler's draw is u * total weight of the kept candidates).

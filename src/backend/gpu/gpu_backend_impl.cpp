@@ -79,6 +79,7 @@ GpuBackendImpl::GpuBackendImpl(const GpuBackendOptions& options)
              info_.name, info_.warp_size);
     RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     for (auto& e : staging_done_) RF_GPU_CHECK(cudaEventCreate(&e));
+    for (auto& e : argmax_done_) RF_GPU_CHECK(cudaEventCreate(&e));
     RF_GPU_CHECK(cudaMallocHost(&sample_host_, 64 * 1024));
     if (use_blas_) blas_ = make_gpu_blas();
 }
@@ -101,6 +102,8 @@ GpuBackendImpl::~GpuBackendImpl() {
         if (s) (void)cudaFreeHost(s);
     if (sample_host_) (void)cudaFreeHost(sample_host_);
     for (auto& e : staging_done_)
+        if (e) (void)cudaEventDestroy(e);
+    for (auto& e : argmax_done_)
         if (e) (void)cudaEventDestroy(e);
     if (stream_) (void)cudaStreamDestroy(stream_);
 }
@@ -280,6 +283,9 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
              "step plan: {} tokens but {} positions, {} KV slots, {} sequence indices", T, plan.positions.size(),
              plan.kv_slots.size(), plan.token_seq.size());
     flush();  // ops of the previous step read the previous plan's device copy
+    RF_CHECK(!plan.first_token_from_device || (T > 0 && device_token_ != nullptr),
+             "step plan: token 0 comes from the device, but no argmax_async result is there (or other sampling "
+             "replaced it)");
     ScopedNs timer(stats_.begin_step_ns);
     int32_t max_ctx = 0;
     for (size_t t = 0; t < T; ++t) {
@@ -331,6 +337,10 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
     ensure_scratch(step_buf_, std::max<size_t>(n_ints, 1024) * 4);
     RF_GPU_CHECK(cudaMemcpyAsync(step_buf_.ptr, h, n_ints * 4, cudaMemcpyHostToDevice, stream_));
     RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));
+    if (plan.first_token_from_device) {  // token 0: the last argmax_async's result, copied in stream order
+        RF_GPU_CHECK(cudaMemcpyAsync(step_buf_.ptr, device_token_, 4, cudaMemcpyDeviceToDevice, stream_));
+        device_token_ = nullptr;
+    }
 
     const auto* d = static_cast<const int32_t*>(step_buf_.ptr);
     step_.tokens = d;
@@ -554,8 +564,9 @@ void GpuBackendImpl::set_f16_cache_budget(int64_t bytes) {
 void GpuBackendImpl::embed(const Weight& table, Act out) {
     RF_CHECK(out.cols == table.cols && out.rows == plan_.n_tokens(), "embed: output [{}, {}], table rows of {}, step of {} tokens",
              out.rows, out.cols, table.cols, plan_.n_tokens());
-    for (int32_t id : plan_.tokens)
-        RF_CHECK(id >= 0 && id < table.rows, "embed: token id {} out of range [0, {})", id, table.rows);
+    for (size_t t = plan_.first_token_from_device ? 1 : 0; t < plan_.tokens.size(); ++t)
+        RF_CHECK(plan_.tokens[t] >= 0 && plan_.tokens[t] < table.rows, "embed: token id {} out of range [0, {})",
+                 plan_.tokens[t], table.rows);
     Op op;
     op.kind = OpKind::Embed;
     op.w = table;

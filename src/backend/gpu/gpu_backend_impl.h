@@ -2,6 +2,7 @@
 // Host code only: kernels are reached through the launch_* functions of the op-family headers.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,6 +45,9 @@ struct DecodeSwitches {
     bool early_loads = true;
     bool norm_slices = true;  // rms_norm of a row in several blocks (norm_quant.cuh)
     bool fast_replay = true;
+    bool matvec1_persistent = true;  // one-token matvec on a persistent grid (matvec.cuh)
+    bool attn_prefetch = true;
+    int attn_min_chunk = 32;         // fewest positions per split of the decode attention       // decode attention prefetches its first K/V tile into L2 before the PDL wait
     // Graphs for steps with a vendor GEMM or flash attention (prefill-sized steps). Off: those
     // run eagerly (their kernels take 10-1000 us, so a graph saves <1% of launch overhead, and a
     // chunk's signature changes with its context length, i.e. a capture + update per chunk).
@@ -89,6 +93,9 @@ public:
     GpuDeviceInfo device_info() override;
     void check_vram(const VramNeed& need) override;
     int32_t argmax(const float* row, int64_t n) override;
+    void argmax_async(const float* row, int64_t n) override;
+    int32_t argmax_wait() override;
+    int pending_argmax() const override { return static_cast<int>(pending_argmax_.size()); }
     GpuSampleResult sample(const float* row, int64_t n, const GpuSamplingParams& params,
                            std::span<const GpuTokenCount> penalties, double u) override;
     GpuGraphStats graph_stats() const override { return stats_; }
@@ -133,6 +140,9 @@ private:
     void forget_f16(const void* p, size_t n);
     // The load_weight allocation holding p, or weights_.end().
     std::map<const uint8_t*, size_t>::const_iterator weight_holding(const void* p) const;
+    // Flushes, launches the sampling chain; returns the device address of its SampleOut.
+    const void* launch_sampling(const float* row, int64_t n, const GpuSamplingParams& p,
+                                std::span<const GpuTokenCount> penalties, double u, int k_list);
     void sample_on_device(const float* row, int64_t n, const GpuSamplingParams& p,
                           std::span<const GpuTokenCount> penalties, double u, int k_list, GpuSampleResult& out);
 
@@ -176,7 +186,11 @@ private:
 
     ScratchBuffer q8_, attn_, blas_w_, blas_x_;
     ScratchBuffer sample_buf_;
-    void* sample_host_ = nullptr;  // pinned result / penalty staging
+    void* sample_host_ = nullptr;  // pinned: the synchronous result at 0, argmax_async's slots at kAsyncSampleOffset
+    static constexpr size_t kAsyncSampleOffset = 1024;
+    cudaEvent_t argmax_done_[2] = {nullptr, nullptr};
+    std::deque<int> pending_argmax_;          // slots of argmax_async results not read yet, oldest first
+    const int32_t* device_token_ = nullptr;   // the last argmax_async's token on the device (until other sampling)
     std::map<const uint8_t*, size_t> weights_;  // load_weight allocations: base -> bytes
     F16WeightCache f16_cache_;
     std::vector<F16WeightCache::Slot> f16_slots_;  // this flush's copies, per op (empty: none)

@@ -57,6 +57,11 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_EARLY_LOADS=off      the many-token matvec loads its first weights after the PDL wait
 //   RF_GPU_NORM_SLICES=off      rms_norm kernels one block per row (not sliced over several blocks)
 //   RF_GPU_FAST_REPLAY=off      re-emit every step (no relaunch of an identical step's graph)
+//   RF_GPU_MATVEC1_PERSIST=off  the one-token matvec launches one block per row group (no
+//                               persistent grid)
+//   RF_GPU_ATTN_MIN_CHUNK=N     the split-K decode attention gives each block at least N positions
+//                               (fewer splits; N >= the context: one split, no combine kernel)
+//   RF_GPU_ATTN_PREFETCH=off    the decode attention does not prefetch its first K/V tile into L2
 //   RF_GPU_PREFILL_GRAPHS=on    steps with a vendor GEMM or flash attention go through the graph
 //                               runner too (default: launched eagerly)
 // (DecodeSwitches: gpu_backend_impl.h; read once per flush.)
@@ -76,6 +81,12 @@ DecodeSwitches decode_switches() {
     if (ns != nullptr && std::strcmp(ns, "off") == 0) d.norm_slices = false;
     const char* f = std::getenv("RF_GPU_FAST_REPLAY");
     if (f != nullptr && std::strcmp(f, "off") == 0) d.fast_replay = false;
+    const char* mp = std::getenv("RF_GPU_MATVEC1_PERSIST");
+    if (mp != nullptr && std::strcmp(mp, "off") == 0) d.matvec1_persistent = false;
+    const char* mc = std::getenv("RF_GPU_ATTN_MIN_CHUNK");
+    if (mc != nullptr) d.attn_min_chunk = std::max(32, std::atoi(mc));
+    const char* ap = std::getenv("RF_GPU_ATTN_PREFETCH");
+    if (ap != nullptr && std::strcmp(ap, "off") == 0) d.attn_prefetch = false;
     const char* pg = std::getenv("RF_GPU_PREFILL_GRAPHS");
     if (pg != nullptr && std::strcmp(pg, "on") == 0) d.prefill_graphs = true;
     return d;
@@ -101,12 +112,13 @@ struct AttnSplit {
     int chunk;
 };
 
-AttnSplit attention_split(int64_t n_tok, int n_kv, int n_qsub, int max_ctx, int n_sm) {
+AttnSplit attention_split(int64_t n_tok, int n_kv, int n_qsub, int max_ctx, int n_sm, int min_chunk) {
     const int bucket = static_cast<int>(align_up(static_cast<size_t>(std::max(max_ctx, 1)), 256));
     const int64_t work = n_tok * n_kv * n_qsub;
-    // about 2 blocks per SM; long contexts in whole tiles of positions
+    // about 2 blocks per SM, chunks of at least min_chunk positions; long contexts in whole
+    // tiles of positions
     const int64_t want = (2 * static_cast<int64_t>(n_sm) + work - 1) / work;
-    const int max_splits = std::min(bucket / 32, 256);  // the combine kernel holds 256
+    const int max_splits = std::clamp(bucket / std::max(min_chunk, 32), 1, 256);  // the combine kernel holds 256
     int n = static_cast<int>(std::clamp<int64_t>(want, 1, max_splits));
     const size_t granule = bucket >= 4096 ? kAttnTile : 32;
     const int chunk = static_cast<int>(align_up(static_cast<size_t>((bucket + n - 1) / n), granule));
@@ -181,7 +193,8 @@ GpuBackendImpl::ScratchNeeds GpuBackendImpl::scratch_needs() const {
             n.q8 = std::max(n.q8, q8_bytes(op.c.rows, op.c.cols));
         } else if (op.kind == OpKind::Attention && !use_flash_attention(pc, op)) {
             const int n_qsub = attention_qsub(op);
-            const AttnSplit s = attention_split(op.a.rows, op.attn.n_kv_head, n_qsub, max_ctx_, info_.multiprocessors);
+            const AttnSplit s = attention_split(op.a.rows, op.attn.n_kv_head, n_qsub, max_ctx_, info_.multiprocessors,
+                                                switches_.attn_min_chunk);
             n.attn = std::max(n.attn, attention_scratch(op, s).bytes);
         }
     }
@@ -324,6 +337,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     const Matvec1Config c1 = choose_matvec1_config(op.w.type, a.total_rows, K, info_.multiprocessors, shape);
                     a.lanes_per_row = c1.lanes_per_row;
                     a.block_threads = c1.block_threads;
+                    a.persistent = switches.matvec1_persistent && c1.persistent ? 1 : 0;
                     a.x_stride = K;
                     int in_slot = 0;
                     if (pending_norm != nullptr) {
@@ -431,7 +445,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 const int group = op.attn.n_head / op.attn.n_kv_head;
                 AttnArgs a = zeroed<AttnArgs>();
                 a.n_qsub = attention_qsub(op);
-                const AttnSplit s = attention_split(op.a.rows, op.attn.n_kv_head, a.n_qsub, max_ctx_, info_.multiprocessors);
+                const AttnSplit s = attention_split(op.a.rows, op.attn.n_kv_head, a.n_qsub, max_ctx_, info_.multiprocessors,
+                                                switches.attn_min_chunk);
                 const AttnScratch sc = attention_scratch(op, s);
                 a.q = op.a.data;
                 a.out = op.c.data;
@@ -453,6 +468,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.group = group;
                 a.scale = op.attn.scale;
                 a.n_tok = static_cast<int32_t>(op.a.rows);
+                a.prefetch_kv = switches.attn_prefetch ? 1 : 0;
                 if (pending_rope != nullptr) {  // rope(q), rope(k), kv_store folded in (checked at the rope)
                     const Op &rk = *(pending_rope + 1), &st = *(pending_rope + 2);
                     a.rope_fused = 1;

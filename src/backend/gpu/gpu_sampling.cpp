@@ -1,5 +1,6 @@
 // GpuBackendImpl's sampling entry points: the device chain (sampling.cuh), with the host chain
 // as the fallback for nuclei wider than the device candidate list.
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -12,12 +13,11 @@
 
 namespace rf::gpu {
 
-void GpuBackendImpl::sample_on_device(const float* row, int64_t n, const GpuSamplingParams& p,
-                                      std::span<const GpuTokenCount> penalties, double u, int k_list,
-                                      GpuSampleResult& result) {
+const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const GpuSamplingParams& p,
+                                            std::span<const GpuTokenCount> penalties, double u, int k_list) {
     RF_CHECK(n > 0 && n < (int64_t{1} << 31), "sampling: row of {} values", n);
-    ScopedNs timer(stats_.sample_ns);
     flush();
+    device_token_ = nullptr;  // the sampling scratch is rewritten below
     const int64_t n1 = sample_stage1_blocks(n);
     const bool penalise = !penalties.empty();
     // scratch: [work n f32][pairs][stats n1][cand v x2][cand i x2][out]
@@ -65,7 +65,15 @@ void GpuBackendImpl::sample_on_device(const float* row, int64_t n, const GpuSamp
     int32_t* cand_i[2] = {reinterpret_cast<int32_t*>(base + o_i0), reinterpret_cast<int32_t*>(base + o_i1)};
     launch_sample(l, row, work, n, c, k_list, reinterpret_cast<SampleStats*>(base + o_stats), cand_v, cand_i,
                   reinterpret_cast<SampleOut*>(base + o_out));
-    RF_GPU_CHECK(cudaMemcpyAsync(sample_host_, base + o_out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
+    return base + o_out;
+}
+
+void GpuBackendImpl::sample_on_device(const float* row, int64_t n, const GpuSamplingParams& p,
+                                      std::span<const GpuTokenCount> penalties, double u, int k_list,
+                                      GpuSampleResult& result) {
+    ScopedNs timer(stats_.sample_ns);
+    const void* dev_out = launch_sampling(row, n, p, penalties, u, k_list);
+    RF_GPU_CHECK(cudaMemcpyAsync(sample_host_, dev_out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
     wait_stream();
     SampleOut out;
     std::memcpy(&out, sample_host_, sizeof out);
@@ -86,6 +94,32 @@ int32_t GpuBackendImpl::argmax(const float* row, int64_t n) {
     GpuSampleResult r;
     sample_on_device(row, n, p, {}, 0.0, 0, r);
     return r.token;
+}
+
+void GpuBackendImpl::argmax_async(const float* row, int64_t n) {
+    RF_CHECK(pending_argmax_.size() < 2, "gpu: argmax_async with {} results pending (at most 2)", pending_argmax_.size());
+    ScopedNs timer(stats_.sample_ns);
+    GpuSamplingParams p;
+    p.temperature = 0.0f;
+    const void* dev_out = launch_sampling(row, n, p, {}, 0.0, 0);
+    // the slot not held by a pending result (results are read in order)
+    const int slot = pending_argmax_.empty() ? 0 : 1 - pending_argmax_.front();
+    void* host = static_cast<uint8_t*>(sample_host_) + kAsyncSampleOffset + slot * sizeof(SampleOut);
+    RF_GPU_CHECK(cudaMemcpyAsync(host, dev_out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
+    RF_GPU_CHECK(cudaEventRecord(argmax_done_[slot], stream_));
+    pending_argmax_.push_back(slot);
+    device_token_ = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(dev_out) + offsetof(SampleOut, token));
+}
+
+int32_t GpuBackendImpl::argmax_wait() {
+    RF_CHECK(!pending_argmax_.empty(), "gpu: argmax_wait without a pending argmax_async");
+    ScopedNs timer(stats_.sample_ns);
+    const int slot = pending_argmax_.front();
+    pending_argmax_.pop_front();
+    wait_event(argmax_done_[slot]);
+    SampleOut out;
+    std::memcpy(&out, static_cast<const uint8_t*>(sample_host_) + kAsyncSampleOffset + slot * sizeof(SampleOut), sizeof out);
+    return out.token;  // (argmax never takes the host fallback: that is for wide nuclei)
 }
 
 GpuSampleResult GpuBackendImpl::sample(const float* row, int64_t n, const GpuSamplingParams& params,

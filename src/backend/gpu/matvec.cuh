@@ -14,7 +14,9 @@
 // block in shared memory, `lanes_per_row` lanes per row (4..32, so several rows per warp when rows
 // are short), U units per lane in flight, the first units' weights loaded before the
 // programmatic-dependent-launch wait; optionally the rms_norm of x computed in the prologue and
-// the q8_1 of the SwiGLU output written by the epilogue (both save a launch per use).
+// the q8_1 of the SwiGLU output written by the epilogue (both save a launch per use); optionally
+// a persistent grid (blocks loop over row groups, the next group's loads issued before the
+// current group's reduction), which also stages x (and computes the norm) once per resident block.
 #pragma once
 
 #include <cstdint>
@@ -68,7 +70,10 @@ struct MatvecArgs {
     int32_t block_threads;              // 128, 256, 512
     // many-token kernel only
     int32_t early_loads;                // load the first units' weights before the PDL wait
-    int32_t pad;
+    // one-token kernel: a persistent grid (as many blocks as fit on the device at once, each
+    // looping over row groups and loading its next group's first units before it reduces and
+    // writes the current one) instead of one block per row group
+    int32_t persistent;
 };
 
 struct MatvecConfig {
@@ -82,6 +87,7 @@ MatvecConfig choose_matvec_config(TensorType type, int64_t rows, int64_t cols, i
 struct Matvec1Config {
     int lanes_per_row = 32;
     int block_threads = 256;
+    bool persistent = false;  // MatvecArgs::persistent
 };
 
 // Whether the one-token kernel runs `type` with `cols` columns (x must fit in shared memory).

@@ -17,6 +17,8 @@
 // Only included by the .cu files that instantiate it.
 #pragma once
 
+#include <algorithm>
+
 #include "backend/gpu/matvec_kernel.cuh"
 
 namespace rf::gpu {
@@ -34,7 +36,8 @@ namespace rf::gpu {
     } while (0)
 #endif
 
-// Units in flight per lane: about 64-100 bytes of weights per lane per batch.
+// Units in flight per lane: about 64-100 bytes of weights per lane per batch (twice as many was
+// slower on every H100 shape but the 0.5b ones, 3-30%: docs/gpu_notes.md).
 template <TensorType T>
 constexpr int matvec1_units_in_flight() {
     return T == TensorType::Q8_0 || T == TensorType::Q6_K ? 2 : 4;
@@ -140,34 +143,47 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads) matvec1_kernel(const Matve
     const int j = lane % lpr;              // lane within the row
     const int rows_per_block = static_cast<int>(blockDim.x / RF_WARP_SIZE) * slots;
     const int row_in_block = warp * slots + lane / lpr;
-    const int64_t row = static_cast<int64_t>(blockIdx.x) * rows_per_block + row_in_block;
-    const bool ok = row < a.total_rows;
-
-    // Which matrix this row belongs to, the row within it, and the row's plane pointers.
-    int mi = 0;
-    int64_t lrow = row;
-    if (!SWIGLU) {
-        mi = row < a.row_end[0] ? 0 : (row < a.row_end[1] ? 1 : 2);
-        lrow = row - (mi == 0 ? 0 : mi == 1 ? a.row_end[0] : a.row_end[1]);
-    }
-    typename P::Row rp[NM];
-    rp[0] = P::row(mat_of(a, mi), ok ? lrow : 0);
-    if constexpr (SWIGLU) rp[1] = P::row(a.m[1], ok ? lrow : 0);
+    // Row groups (rows_per_block consecutive rows): group blockIdx.x, then (persistent grid, fewer
+    // blocks than groups) blockIdx.x + gridDim.x, ...; the same count for every thread of a block.
+    const int64_t n_groups = (a.total_rows + rows_per_block - 1) / rows_per_block;
     const int n_units = P::units(a.m[0]);  // all matrices of a launch share cols
 
+    // A row of the launch: which matrix, the row within it, its plane pointers.
+    struct RowRef {
+        bool ok;
+        int mi;
+        int64_t lrow;
+        typename P::Row rp[NM];
+    };
+    auto row_ref = [&](int64_t group) {
+        RowRef r;
+        const int64_t row = group * rows_per_block + row_in_block;
+        r.ok = group < n_groups && row < a.total_rows;
+        r.mi = 0;
+        r.lrow = row;
+        if (!SWIGLU) {
+            r.mi = row < a.row_end[0] ? 0 : (row < a.row_end[1] ? 1 : 2);
+            r.lrow = row - (r.mi == 0 ? 0 : r.mi == 1 ? a.row_end[0] : a.row_end[1]);
+        }
+        r.rp[0] = P::row(mat_of(a, r.mi), r.ok ? r.lrow : 0);
+        if constexpr (SWIGLU) r.rp[1] = P::row(a.m[1], r.ok ? r.lrow : 0);
+        return r;
+    };
+
     typename P::W w[NM][U];
-    auto load = [&](int base) {
+    auto load = [&](const RowRef& r, int base) {
 #pragma unroll
         for (int k = 0; k < U; ++k) {
             const int u = base + k * lpr;
-            if (ok && u < n_units) {
+            if (r.ok && u < n_units) {
 #pragma unroll
-                for (int m = 0; m < NM; ++m) w[m][k] = P::load(rp[m], u);
+                for (int m = 0; m < NM; ++m) w[m][k] = P::load(r.rp[m], u);
             }
         }
     };
-    int u0 = j;
-    load(u0);
+    int64_t group = blockIdx.x;
+    RowRef cur = row_ref(group);
+    load(cur, j);
     float4 wv[kMatvec1NormHeld];
     if constexpr (NORM) {
         const auto* w4 = reinterpret_cast<const float4*>(a.norm_w);
@@ -185,81 +201,105 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads) matvec1_kernel(const Matve
     __syncthreads();
 
     const typename P::X xp{xs_q, xs_ds};
-    float acc[NM];
-#pragma unroll
-    for (int m = 0; m < NM; ++m) acc[m] = 0.0f;
     const int step = U * lpr;
     while (true) {
+        float acc[NM];
 #pragma unroll
-        for (int k = 0; k < U; ++k) {
-            const int u = u0 + k * lpr;
-            if (ok && u < n_units) {
+        for (int m = 0; m < NM; ++m) acc[m] = 0.0f;
+        int u0 = j;
+        while (true) {
 #pragma unroll
-                for (int m = 0; m < NM; ++m) acc[m] += P::dot(w[m][k], xp, u);
+            for (int k = 0; k < U; ++k) {
+                const int u = u0 + k * lpr;
+                if (cur.ok && u < n_units) {
+#pragma unroll
+                    for (int m = 0; m < NM; ++m) acc[m] += P::dot(w[m][k], xp, u);
+                }
             }
+            u0 += step;
+            if (u0 >= n_units) break;
+            load(cur, u0);
         }
-        u0 += step;
-        if (u0 >= n_units) break;
-        load(u0);
-    }
-#pragma unroll
-    for (int m = 0; m < NM; ++m)
-        for (int off = lpr / 2; off > 0; off >>= 1) acc[m] += rf_shfl_xor(acc[m], off);
+        // Persistent grid: the next group's first units are loaded now, so that they arrive
+        // while this row is reduced and written.
+        const int64_t next_group = group + gridDim.x;
+        const RowRef next = row_ref(next_group);
+        if (next_group < n_groups) load(next, j);
 
-    const bool writer = ok && j == 0;
-    if constexpr (SWIGLU) {
-        __shared__ float ys[kMatvec1MaxRowsPerBlock];
-        float y2 = 0.0f;
-        if (writer) {
-            float g = acc[0], up = acc[1];
-            if (a.bias[0]) g += a.bias[0][lrow];
-            if (a.bias[1]) up += a.bias[1][lrow];
-            a.y[0][lrow] = g;
-            a.y[1][lrow] = up;
-            y2 = silu(g) * up;
-            a.y[2][lrow] = y2;
-        }
-        if (a.yq != nullptr) {  // uniform: rows_per_block % 32 == 0, one warp per 32 rows
-            if (j == 0) ys[row_in_block] = y2;
-            __syncthreads();
-            if (warp < rows_per_block / 32) {
-                const int64_t r = static_cast<int64_t>(blockIdx.x) * rows_per_block + warp * 32 + lane;
-                const float v = ys[warp * 32 + lane];
-                const float amax = rf_warp_max(fabsf(v));
-                const float d = amax / 127.0f;
-                const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
-                const int sum = rf_warp_sum_int(q);
-                if (r < a.total_rows) a.yq[r] = static_cast<int8_t>(q);
-                if (lane == 0 && r < a.total_rows) a.yds[r / 32] = make_float2(d, d * static_cast<float>(sum));
+#pragma unroll
+        for (int m = 0; m < NM; ++m)
+            for (int off = lpr / 2; off > 0; off >>= 1) acc[m] += rf_shfl_xor(acc[m], off);
+
+        const bool writer = cur.ok && j == 0;
+        const int64_t lrow = cur.lrow;
+        if constexpr (SWIGLU) {
+            __shared__ float ys[kMatvec1MaxRowsPerBlock];
+            float y2 = 0.0f;
+            if (writer) {
+                float g = acc[0], up = acc[1];
+                if (a.bias[0]) g += a.bias[0][lrow];
+                if (a.bias[1]) up += a.bias[1][lrow];
+                a.y[0][lrow] = g;
+                a.y[1][lrow] = up;
+                y2 = silu(g) * up;
+                a.y[2][lrow] = y2;
+            }
+            if (a.yq != nullptr) {  // uniform: rows_per_block % 32 == 0, one warp per 32 rows
+                if (j == 0) ys[row_in_block] = y2;
+                __syncthreads();
+                if (warp < rows_per_block / 32) {
+                    const int64_t r = group * rows_per_block + warp * 32 + lane;
+                    const float v = ys[warp * 32 + lane];
+                    const float amax = rf_warp_max(fabsf(v));
+                    const float d = amax / 127.0f;
+                    const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
+                    const int sum = rf_warp_sum_int(q);
+                    if (r < a.total_rows) a.yq[r] = static_cast<int8_t>(q);
+                    if (lane == 0 && r < a.total_rows) a.yds[r / 32] = make_float2(d, d * static_cast<float>(sum));
+                }
+                if (next_group < n_groups) __syncthreads();  // ys is written again by the next group
+            }
+        } else {
+            if (writer) {
+                const int mi = cur.mi;
+                float v = acc[0];
+                const float* bias = mi == 0 ? a.bias[0] : mi == 1 ? a.bias[1] : a.bias[2];
+                float* y = mi == 0 ? a.y[0] : mi == 1 ? a.y[1] : a.y[2];
+                float* res = mi == 0 ? a.residual[0] : mi == 1 ? a.residual[1] : a.residual[2];
+                if (bias) v += bias[lrow];
+                y[lrow] = v;
+                if (res) res[lrow] += v;
             }
         }
-    } else {
-        if (writer) {
-            float v = acc[0];
-            const float* bias = mi == 0 ? a.bias[0] : mi == 1 ? a.bias[1] : a.bias[2];
-            float* y = mi == 0 ? a.y[0] : mi == 1 ? a.y[1] : a.y[2];
-            float* res = mi == 0 ? a.residual[0] : mi == 1 ? a.residual[1] : a.residual[2];
-            if (bias) v += bias[lrow];
-            y[lrow] = v;
-            if (res) res[lrow] += v;
-        }
+        if (next_group >= n_groups) break;
+        group = next_group;
+        cur = next;
     }
 }
+
+// Blocks of `kernel` (threads, smem) resident per SM, times the SMs: the grid of a persistent
+// launch. Cached per kernel and shape (the device does not change within a process).
+int matvec1_resident_blocks(const void* kernel, int threads, size_t smem);
 
 template <TensorType T>
 void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
     const int rows_per_block = a.block_threads / 32 * (32 / a.lanes_per_row);
-    const dim3 grid(ceil_div(a.total_rows, rows_per_block));
+    const int64_t groups = ceil_div(a.total_rows, rows_per_block);
     const dim3 block(static_cast<unsigned>(a.block_threads));
     const size_t smem = matvec1_smem_bytes(a.x_stride);
     const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
     const bool norm = a.prologue == static_cast<int32_t>(MatvecPrologue::RmsNorm);
+    auto go = [&](auto kernel) {
+        int64_t blocks = groups;
+        if (a.persistent) blocks = std::min<int64_t>(groups, matvec1_resident_blocks(reinterpret_cast<const void*>(kernel), a.block_threads, smem));
+        l.launch(kernel, dim3(static_cast<unsigned>(blocks)), block, smem, a);
+    };
     if (swiglu) {
-        if (norm) l.launch(matvec1_kernel<T, true, true>, grid, block, smem, a);
-        else l.launch(matvec1_kernel<T, true, false>, grid, block, smem, a);
+        if (norm) go(matvec1_kernel<T, true, true>);
+        else go(matvec1_kernel<T, true, false>);
     } else {
-        if (norm) l.launch(matvec1_kernel<T, false, true>, grid, block, smem, a);
-        else l.launch(matvec1_kernel<T, false, false>, grid, block, smem, a);
+        if (norm) go(matvec1_kernel<T, false, true>);
+        else go(matvec1_kernel<T, false, false>);
     }
 }
 
