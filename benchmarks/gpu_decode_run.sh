@@ -15,7 +15,7 @@
 #     ncu     per-kernel times of one replayed 7b q4_0 and 0.5b q4_0 step (new)
 #     engine  `rocmforge bench` (the tarball's rocmforge) on the four targets, tg128 after 512 tokens,
 #             decode pipelining on (default) and off (RF_DECODE_PIPELINE=off), same process order
-#             (ENGINE_TARGETS, ENGINE_PIPELINE="on off", ENGINE_DEPTH=512: a comma list such as 8192,32768)
+#             (ENGINE_TARGETS, ENGINE_PIPELINE="on off", ENGINE_DEPTH="512": depths, space-separated)
 # Logs go to $OUT (or ./gpu_run_out); a summary is printed last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -75,10 +75,12 @@ for w in $what; do
         ;;
     engine)
         for t in ${ENGINE_TARGETS:-qwen2.5-0.5b:q4_0 qwen2.5-7b:q4_0 qwen2.5-7b:q8_0 qwen2.5-7b:q4_k_m}; do
+            for d in ${ENGINE_DEPTH:-512}; do
             for pipe in ${ENGINE_PIPELINE:-on off}; do
                 env $([ $pipe = off ] && echo RF_DECODE_PIPELINE=off) timeout 200 "$bins/rocmforge" bench --synthetic "$t" \
-                    --device gpu -p 0 -n 128 -d "${ENGINE_DEPTH:-512}" -r 3 >>"$out/engine.log" 2>&1
-                echo "engine $t pipeline $pipe rc=$?"
+                    --device gpu -p 0 -n 128 -d "$d" -r 3 >>"$out/engine.log" 2>&1
+                echo "engine $t depth $d pipeline $pipe rc=$?"
+            done
             done
         done
         ;;

@@ -88,6 +88,27 @@ TEST(GpuAttention, DecodeAcrossBlockAndSplitBoundaries) {
             }
 }
 
+// The two score layouts of the decode kernel (short chunks: several threads per position; longer
+// ones: one thread per position) on the same contexts, chosen through the fewest positions per
+// split (RF_GPU_ATTN_MIN_CHUNK): every head dim in both, partial and whole tiles, one split (no
+// combine kernel) included.
+TEST(GpuAttention, DecodeChunkSizesAndScoreLayouts) {
+    uint32_t seed = 500;
+    for (const char* min_chunk : {"64", "128", "256", "100000"}) {
+        ::setenv("RF_GPU_ATTN_MIN_CHUNK", min_chunk, 1);
+        for (int hd : {64, 128, 256})
+            for (int n_past : {30, 200, 700}) {
+                const int n_kv = 2, n_head = 14;
+                const int n_blocks = (n_past + 1 + 15) / 16 + 8;
+                StepPlan plan = make_plan(1, n_past, 16, n_blocks, ++seed);
+                check_attention(plan, n_head, n_kv, hd, KvCodec::F16, n_blocks, ++seed,
+                                std::string("min chunk ") + min_chunk + " hd " + std::to_string(hd) + " ctx " +
+                                    std::to_string(n_past + 1));
+            }
+    }
+    ::unsetenv("RF_GPU_ATTN_MIN_CHUNK");
+}
+
 TEST(GpuAttention, F32CodecWideGroupsAndPrefill) {
     uint32_t seed = 500;
     // 12 q heads per KV head: two q-head groups per block row.

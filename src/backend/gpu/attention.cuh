@@ -4,7 +4,9 @@
 // of `chunk` positions; block (split, kv head [x q-head group], token) computes, for the up to
 // 8 q heads that share the KV head (GQA), the unnormalised softmax-weighted sum of V over its
 // chunk, reading each K/V row once for all of them, with an online softmax over tiles of 128
-// positions (scores: one position per thread; P.V: 16-byte V loads, each thread 8 dims of every
+// positions (scores: chunks of up to 128 * 32 / head_dim positions with head_dim / 32 threads per
+// position, each 32 dims, its loads issued together; longer ones one position per thread;
+// P.V: 16-byte V loads, each thread 8 dims of every
 // head for a group of positions, summed over the groups once per block). With n_splits > 1 a
 // combine kernel merges the chunks' (max, sum, acc); with one split the kernel writes the output
 // directly. Context lengths (positions + 1), sequence indices and block tables are read from

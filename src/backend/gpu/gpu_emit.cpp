@@ -62,6 +62,7 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_ATTN_MIN_CHUNK=N     the split-K decode attention gives each block at least N positions
 //                               (fewer splits; N >= the context: one split, no combine kernel)
 //   RF_GPU_ATTN_PREFETCH=off    the decode attention does not prefetch its first K/V tile into L2
+//                               (done for chunks shorter than a tile)
 //   RF_GPU_PREFILL_GRAPHS=on    steps with a vendor GEMM or flash attention go through the graph
 //                               runner too (default: launched eagerly)
 // (DecodeSwitches: gpu_backend_impl.h; read once per flush.)
@@ -468,7 +469,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.group = group;
                 a.scale = op.attn.scale;
                 a.n_tok = static_cast<int32_t>(op.a.rows);
-                a.prefetch_kv = switches.attn_prefetch ? 1 : 0;
+                // (short chunks only: at 8K-32K contexts, chunks of whole tiles, it cost 0.5-0.8%)
+                a.prefetch_kv = switches.attn_prefetch && s.chunk < kAttnTile ? 1 : 0;
                 if (pending_rope != nullptr) {  // rope(q), rope(k), kv_store folded in (checked at the rope)
                     const Op &rk = *(pending_rope + 1), &st = *(pending_rope + 2);
                     a.rope_fused = 1;
