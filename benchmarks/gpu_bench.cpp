@@ -273,6 +273,7 @@ int run_matvec(const Args& args) {
                         a.lanes_per_row = c1.lanes_per_row;
                         a.block_threads = c1.block_threads;
                         a.persistent = c1.persistent ? 1 : 0;
+                        a.x_direct = c1.x_direct ? 1 : 0;
                         gpu::launch_matvec1_q(l, *t, a);
                     };
                     for (int i = 0; i < 5; ++i) launch(i);
@@ -292,13 +293,16 @@ int run_matvec(const Args& args) {
                 const gpu::Matvec1Config c1 = gpu::choose_matvec1_config(*t, rows, cols, info.multiprocessors, gpu::Matvec1Shape{});
                 const double us1 = time1(c1);
                 std::string v1;
-                {
-                    gpu::Matvec1Config c = c1;
-                    c.persistent = !c1.persistent;
-                    const double v = time1(c);
-                    v1 += fmt::format(" {}: {:.2f} us ({:.0f} GB/s);", c.persistent ? "persistent" : "one block per row group", v,
-                                      static_cast<double>(bytes) / (v * 1e-6) / 1e9);
-                }
+                for (int pv = 0; pv < 2; ++pv)
+                    for (int xv = 0; xv < 2; ++xv) {
+                        gpu::Matvec1Config c = c1;
+                        c.persistent = pv != 0;
+                        c.x_direct = xv != 0;
+                        if (c.persistent == c1.persistent && c.x_direct == c1.x_direct) continue;
+                        const double v = time1(c);
+                        v1 += fmt::format(" {}{}: {:.2f} us ({:.0f} GB/s);", c.persistent ? "persistent" : "grid",
+                                          c.x_direct ? "+x global" : "", v, static_cast<double>(bytes) / (v * 1e-6) / 1e9);
+                    }
                 double best = us1;
                 std::string best_name = fmt::format("{}/{}", c1.lanes_per_row, c1.block_threads);
                 if (args.variants)
@@ -357,7 +361,7 @@ int run_barrier(const Args& args) {
 void set_decode_switches(const std::string& name) {
     for (const char* v : {"RF_GPU_MATVEC1", "RF_GPU_NORM_PROLOGUE", "RF_GPU_ROPE_ATTN", "RF_GPU_EARLY_LOADS", "RF_GPU_FAST_REPLAY",
                           "RF_GPU_NORM_SLICES", "RF_GPU_MATVEC1_PERSIST", "RF_GPU_ATTN_PREFETCH",
-                          "RF_GPU_ATTN_MIN_CHUNK"})
+                          "RF_GPU_ATTN_MIN_CHUNK", "RF_GPU_MATVEC1_XDIRECT"})
         ::unsetenv(v);
     if (name == "default") return;
     size_t p = 0;
@@ -373,10 +377,12 @@ void set_decode_switches(const std::string& name) {
         else if (sw == "norm-slices-off") ::setenv("RF_GPU_NORM_SLICES", "off", 1);
         else if (sw == "persist-off") ::setenv("RF_GPU_MATVEC1_PERSIST", "off", 1);
         else if (sw == "prefetch-off") ::setenv("RF_GPU_ATTN_PREFETCH", "off", 1);
+        else if (sw == "xdirect") ::setenv("RF_GPU_MATVEC1_XDIRECT", "on", 1);
+        else if (sw == "xdirect-off") ::setenv("RF_GPU_MATVEC1_XDIRECT", "off", 1);
         else if (sw.rfind("attn-chunk=", 0) == 0) ::setenv("RF_GPU_ATTN_MIN_CHUNK", sw.substr(11).c_str(), 1);
         else
             fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
-                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N)", sw);
+                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, xdirect, xdirect-off)", sw);
         if (q == std::string::npos) break;
         p = q + 1;
     }

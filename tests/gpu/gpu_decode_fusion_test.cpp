@@ -9,7 +9,8 @@
 //     default) and the fast replay of identical steps change no bit of a decode step, and the fast replay does replay; the rms_norm sliced over
 //     several blocks changes only rounding;
 //   - the persistent grid of the one-token matvec (blocks looping over row groups, plain and
-//     SwiGLU + q8_1 epilogues) and the L2 prefetch of the decode attention change no bit.
+//     SwiGLU + q8_1 epilogues), its x read from global memory instead of shared memory, and the
+//     L2 prefetch of the decode attention change no bit.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -194,7 +195,7 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             {{"RF_GPU_EARLY_LOADS", "off"}},
             {{"RF_GPU_FAST_REPLAY", "off"}},
             {{"RF_GPU_NORM_SLICES", "off"}},
-            {{"RF_GPU_MATVEC1_PERSIST", "off"}, {"RF_GPU_ATTN_PREFETCH", "off"}},
+            {{"RF_GPU_MATVEC1_PERSIST", "off"}, {"RF_GPU_ATTN_PREFETCH", "off"}, {"RF_GPU_MATVEC1_XDIRECT", "off"}},
             {},
         };
         const size_t pdl_off = variants.size() - 1;
@@ -278,10 +279,11 @@ TEST(GpuDecodeFusion, PersistentMatvecGridChangesNoBit) {
                      wu = gpu().load_weight(t, E, F, 1, bu.data()), wd = gpu().load_weight(t, F, E, 1, bd.data());
         const auto xin = random_floats(static_cast<size_t>(E), ++seed);
         const auto rin = random_floats(static_cast<size_t>(R), ++seed);
-        std::vector<float> tall[2], down[2];
-        for (int off = 0; off < 2; ++off) {
+        std::vector<float> tall[3], down[3];
+        for (int off = 0; off < 3; ++off) {
             std::unique_ptr<ScopedEnv> env;
-            if (off) env = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1_PERSIST", "off");
+            if (off == 1) env = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1_PERSIST", "off");
+            if (off == 2) env = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1_XDIRECT", "on");
             DeviceActs x(1, E), y(1, R), res(1, R), g(1, F), u(1, F), h(1, E);
             for (int rep = 0; rep < 2; ++rep) {  // the second step is a fast replay
                 x.set(xin);
@@ -299,6 +301,8 @@ TEST(GpuDecodeFusion, PersistentMatvecGridChangesNoBit) {
         }
         EXPECT_EQ(tall[0], tall[1]) << type_name(t) << ": tall matvec + residual, persistent grid on vs off";
         EXPECT_EQ(down[0], down[1]) << type_name(t) << ": gate/up + SwiGLU (q8_1 epilogue) + down, persistent grid on vs off";
+        EXPECT_EQ(tall[0], tall[2]) << type_name(t) << ": tall matvec, x from global memory vs staged";
+        EXPECT_EQ(down[0], down[2]) << type_name(t) << ": gate/up + SwiGLU + down, x from global memory vs staged";
         // the tall product against the CPU (the residual removed)
         std::vector<float> y_cpu(static_cast<size_t>(R));
         Weight wc;

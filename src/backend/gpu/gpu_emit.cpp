@@ -59,6 +59,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_FAST_REPLAY=off      re-emit every step (no relaunch of an identical step's graph)
 //   RF_GPU_MATVEC1_PERSIST=off  the one-token matvec launches one block per row group (no
 //                               persistent grid)
+//   RF_GPU_MATVEC1_XDIRECT=on|off  the one-token matvec reads its q8_1 x from global memory
+//                               instead of staging it in shared memory (default: by shape)
 //   RF_GPU_ATTN_MIN_CHUNK=N     the split-K decode attention gives each block at least N positions
 //                               (fewer splits; N >= the context: one split, no combine kernel)
 //   RF_GPU_ATTN_PREFETCH=off    the decode attention does not prefetch its first K/V tile into L2
@@ -86,6 +88,8 @@ DecodeSwitches decode_switches() {
     if (mp != nullptr && std::strcmp(mp, "off") == 0) d.matvec1_persistent = false;
     const char* mc = std::getenv("RF_GPU_ATTN_MIN_CHUNK");
     if (mc != nullptr) d.attn_min_chunk = std::max(32, std::atoi(mc));
+    const char* xd = std::getenv("RF_GPU_MATVEC1_XDIRECT");
+    if (xd != nullptr) d.matvec1_x_direct = std::strcmp(xd, "on") == 0 ? 2 : std::strcmp(xd, "off") == 0 ? 0 : 1;
     const char* ap = std::getenv("RF_GPU_ATTN_PREFETCH");
     if (ap != nullptr && std::strcmp(ap, "off") == 0) d.attn_prefetch = false;
     const char* pg = std::getenv("RF_GPU_PREFILL_GRAPHS");
@@ -339,6 +343,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     a.lanes_per_row = c1.lanes_per_row;
                     a.block_threads = c1.block_threads;
                     a.persistent = switches.matvec1_persistent && c1.persistent ? 1 : 0;
+                    a.x_direct = switches.matvec1_x_direct == 2 || (switches.matvec1_x_direct == 1 && c1.x_direct) ? 1 : 0;
                     a.x_stride = K;
                     int in_slot = 0;
                     if (pending_norm != nullptr) {

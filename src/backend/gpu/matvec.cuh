@@ -74,6 +74,9 @@ struct MatvecArgs {
     // looping over row groups and loading its next group's first units before it reduces and
     // writes the current one) instead of one block per row group
     int32_t persistent;
+    int32_t x_direct;                   // one-token kernel, Q8 prologue: read x from global memory
+                                        // (through L1) instead of staging it in shared memory
+    int32_t pad;
 };
 
 struct MatvecConfig {
@@ -88,6 +91,7 @@ struct Matvec1Config {
     int lanes_per_row = 32;
     int block_threads = 256;
     bool persistent = false;  // MatvecArgs::persistent
+    bool x_direct = false;    // MatvecArgs::x_direct
 };
 
 // Whether the one-token kernel runs `type` with `cols` columns (x must fit in shared memory).

@@ -196,11 +196,12 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads) matvec1_kernel(const Matve
 
     RF_MATVEC1_PDL_WAIT();
     RF_MATVEC1_PDL_TRIGGER();
+    const bool direct = !NORM && a.x_direct;
     if constexpr (NORM) matvec1_norm_x(a, cols, wv, xs_q, xs_ds);
-    else matvec1_copy_x(a, cols, xs_q, xs_ds);
-    __syncthreads();
+    else if (!direct) matvec1_copy_x(a, cols, xs_q, xs_ds);
+    if (!direct) __syncthreads();
 
-    const typename P::X xp{xs_q, xs_ds};
+    const typename P::X xp = direct ? typename P::X{static_cast<const int8_t*>(a.x), a.xds} : typename P::X{xs_q, xs_ds};
     const int step = U * lpr;
     while (true) {
         float acc[NM];
@@ -286,7 +287,8 @@ void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
     const int rows_per_block = a.block_threads / 32 * (32 / a.lanes_per_row);
     const int64_t groups = ceil_div(a.total_rows, rows_per_block);
     const dim3 block(static_cast<unsigned>(a.block_threads));
-    const size_t smem = matvec1_smem_bytes(a.x_stride);
+    const bool norm_prologue = a.prologue == static_cast<int32_t>(MatvecPrologue::RmsNorm);
+    const size_t smem = a.x_direct && !norm_prologue ? 0 : matvec1_smem_bytes(a.x_stride);
     const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
     const bool norm = a.prologue == static_cast<int32_t>(MatvecPrologue::RmsNorm);
     auto go = [&](auto kernel) {
