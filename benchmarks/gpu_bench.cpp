@@ -166,6 +166,25 @@ double copy_bandwidth_gbs(cudaStream_t stream) {
     return 2.0 * bytes * 10 / (ms * 1e-3) / 1e9;  // read + write
 }
 
+// Microseconds per launch: 5 warm-up launches, then the median of 5 timed rounds of `reps`
+// back-to-back launches (launch(i) picks the i-th rotating weight copy).
+template <typename Launch>
+double median_launch_us(cudaStream_t stream, cudaEvent_t e0, cudaEvent_t e1, int reps, const Launch& launch) {
+    for (int i = 0; i < 5; ++i) launch(i);
+    std::vector<float> times;
+    for (int r = 0; r < 5; ++r) {
+        RF_GPU_CHECK(cudaEventRecord(e0, stream));
+        for (int i = 0; i < reps; ++i) launch(i);
+        RF_GPU_CHECK(cudaEventRecord(e1, stream));
+        RF_GPU_CHECK(cudaEventSynchronize(e1));
+        float ms = 0;
+        RF_GPU_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+        times.push_back(ms * 1000.0f / static_cast<float>(reps));
+    }
+    std::sort(times.begin(), times.end());
+    return static_cast<double>(times[times.size() / 2]);
+}
+
 int run_matvec(const Args& args) {
     GpuBackendOptions opt;
     auto be = make_gpu_backend(opt);
@@ -227,19 +246,7 @@ int run_matvec(const Args& args) {
                     if (quant) gpu::launch_matvec_q(l, *t, a, cfg);
                     else gpu::launch_matvec_f(l, *t, a, cfg);
                 };
-                for (int i = 0; i < 5; ++i) launch(i);
-                std::vector<float> times;
-                for (int r = 0; r < 5; ++r) {
-                    RF_GPU_CHECK(cudaEventRecord(e0, stream));
-                    for (int i = 0; i < args.reps; ++i) launch(i);
-                    RF_GPU_CHECK(cudaEventRecord(e1, stream));
-                    RF_GPU_CHECK(cudaEventSynchronize(e1));
-                    float ms = 0;
-                    RF_GPU_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-                    times.push_back(ms * 1000.0f / static_cast<float>(args.reps));
-                }
-                std::sort(times.begin(), times.end());
-                return static_cast<double>(times[times.size() / 2]);
+                return median_launch_us(stream, e0, e1, args.reps, launch);
             };
             const gpu::MatvecConfig chosen = gpu::choose_matvec_config(*t, rows, cols, info.multiprocessors);
             const double us = time_config(chosen);
@@ -276,19 +283,7 @@ int run_matvec(const Args& args) {
                         a.x_direct = c1.x_direct ? 1 : 0;
                         gpu::launch_matvec1_q(l, *t, a);
                     };
-                    for (int i = 0; i < 5; ++i) launch(i);
-                    std::vector<float> times;
-                    for (int r = 0; r < 5; ++r) {
-                        RF_GPU_CHECK(cudaEventRecord(e0, stream));
-                        for (int i = 0; i < args.reps; ++i) launch(i);
-                        RF_GPU_CHECK(cudaEventRecord(e1, stream));
-                        RF_GPU_CHECK(cudaEventSynchronize(e1));
-                        float ms = 0;
-                        RF_GPU_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-                        times.push_back(ms * 1000.0f / static_cast<float>(args.reps));
-                    }
-                    std::sort(times.begin(), times.end());
-                    return static_cast<double>(times[times.size() / 2]);
+                    return median_launch_us(stream, e0, e1, args.reps, launch);
                 };
                 const gpu::Matvec1Config c1 = gpu::choose_matvec1_config(*t, rows, cols, info.multiprocessors, gpu::Matvec1Shape{});
                 const double us1 = time1(c1);
