@@ -8,7 +8,6 @@ namespace rf::gpu {
 namespace {
 
 constexpr int kThreads = 128;
-constexpr int kMaxSplits = 256;
 
 template <KvCodec C>
 __device__ __forceinline__ void load8(const void* base, int64_t elem, float out[8]) {
@@ -360,7 +359,7 @@ __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t*
     float* qh = a.q_rot + t * a.q_stride + static_cast<int64_t>(h) * head_dim;
     const float q_rotated = a.rope_fused ? rope_rotated(qh, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s) : 0.0f;
     const size_t base = (static_cast<size_t>(t) * a.n_head + h) * a.n_splits;
-    __shared__ float w_s[kMaxSplits], l_s[kMaxSplits];
+    __shared__ float w_s[kAttnMaxSplits], l_s[kAttnMaxSplits];
     for (int s = threadIdx.x; s < a.n_splits; s += blockDim.x) {
         const float2 ml = a.partial_ml[base + s];
         w_s[s] = ml.x;
@@ -456,6 +455,8 @@ bool attention_can_fuse_rope(int64_t n_tok, int n_qsub, int head_dim, int n_rot)
 }
 
 void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq, float2* xds) {
+    if (a.n_splits < 1 || a.n_splits > kAttnMaxSplits)
+        fail_message("gpu attention: " + std::to_string(a.n_splits) + " splits (1.." + std::to_string(kAttnMaxSplits) + ")");
     if (a.rope_fused && !(attention_can_fuse_rope(a.n_tok, a.n_qsub, head_dim, a.rope.n_rot) && a.q_rot == a.q))
         fail_message("gpu attention: rope cannot be folded into this launch (one token, one q-head block per KV head)");
     switch (head_dim) {

@@ -32,6 +32,7 @@ namespace rf::gpu {
 
 constexpr int kAttnMaxHeadsPerBlock = 8;
 constexpr int kAttnTile = 128;
+constexpr int kAttnMaxSplits = 1024;  // the combine kernel holds this many chunks' (max, sum)
 
 struct AttnArgs {
     const float* q;               // [n_tok, q_stride], head h at h * head_dim

@@ -63,6 +63,7 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               instead of staging it in shared memory (default: by shape)
 //   RF_GPU_ATTN_MIN_CHUNK=N     the split-K decode attention gives each block at least N positions
 //                               (fewer splits; N >= the context: one split, no combine kernel)
+//   RF_GPU_ATTN_BLOCKS_PER_SM=N the split-K decode attention aims at N blocks per SM (default 2)
 //   RF_GPU_ATTN_PREFETCH=off    the decode attention does not prefetch its first K/V tile into L2
 //                               (done for chunks shorter than a tile)
 //   RF_GPU_PREFILL_GRAPHS=on    steps with a vendor GEMM or flash attention go through the graph
@@ -90,6 +91,8 @@ DecodeSwitches decode_switches() {
     if (mc != nullptr) d.attn_min_chunk = std::max(32, std::atoi(mc));
     const char* xd = std::getenv("RF_GPU_MATVEC1_XDIRECT");
     if (xd != nullptr) d.matvec1_x_direct = std::strcmp(xd, "on") == 0 ? 2 : std::strcmp(xd, "off") == 0 ? 0 : 1;
+    const char* bp = std::getenv("RF_GPU_ATTN_BLOCKS_PER_SM");
+    if (bp != nullptr) d.attn_blocks_per_sm = std::clamp(std::atoi(bp), 1, 64);
     const char* ap = std::getenv("RF_GPU_ATTN_PREFETCH");
     if (ap != nullptr && std::strcmp(ap, "off") == 0) d.attn_prefetch = false;
     const char* pg = std::getenv("RF_GPU_PREFILL_GRAPHS");
@@ -117,13 +120,13 @@ struct AttnSplit {
     int chunk;
 };
 
-AttnSplit attention_split(int64_t n_tok, int n_kv, int n_qsub, int max_ctx, int n_sm, int min_chunk) {
+AttnSplit attention_split(int64_t n_tok, int n_kv, int n_qsub, int max_ctx, int n_sm, int min_chunk, int per_sm) {
     const int bucket = static_cast<int>(align_up(static_cast<size_t>(std::max(max_ctx, 1)), 256));
     const int64_t work = n_tok * n_kv * n_qsub;
-    // about 2 blocks per SM, chunks of at least min_chunk positions; long contexts in whole
+    // about per_sm blocks per SM, chunks of at least min_chunk positions; long contexts in whole
     // tiles of positions
-    const int64_t want = (2 * static_cast<int64_t>(n_sm) + work - 1) / work;
-    const int max_splits = std::clamp(bucket / std::max(min_chunk, 32), 1, 256);  // the combine kernel holds 256
+    const int64_t want = (per_sm * static_cast<int64_t>(n_sm) + work - 1) / work;
+    const int max_splits = std::clamp(bucket / std::max(min_chunk, 32), 1, kAttnMaxSplits);
     int n = static_cast<int>(std::clamp<int64_t>(want, 1, max_splits));
     const size_t granule = bucket >= 4096 ? kAttnTile : 32;
     const int chunk = static_cast<int>(align_up(static_cast<size_t>((bucket + n - 1) / n), granule));
@@ -199,7 +202,7 @@ GpuBackendImpl::ScratchNeeds GpuBackendImpl::scratch_needs() const {
         } else if (op.kind == OpKind::Attention && !use_flash_attention(pc, op)) {
             const int n_qsub = attention_qsub(op);
             const AttnSplit s = attention_split(op.a.rows, op.attn.n_kv_head, n_qsub, max_ctx_, info_.multiprocessors,
-                                                switches_.attn_min_chunk);
+                                                switches_.attn_min_chunk, switches_.attn_blocks_per_sm);
             n.attn = std::max(n.attn, attention_scratch(op, s).bytes);
         }
     }
@@ -452,7 +455,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 AttnArgs a = zeroed<AttnArgs>();
                 a.n_qsub = attention_qsub(op);
                 const AttnSplit s = attention_split(op.a.rows, op.attn.n_kv_head, a.n_qsub, max_ctx_, info_.multiprocessors,
-                                                switches.attn_min_chunk);
+                                                switches.attn_min_chunk, switches.attn_blocks_per_sm);
                 const AttnScratch sc = attention_scratch(op, s);
                 a.q = op.a.data;
                 a.out = op.c.data;
