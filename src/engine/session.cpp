@@ -35,12 +35,7 @@ void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector
         const int32_t n_past = static_cast<int32_t>(tokens_.size());
         plan_.tokens.assign(tokens.begin() + static_cast<ptrdiff_t>(begin),
                             tokens.begin() + static_cast<ptrdiff_t>(begin + n));
-        plan_.positions.resize(n);
-        plan_.token_seq.assign(n, 0);
-        for (size_t i = 0; i < n; ++i) plan_.positions[i] = n_past + static_cast<int32_t>(i);
-        plan_.kv_slots.clear();
-        kv_.append_slots(seq_, static_cast<int32_t>(n), plan_.kv_slots);
-        plan_.seqs.assign(1, SeqStep{0, static_cast<int32_t>(n), n_past, kv_.block_table(seq_)});
+        place_step(n_past, static_cast<int32_t>(n));
         plan_.output_rows.clear();
         if (all_logits) {
             for (size_t i = 0; i < n; ++i) plan_.output_rows.push_back(static_cast<int32_t>(i));
@@ -72,19 +67,23 @@ void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector
     }
 }
 
+void Session::place_step(int32_t n_past, int32_t n) {
+    plan_.positions.resize(static_cast<size_t>(n));
+    plan_.token_seq.assign(static_cast<size_t>(n), 0);
+    for (int32_t i = 0; i < n; ++i) plan_.positions[static_cast<size_t>(i)] = n_past + i;
+    plan_.kv_slots.clear();
+    kv_.append_slots(seq_, n, plan_.kv_slots);
+    plan_.seqs.assign(1, SeqStep{0, n, n_past, kv_.block_table(seq_)});
+}
+
 void Session::feed_device_token() {
     RF_CHECK(!unresolved_, "session: a device-held token is still unresolved");
     RF_CHECK(length() + 1 <= n_ctx_, "the prompt and history need {} tokens, more than the context size {} (--ctx-size)",
              length() + 1, n_ctx_);
     RF_CHECK(kv_.reserve(seq_, 1), "KV cache full: 1 more token needs a block, {} free", kv_.n_free_blocks());
-    const int32_t n_past = length();
     plan_.tokens.assign(1, 0);  // placeholder: the backend copies the id in on the device
     plan_.first_token_from_device = true;
-    plan_.positions.assign(1, n_past);
-    plan_.token_seq.assign(1, 0);
-    plan_.kv_slots.clear();
-    kv_.append_slots(seq_, 1, plan_.kv_slots);
-    plan_.seqs.assign(1, SeqStep{0, 1, n_past, kv_.block_table(seq_)});
+    place_step(length(), 1);
     plan_.output_rows.assign(1, 0);
     try {
         model_.forward(plan_, kv_, nullptr);

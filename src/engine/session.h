@@ -48,6 +48,10 @@ public:
     void set_want_device_logits(bool on) { want_device_logits_ = on; }
 
 private:
+    // The plan's positions, sequence indices, KV slots and block table for n tokens after n_past
+    // (after kv_.reserve); tokens and output rows are the caller's.
+    void place_step(int32_t n_past, int32_t n);
+
     Model& model_;
     KvCache& kv_;
     int32_t seq_;
