@@ -417,6 +417,7 @@ __global__ void kv_store_kernel(void* kc, void* vc, int32_t codec, int32_t block
 // Chunks up to this many positions take the split scores layout (one pass of head_dim / 32 threads
 // per position).
 constexpr int short_chunk_limit(int head_dim) { return kThreads * 32 / head_dim; }
+static_assert(short_chunk_limit(64) == 64, "attention_short_chunk (attention.cuh) assumes 128 threads");
 
 template <int D, bool ROPE, bool SHORT>
 void launch_attention_rs(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* xq, float2* xds) {

@@ -68,6 +68,10 @@ struct AttnArgs {
 
 bool attention_supports_head_dim(int head_dim);
 
+// The longest chunk the decode kernel scores in one pass of head_dim / 32 threads per position
+// (64, 32, 16 positions for head dims 64, 128, 256): chunks up to it take one memory round trip.
+constexpr int attention_short_chunk(int head_dim) { return 128 * 32 / head_dim; }
+
 // xq / xds (optional, head_dim % 32 == 0): the kernel writing out also writes its q8_1 form
 // (see norm_quant.cuh) for the matmul that follows.
 void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq = nullptr,
