@@ -228,21 +228,25 @@ int run_matvec(const Args& args) {
             const bool quant = gpu::is_quantized_matvec_type(*t);
             gpu::Launcher l(gpu::Launcher::Mode::Launch, stream);
             if (quant) gpu::launch_quantize_q8_1(l, x, 1, cols, xq, xds);
+            // one token through weight copy i % copies into y
+            auto base_args = [&](int i) {
+                gpu::MatvecArgs a = gpu::zeroed<gpu::MatvecArgs>();
+                a.m[0] = gpu::qmatrix(*t, ws[static_cast<size_t>(i % copies)].data, rows, cols);
+                a.y[0] = y;
+                a.ldy[0] = rows;
+                a.row_end[0] = a.row_end[1] = a.row_end[2] = rows;
+                a.total_rows = rows;
+                a.n_tok = 1;
+                a.n_mats = 1;
+                a.x = quant ? static_cast<const void*>(xq) : static_cast<const void*>(x);
+                a.xds = xds;
+                a.x_stride = cols;
+                return a;
+            };
             auto time_config = [&](const gpu::MatvecConfig& cfg) {
                 auto launch = [&](int i) {
-                    const Weight& w = ws[static_cast<size_t>(i % copies)];
-                    gpu::MatvecArgs a = gpu::zeroed<gpu::MatvecArgs>();
-                    a.m[0] = gpu::qmatrix(*t, w.data, rows, cols);
-                    a.y[0] = y;
-                    a.ldy[0] = rows;
-                    a.row_end[0] = a.row_end[1] = a.row_end[2] = rows;
-                    a.total_rows = rows;
-                    a.n_tok = 1;
-                    a.n_mats = 1;
+                    gpu::MatvecArgs a = base_args(i);
                     a.warps_per_row = cfg.warps_per_row;
-                    a.x = quant ? static_cast<const void*>(xq) : static_cast<const void*>(x);
-                    a.xds = xds;
-                    a.x_stride = cols;
                     if (quant) gpu::launch_matvec_q(l, *t, a, cfg);
                     else gpu::launch_matvec_f(l, *t, a, cfg);
                 };
@@ -265,18 +269,7 @@ int run_matvec(const Args& args) {
             if (quant && gpu::matvec1_supports(*t, cols)) {
                 auto time1 = [&](const gpu::Matvec1Config& c1) {
                     auto launch = [&](int i) {
-                        const Weight& w = ws[static_cast<size_t>(i % copies)];
-                        gpu::MatvecArgs a = gpu::zeroed<gpu::MatvecArgs>();
-                        a.m[0] = gpu::qmatrix(*t, w.data, rows, cols);
-                        a.y[0] = y;
-                        a.ldy[0] = rows;
-                        a.row_end[0] = a.row_end[1] = a.row_end[2] = rows;
-                        a.total_rows = rows;
-                        a.n_tok = 1;
-                        a.n_mats = 1;
-                        a.x = xq;
-                        a.xds = xds;
-                        a.x_stride = cols;
+                        gpu::MatvecArgs a = base_args(i);
                         a.lanes_per_row = c1.lanes_per_row;
                         a.block_threads = c1.block_threads;
                         a.persistent = c1.persistent ? 1 : 0;
