@@ -11,40 +11,6 @@
 namespace rf::gputest {
 namespace {
 
-struct KvPools {
-    std::vector<uint8_t> k, v;  // host copies (what the CPU attends over)
-    void* dk = nullptr;
-    void* dv = nullptr;
-    KvLayerView host, dev;
-    KvPools(KvCodec codec, int n_blocks, int bs, int n_kv, int hd, uint32_t seed) {
-        const size_t rows = static_cast<size_t>(n_blocks) * n_kv * bs;
-        const size_t bytes = rows * kv_row_bytes(codec, hd);
-        k.resize(bytes);
-        v.resize(bytes);
-        const auto fk = random_floats(rows * hd, seed), fv = random_floats(rows * hd, seed + 1);
-        for (size_t i = 0; i < rows * hd; ++i) {
-            if (codec == KvCodec::F32) {
-                std::memcpy(k.data() + 4 * i, &fk[i], 4);
-                std::memcpy(v.data() + 4 * i, &fv[i], 4);
-            } else {
-                const uint16_t hk = f32_to_f16(fk[i]), hv = f32_to_f16(fv[i]);
-                std::memcpy(k.data() + 2 * i, &hk, 2);
-                std::memcpy(v.data() + 2 * i, &hv, 2);
-            }
-        }
-        dk = gpu().alloc(bytes);
-        dv = gpu().alloc(bytes);
-        gpu().upload(dk, k.data(), bytes);
-        gpu().upload(dv, v.data(), bytes);
-        host = {k.data(), v.data(), codec, bs, n_kv, hd};
-        dev = {dk, dv, codec, bs, n_kv, hd};
-    }
-    ~KvPools() {
-        gpu().release(dk);
-        gpu().release(dv);
-    }
-};
-
 void check_attention(const StepPlan& plan, int n_head, int n_kv, int hd, KvCodec codec, int n_blocks, uint32_t seed,
                      const std::string& what) {
     const int bs = 16;

@@ -18,6 +18,7 @@
 #include "core/half.h"
 #include "core/thread_pool.h"
 #include "formats/tensor_type.h"
+#include "kv/kv_layout.h"
 
 namespace rf::gputest {
 
@@ -98,6 +99,42 @@ private:
         EXPECT_LE(rf_e_, (bound)) << (what);                                                      \
         ::testing::Test::RecordProperty(std::string(what), std::to_string(rf_e_));                                 \
     } while (0)
+
+// A layer's K and V pools of random values, on the host (what the CPU attends over) and the same
+// bytes on the device; host / dev view them.
+struct KvPools {
+    std::vector<uint8_t> k, v;  // host copies (what the CPU attends over)
+    void* dk = nullptr;
+    void* dv = nullptr;
+    KvLayerView host, dev;
+    KvPools(KvCodec codec, int n_blocks, int bs, int n_kv, int hd, uint32_t seed) {
+        const size_t rows = static_cast<size_t>(n_blocks) * n_kv * bs;
+        const size_t bytes = rows * kv_row_bytes(codec, hd);
+        k.resize(bytes);
+        v.resize(bytes);
+        const auto fk = random_floats(rows * hd, seed), fv = random_floats(rows * hd, seed + 1);
+        for (size_t i = 0; i < rows * hd; ++i) {
+            if (codec == KvCodec::F32) {
+                std::memcpy(k.data() + 4 * i, &fk[i], 4);
+                std::memcpy(v.data() + 4 * i, &fv[i], 4);
+            } else {
+                const uint16_t hk = f32_to_f16(fk[i]), hv = f32_to_f16(fv[i]);
+                std::memcpy(k.data() + 2 * i, &hk, 2);
+                std::memcpy(v.data() + 2 * i, &hv, 2);
+            }
+        }
+        dk = gpu().alloc(bytes);
+        dv = gpu().alloc(bytes);
+        gpu().upload(dk, k.data(), bytes);
+        gpu().upload(dv, v.data(), bytes);
+        host = {k.data(), v.data(), codec, bs, n_kv, hd};
+        dev = {dk, dv, codec, bs, n_kv, hd};
+    }
+    ~KvPools() {
+        gpu().release(dk);
+        gpu().release(dv);
+    }
+};
 
 // A simple step plan: one sequence of n_tokens new tokens after n_past cached ones, with a
 // shuffled block table of enough blocks.
