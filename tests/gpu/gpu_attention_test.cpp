@@ -1,8 +1,10 @@
 // Attention over the paged KV cache against the CPU: head dims 64/128/256, GQA ratios 1/4/7
 // (and 12, more than one q-head group per KV head), contexts that cross KV block boundaries and
-// split-K chunk boundaries, decode and multi-token steps, two sequences in one step.
+// split-K chunk boundaries, decode and multi-token steps, two sequences in one step; at 4096+
+// positions the chunks on the matrix units and on the FMA kernel (RF_GPU_ATTN_MMA=off).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 
 #include "backend/gpu/gpu_dispatch_table.h"
@@ -11,8 +13,9 @@
 namespace rf::gputest {
 namespace {
 
+// got_out (optional): the GPU output, checked against the CPU within decode_attention_bound.
 void check_attention(const StepPlan& plan, int n_head, int n_kv, int hd, KvCodec codec, int n_blocks, uint32_t seed,
-                     const std::string& what) {
+                     const std::string& what, std::vector<float>* got_out = nullptr) {
     const int bs = 16;
     KvPools kv(codec, n_blocks, bs, n_kv, hd, seed);
     const int T = plan.n_tokens();
@@ -36,7 +39,10 @@ void check_attention(const StepPlan& plan, int n_head, int n_kv, int hd, KvCodec
     std::vector<float> ref(q.size());
     cpu::attention(pool(), {const_cast<float*>(q.data()), T, static_cast<int64_t>(n_head) * hd}, kv.host, plan, p,
                    {ref.data(), T, static_cast<int64_t>(n_head) * hd});
-    EXPECT_NMSE_LE(got, ref, 1e-8, what);
+    if (got_out != nullptr) *got_out = got;
+    int max_ctx = 0;
+    for (int32_t pos : plan.positions) max_ctx = std::max(max_ctx, pos + 1);
+    EXPECT_NMSE_LE(got, ref, decode_attention_bound(max_ctx, hd, codec), what);
 }
 
 TEST(GpuAttention, DecodeAcrossBlockAndSplitBoundaries) {
@@ -73,6 +79,40 @@ TEST(GpuAttention, DecodeChunkSizesAndScoreLayouts) {
             }
     }
     ::unsetenv("RF_GPU_ATTN_MIN_CHUNK");
+}
+
+// Long contexts (chunks of whole tiles): the matrix-unit kernel (default where the device has it)
+// and the FMA kernel, each against the CPU, and against each other. Partial last tiles and chunks,
+// GQA 1/7/12 (two q-head groups per KV head), head dims 64 and 128, a multi-token step, two
+// blocks per SM and more.
+TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
+    if (!gpu::dispatch_table_for(gpu().device_info().arch).flash_attention)
+        GTEST_SKIP() << "no matrix-unit decode kernel on " << gpu().device_info().arch;
+    uint32_t seed = 1300;
+    struct Case {
+        int hd, group, n_past, n_tok;
+        const char* per_sm;
+    };
+    const Case cases[] = {{128, 7, 4095, 1, nullptr}, {128, 7, 9000, 1, nullptr}, {64, 7, 5000, 1, nullptr},
+                          {128, 1, 4200, 1, nullptr}, {128, 12, 6000, 1, nullptr}, {64, 1, 4500, 3, nullptr},
+                          {128, 7, 20000, 1, nullptr}, {128, 7, 8191, 1, "8"}, {64, 7, 7000, 1, "64"}};
+    for (const Case& c : cases) {
+        if (c.per_sm != nullptr) ::setenv("RF_GPU_ATTN_BLOCKS_PER_SM", c.per_sm, 1);
+        const int n_kv = 2, n_head = n_kv * c.group;
+        const int n_blocks = (c.n_past + c.n_tok + 15) / 16 + 8;
+        StepPlan plan = make_plan(c.n_tok, c.n_past, 16, n_blocks, ++seed);
+        const uint32_t kv_seed = ++seed;
+        const std::string what = "hd " + std::to_string(c.hd) + " gqa " + std::to_string(c.group) + " ctx " +
+                                 std::to_string(c.n_past + c.n_tok) + " tokens " + std::to_string(c.n_tok) +
+                                 (c.per_sm != nullptr ? std::string(" per sm ") + c.per_sm : std::string());
+        std::vector<float> mma, fma;
+        check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "matrix units " + what, &mma);
+        ::setenv("RF_GPU_ATTN_MMA", "off", 1);
+        check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "fma " + what, &fma);
+        ::unsetenv("RF_GPU_ATTN_MMA");
+        ::unsetenv("RF_GPU_ATTN_BLOCKS_PER_SM");
+        EXPECT_NMSE_LE(mma, fma, 2e-5, "matrix units vs fma " + what);
+    }
 }
 
 TEST(GpuAttention, F32CodecWideGroupsAndPrefill) {

@@ -4,7 +4,7 @@
 //     rotated q and k written back, and the KV cache, against the separate kernels (switch
 //     RF_GPU_ROPE_ATTN=off) and the CPU ops; NeoX and normal pairs, partial rotation, YaRN, head
 //     dims 64/128/256, both KV codecs, one split (the head group's only block writes q back) and
-//     many (the combine kernel does);
+//     many (the combine kernel does), short contexts and one of 4096+ (the matrix-unit kernel);
 //   - the early weight loads of the many-token matvec, programmatic dependent launch (on by
 //     default) and the fast replay of identical steps change no bit of a decode step, and the fast replay does replay; the rms_norm sliced over
 //     several blocks changes only rounding;
@@ -63,7 +63,7 @@ std::vector<uint8_t> random_pool(KvCodec codec, size_t rows, int hd, uint32_t se
 // Decode steps at several positions through rope(q), rope(k), kv_store, attention on the GPU with
 // the fusion on and off (each on its own copy of the same KV cache) and on the CPU.
 void check_rope_attention(const RopeAttnCase& c, uint32_t seed) {
-    const int bs = 16, n_blocks = 80;
+    const int bs = 16, n_blocks = c.n_kv > 8 ? 80 : 300;  // (the wide one-split case: short contexts only)
     const size_t rows = static_cast<size_t>(n_blocks) * c.n_kv * bs;
     const size_t pool_bytes = rows * kv_row_bytes(c.codec, c.hd);
     std::vector<uint8_t> host_k = random_pool(c.codec, rows, c.hd, seed), host_v = random_pool(c.codec, rows, c.hd, seed + 1);
@@ -88,7 +88,8 @@ void check_rope_attention(const RopeAttnCase& c, uint32_t seed) {
     }
     const AttentionParams ap{c.n_head, c.n_kv, c.hd, 1.0f / std::sqrt(static_cast<float>(c.hd))};
     DeviceActs dq(1, qd), dkn(1, kvd), dvn(1, kvd), dout(1, qd);
-    for (int pos : {0, 1, 17, 300, 1000, 1234}) {
+    for (int pos : {0, 1, 17, 300, 1000, 1234, 4500}) {
+        if (pos + 1 > (n_blocks - 8) * bs) continue;
         const StepPlan plan = make_plan(1, pos, bs, n_blocks, seed + static_cast<uint32_t>(pos));
         const auto q = random_floats(static_cast<size_t>(qd), seed + 11 + static_cast<uint32_t>(pos));
         const auto k = random_floats(static_cast<size_t>(kvd), seed + 12 + static_cast<uint32_t>(pos));
@@ -121,7 +122,7 @@ void check_rope_attention(const RopeAttnCase& c, uint32_t seed) {
         EXPECT_NMSE_LE(got_o[0], got_o[1], 1e-12, "fused vs unfused out " + what);
         EXPECT_NMSE_LE(got_q[0], got_q[1], 1e-12, "fused vs unfused rotated q " + what);
         EXPECT_NMSE_LE(got_k[0], got_k[1], 1e-12, "fused vs unfused rotated k " + what);
-        EXPECT_NMSE_LE(got_o[0], co, 1e-8, "fused out vs cpu " + what);
+        EXPECT_NMSE_LE(got_o[0], co, decode_attention_bound(pos + 1, c.hd, c.codec), "fused out vs cpu " + what);
         EXPECT_NMSE_LE(got_q[0], cq, 1e-10, "fused q vs cpu " + what);
         EXPECT_NMSE_LE(got_k[0], ck, 1e-10, "fused k vs cpu " + what);
     }

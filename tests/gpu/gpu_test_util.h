@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -15,6 +16,7 @@
 #include "backend/backend.h"
 #include "backend/cpu/cpu_ops.h"
 #include "backend/gpu/gpu_backend.h"
+#include "backend/gpu/gpu_dispatch_table.h"
 #include "core/half.h"
 #include "core/thread_pool.h"
 #include "formats/tensor_type.h"
@@ -25,6 +27,18 @@ namespace rf::gputest {
 // The backend shared by every test of the binary (created in main under the GPU lock).
 GpuBackend& gpu();
 ThreadPool& pool();
+
+// NMSE bound of a decode attention against the CPU: 1e-8 on the FMA kernels; 2e-5 where the
+// chunks run on the matrix units (contexts of 4096+ positions, f16 KV, head dims 64 / 128, a device
+// with the instructions, RF_GPU_ATTN_MMA not off), which round q and the probabilities to f16 as
+// the flash prefill kernel does.
+inline double decode_attention_bound(int max_ctx, int hd, KvCodec codec) {
+    const char* off = std::getenv("RF_GPU_ATTN_MMA");
+    const bool mma = gpu::dispatch_table_for(gpu().device_info().arch).flash_attention && codec == KvCodec::F16 &&
+                     (hd == 64 || hd == 128) && (max_ctx + 255) / 256 * 256 >= 4096 &&
+                     !(off != nullptr && std::strcmp(off, "off") == 0);
+    return mma ? 2e-5 : 1e-8;
+}
 
 inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
     std::mt19937 rng(seed);

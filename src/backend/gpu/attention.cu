@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "backend/gpu/attention_token_kv.cuh"
 #include "backend/gpu/rope_device.cuh"
 
 namespace rf::gpu {
@@ -35,12 +36,6 @@ __device__ __forceinline__ void quantize_warp(float o, int64_t e, int8_t* xq, fl
     xq[e] = static_cast<int8_t>(q);
     const int sum = rf_warp_sum_int(q);
     if (lane == 0) xds[e / 32] = make_float2(dq, dq * static_cast<float>(sum));
-}
-
-template <KvCodec C>
-__device__ __forceinline__ void store_kv(const void* cache, int64_t elem, float v) {
-    if constexpr (C == KvCodec::F16) static_cast<uint16_t*>(const_cast<void*>(cache))[elem] = float_to_half_bits(v);
-    else static_cast<float*>(const_cast<void*>(cache))[elem] = v;
 }
 
 // ROPE: rope + KV store folded in (attention.cuh).
@@ -133,29 +128,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
     if constexpr (ROPE) {
         // The block whose chunk holds the token's position: the token's k of this KV head rotated
         // (written back in place) and stored with v into the slot, before the tiles read them.
-        if (begin <= n_ctx - 1 && n_ctx - 1 < end) {  // uniform over the block
-            float* kh = a.k_new + static_cast<int64_t>(kvh) * D;
-            const float* vh = a.v_new + static_cast<int64_t>(kvh) * D;
-            constexpr int KPT = (D + kThreads - 1) / kThreads;
-            float kr[KPT];
-#pragma unroll
-            for (int k = 0; k < KPT; ++k) {
-                const int d = tid + k * kThreads;
-                if (d < D) kr[k] = rope_rotated(kh, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s);
-            }
-            __syncthreads();  // every read of k is done before it is overwritten
-            const int32_t slot = a.slots[t];
-            const int64_t row = (static_cast<int64_t>(slot / a.block_size) * a.n_kv_head + kvh) * a.block_size + slot % a.block_size;
-#pragma unroll
-            for (int k = 0; k < KPT; ++k) {
-                const int d = tid + k * kThreads;
-                if (d < D) {
-                    kh[d] = kr[k];
-                    store_kv<C>(a.k, row * D + d, kr[k]);
-                    store_kv<C>(a.v, row * D + d, vh[d]);
-                }
-            }
-        }
+        rope_store_token_kv<D, C, kThreads>(a, t, kvh, n_ctx, begin, end, cs_s, sn_s);
         if (a.n_splits == 1) {  // the group's only block reads q: write the rotated q back
             __syncthreads();
 #pragma unroll
@@ -439,7 +412,8 @@ void launch_attention_d(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* x
     const bool combine = a.n_splits > 1;
     int8_t* kq = combine ? nullptr : xq;
     float2* kds = combine ? nullptr : xds;
-    if (a.rope_fused) launch_attention_rd<D, true>(l, a, codec, kq, kds);
+    if (a.mma) launch_attention_decode_mma(l, a, D);
+    else if (a.rope_fused) launch_attention_rd<D, true>(l, a, codec, kq, kds);
     else launch_attention_rd<D, false>(l, a, codec, kq, kds);
     if (combine)
         l.launch(attention_combine_kernel, dim3(static_cast<unsigned>(a.n_head), static_cast<unsigned>(a.n_tok)),
@@ -458,6 +432,9 @@ bool attention_can_fuse_rope(int64_t n_tok, int n_qsub, int head_dim, int n_rot)
 void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq, float2* xds) {
     if (a.n_splits < 1 || a.n_splits > kAttnMaxSplits)
         fail_message("gpu attention: " + std::to_string(a.n_splits) + " splits (1.." + std::to_string(kAttnMaxSplits) + ")");
+    if (a.mma && !attention_mma_supported(head_dim, codec))
+        fail_message("gpu attention: no matrix-unit decode kernel for head_dim " + std::to_string(head_dim) +
+                     " with this KV codec in this build");
     if (a.rope_fused && !(attention_can_fuse_rope(a.n_tok, a.n_qsub, head_dim, a.rope.n_rot) && a.q_rot == a.q))
         fail_message("gpu attention: rope cannot be folded into this launch (one token, one q-head block per KV head)");
     switch (head_dim) {

@@ -1,6 +1,7 @@
 // KV store and causal attention over the paged KV cache (layout in kv/kv_layout.h).
 //
-// Attention is split-K "flash decoding": the context of each token is cut into n_splits chunks
+// Attention is split-K "flash decoding" (at 4096+ positions on NVIDIA sm_80+ the chunks run on
+// the matrix units: attention_decode_mma.cu): the context of each token is cut into n_splits chunks
 // of `chunk` positions; block (split, kv head [x q-head group], token) computes, for the up to
 // 8 q heads that share the KV head (GQA), the unnormalised softmax-weighted sum of V over its
 // chunk, reading each K/V row once for all of them, with an online softmax over tiles of 128
@@ -64,9 +65,18 @@ struct AttnArgs {
     RopeConsts rope;
     int32_t rope_fused;
     int32_t prefetch_kv;          // the first tile's K / V rows prefetched into L2 before the PDL wait
+    // Nonzero: the chunks run on the matrix units (attention_decode_mma.cu; f16 KV, head_dim 64 /
+    // 128, 2+ splits of whole 64-position tiles, NVIDIA sm_80+); the combine kernel merges them.
+    int32_t mma;
 };
 
 bool attention_supports_head_dim(int head_dim);
+
+// Whether this build has the matrix-unit decode kernel for this shape (AttnArgs::mma; the device
+// must have the instructions too: DispatchTable::flash_attention).
+bool attention_mma_supported(int head_dim, KvCodec codec);
+// The chunks of `a` on the matrix units (no combine; launch_attention adds it).
+void launch_attention_decode_mma(Launcher& l, const AttnArgs& a, int head_dim);
 
 // The longest chunk the decode kernel scores in one pass of head_dim / 32 threads per position
 // (64, 32, 16 positions for head dims 64, 128, 256): chunks up to it take one memory round trip.

@@ -18,16 +18,6 @@ struct FlashShape {
     static constexpr size_t smem_bytes = (q_elems + 4 * kv_elems) * 2 + 2 * kBr * sizeof(int32_t);
 };
 
-#if RF_DEVICE_MMA
-// 2^x on the special-function unit (2 ulp; -inf -> 0): the softmax would otherwise cost about as
-// many issue slots as the matrix products of a tile.
-__device__ __forceinline__ float fast_exp2(float x) {
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
-}
-#endif
-
 // Copies (or converts) positions [k0, k0 + BC) of `seq`'s K and V rows into one stage; rows at
 // or past kv_len are zero (never read from the pools). Thread t copies 16-byte column t % CPR of
 // keys t / CPR, + kThreads / CPR, ... (a row's 16-byte pieces go to consecutive threads); the

@@ -93,6 +93,16 @@ __device__ __forceinline__ void mma_16816(float c[4], const uint32_t a[4], const
 #endif
 }
 
+#if RF_DEVICE_MMA
+// 2^x on the special-function unit (2 ulp; -inf -> 0): in the flash kernels the softmax would
+// otherwise cost about as many issue slots as the matrix products of a tile.
+__device__ __forceinline__ float fast_exp2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+#endif
+
 // 16 bytes global -> shared, asynchronous (L2 only: .cg). src_bytes 0 fills the 16 bytes with
 // zeros without reading src.
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, int src_bytes = 16) {

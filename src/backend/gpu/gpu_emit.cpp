@@ -66,6 +66,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_ATTN_BLOCKS_PER_SM=N the split-K decode attention aims at N blocks per SM (default 2)
 //   RF_GPU_ATTN_PREFETCH=off    the decode attention does not prefetch its first K/V tile into L2
 //                               (done for chunks shorter than a tile)
+//   RF_GPU_ATTN_MMA=off         the decode attention at 4096+ positions on the FMA kernel instead of
+//                               the matrix units
 //   RF_GPU_PREFILL_GRAPHS=on    steps with a vendor GEMM or flash attention go through the graph
 //                               runner too (default: launched eagerly)
 // (DecodeSwitches: gpu_backend_impl.h; read once per flush.)
@@ -95,6 +97,8 @@ DecodeSwitches decode_switches() {
     if (bp != nullptr) d.attn_blocks_per_sm = std::clamp(std::atoi(bp), 1, 64);
     const char* ap = std::getenv("RF_GPU_ATTN_PREFETCH");
     if (ap != nullptr && std::strcmp(ap, "off") == 0) d.attn_prefetch = false;
+    const char* am = std::getenv("RF_GPU_ATTN_MMA");
+    if (am != nullptr && std::strcmp(am, "off") == 0) d.attn_mma = false;
     const char* pg = std::getenv("RF_GPU_PREFILL_GRAPHS");
     if (pg != nullptr && std::strcmp(pg, "on") == 0) d.prefill_graphs = true;
     return d;
@@ -478,6 +482,11 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.block_size = op.kv.block_size;
                 a.chunk = s.chunk;
                 a.n_splits = s.n_splits;
+                // long contexts (whole-tile chunks) on the matrix units where the device has them
+                a.mma = pc.table.flash_attention && switches.attn_mma && s.chunk >= kAttnTile && s.chunk % kAttnTile == 0 &&
+                                s.n_splits > 1 && attention_mma_supported(op.attn.head_dim, op.kv.codec)
+                            ? 1
+                            : 0;
                 a.group = group;
                 a.scale = op.attn.scale;
                 a.n_tok = static_cast<int32_t>(op.a.rows);

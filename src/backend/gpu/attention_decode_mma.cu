@@ -1,0 +1,299 @@
+// Decode attention on the matrix units (attention.cuh: AttnArgs::mma). Same split-K contract as
+// the register kernel in attention.cu: block (split, KV head [x q-head group], token) attends
+// over its chunk of positions and writes the chunk's (max, sum) and unnormalised sum of V for
+// each q head of the group; the combine kernel merges the chunks.
+//
+// The group's q heads (<= 8) are the rows of the m16n8k16 products (padded to 16; rows past the
+// group are zeros and never written). K and V rows of a tile of 64 positions are copied through a
+// two-stage shared-memory ring (cp.async, rows padded to D + 8 halfs), the next tile in flight
+// while the current one is used; warp w takes positions [16 w, 16 w + 16) of each tile:
+// S = Q K^T (16 x 16, head_dim / 16 k-steps), online softmax in registers (base 2), O += P V
+// (P from the S fragments, V through ldmatrix.trans). At the end the four warps' (max, sum, O) are
+// merged in shared memory. q and the probabilities are rounded to f16 as in the flash prefill
+// kernel (flash_attn_prefill.cuh); f16 KV only, head dims 64 and 128, NVIDIA sm_80+.
+#include <string>
+
+#include "backend/gpu/attention.cuh"
+#include "backend/gpu/attention_token_kv.cuh"
+#include "backend/gpu/gemm_mma.cuh"
+#include "backend/gpu/rope_device.cuh"
+
+namespace rf::gpu {
+namespace {
+
+constexpr int kThreads = 128;
+constexpr int kWarps = kThreads / 32;
+constexpr int kRows = 16;  // mma rows: the group's q heads, padded
+constexpr int kBC = 64;    // positions per tile (16 per warp)
+static_assert(kAttnMaxHeadsPerBlock <= kRows, "a block's q heads fit the mma rows");
+static_assert(kAttnTile % kBC == 0, "long-context chunks are whole tiles");
+
+template <int D>
+struct DecodeMmaShape {
+    static constexpr int LDS = D + 8;  // halfs per shared row (16-byte pad: conflict-free ldmatrix)
+    static constexpr size_t q_elems = static_cast<size_t>(kRows) * LDS;
+    static constexpr size_t kv_elems = static_cast<size_t>(kBC) * LDS;  // one stage of K (or V)
+    static constexpr size_t smem_bytes = (q_elems + 4 * kv_elems) * 2;
+    // the warps' O for the final merge reuse the K/V stages: [kWarps][kRows][D] floats
+    static_assert(static_cast<size_t>(kWarps) * kRows * D * 4 <= 4 * kv_elems * 2, "merge area fits the stages");
+};
+
+#if RF_DEVICE_MMA
+// Positions [k0, k0 + kBC) of KV head kvh into one stage; rows at or past `end` are zeros (never
+// read from the pools: a garbage V row would turn 0 * NaN into NaN in P V). Thread t copies 16-byte
+// column t % CPR of rows t / CPR, + kThreads / CPR, ...
+template <int D>
+__device__ __forceinline__ void copy_tile(const AttnArgs& a, const int32_t* bt, int kvh, int k0, int end, uint16_t* sk,
+                                          uint16_t* sv) {
+    constexpr int LDS = D + 8;
+    constexpr int CPR = D / 8;
+    const int col = (static_cast<int>(threadIdx.x) % CPR) * 8;
+#pragma unroll 4
+    for (int r = static_cast<int>(threadIdx.x) / CPR; r < kBC; r += kThreads / CPR) {
+        const int p = k0 + r;
+        uint16_t* dk = sk + r * LDS + col;
+        uint16_t* dv = sv + r * LDS + col;
+        if (p < end) {
+            const int64_t elem = ((static_cast<int64_t>(bt[p / a.block_size]) * a.n_kv_head + kvh) * a.block_size +
+                                  p % a.block_size) * D + col;
+            cp_async16(smem_addr(dk), static_cast<const uint16_t*>(a.k) + elem);
+            cp_async16(smem_addr(dv), static_cast<const uint16_t*>(a.v) + elem);
+        } else {
+            *reinterpret_cast<uint4*>(dk) = make_uint4(0, 0, 0, 0);
+            *reinterpret_cast<uint4*>(dv) = make_uint4(0, 0, 0, 0);
+        }
+    }
+}
+#endif
+
+template <int D, bool ROPE>
+__global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const AttnArgs a) {
+#if RF_DEVICE_MMA
+    using S = DecodeMmaShape<D>;
+    constexpr int LDS = S::LDS;
+    constexpr int KQ = D / 16;  // k steps of S = Q K^T
+    constexpr int NO = D / 8;   // n tiles of O
+    constexpr float kLog2e = 1.4426950408889634f, kLn2 = 0.6931471805599453f;
+    extern __shared__ __align__(16) uint8_t smem_raw[];
+    uint16_t* s_q = reinterpret_cast<uint16_t*>(smem_raw);
+    uint16_t* s_k = s_q + S::q_elems;       // [2][kBC][LDS]
+    uint16_t* s_v = s_k + 2 * S::kv_elems;  // [2][kBC][LDS]
+    __shared__ float cs_s[ROPE ? D / 2 : 1], sn_s[ROPE ? D / 2 : 1];
+    __shared__ float m_w[kWarps][kRows], l_w[kWarps][kRows];
+
+    const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+    const int g = lane / 4, c = lane % 4;
+    const int t = blockIdx.z;
+    const int kvh = blockIdx.y / a.n_qsub, qsub = blockIdx.y % a.n_qsub;
+    const int split = blockIdx.x;
+    const int h0 = kvh * a.group + qsub * kAttnMaxHeadsPerBlock;
+    const int nh = min(kAttnMaxHeadsPerBlock, a.group - qsub * kAttnMaxHeadsPerBlock);
+    const int n_ctx = a.positions[t] + 1;
+    const int begin = split * a.chunk;
+    const int end = min(n_ctx, begin + a.chunk);
+    const int32_t* bt = a.block_tables + static_cast<int64_t>(a.token_seq[t]) * a.bt_stride;
+    if constexpr (ROPE) {  // angles from the step buffer: before the wait
+        for (int i = tid; i < a.rope.n_rot / 2; i += kThreads) rope_angle(a.rope, n_ctx - 1, i, cs_s[i], sn_s[i]);
+        __syncthreads();
+    }
+    RF_PDL_ENTRY();
+
+    // q rows: head h0 + r (rotated with ROPE), times scale * log2(e), as f16; rows >= nh zero
+    const float sc = a.scale * kLog2e;
+    for (int i = tid; i < kRows * (D / 8); i += kThreads) {
+        const int r = i / (D / 8), cc = (i % (D / 8)) * 8;
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (r < nh) {
+            const float* qh = a.q + t * a.q_stride + static_cast<int64_t>(h0 + r) * D;
+            float x[8];
+#pragma unroll
+            for (int e = 0; e < 8; ++e) {
+                if constexpr (ROPE) x[e] = rope_rotated(qh, cc + e, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s);
+                else x[e] = qh[cc + e];
+            }
+            v = make_uint4(pack2<false>(x[0] * sc, x[1] * sc), pack2<false>(x[2] * sc, x[3] * sc),
+                           pack2<false>(x[4] * sc, x[5] * sc), pack2<false>(x[6] * sc, x[7] * sc));
+        }
+        *reinterpret_cast<uint4*>(s_q + r * LDS + cc) = v;
+    }
+    if constexpr (ROPE) rope_store_token_kv<D, KvCodec::F16, kThreads>(a, t, kvh, n_ctx, begin, end, cs_s, sn_s);
+    __syncthreads();
+
+    uint32_t qf[KQ][4];
+#pragma unroll
+    for (int kk = 0; kk < KQ; ++kk) ldmatrix_x4(qf[kk], smem_addr(s_q + (lane % 16) * LDS + kk * 16 + (lane / 16) * 8));
+    float o[NO][4];
+#pragma unroll
+    for (int n = 0; n < NO; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+    float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;  // rows g and g + 8
+
+    const int n_tiles = end > begin ? (end - begin + kBC - 1) / kBC : 0;
+    if (n_tiles > 0) {
+        copy_tile<D>(a, bt, kvh, begin, end, s_k, s_v);
+        cp_async_commit();
+    }
+    for (int j = 0; j < n_tiles; ++j) {
+        const int stage = j & 1;
+        if (j + 1 < n_tiles) {
+            copy_tile<D>(a, bt, kvh, begin + (j + 1) * kBC, end, s_k + (stage ^ 1) * S::kv_elems,
+                         s_v + (stage ^ 1) * S::kv_elems);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
+        __syncthreads();
+        const int p0 = begin + j * kBC + warp * 16;  // this warp's first position
+        if (p0 < end) {                              // uniform over the warp
+            const uint16_t* sk = s_k + stage * S::kv_elems + warp * 16 * LDS;
+            const uint16_t* sv = s_v + stage * S::kv_elems + warp * 16 * LDS;
+            float s[2][4];
+#pragma unroll
+            for (int n = 0; n < 2; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+#pragma unroll
+            for (int kk = 0; kk < KQ; ++kk) {
+                uint32_t b[4];
+                ldmatrix_x4(b, smem_addr(sk + (lane % 8 + (lane / 16) * 8) * LDS + kk * 16 + ((lane / 8) % 2) * 8));
+                mma_16816<false>(s[0], qf[kk], b);
+                mma_16816<false>(s[1], qf[kk], b + 2);
+            }
+            if (p0 + 16 > end) {  // positions past the chunk (or the context)
+#pragma unroll
+                for (int n = 0; n < 2; ++n)
+#pragma unroll
+                    for (int e = 0; e < 4; ++e)
+                        if (p0 + n * 8 + 2 * c + (e & 1) >= end) s[n][e] = -INFINITY;
+            }
+            float mx_lo = fmaxf(fmaxf(s[0][0], s[0][1]), fmaxf(s[1][0], s[1][1]));
+            float mx_hi = fmaxf(fmaxf(s[0][2], s[0][3]), fmaxf(s[1][2], s[1][3]));
+#pragma unroll
+            for (int m = 1; m <= 2; m <<= 1) {
+                mx_lo = fmaxf(mx_lo, rf_shfl_xor(mx_lo, m));
+                mx_hi = fmaxf(mx_hi, rf_shfl_xor(mx_hi, m));
+            }
+            const float mn_lo = fmaxf(m_lo, mx_lo), mn_hi = fmaxf(m_hi, mx_hi);
+            const float mu_lo = mn_lo == -INFINITY ? 0.0f : mn_lo;  // nothing seen yet: keep 0s
+            const float mu_hi = mn_hi == -INFINITY ? 0.0f : mn_hi;
+            const float corr_lo = fast_exp2(m_lo - mu_lo), corr_hi = fast_exp2(m_hi - mu_hi);
+            m_lo = mn_lo;
+            m_hi = mn_hi;
+            uint32_t pf[4];  // A fragment of P: {lo k 2c, hi k 2c, lo k 2c+8, hi k 2c+8}
+            float sum_lo = 0.0f, sum_hi = 0.0f;
+#pragma unroll
+            for (int n = 0; n < 2; ++n) {
+                const float q0 = fast_exp2(s[n][0] - mu_lo), q1 = fast_exp2(s[n][1] - mu_lo);
+                const float q2 = fast_exp2(s[n][2] - mu_hi), q3 = fast_exp2(s[n][3] - mu_hi);
+                sum_lo += q0 + q1;
+                sum_hi += q2 + q3;
+                pf[n * 2 + 0] = pack2<false>(q0, q1);
+                pf[n * 2 + 1] = pack2<false>(q2, q3);
+            }
+            l_lo = l_lo * corr_lo + sum_lo;
+            l_hi = l_hi * corr_hi + sum_hi;
+#pragma unroll
+            for (int n = 0; n < NO; ++n) {
+                o[n][0] *= corr_lo;
+                o[n][1] *= corr_lo;
+                o[n][2] *= corr_hi;
+                o[n][3] *= corr_hi;
+            }
+#pragma unroll
+            for (int n = 0; n < NO; n += 2) {
+                uint32_t b[4];
+                ldmatrix_x4_trans(b, smem_addr(sv + (lane % 8 + ((lane / 8) % 2) * 8) * LDS + n * 8 + (lane / 16) * 8));
+                mma_16816<false>(o[n], pf, b);
+                mma_16816<false>(o[n + 1], pf, b + 2);
+            }
+        }
+        __syncthreads();  // the stage is refilled next iteration (and, after the last, reused below)
+    }
+
+    // Merge the warps: row sums over the row's 4 lanes, then (max, sum, O) per warp in shared memory.
+#pragma unroll
+    for (int m = 1; m <= 2; m <<= 1) {
+        l_lo += rf_shfl_xor(l_lo, m);
+        l_hi += rf_shfl_xor(l_hi, m);
+    }
+    if (c == 0) {
+        m_w[warp][g] = m_lo;
+        m_w[warp][g + 8] = m_hi;
+        l_w[warp][g] = l_lo;
+        l_w[warp][g + 8] = l_hi;
+    }
+    float* red = reinterpret_cast<float*>(s_k);  // [kWarps][kRows][D]
+#pragma unroll
+    for (int n = 0; n < NO; ++n) {
+        float* lo = red + (static_cast<size_t>(warp) * kRows + g) * D + n * 8 + 2 * c;
+        float* hi = lo + 8 * D;
+        *reinterpret_cast<float2*>(lo) = make_float2(o[n][0], o[n][1]);
+        *reinterpret_cast<float2*>(hi) = make_float2(o[n][2], o[n][3]);
+    }
+    __syncthreads();
+    const size_t pidx0 = (static_cast<size_t>(t) * a.n_head + h0) * a.n_splits + split;
+    for (int i = tid; i < nh * D; i += kThreads) {
+        const int r = i / D, d = i % D;
+        float M = -INFINITY;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w) M = fmaxf(M, m_w[w][r]);
+        float acc = 0.0f, l = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w) {
+            const float mw = m_w[w][r];
+            const float f = mw == -INFINITY ? 0.0f : fast_exp2(mw - M);
+            acc += f * red[(static_cast<size_t>(w) * kRows + r) * D + d];
+            l += f * l_w[w][r];
+        }
+        a.partial_acc[(pidx0 + static_cast<size_t>(r) * a.n_splits) * D + d] = acc;
+        // the register kernel's convention: the max in natural-log units (the combine takes e^(m - M))
+        if (d == 0) a.partial_ml[pidx0 + static_cast<size_t>(r) * a.n_splits] = make_float2(M == -INFINITY ? M : M * kLn2, l);
+    }
+#else
+    (void)a;
+#endif
+}
+
+template <int D, bool ROPE>
+void launch_d(Launcher& l, const AttnArgs& a) {
+    constexpr size_t smem = DecodeMmaShape<D>::smem_bytes;
+    auto kernel = attention_decode_mma_kernel<D, ROPE>;
+    static bool attr_set = false;  // per instantiation: raise the dynamic shared-memory limit once
+    if (!attr_set) {
+        RF_GPU_CALL(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel), cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(smem)));
+        attr_set = true;
+    }
+    const dim3 grid(static_cast<unsigned>(a.n_splits), static_cast<unsigned>(a.n_kv_head * a.n_qsub),
+                    static_cast<unsigned>(a.n_tok));
+    l.launch(kernel, grid, dim3(kThreads), smem, a);
+}
+
+template <int D>
+void launch_rope(Launcher& l, const AttnArgs& a) {
+    if (a.rope_fused) launch_d<D, true>(l, a);
+    else launch_d<D, false>(l, a);
+}
+
+}  // namespace
+
+bool attention_mma_supported(int head_dim, KvCodec codec) {
+#if defined(ROCMFORGE_WITH_HIP)
+    (void)head_dim;
+    (void)codec;
+    return false;
+#else
+    return codec == KvCodec::F16 && (head_dim == 64 || head_dim == 128);
+#endif
+}
+
+void launch_attention_decode_mma(Launcher& l, const AttnArgs& a, int head_dim) {
+    if (a.n_splits < 2 || a.chunk % kBC != 0)
+        fail_message("gpu attention (matrix units): " + std::to_string(a.n_splits) + " splits of " + std::to_string(a.chunk) +
+                     " positions (needs 2+ splits of whole 64-position tiles)");
+    switch (head_dim) {
+        case 64: launch_rope<64>(l, a); break;
+        case 128: launch_rope<128>(l, a); break;
+        default: fail_message("gpu attention (matrix units): head_dim " + std::to_string(head_dim) + " (64 or 128)");
+    }
+}
+
+}  // namespace rf::gpu

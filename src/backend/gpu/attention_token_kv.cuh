@@ -1,0 +1,49 @@
+// Device helpers shared by the decode attention kernels (attention.cu, attention_decode_mma.cu):
+// the KV-cache element store and the folded rope + KV store of the step's token.
+#pragma once
+
+#include "backend/gpu/attention.cuh"
+#include "backend/gpu/rope_device.cuh"
+
+namespace rf::gpu {
+
+template <KvCodec C>
+__device__ __forceinline__ void store_kv(const void* cache, int64_t elem, float v) {
+    if constexpr (C == KvCodec::F16) static_cast<uint16_t*>(const_cast<void*>(cache))[elem] = float_to_half_bits(v);
+    else static_cast<float*>(const_cast<void*>(cache))[elem] = v;
+}
+
+// Rope folded into the decode attention (AttnArgs::rope_fused): the block whose chunk [begin, end)
+// holds the token's position (n_ctx - 1) rotates the token's k of KV head kvh (written back in
+// place) and stores k and v into the token's slot, before any of its tiles read them. Called by
+// the whole block (THREADS threads; a barrier inside when the chunk holds the position, which is
+// uniform over the block). cs / sn: the token's angles in shared memory.
+template <int D, KvCodec C, int THREADS>
+__device__ __forceinline__ void rope_store_token_kv(const AttnArgs& a, int t, int kvh, int n_ctx, int begin, int end,
+                                                    const float* cs, const float* sn) {
+    if (!(begin <= n_ctx - 1 && n_ctx - 1 < end)) return;
+    const int tid = static_cast<int>(threadIdx.x);
+    float* kh = a.k_new + static_cast<int64_t>(kvh) * D;
+    const float* vh = a.v_new + static_cast<int64_t>(kvh) * D;
+    constexpr int KPT = (D + THREADS - 1) / THREADS;
+    float kr[KPT];
+#pragma unroll
+    for (int k = 0; k < KPT; ++k) {
+        const int d = tid + k * THREADS;
+        if (d < D) kr[k] = rope_rotated(kh, d, a.rope.n_rot, a.rope.neox != 0, cs, sn);
+    }
+    __syncthreads();  // every read of k is done before it is overwritten
+    const int32_t slot = a.slots[t];
+    const int64_t row = (static_cast<int64_t>(slot / a.block_size) * a.n_kv_head + kvh) * a.block_size + slot % a.block_size;
+#pragma unroll
+    for (int k = 0; k < KPT; ++k) {
+        const int d = tid + k * THREADS;
+        if (d < D) {
+            kh[d] = kr[k];
+            store_kv<C>(a.k, row * D + d, kr[k]);
+            store_kv<C>(a.v, row * D + d, vh[d]);
+        }
+    }
+}
+
+}  // namespace rf::gpu
