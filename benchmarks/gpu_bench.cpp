@@ -371,9 +371,10 @@ void set_decode_switches(const std::string& name) {
         else if (sw.rfind("attn-per-sm=", 0) == 0) ::setenv("RF_GPU_ATTN_BLOCKS_PER_SM", sw.substr(12).c_str(), 1);
         else if (sw.rfind("attn-chunk=", 0) == 0) ::setenv("RF_GPU_ATTN_MIN_CHUNK", sw.substr(11).c_str(), 1);
         else if (sw == "mma-off") ::setenv("RF_GPU_ATTN_MMA", "off", 1);
+        else if (sw == "mma-long") ::setenv("RF_GPU_ATTN_MMA", "long", 1);
         else
             fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
-                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off)", sw);
+                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long)", sw);
         if (q == std::string::npos) break;
         p = q + 1;
     }

@@ -45,8 +45,10 @@ void check_attention(const StepPlan& plan, int n_head, int n_kv, int hd, KvCodec
     EXPECT_NMSE_LE(got, ref, decode_attention_bound(max_ctx, hd, codec), what);
 }
 
+// Both decode kernels: the matrix units (the default where the device has them) and FMA.
 TEST(GpuAttention, DecodeAcrossBlockAndSplitBoundaries) {
     uint32_t seed = 1;
+    for (const char* mma : {"default", "off"})
     for (int hd : {64, 128, 256})
         for (int group : {1, 4, 7})
             for (int n_past : {0, 15, 16, 17, 127, 128, 129, 255, 1000, 4097}) {
@@ -54,18 +56,21 @@ TEST(GpuAttention, DecodeAcrossBlockAndSplitBoundaries) {
                 const int n_kv = 2, n_head = n_kv * group;
                 const int n_blocks = (n_past + 1 + 15) / 16 + 8;
                 StepPlan plan = make_plan(1, n_past, 16, n_blocks, ++seed);
+                if (std::string(mma) == "off") ::setenv("RF_GPU_ATTN_MMA", "off", 1);
                 check_attention(plan, n_head, n_kv, hd, KvCodec::F16, n_blocks, ++seed,
-                                "decode hd " + std::to_string(hd) + " gqa " + std::to_string(group) + " ctx " +
-                                    std::to_string(n_past + 1));
+                                std::string("mma ") + mma + " decode hd " + std::to_string(hd) + " gqa " +
+                                    std::to_string(group) + " ctx " + std::to_string(n_past + 1));
+                ::unsetenv("RF_GPU_ATTN_MMA");
             }
 }
 
-// The two score layouts of the decode kernel (short chunks: several threads per position; longer
-// ones: one thread per position) on the same contexts, chosen through the fewest positions per
-// split (RF_GPU_ATTN_MIN_CHUNK): every head dim in both, partial and whole tiles, one split (no
+// The two score layouts of the FMA decode kernel (short chunks: several threads per position;
+// longer ones: one thread per position) on the same contexts, chosen through the fewest positions
+// per split (RF_GPU_ATTN_MIN_CHUNK): every head dim in both, partial and whole tiles, one split (no
 // combine kernel) included.
 TEST(GpuAttention, DecodeChunkSizesAndScoreLayouts) {
     uint32_t seed = 500;
+    ::setenv("RF_GPU_ATTN_MMA", "off", 1);
     for (const char* min_chunk : {"64", "128", "256", "100000"}) {
         ::setenv("RF_GPU_ATTN_MIN_CHUNK", min_chunk, 1);
         for (int hd : {64, 128, 256})
@@ -79,6 +84,7 @@ TEST(GpuAttention, DecodeChunkSizesAndScoreLayouts) {
             }
     }
     ::unsetenv("RF_GPU_ATTN_MIN_CHUNK");
+    ::unsetenv("RF_GPU_ATTN_MMA");
 }
 
 // Long contexts (chunks of whole tiles): the matrix-unit kernel (default where the device has it)
@@ -86,7 +92,7 @@ TEST(GpuAttention, DecodeChunkSizesAndScoreLayouts) {
 // GQA 1/7/12 (two q-head groups per KV head), head dims 64 and 128, a multi-token step, two
 // blocks per SM and more.
 TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
-    if (!gpu::dispatch_table_for(gpu().device_info().arch).flash_attention)
+    if (!gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma)
         GTEST_SKIP() << "no matrix-unit decode kernel on " << gpu().device_info().arch;
     uint32_t seed = 1300;
     struct Case {
@@ -113,6 +119,30 @@ TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
         ::unsetenv("RF_GPU_ATTN_BLOCKS_PER_SM");
         EXPECT_NMSE_LE(mma, fma, 2e-5, "matrix units vs fma " + what);
     }
+}
+
+// Short contexts on the matrix units (the default: chunks of whole 64-position tiles, blocks past
+// the context included) against the CPU and the FMA kernel.
+TEST(GpuAttention, ShortContextsOnTheMatrixUnits) {
+    if (!gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma)
+        GTEST_SKIP() << "no matrix-unit decode kernel on " << gpu().device_info().arch;
+    uint32_t seed = 1500;
+    for (int hd : {64, 128})
+        for (int group : {1, 7, 12})
+            for (int n_past : {0, 40, 700, 3000}) {
+                const int n_kv = 2, n_head = n_kv * group;
+                const int n_blocks = (n_past + 1 + 15) / 16 + 8;
+                StepPlan plan = make_plan(1, n_past, 16, n_blocks, ++seed);
+                const uint32_t kv_seed = ++seed;
+                const std::string what = "hd " + std::to_string(hd) + " gqa " + std::to_string(group) + " ctx " +
+                                         std::to_string(n_past + 1);
+                std::vector<float> mma, fma;
+                check_attention(plan, n_head, n_kv, hd, KvCodec::F16, n_blocks, kv_seed, "matrix units " + what, &mma);
+                ::setenv("RF_GPU_ATTN_MMA", "off", 1);
+                check_attention(plan, n_head, n_kv, hd, KvCodec::F16, n_blocks, kv_seed, "fma " + what, &fma);
+                ::unsetenv("RF_GPU_ATTN_MMA");
+                EXPECT_NMSE_LE(mma, fma, 2e-5, "matrix units vs fma " + what);
+            }
 }
 
 TEST(GpuAttention, F32CodecWideGroupsAndPrefill) {

@@ -152,7 +152,11 @@ TEST(GpuDecodeFusion, RopeInAttentionMatchesTheSeparateKernelsAndTheCpu) {
         {4, 2, 256, 256, true, 0.5f, KvCodec::F16},      // yarn, head_dim 256
         {6, 6, 64, 32, false, 0.0f, KvCodec::F32},       // no GQA
     };
-    for (const RopeAttnCase& c : cases) check_rope_attention(c, seed += 1000);
+    for (const char* mma : {"default", "off"}) {  // decode attention on the matrix units / FMA
+        std::unique_ptr<ScopedEnv> env;
+        if (std::string(mma) == "off") env = std::make_unique<ScopedEnv>("RF_GPU_ATTN_MMA", "off");
+        for (const RopeAttnCase& c : cases) check_rope_attention(c, seed += 1000);
+    }
     // As many KV heads as two per SM: one split, the head group's only block writes q back.
     const int n_kv = 2 * gpu().device_info().multiprocessors;
     check_rope_attention({n_kv, n_kv, 64, 64, true, 0.0f, KvCodec::F16}, seed += 1000);

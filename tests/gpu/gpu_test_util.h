@@ -29,14 +29,14 @@ GpuBackend& gpu();
 ThreadPool& pool();
 
 // NMSE bound of a decode attention against the CPU: 1e-8 on the FMA kernels; 2e-5 where the
-// chunks run on the matrix units (contexts of 4096+ positions, f16 KV, head dims 64 / 128, a device
-// with the instructions, RF_GPU_ATTN_MMA not off), which round q and the probabilities to f16 as
-// the flash prefill kernel does.
+// chunks may run on the matrix units (f16 KV, head dims 64 / 128, a device table with
+// decode_attention_mma; RF_GPU_ATTN_MMA not off, and with =long only at 4096+ positions), which
+// round q and the probabilities to f16 as the flash prefill kernel does.
 inline double decode_attention_bound(int max_ctx, int hd, KvCodec codec) {
-    const char* off = std::getenv("RF_GPU_ATTN_MMA");
-    const bool mma = gpu::dispatch_table_for(gpu().device_info().arch).flash_attention && codec == KvCodec::F16 &&
-                     (hd == 64 || hd == 128) && (max_ctx + 255) / 256 * 256 >= 4096 &&
-                     !(off != nullptr && std::strcmp(off, "off") == 0);
+    const char* sw = std::getenv("RF_GPU_ATTN_MMA");
+    const std::string mode = sw != nullptr ? sw : "";
+    const bool mma = gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma && codec == KvCodec::F16 &&
+                     (hd == 64 || hd == 128) && mode != "off" && ((max_ctx + 255) / 256 * 256 >= 4096 || mode != "long");
     return mma ? 2e-5 : 1e-8;
 }
 

@@ -1,7 +1,7 @@
 // KV store and causal attention over the paged KV cache (layout in kv/kv_layout.h).
 //
-// Attention is split-K "flash decoding" (at 4096+ positions on NVIDIA sm_80+ the chunks run on
-// the matrix units: attention_decode_mma.cu): the context of each token is cut into n_splits chunks
+// Attention is split-K "flash decoding" (on NVIDIA sm_80+ the chunks run on the matrix units where
+// the shape allows: attention_decode_mma.cu): the context of each token is cut into n_splits chunks
 // of `chunk` positions; block (split, kv head [x q-head group], token) computes, for the up to
 // 8 q heads that share the KV head (GQA), the unnormalised softmax-weighted sum of V over its
 // chunk, reading each K/V row once for all of them, with an online softmax over tiles of 128
@@ -73,7 +73,7 @@ struct AttnArgs {
 bool attention_supports_head_dim(int head_dim);
 
 // Whether this build has the matrix-unit decode kernel for this shape (AttnArgs::mma; the device
-// must have the instructions too: DispatchTable::flash_attention).
+// must have the instructions too: DispatchTable::decode_attention_mma).
 bool attention_mma_supported(int head_dim, KvCodec codec);
 // The chunks of `a` on the matrix units (no combine; launch_attention adds it).
 void launch_attention_decode_mma(Launcher& l, const AttnArgs& a, int head_dim);

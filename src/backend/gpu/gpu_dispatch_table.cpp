@@ -17,6 +17,7 @@ DispatchTable nvidia_mma(const char* arch) {
     t.flash_attention = true;
     t.flash_min_tokens_per_seq = 16;
     t.blas_chunk_bytes = size_t{256} << 20;
+    t.decode_attention_mma = true;  // H100: docs/gpu_notes.md, fifth pass
     return t;
 }
 

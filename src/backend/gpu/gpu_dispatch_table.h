@@ -13,7 +13,8 @@
 //                                               vendor GEMM
 // Attention of a step: the flash-attention prefill kernel (flash_attn_prefill.cuh) when the
 // step averages at least flash_min_tokens_per_seq tokens per sequence and the architecture has
-// the matrix instructions it uses; the split-K decode kernel otherwise.
+// the matrix instructions it uses; the split-K decode kernel otherwise (its chunks on the matrix
+// units where decode_attention_mma says so).
 //
 // The numbers come from measurements (docs/gpu_prefill_notes.md); architectures without a row
 // get the fallback row of their vendor.
@@ -41,6 +42,9 @@ struct DispatchTable {
     int64_t flash_min_tokens_per_seq = 16;
     size_t blas_chunk_bytes = size_t{256} << 20;  // most dequantized weight bytes per vendor GEMM call
     int32_t prefill_chunk_tokens = 512;   // tokens per prefill step the scheduler should use
+    // Decode attention (the split-K kernel) on the matrix units (attention_decode_mma.cu) where the
+    // shape allows it (f16 KV, head_dim 64 / 128); else the FMA kernel.
+    bool decode_attention_mma = false;
 };
 
 // The row for `arch` as GpuDeviceInfo::arch spells it ("sm_90", "gfx1100:sramecc-:xnack-").

@@ -66,8 +66,9 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_ATTN_BLOCKS_PER_SM=N the split-K decode attention aims at N blocks per SM (default 2)
 //   RF_GPU_ATTN_PREFETCH=off    the decode attention does not prefetch its first K/V tile into L2
 //                               (done for chunks shorter than a tile)
-//   RF_GPU_ATTN_MMA=off         the decode attention at 4096+ positions on the FMA kernel instead of
-//                               the matrix units
+//   RF_GPU_ATTN_MMA=off|long    the decode attention on the FMA kernel instead of the matrix units
+//                               (off), or on the matrix units only at 4096+ positions (long);
+//                               default: every context where the dispatch table allows
 //   RF_GPU_PREFILL_GRAPHS=on    steps with a vendor GEMM or flash attention go through the graph
 //                               runner too (default: launched eagerly)
 // (DecodeSwitches: gpu_backend_impl.h; read once per flush.)
@@ -98,7 +99,7 @@ DecodeSwitches decode_switches() {
     const char* ap = std::getenv("RF_GPU_ATTN_PREFETCH");
     if (ap != nullptr && std::strcmp(ap, "off") == 0) d.attn_prefetch = false;
     const char* am = std::getenv("RF_GPU_ATTN_MMA");
-    if (am != nullptr && std::strcmp(am, "off") == 0) d.attn_mma = false;
+    if (am != nullptr) d.attn_mma = std::strcmp(am, "off") == 0 ? 0 : std::strcmp(am, "long") == 0 ? 1 : 2;
     const char* pg = std::getenv("RF_GPU_PREFILL_GRAPHS");
     if (pg != nullptr && std::strcmp(pg, "on") == 0) d.prefill_graphs = true;
     return d;
@@ -119,27 +120,48 @@ bool one_token_matvec(const Op& op, const DecodeSwitches& sw) {
     return sw.matvec1 == 2 || op.w.rows * op.w.cols <= (int64_t{8} << 20) || op.w.rows >= 65536;
 }
 
+int attention_qsub(const Op& op) {
+    const int group = op.attn.n_head / op.attn.n_kv_head;
+    return (group + kAttnMaxHeadsPerBlock - 1) / kAttnMaxHeadsPerBlock;
+}
+
 struct AttnSplit {
     int n_splits;
     int chunk;
 };
 
 AttnSplit attention_split(int64_t n_tok, int n_kv, int n_qsub, int max_ctx, int n_sm, int min_chunk, int per_sm,
-                          int head_dim) {
+                          int head_dim, int short_granule = 32) {
     const int bucket = static_cast<int>(align_up(static_cast<size_t>(std::max(max_ctx, 1)), 256));
     // short contexts: chunks as long as one scores pass allows (head_dim 64: 64 positions, 12
     // splits at ctx 768 instead of 24; 0.5b step 657 -> 652 us on H100)
-    if (bucket < 4096) min_chunk = std::max(min_chunk, attention_short_chunk(head_dim));
+    if (bucket < 4096) min_chunk = std::max({min_chunk, attention_short_chunk(head_dim), short_granule});
     const int64_t work = n_tok * n_kv * n_qsub;
     // about per_sm blocks per SM, chunks of at least min_chunk positions; long contexts in whole
     // tiles of positions
     const int64_t want = (per_sm * static_cast<int64_t>(n_sm) + work - 1) / work;
     const int max_splits = std::clamp(bucket / std::max(min_chunk, 32), 1, kAttnMaxSplits);
     int n = static_cast<int>(std::clamp<int64_t>(want, 1, max_splits));
-    const size_t granule = bucket >= 4096 ? kAttnTile : 32;
+    const size_t granule = bucket >= 4096 ? kAttnTile : static_cast<size_t>(short_granule);
     const int chunk = static_cast<int>(align_up(static_cast<size_t>((bucket + n - 1) / n), granule));
     n = (bucket + chunk - 1) / chunk;
     return {n, chunk};
+}
+
+// Whether a decode attention op runs on the matrix units (chunks of whole 64-position tiles):
+// every context by default, contexts of 4096+ only with RF_GPU_ATTN_MMA=long, where the device
+// table and the build have the kernel.
+bool attention_mma_wanted(const Op& op, const DispatchTable& table, const DecodeSwitches& sw, int max_ctx) {
+    const int bucket = static_cast<int>(align_up(static_cast<size_t>(std::max(max_ctx, 1)), 256));
+    return table.decode_attention_mma && sw.attn_mma > 0 && (bucket >= 4096 || sw.attn_mma == 2) &&
+           attention_mma_supported(op.attn.head_dim, op.kv.codec);
+}
+
+// The split of a decode attention op (the emitter and the scratch sizing agree through this).
+AttnSplit attention_split_for(const Op& op, const DispatchTable& table, const DecodeSwitches& sw, int max_ctx, int n_sm) {
+    const bool mma = attention_mma_wanted(op, table, sw, max_ctx);
+    return attention_split(op.a.rows, op.attn.n_kv_head, attention_qsub(op), max_ctx, n_sm, sw.attn_min_chunk,
+                           sw.attn_blocks_per_sm, op.attn.head_dim, mma ? 64 : 32);
 }
 
 // One attention launch's split-K scratch (attn_): acc f32 [parts, head_dim], then (max, sum)
@@ -156,10 +178,6 @@ AttnScratch attention_scratch(const Op& op, const AttnSplit& s) {
     return a;
 }
 
-int attention_qsub(const Op& op) {
-    const int group = op.attn.n_head / op.attn.n_kv_head;
-    return (group + kAttnMaxHeadsPerBlock - 1) / kAttnMaxHeadsPerBlock;
-}
 
 bool same_rope(const RopeParams& a, const RopeParams& b) {
     return a.n_rot == b.n_rot && a.neox == b.neox && a.freq_base == b.freq_base && a.freq_scale == b.freq_scale &&
@@ -208,9 +226,7 @@ GpuBackendImpl::ScratchNeeds GpuBackendImpl::scratch_needs() const {
         } else if (op.kind == OpKind::RmsNorm && op.c.cols % 32 == 0) {
             n.q8 = std::max(n.q8, q8_bytes(op.c.rows, op.c.cols));
         } else if (op.kind == OpKind::Attention && !use_flash_attention(pc, op)) {
-            const int n_qsub = attention_qsub(op);
-            const AttnSplit s = attention_split(op.a.rows, op.attn.n_kv_head, n_qsub, max_ctx_, info_.multiprocessors,
-                                                switches_.attn_min_chunk, switches_.attn_blocks_per_sm, op.attn.head_dim);
+            const AttnSplit s = attention_split_for(op, pc.table, switches_, max_ctx_, info_.multiprocessors);
             n.attn = std::max(n.attn, attention_scratch(op, s).bytes);
         }
     }
@@ -462,8 +478,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 const int group = op.attn.n_head / op.attn.n_kv_head;
                 AttnArgs a = zeroed<AttnArgs>();
                 a.n_qsub = attention_qsub(op);
-                const AttnSplit s = attention_split(op.a.rows, op.attn.n_kv_head, a.n_qsub, max_ctx_, info_.multiprocessors,
-                                                switches.attn_min_chunk, switches.attn_blocks_per_sm, op.attn.head_dim);
+                const AttnSplit s = attention_split_for(op, pc.table, switches, max_ctx_, info_.multiprocessors);
                 const AttnScratch sc = attention_scratch(op, s);
                 a.q = op.a.data;
                 a.out = op.c.data;
@@ -483,10 +498,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.chunk = s.chunk;
                 a.n_splits = s.n_splits;
                 // long contexts (whole-tile chunks) on the matrix units where the device has them
-                a.mma = pc.table.flash_attention && switches.attn_mma && s.chunk >= kAttnTile && s.chunk % kAttnTile == 0 &&
-                                s.n_splits > 1 && attention_mma_supported(op.attn.head_dim, op.kv.codec)
-                            ? 1
-                            : 0;
+                a.mma = attention_mma_wanted(op, pc.table, switches, max_ctx_) && s.chunk % 64 == 0 && s.n_splits > 1 ? 1 : 0;
                 a.group = group;
                 a.scale = op.attn.scale;
                 a.n_tok = static_cast<int32_t>(op.a.rows);
