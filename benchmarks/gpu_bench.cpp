@@ -350,7 +350,7 @@ void set_decode_switches(const std::string& name) {
     for (const char* v : {"RF_GPU_MATVEC1", "RF_GPU_NORM_PROLOGUE", "RF_GPU_ROPE_ATTN", "RF_GPU_EARLY_LOADS", "RF_GPU_FAST_REPLAY",
                           "RF_GPU_NORM_SLICES", "RF_GPU_MATVEC1_PERSIST", "RF_GPU_ATTN_PREFETCH",
                           "RF_GPU_ATTN_MIN_CHUNK", "RF_GPU_MATVEC1_XDIRECT",
-                          "RF_GPU_ATTN_BLOCKS_PER_SM", "RF_GPU_ATTN_MMA"})
+                          "RF_GPU_ATTN_BLOCKS_PER_SM", "RF_GPU_ATTN_MMA", "RF_GPU_ATTN_MMA_STAGES"})
         ::unsetenv(v);
     if (name == "default") return;
     size_t p = 0;
@@ -372,9 +372,10 @@ void set_decode_switches(const std::string& name) {
         else if (sw.rfind("attn-chunk=", 0) == 0) ::setenv("RF_GPU_ATTN_MIN_CHUNK", sw.substr(11).c_str(), 1);
         else if (sw == "mma-off") ::setenv("RF_GPU_ATTN_MMA", "off", 1);
         else if (sw == "mma-long") ::setenv("RF_GPU_ATTN_MMA", "long", 1);
+        else if (sw.rfind("mma-stages=", 0) == 0) ::setenv("RF_GPU_ATTN_MMA_STAGES", sw.substr(11).c_str(), 1);
         else
             fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
-                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long)", sw);
+                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N)", sw);
         if (q == std::string::npos) break;
         p = q + 1;
     }

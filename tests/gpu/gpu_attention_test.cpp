@@ -90,7 +90,7 @@ TEST(GpuAttention, DecodeChunkSizesAndScoreLayouts) {
 // Long contexts (chunks of whole tiles): the matrix-unit kernel (default where the device has it)
 // and the FMA kernel, each against the CPU, and against each other. Partial last tiles and chunks,
 // GQA 1/7/12 (two q-head groups per KV head), head dims 64 and 128, a multi-token step, two
-// blocks per SM and more.
+// blocks per SM and more, rings of 2, 3 and 4 tiles (chunks shorter than the ring included).
 TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
     if (!gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma)
         GTEST_SKIP() << "no matrix-unit decode kernel on " << gpu().device_info().arch;
@@ -98,25 +98,32 @@ TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
     struct Case {
         int hd, group, n_past, n_tok;
         const char* per_sm;
+        const char* stages;
     };
-    const Case cases[] = {{128, 7, 4095, 1, nullptr}, {128, 7, 9000, 1, nullptr}, {64, 7, 5000, 1, nullptr},
-                          {128, 1, 4200, 1, nullptr}, {128, 12, 6000, 1, nullptr}, {64, 1, 4500, 3, nullptr},
-                          {128, 7, 20000, 1, nullptr}, {128, 7, 8191, 1, "8"}, {64, 7, 7000, 1, "64"}};
+    const Case cases[] = {{128, 7, 4095, 1, nullptr, nullptr}, {128, 7, 9000, 1, nullptr, nullptr},
+                          {64, 7, 5000, 1, nullptr, nullptr},  {128, 1, 4200, 1, nullptr, nullptr},
+                          {128, 12, 6000, 1, nullptr, nullptr}, {64, 1, 4500, 3, nullptr, nullptr},
+                          {128, 7, 20000, 1, nullptr, nullptr}, {128, 7, 8191, 1, "8", nullptr},
+                          {64, 7, 7000, 1, "64", nullptr},     {128, 7, 9000, 1, nullptr, "3"},
+                          {64, 7, 20000, 1, nullptr, "4"},     {128, 12, 4500, 1, "16", "4"}};
     for (const Case& c : cases) {
         if (c.per_sm != nullptr) ::setenv("RF_GPU_ATTN_BLOCKS_PER_SM", c.per_sm, 1);
+        if (c.stages != nullptr) ::setenv("RF_GPU_ATTN_MMA_STAGES", c.stages, 1);
         const int n_kv = 2, n_head = n_kv * c.group;
         const int n_blocks = (c.n_past + c.n_tok + 15) / 16 + 8;
         StepPlan plan = make_plan(c.n_tok, c.n_past, 16, n_blocks, ++seed);
         const uint32_t kv_seed = ++seed;
         const std::string what = "hd " + std::to_string(c.hd) + " gqa " + std::to_string(c.group) + " ctx " +
                                  std::to_string(c.n_past + c.n_tok) + " tokens " + std::to_string(c.n_tok) +
-                                 (c.per_sm != nullptr ? std::string(" per sm ") + c.per_sm : std::string());
+                                 (c.per_sm != nullptr ? std::string(" per sm ") + c.per_sm : std::string()) +
+                                 (c.stages != nullptr ? std::string(" stages ") + c.stages : std::string());
         std::vector<float> mma, fma;
         check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "matrix units " + what, &mma);
         ::setenv("RF_GPU_ATTN_MMA", "off", 1);
         check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "fma " + what, &fma);
         ::unsetenv("RF_GPU_ATTN_MMA");
         ::unsetenv("RF_GPU_ATTN_BLOCKS_PER_SM");
+        ::unsetenv("RF_GPU_ATTN_MMA_STAGES");
         EXPECT_NMSE_LE(mma, fma, 2e-5, "matrix units vs fma " + what);
     }
 }

@@ -66,7 +66,8 @@ struct AttnArgs {
     int32_t rope_fused;
     int32_t prefetch_kv;          // the first tile's K / V rows prefetched into L2 before the PDL wait
     // Nonzero: the chunks run on the matrix units (attention_decode_mma.cu; f16 KV, head_dim 64 /
-    // 128, 2+ splits of whole 64-position tiles, NVIDIA sm_80+); the combine kernel merges them.
+    // 128, 2+ splits of whole 64-position tiles, NVIDIA sm_80+) with a ring of `mma` (2..4) tiles;
+    // the combine kernel merges them.
     int32_t mma;
 };
 

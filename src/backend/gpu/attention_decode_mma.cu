@@ -5,8 +5,8 @@
 //
 // The group's q heads (<= 8) are the rows of the m16n8k16 products (padded to 16; rows past the
 // group are zeros and never written). K and V rows of a tile of 64 positions are copied through a
-// two-stage shared-memory ring (cp.async, rows padded to D + 8 halfs), the next tile in flight
-// while the current one is used; warp w takes positions [16 w, 16 w + 16) of each tile:
+// shared-memory ring of a.mma (2..4) stages (cp.async, rows padded to D + 8 halfs), the next
+// tiles in flight while the current one is used; warp w takes positions [16 w, 16 w + 16) of each tile:
 // S = Q K^T (16 x 16, head_dim / 16 k-steps), online softmax in registers (base 2), O += P V
 // (P from the S fragments, V through ldmatrix.trans). At the end the four warps' (max, sum, O) are
 // merged in shared memory. q and the probabilities are rounded to f16 as in the flash prefill
@@ -28,14 +28,14 @@ constexpr int kBC = 64;    // positions per tile (16 per warp)
 static_assert(kAttnMaxHeadsPerBlock <= kRows, "a block's q heads fit the mma rows");
 static_assert(kAttnTile % kBC == 0, "long-context chunks are whole tiles");
 
-template <int D>
+template <int D, int STAGES>
 struct DecodeMmaShape {
     static constexpr int LDS = D + 8;  // halfs per shared row (16-byte pad: conflict-free ldmatrix)
     static constexpr size_t q_elems = static_cast<size_t>(kRows) * LDS;
     static constexpr size_t kv_elems = static_cast<size_t>(kBC) * LDS;  // one stage of K (or V)
-    static constexpr size_t smem_bytes = (q_elems + 4 * kv_elems) * 2;
+    static constexpr size_t smem_bytes = (q_elems + 2 * STAGES * kv_elems) * 2;
     // the warps' O for the final merge reuse the K/V stages: [kWarps][kRows][D] floats
-    static_assert(static_cast<size_t>(kWarps) * kRows * D * 4 <= 4 * kv_elems * 2, "merge area fits the stages");
+    static_assert(static_cast<size_t>(kWarps) * kRows * D * 4 <= 2 * STAGES * kv_elems * 2, "merge area fits the stages");
 };
 
 #if RF_DEVICE_MMA
@@ -66,18 +66,19 @@ __device__ __forceinline__ void copy_tile(const AttnArgs& a, const int32_t* bt, 
 }
 #endif
 
-template <int D, bool ROPE>
+// STAGES: tiles in the shared-memory ring (STAGES - 1 in flight while one is used).
+template <int D, bool ROPE, int STAGES>
 __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const AttnArgs a) {
 #if RF_DEVICE_MMA
-    using S = DecodeMmaShape<D>;
+    using S = DecodeMmaShape<D, STAGES>;
     constexpr int LDS = S::LDS;
     constexpr int KQ = D / 16;  // k steps of S = Q K^T
     constexpr int NO = D / 8;   // n tiles of O
     constexpr float kLog2e = 1.4426950408889634f, kLn2 = 0.6931471805599453f;
     extern __shared__ __align__(16) uint8_t smem_raw[];
     uint16_t* s_q = reinterpret_cast<uint16_t*>(smem_raw);
-    uint16_t* s_k = s_q + S::q_elems;       // [2][kBC][LDS]
-    uint16_t* s_v = s_k + 2 * S::kv_elems;  // [2][kBC][LDS]
+    uint16_t* s_k = s_q + S::q_elems;            // [STAGES][kBC][LDS]
+    uint16_t* s_v = s_k + STAGES * S::kv_elems;  // [STAGES][kBC][LDS]
     __shared__ float cs_s[ROPE ? D / 2 : 1], sn_s[ROPE ? D / 2 : 1];
     __shared__ float m_w[kWarps][kRows], l_w[kWarps][kRows];
 
@@ -127,21 +128,22 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     for (int n = 0; n < NO; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
     float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;  // rows g and g + 8
 
+    // Tile j lives in stage j % STAGES; tiles j + 1 .. j + STAGES - 1 are in flight while it is
+    // used (one commit group per tile slot, empty past the last tile, so the wait count is fixed).
     const int n_tiles = end > begin ? (end - begin + kBC - 1) / kBC : 0;
-    if (n_tiles > 0) {
-        copy_tile<D>(a, bt, kvh, begin, end, s_k, s_v);
+#pragma unroll
+    for (int j = 0; j < STAGES - 1; ++j) {
+        if (j < n_tiles) copy_tile<D>(a, bt, kvh, begin + j * kBC, end, s_k + j * S::kv_elems, s_v + j * S::kv_elems);
         cp_async_commit();
     }
     for (int j = 0; j < n_tiles; ++j) {
-        const int stage = j & 1;
-        if (j + 1 < n_tiles) {
-            copy_tile<D>(a, bt, kvh, begin + (j + 1) * kBC, end, s_k + (stage ^ 1) * S::kv_elems,
-                         s_v + (stage ^ 1) * S::kv_elems);
-            cp_async_commit();
-            cp_async_wait<1>();
-        } else {
-            cp_async_wait<0>();
-        }
+        const int stage = j % STAGES;
+        const int ahead = j + STAGES - 1;  // its stage was released by the barrier ending tile j - 1
+        if (ahead < n_tiles)
+            copy_tile<D>(a, bt, kvh, begin + ahead * kBC, end, s_k + (ahead % STAGES) * S::kv_elems,
+                         s_v + (ahead % STAGES) * S::kv_elems);
+        cp_async_commit();
+        cp_async_wait<STAGES - 1>();  // tile j has landed
         __syncthreads();
         const int p0 = begin + j * kBC + warp * 16;  // this warp's first position
         if (p0 < end) {                              // uniform over the warp
@@ -252,10 +254,10 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
 #endif
 }
 
-template <int D, bool ROPE>
+template <int D, bool ROPE, int STAGES>
 void launch_d(Launcher& l, const AttnArgs& a) {
-    constexpr size_t smem = DecodeMmaShape<D>::smem_bytes;
-    auto kernel = attention_decode_mma_kernel<D, ROPE>;
+    constexpr size_t smem = DecodeMmaShape<D, STAGES>::smem_bytes;
+    auto kernel = attention_decode_mma_kernel<D, ROPE, STAGES>;
     static bool attr_set = false;  // per instantiation: raise the dynamic shared-memory limit once
     if (!attr_set) {
         RF_GPU_CALL(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel), cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -267,10 +269,19 @@ void launch_d(Launcher& l, const AttnArgs& a) {
     l.launch(kernel, grid, dim3(kThreads), smem, a);
 }
 
-template <int D>
+template <int D, int STAGES>
 void launch_rope(Launcher& l, const AttnArgs& a) {
-    if (a.rope_fused) launch_d<D, true>(l, a);
-    else launch_d<D, false>(l, a);
+    if (a.rope_fused) launch_d<D, true, STAGES>(l, a);
+    else launch_d<D, false, STAGES>(l, a);
+}
+
+template <int D>
+void launch_stages(Launcher& l, const AttnArgs& a) {
+    switch (a.mma) {
+        case 3: launch_rope<D, 3>(l, a); break;
+        case 4: launch_rope<D, 4>(l, a); break;
+        default: launch_rope<D, 2>(l, a); break;
+    }
 }
 
 }  // namespace
@@ -286,12 +297,12 @@ bool attention_mma_supported(int head_dim, KvCodec codec) {
 }
 
 void launch_attention_decode_mma(Launcher& l, const AttnArgs& a, int head_dim) {
-    if (a.n_splits < 2 || a.chunk % kBC != 0)
+    if (a.n_splits < 2 || a.chunk % kBC != 0 || a.mma < 2 || a.mma > 4)
         fail_message("gpu attention (matrix units): " + std::to_string(a.n_splits) + " splits of " + std::to_string(a.chunk) +
-                     " positions (needs 2+ splits of whole 64-position tiles)");
+                     " positions, " + std::to_string(a.mma) + " stages (needs 2+ splits of whole 64-position tiles, 2..4 stages)");
     switch (head_dim) {
-        case 64: launch_rope<64>(l, a); break;
-        case 128: launch_rope<128>(l, a); break;
+        case 64: launch_stages<64>(l, a); break;
+        case 128: launch_stages<128>(l, a); break;
         default: fail_message("gpu attention (matrix units): head_dim " + std::to_string(head_dim) + " (64 or 128)");
     }
 }

@@ -51,6 +51,7 @@ struct DecodeSwitches {
     int attn_min_chunk = 32;         // fewest positions per split of the decode attention
     int attn_blocks_per_sm = 2;      // decode attention blocks aimed at per SM (splits = that / KV heads)
     int attn_mma = 2;                // decode attention on the matrix units: 0 never, 1 at 4096+ positions, 2 always (where the table allows)
+    int attn_mma_stages = 0;         // its shared-memory ring (tiles; 0: by shape)
     // Graphs for steps with a vendor GEMM or flash attention (prefill-sized steps). Off: those
     // run eagerly (their kernels take 10-1000 us, so a graph saves <1% of launch overhead, and a
     // chunk's signature changes with its context length, i.e. a capture + update per chunk).

@@ -69,6 +69,7 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_ATTN_MMA=off|long    the decode attention on the FMA kernel instead of the matrix units
 //                               (off), or on the matrix units only at 4096+ positions (long);
 //                               default: every context where the dispatch table allows
+//   RF_GPU_ATTN_MMA_STAGES=N    tiles in its shared-memory ring (2..4; default by shape)
 //   RF_GPU_PREFILL_GRAPHS=on    steps with a vendor GEMM or flash attention go through the graph
 //                               runner too (default: launched eagerly)
 // (DecodeSwitches: gpu_backend_impl.h; read once per flush.)
@@ -100,6 +101,8 @@ DecodeSwitches decode_switches() {
     if (ap != nullptr && std::strcmp(ap, "off") == 0) d.attn_prefetch = false;
     const char* am = std::getenv("RF_GPU_ATTN_MMA");
     if (am != nullptr) d.attn_mma = std::strcmp(am, "off") == 0 ? 0 : std::strcmp(am, "long") == 0 ? 1 : 2;
+    const char* ams = std::getenv("RF_GPU_ATTN_MMA_STAGES");
+    if (ams != nullptr) d.attn_mma_stages = std::clamp(std::atoi(ams), 2, 4);
     const char* pg = std::getenv("RF_GPU_PREFILL_GRAPHS");
     if (pg != nullptr && std::strcmp(pg, "on") == 0) d.prefill_graphs = true;
     return d;
@@ -155,6 +158,15 @@ bool attention_mma_wanted(const Op& op, const DispatchTable& table, const Decode
     const int bucket = static_cast<int>(align_up(static_cast<size_t>(std::max(max_ctx, 1)), 256));
     return table.decode_attention_mma && sw.attn_mma > 0 && (bucket >= 4096 || sw.attn_mma == 2) &&
            attention_mma_supported(op.attn.head_dim, op.kv.codec);
+}
+
+// Tiles in the matrix-unit kernel's ring: the switch, else by shape (H100, docs/gpu_notes.md fifth
+// pass): 3 (head_dim 64: 57 KB, three blocks per SM; head_dim 128 at short contexts: 109 KB, two
+// per SM, 1.3 % faster 7b steps than three), 2 for head_dim 128 chunks of whole 128-position tiles
+// (long contexts: 74 KB, three per SM; 3 stages cost 1.6 % at 32K).
+int attention_mma_stages(int head_dim, int chunk, const DecodeSwitches& sw) {
+    if (sw.attn_mma_stages > 0) return sw.attn_mma_stages;
+    return head_dim <= 64 || chunk < kAttnTile ? 3 : 2;
 }
 
 // The split of a decode attention op (the emitter and the scratch sizing agree through this).
@@ -498,7 +510,9 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.chunk = s.chunk;
                 a.n_splits = s.n_splits;
                 // long contexts (whole-tile chunks) on the matrix units where the device has them
-                a.mma = attention_mma_wanted(op, pc.table, switches, max_ctx_) && s.chunk % 64 == 0 && s.n_splits > 1 ? 1 : 0;
+                a.mma = attention_mma_wanted(op, pc.table, switches, max_ctx_) && s.chunk % 64 == 0 && s.n_splits > 1
+                            ? attention_mma_stages(op.attn.head_dim, s.chunk, switches)
+                            : 0;
                 a.group = group;
                 a.scale = op.attn.scale;
                 a.n_tok = static_cast<int32_t>(op.a.rows);
