@@ -317,6 +317,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
     if (split_k && tid < nh) a.partial_ml[pidx0 + static_cast<size_t>(tid) * a.n_splits] = make_float2(m_s[tid], l_s[tid]);
 }
 
+constexpr int kCombineRegSplits = 16;  // the combine holds up to this many chunks in registers
+
 // Merges the chunks of one (token, head): out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s.
 // One block of head_dim threads per (head, token); with xq each warp also quantizes its 32 dims;
 // with rope folded into the attention it writes the head's rotated q back.
@@ -332,24 +334,55 @@ __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t*
     float* qh = a.q_rot + t * a.q_stride + static_cast<int64_t>(h) * head_dim;
     const float q_rotated = a.rope_fused ? rope_rotated(qh, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s) : 0.0f;
     const size_t base = (static_cast<size_t>(t) * a.n_head + h) * a.n_splits;
-    __shared__ float w_s[kAttnMaxSplits], l_s[kAttnMaxSplits];
-    for (int s = threadIdx.x; s < a.n_splits; s += blockDim.x) {
-        const float2 ml = a.partial_ml[base + s];
-        w_s[s] = ml.x;
-        l_s[s] = ml.y;
-    }
-    __syncthreads();  // (also: every read of q is done before the rotated q is written)
-    if (a.rope_fused) qh[d] = q_rotated;
-    float M = -INFINITY;
-    for (int s = 0; s < a.n_splits; ++s) M = fmaxf(M, w_s[s]);
     float num = 0.0f, den = 0.0f;
+    if (a.n_splits <= kCombineRegSplits) {
+        // Few chunks: every thread loads all (max, sum) pairs (the same addresses: one L1 line)
+        // and its sums together, one memory round trip; the same arithmetic as below.
+        float2 ml[kCombineRegSplits];
+        float pa[kCombineRegSplits];
+#pragma unroll
+        for (int s = 0; s < kCombineRegSplits; ++s) {
+            if (s < a.n_splits) {
+                ml[s] = a.partial_ml[base + s];
+                pa[s] = a.partial_acc[(base + s) * head_dim + d];  // unwritten for empty chunks
+            }
+        }
+        if (a.rope_fused) {
+            __syncthreads();  // every read of q is done before the rotated q is written
+            qh[d] = q_rotated;
+        }
+        float M = -INFINITY;
+#pragma unroll
+        for (int s = 0; s < kCombineRegSplits; ++s)
+            if (s < a.n_splits) M = fmaxf(M, ml[s].x);
+#pragma unroll
+        for (int s = 0; s < kCombineRegSplits; ++s) {
+            if (s < a.n_splits) {
+                const bool empty = ml[s].x == -INFINITY;
+                const float w = empty ? 0.0f : __expf(ml[s].x - M);
+                num += empty ? 0.0f : w * pa[s];
+                den += empty ? 0.0f : w * ml[s].y;
+            }
+        }
+    } else {
+        __shared__ float w_s[kAttnMaxSplits], l_s[kAttnMaxSplits];
+        for (int s = threadIdx.x; s < a.n_splits; s += blockDim.x) {
+            const float2 ml = a.partial_ml[base + s];
+            w_s[s] = ml.x;
+            l_s[s] = ml.y;
+        }
+        __syncthreads();  // (also: every read of q is done before the rotated q is written)
+        if (a.rope_fused) qh[d] = q_rotated;
+        float M = -INFINITY;
+        for (int s = 0; s < a.n_splits; ++s) M = fmaxf(M, w_s[s]);
 #pragma unroll 8
-    for (int s = 0; s < a.n_splits; ++s) {
-        const float pa = a.partial_acc[(base + s) * head_dim + d];  // unwritten for empty chunks
-        const bool empty = w_s[s] == -INFINITY;
-        const float w = empty ? 0.0f : __expf(w_s[s] - M);
-        num += empty ? 0.0f : w * pa;
-        den += empty ? 0.0f : w * l_s[s];
+        for (int s = 0; s < a.n_splits; ++s) {
+            const float pa = a.partial_acc[(base + s) * head_dim + d];  // unwritten for empty chunks
+            const bool empty = w_s[s] == -INFINITY;
+            const float w = empty ? 0.0f : __expf(w_s[s] - M);
+            num += empty ? 0.0f : w * pa;
+            den += empty ? 0.0f : w * l_s[s];
+        }
     }
     const float o = num / den;
     const int64_t e = static_cast<int64_t>(h) * head_dim + d;  // element of the token's row
