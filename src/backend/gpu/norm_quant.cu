@@ -74,28 +74,31 @@ __global__ void __launch_bounds__(kNormSliceThreads) rms_norm_sliced_kernel(cons
                                                                               const float* __restrict__ w, float eps,
                                                                               float* __restrict__ out, int64_t cols,
                                                                               int8_t* xq, float2* xds) {
-    RF_PDL_ENTRY();
     __shared__ float scratch[32];
     const int64_t row = blockIdx.x;
     const float* xr = x + row * cols;
+    const int64_t i = static_cast<int64_t>(blockIdx.y) * kNormSlice + threadIdx.x;  // this thread's column
+    const float wi = i < cols ? w[i] : 0.0f;  // weights do not depend on the previous kernel
+    RF_PDL_ENTRY();
+    const float xi = i < cols ? xr[i] : 0.0f;  // issued with the sum's loads: one round trip
     float ss = 0.0f;
     if (cols % 4 == 0) {
         const auto* x4 = reinterpret_cast<const float4*>(xr);
-        for (int64_t i = threadIdx.x; i < cols / 4; i += kNormSliceThreads) {
-            const float4 v = x4[i];
+#pragma unroll 4
+        for (int64_t k = threadIdx.x; k < cols / 4; k += kNormSliceThreads) {
+            const float4 v = x4[k];
             ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
         }
     } else {
-        for (int64_t i = threadIdx.x; i < cols; i += kNormSliceThreads) ss += xr[i] * xr[i];
+        for (int64_t k = threadIdx.x; k < cols; k += kNormSliceThreads) ss += xr[k] * xr[k];
     }
     ss = block_sum(ss, scratch);
     const float scale = rsqrtf(ss / static_cast<float>(cols) + eps);
     const int lane = threadIdx.x % RF_WARP_SIZE;
-    const int64_t i = static_cast<int64_t>(blockIdx.y) * kNormSlice + threadIdx.x;
     if (i - lane >= cols) return;  // uniform per warp
     float o = 0.0f;
     if (i < cols) {
-        o = xr[i] * scale * w[i];
+        o = xi * scale * wi;
         out[row * cols + i] = o;
     }
     // cols % 32 == 0 when quantizing: a warp's 32 elements are a block
