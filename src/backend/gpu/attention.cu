@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "backend/gpu/attention_token_kv.cuh"
+#include "backend/gpu/attention_decode_common.cuh"
 #include "backend/gpu/rope_device.cuh"
 
 namespace rf::gpu {
@@ -65,16 +65,12 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
     __shared__ float cs_s[ROPE ? D / 2 : 1], sn_s[ROPE ? D / 2 : 1];
 
     const int tid = threadIdx.x, lane = tid % RF_WARP_SIZE, warp = tid / RF_WARP_SIZE;
-    const int t = blockIdx.z;
-    const int kvh = blockIdx.y / a.n_qsub, qsub = blockIdx.y % a.n_qsub;
-    const int split = blockIdx.x;
-    const int h0 = kvh * a.group + qsub * H;
-    const int nh = min(H, a.group - qsub * H);
-    const int n_ctx = a.positions[t] + 1;
-    const int begin = split * a.chunk;
-    const int end = min(n_ctx, begin + a.chunk);
+    static_assert(H == kAttnMaxHeadsPerBlock, "decode_block's head groups");
+    const DecodeBlock blk = decode_block(a);
+    const int t = blk.t, kvh = blk.kvh, split = blk.split, h0 = blk.h0, nh = blk.nh;
+    const int n_ctx = blk.n_ctx, begin = blk.begin, end = blk.end;
+    const int32_t* bt = blk.bt;
     const size_t pidx0 = (static_cast<size_t>(t) * a.n_head + h0) * a.n_splits + split;
-    const int32_t* bt = a.block_tables + static_cast<int64_t>(a.token_seq[t]) * a.bt_stride;
     // (the step data above and the angles come from the step buffer: read before the wait)
     if constexpr (ROPE) {
         for (int i = tid; i < a.rope.n_rot / 2; i += kThreads) rope_angle(a.rope, n_ctx - 1, i, cs_s[i], sn_s[i]);

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "backend/gpu/attention.cuh"
-#include "backend/gpu/attention_token_kv.cuh"
+#include "backend/gpu/attention_decode_common.cuh"
 #include "backend/gpu/gemm_mma.cuh"
 #include "backend/gpu/rope_device.cuh"
 
@@ -84,15 +84,10 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
 
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
     const int g = lane / 4, c = lane % 4;
-    const int t = blockIdx.z;
-    const int kvh = blockIdx.y / a.n_qsub, qsub = blockIdx.y % a.n_qsub;
-    const int split = blockIdx.x;
-    const int h0 = kvh * a.group + qsub * kAttnMaxHeadsPerBlock;
-    const int nh = min(kAttnMaxHeadsPerBlock, a.group - qsub * kAttnMaxHeadsPerBlock);
-    const int n_ctx = a.positions[t] + 1;
-    const int begin = split * a.chunk;
-    const int end = min(n_ctx, begin + a.chunk);
-    const int32_t* bt = a.block_tables + static_cast<int64_t>(a.token_seq[t]) * a.bt_stride;
+    const DecodeBlock blk = decode_block(a);
+    const int t = blk.t, kvh = blk.kvh, split = blk.split, h0 = blk.h0, nh = blk.nh;
+    const int n_ctx = blk.n_ctx, begin = blk.begin, end = blk.end;
+    const int32_t* bt = blk.bt;
     if constexpr (ROPE) {  // angles from the step buffer: before the wait
         for (int i = tid; i < a.rope.n_rot / 2; i += kThreads) rope_angle(a.rope, n_ctx - 1, i, cs_s[i], sn_s[i]);
         __syncthreads();
@@ -166,45 +161,14 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
                     for (int e = 0; e < 4; ++e)
                         if (p0 + n * 8 + 2 * c + (e & 1) >= end) s[n][e] = -INFINITY;
             }
-            float mx_lo = fmaxf(fmaxf(s[0][0], s[0][1]), fmaxf(s[1][0], s[1][1]));
-            float mx_hi = fmaxf(fmaxf(s[0][2], s[0][3]), fmaxf(s[1][2], s[1][3]));
-#pragma unroll
-            for (int m = 1; m <= 2; m <<= 1) {
-                mx_lo = fmaxf(mx_lo, rf_shfl_xor(mx_lo, m));
-                mx_hi = fmaxf(mx_hi, rf_shfl_xor(mx_hi, m));
-            }
-            const float mn_lo = fmaxf(m_lo, mx_lo), mn_hi = fmaxf(m_hi, mx_hi);
-            const float mu_lo = mn_lo == -INFINITY ? 0.0f : mn_lo;  // nothing seen yet: keep 0s
-            const float mu_hi = mn_hi == -INFINITY ? 0.0f : mn_hi;
-            const float corr_lo = fast_exp2(m_lo - mu_lo), corr_hi = fast_exp2(m_hi - mu_hi);
-            m_lo = mn_lo;
-            m_hi = mn_hi;
-            uint32_t pf[4];  // A fragment of P: {lo k 2c, hi k 2c, lo k 2c+8, hi k 2c+8}
-            float sum_lo = 0.0f, sum_hi = 0.0f;
-#pragma unroll
-            for (int n = 0; n < 2; ++n) {
-                const float q0 = fast_exp2(s[n][0] - mu_lo), q1 = fast_exp2(s[n][1] - mu_lo);
-                const float q2 = fast_exp2(s[n][2] - mu_hi), q3 = fast_exp2(s[n][3] - mu_hi);
-                sum_lo += q0 + q1;
-                sum_hi += q2 + q3;
-                pf[n * 2 + 0] = pack2<false>(q0, q1);
-                pf[n * 2 + 1] = pack2<false>(q2, q3);
-            }
-            l_lo = l_lo * corr_lo + sum_lo;
-            l_hi = l_hi * corr_hi + sum_hi;
-#pragma unroll
-            for (int n = 0; n < NO; ++n) {
-                o[n][0] *= corr_lo;
-                o[n][1] *= corr_lo;
-                o[n][2] *= corr_hi;
-                o[n][3] *= corr_hi;
-            }
+            uint32_t pf[1][4];  // P of the warp's 16 positions: one A fragment
+            flash_softmax_step(s, m_lo, m_hi, l_lo, l_hi, o, pf);
 #pragma unroll
             for (int n = 0; n < NO; n += 2) {
                 uint32_t b[4];
                 ldmatrix_x4_trans(b, smem_addr(sv + (lane % 8 + ((lane / 8) % 2) * 8) * LDS + n * 8 + (lane / 16) * 8));
-                mma_16816<false>(o[n], pf, b);
-                mma_16816<false>(o[n + 1], pf, b + 2);
+                mma_16816<false>(o[n], pf[0], b);
+                mma_16816<false>(o[n + 1], pf[0], b + 2);
             }
         }
         __syncthreads();  // the stage is refilled next iteration (and, after the last, reused below)
@@ -256,17 +220,10 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
 
 template <int D, bool ROPE, int STAGES>
 void launch_d(Launcher& l, const AttnArgs& a) {
-    constexpr size_t smem = DecodeMmaShape<D, STAGES>::smem_bytes;
-    auto kernel = attention_decode_mma_kernel<D, ROPE, STAGES>;
-    static bool attr_set = false;  // per instantiation: raise the dynamic shared-memory limit once
-    if (!attr_set) {
-        RF_GPU_CALL(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel), cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(smem)));
-        attr_set = true;
-    }
     const dim3 grid(static_cast<unsigned>(a.n_splits), static_cast<unsigned>(a.n_kv_head * a.n_qsub),
                     static_cast<unsigned>(a.n_tok));
-    l.launch(kernel, grid, dim3(kThreads), smem, a);
+    l.launch_large_smem(attention_decode_mma_kernel<D, ROPE, STAGES>, grid, dim3(kThreads),
+                        DecodeMmaShape<D, STAGES>::smem_bytes, a);
 }
 
 template <int D, int STAGES>

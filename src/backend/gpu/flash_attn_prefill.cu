@@ -190,43 +190,8 @@ __global__ void __launch_bounds__(kThreads) flash_attn_prefill_kernel(const Flas
                         }
                 }
                 // Online softmax (base 2): rows lo (e = 0, 1) and hi (e = 2, 3).
-                float mx_lo = -INFINITY, mx_hi = -INFINITY;
-#pragma unroll
-                for (int n = 0; n < NS; ++n) {
-                    mx_lo = fmaxf(mx_lo, fmaxf(s[n][0], s[n][1]));
-                    mx_hi = fmaxf(mx_hi, fmaxf(s[n][2], s[n][3]));
-                }
-#pragma unroll
-                for (int m = 1; m <= 2; m <<= 1) {
-                    mx_lo = fmaxf(mx_lo, rf_shfl_xor(mx_lo, m));
-                    mx_hi = fmaxf(mx_hi, rf_shfl_xor(mx_hi, m));
-                }
-                const float mn_lo = fmaxf(m_lo, mx_lo), mn_hi = fmaxf(m_hi, mx_hi);
-                const float mu_lo = mn_lo == -INFINITY ? 0.0f : mn_lo;  // nothing seen yet: keep 0s
-                const float mu_hi = mn_hi == -INFINITY ? 0.0f : mn_hi;
-                const float corr_lo = fast_exp2(m_lo - mu_lo), corr_hi = fast_exp2(m_hi - mu_hi);
-                m_lo = mn_lo;
-                m_hi = mn_hi;
-                float sum_lo = 0.0f, sum_hi = 0.0f;
                 uint32_t pf[NS / 2][4];
-#pragma unroll
-                for (int n = 0; n < NS; ++n) {
-                    const float p0 = fast_exp2(s[n][0] - mu_lo), p1 = fast_exp2(s[n][1] - mu_lo);
-                    const float p2 = fast_exp2(s[n][2] - mu_hi), p3 = fast_exp2(s[n][3] - mu_hi);
-                    sum_lo += p0 + p1;
-                    sum_hi += p2 + p3;
-                    pf[n / 2][(n % 2) * 2 + 0] = pack2<false>(p0, p1);
-                    pf[n / 2][(n % 2) * 2 + 1] = pack2<false>(p2, p3);
-                }
-                l_lo = l_lo * corr_lo + sum_lo;
-                l_hi = l_hi * corr_hi + sum_hi;
-#pragma unroll
-                for (int n = 0; n < NO; ++n) {
-                    o[n][0] *= corr_lo;
-                    o[n][1] *= corr_lo;
-                    o[n][2] *= corr_hi;
-                    o[n][3] *= corr_hi;
-                }
+                flash_softmax_step(s, m_lo, m_hi, l_lo, l_hi, o, pf);
                 // O += P V: A = P (16 x BC, from the S fragments), B = V (BC x D) via ldmatrix.trans.
 #pragma unroll
                 for (int kk = 0; kk < BC / 16; ++kk) {
@@ -267,16 +232,8 @@ __global__ void __launch_bounds__(kThreads) flash_attn_prefill_kernel(const Flas
 
 template <int D, int BC, KvCodec C>
 void launch_d(Launcher& l, const FlashAttnArgs& a) {
-    constexpr size_t smem = FlashShape<D, BC>::smem_bytes;
-    auto kernel = flash_attn_prefill_kernel<D, BC, C>;
-    static bool attr_set = false;  // per instantiation: raise the dynamic shared-memory limit once
-    if (!attr_set) {
-        RF_GPU_CALL(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel), cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(smem)));
-        attr_set = true;
-    }
     const dim3 grid(ceil_div(a.n_tok, kBr), static_cast<unsigned>(a.n_head));
-    l.launch(kernel, grid, dim3(kThreads), smem, a);
+    l.launch_large_smem(flash_attn_prefill_kernel<D, BC, C>, grid, dim3(kThreads), FlashShape<D, BC>::smem_bytes, a);
 }
 
 template <int D, int BC>

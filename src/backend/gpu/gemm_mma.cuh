@@ -150,4 +150,52 @@ __device__ __forceinline__ float2 unpack2(uint32_t v) {
 
 #endif  // device code
 
+#if RF_DEVICE_MMA
+// One online-softmax step (base 2) of a warp's 16 mma rows over NS S tiles of 8 columns, as the
+// flash kernels run it: rows lo (= g, elements 0, 1) and hi (= g + 8, elements 2, 3); the running
+// max m and sum l (per lane: its columns; the 4 lanes of a row reduce l at the end) are updated,
+// O (NO tiles) rescaled, and P = 2^(s - max) returned as f16 A fragments pf[k] = {lo k 2c, hi k 2c,
+// lo k 2c+8, hi k 2c+8} for k = 16-column steps. Rows with nothing seen yet (max -inf) keep 0s.
+template <int NS, int NO>
+__device__ __forceinline__ void flash_softmax_step(const float (&s)[NS][4], float& m_lo, float& m_hi, float& l_lo,
+                                                   float& l_hi, float (&o)[NO][4], uint32_t (&pf)[NS / 2][4]) {
+    float mx_lo = -INFINITY, mx_hi = -INFINITY;
+#pragma unroll
+    for (int n = 0; n < NS; ++n) {
+        mx_lo = fmaxf(mx_lo, fmaxf(s[n][0], s[n][1]));
+        mx_hi = fmaxf(mx_hi, fmaxf(s[n][2], s[n][3]));
+    }
+#pragma unroll
+    for (int m = 1; m <= 2; m <<= 1) {
+        mx_lo = fmaxf(mx_lo, rf_shfl_xor(mx_lo, m));
+        mx_hi = fmaxf(mx_hi, rf_shfl_xor(mx_hi, m));
+    }
+    const float mn_lo = fmaxf(m_lo, mx_lo), mn_hi = fmaxf(m_hi, mx_hi);
+    const float mu_lo = mn_lo == -INFINITY ? 0.0f : mn_lo;
+    const float mu_hi = mn_hi == -INFINITY ? 0.0f : mn_hi;
+    const float corr_lo = fast_exp2(m_lo - mu_lo), corr_hi = fast_exp2(m_hi - mu_hi);
+    m_lo = mn_lo;
+    m_hi = mn_hi;
+    float sum_lo = 0.0f, sum_hi = 0.0f;
+#pragma unroll
+    for (int n = 0; n < NS; ++n) {
+        const float p0 = fast_exp2(s[n][0] - mu_lo), p1 = fast_exp2(s[n][1] - mu_lo);
+        const float p2 = fast_exp2(s[n][2] - mu_hi), p3 = fast_exp2(s[n][3] - mu_hi);
+        sum_lo += p0 + p1;
+        sum_hi += p2 + p3;
+        pf[n / 2][(n % 2) * 2 + 0] = pack2<false>(p0, p1);
+        pf[n / 2][(n % 2) * 2 + 1] = pack2<false>(p2, p3);
+    }
+    l_lo = l_lo * corr_lo + sum_lo;
+    l_hi = l_hi * corr_hi + sum_hi;
+#pragma unroll
+    for (int n = 0; n < NO; ++n) {
+        o[n][0] *= corr_lo;
+        o[n][1] *= corr_lo;
+        o[n][2] *= corr_hi;
+        o[n][3] *= corr_hi;
+    }
+}
+#endif
+
 }  // namespace rf::gpu

@@ -9,8 +9,11 @@
 // zeroed<T>() to build them).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
+#include <utility>
 #include <functional>
 #include <tuple>
 #include <type_traits>
@@ -79,6 +82,25 @@ public:
 #endif
         kernel<<<grid, block, smem, stream_>>>(static_cast<KArgs>(args)...);
         RF_GPU_CALL(cudaPeekAtLastError());
+    }
+#endif
+
+#if defined(__CUDACC__) || defined(__HIPCC__)
+    // A kernel that takes more dynamic shared memory than the default limit (48 KiB): the limit of
+    // `kernel` is raised to `smem` first (once per kernel and size), then it is launched.
+    template <typename... KArgs, typename... Args>
+    void launch_large_smem(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, Args&&... args) {
+        static std::mutex mu;
+        static std::vector<std::pair<const void*, size_t>> raised;
+        const void* fn = reinterpret_cast<const void*>(kernel);
+        {
+            const std::lock_guard<std::mutex> lock(mu);
+            if (std::find(raised.begin(), raised.end(), std::make_pair(fn, smem)) == raised.end()) {
+                RF_GPU_CALL(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+                raised.emplace_back(fn, smem);
+            }
+        }
+        launch(kernel, grid, block, smem, std::forward<Args>(args)...);
     }
 #endif
 

@@ -1,11 +1,38 @@
-// Device helpers shared by the decode attention kernels (attention.cu, attention_decode_mma.cu):
-// the KV-cache element store and the folded rope + KV store of the step's token.
+// Device pieces shared by the two decode attention kernels (attention.cu: FMA, attention_decode_mma.cu:
+// matrix units): a block's coordinates, the KV-cache element store and the folded rope + KV store
+// of the step's token.
 #pragma once
 
 #include "backend/gpu/attention.cuh"
 #include "backend/gpu/rope_device.cuh"
 
 namespace rf::gpu {
+
+// What block (split, KV head x q-head group, token) of a decode attention launch works on.
+struct DecodeBlock {
+    int t;        // token of the step
+    int kvh;      // KV head
+    int split;    // chunk index
+    int h0, nh;   // its q heads: h0 .. h0 + nh - 1 (nh <= kAttnMaxHeadsPerBlock)
+    int n_ctx;    // the token's context length (position + 1)
+    int begin, end;  // its positions [begin, end) (empty past the context)
+    const int32_t* bt;  // the token's sequence's block table
+};
+
+__device__ __forceinline__ DecodeBlock decode_block(const AttnArgs& a) {
+    DecodeBlock b;
+    b.t = blockIdx.z;
+    b.kvh = blockIdx.y / a.n_qsub;
+    const int qsub = blockIdx.y % a.n_qsub;
+    b.split = blockIdx.x;
+    b.h0 = b.kvh * a.group + qsub * kAttnMaxHeadsPerBlock;
+    b.nh = min(kAttnMaxHeadsPerBlock, a.group - qsub * kAttnMaxHeadsPerBlock);
+    b.n_ctx = a.positions[b.t] + 1;
+    b.begin = b.split * a.chunk;
+    b.end = min(b.n_ctx, b.begin + a.chunk);
+    b.bt = a.block_tables + static_cast<int64_t>(a.token_seq[b.t]) * a.bt_stride;
+    return b;
+}
 
 template <KvCodec C>
 __device__ __forceinline__ void store_kv(const void* cache, int64_t elem, float v) {
