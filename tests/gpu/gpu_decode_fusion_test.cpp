@@ -10,7 +10,8 @@
 //     several blocks changes only rounding;
 //   - the persistent grid of the one-token matvec (blocks looping over row groups, plain and
 //     SwiGLU + q8_1 epilogues), its x read from global memory instead of shared memory, and the
-//     L2 prefetch of the decode attention change no bit.
+//     L2 prefetch of the FMA decode attention change no bit; the decode attention on the matrix
+//     units instead of FMA changes only rounding.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -201,6 +202,9 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             {{"RF_GPU_FAST_REPLAY", "off"}},
             {{"RF_GPU_NORM_SLICES", "off"}},
             {{"RF_GPU_MATVEC1_PERSIST", "off"}, {"RF_GPU_ATTN_PREFETCH", "off"}, {"RF_GPU_MATVEC1_XDIRECT", "off"}},
+            // the FMA decode attention, with and without its L2 prefetch
+            {{"RF_GPU_ATTN_MMA", "off"}},
+            {{"RF_GPU_ATTN_MMA", "off"}, {"RF_GPU_ATTN_PREFETCH", "off"}},
             {},
         };
         const size_t pdl_off = variants.size() - 1;
@@ -265,6 +269,10 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             EXPECT_EQ(outs[0], outs[variant]) << type_name(t) << " matvec1 " << matvec1 << ": switch set " << variant
                                               << " changed the results";
         EXPECT_NMSE_LE(outs[0], outs[3], 1e-5, std::string("norm slices on vs off ") + type_name(t) + " matvec1 " + matvec1);
+        EXPECT_EQ(outs[5], outs[6]) << type_name(t) << " matvec1 " << matvec1 << ": the FMA attention's prefetch changed the results";
+        // (q and the probabilities in f16 on the matrix units: NMSE ~1e-5 per attention, through the
+        // q8_1 of its output and 40 steps of the residual stream measured at up to 6e-5 on H100)
+        EXPECT_NMSE_LE(outs[0], outs[5], 2e-4, std::string("attention on the matrix units vs FMA ") + type_name(t) + " matvec1 " + matvec1);
         for (W* w : {&wq, &wk, &wv, &wo, &wg, &wu, &wd}) gpu().release(const_cast<void*>(w->w.data));
         gpu().release(const_cast<void*>(norm.data));
         gpu().release(const_cast<void*>(bq.data));

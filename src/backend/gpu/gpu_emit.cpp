@@ -64,8 +64,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_ATTN_MIN_CHUNK=N     the split-K decode attention gives each block at least N positions
 //                               (fewer splits; N >= the context: one split, no combine kernel)
 //   RF_GPU_ATTN_BLOCKS_PER_SM=N the split-K decode attention aims at N blocks per SM (default 2)
-//   RF_GPU_ATTN_PREFETCH=off    the decode attention does not prefetch its first K/V tile into L2
-//                               (done for chunks shorter than a tile)
+//   RF_GPU_ATTN_PREFETCH=off    the FMA decode attention does not prefetch its first K/V tile into
+//                               L2 (done for chunks shorter than a tile)
 //   RF_GPU_ATTN_MMA=off|long    the decode attention on the FMA kernel instead of the matrix units
 //                               (off), or on the matrix units only at 4096+ positions (long);
 //                               default: every context where the dispatch table allows
@@ -133,6 +133,7 @@ struct AttnSplit {
     int chunk;
 };
 
+// short_granule: chunks below 4096 positions are multiples of it (64: the matrix-unit kernel's tiles).
 AttnSplit attention_split(int64_t n_tok, int n_kv, int n_qsub, int max_ctx, int n_sm, int min_chunk, int per_sm,
                           int head_dim, int short_granule = 32) {
     const int bucket = static_cast<int>(align_up(static_cast<size_t>(std::max(max_ctx, 1)), 256));
@@ -189,7 +190,6 @@ AttnScratch attention_scratch(const Op& op, const AttnSplit& s) {
     a.bytes = a.ml_offset + parts * sizeof(float2);
     return a;
 }
-
 
 bool same_rope(const RopeParams& a, const RopeParams& b) {
     return a.n_rot == b.n_rot && a.neox == b.neox && a.freq_base == b.freq_base && a.freq_scale == b.freq_scale &&
@@ -509,7 +509,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.block_size = op.kv.block_size;
                 a.chunk = s.chunk;
                 a.n_splits = s.n_splits;
-                // long contexts (whole-tile chunks) on the matrix units where the device has them
+                // on the matrix units where the table, the shape and the split allow (2+ splits of
+                // whole 64-position tiles)
                 a.mma = attention_mma_wanted(op, pc.table, switches, max_ctx_) && s.chunk % 64 == 0 && s.n_splits > 1
                             ? attention_mma_stages(op.attn.head_dim, s.chunk, switches)
                             : 0;
@@ -517,7 +518,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.scale = op.attn.scale;
                 a.n_tok = static_cast<int32_t>(op.a.rows);
                 // (short chunks only: at 8K-32K contexts, chunks of whole tiles, it cost 0.5-0.8%)
-                a.prefetch_kv = switches.attn_prefetch && s.chunk < kAttnTile ? 1 : 0;
+                a.prefetch_kv = switches.attn_prefetch && s.chunk < kAttnTile && a.mma == 0 ? 1 : 0;
                 if (pending_rope != nullptr) {  // rope(q), rope(k), kv_store folded in (checked at the rope)
                     const Op &rk = *(pending_rope + 1), &st = *(pending_rope + 2);
                     a.rope_fused = 1;
