@@ -27,17 +27,6 @@ __device__ __forceinline__ void load8(const void* base, int64_t elem, float out[
     }
 }
 
-// q8_1 of one value per lane of a warp holding 32 consecutive elements of a row (e: the lane's).
-__device__ __forceinline__ void quantize_warp(float o, int64_t e, int8_t* xq, float2* xds) {
-    const int lane = threadIdx.x % RF_WARP_SIZE;
-    const float amax = rf_warp_max(fabsf(o));
-    const float dq = amax / 127.0f;
-    const int q = amax == 0.0f ? 0 : __float2int_rn(o / dq);
-    xq[e] = static_cast<int8_t>(q);
-    const int sum = rf_warp_sum_int(q);
-    if (lane == 0) xds[e / 32] = make_float2(dq, dq * static_cast<float>(sum));
-}
-
 // ROPE: rope + KV store folded in (attention.cuh).
 // SHORT: every chunk fits one scores pass of the split layout (chunk <= short_chunk_limit(D)).
 template <int D, KvCodec C, bool ROPE, bool SHORT>
@@ -307,7 +296,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
             const float o = v / l_s[g];
             const int64_t e = static_cast<int64_t>(h0 + g) * D + d;
             a.out[t * a.out_stride + e] = o;
-            if (xq != nullptr) quantize_warp(o, t * a.out_stride + e, xq, xds);
+            if (xq != nullptr) quantize_q8_1_warp(o, t * a.out_stride + e, xq, xds);
         }
     }
     if (split_k && tid < nh) a.partial_ml[pidx0 + static_cast<size_t>(tid) * a.n_splits] = make_float2(m_s[tid], l_s[tid]);
@@ -383,15 +372,7 @@ __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t*
     const float o = num / den;
     const int64_t e = static_cast<int64_t>(h) * head_dim + d;  // element of the token's row
     a.out[t * a.out_stride + e] = o;
-    if (xq != nullptr) {
-        const int lane = threadIdx.x % RF_WARP_SIZE;
-        const float amax = rf_warp_max(fabsf(o));
-        const float dq = amax / 127.0f;
-        const int q = amax == 0.0f ? 0 : __float2int_rn(o / dq);
-        xq[t * a.out_stride + e] = static_cast<int8_t>(q);
-        const int sum = rf_warp_sum_int(q);
-        if (lane == 0) xds[(t * a.out_stride + e) / 32] = make_float2(dq, dq * static_cast<float>(sum));
-    }
+    if (xq != nullptr) quantize_q8_1_warp(o, t * a.out_stride + e, xq, xds);  // (head_dim % 32 == 0)
 }
 
 __global__ void kv_store_kernel(void* kc, void* vc, int32_t codec, int32_t block_size, int32_t n_kv_head,

@@ -110,6 +110,18 @@ __device__ __forceinline__ int int4_get(const int4& v, int i) {
 
 __device__ __forceinline__ float silu(float x) { return x / (1.0f + __expf(-x)); }
 
+// q8_1 of 32 consecutive elements held one per lane of a warp (e: the lane's element; e - lane is
+// a multiple of 32): d = max|v| / 127, xq[e] = round(v / d), xds[e / 32] = (d, d * sum of the q).
+__device__ __forceinline__ void quantize_q8_1_warp(float v, int64_t e, int8_t* xq, float2* xds) {
+    const int lane = threadIdx.x % RF_WARP_SIZE;
+    const float amax = rf_warp_max(fabsf(v));
+    const float d = amax / 127.0f;
+    const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
+    xq[e] = static_cast<int8_t>(q);
+    const int sum = rf_warp_sum_int(q);
+    if (lane == 0) xds[e / 32] = make_float2(d, d * static_cast<float>(sum));
+}
+
 // Sum over the block (blockDim.x a multiple of the warp size, at most 1024 threads). `scratch`
 // holds at least 32 floats; every thread gets the result.
 __device__ __forceinline__ float block_sum(float v, float* scratch) {

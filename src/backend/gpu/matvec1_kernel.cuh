@@ -250,13 +250,8 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads) matvec1_kernel(const Matve
                 __syncthreads();
                 if (warp < rows_per_block / 32) {
                     const int64_t r = group * rows_per_block + warp * 32 + lane;
-                    const float v = ys[warp * 32 + lane];
-                    const float amax = rf_warp_max(fabsf(v));
-                    const float d = amax / 127.0f;
-                    const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
-                    const int sum = rf_warp_sum_int(q);
-                    if (r < a.total_rows) a.yq[r] = static_cast<int8_t>(q);
-                    if (lane == 0 && r < a.total_rows) a.yds[r / 32] = make_float2(d, d * static_cast<float>(sum));
+                    // (total_rows % 32 == 0: the test is uniform over the warp)
+                    if (r < a.total_rows) quantize_q8_1_warp(ys[warp * 32 + lane], r, a.yq, a.yds);
                 }
                 if (next_group < n_groups) __syncthreads();  // ys is written again by the next group
             }

@@ -3,16 +3,6 @@
 namespace rf::gpu {
 namespace {
 
-// Quantizes one block of 32 values held one per lane; lane 0 writes the block's (d, d * sum).
-__device__ __forceinline__ void quantize_lane(float v, int8_t* xq_block, float2* ds, int lane) {
-    const float amax = rf_warp_max(fabsf(v));
-    const float d = amax / 127.0f;
-    const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
-    xq_block[lane] = static_cast<int8_t>(q);
-    const int sum = rf_warp_sum_int(q);
-    if (lane == 0) *ds = make_float2(d, d * static_cast<float>(sum));
-}
-
 // One block per row; thread i holds elements i, i + blockDim, ... (at most kVals in registers,
 // the rest re-read). With xq each warp quantizes the 32 consecutive elements it holds per step.
 constexpr int kVals = 8;
@@ -45,14 +35,7 @@ __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __rest
             orow[i] = o;
         }
         // blockDim and cols are multiples of 32 when quantizing: a warp's 32 elements are a block
-        if (xq != nullptr && i - lane < cols) {
-            const float amax = rf_warp_max(fabsf(o));
-            const float d = amax / 127.0f;
-            const int q = amax == 0.0f ? 0 : __float2int_rn(o / d);
-            xq[row * cols + i] = static_cast<int8_t>(q);
-            const int sum = rf_warp_sum_int(q);
-            if (lane == 0) xds[row * (cols / 32) + i / 32] = make_float2(d, d * static_cast<float>(sum));
-        }
+        if (xq != nullptr && i - lane < cols) quantize_q8_1_warp(o, row * cols + i, xq, xds);
     };
 #pragma unroll
     for (int k = 0; k < kVals; ++k) {
@@ -102,14 +85,7 @@ __global__ void __launch_bounds__(kNormSliceThreads) rms_norm_sliced_kernel(cons
         out[row * cols + i] = o;
     }
     // cols % 32 == 0 when quantizing: a warp's 32 elements are a block
-    if (xq != nullptr) {
-        const float amax = rf_warp_max(fabsf(o));
-        const float d = amax / 127.0f;
-        const int q = amax == 0.0f ? 0 : __float2int_rn(o / d);
-        xq[row * cols + i] = static_cast<int8_t>(q);
-        const int sum = rf_warp_sum_int(q);
-        if (lane == 0) xds[row * (cols / 32) + i / 32] = make_float2(d, d * static_cast<float>(sum));
-    }
+    if (xq != nullptr) quantize_q8_1_warp(o, row * cols + i, xq, xds);
 }
 
 __global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
@@ -120,7 +96,7 @@ __global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, 
     if (b >= rows * blocks_per_row) return;
     const int64_t row = b / blocks_per_row, bi = b % blocks_per_row;
     const float v = x[row * cols + bi * 32 + lane];
-    quantize_lane(v, xq + row * cols + bi * 32, xds + b, lane);
+    quantize_q8_1_warp(v, row * cols + bi * 32 + lane, xq, xds);  // (cols % 32 == 0: block b)
 }
 
 }  // namespace
