@@ -115,12 +115,15 @@ namespace {
 // epilogue). In whole 7b decode steps on H100 the many-token kernel was faster on 3584-wide and
 // 18944-wide matrices (2920 vs 3067 us per step with the fusions), the one-token kernel on the
 // 0.5b shapes (883 vs 1117 us) and on the output matrices (105 vs 118 us for 152064 x 3584): so
-// matrices of up to 8M weights, and those of 64K+ rows.
+// matrices of up to 8M weights, and those of 64K+ rows. Q6_K everywhere: isolated, the one-token
+// kernel is faster on every 7b shape (3584 x 18944 34.3 -> 28.3 us, 18944 x 3584 29.8 -> 27.8,
+// 3584 x 3584 9.8 -> 8.9; docs/gpu_notes.md fifth pass), the Q6_K tensors of q4_k_m files.
 bool one_token_matvec(const Op& op, const DecodeSwitches& sw) {
     if (sw.matvec1 == 0 || op.kind != OpKind::Matmul || op.a.rows != 1 || !is_quantized_matvec_type(op.w.type) ||
         !matvec1_supports(op.w.type, op.a.cols))
         return false;
-    return sw.matvec1 == 2 || op.w.rows * op.w.cols <= (int64_t{8} << 20) || op.w.rows >= 65536;
+    return sw.matvec1 == 2 || op.w.rows * op.w.cols <= (int64_t{8} << 20) || op.w.rows >= 65536 ||
+           op.w.type == TensorType::Q6_K;
 }
 
 int attention_qsub(const Op& op) {
