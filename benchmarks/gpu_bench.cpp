@@ -350,7 +350,8 @@ void set_decode_switches(const std::string& name) {
     for (const char* v : {"RF_GPU_MATVEC1", "RF_GPU_NORM_PROLOGUE", "RF_GPU_ROPE_ATTN", "RF_GPU_EARLY_LOADS", "RF_GPU_FAST_REPLAY",
                           "RF_GPU_NORM_SLICES", "RF_GPU_MATVEC1_PERSIST", "RF_GPU_ATTN_PREFETCH",
                           "RF_GPU_ATTN_MIN_CHUNK", "RF_GPU_MATVEC1_XDIRECT",
-                          "RF_GPU_ATTN_BLOCKS_PER_SM", "RF_GPU_ATTN_MMA", "RF_GPU_ATTN_MMA_STAGES"})
+                          "RF_GPU_ATTN_BLOCKS_PER_SM", "RF_GPU_ATTN_MMA", "RF_GPU_ATTN_MMA_STAGES",
+                          "RF_GPU_MATVEC1_Q8_EPILOGUE"})
         ::unsetenv(v);
     if (name == "default") return;
     size_t p = 0;
@@ -360,6 +361,8 @@ void set_decode_switches(const std::string& name) {
         if (sw == "norm-off") ::setenv("RF_GPU_NORM_PROLOGUE", "off", 1);
         else if (sw == "no-matvec1") ::setenv("RF_GPU_MATVEC1", "0", 1);
         else if (sw == "matvec1-all") ::setenv("RF_GPU_MATVEC1", "all", 1);
+        else if (sw == "q8epi-off") ::setenv("RF_GPU_MATVEC1_Q8_EPILOGUE", "off", 1);
+        else if (sw == "q8epi-on") ::setenv("RF_GPU_MATVEC1_Q8_EPILOGUE", "on", 1);
         else if (sw == "rope-off") ::setenv("RF_GPU_ROPE_ATTN", "off", 1);
         else if (sw == "early-off") ::setenv("RF_GPU_EARLY_LOADS", "off", 1);
         else if (sw == "replay-off") ::setenv("RF_GPU_FAST_REPLAY", "off", 1);
@@ -375,7 +378,7 @@ void set_decode_switches(const std::string& name) {
         else if (sw.rfind("mma-stages=", 0) == 0) ::setenv("RF_GPU_ATTN_MMA_STAGES", sw.substr(11).c_str(), 1);
         else
             fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
-                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N)", sw);
+                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on)", sw);
         if (q == std::string::npos) break;
         p = q + 1;
     }

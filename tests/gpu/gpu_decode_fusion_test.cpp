@@ -280,8 +280,10 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
 }
 
 // Matrices with many more row groups than resident blocks, so that every block of the persistent
-// grid loops: a tall plain matvec (with a residual add), and gate/up + SwiGLU whose q8_1 epilogue
-// feeds the down projection. Persistent on (default) and off: the same bits; and against the CPU.
+// grid loops: a tall plain matvec (with a residual add), and gate/up + SwiGLU feeding the down
+// projection through the quantize kernel (the default at 8M+ weights) or its own q8_1 epilogue.
+// Persistent on (default) and off: the same bits; epilogue vs quantize kernel: the same bits; and
+// against the CPU.
 TEST(GpuDecodeFusion, PersistentMatvecGridChangesNoBit) {
     const int64_t E = 256, F = 32768, R = 70000;
     uint32_t seed = 8100;
@@ -292,42 +294,51 @@ TEST(GpuDecodeFusion, PersistentMatvecGridChangesNoBit) {
                      wu = gpu().load_weight(t, E, F, 1, bu.data()), wd = gpu().load_weight(t, F, E, 1, bd.data());
         const auto xin = random_floats(static_cast<size_t>(E), ++seed);
         const auto rin = random_floats(static_cast<size_t>(R), ++seed);
-        std::vector<float> tall[3], down[3];
-        for (int off = 0; off < 3; ++off) {
-            std::unique_ptr<ScopedEnv> env;
-            if (off == 1) env = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1_PERSIST", "off");
-            if (off == 2) env = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1_XDIRECT", "on");
-            DeviceActs x(1, E), y(1, R), res(1, R), g(1, F), u(1, F), h(1, E);
-            for (int rep = 0; rep < 2; ++rep) {  // the second step is a fast replay
-                x.set(xin);
-                res.set(rin);
-                gpu().begin_step(make_plan(1, rep, 16, 4, 3));
-                gpu().matmul(wt, x.act(), y.act(), nullptr);
-                gpu().add(res.act(), y.act(), res.act());
-                gpu().matmul(wg, x.act(), g.act(), nullptr);
-                gpu().matmul(wu, x.act(), u.act(), nullptr);
-                gpu().swiglu(g.act(), u.act(), g.act());
-                gpu().matmul(wd, g.act(), h.act(), nullptr);
-                tall[off] = res.get();
-                down[off] = h.get();
+        std::vector<float> down_by_epilogue[2];
+        for (int epi = 0; epi < 2; ++epi) {  // the SwiGLU q8_1 epilogue by shape (off: 8M+ weights), forced on
+            std::unique_ptr<ScopedEnv> epi_env;
+            if (epi == 1) epi_env = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1_Q8_EPILOGUE", "on");
+            const std::string epi_name = epi == 1 ? " (q8_1 epilogue)" : " (quantize kernel)";
+            std::vector<float> tall[3], down[3];
+            for (int off = 0; off < 3; ++off) {
+                std::unique_ptr<ScopedEnv> env;
+                if (off == 1) env = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1_PERSIST", "off");
+                if (off == 2) env = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1_XDIRECT", "on");
+                DeviceActs x(1, E), y(1, R), res(1, R), g(1, F), u(1, F), h(1, E);
+                for (int rep = 0; rep < 2; ++rep) {  // the second step is a fast replay
+                    x.set(xin);
+                    res.set(rin);
+                    gpu().begin_step(make_plan(1, rep, 16, 4, 3));
+                    gpu().matmul(wt, x.act(), y.act(), nullptr);
+                    gpu().add(res.act(), y.act(), res.act());
+                    gpu().matmul(wg, x.act(), g.act(), nullptr);
+                    gpu().matmul(wu, x.act(), u.act(), nullptr);
+                    gpu().swiglu(g.act(), u.act(), g.act());
+                    gpu().matmul(wd, g.act(), h.act(), nullptr);
+                    tall[off] = res.get();
+                    down[off] = h.get();
+                }
             }
+            EXPECT_EQ(tall[0], tall[1]) << type_name(t) << ": tall matvec + residual, persistent grid on vs off";
+            EXPECT_EQ(down[0], down[1]) << type_name(t) << ": gate/up + SwiGLU + down, persistent grid on vs off" << epi_name;
+            EXPECT_EQ(tall[0], tall[2]) << type_name(t) << ": tall matvec, x from global memory vs staged";
+            EXPECT_EQ(down[0], down[2]) << type_name(t) << ": gate/up + SwiGLU + down, x from global memory vs staged" << epi_name;
+            down_by_epilogue[epi] = down[0];
+            // the tall product against the CPU (the residual removed)
+            std::vector<float> y_cpu(static_cast<size_t>(R));
+            Weight wc;
+            wc.type = t;
+            wc.cols = E;
+            wc.rows = R;
+            wc.data = bt.data();
+            wc.row_bytes = row_size(t, E);
+            cpu::matmul(pool(), wc, {const_cast<float*>(xin.data()), 1, E}, {y_cpu.data(), 1, R}, nullptr);
+            std::vector<float> y_gpu(static_cast<size_t>(R));
+            for (size_t i = 0; i < y_gpu.size(); ++i) y_gpu[i] = tall[0][i] - rin[i];
+            EXPECT_NMSE_LE(y_gpu, y_cpu, 1e-3, std::string("tall matvec vs cpu ") + type_name(t));
         }
-        EXPECT_EQ(tall[0], tall[1]) << type_name(t) << ": tall matvec + residual, persistent grid on vs off";
-        EXPECT_EQ(down[0], down[1]) << type_name(t) << ": gate/up + SwiGLU (q8_1 epilogue) + down, persistent grid on vs off";
-        EXPECT_EQ(tall[0], tall[2]) << type_name(t) << ": tall matvec, x from global memory vs staged";
-        EXPECT_EQ(down[0], down[2]) << type_name(t) << ": gate/up + SwiGLU + down, x from global memory vs staged";
-        // the tall product against the CPU (the residual removed)
-        std::vector<float> y_cpu(static_cast<size_t>(R));
-        Weight wc;
-        wc.type = t;
-        wc.cols = E;
-        wc.rows = R;
-        wc.data = bt.data();
-        wc.row_bytes = row_size(t, E);
-        cpu::matmul(pool(), wc, {const_cast<float*>(xin.data()), 1, E}, {y_cpu.data(), 1, R}, nullptr);
-        std::vector<float> y_gpu(static_cast<size_t>(R));
-        for (size_t i = 0; i < y_gpu.size(); ++i) y_gpu[i] = tall[0][i] - rin[i];
-        EXPECT_NMSE_LE(y_gpu, y_cpu, 1e-3, std::string("tall matvec vs cpu ") + type_name(t));
+        // the epilogue quantizes exactly as the quantize kernel does
+        EXPECT_EQ(down_by_epilogue[0], down_by_epilogue[1]) << type_name(t) << ": SwiGLU q8_1 epilogue vs quantize kernel";
         for (const Weight* w : {&wt, &wg, &wu, &wd}) gpu().release(const_cast<void*>(w->data));
     }
 }

@@ -40,6 +40,7 @@ bool same_op(const Op& a, const Op& b);
 // defaults are the measured best, docs/gpu_notes.md). Read once per flush.
 struct DecodeSwitches {
     int matvec1 = 1;  // 0 never, 1 by shape, 2 always
+    int matvec1_q8_epilogue = 1;  // SwiGLU q8_1 epilogue of the one-token kernel: 0 never, 1 by shape, 2 always
     bool norm_prologue = true;
     bool rope_in_attention = true;
     bool early_loads = true;

@@ -51,6 +51,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 // process can compare them; the defaults are the measured best, docs/gpu_notes.md):
 //   RF_GPU_MATVEC1=0|all        one-token matmuls never / always (where supported) on the
 //                               one-token kernel; default: the shapes where it measured faster
+//   RF_GPU_MATVEC1_Q8_EPILOGUE=off|on  one-token SwiGLU launches never / always (where possible)
+//                               write the q8_1 of their output; default: matrices of up to 8M weights
 //   RF_GPU_NORM_PROLOGUE=off    rms_norm as its own kernel even where the next matvec could
 //                               normalise x in its prologue
 //   RF_GPU_ROPE_ATTN=off        rope + KV store as their own kernel before the decode attention
@@ -79,6 +81,8 @@ DecodeSwitches decode_switches() {
     DecodeSwitches d;
     const char* m = std::getenv("RF_GPU_MATVEC1");
     if (m != nullptr) d.matvec1 = std::strcmp(m, "0") == 0 ? 0 : std::strcmp(m, "all") == 0 ? 2 : 1;
+    const char* qe = std::getenv("RF_GPU_MATVEC1_Q8_EPILOGUE");
+    if (qe != nullptr) d.matvec1_q8_epilogue = std::strcmp(qe, "off") == 0 ? 0 : std::strcmp(qe, "on") == 0 ? 2 : 1;
     const char* n = std::getenv("RF_GPU_NORM_PROLOGUE");
     if (n != nullptr && std::strcmp(n, "off") == 0) d.norm_prologue = false;
     const char* r = std::getenv("RF_GPU_ROPE_ATTN");
@@ -117,13 +121,24 @@ namespace {
 // 0.5b shapes (883 vs 1117 us) and on the output matrices (105 vs 118 us for 152064 x 3584): so
 // matrices of up to 8M weights, and those of 64K+ rows. Q6_K everywhere: isolated, the one-token
 // kernel is faster on every 7b shape (3584 x 18944 34.3 -> 28.3 us, 18944 x 3584 29.8 -> 27.8,
-// 3584 x 3584 9.8 -> 8.9; docs/gpu_notes.md fifth pass), the Q6_K tensors of q4_k_m files.
+// 3584 x 3584 9.8 -> 8.9; docs/gpu_notes.md fifth pass), the Q6_K tensors of q4_k_m files. Tall
+// matrices (more rows than columns: gate / up) too, with the norm in the prologue but without the
+// q8_1 epilogue (one_token_q8_epilogue): 7b step q4_0 2236 -> 2167 us, q8_0 3255 -> 3191, q4_K
+// 2425 -> 2386 (fifth pass; with the epilogue they were slower).
 bool one_token_matvec(const Op& op, const DecodeSwitches& sw) {
     if (sw.matvec1 == 0 || op.kind != OpKind::Matmul || op.a.rows != 1 || !is_quantized_matvec_type(op.w.type) ||
         !matvec1_supports(op.w.type, op.a.cols))
         return false;
     return sw.matvec1 == 2 || op.w.rows * op.w.cols <= (int64_t{8} << 20) || op.w.rows >= 65536 ||
-           op.w.type == TensorType::Q6_K;
+           op.w.type == TensorType::Q6_K || op.w.rows > op.w.cols;
+}
+
+// Whether a one-token SwiGLU launch of rows x cols writes the q8_1 of its output for the next
+// matvec: on matrices of up to 8M weights (0.5b gate/up: one launch fewer per layer, -2.7 us); not
+// on the 7b ones, whose epilogue configuration (32 rows per block) is slow there (fourth pass:
+// q4_0 step 2339 -> 2466 us with it).
+bool one_token_q8_epilogue(int64_t rows, int64_t cols, const DecodeSwitches& sw) {
+    return sw.matvec1_q8_epilogue == 2 || (sw.matvec1_q8_epilogue == 1 && rows * cols <= (int64_t{8} << 20));
 }
 
 int attention_qsub(const Op& op) {
@@ -374,7 +389,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     // gate/up + swiglu whose output feeds a quantized matvec: the epilogue writes its q8_1
                     const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
                     const Op* next = i + consumed < n_ops ? &ops_[i + consumed] : nullptr;
-                    const bool q8_epilogue = swiglu && next && next->kind == OpKind::Matmul && same_act(next->a, ops_[i + 2].c) &&
+                    const bool q8_epilogue = one_token_q8_epilogue(a.total_rows, K, switches) && swiglu && next && next->kind == OpKind::Matmul && same_act(next->a, ops_[i + 2].c) &&
                                              matvec_path(*next) && is_quantized_matvec_type(next->w.type) &&
                                              a.total_rows % 32 == 0 && ops_[i + 2].c.cols == a.total_rows;
                     Matvec1Shape shape;
