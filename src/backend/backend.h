@@ -45,6 +45,18 @@ struct Weight {
     const void* data = nullptr;  // backend memory
     size_t row_bytes = 0;  // row_size(type, cols)
 
+    // `type` weights of n_mats x rows x cols at `data` (row_bytes from the type).
+    static Weight view(TensorType type, int64_t cols, int64_t rows, int64_t n_mats, const void* data) {
+        Weight w;
+        w.type = type;
+        w.cols = cols;
+        w.rows = rows;
+        w.n_mats = n_mats;
+        w.data = data;
+        w.row_bytes = row_size(type, cols);
+        return w;
+    }
+
     explicit operator bool() const { return data != nullptr; }
     size_t mat_bytes() const { return row_bytes * static_cast<size_t>(rows); }
     size_t nbytes() const { return mat_bytes() * static_cast<size_t>(n_mats); }

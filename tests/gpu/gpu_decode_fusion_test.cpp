@@ -326,13 +326,7 @@ TEST(GpuDecodeFusion, PersistentMatvecGridChangesNoBit) {
             down_by_epilogue[epi] = down[0];
             // the tall product against the CPU (the residual removed)
             std::vector<float> y_cpu(static_cast<size_t>(R));
-            Weight wc;
-            wc.type = t;
-            wc.cols = E;
-            wc.rows = R;
-            wc.data = bt.data();
-            wc.row_bytes = row_size(t, E);
-            cpu::matmul(pool(), wc, {const_cast<float*>(xin.data()), 1, E}, {y_cpu.data(), 1, R}, nullptr);
+            cpu::matmul(pool(), Weight::view(t, E, R, 1, bt.data()), {const_cast<float*>(xin.data()), 1, E}, {y_cpu.data(), 1, R}, nullptr);
             std::vector<float> y_gpu(static_cast<size_t>(R));
             for (size_t i = 0; i < y_gpu.size(); ++i) y_gpu[i] = tall[0][i] - rin[i];
             EXPECT_NMSE_LE(y_gpu, y_cpu, 1e-3, std::string("tall matvec vs cpu ") + type_name(t));

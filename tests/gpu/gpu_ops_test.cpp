@@ -123,12 +123,7 @@ TEST(GpuOps, EmbedEveryType) {
             const int64_t rows = 1000;
             const auto bytes = random_weight_bytes(t, rows, cols, 5 + static_cast<uint32_t>(cols));
             const Weight wg = gpu().load_weight(t, cols, rows, 1, bytes.data());
-            Weight wc;
-            wc.type = t;
-            wc.cols = cols;
-            wc.rows = rows;
-            wc.data = bytes.data();
-            wc.row_bytes = row_size(t, cols);
+            const Weight wc = Weight::view(t, cols, rows, 1, bytes.data());
             const int T = 7;
             StepPlan plan = make_plan(T, 0, 16, 64, 3, static_cast<int>(rows));
             DeviceActs out(T, cols);

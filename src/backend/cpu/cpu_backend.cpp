@@ -41,14 +41,7 @@ void CpuBackend::copy(void* dst, const void* src, size_t bytes) {
 
 Weight CpuBackend::load_weight(TensorType type, int64_t cols, int64_t rows, int64_t n_mats,
                                const void* host_data) {
-    Weight w;
-    w.type = type;
-    w.cols = cols;
-    w.rows = rows;
-    w.n_mats = n_mats;
-    w.data = host_data;
-    w.row_bytes = row_size(type, cols);
-    return w;
+    return Weight::view(type, cols, rows, n_mats, host_data);
 }
 
 OpProfiler::Scope CpuBackend::profile(const char* op, double bytes) {

@@ -202,12 +202,7 @@ void GpuBackendImpl::wait_event(cudaEvent_t e) {
 Weight GpuBackendImpl::load_weight(TensorType type, int64_t cols, int64_t rows, int64_t n_mats, const void* host_data) {
     const BlockFormat f = block_format(type);
     if (f.n_planes == 0) fail("gpu: weight type {} is not supported by the GPU backend", type_name(type));
-    Weight w;
-    w.type = type;
-    w.cols = cols;
-    w.rows = rows;
-    w.n_mats = n_mats;
-    w.row_bytes = row_size(type, cols);
+    Weight w = Weight::view(type, cols, rows, n_mats, nullptr);  // data: the device copy below
     const MatrixLayout lay = matrix_layout(type, rows, cols);
     const size_t dev_bytes = lay.mat_stride * static_cast<size_t>(n_mats);
     flush();
