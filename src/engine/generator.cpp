@@ -1,10 +1,9 @@
 #include "engine/generator.h"
 
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 
 #include "backend/gpu/gpu_backend.h"
+#include "core/env_switch.h"
 #include "core/error.h"
 #include "engine/session.h"
 #include "engine/stop_matcher.h"
@@ -14,8 +13,7 @@
 namespace rf {
 
 bool decode_pipelining_enabled() {
-    const char* e = std::getenv("RF_DECODE_PIPELINE");
-    return e == nullptr || std::strcmp(e, "off") != 0;
+    return env_choice("RF_DECODE_PIPELINE", {"off", "on"}, 1) == 1;
 }
 
 namespace {

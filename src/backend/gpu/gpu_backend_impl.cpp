@@ -19,6 +19,7 @@
 #include "backend/gpu/gpu_device.h"
 #include "backend/gpu/gpu_weight_layout.h"
 #include "backend/gpu_host/preflight.h"
+#include "core/env_switch.h"
 #include "core/error.h"
 
 namespace rf {
@@ -71,9 +72,9 @@ GpuBackendImpl::GpuBackendImpl(const GpuBackendOptions& options)
     RF_GPU_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device_));
     pdl_supported_ = major >= 9;
 #endif
-    const char* pdl_env = std::getenv("RF_GPU_PDL");
-    if (pdl_env != nullptr && std::strcmp(pdl_env, "off") == 0) use_pdl_ = false;
+    if (env_choice("RF_GPU_PDL", {"off", "on"}, 1) == 0) use_pdl_ = false;
     use_pdl_ = use_pdl_ && pdl_supported_;
+    switches_ = decode_switches();  // a bad RF_GPU_* value fails here, before any work (re-read per flush)
     if (info_.warp_size != 32)
         fail("gpu: device {} ('{}') runs {}-lane wavefronts; the GPU kernels' launch geometry assumes 32", device_,
              info_.name, info_.warp_size);
@@ -404,7 +405,12 @@ bool GpuBackendImpl::fast_replay() {
 void GpuBackendImpl::flush() {
     if (ops_.empty()) return;
     const auto t0 = std::chrono::steady_clock::now();
-    switches_ = decode_switches();
+    try {
+        switches_ = decode_switches();
+    } catch (...) {  // a bad switch value: the recorded step is dropped, the backend stays usable
+        ops_.clear();
+        throw;
+    }
     // the dispatch decisions of this step (part of what the fast replay compares)
     PrefillEmitContext pc;
     pc.table = active_dispatch_table(info_.arch);

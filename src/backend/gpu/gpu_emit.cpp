@@ -20,10 +20,9 @@
 // not change any state; scratch buffers are sized beforehand by scratch_needs().
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 
 #include "backend/gpu/attention.cuh"
+#include "core/env_switch.h"
 #include "backend/gpu/dequant.cuh"
 #include "backend/gpu/elementwise.cuh"
 #include "backend/gpu/gemm_dispatch.h"
@@ -48,7 +47,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 }
 
 // Switches of the one-token path, for benchmarks (environment, read at every emit so that one
-// process can compare them; the defaults are the measured best, docs/gpu_notes.md):
+// process can compare them; the defaults are the measured best, docs/gpu_notes.md; on|off
+// switches take both words, a value a switch does not take is an error: core/env_switch.h):
 //   RF_GPU_MATVEC1=0|all        one-token matmuls never / always (where supported) on the
 //                               one-token kernel; default: the shapes where it measured faster
 //   RF_GPU_MATVEC1_Q8_EPILOGUE=off|on  one-token SwiGLU launches never / always (where possible)
@@ -79,36 +79,22 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 
 DecodeSwitches decode_switches() {
     DecodeSwitches d;
-    const char* m = std::getenv("RF_GPU_MATVEC1");
-    if (m != nullptr) d.matvec1 = std::strcmp(m, "0") == 0 ? 0 : std::strcmp(m, "all") == 0 ? 2 : 1;
-    const char* qe = std::getenv("RF_GPU_MATVEC1_Q8_EPILOGUE");
-    if (qe != nullptr) d.matvec1_q8_epilogue = std::strcmp(qe, "off") == 0 ? 0 : std::strcmp(qe, "on") == 0 ? 2 : 1;
-    const char* n = std::getenv("RF_GPU_NORM_PROLOGUE");
-    if (n != nullptr && std::strcmp(n, "off") == 0) d.norm_prologue = false;
-    const char* r = std::getenv("RF_GPU_ROPE_ATTN");
-    if (r != nullptr && std::strcmp(r, "off") == 0) d.rope_in_attention = false;
-    const char* e = std::getenv("RF_GPU_EARLY_LOADS");
-    if (e != nullptr && std::strcmp(e, "off") == 0) d.early_loads = false;
-    const char* ns = std::getenv("RF_GPU_NORM_SLICES");
-    if (ns != nullptr && std::strcmp(ns, "off") == 0) d.norm_slices = false;
-    const char* f = std::getenv("RF_GPU_FAST_REPLAY");
-    if (f != nullptr && std::strcmp(f, "off") == 0) d.fast_replay = false;
-    const char* mp = std::getenv("RF_GPU_MATVEC1_PERSIST");
-    if (mp != nullptr && std::strcmp(mp, "off") == 0) d.matvec1_persistent = false;
-    const char* mc = std::getenv("RF_GPU_ATTN_MIN_CHUNK");
-    if (mc != nullptr) d.attn_min_chunk = std::max(32, std::atoi(mc));
-    const char* xd = std::getenv("RF_GPU_MATVEC1_XDIRECT");
-    if (xd != nullptr) d.matvec1_x_direct = std::strcmp(xd, "on") == 0 ? 2 : std::strcmp(xd, "off") == 0 ? 0 : 1;
-    const char* bp = std::getenv("RF_GPU_ATTN_BLOCKS_PER_SM");
-    if (bp != nullptr) d.attn_blocks_per_sm = std::clamp(std::atoi(bp), 1, 64);
-    const char* ap = std::getenv("RF_GPU_ATTN_PREFETCH");
-    if (ap != nullptr && std::strcmp(ap, "off") == 0) d.attn_prefetch = false;
-    const char* am = std::getenv("RF_GPU_ATTN_MMA");
-    if (am != nullptr) d.attn_mma = std::strcmp(am, "off") == 0 ? 0 : std::strcmp(am, "long") == 0 ? 1 : 2;
-    const char* ams = std::getenv("RF_GPU_ATTN_MMA_STAGES");
-    if (ams != nullptr) d.attn_mma_stages = std::clamp(std::atoi(ams), 2, 4);
-    const char* pg = std::getenv("RF_GPU_PREFILL_GRAPHS");
-    if (pg != nullptr && std::strcmp(pg, "on") == 0) d.prefill_graphs = true;
+    const DecodeSwitches def;
+    d.matvec1 = env_choice("RF_GPU_MATVEC1", {"0", "1", "all"}, def.matvec1);
+    d.matvec1_q8_epilogue = env_choice("RF_GPU_MATVEC1_Q8_EPILOGUE", {"off", "shape", "on"}, def.matvec1_q8_epilogue);
+    d.norm_prologue = env_choice("RF_GPU_NORM_PROLOGUE", {"off", "on"}, 1) == 1;
+    d.rope_in_attention = env_choice("RF_GPU_ROPE_ATTN", {"off", "on"}, 1) == 1;
+    d.early_loads = env_choice("RF_GPU_EARLY_LOADS", {"off", "on"}, 1) == 1;
+    d.norm_slices = env_choice("RF_GPU_NORM_SLICES", {"off", "on"}, 1) == 1;
+    d.fast_replay = env_choice("RF_GPU_FAST_REPLAY", {"off", "on"}, 1) == 1;
+    d.matvec1_persistent = env_choice("RF_GPU_MATVEC1_PERSIST", {"off", "on"}, 1) == 1;
+    d.attn_min_chunk = env_int("RF_GPU_ATTN_MIN_CHUNK", 32, 1 << 30, def.attn_min_chunk);
+    d.matvec1_x_direct = env_choice("RF_GPU_MATVEC1_XDIRECT", {"off", "shape", "on"}, def.matvec1_x_direct);
+    d.attn_blocks_per_sm = env_int("RF_GPU_ATTN_BLOCKS_PER_SM", 1, 64, def.attn_blocks_per_sm);
+    d.attn_prefetch = env_choice("RF_GPU_ATTN_PREFETCH", {"off", "on"}, 1) == 1;
+    d.attn_mma = env_choice("RF_GPU_ATTN_MMA", {"off", "long", "all"}, def.attn_mma);
+    d.attn_mma_stages = env_int("RF_GPU_ATTN_MMA_STAGES", 2, 4, def.attn_mma_stages);
+    d.prefill_graphs = env_choice("RF_GPU_PREFILL_GRAPHS", {"off", "on"}, 0) == 1;
     return d;
 }
 
