@@ -15,7 +15,7 @@
 //       matvec1-all, ... or '+'-joined switches such as rope-off+early-off; see set_decode_switches and
 //       gpu_emit.cpp); with graphs + fusion + PDL also the same steps queued without a per-step sync.
 //   rocmforge_gpu_bench barrier
-//       the cost of a device-wide barrier (grid_barrier_probe.cuh) for 1, 2 and 4 blocks per SM.
+//       the cost of a device-wide barrier (grid_barrier_probe.cuh), two kinds, for 1, 2 and 4 blocks per SM.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -329,15 +329,19 @@ int run_barrier(const Args& args) {
     const GpuDeviceInfo info = be->device_info();
     cudaStream_t stream;
     RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    fmt::print("device: {} ({} SMs); grid barrier: arrival atomic per block + spin on a generation word\n", info.name,
-               info.multiprocessors);
-    fmt::print("{:>7} {:>8} {:>10} {:>12}\n", "blocks", "threads", "launch us", "us/barrier");
-    for (int per_sm : {1, 2, 4})
-        for (int threads : {128, 512}) {
-            const gpu::GridBarrierTiming t = gpu::time_grid_barrier(stream, info.multiprocessors, per_sm, threads, args.reps);
-            fmt::print("{:>7} {:>8} {:>10.2f} {:>12.3f}\n", t.blocks, t.threads, t.launch_us, t.us_per_barrier);
-            std::fflush(stdout);
-        }
+    fmt::print("device: {} ({} SMs); grid barriers (grid_barrier_probe.cuh): generation = arrival atomic per block + "
+               "spin on a generation word; flip = release add per block, acquire spin on the word's top bit\n",
+               info.name, info.multiprocessors);
+    fmt::print("{:>11} {:>7} {:>8} {:>10} {:>12}\n", "barrier", "blocks", "threads", "launch us", "us/barrier");
+    for (const auto kind : {gpu::GridBarrierKind::Generation, gpu::GridBarrierKind::Flip})
+        for (int per_sm : {1, 2, 4})
+            for (int threads : {128, 512}) {
+                const gpu::GridBarrierTiming t =
+                    gpu::time_grid_barrier(stream, info.multiprocessors, per_sm, threads, args.reps, kind);
+                fmt::print("{:>11} {:>7} {:>8} {:>10.2f} {:>12.3f}{}\n", kind == gpu::GridBarrierKind::Flip ? "flip" : "generation",
+                           t.blocks, t.threads, t.launch_us, t.us_per_barrier, t.checked ? "" : "  BROKEN: a block left early");
+                std::fflush(stdout);
+            }
     RF_GPU_CHECK(cudaStreamDestroy(stream));
     return 0;
 }

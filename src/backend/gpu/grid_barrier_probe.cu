@@ -31,7 +31,51 @@ __global__ void grid_barrier_kernel(unsigned* count, unsigned* gen, int n_barrie
     }
 }
 
-double time_launches(cudaStream_t stream, int blocks, int threads, unsigned* words, int n_barriers, int reps) {
+// The self-resetting barrier of cooperative groups' grid sync: block 0 adds 2^31 - (blocks - 1),
+// every other block 1, so the top bit of `word` flips once all blocks have arrived and the low bits
+// return to where they were (no reset store, no second atomic on the critical path); the arrival
+// is a release add and the spin an acquire load (sm_70+), instead of fences around relaxed ones.
+__device__ __forceinline__ unsigned flip_arrive(unsigned* word, unsigned add) {
+#if !defined(ROCMFORGE_WITH_HIP) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 700)
+    unsigned old;
+    asm volatile("atom.add.release.gpu.global.u32 %0, [%1], %2;" : "=r"(old) : "l"(word), "r"(add) : "memory");
+    return old;
+#else
+    __threadfence();
+    return atomicAdd(word, add);
+#endif
+}
+
+__device__ __forceinline__ unsigned flip_load(const unsigned* word) {
+#if !defined(ROCMFORGE_WITH_HIP) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 700)
+    unsigned v;
+    asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(word) : "memory");
+    return v;
+#else
+    const unsigned v = *static_cast<const volatile unsigned*>(word);
+    __threadfence();
+    return v;
+#endif
+}
+
+// check (null when timing): check[0] counts arrivals; a block that leaves barrier i before all
+// (i + 1) * blocks arrivals are visible sets check[1].
+__global__ void grid_barrier_flip_kernel(unsigned* word, int n_barriers, unsigned* check) {
+    const unsigned add = blockIdx.x == 0 ? 0x80000000u - (gridDim.x - 1) : 1u;
+    for (int i = 0; i < n_barriers; ++i) {
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            if (check) atomicAdd(check, 1u);
+            const unsigned old = flip_arrive(word, add);
+            while (((old ^ flip_load(word)) & 0x80000000u) == 0) {
+            }
+            if (check && flip_load(check) < static_cast<unsigned>(i + 1) * gridDim.x) atomicOr(check + 1, 1u);
+        }
+        __syncthreads();
+    }
+}
+
+double time_launches(cudaStream_t stream, int blocks, int threads, unsigned* words, int n_barriers, int reps, bool flip) {
     cudaEvent_t e0, e1;
     RF_GPU_CALL(cudaEventCreate(&e0));
     RF_GPU_CALL(cudaEventCreate(&e1));
@@ -39,7 +83,8 @@ double time_launches(cudaStream_t stream, int blocks, int threads, unsigned* wor
     for (int r = 0; r < 5; ++r) {
         RF_GPU_CALL(cudaEventRecord(e0, stream));
         for (int i = 0; i < reps; ++i) {
-            grid_barrier_kernel<<<blocks, threads, 0, stream>>>(words, words + 1, n_barriers);
+            if (flip) grid_barrier_flip_kernel<<<blocks, threads, 0, stream>>>(words + 2, n_barriers, nullptr);
+            else grid_barrier_kernel<<<blocks, threads, 0, stream>>>(words, words + 1, n_barriers);
             RF_GPU_CALL(cudaPeekAtLastError());
         }
         RF_GPU_CALL(cudaEventRecord(e1, stream));
@@ -56,16 +101,27 @@ double time_launches(cudaStream_t stream, int blocks, int threads, unsigned* wor
 
 }  // namespace
 
-GridBarrierTiming time_grid_barrier(cudaStream_t stream, int n_sm, int blocks_per_sm, int threads, int n_barriers) {
+GridBarrierTiming time_grid_barrier(cudaStream_t stream, int n_sm, int blocks_per_sm, int threads, int n_barriers,
+                                    GridBarrierKind kind) {
+    const bool flip = kind == GridBarrierKind::Flip;
     GridBarrierTiming t;
     t.blocks = n_sm * blocks_per_sm;
     t.threads = threads;
     unsigned* words = nullptr;
-    RF_GPU_CALL(cudaMalloc(&words, 2 * sizeof(unsigned)));
-    RF_GPU_CALL(cudaMemsetAsync(words, 0, 2 * sizeof(unsigned), stream));
-    time_launches(stream, t.blocks, threads, words, n_barriers, 3);  // warm up
-    t.launch_us = time_launches(stream, t.blocks, threads, words, 0, 20);
-    const double with = time_launches(stream, t.blocks, threads, words, n_barriers, 20);
+    RF_GPU_CALL(cudaMalloc(&words, 5 * sizeof(unsigned)));  // generation: count, gen; flip: word; check: 2
+    RF_GPU_CALL(cudaMemsetAsync(words, 0, 5 * sizeof(unsigned), stream));
+    if (flip) {  // one checked launch: no block leaves a barrier early
+        RF_GPU_CALL(cudaMemsetAsync(words + 3, 0, 2 * sizeof(unsigned), stream));
+        grid_barrier_flip_kernel<<<t.blocks, threads, 0, stream>>>(words + 2, n_barriers, words + 3);
+        RF_GPU_CALL(cudaPeekAtLastError());
+        unsigned host[2] = {0, 0};
+        RF_GPU_CALL(cudaMemcpyAsync(host, words + 3, sizeof(host), cudaMemcpyDeviceToHost, stream));
+        RF_GPU_CALL(cudaStreamSynchronize(stream));
+        t.checked = host[0] == static_cast<unsigned>(n_barriers * t.blocks) && host[1] == 0;
+    }
+    time_launches(stream, t.blocks, threads, words, n_barriers, 3, flip);  // warm up
+    t.launch_us = time_launches(stream, t.blocks, threads, words, 0, 20, flip);
+    const double with = time_launches(stream, t.blocks, threads, words, n_barriers, 20, flip);
     t.us_per_barrier = (with - t.launch_us) / n_barriers;
     RF_GPU_CALL(cudaFree(words));
     return t;
