@@ -360,14 +360,24 @@ __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t*
         if (a.rope_fused) qh[d] = q_rotated;
         float M = -INFINITY;
         for (int s = 0; s < a.n_splits; ++s) M = fmaxf(M, w_s[s]);
-#pragma unroll 8
-        for (int s = 0; s < a.n_splits; ++s) {
-            const float pa = a.partial_acc[(base + s) * head_dim + d];  // unwritten for empty chunks
+        // chunk s's term, added in chunk order (pa unwritten for empty chunks)
+        auto add = [&](int s, float pa) {
             const bool empty = w_s[s] == -INFINITY;
             const float w = empty ? 0.0f : __expf(w_s[s] - M);
             num += empty ? 0.0f : w * pa;
             den += empty ? 0.0f : w * l_s[s];
+        };
+        // 8 partial sums loaded together per round (a constant trip count: hipcc for gfx1100 could
+        // not unroll `#pragma unroll 8` over the runtime count), then the rest one by one
+        int s = 0;
+        for (; s + 8 <= a.n_splits; s += 8) {
+            float pa[8];
+#pragma unroll
+            for (int k = 0; k < 8; ++k) pa[k] = a.partial_acc[(base + s + k) * head_dim + d];
+#pragma unroll
+            for (int k = 0; k < 8; ++k) add(s + k, pa[k]);
         }
+        for (; s < a.n_splits; ++s) add(s, a.partial_acc[(base + s) * head_dim + d]);
     }
     const float o = num / den;
     const int64_t e = static_cast<int64_t>(h) * head_dim + d;  // element of the token's row
