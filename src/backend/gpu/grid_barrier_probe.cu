@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "backend/gpu/gpu_errors.h"
+#include "backend/gpu/grid_barrier.cuh"
 
 namespace rf::gpu {
 namespace {
@@ -31,47 +32,14 @@ __global__ void grid_barrier_kernel(unsigned* count, unsigned* gen, int n_barrie
     }
 }
 
-// The self-resetting barrier of cooperative groups' grid sync: block 0 adds 2^31 - (blocks - 1),
-// every other block 1, so the top bit of `word` flips once all blocks have arrived and the low bits
-// return to where they were (no reset store, no second atomic on the critical path); the arrival
-// is a release add and the spin an acquire load (sm_70+), instead of fences around relaxed ones.
-__device__ __forceinline__ unsigned flip_arrive(unsigned* word, unsigned add) {
-#if !defined(ROCMFORGE_WITH_HIP) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 700)
-    unsigned old;
-    asm volatile("atom.add.release.gpu.global.u32 %0, [%1], %2;" : "=r"(old) : "l"(word), "r"(add) : "memory");
-    return old;
-#else
-    __threadfence();
-    return atomicAdd(word, add);
-#endif
-}
-
-__device__ __forceinline__ unsigned flip_load(const unsigned* word) {
-#if !defined(ROCMFORGE_WITH_HIP) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 700)
-    unsigned v;
-    asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(word) : "memory");
-    return v;
-#else
-    const unsigned v = *static_cast<const volatile unsigned*>(word);
-    __threadfence();
-    return v;
-#endif
-}
-
 // check (null when timing): check[0] counts arrivals; a block that leaves barrier i before all
 // (i + 1) * blocks arrivals are visible sets check[1].
 __global__ void grid_barrier_flip_kernel(unsigned* word, int n_barriers, unsigned* check) {
-    const unsigned add = blockIdx.x == 0 ? 0x80000000u - (gridDim.x - 1) : 1u;
     for (int i = 0; i < n_barriers; ++i) {
-        __syncthreads();
-        if (threadIdx.x == 0) {
-            if (check) atomicAdd(check, 1u);
-            const unsigned old = flip_arrive(word, add);
-            while (((old ^ flip_load(word)) & 0x80000000u) == 0) {
-            }
-            if (check && flip_load(check) < static_cast<unsigned>(i + 1) * gridDim.x) atomicOr(check + 1, 1u);
-        }
-        __syncthreads();
+        if (check && threadIdx.x == 0) atomicAdd(check, 1u);
+        grid_barrier_sync(word);
+        if (check && threadIdx.x == 0 && grid_barrier_load(check) < static_cast<unsigned>(i + 1) * gridDim.x)
+            atomicOr(check + 1, 1u);
     }
 }
 
