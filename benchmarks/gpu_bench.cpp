@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "backend/gpu/gpu_backend.h"
+#include "gpu_bench_common.h"
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_weight_layout.h"
 #include "backend/gpu/grid_barrier_probe.cuh"
@@ -61,88 +62,25 @@ Args parse(int argc, char** argv) {
     if (argc > 1) a.mode = argv[1];
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string k = argv[i], v = argv[i + 1];
-        if (k == "--types") {
-            size_t p = 0;
-            while (p <= v.size()) {
-                const size_t q = v.find(',', p);
-                a.types.push_back(v.substr(p, q == std::string::npos ? std::string::npos : q - p));
-                if (q == std::string::npos) break;
-                p = q + 1;
-            }
-        } else if (k == "--reps") a.reps = std::stoi(v);
+        if (k == "--types") a.types = bench::split_list(v);
+        else if (k == "--reps") a.reps = std::stoi(v);
         else if (k == "--model") a.model = v;
         else if (k == "--type") a.type = v;
         else if (k == "--steps") a.steps = std::stoi(v);
-        else if (k == "--ctx") {
-            a.ctxs.clear();
-            size_t p = 0;
-            while (p <= v.size()) {
-                const size_t q = v.find(',', p);
-                a.ctxs.push_back(std::stoi(v.substr(p, q == std::string::npos ? std::string::npos : q - p)));
-                if (q == std::string::npos) break;
-                p = q + 1;
-            }
-        }
+        else if (k == "--ctx") a.ctxs = bench::split_ints(v);
         else if (k == "--warmup") a.warmup = std::stoi(v);
         else if (k == "--config") a.config = v;
         else if (k == "--shape") a.shape = v;
         else if (k == "--variants") a.variants = std::stoi(v);
-        else if (k == "--decode") {
-            a.decode.clear();
-            size_t p = 0;
-            while (p <= v.size()) {
-                const size_t q = v.find(',', p);
-                a.decode.push_back(v.substr(p, q == std::string::npos ? std::string::npos : q - p));
-                if (q == std::string::npos) break;
-                p = q + 1;
-            }
-        }
+        else if (k == "--decode") a.decode = bench::split_list(v);
         else fail("gpu_bench: unknown option {}", k);
     }
     return a;
 }
 
-// Random bytes of a weight with sane f16 scales (as the GPU tests do, but fast: one buffer).
+// Random weight bytes (the decode bench's mins: -0.01).
 std::vector<uint8_t> random_weight(TensorType t, int64_t rows, int64_t cols, uint64_t seed) {
-    const size_t bytes = row_size(t, cols) * static_cast<size_t>(rows);
-    std::vector<uint8_t> w(bytes);
-    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (size_t i = 0; i + 8 <= bytes; i += 8) {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        std::memcpy(w.data() + i, &s, 8);
-    }
-    const float scale = 0.01f;
-    auto put = [&](size_t at, float v) {
-        const uint16_t h = t == TensorType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
-        std::memcpy(w.data() + at, &h, 2);
-    };
-    if (t == TensorType::F32) {
-        for (size_t i = 0; i + 4 <= bytes; i += 4) {
-            const float v = scale * static_cast<float>(static_cast<int8_t>(w[i])) / 128.0f;
-            std::memcpy(w.data() + i, &v, 4);
-        }
-        return w;
-    }
-    if (t == TensorType::F16 || t == TensorType::BF16) {
-        for (size_t i = 0; i + 2 <= bytes; i += 2) put(i, scale * static_cast<float>(static_cast<int8_t>(w[i])) / 128.0f);
-        return w;
-    }
-    const size_t bs = type_size(t);
-    size_t d_off = 0, m_off = SIZE_MAX;
-    switch (t) {
-        case TensorType::Q4_1: case TensorType::Q5_1: case TensorType::Q4_K: case TensorType::Q5_K: m_off = 2; break;
-        case TensorType::Q2_K: d_off = 80; m_off = 82; break;
-        case TensorType::Q3_K: d_off = 108; break;
-        case TensorType::Q6_K: d_off = 208; break;
-        default: break;
-    }
-    for (size_t b = 0; b < bytes / bs; ++b) {
-        put(b * bs + d_off, scale / 16);
-        if (m_off != SIZE_MAX) put(b * bs + m_off, -scale);
-    }
-    return w;
+    return bench::random_weight(t, rows, cols, seed, -0.01f);
 }
 
 double copy_bandwidth_gbs(cudaStream_t stream) {
@@ -388,18 +326,8 @@ void set_decode_switches(const std::string& name) {
     }
 }
 
-struct ModelDims {
-    int64_t embd, ff, vocab;
-    int layers, n_head, n_kv, hd;
-};
-
-ModelDims dims_of(const std::string& m) {
-    if (m == "0.5b") return {896, 4864, 151936, 24, 14, 2, 64};
-    if (m == "1.5b") return {1536, 8960, 151936, 28, 12, 2, 128};
-    if (m == "7b") return {3584, 18944, 152064, 28, 28, 4, 128};
-    if (m == "tiny") return {64, 128, 256, 24, 4, 2, 16 * 4};
-    fail("gpu_bench: unknown model {} (0.5b, 1.5b, 7b, tiny)", m);
-}
+using bench::ModelDims;
+ModelDims dims_of(const std::string& m) { return bench::dims_of(m, "gpu_bench"); }
 
 int run_step(const Args& args) {
     const ModelDims d = dims_of(args.model);

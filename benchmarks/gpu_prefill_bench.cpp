@@ -32,6 +32,7 @@
 #include "backend/gpu/dequant.cuh"
 #include "backend/gpu/gemm_q.cuh"
 #include "backend/gpu/gpu_backend.h"
+#include "gpu_bench_common.h"
 #include "backend/gpu/gpu_blas.h"
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_dispatch_table.h"
@@ -56,18 +57,6 @@ struct Args {
     bool graphs = false;
 };
 
-std::vector<int> parse_ints(const std::string& v) {
-    std::vector<int> out;
-    size_t p = 0;
-    while (p < v.size()) {
-        const size_t q = v.find(',', p);
-        out.push_back(std::stoi(v.substr(p, q == std::string::npos ? std::string::npos : q - p)));
-        if (q == std::string::npos) break;
-        p = q + 1;
-    }
-    return out;
-}
-
 Args parse(int argc, char** argv) {
     Args a;
     if (argc > 1) a.mode = argv[1];
@@ -75,7 +64,7 @@ Args parse(int argc, char** argv) {
         const std::string k = argv[i], v = argv[i + 1];
         if (k == "--model") a.model = v;
         else if (k == "--type") a.type = v;
-        else if (k == "--tokens") a.tokens = parse_ints(v);
+        else if (k == "--tokens") a.tokens = bench::split_ints(v);
         else if (k == "--chunk") a.chunk = std::stoi(v);
         else if (k == "--reps") a.reps = std::stoi(v);
         else if (k == "--graphs") a.graphs = v == "1";
@@ -86,54 +75,14 @@ Args parse(int argc, char** argv) {
     return a;
 }
 
-// Random weight bytes with sane f16 scales (xorshift: fast for GBs of weights).
+// Random weight bytes (the prefill bench's mins: -0.0025); f32 is not a prefill weight type here.
 std::vector<uint8_t> random_weight(TensorType t, int64_t rows, int64_t cols, uint64_t seed) {
-    const size_t bytes = row_size(t, cols) * static_cast<size_t>(rows);
-    std::vector<uint8_t> w(bytes);
-    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (size_t i = 0; i + 8 <= bytes; i += 8) {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        std::memcpy(w.data() + i, &s, 8);
-    }
-    const float scale = 0.01f;
-    auto put = [&](size_t at, float v) {
-        const uint16_t h = t == TensorType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
-        std::memcpy(w.data() + at, &h, 2);
-    };
-    if (t == TensorType::F16 || t == TensorType::BF16) {
-        for (size_t i = 0; i + 2 <= bytes; i += 2) put(i, scale * static_cast<float>(static_cast<int8_t>(w[i])) / 128.0f);
-        return w;
-    }
     RF_CHECK(t != TensorType::F32, "gpu_prefill_bench: f32 weights are not a prefill benchmark type");
-    const size_t bs = type_size(t);
-    size_t d_off = 0, m_off = SIZE_MAX;
-    switch (t) {
-        case TensorType::Q4_1: case TensorType::Q5_1: case TensorType::Q4_K: case TensorType::Q5_K: m_off = 2; break;
-        case TensorType::Q2_K: d_off = 80; m_off = 82; break;
-        case TensorType::Q3_K: d_off = 108; break;
-        case TensorType::Q6_K: d_off = 208; break;
-        default: break;
-    }
-    for (size_t b = 0; b < bytes / bs; ++b) {
-        put(b * bs + d_off, scale / 16);
-        if (m_off != SIZE_MAX) put(b * bs + m_off, -scale / 4);
-    }
-    return w;
+    return bench::random_weight(t, rows, cols, seed, -0.01f / 4);
 }
 
-struct ModelDims {
-    int64_t embd, ff, vocab;
-    int layers, n_head, n_kv, hd;
-};
-
-ModelDims dims_of(const std::string& m) {
-    if (m == "0.5b") return {896, 4864, 151936, 24, 14, 2, 64};
-    if (m == "1.5b") return {1536, 8960, 151936, 28, 12, 2, 128};
-    if (m == "7b") return {3584, 18944, 152064, 28, 28, 4, 128};
-    fail("gpu_prefill_bench: unknown model {} (0.5b, 1.5b, 7b)", m);
-}
+using bench::ModelDims;
+ModelDims dims_of(const std::string& m) { return bench::dims_of(m, "gpu_prefill_bench"); }
 
 double now_ms() {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
