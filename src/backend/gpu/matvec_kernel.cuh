@@ -47,11 +47,14 @@ struct QuantPolicy {
 };
 
 // Float weights, 8 elements per unit (VEC: rows and x 16-byte aligned, cols % 8 == 0) or 1.
+// F16 / BF16 units keep the raw bits until the dot product: a conversion right after the load
+// would make the lane wait for the load there (the quantized types' scales likewise, quant_dot.cuh).
 template <TensorType T, bool VEC>
 struct FloatPolicy {
     static constexpr int kElems = VEC ? 8 : 1;
+    static constexpr bool kF32 = T == TensorType::F32;
     struct W {
-        float v[kElems];
+        int4 raw[kF32 && VEC ? 2 : 1];  // F32: 8 floats (VEC) or one in raw[0].x; F16 / BF16: 8 or 1 halves
     };
     struct Row {
         const uint8_t* p;  // the row's first element
@@ -59,7 +62,7 @@ struct FloatPolicy {
     struct X {
         const float* p;
     };
-    static constexpr int kElemBytes = T == TensorType::F32 ? 4 : 2;
+    static constexpr int kElemBytes = kF32 ? 4 : 2;
     static __device__ __forceinline__ Row row(const QMatrix& m, int64_t r) { return {m.plane[0] + r * m.cols * kElemBytes}; }
     static __device__ __forceinline__ X x(const MatvecArgs& a, int tok) {
         return {static_cast<const float*>(a.x) + tok * a.x_stride};
@@ -67,44 +70,30 @@ struct FloatPolicy {
     static __device__ __forceinline__ int units(const QMatrix& m) { return static_cast<int>(m.cols / kElems); }
     static __device__ __forceinline__ W load(const Row& r, int u) {
         W w;
-        if constexpr (T == TensorType::F32) {
-            const float* p = reinterpret_cast<const float*>(r.p) + u * kElems;
-            if constexpr (VEC) {
-                const int4 a = load16_stream(p), b = load16_stream(p + 4);
-                w.v[0] = __int_as_float(a.x), w.v[1] = __int_as_float(a.y), w.v[2] = __int_as_float(a.z), w.v[3] = __int_as_float(a.w);
-                w.v[4] = __int_as_float(b.x), w.v[5] = __int_as_float(b.y), w.v[6] = __int_as_float(b.z), w.v[7] = __int_as_float(b.w);
-            } else {
-                w.v[0] = *p;
-            }
+        const uint8_t* p = r.p + static_cast<size_t>(u) * kElems * kElemBytes;
+        if constexpr (VEC) {
+            w.raw[0] = load16_stream(p);
+            if constexpr (kF32) w.raw[1] = load16_stream(p + 16);
         } else {
-            const uint16_t* p = reinterpret_cast<const uint16_t*>(r.p) + u * kElems;
-            if constexpr (VEC) {
-                const int4 a = load16_stream(p);
-#pragma unroll
-                for (int k = 0; k < 4; ++k) {
-                    const uint32_t pair = static_cast<uint32_t>(int4_get(a, k));
-                    if constexpr (T == TensorType::F16) {
-                        const float2 f = half2_bits_to_float2(pair);
-                        w.v[2 * k] = f.x, w.v[2 * k + 1] = f.y;
-                    } else {
-                        w.v[2 * k] = bf16_bits_to_float(static_cast<uint16_t>(pair & 0xffffu));
-                        w.v[2 * k + 1] = bf16_bits_to_float(static_cast<uint16_t>(pair >> 16));
-                    }
-                }
-            } else {
-                w.v[0] = T == TensorType::F16 ? half_to_float(*p) : bf16_bits_to_float(*p);
-            }
+            w.raw[0].x = kF32 ? static_cast<int>(load_u32(p)) : static_cast<int>(load_u16(p));
         }
         return w;
+    }
+    // element i of the unit as f32
+    static __device__ __forceinline__ float elem(const W& w, int i) {
+        if constexpr (kF32) return __int_as_float(int4_get(w.raw[i / 4], i % 4));
+        const uint32_t pair = static_cast<uint32_t>(int4_get(w.raw[0], i / 2));
+        const uint16_t h = static_cast<uint16_t>(i % 2 == 0 ? pair & 0xffffu : pair >> 16);
+        return T == TensorType::F16 ? half_to_float(h) : bf16_bits_to_float(h);
     }
     static __device__ __forceinline__ float dot(const W& w, const X& xp, int u) {
         const float* x = xp.p + u * kElems;
         if constexpr (VEC) {
             const float4 x0 = *reinterpret_cast<const float4*>(x), x1 = *reinterpret_cast<const float4*>(x + 4);
-            return w.v[0] * x0.x + w.v[1] * x0.y + w.v[2] * x0.z + w.v[3] * x0.w + w.v[4] * x1.x + w.v[5] * x1.y +
-                   w.v[6] * x1.z + w.v[7] * x1.w;
+            return elem(w, 0) * x0.x + elem(w, 1) * x0.y + elem(w, 2) * x0.z + elem(w, 3) * x0.w + elem(w, 4) * x1.x +
+                   elem(w, 5) * x1.y + elem(w, 6) * x1.z + elem(w, 7) * x1.w;
         } else {
-            return w.v[0] * x[0];
+            return elem(w, 0) * x[0];
         }
     }
 };

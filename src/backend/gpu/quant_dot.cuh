@@ -34,10 +34,10 @@ struct QDot<TensorType::Q4_0> {
     static constexpr int kUnitsPerBlock = 1;
     struct W {
         int4 qs;
-        float d;
+        uint32_t d;  // f16 bits: converted where used (a conversion at the load would wait for it)
     };
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
-        return {load16_stream(m.plane[1] + blk * 16), half_to_float(load_u16(m.plane[0] + blk * 2))};
+        return {load16_stream(m.plane[1] + blk * 16), load_u16(m.plane[0] + blk * 2)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
         const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
@@ -49,7 +49,7 @@ struct QDot<TensorType::Q4_0> {
             s = dp4a(q & 0x0F0F0F0F, int4_get(a, j), s);
             s = dp4a((q >> 4) & 0x0F0F0F0F, int4_get(b, j), s);
         }
-        return w.d * (ds.x * static_cast<float>(s) - 8.0f * ds.y);
+        return half_to_float(static_cast<uint16_t>(w.d)) * (ds.x * static_cast<float>(s) - 8.0f * ds.y);
     }
 };
 
@@ -58,10 +58,10 @@ struct QDot<TensorType::Q4_1> {
     static constexpr int kUnitsPerBlock = 1;
     struct W {
         int4 qs;
-        float2 dm;
+        uint32_t dm;  // half2 bits (d, m): converted where used
     };
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
-        return {load16_stream(m.plane[1] + blk * 16), half2_bits_to_float2(load_u32(m.plane[0] + blk * 4))};
+        return {load16_stream(m.plane[1] + blk * 16), load_u32(m.plane[0] + blk * 4)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
         const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
@@ -73,7 +73,8 @@ struct QDot<TensorType::Q4_1> {
             s = dp4a(q & 0x0F0F0F0F, int4_get(a, j), s);
             s = dp4a((q >> 4) & 0x0F0F0F0F, int4_get(b, j), s);
         }
-        return w.dm.x * ds.x * static_cast<float>(s) + w.dm.y * ds.y;
+        const float2 dm = half2_bits_to_float2(w.dm);
+        return dm.x * ds.x * static_cast<float>(s) + dm.y * ds.y;
     }
 };
 
@@ -83,11 +84,11 @@ struct QDot<TensorType::Q5_0> {
     struct W {
         int4 qs;
         uint32_t qh;
-        float d;
+        uint32_t d;  // f16 bits: converted where used (a conversion at the load would wait for it)
     };
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
         return {load16_stream(m.plane[2] + blk * 16), load_u32(m.plane[1] + blk * 4),
-                half_to_float(load_u16(m.plane[0] + blk * 2))};
+                load_u16(m.plane[0] + blk * 2)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
         const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
@@ -99,7 +100,7 @@ struct QDot<TensorType::Q5_0> {
             s = dp4a((q & 0x0F0F0F0F) | spread_bit4(w.qh >> (4 * j)), int4_get(a, j), s);
             s = dp4a(((q >> 4) & 0x0F0F0F0F) | spread_bit4(w.qh >> (16 + 4 * j)), int4_get(b, j), s);
         }
-        return w.d * (ds.x * static_cast<float>(s) - 16.0f * ds.y);
+        return half_to_float(static_cast<uint16_t>(w.d)) * (ds.x * static_cast<float>(s) - 16.0f * ds.y);
     }
 };
 
@@ -109,11 +110,11 @@ struct QDot<TensorType::Q5_1> {
     struct W {
         int4 qs;
         uint32_t qh;
-        float2 dm;
+        uint32_t dm;  // half2 bits (d, m): converted where used
     };
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
         return {load16_stream(m.plane[2] + blk * 16), load_u32(m.plane[1] + blk * 4),
-                half2_bits_to_float2(load_u32(m.plane[0] + blk * 4))};
+                load_u32(m.plane[0] + blk * 4)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
         const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
@@ -125,7 +126,8 @@ struct QDot<TensorType::Q5_1> {
             s = dp4a((q & 0x0F0F0F0F) | spread_bit4(w.qh >> (4 * j)), int4_get(a, j), s);
             s = dp4a(((q >> 4) & 0x0F0F0F0F) | spread_bit4(w.qh >> (16 + 4 * j)), int4_get(b, j), s);
         }
-        return w.dm.x * ds.x * static_cast<float>(s) + w.dm.y * ds.y;
+        const float2 dm = half2_bits_to_float2(w.dm);
+        return dm.x * ds.x * static_cast<float>(s) + dm.y * ds.y;
     }
 };
 
@@ -134,11 +136,11 @@ struct QDot<TensorType::Q8_0> {
     static constexpr int kUnitsPerBlock = 1;
     struct W {
         int4 q0, q1;
-        float d;
+        uint32_t d;  // f16 bits: converted where used (a conversion at the load would wait for it)
     };
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
         return {load16_stream(m.plane[1] + blk * 32), load16_stream(m.plane[1] + blk * 32 + 16),
-                half_to_float(load_u16(m.plane[0] + blk * 2))};
+                load_u16(m.plane[0] + blk * 2)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
         const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
@@ -148,7 +150,7 @@ struct QDot<TensorType::Q8_0> {
             s = dp4a(int4_get(w.q0, j), int4_get(a, j), s);
             s = dp4a(int4_get(w.q1, j), int4_get(b, j), s);
         }
-        return w.d * xds[blk_in_row].x * static_cast<float>(s);
+        return half_to_float(static_cast<uint16_t>(w.d)) * xds[blk_in_row].x * static_cast<float>(s);
     }
 };
 
@@ -183,7 +185,7 @@ struct QDot<TensorType::Q2_K> {
     struct W {
         int4 qs;
         uint32_t sc[2];  // scales[8h .. 8h + 7]
-        float2 dm;
+        uint32_t dm;  // half2 bits (d, m): converted where used
     };
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int u) {
         const int h = u >> 1, q = u & 1;
@@ -192,7 +194,7 @@ struct QDot<TensorType::Q2_K> {
         const uint2 s = *reinterpret_cast<const uint2*>(m.plane[0] + blk * 16 + 8 * h);
         w.sc[0] = s.x;
         w.sc[1] = s.y;
-        w.dm = half2_bits_to_float2(load_u32(m.plane[2] + blk * 4));
+        w.dm = load_u32(m.plane[2] + blk * 4);
         return w;
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int u) {
@@ -213,7 +215,8 @@ struct QDot<TensorType::Q2_K> {
             acc_sc += d[g] * static_cast<float>((sb & 0xF) * s);
             acc_min += d[g] * static_cast<float>((sb >> 4) * xs);
         }
-        return w.dm.x * acc_sc - w.dm.y * acc_min;
+        const float2 dm = half2_bits_to_float2(w.dm);
+        return dm.x * acc_sc - dm.y * acc_min;
     }
 };
 
@@ -223,7 +226,7 @@ struct QDot<TensorType::Q3_K> {
     struct W {
         int4 qs, hm;
         uint32_t sc[3];
-        float d;
+        uint32_t d;  // f16 bits: converted where used (a conversion at the load would wait for it)
     };
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int u) {
         const int h = u >> 1, q = u & 1;
@@ -234,7 +237,7 @@ struct QDot<TensorType::Q3_K> {
         w.sc[0] = load_u32(s);
         w.sc[1] = load_u32(s + 4);
         w.sc[2] = load_u32(s + 8);
-        w.d = half_to_float(load_u16(m.plane[3] + blk * 2));
+        w.d = load_u16(m.plane[3] + blk * 2);
         return w;
     }
     // Signed 6-bit scale of sub-block is (0..15).
@@ -261,7 +264,7 @@ struct QDot<TensorType::Q3_K> {
             }
             acc += d[g] * static_cast<float>(scale(w.sc, 8 * h + 2 * g + q) * (s - 4 * xs));
         }
-        return w.d * acc;
+        return half_to_float(static_cast<uint16_t>(w.d)) * acc;
     }
 };
 
@@ -271,7 +274,7 @@ struct QDot<TensorType::Q6_K> {
     struct W {
         int4 la, lb, qh;
         uint32_t sc[2];  // scales[8h .. 8h + 7] (int8)
-        float d;
+        uint32_t d;  // f16 bits: converted where used (a conversion at the load would wait for it)
     };
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int u) {
         const int h = u >> 1, q = u & 1;
@@ -282,7 +285,7 @@ struct QDot<TensorType::Q6_K> {
         const uint2 s = *reinterpret_cast<const uint2*>(m.plane[2] + blk * 16 + 8 * h);
         w.sc[0] = s.x;
         w.sc[1] = s.y;
-        w.d = half_to_float(load_u16(m.plane[3] + blk * 2));
+        w.d = load_u16(m.plane[3] + blk * 2);
         return w;
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int u) {
@@ -311,7 +314,7 @@ struct QDot<TensorType::Q6_K> {
             const int sc = static_cast<int8_t>(byte_of(w.sc, q + 2 * g));
             acc += d[g] * static_cast<float>(sc * (s[g] - 32 * xs[g]));
         }
-        return w.d * acc;
+        return half_to_float(static_cast<uint16_t>(w.d)) * acc;
     }
 };
 
