@@ -13,6 +13,9 @@
 #     long    the same at contexts 8192 and 32768 (new), 0.5b / 7b q4_0 also with the base bench
 #     matvec  the one-token matvec against the many-token kernel, every launch configuration
 #     ncu     per-kernel times of one replayed 7b q4_0 and 0.5b q4_0 step (new)
+#     sass    per-instruction warp-stall samples (ncu source page) of the matvec kernels on the 7b
+#             down (many-token kernel) and gate/up (one-token kernel) shapes, SASS_TYPES (default
+#             q4_0 q8_0), summarised by benchmarks/gpu_ncu_sass_summary.py
 #     engine  `rocmforge bench` (the tarball's rocmforge) on the four targets, tg128 after 512 tokens,
 #             decode pipelining on (default) and off (RF_DECODE_PIPELINE=off), same process order
 #             (ENGINE_TARGETS, ENGINE_PIPELINE="on off", ENGINE_DEPTH="512": depths, space-separated)
@@ -94,6 +97,18 @@ for w in $what; do
             timeout 150 ncu --clock-control none --metrics gpu__time_duration.sum --csv "$bins/rocmforge_gpu_bench" step \
                 --model "$1" --type "$2" --steps 1 --warmup 2 --config pdl >"$out/ncu_step_$1_$2.csv" 2>&1
             echo "ncu step $m rc=$?"
+        done
+        ;;
+    sass)
+        for ty in ${SASS_TYPES:-q4_0 q8_0}; do
+            for k in "matvec_kernel 3584x18944" "matvec1_kernel 18944x3584"; do
+                set -- $k
+                f="$out/sass_${ty}_$1_$2.txt"
+                timeout 120 ncu --section SourceCounters --page source --print-source sass -k "regex:$1" --launch-skip 3 \
+                    --launch-count 1 "$bins/rocmforge_gpu_bench" matvec --types "$ty" --shape "$2" --reps 3 --variants 0 >"$f" 2>&1
+                echo "sass $ty $1 $2 rc=$?"
+                python3 benchmarks/gpu_ncu_sass_summary.py "$f" --top 8
+            done
         done
         ;;
     esac
