@@ -78,8 +78,7 @@ GridBarrierTiming time_grid_barrier(cudaStream_t stream, int n_sm, int blocks_pe
     unsigned* words = nullptr;
     RF_GPU_CALL(cudaMalloc(&words, 5 * sizeof(unsigned)));  // generation: count, gen; flip: word; check: 2
     RF_GPU_CALL(cudaMemsetAsync(words, 0, 5 * sizeof(unsigned), stream));
-    if (flip) {  // one checked launch: no block leaves a barrier early
-        RF_GPU_CALL(cudaMemsetAsync(words + 3, 0, 2 * sizeof(unsigned), stream));
+    if (flip) {  // one checked launch (the check words zeroed above): no block leaves a barrier early
         grid_barrier_flip_kernel<<<t.blocks, threads, 0, stream>>>(words + 2, n_barriers, words + 3);
         RF_GPU_CALL(cudaPeekAtLastError());
         unsigned host[2] = {0, 0};
