@@ -15,7 +15,9 @@
 //       matvec1-all, ... or '+'-joined switches such as rope-off+early-off; see set_decode_switches and
 //       gpu_emit.cpp); with graphs + fusion + PDL also the same steps queued without a per-step sync.
 //   rocmforge_gpu_bench barrier
-//       the cost of a device-wide barrier (grid_barrier_probe.cuh), two kinds, for 1, 2 and 4 blocks per SM.
+//       the cost of a kernel boundary in a graph of dependent empty kernels, with and without programmatic
+//       dependent launch (launch_chain_probe.cuh), and of a device-wide barrier (grid_barrier_probe.cuh),
+//       two kinds, for 1, 2 and 4 blocks per SM.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -33,6 +35,7 @@
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_weight_layout.h"
 #include "backend/gpu/grid_barrier_probe.cuh"
+#include "backend/gpu/launch_chain_probe.cuh"
 #include "backend/gpu/matvec.cuh"
 #include "backend/gpu/norm_quant.cuh"
 #include "core/error.h"
@@ -271,6 +274,16 @@ int run_barrier(const Args& args) {
                "spin on a generation word; flip = release add per block, acquire spin on the word's top bit\n",
                info.name, info.multiprocessors);
     fmt::print("{:>11} {:>7} {:>8} {:>10} {:>12}\n", "barrier", "blocks", "threads", "launch us", "us/barrier");
+    fmt::print("kernel boundaries (launch_chain_probe.cuh): a graph of 200 dependent empty kernels\n");
+    fmt::print("{:>5} {:>7} {:>8} {:>13}\n", "pdl", "blocks", "threads", "us/kernel");
+    for (const bool pdl : {false, true})
+        for (int blocks : {1, info.multiprocessors, 2 * info.multiprocessors, 4 * info.multiprocessors})
+            for (int threads : {128, 512}) {
+                const gpu::LaunchChainTiming t = gpu::time_launch_chain(stream, blocks, threads, 200, pdl, 10);
+                fmt::print("{:>5} {:>7} {:>8} {:>13.3f}{}\n", pdl ? "on" : "off", blocks, threads, t.us_per_kernel,
+                           t.checked ? "" : "  BROKEN: a kernel missed its predecessor's write");
+                std::fflush(stdout);
+            }
     for (const auto kind : {gpu::GridBarrierKind::Generation, gpu::GridBarrierKind::Flip})
         for (int per_sm : {1, 2, 4})
             for (int threads : {128, 512}) {
@@ -293,7 +306,7 @@ void set_decode_switches(const std::string& name) {
                           "RF_GPU_NORM_SLICES", "RF_GPU_MATVEC1_PERSIST", "RF_GPU_ATTN_PREFETCH",
                           "RF_GPU_ATTN_MIN_CHUNK", "RF_GPU_MATVEC1_XDIRECT",
                           "RF_GPU_ATTN_BLOCKS_PER_SM", "RF_GPU_ATTN_MMA", "RF_GPU_ATTN_MMA_STAGES",
-                          "RF_GPU_MATVEC1_Q8_EPILOGUE"})
+                          "RF_GPU_MATVEC1_Q8_EPILOGUE", "RF_GPU_PROFILE_SKIP", "RF_GPU_SMEM_CARVEOUT", "RF_GPU_ATTN_EARLY_KV"})
         ::unsetenv(v);
     if (name == "default") return;
     size_t p = 0;
@@ -315,12 +328,19 @@ void set_decode_switches(const std::string& name) {
         else if (sw == "xdirect-off") ::setenv("RF_GPU_MATVEC1_XDIRECT", "off", 1);
         else if (sw.rfind("attn-per-sm=", 0) == 0) ::setenv("RF_GPU_ATTN_BLOCKS_PER_SM", sw.substr(12).c_str(), 1);
         else if (sw.rfind("attn-chunk=", 0) == 0) ::setenv("RF_GPU_ATTN_MIN_CHUNK", sw.substr(11).c_str(), 1);
-        else if (sw == "mma-off") ::setenv("RF_GPU_ATTN_MMA", "off", 1);
+        else if (sw.rfind("carveout=", 0) == 0) ::setenv("RF_GPU_SMEM_CARVEOUT", sw.substr(9).c_str(), 1);
+        else if (sw.rfind("skip=", 0) == 0) {  // profiling knock-out: skip=attention:combine (results wrong)
+            std::string list = sw.substr(5);
+            std::replace(list.begin(), list.end(), ':', ',');
+            ::setenv("RF_GPU_PROFILE_SKIP", list.c_str(), 1);
+        } else if (sw == "early-kv-off") {
+            ::setenv("RF_GPU_ATTN_EARLY_KV", "off", 1);
+        } else if (sw == "mma-off") ::setenv("RF_GPU_ATTN_MMA", "off", 1);
         else if (sw == "mma-long") ::setenv("RF_GPU_ATTN_MMA", "long", 1);
         else if (sw.rfind("mma-stages=", 0) == 0) ::setenv("RF_GPU_ATTN_MMA_STAGES", sw.substr(11).c_str(), 1);
         else
             fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
-                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on)", sw);
+                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on, skip=NAME:NAME, carveout=N, early-kv-off)", sw);
         if (q == std::string::npos) break;
         p = q + 1;
     }

@@ -10,8 +10,10 @@
 //     several blocks changes only rounding;
 //   - the persistent grid of the one-token matvec (blocks looping over row groups, plain and
 //     SwiGLU + q8_1 epilogues), its x read from global memory instead of shared memory, and the
-//     L2 prefetch of the FMA decode attention change no bit; the decode attention on the matrix
-//     units instead of FMA changes only rounding.
+//     L2 prefetch of the FMA decode attention, the matrix-unit attention's first tiles copied after
+//     the PDL wait instead of before it, and the most shared memory for every kernel change no bit;
+//     the decode attention on the matrix units instead of FMA changes only rounding;
+//   - the profiling knock-out leaves the named kernels out.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -205,6 +207,10 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             // the FMA decode attention, with and without its L2 prefetch
             {{"RF_GPU_ATTN_MMA", "off"}},
             {{"RF_GPU_ATTN_MMA", "off"}, {"RF_GPU_ATTN_PREFETCH", "off"}},
+            // the matrix-unit attention's first tiles after the PDL wait; every kernel with the
+            // most shared memory
+            {{"RF_GPU_ATTN_EARLY_KV", "off"}},
+            {{"RF_GPU_SMEM_CARVEOUT", "100"}},
             {},
         };
         const size_t pdl_off = variants.size() - 1;
@@ -265,7 +271,7 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             gpu().release(kc);
             gpu().release(vc);
         }
-        for (size_t variant : {size_t{1}, size_t{2}, size_t{4}, pdl_off})
+        for (size_t variant : {size_t{1}, size_t{2}, size_t{4}, size_t{7}, size_t{8}, pdl_off})
             EXPECT_EQ(outs[0], outs[variant]) << type_name(t) << " matvec1 " << matvec1 << ": switch set " << variant
                                               << " changed the results";
         EXPECT_NMSE_LE(outs[0], outs[3], 1e-5, std::string("norm slices on vs off ") + type_name(t) + " matvec1 " + matvec1);
@@ -277,6 +283,27 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
         gpu().release(const_cast<void*>(norm.data));
         gpu().release(const_cast<void*>(bq.data));
     }
+}
+
+// The profiling knock-out (RF_GPU_PROFILE_SKIP, benchmarks only): a named kernel is not launched,
+// so its output keeps the poison; without the switch the same op writes it.
+TEST(GpuDecodeFusion, ProfileSkipLeavesTheNamedKernelsOut) {
+    if (gpu().device_info().arch.rfind("sm_", 0) != 0) GTEST_SKIP() << "kernel names: CUDA builds only";
+    const int64_t E = 1024;
+    const auto ones = std::vector<float>(static_cast<size_t>(E), 1.0f);
+    const Weight norm = gpu().load_weight(TensorType::F32, E, 1, 1, ones.data());
+    DeviceActs x(1, E), h(1, E);
+    x.set(random_floats(static_cast<size_t>(E), 77));
+    for (const bool skip : {true, false}) {
+        std::unique_ptr<ScopedEnv> env;
+        if (skip) env = std::make_unique<ScopedEnv>("RF_GPU_PROFILE_SKIP", "attention_,rms_norm");
+        h.poison();
+        gpu().rms_norm(x.act(), norm, 1e-6f, h.act());
+        const auto out = h.get();
+        if (skip) EXPECT_FALSE(all_finite(out)) << "the skipped rms_norm wrote its output";
+        else EXPECT_TRUE(all_finite(out)) << "rms_norm without the knock-out";
+    }
+    gpu().release(const_cast<void*>(norm.data));
 }
 
 // Matrices with many more row groups than resident blocks, so that every block of the persistent

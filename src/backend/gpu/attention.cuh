@@ -69,6 +69,9 @@ struct AttnArgs {
     // 128, 2+ splits of whole 64-position tiles, NVIDIA sm_80+) with a ring of `mma` (2..4) tiles;
     // the combine kernel merges them.
     int32_t mma;
+    // Nonzero (matrix units with rope folded in): the first tiles are copied before the
+    // programmatic-dependent wait, the token's row written from registers (attention_decode_mma.cu)
+    int32_t early_kv;
 };
 
 bool attention_supports_head_dim(int head_dim);

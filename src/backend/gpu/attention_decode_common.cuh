@@ -44,10 +44,13 @@ __device__ __forceinline__ void store_kv(const void* cache, int64_t elem, float 
 // holds the token's position (n_ctx - 1) rotates the token's k of KV head kvh (written back in
 // place) and stores k and v into the token's slot, before any of its tiles read them. Called by
 // the whole block (THREADS threads; a barrier inside when the chunk holds the position, which is
-// uniform over the block). cs / sn: the token's angles in shared memory.
+// uniform over the block). cs / sn: the token's angles in shared memory. sk_row / sv_row (f16 only,
+// may be null): a shared-memory tile row that also gets the stored bits (the matrix-unit kernel's
+// tile copied before the token's row was stored).
 template <int D, KvCodec C, int THREADS>
 __device__ __forceinline__ void rope_store_token_kv(const AttnArgs& a, int t, int kvh, int n_ctx, int begin, int end,
-                                                    const float* cs, const float* sn) {
+                                                    const float* cs, const float* sn, uint16_t* sk_row = nullptr,
+                                                    uint16_t* sv_row = nullptr) {
     if (!(begin <= n_ctx - 1 && n_ctx - 1 < end)) return;
     const int tid = static_cast<int>(threadIdx.x);
     float* kh = a.k_new + static_cast<int64_t>(kvh) * D;
@@ -66,9 +69,16 @@ __device__ __forceinline__ void rope_store_token_kv(const AttnArgs& a, int t, in
     for (int k = 0; k < KPT; ++k) {
         const int d = tid + k * THREADS;
         if (d < D) {
+            const float v = vh[d];
             kh[d] = kr[k];
             store_kv<C>(a.k, row * D + d, kr[k]);
-            store_kv<C>(a.v, row * D + d, vh[d]);
+            store_kv<C>(a.v, row * D + d, v);
+            if constexpr (C == KvCodec::F16) {
+                if (sk_row) {
+                    sk_row[d] = float_to_half_bits(kr[k]);
+                    sv_row[d] = float_to_half_bits(v);
+                }
+            }
         }
     }
 }

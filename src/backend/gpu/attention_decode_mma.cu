@@ -92,6 +92,24 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         for (int i = tid; i < a.rope.n_rot / 2; i += kThreads) rope_angle(a.rope, n_ctx - 1, i, cs_s[i], sn_s[i]);
         __syncthreads();
     }
+    // Tile j lives in stage j % STAGES; tiles j + 1 .. j + STAGES - 1 are in flight while it is
+    // used (one commit group per tile slot, empty past the last tile, so the wait count is fixed).
+    // With the rope folded in (one token per step) every row but the token's own was written by an
+    // earlier step, and every kernel before the previous one has completed when this one starts
+    // (each waits before it lets the next one launch): the first tiles are copied before the
+    // programmatic-dependent wait, their block-table and KV round trips overlapping the previous
+    // kernel, and the token's row (zero-filled here) is written from registers after the wait.
+    const int n_tiles = end > begin ? (end - begin + kBC - 1) / kBC : 0;
+    auto first_copies = [&](int copy_end) {
+#pragma unroll
+        for (int j = 0; j < STAGES - 1; ++j) {
+            if (j < n_tiles)
+                copy_tile<D>(a, bt, kvh, begin + j * kBC, copy_end, s_k + j * S::kv_elems, s_v + j * S::kv_elems);
+            cp_async_commit();
+        }
+    };
+    const bool early_kv = ROPE && a.early_kv != 0;
+    if (early_kv) first_copies(min(end, n_ctx - 1));
     RF_PDL_ENTRY();
 
     // q rows: head h0 + r (rotated with ROPE), times scale * log2(e), as f16; rows >= nh zero
@@ -112,7 +130,13 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         }
         *reinterpret_cast<uint4*>(s_q + r * LDS + cc) = v;
     }
-    if constexpr (ROPE) rope_store_token_kv<D, KvCodec::F16, kThreads>(a, t, kvh, n_ctx, begin, end, cs_s, sn_s);
+    if constexpr (ROPE) {
+        const int local = n_ctx - 1 - begin;  // the token's row in this chunk, if it holds it
+        const bool early = early_kv && local >= 0 && n_ctx - 1 < end && local / kBC < STAGES - 1;
+        const size_t at = static_cast<size_t>(local / kBC) * S::kv_elems + static_cast<size_t>(local % kBC) * LDS;
+        rope_store_token_kv<D, KvCodec::F16, kThreads>(a, t, kvh, n_ctx, begin, end, cs_s, sn_s, early ? s_k + at : nullptr,
+                                                       early ? s_v + at : nullptr);
+    }
     __syncthreads();
 
     uint32_t qf[KQ][4];
@@ -123,14 +147,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     for (int n = 0; n < NO; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
     float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;  // rows g and g + 8
 
-    // Tile j lives in stage j % STAGES; tiles j + 1 .. j + STAGES - 1 are in flight while it is
-    // used (one commit group per tile slot, empty past the last tile, so the wait count is fixed).
-    const int n_tiles = end > begin ? (end - begin + kBC - 1) / kBC : 0;
-#pragma unroll
-    for (int j = 0; j < STAGES - 1; ++j) {
-        if (j < n_tiles) copy_tile<D>(a, bt, kvh, begin + j * kBC, end, s_k + j * S::kv_elems, s_v + j * S::kv_elems);
-        cp_async_commit();
-    }
+    if (!early_kv) first_copies(end);  // (without the rope folded in the previous kernel stored this step's rows)
     for (int j = 0; j < n_tiles; ++j) {
         const int stage = j % STAGES;
         const int ahead = j + STAGES - 1;  // its stage was released by the barrier ending tile j - 1

@@ -407,6 +407,8 @@ void GpuBackendImpl::flush() {
     const auto t0 = std::chrono::steady_clock::now();
     try {
         switches_ = decode_switches();
+        set_launch_skip(switches_.profile_skip);
+        set_launch_carveout(switches_.smem_carveout);
     } catch (...) {  // a bad switch value: the recorded step is dropped, the backend stays usable
         ops_.clear();
         throw;

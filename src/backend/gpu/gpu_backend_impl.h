@@ -53,10 +53,13 @@ struct DecodeSwitches {
     int attn_blocks_per_sm = 2;      // decode attention blocks aimed at per SM (splits = that / KV heads)
     int attn_mma = 2;                // decode attention on the matrix units: 0 never, 1 at 4096+ positions, 2 always (where the table allows)
     int attn_mma_stages = 0;         // its shared-memory ring (tiles; 0: by shape)
+    bool attn_early_kv = true;       // it copies its first tiles before the PDL wait (rope folded in)
     // Graphs for steps with a vendor GEMM or flash attention (prefill-sized steps). Off: those
     // run eagerly (their kernels take 10-1000 us, so a graph saves <1% of launch overhead, and a
     // chunk's signature changes with its context length, i.e. a capture + update per chunk).
     bool prefill_graphs = false;
+    int smem_carveout = -1;                 // shared-memory carveout of every launch (percent; -1 default)
+    std::vector<std::string> profile_skip;  // kernel-name substrings not launched (profiling only)
     bool operator==(const DecodeSwitches&) const = default;
 };
 DecodeSwitches decode_switches();

@@ -20,6 +20,7 @@
 // not change any state; scratch buffers are sized beforehand by scratch_needs().
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "backend/gpu/attention.cuh"
 #include "core/env_switch.h"
@@ -72,8 +73,14 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               (off), or on the matrix units only at 4096+ positions (long);
 //                               default: every context where the dispatch table allows
 //   RF_GPU_ATTN_MMA_STAGES=N    tiles in its shared-memory ring (2..4; default by shape)
+//   RF_GPU_ATTN_EARLY_KV=off    with the rope folded in, its first tiles are copied after the PDL
+//                               wait (default: before it; the token's own row from registers)
 //   RF_GPU_PREFILL_GRAPHS=on    steps with a vendor GEMM or flash attention go through the graph
 //                               runner too (default: launched eagerly)
+//   RF_GPU_SMEM_CARVEOUT=N      every kernel asks for N % of the most shared memory (L1 gets the
+//                               rest; default: the driver chooses per kernel)
+//   RF_GPU_PROFILE_SKIP=a,b     profiling only, results are wrong: kernels whose name contains a or
+//                               b are not launched (what they cost inside a step; gpu_launch.h)
 // (DecodeSwitches: gpu_backend_impl.h; read once per flush.)
 }  // namespace
 
@@ -94,7 +101,17 @@ DecodeSwitches decode_switches() {
     d.attn_prefetch = env_choice("RF_GPU_ATTN_PREFETCH", {"off", "on"}, 1) == 1;
     d.attn_mma = env_choice("RF_GPU_ATTN_MMA", {"off", "long", "all"}, def.attn_mma);
     d.attn_mma_stages = env_int("RF_GPU_ATTN_MMA_STAGES", 2, 4, def.attn_mma_stages);
+    d.attn_early_kv = env_choice("RF_GPU_ATTN_EARLY_KV", {"off", "on"}, 1) == 1;
     d.prefill_graphs = env_choice("RF_GPU_PREFILL_GRAPHS", {"off", "on"}, 0) == 1;
+    d.smem_carveout = env_int("RF_GPU_SMEM_CARVEOUT", 0, 100, def.smem_carveout);
+    if (const char* v = std::getenv("RF_GPU_PROFILE_SKIP"); v && *v) {
+        std::string list = v;
+        for (size_t p = 0; p <= list.size();) {
+            const size_t q = std::min(list.find(',', p), list.size());
+            if (q > p) d.profile_skip.push_back(list.substr(p, q - p));
+            p = q + 1;
+        }
+    }
     return d;
 }
 
@@ -531,6 +548,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     a.k_new = rk.a.data;
                     a.v_new = st.b.data;
                     a.slots = step_.slots;
+                    a.early_kv = switches.attn_early_kv ? 1 : 0;
                     written(op.a);
                     written(rk.a);
                     pending_rope = nullptr;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <functional>
 #include <tuple>
@@ -31,6 +32,23 @@ T zeroed() {
     std::memset(static_cast<void*>(&t), 0, sizeof t);
     return t;
 }
+
+// Profiling knock-out (RF_GPU_PROFILE_SKIP, gpu_emit.cpp; benchmarks only): kernels whose name
+// contains one of the substrings are not launched and leave their outputs stale, so a step timed
+// without them says what they cost inside the step (with programmatic dependent launch, where
+// isolated or serialized timings cannot). An empty list switches it off. Not on HIP.
+void set_launch_skip(const std::vector<std::string>& substrings);
+extern bool g_launch_skip_active;
+bool launch_skipped_slow(const void* kernel);
+inline bool launch_skipped(const void* kernel) { return g_launch_skip_active && launch_skipped_slow(kernel); }
+
+// The shared-memory / L1 split asked for every kernel launched (RF_GPU_SMEM_CARVEOUT, percent of
+// the most shared memory; -1: the driver's default). An SM runs blocks of kernels with different
+// splits only after it drains, so a kernel with a large shared-memory ring between two that use
+// little can cost more inside a step than its own work.
+void set_launch_carveout(int percent);
+extern bool g_launch_carveout_active;
+void apply_launch_carveout(const void* kernel);
 
 class Launcher {
 public:
@@ -54,6 +72,8 @@ public:
         static_assert(sizeof...(KArgs) == sizeof...(Args), "kernel argument count");
         ++kernels_;
         if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;  // nothing to do (empty shapes)
+        if (launch_skipped(reinterpret_cast<const void*>(kernel))) return;  // profiling knock-out
+        if (mode_ == Mode::Launch && g_launch_carveout_active) apply_launch_carveout(reinterpret_cast<const void*>(kernel));
         if (mode_ == Mode::DryRun) {
             const void* fn = reinterpret_cast<const void*>(kernel);
             append(topo_, &fn, sizeof fn);
