@@ -27,6 +27,34 @@ TEST(GpuSampling, ArgmaxTakesTheLowestIndexOfTheMaximum) {
     }
 }
 
+// A row with NaN logits: greedy picks the largest of the others; a row of nothing but NaN is a
+// clear error (synchronous and pipelined argmax, and the sampling chain), never an id past the
+// vocabulary that a device-fed step would read out of bounds.
+TEST(GpuSampling, NanLogitsAreSkippedAndAllNanIsAnError) {
+    auto logits = random_floats(kVocab, 5, 3.0f);
+    for (int64_t i = 0; i < kVocab; i += 3) logits[static_cast<size_t>(i)] = std::nanf("");
+    logits[4000] = 50.0f;
+    DeviceActs d(logits, 1, kVocab);
+    EXPECT_EQ(gpu().argmax(d.act().data, kVocab), 4000);
+    const std::vector<float> nan(static_cast<size_t>(kVocab), std::nanf(""));
+    DeviceActs dn(nan, 1, kVocab);
+    auto expect_error = [](auto&& call, const char* what) {
+        try {
+            call();
+            ADD_FAILURE() << what << ": no error for an all-NaN row";
+        } catch (const std::exception& e) {
+            EXPECT_NE(std::string(e.what()).find("no comparable value"), std::string::npos) << what << ": " << e.what();
+        }
+    };
+    expect_error([&] { (void)gpu().argmax(dn.act().data, kVocab); }, "argmax");
+    gpu().argmax_async(dn.act().data, kVocab);
+    expect_error([&] { (void)gpu().argmax_wait(); }, "argmax_async");
+    GpuSamplingParams p;
+    p.temperature = 0.7f;
+    expect_error([&] { (void)gpu().sample(dn.act().data, kVocab, p, {}, 0.5); }, "sampling chain");
+    EXPECT_EQ(gpu().argmax(d.act().data, kVocab), 4000) << "the backend after the errors";
+}
+
 TEST(GpuSampling, ChainMatchesTheHostChain) {
     struct Case {
         GpuSamplingParams p;

@@ -111,6 +111,10 @@ __global__ void embed_kernel(const QMatrix m, const int32_t* __restrict__ ids, f
                        : (T == TensorType::Q2_K || T == TensorType::Q3_K || T == TensorType::Q4_K ||
                           T == TensorType::Q5_K || T == TensorType::Q6_K) ? 256 : 32;
     float* o = out + t * m.cols + b * qk;
+    if (row < 0 || row >= m.rows) {  // an id the host did not check (a device-fed token): NaN, never a fault
+        for (int i = 0; i < qk; ++i) o[i] = NAN;
+        return;
+    }
     dequant_block<T>(m, row * m.blocks_per_row + b, [&](int i, float v) { o[i] = v; });
 }
 

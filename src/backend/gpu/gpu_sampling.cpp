@@ -13,6 +13,18 @@
 
 namespace rf::gpu {
 
+namespace {
+
+// A logits row in which no value compared (every logit NaN) has no token to give: say so
+// rather than return an id (the device wrote token 0 so that a step already fed it stays in bounds).
+void check_sample_value(const SampleOut& out, int64_t n) {
+    RF_CHECK(!out.no_value, "gpu sampling: the logits row{} has no comparable value (every logit is NaN): the model's "
+             "output is broken",
+             n > 0 ? fmt::format(" of {}", n) : std::string());
+}
+
+}  // namespace
+
 const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const GpuSamplingParams& p,
                                             std::span<const GpuTokenCount> penalties, double u, int k_list) {
     RF_CHECK(n > 0 && n < (int64_t{1} << 31), "sampling: row of {} values", n);
@@ -77,6 +89,7 @@ void GpuBackendImpl::sample_on_device(const float* row, int64_t n, const GpuSamp
     wait_stream();
     SampleOut out;
     std::memcpy(&out, sample_host_, sizeof out);
+    check_sample_value(out, n);
     if (out.fallback) {
         std::vector<float> host(static_cast<size_t>(n));
         RF_GPU_CHECK(cudaMemcpy(host.data(), row, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToHost));
@@ -119,6 +132,7 @@ int32_t GpuBackendImpl::argmax_wait() {
     wait_event(argmax_done_[slot]);
     SampleOut out;
     std::memcpy(&out, static_cast<const uint8_t*>(sample_host_) + kAsyncSampleOffset + slot * sizeof(SampleOut), sizeof out);
+    check_sample_value(out, 0);
     return out.token;  // (argmax never takes the host fallback: that is for wide nuclei)
 }
 

@@ -215,6 +215,13 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
     if (threadIdx.x != 0) return;
 
     int32_t chosen = argmax_work;
+    if (chosen < 0 || chosen >= n) {  // no logit compared (every one NaN): a broken model output
+        out->token = 0;                // (a decode step fed this id on the device stays in bounds)
+        out->fallback = 0;
+        out->no_value = 1;
+        out->logprob = NAN;
+        return;
+    }
     int fallback = 0;
     if (c.temperature > 0.0f) {
         int64_t cnt = (c.top_k > 0 && c.top_k < n) ? c.top_k : n;  // candidates after top-k
@@ -264,7 +271,7 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
     out->token = fallback ? -1 : chosen;
     out->fallback = fallback;
     out->logprob = fallback ? 0.0f : static_cast<float>(static_cast<double>(raw[chosen]) - M_raw - log(S_raw));
-    out->pad = 0;
+    out->no_value = 0;
 }
 
 }  // namespace

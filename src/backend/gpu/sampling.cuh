@@ -41,7 +41,7 @@ struct SampleOut {
     float logprob;
     int32_t token;
     int32_t fallback;   // 1: sample the row on the host
-    int32_t pad;
+    int32_t no_value;   // 1: no logit compared (all NaN); token is then 0, a valid id for a step it feeds
 };
 
 // Scratch sizes for a row of n: stats [stage1_blocks(n)], two candidate buffers of
