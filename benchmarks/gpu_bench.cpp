@@ -7,6 +7,7 @@
 //       the one-token kernel also that kernel ("type/1" rows: lanes per row / threads per block).
 //   rocmforge_gpu_bench step [--model 0.5b|7b] [--type q4_0] [--steps N] [--ctx N[,N...]]
 //                            [--config all|pdl|fused|eager] [--decode default,no-matvec1,...]
+//                            [--trace 1]
 //       a synthetic decode step of a Qwen2-shaped model built from the Backend ops (weights
 //       random, one sequence, argmax on the device), with graphs on/off and fusion on/off:
 //       tokens/s, microseconds per step, kernels per step, the launch overhead graphs remove; per
@@ -25,6 +26,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -37,6 +39,7 @@
 #include "backend/gpu/grid_barrier_probe.cuh"
 #include "backend/gpu/launch_chain_probe.cuh"
 #include "backend/gpu/matvec.cuh"
+#include "backend/gpu/attention.cuh"
 #include "backend/gpu/norm_quant.cuh"
 #include "core/error.h"
 #include "core/half.h"
@@ -58,6 +61,7 @@ struct Args {
     std::string shape;           // matvec: only this "rowsxcols"
     int variants = 1;            // matvec: also time every launch configuration
     std::vector<std::string> decode = {"default"};  // step: decode switch sets (see set_decode_switches)
+    int trace = 0;  // step: 1 = the phases of the first decode attentions of a queued step (AttnTrace)
 };
 
 Args parse(int argc, char** argv) {
@@ -76,6 +80,7 @@ Args parse(int argc, char** argv) {
         else if (k == "--shape") a.shape = v;
         else if (k == "--variants") a.variants = std::stoi(v);
         else if (k == "--decode") a.decode = bench::split_list(v);
+        else if (k == "--trace") a.trace = std::stoi(v);
         else fail("gpu_bench: unknown option {}", k);
     }
     return a;
@@ -349,6 +354,68 @@ void set_decode_switches(const std::string& name) {
 using bench::ModelDims;
 ModelDims dims_of(const std::string& m) { return bench::dims_of(m, "gpu_bench"); }
 
+// The phases of the first decode attentions (and their combine kernels) of one queued step, from
+// the kernels' own stamps (AttnTrace): SM clock cycles per phase (median and max over the
+// blocks) and the global timer across blocks: entry spread, the span, and the gap between the
+// last attention block's end and the combine's release from its wait.
+void print_attention_trace(GpuBackend& be, const std::function<void(int)>& record, int pos) {
+    void* buf = be.alloc(gpu::kAttnTraceBytes);
+    be.fill_zero(buf, gpu::kAttnTraceBytes);
+    be.set_attention_trace(buf);
+    for (int i = 0; i < 4; ++i) record(pos + i);  // capture, then the last one is a plain replay
+    be.synchronize();
+    std::vector<unsigned long long> w(gpu::kAttnTraceBytes / 8);
+    be.download(w.data(), buf, gpu::kAttnTraceBytes);
+    be.set_attention_trace(nullptr);
+    be.release(buf);
+    auto stats = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v.empty() ? std::pair<double, double>{0, 0} : std::pair<double, double>{v[v.size() / 2], v.back()};
+    };
+    fmt::print("attention trace (cycles: median / max over blocks; ns from the global timer)\n");
+    for (int l = 0; l < gpu::kAttnTraceLaunches; ++l) {
+        const unsigned long long* base = w.data() + l * gpu::kAttnTraceLaunchWords;
+        struct Part {
+            std::vector<double> pre, ph3, ph4, ph5;
+            unsigned long long t_in_min = ~0ull, t_in_max = 0, t_end_max = 0, t_wait_min = ~0ull, t_wait_max = 0;
+            int n = 0;
+        } part[2];
+        for (int k = 0; k < 2; ++k)
+            for (int b = 0; b < gpu::kAttnTraceBlocks; ++b) {
+                const unsigned long long* r = base + (static_cast<size_t>(k) * gpu::kAttnTraceBlocks + b) * gpu::kAttnTraceWords;
+                if (r[0] == 0) continue;
+                Part& p = part[k];
+                ++p.n;
+                p.pre.push_back(static_cast<double>(r[2] - r[1]));
+                p.ph3.push_back(static_cast<double>(r[3] - r[2]));
+                p.ph4.push_back(static_cast<double>(r[4] - r[3]));
+                p.ph5.push_back(static_cast<double>(r[5] - r[4]));
+                p.t_in_min = std::min(p.t_in_min, r[0]);
+                p.t_in_max = std::max(p.t_in_max, r[0]);
+                p.t_end_max = std::max(p.t_end_max, r[6]);
+                p.t_wait_min = std::min(p.t_wait_min, r[7]);
+                p.t_wait_max = std::max(p.t_wait_max, r[7]);
+            }
+        if (part[0].n == 0) continue;
+        for (int k = 0; k < 2; ++k) {
+            const Part& p = part[k];
+            if (p.n == 0) continue;
+            const auto a = stats(p.pre), b = stats(p.ph3), c = stats(p.ph4), d = stats(p.ph5);
+            fmt::print("  launch {} {:<9} {:>4} blocks: entry->wait {:>6.0f} / {:>6.0f}  wait->staged {:>6.0f} / {:>6.0f}  "
+                       "staged->tiles {:>6.0f} / {:>6.0f}  tiles->end {:>6.0f} / {:>6.0f} cycles; entry spread {} ns, "
+                       "first release -> last end {} ns, release spread {} ns\n",
+                       l, k == 0 ? "attention" : "combine", p.n, a.first, a.second, b.first, b.second, c.first, c.second,
+                       d.first, d.second, p.t_in_max - p.t_in_min, p.t_end_max - p.t_wait_min, p.t_wait_max - p.t_wait_min);
+        }
+        if (part[1].n > 0)
+            fmt::print("  launch {}: combine first entry {} ns after the first attention entry; combine release {} ns after "
+                       "the last attention block ended\n",
+                       l, static_cast<long long>(part[1].t_in_min - part[0].t_in_min),
+                       static_cast<long long>(part[1].t_wait_min) - static_cast<long long>(part[0].t_end_max));
+    }
+    std::fflush(stdout);
+}
+
 int run_step(const Args& args) {
     const ModelDims d = dims_of(args.model);
     const auto t = parse_tensor_type(args.type);
@@ -506,6 +573,7 @@ int run_step(const Args& args) {
                 fmt::print("{:<7} {:<7} {:<5} {:>10.1f} {:>10.1f} {:>12} {:>9.0f}  queued (no per-step sync)\n", "on", "on", "on",
                            qus, 1e6 / qus, "", (weight_bytes + kv_bytes) / (qus * 1e-6) / 1e9);
                 std::fflush(stdout);
+                if (args.trace) print_attention_trace(*be, [&](int pos) { record(pos, 1); }, ctx + args.steps);
             }
         }
         if (args.config == "all")

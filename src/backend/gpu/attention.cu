@@ -310,14 +310,23 @@ constexpr int kCombineRegSplits = 16;  // the combine holds up to this many chun
 __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t* xq, float2* xds) {
     const int h = blockIdx.x, t = blockIdx.y;
     const int d = threadIdx.x;
+    const TraceStamps trace(a.trace ? a.trace + static_cast<size_t>(kAttnTraceBlocks) * kAttnTraceWords : nullptr,
+                            static_cast<int>(blockIdx.x + gridDim.x * blockIdx.y));
+    trace.timer(0);
+    trace.clock(1);
     __shared__ float cs_s[128], sn_s[128];
     if (a.rope_fused) {  // angles from the step buffer, before the wait
         for (int i = d; i < a.rope.n_rot / 2; i += blockDim.x) rope_angle(a.rope, a.positions[t], i, cs_s[i], sn_s[i]);
         __syncthreads();
     }
     RF_PDL_ENTRY();
+    trace.clock(2);
+    trace.timer(7);
     float* qh = a.q_rot + t * a.q_stride + static_cast<int64_t>(h) * head_dim;
-    const float q_rotated = a.rope_fused ? rope_rotated(qh, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s) : 0.0f;
+    // q's element and its rope partner loaded here, rotated after the partial sums' loads are
+    // issued (one memory round trip for all of them)
+    const float q_x = a.rope_fused ? qh[d] : 0.0f;
+    const float q_p = a.rope_fused ? qh[rope_partner(d, a.rope.n_rot, a.rope.neox != 0)] : 0.0f;
     const size_t base = (static_cast<size_t>(t) * a.n_head + h) * a.n_splits;
     float num = 0.0f, den = 0.0f;
     if (a.n_splits <= kCombineRegSplits) {
@@ -332,6 +341,8 @@ __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t*
                 pa[s] = a.partial_acc[(base + s) * head_dim + d];  // unwritten for empty chunks
             }
         }
+        const float q_rotated =
+            a.rope_fused ? rope_rotate_loaded(q_x, q_p, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s) : 0.0f;
         if (a.rope_fused) {
             __syncthreads();  // every read of q is done before the rotated q is written
             qh[d] = q_rotated;
@@ -357,7 +368,7 @@ __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t*
             l_s[s] = ml.y;
         }
         __syncthreads();  // (also: every read of q is done before the rotated q is written)
-        if (a.rope_fused) qh[d] = q_rotated;
+        if (a.rope_fused) qh[d] = rope_rotate_loaded(q_x, q_p, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s);
         float M = -INFINITY;
         for (int s = 0; s < a.n_splits; ++s) M = fmaxf(M, w_s[s]);
         // chunk s's term, added in chunk order (pa unwritten for empty chunks)
@@ -380,9 +391,13 @@ __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t*
         for (; s < a.n_splits; ++s) add(s, a.partial_acc[(base + s) * head_dim + d]);
     }
     const float o = num / den;
+    trace.clock(3);
+    trace.clock(4);
     const int64_t e = static_cast<int64_t>(h) * head_dim + d;  // element of the token's row
     a.out[t * a.out_stride + e] = o;
     if (xq != nullptr) quantize_q8_1_warp(o, t * a.out_stride + e, xq, xds);  // (head_dim % 32 == 0)
+    trace.clock(5);
+    trace.timer(6);
 }
 
 __global__ void kv_store_kernel(void* kc, void* vc, int32_t codec, int32_t block_size, int32_t n_kv_head,

@@ -72,7 +72,21 @@ struct AttnArgs {
     // Nonzero (matrix units with rope folded in): the first tiles are copied before the
     // programmatic-dependent wait, the token's row written from registers (attention_decode_mma.cu)
     int32_t early_kv;
+    int32_t pad_;
+    // Profiling only (GpuBackend::set_attention_trace): this launch's AttnTrace records, or null.
+    unsigned long long* trace;
 };
+
+// Phase stamps of one decode-attention launch (profiling): per block of the attention kernel
+// (blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z) < kAttnTraceBlocks) and then
+// per block of its combine kernel, kAttnTraceWords words: global timer (ns) at entry, SM clock
+// at entry, after the programmatic-dependent wait, after q (and the token's K/V) are staged,
+// after the last tile, at the end; global timer at the end; the SM id.
+constexpr int kAttnTraceBlocks = 256;
+constexpr int kAttnTraceWords = 8;
+constexpr int kAttnTraceLaunches = 4;
+constexpr size_t kAttnTraceLaunchWords = 2 * static_cast<size_t>(kAttnTraceBlocks) * kAttnTraceWords;
+constexpr size_t kAttnTraceBytes = kAttnTraceLaunches * kAttnTraceLaunchWords * 8;
 
 bool attention_supports_head_dim(int head_dim);
 

@@ -8,6 +8,33 @@
 
 namespace rf::gpu {
 
+// Profiling stamps (AttnTrace, attention.cuh): thread 0 of a block whose record exists writes
+// word k; NVIDIA only (the global timer); a no-op elsewhere or without a trace buffer.
+struct TraceStamps {
+    unsigned long long* rec = nullptr;
+    __device__ __forceinline__ TraceStamps(unsigned long long* launch, int block) {
+        if (launch != nullptr && block < kAttnTraceBlocks && threadIdx.x == 0) rec = launch + block * kAttnTraceWords;
+    }
+    __device__ __forceinline__ void clock(int k) const {
+#if !defined(ROCMFORGE_WITH_HIP)
+        if (rec) rec[k] = static_cast<unsigned long long>(clock64());
+#else
+        (void)k;
+#endif
+    }
+    __device__ __forceinline__ void timer(int k) const {
+#if !defined(ROCMFORGE_WITH_HIP)
+        if (rec) {
+            unsigned long long t;
+            asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+            rec[k] = t;
+        }
+#else
+        (void)k;
+#endif
+    }
+};
+
 // What block (split, KV head x q-head group, token) of a decode attention launch works on.
 struct DecodeBlock {
     int t;        // token of the step
@@ -56,11 +83,20 @@ __device__ __forceinline__ void rope_store_token_kv(const AttnArgs& a, int t, in
     float* kh = a.k_new + static_cast<int64_t>(kvh) * D;
     const float* vh = a.v_new + static_cast<int64_t>(kvh) * D;
     constexpr int KPT = (D + THREADS - 1) / THREADS;
-    float kr[KPT];
+    float kr[KPT], kp[KPT], vr[KPT];  // every load first (one round trip), then the rotation
 #pragma unroll
     for (int k = 0; k < KPT; ++k) {
         const int d = tid + k * THREADS;
-        if (d < D) kr[k] = rope_rotated(kh, d, a.rope.n_rot, a.rope.neox != 0, cs, sn);
+        if (d < D) {
+            kr[k] = kh[d];
+            kp[k] = kh[rope_partner(d, a.rope.n_rot, a.rope.neox != 0)];
+            vr[k] = vh[d];
+        }
+    }
+#pragma unroll
+    for (int k = 0; k < KPT; ++k) {
+        const int d = tid + k * THREADS;
+        if (d < D) kr[k] = rope_rotate_loaded(kr[k], kp[k], d, a.rope.n_rot, a.rope.neox != 0, cs, sn);
     }
     __syncthreads();  // every read of k is done before it is overwritten
     const int32_t slot = a.slots[t];
@@ -69,7 +105,7 @@ __device__ __forceinline__ void rope_store_token_kv(const AttnArgs& a, int t, in
     for (int k = 0; k < KPT; ++k) {
         const int d = tid + k * THREADS;
         if (d < D) {
-            const float v = vh[d];
+            const float v = vr[k];
             kh[d] = kr[k];
             store_kv<C>(a.k, row * D + d, kr[k]);
             store_kv<C>(a.v, row * D + d, v);

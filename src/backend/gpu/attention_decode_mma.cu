@@ -34,8 +34,11 @@ struct DecodeMmaShape {
     static constexpr size_t q_elems = static_cast<size_t>(kRows) * LDS;
     static constexpr size_t kv_elems = static_cast<size_t>(kBC) * LDS;  // one stage of K (or V)
     static constexpr size_t smem_bytes = (q_elems + 2 * STAGES * kv_elems) * 2;
-    // the warps' O for the final merge reuse the K/V stages: [kWarps][kRows][D] floats
-    static_assert(static_cast<size_t>(kWarps) * kRows * D * 4 <= 2 * STAGES * kv_elems * 2, "merge area fits the stages");
+    // the warps' O for the final merge reuse the K/V stages: [kWarps][kRows][RS] floats
+    // rows of the merge area padded by 8 floats: the fragment stores of one warp (rows g, columns
+    // 2c) spread over all banks instead of 8 rows on one bank group
+    static constexpr int RS = D + 8;
+    static_assert(static_cast<size_t>(kWarps) * kRows * RS * 4 <= 2 * STAGES * kv_elems * 2, "merge area fits the stages");
 };
 
 #if RF_DEVICE_MMA
@@ -88,6 +91,9 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     const int t = blk.t, kvh = blk.kvh, split = blk.split, h0 = blk.h0, nh = blk.nh;
     const int n_ctx = blk.n_ctx, begin = blk.begin, end = blk.end;
     const int32_t* bt = blk.bt;
+    const TraceStamps trace(a.trace, static_cast<int>(blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z)));
+    trace.timer(0);
+    trace.clock(1);
     if constexpr (ROPE) {  // angles from the step buffer: before the wait
         for (int i = tid; i < a.rope.n_rot / 2; i += kThreads) rope_angle(a.rope, n_ctx - 1, i, cs_s[i], sn_s[i]);
         __syncthreads();
@@ -111,6 +117,8 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     const bool early_kv = ROPE && a.early_kv != 0;
     if (early_kv) first_copies(min(end, n_ctx - 1));
     RF_PDL_ENTRY();
+    trace.clock(2);
+    trace.timer(7);
 
     // q rows: head h0 + r (rotated with ROPE), times scale * log2(e), as f16; rows >= nh zero
     const float sc = a.scale * kLog2e;
@@ -119,11 +127,15 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         uint4 v = make_uint4(0, 0, 0, 0);
         if (r < nh) {
             const float* qh = a.q + t * a.q_stride + static_cast<int64_t>(h0 + r) * D;
-            float x[8];
+            float x[8], p[8];  // every load first (one round trip), then the rotation
 #pragma unroll
             for (int e = 0; e < 8; ++e) {
-                if constexpr (ROPE) x[e] = rope_rotated(qh, cc + e, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s);
-                else x[e] = qh[cc + e];
+                x[e] = qh[cc + e];
+                if constexpr (ROPE) p[e] = qh[rope_partner(cc + e, a.rope.n_rot, a.rope.neox != 0)];
+            }
+            if constexpr (ROPE) {
+#pragma unroll
+                for (int e = 0; e < 8; ++e) x[e] = rope_rotate_loaded(x[e], p[e], cc + e, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s);
             }
             v = make_uint4(pack2<false>(x[0] * sc, x[1] * sc), pack2<false>(x[2] * sc, x[3] * sc),
                            pack2<false>(x[4] * sc, x[5] * sc), pack2<false>(x[6] * sc, x[7] * sc));
@@ -147,6 +159,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     for (int n = 0; n < NO; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
     float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;  // rows g and g + 8
 
+    trace.clock(3);
     if (!early_kv) first_copies(end);  // (without the rope folded in the previous kernel stored this step's rows)
     for (int j = 0; j < n_tiles; ++j) {
         const int stage = j % STAGES;
@@ -191,6 +204,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         __syncthreads();  // the stage is refilled next iteration (and, after the last, reused below)
     }
 
+    trace.clock(4);
     // Merge the warps: row sums over the row's 4 lanes, then (max, sum, O) per warp in shared memory.
 #pragma unroll
     for (int m = 1; m <= 2; m <<= 1) {
@@ -203,11 +217,11 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         l_w[warp][g] = l_lo;
         l_w[warp][g + 8] = l_hi;
     }
-    float* red = reinterpret_cast<float*>(s_k);  // [kWarps][kRows][D]
+    float* red = reinterpret_cast<float*>(s_k);  // [kWarps][kRows][S::RS]
 #pragma unroll
     for (int n = 0; n < NO; ++n) {
-        float* lo = red + (static_cast<size_t>(warp) * kRows + g) * D + n * 8 + 2 * c;
-        float* hi = lo + 8 * D;
+        float* lo = red + (static_cast<size_t>(warp) * kRows + g) * S::RS + n * 8 + 2 * c;
+        float* hi = lo + 8 * S::RS;
         *reinterpret_cast<float2*>(lo) = make_float2(o[n][0], o[n][1]);
         *reinterpret_cast<float2*>(hi) = make_float2(o[n][2], o[n][3]);
     }
@@ -223,13 +237,15 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         for (int w = 0; w < kWarps; ++w) {
             const float mw = m_w[w][r];
             const float f = mw == -INFINITY ? 0.0f : fast_exp2(mw - M);
-            acc += f * red[(static_cast<size_t>(w) * kRows + r) * D + d];
+            acc += f * red[(static_cast<size_t>(w) * kRows + r) * S::RS + d];
             l += f * l_w[w][r];
         }
         a.partial_acc[(pidx0 + static_cast<size_t>(r) * a.n_splits) * D + d] = acc;
         // the register kernel's convention: the max in natural-log units (the combine takes e^(m - M))
         if (d == 0) a.partial_ml[pidx0 + static_cast<size_t>(r) * a.n_splits] = make_float2(M == -INFINITY ? M : M * kLn2, l);
     }
+    trace.clock(5);
+    trace.timer(6);
 #else
     (void)a;
 #endif

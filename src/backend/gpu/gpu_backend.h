@@ -150,6 +150,10 @@ public:
     virtual void set_use_graphs(bool on) = 0;
     virtual void set_fuse_ops(bool on) = 0;
     virtual void set_use_pdl(bool on) = 0;
+    // Profiling (benchmarks only): with a device buffer of kAttnTraceBytes, the first
+    // kAttnTraceLaunches decode attentions of every step on the matrix units stamp each block's
+    // phases there (attention.cuh: AttnTrace); null turns it off.
+    virtual void set_attention_trace(void* device_buffer) = 0;
 
     virtual GpuF16CacheInfo f16_cache_info() const = 0;
     // Byte budget of the f16 weight cache (evicting least recently used copies above it); a

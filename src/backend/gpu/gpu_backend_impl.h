@@ -110,6 +110,10 @@ public:
     void set_use_graphs(bool on) override { use_graphs_ = on; }
     void set_fuse_ops(bool on) override { fuse_ops_ = on; }
     void set_use_pdl(bool on) override { use_pdl_ = on && pdl_supported_; }
+    void set_attention_trace(void* device_buffer) override {
+        attn_trace_ = device_buffer;
+        last_flush_.valid = false;  // the next step is emitted again (the launches' arguments change)
+    }
     GpuF16CacheInfo f16_cache_info() const override;
     void set_f16_cache_budget(int64_t bytes) override;
 
@@ -160,6 +164,7 @@ private:
     bool use_graphs_ = true;
     bool fuse_ops_ = true;
     bool use_pdl_ = false;
+    void* attn_trace_ = nullptr;  // set_attention_trace
     bool pdl_supported_ = false;
     bool use_blas_ = true;
     cudaStream_t stream_ = nullptr;

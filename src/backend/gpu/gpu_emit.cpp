@@ -295,6 +295,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
     const DecodeSwitches& switches = switches_;
     const Op* pending_norm = nullptr;  // an rms_norm left to the prologue of the next matvec
     const Op* pending_rope = nullptr;  // rope(q), rope(k), kv_store left to the next attention
+    int traced_attentions = 0;         // set_attention_trace: launches given a trace record so far
     // The slot holding x's q8_1, quantizing it into slot 0 first if no slot does.
     auto quantized_input = [&](const Act& x) {
         for (int s = 0; s < 2; ++s)
@@ -553,6 +554,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     written(rk.a);
                     pending_rope = nullptr;
                 }
+                if (attn_trace_ != nullptr && a.mma != 0 && traced_attentions < kAttnTraceLaunches)
+                    a.trace = static_cast<unsigned long long*>(attn_trace_) + traced_attentions++ * kAttnTraceLaunchWords;
                 // attention + quantized matmul of its output: the kernel writing out writes the q8_1 input
                 const bool fuse_q8 = fuse_ops_ && op.attn.head_dim % 32 == 0 && i + 1 < n_ops &&
                                      ops_[i + 1].kind == OpKind::Matmul && same_act(ops_[i + 1].a, op.c) &&

@@ -45,4 +45,27 @@ __device__ __forceinline__ float rope_rotated(const float* v, int d, int n_rot, 
     return (d & 1) ? rope_second(v[d - 1], v[d], cs[i], sn[i]) : rope_first(v[d], v[d + 1], cs[i], sn[i]);
 }
 
+// The element whose value rotates element d with it (d itself past n_rot, where nothing rotates).
+__device__ __forceinline__ int rope_partner(int d, int n_rot, bool neox) {
+    if (d >= n_rot) return d;
+    if (neox) return d < n_rot / 2 ? d + n_rot / 2 : d - n_rot / 2;
+    return d ^ 1;
+}
+
+// rope_rotated with the two values already loaded (x = v[d], p = v[rope_partner(d)]): the same
+// arithmetic and bits. A kernel loads every value it rotates first and rotates after, so that its
+// loads make one memory round trip instead of one per element (a warp issues in order and waits at
+// the first use of a load).
+__device__ __forceinline__ float rope_rotate_loaded(float x, float p, int d, int n_rot, bool neox, const float* cs,
+                                                    const float* sn) {
+    if (d >= n_rot) return x;
+    const int half = n_rot / 2;
+    if (neox) {
+        if (d < half) return rope_first(x, p, cs[d], sn[d]);
+        return rope_second(p, x, cs[d - half], sn[d - half]);
+    }
+    const int i = d >> 1;
+    return (d & 1) ? rope_second(p, x, cs[i], sn[i]) : rope_first(x, p, cs[i], sn[i]);
+}
+
 }  // namespace rf::gpu
