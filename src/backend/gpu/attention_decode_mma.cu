@@ -42,23 +42,43 @@ struct DecodeMmaShape {
 };
 
 #if RF_DEVICE_MMA
-// Positions [k0, k0 + kBC) of KV head kvh into one stage; rows at or past `end` are zeros (never
-// read from the pools: a garbage V row would turn 0 * NaN into NaN in P V). Thread t copies 16-byte
-// column t % CPR of rows t / CPR, + kThreads / CPR, ...
+// A tile's copy: thread t copies 16-byte column t % CPR of rows t / CPR, + STEP, ... (N rows).
 template <int D>
-__device__ __forceinline__ void copy_tile(const AttnArgs& a, const int32_t* bt, int kvh, int k0, int end, uint16_t* sk,
-                                          uint16_t* sv) {
+struct TileCopy {
+    static constexpr int CPR = D / 8;
+    static constexpr int STEP = kThreads / CPR;
+    static constexpr int N = kBC / STEP;
+};
+
+// The block ids of this thread's rows of the tile at k0 in block table bt (entries past the
+// sequence's blocks are within the table's stride: zeros, never used). All of them are loaded
+// before any copy is issued: a cp.async is ordered after every earlier memory access, so a
+// block-id load between two copies costs a round trip each (8 per tile at head_dim 128).
+template <int D>
+__device__ __forceinline__ void tile_block_ids(const AttnArgs& a, const int32_t* bt, int k0, int32_t (&ids)[TileCopy<D>::N]) {
+    using C = TileCopy<D>;
+    const int r0 = static_cast<int>(threadIdx.x) / C::CPR;
+#pragma unroll
+    for (int j = 0; j < C::N; ++j) ids[j] = bt[min((k0 + r0 + j * C::STEP) / a.block_size, a.bt_stride - 1)];
+}
+
+// Positions [k0, k0 + kBC) of KV head kvh into one stage, from the rows' block ids; rows at or
+// past `end` are zeros (never read from the pools: a garbage V row would turn 0 * NaN into NaN in P V).
+template <int D>
+__device__ __forceinline__ void copy_tile_rows(const AttnArgs& a, const int32_t (&ids)[TileCopy<D>::N], int kvh, int k0,
+                                               int end, uint16_t* sk, uint16_t* sv) {
+    using C = TileCopy<D>;
     constexpr int LDS = D + 8;
-    constexpr int CPR = D / 8;
-    const int col = (static_cast<int>(threadIdx.x) % CPR) * 8;
-#pragma unroll 4
-    for (int r = static_cast<int>(threadIdx.x) / CPR; r < kBC; r += kThreads / CPR) {
+    const int col = (static_cast<int>(threadIdx.x) % C::CPR) * 8;
+    const int r0 = static_cast<int>(threadIdx.x) / C::CPR;
+#pragma unroll
+    for (int j = 0; j < C::N; ++j) {
+        const int r = r0 + j * C::STEP;
         const int p = k0 + r;
         uint16_t* dk = sk + r * LDS + col;
         uint16_t* dv = sv + r * LDS + col;
         if (p < end) {
-            const int64_t elem = ((static_cast<int64_t>(bt[p / a.block_size]) * a.n_kv_head + kvh) * a.block_size +
-                                  p % a.block_size) * D + col;
+            const int64_t elem = ((static_cast<int64_t>(ids[j]) * a.n_kv_head + kvh) * a.block_size + p % a.block_size) * D + col;
             cp_async16(smem_addr(dk), static_cast<const uint16_t*>(a.k) + elem);
             cp_async16(smem_addr(dv), static_cast<const uint16_t*>(a.v) + elem);
         } else {
@@ -66,6 +86,14 @@ __device__ __forceinline__ void copy_tile(const AttnArgs& a, const int32_t* bt, 
             *reinterpret_cast<uint4*>(dv) = make_uint4(0, 0, 0, 0);
         }
     }
+}
+
+template <int D>
+__device__ __forceinline__ void copy_tile(const AttnArgs& a, const int32_t* bt, int kvh, int k0, int end, uint16_t* sk,
+                                          uint16_t* sv) {
+    int32_t ids[TileCopy<D>::N];
+    tile_block_ids<D>(a, bt, k0, ids);
+    copy_tile_rows<D>(a, ids, kvh, k0, end, sk, sv);
 }
 #endif
 
@@ -94,6 +122,15 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     const TraceStamps trace(a.trace, static_cast<int>(blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z)));
     trace.timer(0);
     trace.clock(1);
+    const bool early_kv = ROPE && a.early_kv != 0;
+    // early_kv (below): the first tiles' block ids, loaded before the angles are computed so that
+    // their round trip overlaps that arithmetic; from sequence 0's row, which is the step's one
+    // sequence when the rope is folded in (one token), checked once token_seq has arrived
+    int32_t ids[STAGES - 1][TileCopy<D>::N];
+    if (early_kv) {
+#pragma unroll
+        for (int j = 0; j < STAGES - 1; ++j) tile_block_ids<D>(a, a.block_tables, begin + j * kBC, ids[j]);
+    }
     if constexpr (ROPE) {  // angles from the step buffer: before the wait
         for (int i = tid; i < a.rope.n_rot / 2; i += kThreads) rope_angle(a.rope, n_ctx - 1, i, cs_s[i], sn_s[i]);
         __syncthreads();
@@ -114,8 +151,19 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
             cp_async_commit();
         }
     };
-    const bool early_kv = ROPE && a.early_kv != 0;
-    if (early_kv) first_copies(min(end, n_ctx - 1));
+    if (early_kv) {
+        if (bt != a.block_tables) {  // not sequence 0 after all
+#pragma unroll
+            for (int j = 0; j < STAGES - 1; ++j) tile_block_ids<D>(a, bt, begin + j * kBC, ids[j]);
+        }
+#pragma unroll
+        for (int j = 0; j < STAGES - 1; ++j) {
+            if (j < n_tiles)
+                copy_tile_rows<D>(a, ids[j], kvh, begin + j * kBC, min(end, n_ctx - 1), s_k + j * S::kv_elems,
+                                  s_v + j * S::kv_elems);
+            cp_async_commit();
+        }
+    }
     RF_PDL_ENTRY();
     trace.clock(2);
     trace.timer(7);

@@ -9,12 +9,12 @@
 namespace rf::gpu {
 
 // Host-computed constants of one RopeParams (see make_rope_consts).
+constexpr int kRopeMaxPairs = 128;  // n_rot <= 256
 struct RopeConsts {
-    double freq_base;
-    double freq_scale;
-    double ext_factor;
-    double corr_low;
-    double corr_high;
+    // theta of pair i at position p = p * factor[i]: base^(-2i / n_rot) with the frequency scale
+    // and YaRN's ramp folded in, computed on the host exactly as the CPU backend does
+    // (cpu_rope.cpp), so that a kernel's angle is one multiply and a sincos, not a pow
+    double factor[kRopeMaxPairs];
     double mscale;   // attn_factor (times the YaRN magnitude correction when ext_factor != 0)
     int32_t n_rot;
     int32_t neox;

@@ -1,6 +1,6 @@
 // Device pieces of the rotary position embedding shared by the rope kernels (rope.cu) and the
 // decode attention kernel that applies rope itself (attention.cu): the angle of a rotated pair in
-// double (the CPU's rope_cos_sin) and the rotated value of one element. Both kernels rotate with
+// double (the CPU's rope_cos_sin, from the host's per-pair factors) and the rotated value of one element. Both kernels rotate with
 // the same explicit fused multiply-adds, so a fused and an unfused step give the same bits.
 // Only included by .cu files.
 #pragma once
@@ -9,19 +9,9 @@
 
 namespace rf::gpu {
 
-// cos / sin of rotated pair i at `position`.
+// cos / sin of rotated pair i at `position` (the CPU's rope_cos_sin: theta in double).
 __device__ __forceinline__ void rope_angle(const RopeConsts& c, int position, int i, float& cs, float& sn) {
-    const int i0 = 2 * i;
-    const double inv_freq = pow(c.freq_base, -static_cast<double>(i0) / c.n_rot);
-    const double theta_extrap = static_cast<double>(position) * inv_freq;
-    const double theta_interp = c.freq_scale * theta_extrap;
-    double theta = theta_interp;
-    if (c.ext_factor != 0.0) {
-        const double y = (i0 / 2 - c.corr_low) / fmax(0.001, c.corr_high - c.corr_low);
-        const double ramp = 1.0 - fmin(1.0, fmax(0.0, y));
-        const double mix = ramp * c.ext_factor;
-        theta = theta_interp * (1.0 - mix) + theta_extrap * mix;
-    }
+    const double theta = position * c.factor[i];
     double s, co;
     sincos(theta, &s, &co);
     cs = static_cast<float>(co * c.mscale);
