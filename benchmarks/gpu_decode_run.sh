@@ -13,6 +13,7 @@
 #     long    the same at contexts 8192 and 32768 (new), 0.5b / 7b q4_0 also with the base bench
 #     matvec  the one-token matvec against the many-token kernel, every launch configuration
 #     ncu     per-kernel times of one replayed 7b q4_0 and 0.5b q4_0 step (new)
+#     trace   the decode attention's per-block phases inside a queued step (7b and 0.5b q4_0, step --trace 1)
 #     sass    per-instruction warp-stall samples (ncu source page) of the matvec kernels on the 7b
 #             down (many-token kernel) and gate/up (one-token kernel) shapes, SASS_TYPES (default
 #             q4_0 q8_0), summarised by benchmarks/gpu_ncu_sass_summary.py
@@ -97,6 +98,15 @@ for w in $what; do
             timeout 150 ncu --clock-control none --metrics gpu__time_duration.sum --csv "$bins/rocmforge_gpu_bench" step \
                 --model "$1" --type "$2" --steps 1 --warmup 2 --config pdl >"$out/ncu_step_$1_$2.csv" 2>&1
             echo "ncu step $m rc=$?"
+        done
+        ;;
+    trace)
+        for m in "7b q4_0" "0.5b q4_0"; do
+            set -- $m
+            timeout 100 "$bins/rocmforge_gpu_bench" step --model "$1" --type "$2" --steps 30 --ctx 512 --config pdl \
+                --trace 1 >"$out/trace_$1_$2.log" 2>&1
+            echo "trace $m rc=$?"
+            grep -E "^  launch 1" "$out/trace_$1_$2.log" | cut -c1-330
         done
         ;;
     sass)
