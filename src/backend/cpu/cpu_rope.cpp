@@ -1,59 +1,17 @@
 // Rotary position embedding on the CPU (llama.cpp's rope incl. YaRN; NeoX and normal pairing).
-// The cos/sin of every (token, pair) are computed once per step into a RopeTable (per dim:
-// one pow for the frequency and the YaRN ramp; per token: cos and sin), then applied to every
-// head of q and k.
+// The cos/sin of every (token, pair) are computed once per step into a RopeTable (per dim: the
+// frequency factor of rope_freqs.h, shared with the GPU backend; per token: cos and sin), then
+// applied to every head of q and k.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "backend/cpu/cpu_ops.h"
+#include "backend/rope_freqs.h"
 #include "core/error.h"
 
 namespace rf::cpu {
 namespace {
-
-// Dimension index (of n_rot) where the rotation of `n_rotations` full turns over n_ctx_orig
-// tokens happens (YaRN correction range).
-double yarn_corr_dim(int n_rot, int n_ctx_orig, double n_rotations, double base) {
-    return n_rot * std::log(n_ctx_orig / (n_rotations * 2.0 * M_PI)) / (2.0 * std::log(base));
-}
-
-double yarn_ramp(double low, double high, int i0) {
-    const double y = (i0 / 2 - low) / std::max(0.001, high - low);
-    return 1.0 - std::min(1.0, std::max(0.0, y));
-}
-
-// Per pair i < n_rot / 2: theta(pos) = pos * factor[i], magnitude mscale.
-struct RopeFreqs {
-    std::vector<double> factor;
-    double mscale = 1.0;
-};
-
-RopeFreqs rope_freqs(const RopeParams& p) {
-    const int half = p.n_rot / 2;
-    RopeFreqs f;
-    f.factor.resize(static_cast<size_t>(half));
-    double corr_low = 0.0, corr_high = 0.0;
-    if (p.ext_factor != 0.0f) {
-        corr_low = std::max(
-            0.0, std::floor(yarn_corr_dim(p.n_rot, p.n_ctx_orig, p.beta_fast, p.freq_base)));
-        corr_high =
-            std::min(double(p.n_rot - 1),
-                     std::ceil(yarn_corr_dim(p.n_rot, p.n_ctx_orig, p.beta_slow, p.freq_base)));
-    }
-    f.mscale = p.attn_factor;
-    if (p.ext_factor != 0.0f) f.mscale *= 1.0 + 0.1 * std::log(1.0 / p.freq_scale);
-    for (int i = 0; i < half; ++i) {
-        const int i0 = 2 * i;
-        // theta_extrap = pos * base^(-i0 / n_rot); theta_interp = freq_scale * theta_extrap
-        const double inv_freq =
-            std::pow(static_cast<double>(p.freq_base), -static_cast<double>(i0) / p.n_rot);
-        double mix = 0.0;
-        if (p.ext_factor != 0.0f) mix = yarn_ramp(corr_low, corr_high, i0) * p.ext_factor;
-        f.factor[static_cast<size_t>(i)] = inv_freq * (p.freq_scale * (1.0 - mix) + mix);
-    }
-    return f;
-}
 
 void cos_sin(const RopeFreqs& f, int32_t position, float* cos_out, float* sin_out) {
     for (size_t i = 0; i < f.factor.size(); ++i) {

@@ -32,6 +32,7 @@
 #include "backend/gpu/norm_quant.cuh"
 #include "backend/gpu/rope.cuh"
 #include "backend/gpu/gpu_weight_layout.h"
+#include "backend/rope_freqs.h"
 #include "core/error.h"
 
 namespace rf::gpu {
@@ -222,27 +223,9 @@ RopeConsts make_rope_consts(const RopeParams& p) {
     RF_CHECK(p.n_rot > 0 && p.n_rot % 2 == 0 && p.n_rot / 2 <= kRopeMaxPairs,
              "gpu rope: n_rot {} (even, up to {})", p.n_rot, 2 * kRopeMaxPairs);
     RopeConsts c = zeroed<RopeConsts>();
-    // the CPU backend's rope_freqs (cpu_rope.cpp), term for term
-    double corr_low = 0.0, corr_high = 0.0;
-    c.mscale = p.attn_factor;
-    if (p.ext_factor != 0.0f) {
-        auto corr_dim = [&](double n_rotations) {
-            return p.n_rot * std::log(p.n_ctx_orig / (n_rotations * 2.0 * M_PI)) / (2.0 * std::log(static_cast<double>(p.freq_base)));
-        };
-        corr_low = std::max(0.0, std::floor(corr_dim(p.beta_fast)));
-        corr_high = std::min(static_cast<double>(p.n_rot - 1), std::ceil(corr_dim(p.beta_slow)));
-        c.mscale *= 1.0 + 0.1 * std::log(1.0 / p.freq_scale);
-    }
-    for (int i = 0; i < p.n_rot / 2; ++i) {
-        const int i0 = 2 * i;
-        const double inv_freq = std::pow(static_cast<double>(p.freq_base), -static_cast<double>(i0) / p.n_rot);
-        double mix = 0.0;
-        if (p.ext_factor != 0.0f) {
-            const double y = (i0 / 2 - corr_low) / std::max(0.001, corr_high - corr_low);
-            mix = (1.0 - std::min(1.0, std::max(0.0, y))) * p.ext_factor;
-        }
-        c.factor[i] = inv_freq * (p.freq_scale * (1.0 - mix) + mix);
-    }
+    const RopeFreqs f = rope_freqs(p);  // the CPU backend's factors (rope_freqs.h)
+    std::copy(f.factor.begin(), f.factor.end(), c.factor);
+    c.mscale = f.mscale;
     c.n_rot = p.n_rot;
     c.neox = p.neox ? 1 : 0;
     return c;
