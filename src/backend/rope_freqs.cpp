@@ -41,4 +41,18 @@ RopeFreqs rope_freqs(const RopeParams& p) {
     return f;
 }
 
+bool same_rope(const RopeParams& a, const RopeParams& b) {
+    return a.n_rot == b.n_rot && a.neox == b.neox && a.freq_base == b.freq_base && a.freq_scale == b.freq_scale &&
+           a.ext_factor == b.ext_factor && a.attn_factor == b.attn_factor && a.beta_fast == b.beta_fast &&
+           a.beta_slow == b.beta_slow && a.n_ctx_orig == b.n_ctx_orig;
+}
+
+void rope_cos_sin(const RopeFreqs& f, int32_t position, float* cos_out, float* sin_out) {
+    for (size_t i = 0; i < f.factor.size(); ++i) {
+        const double theta = position * f.factor[i];
+        cos_out[i] = static_cast<float>(std::cos(theta) * f.mscale);
+        sin_out[i] = static_cast<float>(std::sin(theta) * f.mscale);
+    }
+}
+
 }  // namespace rf

@@ -3,6 +3,7 @@
 // frequency scale and YaRN's ramp folded in), magnitude mscale (llama.cpp's rope incl. YaRN).
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "backend/backend.h"
@@ -15,5 +16,11 @@ struct RopeFreqs {
 };
 
 RopeFreqs rope_freqs(const RopeParams& p);
+
+// Every field equal (the same angles at every position).
+bool same_rope(const RopeParams& a, const RopeParams& b);
+
+// cos and sin of every pair at `position` (theta in double, rounded to float at the end).
+void rope_cos_sin(const RopeFreqs& f, int32_t position, float* cos_out, float* sin_out);
 
 }  // namespace rf

@@ -1,4 +1,5 @@
 #include "backend/cpu/cpu_backend.h"
+#include "backend/rope_freqs.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -87,15 +88,6 @@ void CpuBackend::matmul(const Weight& w, Act x, Act y, const Weight* bias) {
     }
     cpu::matmul(pool_, w, x, y, b);
 }
-
-namespace {
-bool same_rope(const RopeParams& a, const RopeParams& b) {
-    return a.n_rot == b.n_rot && a.neox == b.neox && a.freq_base == b.freq_base &&
-           a.freq_scale == b.freq_scale && a.ext_factor == b.ext_factor &&
-           a.attn_factor == b.attn_factor && a.beta_fast == b.beta_fast &&
-           a.beta_slow == b.beta_slow && a.n_ctx_orig == b.n_ctx_orig;
-}
-}  // namespace
 
 void CpuBackend::rope(Act x, int n_heads, int head_dim, const RopeParams& p) {
     const auto prof = profile("rope");

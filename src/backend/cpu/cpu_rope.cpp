@@ -11,20 +11,9 @@
 #include "core/error.h"
 
 namespace rf::cpu {
-namespace {
-
-void cos_sin(const RopeFreqs& f, int32_t position, float* cos_out, float* sin_out) {
-    for (size_t i = 0; i < f.factor.size(); ++i) {
-        const double theta = position * f.factor[i];
-        cos_out[i] = static_cast<float>(std::cos(theta) * f.mscale);
-        sin_out[i] = static_cast<float>(std::sin(theta) * f.mscale);
-    }
-}
-
-}  // namespace
 
 void rope_cos_sin(int32_t position, const RopeParams& p, float* cos_out, float* sin_out) {
-    cos_sin(rope_freqs(p), position, cos_out, sin_out);
+    rf::rope_cos_sin(rope_freqs(p), position, cos_out, sin_out);
 }
 
 void build_rope_table(ThreadPool& pool, const int32_t* positions, int64_t n_tokens,
@@ -40,7 +29,7 @@ void build_rope_table(ThreadPool& pool, const int32_t* positions, int64_t n_toke
         n_tokens,
         [&](int64_t begin, int64_t end) {
             for (int64_t t = begin; t < end; ++t)
-                cos_sin(f, positions[t], table.cos.data() + t * half, table.sin.data() + t * half);
+                rf::rope_cos_sin(f, positions[t], table.cos.data() + t * half, table.sin.data() + t * half);
         },
         64);
 }

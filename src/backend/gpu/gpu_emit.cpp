@@ -213,12 +213,6 @@ AttnScratch attention_scratch(const Op& op, const AttnSplit& s) {
     return a;
 }
 
-bool same_rope(const RopeParams& a, const RopeParams& b) {
-    return a.n_rot == b.n_rot && a.neox == b.neox && a.freq_base == b.freq_base && a.freq_scale == b.freq_scale &&
-           a.ext_factor == b.ext_factor && a.attn_factor == b.attn_factor && a.beta_fast == b.beta_fast &&
-           a.beta_slow == b.beta_slow && a.n_ctx_orig == b.n_ctx_orig;
-}
-
 RopeConsts make_rope_consts(const RopeParams& p) {
     RF_CHECK(p.n_rot > 0 && p.n_rot % 2 == 0 && p.n_rot / 2 <= kRopeMaxPairs,
              "gpu rope: n_rot {} (even, up to {})", p.n_rot, 2 * kRopeMaxPairs);
