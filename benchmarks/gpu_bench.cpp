@@ -311,7 +311,7 @@ void set_decode_switches(const std::string& name) {
                           "RF_GPU_NORM_SLICES", "RF_GPU_MATVEC1_PERSIST", "RF_GPU_ATTN_PREFETCH",
                           "RF_GPU_ATTN_MIN_CHUNK", "RF_GPU_MATVEC1_XDIRECT",
                           "RF_GPU_ATTN_BLOCKS_PER_SM", "RF_GPU_ATTN_MMA", "RF_GPU_ATTN_MMA_STAGES",
-                          "RF_GPU_MATVEC1_Q8_EPILOGUE", "RF_GPU_PROFILE_SKIP", "RF_GPU_SMEM_CARVEOUT", "RF_GPU_ATTN_EARLY_KV"})
+                          "RF_GPU_MATVEC1_Q8_EPILOGUE", "RF_GPU_PROFILE_SKIP", "RF_GPU_ATTN_EARLY_KV"})
         ::unsetenv(v);
     if (name == "default") return;
     size_t p = 0;
@@ -333,7 +333,6 @@ void set_decode_switches(const std::string& name) {
         else if (sw == "xdirect-off") ::setenv("RF_GPU_MATVEC1_XDIRECT", "off", 1);
         else if (sw.rfind("attn-per-sm=", 0) == 0) ::setenv("RF_GPU_ATTN_BLOCKS_PER_SM", sw.substr(12).c_str(), 1);
         else if (sw.rfind("attn-chunk=", 0) == 0) ::setenv("RF_GPU_ATTN_MIN_CHUNK", sw.substr(11).c_str(), 1);
-        else if (sw.rfind("carveout=", 0) == 0) ::setenv("RF_GPU_SMEM_CARVEOUT", sw.substr(9).c_str(), 1);
         else if (sw.rfind("skip=", 0) == 0) {  // profiling knock-out: skip=attention:combine (results wrong)
             std::string list = sw.substr(5);
             std::replace(list.begin(), list.end(), ':', ',');
@@ -345,7 +344,7 @@ void set_decode_switches(const std::string& name) {
         else if (sw.rfind("mma-stages=", 0) == 0) ::setenv("RF_GPU_ATTN_MMA_STAGES", sw.substr(11).c_str(), 1);
         else
             fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
-                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on, skip=NAME:NAME, carveout=N, early-kv-off)", sw);
+                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on, skip=NAME:NAME, early-kv-off)", sw);
         if (q == std::string::npos) break;
         p = q + 1;
     }

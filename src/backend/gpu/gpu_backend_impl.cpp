@@ -408,7 +408,6 @@ void GpuBackendImpl::flush() {
     try {
         switches_ = decode_switches();
         set_launch_skip(switches_.profile_skip);
-        set_launch_carveout(switches_.smem_carveout);
     } catch (...) {  // a bad switch value: the recorded step is dropped, the backend stays usable
         ops_.clear();
         throw;

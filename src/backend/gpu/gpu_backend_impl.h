@@ -58,7 +58,6 @@ struct DecodeSwitches {
     // run eagerly (their kernels take 10-1000 us, so a graph saves <1% of launch overhead, and a
     // chunk's signature changes with its context length, i.e. a capture + update per chunk).
     bool prefill_graphs = false;
-    int smem_carveout = -1;                 // shared-memory carveout of every launch (percent; -1 default)
     std::vector<std::string> profile_skip;  // kernel-name substrings not launched (profiling only)
     bool operator==(const DecodeSwitches&) const = default;
 };

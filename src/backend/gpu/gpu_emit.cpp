@@ -78,8 +78,6 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               wait (default: before it; the token's own row from registers)
 //   RF_GPU_PREFILL_GRAPHS=on    steps with a vendor GEMM or flash attention go through the graph
 //                               runner too (default: launched eagerly)
-//   RF_GPU_SMEM_CARVEOUT=N      every kernel asks for N % of the most shared memory (L1 gets the
-//                               rest; default: the driver chooses per kernel)
 //   RF_GPU_PROFILE_SKIP=a,b     profiling only, results are wrong: kernels whose name contains a or
 //                               b are not launched (what they cost inside a step; gpu_launch.h)
 // (DecodeSwitches: gpu_backend_impl.h; read once per flush.)
@@ -104,7 +102,6 @@ DecodeSwitches decode_switches() {
     d.attn_mma_stages = env_int("RF_GPU_ATTN_MMA_STAGES", 2, 4, def.attn_mma_stages);
     d.attn_early_kv = env_choice("RF_GPU_ATTN_EARLY_KV", {"off", "on"}, 1) == 1;
     d.prefill_graphs = env_choice("RF_GPU_PREFILL_GRAPHS", {"off", "on"}, 0) == 1;
-    d.smem_carveout = env_int("RF_GPU_SMEM_CARVEOUT", 0, 100, def.smem_carveout);
     if (const char* v = std::getenv("RF_GPU_PROFILE_SKIP"); v && *v) {
         std::string list = v;
         for (size_t p = 0; p <= list.size();) {

@@ -42,14 +42,6 @@ extern bool g_launch_skip_active;
 bool launch_skipped_slow(const void* kernel);
 inline bool launch_skipped(const void* kernel) { return g_launch_skip_active && launch_skipped_slow(kernel); }
 
-// The shared-memory / L1 split asked for every kernel launched (RF_GPU_SMEM_CARVEOUT, percent of
-// the most shared memory; -1: the driver's default). An SM runs blocks of kernels with different
-// splits only after it drains, so a kernel with a large shared-memory ring between two that use
-// little can cost more inside a step than its own work.
-void set_launch_carveout(int percent);
-extern bool g_launch_carveout_active;
-void apply_launch_carveout(const void* kernel);
-
 class Launcher {
 public:
     enum class Mode { DryRun, Launch };
@@ -73,7 +65,6 @@ public:
         ++kernels_;
         if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;  // nothing to do (empty shapes)
         if (launch_skipped(reinterpret_cast<const void*>(kernel))) return;  // profiling knock-out
-        if (mode_ == Mode::Launch && g_launch_carveout_active) apply_launch_carveout(reinterpret_cast<const void*>(kernel));
         if (mode_ == Mode::DryRun) {
             const void* fn = reinterpret_cast<const void*>(kernel);
             append(topo_, &fn, sizeof fn);

@@ -7,15 +7,12 @@
 namespace rf::gpu {
 
 bool g_launch_skip_active = false;
-bool g_launch_carveout_active = false;
 
 namespace {
 
 std::mutex g_mu;
 std::vector<std::string> g_substrings;
 std::unordered_map<const void*, bool> g_decided;  // kernel -> skipped (names looked up once)
-int g_carveout = -1;                                 // cudaSharedmemCarveoutDefault
-std::unordered_map<const void*, int> g_applied;      // kernel -> carveout last set on it
 
 }  // namespace
 
@@ -44,23 +41,6 @@ bool launch_skipped_slow(const void* kernel) {
 #endif
     g_decided.emplace(kernel, skip);
     return skip;
-}
-
-void set_launch_carveout(int percent) {
-    const std::lock_guard<std::mutex> lock(g_mu);
-    g_carveout = percent;
-    // kernels that were given another value get the new one (or the default back) at their next launch
-    g_launch_carveout_active = percent >= 0 || !g_applied.empty();
-}
-
-void apply_launch_carveout(const void* kernel) {
-    const std::lock_guard<std::mutex> lock(g_mu);
-    const auto it = g_applied.find(kernel);
-    const int have = it == g_applied.end() ? -1 : it->second;
-    if (have == g_carveout) return;
-    RF_GPU_CALL(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, g_carveout));
-    if (g_carveout < 0) g_applied.erase(kernel);
-    else g_applied[kernel] = g_carveout;
 }
 
 }  // namespace rf::gpu
