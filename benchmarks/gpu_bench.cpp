@@ -2,7 +2,7 @@
 //
 //   rocmforge_gpu_bench matvec [--types q4_0,q8_0,...] [--reps N]
 //       achieved GB/s of the matrix-vector kernels per weight type and decode shape (weights
-//       rotated through several copies so that L2 does not serve them), for every launch
+//       rotated through several copies so that L2 does not serve them; RF_BENCH_L2_HOT=1: one copy), for every launch
 //       configuration, against the measured device-to-device copy bandwidth; for the types of
 //       the one-token kernel also that kernel ("type/1" rows: lanes per row / threads per block).
 //   rocmforge_gpu_bench step [--model 0.5b|7b] [--type q4_0] [--steps N] [--ctx N[,N...]]
@@ -159,7 +159,10 @@ int run_matvec(const Args& args) {
             if (!args.shape.empty() && args.shape != fmt::format("{}x{}", rows, cols)) continue;
             const auto host = random_weight(*t, rows, cols, static_cast<uint64_t>(rows * 31 + cols));
             const size_t bytes = host.size();
-            const int copies = static_cast<int>(std::clamp<size_t>((400u << 20) / bytes + 1, 1, 16));
+            // RF_BENCH_L2_HOT=1: one copy, so that matrices smaller than L2 are read from it (what a
+            // matvec gains when its weights are in L2: docs/gpu_notes.md, eighth pass)
+            const char* hot = std::getenv("RF_BENCH_L2_HOT");
+            const int copies = hot && *hot == '1' ? 1 : static_cast<int>(std::clamp<size_t>((400u << 20) / bytes + 1, 1, 16));
             std::vector<Weight> ws;
             for (int c = 0; c < copies; ++c) ws.push_back(be->load_weight(*t, cols, rows, 1, host.data()));
             std::vector<float> xh(static_cast<size_t>(cols));
