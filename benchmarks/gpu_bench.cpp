@@ -378,7 +378,7 @@ void print_attention_trace(GpuBackend& be, const std::function<void(int)>& recor
     for (int l = 0; l < gpu::kAttnTraceLaunches; ++l) {
         const unsigned long long* base = w.data() + l * gpu::kAttnTraceLaunchWords;
         struct Part {
-            std::vector<double> pre, ph3, ph4, ph5;
+            std::vector<double> pre, ph3, ph4, ph5, loaded;
             unsigned long long t_in_min = ~0ull, t_in_max = 0, t_end_max = 0, t_wait_min = ~0ull, t_wait_max = 0;
             int n = 0;
         } part[2];
@@ -392,6 +392,7 @@ void print_attention_trace(GpuBackend& be, const std::function<void(int)>& recor
                 p.ph3.push_back(static_cast<double>(r[3] - r[2]));
                 p.ph4.push_back(static_cast<double>(r[4] - r[3]));
                 p.ph5.push_back(static_cast<double>(r[5] - r[4]));
+                if (r[8] != 0) p.loaded.push_back(static_cast<double>(r[8] - r[2]));
                 p.t_in_min = std::min(p.t_in_min, r[0]);
                 p.t_in_max = std::max(p.t_in_max, r[0]);
                 p.t_end_max = std::max(p.t_end_max, r[6]);
@@ -402,11 +403,12 @@ void print_attention_trace(GpuBackend& be, const std::function<void(int)>& recor
         for (int k = 0; k < 2; ++k) {
             const Part& p = part[k];
             if (p.n == 0) continue;
-            const auto a = stats(p.pre), b = stats(p.ph3), c = stats(p.ph4), d = stats(p.ph5);
-            fmt::print("  launch {} {:<9} {:>4} blocks: entry->wait {:>6.0f} / {:>6.0f}  wait->staged {:>6.0f} / {:>6.0f}  "
+            const auto a = stats(p.pre), b = stats(p.ph3), c = stats(p.ph4), d = stats(p.ph5), e = stats(p.loaded);
+            fmt::print("  launch {} {:<9} {:>4} blocks: entry->wait {:>6.0f} / {:>6.0f}  wait->loaded {:>6.0f} / {:>6.0f}  "
+                       "wait->staged {:>6.0f} / {:>6.0f}  "
                        "staged->tiles {:>6.0f} / {:>6.0f}  tiles->end {:>6.0f} / {:>6.0f} cycles; entry spread {} ns, "
                        "first release -> last end {} ns, release spread {} ns\n",
-                       l, k == 0 ? "attention" : "combine", p.n, a.first, a.second, b.first, b.second, c.first, c.second,
+                       l, k == 0 ? "attention" : "combine", p.n, a.first, a.second, e.first, e.second, b.first, b.second, c.first, c.second,
                        d.first, d.second, p.t_in_max - p.t_in_min, p.t_end_max - p.t_wait_min, p.t_wait_max - p.t_wait_min);
         }
         if (part[1].n > 0)

@@ -305,40 +305,46 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
 constexpr int kCombineRegSplits = 16;  // the combine holds up to this many chunks in registers
 
 // Merges the chunks of one (token, head): out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s.
-// One block of head_dim threads per (head, token); with xq each warp also quantizes its 32 dims;
-// with rope folded into the attention it writes the head's rotated q back.
-__global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t* xq, float2* xds) {
+// One block of D threads per (head, token); with xq each warp also quantizes its 32 dims;
+// with rope folded into the attention it writes the head's rotated q back. D is a template
+// argument so that the chunks' partial sums are at constant offsets from one pointer (with a
+// runtime head_dim every load's 64-bit address took ~10 instructions, constant reloads included).
+template <int D>
+__global__ void __launch_bounds__(D) attention_combine_kernel(const AttnArgs a, int8_t* xq, float2* xds) {
     const int h = blockIdx.x, t = blockIdx.y;
     const int d = threadIdx.x;
     const TraceStamps trace(a.trace ? a.trace + static_cast<size_t>(kAttnTraceBlocks) * kAttnTraceWords : nullptr,
                             static_cast<int>(blockIdx.x + gridDim.x * blockIdx.y));
     trace.timer(0);
     trace.clock(1);
-    __shared__ float cs_s[128], sn_s[128];
+    __shared__ float cs_s[D / 2], sn_s[D / 2];
+    float* qh = a.q_rot + t * a.q_stride + static_cast<int64_t>(h) * D;
+    const size_t base = (static_cast<size_t>(t) * a.n_head + h) * a.n_splits;
+    const float* pa_d = a.partial_acc + base * D + d;  // chunk s's sum of this dim: pa_d[s * D]
+    const float2* ml_h = a.partial_ml + base;         // chunk s's (max, sum): ml_h[s]
+    const int n_splits = a.n_splits;
     if (a.rope_fused) {  // angles from the step buffer, before the wait
-        for (int i = d; i < a.rope.n_rot / 2; i += blockDim.x) rope_angle(a.rope, a.positions[t], i, cs_s[i], sn_s[i]);
+        for (int i = d; i < a.rope.n_rot / 2; i += D) rope_angle(a.rope, a.positions[t], i, cs_s[i], sn_s[i]);
         __syncthreads();
     }
     RF_PDL_ENTRY();
     trace.clock(2);
     trace.timer(7);
-    float* qh = a.q_rot + t * a.q_stride + static_cast<int64_t>(h) * head_dim;
     // q's element and its rope partner loaded here, rotated after the partial sums' loads are
     // issued (one memory round trip for all of them)
     const float q_x = a.rope_fused ? qh[d] : 0.0f;
     const float q_p = a.rope_fused ? qh[rope_partner(d, a.rope.n_rot, a.rope.neox != 0)] : 0.0f;
-    const size_t base = (static_cast<size_t>(t) * a.n_head + h) * a.n_splits;
     float num = 0.0f, den = 0.0f;
-    if (a.n_splits <= kCombineRegSplits) {
+    if (n_splits <= kCombineRegSplits) {
         // Few chunks: every thread loads all (max, sum) pairs (the same addresses: one L1 line)
         // and its sums together, one memory round trip; the same arithmetic as below.
         float2 ml[kCombineRegSplits];
         float pa[kCombineRegSplits];
 #pragma unroll
         for (int s = 0; s < kCombineRegSplits; ++s) {
-            if (s < a.n_splits) {
-                ml[s] = a.partial_ml[base + s];
-                pa[s] = a.partial_acc[(base + s) * head_dim + d];  // unwritten for empty chunks
+            if (s < n_splits) {
+                ml[s] = ml_h[s];
+                pa[s] = pa_d[s * D];  // unwritten for empty chunks
             }
         }
         const float q_rotated =
@@ -350,10 +356,11 @@ __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t*
         float M = -INFINITY;
 #pragma unroll
         for (int s = 0; s < kCombineRegSplits; ++s)
-            if (s < a.n_splits) M = fmaxf(M, ml[s].x);
+            if (s < n_splits) M = fmaxf(M, ml[s].x);
+        trace.clock_after(8, M + pa[0]);
 #pragma unroll
         for (int s = 0; s < kCombineRegSplits; ++s) {
-            if (s < a.n_splits) {
+            if (s < n_splits) {
                 const bool empty = ml[s].x == -INFINITY;
                 const float w = empty ? 0.0f : __expf(ml[s].x - M);
                 num += empty ? 0.0f : w * pa[s];
@@ -362,15 +369,15 @@ __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t*
         }
     } else {
         __shared__ float w_s[kAttnMaxSplits], l_s[kAttnMaxSplits];
-        for (int s = threadIdx.x; s < a.n_splits; s += blockDim.x) {
-            const float2 ml = a.partial_ml[base + s];
+        for (int s = threadIdx.x; s < n_splits; s += D) {
+            const float2 ml = ml_h[s];
             w_s[s] = ml.x;
             l_s[s] = ml.y;
         }
         __syncthreads();  // (also: every read of q is done before the rotated q is written)
         if (a.rope_fused) qh[d] = rope_rotate_loaded(q_x, q_p, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s);
         float M = -INFINITY;
-        for (int s = 0; s < a.n_splits; ++s) M = fmaxf(M, w_s[s]);
+        for (int s = 0; s < n_splits; ++s) M = fmaxf(M, w_s[s]);
         // chunk s's term, added in chunk order (pa unwritten for empty chunks)
         auto add = [&](int s, float pa) {
             const bool empty = w_s[s] == -INFINITY;
@@ -381,21 +388,21 @@ __global__ void attention_combine_kernel(const AttnArgs a, int head_dim, int8_t*
         // 8 partial sums loaded together per round (a constant trip count: hipcc for gfx1100 could
         // not unroll `#pragma unroll 8` over the runtime count), then the rest one by one
         int s = 0;
-        for (; s + 8 <= a.n_splits; s += 8) {
+        for (; s + 8 <= n_splits; s += 8) {
             float pa[8];
 #pragma unroll
-            for (int k = 0; k < 8; ++k) pa[k] = a.partial_acc[(base + s + k) * head_dim + d];
+            for (int k = 0; k < 8; ++k) pa[k] = pa_d[(s + k) * D];
 #pragma unroll
             for (int k = 0; k < 8; ++k) add(s + k, pa[k]);
         }
-        for (; s < a.n_splits; ++s) add(s, a.partial_acc[(base + s) * head_dim + d]);
+        for (; s < n_splits; ++s) add(s, pa_d[s * D]);
     }
     const float o = num / den;
     trace.clock(3);
     trace.clock(4);
-    const int64_t e = static_cast<int64_t>(h) * head_dim + d;  // element of the token's row
+    const int64_t e = static_cast<int64_t>(h) * D + d;  // element of the token's row
     a.out[t * a.out_stride + e] = o;
-    if (xq != nullptr) quantize_q8_1_warp(o, t * a.out_stride + e, xq, xds);  // (head_dim % 32 == 0)
+    if (xq != nullptr) quantize_q8_1_warp(o, t * a.out_stride + e, xq, xds);  // (D % 32 == 0)
     trace.clock(5);
     trace.timer(6);
 }
@@ -451,8 +458,8 @@ void launch_attention_d(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* x
     else if (a.rope_fused) launch_attention_rd<D, true>(l, a, codec, kq, kds);
     else launch_attention_rd<D, false>(l, a, codec, kq, kds);
     if (combine)
-        l.launch(attention_combine_kernel, dim3(static_cast<unsigned>(a.n_head), static_cast<unsigned>(a.n_tok)),
-                 dim3(D), 0, a, D, xq, xds);
+        l.launch(attention_combine_kernel<D>, dim3(static_cast<unsigned>(a.n_head), static_cast<unsigned>(a.n_tok)),
+                 dim3(D), 0, a, xq, xds);
 }
 
 }  // namespace

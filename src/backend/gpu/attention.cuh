@@ -81,9 +81,11 @@ struct AttnArgs {
 // (blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z) < kAttnTraceBlocks) and then
 // per block of its combine kernel, kAttnTraceWords words: global timer (ns) at entry, SM clock
 // at entry, after the programmatic-dependent wait, after q (and the token's K/V) are staged,
-// after the last tile, at the end; global timer at the end; the SM id.
+// after the last tile, at the end; global timer at the end and after the wait; SM clock when
+// the first loads after the wait have landed (thread 0's: q in the attention, the chunks' partial
+// sums in the combine).
 constexpr int kAttnTraceBlocks = 256;
-constexpr int kAttnTraceWords = 8;
+constexpr int kAttnTraceWords = 9;
 constexpr int kAttnTraceLaunches = 4;
 constexpr size_t kAttnTraceLaunchWords = 2 * static_cast<size_t>(kAttnTraceBlocks) * kAttnTraceWords;
 constexpr size_t kAttnTraceBytes = kAttnTraceLaunches * kAttnTraceLaunchWords * 8;

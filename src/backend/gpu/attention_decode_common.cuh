@@ -22,6 +22,16 @@ struct TraceStamps {
         (void)k;
 #endif
     }
+    // SM clock once v has been computed (so after the loads it depends on have landed)
+    __device__ __forceinline__ void clock_after(int k, float v) const {
+#if !defined(ROCMFORGE_WITH_HIP)
+        asm volatile("" ::"f"(v));
+        if (rec) rec[k] = static_cast<unsigned long long>(clock64());
+#else
+        (void)k;
+        (void)v;
+#endif
+    }
     __device__ __forceinline__ void timer(int k) const {
 #if !defined(ROCMFORGE_WITH_HIP)
         if (rec) {
@@ -74,49 +84,77 @@ __device__ __forceinline__ void store_kv(const void* cache, int64_t elem, float 
 // uniform over the block). cs / sn: the token's angles in shared memory. sk_row / sv_row (f16 only,
 // may be null): a shared-memory tile row that also gets the stored bits (the matrix-unit kernel's
 // tile copied before the token's row was stored).
-template <int D, KvCodec C, int THREADS>
-__device__ __forceinline__ void rope_store_token_kv(const AttnArgs& a, int t, int kvh, int n_ctx, int begin, int end,
-                                                    const float* cs, const float* sn, uint16_t* sk_row = nullptr,
-                                                    uint16_t* sv_row = nullptr) {
-    if (!(begin <= n_ctx - 1 && n_ctx - 1 < end)) return;
-    const int tid = static_cast<int>(threadIdx.x);
-    float* kh = a.k_new + static_cast<int64_t>(kvh) * D;
-    const float* vh = a.v_new + static_cast<int64_t>(kvh) * D;
-    constexpr int KPT = (D + THREADS - 1) / THREADS;
-    float kr[KPT], kp[KPT], vr[KPT];  // every load first (one round trip), then the rotation
+// TokenKvLoads::load issues the loads (the token's k, its rope partners and v) before the
+// caller's other loads are used, so that they share one memory round trip; ::store rotates and
+// stores. Only in the block whose chunk holds the token (holds()).
+template <int D, int THREADS>
+struct TokenKvLoads {
+    static constexpr int KPT = (D + THREADS - 1) / THREADS;
+    float kr[KPT], kp[KPT], vr[KPT];
+    bool active = false;
+
+    static __device__ __forceinline__ bool holds(int n_ctx, int begin, int end) { return begin <= n_ctx - 1 && n_ctx - 1 < end; }
+
+    __device__ __forceinline__ void load(const AttnArgs& a, int kvh, int n_ctx, int begin, int end) {
+        active = holds(n_ctx, begin, end);
+        if (!active) return;
+        const int tid = static_cast<int>(threadIdx.x);
+        const float* kh = a.k_new + static_cast<int64_t>(kvh) * D;
+        const float* vh = a.v_new + static_cast<int64_t>(kvh) * D;
 #pragma unroll
-    for (int k = 0; k < KPT; ++k) {
-        const int d = tid + k * THREADS;
-        if (d < D) {
-            kr[k] = kh[d];
-            kp[k] = kh[rope_partner(d, a.rope.n_rot, a.rope.neox != 0)];
-            vr[k] = vh[d];
+        for (int k = 0; k < KPT; ++k) {
+            const int d = tid + k * THREADS;
+            if (d < D) {
+                kr[k] = kh[d];
+                kp[k] = kh[rope_partner(d, a.rope.n_rot, a.rope.neox != 0)];
+                vr[k] = vh[d];
+            }
         }
     }
+
+    // Rotates k, writes it back in place and stores k and v into the token's slot (and into the
+    // shared-memory tile rows sk_row / sv_row when given, f16 only). Called by the whole block
+    // (a barrier inside when active, which is uniform over the block).
+    template <KvCodec C>
+    __device__ __forceinline__ void store(const AttnArgs& a, int t, int kvh, const float* cs, const float* sn,
+                                          uint16_t* sk_row = nullptr, uint16_t* sv_row = nullptr) {
+        if (!active) return;
+        const int tid = static_cast<int>(threadIdx.x);
+        float* kh = a.k_new + static_cast<int64_t>(kvh) * D;
 #pragma unroll
-    for (int k = 0; k < KPT; ++k) {
-        const int d = tid + k * THREADS;
-        if (d < D) kr[k] = rope_rotate_loaded(kr[k], kp[k], d, a.rope.n_rot, a.rope.neox != 0, cs, sn);
-    }
-    __syncthreads();  // every read of k is done before it is overwritten
-    const int32_t slot = a.slots[t];
-    const int64_t row = (static_cast<int64_t>(slot / a.block_size) * a.n_kv_head + kvh) * a.block_size + slot % a.block_size;
+        for (int k = 0; k < KPT; ++k) {
+            const int d = tid + k * THREADS;
+            if (d < D) kr[k] = rope_rotate_loaded(kr[k], kp[k], d, a.rope.n_rot, a.rope.neox != 0, cs, sn);
+        }
+        __syncthreads();  // every read of k is done before it is overwritten
+        const int32_t slot = a.slots[t];
+        const int64_t row = (static_cast<int64_t>(slot / a.block_size) * a.n_kv_head + kvh) * a.block_size + slot % a.block_size;
 #pragma unroll
-    for (int k = 0; k < KPT; ++k) {
-        const int d = tid + k * THREADS;
-        if (d < D) {
-            const float v = vr[k];
-            kh[d] = kr[k];
-            store_kv<C>(a.k, row * D + d, kr[k]);
-            store_kv<C>(a.v, row * D + d, v);
-            if constexpr (C == KvCodec::F16) {
-                if (sk_row) {
-                    sk_row[d] = float_to_half_bits(kr[k]);
-                    sv_row[d] = float_to_half_bits(v);
+        for (int k = 0; k < KPT; ++k) {
+            const int d = tid + k * THREADS;
+            if (d < D) {
+                const float v = vr[k];
+                kh[d] = kr[k];
+                store_kv<C>(a.k, row * D + d, kr[k]);
+                store_kv<C>(a.v, row * D + d, v);
+                if constexpr (C == KvCodec::F16) {
+                    if (sk_row) {
+                        sk_row[d] = float_to_half_bits(kr[k]);
+                        sv_row[d] = float_to_half_bits(v);
+                    }
                 }
             }
         }
     }
+};
+
+// Rope folded into the decode attention, in one call: TokenKvLoads::load then ::store.
+template <int D, KvCodec C, int THREADS>
+__device__ __forceinline__ void rope_store_token_kv(const AttnArgs& a, int t, int kvh, int n_ctx, int begin, int end,
+                                                    const float* cs, const float* sn) {
+    TokenKvLoads<D, THREADS> tk;
+    tk.load(a, kvh, n_ctx, begin, end);
+    tk.template store<C>(a, t, kvh, cs, sn);
 }
 
 }  // namespace rf::gpu

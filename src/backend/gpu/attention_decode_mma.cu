@@ -168,7 +168,17 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     trace.clock(2);
     trace.timer(7);
 
-    // q rows: head h0 + r (rotated with ROPE), times scale * log2(e), as f16; rows >= nh zero
+    // With the rope folded in, the block holding the token loads the token's k and v first: their
+    // loads and q's make one memory round trip (it is the block the combine waits for last).
+    TokenKvLoads<D, kThreads> token_kv;
+    if constexpr (ROPE) token_kv.load(a, kvh, n_ctx, begin, end);
+
+    // q rows: head h0 + r (rotated with ROPE), times scale * log2(e), as f16; rows >= nh zero.
+    // Each thread takes 8-element groups: as two 16-byte loads (and its partner group's two) where
+    // q's rows are 16-byte aligned and the groups rotate as wholes (rope_groups8), the rotation
+    // branching per group; else element by element. (The per-element partner indices and branches
+    // were ~170 instructions before the first load was issued.)
+    const bool vec = reinterpret_cast<uintptr_t>(a.q) % 16 == 0 && a.q_stride % 4 == 0 && (!ROPE || rope_groups8(a.rope.n_rot));
     const float sc = a.scale * kLog2e;
     for (int i = tid; i < kRows * (D / 8); i += kThreads) {
         const int r = i / (D / 8), cc = (i % (D / 8)) * 8;
@@ -176,14 +186,29 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         if (r < nh) {
             const float* qh = a.q + t * a.q_stride + static_cast<int64_t>(h0 + r) * D;
             float x[8], p[8];  // every load first (one round trip), then the rotation
+            if (vec) {
+                load8_f32(qh + cc, x);
+                if constexpr (ROPE) load8_f32(qh + rope_partner_group8(cc, a.rope.n_rot, a.rope.neox != 0), p);
+            } else {
 #pragma unroll
-            for (int e = 0; e < 8; ++e) {
-                x[e] = qh[cc + e];
-                if constexpr (ROPE) p[e] = qh[rope_partner(cc + e, a.rope.n_rot, a.rope.neox != 0)];
+                for (int e = 0; e < 8; ++e) {
+                    x[e] = qh[cc + e];
+                    if constexpr (ROPE) p[e] = qh[rope_partner(cc + e, a.rope.n_rot, a.rope.neox != 0)];
+                }
+            }
+            if (i == 0) {
+                float landed = x[0] + x[7];
+                if constexpr (ROPE) landed += p[0] + p[7];
+                trace.clock_after(8, landed);
             }
             if constexpr (ROPE) {
+                if (vec) {
+                    rope_rotate8(x, p, cc, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s);
+                } else {
 #pragma unroll
-                for (int e = 0; e < 8; ++e) x[e] = rope_rotate_loaded(x[e], p[e], cc + e, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s);
+                    for (int e = 0; e < 8; ++e)
+                        x[e] = rope_rotate_loaded(x[e], p[e], cc + e, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s);
+                }
             }
             v = make_uint4(pack2<false>(x[0] * sc, x[1] * sc), pack2<false>(x[2] * sc, x[3] * sc),
                            pack2<false>(x[4] * sc, x[5] * sc), pack2<false>(x[6] * sc, x[7] * sc));
@@ -194,8 +219,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         const int local = n_ctx - 1 - begin;  // the token's row in this chunk, if it holds it
         const bool early = early_kv && local >= 0 && n_ctx - 1 < end && local / kBC < STAGES - 1;
         const size_t at = static_cast<size_t>(local / kBC) * S::kv_elems + static_cast<size_t>(local % kBC) * LDS;
-        rope_store_token_kv<D, KvCodec::F16, kThreads>(a, t, kvh, n_ctx, begin, end, cs_s, sn_s, early ? s_k + at : nullptr,
-                                                       early ? s_v + at : nullptr);
+        token_kv.template store<KvCodec::F16>(a, t, kvh, cs_s, sn_s, early ? s_k + at : nullptr, early ? s_v + at : nullptr);
     }
     __syncthreads();
 

@@ -53,6 +53,19 @@ __device__ __forceinline__ void prefetch_l2(const void* p) {
 #endif
 }
 
+// Eight floats from a 16-byte aligned address, as two 16-byte loads.
+__device__ __forceinline__ void load8_f32(const float* p, float (&x)[8]) {
+    const float4 u = *reinterpret_cast<const float4*>(p), w = *reinterpret_cast<const float4*>(p + 4);
+    x[0] = u.x;
+    x[1] = u.y;
+    x[2] = u.z;
+    x[3] = u.w;
+    x[4] = w.x;
+    x[5] = w.y;
+    x[6] = w.z;
+    x[7] = w.w;
+}
+
 // sum of the 4 signed byte products of a and b, plus c.
 __device__ __forceinline__ int dp4a(int a, int b, int c) {
 #if defined(ROCMFORGE_WITH_HIP)

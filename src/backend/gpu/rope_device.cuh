@@ -58,4 +58,43 @@ __device__ __forceinline__ float rope_rotate_loaded(float x, float p, int d, int
     return (d & 1) ? rope_second(p, x, cs[i], sn[i]) : rope_first(x, p, cs[i], sn[i]);
 }
 
+// Whether the 8-element groups [8j, 8j + 8) of a head rotate as wholes: n_rot a multiple of 16, so
+// that no group straddles n_rot or (NeoX) the half. Then rope_partner_group8 / rope_rotate8 apply.
+__device__ __forceinline__ bool rope_groups8(int n_rot) { return n_rot % 16 == 0; }
+
+// The first element of the group holding the partners of group [c0, c0 + 8) (rope_groups8): NeoX
+// c0 +- n_rot / 2; pairs (2i, 2i + 1) and groups past n_rot: c0 itself.
+__device__ __forceinline__ int rope_partner_group8(int c0, int n_rot, bool neox) {
+    if (c0 >= n_rot || !neox) return c0;
+    return c0 < n_rot / 2 ? c0 + n_rot / 2 : c0 - n_rot / 2;
+}
+
+// Elements c0 .. c0 + 7 rotated in place (rope_groups8; c0 % 8 == 0): x their values, p the values
+// of their partner group (rope_partner_group8). The branches are per group, not per element; the
+// arithmetic is rope_rotate_loaded's, element by element (the same bits).
+__device__ __forceinline__ void rope_rotate8(float (&x)[8], const float (&p)[8], int c0, int n_rot, bool neox, const float* cs,
+                                             const float* sn) {
+    if (c0 >= n_rot) return;
+    float o[8];
+    if (neox) {
+        const int half = n_rot / 2;
+        if (c0 < half) {
+#pragma unroll
+            for (int e = 0; e < 8; ++e) o[e] = rope_first(x[e], p[e], cs[c0 + e], sn[c0 + e]);
+        } else {
+#pragma unroll
+            for (int e = 0; e < 8; ++e) o[e] = rope_second(p[e], x[e], cs[c0 - half + e], sn[c0 - half + e]);
+        }
+    } else {
+#pragma unroll
+        for (int e = 0; e < 8; e += 2) {
+            const int i = (c0 + e) >> 1;
+            o[e] = rope_first(x[e], x[e + 1], cs[i], sn[i]);
+            o[e + 1] = rope_second(x[e], x[e + 1], cs[i], sn[i]);
+        }
+    }
+#pragma unroll
+    for (int e = 0; e < 8; ++e) x[e] = o[e];
+}
+
 }  // namespace rf::gpu
