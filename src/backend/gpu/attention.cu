@@ -338,14 +338,14 @@ __global__ void __launch_bounds__(D) attention_combine_kernel(const AttnArgs a, 
     if (n_splits <= kCombineRegSplits) {
         // Few chunks: every thread loads all (max, sum) pairs (the same addresses: one L1 line)
         // and its sums together, one memory round trip; the same arithmetic as below.
+        // Slots past n_splits hold an empty chunk ((-inf, 0), 0), so that the merge below runs
+        // without a branch per chunk (each was a branch around its exp).
         float2 ml[kCombineRegSplits];
         float pa[kCombineRegSplits];
 #pragma unroll
         for (int s = 0; s < kCombineRegSplits; ++s) {
-            if (s < n_splits) {
-                ml[s] = ml_h[s];
-                pa[s] = pa_d[s * D];  // unwritten for empty chunks
-            }
+            ml[s] = s < n_splits ? ml_h[s] : make_float2(-INFINITY, 0.0f);
+            pa[s] = s < n_splits ? pa_d[s * D] : 0.0f;  // unwritten for empty chunks
         }
         const float q_rotated =
             a.rope_fused ? rope_rotate_loaded(q_x, q_p, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s) : 0.0f;
@@ -355,17 +355,14 @@ __global__ void __launch_bounds__(D) attention_combine_kernel(const AttnArgs a, 
         }
         float M = -INFINITY;
 #pragma unroll
-        for (int s = 0; s < kCombineRegSplits; ++s)
-            if (s < n_splits) M = fmaxf(M, ml[s].x);
+        for (int s = 0; s < kCombineRegSplits; ++s) M = fmaxf(M, ml[s].x);
         trace.clock_after(8, M + pa[0]);
 #pragma unroll
         for (int s = 0; s < kCombineRegSplits; ++s) {
-            if (s < n_splits) {
-                const bool empty = ml[s].x == -INFINITY;
-                const float w = empty ? 0.0f : __expf(ml[s].x - M);
-                num += empty ? 0.0f : w * pa[s];
-                den += empty ? 0.0f : w * ml[s].y;
-            }
+            const bool empty = ml[s].x == -INFINITY;
+            const float w = __expf(ml[s].x - M);  // (NaN for an empty chunk when every chunk is: not used)
+            num += empty ? 0.0f : w * pa[s];
+            den += empty ? 0.0f : w * ml[s].y;
         }
     } else {
         __shared__ float w_s[kAttnMaxSplits], l_s[kAttnMaxSplits];
