@@ -148,6 +148,18 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
     return rf_warp_sum(v);
 }
 
+// block_sum for a scratch array no earlier code of the kernel has used (no barrier before the
+// partial sums are written: one barrier instead of two).
+__device__ __forceinline__ float block_sum_fresh(float v, float* scratch) {
+    const int lane = threadIdx.x % RF_WARP_SIZE, warp = threadIdx.x / RF_WARP_SIZE;
+    const int n_warps = blockDim.x / RF_WARP_SIZE;
+    v = rf_warp_sum(v);
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < n_warps ? scratch[lane] : 0.0f;
+    return rf_warp_sum(v);
+}
+
 __device__ __forceinline__ float block_max(float v, float* scratch) {
     const int lane = threadIdx.x % RF_WARP_SIZE, warp = threadIdx.x / RF_WARP_SIZE;
     const int n_warps = blockDim.x / RF_WARP_SIZE;

@@ -80,11 +80,15 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
         held[k] = i < n4 ? x4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         ss += held[k].x * held[k].x + held[k].y * held[k].y + held[k].z * held[k].z + held[k].w * held[k].w;
     }
-    for (int i = threadIdx.x + kMatvec1NormHeld * n; i < n4; i += n) {
-        const float4 v = x4[i];
-        ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+    // (Trip counts and round counts without an integer division: rows of up to
+    // kMatvec1NormHeld * blockDim float4s, every decode shape here, skip the loops below whole.)
+    if (kMatvec1NormHeld * n < n4) {
+        for (int i = threadIdx.x + kMatvec1NormHeld * n; i < n4; i += n) {
+            const float4 v = x4[i];
+            ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+        }
     }
-    ss = block_sum(ss, red);
+    ss = block_sum_fresh(ss, red);
     const float scale = rsqrtf(ss / static_cast<float>(cols) + a.norm_eps);
     const bool first = blockIdx.x == 0;
     const int lane = threadIdx.x % RF_WARP_SIZE;
@@ -117,11 +121,11 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
             if ((lane & 7) == 0) a.norm_xds[i / 8] = ds;
         }
     };
-    const int rounds = (n4 + n - 1) / n;  // the same for every thread
+    // round k (float4s k * n .. k * n + n - 1) exists when k * n < n4: the same for every thread
 #pragma unroll
     for (int k = 0; k < kMatvec1NormHeld; ++k)
-        if (k < rounds) emit(threadIdx.x + k * n, held[k], wv[k]);
-    for (int k = kMatvec1NormHeld; k < rounds; ++k) {
+        if (k * n < n4) emit(threadIdx.x + k * n, held[k], wv[k]);
+    for (int k = kMatvec1NormHeld; k * n < n4; ++k) {
         const int i = threadIdx.x + k * n;
         emit(i, i < n4 ? x4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f), i < n4 ? w4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f));
     }

@@ -75,7 +75,7 @@ __global__ void __launch_bounds__(kNormSliceThreads) rms_norm_sliced_kernel(cons
     } else {
         for (int64_t k = threadIdx.x; k < cols; k += kNormSliceThreads) ss += xr[k] * xr[k];
     }
-    ss = block_sum(ss, scratch);
+    ss = block_sum_fresh(ss, scratch);
     const float scale = rsqrtf(ss / static_cast<float>(cols) + eps);
     const int lane = threadIdx.x % RF_WARP_SIZE;
     if (i - lane >= cols) return;  // uniform per warp
