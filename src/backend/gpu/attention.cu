@@ -87,23 +87,30 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
     if (a.prefetch_kv) prefetch_tile(begin);
     RF_PDL_ENTRY();
 
-    // q of the group's heads, times the scale (ROPE: rotated; qr keeps the rotated values)
+    // The block holding the token (ROPE) loads the token's k and v with q: one memory round trip.
+    TokenKvLoads<D, kThreads> token_kv;
+    if constexpr (ROPE) token_kv.load(a, kvh, n_ctx, begin, end);
+    // q of the group's heads, times the scale (ROPE: rotated; qr keeps the rotated values); every
+    // load first (with its rope partner), then the rotation
     constexpr int QPT = (H * D + kThreads - 1) / kThreads;
-    float qr[ROPE ? QPT : 1];
+    float qr[QPT], qp[ROPE ? QPT : 1];
+#pragma unroll
+    for (int k = 0; k < QPT; ++k) {
+        const int i = tid + k * kThreads;
+        if (i < nh * D) {
+            const int d = i % D;
+            const float* qh = a.q + t * a.q_stride + static_cast<int64_t>(h0 + i / D) * D;
+            qr[k] = qh[d];
+            if constexpr (ROPE) qp[k] = qh[rope_partner(d, a.rope.n_rot, a.rope.neox != 0)];
+        }
+    }
 #pragma unroll
     for (int k = 0; k < QPT; ++k) {
         const int i = tid + k * kThreads;
         if (i < nh * D) {
             const int g = i / D, d = i % D;
-            const float* qh = a.q + t * a.q_stride + static_cast<int64_t>(h0 + g) * D;
-            float v;
-            if constexpr (ROPE) {
-                v = rope_rotated(qh, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s);
-                qr[k] = v;
-            } else {
-                v = qh[d];
-            }
-            q_s[g][d] = v * a.scale;
+            if constexpr (ROPE) qr[k] = rope_rotate_loaded(qr[k], qp[k], d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s);
+            q_s[g][d] = qr[k] * a.scale;
         }
     }
     if (tid < H) {
@@ -113,7 +120,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
     if constexpr (ROPE) {
         // The block whose chunk holds the token's position: the token's k of this KV head rotated
         // (written back in place) and stored with v into the slot, before the tiles read them.
-        rope_store_token_kv<D, C, kThreads>(a, t, kvh, n_ctx, begin, end, cs_s, sn_s);
+        token_kv.template store<C>(a, t, kvh, cs_s, sn_s);
         if (a.n_splits == 1) {  // the group's only block reads q: write the rotated q back
             __syncthreads();
 #pragma unroll

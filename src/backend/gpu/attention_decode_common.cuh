@@ -148,13 +148,4 @@ struct TokenKvLoads {
     }
 };
 
-// Rope folded into the decode attention, in one call: TokenKvLoads::load then ::store.
-template <int D, KvCodec C, int THREADS>
-__device__ __forceinline__ void rope_store_token_kv(const AttnArgs& a, int t, int kvh, int n_ctx, int begin, int end,
-                                                    const float* cs, const float* sn) {
-    TokenKvLoads<D, THREADS> tk;
-    tk.load(a, kvh, n_ctx, begin, end);
-    tk.template store<C>(a, t, kvh, cs, sn);
-}
-
 }  // namespace rf::gpu

@@ -126,11 +126,12 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     // early_kv (below): the first tiles' block ids, loaded before the angles are computed so that
     // their round trip overlaps that arithmetic; from sequence 0's row, which is the step's one
     // sequence when the rope is folded in (one token), checked once token_seq has arrived
-    int32_t ids[STAGES - 1][TileCopy<D>::N];
-    if (early_kv) {
+    int32_t ids[STAGES - 1][TileCopy<D>::N];  // the block ids of the first tiles' rows (this thread's)
+    auto first_ids = [&](const int32_t* table) {
 #pragma unroll
-        for (int j = 0; j < STAGES - 1; ++j) tile_block_ids<D>(a, a.block_tables, begin + j * kBC, ids[j]);
-    }
+        for (int j = 0; j < STAGES - 1; ++j) tile_block_ids<D>(a, table, begin + j * kBC, ids[j]);
+    };
+    if (early_kv) first_ids(a.block_tables);
     if constexpr (ROPE) {  // angles from the step buffer: before the wait
         for (int i = tid; i < a.rope.n_rot / 2; i += kThreads) rope_angle(a.rope, n_ctx - 1, i, cs_s[i], sn_s[i]);
         __syncthreads();
@@ -143,26 +144,18 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     // programmatic-dependent wait, their block-table and KV round trips overlapping the previous
     // kernel, and the token's row (zero-filled here) is written from registers after the wait.
     const int n_tiles = end > begin ? (end - begin + kBC - 1) / kBC : 0;
+    // the first tiles' copies from ids (rows at or past copy_end zero-filled), a commit group each
     auto first_copies = [&](int copy_end) {
 #pragma unroll
         for (int j = 0; j < STAGES - 1; ++j) {
             if (j < n_tiles)
-                copy_tile<D>(a, bt, kvh, begin + j * kBC, copy_end, s_k + j * S::kv_elems, s_v + j * S::kv_elems);
+                copy_tile_rows<D>(a, ids[j], kvh, begin + j * kBC, copy_end, s_k + j * S::kv_elems, s_v + j * S::kv_elems);
             cp_async_commit();
         }
     };
     if (early_kv) {
-        if (bt != a.block_tables) {  // not sequence 0 after all
-#pragma unroll
-            for (int j = 0; j < STAGES - 1; ++j) tile_block_ids<D>(a, bt, begin + j * kBC, ids[j]);
-        }
-#pragma unroll
-        for (int j = 0; j < STAGES - 1; ++j) {
-            if (j < n_tiles)
-                copy_tile_rows<D>(a, ids[j], kvh, begin + j * kBC, min(end, n_ctx - 1), s_k + j * S::kv_elems,
-                                  s_v + j * S::kv_elems);
-            cp_async_commit();
-        }
+        if (bt != a.block_tables) first_ids(bt);  // not sequence 0 after all
+        first_copies(min(end, n_ctx - 1));
     }
     RF_PDL_ENTRY();
     trace.clock(2);
@@ -232,7 +225,10 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;  // rows g and g + 8
 
     trace.clock(3);
-    if (!early_kv) first_copies(end);  // (without the rope folded in the previous kernel stored this step's rows)
+    if (!early_kv) {  // (without the rope folded in the previous kernel stored this step's rows)
+        first_ids(bt);
+        first_copies(end);
+    }
     for (int j = 0; j < n_tiles; ++j) {
         const int stage = j % STAGES;
         const int ahead = j + STAGES - 1;  // its stage was released by the barrier ending tile j - 1

@@ -22,19 +22,6 @@ __device__ __forceinline__ void rope_angle(const RopeConsts& c, int position, in
 __device__ __forceinline__ float rope_first(float x0, float x1, float cs, float sn) { return fmaf(x0, cs, -(x1 * sn)); }
 __device__ __forceinline__ float rope_second(float x0, float x1, float cs, float sn) { return fmaf(x0, sn, x1 * cs); }
 
-// Element d of head v after rotation (NeoX pairs (i, i + n_rot / 2), normal pairs (2i, 2i + 1);
-// elements from n_rot on are not rotated); cs / sn: the angles of the pairs 0 .. n_rot / 2 - 1.
-__device__ __forceinline__ float rope_rotated(const float* v, int d, int n_rot, bool neox, const float* cs, const float* sn) {
-    if (d >= n_rot) return v[d];
-    const int half = n_rot / 2;
-    if (neox) {
-        if (d < half) return rope_first(v[d], v[d + half], cs[d], sn[d]);
-        return rope_second(v[d - half], v[d], cs[d - half], sn[d - half]);
-    }
-    const int i = d >> 1;
-    return (d & 1) ? rope_second(v[d - 1], v[d], cs[i], sn[i]) : rope_first(v[d], v[d + 1], cs[i], sn[i]);
-}
-
 // The element whose value rotates element d with it (d itself past n_rot, where nothing rotates).
 __device__ __forceinline__ int rope_partner(int d, int n_rot, bool neox) {
     if (d >= n_rot) return d;
@@ -42,10 +29,11 @@ __device__ __forceinline__ int rope_partner(int d, int n_rot, bool neox) {
     return d ^ 1;
 }
 
-// rope_rotated with the two values already loaded (x = v[d], p = v[rope_partner(d)]): the same
-// arithmetic and bits. A kernel loads every value it rotates first and rotates after, so that its
-// loads make one memory round trip instead of one per element (a warp issues in order and waits at
-// the first use of a load).
+// Element d of a head after rotation, from its value x = v[d] and its partner's p =
+// v[rope_partner(d)] (NeoX pairs (i, i + n_rot / 2), normal pairs (2i, 2i + 1); elements from
+// n_rot on are not rotated; cs / sn: the angles of the pairs 0 .. n_rot / 2 - 1). A kernel loads
+// every value it rotates first and rotates after, so that its loads make one memory round trip
+// instead of one per element (a warp issues in order and waits at the first use of a load).
 __device__ __forceinline__ float rope_rotate_loaded(float x, float p, int d, int n_rot, bool neox, const float* cs,
                                                     const float* sn) {
     if (d >= n_rot) return x;
