@@ -154,6 +154,11 @@ TEST(GpuDecodeFusion, RopeInAttentionMatchesTheSeparateKernelsAndTheCpu) {
         {8, 2, 128, 64, false, 0.0f, KvCodec::F32},      // normal pairs, partial rotation
         {4, 2, 256, 256, true, 0.5f, KvCodec::F16},      // yarn, head_dim 256
         {6, 6, 64, 32, false, 0.0f, KvCodec::F32},       // no GQA
+        // f16 (the matrix-unit kernel where the build has it): partial NeoX rotation in whole
+        // 8-element groups (n_rot % 16 == 0), and rotations the groups straddle (element by element)
+        {8, 2, 128, 64, true, 0.0f, KvCodec::F16},
+        {8, 2, 64, 24, false, 0.0f, KvCodec::F16},
+        {8, 2, 128, 40, true, 0.0f, KvCodec::F16},
     };
     for (const char* mma : {"default", "off"}) {  // decode attention on the matrix units / FMA
         std::unique_ptr<ScopedEnv> env;
