@@ -127,7 +127,7 @@ __device__ __forceinline__ float silu(float x) { return x / (1.0f + __expf(-x));
 // a multiple of 32): d = max|v| / 127, xq[e] = round(v / d), xds[e / 32] = (d, d * sum of the q).
 __device__ __forceinline__ void quantize_q8_1_warp(float v, int64_t e, int8_t* xq, float2* xds) {
     const int lane = threadIdx.x % RF_WARP_SIZE;
-    const float amax = rf_warp_max(fabsf(v));
+    const float amax = rf_warp_max_abs(v);
     const float d = amax / 127.0f;
     const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
     xq[e] = static_cast<int8_t>(q);
