@@ -78,15 +78,10 @@ __device__ __forceinline__ void store_kv(const void* cache, int64_t elem, float 
 }
 
 // Rope folded into the decode attention (AttnArgs::rope_fused): the block whose chunk [begin, end)
-// holds the token's position (n_ctx - 1) rotates the token's k of KV head kvh (written back in
-// place) and stores k and v into the token's slot, before any of its tiles read them. Called by
-// the whole block (THREADS threads; a barrier inside when the chunk holds the position, which is
-// uniform over the block). cs / sn: the token's angles in shared memory. sk_row / sv_row (f16 only,
-// may be null): a shared-memory tile row that also gets the stored bits (the matrix-unit kernel's
-// tile copied before the token's row was stored).
-// TokenKvLoads::load issues the loads (the token's k, its rope partners and v) before the
-// caller's other loads are used, so that they share one memory round trip; ::store rotates and
-// stores. Only in the block whose chunk holds the token (holds()).
+// holds the token's position (n_ctx - 1, holds()) rotates the token's k of KV head kvh (written
+// back in place) and stores k and v into the token's slot, before any of its tiles read them.
+// ::load issues the loads (the token's k, its rope partners and v) before the caller's other
+// loads are used, so that they share one memory round trip; ::store rotates and stores.
 template <int D, int THREADS>
 struct TokenKvLoads {
     static constexpr int KPT = (D + THREADS - 1) / THREADS;

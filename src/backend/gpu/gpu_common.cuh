@@ -135,21 +135,9 @@ __device__ __forceinline__ void quantize_q8_1_warp(float v, int64_t e, int8_t* x
     if (lane == 0) xds[e / 32] = make_float2(d, d * static_cast<float>(sum));
 }
 
-// Sum over the block (blockDim.x a multiple of the warp size, at most 1024 threads). `scratch`
-// holds at least 32 floats; every thread gets the result.
-__device__ __forceinline__ float block_sum(float v, float* scratch) {
-    const int lane = threadIdx.x % RF_WARP_SIZE, warp = threadIdx.x / RF_WARP_SIZE;
-    const int n_warps = blockDim.x / RF_WARP_SIZE;
-    v = rf_warp_sum(v);
-    __syncthreads();  // scratch may still be read by a previous call
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    v = lane < n_warps ? scratch[lane] : 0.0f;
-    return rf_warp_sum(v);
-}
-
-// block_sum for a scratch array no earlier code of the kernel has used (no barrier before the
-// partial sums are written: one barrier instead of two).
+// Sum over the block (blockDim.x a multiple of the warp size, at most 1024 threads) for a
+// `scratch` of at least 32 floats that no earlier code of the kernel has used: one barrier.
+// Every thread gets the result.
 __device__ __forceinline__ float block_sum_fresh(float v, float* scratch) {
     const int lane = threadIdx.x % RF_WARP_SIZE, warp = threadIdx.x / RF_WARP_SIZE;
     const int n_warps = blockDim.x / RF_WARP_SIZE;
@@ -158,6 +146,12 @@ __device__ __forceinline__ float block_sum_fresh(float v, float* scratch) {
     __syncthreads();
     v = lane < n_warps ? scratch[lane] : 0.0f;
     return rf_warp_sum(v);
+}
+
+// block_sum_fresh where scratch may still be read by a previous call (a barrier first).
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+    __syncthreads();
+    return block_sum_fresh(v, scratch);
 }
 
 __device__ __forceinline__ float block_max(float v, float* scratch) {

@@ -1,7 +1,8 @@
 // Device pieces of the rotary position embedding shared by the rope kernels (rope.cu) and the
-// decode attention kernel that applies rope itself (attention.cu): the angle of a rotated pair in
-// double (the CPU's rope_cos_sin, from the host's per-pair factors) and the rotated value of one element. Both kernels rotate with
-// the same explicit fused multiply-adds, so a fused and an unfused step give the same bits.
+// decode attention kernels that apply rope themselves: the angle of a rotated pair in double (the
+// CPU's rope_cos_sin, from the host's per-pair factors) and the rotated values of one element or
+// of an 8-element group. All of them rotate with the same explicit fused multiply-adds, so a fused
+// and an unfused step give the same bits.
 // Only included by .cu files.
 #pragma once
 

@@ -111,14 +111,17 @@ __device__ __forceinline__ int rf_warp_sum_int(int v) {
 #endif
 }
 
-// The largest |v| of the warp. NVIDIA sm_80+: one warp-reduce instruction on the bit patterns
-// (non-negative floats order as unsigned integers); a NaN anywhere gives NaN. Elsewhere shuffles
-// with fmaxf, which skip NaNs.
+// The largest |v| of the warp, as the maximum of the bit patterns (non-negative floats order as
+// unsigned integers; a NaN anywhere gives NaN): one warp-reduce instruction on NVIDIA sm_80+,
+// shuffle rounds elsewhere, the same result everywhere.
 __device__ __forceinline__ float rf_warp_max_abs(float v) {
+    unsigned u = __float_as_uint(fabsf(v));
 #if !defined(ROCMFORGE_WITH_HIP) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 800)
-    return __uint_as_float(__reduce_max_sync(0xffffffffu, __float_as_uint(fabsf(v))));
+    u = __reduce_max_sync(0xffffffffu, u);
 #else
-    return rf_warp_max(fabsf(v));
+#pragma unroll
+    for (int m = RF_WARP_SIZE / 2; m > 0; m >>= 1) u = max(u, rf_shfl_xor(u, m));
 #endif
+    return __uint_as_float(u);
 }
 #endif
