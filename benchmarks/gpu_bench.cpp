@@ -144,7 +144,7 @@ int run_matvec(const Args& args) {
     if (names.empty())
         names = {"q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_K", "q3_K", "q4_K", "q5_K", "q6_K", "f16", "bf16", "f32"};
     const std::pair<int64_t, int64_t> shapes[] = {{3584, 3584}, {18944, 3584}, {3584, 18944}, {152064, 3584},
-                                                  {896, 4864},  {4864, 896},   {896, 896}};
+                                                  {896, 4864},  {4864, 896},   {896, 896},  {151936, 896}};
     cudaEvent_t e0, e1;
     RF_GPU_CHECK(cudaEventCreate(&e0));
     RF_GPU_CHECK(cudaEventCreate(&e1));
@@ -314,7 +314,8 @@ void set_decode_switches(const std::string& name) {
                           "RF_GPU_NORM_SLICES", "RF_GPU_MATVEC1_PERSIST", "RF_GPU_ATTN_PREFETCH",
                           "RF_GPU_ATTN_MIN_CHUNK", "RF_GPU_MATVEC1_XDIRECT",
                           "RF_GPU_ATTN_BLOCKS_PER_SM", "RF_GPU_ATTN_MMA", "RF_GPU_ATTN_MMA_STAGES",
-                          "RF_GPU_MATVEC1_Q8_EPILOGUE", "RF_GPU_PROFILE_SKIP", "RF_GPU_ATTN_EARLY_KV"})
+                          "RF_GPU_MATVEC1_Q8_EPILOGUE", "RF_GPU_PROFILE_SKIP", "RF_GPU_ATTN_EARLY_KV",
+                          "RF_GPU_MATVEC_WHOLE_ROW"})
         ::unsetenv(v);
     if (name == "default") return;
     size_t p = 0;
@@ -328,6 +329,7 @@ void set_decode_switches(const std::string& name) {
         else if (sw == "q8epi-on") ::setenv("RF_GPU_MATVEC1_Q8_EPILOGUE", "on", 1);
         else if (sw == "rope-off") ::setenv("RF_GPU_ROPE_ATTN", "off", 1);
         else if (sw == "early-off") ::setenv("RF_GPU_EARLY_LOADS", "off", 1);
+        else if (sw == "whole-off") ::setenv("RF_GPU_MATVEC_WHOLE_ROW", "off", 1);
         else if (sw == "replay-off") ::setenv("RF_GPU_FAST_REPLAY", "off", 1);
         else if (sw == "norm-slices-off") ::setenv("RF_GPU_NORM_SLICES", "off", 1);
         else if (sw == "persist-off") ::setenv("RF_GPU_MATVEC1_PERSIST", "off", 1);
@@ -347,7 +349,7 @@ void set_decode_switches(const std::string& name) {
         else if (sw.rfind("mma-stages=", 0) == 0) ::setenv("RF_GPU_ATTN_MMA_STAGES", sw.substr(11).c_str(), 1);
         else
             fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
-                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on, skip=NAME:NAME, early-kv-off)", sw);
+                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on, skip=NAME:NAME, early-kv-off, whole-off)", sw);
         if (q == std::string::npos) break;
         p = q + 1;
     }

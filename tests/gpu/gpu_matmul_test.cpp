@@ -97,18 +97,31 @@ TEST(GpuMatmul, EveryTypeOddShapesAndTokenCounts) {
     }
 }
 
-// A larger shape that exercises several warps per row, 2 rows per warp and the tail units.
+// A larger shape that exercises several warps per row, 2 rows per warp and the tail units; the
+// 0.5b down projection's shape (896 x 4864: the one-token kernel's wide variant, a lane's 4.75
+// units in one batch) and the 7b q/k/v width (the many-token kernel's whole rows). The whole-row
+// loads (RF_GPU_MATVEC_WHOLE_ROW) change when weights are loaded, not a bit of the result.
 TEST(GpuMatmul, WideAndTallShapes) {
     uint32_t seed = 900;
     for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::F16}) {
-        for (auto [rows, cols] : {std::pair<int64_t, int64_t>{64, 18944}, {9000, 256}, {20000, 1024}}) {
+        for (auto [rows, cols] : {std::pair<int64_t, int64_t>{64, 18944}, {9000, 256}, {20000, 1024}, {896, 4864}, {4608, 3584}}) {
             HostWeight w = make_weight(t, rows, cols, ++seed);
             const auto x = random_floats(static_cast<size_t>(cols), ++seed);
             DeviceActs dx(x, 1, cols), dy(1, rows);
+            const std::string what = std::string("matmul ") + type_name(t) + " " + std::to_string(rows) + "x" + std::to_string(cols);
             dy.poison();
             gpu().matmul(w.gpu, dx.act(), dy.act(), nullptr);
-            EXPECT_NMSE_LE(dy.get(), cpu_matmul(w, x, 1, nullptr), matmul_bound(t),
-                           std::string("matmul ") + type_name(t) + " " + std::to_string(rows) + "x" + std::to_string(cols));
+            const auto got = dy.get();
+            EXPECT_NMSE_LE(got, cpu_matmul(w, x, 1, nullptr), matmul_bound(t), what);
+            // (matvec1 "1": the kernels by shape; "0": the many-token kernel everywhere)
+            auto run = [&](const char* matvec1, const char* whole) {
+                ScopedEnv mv("RF_GPU_MATVEC1", matvec1), wr("RF_GPU_MATVEC_WHOLE_ROW", whole);
+                dy.poison();
+                gpu().matmul(w.gpu, dx.act(), dy.act(), nullptr);
+                return dy.get();
+            };
+            EXPECT_EQ(got, run("1", "off")) << what << ": whole-row loads changed the result";
+            EXPECT_EQ(run("0", "on"), run("0", "off")) << what << ": many-token kernel: whole-row loads changed the result";
         }
     }
 }

@@ -72,6 +72,18 @@ inline bool all_finite(const std::vector<float>& v) {
     return true;
 }
 
+// An environment variable set for a scope (the emitter's switches are read at every emit).
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
+    ~ScopedEnv() { ::unsetenv(name_); }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    const char* name_;
+};
+
 // A device f32 buffer mirrored on the host.
 class DeviceActs {
 public:

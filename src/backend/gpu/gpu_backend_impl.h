@@ -44,6 +44,7 @@ struct DecodeSwitches {
     bool norm_prologue = true;
     bool rope_in_attention = true;
     bool early_loads = true;
+    bool matvec_whole_row = true;  // many-token kernel, one token: short rows loaded whole before the PDL wait
     bool norm_slices = true;  // rms_norm of a row in several blocks (norm_quant.cuh)
     bool fast_replay = true;
     bool matvec1_persistent = true;  // one-token matvec on a persistent grid (matvec.cuh)

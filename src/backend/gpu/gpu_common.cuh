@@ -123,13 +123,19 @@ __device__ __forceinline__ int int4_get(const int4& v, int i) {
 
 __device__ __forceinline__ float silu(float x) { return x / (1.0f + __expf(-x)); }
 
+// Inverse of a q8_1 block scale d = amax / 127 (0 for an all-zero block): the quants are
+// round(v * (1 / d)) as in the CPU quantizer (formats/quant/quant_legacy.cpp), one division per
+// block instead of one per element (an IEEE division is a ~10-instruction sequence with a branch,
+// on the critical path of every kernel that quantizes).
+__device__ __forceinline__ float q8_inverse_scale(float amax, float d) { return amax == 0.0f ? 0.0f : 1.0f / d; }
+
 // q8_1 of 32 consecutive elements held one per lane of a warp (e: the lane's element; e - lane is
-// a multiple of 32): d = max|v| / 127, xq[e] = round(v / d), xds[e / 32] = (d, d * sum of the q).
+// a multiple of 32): d = max|v| / 127, xq[e] = round(v * (1 / d)), xds[e / 32] = (d, d * sum of the q).
 __device__ __forceinline__ void quantize_q8_1_warp(float v, int64_t e, int8_t* xq, float2* xds) {
     const int lane = threadIdx.x % RF_WARP_SIZE;
     const float amax = rf_warp_max_abs(v);
     const float d = amax / 127.0f;
-    const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
+    const int q = __float2int_rn(v * q8_inverse_scale(amax, d));
     xq[e] = static_cast<int8_t>(q);
     const int sum = rf_warp_sum_int(q);
     if (lane == 0) xds[e / 32] = make_float2(d, d * static_cast<float>(sum));

@@ -59,6 +59,10 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               normalise x in its prologue
 //   RF_GPU_ROPE_ATTN=off        rope + KV store as their own kernel before the decode attention
 //   RF_GPU_EARLY_LOADS=off      the many-token matvec loads its first weights after the PDL wait
+//   RF_GPU_MATVEC_WHOLE_ROW=off the many-token matvec loads a one-token row of up to 4 units per lane
+//                               two units at a time, the one-token matvec a row of up to twice its
+//                               units in flight in two batches (default: the lane's whole share
+//                               before the PDL wait)
 //   RF_GPU_NORM_SLICES=off      rms_norm kernels one block per row (not sliced over several blocks)
 //   RF_GPU_FAST_REPLAY=off      re-emit every step (no relaunch of an identical step's graph)
 //   RF_GPU_MATVEC1_PERSIST=off  the one-token matvec launches one block per row group (no
@@ -91,6 +95,7 @@ DecodeSwitches decode_switches() {
     d.norm_prologue = env_choice("RF_GPU_NORM_PROLOGUE", {"off", "on"}, 1) == 1;
     d.rope_in_attention = env_choice("RF_GPU_ROPE_ATTN", {"off", "on"}, 1) == 1;
     d.early_loads = env_choice("RF_GPU_EARLY_LOADS", {"off", "on"}, 1) == 1;
+    d.matvec_whole_row = env_choice("RF_GPU_MATVEC_WHOLE_ROW", {"off", "on"}, 1) == 1;
     d.norm_slices = env_choice("RF_GPU_NORM_SLICES", {"off", "on"}, 1) == 1;
     d.fast_replay = env_choice("RF_GPU_FAST_REPLAY", {"off", "on"}, 1) == 1;
     d.matvec1_persistent = env_choice("RF_GPU_MATVEC1_PERSIST", {"off", "on"}, 1) == 1;
@@ -390,6 +395,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     a.block_threads = c1.block_threads;
                     a.persistent = switches.matvec1_persistent && c1.persistent ? 1 : 0;
                     a.x_direct = switches.matvec1_x_direct == 2 || (switches.matvec1_x_direct == 1 && c1.x_direct) ? 1 : 0;
+                    a.early_loads = switches.matvec_whole_row ? 2 : 1;  // 2: the wide kernel where it fits
                     a.x_stride = K;
                     int in_slot = 0;
                     if (pending_norm != nullptr) {
@@ -423,7 +429,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 RF_CHECK(pending_norm == nullptr, "gpu emit: an rms_norm was left to a matvec that cannot take it");
                 const MatvecConfig cfg = choose_matvec_config(op.w.type, a.total_rows, K, info_.multiprocessors);
                 a.warps_per_row = cfg.warps_per_row;
-                a.early_loads = switches.early_loads ? 1 : 0;
+                a.early_loads = switches.early_loads ? (switches.matvec_whole_row ? 2 : 1) : 0;
                 if (quant) {
                     const int slot = quantized_input(x);
                     a.x = q8_xq(slot, x);

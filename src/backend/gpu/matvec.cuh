@@ -68,8 +68,9 @@ struct MatvecArgs {
     int32_t prologue;                   // MatvecPrologue
     int32_t lanes_per_row;              // 4, 8, 16, 32
     int32_t block_threads;              // 128, 256, 512
-    // many-token kernel only
-    int32_t early_loads;                // load the first units' weights before the PDL wait
+    int32_t early_loads;                // many-token kernel: before the PDL wait load 0: nothing, 1: the first
+                                        // units' weights, 2: the lane's whole share of a row where it fits (one
+                                        // token, short rows); one-token kernel: 2 allows its wide variant
     // one-token kernel: a persistent grid (as many blocks as fit on the device at once, each
     // looping over row groups and loading its next group's first units before it reduces and
     // writes the current one) instead of one block per row group

@@ -102,10 +102,11 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
 #pragma unroll
         for (int m = 1; m < 8; m <<= 1) amax = fmaxf(amax, rf_shfl_xor(amax, m));
         const float d = amax / 127.0f;
-        const int q0 = amax == 0.0f ? 0 : __float2int_rn(o.x / d);
-        const int q1 = amax == 0.0f ? 0 : __float2int_rn(o.y / d);
-        const int q2 = amax == 0.0f ? 0 : __float2int_rn(o.z / d);
-        const int q3 = amax == 0.0f ? 0 : __float2int_rn(o.w / d);
+        const float id = q8_inverse_scale(amax, d);
+        const int q0 = __float2int_rn(o.x * id);
+        const int q1 = __float2int_rn(o.y * id);
+        const int q2 = __float2int_rn(o.z * id);
+        const int q3 = __float2int_rn(o.w * id);
         int s = q0 + q1 + q2 + q3;
 #pragma unroll
         for (int m = 1; m < 8; m <<= 1) s += rf_shfl_xor(s, m);
@@ -131,10 +132,13 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
     }
 }
 
-template <TensorType T, bool SWIGLU, bool NORM>
+// WIDE: twice the units in flight (launched where that holds a lane's whole share of its row and
+// every row group has a block of its own, so that all of a block's weights are requested before
+// the programmatic-dependent-launch wait: the 0.5b down projection, 152 units over 32 lanes).
+template <TensorType T, bool SWIGLU, bool NORM, bool WIDE = false>
 __global__ void __launch_bounds__(kMatvec1MaxThreads) matvec1_kernel(const MatvecArgs a) {
     using P = QuantPolicy<T>;
-    constexpr int U = matvec1_units_in_flight<T>();
+    constexpr int U = matvec1_units_in_flight<T>() * (WIDE ? 2 : 1);
     constexpr int NM = SWIGLU ? 2 : 1;
     extern __shared__ int4 matvec1_smem[];  // x: int8 [cols], float2 [cols / 32] (16-byte aligned)
     const int cols = static_cast<int>(a.x_stride);
@@ -290,16 +294,28 @@ void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
     const size_t smem = a.x_direct && !norm_prologue ? 0 : matvec1_smem_bytes(a.x_stride);
     const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
     const bool norm = a.prologue == static_cast<int32_t>(MatvecPrologue::RmsNorm);
+    auto resident = [&](auto kernel) {
+        return matvec1_resident_blocks(reinterpret_cast<const void*>(kernel), a.block_threads, smem);
+    };
     auto go = [&](auto kernel) {
         int64_t blocks = groups;
-        if (a.persistent) blocks = std::min<int64_t>(groups, matvec1_resident_blocks(reinterpret_cast<const void*>(kernel), a.block_threads, smem));
+        if (a.persistent) blocks = std::min<int64_t>(groups, resident(kernel));
         l.launch(kernel, dim3(static_cast<unsigned>(blocks)), block, smem, a);
     };
     if (swiglu) {
         if (norm) go(matvec1_kernel<T, true, true>);
         else go(matvec1_kernel<T, true, false>);
+    } else if (norm) {
+        go(matvec1_kernel<T, false, true>);
     } else {
-        if (norm) go(matvec1_kernel<T, false, true>);
+        // The wide kernel where a lane's share needs more than one batch but fits two, and every
+        // row group gets a resident block (MatvecArgs::early_loads == 2).
+        constexpr int U = matvec1_units_in_flight<T>();
+        const int64_t units = QuantPolicy<T>::units(a.m[0]);
+        const bool wide = a.early_loads == 2 && units > int64_t{U} * a.lanes_per_row &&
+                          units <= int64_t{2 * U} * a.lanes_per_row &&
+                          groups <= resident(matvec1_kernel<T, false, false, true>);
+        if (wide) go(matvec1_kernel<T, false, false, true>);
         else go(matvec1_kernel<T, false, false>);
     }
 }

@@ -18,6 +18,10 @@ namespace rf::gpu {
 template <TensorType T>
 struct QuantPolicy {
     using D = QDot<T>;
+    // Whole one-token rows before the PDL wait (MatvecArgs::early_loads == 2) for the 4- and 5-bit
+    // units (16-20 bytes): H100 7b step q4_K -4 us, q4_0 -6; q8_0 (34-byte units) +20 us.
+    static constexpr bool kWholeRows = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q5_0 ||
+                                       T == TensorType::Q5_1;
     using W = typename D::W;
     struct Row {
         QMatrix m;  // planes moved to the row's first block
@@ -37,7 +41,7 @@ struct QuantPolicy {
     static __device__ __forceinline__ X x(const MatvecArgs& a, int tok) {
         return {static_cast<const int8_t*>(a.x) + tok * a.x_stride, a.xds + tok * (a.x_stride / 32)};
     }
-    static __device__ __forceinline__ int units(const QMatrix& m) { return static_cast<int>(m.blocks_per_row) * D::kUnitsPerBlock; }
+    static RF_HOST_DEVICE int units(const QMatrix& m) { return static_cast<int>(m.blocks_per_row) * D::kUnitsPerBlock; }
     static __device__ __forceinline__ W load(const Row& r, int u) {
         return D::load_w(r.m, u / D::kUnitsPerBlock, u % D::kUnitsPerBlock);
     }
@@ -51,6 +55,7 @@ struct QuantPolicy {
 // would make the lane wait for the load there (the quantized types' scales likewise, quant_dot.cuh).
 template <TensorType T, bool VEC>
 struct FloatPolicy {
+    static constexpr bool kWholeRows = false;
     static constexpr int kElems = VEC ? 8 : 1;
     static constexpr bool kF32 = T == TensorType::F32;
     struct W {
@@ -67,7 +72,7 @@ struct FloatPolicy {
     static __device__ __forceinline__ X x(const MatvecArgs& a, int tok) {
         return {static_cast<const float*>(a.x) + tok * a.x_stride};
     }
-    static __device__ __forceinline__ int units(const QMatrix& m) { return static_cast<int>(m.cols / kElems); }
+    static RF_HOST_DEVICE int units(const QMatrix& m) { return static_cast<int>(m.cols / kElems); }
     static __device__ __forceinline__ W load(const Row& r, int u) {
         W w;
         const uint8_t* p = r.p + static_cast<size_t>(u) * kElems * kElemBytes;
@@ -100,8 +105,16 @@ struct FloatPolicy {
 
 __device__ __forceinline__ const QMatrix& mat_of(const MatvecArgs& a, int i) { return i == 0 ? a.m[0] : i == 1 ? a.m[1] : a.m[2]; }
 
+// Units a lane holds at once when its whole share of a row is loaded before the
+// programmatic-dependent-launch wait (MatvecArgs::early_loads == 2; one token, rows of at most
+// kMatvecWholeRowUnits x the row's lanes units: the 7b q/k/v and wo rows of 112 units).
+constexpr int kMatvecWholeRowUnits = 4;
+
 // R rows per row set; SWIGLU: the row set is R gate rows + the same R up rows; TT tokens.
-template <typename Policy, int R, int TT, bool SWIGLU>
+// WHOLE: every unit of the lane's share of its row loaded before the wait (no loop; the host
+// checks units <= kMatvecWholeRowUnits x lanes per row), so that after the wait only x's round
+// trip, the dot products and the reduction remain on the kernel's critical path.
+template <typename Policy, int R, int TT, bool SWIGLU, bool WHOLE = false>
 __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs a) {
     constexpr int NR = SWIGLU ? 2 * R : R;
     const int lane = threadIdx.x % RF_WARP_SIZE;
@@ -142,6 +155,34 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
         for (int t = 0; t < TT; ++t) acc[rr][t] = 0.0f;
 
     const int stride = wpr * RF_WARP_SIZE;
+    if constexpr (WHOLE) {
+        constexpr int UW = kMatvecWholeRowUnits;
+        typename Policy::W w[UW][NR];
+        const int u0 = lane + sub * RF_WARP_SIZE;
+#pragma unroll
+        for (int k = 0; k < UW; ++k)
+#pragma unroll
+            for (int rr = 0; rr < NR; ++rr)
+                if (ok[rr] && u0 + k * stride < n_units) w[k][rr] = Policy::load(rp[rr], u0 + k * stride);
+        RF_PDL_ENTRY();
+        // Summed in the loop's order (pairs of units, then a last single one): the same bits.
+#pragma unroll
+        for (int k = 0; k < UW; k += 2) {
+            const int u = u0 + k * stride;
+            if (u >= n_units) break;
+            const bool pair = u + stride < n_units;
+#pragma unroll
+            for (int t = 0; t < TT; ++t) {
+                if (tok0 + t >= a.n_tok) break;
+#pragma unroll
+                for (int rr = 0; rr < NR; ++rr) {
+                    if (!ok[rr]) continue;
+                    if (pair) acc[rr][t] += Policy::dot(w[k][rr], xp[t], u) + Policy::dot(w[k + 1][rr], xp[t], u + stride);
+                    else acc[rr][t] += Policy::dot(w[k][rr], xp[t], u);
+                }
+            }
+        }
+    } else {
     // Two units per iteration: both units' weight loads are issued before the first is used.
     // (Four was slower on H100: more registers, lower occupancy; docs/gpu_notes.md.) With
     // early_loads the first two units are loaded before the programmatic-dependent-launch wait
@@ -179,6 +220,7 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
                 if (ok[rr]) acc[rr][t] += Policy::dot(w0[rr], xp[t], u);
         }
     }
+    }  // !WHOLE
 
     // Reduce over the lanes, then over the warps of the row set.
 #pragma unroll
@@ -248,6 +290,8 @@ void launch_matvec_policy(Launcher& l, const MatvecArgs& a, const MatvecConfig& 
         else l.launch(matvec_kernel<Policy, 1, 8, true>, grid, block, 0, a);
     } else if (tt > 1) {
         l.launch(matvec_kernel<Policy, 1, 8, false>, grid, block, 0, a);
+    } else if (Policy::kWholeRows && a.early_loads == 2 && Policy::units(a.m[0]) <= kMatvecWholeRowUnits * a.warps_per_row * 32) {
+        l.launch(matvec_kernel<Policy, 1, 1, false, Policy::kWholeRows>, grid, block, 0, a);
     } else {
         l.launch(matvec_kernel<Policy, 1, 1, false>, grid, block, 0, a);
     }

@@ -2,7 +2,8 @@
 // products), alone or fused: rms_norm can also write the q8_1 form of its output.
 //
 // q8_1 layout per row of cols (cols % 32 == 0): xq int8 [cols], xds float2 [cols / 32] with
-// xds[b] = (d, d * sum(q)) of block b, d = max|x| / 127, q = round(x / d).
+// xds[b] = (d, d * sum(q)) of block b, d = max|x| / 127, q = round(x * (1 / d)) (the CPU's formula;
+// ties to even).
 #pragma once
 
 #include <cstdint>
