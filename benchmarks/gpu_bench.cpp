@@ -216,20 +216,22 @@ int run_matvec(const Args& args) {
             std::fflush(stdout);
             // the one-token kernel: its chosen (lanes per row / threads) and, with --variants, every one
             if (quant && gpu::matvec1_supports(*t, cols)) {
-                auto time1 = [&](const gpu::Matvec1Config& c1) {
+                // wide: MatvecArgs::wide (1: by shape, as the emitter launches; 2: always)
+                auto time1 = [&](const gpu::Matvec1Config& c1, int wide = 1) {
                     auto launch = [&](int i) {
                         gpu::MatvecArgs a = base_args(i);
                         a.lanes_per_row = c1.lanes_per_row;
                         a.block_threads = c1.block_threads;
                         a.persistent = c1.persistent ? 1 : 0;
                         a.x_direct = c1.x_direct ? 1 : 0;
+                        a.wide = wide;
                         gpu::launch_matvec1_q(l, *t, a);
                     };
                     return median_launch_us(stream, e0, e1, args.reps, launch);
                 };
                 const gpu::Matvec1Config c1 = gpu::choose_matvec1_config(*t, rows, cols, info.multiprocessors, gpu::Matvec1Shape{});
                 const double us1 = time1(c1);
-                std::string v1;
+                std::string v1 = fmt::format(" wide: {:.2f} us; narrow: {:.2f} us;", time1(c1, 2), time1(c1, 0));
                 for (int pv = 0; pv < 2; ++pv)
                     for (int xv = 0; xv < 2; ++xv) {
                         gpu::Matvec1Config c = c1;
@@ -315,7 +317,8 @@ void set_decode_switches(const std::string& name) {
                           "RF_GPU_ATTN_MIN_CHUNK", "RF_GPU_MATVEC1_XDIRECT",
                           "RF_GPU_ATTN_BLOCKS_PER_SM", "RF_GPU_ATTN_MMA", "RF_GPU_ATTN_MMA_STAGES",
                           "RF_GPU_MATVEC1_Q8_EPILOGUE", "RF_GPU_PROFILE_SKIP", "RF_GPU_ATTN_EARLY_KV",
-                          "RF_GPU_MATVEC_WHOLE_ROW"})
+                          "RF_GPU_MATVEC_WHOLE_ROW", "RF_GPU_MATVEC1_WIDE",
+                          "RF_GPU_MATVEC_WARPS_PER_ROW"})
         ::unsetenv(v);
     if (name == "default") return;
     size_t p = 0;
@@ -330,6 +333,8 @@ void set_decode_switches(const std::string& name) {
         else if (sw == "rope-off") ::setenv("RF_GPU_ROPE_ATTN", "off", 1);
         else if (sw == "early-off") ::setenv("RF_GPU_EARLY_LOADS", "off", 1);
         else if (sw == "whole-off") ::setenv("RF_GPU_MATVEC_WHOLE_ROW", "off", 1);
+        else if (sw == "wide-all") ::setenv("RF_GPU_MATVEC1_WIDE", "all", 1);
+        else if (sw.rfind("wpr=", 0) == 0) ::setenv("RF_GPU_MATVEC_WARPS_PER_ROW", sw.substr(4).c_str(), 1);
         else if (sw == "replay-off") ::setenv("RF_GPU_FAST_REPLAY", "off", 1);
         else if (sw == "norm-slices-off") ::setenv("RF_GPU_NORM_SLICES", "off", 1);
         else if (sw == "persist-off") ::setenv("RF_GPU_MATVEC1_PERSIST", "off", 1);
@@ -349,7 +354,7 @@ void set_decode_switches(const std::string& name) {
         else if (sw.rfind("mma-stages=", 0) == 0) ::setenv("RF_GPU_ATTN_MMA_STAGES", sw.substr(11).c_str(), 1);
         else
             fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
-                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on, skip=NAME:NAME, early-kv-off, whole-off)", sw);
+                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on, skip=NAME:NAME, early-kv-off, whole-off, wide-all, wpr=N)", sw);
         if (q == std::string::npos) break;
         p = q + 1;
     }

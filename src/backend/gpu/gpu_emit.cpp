@@ -63,6 +63,9 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               two units at a time, the one-token matvec a row of up to twice its
 //                               units in flight in two batches (default: the lane's whole share
 //                               before the PDL wait)
+//   RF_GPU_MATVEC1_WIDE=all     every plain one-token matvec with twice its units in flight
+//                               (default: where that holds a lane's whole row in one wave)
+//   RF_GPU_MATVEC_WARPS_PER_ROW=1|2|4  warps per row of every many-token matvec (default: by shape)
 //   RF_GPU_NORM_SLICES=off      rms_norm kernels one block per row (not sliced over several blocks)
 //   RF_GPU_FAST_REPLAY=off      re-emit every step (no relaunch of an identical step's graph)
 //   RF_GPU_MATVEC1_PERSIST=off  the one-token matvec launches one block per row group (no
@@ -96,6 +99,9 @@ DecodeSwitches decode_switches() {
     d.rope_in_attention = env_choice("RF_GPU_ROPE_ATTN", {"off", "on"}, 1) == 1;
     d.early_loads = env_choice("RF_GPU_EARLY_LOADS", {"off", "on"}, 1) == 1;
     d.matvec_whole_row = env_choice("RF_GPU_MATVEC_WHOLE_ROW", {"off", "on"}, 1) == 1;
+    d.matvec1_wide_all = env_choice("RF_GPU_MATVEC1_WIDE", {"shape", "all"}, 0) == 1;
+    d.matvec_warps_per_row = env_choice("RF_GPU_MATVEC_WARPS_PER_ROW", {"shape", "1", "2", "4"}, 0);
+    if (d.matvec_warps_per_row == 3) d.matvec_warps_per_row = 4;
     d.norm_slices = env_choice("RF_GPU_NORM_SLICES", {"off", "on"}, 1) == 1;
     d.fast_replay = env_choice("RF_GPU_FAST_REPLAY", {"off", "on"}, 1) == 1;
     d.matvec1_persistent = env_choice("RF_GPU_MATVEC1_PERSIST", {"off", "on"}, 1) == 1;
@@ -395,7 +401,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     a.block_threads = c1.block_threads;
                     a.persistent = switches.matvec1_persistent && c1.persistent ? 1 : 0;
                     a.x_direct = switches.matvec1_x_direct == 2 || (switches.matvec1_x_direct == 1 && c1.x_direct) ? 1 : 0;
-                    a.early_loads = switches.matvec_whole_row ? 2 : 1;  // 2: the wide kernel where it fits
+                    a.wide = !switches.matvec_whole_row ? 0 : switches.matvec1_wide_all ? 2 : 1;
                     a.x_stride = K;
                     int in_slot = 0;
                     if (pending_norm != nullptr) {
@@ -428,7 +434,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 }
                 RF_CHECK(pending_norm == nullptr, "gpu emit: an rms_norm was left to a matvec that cannot take it");
                 const MatvecConfig cfg = choose_matvec_config(op.w.type, a.total_rows, K, info_.multiprocessors);
-                a.warps_per_row = cfg.warps_per_row;
+                a.warps_per_row = switches.matvec_warps_per_row > 0 ? switches.matvec_warps_per_row : cfg.warps_per_row;
                 a.early_loads = switches.early_loads ? (switches.matvec_whole_row ? 2 : 1) : 0;
                 if (quant) {
                     const int slot = quantized_input(x);

@@ -89,7 +89,9 @@ Matvec1Config choose_matvec1_config(TensorType type, int64_t rows, int64_t cols,
     // 19.0 -> 18.5, Q6_K 4-12% faster on every shape; the 64K+-row output matrices of the
     // 4-5-bit types 2.6-4% slower (152064x3584 q4_0 105.9 -> 108.7 us), so those keep one block
     // per row group.
-    c.persistent = !(rows >= 65536 && type != TensorType::Q6_K);
+    // Rows of at most 32 units stay persistent at any height (the 0.5b tied output, 151936 x 896
+    // q4_0: 42.8 -> 31.6 us; q8_0 equal), so many blocks of little work each are not launched.
+    c.persistent = !(rows >= 65536 && type != TensorType::Q6_K && units > 32);
     // x read from global memory (through L1) rather than staged per block: 4-12% faster on the
     // 0.5b shapes and on 3584x18944 (q4_0 19.2 -> 18.9 us), slower on the tall ones
     // (18944x3584 18.6 -> 19.0, 152064x3584 105.6 -> 113.7 persistent); whole 0.5b step -1.4%.

@@ -70,14 +70,16 @@ struct MatvecArgs {
     int32_t block_threads;              // 128, 256, 512
     int32_t early_loads;                // many-token kernel: before the PDL wait load 0: nothing, 1: the first
                                         // units' weights, 2: the lane's whole share of a row where it fits (one
-                                        // token, short rows); one-token kernel: 2 allows its wide variant
+                                        // token, short rows)
     // one-token kernel: a persistent grid (as many blocks as fit on the device at once, each
     // looping over row groups and loading its next group's first units before it reduces and
     // writes the current one) instead of one block per row group
     int32_t persistent;
     int32_t x_direct;                   // one-token kernel, Q8 prologue: read x from global memory
                                         // (through L1) instead of staging it in shared memory
-    int32_t pad;
+    int32_t wide;                       // one-token kernel, plain launches: twice the units in flight
+                                        // 0: never, 1: where that holds a lane's whole share of its row
+                                        // and every row group has a resident block, 2: always
 };
 
 struct MatvecConfig {

@@ -308,13 +308,13 @@ void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
     } else if (norm) {
         go(matvec1_kernel<T, false, true>);
     } else {
-        // The wide kernel where a lane's share needs more than one batch but fits two, and every
-        // row group gets a resident block (MatvecArgs::early_loads == 2).
+        // The wide kernel (MatvecArgs::wide) by shape: where a lane's share needs more than one
+        // batch but fits two, and every row group gets a resident block.
         constexpr int U = matvec1_units_in_flight<T>();
         const int64_t units = QuantPolicy<T>::units(a.m[0]);
-        const bool wide = a.early_loads == 2 && units > int64_t{U} * a.lanes_per_row &&
-                          units <= int64_t{2 * U} * a.lanes_per_row &&
-                          groups <= resident(matvec1_kernel<T, false, false, true>);
+        const bool wide = a.wide == 2 || (a.wide == 1 && units > int64_t{U} * a.lanes_per_row &&
+                                          units <= int64_t{2 * U} * a.lanes_per_row &&
+                                          groups <= resident(matvec1_kernel<T, false, false, true>));
         if (wide) go(matvec1_kernel<T, false, false, true>);
         else go(matvec1_kernel<T, false, false>);
     }
