@@ -66,6 +66,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_MATVEC1_WIDE=all     every plain one-token matvec with twice its units in flight
 //                               (default: where that holds a lane's whole row in one wave)
 //   RF_GPU_MATVEC_WARPS_PER_ROW=1|2|4  warps per row of every many-token matvec (default: by shape)
+//   RF_GPU_MATVEC1_LANES=4|8|16|32  lanes per row of every one-token matvec without the q8_1
+//                               epilogue (default: by shape)
 //   RF_GPU_NORM_SLICES=off      rms_norm kernels one block per row (not sliced over several blocks)
 //   RF_GPU_FAST_REPLAY=off      re-emit every step (no relaunch of an identical step's graph)
 //   RF_GPU_MATVEC1_PERSIST=off  the one-token matvec launches one block per row group (no
@@ -100,6 +102,8 @@ DecodeSwitches decode_switches() {
     d.early_loads = env_choice("RF_GPU_EARLY_LOADS", {"off", "on"}, 1) == 1;
     d.matvec_whole_row = env_choice("RF_GPU_MATVEC_WHOLE_ROW", {"off", "on"}, 1) == 1;
     d.matvec1_wide_all = env_choice("RF_GPU_MATVEC1_WIDE", {"shape", "all"}, 0) == 1;
+    const int lanes = env_choice("RF_GPU_MATVEC1_LANES", {"4", "8", "16", "32"}, -1);
+    d.matvec1_lanes = lanes < 0 ? 0 : 4 << lanes;
     d.matvec_warps_per_row = env_choice("RF_GPU_MATVEC_WARPS_PER_ROW", {"shape", "1", "2", "4"}, 0);
     if (d.matvec_warps_per_row == 3) d.matvec_warps_per_row = 4;
     d.norm_slices = env_choice("RF_GPU_NORM_SLICES", {"off", "on"}, 1) == 1;
@@ -397,7 +401,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     shape.norm = pending_norm != nullptr;
                     shape.q8_epilogue = q8_epilogue;
                     const Matvec1Config c1 = choose_matvec1_config(op.w.type, a.total_rows, K, info_.multiprocessors, shape);
-                    a.lanes_per_row = c1.lanes_per_row;
+                    a.lanes_per_row = switches.matvec1_lanes > 0 && !q8_epilogue ? switches.matvec1_lanes : c1.lanes_per_row;
                     a.block_threads = c1.block_threads;
                     a.persistent = switches.matvec1_persistent && c1.persistent ? 1 : 0;
                     a.x_direct = switches.matvec1_x_direct == 2 || (switches.matvec1_x_direct == 1 && c1.x_direct) ? 1 : 0;

@@ -69,9 +69,11 @@ bool matvec1_supports(TensorType type, int64_t cols) {
 
 Matvec1Config choose_matvec1_config(TensorType type, int64_t rows, int64_t cols, int n_sm, const Matvec1Shape& shape) {
     // From every configuration timed on H100 (rocmforge_gpu_bench matvec, docs/gpu_notes.md): a
-    // whole warp per row is best or within 3% everywhere except many short rows (the output
-    // matrix: 16 lanes, -11%); 512 threads for rows of 512+ units (-8%); 4 lanes per row lost up
-    // to 2.8x on long rows. The q8_1 epilogue needs 32 rows per block: 16 lanes x 512 threads.
+    // whole warp per row is best or within 3% everywhere except many short rows (the 0.5b output
+    // matrix, 28 units: 16 lanes; the 7b gate/up and output, 112 units, were on 16 lanes too until
+    // whole 7b steps measured 32 faster: q4_0 1921 -> 1904 us, q8_0 3026 -> 3007, q4_K 2077 ->
+    // 2067); 512 threads for rows of 512+ units (-8%); 4 lanes per row lost up to 2.8x on long
+    // rows. The q8_1 epilogue needs 32 rows per block: 16 lanes x 512 threads.
     (void)n_sm;
     type = device_type(type);
     const BlockFormat f = block_format(type);
@@ -80,7 +82,7 @@ Matvec1Config choose_matvec1_config(TensorType type, int64_t rows, int64_t cols,
     c.lanes_per_row = 32;
     c.block_threads = 256;
     if (units >= 512) c.block_threads = 512;
-    else if (units <= 128 && rows >= 8192) c.lanes_per_row = 16;
+    else if (units <= 64 && rows >= 8192) c.lanes_per_row = 16;
     if (shape.q8_epilogue) {
         c.lanes_per_row = 16;
         c.block_threads = 512;
