@@ -318,7 +318,8 @@ void set_decode_switches(const std::string& name) {
                           "RF_GPU_ATTN_BLOCKS_PER_SM", "RF_GPU_ATTN_MMA", "RF_GPU_ATTN_MMA_STAGES",
                           "RF_GPU_MATVEC1_Q8_EPILOGUE", "RF_GPU_PROFILE_SKIP", "RF_GPU_ATTN_EARLY_KV",
                           "RF_GPU_MATVEC_WHOLE_ROW", "RF_GPU_MATVEC1_WIDE",
-                          "RF_GPU_MATVEC_WARPS_PER_ROW", "RF_GPU_MATVEC1_LANES"})
+                          "RF_GPU_MATVEC_WARPS_PER_ROW", "RF_GPU_MATVEC1_LANES",
+                          "RF_GPU_ZERO_COPY"})
         ::unsetenv(v);
     if (name == "default") return;
     size_t p = 0;
@@ -334,6 +335,7 @@ void set_decode_switches(const std::string& name) {
         else if (sw == "early-off") ::setenv("RF_GPU_EARLY_LOADS", "off", 1);
         else if (sw == "whole-off") ::setenv("RF_GPU_MATVEC_WHOLE_ROW", "off", 1);
         else if (sw == "wide-all") ::setenv("RF_GPU_MATVEC1_WIDE", "all", 1);
+        else if (sw == "copies") ::setenv("RF_GPU_ZERO_COPY", "off", 1);
         else if (sw.rfind("wpr=", 0) == 0) ::setenv("RF_GPU_MATVEC_WARPS_PER_ROW", sw.substr(4).c_str(), 1);
         else if (sw.rfind("lanes=", 0) == 0) ::setenv("RF_GPU_MATVEC1_LANES", sw.substr(6).c_str(), 1);
         else if (sw == "replay-off") ::setenv("RF_GPU_FAST_REPLAY", "off", 1);
@@ -355,7 +357,7 @@ void set_decode_switches(const std::string& name) {
         else if (sw.rfind("mma-stages=", 0) == 0) ::setenv("RF_GPU_ATTN_MMA_STAGES", sw.substr(11).c_str(), 1);
         else
             fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
-                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on, skip=NAME:NAME, early-kv-off, whole-off, wide-all, wpr=N, lanes=N)", sw);
+                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on, skip=NAME:NAME, early-kv-off, whole-off, wide-all, wpr=N, lanes=N, copies)", sw);
         if (q == std::string::npos) break;
         p = q + 1;
     }
@@ -477,9 +479,11 @@ int run_step(const Args& args) {
     std::vector<int32_t> table(static_cast<size_t>(n_blocks));
     for (int i = 0; i < n_blocks; ++i) table[static_cast<size_t>(i)] = i;
 
-    // records one decode step (launched at the next sync point)
-    auto record = [&](int pos, int32_t token) {
+    // records one decode step (launched at the next sync point); from_device: its token is the
+    // last argmax_async's result, still on the device (the engine's pipelined greedy decode)
+    auto record = [&](int pos, int32_t token, bool from_device = false) {
         StepPlan p;
+        p.first_token_from_device = from_device;
         p.tokens = {token};
         p.positions = {pos};
         p.kv_slots = {pos};
@@ -585,6 +589,29 @@ int run_step(const Args& args) {
                 fmt::print("{:<7} {:<7} {:<5} {:>10.1f} {:>10.1f} {:>12} {:>9.0f}  queued (no per-step sync)\n", "on", "on", "on",
                            qus, 1e6 / qus, "", (weight_bytes + kv_bytes) / (qus * 1e-6) / 1e9);
                 std::fflush(stdout);
+                // as the engine decodes greedily: each step's token fed from the device argmax of the
+                // step before (launched after it), the host reading token i - 1 while step i runs
+                if (!knockout) {
+                    record(ctx, 1);
+                    be->argmax_async(logits, d.vocab);
+                    for (int pos = 1; pos < 3; ++pos) {
+                        record(ctx + pos, 0, true);
+                        be->argmax_async(logits, d.vocab);
+                        (void)be->argmax_wait();
+                    }
+                    const auto p0 = std::chrono::steady_clock::now();
+                    for (int i = 0; i < args.steps; ++i) {
+                        record(ctx + 3 + i, 0, true);
+                        be->argmax_async(logits, d.vocab);
+                        (void)be->argmax_wait();
+                    }
+                    (void)be->argmax_wait();
+                    const double pus =
+                        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - p0).count() / args.steps;
+                    fmt::print("{:<7} {:<7} {:<5} {:>10.1f} {:>10.1f} {:>12} {:>9.0f}  pipelined (device argmax feeds the next step)\n",
+                               "on", "on", "on", pus, 1e6 / pus, "", (weight_bytes + kv_bytes) / (pus * 1e-6) / 1e9);
+                    std::fflush(stdout);
+                }
                 if (args.trace) print_attention_trace(*be, [&](int pos) { record(pos, 1); }, ctx + args.steps);
             }
         }

@@ -124,12 +124,17 @@ TEST(GpuEnginePath, PipelinedGreedyDecodeEqualsStepByStep) {
             ASSERT_GT(length_text.size(), 24u);
             c.stop = {length_text.substr(length_text.size() / 2, 5)};
         }
-        GenerateResult r[2];
-        std::vector<int32_t> session_tokens[2];
-        int32_t free_blocks[2];
-        for (int pipelined = 0; pipelined < 2; ++pipelined) {
+        // run 0: not pipelined; 1: pipelined; 2: pipelined with the step data and the argmax
+        // results through cudaMemcpyAsync (RF_GPU_ZERO_COPY=off) instead of kernels
+        GenerateResult r[3];
+        std::vector<int32_t> session_tokens[3];
+        int32_t free_blocks[3];
+        for (int run = 0; run < 3; ++run) {
+            const int pipelined = run > 0 ? 1 : 0;
             if (!pipelined) ::setenv("RF_DECODE_PIPELINE", "off", 1);
             else ::unsetenv("RF_DECODE_PIPELINE");
+            std::unique_ptr<ScopedEnv> copies;
+            if (run == 2) copies = std::make_unique<ScopedEnv>("RF_GPU_ZERO_COPY", "off");
             Session s(model, kv, c.n_ctx);
             GenerateOptions g;
             g.max_tokens = c.max_tokens;
@@ -137,9 +142,9 @@ TEST(GpuEnginePath, PipelinedGreedyDecodeEqualsStepByStep) {
             g.stop = c.stop;
             g.ignore_eos = c.ignore_eos;
             int pieces = 0;
-            r[pipelined] = generate(s, tok, prompt, g, [&](std::string_view) { return c.cancel_after == 0 || ++pieces < c.cancel_after; });
-            session_tokens[pipelined] = s.tokens();
-            free_blocks[pipelined] = kv.n_free_blocks();
+            r[run] = generate(s, tok, prompt, g, [&](std::string_view) { return c.cancel_after == 0 || ++pieces < c.cancel_after; });
+            session_tokens[run] = s.tokens();
+            free_blocks[run] = kv.n_free_blocks();
             EXPECT_EQ(gpu().pending_argmax(), 0) << c.what;
             EXPECT_FALSE(s.has_unresolved_token()) << c.what;
         }
@@ -149,6 +154,8 @@ TEST(GpuEnginePath, PipelinedGreedyDecodeEqualsStepByStep) {
         EXPECT_EQ(finish_reason_name(r[1].finish), std::string(finish_reason_name(r[0].finish))) << c.what;
         EXPECT_EQ(session_tokens[1], session_tokens[0]) << c.what << ": the session keeps the same tokens";
         EXPECT_EQ(free_blocks[1], free_blocks[0]) << c.what << ": the KV cache holds the same blocks";
+        EXPECT_EQ(r[2].tokens, r[1].tokens) << c.what << ": step data and results by cudaMemcpyAsync";
+        EXPECT_EQ(session_tokens[2], session_tokens[1]) << c.what << ": step data and results by cudaMemcpyAsync";
         EXPECT_GT(r[0].tokens.size(), 0u) << c.what;
         if (c.expect != nullptr) {
             EXPECT_EQ(std::string(finish_reason_name(r[0].finish)), c.expect) << c.what;

@@ -144,31 +144,37 @@ TEST(GpuOps, EmbedEveryType) {
 // A token fed on the device (the previous step's argmax, StepPlan::first_token_from_device) is not
 // checked by the host; one outside the table (here the argmax of a 2000-wide row over a 1000-row
 // table) gives a NaN embedding row instead of a read past the table; the other tokens are embedded
-// as usual.
+// as usual. Both ways of moving the step data and the argmax result (kernels reading / writing
+// pinned host memory, the default; cudaMemcpyAsync with RF_GPU_ZERO_COPY=off).
 TEST(GpuOps, EmbedOfADeviceFedIdOutsideTheTableIsNan) {
-    const TensorType t = TensorType::Q8_0;
-    const int64_t rows = 1000, cols = 64;
-    const auto bytes = random_weight_bytes(t, rows, cols, 77);
-    const Weight wg = gpu().load_weight(t, cols, rows, 1, bytes.data());
-    const Weight wc = Weight::view(t, cols, rows, 1, bytes.data());
-    std::vector<float> logits(2000, 0.0f);
-    logits[1500] = 1.0f;
-    DeviceActs dl(logits, 1, 2000);
-    gpu().argmax_async(dl.act().data, 2000);
-    const int T = 3;
-    StepPlan plan = make_plan(T, 0, 16, 64, 5, static_cast<int>(rows));
-    plan.first_token_from_device = true;
-    DeviceActs out(T, cols);
-    out.poison();
-    gpu().begin_step(plan);
-    gpu().embed(wg, out.act());
-    const std::vector<float> got = out.get();
-    EXPECT_EQ(gpu().argmax_wait(), 1500);
-    for (int64_t c = 0; c < cols; ++c) EXPECT_TRUE(std::isnan(got[static_cast<size_t>(c)])) << "column " << c;
-    std::vector<float> ref(static_cast<size_t>(T * cols));
-    cpu::embed(pool(), wc, plan.tokens.data(), {ref.data(), T, cols});
-    const std::vector<float> got_rest(got.begin() + cols, got.end()), ref_rest(ref.begin() + cols, ref.end());
-    EXPECT_NMSE_LE(got_rest, ref_rest, 1e-12, "the host-fed tokens after it");
+    for (const char* zero_copy : {"on", "off"}) {
+        SCOPED_TRACE(std::string("RF_GPU_ZERO_COPY=") + zero_copy);
+        ScopedEnv env("RF_GPU_ZERO_COPY", zero_copy);
+        const TensorType t = TensorType::Q8_0;
+        const int64_t rows = 1000, cols = 64;
+        const auto bytes = random_weight_bytes(t, rows, cols, 77);
+        const Weight wg = gpu().load_weight(t, cols, rows, 1, bytes.data());
+        const Weight wc = Weight::view(t, cols, rows, 1, bytes.data());
+        std::vector<float> logits(2000, 0.0f);
+        logits[1500] = 1.0f;
+        DeviceActs dl(logits, 1, 2000);
+        gpu().argmax_async(dl.act().data, 2000);
+        const int T = 3;
+        StepPlan plan = make_plan(T, 0, 16, 64, 5, static_cast<int>(rows));
+        plan.first_token_from_device = true;
+        DeviceActs out(T, cols);
+        out.poison();
+        gpu().begin_step(plan);
+        gpu().embed(wg, out.act());
+        const std::vector<float> got = out.get();
+        EXPECT_EQ(gpu().argmax_wait(), 1500);
+        for (int64_t c = 0; c < cols; ++c) EXPECT_TRUE(std::isnan(got[static_cast<size_t>(c)])) << "column " << c;
+        std::vector<float> ref(static_cast<size_t>(T * cols));
+        cpu::embed(pool(), wc, plan.tokens.data(), {ref.data(), T, cols});
+        const std::vector<float> got_rest(got.begin() + cols, got.end()), ref_rest(ref.begin() + cols, ref.end());
+        EXPECT_NMSE_LE(got_rest, ref_rest, 1e-12, "the host-fed tokens after it");
+        gpu().release(const_cast<void*>(wg.data));
+    }
 }
 
 TEST(GpuOps, GatherOutputRows) {

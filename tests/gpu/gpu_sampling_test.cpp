@@ -82,20 +82,25 @@ TEST(GpuSampling, ChainMatchesTheHostChain) {
     pen.frequency_penalty = 0.2f;
     cases.push_back({pen, true});
     const std::vector<GpuTokenCount> window = {{5, 2}, {77, 1}, {151935, 3}, {0, 1}};
-    int seed = 0;
-    for (const Case& c : cases) {
-        for (float spread : {1.0f, 4.0f}) {
-            auto logits = random_floats(kVocab, 10 + seed++, spread);
-            // make the penalised tokens matter
-            for (const auto& tc : window) logits[static_cast<size_t>(tc.token)] = 3.5f * spread;
-            DeviceActs d(logits, 1, kVocab);
-            for (double u : {0.03, 0.31, 0.5, 0.77, 0.97}) {
-                const auto pens = c.penalties ? std::span<const GpuTokenCount>(window) : std::span<const GpuTokenCount>();
-                const GpuSampleResult g = gpu().sample(d.act().data, kVocab, c.p, pens, u);
-                const GpuSampleResult h = gpu::sample_row_host(logits, c.p, pens, u);
-                EXPECT_EQ(g.token, h.token) << "T " << c.p.temperature << " k " << c.p.top_k << " p " << c.p.top_p
-                                            << " min_p " << c.p.min_p << " u " << u << " spread " << spread;
-                EXPECT_NEAR(g.logprob, h.logprob, 1e-4);
+    // the result read back by cudaMemcpyAsync and (the default) written to the host by the kernel
+    for (const char* zero_copy : {"on", "off"}) {
+        SCOPED_TRACE(std::string("RF_GPU_ZERO_COPY=") + zero_copy);
+        ScopedEnv env("RF_GPU_ZERO_COPY", zero_copy);
+        int seed = 0;
+        for (const Case& c : cases) {
+            for (float spread : {1.0f, 4.0f}) {
+                auto logits = random_floats(kVocab, 10 + seed++, spread);
+                // make the penalised tokens matter
+                for (const auto& tc : window) logits[static_cast<size_t>(tc.token)] = 3.5f * spread;
+                DeviceActs d(logits, 1, kVocab);
+                for (double u : {0.03, 0.31, 0.5, 0.77, 0.97}) {
+                    const auto pens = c.penalties ? std::span<const GpuTokenCount>(window) : std::span<const GpuTokenCount>();
+                    const GpuSampleResult g = gpu().sample(d.act().data, kVocab, c.p, pens, u);
+                    const GpuSampleResult h = gpu::sample_row_host(logits, c.p, pens, u);
+                    EXPECT_EQ(g.token, h.token) << "T " << c.p.temperature << " k " << c.p.top_k << " p " << c.p.top_p
+                                                << " min_p " << c.p.min_p << " u " << u << " spread " << spread;
+                    EXPECT_NEAR(g.logprob, h.logprob, 1e-4);
+                }
             }
         }
     }

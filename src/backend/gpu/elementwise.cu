@@ -1,5 +1,7 @@
 #include "backend/gpu/elementwise.cuh"
 
+#include <algorithm>
+
 namespace rf::gpu {
 namespace {
 
@@ -30,7 +32,19 @@ __global__ void gather_rows_kernel(const float* __restrict__ x, int64_t cols, co
         out[i * cols + c] = x[src * cols + c];
 }
 
+__global__ void step_upload_kernel(int32_t* __restrict__ dst, const int32_t* __restrict__ src, int64_t n,
+                                   const int32_t* __restrict__ device_token) {
+    RF_PDL_ENTRY();
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        dst[i] = i == 0 && device_token != nullptr ? *device_token : src[i];
+}
+
 }  // namespace
+
+void launch_step_upload(Launcher& l, int32_t* dst, const int32_t* src_mapped, int64_t n, const int32_t* device_token) {
+    const int64_t blocks = std::min<int64_t>(ceil_div(n, 256), 64);  // (host reads: many in flight, few blocks)
+    l.launch(step_upload_kernel, dim3(static_cast<unsigned>(blocks)), dim3(256), 0, dst, src_mapped, n, device_token);
+}
 
 void launch_swiglu(Launcher& l, const float* gate, const float* up, float* out, int64_t n) {
     l.launch(swiglu_kernel, dim3(ceil_div(n, 256)), dim3(256), 0, gate, up, out, n);

@@ -15,5 +15,9 @@ void launch_add(Launcher& l, const float* a, const float* b, float* out, int64_t
 void launch_add_bias(Launcher& l, float* y, const float* bias, int64_t n_tok, int64_t cols);
 // out[i, :] = x[rows[i], :] for i < n_out; rows in device memory.
 void launch_gather_rows(Launcher& l, const float* x, int64_t cols, const int32_t* rows, int64_t n_out, float* out);
+// A decode step's data into the device step buffer without a copy-engine operation between two
+// steps' kernels: dst[i] = src[i] for i < n, src being pinned host memory read through its device
+// mapping; with device_token, dst[0] = *device_token (the previous step's argmax, on the device).
+void launch_step_upload(Launcher& l, int32_t* dst, const int32_t* src_mapped, int64_t n, const int32_t* device_token);
 
 }  // namespace rf::gpu

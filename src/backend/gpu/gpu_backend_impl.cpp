@@ -12,6 +12,7 @@
 
 #include "backend/gpu/attention.cuh"
 #include "backend/gpu/dequant.cuh"
+#include "backend/gpu/elementwise.cuh"
 #include "backend/gpu/gemm_dispatch.h"
 #include "backend/gpu/matvec.cuh"
 #include "backend/gpu/gpu_check.h"
@@ -82,6 +83,7 @@ GpuBackendImpl::GpuBackendImpl(const GpuBackendOptions& options)
     for (auto& e : staging_done_) RF_GPU_CHECK(cudaEventCreate(&e));
     for (auto& e : argmax_done_) RF_GPU_CHECK(cudaEventCreate(&e));
     RF_GPU_CHECK(cudaMallocHost(&sample_host_, 64 * 1024));
+    RF_GPU_CHECK(cudaHostGetDevicePointer(&sample_host_dev_, sample_host_, 0));
     if (use_blas_) blas_ = make_gpu_blas();
 }
 
@@ -273,6 +275,8 @@ void GpuBackendImpl::ensure_scratch(ScratchBuffer& b, size_t bytes) {
 
 // ---- step ----------------------------------------------------------------------------------
 
+bool GpuBackendImpl::zero_copy() { return env_choice("RF_GPU_ZERO_COPY", {"off", "on"}, 1) == 1; }
+
 void GpuBackendImpl::begin_step(const StepPlan& plan) {
     const size_t T = plan.tokens.size();
     RF_CHECK(plan.positions.size() == T && plan.kv_slots.size() == T && plan.token_seq.size() == T,
@@ -313,7 +317,10 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
             }
         }
         staging_ints_ = std::max<size_t>(n_ints, 4096);
-        for (auto& s : staging_) RF_GPU_CHECK(cudaMallocHost(reinterpret_cast<void**>(&s), staging_ints_ * 4));
+        for (int i = 0; i < 2; ++i) {
+            RF_GPU_CHECK(cudaMallocHost(reinterpret_cast<void**>(&staging_[i]), staging_ints_ * 4));
+            RF_GPU_CHECK(cudaHostGetDevicePointer(reinterpret_cast<void**>(&staging_dev_[i]), staging_[i], 0));
+        }
     }
     const int si = staging_next_;
     staging_next_ = 1 - staging_next_;
@@ -331,12 +338,20 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
         std::fill(bt + s * static_cast<size_t>(stride) + table.size(), bt + (s + 1) * static_cast<size_t>(stride), 0);
     }
     ensure_scratch(step_buf_, std::max<size_t>(n_ints, 1024) * 4);
-    RF_GPU_CHECK(cudaMemcpyAsync(step_buf_.ptr, h, n_ints * 4, cudaMemcpyHostToDevice, stream_));
-    RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));
-    if (plan.first_token_from_device) {  // token 0: the last argmax_async's result, copied in stream order
-        RF_GPU_CHECK(cudaMemcpyAsync(step_buf_.ptr, device_token_, 4, cudaMemcpyDeviceToDevice, stream_));
-        device_token_ = nullptr;
+    // token 0 of a step fed from the device: the last argmax_async's result, taken in stream order
+    const int32_t* token_on_device = plan.first_token_from_device ? device_token_ : nullptr;
+    if (zero_copy()) {  // one kernel reading the pinned staging (no copy engine between steps)
+        Launcher l(Launcher::Mode::Launch, stream_);
+        launch_step_upload(l, static_cast<int32_t*>(step_buf_.ptr), staging_dev_[si], static_cast<int64_t>(n_ints),
+                           token_on_device);
+        RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));
+    } else {
+        RF_GPU_CHECK(cudaMemcpyAsync(step_buf_.ptr, h, n_ints * 4, cudaMemcpyHostToDevice, stream_));
+        RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));
+        if (token_on_device != nullptr)
+            RF_GPU_CHECK(cudaMemcpyAsync(step_buf_.ptr, token_on_device, 4, cudaMemcpyDeviceToDevice, stream_));
     }
+    if (plan.first_token_from_device) device_token_ = nullptr;
 
     const auto* d = static_cast<const int32_t*>(step_buf_.ptr);
     step_.tokens = d;

@@ -156,8 +156,14 @@ private:
     // The load_weight allocation holding p, or weights_.end().
     std::map<const uint8_t*, size_t>::const_iterator weight_holding(const void* p) const;
     // Flushes, launches the sampling chain; returns the device address of its SampleOut.
+    // Whether step data and argmax_async results move by kernels reading / writing pinned host
+    // memory (no copy-engine operation between two steps' kernels) or by cudaMemcpyAsync
+    // (RF_GPU_ZERO_COPY=off; read at every call, as the decode switches are at every flush).
+    static bool zero_copy();
+    // host_out: also written straight to this pinned host result (device mapping), or null.
     const void* launch_sampling(const float* row, int64_t n, const GpuSamplingParams& p,
-                                std::span<const GpuTokenCount> penalties, double u, int k_list);
+                                std::span<const GpuTokenCount> penalties, double u, int k_list,
+                                void* host_out = nullptr);
     void sample_on_device(const float* row, int64_t n, const GpuSamplingParams& p,
                           std::span<const GpuTokenCount> penalties, double u, int k_list, GpuSampleResult& out);
 
@@ -196,6 +202,7 @@ private:
     StepDevice step_;
     ScratchBuffer step_buf_;
     int32_t* staging_[2] = {nullptr, nullptr};  // pinned
+    int32_t* staging_dev_[2] = {nullptr, nullptr};  // their device mappings (step upload kernel)
     size_t staging_ints_ = 0;
     cudaEvent_t staging_done_[2] = {nullptr, nullptr};
     int staging_next_ = 0;
@@ -203,6 +210,7 @@ private:
     ScratchBuffer q8_, attn_, blas_w_, blas_x_;
     ScratchBuffer sample_buf_;
     void* sample_host_ = nullptr;  // pinned: the synchronous result at 0, argmax_async's slots at kAsyncSampleOffset
+    void* sample_host_dev_ = nullptr;  // its device mapping (argmax_async's results written by the kernel)
     static constexpr size_t kAsyncSampleOffset = 1024;
     cudaEvent_t argmax_done_[2] = {nullptr, nullptr};
     std::deque<int> pending_argmax_;          // slots of argmax_async results not read yet, oldest first

@@ -85,6 +85,9 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_ATTN_MMA_STAGES=N    tiles in its shared-memory ring (2..4; default by shape)
 //   RF_GPU_ATTN_EARLY_KV=off    with the rope folded in, its first tiles are copied after the PDL
 //                               wait (default: before it; the token's own row from registers)
+//   RF_GPU_ZERO_COPY=off        step data uploaded and argmax results read back by cudaMemcpyAsync
+//                               (default: a kernel reads / writes pinned host memory directly, so no
+//                               copy-engine operation sits between two decode steps' kernels)
 //   RF_GPU_PREFILL_GRAPHS=on    steps with a vendor GEMM or flash attention go through the graph
 //                               runner too (default: launched eagerly)
 //   RF_GPU_PROFILE_SKIP=a,b     profiling only, results are wrong: kernels whose name contains a or

@@ -148,7 +148,7 @@ __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_
 // The chain on the sorted candidates (one block).
 __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, const SampleStats* stats, int n_stats,
                                     const float* cand_v, const int32_t* cand_i, int k_list, const SampleConsts c,
-                                    SampleOut* out) {
+                                    SampleOut* dev_out, SampleOut* host_out) {
     RF_PDL_ENTRY();
     __shared__ double probs[kSampleMaxK], weights[kSampleMaxK];
     __shared__ double M_raw, S_raw, M_work, S_work;
@@ -214,12 +214,22 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
     __syncthreads();
     if (threadIdx.x != 0) return;
 
+    // The result goes to dev_out and (host_out) straight to the host's pinned memory.
+    auto emit = [&](const SampleOut& r) {
+        *dev_out = r;
+        if (host_out != nullptr) {
+            *host_out = r;
+            __threadfence_system();
+        }
+    };
+    SampleOut r;
     int32_t chosen = argmax_work;
     if (chosen < 0 || chosen >= n) {  // no logit compared (every one NaN): a broken model output
-        out->token = 0;                // (a decode step fed this id on the device stays in bounds)
-        out->fallback = 0;
-        out->no_value = 1;
-        out->logprob = NAN;
+        r.token = 0;                   // (a decode step fed this id on the device stays in bounds)
+        r.fallback = 0;
+        r.no_value = 1;
+        r.logprob = NAN;
+        emit(r);
         return;
     }
     int fallback = 0;
@@ -268,10 +278,11 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
             chosen = cand_i[pick];
         }
     }
-    out->token = fallback ? -1 : chosen;
-    out->fallback = fallback;
-    out->logprob = fallback ? 0.0f : static_cast<float>(static_cast<double>(raw[chosen]) - M_raw - log(S_raw));
-    out->no_value = 0;
+    r.token = fallback ? -1 : chosen;
+    r.fallback = fallback;
+    r.logprob = fallback ? 0.0f : static_cast<float>(static_cast<double>(raw[chosen]) - M_raw - log(S_raw));
+    r.no_value = 0;
+    emit(r);
 }
 
 }  // namespace
@@ -284,7 +295,7 @@ void launch_penalties(Launcher& l, float* work, int64_t n, const int32_t* pairs,
 }
 
 void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, const SampleConsts& c, int k_list,
-                   SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out) {
+                   SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out, SampleOut* host_out) {
     const int64_t n1 = sample_stage1_blocks(n);
     l.launch(sample_stage1_kernel, dim3(static_cast<unsigned>(n1)), dim3(kThreads), 0, raw, work, n, k_list, stats,
              cand_val[0], cand_idx[0]);
@@ -301,7 +312,7 @@ void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, 
         }
     }
     l.launch(sample_final_kernel, dim3(1), dim3(256), 0, raw, n, stats, static_cast<int>(n1), cand_val[cur],
-             cand_idx[cur], k_list, c, out);
+             cand_idx[cur], k_list, c, out, host_out);
 }
 
 }  // namespace rf::gpu

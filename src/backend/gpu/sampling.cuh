@@ -51,9 +51,11 @@ int64_t sample_stage1_blocks(int64_t n);
 // work = raw with penalties applied (pairs: (token, count) [n_pen], device memory).
 void launch_penalties(Launcher& l, float* work, int64_t n, const int32_t* pairs, const SampleConsts& c);
 
-// Full sampling chain; writes *out. k_list: candidates to keep (power of two, 64..256);
-// 0 for greedy (statistics only).
+// Full sampling chain; writes *out, and *host_out (pinned host memory through its device mapping:
+// the result reaches the host without a copy-engine operation) unless it is null. k_list:
+// candidates to keep (power of two, 64..256); 0 for greedy (statistics only).
 void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, const SampleConsts& c, int k_list,
-                   SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out);
+                   SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out,
+                   SampleOut* host_out = nullptr);
 
 }  // namespace rf::gpu
