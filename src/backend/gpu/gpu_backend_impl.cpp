@@ -277,6 +277,10 @@ void GpuBackendImpl::ensure_scratch(ScratchBuffer& b, size_t bytes) {
 
 bool GpuBackendImpl::zero_copy() { return env_choice("RF_GPU_ZERO_COPY", {"off", "on"}, 1) == 1; }
 
+bool GpuBackendImpl::pdl_between_steps() const {
+    return use_pdl_ && env_choice("RF_GPU_PDL_BETWEEN_STEPS", {"off", "on"}, 1) == 1;
+}
+
 void GpuBackendImpl::begin_step(const StepPlan& plan) {
     const size_t T = plan.tokens.size();
     RF_CHECK(plan.positions.size() == T && plan.kv_slots.size() == T && plan.token_seq.size() == T,
@@ -341,7 +345,7 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
     // token 0 of a step fed from the device: the last argmax_async's result, taken in stream order
     const int32_t* token_on_device = plan.first_token_from_device ? device_token_ : nullptr;
     if (zero_copy()) {  // one kernel reading the pinned staging (no copy engine between steps)
-        Launcher l(Launcher::Mode::Launch, stream_);
+        Launcher l(Launcher::Mode::Launch, stream_, pdl_between_steps());
         launch_step_upload(l, static_cast<int32_t*>(step_buf_.ptr), staging_dev_[si], static_cast<int64_t>(n_ints),
                            token_on_device);
         RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));

@@ -160,6 +160,9 @@ private:
     // memory (no copy-engine operation between two steps' kernels) or by cudaMemcpyAsync
     // (RF_GPU_ZERO_COPY=off; read at every call, as the decode switches are at every flush).
     static bool zero_copy();
+    // Whether the kernels launched outside the step's graph (sampling, step upload) use
+    // programmatic dependent launch too (RF_GPU_PDL_BETWEEN_STEPS=off: plain stream order).
+    bool pdl_between_steps() const;
     // host_out: also written straight to this pinned host result (device mapping), or null.
     const void* launch_sampling(const float* row, int64_t n, const GpuSamplingParams& p,
                                 std::span<const GpuTokenCount> penalties, double u, int k_list,

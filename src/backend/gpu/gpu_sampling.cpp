@@ -60,7 +60,7 @@ const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const G
     c.top_k = p.top_k;
     c.n_penalties = static_cast<int32_t>(penalties.size());
 
-    Launcher l(Launcher::Mode::Launch, stream_);
+    Launcher l(Launcher::Mode::Launch, stream_, pdl_between_steps());
     const float* work = row;
     if (penalise) {
         std::vector<int32_t> pairs;
