@@ -99,12 +99,13 @@ TEST(GpuMatmul, EveryTypeOddShapesAndTokenCounts) {
 
 // A larger shape that exercises several warps per row, 2 rows per warp and the tail units; the
 // 0.5b down projection's shape (896 x 4864: the one-token kernel's wide variant, a lane's 4.75
-// units in one batch) and the 7b q/k/v width (the many-token kernel's whole rows). The whole-row
+// units in one batch), the 7b q/k/v width (the many-token kernel's whole rows) and an output-like
+// height (70000 rows: Q6_K on 128-thread blocks, short rows on the persistent grid). The whole-row
 // loads (RF_GPU_MATVEC_WHOLE_ROW) change when weights are loaded, not a bit of the result.
 TEST(GpuMatmul, WideAndTallShapes) {
     uint32_t seed = 900;
     for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::F16}) {
-        for (auto [rows, cols] : {std::pair<int64_t, int64_t>{64, 18944}, {9000, 256}, {20000, 1024}, {896, 4864}, {4608, 3584}}) {
+        for (auto [rows, cols] : {std::pair<int64_t, int64_t>{64, 18944}, {9000, 256}, {20000, 1024}, {896, 4864}, {4608, 3584}, {70000, 512}}) {
             HostWeight w = make_weight(t, rows, cols, ++seed);
             const auto x = random_floats(static_cast<size_t>(cols), ++seed);
             DeviceActs dx(x, 1, cols), dy(1, rows);
