@@ -83,13 +83,15 @@ __global__ void __launch_bounds__(kThreads) sample_stage1_kernel(const float* __
         for (int m = RF_WARP_SIZE / 2; m > 0; m >>= 1) c = min(c, rf_shfl_xor(c, m));
         if (threadIdx.x == 0) iscratch[0] = c;
     }
-    // sums of exp relative to the block maxima, in double
+    // sums of exp relative to the block maxima, in double; without penalties (work == raw) the
+    // work sum is the raw one (the same terms in the same order): computed once
+    const bool same = work == raw;
     double sr = 0.0, sw = 0.0;
     for (int k = threadIdx.x; k < kSampleSeg; k += blockDim.x) {
         const int64_t i = base + k;
         if (i < n) {
             sr += exp(static_cast<double>(raw[i]) - mr);
-            sw += exp(static_cast<double>(v[k]) - bw);
+            if (!same) sw += exp(static_cast<double>(v[k]) - bw);
         }
     }
     for (int m = RF_WARP_SIZE / 2; m > 0; m >>= 1) {
@@ -107,14 +109,17 @@ __global__ void __launch_bounds__(kThreads) sample_stage1_kernel(const float* __
         stats[blockIdx.x].max_work = bw;
         stats[blockIdx.x].argmax_work = iscratch[0];
         stats[blockIdx.x].pad = 0;
+        if (same) stats[blockIdx.x].sum_work = s;
     }
-    __syncthreads();
-    if (threadIdx.x % RF_WARP_SIZE == 0) dscratch[threadIdx.x / RF_WARP_SIZE] = sw;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double s = 0.0;
-        for (int w = 0; w < static_cast<int>(blockDim.x / RF_WARP_SIZE); ++w) s += dscratch[w];
-        stats[blockIdx.x].sum_work = s;
+    if (!same) {  // (uniform over the block)
+        __syncthreads();
+        if (threadIdx.x % RF_WARP_SIZE == 0) dscratch[threadIdx.x / RF_WARP_SIZE] = sw;
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            double s = 0.0;
+            for (int w = 0; w < static_cast<int>(blockDim.x / RF_WARP_SIZE); ++w) s += dscratch[w];
+            stats[blockIdx.x].sum_work = s;
+        }
     }
     if (k_list == 0) return;
     __syncthreads();
