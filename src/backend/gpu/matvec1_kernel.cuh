@@ -42,6 +42,11 @@ template <TensorType T>
 constexpr int matvec1_units_in_flight() {
     return T == TensorType::Q8_0 || T == TensorType::Q6_K ? 2 : 4;
 }
+// Q6_K matrices of 64K+ rows (the output matrix, 152064 x 3584) with three units in flight (H100
+// isolated 164.5 -> 157.2 us; 7b q4_0 engine 506.2 -> 509.3 tok/s); the q4_k_m down projections
+// (3584 x 18944) keep two (three: 28.4 -> 29.4 us, engine q4_k_m -0.3 %).
+constexpr int kMatvec1Q6kTallUnits = 3;
+constexpr int64_t kMatvec1Q6kTallRows = 65536;
 
 constexpr int kMatvec1MaxThreads = 512;
 constexpr int kMatvec1MaxRowsPerBlock = kMatvec1MaxThreads / 32 * 8;  // lanes_per_row >= 4
@@ -132,13 +137,13 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
     }
 }
 
-// WIDE: twice the units in flight (launched where that holds a lane's whole share of its row and
-// every row group has a block of its own, so that all of a block's weights are requested before
-// the programmatic-dependent-launch wait: the 0.5b down projection, 152 units over 32 lanes).
-template <TensorType T, bool SWIGLU, bool NORM, bool WIDE = false>
+// U: units in flight per lane; the type's default, twice it (the wide launches: where that holds a
+// lane's whole share of its row and every row group has a block of its own, so that all of a
+// block's weights are requested before the programmatic-dependent-launch wait: the 0.5b down
+// projection, 152 units over 32 lanes), or 3 for Q6_K output matrices (matvec1_q6k_tall_units).
+template <TensorType T, bool SWIGLU, bool NORM, int U = matvec1_units_in_flight<T>()>
 __global__ void __launch_bounds__(kMatvec1MaxThreads) matvec1_kernel(const MatvecArgs a) {
     using P = QuantPolicy<T>;
-    constexpr int U = matvec1_units_in_flight<T>() * (WIDE ? 2 : 1);
     constexpr int NM = SWIGLU ? 2 : 1;
     extern __shared__ int4 matvec1_smem[];  // x: int8 [cols], float2 [cols / 32] (16-byte aligned)
     const int cols = static_cast<int>(a.x_stride);
@@ -314,9 +319,18 @@ void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
         const int64_t units = QuantPolicy<T>::units(a.m[0]);
         const bool wide = a.wide == 2 || (a.wide == 1 && units > int64_t{U} * a.lanes_per_row &&
                                           units <= int64_t{2 * U} * a.lanes_per_row &&
-                                          groups <= resident(matvec1_kernel<T, false, false, true>));
-        if (wide) go(matvec1_kernel<T, false, false, true>);
-        else go(matvec1_kernel<T, false, false>);
+                                          groups <= resident(matvec1_kernel<T, false, false, 2 * U>));
+        if (wide) {
+            go(matvec1_kernel<T, false, false, 2 * U>);
+            return;
+        }
+        if constexpr (T == TensorType::Q6_K) {
+            if (a.wide != 0 && a.total_rows >= kMatvec1Q6kTallRows) {
+                go(matvec1_kernel<T, false, false, kMatvec1Q6kTallUnits>);
+                return;
+            }
+        }
+        go(matvec1_kernel<T, false, false>);
     }
 }
 
