@@ -319,7 +319,7 @@ void set_decode_switches(const std::string& name) {
                           "RF_GPU_MATVEC1_Q8_EPILOGUE", "RF_GPU_PROFILE_SKIP", "RF_GPU_ATTN_EARLY_KV",
                           "RF_GPU_MATVEC_WHOLE_ROW", "RF_GPU_MATVEC1_WIDE",
                           "RF_GPU_MATVEC_WARPS_PER_ROW", "RF_GPU_MATVEC1_LANES",
-                          "RF_GPU_ZERO_COPY", "RF_GPU_PDL_BETWEEN_STEPS"})
+                          "RF_GPU_ZERO_COPY", "RF_GPU_PDL_BETWEEN_STEPS", "RF_GPU_MATVEC_TRIPLE"})
         ::unsetenv(v);
     if (name == "default") return;
     size_t p = 0;
@@ -336,6 +336,7 @@ void set_decode_switches(const std::string& name) {
         else if (sw == "whole-off") ::setenv("RF_GPU_MATVEC_WHOLE_ROW", "off", 1);
         else if (sw == "wide-all") ::setenv("RF_GPU_MATVEC1_WIDE", "all", 1);
         else if (sw == "copies") ::setenv("RF_GPU_ZERO_COPY", "off", 1);
+        else if (sw == "triple-off") ::setenv("RF_GPU_MATVEC_TRIPLE", "off", 1);
         else if (sw == "pdl-between-off") ::setenv("RF_GPU_PDL_BETWEEN_STEPS", "off", 1);
         else if (sw.rfind("wpr=", 0) == 0) ::setenv("RF_GPU_MATVEC_WARPS_PER_ROW", sw.substr(4).c_str(), 1);
         else if (sw.rfind("lanes=", 0) == 0) ::setenv("RF_GPU_MATVEC1_LANES", sw.substr(6).c_str(), 1);
@@ -358,7 +359,7 @@ void set_decode_switches(const std::string& name) {
         else if (sw.rfind("mma-stages=", 0) == 0) ::setenv("RF_GPU_ATTN_MMA_STAGES", sw.substr(11).c_str(), 1);
         else
             fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
-                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on, skip=NAME:NAME, early-kv-off, whole-off, wide-all, wpr=N, lanes=N, copies, pdl-between-off)", sw);
+                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on, skip=NAME:NAME, early-kv-off, whole-off, wide-all, wpr=N, lanes=N, copies, pdl-between-off, triple-off)", sw);
         if (q == std::string::npos) break;
         p = q + 1;
     }

@@ -114,15 +114,20 @@ TEST(GpuMatmul, WideAndTallShapes) {
             gpu().matmul(w.gpu, dx.act(), dy.act(), nullptr);
             const auto got = dy.get();
             EXPECT_NMSE_LE(got, cpu_matmul(w, x, 1, nullptr), matmul_bound(t), what);
-            // (matvec1 "1": the kernels by shape; "0": the many-token kernel everywhere)
-            auto run = [&](const char* matvec1, const char* whole) {
-                ScopedEnv mv("RF_GPU_MATVEC1", matvec1), wr("RF_GPU_MATVEC_WHOLE_ROW", whole);
+            // (matvec1 "1": the kernels by shape; "0": the many-token kernel everywhere; triple: long
+            // Q4_0 rows three units per iteration, the sums in another order)
+            auto run = [&](const char* matvec1, const char* whole, const char* triple = "on") {
+                ScopedEnv mv("RF_GPU_MATVEC1", matvec1), wr("RF_GPU_MATVEC_WHOLE_ROW", whole),
+                    tr("RF_GPU_MATVEC_TRIPLE", triple);
                 dy.poison();
                 gpu().matmul(w.gpu, dx.act(), dy.act(), nullptr);
                 return dy.get();
             };
             EXPECT_EQ(got, run("1", "off")) << what << ": whole-row loads changed the result";
-            EXPECT_EQ(run("0", "on"), run("0", "off")) << what << ": many-token kernel: whole-row loads changed the result";
+            EXPECT_EQ(run("0", "on", "off"), run("0", "off")) << what << ": many-token kernel: whole-row loads changed the result";
+            const auto many = run("0", "on");
+            EXPECT_NMSE_LE(many, cpu_matmul(w, x, 1, nullptr), matmul_bound(t), what + " (many-token kernel)");
+            EXPECT_NMSE_LE(many, run("0", "on", "off"), 1e-10, what + ": three units per iteration vs two");
         }
     }
 }

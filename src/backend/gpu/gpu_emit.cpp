@@ -63,6 +63,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               two units at a time, the one-token matvec a row of up to twice its
 //                               units in flight in two batches (default: the lane's whole share
 //                               before the PDL wait)
+//   RF_GPU_MATVEC_TRIPLE=off    the many-token matvec's long one-token Q4_0 rows two units per loop
+//                               iteration (default: three)
 //   RF_GPU_MATVEC1_WIDE=all     every plain one-token matvec with twice its units in flight
 //                               (default: where that holds a lane's whole row in one wave)
 //   RF_GPU_MATVEC_WARPS_PER_ROW=1|2|4  warps per row of every many-token matvec (default: by shape)
@@ -105,6 +107,7 @@ DecodeSwitches decode_switches() {
     d.early_loads = env_choice("RF_GPU_EARLY_LOADS", {"off", "on"}, 1) == 1;
     d.matvec_whole_row = env_choice("RF_GPU_MATVEC_WHOLE_ROW", {"off", "on"}, 1) == 1;
     d.matvec1_wide_all = env_choice("RF_GPU_MATVEC1_WIDE", {"shape", "all"}, 0) == 1;
+    d.matvec_triple = env_choice("RF_GPU_MATVEC_TRIPLE", {"off", "on"}, 1) == 1;
     const int lanes = env_choice("RF_GPU_MATVEC1_LANES", {"4", "8", "16", "32"}, -1);
     d.matvec1_lanes = lanes < 0 ? 0 : 4 << lanes;
     d.matvec_warps_per_row = env_choice("RF_GPU_MATVEC_WARPS_PER_ROW", {"shape", "1", "2", "4"}, 0);
@@ -442,7 +445,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 RF_CHECK(pending_norm == nullptr, "gpu emit: an rms_norm was left to a matvec that cannot take it");
                 const MatvecConfig cfg = choose_matvec_config(op.w.type, a.total_rows, K, info_.multiprocessors);
                 a.warps_per_row = switches.matvec_warps_per_row > 0 ? switches.matvec_warps_per_row : cfg.warps_per_row;
-                a.early_loads = switches.early_loads ? (switches.matvec_whole_row ? 2 : 1) : 0;
+                a.early_loads = switches.early_loads ? (switches.matvec_whole_row ? (switches.matvec_triple ? 3 : 2) : 1) : 0;
                 if (quant) {
                     const int slot = quantized_input(x);
                     a.x = q8_xq(slot, x);

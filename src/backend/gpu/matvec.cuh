@@ -70,7 +70,8 @@ struct MatvecArgs {
     int32_t block_threads;              // 128, 256, 512
     int32_t early_loads;                // many-token kernel: before the PDL wait load 0: nothing, 1: the first
                                         // units' weights, 2: the lane's whole share of a row where it fits (one
-                                        // token, short rows)
+                                        // token, short rows), 3: as 2, and longer rows three units per
+                                        // iteration (types with QuantPolicy::kTripleRows)
     // one-token kernel: a persistent grid (as many blocks as fit on the device at once, each
     // looping over row groups and loading its next group's first units before it reduces and
     // writes the current one) instead of one block per row group
