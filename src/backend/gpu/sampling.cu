@@ -10,6 +10,19 @@ constexpr int kThreads = 1024;
 
 __device__ __forceinline__ bool better(float va, int ia, float vb, int ib) { return va > vb || (va == vb && ia < ib); }
 
+// The sum of the warps' partial sums v (each already reduced over its warp) in warp order, in
+// thread 0 (other threads get 0): a barrier before dscratch ([warps]) is written, as an earlier
+// call may still be reading it, and one after.
+__device__ __forceinline__ double block_sum_at0(double v, double* dscratch) {
+    __syncthreads();
+    if (threadIdx.x % RF_WARP_SIZE == 0) dscratch[threadIdx.x / RF_WARP_SIZE] = v;
+    __syncthreads();
+    double t = 0.0;
+    if (threadIdx.x == 0)
+        for (int w = 0; w < static_cast<int>(blockDim.x / RF_WARP_SIZE); ++w) t += dscratch[w];
+    return t;
+}
+
 // Sorts kSampleSeg (value, index) pairs in shared memory, best first.
 __device__ void bitonic_sort(float* v, int* idx) {
     for (int k = 2; k <= kSampleSeg; k <<= 1) {
@@ -98,28 +111,18 @@ __global__ void __launch_bounds__(kThreads) sample_stage1_kernel(const float* __
         sr += rf_shfl_xor(sr, m);
         sw += rf_shfl_xor(sw, m);
     }
-    __syncthreads();
-    if (threadIdx.x % RF_WARP_SIZE == 0) dscratch[threadIdx.x / RF_WARP_SIZE] = sr;
-    __syncthreads();
+    const double s_raw = block_sum_at0(sr, dscratch);
     if (threadIdx.x == 0) {
-        double s = 0.0;
-        for (int w = 0; w < static_cast<int>(blockDim.x / RF_WARP_SIZE); ++w) s += dscratch[w];
-        stats[blockIdx.x].sum_raw = s;
+        stats[blockIdx.x].sum_raw = s_raw;
         stats[blockIdx.x].max_raw = mr;
         stats[blockIdx.x].max_work = bw;
         stats[blockIdx.x].argmax_work = iscratch[0];
         stats[blockIdx.x].pad = 0;
-        if (same) stats[blockIdx.x].sum_work = s;
+        if (same) stats[blockIdx.x].sum_work = s_raw;
     }
     if (!same) {  // (uniform over the block)
-        __syncthreads();
-        if (threadIdx.x % RF_WARP_SIZE == 0) dscratch[threadIdx.x / RF_WARP_SIZE] = sw;
-        __syncthreads();
-        if (threadIdx.x == 0) {
-            double s = 0.0;
-            for (int w = 0; w < static_cast<int>(blockDim.x / RF_WARP_SIZE); ++w) s += dscratch[w];
-            stats[blockIdx.x].sum_work = s;
-        }
+        const double s_work = block_sum_at0(sw, dscratch);
+        if (threadIdx.x == 0) stats[blockIdx.x].sum_work = s_work;
     }
     if (k_list == 0) return;
     __syncthreads();
@@ -186,29 +189,17 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
         sr += rf_shfl_xor(sr, m);
         sw += rf_shfl_xor(sw, m);
     }
-    __syncthreads();
-    if (threadIdx.x % RF_WARP_SIZE == 0) dscratch[threadIdx.x / RF_WARP_SIZE] = sr;
-    __syncthreads();
+    const double t_raw = block_sum_at0(sr, dscratch);  // (its barriers also publish iscratch)
     if (threadIdx.x == 0) {
-        double t = 0.0;
         int c = INT_MAX;
-        for (int w = 0; w < static_cast<int>(blockDim.x / RF_WARP_SIZE); ++w) {
-            t += dscratch[w];
-            c = min(c, iscratch[w]);
-        }
-        S_raw = t;
+        for (int w = 0; w < static_cast<int>(blockDim.x / RF_WARP_SIZE); ++w) c = min(c, iscratch[w]);
+        S_raw = t_raw;
         M_raw = bmr;
         M_work = bmw;
         argmax_work = c;
     }
-    __syncthreads();
-    if (threadIdx.x % RF_WARP_SIZE == 0) dscratch[threadIdx.x / RF_WARP_SIZE] = sw;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        double t = 0.0;
-        for (int w = 0; w < static_cast<int>(blockDim.x / RF_WARP_SIZE); ++w) t += dscratch[w];
-        S_work = t;
-    }
+    const double t_work = block_sum_at0(sw, dscratch);
+    if (threadIdx.x == 0) S_work = t_work;
     __syncthreads();
     const int n_avail = static_cast<int>(k_list < n ? k_list : n);
     const double top = k_list > 0 ? static_cast<double>(cand_v[0]) : 0.0;
