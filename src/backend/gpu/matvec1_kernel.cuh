@@ -140,7 +140,8 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
 // U: units in flight per lane; the type's default, twice it (the wide launches: where that holds a
 // lane's whole share of its row and every row group has a block of its own, so that all of a
 // block's weights are requested before the programmatic-dependent-launch wait: the 0.5b down
-// projection, 152 units over 32 lanes), or 3 for Q6_K output matrices (matvec1_q6k_tall_units).
+// projection, 152 units over 32 lanes), or kMatvec1Q6kTallUnits for Q6_K output matrices (with
+// MatvecArgs::wide not 0).
 template <TensorType T, bool SWIGLU, bool NORM, int U = matvec1_units_in_flight<T>()>
 __global__ void __launch_bounds__(kMatvec1MaxThreads) matvec1_kernel(const MatvecArgs a) {
     using P = QuantPolicy<T>;

@@ -18,7 +18,7 @@ namespace rf::gpu {
 template <TensorType T>
 struct QuantPolicy {
     using D = QDot<T>;
-    // Whole one-token rows before the PDL wait (MatvecArgs::early_loads == 2) for the 4- and 5-bit
+    // Whole one-token rows before the PDL wait (MatvecArgs::early_loads >= 2) for the 4- and 5-bit
     // units (16-20 bytes): H100 7b step q4_K -4 us, q4_0 -6; q8_0 (34-byte units) +20 us.
     static constexpr bool kWholeRows = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q5_0 ||
                                        T == TensorType::Q5_1;
@@ -110,7 +110,7 @@ struct FloatPolicy {
 __device__ __forceinline__ const QMatrix& mat_of(const MatvecArgs& a, int i) { return i == 0 ? a.m[0] : i == 1 ? a.m[1] : a.m[2]; }
 
 // Units a lane holds at once when its whole share of a row is loaded before the
-// programmatic-dependent-launch wait (MatvecArgs::early_loads == 2; one token, rows of at most
+// programmatic-dependent-launch wait (MatvecArgs::early_loads >= 2; one token, rows of at most
 // kMatvecWholeRowUnits x the row's lanes units: the 7b q/k/v and wo rows of 112 units).
 constexpr int kMatvecWholeRowUnits = 4;
 
