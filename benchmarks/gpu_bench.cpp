@@ -34,6 +34,7 @@
 
 #include "backend/gpu/gpu_backend.h"
 #include "gpu_bench_common.h"
+#include "tools/decode_switch_sets.h"
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_weight_layout.h"
 #include "backend/gpu/grid_barrier_probe.cuh"
@@ -308,62 +309,6 @@ int run_barrier(const Args& args) {
 }
 
 // ---- synthetic decode step ----------------------------------------------------------------
-
-// The one-token switches of the GPU emitter (gpu_emit.cpp, read from the environment at every
-// step) for one named set: "default" or switches joined by '+' (e.g. rope-off+early-off).
-void set_decode_switches(const std::string& name) {
-    for (const char* v : {"RF_GPU_MATVEC1", "RF_GPU_NORM_PROLOGUE", "RF_GPU_ROPE_ATTN", "RF_GPU_EARLY_LOADS", "RF_GPU_FAST_REPLAY",
-                          "RF_GPU_NORM_SLICES", "RF_GPU_MATVEC1_PERSIST", "RF_GPU_ATTN_PREFETCH",
-                          "RF_GPU_ATTN_MIN_CHUNK", "RF_GPU_MATVEC1_XDIRECT",
-                          "RF_GPU_ATTN_BLOCKS_PER_SM", "RF_GPU_ATTN_MMA", "RF_GPU_ATTN_MMA_STAGES",
-                          "RF_GPU_MATVEC1_Q8_EPILOGUE", "RF_GPU_PROFILE_SKIP", "RF_GPU_ATTN_EARLY_KV",
-                          "RF_GPU_MATVEC_WHOLE_ROW", "RF_GPU_MATVEC1_WIDE",
-                          "RF_GPU_MATVEC_WARPS_PER_ROW", "RF_GPU_MATVEC1_LANES",
-                          "RF_GPU_ZERO_COPY", "RF_GPU_PDL_BETWEEN_STEPS", "RF_GPU_MATVEC_TRIPLE"})
-        ::unsetenv(v);
-    if (name == "default") return;
-    size_t p = 0;
-    while (p <= name.size()) {
-        const size_t q = name.find('+', p);
-        const std::string sw = name.substr(p, q == std::string::npos ? std::string::npos : q - p);
-        if (sw == "norm-off") ::setenv("RF_GPU_NORM_PROLOGUE", "off", 1);
-        else if (sw == "no-matvec1") ::setenv("RF_GPU_MATVEC1", "0", 1);
-        else if (sw == "matvec1-all") ::setenv("RF_GPU_MATVEC1", "all", 1);
-        else if (sw == "q8epi-off") ::setenv("RF_GPU_MATVEC1_Q8_EPILOGUE", "off", 1);
-        else if (sw == "q8epi-on") ::setenv("RF_GPU_MATVEC1_Q8_EPILOGUE", "on", 1);
-        else if (sw == "rope-off") ::setenv("RF_GPU_ROPE_ATTN", "off", 1);
-        else if (sw == "early-off") ::setenv("RF_GPU_EARLY_LOADS", "off", 1);
-        else if (sw == "whole-off") ::setenv("RF_GPU_MATVEC_WHOLE_ROW", "off", 1);
-        else if (sw == "wide-all") ::setenv("RF_GPU_MATVEC1_WIDE", "all", 1);
-        else if (sw == "copies") ::setenv("RF_GPU_ZERO_COPY", "off", 1);
-        else if (sw == "triple-off") ::setenv("RF_GPU_MATVEC_TRIPLE", "off", 1);
-        else if (sw == "pdl-between-off") ::setenv("RF_GPU_PDL_BETWEEN_STEPS", "off", 1);
-        else if (sw.rfind("wpr=", 0) == 0) ::setenv("RF_GPU_MATVEC_WARPS_PER_ROW", sw.substr(4).c_str(), 1);
-        else if (sw.rfind("lanes=", 0) == 0) ::setenv("RF_GPU_MATVEC1_LANES", sw.substr(6).c_str(), 1);
-        else if (sw == "replay-off") ::setenv("RF_GPU_FAST_REPLAY", "off", 1);
-        else if (sw == "norm-slices-off") ::setenv("RF_GPU_NORM_SLICES", "off", 1);
-        else if (sw == "persist-off") ::setenv("RF_GPU_MATVEC1_PERSIST", "off", 1);
-        else if (sw == "prefetch-off") ::setenv("RF_GPU_ATTN_PREFETCH", "off", 1);
-        else if (sw == "xdirect") ::setenv("RF_GPU_MATVEC1_XDIRECT", "on", 1);
-        else if (sw == "xdirect-off") ::setenv("RF_GPU_MATVEC1_XDIRECT", "off", 1);
-        else if (sw.rfind("attn-per-sm=", 0) == 0) ::setenv("RF_GPU_ATTN_BLOCKS_PER_SM", sw.substr(12).c_str(), 1);
-        else if (sw.rfind("attn-chunk=", 0) == 0) ::setenv("RF_GPU_ATTN_MIN_CHUNK", sw.substr(11).c_str(), 1);
-        else if (sw.rfind("skip=", 0) == 0) {  // profiling knock-out: skip=attention:combine (results wrong)
-            std::string list = sw.substr(5);
-            std::replace(list.begin(), list.end(), ':', ',');
-            ::setenv("RF_GPU_PROFILE_SKIP", list.c_str(), 1);
-        } else if (sw == "early-kv-off") {
-            ::setenv("RF_GPU_ATTN_EARLY_KV", "off", 1);
-        } else if (sw == "mma-off") ::setenv("RF_GPU_ATTN_MMA", "off", 1);
-        else if (sw == "mma-long") ::setenv("RF_GPU_ATTN_MMA", "long", 1);
-        else if (sw.rfind("mma-stages=", 0) == 0) ::setenv("RF_GPU_ATTN_MMA_STAGES", sw.substr(11).c_str(), 1);
-        else
-            fail("gpu_bench: unknown decode switch {} (default, or '+'-joined: norm-off, no-matvec1, matvec1-all, rope-off, "
-                 "early-off, replay-off, norm-slices-off, persist-off, prefetch-off, attn-chunk=N, attn-per-sm=N, xdirect, xdirect-off, mma-off, mma-long, mma-stages=N, q8epi-off, q8epi-on, skip=NAME:NAME, early-kv-off, whole-off, wide-all, wpr=N, lanes=N, copies, pdl-between-off, triple-off)", sw);
-        if (q == std::string::npos) break;
-        p = q + 1;
-    }
-}
 
 using bench::ModelDims;
 ModelDims dims_of(const std::string& m) { return bench::dims_of(m, "gpu_bench"); }
