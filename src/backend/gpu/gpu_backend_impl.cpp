@@ -82,8 +82,7 @@ GpuBackendImpl::GpuBackendImpl(const GpuBackendOptions& options)
     RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     for (auto& e : staging_done_) RF_GPU_CHECK(cudaEventCreate(&e));
     for (auto& e : argmax_done_) RF_GPU_CHECK(cudaEventCreate(&e));
-    RF_GPU_CHECK(cudaMallocHost(&sample_host_, 64 * 1024));
-    RF_GPU_CHECK(cudaHostGetDevicePointer(&sample_host_dev_, sample_host_, 0));
+    alloc_mapped_host(&sample_host_, &sample_host_dev_, 64 * 1024);
     if (use_blas_) blas_ = make_gpu_blas();
 }
 
@@ -275,7 +274,20 @@ void GpuBackendImpl::ensure_scratch(ScratchBuffer& b, size_t bytes) {
 
 // ---- step ----------------------------------------------------------------------------------
 
-bool GpuBackendImpl::zero_copy() { return env_choice("RF_GPU_ZERO_COPY", {"off", "on"}, 1) == 1; }
+bool GpuBackendImpl::zero_copy() const {
+    return host_mapped_ && env_choice("RF_GPU_ZERO_COPY", {"off", "on"}, 1) == 1;
+}
+
+void GpuBackendImpl::alloc_mapped_host(void** host, void** dev, size_t bytes) {
+    RF_GPU_CHECK(cudaHostAlloc(host, bytes, cudaHostAllocMapped));
+    *dev = nullptr;
+    if (cudaHostGetDevicePointer(dev, *host, 0) != cudaSuccess) {  // no mapping: the copy path
+        (void)cudaGetLastError();
+        *dev = nullptr;
+        if (host_mapped_) spdlog::info("gpu: pinned host memory has no device mapping; step data and sampling results use copies");
+        host_mapped_ = false;
+    }
+}
 
 bool GpuBackendImpl::pdl_between_steps() const {
     return use_pdl_ && env_choice("RF_GPU_PDL_BETWEEN_STEPS", {"off", "on"}, 1) == 1;
@@ -322,8 +334,10 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
         }
         staging_ints_ = std::max<size_t>(n_ints, 4096);
         for (int i = 0; i < 2; ++i) {
-            RF_GPU_CHECK(cudaMallocHost(reinterpret_cast<void**>(&staging_[i]), staging_ints_ * 4));
-            RF_GPU_CHECK(cudaHostGetDevicePointer(reinterpret_cast<void**>(&staging_dev_[i]), staging_[i], 0));
+            void *host = nullptr, *dev = nullptr;
+            alloc_mapped_host(&host, &dev, staging_ints_ * 4);
+            staging_[i] = static_cast<int32_t*>(host);
+            staging_dev_[i] = static_cast<int32_t*>(dev);
         }
     }
     const int si = staging_next_;

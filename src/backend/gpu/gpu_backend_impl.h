@@ -159,8 +159,12 @@ private:
     // Flushes, launches the sampling chain; returns the device address of its SampleOut.
     // Whether step data and argmax_async results move by kernels reading / writing pinned host
     // memory (no copy-engine operation between two steps' kernels) or by cudaMemcpyAsync
-    // (RF_GPU_ZERO_COPY=off; read at every call, as the decode switches are at every flush).
-    static bool zero_copy();
+    // (RF_GPU_ZERO_COPY=off, read at every call as the decode switches are at every flush; or the
+    // runtime gave no device mapping of the pinned buffers).
+    bool zero_copy() const;
+    // Pinned host memory with a device mapping (*dev; null where the runtime has none for it).
+    void alloc_mapped_host(void** host, void** dev, size_t bytes);
+    bool host_mapped_ = true;  // every pinned buffer so far has its device mapping
     // Whether the kernels launched outside the step's graph (sampling, step upload) use
     // programmatic dependent launch too (RF_GPU_PDL_BETWEEN_STEPS=off: plain stream order).
     bool pdl_between_steps() const;
