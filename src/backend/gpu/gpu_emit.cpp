@@ -62,7 +62,9 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_MATVEC_WHOLE_ROW=off the many-token matvec loads a one-token row of up to 4 units per lane
 //                               two units at a time, the one-token matvec a row of up to twice its
 //                               units in flight in two batches (default: the lane's whole share
-//                               before the PDL wait)
+//                               before the PDL wait); off also turns off the shape-chosen units in
+//                               flight that follow from it (RF_GPU_MATVEC_TRIPLE, the Q6_K output's
+//                               three units)
 //   RF_GPU_MATVEC_TRIPLE=off    the many-token matvec's long one-token Q4_0 rows two units per loop
 //                               iteration (default: three)
 //   RF_GPU_MATVEC1_WIDE=all     every plain one-token matvec with twice its units in flight
