@@ -156,7 +156,6 @@ private:
     void forget_f16(const void* p, size_t n);
     // The load_weight allocation holding p, or weights_.end().
     std::map<const uint8_t*, size_t>::const_iterator weight_holding(const void* p) const;
-    // Flushes, launches the sampling chain; returns the device address of its SampleOut.
     // Whether step data and argmax_async results move by kernels reading / writing pinned host
     // memory (no copy-engine operation between two steps' kernels) or by cudaMemcpyAsync
     // (RF_GPU_ZERO_COPY=off, read at every call as the decode switches are at every flush; or the
@@ -168,10 +167,11 @@ private:
     // Whether the kernels launched outside the step's graph (sampling, step upload) use
     // programmatic dependent launch too (RF_GPU_PDL_BETWEEN_STEPS=off: plain stream order).
     bool pdl_between_steps() const;
-    // host_out: also written straight to this pinned host result (device mapping), or null.
+    // Flushes, launches the sampling chain; returns the device address of its SampleOut. The result
+    // also reaches host_result (a SampleOut inside sample_host_) in stream order: written there by
+    // the chain's last kernel through the device mapping (zero_copy()) or copied after it.
     const void* launch_sampling(const float* row, int64_t n, const GpuSamplingParams& p,
-                                std::span<const GpuTokenCount> penalties, double u, int k_list,
-                                void* host_out = nullptr);
+                                std::span<const GpuTokenCount> penalties, double u, int k_list, void* host_result);
     void sample_on_device(const float* row, int64_t n, const GpuSamplingParams& p,
                           std::span<const GpuTokenCount> penalties, double u, int k_list, GpuSampleResult& out);
 

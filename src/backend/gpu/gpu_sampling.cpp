@@ -27,7 +27,7 @@ void check_sample_value(const SampleOut& out, int64_t n) {
 
 const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const GpuSamplingParams& p,
                                             std::span<const GpuTokenCount> penalties, double u, int k_list,
-                                            void* host_out) {
+                                            void* host_result) {
     RF_CHECK(n > 0 && n < (int64_t{1} << 31), "sampling: row of {} values", n);
     flush();
     device_token_ = nullptr;  // the sampling scratch is rewritten below
@@ -76,8 +76,14 @@ const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const G
     }
     float* cand_v[2] = {reinterpret_cast<float*>(base + o_v0), reinterpret_cast<float*>(base + o_v1)};
     int32_t* cand_i[2] = {reinterpret_cast<int32_t*>(base + o_i0), reinterpret_cast<int32_t*>(base + o_i1)};
+    // the host's copy: written by the last kernel through the mapping of sample_host_, or copied
+    const bool direct = zero_copy();
+    void* mapped = direct ? static_cast<uint8_t*>(sample_host_dev_) + (static_cast<uint8_t*>(host_result) -
+                                                                      static_cast<uint8_t*>(sample_host_))
+                          : nullptr;
     launch_sample(l, row, work, n, c, k_list, reinterpret_cast<SampleStats*>(base + o_stats), cand_v, cand_i,
-                  reinterpret_cast<SampleOut*>(base + o_out), static_cast<SampleOut*>(host_out));
+                  reinterpret_cast<SampleOut*>(base + o_out), static_cast<SampleOut*>(mapped));
+    if (!direct) RF_GPU_CHECK(cudaMemcpyAsync(host_result, base + o_out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
     return base + o_out;
 }
 
@@ -85,9 +91,7 @@ void GpuBackendImpl::sample_on_device(const float* row, int64_t n, const GpuSamp
                                       std::span<const GpuTokenCount> penalties, double u, int k_list,
                                       GpuSampleResult& result) {
     ScopedNs timer(stats_.sample_ns);
-    const bool direct = zero_copy();  // the final kernel writes the host's copy itself
-    const void* dev_out = launch_sampling(row, n, p, penalties, u, k_list, direct ? sample_host_dev_ : nullptr);
-    if (!direct) RF_GPU_CHECK(cudaMemcpyAsync(sample_host_, dev_out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
+    (void)launch_sampling(row, n, p, penalties, u, k_list, sample_host_);
     wait_stream();
     SampleOut out;
     std::memcpy(&out, sample_host_, sizeof out);
@@ -118,11 +122,8 @@ void GpuBackendImpl::argmax_async(const float* row, int64_t n) {
     p.temperature = 0.0f;
     // the slot not held by a pending result (results are read in order)
     const int slot = pending_argmax_.empty() ? 0 : 1 - pending_argmax_.front();
-    const size_t at = kAsyncSampleOffset + slot * sizeof(SampleOut);
-    void* host = static_cast<uint8_t*>(sample_host_) + at;
-    const bool direct = zero_copy();
-    const void* dev_out = launch_sampling(row, n, p, {}, 0.0, 0, direct ? static_cast<uint8_t*>(sample_host_dev_) + at : nullptr);
-    if (!direct) RF_GPU_CHECK(cudaMemcpyAsync(host, dev_out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
+    void* host = static_cast<uint8_t*>(sample_host_) + kAsyncSampleOffset + slot * sizeof(SampleOut);
+    const void* dev_out = launch_sampling(row, n, p, {}, 0.0, 0, host);
     RF_GPU_CHECK(cudaEventRecord(argmax_done_[slot], stream_));
     pending_argmax_.push_back(slot);
     device_token_ = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(dev_out) + offsetof(SampleOut, token));

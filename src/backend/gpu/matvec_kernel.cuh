@@ -219,44 +219,44 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
             else if (u < n_units) acc[rr][0] += Policy::dot(w0[rr], xp[0], u);
         }
     } else {
-    // Two units per iteration: both units' weight loads are issued before the first is used.
-    // (Four was slower on H100: more registers, lower occupancy; docs/gpu_notes.md.) With
-    // early_loads the first two units are loaded before the programmatic-dependent-launch wait
-    // (weights never depend on an earlier kernel): they arrive while the previous kernel ends.
-    int u = lane + sub * RF_WARP_SIZE;
-    typename Policy::W w0[NR], w1[NR];
-    auto load2 = [&](int at) {
+        // Two units per iteration: both units' weight loads are issued before the first is used.
+        // (Four was slower on H100: more registers, lower occupancy; docs/gpu_notes.md.) With
+        // early_loads the first two units are loaded before the programmatic-dependent-launch wait
+        // (weights never depend on an earlier kernel): they arrive while the previous kernel ends.
+        int u = lane + sub * RF_WARP_SIZE;
+        typename Policy::W w0[NR], w1[NR];
+        auto load2 = [&](int at) {
 #pragma unroll
-        for (int rr = 0; rr < NR; ++rr) {
-            if (ok[rr]) {
-                if (at < n_units) w0[rr] = Policy::load(rp[rr], at);
-                if (at + stride < n_units) w1[rr] = Policy::load(rp[rr], at + stride);
+            for (int rr = 0; rr < NR; ++rr) {
+                if (ok[rr]) {
+                    if (at < n_units) w0[rr] = Policy::load(rp[rr], at);
+                    if (at + stride < n_units) w1[rr] = Policy::load(rp[rr], at + stride);
+                }
+            }
+        };
+        if (a.early_loads) load2(u);
+        RF_PDL_ENTRY();
+        if (!a.early_loads) load2(u);
+        for (; u + stride < n_units; u += 2 * stride) {
+#pragma unroll
+            for (int t = 0; t < TT; ++t) {
+                if (tok0 + t >= a.n_tok) break;
+#pragma unroll
+                for (int rr = 0; rr < NR; ++rr)
+                    if (ok[rr]) acc[rr][t] += Policy::dot(w0[rr], xp[t], u) + Policy::dot(w1[rr], xp[t], u + stride);
+            }
+            load2(u + 2 * stride);
+        }
+        if (u < n_units) {
+#pragma unroll
+            for (int t = 0; t < TT; ++t) {
+                if (tok0 + t >= a.n_tok) break;
+#pragma unroll
+                for (int rr = 0; rr < NR; ++rr)
+                    if (ok[rr]) acc[rr][t] += Policy::dot(w0[rr], xp[t], u);
             }
         }
-    };
-    if (a.early_loads) load2(u);
-    RF_PDL_ENTRY();
-    if (!a.early_loads) load2(u);
-    for (; u + stride < n_units; u += 2 * stride) {
-#pragma unroll
-        for (int t = 0; t < TT; ++t) {
-            if (tok0 + t >= a.n_tok) break;
-#pragma unroll
-            for (int rr = 0; rr < NR; ++rr)
-                if (ok[rr]) acc[rr][t] += Policy::dot(w0[rr], xp[t], u) + Policy::dot(w1[rr], xp[t], u + stride);
-        }
-        load2(u + 2 * stride);
     }
-    if (u < n_units) {
-#pragma unroll
-        for (int t = 0; t < TT; ++t) {
-            if (tok0 + t >= a.n_tok) break;
-#pragma unroll
-            for (int rr = 0; rr < NR; ++rr)
-                if (ok[rr]) acc[rr][t] += Policy::dot(w0[rr], xp[t], u);
-        }
-    }
-    }  // !WHOLE
 
     // Reduce over the lanes, then over the warps of the row set.
 #pragma unroll
