@@ -114,6 +114,7 @@ __device__ __forceinline__ int4 load16_stream(const void* p) {
     return __ldcs(reinterpret_cast<const int4*>(p));
 #endif
 }
+__device__ __forceinline__ uint32_t load_u8(const void* p) { return *static_cast<const uint8_t*>(p); }
 __device__ __forceinline__ uint32_t load_u16(const void* p) { return *reinterpret_cast<const uint16_t*>(p); }
 __device__ __forceinline__ uint32_t load_u32(const void* p) { return *reinterpret_cast<const uint32_t*>(p); }
 

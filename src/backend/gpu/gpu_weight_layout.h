@@ -44,7 +44,9 @@ struct BlockFormat {
 // Plane order per type (kernels index planes by these positions).
 //   q4_0: d, qs            q4_1: dm, qs            q5_0: d, qh, qs        q5_1: dm, qh, qs
 //   q8_0: d, qs            q2_K: scales, qs, dm    q3_K: hmask, qs, scales, d
-//   q4_K: dm, scales, qs   q5_K: dm, scales, qh, qs  q6_K: ql, qh, scales, d
+//   q4_K: dm, sm, qs       q5_K: dm, sm, qh, qs    q6_K: ql, qh, scales, d
+// (q4_K / q5_K: transcoded at upload, see k_units_transcoded() below; their field offsets are not
+// GGUF offsets).
 RF_HOST_DEVICE inline BlockFormat block_format(TensorType t) {
     BlockFormat f;
     switch (t) {
@@ -58,8 +60,8 @@ RF_HOST_DEVICE inline BlockFormat block_format(TensorType t) {
         case TensorType::Q8_0: f = {QK8_0, 34, 2, {{0, 2}, {2, 32}}}; break;
         case TensorType::Q2_K: f = {QK_K, 84, 3, {{0, 16}, {16, 64}, {80, 4}}}; break;
         case TensorType::Q3_K: f = {QK_K, 110, 4, {{0, 32}, {32, 64}, {96, 12}, {108, 2}}}; break;
-        case TensorType::Q4_K: f = {QK_K, 144, 3, {{0, 4}, {4, 12}, {16, 128}}}; break;
-        case TensorType::Q5_K: f = {QK_K, 176, 4, {{0, 4}, {4, 12}, {16, 32}, {48, 128}}}; break;
+        case TensorType::Q4_K: f = {QK_K, 144, 3, {{0, 4}, {0, 16}, {0, 128}}}; break;
+        case TensorType::Q5_K: f = {QK_K, 176, 4, {{0, 4}, {0, 16}, {0, 32}, {0, 128}}}; break;
         case TensorType::Q6_K: f = {QK_K, 210, 4, {{0, 128}, {128, 64}, {192, 16}, {208, 2}}}; break;
         default: break;  // n_planes == 0: not a weight type of the GPU backend
     }
@@ -68,17 +70,54 @@ RF_HOST_DEVICE inline BlockFormat block_format(TensorType t) {
 
 RF_HOST_DEVICE inline size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
-// The type a weight is stored as on the device. Q4_K and Q5_K are transcoded at upload into
-// 8 Q4_1 / Q5_1 blocks per super-block (the sub-block scale and min folded into an f16 d and m,
-// d = f16(d_K * sc), m = f16(-dmin_K * mn)): 5.0 / 6.0 bits per weight instead of 4.5 / 5.5,
-// but the Q4_1 / Q5_1 kernels run at 1.5-2x the bandwidth of the K-quant ones on H100
-// (docs/gpu_notes.md). The f16 rounding of the folded scales is <= 2^-11 relative (weight NMSE
-// ~1e-7, far below the 4-5 bit quantization itself).
-RF_HOST_DEVICE inline TensorType device_type(TensorType t) {
-    return t == TensorType::Q4_K ? TensorType::Q4_1 : t == TensorType::Q5_K ? TensorType::Q5_1 : t;
+// Q4_K and Q5_K are transcoded at upload into "K units": 32-weight units that the Q4_1 / Q5_1
+// dot products can take, at 4.625 / 5.625 bits per weight (GGUF: 4.5 / 5.5):
+//   dm plane, 4 bytes per super-block: f16 d, f16 dmin (as in GGUF).
+//   sm plane, 2 bytes per unit j (sub-block of 32): scale_j | min_j << 6 (6 bits each).
+//   qh plane (Q5_K), 4 bytes per unit: bit i = high bit of weight 32j + i (Q5_1's qh).
+//   qs plane, 16 bytes per unit: byte i = weight 32j + i (low nibble) | weight 32j + 16 + i (high
+//     nibble) (Q4_1's order).
+// Weight 32j + i = d * scale_j * q - dmin * min_j, as in GGUF. Until 2026-11-27 these types were
+// stored as Q4_1 / Q5_1 blocks with folded f16 scales (5.0 / 6.0 bits per weight). GGUF's own 16-byte
+// header per super-block (one load of d, dmin and the packed scales per unit, or three of the
+// pieces a unit needs) measured slower than that on H100 (the one-token kernel 64 -> 94 registers,
+// 7b q4_K step +1.5 %; branch exp/k-units-header); one u16 per unit and the super-block's dm cost
+// one register more per unit than Q4_1 for 7.5 % fewer bytes.
+RF_HOST_DEVICE inline bool k_units_transcoded(TensorType t) { return t == TensorType::Q4_K || t == TensorType::Q5_K; }
+
+// 32-weight (or 64-weight: Q2_K, Q3_K, Q6_K) units of work per GGUF block of a quantized type.
+RF_HOST_DEVICE constexpr int units_per_block(TensorType t) {
+    switch (t) {
+        case TensorType::Q4_K: case TensorType::Q5_K: return 8;
+        case TensorType::Q2_K: case TensorType::Q3_K: case TensorType::Q6_K: return 4;
+        default: return 1;
+    }
 }
 
-// Device layout of one matrix of `rows` x `cols` of GGUF type t (stored as device_type(t)).
+// The K-unit scales of a GGUF Q4_K / Q5_K super-block b (its first 16 bytes: f16 d, f16 dmin, 12
+// bytes of packed 6-bit scales and mins, formats/quant_blocks.h): the dm word and sm[j].
+struct KUnitScalesHost {
+    uint32_t dm;
+    uint16_t sm[8];
+};
+RF_HOST_DEVICE inline KUnitScalesHost k_unit_scales(const uint8_t* b) {
+    const uint8_t* q = b + 4;  // GGUF's scales[12]
+    KUnitScalesHost s{static_cast<uint32_t>(b[0] | (b[1] << 8)) | (static_cast<uint32_t>(b[2] | (b[3] << 8)) << 16), {}};
+    for (int j = 0; j < 8; ++j) {
+        const uint32_t scale = j < 4 ? q[j] & 63u : (q[j + 4] & 0xFu) | ((q[j - 4] >> 6) << 4);
+        const uint32_t min = j < 4 ? q[j + 4] & 63u : (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+        s.sm[j] = static_cast<uint16_t>(scale | (min << 6));
+    }
+    return s;
+}
+
+// Unit j's 6-bit scale and min from its sm word.
+RF_HOST_DEVICE inline void k_unit_scale_min(uint32_t sm, int& scale, int& min) {
+    scale = static_cast<int>(sm & 63u);
+    min = static_cast<int>((sm >> 6) & 63u);
+}
+
+// Device layout of one matrix of `rows` x `cols` of GGUF type t.
 struct MatrixLayout {
     int64_t blocks_per_row = 0;
     size_t plane_offset[kMaxPlanes] = {};
@@ -86,7 +125,7 @@ struct MatrixLayout {
 };
 
 RF_HOST_DEVICE inline MatrixLayout matrix_layout(TensorType t, int64_t rows, int64_t cols) {
-    const BlockFormat f = block_format(device_type(t));
+    const BlockFormat f = block_format(t);
     MatrixLayout l;
     l.blocks_per_row = f.qk > 0 ? cols / f.qk : 0;
     const size_t n_blocks = static_cast<size_t>(l.blocks_per_row) * static_cast<size_t>(rows);
@@ -111,7 +150,7 @@ inline QMatrix qmatrix(TensorType t, const void* base, int64_t rows, int64_t col
     const MatrixLayout l = matrix_layout(t, rows, cols);
     const auto* m = static_cast<const uint8_t*>(base) + static_cast<size_t>(mat) * l.mat_stride;
     QMatrix q;
-    const BlockFormat f = block_format(device_type(t));
+    const BlockFormat f = block_format(t);
     for (int p = 0; p < f.n_planes; ++p) q.plane[p] = m + l.plane_offset[p];
     q.rows = rows;
     q.cols = cols;

@@ -1,5 +1,4 @@
-// One-token matrix-vector kernels for the 32-weight block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0;
-// Q4_K / Q5_K arrive here as Q4_1 / Q5_1, see device_type()).
+// One-token matrix-vector kernels for the 32-weight block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0).
 #include "backend/gpu/matvec1_kernel.cuh"
 
 namespace rf::gpu {
