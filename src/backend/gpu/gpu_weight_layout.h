@@ -77,7 +77,7 @@ RF_HOST_DEVICE inline size_t align_up(size_t n, size_t a) { return (n + a - 1) /
 //   qh plane (Q5_K), 4 bytes per unit: bit i = high bit of weight 32j + i (Q5_1's qh).
 //   qs plane, 16 bytes per unit: byte i = weight 32j + i (low nibble) | weight 32j + 16 + i (high
 //     nibble) (Q4_1's order).
-// Weight 32j + i = d * scale_j * q - dmin * min_j, as in GGUF. Until 2026-11-27 these types were
+// Weight 32j + i = d * scale_j * q - dmin * min_j, as in GGUF. Until 2026-11-26 these types were
 // stored as Q4_1 / Q5_1 blocks with folded f16 scales (5.0 / 6.0 bits per weight). GGUF's own 16-byte
 // header per super-block (one load of d, dmin and the packed scales per unit, or three of the
 // pieces a unit needs) measured slower than that on H100 (the one-token kernel 64 -> 94 registers,
