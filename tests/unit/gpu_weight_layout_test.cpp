@@ -1,6 +1,6 @@
-// The GPU's weight layout on the host side (backend/gpu/gpu_weight_layout.h): Q4_K / Q5_K K units
-// keep every scale and min of the GGUF super-block (one word per unit) and take 4.625 / 5.625 bits
-// per weight on the device, not the 5.0 / 6.0 of the Q4_1 / Q5_1 transcoding they replaced. The device side (dequantization, dot products) is checked against the
+// The GPU's weight layout on the host side (backend/gpu/gpu_weight_layout.h): Q4_K's K units keep
+// every scale and min of the GGUF super-block (one word per unit) and take 4.625 bits per weight on
+// the device, not the 5.0 of the Q4_1 transcoding they replaced; Q5_K stays Q5_1 (6.0). The device side (dequantization, dot products) is checked against the
 // CPU in the GPU harness (tests/gpu: embed NMSE 1e-12, matmul bounds).
 #include <gtest/gtest.h>
 
@@ -51,20 +51,22 @@ TEST(GpuWeightLayout, KUnitScalesAreEveryScaleAndMinOfTheSuperBlock) {
     }
 }
 
-TEST(GpuWeightLayout, KUnitMatricesTakeTheGgufBytes) {
+TEST(GpuWeightLayout, KUnitMatricesTakeFewerBytesThanQ4_1) {
     const int64_t rows = 3584, cols = 18944;  // the 7b down projection
-    for (TensorType t : {TensorType::Q4_K, TensorType::Q5_K}) {
-        const gpu::MatrixLayout l = gpu::matrix_layout(t, rows, cols);
-        // per super-block: the GGUF's bytes less its 12 bytes of packed scales, plus 2 bytes per unit
-        const size_t super_blocks = static_cast<size_t>(rows) * static_cast<size_t>(cols / QK_K);
-        const size_t want = super_blocks * ((t == TensorType::Q4_K ? 144 : 176) - 12 + 16);
-        EXPECT_GE(l.mat_stride, want) << type_name(t);
-        EXPECT_LE(l.mat_stride, want + 4 * gpu::kPlaneAlign) << type_name(t);
-        EXPECT_LT(l.mat_stride, super_blocks * 8 * (t == TensorType::Q4_K ? 20 : 24)) << type_name(t) << ": Q4_1 / Q5_1 bytes";
-        EXPECT_EQ(l.blocks_per_row * gpu::units_per_block(t), cols / 32) << type_name(t) << ": 32-weight units";
-    }
-    EXPECT_TRUE(gpu::k_units_transcoded(TensorType::Q4_K));
-    EXPECT_FALSE(gpu::k_units_transcoded(TensorType::Q6_K));
+    const gpu::MatrixLayout l = gpu::matrix_layout(TensorType::Q4_K, rows, cols);
+    // per super-block: GGUF's 144 bytes less its 12 bytes of packed scales, plus 2 bytes per unit
+    const size_t super_blocks = static_cast<size_t>(rows) * static_cast<size_t>(cols / QK_K);
+    EXPECT_GE(l.mat_stride, super_blocks * (144 - 12 + 16));
+    EXPECT_LE(l.mat_stride, super_blocks * (144 - 12 + 16) + 3 * gpu::kPlaneAlign);
+    EXPECT_LT(l.mat_stride, super_blocks * 8 * 20) << "Q4_1 bytes";
+    EXPECT_EQ(l.blocks_per_row * gpu::units_per_block(gpu::device_type(TensorType::Q4_K)), cols / 32) << "32-weight units";
+    // Q5_K is stored as Q5_1 blocks (faster on H100 than as K units: gpu_weight_layout.h)
+    EXPECT_EQ(gpu::device_type(TensorType::Q5_K), TensorType::Q5_1);
+    EXPECT_EQ(gpu::matrix_layout(TensorType::Q5_K, rows, cols).mat_stride,
+              gpu::matrix_layout(TensorType::Q5_1, rows, cols).mat_stride);
+    EXPECT_TRUE(gpu::transcoded_at_upload(TensorType::Q4_K));
+    EXPECT_TRUE(gpu::transcoded_at_upload(TensorType::Q5_K));
+    EXPECT_FALSE(gpu::transcoded_at_upload(TensorType::Q6_K));
 }
 
 }  // namespace

@@ -47,22 +47,18 @@ __device__ __forceinline__ void dequant_block(const QMatrix& m, int64_t blk, F&&
             put(j, d * ((qs[j] & 0xF) | h0) + mn);
             put(j + 16, d * ((qs[j] >> 4) | h1) + mn);
         }
-    } else if constexpr (T == TensorType::Q4_K || T == TensorType::Q5_K) {
+    } else if constexpr (T == TensorType::Q4_K) {
         // K units (gpu_weight_layout.h): blk is a super-block, unit j its sub-block of 32
-        constexpr bool kQ5 = T == TensorType::Q5_K;
         const float2 dm = half2_bits_to_float2(load_u32(m.plane[0] + blk * 4));
         for (int j = 0; j < 8; ++j) {
             const int64_t unit = blk * 8 + j;
             int scale, mn;
             k_unit_scale_min(load_u16(m.plane[1] + unit * 2), scale, mn);
             const float d = dm.x * static_cast<float>(scale), mnv = dm.y * static_cast<float>(mn);
-            const uint8_t* qs = m.plane[kQ5 ? 3 : 2] + unit * 16;
-            const uint32_t qh = kQ5 ? load_u32(m.plane[2] + unit * 4) : 0u;
+            const uint8_t* qs = m.plane[2] + unit * 16;
             for (int e = 0; e < 16; ++e) {
-                const int h0 = kQ5 ? static_cast<int>(((qh >> e) << 4) & 0x10) : 0;
-                const int h1 = kQ5 ? static_cast<int>((qh >> (e + 12)) & 0x10) : 0;
-                put(32 * j + e, d * static_cast<float>((qs[e] & 0xF) | h0) - mnv);
-                put(32 * j + e + 16, d * static_cast<float>((qs[e] >> 4) | h1) - mnv);
+                put(32 * j + e, d * static_cast<float>(qs[e] & 0xF) - mnv);
+                put(32 * j + e + 16, d * static_cast<float>(qs[e] >> 4) - mnv);
             }
         }
     } else if constexpr (T == TensorType::Q8_0) {
@@ -171,25 +167,34 @@ __global__ void repack_kernel(const RepackArgs a) {
     }
 }
 
-// One thread per (super-block, sub-block j of 32): Q4_K / Q5_K -> K-unit planes (dm, sm, [qh,] qs;
-// gpu_weight_layout.h). Thread j == 0 writes the super-block's dm and sm.
+// One thread per (super-block, sub-block j of 32) (gpu_weight_layout.h):
+//   Q4_K -> K units: p0 = dm plane, p1 = sm plane, p2 = qs plane (thread j == 0 writes dm and sm);
+//   Q5_K -> Q5_1 blocks: p0 = dm plane (the folded f16 d, m), p1 = qh plane, p2 = qs plane.
+// Whole-word stores only: byte stores of a register's low byte wrote 0 on sm_90 (seen on H100 with
+// nvcc 13.0 when this kernel stored folded f16 scales byte by byte).
 template <bool Q5>
-__global__ void transcode_k_kernel(const uint8_t* __restrict__ raw, int64_t n_super, int64_t super0, uint8_t* dm_plane,
-                                   uint8_t* sm_plane, uint8_t* qh_plane, uint8_t* qs_plane) {
+__global__ void transcode_k_kernel(const uint8_t* __restrict__ raw, int64_t n_super, int64_t super0, uint8_t* p0,
+                                   uint8_t* p1, uint8_t* p2) {
     RF_PDL_ENTRY();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= n_super * 8) return;
     const int64_t sb = i / 8;
     const int s = static_cast<int>(i % 8);
     const uint8_t* b = raw + sb * (Q5 ? 176 : 144);
-    if (s == 0) {
-        // Whole-word stores (byte stores of a register's low byte wrote 0 on sm_90: seen on H100
-        // with nvcc 13.0 when this kernel stored folded f16 scales byte by byte).
-        const KUnitScalesHost k = k_unit_scales(b);
+    const KUnitScalesHost k = k_unit_scales(b);
+    const int64_t unit = (super0 + sb) * 8 + s;  // 32-weight unit (Q5_1 block) index in the matrix
+    if constexpr (Q5) {
+        int scale, mn;
+        k_unit_scale_min(k.sm[s], scale, mn);
+        const float2 dm = half2_bits_to_float2(k.dm);
+        const uint16_t dd = float_to_half_bits(dm.x * static_cast<float>(scale));
+        const uint16_t mm = float_to_half_bits(-dm.y * static_cast<float>(mn));
+        *reinterpret_cast<uint32_t*>(p0 + unit * 4) = static_cast<uint32_t>(dd) | (static_cast<uint32_t>(mm) << 16);
+    } else if (s == 0) {
         uint32_t w[4];
-        for (int p = 0; p < 4; ++p) w[p] = static_cast<uint32_t>(k.sm[2 * p]) | (static_cast<uint32_t>(k.sm[2 * p + 1]) << 16);
-        *reinterpret_cast<uint32_t*>(dm_plane + (super0 + sb) * 4) = k.dm;
-        *reinterpret_cast<uint4*>(sm_plane + (super0 + sb) * 16) = make_uint4(w[0], w[1], w[2], w[3]);
+        for (int q = 0; q < 4; ++q) w[q] = static_cast<uint32_t>(k.sm[2 * q]) | (static_cast<uint32_t>(k.sm[2 * q + 1]) << 16);
+        *reinterpret_cast<uint32_t*>(p0 + (super0 + sb) * 4) = k.dm;
+        *reinterpret_cast<uint4*>(p1 + (super0 + sb) * 16) = make_uint4(w[0], w[1], w[2], w[3]);
     }
     const uint8_t* qs = b + (Q5 ? 48 : 16) + 32 * (s / 2);
     const uint8_t* qh = b + 16;
@@ -199,15 +204,14 @@ __global__ void transcode_k_kernel(const uint8_t* __restrict__ raw, int64_t n_su
         nib[l] = (s % 2 ? qs[l] >> 4 : qs[l]) & 0xF;
         if (Q5) h |= static_cast<uint32_t>((qh[l] >> s) & 1) << l;
     }
-    const int64_t unit = (super0 + sb) * 8 + s;  // 32-weight unit index in the matrix
-    if (Q5) *reinterpret_cast<uint32_t*>(qh_plane + unit * 4) = h;
+    if (Q5) *reinterpret_cast<uint32_t*>(p1 + unit * 4) = h;
     uint32_t packed[4];
-    for (int k = 0; k < 4; ++k) {
-        packed[k] = 0;
+    for (int q = 0; q < 4; ++q) {
+        packed[q] = 0;
         for (int e = 0; e < 4; ++e)
-            packed[k] |= static_cast<uint32_t>(nib[4 * k + e] | (nib[4 * k + e + 16] << 4)) << (8 * e);
+            packed[q] |= static_cast<uint32_t>(nib[4 * q + e] | (nib[4 * q + e + 16] << 4)) << (8 * e);
     }
-    *reinterpret_cast<uint4*>(qs_plane + unit * 16) = make_uint4(packed[0], packed[1], packed[2], packed[3]);
+    *reinterpret_cast<uint4*>(p2 + unit * 16) = make_uint4(packed[0], packed[1], packed[2], packed[3]);
 }
 
 __global__ void convert_f32_kernel(const float* __restrict__ x, int64_t n, uint16_t* __restrict__ out, int32_t to_bf16) {
@@ -222,7 +226,7 @@ void launch_typed(Launcher& l, TensorType type, dim3 grid, dim3 block, Args&&...
 #define RF_CASE(T) \
     case TensorType::T: l.launch(K<TensorType::T>::fn, grid, block, 0, args...); return;
         RF_CASE(F32) RF_CASE(F16) RF_CASE(BF16) RF_CASE(Q4_0) RF_CASE(Q4_1) RF_CASE(Q5_0) RF_CASE(Q5_1) RF_CASE(Q8_0)
-        RF_CASE(Q2_K) RF_CASE(Q3_K) RF_CASE(Q4_K) RF_CASE(Q5_K) RF_CASE(Q6_K)
+        RF_CASE(Q2_K) RF_CASE(Q3_K) RF_CASE(Q4_K) RF_CASE(Q6_K)
 #undef RF_CASE
         default: fail_message(std::string("gpu: no dequantization kernel for weight type ") + type_name(type));
     }
@@ -263,20 +267,22 @@ void launch_transcode_k(Launcher& l, TensorType type, const uint8_t* raw, int64_
     const dim3 grid(ceil_div(n_super * 8, 256));
     if (type == TensorType::Q4_K)
         l.launch(transcode_k_kernel<false>, grid, dim3(256), 0, raw, n_super, super0, dst_mat + lay.plane_offset[0],
-                 dst_mat + lay.plane_offset[1], static_cast<uint8_t*>(nullptr), dst_mat + lay.plane_offset[2]);
+                 dst_mat + lay.plane_offset[1], dst_mat + lay.plane_offset[2]);
     else if (type == TensorType::Q5_K)
         l.launch(transcode_k_kernel<true>, grid, dim3(256), 0, raw, n_super, super0, dst_mat + lay.plane_offset[0],
-                 dst_mat + lay.plane_offset[1], dst_mat + lay.plane_offset[2], dst_mat + lay.plane_offset[3]);
+                 dst_mat + lay.plane_offset[1], dst_mat + lay.plane_offset[2]);
     else
         fail_message(std::string("gpu: no transcoding for weight type ") + type_name(type));
 }
 
 void launch_embed(Launcher& l, TensorType type, const QMatrix& m, const int32_t* ids, int64_t n_tok, float* out) {
+    type = device_type(type);
     launch_typed<EmbedK>(l, type, dim3(ceil_div(m.blocks_per_row, 64), static_cast<unsigned>(n_tok)), dim3(64), m, ids, out);
 }
 
 void launch_dequant_rows(Launcher& l, TensorType type, const QMatrix& m, int64_t row0, int64_t n_rows, void* out,
                          bool to_bf16) {
+    type = device_type(type);
     launch_typed<DequantRowsK>(l, type, dim3(ceil_div(m.blocks_per_row, 64), static_cast<unsigned>(n_rows)), dim3(64), m,
                                row0, n_rows, out, static_cast<int32_t>(to_bf16));
 }

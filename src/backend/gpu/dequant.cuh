@@ -16,7 +16,8 @@ void launch_repack(Launcher& l, TensorType type, const uint8_t* raw, int64_t n_b
                    int64_t rows, int64_t cols);
 
 // Q4_K / Q5_K: n_super GGUF super-blocks (raw, device memory) starting at super-block super0 of
-// the matrix, transcoded into the K-unit planes of `dst_mat` (gpu_weight_layout.h).
+// the matrix, transcoded into the planes of `dst_mat`: Q4_K into K units, Q5_K into Q5_1 blocks
+// (gpu_weight_layout.h).
 void launch_transcode_k(Launcher& l, TensorType type, const uint8_t* raw, int64_t n_super, int64_t super0,
                         uint8_t* dst_mat, int64_t rows, int64_t cols);
 

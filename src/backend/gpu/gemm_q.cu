@@ -19,7 +19,6 @@ RF_GEMM_DECLARE(Q8_0)
 RF_GEMM_DECLARE(Q2_K)
 RF_GEMM_DECLARE(Q3_K)
 RF_GEMM_DECLARE(Q4_K)
-RF_GEMM_DECLARE(Q5_K)
 RF_GEMM_DECLARE(Q6_K)
 RF_GEMM_DECLARE(F16)
 RF_GEMM_DECLARE(BF16)
@@ -35,7 +34,6 @@ RF_DEQUANT_DECLARE(Q8_0)
 RF_DEQUANT_DECLARE(Q2_K)
 RF_DEQUANT_DECLARE(Q3_K)
 RF_DEQUANT_DECLARE(Q4_K)
-RF_DEQUANT_DECLARE(Q5_K)
 RF_DEQUANT_DECLARE(Q6_K)
 #undef RF_DEQUANT_DECLARE
 
@@ -85,10 +83,10 @@ __global__ void gemm_split_reduce_kernel(const float* __restrict__ partial, int3
 
 bool gemm_supports(TensorType type, int64_t cols) {
     if (cols <= 0 || cols % 32 != 0) return false;
-    switch (type) {
+    switch (device_type(type)) {
         case TensorType::Q4_0: case TensorType::Q4_1: case TensorType::Q5_0: case TensorType::Q5_1:
         case TensorType::Q8_0: case TensorType::Q2_K: case TensorType::Q3_K: case TensorType::Q4_K:
-        case TensorType::Q5_K: case TensorType::Q6_K: case TensorType::F16: case TensorType::BF16: return true;
+        case TensorType::Q6_K: case TensorType::F16: case TensorType::BF16: return true;
         default: return false;
     }
 }
@@ -114,10 +112,10 @@ void launch_gemm(Launcher& l, TensorType type, const QMatrix& w, const float* x,
     a.n_splits = p.n_splits;
     a.k_tiles_per_split = p.k_tiles_per_split;
     if (p.n_splits > 1 && scratch == nullptr) fail_message("gpu gemm: split-K launch without scratch");
-    switch (type) {
+    switch (device_type(type)) {
 #define RF_CASE(T) \
     case TensorType::T: launch_gemm_typed<TensorType::T>(l, a, p.kind, compute, p.grid); break;
-        RF_CASE(Q4_0) RF_CASE(Q4_1) RF_CASE(Q5_0) RF_CASE(Q5_1) RF_CASE(Q8_0) RF_CASE(Q2_K) RF_CASE(Q3_K) RF_CASE(Q4_K) RF_CASE(Q5_K) RF_CASE(Q6_K)
+        RF_CASE(Q4_0) RF_CASE(Q4_1) RF_CASE(Q5_0) RF_CASE(Q5_1) RF_CASE(Q8_0) RF_CASE(Q2_K) RF_CASE(Q3_K) RF_CASE(Q4_K) RF_CASE(Q6_K)
         RF_CASE(F16) RF_CASE(BF16)
 #undef RF_CASE
         default: fail_message(std::string("gpu gemm: no tiled kernel for weight type ") + type_name(type));
@@ -140,10 +138,10 @@ void launch_convert_f16(Launcher& l, const float* x, int64_t n, void* out, bool 
 
 void launch_dequant_rows_f16(Launcher& l, TensorType type, const QMatrix& w, int64_t row0, int64_t n_rows, void* out,
                              bool to_bf16) {
-    switch (type) {
+    switch (device_type(type)) {
 #define RF_CASE(T) \
     case TensorType::T: launch_dequant_rows_f16_typed<TensorType::T>(l, w, row0, n_rows, out, to_bf16); break;
-        RF_CASE(Q4_0) RF_CASE(Q4_1) RF_CASE(Q5_0) RF_CASE(Q5_1) RF_CASE(Q8_0) RF_CASE(Q2_K) RF_CASE(Q3_K) RF_CASE(Q4_K) RF_CASE(Q5_K) RF_CASE(Q6_K)
+        RF_CASE(Q4_0) RF_CASE(Q4_1) RF_CASE(Q5_0) RF_CASE(Q5_1) RF_CASE(Q8_0) RF_CASE(Q2_K) RF_CASE(Q3_K) RF_CASE(Q4_K) RF_CASE(Q6_K)
 #undef RF_CASE
         default: fail_message(std::string("gpu: no f16 dequantization for weight type ") + type_name(type));
     }

@@ -10,7 +10,7 @@
 // When the grid would leave SMs idle, K is split across blocks that write partial sums, added
 // in a fixed order by a second kernel (deterministic).
 //
-// Weights supported: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K..Q6_K (Q4_K / Q5_K as K units,
+// Weights supported: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K..Q6_K (Q4_K as K units, Q5_K as Q5_1:
 // gpu_weight_layout.h), F16, BF16; K a multiple of 32.
 //
 // Also here: whole rows of a quantized weight dequantized to f16 / bf16 (16-byte stores), the

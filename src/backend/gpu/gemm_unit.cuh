@@ -10,7 +10,7 @@
 // Element order inside the GGUF blocks (formats/quant_blocks.h, same as dequant.cu):
 //   q4/q5 legacy: element j < 16 from the low nibble of qs[j], j >= 16 from the high nibble of
 //     qs[j - 16]; q5 adds bit j of qh as bit 4.
-//   Q4_K / Q5_K: K units, the legacy q4 / q5 order per slice (gpu_weight_layout.h).
+//   Q4_K: K units, the legacy q4 order per slice (gpu_weight_layout.h); Q5_K arrives as Q5_1.
 //   Q2_K / Q3_K / Q6_K, slice s = 4n + j (n = half of the super-block):
 //     Q2_K / Q3_K: element 32s + 16q + l from bits 2j.. of qs[32n + 16q + l] (Q3_K: high bit
 //       from bit 4n + j of hmask[16q + l]), scale of sub-block 8n + 2j + q;
@@ -121,18 +121,17 @@ struct GemmUnit<TensorType::Q5_1> {
     }
 };
 
-// Q4_K / Q5_K as K units (gpu_weight_layout.h): slice s of super-block blk is unit 8 blk + s, the
-// Q4_1 / Q5_1 quant layout with d = d_K * scale_s, m = -dmin_K * min_s.
-template <bool Q5>
-struct GemmUnitK {
+// Q4_K as K units (gpu_weight_layout.h): slice s of super-block blk is unit 8 blk + s, the Q4_1
+// quant layout with d = d_K * scale_s, m = -dmin_K * min_s.
+template <>
+struct GemmUnit<TensorType::Q4_K> {
     struct Raw {
         int4 qs;
-        uint32_t qh, dm, sm;
+        uint32_t dm, sm;
     };
     static __device__ __forceinline__ Raw load(const QMatrix& m, int64_t row, int64_t slice) {
         const int64_t unit = row * m.blocks_per_row * 8 + slice;
-        return {load16(m.plane[Q5 ? 3 : 2] + unit * 16), Q5 ? load_u32(m.plane[2] + unit * 4) : 0u,
-                load_u32(m.plane[0] + unit / 8 * 4), load_u16(m.plane[1] + unit * 2)};
+        return {load16(m.plane[2] + unit * 16), load_u32(m.plane[0] + unit / 8 * 4), load_u16(m.plane[1] + unit * 2)};
     }
     template <bool BF16>
     static __device__ __forceinline__ void to_pairs(const Raw& r, uint32_t out[16]) {
@@ -141,16 +140,11 @@ struct GemmUnitK {
         k_unit_scale_min(r.sm, scale, mn);
         const float d = dm.x * static_cast<float>(scale), m = -dm.y * static_cast<float>(mn);
         pack_slice<BF16>(out, [&](int i) {
-            const int lo = i < 16 ? nib_lo(r.qs, i) : nib_hi(r.qs, i - 16);
-            const int q = Q5 ? lo | static_cast<int>(((r.qh >> i) & 1u) << 4) : lo;
+            const int q = i < 16 ? nib_lo(r.qs, i) : nib_hi(r.qs, i - 16);
             return fmaf(d, static_cast<float>(q), m);
         });
     }
 };
-template <>
-struct GemmUnit<TensorType::Q4_K> : GemmUnitK<false> {};
-template <>
-struct GemmUnit<TensorType::Q5_K> : GemmUnitK<true> {};
 
 template <>
 struct GemmUnit<TensorType::Q8_0> {

@@ -219,8 +219,8 @@ Weight GpuBackendImpl::load_weight(TensorType type, int64_t cols, int64_t rows, 
                                     mat_bytes, cudaMemcpyHostToDevice));
     } else {
         // Raw GGUF blocks go through a device staging buffer and are split into planes there
-        // (Q4_K / Q5_K: transcoded into K units, see k_units_transcoded()).
-        const bool transcode = k_units_transcoded(type);
+        // (Q4_K / Q5_K: transcoded, see device_type()).
+        const bool transcode = transcoded_at_upload(type);
         const size_t chunk_blocks = std::max<size_t>(1, kUploadChunk / f.block_bytes);
         uint8_t* staging = static_cast<uint8_t*>(alloc(std::min(mat_bytes, chunk_blocks * f.block_bytes)));
         try {

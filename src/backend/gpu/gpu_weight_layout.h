@@ -44,9 +44,9 @@ struct BlockFormat {
 // Plane order per type (kernels index planes by these positions).
 //   q4_0: d, qs            q4_1: dm, qs            q5_0: d, qh, qs        q5_1: dm, qh, qs
 //   q8_0: d, qs            q2_K: scales, qs, dm    q3_K: hmask, qs, scales, d
-//   q4_K: dm, sm, qs       q5_K: dm, sm, qh, qs    q6_K: ql, qh, scales, d
-// (q4_K / q5_K: transcoded at upload, see k_units_transcoded() below; their field offsets are not
-// GGUF offsets).
+//   q4_K: dm, sm, qs       q5_K: as q5_1           q6_K: ql, qh, scales, d
+// (q4_K / q5_K: transcoded at upload, see device_type() below; q4_K's field offsets are not GGUF
+// offsets).
 RF_HOST_DEVICE inline BlockFormat block_format(TensorType t) {
     BlockFormat f;
     switch (t) {
@@ -61,7 +61,7 @@ RF_HOST_DEVICE inline BlockFormat block_format(TensorType t) {
         case TensorType::Q2_K: f = {QK_K, 84, 3, {{0, 16}, {16, 64}, {80, 4}}}; break;
         case TensorType::Q3_K: f = {QK_K, 110, 4, {{0, 32}, {32, 64}, {96, 12}, {108, 2}}}; break;
         case TensorType::Q4_K: f = {QK_K, 144, 3, {{0, 4}, {0, 16}, {0, 128}}}; break;
-        case TensorType::Q5_K: f = {QK_K, 176, 4, {{0, 4}, {0, 16}, {0, 32}, {0, 128}}}; break;
+        case TensorType::Q5_K: f = {QK_K, 176, 4, {{0, 4}, {4, 12}, {16, 32}, {48, 128}}}; break;  // GGUF's (stored as Q5_1)
         case TensorType::Q6_K: f = {QK_K, 210, 4, {{0, 128}, {128, 64}, {192, 16}, {208, 2}}}; break;
         default: break;  // n_planes == 0: not a weight type of the GPU backend
     }
@@ -70,25 +70,28 @@ RF_HOST_DEVICE inline BlockFormat block_format(TensorType t) {
 
 RF_HOST_DEVICE inline size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
-// Q4_K and Q5_K are transcoded at upload into "K units": 32-weight units that the Q4_1 / Q5_1
-// dot products can take, at 4.625 / 5.625 bits per weight (GGUF: 4.5 / 5.5):
+// Q4_K is transcoded at upload into "K units": 32-weight units that the Q4_1 dot product can take,
+// at 4.625 bits per weight (GGUF: 4.5):
 //   dm plane, 4 bytes per super-block: f16 d, f16 dmin (as in GGUF).
 //   sm plane, 2 bytes per unit j (sub-block of 32): scale_j | min_j << 6 (6 bits each).
-//   qh plane (Q5_K), 4 bytes per unit: bit i = high bit of weight 32j + i (Q5_1's qh).
 //   qs plane, 16 bytes per unit: byte i = weight 32j + i (low nibble) | weight 32j + 16 + i (high
 //     nibble) (Q4_1's order).
-// Weight 32j + i = d * scale_j * q - dmin * min_j, as in GGUF. Until 2026-11-26 these types were
-// stored as Q4_1 / Q5_1 blocks with folded f16 scales (5.0 / 6.0 bits per weight). GGUF's own 16-byte
-// header per super-block (one load of d, dmin and the packed scales per unit, or three of the
-// pieces a unit needs) measured slower than that on H100 (the one-token kernel 64 -> 94 registers,
-// 7b q4_K step +1.5 %; branch exp/k-units-header); one u16 per unit and the super-block's dm cost
-// one register more per unit than Q4_1 for 7.5 % fewer bytes.
-RF_HOST_DEVICE inline bool k_units_transcoded(TensorType t) { return t == TensorType::Q4_K || t == TensorType::Q5_K; }
+// Weight 32j + i = d * scale_j * q - dmin * min_j, as in GGUF. Until 2026-11-26 Q4_K was stored as
+// Q4_1 blocks with folded f16 scales (5.0 bits per weight); the same step on H100 is within +-1 %
+// either way (docs/gpu_notes.md, tenth pass), K units take 7.5 % less memory and keep the scales exact.
+// GGUF's own 16-byte header per super-block (a unit reading a word and two bytes of it, or the whole
+// header) cost registers and was slower (branch exp/k-units-header).
+// Q5_K stays transcoded into Q5_1 blocks (6.0 bits per weight, the sub-block scale and min folded
+// into f16 d = f16(d_K * sc), m = f16(-dmin_K * mn), relative rounding <= 2^-11): as K units (5.625
+// bits) its kernels took one register more per unit and the 7b q5_K step was 7 % slower (the
+// one-token SwiGLU kernel spilled).
+RF_HOST_DEVICE inline TensorType device_type(TensorType t) { return t == TensorType::Q5_K ? TensorType::Q5_1 : t; }
+RF_HOST_DEVICE inline bool transcoded_at_upload(TensorType t) { return t == TensorType::Q4_K || t == TensorType::Q5_K; }
 
-// 32-weight (or 64-weight: Q2_K, Q3_K, Q6_K) units of work per GGUF block of a quantized type.
+// 32-weight (or 64-weight: Q2_K, Q3_K, Q6_K) units of work per block of a device type.
 RF_HOST_DEVICE constexpr int units_per_block(TensorType t) {
     switch (t) {
-        case TensorType::Q4_K: case TensorType::Q5_K: return 8;
+        case TensorType::Q4_K: return 8;
         case TensorType::Q2_K: case TensorType::Q3_K: case TensorType::Q6_K: return 4;
         default: return 1;
     }
@@ -117,7 +120,7 @@ RF_HOST_DEVICE inline void k_unit_scale_min(uint32_t sm, int& scale, int& min) {
     min = static_cast<int>((sm >> 6) & 63u);
 }
 
-// Device layout of one matrix of `rows` x `cols` of GGUF type t.
+// Device layout of one matrix of `rows` x `cols` of GGUF type t (stored as device_type(t)).
 struct MatrixLayout {
     int64_t blocks_per_row = 0;
     size_t plane_offset[kMaxPlanes] = {};
@@ -125,7 +128,7 @@ struct MatrixLayout {
 };
 
 RF_HOST_DEVICE inline MatrixLayout matrix_layout(TensorType t, int64_t rows, int64_t cols) {
-    const BlockFormat f = block_format(t);
+    const BlockFormat f = block_format(device_type(t));
     MatrixLayout l;
     l.blocks_per_row = f.qk > 0 ? cols / f.qk : 0;
     const size_t n_blocks = static_cast<size_t>(l.blocks_per_row) * static_cast<size_t>(rows);
@@ -150,7 +153,7 @@ inline QMatrix qmatrix(TensorType t, const void* base, int64_t rows, int64_t col
     const MatrixLayout l = matrix_layout(t, rows, cols);
     const auto* m = static_cast<const uint8_t*>(base) + static_cast<size_t>(mat) * l.mat_stride;
     QMatrix q;
-    const BlockFormat f = block_format(t);
+    const BlockFormat f = block_format(device_type(t));
     for (int p = 0; p < f.n_planes; ++p) q.plane[p] = m + l.plane_offset[p];
     q.rows = rows;
     q.cols = cols;

@@ -48,6 +48,7 @@ MatvecConfig choose_matvec_config(TensorType type, int64_t rows, int64_t cols, i
     // for every decode shape except few rows over long rows, where two or four warps share a row
     // to keep enough loads in flight.
     MatvecConfig c;
+    type = device_type(type);
     const BlockFormat f = block_format(type);
     const int64_t units = is_quantized_matvec_type(type) ? cols / f.qk * units_per_block(type) : cols / 8;
     c.warps_per_row = 1;
@@ -58,9 +59,9 @@ MatvecConfig choose_matvec_config(TensorType type, int64_t rows, int64_t cols, i
 }
 
 bool matvec1_supports(TensorType type, int64_t cols) {
-    switch (type) {
+    switch (device_type(type)) {
         case TensorType::Q4_0: case TensorType::Q4_1: case TensorType::Q5_0: case TensorType::Q5_1:
-        case TensorType::Q8_0: case TensorType::Q4_K: case TensorType::Q5_K: case TensorType::Q6_K: break;
+        case TensorType::Q8_0: case TensorType::Q4_K: case TensorType::Q6_K: break;
         default: return false;
     }
     // x in static-limit shared memory (48 KiB: up to ~39K columns); 32-bit unit indices
@@ -75,6 +76,7 @@ Matvec1Config choose_matvec1_config(TensorType type, int64_t rows, int64_t cols,
     // 2067); 512 threads for rows of 512+ units (-8%); 4 lanes per row lost up to 2.8x on long
     // rows. The q8_1 epilogue needs 32 rows per block: 16 lanes x 512 threads.
     (void)n_sm;
+    type = device_type(type);
     const BlockFormat f = block_format(type);
     const int64_t units = cols / f.qk * units_per_block(type);
     Matvec1Config c;
@@ -104,11 +106,13 @@ Matvec1Config choose_matvec1_config(TensorType type, int64_t rows, int64_t cols,
 }
 
 void launch_matvec1_q(Launcher& l, TensorType type, const MatvecArgs& a) {
+    type = device_type(type);
     if (launch_matvec1_q_legacy(l, type, a) || launch_matvec1_q_k(l, type, a)) return;
     fail_message(std::string("gpu matvec: no one-token kernel for weight type ") + type_name(type));
 }
 
 void launch_matvec_q(Launcher& l, TensorType type, const MatvecArgs& a, const MatvecConfig& c) {
+    type = device_type(type);
     if (launch_matvec_q_legacy(l, type, a, c) || launch_matvec_q_k(l, type, a, c)) return;
     fail_message(std::string("gpu matvec: no quantized kernel for weight type ") + type_name(type));
 }

@@ -1,4 +1,5 @@
-// One-token matrix-vector kernels for the 32-weight block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0).
+// One-token matrix-vector kernels for the 32-weight block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0; Q5_K
+// arrives as Q5_1, see device_type()).
 #include "backend/gpu/matvec1_kernel.cuh"
 
 namespace rf::gpu {

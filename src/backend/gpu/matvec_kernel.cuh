@@ -22,7 +22,7 @@ struct QuantPolicy {
     // Whole one-token rows before the PDL wait (MatvecArgs::early_loads >= 2) for the 4- and 5-bit
     // units (16-20 bytes): H100 7b step q4_K -4 us, q4_0 -6; q8_0 (34-byte units) +20 us.
     static constexpr bool kWholeRows = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q5_0 ||
-                                       T == TensorType::Q5_1 || T == TensorType::Q4_K || T == TensorType::Q5_K;
+                                       T == TensorType::Q5_1 || T == TensorType::Q4_K;
     // Long one-token rows three units per loop iteration (MatvecArgs::early_loads == 3): Q4_0 (the 7b
     // down projection: step 1908 -> 1894 us); Q4_1 (then the Q4_K layout) was 1.7 us slower, q8_0 unchanged.
     static constexpr bool kTripleRows = T == TensorType::Q4_0;

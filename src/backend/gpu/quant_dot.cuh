@@ -1,13 +1,13 @@
 // Per-type pieces of the quantized matrix-vector products: a row of a weight is processed in
-// "units" (32 weights for the legacy types and Q4_K / Q5_K, 64 for Q2_K, Q3_K, Q6_K), each loaded
+// "units" (32 weights for the legacy types and Q4_K, 64 for Q2_K, Q3_K, Q6_K), each loaded
 // from the planar layout (gpu_weight_layout.h) with 16-byte loads and dotted with the q8_1
 // activation (int8 quants + per-32 (d, d * sum)) by 4-way int8 dot products.
 //
 // Activation layout: xq int8 [cols] and xds float2 [cols / 32] per token; element e of the row is
 // xq[e], its block scale xds[e / 32].x and the block's d * sum(q) xds[e / 32].y.
 //
-// Q4_K and Q5_K arrive as K units (gpu_weight_layout.h): a Q4_1 / Q5_1 unit whose d and m come
-// from the super-block's header.
+// Q4_K arrives as K units (gpu_weight_layout.h): a Q4_1 unit whose d and m come from the
+// super-block's (d, dmin) and the unit's 6-bit scale and min; Q5_K arrives as Q5_1 (device_type()).
 // For each type T: QDot<T>::kUnitsPerBlock, W (the unit's weight data), load_w(m, blk, j) with
 // m's planes starting at the row (blk: block of the row, j: unit of the block), and
 // dot(w, xq, xds, blk, j) -> float, the unit's contribution to the row's dot product.
@@ -155,7 +155,7 @@ struct QDot<TensorType::Q8_0> {
     }
 };
 
-// ---- Q4_K / Q5_K as K units: 8 units of 32 per super-block (gpu_weight_layout.h) ---------------
+// ---- Q4_K as K units: 8 units of 32 per super-block (gpu_weight_layout.h) ----------------------
 
 // The words unit j reads (gpu_weight_layout.h): the super-block's (d, dmin) and its own scale / min
 // word, kept raw until the dot product (a conversion at the load would wait for it).
@@ -193,34 +193,6 @@ struct QDot<TensorType::Q4_K> {
             const int q = int4_get(w.qs, k);
             s = dp4a(q & 0x0F0F0F0F, int4_get(a, k), s);
             s = dp4a((q >> 4) & 0x0F0F0F0F, int4_get(b, k), s);
-        }
-        const float2 dm = w.sc.unit_dm();
-        return dm.x * ds.x * static_cast<float>(s) - dm.y * ds.y;
-    }
-};
-
-template <>
-struct QDot<TensorType::Q5_K> {
-    static constexpr int kUnitsPerBlock = 8;
-    struct W {
-        int4 qs;
-        uint32_t qh;
-        KUnitScales sc;
-    };
-    static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int j) {
-        const int u = blk * 8 + j;
-        return {load16_stream(m.plane[3] + u * 16), load_u32(m.plane[2] + u * 4), KUnitScales::load(m, blk, j)};
-    }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int j) {
-        const int u = blk_in_row * 8 + j;
-        const int4 a = load16(xq + u * 32), b = load16(xq + u * 32 + 16);
-        const float2 ds = xds[u];
-        int s = 0;
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-            const int q = int4_get(w.qs, k);
-            s = dp4a((q & 0x0F0F0F0F) | spread_bit4(w.qh >> (4 * k)), int4_get(a, k), s);
-            s = dp4a(((q >> 4) & 0x0F0F0F0F) | spread_bit4(w.qh >> (16 + 4 * k)), int4_get(b, k), s);
         }
         const float2 dm = w.sc.unit_dm();
         return dm.x * ds.x * static_cast<float>(s) - dm.y * ds.y;
