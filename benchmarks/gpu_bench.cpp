@@ -19,6 +19,9 @@
 //       the cost of a kernel boundary in a graph of dependent empty kernels, with and without programmatic
 //       dependent launch (launch_chain_probe.cuh), and of a device-wide barrier (grid_barrier_probe.cuh),
 //       two kinds, for 1, 2 and 4 blocks per SM.
+//   rocmforge_gpu_bench layout [--reps N]
+//       the many-token matvec's long one-token Q4_0 rows on the planar layout and on the same bytes
+//       with each 4-row group's rows interleaved per block (matvec_layout_probe.cuh), 7b shapes.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -38,6 +41,7 @@
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_weight_layout.h"
 #include "backend/gpu/grid_barrier_probe.cuh"
+#include "backend/gpu/matvec_layout_probe.cuh"
 #include "backend/gpu/launch_chain_probe.cuh"
 #include "backend/gpu/matvec.cuh"
 #include "backend/gpu/attention.cuh"
@@ -270,6 +274,28 @@ int run_matvec(const Args& args) {
             be->release(xq);
             for (const Weight& w : ws) be->release(const_cast<void*>(w.data));
         }
+    }
+    RF_GPU_CHECK(cudaStreamDestroy(stream));
+    return 0;
+}
+
+int run_layout(const Args& args) {
+    GpuBackendOptions opt;
+    auto be = make_gpu_backend(opt);
+    const GpuDeviceInfo info = be->device_info();
+    cudaStream_t stream;
+    RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    fmt::print("device: {}; Q4_0 many-token matvec, one token, three units per lane per iteration "
+               "(matvec_layout_probe.cuh), weights rotated through copies of >= 160 MB\n", info.name);
+    fmt::print("{:>12} {:>7} {:>11} {:>12} {:>13} {:>13}\n", "shape", "MB", "planar us", "planar GB/s",
+               "interl.1 us", "interl.32 us");
+    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{3584, 18944}, {3584, 3584}, {18944, 3584}, {4608, 3584}}) {
+        const double mb = static_cast<double>(rows * cols / 32 * 18) / 1e6;
+        const int copies = std::max(2, static_cast<int>(std::ceil(160.0 / mb)));
+        const gpu::MatvecLayoutTiming t = gpu::time_matvec_layouts(stream, rows, cols, copies, args.reps);
+        fmt::print("{:>12} {:>7.1f} {:>11.2f} {:>12.1f} {:>13.2f} {:>13.2f}\n", fmt::format("{}x{}", rows, cols), mb,
+                   t.us_planar, t.bytes / t.us_planar / 1e3, t.us_interleaved, t.us_interleaved32);
+        std::fflush(stdout);
     }
     RF_GPU_CHECK(cudaStreamDestroy(stream));
     return 0;
@@ -578,7 +604,8 @@ int main(int argc, char** argv) {
         if (args.mode == "matvec") return rf::run_matvec(args);
         if (args.mode == "step") return rf::run_step(args);
         if (args.mode == "barrier") return rf::run_barrier(args);
-        std::fprintf(stderr, "usage: rocmforge_gpu_bench matvec|step|barrier [options]\n");
+        if (args.mode == "layout") return rf::run_layout(args);
+        std::fprintf(stderr, "usage: rocmforge_gpu_bench matvec|step|barrier|layout [options]\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
