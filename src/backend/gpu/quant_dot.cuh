@@ -28,6 +28,20 @@ __device__ __forceinline__ int spread_bit4(uint32_t v) {
     return static_cast<int>(((v & 1u) << 4) | ((v & 2u) << 11) | ((v & 4u) << 18) | ((v & 8u) << 25));
 }
 
+// Sum of q_i * x_i over a 32-weight unit of 4-bit quants in the Q4_0 / Q4_1 order (weight i < 16 in
+// the low nibble of byte i, weight i + 16 in its high nibble) against the unit's q8_1 quants a
+// (x_0..15) and b (x_16..31).
+__device__ __forceinline__ int dot_nibbles(const int4& qs, const int4& a, const int4& b) {
+    int s = 0;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+        const int q = int4_get(qs, j);
+        s = dp4a(q & 0x0F0F0F0F, int4_get(a, j), s);
+        s = dp4a((q >> 4) & 0x0F0F0F0F, int4_get(b, j), s);
+    }
+    return s;
+}
+
 // ---- legacy types: one unit = one block of 32 --------------------------------------------------
 
 template <>
@@ -43,13 +57,7 @@ struct QDot<TensorType::Q4_0> {
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
         const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
         const float2 ds = xds[blk_in_row];
-        int s = 0;
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-            const int q = int4_get(w.qs, j);
-            s = dp4a(q & 0x0F0F0F0F, int4_get(a, j), s);
-            s = dp4a((q >> 4) & 0x0F0F0F0F, int4_get(b, j), s);
-        }
+        const int s = dot_nibbles(w.qs, a, b);
         return half_to_float(static_cast<uint16_t>(w.d)) * (ds.x * static_cast<float>(s) - 8.0f * ds.y);
     }
 };
@@ -67,13 +75,7 @@ struct QDot<TensorType::Q4_1> {
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
         const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
         const float2 ds = xds[blk_in_row];
-        int s = 0;
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-            const int q = int4_get(w.qs, j);
-            s = dp4a(q & 0x0F0F0F0F, int4_get(a, j), s);
-            s = dp4a((q >> 4) & 0x0F0F0F0F, int4_get(b, j), s);
-        }
+        const int s = dot_nibbles(w.qs, a, b);
         const float2 dm = half2_bits_to_float2(w.dm);
         return dm.x * ds.x * static_cast<float>(s) + dm.y * ds.y;
     }
@@ -187,13 +189,7 @@ struct QDot<TensorType::Q4_K> {
         const int u = blk_in_row * 8 + j;
         const int4 a = load16(xq + u * 32), b = load16(xq + u * 32 + 16);
         const float2 ds = xds[u];
-        int s = 0;
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-            const int q = int4_get(w.qs, k);
-            s = dp4a(q & 0x0F0F0F0F, int4_get(a, k), s);
-            s = dp4a((q >> 4) & 0x0F0F0F0F, int4_get(b, k), s);
-        }
+        const int s = dot_nibbles(w.qs, a, b);
         const float2 dm = w.sc.unit_dm();
         return dm.x * ds.x * static_cast<float>(s) - dm.y * ds.y;
     }
