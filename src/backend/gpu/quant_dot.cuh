@@ -30,8 +30,11 @@ __device__ __forceinline__ int spread_bit4(uint32_t v) {
 
 // Sum of q_i * x_i over a 32-weight unit of 4-bit quants in the Q4_0 / Q4_1 order (weight i < 16 in
 // the low nibble of byte i, weight i + 16 in its high nibble) against the unit's q8_1 quants a
-// (x_0..15) and b (x_16..31).
+// (x_0..15) and b (x_16..31). On NVIDIA the high nibbles stay in place (16 h as unsigned bytes,
+// dp4a.u32.s32) and their sum is divided by 16 at the end (exact: a multiple of 16): one instruction
+// less per word and two chains of 4 instead of one of 8; the same integer.
 __device__ __forceinline__ int dot_nibbles(const int4& qs, const int4& a, const int4& b) {
+#if defined(ROCMFORGE_WITH_HIP)
     int s = 0;
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
@@ -40,6 +43,16 @@ __device__ __forceinline__ int dot_nibbles(const int4& qs, const int4& a, const 
         s = dp4a((q >> 4) & 0x0F0F0F0F, int4_get(b, j), s);
     }
     return s;
+#else
+    int lo = 0, hi = 0;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+        const int q = int4_get(qs, j);
+        lo = dp4a(q & 0x0F0F0F0F, int4_get(a, j), lo);
+        asm("dp4a.u32.s32 %0, %1, %2, %3;" : "=r"(hi) : "r"(q & static_cast<int>(0xF0F0F0F0u)), "r"(int4_get(b, j)), "r"(hi));
+    }
+    return lo + (hi >> 4);
+#endif
 }
 
 // ---- legacy types: one unit = one block of 32 --------------------------------------------------
