@@ -136,12 +136,26 @@ double median_launch_us(cudaStream_t stream, cudaEvent_t e0, cudaEvent_t e1, int
     return static_cast<double>(times[times.size() / 2]);
 }
 
+// The backend (GPU lock, staged preflight, context) and a non-blocking stream on its device: what
+// the benchmarks that launch kernels themselves run on.
+struct BenchDevice {
+    std::unique_ptr<GpuBackend> be = make_gpu_backend(GpuBackendOptions{});
+    GpuDeviceInfo info = be->device_info();
+    cudaStream_t stream = nullptr;
+    BenchDevice() { RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking)); }
+    ~BenchDevice() {
+        const cudaError_t e = cudaStreamDestroy(stream);
+        if (e != cudaSuccess) std::fprintf(stderr, "gpu_bench: cudaStreamDestroy: %s\n", cudaGetErrorString(e));
+    }
+    BenchDevice(const BenchDevice&) = delete;
+    BenchDevice& operator=(const BenchDevice&) = delete;
+};
+
 int run_matvec(const Args& args) {
-    GpuBackendOptions opt;
-    auto be = make_gpu_backend(opt);
-    const GpuDeviceInfo info = be->device_info();
-    cudaStream_t stream;
-    RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    BenchDevice dev;
+    GpuBackend* be = dev.be.get();
+    const GpuDeviceInfo& info = dev.info;
+    cudaStream_t stream = dev.stream;
     const double copy_bw = copy_bandwidth_gbs(stream);
     fmt::print("device: {} ({} SMs); device-to-device copy {:.0f} GB/s (read + write)\n", info.name, info.multiprocessors,
                copy_bw);
@@ -275,16 +289,13 @@ int run_matvec(const Args& args) {
             for (const Weight& w : ws) be->release(const_cast<void*>(w.data));
         }
     }
-    RF_GPU_CHECK(cudaStreamDestroy(stream));
     return 0;
 }
 
 int run_layout(const Args& args) {
-    GpuBackendOptions opt;
-    auto be = make_gpu_backend(opt);
-    const GpuDeviceInfo info = be->device_info();
-    cudaStream_t stream;
-    RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    BenchDevice dev;
+    const GpuDeviceInfo& info = dev.info;
+    cudaStream_t stream = dev.stream;
     fmt::print("device: {}; Q4_0 many-token matvec, one token, three units per lane per iteration "
                "(matvec_layout_probe.cuh), weights rotated through copies of >= 160 MB\n", info.name);
     fmt::print("{:>12} {:>7} {:>11} {:>12} {:>13} {:>13}\n", "shape", "MB", "planar us", "planar GB/s",
@@ -297,16 +308,13 @@ int run_layout(const Args& args) {
                    t.us_planar, t.bytes / t.us_planar / 1e3, t.us_interleaved, t.us_interleaved32);
         std::fflush(stdout);
     }
-    RF_GPU_CHECK(cudaStreamDestroy(stream));
     return 0;
 }
 
 int run_barrier(const Args& args) {
-    GpuBackendOptions opt;
-    auto be = make_gpu_backend(opt);
-    const GpuDeviceInfo info = be->device_info();
-    cudaStream_t stream;
-    RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    BenchDevice dev;
+    const GpuDeviceInfo& info = dev.info;
+    cudaStream_t stream = dev.stream;
     fmt::print("device: {} ({} SMs); grid barriers (grid_barrier_probe.cuh): generation = arrival atomic per block + "
                "spin on a generation word; flip = release add per block, acquire spin on the word's top bit\n",
                info.name, info.multiprocessors);
@@ -330,7 +338,6 @@ int run_barrier(const Args& args) {
                            t.blocks, t.threads, t.launch_us, t.us_per_barrier, t.checked ? "" : "  BROKEN: a block left early");
                 std::fflush(stdout);
             }
-    RF_GPU_CHECK(cudaStreamDestroy(stream));
     return 0;
 }
 

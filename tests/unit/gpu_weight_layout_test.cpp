@@ -14,7 +14,7 @@ namespace {
 
 using gpu::k_unit_scale_min;
 using gpu::k_unit_scales;
-using gpu::KUnitScalesHost;
+using gpu::KSuperBlockScales;
 using quant::pack_scale_min_k4;
 using quant::unpack_scale_min_k4;
 
@@ -31,7 +31,7 @@ TEST(GpuWeightLayout, KUnitScalesAreEveryScaleAndMinOfTheSuperBlock) {
             }
             pack_scale_min_k4(sc, mn, block + 4);
         }
-        const KUnitScalesHost h = k_unit_scales(block);
+        const KSuperBlockScales h = k_unit_scales(block);
         EXPECT_EQ(h.dm, static_cast<uint32_t>(block[0] | (block[1] << 8) | (block[2] << 16)) |
                               (static_cast<uint32_t>(block[3]) << 24))
             << "d, dmin";

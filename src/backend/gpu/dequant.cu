@@ -121,9 +121,10 @@ __global__ void embed_kernel(const QMatrix m, const int32_t* __restrict__ ids, f
     const int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (b >= m.blocks_per_row) return;
     const int64_t row = ids[t];
+    // weights per block of the device type (Q5_K arrives as Q5_1: device_type())
     constexpr int qk = T == TensorType::F32 || T == TensorType::F16 || T == TensorType::BF16 ? 1
                        : (T == TensorType::Q2_K || T == TensorType::Q3_K || T == TensorType::Q4_K ||
-                          T == TensorType::Q5_K || T == TensorType::Q6_K) ? 256 : 32;
+                          T == TensorType::Q6_K) ? 256 : 32;
     float* o = out + t * m.cols + b * qk;
     if (row < 0 || row >= m.rows) {  // an id the host did not check (a device-fed token): NaN, never a fault
         for (int i = 0; i < qk; ++i) o[i] = NAN;
@@ -181,7 +182,7 @@ __global__ void transcode_k_kernel(const uint8_t* __restrict__ raw, int64_t n_su
     const int64_t sb = i / 8;
     const int s = static_cast<int>(i % 8);
     const uint8_t* b = raw + sb * (Q5 ? 176 : 144);
-    const KUnitScalesHost k = k_unit_scales(b);
+    const KSuperBlockScales k = k_unit_scales(b);
     const int64_t unit = (super0 + sb) * 8 + s;  // 32-weight unit (Q5_1 block) index in the matrix
     if constexpr (Q5) {
         int scale, mn;

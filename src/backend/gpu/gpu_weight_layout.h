@@ -21,6 +21,7 @@
 #include <cstdint>
 
 #include "core/half.h"
+#include "formats/quant/quant_common.h"
 #include "formats/quant_blocks.h"
 #include "formats/tensor_type.h"
 
@@ -99,16 +100,15 @@ RF_HOST_DEVICE constexpr int units_per_block(TensorType t) {
 
 // The K-unit scales of a GGUF Q4_K / Q5_K super-block b (its first 16 bytes: f16 d, f16 dmin, 12
 // bytes of packed 6-bit scales and mins, formats/quant_blocks.h): the dm word and sm[j].
-struct KUnitScalesHost {
+struct KSuperBlockScales {
     uint32_t dm;
     uint16_t sm[8];
 };
-RF_HOST_DEVICE inline KUnitScalesHost k_unit_scales(const uint8_t* b) {
-    const uint8_t* q = b + 4;  // GGUF's scales[12]
-    KUnitScalesHost s{static_cast<uint32_t>(b[0] | (b[1] << 8)) | (static_cast<uint32_t>(b[2] | (b[3] << 8)) << 16), {}};
+RF_HOST_DEVICE inline KSuperBlockScales k_unit_scales(const uint8_t* b) {
+    KSuperBlockScales s{static_cast<uint32_t>(b[0] | (b[1] << 8)) | (static_cast<uint32_t>(b[2] | (b[3] << 8)) << 16), {}};
     for (int j = 0; j < 8; ++j) {
-        const uint32_t scale = j < 4 ? q[j] & 63u : (q[j + 4] & 0xFu) | ((q[j - 4] >> 6) << 4);
-        const uint32_t min = j < 4 ? q[j + 4] & 63u : (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+        uint8_t scale = 0, min = 0;
+        quant::unpack_scale_min_k4(j, b + 4, &scale, &min);  // GGUF's scales[12] follow d, dmin
         s.sm[j] = static_cast<uint16_t>(scale | (min << 6));
     }
     return s;

@@ -55,11 +55,9 @@ MatvecLayoutTiming time_matvec_layouts(cudaStream_t stream, int64_t rows, int64_
         fill.launch(fill_bytes_kernel, dim3(static_cast<unsigned>((total + 255) / 256)), dim3(256), 0, w, total, 7u);
     }
     // scales: f16 0x3c00 (1.0) in every d plane; x: small quants, unit scales
-    for (int c = 0; c < copies; ++c) {
-        std::vector<uint16_t> one(static_cast<size_t>(n_blocks), 0x3c00);
+    const std::vector<uint16_t> one(static_cast<size_t>(n_blocks), 0x3c00);
+    for (int c = 0; c < copies; ++c)
         RF_GPU_CALL(cudaMemcpyAsync(w + static_cast<size_t>(c) * mat_bytes, one.data(), one.size() * 2, cudaMemcpyHostToDevice, stream));
-        RF_GPU_CALL(cudaStreamSynchronize(stream));
-    }
     RF_GPU_CALL(cudaMemsetAsync(xq, 1, static_cast<size_t>(cols), stream));
     std::vector<float2> ds(static_cast<size_t>(bpr), make_float2(1.0f, 32.0f));
     RF_GPU_CALL(cudaMemcpyAsync(xds, ds.data(), ds.size() * sizeof(float2), cudaMemcpyHostToDevice, stream));

@@ -63,7 +63,8 @@ inline void pack_scale_min_k4(const uint8_t sc[8], const uint8_t m[8], uint8_t o
     }
 }
 
-inline void unpack_scale_min_k4(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
+// (Also used on the GPU, where Q4_K / Q5_K are transcoded at upload: backend/gpu/gpu_weight_layout.h.)
+RF_HOST_DEVICE inline void unpack_scale_min_k4(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
     if (j < 4) {
         *sc = q[j] & 63;
         *m = q[j + 4] & 63;
