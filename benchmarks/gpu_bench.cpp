@@ -19,6 +19,10 @@
 //       the cost of a kernel boundary in a graph of dependent empty kernels, with and without programmatic
 //       dependent launch (launch_chain_probe.cuh), and of a device-wide barrier (grid_barrier_probe.cuh),
 //       two kinds, for 1, 2 and 4 blocks per SM.
+//   rocmforge_gpu_bench colsplit [--reps N]
+//       the many-token matvec (a warp per row) against column-split kernels (a block's threads over
+//       the units of R rows, x loaded once per block) on one-token Q4_0, 7b shapes
+//       (matvec_colsplit_probe.cuh).
 //   rocmforge_gpu_bench layout [--reps N]
 //       the many-token matvec's long one-token Q4_0 rows on the planar layout and on the same bytes
 //       with each 4-row group's rows interleaved per block (matvec_layout_probe.cuh), 7b shapes.
@@ -41,6 +45,7 @@
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_weight_layout.h"
 #include "backend/gpu/grid_barrier_probe.cuh"
+#include "backend/gpu/matvec_colsplit_probe.cuh"
 #include "backend/gpu/matvec_layout_probe.cuh"
 #include "backend/gpu/launch_chain_probe.cuh"
 #include "backend/gpu/matvec.cuh"
@@ -306,6 +311,23 @@ int run_layout(const Args& args) {
         const gpu::MatvecLayoutTiming t = gpu::time_matvec_layouts(stream, rows, cols, copies, args.reps);
         fmt::print("{:>12} {:>7.1f} {:>11.2f} {:>12.1f} {:>13.2f} {:>13.2f}\n", fmt::format("{}x{}", rows, cols), mb,
                    t.us_planar, t.bytes / t.us_planar / 1e3, t.us_interleaved, t.us_interleaved32);
+        std::fflush(stdout);
+    }
+    return 0;
+}
+
+int run_colsplit(const Args& args) {
+    BenchDevice dev;
+    fmt::print("device: {}; Q4_0 one-token matvec: a warp per row vs column splits (matvec_colsplit_probe.cuh), "
+               "weights rotated through copies of >= 160 MB; us (GB/s of weight bytes), max |diff| / max |y|\n",
+               dev.info.name);
+    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{3584, 18944}, {3584, 3584}, {18944, 3584}, {4608, 3584}}) {
+        const double mb = static_cast<double>(rows * cols / 32 * 18) / 1e6;
+        const int copies = std::max(2, static_cast<int>(std::ceil(160.0 / mb)));
+        const auto t = gpu::time_matvec_colsplit(dev.stream, rows, cols, copies, args.reps);
+        for (const auto& v : t)
+            fmt::print("{:>12} {:<28} {:>8.2f} us {:>7.0f} GB/s  diff {:.1e}\n", fmt::format("{}x{}", rows, cols), v.name, v.us,
+                       mb * 1e3 / v.us, v.max_rel_diff);
         std::fflush(stdout);
     }
     return 0;
@@ -612,7 +634,8 @@ int main(int argc, char** argv) {
         if (args.mode == "step") return rf::run_step(args);
         if (args.mode == "barrier") return rf::run_barrier(args);
         if (args.mode == "layout") return rf::run_layout(args);
-        std::fprintf(stderr, "usage: rocmforge_gpu_bench matvec|step|barrier|layout [options]\n");
+        if (args.mode == "colsplit") return rf::run_colsplit(args);
+        std::fprintf(stderr, "usage: rocmforge_gpu_bench matvec|step|barrier|layout|colsplit [options]\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
