@@ -297,6 +297,17 @@ int run_matvec(const Args& args) {
     return 0;
 }
 
+// The Q4_0 probes' 7b shapes: fn(rows, cols, MB of weights, copies rotated so that >= 160 MB pass
+// through L2 between two launches of one copy), stdout flushed after each.
+template <typename Fn>
+void for_each_probe_shape(Fn&& fn) {
+    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{3584, 18944}, {3584, 3584}, {18944, 3584}, {4608, 3584}}) {
+        const double mb = static_cast<double>(rows * cols / 32 * 18) / 1e6;
+        fn(rows, cols, mb, std::max(2, static_cast<int>(std::ceil(160.0 / mb))));
+        std::fflush(stdout);
+    }
+}
+
 int run_layout(const Args& args) {
     BenchDevice dev;
     const GpuDeviceInfo& info = dev.info;
@@ -305,14 +316,11 @@ int run_layout(const Args& args) {
                "(matvec_layout_probe.cuh), weights rotated through copies of >= 160 MB\n", info.name);
     fmt::print("{:>12} {:>7} {:>11} {:>12} {:>13} {:>13}\n", "shape", "MB", "planar us", "planar GB/s",
                "interl.1 us", "interl.32 us");
-    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{3584, 18944}, {3584, 3584}, {18944, 3584}, {4608, 3584}}) {
-        const double mb = static_cast<double>(rows * cols / 32 * 18) / 1e6;
-        const int copies = std::max(2, static_cast<int>(std::ceil(160.0 / mb)));
+    for_each_probe_shape([&](int64_t rows, int64_t cols, double mb, int copies) {
         const gpu::MatvecLayoutTiming t = gpu::time_matvec_layouts(stream, rows, cols, copies, args.reps);
         fmt::print("{:>12} {:>7.1f} {:>11.2f} {:>12.1f} {:>13.2f} {:>13.2f}\n", fmt::format("{}x{}", rows, cols), mb,
                    t.us_planar, t.bytes / t.us_planar / 1e3, t.us_interleaved, t.us_interleaved32);
-        std::fflush(stdout);
-    }
+    });
     return 0;
 }
 
@@ -321,15 +329,11 @@ int run_colsplit(const Args& args) {
     fmt::print("device: {}; Q4_0 one-token matvec: a warp per row vs column splits (matvec_colsplit_probe.cuh), "
                "weights rotated through copies of >= 160 MB; us (GB/s of weight bytes), max |diff| / max |y|\n",
                dev.info.name);
-    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{3584, 18944}, {3584, 3584}, {18944, 3584}, {4608, 3584}}) {
-        const double mb = static_cast<double>(rows * cols / 32 * 18) / 1e6;
-        const int copies = std::max(2, static_cast<int>(std::ceil(160.0 / mb)));
-        const auto t = gpu::time_matvec_colsplit(dev.stream, rows, cols, copies, args.reps);
-        for (const auto& v : t)
+    for_each_probe_shape([&](int64_t rows, int64_t cols, double mb, int copies) {
+        for (const auto& v : gpu::time_matvec_colsplit(dev.stream, rows, cols, copies, args.reps))
             fmt::print("{:>12} {:<28} {:>8.2f} us {:>7.0f} GB/s  diff {:.1e}\n", fmt::format("{}x{}", rows, cols), v.name, v.us,
                        mb * 1e3 / v.us, v.max_rel_diff);
-        std::fflush(stdout);
-    }
+    });
     return 0;
 }
 
