@@ -54,10 +54,7 @@ __global__ void __launch_bounds__(THREADS) colsplit_q4_0_kernel(const QMatrix m,
     }
     __shared__ float part[kWarps][R];
 #pragma unroll
-    for (int r = 0; r < R; ++r) {
-#pragma unroll
-        for (int off = 16; off > 0; off >>= 1) acc[r] += rf_shfl_xor(acc[r], off);
-    }
+    for (int r = 0; r < R; ++r) acc[r] = rf_warp_sum(acc[r]);
     if (lane == 0) {
 #pragma unroll
         for (int r = 0; r < R; ++r) part[warp][r] = acc[r];
