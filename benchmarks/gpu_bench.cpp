@@ -49,6 +49,7 @@
 #include "backend/gpu/matvec_layout_probe.cuh"
 #include "backend/gpu/launch_chain_probe.cuh"
 #include "backend/gpu/matvec.cuh"
+#include "tools/quant_mix.h"
 #include "backend/gpu/attention.cuh"
 #include "backend/gpu/norm_quant.cuh"
 #include "core/error.h"
@@ -448,9 +449,13 @@ int run_step(const Args& args) {
         KvLayerView kv;
     };
     const int64_t q_dim = int64_t{d.n_head} * d.hd, kv_dim = int64_t{d.n_kv} * d.hd;
-    auto w_q = random_weight(*t, q_dim, d.embd, 1), w_kv = random_weight(*t, kv_dim, d.embd, 2),
-         w_o = random_weight(*t, d.embd, q_dim, 3), w_ff = random_weight(*t, d.ff, d.embd, 4),
-         w_dn = random_weight(*t, d.embd, d.ff, 5), w_out = random_weight(*t, d.vocab, d.embd, 6);
+    // Each matrix in the type, or where its blocks do not tile the rows llama.cpp's fallback (the
+    // 0.5b's 896-wide rows take q5_0 for q4_K, as llama-quantize writes them)
+    const TensorType t_e = quant_fallback_type(*t, d.embd), t_q = quant_fallback_type(*t, q_dim),
+                     t_f = quant_fallback_type(*t, d.ff);
+    auto w_q = random_weight(t_e, q_dim, d.embd, 1), w_kv = random_weight(t_e, kv_dim, d.embd, 2),
+         w_o = random_weight(t_q, d.embd, q_dim, 3), w_ff = random_weight(t_e, d.ff, d.embd, 4),
+         w_dn = random_weight(t_f, d.embd, d.ff, 5), w_out = random_weight(t_e, d.vocab, d.embd, 6);
     std::vector<float> ones(static_cast<size_t>(std::max(d.embd, q_dim)), 1.0f), small(static_cast<size_t>(q_dim), 0.01f);
     const int max_ctx = *std::max_element(args.ctxs.begin(), args.ctxs.end());
     const int bs = 16, n_blocks = (max_ctx + args.warmup + args.steps) / bs + 2;
@@ -459,16 +464,16 @@ int run_step(const Args& args) {
     for (auto& l : layers) {
         l.an = be->load_weight(TensorType::F32, d.embd, 1, 1, ones.data());
         l.fn = be->load_weight(TensorType::F32, d.embd, 1, 1, ones.data());
-        l.wq = be->load_weight(*t, d.embd, q_dim, 1, w_q.data());
-        l.wk = be->load_weight(*t, d.embd, kv_dim, 1, w_kv.data());
-        l.wv = be->load_weight(*t, d.embd, kv_dim, 1, w_kv.data());
+        l.wq = be->load_weight(t_e, d.embd, q_dim, 1, w_q.data());
+        l.wk = be->load_weight(t_e, d.embd, kv_dim, 1, w_kv.data());
+        l.wv = be->load_weight(t_e, d.embd, kv_dim, 1, w_kv.data());
         l.bq = be->load_weight(TensorType::F32, q_dim, 1, 1, small.data());
         l.bk = be->load_weight(TensorType::F32, kv_dim, 1, 1, small.data());
         l.bv = be->load_weight(TensorType::F32, kv_dim, 1, 1, small.data());
-        l.wo = be->load_weight(*t, q_dim, d.embd, 1, w_o.data());
-        l.g = be->load_weight(*t, d.embd, d.ff, 1, w_ff.data());
-        l.u = be->load_weight(*t, d.embd, d.ff, 1, w_ff.data());
-        l.dn = be->load_weight(*t, d.ff, d.embd, 1, w_dn.data());
+        l.wo = be->load_weight(t_q, q_dim, d.embd, 1, w_o.data());
+        l.g = be->load_weight(t_e, d.embd, d.ff, 1, w_ff.data());
+        l.u = be->load_weight(t_e, d.embd, d.ff, 1, w_ff.data());
+        l.dn = be->load_weight(t_f, d.ff, d.embd, 1, w_dn.data());
         weight_bytes += w_q.size() + 2 * w_kv.size() + w_o.size() + 2 * w_ff.size() + w_dn.size();
         const size_t kvb = static_cast<size_t>(n_blocks) * d.n_kv * bs * kv_row_bytes(KvCodec::F16, d.hd);
         l.kv = {be->alloc(kvb), be->alloc(kvb), KvCodec::F16, bs, d.n_kv, d.hd};
@@ -476,8 +481,8 @@ int run_step(const Args& args) {
         be->fill_zero(l.kv.v, kvb);
     }
     const Weight out_norm = be->load_weight(TensorType::F32, d.embd, 1, 1, ones.data());
-    const Weight out_w = be->load_weight(*t, d.embd, d.vocab, 1, w_out.data());
-    const Weight embd = be->load_weight(*t, d.embd, d.vocab, 1, w_out.data());
+    const Weight out_w = be->load_weight(t_e, d.embd, d.vocab, 1, w_out.data());
+    const Weight embd = be->load_weight(t_e, d.embd, d.vocab, 1, w_out.data());
     weight_bytes += w_out.size();
     auto A = [&](int64_t n) { return static_cast<float*>(be->alloc(static_cast<size_t>(n) * 4)); };
     float *x = A(d.embd), *h = A(d.embd), *q = A(q_dim), *k = A(kv_dim), *v = A(kv_dim), *o = A(q_dim), *g = A(d.ff),
@@ -540,8 +545,12 @@ int run_step(const Args& args) {
 
     // KV bytes read per token at context c: every layer reads c positions of K and V (f16)
     const double kv_bytes_per_pos = 2.0 * d.layers * d.n_kv * d.hd * 2;
-    fmt::print("device: {}; model {} ({} layers, embd {}, ff {}), weights {} ({:.2f} GB incl. output)\n", info.name, args.model,
-               d.layers, d.embd, d.ff, args.type, weight_bytes / 1e9);
+    const std::string fallbacks = t_e == *t && t_q == *t && t_f == *t
+                                      ? std::string()
+                                      : fmt::format(" (rows of {} / {} / {} values: {} / {} / {})", d.embd, q_dim, d.ff,
+                                                    type_name(t_e), type_name(t_q), type_name(t_f));
+    fmt::print("device: {}; model {} ({} layers, embd {}, ff {}), weights {}{} ({:.2f} GB incl. output)\n", info.name,
+               args.model, d.layers, d.embd, d.ff, args.type, fallbacks, weight_bytes / 1e9);
     struct Config {
         bool graphs, fuse, pdl;
     };

@@ -33,28 +33,6 @@ bool use_more_bits(int i, int n) {
     return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
 }
 
-// tensor_type_fallback, plus f16 where llama.cpp has no fallback for a legacy type.
-TensorType fallback_for_row(TensorType t, int64_t ne0) {
-    if (ne0 % block_size(t) == 0) return t;
-    switch (t) {
-        case TensorType::Q4_K:
-            t = TensorType::Q5_0;
-            break;
-        case TensorType::Q5_K:
-            t = TensorType::Q5_1;
-            break;
-        case TensorType::Q6_K:
-            t = TensorType::Q8_0;
-            break;
-        case TensorType::Q2_K:
-        case TensorType::Q3_K:
-            t = TensorType::Q4_0;
-            break;
-        default:
-            break;
-    }
-    return ne0 % block_size(t) == 0 ? t : TensorType::F16;
-}
 
 int layer_of(const std::string& name) {
     int il = -1;
@@ -99,6 +77,28 @@ bool is_attn_v_like(Category c) {
 }
 
 }  // namespace
+
+TensorType quant_fallback_type(TensorType t, int64_t ne0) {
+    if (ne0 % block_size(t) == 0) return t;
+    switch (t) {
+        case TensorType::Q4_K:
+            t = TensorType::Q5_0;
+            break;
+        case TensorType::Q5_K:
+            t = TensorType::Q5_1;
+            break;
+        case TensorType::Q6_K:
+            t = TensorType::Q8_0;
+            break;
+        case TensorType::Q2_K:
+        case TensorType::Q3_K:
+            t = TensorType::Q4_0;
+            break;
+        default:
+            break;
+    }
+    return ne0 % block_size(t) == 0 ? t : TensorType::F16;
+}
 
 std::optional<QuantFileType> parse_quant_file_type(const std::string& raw) {
     std::string n(raw);
@@ -202,7 +202,7 @@ QuantMixPlanner::QuantMixPlanner(const QuantFileType& ft, const std::vector<Quan
                 type = TensorType::Q3_K;
             }
         }
-        types_[i] = fallback_for_row(type, t.ne[0]);
+        types_[i] = quant_fallback_type(type, t.ne[0]);
     }
 }
 

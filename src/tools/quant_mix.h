@@ -43,6 +43,11 @@ struct QuantFileType {
 // (q3_k, q4_k, q5_k are llama.cpp's Q3_K_S, Q4_K_S, Q5_K_S file types); nullopt if unknown.
 std::optional<QuantFileType> parse_quant_file_type(const std::string& name);
 
+// llama.cpp's tensor_type_fallback for a row of ne0 values: t where its blocks tile the row, else
+// q4_K -> q5_0, q5_K -> q5_1, q6_K -> q8_0, q2_K / q3_K -> q4_0, and f16 when those do not tile it
+// either (llama.cpp refuses such a tensor for the legacy types).
+TensorType quant_fallback_type(TensorType t, int64_t ne0);
+
 struct QuantTensor {
     std::string name;
     std::vector<int64_t> ne;
