@@ -33,7 +33,6 @@ bool use_more_bits(int i, int n) {
     return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
 }
 
-
 int layer_of(const std::string& name) {
     int il = -1;
     if (std::sscanf(name.c_str(), "blk.%d.", &il) != 1) return -1;

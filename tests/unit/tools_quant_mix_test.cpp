@@ -61,6 +61,19 @@ TEST(QuantMix, TiedEmbeddingGetsTheOutputTypeAndRowsFallBack) {
     EXPECT_FALSE(parse_quant_file_type("iq4_nl").has_value());
 }
 
+// llama.cpp's tensor_type_fallback for rows the chosen type's blocks do not tile (the 0.5b's 896).
+TEST(QuantMix, FallbackTypeForRowsTheBlocksDoNotTile) {
+    EXPECT_EQ(quant_fallback_type(TensorType::Q4_K, 4864), TensorType::Q4_K);
+    EXPECT_EQ(quant_fallback_type(TensorType::Q4_K, 896), TensorType::Q5_0);
+    EXPECT_EQ(quant_fallback_type(TensorType::Q5_K, 896), TensorType::Q5_1);
+    EXPECT_EQ(quant_fallback_type(TensorType::Q6_K, 896), TensorType::Q8_0);
+    EXPECT_EQ(quant_fallback_type(TensorType::Q2_K, 896), TensorType::Q4_0);
+    EXPECT_EQ(quant_fallback_type(TensorType::Q3_K, 896), TensorType::Q4_0);
+    EXPECT_EQ(quant_fallback_type(TensorType::Q4_K, 40), TensorType::F16);  // not whole q5_0 blocks either
+    EXPECT_EQ(quant_fallback_type(TensorType::Q8_0, 40), TensorType::F16);
+    EXPECT_EQ(quant_fallback_type(TensorType::F32, 7), TensorType::F32);
+}
+
 TEST(QuantMix, MoeRouterStaysF32AndEightExpertsBumpAttention) {
     std::vector<QuantTensor> t = {{"blk.0.ffn_gate_inp.weight", {256, 8}},
                                   {"blk.0.attn_v.weight", {256, 128}},

@@ -46,8 +46,7 @@ __global__ void __launch_bounds__(THREADS) colsplit_q4_0_kernel(const QMatrix m,
             if (u0 + k * THREADS < n_units) {
 #pragma unroll
                 for (int r = 0; r < R; ++r) {
-                    const int s = dot_nibbles(q[k][r], a[k], b[k]);
-                    acc[r] += half_to_float(static_cast<uint16_t>(d[k][r])) * (ds[k].x * static_cast<float>(s) - 8.0f * ds[k].y);
+                    acc[r] += QDot<TensorType::Q4_0>::scaled(d[k][r], ds[k], dot_nibbles(q[k][r], a[k], b[k]));
                 }
             }
         }
@@ -114,7 +113,7 @@ std::vector<ColsplitTiming> time_matvec_colsplit(cudaStream_t stream, int64_t ro
     }
     for (int pass = 0; pass < 2; ++pass)  // twice, alternating (drift); the faster of the two
         for (int v = 0; v < kVariants; ++v) {
-            const double us = probe_median_us(stream, copies, reps, [&](int c) { run(v, c); });
+            const double us = probe_median_us(stream, p, reps, [&](int c) { run(v, c); });
             double& best = out[static_cast<size_t>(v)].us;
             best = pass == 0 ? us : std::min(best, us);
         }

@@ -35,7 +35,7 @@ MatvecLayoutTiming time_matvec_layouts(cudaStream_t stream, int64_t rows, int64_
     const ProbeQ4_0 p(stream, rows, cols, copies, 32 * kGroup);
     const dim3 grid(static_cast<unsigned>(rows / 4)), block(kMatvecThreads);
     auto time = [&](int interleaved) {
-        return probe_median_us(stream, copies, reps, [&](int c) {
+        return probe_median_us(stream, p, reps, [&](int c) {
             const MatvecArgs a = p.args(c);
             Launcher l(Launcher::Mode::Launch, stream, false);
             if (interleaved == 1) l.launch(matvec_kernel<InterleavedQ4_0Policy<1>, 1, 1, false, false, true>, grid, block, 0, a);

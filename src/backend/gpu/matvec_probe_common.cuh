@@ -102,10 +102,11 @@ struct ProbeQ4_0 {
     }
 };
 
-// Median time (us) of `reps` launches of launch(copy), each between two events, the copy rotated
+// Median time (us) of `reps` launches of launch(copy), each between two events, p's copy rotated
 // per launch; a first round over every copy warms up.
 template <typename Launch>
-double probe_median_us(cudaStream_t stream, int copies, int reps, Launch&& launch) {
+double probe_median_us(cudaStream_t stream, const ProbeQ4_0& p, int reps, Launch&& launch) {
+    const int copies = p.copies;
     cudaEvent_t e0, e1;
     RF_GPU_CALL(cudaEventCreate(&e0));
     RF_GPU_CALL(cudaEventCreate(&e1));

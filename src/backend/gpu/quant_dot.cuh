@@ -71,7 +71,12 @@ struct QDot<TensorType::Q4_0> {
         const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
         const float2 ds = xds[blk_in_row];
         const int s = dot_nibbles(w.qs, a, b);
-        return half_to_float(static_cast<uint16_t>(w.d)) * (ds.x * static_cast<float>(s) - 8.0f * ds.y);
+        return scaled(w.d, ds, s);
+    }
+    // The unit's contribution from its f16 scale bits d, x's (d, d * sum) and sum(q_i * x_i) over the
+    // 4-bit quants q_i (stored + 8).
+    static __device__ __forceinline__ float scaled(uint32_t d, float2 ds, int s) {
+        return half_to_float(static_cast<uint16_t>(d)) * (ds.x * static_cast<float>(s) - 8.0f * ds.y);
     }
 };
 
