@@ -24,6 +24,7 @@ constexpr DecodeSwitchName kNames[] = {
     {"early-off", "RF_GPU_EARLY_LOADS", "off"},
     {"whole-off", "RF_GPU_MATVEC_WHOLE_ROW", "off"},
     {"wide-all", "RF_GPU_MATVEC1_WIDE", "all"},
+    {"fit=", "RF_GPU_MATVEC1_FIT", nullptr},
     {"triple-off", "RF_GPU_MATVEC_TRIPLE", "off"},
     {"wpr=", "RF_GPU_MATVEC_WARPS_PER_ROW", nullptr},
     {"lanes=", "RF_GPU_MATVEC1_LANES", nullptr},

@@ -13,7 +13,8 @@
 //     L2 prefetch of the FMA decode attention, the matrix-unit attention's first tiles copied after
 //     the PDL wait instead of before it change no bit;
 //     the decode attention on the matrix units instead of FMA changes only rounding;
-//   - the profiling knock-out leaves the named kernels out.
+//   - the profiling knock-out leaves the named kernels out; the one-token launches fitted to short
+//     rows are the ones a step takes where selected (and change no bit: SwitchesChangeNoBit).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -205,6 +206,10 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             {{"RF_GPU_ATTN_EARLY_KV", "off"}},
             // the many-token kernel's one-token rows loaded two units at a time (not whole)
             {{"RF_GPU_MATVEC_WHOLE_ROW", "off"}},
+            // the one-token launches of short rows not fitted to them (the type's units in flight,
+            // four float4s held by the norm), and only the plain ones fitted
+            {{"RF_GPU_MATVEC1_FIT", "0"}},
+            {{"RF_GPU_MATVEC1_FIT", "2"}},
             {},
         };
         const size_t pdl_off = variants.size() - 1;
@@ -265,7 +270,7 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             gpu().release(kc);
             gpu().release(vc);
         }
-        for (size_t variant : {size_t{1}, size_t{2}, size_t{4}, size_t{7}, size_t{8}, pdl_off})
+        for (size_t variant : {size_t{1}, size_t{2}, size_t{4}, size_t{7}, size_t{8}, size_t{9}, size_t{10}, pdl_off})
             EXPECT_EQ(outs[0], outs[variant]) << type_name(t) << " matvec1 " << matvec1 << ": switch set " << variant
                                               << " changed the results";
         EXPECT_NMSE_LE(outs[0], outs[3], 1e-5, std::string("norm slices on vs off ") + type_name(t) + " matvec1 " + matvec1);
@@ -298,6 +303,56 @@ TEST(GpuDecodeFusion, ProfileSkipLeavesTheNamedKernelsOut) {
         else EXPECT_TRUE(all_finite(out)) << "rms_norm without the knock-out";
     }
     gpu().release(const_cast<void*>(norm.data));
+}
+
+// The one-token launches fitted to short rows (matvec1_kernel.cuh) are the ones a step takes where
+// RF_GPU_MATVEC1_FIT selects them and not otherwise: knocking out a kernel by name leaves its output
+// unwritten only where it was chosen. q (norm prologue) and p (plain): <Q4_0, no SwiGLU, norm or not,
+// 1 unit, ...>; gate/up: <Q4_0, SwiGLU, norm, 2 units, 1 float4, 2 blocks per SM>.
+TEST(GpuDecodeFusion, FittedLaunchesAreChosenForShortRows) {
+    if (gpu().device_info().arch.rfind("sm_", 0) != 0) GTEST_SKIP() << "kernel names: CUDA builds only";
+    const int64_t E = 1024, F = 2048;  // 32 units per row over 32 lanes; 256 float4s of x
+    const auto bq = random_weight_bytes(TensorType::Q4_0, E, E, 8050), bg = random_weight_bytes(TensorType::Q4_0, F, E, 8051),
+               bu = random_weight_bytes(TensorType::Q4_0, F, E, 8052), bd = random_weight_bytes(TensorType::Q4_0, E, F, 8053);
+    const Weight wq = gpu().load_weight(TensorType::Q4_0, E, E, 1, bq.data()), wg = gpu().load_weight(TensorType::Q4_0, E, F, 1, bg.data()),
+                 wu = gpu().load_weight(TensorType::Q4_0, E, F, 1, bu.data()), wd = gpu().load_weight(TensorType::Q4_0, F, E, 1, bd.data());
+    const auto ones = std::vector<float>(static_cast<size_t>(E), 1.0f);
+    const Weight norm = gpu().load_weight(TensorType::F32, E, 1, 1, ones.data());
+    DeviceActs x(1, E), h(1, E), q(1, E), p(1, E), g(1, F), u(1, F), d(1, E);
+    x.set(random_floats(static_cast<size_t>(E), 8054));
+    const std::string q_kernel = "matvec1_kernelILNS_10TensorTypeE2ELb0ELb1ELi1ELi1ELi1E";
+    const std::string p_kernel = "matvec1_kernelILNS_10TensorTypeE2ELb0ELb0ELi1ELi4ELi1E";
+    const std::string gu_kernel = "matvec1_kernelILNS_10TensorTypeE2ELb1ELb1ELi2ELi1ELi2E";
+    struct Case {
+        const char* fit;
+        const std::string* kernel;
+        bool chosen;
+    };
+    for (const Case& c : {Case{"1", &q_kernel, true}, Case{"7", &q_kernel, true}, Case{"6", &q_kernel, false},
+                          Case{"0", &q_kernel, false}, Case{"2", &p_kernel, true}, Case{"5", &p_kernel, false},
+                          Case{"4", &gu_kernel, true}, Case{"7", &gu_kernel, true}, Case{"3", &gu_kernel, false}}) {
+        ScopedEnv fit("RF_GPU_MATVEC1_FIT", c.fit);
+        ScopedEnv skip("RF_GPU_PROFILE_SKIP", c.kernel->c_str());
+        q.poison();
+        p.poison();
+        g.poison();
+        gpu().begin_step(make_plan(1, 0, 16, 4, 8055));
+        gpu().rms_norm(x.act(), norm, 1e-6f, h.act());
+        gpu().matmul(wq, h.act(), q.act(), nullptr);
+        if (c.kernel == &p_kernel) {
+            gpu().matmul(wq, x.act(), p.act(), nullptr);
+        } else {
+            gpu().rms_norm(x.act(), norm, 1e-6f, h.act());
+            gpu().matmul(wg, h.act(), g.act(), nullptr);
+            gpu().matmul(wu, h.act(), u.act(), nullptr);
+            gpu().swiglu(g.act(), u.act(), g.act());
+            gpu().matmul(wd, g.act(), d.act(), nullptr);
+        }
+        const auto out = (c.kernel == &gu_kernel ? g : c.kernel == &p_kernel ? p : q).get();
+        EXPECT_EQ(all_finite(out), !c.chosen) << "fit " << c.fit << ", kernel " << *c.kernel
+                                               << (c.chosen ? ": not the one launched" : ": launched although not selected");
+    }
+    for (const Weight* w : {&wq, &wg, &wu, &wd, &norm}) gpu().release(const_cast<void*>(w->data));
 }
 
 // Matrices with many more row groups than resident blocks, so that every block of the persistent

@@ -51,6 +51,18 @@ constexpr int64_t kMatvec1Q6kTallRows = 65536;
 constexpr int kMatvec1MaxThreads = 512;
 constexpr int kMatvec1MaxRowsPerBlock = kMatvec1MaxThreads / 32 * 8;  // lanes_per_row >= 4
 constexpr int kMatvec1NormHeld = 4;  // float4s of x and w per thread held in registers by the norm
+// Launches fitted to short rows (MatvecArgs::fit): where a lane's whole share of its row needs fewer
+// units in flight than the type's default, the kernel instance with just those (every unit slot past
+// the row is a predicated load and dot product on the kernel's critical path), and the norm prologue
+// holding one float4 of x and w per thread where the row fits that. The same loads and sums.
+// H100, 0.5b q4_0 step (896-wide rows: 28 units over 32 lanes), queued us: 459 -> 448 (q/k/v with
+// one unit), 448 (wo with one unit), 439 (both), 436 (and gate/up tight): docs/gpu_notes.md.
+constexpr int kMatvec1FitNormHeld = 1;
+constexpr int kMatvec1FitNorm = 1;          // norm-prologue launches (no SwiGLU) of at most one unit per lane
+constexpr int kMatvec1FitPlain = 2;         // plain launches of at most one unit per lane
+constexpr int kMatvec1FitSwigluTight = 4;   // SwiGLU + norm launches: half the units at two 512-thread
+                                            // blocks per SM, where every row group then has a block
+constexpr int kMatvec1FitAll = 7;
 
 // Bytes of shared memory for x of `cols` (q8_1: int8 [cols], then float2 [cols / 32]).
 RF_HOST_DEVICE inline size_t matvec1_smem_bytes(int64_t cols) {
@@ -69,26 +81,27 @@ __device__ __forceinline__ void matvec1_copy_x(const MatvecArgs& a, int cols, in
 // block 0 also writes out (f32) and its q8_1 to global memory. Thread t handles the float4s
 // t, t + blockDim, ...; the 8 lanes of one 32-element q8_1 block are 8 consecutive lanes
 // (cols % 32 == 0, blockDim % 32 == 0), so the block's max and sum are 3 shuffle steps.
-// wv: the first kMatvec1NormHeld float4s of w of this thread (loaded before the PDL wait).
-__device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, const float4 (&wv)[kMatvec1NormHeld],
-                                               int8_t* xq, float2* xds) {
+// wv: the first NH float4s of w of this thread (loaded before the PDL wait).
+template <int NH>
+__device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, const float4 (&wv)[NH], int8_t* xq,
+                                               float2* xds) {
     __shared__ float red[32];
     const int n4 = cols / 4;
     const int n = blockDim.x;
     const auto* x4 = reinterpret_cast<const float4*>(a.norm_x);
     const auto* w4 = reinterpret_cast<const float4*>(a.norm_w);
-    float4 held[kMatvec1NormHeld];
+    float4 held[NH];
     float ss = 0.0f;
 #pragma unroll
-    for (int k = 0; k < kMatvec1NormHeld; ++k) {
+    for (int k = 0; k < NH; ++k) {
         const int i = threadIdx.x + k * n;
         held[k] = i < n4 ? x4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         ss += held[k].x * held[k].x + held[k].y * held[k].y + held[k].z * held[k].z + held[k].w * held[k].w;
     }
     // (Trip counts and round counts without an integer division: rows of up to
-    // kMatvec1NormHeld * blockDim float4s, every decode shape here, skip the loops below whole.)
-    if (kMatvec1NormHeld * n < n4) {
-        for (int i = threadIdx.x + kMatvec1NormHeld * n; i < n4; i += n) {
+    // NH * blockDim float4s, every decode shape here, skip the loops below whole.)
+    if (NH * n < n4) {
+        for (int i = threadIdx.x + NH * n; i < n4; i += n) {
             const float4 v = x4[i];
             ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
         }
@@ -129,9 +142,9 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
     };
     // round k (float4s k * n .. k * n + n - 1) exists when k * n < n4: the same for every thread
 #pragma unroll
-    for (int k = 0; k < kMatvec1NormHeld; ++k)
+    for (int k = 0; k < NH; ++k)
         if (k * n < n4) emit(threadIdx.x + k * n, held[k], wv[k]);
-    for (int k = kMatvec1NormHeld; k * n < n4; ++k) {
+    for (int k = NH; k * n < n4; ++k) {
         const int i = threadIdx.x + k * n;
         emit(i, i < n4 ? x4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f), i < n4 ? w4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f));
     }
@@ -141,9 +154,13 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
 // lane's whole share of its row and every row group has a block of its own, so that all of a
 // block's weights are requested before the programmatic-dependent-launch wait: the 0.5b down
 // projection, 152 units over 32 lanes), or kMatvec1Q6kTallUnits for Q6_K output matrices (with
-// MatvecArgs::wide not 0).
-template <TensorType T, bool SWIGLU, bool NORM, int U = matvec1_units_in_flight<T>()>
-__global__ void __launch_bounds__(kMatvec1MaxThreads) matvec1_kernel(const MatvecArgs a) {
+// MatvecArgs::wide not 0), or fewer where a lane's share of a short row needs fewer (MatvecArgs::fit).
+// NH: float4s of x and w per thread the norm prologue holds in registers. MIN_BLOCKS: the launch
+// bound's blocks per SM; above 1 the launch gives every row group a block of its own (no persistent
+// loop).
+template <TensorType T, bool SWIGLU, bool NORM, int U = matvec1_units_in_flight<T>(), int NH = kMatvec1NormHeld,
+          int MIN_BLOCKS = 1>
+__global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel(const MatvecArgs a) {
     using P = QuantPolicy<T>;
     constexpr int NM = SWIGLU ? 2 : 1;
     extern __shared__ int4 matvec1_smem[];  // x: int8 [cols], float2 [cols / 32] (16-byte aligned)
@@ -198,11 +215,11 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads) matvec1_kernel(const Matve
     int64_t group = blockIdx.x;
     RowRef cur = row_ref(group);
     load(cur, j);
-    float4 wv[kMatvec1NormHeld];
+    float4 wv[NH];
     if constexpr (NORM) {
         const auto* w4 = reinterpret_cast<const float4*>(a.norm_w);
 #pragma unroll
-        for (int k = 0; k < kMatvec1NormHeld; ++k) {
+        for (int k = 0; k < NH; ++k) {
             const int i = static_cast<int>(threadIdx.x) + k * static_cast<int>(blockDim.x);
             wv[k] = i < cols / 4 ? w4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         }
@@ -211,7 +228,7 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads) matvec1_kernel(const Matve
     RF_MATVEC1_PDL_WAIT();
     RF_MATVEC1_PDL_TRIGGER();
     const bool direct = !NORM && a.x_direct;
-    if constexpr (NORM) matvec1_norm_x(a, cols, wv, xs_q, xs_ds);
+    if constexpr (NORM) matvec1_norm_x<NH>(a, cols, wv, xs_q, xs_ds);
     else if (!direct) matvec1_copy_x(a, cols, xs_q, xs_ds);
     if (!direct) __syncthreads();
 
@@ -237,7 +254,8 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads) matvec1_kernel(const Matve
         }
         // Persistent grid: the next group's first units are loaded now, so that they arrive
         // while this row is reduced and written.
-        const int64_t next_group = group + gridDim.x;
+        // (MIN_BLOCKS > 1: launched only where every row group has a block of its own)
+        const int64_t next_group = MIN_BLOCKS > 1 ? n_groups : group + gridDim.x;
         const RowRef next = row_ref(next_group);
         if (next_group < n_groups) load(next, j);
 
@@ -308,16 +326,31 @@ void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
         if (a.persistent) blocks = std::min<int64_t>(groups, resident(kernel));
         l.launch(kernel, dim3(static_cast<unsigned>(blocks)), block, smem, a);
     };
+    // Fitted instances (MatvecArgs::fit): one unit in flight where a lane has at most one; the SwiGLU
+    // + norm kernel with half its units only at two blocks per SM (with one block per SM it was
+    // slower: +17..60 us on the 0.5b step); the norm holding one float4 per thread.
+    constexpr int UN = std::max(1, matvec1_units_in_flight<T>() / 2);
+    const int64_t units = QuantPolicy<T>::units(a.m[0]);
+    const bool norm_fits = !norm || a.x_stride / 4 <= int64_t{kMatvec1FitNormHeld} * a.block_threads;
+    const bool half_fits = units <= int64_t{UN} * a.lanes_per_row && norm_fits;
+    const bool one_fits = units <= a.lanes_per_row && norm_fits;
     if (swiglu) {
-        if (norm) go(matvec1_kernel<T, true, true>);
-        else go(matvec1_kernel<T, true, false>);
+        if (norm) {
+            const auto tight = matvec1_kernel<T, true, true, UN, kMatvec1FitNormHeld, 2>;
+            if ((a.fit & kMatvec1FitSwigluTight) && half_fits && groups <= resident(tight)) go(tight);
+            else go(matvec1_kernel<T, true, true>);
+        } else {
+            go(matvec1_kernel<T, true, false>);
+        }
     } else if (norm) {
-        go(matvec1_kernel<T, false, true>);
+        if ((a.fit & kMatvec1FitNorm) && one_fits) go(matvec1_kernel<T, false, true, 1, kMatvec1FitNormHeld>);
+        else go(matvec1_kernel<T, false, true>);
+    } else if ((a.fit & kMatvec1FitPlain) && one_fits) {
+        go(matvec1_kernel<T, false, false, 1>);
     } else {
         // The wide kernel (MatvecArgs::wide) by shape: where a lane's share needs more than one
         // batch but fits two, and every row group gets a resident block.
         constexpr int U = matvec1_units_in_flight<T>();
-        const int64_t units = QuantPolicy<T>::units(a.m[0]);
         const bool wide = a.wide == 2 || (a.wide == 1 && units > int64_t{U} * a.lanes_per_row &&
                                           units <= int64_t{2 * U} * a.lanes_per_row &&
                                           groups <= resident(matvec1_kernel<T, false, false, 2 * U>));
