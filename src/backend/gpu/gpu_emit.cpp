@@ -71,8 +71,9 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               (default: where that holds a lane's whole row in one wave)
 //   RF_GPU_MATVEC1_FIT=N        which one-token launches of short rows take an instance fitted to the
 //                               row (fewer units in flight, one float4 held by the norm), bits: 1 norm
-//                               prologue, 2 plain, 4 SwiGLU + norm at two blocks per SM (default 7;
-//                               matvec1_kernel.cuh)
+//                               prologue, 2 plain, 4 SwiGLU + norm at two blocks per SM, 8 x read from
+//                               global memory loaded for a whole batch before its dot products
+//                               (default 15; matvec1_kernel.cuh)
 //   RF_GPU_MATVEC_WARPS_PER_ROW=1|2|4  warps per row of every many-token matvec (default: by shape)
 //   RF_GPU_MATVEC1_LANES=4|8|16|32  lanes per row of every one-token matvec without the q8_1
 //                               epilogue (default: by shape)
@@ -113,7 +114,7 @@ DecodeSwitches decode_switches() {
     d.early_loads = env_choice("RF_GPU_EARLY_LOADS", {"off", "on"}, 1) == 1;
     d.matvec_whole_row = env_choice("RF_GPU_MATVEC_WHOLE_ROW", {"off", "on"}, 1) == 1;
     d.matvec1_wide_all = env_choice("RF_GPU_MATVEC1_WIDE", {"shape", "all"}, 0) == 1;
-    d.matvec1_fit = env_int("RF_GPU_MATVEC1_FIT", 0, 7, def.matvec1_fit);
+    d.matvec1_fit = env_int("RF_GPU_MATVEC1_FIT", 0, 15, def.matvec1_fit);
     d.matvec_triple = env_choice("RF_GPU_MATVEC_TRIPLE", {"off", "on"}, 1) == 1;
     const int lanes = env_choice("RF_GPU_MATVEC1_LANES", {"4", "8", "16", "32"}, -1);
     d.matvec1_lanes = lanes < 0 ? 0 : 4 << lanes;

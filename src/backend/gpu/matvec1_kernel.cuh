@@ -62,7 +62,11 @@ constexpr int kMatvec1FitNorm = 1;          // norm-prologue launches (no SwiGLU
 constexpr int kMatvec1FitPlain = 2;         // plain launches of at most one unit per lane
 constexpr int kMatvec1FitSwigluTight = 4;   // SwiGLU + norm launches: half the units at two 512-thread
                                             // blocks per SM, where every row group then has a block
-constexpr int kMatvec1FitAll = 7;
+constexpr int kMatvec1FitHoistX = 8;        // launches reading x from global memory, legacy types: a
+                                            // batch's x loads before its first dot product
+template <TensorType T>
+constexpr bool kMatvec1HasX32 = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q5_0 ||
+                                T == TensorType::Q5_1 || T == TensorType::Q8_0;
 
 // Bytes of shared memory for x of `cols` (q8_1: int8 [cols], then float2 [cols / 32]).
 RF_HOST_DEVICE inline size_t matvec1_smem_bytes(int64_t cols) {
@@ -240,6 +244,30 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
         for (int m = 0; m < NM; ++m) acc[m] = 0.0f;
         int u0 = j;
         while (true) {
+            if constexpr (kMatvec1HasX32<T> && U > 1) {
+                if ((a.fit & kMatvec1FitHoistX) && direct) {
+                    // x from global memory: every x load of the batch first, then the dot products
+                    // (the same sums), so that a lane waits for one round trip of x, not one per unit
+                    X32 xr[U];
+#pragma unroll
+                    for (int k = 0; k < U; ++k) {
+                        const int u = u0 + k * lpr;
+                        if (cur.ok && u < n_units) xr[k] = load_x32(xp.q, xp.ds, u);
+                    }
+#pragma unroll
+                    for (int k = 0; k < U; ++k) {
+                        const int u = u0 + k * lpr;
+                        if (cur.ok && u < n_units) {
+#pragma unroll
+                            for (int m = 0; m < NM; ++m) acc[m] += P::D::dot_x(w[m][k], xr[k]);
+                        }
+                    }
+                    u0 += step;
+                    if (u0 >= n_units) break;
+                    load(cur, u0);
+                    continue;
+                }
+            }
 #pragma unroll
             for (int k = 0; k < U; ++k) {
                 const int u = u0 + k * lpr;

@@ -56,6 +56,18 @@ __device__ __forceinline__ int dot_nibbles(const int4& qs, const int4& a, const 
 }
 
 // ---- legacy types: one unit = one block of 32 --------------------------------------------------
+//
+// Their dot products also take the unit's activation in registers (X32, load_x32, dot_x), so that a
+// kernel can issue the x loads of several units before the first dot product (dot() = dot_x(load_x32)).
+
+struct X32 {
+    int4 a, b;  // the block's 32 int8 activations
+    float2 ds;  // its (d, d * sum)
+};
+
+__device__ __forceinline__ X32 load_x32(const int8_t* xq, const float2* xds, int blk_in_row) {
+    return {load16(xq + blk_in_row * 32), load16(xq + blk_in_row * 32 + 16), xds[blk_in_row]};
+}
 
 template <>
 struct QDot<TensorType::Q4_0> {
@@ -68,8 +80,11 @@ struct QDot<TensorType::Q4_0> {
         return {load16_stream(m.plane[1] + blk * 16), load_u16(m.plane[0] + blk * 2)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
-        const float2 ds = xds[blk_in_row];
+        return dot_x(w, load_x32(xq, xds, blk_in_row));
+    }
+    static __device__ __forceinline__ float dot_x(const W& w, const X32& x) {
+        const int4 a = x.a, b = x.b;
+        const float2 ds = x.ds;
         const int s = dot_nibbles(w.qs, a, b);
         return scaled(w.d, ds, s);
     }
@@ -91,8 +106,11 @@ struct QDot<TensorType::Q4_1> {
         return {load16_stream(m.plane[1] + blk * 16), load_u32(m.plane[0] + blk * 4)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
-        const float2 ds = xds[blk_in_row];
+        return dot_x(w, load_x32(xq, xds, blk_in_row));
+    }
+    static __device__ __forceinline__ float dot_x(const W& w, const X32& x) {
+        const int4 a = x.a, b = x.b;
+        const float2 ds = x.ds;
         const int s = dot_nibbles(w.qs, a, b);
         const float2 dm = half2_bits_to_float2(w.dm);
         return dm.x * ds.x * static_cast<float>(s) + dm.y * ds.y;
@@ -112,8 +130,11 @@ struct QDot<TensorType::Q5_0> {
                 load_u16(m.plane[0] + blk * 2)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
-        const float2 ds = xds[blk_in_row];
+        return dot_x(w, load_x32(xq, xds, blk_in_row));
+    }
+    static __device__ __forceinline__ float dot_x(const W& w, const X32& x) {
+        const int4 a = x.a, b = x.b;
+        const float2 ds = x.ds;
         int s = 0;
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
@@ -138,8 +159,11 @@ struct QDot<TensorType::Q5_1> {
                 load_u32(m.plane[0] + blk * 4)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
-        const float2 ds = xds[blk_in_row];
+        return dot_x(w, load_x32(xq, xds, blk_in_row));
+    }
+    static __device__ __forceinline__ float dot_x(const W& w, const X32& x) {
+        const int4 a = x.a, b = x.b;
+        const float2 ds = x.ds;
         int s = 0;
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
@@ -164,14 +188,17 @@ struct QDot<TensorType::Q8_0> {
                 load_u16(m.plane[0] + blk * 2)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        const int4 a = load16(xq + blk_in_row * 32), b = load16(xq + blk_in_row * 32 + 16);
+        return dot_x(w, load_x32(xq, xds, blk_in_row));
+    }
+    static __device__ __forceinline__ float dot_x(const W& w, const X32& x) {
+        const int4 a = x.a, b = x.b;
         int s = 0;
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
             s = dp4a(int4_get(w.q0, j), int4_get(a, j), s);
             s = dp4a(int4_get(w.q1, j), int4_get(b, j), s);
         }
-        return half_to_float(static_cast<uint16_t>(w.d)) * xds[blk_in_row].x * static_cast<float>(s);
+        return half_to_float(static_cast<uint16_t>(w.d)) * x.ds.x * static_cast<float>(s);
     }
 };
 
