@@ -25,6 +25,7 @@ constexpr DecodeSwitchName kNames[] = {
     {"whole-off", "RF_GPU_MATVEC_WHOLE_ROW", "off"},
     {"wide-all", "RF_GPU_MATVEC1_WIDE", "all"},
     {"fit=", "RF_GPU_MATVEC1_FIT", nullptr},
+    {"xhoist-off", "RF_GPU_MATVEC_XHOIST", "off"},
     {"triple-off", "RF_GPU_MATVEC_TRIPLE", "off"},
     {"wpr=", "RF_GPU_MATVEC_WARPS_PER_ROW", nullptr},
     {"lanes=", "RF_GPU_MATVEC1_LANES", nullptr},

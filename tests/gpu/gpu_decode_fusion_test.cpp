@@ -179,7 +179,7 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
         w.w = gpu().load_weight(t, cols, rows, 1, w.bytes.data());
         return w;
     };
-    for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q6_K})
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K})
     for (const char* matvec1 : {"default", "0"}) {
         std::unique_ptr<ScopedEnv> mv;
         if (std::string(matvec1) == "0") mv = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1", "0");
@@ -210,6 +210,8 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             // four float4s held by the norm), and only the plain ones fitted
             {{"RF_GPU_MATVEC1_FIT", "0"}},
             {{"RF_GPU_MATVEC1_FIT", "2"}},
+            // the many-token kernel's whole one-token rows with x loaded pair by pair
+            {{"RF_GPU_MATVEC_XHOIST", "off"}},
             {},
         };
         const size_t pdl_off = variants.size() - 1;
@@ -270,7 +272,7 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             gpu().release(kc);
             gpu().release(vc);
         }
-        for (size_t variant : {size_t{1}, size_t{2}, size_t{4}, size_t{7}, size_t{8}, size_t{9}, size_t{10}, pdl_off})
+        for (size_t variant : {size_t{1}, size_t{2}, size_t{4}, size_t{7}, size_t{8}, size_t{9}, size_t{10}, size_t{11}, pdl_off})
             EXPECT_EQ(outs[0], outs[variant]) << type_name(t) << " matvec1 " << matvec1 << ": switch set " << variant
                                               << " changed the results";
         EXPECT_NMSE_LE(outs[0], outs[3], 1e-5, std::string("norm slices on vs off ") + type_name(t) + " matvec1 " + matvec1);

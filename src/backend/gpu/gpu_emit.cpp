@@ -74,6 +74,9 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               prologue, 2 plain, 4 SwiGLU + norm at two blocks per SM, 8 x read from
 //                               global memory loaded for a whole batch before its dot products
 //                               (default 15; matvec1_kernel.cuh)
+//   RF_GPU_MATVEC_XHOIST=off    the many-token matvec's whole one-token rows load each pair of units'
+//                               x behind the previous pair's dot products (default: all of x first,
+//                               for the types whose unit is one q8_1 block of x)
 //   RF_GPU_MATVEC_WARPS_PER_ROW=1|2|4  warps per row of every many-token matvec (default: by shape)
 //   RF_GPU_MATVEC1_LANES=4|8|16|32  lanes per row of every one-token matvec without the q8_1
 //                               epilogue (default: by shape)
@@ -115,6 +118,7 @@ DecodeSwitches decode_switches() {
     d.matvec_whole_row = env_choice("RF_GPU_MATVEC_WHOLE_ROW", {"off", "on"}, 1) == 1;
     d.matvec1_wide_all = env_choice("RF_GPU_MATVEC1_WIDE", {"shape", "all"}, 0) == 1;
     d.matvec1_fit = env_int("RF_GPU_MATVEC1_FIT", 0, 15, def.matvec1_fit);
+    d.matvec_x_hoist = env_choice("RF_GPU_MATVEC_XHOIST", {"off", "on"}, def.matvec_x_hoist ? 1 : 0) == 1;
     d.matvec_triple = env_choice("RF_GPU_MATVEC_TRIPLE", {"off", "on"}, 1) == 1;
     const int lanes = env_choice("RF_GPU_MATVEC1_LANES", {"4", "8", "16", "32"}, -1);
     d.matvec1_lanes = lanes < 0 ? 0 : 4 << lanes;
@@ -454,6 +458,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 RF_CHECK(pending_norm == nullptr, "gpu emit: an rms_norm was left to a matvec that cannot take it");
                 const MatvecConfig cfg = choose_matvec_config(op.w.type, a.total_rows, K, info_.multiprocessors);
                 a.warps_per_row = switches.matvec_warps_per_row > 0 ? switches.matvec_warps_per_row : cfg.warps_per_row;
+                a.x_hoist = switches.matvec_x_hoist ? 1 : 0;
                 a.early_loads = switches.early_loads ? (switches.matvec_whole_row ? (switches.matvec_triple ? 3 : 2) : 1) : 0;
                 if (quant) {
                     const int slot = quantized_input(x);

@@ -62,11 +62,10 @@ constexpr int kMatvec1FitNorm = 1;          // norm-prologue launches (no SwiGLU
 constexpr int kMatvec1FitPlain = 2;         // plain launches of at most one unit per lane
 constexpr int kMatvec1FitSwigluTight = 4;   // SwiGLU + norm launches: half the units at two 512-thread
                                             // blocks per SM, where every row group then has a block
-constexpr int kMatvec1FitHoistX = 8;        // launches reading x from global memory, legacy types: a
+constexpr int kMatvec1FitHoistX = 8;        // launches reading x from global memory (QuantPolicy::kHasX32): a
                                             // batch's x loads before its first dot product
 template <TensorType T>
-constexpr bool kMatvec1HasX32 = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q5_0 ||
-                                T == TensorType::Q5_1 || T == TensorType::Q8_0;
+constexpr bool kMatvec1HasX32 = QuantPolicy<T>::kHasX32;
 
 // Bytes of shared memory for x of `cols` (q8_1: int8 [cols], then float2 [cols / 32]).
 RF_HOST_DEVICE inline size_t matvec1_smem_bytes(int64_t cols) {

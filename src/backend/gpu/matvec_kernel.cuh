@@ -26,6 +26,10 @@ struct QuantPolicy {
     // Long one-token rows three units per loop iteration (MatvecArgs::early_loads == 3): Q4_0 (the 7b
     // down projection: step 1908 -> 1894 us); Q4_1 (then the Q4_K layout) was 1.7 us slower, q8_0 unchanged.
     static constexpr bool kTripleRows = T == TensorType::Q4_0;
+    // Units whose activation is one q8_1 block in registers (X32, quant_dot.cuh): unit u of a row is x
+    // block u (the legacy types, one unit per block, and Q4_K's K units).
+    static constexpr bool kHasX32 = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q5_0 ||
+                                    T == TensorType::Q5_1 || T == TensorType::Q8_0 || T == TensorType::Q4_K;
     using W = typename D::W;
     struct Row {
         QMatrix m;  // planes moved to the row's first block
@@ -59,6 +63,7 @@ struct QuantPolicy {
 // would make the lane wait for the load there (the quantized types' scales likewise, quant_dot.cuh).
 template <TensorType T, bool VEC>
 struct FloatPolicy {
+    static constexpr bool kHasX32 = false;
     static constexpr bool kWholeRows = false;
     static constexpr bool kTripleRows = false;
     static constexpr int kElems = VEC ? 8 : 1;
@@ -172,9 +177,33 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
             for (int rr = 0; rr < NR; ++rr)
                 if (ok[rr] && u0 + k * stride < n_units) w[k][rr] = Policy::load(rp[rr], u0 + k * stride);
         RF_PDL_ENTRY();
+        bool hoisted = false;
+        if constexpr (Policy::kHasX32 && TT == 1 && !SWIGLU) {
+            if (a.x_hoist) {
+                hoisted = true;
+                // every x load first, then the dot products in the loop's order (the same bits):
+                // one round trip of x instead of one per pair behind its bounds check
+                X32 xr[UW];
+#pragma unroll
+                for (int k = 0; k < UW; ++k)
+                    if (u0 + k * stride < n_units) xr[k] = load_x32(xp[0].q, xp[0].ds, u0 + k * stride);
+#pragma unroll
+                for (int k = 0; k < UW; k += 2) {
+                    const int u = u0 + k * stride;
+                    if (u >= n_units) break;
+                    const bool pair = u + stride < n_units;
+#pragma unroll
+                    for (int rr = 0; rr < NR; ++rr) {
+                        if (!ok[rr]) continue;
+                        if (pair) acc[rr][0] += Policy::D::dot_x(w[k][rr], xr[k]) + Policy::D::dot_x(w[k + 1][rr], xr[k + 1]);
+                        else acc[rr][0] += Policy::D::dot_x(w[k][rr], xr[k]);
+                    }
+                }
+            }
+        }
         // Summed in the loop's order (pairs of units, then a last single one): the same bits.
 #pragma unroll
-        for (int k = 0; k < UW; k += 2) {
+        for (int k = 0; k < UW && !hoisted; k += 2) {
             const int u = u0 + k * stride;
             if (u >= n_units) break;
             const bool pair = u + stride < n_units;

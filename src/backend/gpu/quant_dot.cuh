@@ -57,8 +57,9 @@ __device__ __forceinline__ int dot_nibbles(const int4& qs, const int4& a, const 
 
 // ---- legacy types: one unit = one block of 32 --------------------------------------------------
 //
-// Their dot products also take the unit's activation in registers (X32, load_x32, dot_x), so that a
-// kernel can issue the x loads of several units before the first dot product (dot() = dot_x(load_x32)).
+// Their dot products (and Q4_K's) also take the unit's activation in registers (X32, load_x32 of the
+// unit's q8_1 block, dot_x), so that a kernel can issue the x loads of several units before the first
+// dot product (dot() = dot_x(load_x32)).
 
 struct X32 {
     int4 a, b;  // the block's 32 int8 activations
@@ -231,12 +232,12 @@ struct QDot<TensorType::Q4_K> {
         return {load16_stream(m.plane[2] + (blk * 8 + j) * 16), KUnitScales::load(m, blk, j)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int j) {
-        const int u = blk_in_row * 8 + j;
-        const int4 a = load16(xq + u * 32), b = load16(xq + u * 32 + 16);
-        const float2 ds = xds[u];
-        const int s = dot_nibbles(w.qs, a, b);
+        return dot_x(w, load_x32(xq, xds, blk_in_row * 8 + j));  // a K unit is one q8_1 block of x
+    }
+    static __device__ __forceinline__ float dot_x(const W& w, const X32& x) {
+        const int s = dot_nibbles(w.qs, x.a, x.b);
         const float2 dm = w.sc.unit_dm();
-        return dm.x * ds.x * static_cast<float>(s) - dm.y * ds.y;
+        return dm.x * x.ds.x * static_cast<float>(s) - dm.y * x.ds.y;
     }
 };
 
