@@ -62,10 +62,11 @@ constexpr int kMatvec1FitNorm = 1;          // norm-prologue launches (no SwiGLU
 constexpr int kMatvec1FitPlain = 2;         // plain launches of at most one unit per lane
 constexpr int kMatvec1FitSwigluTight = 4;   // SwiGLU + norm launches: half the units at two 512-thread
                                             // blocks per SM, where every row group then has a block
-constexpr int kMatvec1FitHoistX = 8;        // launches reading x from global memory (QuantPolicy::kHasX32): a
+constexpr int kMatvec1FitHoistX = 8;        // launches reading x from global memory (QuantPolicy::kHasXU): a
                                             // batch's x loads before its first dot product
-template <TensorType T>
-constexpr bool kMatvec1HasX32 = QuantPolicy<T>::kHasX32;
+constexpr int kMatvec1HoistUnits = 8;       // x of at most this many units in registers at once: 8, all of
+                                            // the wide kernels' (which then spill 228-420 bytes for the legacy
+                                            // types) beat chunks of 4 (H100 0.5b q4_0 step -11 vs -3 us)
 
 // Bytes of shared memory for x of `cols` (q8_1: int8 [cols], then float2 [cols / 32]).
 RF_HOST_DEVICE inline size_t matvec1_smem_bytes(int64_t cols) {
@@ -243,22 +244,30 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
         for (int m = 0; m < NM; ++m) acc[m] = 0.0f;
         int u0 = j;
         while (true) {
-            if constexpr (kMatvec1HasX32<T> && U > 1) {
+            // (Not compiled into the SwiGLU kernels, whose x is in shared memory behind the norm
+            // prologue and whose registers are full; Q6_K's 20-register XU at two units at most, or
+            // the tall matrices' three-unit kernel spills.)
+            if constexpr (P::kHasXU && U > 1 && !SWIGLU && (T != TensorType::Q6_K || U == 2)) {
                 if ((a.fit & kMatvec1FitHoistX) && direct) {
-                    // x from global memory: every x load of the batch first, then the dot products
-                    // (the same sums), so that a lane waits for one round trip of x, not one per unit
-                    X32 xr[U];
+                    // x from global memory: the x loads of up to kMatvec1HoistUnits units first, then
+                    // their dot products (the same sums in the same order), so that a lane waits for
+                    // one round trip of x per chunk, not one per unit
+                    constexpr int HC = U < kMatvec1HoistUnits ? U : kMatvec1HoistUnits;
 #pragma unroll
-                    for (int k = 0; k < U; ++k) {
-                        const int u = u0 + k * lpr;
-                        if (cur.ok && u < n_units) xr[k] = load_x32(xp.q, xp.ds, u);
-                    }
+                    for (int k0 = 0; k0 < U; k0 += HC) {
+                        decltype(P::load_xu(xp, 0)) xr[HC];
 #pragma unroll
-                    for (int k = 0; k < U; ++k) {
-                        const int u = u0 + k * lpr;
-                        if (cur.ok && u < n_units) {
+                        for (int k = 0; k < HC; ++k) {
+                            const int u = u0 + (k0 + k) * lpr;
+                            if (cur.ok && u < n_units) xr[k] = P::load_xu(xp, u);
+                        }
 #pragma unroll
-                            for (int m = 0; m < NM; ++m) acc[m] += P::D::dot_x(w[m][k], xr[k]);
+                        for (int k = 0; k < HC; ++k) {
+                            const int u = u0 + (k0 + k) * lpr;
+                            if (cur.ok && u < n_units) {
+#pragma unroll
+                                for (int m = 0; m < NM; ++m) acc[m] += P::dot_xu(w[m][k0 + k], xr[k], u);
+                            }
                         }
                     }
                     u0 += step;
@@ -363,9 +372,17 @@ void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
     const bool one_fits = units <= a.lanes_per_row && norm_fits;
     if (swiglu) {
         if (norm) {
-            const auto tight = matvec1_kernel<T, true, true, UN, kMatvec1FitNormHeld, 2>;
-            if ((a.fit & kMatvec1FitSwigluTight) && half_fits && groups <= resident(tight)) go(tight);
-            else go(matvec1_kernel<T, true, true>);
+            // (the tight instance fits 64 registers without spills for these types; ptxas spills
+            // 56-92 bytes for Q5_0, Q5_1, Q4_K and Q6_K)
+            constexpr bool tight_fits = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q8_0;
+            if constexpr (tight_fits) {
+                const auto tight = matvec1_kernel<T, true, true, UN, kMatvec1FitNormHeld, 2>;
+                if ((a.fit & kMatvec1FitSwigluTight) && half_fits && groups <= resident(tight)) {
+                    go(tight);
+                    return;
+                }
+            }
+            go(matvec1_kernel<T, true, true>);
         } else {
             go(matvec1_kernel<T, true, false>);
         }

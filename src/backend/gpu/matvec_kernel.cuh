@@ -26,10 +26,11 @@ struct QuantPolicy {
     // Long one-token rows three units per loop iteration (MatvecArgs::early_loads == 3): Q4_0 (the 7b
     // down projection: step 1908 -> 1894 us); Q4_1 (then the Q4_K layout) was 1.7 us slower, q8_0 unchanged.
     static constexpr bool kTripleRows = T == TensorType::Q4_0;
-    // Units whose activation is one q8_1 block in registers (X32, quant_dot.cuh): unit u of a row is x
-    // block u (the legacy types, one unit per block, and Q4_K's K units).
-    static constexpr bool kHasX32 = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q5_0 ||
-                                    T == TensorType::Q5_1 || T == TensorType::Q8_0 || T == TensorType::Q4_K;
+    // Types whose dot product also takes the unit's activation in registers (QDot::XU, load_xu,
+    // dot_xu), so that a kernel can load x for several units before their dot products.
+    static constexpr bool kHasXU = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q5_0 ||
+                                   T == TensorType::Q5_1 || T == TensorType::Q8_0 || T == TensorType::Q4_K ||
+                                   T == TensorType::Q6_K;
     using W = typename D::W;
     struct Row {
         QMatrix m;  // planes moved to the row's first block
@@ -56,6 +57,14 @@ struct QuantPolicy {
     static __device__ __forceinline__ float dot(const W& w, const X& x, int u) {
         return D::dot(w, x.q, x.ds, u / D::kUnitsPerBlock, u % D::kUnitsPerBlock);
     }
+    // (kHasXU) the activation of unit u, and the dot product with it
+    static __device__ __forceinline__ auto load_xu(const X& x, int u) {
+        return D::load_xu(x.q, x.ds, u / D::kUnitsPerBlock, u % D::kUnitsPerBlock);
+    }
+    template <typename XU>
+    static __device__ __forceinline__ float dot_xu(const W& w, const XU& xu, int u) {
+        return D::dot_xu(w, xu, u % D::kUnitsPerBlock);
+    }
 };
 
 // Float weights, 8 elements per unit (VEC: rows and x 16-byte aligned, cols % 8 == 0) or 1.
@@ -63,7 +72,7 @@ struct QuantPolicy {
 // would make the lane wait for the load there (the quantized types' scales likewise, quant_dot.cuh).
 template <TensorType T, bool VEC>
 struct FloatPolicy {
-    static constexpr bool kHasX32 = false;
+    static constexpr bool kHasXU = false;
     static constexpr bool kWholeRows = false;
     static constexpr bool kTripleRows = false;
     static constexpr int kElems = VEC ? 8 : 1;
@@ -178,15 +187,15 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
                 if (ok[rr] && u0 + k * stride < n_units) w[k][rr] = Policy::load(rp[rr], u0 + k * stride);
         RF_PDL_ENTRY();
         bool hoisted = false;
-        if constexpr (Policy::kHasX32 && TT == 1 && !SWIGLU) {
+        if constexpr (Policy::kHasXU && TT == 1 && !SWIGLU) {
             if (a.x_hoist) {
                 hoisted = true;
                 // every x load first, then the dot products in the loop's order (the same bits):
                 // one round trip of x instead of one per pair behind its bounds check
-                X32 xr[UW];
+                decltype(Policy::load_xu(xp[0], 0)) xr[UW];
 #pragma unroll
                 for (int k = 0; k < UW; ++k)
-                    if (u0 + k * stride < n_units) xr[k] = load_x32(xp[0].q, xp[0].ds, u0 + k * stride);
+                    if (u0 + k * stride < n_units) xr[k] = Policy::load_xu(xp[0], u0 + k * stride);
 #pragma unroll
                 for (int k = 0; k < UW; k += 2) {
                     const int u = u0 + k * stride;
@@ -195,8 +204,9 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
 #pragma unroll
                     for (int rr = 0; rr < NR; ++rr) {
                         if (!ok[rr]) continue;
-                        if (pair) acc[rr][0] += Policy::D::dot_x(w[k][rr], xr[k]) + Policy::D::dot_x(w[k + 1][rr], xr[k + 1]);
-                        else acc[rr][0] += Policy::D::dot_x(w[k][rr], xr[k]);
+                        if (pair)
+                            acc[rr][0] += Policy::dot_xu(w[k][rr], xr[k], u) + Policy::dot_xu(w[k + 1][rr], xr[k + 1], u + stride);
+                        else acc[rr][0] += Policy::dot_xu(w[k][rr], xr[k], u);
                     }
                 }
             }

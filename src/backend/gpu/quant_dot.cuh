@@ -57,9 +57,9 @@ __device__ __forceinline__ int dot_nibbles(const int4& qs, const int4& a, const 
 
 // ---- legacy types: one unit = one block of 32 --------------------------------------------------
 //
-// Their dot products (and Q4_K's) also take the unit's activation in registers (X32, load_x32 of the
-// unit's q8_1 block, dot_x), so that a kernel can issue the x loads of several units before the first
-// dot product (dot() = dot_x(load_x32)).
+// Their dot products (and Q4_K's and Q6_K's) also take the unit's activation in registers (XU: X32,
+// the unit's q8_1 block; load_xu, dot_xu), so that a kernel can issue the x loads of several units
+// before the first dot product (dot() = dot_xu(load_xu)).
 
 struct X32 {
     int4 a, b;  // the block's 32 int8 activations
@@ -73,6 +73,10 @@ __device__ __forceinline__ X32 load_x32(const int8_t* xq, const float2* xds, int
 template <>
 struct QDot<TensorType::Q4_0> {
     static constexpr int kUnitsPerBlock = 1;
+    using XU = X32;  // the unit's activation in registers (dot = dot_xu(load_xu))
+    static __device__ __forceinline__ XU load_xu(const int8_t* xq, const float2* xds, int blk_in_row, int) {
+        return load_x32(xq, xds, blk_in_row);
+    }
     struct W {
         int4 qs;
         uint32_t d;  // f16 bits: converted where used (a conversion at the load would wait for it)
@@ -81,9 +85,9 @@ struct QDot<TensorType::Q4_0> {
         return {load16_stream(m.plane[1] + blk * 16), load_u16(m.plane[0] + blk * 2)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return dot_x(w, load_x32(xq, xds, blk_in_row));
+        return dot_xu(w, load_x32(xq, xds, blk_in_row), 0);
     }
-    static __device__ __forceinline__ float dot_x(const W& w, const X32& x) {
+    static __device__ __forceinline__ float dot_xu(const W& w, const X32& x, int) {
         const int4 a = x.a, b = x.b;
         const float2 ds = x.ds;
         const int s = dot_nibbles(w.qs, a, b);
@@ -99,6 +103,10 @@ struct QDot<TensorType::Q4_0> {
 template <>
 struct QDot<TensorType::Q4_1> {
     static constexpr int kUnitsPerBlock = 1;
+    using XU = X32;  // the unit's activation in registers (dot = dot_xu(load_xu))
+    static __device__ __forceinline__ XU load_xu(const int8_t* xq, const float2* xds, int blk_in_row, int) {
+        return load_x32(xq, xds, blk_in_row);
+    }
     struct W {
         int4 qs;
         uint32_t dm;  // half2 bits (d, m): converted where used
@@ -107,9 +115,9 @@ struct QDot<TensorType::Q4_1> {
         return {load16_stream(m.plane[1] + blk * 16), load_u32(m.plane[0] + blk * 4)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return dot_x(w, load_x32(xq, xds, blk_in_row));
+        return dot_xu(w, load_x32(xq, xds, blk_in_row), 0);
     }
-    static __device__ __forceinline__ float dot_x(const W& w, const X32& x) {
+    static __device__ __forceinline__ float dot_xu(const W& w, const X32& x, int) {
         const int4 a = x.a, b = x.b;
         const float2 ds = x.ds;
         const int s = dot_nibbles(w.qs, a, b);
@@ -121,6 +129,10 @@ struct QDot<TensorType::Q4_1> {
 template <>
 struct QDot<TensorType::Q5_0> {
     static constexpr int kUnitsPerBlock = 1;
+    using XU = X32;  // the unit's activation in registers (dot = dot_xu(load_xu))
+    static __device__ __forceinline__ XU load_xu(const int8_t* xq, const float2* xds, int blk_in_row, int) {
+        return load_x32(xq, xds, blk_in_row);
+    }
     struct W {
         int4 qs;
         uint32_t qh;
@@ -131,9 +143,9 @@ struct QDot<TensorType::Q5_0> {
                 load_u16(m.plane[0] + blk * 2)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return dot_x(w, load_x32(xq, xds, blk_in_row));
+        return dot_xu(w, load_x32(xq, xds, blk_in_row), 0);
     }
-    static __device__ __forceinline__ float dot_x(const W& w, const X32& x) {
+    static __device__ __forceinline__ float dot_xu(const W& w, const X32& x, int) {
         const int4 a = x.a, b = x.b;
         const float2 ds = x.ds;
         int s = 0;
@@ -150,6 +162,10 @@ struct QDot<TensorType::Q5_0> {
 template <>
 struct QDot<TensorType::Q5_1> {
     static constexpr int kUnitsPerBlock = 1;
+    using XU = X32;  // the unit's activation in registers (dot = dot_xu(load_xu))
+    static __device__ __forceinline__ XU load_xu(const int8_t* xq, const float2* xds, int blk_in_row, int) {
+        return load_x32(xq, xds, blk_in_row);
+    }
     struct W {
         int4 qs;
         uint32_t qh;
@@ -160,9 +176,9 @@ struct QDot<TensorType::Q5_1> {
                 load_u32(m.plane[0] + blk * 4)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return dot_x(w, load_x32(xq, xds, blk_in_row));
+        return dot_xu(w, load_x32(xq, xds, blk_in_row), 0);
     }
-    static __device__ __forceinline__ float dot_x(const W& w, const X32& x) {
+    static __device__ __forceinline__ float dot_xu(const W& w, const X32& x, int) {
         const int4 a = x.a, b = x.b;
         const float2 ds = x.ds;
         int s = 0;
@@ -180,6 +196,10 @@ struct QDot<TensorType::Q5_1> {
 template <>
 struct QDot<TensorType::Q8_0> {
     static constexpr int kUnitsPerBlock = 1;
+    using XU = X32;  // the unit's activation in registers (dot = dot_xu(load_xu))
+    static __device__ __forceinline__ XU load_xu(const int8_t* xq, const float2* xds, int blk_in_row, int) {
+        return load_x32(xq, xds, blk_in_row);
+    }
     struct W {
         int4 q0, q1;
         uint32_t d;  // f16 bits: converted where used (a conversion at the load would wait for it)
@@ -189,9 +209,9 @@ struct QDot<TensorType::Q8_0> {
                 load_u16(m.plane[0] + blk * 2)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return dot_x(w, load_x32(xq, xds, blk_in_row));
+        return dot_xu(w, load_x32(xq, xds, blk_in_row), 0);
     }
-    static __device__ __forceinline__ float dot_x(const W& w, const X32& x) {
+    static __device__ __forceinline__ float dot_xu(const W& w, const X32& x, int) {
         const int4 a = x.a, b = x.b;
         int s = 0;
 #pragma unroll
@@ -224,6 +244,10 @@ struct KUnitScales {
 template <>
 struct QDot<TensorType::Q4_K> {
     static constexpr int kUnitsPerBlock = 8;
+    using XU = X32;  // a K unit is one q8_1 block of x
+    static __device__ __forceinline__ XU load_xu(const int8_t* xq, const float2* xds, int blk_in_row, int j) {
+        return load_x32(xq, xds, blk_in_row * 8 + j);
+    }
     struct W {
         int4 qs;
         KUnitScales sc;
@@ -232,9 +256,9 @@ struct QDot<TensorType::Q4_K> {
         return {load16_stream(m.plane[2] + (blk * 8 + j) * 16), KUnitScales::load(m, blk, j)};
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int j) {
-        return dot_x(w, load_x32(xq, xds, blk_in_row * 8 + j));  // a K unit is one q8_1 block of x
+        return dot_xu(w, load_xu(xq, xds, blk_in_row, j), j);
     }
-    static __device__ __forceinline__ float dot_x(const W& w, const X32& x) {
+    static __device__ __forceinline__ float dot_xu(const W& w, const X32& x, int) {
         const int s = dot_nibbles(w.qs, x.a, x.b);
         const float2 dm = w.sc.unit_dm();
         return dm.x * x.ds.x * static_cast<float>(s) - dm.y * x.ds.y;
@@ -347,6 +371,15 @@ struct QDot<TensorType::Q3_K> {
 template <>
 struct QDot<TensorType::Q6_K> {
     static constexpr int kUnitsPerBlock = 4;
+    struct XU {  // the unit's 4 x 16 activations and their blocks' scales (load_x_k16)
+        int4 x[4];
+        float d[4];
+    };
+    static __device__ __forceinline__ XU load_xu(const int8_t* xq, const float2* xds, int blk_in_row, int u) {
+        XU v;
+        load_x_k16(xq, xds, blk_in_row, u, v.x, v.d);
+        return v;
+    }
     struct W {
         int4 la, lb, qh;
         uint32_t sc[2];  // scales[8h .. 8h + 7] (int8)
@@ -365,9 +398,11 @@ struct QDot<TensorType::Q6_K> {
         return w;
     }
     static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int u) {
-        int4 x[4];
-        float d[4];
-        load_x_k16(xq, xds, blk_in_row, u, x, d);
+        return dot_xu(w, load_xu(xq, xds, blk_in_row, u), u);
+    }
+    static __device__ __forceinline__ float dot_xu(const W& w, const XU& xu, int u) {
+        const int4* x = xu.x;
+        const float* d = xu.d;
         const int q = u & 1;
         int s[4] = {0, 0, 0, 0}, xs[4] = {0, 0, 0, 0};
 #pragma unroll
