@@ -64,9 +64,6 @@ constexpr int kMatvec1FitSwigluTight = 4;   // SwiGLU + norm launches: half the 
                                             // blocks per SM, where every row group then has a block
 constexpr int kMatvec1FitHoistX = 8;        // launches reading x from global memory (QuantPolicy::kHasXU): a
                                             // batch's x loads before its first dot product
-constexpr int kMatvec1HoistUnits = 8;       // x of at most this many units in registers at once: 8, all of
-                                            // the wide kernels' (which then spill 228-420 bytes for the legacy
-                                            // types) beat chunks of 4 (H100 0.5b q4_0 step -11 vs -3 us)
 
 // Bytes of shared memory for x of `cols` (q8_1: int8 [cols], then float2 [cols / 32]).
 RF_HOST_DEVICE inline size_t matvec1_smem_bytes(int64_t cols) {
@@ -249,25 +246,22 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
             // the tall matrices' three-unit kernel spills.)
             if constexpr (P::kHasXU && U > 1 && !SWIGLU && (T != TensorType::Q6_K || U == 2)) {
                 if ((a.fit & kMatvec1FitHoistX) && direct) {
-                    // x from global memory: the x loads of up to kMatvec1HoistUnits units first, then
-                    // their dot products (the same sums in the same order), so that a lane waits for
-                    // one round trip of x per chunk, not one per unit
-                    constexpr int HC = U < kMatvec1HoistUnits ? U : kMatvec1HoistUnits;
+                    // x from global memory: every x load of the batch first, then the dot products (the
+                    // same sums in the same order), so that a lane waits for one round trip of x, not
+                    // one per unit. (All U units' x at once even where the wide kernels then spill
+                    // 228-420 bytes: chunks of 4 units gave -3 us on the 0.5b q4_0 step, all 8 -11.)
+                    decltype(P::load_xu(xp, 0)) xr[U];
 #pragma unroll
-                    for (int k0 = 0; k0 < U; k0 += HC) {
-                        decltype(P::load_xu(xp, 0)) xr[HC];
+                    for (int k = 0; k < U; ++k) {
+                        const int u = u0 + k * lpr;
+                        if (cur.ok && u < n_units) xr[k] = P::load_xu(xp, u);
+                    }
 #pragma unroll
-                        for (int k = 0; k < HC; ++k) {
-                            const int u = u0 + (k0 + k) * lpr;
-                            if (cur.ok && u < n_units) xr[k] = P::load_xu(xp, u);
-                        }
+                    for (int k = 0; k < U; ++k) {
+                        const int u = u0 + k * lpr;
+                        if (cur.ok && u < n_units) {
 #pragma unroll
-                        for (int k = 0; k < HC; ++k) {
-                            const int u = u0 + (k0 + k) * lpr;
-                            if (cur.ok && u < n_units) {
-#pragma unroll
-                                for (int m = 0; m < NM; ++m) acc[m] += P::dot_xu(w[m][k0 + k], xr[k], u);
-                            }
+                            for (int m = 0; m < NM; ++m) acc[m] += P::dot_xu(w[m][k], xr[k], u);
                         }
                     }
                     u0 += step;

@@ -26,11 +26,9 @@ struct QuantPolicy {
     // Long one-token rows three units per loop iteration (MatvecArgs::early_loads == 3): Q4_0 (the 7b
     // down projection: step 1908 -> 1894 us); Q4_1 (then the Q4_K layout) was 1.7 us slower, q8_0 unchanged.
     static constexpr bool kTripleRows = T == TensorType::Q4_0;
-    // Types whose dot product also takes the unit's activation in registers (QDot::XU, load_xu,
-    // dot_xu), so that a kernel can load x for several units before their dot products.
-    static constexpr bool kHasXU = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q5_0 ||
-                                   T == TensorType::Q5_1 || T == TensorType::Q8_0 || T == TensorType::Q4_K ||
-                                   T == TensorType::Q6_K;
+    // Types whose dot product takes the unit's activation in registers (QDot::XU, load_xu, dot_xu),
+    // so that a kernel can load x for several units before their dot products.
+    static constexpr bool kHasXU = requires { typename D::XU; };
     using W = typename D::W;
     struct Row {
         QMatrix m;  // planes moved to the row's first block
@@ -55,7 +53,8 @@ struct QuantPolicy {
         return D::load_w(r.m, u / D::kUnitsPerBlock, u % D::kUnitsPerBlock);
     }
     static __device__ __forceinline__ float dot(const W& w, const X& x, int u) {
-        return D::dot(w, x.q, x.ds, u / D::kUnitsPerBlock, u % D::kUnitsPerBlock);
+        if constexpr (kHasXU) return D::dot_xu(w, load_xu(x, u), u % D::kUnitsPerBlock);
+        else return D::dot(w, x.q, x.ds, u / D::kUnitsPerBlock, u % D::kUnitsPerBlock);
     }
     // (kHasXU) the activation of unit u, and the dot product with it
     static __device__ __forceinline__ auto load_xu(const X& x, int u) {

@@ -9,8 +9,10 @@
 // Q4_K arrives as K units (gpu_weight_layout.h): a Q4_1 unit whose d and m come from the
 // super-block's (d, dmin) and the unit's 6-bit scale and min; Q5_K arrives as Q5_1 (device_type()).
 // For each type T: QDot<T>::kUnitsPerBlock, W (the unit's weight data), load_w(m, blk, j) with
-// m's planes starting at the row (blk: block of the row, j: unit of the block), and
-// dot(w, xq, xds, blk, j) -> float, the unit's contribution to the row's dot product.
+// m's planes starting at the row (blk: block of the row, j: unit of the block), and the unit's
+// contribution to the row's dot product: either XU (its activation in registers), load_xu(xq, xds,
+// blk, j) and dot_xu(w, xu, j) -> float (the legacy types, Q4_K, Q6_K), or dot(w, xq, xds, blk, j)
+// -> float (Q2_K, Q3_K).
 #pragma once
 
 #include "backend/gpu/gpu_common.cuh"
@@ -57,9 +59,9 @@ __device__ __forceinline__ int dot_nibbles(const int4& qs, const int4& a, const 
 
 // ---- legacy types: one unit = one block of 32 --------------------------------------------------
 //
-// Their dot products (and Q4_K's and Q6_K's) also take the unit's activation in registers (XU: X32,
-// the unit's q8_1 block; load_xu, dot_xu), so that a kernel can issue the x loads of several units
-// before the first dot product (dot() = dot_xu(load_xu)).
+// Their dot products (and Q4_K's and Q6_K's) take the unit's activation in registers (XU: X32, the
+// unit's q8_1 block, for these; load_xu, dot_xu), so that a kernel can issue the x loads of several
+// units before the first dot product.
 
 struct X32 {
     int4 a, b;  // the block's 32 int8 activations
@@ -70,22 +72,23 @@ __device__ __forceinline__ X32 load_x32(const int8_t* xq, const float2* xds, int
     return {load16(xq + blk_in_row * 32), load16(xq + blk_in_row * 32 + 16), xds[blk_in_row]};
 }
 
-template <>
-struct QDot<TensorType::Q4_0> {
+// A legacy type's unit is its block, whose activation is one q8_1 block of x.
+struct BlockUnit {
     static constexpr int kUnitsPerBlock = 1;
-    using XU = X32;  // the unit's activation in registers (dot = dot_xu(load_xu))
+    using XU = X32;
     static __device__ __forceinline__ XU load_xu(const int8_t* xq, const float2* xds, int blk_in_row, int) {
         return load_x32(xq, xds, blk_in_row);
     }
+};
+
+template <>
+struct QDot<TensorType::Q4_0> : BlockUnit {
     struct W {
         int4 qs;
         uint32_t d;  // f16 bits: converted where used (a conversion at the load would wait for it)
     };
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
         return {load16_stream(m.plane[1] + blk * 16), load_u16(m.plane[0] + blk * 2)};
-    }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return dot_xu(w, load_x32(xq, xds, blk_in_row), 0);
     }
     static __device__ __forceinline__ float dot_xu(const W& w, const X32& x, int) {
         const int4 a = x.a, b = x.b;
@@ -101,21 +104,13 @@ struct QDot<TensorType::Q4_0> {
 };
 
 template <>
-struct QDot<TensorType::Q4_1> {
-    static constexpr int kUnitsPerBlock = 1;
-    using XU = X32;  // the unit's activation in registers (dot = dot_xu(load_xu))
-    static __device__ __forceinline__ XU load_xu(const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return load_x32(xq, xds, blk_in_row);
-    }
+struct QDot<TensorType::Q4_1> : BlockUnit {
     struct W {
         int4 qs;
         uint32_t dm;  // half2 bits (d, m): converted where used
     };
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
         return {load16_stream(m.plane[1] + blk * 16), load_u32(m.plane[0] + blk * 4)};
-    }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return dot_xu(w, load_x32(xq, xds, blk_in_row), 0);
     }
     static __device__ __forceinline__ float dot_xu(const W& w, const X32& x, int) {
         const int4 a = x.a, b = x.b;
@@ -127,12 +122,7 @@ struct QDot<TensorType::Q4_1> {
 };
 
 template <>
-struct QDot<TensorType::Q5_0> {
-    static constexpr int kUnitsPerBlock = 1;
-    using XU = X32;  // the unit's activation in registers (dot = dot_xu(load_xu))
-    static __device__ __forceinline__ XU load_xu(const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return load_x32(xq, xds, blk_in_row);
-    }
+struct QDot<TensorType::Q5_0> : BlockUnit {
     struct W {
         int4 qs;
         uint32_t qh;
@@ -141,9 +131,6 @@ struct QDot<TensorType::Q5_0> {
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
         return {load16_stream(m.plane[2] + blk * 16), load_u32(m.plane[1] + blk * 4),
                 load_u16(m.plane[0] + blk * 2)};
-    }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return dot_xu(w, load_x32(xq, xds, blk_in_row), 0);
     }
     static __device__ __forceinline__ float dot_xu(const W& w, const X32& x, int) {
         const int4 a = x.a, b = x.b;
@@ -160,12 +147,7 @@ struct QDot<TensorType::Q5_0> {
 };
 
 template <>
-struct QDot<TensorType::Q5_1> {
-    static constexpr int kUnitsPerBlock = 1;
-    using XU = X32;  // the unit's activation in registers (dot = dot_xu(load_xu))
-    static __device__ __forceinline__ XU load_xu(const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return load_x32(xq, xds, blk_in_row);
-    }
+struct QDot<TensorType::Q5_1> : BlockUnit {
     struct W {
         int4 qs;
         uint32_t qh;
@@ -174,9 +156,6 @@ struct QDot<TensorType::Q5_1> {
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
         return {load16_stream(m.plane[2] + blk * 16), load_u32(m.plane[1] + blk * 4),
                 load_u32(m.plane[0] + blk * 4)};
-    }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return dot_xu(w, load_x32(xq, xds, blk_in_row), 0);
     }
     static __device__ __forceinline__ float dot_xu(const W& w, const X32& x, int) {
         const int4 a = x.a, b = x.b;
@@ -194,12 +173,7 @@ struct QDot<TensorType::Q5_1> {
 };
 
 template <>
-struct QDot<TensorType::Q8_0> {
-    static constexpr int kUnitsPerBlock = 1;
-    using XU = X32;  // the unit's activation in registers (dot = dot_xu(load_xu))
-    static __device__ __forceinline__ XU load_xu(const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return load_x32(xq, xds, blk_in_row);
-    }
+struct QDot<TensorType::Q8_0> : BlockUnit {
     struct W {
         int4 q0, q1;
         uint32_t d;  // f16 bits: converted where used (a conversion at the load would wait for it)
@@ -207,9 +181,6 @@ struct QDot<TensorType::Q8_0> {
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int) {
         return {load16_stream(m.plane[1] + blk * 32), load16_stream(m.plane[1] + blk * 32 + 16),
                 load_u16(m.plane[0] + blk * 2)};
-    }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int) {
-        return dot_xu(w, load_x32(xq, xds, blk_in_row), 0);
     }
     static __device__ __forceinline__ float dot_xu(const W& w, const X32& x, int) {
         const int4 a = x.a, b = x.b;
@@ -254,9 +225,6 @@ struct QDot<TensorType::Q4_K> {
     };
     static __device__ __forceinline__ W load_w(const QMatrix& m, int blk, int j) {
         return {load16_stream(m.plane[2] + (blk * 8 + j) * 16), KUnitScales::load(m, blk, j)};
-    }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int j) {
-        return dot_xu(w, load_xu(xq, xds, blk_in_row, j), j);
     }
     static __device__ __forceinline__ float dot_xu(const W& w, const X32& x, int) {
         const int s = dot_nibbles(w.qs, x.a, x.b);
@@ -396,9 +364,6 @@ struct QDot<TensorType::Q6_K> {
         w.sc[1] = s.y;
         w.d = load_u16(m.plane[3] + blk * 2);
         return w;
-    }
-    static __device__ __forceinline__ float dot(const W& w, const int8_t* xq, const float2* xds, int blk_in_row, int u) {
-        return dot_xu(w, load_xu(xq, xds, blk_in_row, u), u);
     }
     static __device__ __forceinline__ float dot_xu(const W& w, const XU& xu, int u) {
         const int4* x = xu.x;
