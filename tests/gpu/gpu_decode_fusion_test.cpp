@@ -210,7 +210,7 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             // four float4s held by the norm), and only the plain ones fitted
             {{"RF_GPU_MATVEC1_FIT", "0"}},
             {{"RF_GPU_MATVEC1_FIT", "2"}},
-            // the many-token kernel's whole one-token rows with x loaded pair by pair
+            // x loaded unit by unit (many-token whole rows, one-token x from global memory)
             {{"RF_GPU_MATVEC_XHOIST", "off"}},
             {},
         };

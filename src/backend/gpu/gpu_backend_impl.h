@@ -46,8 +46,8 @@ struct DecodeSwitches {
     bool early_loads = true;
     bool matvec_whole_row = true;  // short one-token rows loaded whole before the PDL wait (both kernels)
     bool matvec1_wide_all = false;  // every plain one-token launch with twice its units in flight
-    bool matvec_x_hoist = true;     // many-token kernel: whole one-token rows load all of x first (MatvecArgs::x_hoist)
-    int matvec1_fit = 15;           // one-token launches fitted to short rows (bits kMatvec1Fit*, matvec1_kernel.cuh)
+    bool matvec_x_hoist = true;     // one token: a batch's x loads before its dot products (MatvecArgs::x_hoist)
+    int matvec1_fit = 7;           // one-token launches fitted to short rows (bits kMatvec1Fit*, matvec1_kernel.cuh)
     int matvec_warps_per_row = 0;   // many-token kernel: 0 by shape (choose_matvec_config), else 1, 2 or 4
     bool matvec_triple = true;      // many-token kernel: long one-token Q4_0 rows three units per iteration
     int matvec1_lanes = 0;          // one-token kernel: 0 by shape (choose_matvec1_config), else 4..32 lanes per row

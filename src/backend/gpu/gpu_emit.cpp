@@ -71,12 +71,12 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               (default: where that holds a lane's whole row in one wave)
 //   RF_GPU_MATVEC1_FIT=N        which one-token launches of short rows take an instance fitted to the
 //                               row (fewer units in flight, one float4 held by the norm), bits: 1 norm
-//                               prologue, 2 plain, 4 SwiGLU + norm at two blocks per SM, 8 x read from
-//                               global memory loaded for a whole batch before its dot products
-//                               (default 15; matvec1_kernel.cuh)
-//   RF_GPU_MATVEC_XHOIST=off    the many-token matvec's whole one-token rows load each pair of units'
-//                               x behind the previous pair's dot products (default: all of x first,
-//                               for the types whose unit is one q8_1 block of x)
+//                               prologue, 2 plain, 4 SwiGLU + norm at two blocks per SM (default 7;
+//                               matvec1_kernel.cuh)
+//   RF_GPU_MATVEC_XHOIST=off    one-token rows load each unit's x behind the previous unit's dot
+//                               product (default: a batch's x first, for the types with QDot::XU, in
+//                               the many-token kernel's whole rows and where the one-token kernel
+//                               reads x from global memory)
 //   RF_GPU_MATVEC_WARPS_PER_ROW=1|2|4  warps per row of every many-token matvec (default: by shape)
 //   RF_GPU_MATVEC1_LANES=4|8|16|32  lanes per row of every one-token matvec without the q8_1
 //                               epilogue (default: by shape)
@@ -117,7 +117,7 @@ DecodeSwitches decode_switches() {
     d.early_loads = env_choice("RF_GPU_EARLY_LOADS", {"off", "on"}, 1) == 1;
     d.matvec_whole_row = env_choice("RF_GPU_MATVEC_WHOLE_ROW", {"off", "on"}, 1) == 1;
     d.matvec1_wide_all = env_choice("RF_GPU_MATVEC1_WIDE", {"shape", "all"}, 0) == 1;
-    d.matvec1_fit = env_int("RF_GPU_MATVEC1_FIT", 0, 15, def.matvec1_fit);
+    d.matvec1_fit = env_int("RF_GPU_MATVEC1_FIT", 0, 7, def.matvec1_fit);
     d.matvec_x_hoist = env_choice("RF_GPU_MATVEC_XHOIST", {"off", "on"}, def.matvec_x_hoist ? 1 : 0) == 1;
     d.matvec_triple = env_choice("RF_GPU_MATVEC_TRIPLE", {"off", "on"}, 1) == 1;
     const int lanes = env_choice("RF_GPU_MATVEC1_LANES", {"4", "8", "16", "32"}, -1);
@@ -425,6 +425,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     a.x_direct = switches.matvec1_x_direct == 2 || (switches.matvec1_x_direct == 1 && c1.x_direct) ? 1 : 0;
                     a.wide = !switches.matvec_whole_row ? 0 : switches.matvec1_wide_all ? 2 : 1;
                     a.fit = switches.matvec1_fit;
+                    a.x_hoist = switches.matvec_x_hoist ? 1 : 0;
                     a.x_stride = K;
                     int in_slot = 0;
                     if (pending_norm != nullptr) {

@@ -81,8 +81,9 @@ struct MatvecArgs {
     int32_t wide;                       // one-token kernel, plain launches: twice the units in flight
                                         // 0: never, 1: where that holds a lane's whole share of its row
                                         // and every row group has a resident block, 2: always
-    int32_t x_hoist;                    // many-token kernel, one token, whole rows (legacy types): every x
-                                        // load before the first dot product
+    int32_t x_hoist;                    // one token, the types with QDot::XU: a batch's x loads before its
+                                        // dot products (many-token kernel: whole rows; one-token kernel:
+                                        // where it reads x from global memory)
     int32_t fit;                        // one-token kernel: instances fitted to short rows (fewer units in
                                         // flight, the norm holding one float4 per thread; the same sums),
                                         // bits kMatvec1Fit* (matvec1_kernel.cuh)

@@ -62,8 +62,6 @@ constexpr int kMatvec1FitNorm = 1;          // norm-prologue launches (no SwiGLU
 constexpr int kMatvec1FitPlain = 2;         // plain launches of at most one unit per lane
 constexpr int kMatvec1FitSwigluTight = 4;   // SwiGLU + norm launches: half the units at two 512-thread
                                             // blocks per SM, where every row group then has a block
-constexpr int kMatvec1FitHoistX = 8;        // launches reading x from global memory (QuantPolicy::kHasXU): a
-                                            // batch's x loads before its first dot product
 
 // Bytes of shared memory for x of `cols` (q8_1: int8 [cols], then float2 [cols / 32]).
 RF_HOST_DEVICE inline size_t matvec1_smem_bytes(int64_t cols) {
@@ -245,7 +243,7 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
             // prologue and whose registers are full; Q6_K's 20-register XU at two units at most, or
             // the tall matrices' three-unit kernel spills.)
             if constexpr (P::kHasXU && U > 1 && !SWIGLU && (T != TensorType::Q6_K || U == 2)) {
-                if ((a.fit & kMatvec1FitHoistX) && direct) {
+                if (a.x_hoist && direct) {
                     // x from global memory: every x load of the batch first, then the dot products (the
                     // same sums in the same order), so that a lane waits for one round trip of x, not
                     // one per unit. (All U units' x at once even where the wide kernels then spill
