@@ -248,6 +248,9 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
                     // same sums in the same order), so that a lane waits for one round trip of x, not
                     // one per unit. (All U units' x at once even where the wide kernels then spill
                     // 228-420 bytes: chunks of 4 units gave -3 us on the 0.5b q4_0 step, all 8 -11.)
+                    // (Written out beside the loop below: one batch loop taking the unit's dot product
+                    // as a lambda raised ptxas's register count of every instance, 47 -> 80 for Q8_0
+                    // at U = 1.)
                     decltype(P::load_xu(xp, 0)) xr[U];
 #pragma unroll
                     for (int k = 0; k < U; ++k) {
