@@ -204,8 +204,13 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             {{"RF_GPU_ATTN_MMA", "off"}, {"RF_GPU_ATTN_PREFETCH", "off"}},
             // the matrix-unit attention's first tiles after the PDL wait
             {{"RF_GPU_ATTN_EARLY_KV", "off"}},
-            // the many-token kernel's one-token rows loaded two units at a time (not whole)
-            {{"RF_GPU_MATVEC_WHOLE_ROW", "off"}},
+            // the many-token kernel's one-token rows loaded whole before the PDL wait (default: two units
+            // at a time); the one-token kernel with twice its units in flight where that holds a row
+            // (default: only the Q6_K tall matrices' three), everywhere, and nowhere
+            {{"RF_GPU_MATVEC_WHOLE_ROW", "on"}},
+            {{"RF_GPU_MATVEC1_WIDE", "shape"}},
+            {{"RF_GPU_MATVEC1_WIDE", "all"}},
+            {{"RF_GPU_MATVEC1_WIDE", "off"}},
             // the one-token launches of short rows not fitted to them (the type's units in flight,
             // four float4s held by the norm), and only the plain ones fitted
             {{"RF_GPU_MATVEC1_FIT", "0"}},

@@ -101,7 +101,8 @@ TEST(GpuMatmul, EveryTypeOddShapesAndTokenCounts) {
 // 0.5b down projection's shape (896 x 4864: the one-token kernel's wide variant, a lane's 4.75
 // units in one batch), the 7b q/k/v width (the many-token kernel's whole rows) and an output-like
 // height (70000 rows: Q6_K on 128-thread blocks, short rows on the persistent grid). The whole-row
-// loads (RF_GPU_MATVEC_WHOLE_ROW) change when weights are loaded, not a bit of the result.
+// loads (RF_GPU_MATVEC_WHOLE_ROW) and the one-token units in flight (RF_GPU_MATVEC1_WIDE) change when
+// weights are loaded, not a bit of the result.
 TEST(GpuMatmul, WideAndTallShapes) {
     uint32_t seed = 900;
     for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::F16}) {
@@ -116,18 +117,20 @@ TEST(GpuMatmul, WideAndTallShapes) {
             EXPECT_NMSE_LE(got, cpu_matmul(w, x, 1, nullptr), matmul_bound(t), what);
             // (matvec1 "1": the kernels by shape; "0": the many-token kernel everywhere; triple: long
             // Q4_0 rows three units per iteration, the sums in another order)
-            auto run = [&](const char* matvec1, const char* whole, const char* triple = "on") {
+            auto run = [&](const char* matvec1, const char* whole, const char* triple = "on", const char* wide = "tall") {
                 ScopedEnv mv("RF_GPU_MATVEC1", matvec1), wr("RF_GPU_MATVEC_WHOLE_ROW", whole),
-                    tr("RF_GPU_MATVEC_TRIPLE", triple);
+                    tr("RF_GPU_MATVEC_TRIPLE", triple), wi("RF_GPU_MATVEC1_WIDE", wide);
                 dy.poison();
                 gpu().matmul(w.gpu, dx.act(), dy.act(), nullptr);
                 return dy.get();
             };
-            EXPECT_EQ(got, run("1", "off")) << what << ": whole-row loads changed the result";
-            EXPECT_EQ(run("0", "on", "off"), run("0", "off")) << what << ": many-token kernel: whole-row loads changed the result";
-            const auto many = run("0", "on");
+            EXPECT_EQ(got, run("1", "on")) << what << ": whole-row loads changed the result";
+            for (const char* wide : {"off", "shape", "all"})
+                EXPECT_EQ(got, run("1", "off", "on", wide)) << what << ": one-token units in flight (" << wide << ") changed the result";
+            EXPECT_EQ(run("0", "on", "off"), run("0", "off", "off")) << what << ": many-token kernel: whole-row loads changed the result";
+            const auto many = run("0", "off");
             EXPECT_NMSE_LE(many, cpu_matmul(w, x, 1, nullptr), matmul_bound(t), what + " (many-token kernel)");
-            EXPECT_NMSE_LE(many, run("0", "on", "off"), 1e-10, what + ": three units per iteration vs two");
+            EXPECT_NMSE_LE(many, run("0", "off", "off"), 1e-10, what + ": three units per iteration vs two");
         }
     }
 }

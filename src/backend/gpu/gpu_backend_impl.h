@@ -44,8 +44,14 @@ struct DecodeSwitches {
     bool norm_prologue = true;
     bool rope_in_attention = true;
     bool early_loads = true;
-    bool matvec_whole_row = true;  // short one-token rows loaded whole before the PDL wait (both kernels)
-    bool matvec1_wide_all = false;  // every plain one-token launch with twice its units in flight
+    // Many-token kernel: short one-token rows loaded whole before the PDL wait. Off: the first two units
+    // before it, the rest after (H100, same call: 7b q4_0 step 1989 -> 1923 us, q4_K 2138 -> 2083).
+    bool matvec_whole_row = false;
+    // One-token kernel, MatvecArgs::wide (kMatvec1Wide*): only the Q6_K tall matrices' three units; twice
+    // the units where a lane's whole row then fits one batch (the 0.5b down projection, all its weights
+    // requested before the PDL wait) measured slower: 0.5b q4_0 step 441 -> 431 us without it.
+    int matvec1_wide = 3;
+    bool matvec1_early = true;  // one-token kernel: its first units' weights before the PDL wait
     bool matvec_x_hoist = true;     // one token: a batch's x loads before its dot products (MatvecArgs::x_hoist)
     int matvec1_fit = 7;           // one-token launches fitted to short rows (bits kMatvec1Fit*, matvec1_kernel.cuh)
     int matvec_warps_per_row = 0;   // many-token kernel: 0 by shape (choose_matvec_config), else 1, 2 or 4

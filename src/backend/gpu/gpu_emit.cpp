@@ -59,16 +59,15 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               normalise x in its prologue
 //   RF_GPU_ROPE_ATTN=off        rope + KV store as their own kernel before the decode attention
 //   RF_GPU_EARLY_LOADS=off      the many-token matvec loads its first weights after the PDL wait
-//   RF_GPU_MATVEC_WHOLE_ROW=off the many-token matvec loads a one-token row of up to 4 units per lane
-//                               two units at a time, the one-token matvec a row of up to twice its
-//                               units in flight in two batches (default: the lane's whole share
-//                               before the PDL wait); off also turns off the shape-chosen units in
-//                               flight that follow from it (RF_GPU_MATVEC_TRIPLE, the Q6_K output's
-//                               three units)
+//   RF_GPU_MATVEC_WHOLE_ROW=off|on  the many-token matvec loads a one-token row of up to 4 units per
+//                               lane two units at a time (default) / the lane's whole share before the
+//                               PDL wait
 //   RF_GPU_MATVEC_TRIPLE=off    the many-token matvec's long one-token Q4_0 rows two units per loop
 //                               iteration (default: three)
-//   RF_GPU_MATVEC1_WIDE=all     every plain one-token matvec with twice its units in flight
-//                               (default: where that holds a lane's whole row in one wave)
+//   RF_GPU_MATVEC1_WIDE=off|shape|all|tall  plain one-token matvecs with twice their units in flight:
+//                               never / where that holds a lane's whole row in one wave / always /
+//                               never (default); the Q6_K tall matrices' three units in flight with all
+//                               but off
 //   RF_GPU_MATVEC1_FIT=N        which one-token launches of short rows take an instance fitted to the
 //                               row (fewer units in flight, one float4 held by the norm), bits: 1 norm
 //                               prologue, 2 plain, 4 SwiGLU + norm at two blocks per SM (default 7;
@@ -115,8 +114,9 @@ DecodeSwitches decode_switches() {
     d.norm_prologue = env_choice("RF_GPU_NORM_PROLOGUE", {"off", "on"}, 1) == 1;
     d.rope_in_attention = env_choice("RF_GPU_ROPE_ATTN", {"off", "on"}, 1) == 1;
     d.early_loads = env_choice("RF_GPU_EARLY_LOADS", {"off", "on"}, 1) == 1;
-    d.matvec_whole_row = env_choice("RF_GPU_MATVEC_WHOLE_ROW", {"off", "on"}, 1) == 1;
-    d.matvec1_wide_all = env_choice("RF_GPU_MATVEC1_WIDE", {"shape", "all"}, 0) == 1;
+    d.matvec_whole_row = env_choice("RF_GPU_MATVEC_WHOLE_ROW", {"off", "on"}, def.matvec_whole_row ? 1 : 0) == 1;
+    d.matvec1_early = env_choice("RF_GPU_MATVEC1_EARLY", {"off", "on"}, def.matvec1_early ? 1 : 0) == 1;
+    d.matvec1_wide = env_choice("RF_GPU_MATVEC1_WIDE", {"off", "shape", "all", "tall"}, def.matvec1_wide);
     d.matvec1_fit = env_int("RF_GPU_MATVEC1_FIT", 0, 7, def.matvec1_fit);
     d.matvec_x_hoist = env_choice("RF_GPU_MATVEC_XHOIST", {"off", "on"}, def.matvec_x_hoist ? 1 : 0) == 1;
     d.matvec_triple = env_choice("RF_GPU_MATVEC_TRIPLE", {"off", "on"}, 1) == 1;
@@ -423,7 +423,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     a.block_threads = c1.block_threads;
                     a.persistent = switches.matvec1_persistent && c1.persistent ? 1 : 0;
                     a.x_direct = switches.matvec1_x_direct == 2 || (switches.matvec1_x_direct == 1 && c1.x_direct) ? 1 : 0;
-                    a.wide = !switches.matvec_whole_row ? 0 : switches.matvec1_wide_all ? 2 : 1;
+                    a.wide = switches.matvec1_wide;
+                    a.early_loads = switches.matvec1_early ? kMatvecEarlyFirst : 0;
                     a.fit = switches.matvec1_fit;
                     a.x_hoist = switches.matvec_x_hoist ? 1 : 0;
                     a.x_stride = K;
@@ -460,7 +461,9 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 const MatvecConfig cfg = choose_matvec_config(op.w.type, a.total_rows, K, info_.multiprocessors);
                 a.warps_per_row = switches.matvec_warps_per_row > 0 ? switches.matvec_warps_per_row : cfg.warps_per_row;
                 a.x_hoist = switches.matvec_x_hoist ? 1 : 0;
-                a.early_loads = switches.early_loads ? (switches.matvec_whole_row ? (switches.matvec_triple ? 3 : 2) : 1) : 0;
+                a.early_loads = !switches.early_loads ? 0
+                                                      : kMatvecEarlyFirst | (switches.matvec_whole_row ? kMatvecEarlyWhole : 0) |
+                                                            (switches.matvec_triple ? kMatvecEarlyTriple : 0);
                 if (quant) {
                     const int slot = quantized_input(x);
                     a.x = q8_xq(slot, x);

@@ -41,6 +41,16 @@ enum class MatvecPrologue : int32_t {
                   // result to norm_out and its q8_1 to norm_xq / norm_xds (what rms_norm + quantize write)
 };
 
+// MatvecArgs::early_loads bits
+constexpr int32_t kMatvecEarlyFirst = 1;   // the first units of a lane before the PDL wait
+constexpr int32_t kMatvecEarlyWhole = 2;   // one token: the lane's whole share of a short row before the wait
+constexpr int32_t kMatvecEarlyTriple = 4;  // one token: long rows three units per iteration
+// MatvecArgs::wide
+constexpr int32_t kMatvec1WideOff = 0;
+constexpr int32_t kMatvec1WideShape = 1;
+constexpr int32_t kMatvec1WideAll = 2;
+constexpr int32_t kMatvec1WideTall = 3;
+
 struct MatvecArgs {
     QMatrix m[kMatvecMaxMats];
     float* y[kMatvecMaxMats];           // [n_tok, ldy_i]
@@ -68,10 +78,10 @@ struct MatvecArgs {
     int32_t prologue;                   // MatvecPrologue
     int32_t lanes_per_row;              // 4, 8, 16, 32
     int32_t block_threads;              // 128, 256, 512
-    int32_t early_loads;                // many-token kernel: before the PDL wait load 0: nothing, 1: the first
-                                        // units' weights, 2: the lane's whole share of a row where it fits (one
-                                        // token, short rows), 3: as 2, and longer rows three units per
-                                        // iteration (types with QuantPolicy::kTripleRows)
+    int32_t early_loads;                // many-token kernel, bits kMatvecEarly*: the first units' weights
+                                        // before the PDL wait (1); one token: the lane's whole share of a
+                                        // short row before the wait (2); long rows three units per
+                                        // iteration (4; types with QuantPolicy::kTripleRows)
     // one-token kernel: a persistent grid (as many blocks as fit on the device at once, each
     // looping over row groups and loading its next group's first units before it reduces and
     // writes the current one) instead of one block per row group
@@ -79,8 +89,10 @@ struct MatvecArgs {
     int32_t x_direct;                   // one-token kernel, Q8 prologue: read x from global memory
                                         // (through L1) instead of staging it in shared memory
     int32_t wide;                       // one-token kernel, plain launches: twice the units in flight
-                                        // 0: never, 1: where that holds a lane's whole share of its row
-                                        // and every row group has a resident block, 2: always
+                                        // (kMatvec1Wide*: never, where that holds a lane's whole share
+                                        // of its row and every row group has a resident block, always) and
+                                        // the Q6_K tall matrices' three units (all but kMatvec1WideOff;
+                                        // kMatvec1WideTall: only those)
     int32_t x_hoist;                    // one token, the types with QDot::XU: a batch's x loads before its
                                         // dot products (many-token kernel: whole rows; one-token kernel:
                                         // where it reads x from global memory)

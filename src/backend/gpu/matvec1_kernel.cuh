@@ -213,7 +213,8 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
     };
     int64_t group = blockIdx.x;
     RowRef cur = row_ref(group);
-    load(cur, j);
+    const bool early = (a.early_loads & kMatvecEarlyFirst) != 0;  // the first units before the PDL wait
+    if (early) load(cur, j);
     float4 wv[NH];
     if constexpr (NORM) {
         const auto* w4 = reinterpret_cast<const float4*>(a.norm_w);
@@ -226,6 +227,7 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
 
     RF_MATVEC1_PDL_WAIT();
     RF_MATVEC1_PDL_TRIGGER();
+    if (!early) load(cur, j);
     const bool direct = !NORM && a.x_direct;
     if constexpr (NORM) matvec1_norm_x<NH>(a, cols, wv, xs_q, xs_ds);
     else if (!direct) matvec1_copy_x(a, cols, xs_q, xs_ds);
@@ -390,7 +392,7 @@ void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
         // The wide kernel (MatvecArgs::wide) by shape: where a lane's share needs more than one
         // batch but fits two, and every row group gets a resident block.
         constexpr int U = matvec1_units_in_flight<T>();
-        const bool wide = a.wide == 2 || (a.wide == 1 && units > int64_t{U} * a.lanes_per_row &&
+        const bool wide = a.wide == kMatvec1WideAll || (a.wide == kMatvec1WideShape && units > int64_t{U} * a.lanes_per_row &&
                                           units <= int64_t{2 * U} * a.lanes_per_row &&
                                           groups <= resident(matvec1_kernel<T, false, false, 2 * U>));
         if (wide) {
@@ -398,7 +400,7 @@ void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
             return;
         }
         if constexpr (T == TensorType::Q6_K) {
-            if (a.wide != 0 && a.total_rows >= kMatvec1Q6kTallRows) {
+            if (a.wide != kMatvec1WideOff && a.total_rows >= kMatvec1Q6kTallRows) {
                 go(matvec1_kernel<T, false, false, kMatvec1Q6kTallUnits>);
                 return;
             }

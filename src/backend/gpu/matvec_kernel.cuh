@@ -19,11 +19,11 @@ template <TensorType T>
 struct QuantPolicy {
     using D = QDot<T>;
     static_assert(D::kUnitsPerBlock == units_per_block(T), "units per block: quant_dot.cuh vs gpu_weight_layout.h");
-    // Whole one-token rows before the PDL wait (MatvecArgs::early_loads >= 2) for the 4- and 5-bit
+    // Whole one-token rows before the PDL wait (kMatvecEarlyWhole) for the 4- and 5-bit
     // units (16-20 bytes): H100 7b step q4_K -4 us, q4_0 -6; q8_0 (34-byte units) +20 us.
     static constexpr bool kWholeRows = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q5_0 ||
                                        T == TensorType::Q5_1 || T == TensorType::Q4_K;
-    // Long one-token rows three units per loop iteration (MatvecArgs::early_loads == 3): Q4_0 (the 7b
+    // Long one-token rows three units per loop iteration (kMatvecEarlyTriple): Q4_0 (the 7b
     // down projection: step 1908 -> 1894 us); Q4_1 (then the Q4_K layout) was 1.7 us slower, q8_0 unchanged.
     static constexpr bool kTripleRows = T == TensorType::Q4_0;
     // Types whose dot product takes the unit's activation in registers (QDot::XU, load_xu, dot_xu),
@@ -124,7 +124,7 @@ struct FloatPolicy {
 __device__ __forceinline__ const QMatrix& mat_of(const MatvecArgs& a, int i) { return i == 0 ? a.m[0] : i == 1 ? a.m[1] : a.m[2]; }
 
 // Units a lane holds at once when its whole share of a row is loaded before the
-// programmatic-dependent-launch wait (MatvecArgs::early_loads >= 2; one token, rows of at most
+// programmatic-dependent-launch wait (kMatvecEarlyWhole; one token, rows of at most
 // kMatvecWholeRowUnits x the row's lanes units: the 7b q/k/v and wo rows of 112 units).
 constexpr int kMatvecWholeRowUnits = 4;
 
@@ -242,9 +242,10 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
                 }
             }
         };
-        if (a.early_loads) load3(u);
+        const bool early = (a.early_loads & kMatvecEarlyFirst) != 0;
+        if (early) load3(u);
         RF_PDL_ENTRY();
-        if (!a.early_loads) load3(u);
+        if (!early) load3(u);
         for (; u + 2 * stride < n_units; u += 3 * stride) {
 #pragma unroll
             for (int rr = 0; rr < NR; ++rr)
@@ -275,9 +276,10 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
                 }
             }
         };
-        if (a.early_loads) load2(u);
+        const bool early = (a.early_loads & kMatvecEarlyFirst) != 0;
+        if (early) load2(u);
         RF_PDL_ENTRY();
-        if (!a.early_loads) load2(u);
+        if (!early) load2(u);
         for (; u + stride < n_units; u += 2 * stride) {
 #pragma unroll
             for (int t = 0; t < TT; ++t) {
@@ -367,9 +369,9 @@ void launch_matvec_policy(Launcher& l, const MatvecArgs& a, const MatvecConfig& 
         else l.launch(matvec_kernel<Policy, 1, 8, true>, grid, block, 0, a);
     } else if (tt > 1) {
         l.launch(matvec_kernel<Policy, 1, 8, false>, grid, block, 0, a);
-    } else if (Policy::kWholeRows && a.early_loads >= 2 && Policy::units(a.m[0]) <= kMatvecWholeRowUnits * a.warps_per_row * 32) {
+    } else if (Policy::kWholeRows && (a.early_loads & kMatvecEarlyWhole) && Policy::units(a.m[0]) <= kMatvecWholeRowUnits * a.warps_per_row * 32) {
         l.launch(matvec_kernel<Policy, 1, 1, false, Policy::kWholeRows>, grid, block, 0, a);
-    } else if (Policy::kTripleRows && a.early_loads == 3) {
+    } else if (Policy::kTripleRows && (a.early_loads & kMatvecEarlyTriple)) {
         l.launch(matvec_kernel<Policy, 1, 1, false, false, Policy::kTripleRows>, grid, block, 0, a);
     } else {
         l.launch(matvec_kernel<Policy, 1, 1, false>, grid, block, 0, a);

@@ -87,7 +87,7 @@ struct ProbeQ4_0 {
         a.n_tok = 1;
         a.n_mats = 1;
         a.warps_per_row = 1;
-        a.early_loads = 3;
+        a.early_loads = kMatvecEarlyFirst | kMatvecEarlyWhole | kMatvecEarlyTriple;
         a.y[0] = y;
         a.ldy[0] = rows;
         a.row_end[0] = a.row_end[1] = a.row_end[2] = rows;
