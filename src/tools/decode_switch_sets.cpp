@@ -22,6 +22,7 @@ constexpr DecodeSwitchName kNames[] = {
     {"q8epi-on", "RF_GPU_MATVEC1_Q8_EPILOGUE", "on"},
     {"rope-off", "RF_GPU_ROPE_ATTN", "off"},
     {"early-off", "RF_GPU_EARLY_LOADS", "off"},
+    {"early-one", "RF_GPU_EARLY_LOADS", "one"},
     {"whole-off", "RF_GPU_MATVEC_WHOLE_ROW", "off"},
     {"whole-on", "RF_GPU_MATVEC_WHOLE_ROW", "on"},
     {"wide-all", "RF_GPU_MATVEC1_WIDE", "all"},

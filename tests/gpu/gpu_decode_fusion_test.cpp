@@ -217,6 +217,8 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             {{"RF_GPU_MATVEC1_FIT", "2"}},
             // x loaded unit by unit (many-token whole rows, one-token x from global memory)
             {{"RF_GPU_MATVEC_XHOIST", "off"}},
+            // the many-token kernel's whole first batch before the PDL wait (default: one unit of it)
+            {{"RF_GPU_EARLY_LOADS", "on"}},
             {},
         };
         const size_t pdl_off = variants.size() - 1;
@@ -277,9 +279,12 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             gpu().release(kc);
             gpu().release(vc);
         }
-        for (size_t variant : {size_t{1}, size_t{2}, size_t{4}, size_t{7}, size_t{8}, size_t{9}, size_t{10}, size_t{11}, pdl_off})
+        // every variant but the norm slices (3) and the FMA attention (5, 6): the same bits
+        for (size_t variant = 1; variant < variants.size(); ++variant) {
+            if (variant == 3 || variant == 5 || variant == 6) continue;
             EXPECT_EQ(outs[0], outs[variant]) << type_name(t) << " matvec1 " << matvec1 << ": switch set " << variant
                                               << " changed the results";
+        }
         EXPECT_NMSE_LE(outs[0], outs[3], 1e-5, std::string("norm slices on vs off ") + type_name(t) + " matvec1 " + matvec1);
         EXPECT_EQ(outs[5], outs[6]) << type_name(t) << " matvec1 " << matvec1 << ": the FMA attention's prefetch changed the results";
         // (q and the probabilities in f16 on the matrix units: NMSE ~1e-5 per attention, through the

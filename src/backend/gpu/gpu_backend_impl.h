@@ -44,6 +44,9 @@ struct DecodeSwitches {
     bool norm_prologue = true;
     bool rope_in_attention = true;
     bool early_loads = true;
+    // Many-token kernel: one unit of the first batch before the PDL wait, the rest after (H100, same
+    // call: 7b q4_0 step 1937 -> 1916 us, q4_K 2084 -> 2066, q8_0 3030 -> 2988, q5_1 2600 -> 2585).
+    bool early_one = true;
     // Many-token kernel: short one-token rows loaded whole before the PDL wait. Off: the first two units
     // before it, the rest after (H100, same call: 7b q4_0 step 1989 -> 1923 us, q4_K 2138 -> 2083).
     bool matvec_whole_row = false;

@@ -58,7 +58,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_NORM_PROLOGUE=off    rms_norm as its own kernel even where the next matvec could
 //                               normalise x in its prologue
 //   RF_GPU_ROPE_ATTN=off        rope + KV store as their own kernel before the decode attention
-//   RF_GPU_EARLY_LOADS=off      the many-token matvec loads its first weights after the PDL wait
+//   RF_GPU_EARLY_LOADS=off|on|one  the many-token matvec loads its first weights after the PDL wait /
+//                               its first batch before it / one unit of it before it (default)
 //   RF_GPU_MATVEC_WHOLE_ROW=off|on  the many-token matvec loads a one-token row of up to 4 units per
 //                               lane two units at a time (default) / the lane's whole share before the
 //                               PDL wait
@@ -113,7 +114,9 @@ DecodeSwitches decode_switches() {
     d.matvec1_q8_epilogue = env_choice("RF_GPU_MATVEC1_Q8_EPILOGUE", {"off", "shape", "on"}, def.matvec1_q8_epilogue);
     d.norm_prologue = env_choice("RF_GPU_NORM_PROLOGUE", {"off", "on"}, 1) == 1;
     d.rope_in_attention = env_choice("RF_GPU_ROPE_ATTN", {"off", "on"}, 1) == 1;
-    d.early_loads = env_choice("RF_GPU_EARLY_LOADS", {"off", "on"}, 1) == 1;
+    const int early = env_choice("RF_GPU_EARLY_LOADS", {"off", "on", "one"}, !def.early_loads ? 0 : def.early_one ? 2 : 1);
+    d.early_loads = early >= 1;
+    d.early_one = early == 2;
     d.matvec_whole_row = env_choice("RF_GPU_MATVEC_WHOLE_ROW", {"off", "on"}, def.matvec_whole_row ? 1 : 0) == 1;
     d.matvec1_early = env_choice("RF_GPU_MATVEC1_EARLY", {"off", "on"}, def.matvec1_early ? 1 : 0) == 1;
     d.matvec1_wide = env_choice("RF_GPU_MATVEC1_WIDE", {"off", "shape", "all", "tall"}, def.matvec1_wide);
@@ -462,7 +465,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.warps_per_row = switches.matvec_warps_per_row > 0 ? switches.matvec_warps_per_row : cfg.warps_per_row;
                 a.x_hoist = switches.matvec_x_hoist ? 1 : 0;
                 a.early_loads = !switches.early_loads ? 0
-                                                      : kMatvecEarlyFirst | (switches.matvec_whole_row ? kMatvecEarlyWhole : 0) |
+                                                      : kMatvecEarlyFirst | (switches.early_one ? kMatvecEarlyOne : 0) |
+                                                            (switches.matvec_whole_row ? kMatvecEarlyWhole : 0) |
                                                             (switches.matvec_triple ? kMatvecEarlyTriple : 0);
                 if (quant) {
                     const int slot = quantized_input(x);

@@ -45,6 +45,7 @@ enum class MatvecPrologue : int32_t {
 constexpr int32_t kMatvecEarlyFirst = 1;   // the first units of a lane before the PDL wait
 constexpr int32_t kMatvecEarlyWhole = 2;   // one token: the lane's whole share of a short row before the wait
 constexpr int32_t kMatvecEarlyTriple = 4;  // one token: long rows three units per iteration
+constexpr int32_t kMatvecEarlyOne = 8;     // with kMatvecEarlyFirst: only the first batch's first unit
 // MatvecArgs::wide
 constexpr int32_t kMatvec1WideOff = 0;
 constexpr int32_t kMatvec1WideShape = 1;
@@ -78,10 +79,11 @@ struct MatvecArgs {
     int32_t prologue;                   // MatvecPrologue
     int32_t lanes_per_row;              // 4, 8, 16, 32
     int32_t block_threads;              // 128, 256, 512
-    int32_t early_loads;                // many-token kernel, bits kMatvecEarly*: the first units' weights
-                                        // before the PDL wait (1); one token: the lane's whole share of a
-                                        // short row before the wait (2); long rows three units per
-                                        // iteration (4; types with QuantPolicy::kTripleRows)
+    int32_t early_loads;                // bits kMatvecEarly*. Many-token kernel: the first units' weights
+                                        // before the PDL wait (1; with 8 only the first unit); one token:
+                                        // the lane's whole share of a short row before the wait (2); long
+                                        // rows three units per iteration (4; QuantPolicy::kTripleRows).
+                                        // One-token kernel: its first batch before the wait (1)
     // one-token kernel: a persistent grid (as many blocks as fit on the device at once, each
     // looping over row groups and loading its next group's first units before it reduces and
     // writes the current one) instead of one block per row group

@@ -232,20 +232,24 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
     } else if constexpr (TRIPLE) {
         int u = lane + sub * RF_WARP_SIZE;
         typename Policy::W w0[NR], w1[NR], w2[NR];
-        auto load3 = [&](int at) {
+        // units k in [k0, k1) of the three at `at`
+        auto load3_part = [&](int at, int k0, int k1) {
 #pragma unroll
             for (int rr = 0; rr < NR; ++rr) {
                 if (ok[rr]) {
-                    if (at < n_units) w0[rr] = Policy::load(rp[rr], at);
-                    if (at + stride < n_units) w1[rr] = Policy::load(rp[rr], at + stride);
-                    if (at + 2 * stride < n_units) w2[rr] = Policy::load(rp[rr], at + 2 * stride);
+                    if (k0 <= 0 && 0 < k1 && at < n_units) w0[rr] = Policy::load(rp[rr], at);
+                    if (k0 <= 1 && 1 < k1 && at + stride < n_units) w1[rr] = Policy::load(rp[rr], at + stride);
+                    if (k0 <= 2 && 2 < k1 && at + 2 * stride < n_units) w2[rr] = Policy::load(rp[rr], at + 2 * stride);
                 }
             }
         };
+        auto load3 = [&](int at) { load3_part(at, 0, 3); };
         const bool early = (a.early_loads & kMatvecEarlyFirst) != 0;
-        if (early) load3(u);
+        const int ke = (a.early_loads & kMatvecEarlyOne) ? 1 : 3;
+        if (early) load3_part(u, 0, ke);
         RF_PDL_ENTRY();
         if (!early) load3(u);
+        else if (ke < 3) load3_part(u, ke, 3);
         for (; u + 2 * stride < n_units; u += 3 * stride) {
 #pragma unroll
             for (int rr = 0; rr < NR; ++rr)
@@ -267,19 +271,22 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
         // (weights never depend on an earlier kernel): they arrive while the previous kernel ends.
         int u = lane + sub * RF_WARP_SIZE;
         typename Policy::W w0[NR], w1[NR];
-        auto load2 = [&](int at) {
+        auto load2_part = [&](int at, int k0, int k1) {
 #pragma unroll
             for (int rr = 0; rr < NR; ++rr) {
                 if (ok[rr]) {
-                    if (at < n_units) w0[rr] = Policy::load(rp[rr], at);
-                    if (at + stride < n_units) w1[rr] = Policy::load(rp[rr], at + stride);
+                    if (k0 <= 0 && 0 < k1 && at < n_units) w0[rr] = Policy::load(rp[rr], at);
+                    if (k0 <= 1 && 1 < k1 && at + stride < n_units) w1[rr] = Policy::load(rp[rr], at + stride);
                 }
             }
         };
+        auto load2 = [&](int at) { load2_part(at, 0, 2); };
         const bool early = (a.early_loads & kMatvecEarlyFirst) != 0;
-        if (early) load2(u);
+        const bool one = (a.early_loads & kMatvecEarlyOne) != 0;
+        if (early) load2_part(u, 0, one ? 1 : 2);
         RF_PDL_ENTRY();
         if (!early) load2(u);
+        else if (one) load2_part(u, 1, 2);
         for (; u + stride < n_units; u += 2 * stride) {
 #pragma unroll
             for (int t = 0; t < TT; ++t) {
