@@ -47,14 +47,17 @@ struct DecodeSwitches {
     // Many-token kernel: one unit of the first batch before the PDL wait, the rest after (H100, same
     // call: 7b q4_0 step 1937 -> 1916 us, q4_K 2084 -> 2066, q8_0 3030 -> 2988, q5_1 2600 -> 2585).
     bool early_one = true;
-    // Many-token kernel: short one-token rows loaded whole before the PDL wait. Off: the first two units
-    // before it, the rest after (H100, same call: 7b q4_0 step 1989 -> 1923 us, q4_K 2138 -> 2083).
+    // Many-token kernel: short one-token rows loaded whole before the PDL wait. Off: the two-unit loop,
+    // its first batch (early_one: its first unit) before the wait (H100, same call, the whole first
+    // batch: 7b q4_0 step 1989 -> 1923 us, q4_K 2138 -> 2083).
     bool matvec_whole_row = false;
     // One-token kernel, MatvecArgs::wide (kMatvec1Wide*): only the Q6_K tall matrices' three units; twice
     // the units where a lane's whole row then fits one batch (the 0.5b down projection, all its weights
     // requested before the PDL wait) measured slower: 0.5b q4_0 step 441 -> 431 us without it.
     int matvec1_wide = 3;
-    bool matvec1_early = true;  // one-token kernel: its first units' weights before the PDL wait
+    // One-token kernel: its first batch before the PDL wait (after it: 7b q4_0 step +39 us, 0.5b +40;
+    // half of the batch before it: +47 / +14).
+    bool matvec1_early = true;
     bool matvec_x_hoist = true;     // one token: a batch's x loads before its dot products (MatvecArgs::x_hoist)
     int matvec1_fit = 7;           // one-token launches fitted to short rows (bits kMatvec1Fit*, matvec1_kernel.cuh)
     int matvec_warps_per_row = 0;   // many-token kernel: 0 by shape (choose_matvec_config), else 1, 2 or 4

@@ -267,8 +267,10 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
     } else {
         // Two units per iteration: both units' weight loads are issued before the first is used.
         // (Four was slower on H100: more registers, lower occupancy; docs/gpu_notes.md.) With
-        // early_loads the first two units are loaded before the programmatic-dependent-launch wait
-        // (weights never depend on an earlier kernel): they arrive while the previous kernel ends.
+        // kMatvecEarlyFirst the first two units (with kMatvecEarlyOne the first one) are loaded before
+        // the programmatic-dependent-launch wait (weights never depend on an earlier kernel): they
+        // arrive while the previous kernel ends. (One unit: 7b q4_0 step -21 us, q8_0 -42; more weights
+        // requested before the wait delay the previous kernel's last loads and its completion.)
         int u = lane + sub * RF_WARP_SIZE;
         typename Policy::W w0[NR], w1[NR];
         auto load2_part = [&](int at, int k0, int k1) {
