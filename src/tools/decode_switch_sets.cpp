@@ -27,6 +27,8 @@ constexpr DecodeSwitchName kNames[] = {
     {"whole-on", "RF_GPU_MATVEC_WHOLE_ROW", "on"},
     {"wide-all", "RF_GPU_MATVEC1_WIDE", "all"},
     {"early1-off", "RF_GPU_MATVEC1_EARLY", "off"},
+    {"early1-one", "RF_GPU_MATVEC1_EARLY", "one"},
+    {"early1-on", "RF_GPU_MATVEC1_EARLY", "on"},
     {"wide-off", "RF_GPU_MATVEC1_WIDE", "off"},
     {"wide-shape", "RF_GPU_MATVEC1_WIDE", "shape"},
     {"wide-tall", "RF_GPU_MATVEC1_WIDE", "tall"},

@@ -217,8 +217,11 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             {{"RF_GPU_MATVEC1_FIT", "2"}},
             // x loaded unit by unit (many-token whole rows, one-token x from global memory)
             {{"RF_GPU_MATVEC_XHOIST", "off"}},
-            // the many-token kernel's whole first batch before the PDL wait (default: one unit of it)
+            // the many-token kernel's whole first batch before the PDL wait (default: one unit of it), the
+            // one-token kernel's first unit only and its whole first batch (default: by type)
             {{"RF_GPU_EARLY_LOADS", "on"}},
+            {{"RF_GPU_MATVEC1_EARLY", "one"}},
+            {{"RF_GPU_MATVEC1_EARLY", "on"}},
             {},
         };
         const size_t pdl_off = variants.size() - 1;

@@ -57,7 +57,10 @@ struct DecodeSwitches {
     int matvec1_wide = 3;
     // One-token kernel: its first batch before the PDL wait (after it: 7b q4_0 step +39 us, 0.5b +40;
     // half of the batch before it: +47 / +14).
-    bool matvec1_early = true;
+    // One-token kernel, before the PDL wait: 0 nothing, 1 the first batch, 2 its first unit, 3 by type:
+    // the first unit for Q6_K, the batch for the others (H100, same call, queued us, the first unit for
+    // all: 7b q6_K 2952 -> 2926, q8_0 2992 -> 2984, q4_0 1927 -> 1968, 0.5b q4_0 430 -> 452).
+    int matvec1_early = 3;
     bool matvec_x_hoist = true;     // one token: a batch's x loads before its dot products (MatvecArgs::x_hoist)
     int matvec1_fit = 7;           // one-token launches fitted to short rows (bits kMatvec1Fit*, matvec1_kernel.cuh)
     int matvec_warps_per_row = 0;   // many-token kernel: 0 by shape (choose_matvec_config), else 1, 2 or 4

@@ -69,6 +69,9 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               never / where that holds a lane's whole row in one wave / always /
 //                               never (default); the Q6_K tall matrices' three units in flight with all
 //                               but off
+//   RF_GPU_MATVEC1_EARLY=off|on|one|type  the one-token matvec loads its first batch after the PDL wait
+//                               / before it / only its first unit before it / by type (default: the
+//                               first unit for Q6_K, the batch for the others)
 //   RF_GPU_MATVEC1_FIT=N        which one-token launches of short rows take an instance fitted to the
 //                               row (fewer units in flight, one float4 held by the norm), bits: 1 norm
 //                               prologue, 2 plain, 4 SwiGLU + norm at two blocks per SM (default 7;
@@ -118,7 +121,7 @@ DecodeSwitches decode_switches() {
     d.early_loads = early >= 1;
     d.early_one = early == 2;
     d.matvec_whole_row = env_choice("RF_GPU_MATVEC_WHOLE_ROW", {"off", "on"}, def.matvec_whole_row ? 1 : 0) == 1;
-    d.matvec1_early = env_choice("RF_GPU_MATVEC1_EARLY", {"off", "on"}, def.matvec1_early ? 1 : 0) == 1;
+    d.matvec1_early = env_choice("RF_GPU_MATVEC1_EARLY", {"off", "on", "one", "type"}, def.matvec1_early);
     d.matvec1_wide = env_choice("RF_GPU_MATVEC1_WIDE", {"off", "shape", "all", "tall"}, def.matvec1_wide);
     d.matvec1_fit = env_int("RF_GPU_MATVEC1_FIT", 0, 7, def.matvec1_fit);
     d.matvec_x_hoist = env_choice("RF_GPU_MATVEC_XHOIST", {"off", "on"}, def.matvec_x_hoist ? 1 : 0) == 1;
@@ -427,7 +430,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     a.persistent = switches.matvec1_persistent && c1.persistent ? 1 : 0;
                     a.x_direct = switches.matvec1_x_direct == 2 || (switches.matvec1_x_direct == 1 && c1.x_direct) ? 1 : 0;
                     a.wide = switches.matvec1_wide;
-                    a.early_loads = switches.matvec1_early ? kMatvecEarlyFirst : 0;
+                    const bool early_one = switches.matvec1_early == 2 || (switches.matvec1_early == 3 && device_type(op.w.type) == TensorType::Q6_K);
+                    a.early_loads = switches.matvec1_early == 0 ? 0 : kMatvecEarlyFirst | (early_one ? kMatvecEarlyOne : 0);
                     a.fit = switches.matvec1_fit;
                     a.x_hoist = switches.matvec_x_hoist ? 1 : 0;
                     a.x_stride = K;

@@ -201,6 +201,17 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
     };
 
     typename P::W w[NM][U];
+    // unit slots k in [k0, k1) of the batch at `base`
+    auto load_part = [&](const RowRef& r, int base, int k0, int k1) {
+#pragma unroll
+        for (int k = 0; k < U; ++k) {
+            const int u = base + k * lpr;
+            if (k >= k0 && k < k1 && r.ok && u < n_units) {
+#pragma unroll
+                for (int m = 0; m < NM; ++m) w[m][k] = P::load(r.rp[m], u);
+            }
+        }
+    };
     auto load = [&](const RowRef& r, int base) {
 #pragma unroll
         for (int k = 0; k < U; ++k) {
@@ -214,7 +225,8 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
     int64_t group = blockIdx.x;
     RowRef cur = row_ref(group);
     const bool early = (a.early_loads & kMatvecEarlyFirst) != 0;  // the first units before the PDL wait
-    if (early) load(cur, j);
+    const int ke = (a.early_loads & kMatvecEarlyOne) ? 1 : U;      // ... this many of them
+    if (early) load_part(cur, j, 0, ke);
     float4 wv[NH];
     if constexpr (NORM) {
         const auto* w4 = reinterpret_cast<const float4*>(a.norm_w);
@@ -228,6 +240,7 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
     RF_MATVEC1_PDL_WAIT();
     RF_MATVEC1_PDL_TRIGGER();
     if (!early) load(cur, j);
+    else if (ke < U) load_part(cur, j, ke, U);
     const bool direct = !NORM && a.x_direct;
     if constexpr (NORM) matvec1_norm_x<NH>(a, cols, wv, xs_q, xs_ds);
     else if (!direct) matvec1_copy_x(a, cols, xs_q, xs_ds);
