@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <algorithm>
 #include <cuda_runtime.h>
-#define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { printf("CUDA %s at %d\n", cudaGetErrorString(e), __LINE__); exit(1);} } while (0)
+
+#include "probe_common.cuh"
 __device__ __forceinline__ unsigned long long ld_relaxed(const unsigned long long* p) {
   unsigned long long v; asm volatile("ld.relaxed.gpu.global.b64 %0, [%1];" : "=l"(v) : "l"(p) : "memory"); return v; }
 __device__ __forceinline__ void st_relaxed(unsigned long long* p, unsigned long long v) {
@@ -52,44 +53,32 @@ __global__ void __launch_bounds__(256) k_ll(const int4* w, size_t n, unsigned lo
 }
 
 int main() {
-  int nsm; CK(cudaDeviceGetAttribute(&nsm, cudaDevAttrMultiProcessorCount, 0));
+  int nsm; PROBE_CHECK(cudaDeviceGetAttribute(&nsm, cudaDevAttrMultiProcessorCount, 0));
   const size_t total = 4096ull << 20;
-  uint8_t* big; CK(cudaMalloc(&big, total)); CK(cudaMemset(big, 1, total));
-  unsigned long long* flags; CK(cudaMalloc(&flags, 64 * 4096 * 8)); CK(cudaMemset(flags, 0, 64 * 4096 * 8));
-  cudaStream_t s; CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  cudaEvent_t e0, e1; CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
-  int epoch = 1;
+  uint8_t* big; PROBE_CHECK(cudaMalloc(&big, total)); PROBE_CHECK(cudaMemset(big, 1, total));
+  unsigned long long* flags; PROBE_CHECK(cudaMalloc(&flags, 64 * 4096 * 8)); PROBE_CHECK(cudaMemset(flags, 0, 64 * 4096 * 8));
+  cudaStream_t s; PROBE_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  int epoch = 1;  // the first kernel of a run polls the epoch before it: the warm-up runs make it present
   struct Cfg { int k; double mb; };
   const Cfg cfgs[] = {{1, 152}, {4, 38}, {8, 19}, {16, 9.5}, {16, 38}, {28, 4.7}, {56, 2.35}};
+  const char* names[] = {"pdl wait", "flags, no wait", "wait + flags"};
   for (int bps : {2, 4}) for (int mode = 0; mode < 3; ++mode) for (auto c : cfgs) {
     const size_t bytes = (size_t)(c.mb * 1e6) / 4096 * 4096, n = bytes / 16, chain_bytes = bytes * c.k;
     const int slots = (int)std::max<size_t>(1, total / chain_bytes);
     const int nb = nsm * bps;
-    auto run_chain = [&](int rep) {
+    const double us = probe_time_us(s, probe_reps(c.k, c.mb), [&](int rep) {
       const uint8_t* b = big + (size_t)(rep % slots) * chain_bytes;
       for (int j = 0; j < c.k; ++j) {
-        cudaLaunchConfig_t cfg = {}; cfg.gridDim = dim3(nb); cfg.blockDim = dim3(256); cfg.stream = s;
-        cudaLaunchAttribute at[1]; at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization; at[0].val.programmaticStreamSerializationAllowed = 1;
-        cfg.attrs = at; cfg.numAttrs = 1;
         const int4* wp = reinterpret_cast<const int4*>(b + j * bytes);
-        if (mode == 0) CK(cudaLaunchKernelEx(&cfg, k_ll<4, 0>, wp, n, flags, epoch, nb));
-        else if (mode == 1) CK(cudaLaunchKernelEx(&cfg, k_ll<4, 1>, wp, n, flags, epoch, nb));
-        else CK(cudaLaunchKernelEx(&cfg, k_ll<4, 2>, wp, n, flags, epoch, nb));
+        if (mode == 0) probe_launch(s, true, dim3(nb), dim3(256), 0, k_ll<4, 0>, wp, n, flags, epoch, nb);
+        else if (mode == 1) probe_launch(s, true, dim3(nb), dim3(256), 0, k_ll<4, 1>, wp, n, flags, epoch, nb);
+        else probe_launch(s, true, dim3(nb), dim3(256), 0, k_ll<4, 2>, wp, n, flags, epoch, nb);
         ++epoch;
       }
-    };
-    // the first kernel of a run polls the epoch before it: make it present
-    for (int r = 0; r < 3; ++r) run_chain(r);
-    CK(cudaStreamSynchronize(s)); CK(cudaGetLastError());
-    const int reps = std::max(3, (int)(2000 / (c.mb * c.k)));
-    CK(cudaEventRecord(e0, s));
-    for (int r = 0; r < reps; ++r) run_chain(r + 1);
-    CK(cudaEventRecord(e1, s)); CK(cudaEventSynchronize(e1)); CK(cudaGetLastError());
-    float ms; CK(cudaEventElapsedTime(&ms, e0, e1));
-    const double us = ms * 1e3 / reps;
-    const char* names[] = {"pdl wait", "flags, no wait", "wait + flags"};
-    printf("%d blk/SM %-15s %2d x %6.2f MB: %8.1f us, %6.1f GB/s, %5.2f us per kernel over %.2f us at 3.09 TB/s\n", bps, names[mode], c.k, c.mb,
-           us, chain_bytes / us / 1e3, (us - chain_bytes / 3.09e6) / c.k, chain_bytes / 3.09e6);
+    });
+    char what[64];
+    snprintf(what, sizeof(what), "%d blk/SM %s", bps, names[mode]);
+    probe_report(what, c.k, c.mb, chain_bytes, us);
   }
   return 0;
 }

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <algorithm>
 #include <cuda_runtime.h>
-#define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { printf("CUDA %s at %d\n", cudaGetErrorString(e), __LINE__); exit(1);} } while (0)
+
+#include "probe_common.cuh"
+#define CK(x) PROBE_CHECK(x)
 template <int UNR>
 __global__ void __launch_bounds__(256) stream_load(const int4* p, size_t n, int* out) {
   int acc = 0;

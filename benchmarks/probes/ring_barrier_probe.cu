@@ -10,7 +10,8 @@
 #include <cstdint>
 #include <algorithm>
 #include <cuda_runtime.h>
-#define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { printf("CUDA %s at %d\n", cudaGetErrorString(e), __LINE__); exit(1);} } while (0)
+
+#include "probe_common.cuh"
 
 __device__ __forceinline__ uint32_t sa(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
 __device__ __forceinline__ void mb_init(uint64_t* b, int count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"(sa(b)), "r"(count)); }
@@ -96,87 +97,44 @@ __global__ void __launch_bounds__(32 * (kConsumers + 1), 1) ring_k(const uint8_t
   }
 }
 
-template <int U>
-__global__ void __launch_bounds__(256) chain_k(const int4* w, size_t n, const int* xin, int* xout) {
-  const size_t st = (size_t)gridDim.x * 256;
-  size_t i = (size_t)blockIdx.x * 256 + threadIdx.x;
-  int4 v[U];
-  asm volatile("griddepcontrol.wait;" ::: "memory");
-  asm volatile("griddepcontrol.launch_dependents;");
-  int acc = *(volatile const int*)xin;
-#pragma unroll
-  for (int k = 0; k < U; ++k) v[k] = i + k * st < n ? __ldcs(w + i + k * st) : make_int4(0, 0, 0, 0);
-  while (true) {
-#pragma unroll
-    for (int k = 0; k < U; ++k) acc ^= v[k].x ^ v[k].w;
-    i += U * st;
-    if (i >= n) break;
-#pragma unroll
-    for (int k = 0; k < U; ++k) v[k] = i + k * st < n ? __ldcs(w + i + k * st) : make_int4(0, 0, 0, 0);
-  }
-  acc = __reduce_xor_sync(0xffffffff, acc);
-  if (threadIdx.x == 0) xout[blockIdx.x] = acc & 1;
-}
-
 int main() {
-  int nsm; CK(cudaDeviceGetAttribute(&nsm, cudaDevAttrMultiProcessorCount, 0));
+  int nsm; PROBE_CHECK(cudaDeviceGetAttribute(&nsm, cudaDevAttrMultiProcessorCount, 0));
   const size_t total = 4096ull << 20;
-  uint8_t* big; CK(cudaMalloc(&big, total)); CK(cudaMemset(big, 1, total));
-  int* xs; CK(cudaMalloc(&xs, 64 * 4096 * 4)); CK(cudaMemset(xs, 0, 64 * 4096 * 4));
-  int* ctr; CK(cudaMalloc(&ctr, 4)); CK(cudaMemset(ctr, 0, 4));
-  int* outb; CK(cudaMalloc(&outb, 4096 * 4)); CK(cudaMemset(outb, 0, 4096 * 4));
-  cudaStream_t s; CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  cudaEvent_t e0, e1; CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
+  uint8_t* big; PROBE_CHECK(cudaMalloc(&big, total)); PROBE_CHECK(cudaMemset(big, 1, total));
+  int* xs; PROBE_CHECK(cudaMalloc(&xs, 64 * 4096 * 4)); PROBE_CHECK(cudaMemset(xs, 0, 64 * 4096 * 4));
+  int* ctr; PROBE_CHECK(cudaMalloc(&ctr, 4)); PROBE_CHECK(cudaMemset(ctr, 0, 4));
+  int* outb; PROBE_CHECK(cudaMalloc(&outb, 4096 * 4)); PROBE_CHECK(cudaMemset(outb, 0, 4096 * 4));
+  cudaStream_t s; PROBE_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   int base = 0;  // barrier generations used so far (the counter is monotonic)
   struct Cfg { int k; double mb; };
   const Cfg cfgs[] = {{1, 152}, {4, 38}, {8, 19}, {16, 9.5}, {16, 38}, {28, 4.7}};
   auto ring_run = [&](auto kern, int smem, const char* name, bool barrier = true) {
-    CK(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    PROBE_CHECK(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     for (auto c : cfgs) {
       const size_t bytes = (size_t)(c.mb * 1e6) / 4096 * 4096, chain_bytes = bytes * c.k;
       const int slots = (int)std::max<size_t>(1, total / chain_bytes);
-      auto one = [&](int rep) {
+      const double us = probe_time_us(s, probe_reps(c.k, c.mb), [&](int rep) {
         kern<<<nsm, 32 * (kConsumers + 1), smem, s>>>(big + (size_t)(rep % slots) * chain_bytes, bytes, c.k, ctr, base, outb);
         if (barrier) base += c.k - 1;
-      };
-      for (int r = 0; r < 3; ++r) one(r);
-      CK(cudaStreamSynchronize(s)); CK(cudaGetLastError());
-      const int reps = std::max(3, (int)(2000 / (c.mb * c.k)));
-      CK(cudaEventRecord(e0, s));
-      for (int r = 0; r < reps; ++r) one(r + 1);
-      CK(cudaEventRecord(e1, s)); CK(cudaEventSynchronize(e1)); CK(cudaGetLastError());
-      float ms; CK(cudaEventElapsedTime(&ms, e0, e1));
-      const double us = ms * 1e3 / reps;
-      printf("%-22s %2d x %6.2f MB: %8.1f us, %6.1f GB/s, %5.2f us per segment over %.2f us at 3.09 TB/s\n", name, c.k, c.mb, us,
-             chain_bytes / us / 1e3, (us - chain_bytes / 3.09e6) / c.k, chain_bytes / 3.09e6);
+      });
+      probe_report(name, c.k, c.mb, chain_bytes, us);
     }
   };
   ring_run(ring_k<6, 32768, 0>, 6 * 32768, "ring 6x32K no barrier", false);
   ring_run(ring_k<6, 32768, 1>, 6 * 32768, "ring 6x32K fence+spin");
+  ring_run(ring_k<6, 32768, 2>, 6 * 32768, "ring 6x32K fence+acquire");
   ring_run(ring_k<6, 32768, 3>, 6 * 32768, "ring 6x32K rel/acq");
   ring_run(ring_k<6, 32768, 4>, 6 * 32768, "ring 6x32K relaxed");
-  for (auto c : cfgs) {
+  for (auto c : cfgs) {  // the same bytes as a chain of PDL launches
     const size_t bytes = (size_t)(c.mb * 1e6) / 4096 * 4096, n = bytes / 16, chain_bytes = bytes * c.k;
     const int slots = (int)std::max<size_t>(1, total / chain_bytes);
-    auto run_chain = [&](int rep) {
+    const double us = probe_time_us(s, probe_reps(c.k, c.mb), [&](int rep) {
       const uint8_t* b = big + (size_t)(rep % slots) * chain_bytes;
-      for (int j = 0; j < c.k; ++j) {
-        cudaLaunchConfig_t cfg = {}; cfg.gridDim = dim3(nsm * 4); cfg.blockDim = dim3(256); cfg.stream = s;
-        cudaLaunchAttribute at[1]; at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization; at[0].val.programmaticStreamSerializationAllowed = 1;
-        cfg.attrs = at; cfg.numAttrs = 1;
-        CK(cudaLaunchKernelEx(&cfg, chain_k<4>, reinterpret_cast<const int4*>(b + j * bytes), n, (const int*)(xs + (j % 64) * 4096), xs + ((j + 1) % 64) * 4096));
-      }
-    };
-    for (int r = 0; r < 3; ++r) run_chain(r);
-    CK(cudaStreamSynchronize(s));
-    const int reps = std::max(3, (int)(2000 / (c.mb * c.k)));
-    CK(cudaEventRecord(e0, s));
-    for (int r = 0; r < reps; ++r) run_chain(r + 1);
-    CK(cudaEventRecord(e1, s)); CK(cudaEventSynchronize(e1)); CK(cudaGetLastError());
-    float ms; CK(cudaEventElapsedTime(&ms, e0, e1));
-    const double us = ms * 1e3 / reps;
-    printf("%-22s %2d x %6.2f MB: %8.1f us, %6.1f GB/s, %5.2f us per segment over %.2f us at 3.09 TB/s\n", "pdl chain 4 blk/SM", c.k, c.mb, us,
-           chain_bytes / us / 1e3, (us - chain_bytes / 3.09e6) / c.k, chain_bytes / 3.09e6);
+      for (int j = 0; j < c.k; ++j)
+        probe_launch(s, true, dim3(nsm * 4), dim3(256), 0, stream_chain_kernel<4, false>, reinterpret_cast<const int4*>(b + j * bytes), n,
+                     (const int*)(xs + (j % 64) * 4096), xs + ((j + 1) % 64) * 4096);
+    });
+    probe_report("pdl chain 4 blk/SM", c.k, c.mb, chain_bytes, us);
   }
   return 0;
 }

@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <vector>
 #include <cuda_runtime.h>
+
+#include "probe_common.cuh"
 #include <cuda_fp16.h>
-#define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { printf("CUDA %s at %d\n", cudaGetErrorString(e), __LINE__); exit(1);} } while (0)
+#define CK(x) PROBE_CHECK(x)
 
 __device__ __forceinline__ int4 ldcs(const void* p) { return __ldcs(reinterpret_cast<const int4*>(p)); }
 __device__ __forceinline__ uint16_t ldcs16(const void* p) { return __ldcs(reinterpret_cast<const unsigned short*>(p)); }
