@@ -3,7 +3,8 @@
 #   build-cuda: nvcc (sm_90 by default, ROCMFORGE_CUDA_ARCHS to change), Release, tests on
 #   build-hip:  CXX=hipcc, gfx1030 full build + gfx1100 device code only (-S), Release, tests on
 # Usage: scripts/check_gpu_builds.sh [cuda|hip|all] [--gpu-only]
-#   --gpu-only builds the GPU targets only (library, GPU op harness, GPU bench, HIP device code)
+#   --gpu-only builds the GPU targets only (library, GPU op harness, GPU bench, the CUDA probes of
+#   benchmarks/probes, HIP device code)
 #   instead of every target. Warnings are errors. Uses ccache when installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,8 @@ if [ "$which" = cuda ] || [ "$which" = all ]; then
     cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DROCMFORGE_CUDA=ON -DROCMFORGE_TESTS=ON \
         -DROCMFORGE_WERROR=ON -DCMAKE_CUDA_COMPILER="$nvcc" -DROCMFORGE_CUDA_ARCHS="${ROCMFORGE_CUDA_ARCHS:-90}" >/dev/null
     # shellcheck disable=SC2046
-    cmake --build build-cuda -j "$jobs" $( [ "$gpu_only" = 1 ] && echo --target $(targets) )
+    cmake --build build-cuda -j "$jobs" $( [ "$gpu_only" = 1 ] && echo --target $(targets rocmforge_probe_read_size \
+        rocmforge_probe_pdl_chain rocmforge_probe_ring_barrier rocmforge_probe_flag_chain rocmforge_probe_row_pattern) )
     echo "check_gpu_builds: CUDA build OK (build-cuda)"
 fi
 
