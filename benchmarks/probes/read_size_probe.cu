@@ -9,7 +9,6 @@
 #include <cuda_runtime.h>
 
 #include "probe_common.cuh"
-#define CK(x) PROBE_CHECK(x)
 template <int UNR>
 __global__ void __launch_bounds__(256) stream_load(const int4* p, size_t n, int* out) {
   int acc = 0;
@@ -42,25 +41,25 @@ __global__ void __launch_bounds__(256) chunk_load(const int4* p, size_t n, int* 
   if (acc == 0x12345678) out[0] = acc;
 }
 int main() {
-  int nsm; CK(cudaDeviceGetAttribute(&nsm, cudaDevAttrMultiProcessorCount, 0));
-  int* dout; CK(cudaMalloc(&dout, 4));
+  int nsm; PROBE_CHECK(cudaDeviceGetAttribute(&nsm, cudaDevAttrMultiProcessorCount, 0));
+  int* dout; PROBE_CHECK(cudaMalloc(&dout, 4));
   const size_t total = 2048ull << 20;
-  uint8_t* big; CK(cudaMalloc(&big, total)); CK(cudaMemset(big, 1, total));
-  cudaEvent_t e0, e1; CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
+  uint8_t* big; PROBE_CHECK(cudaMalloc(&big, total)); PROBE_CHECK(cudaMemset(big, 1, total));
+  cudaEvent_t e0, e1; PROBE_CHECK(cudaEventCreate(&e0)); PROBE_CHECK(cudaEventCreate(&e1));
   const double sizes_mb[] = {2.4, 4.7, 9.4, 19, 38, 76, 152, 608, 1600};
   for (double mb : sizes_mb) {
     const size_t bytes = (size_t)(mb * 1e6) / 16 * 16;
     const int ncopies = (int)std::min<size_t>(total / bytes, 64);
     auto timeit = [&](const char* what, auto launch) {
       for (int w = 0; w < 4; ++w) launch(reinterpret_cast<const int4*>(big + (w % ncopies) * bytes));
-      CK(cudaDeviceSynchronize());
+      PROBE_CHECK(cudaDeviceSynchronize());
       const int reps = mb > 500 ? 10 : 100;
       float best = 1e30f;
       for (int t = 0; t < 3; ++t) {
-        CK(cudaEventRecord(e0));
+        PROBE_CHECK(cudaEventRecord(e0));
         for (int r = 0; r < reps; ++r) launch(reinterpret_cast<const int4*>(big + ((r + 1) % ncopies) * bytes));
-        CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1)); CK(cudaGetLastError());
-        float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); best = std::min(best, ms);
+        PROBE_CHECK(cudaEventRecord(e1)); PROBE_CHECK(cudaEventSynchronize(e1)); PROBE_CHECK(cudaGetLastError());
+        float ms; PROBE_CHECK(cudaEventElapsedTime(&ms, e0, e1)); best = std::min(best, ms);
       }
       const double us = best * 1e3 / reps;
       printf("%8.1f MB %-26s %9.2f us %8.1f GB/s\n", bytes / 1e6, what, us, bytes / us / 1e3);

@@ -10,7 +10,6 @@
 
 #include "probe_common.cuh"
 #include <cuda_fp16.h>
-#define CK(x) PROBE_CHECK(x)
 
 __device__ __forceinline__ int4 ldcs(const void* p) { return __ldcs(reinterpret_cast<const int4*>(p)); }
 __device__ __forceinline__ uint16_t ldcs16(const void* p) { return __ldcs(reinterpret_cast<const unsigned short*>(p)); }
@@ -90,23 +89,23 @@ __global__ void __launch_bounds__(256) stream_load(const int4* p, size_t n, int*
 int main(int argc, char** argv) {
   const int COPIES = 4;
   struct Shape { int rows, cols; const char* name; } shapes[] = {{3584, 18944, "down 3584x18944"}, {18944, 3584, "gate 18944x3584"}, {3584, 3584, "wo 3584x3584"}};
-  int* dout; float* fout; CK(cudaMalloc(&dout, 4)); CK(cudaMalloc(&fout, 4 * 20000));
-  int8_t* xq; float2* xds; CK(cudaMalloc(&xq, 32768)); CK(cudaMalloc(&xds, 8192)); CK(cudaMemset(xq, 1, 32768)); CK(cudaMemset(xds, 0, 8192));
-  cudaEvent_t e0, e1; CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
-  int nsm; CK(cudaDeviceGetAttribute(&nsm, cudaDevAttrMultiProcessorCount, 0));
+  int* dout; float* fout; PROBE_CHECK(cudaMalloc(&dout, 4)); PROBE_CHECK(cudaMalloc(&fout, 4 * 20000));
+  int8_t* xq; float2* xds; PROBE_CHECK(cudaMalloc(&xq, 32768)); PROBE_CHECK(cudaMalloc(&xds, 8192)); PROBE_CHECK(cudaMemset(xq, 1, 32768)); PROBE_CHECK(cudaMemset(xds, 0, 8192));
+  cudaEvent_t e0, e1; PROBE_CHECK(cudaEventCreate(&e0)); PROBE_CHECK(cudaEventCreate(&e1));
+  int nsm; PROBE_CHECK(cudaDeviceGetAttribute(&nsm, cudaDevAttrMultiProcessorCount, 0));
   for (auto sh : shapes) {
     const int units = sh.cols / 32;
     const size_t qb = (size_t)sh.rows * units * 16, sb = (size_t)sh.rows * units * 2, tot = qb + sb;
     uint8_t* buf[COPIES];
-    for (int c = 0; c < COPIES; ++c) { CK(cudaMalloc(&buf[c], tot)); CK(cudaMemset(buf[c], c + 1, tot)); }
+    for (int c = 0; c < COPIES; ++c) { PROBE_CHECK(cudaMalloc(&buf[c], tot)); PROBE_CHECK(cudaMemset(buf[c], c + 1, tot)); }
     auto timeit = [&](const char* what, auto launch) {
       for (int w = 0; w < 8; ++w) launch(buf[w % COPIES]);
-      CK(cudaDeviceSynchronize());
+      PROBE_CHECK(cudaDeviceSynchronize());
       const int reps = 200;
-      CK(cudaEventRecord(e0));
+      PROBE_CHECK(cudaEventRecord(e0));
       for (int r = 0; r < reps; ++r) launch(buf[r % COPIES]);
-      CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1)); CK(cudaGetLastError());
-      float ms; CK(cudaEventElapsedTime(&ms, e0, e1));
+      PROBE_CHECK(cudaEventRecord(e1)); PROBE_CHECK(cudaEventSynchronize(e1)); PROBE_CHECK(cudaGetLastError());
+      float ms; PROBE_CHECK(cudaEventElapsedTime(&ms, e0, e1));
       const double us = ms * 1e3 / reps;
       printf("%-18s %-34s %8.2f us  %7.1f GB/s\n", sh.name, what, us, tot / us / 1e3);
     };
@@ -124,11 +123,11 @@ int main(int argc, char** argv) {
     for (int bps : {2, 4, 8, 16})
       timeit(bps == 2 ? "stream 2 blk/SM" : bps == 4 ? "stream 4 blk/SM" : bps == 8 ? "stream 8 blk/SM" : "stream 16 blk/SM",
              [&](uint8_t* b) { stream_load<<<nsm * bps, 256>>>(reinterpret_cast<const int4*>(b), tot / 16, dout); });
-    for (int c = 0; c < COPIES; ++c) CK(cudaFree(buf[c]));
+    for (int c = 0; c < COPIES; ++c) PROBE_CHECK(cudaFree(buf[c]));
   }
   // the d2d copy the engine's bench uses for its "limit"
-  { size_t n = 1ull << 30; void *a, *b; CK(cudaMalloc(&a, n)); CK(cudaMalloc(&b, n));
-    for (int i = 0; i < 3; ++i) { CK(cudaEventRecord(e0)); CK(cudaMemcpy(b, a, n, cudaMemcpyDeviceToDevice)); CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1)); float ms; CK(cudaEventElapsedTime(&ms, e0, e1)); printf("d2d copy 1 GiB: %.1f GB/s (2x bytes)\n", 2.0 * n / ms / 1e6); }
+  { size_t n = 1ull << 30; void *a, *b; PROBE_CHECK(cudaMalloc(&a, n)); PROBE_CHECK(cudaMalloc(&b, n));
+    for (int i = 0; i < 3; ++i) { PROBE_CHECK(cudaEventRecord(e0)); PROBE_CHECK(cudaMemcpy(b, a, n, cudaMemcpyDeviceToDevice)); PROBE_CHECK(cudaEventRecord(e1)); PROBE_CHECK(cudaEventSynchronize(e1)); float ms; PROBE_CHECK(cudaEventElapsedTime(&ms, e0, e1)); printf("d2d copy 1 GiB: %.1f GB/s (2x bytes)\n", 2.0 * n / ms / 1e6); }
   }
   return 0;
 }

@@ -55,12 +55,12 @@ struct DecodeSwitches {
     // the units where a lane's whole row then fits one batch (the 0.5b down projection, all its weights
     // requested before the PDL wait) measured slower: 0.5b q4_0 step 441 -> 431 us without it.
     int matvec1_wide = 3;
-    // One-token kernel: its first batch before the PDL wait (after it: 7b q4_0 step +39 us, 0.5b +40;
-    // half of the batch before it: +47 / +14).
     // One-token kernel, before the PDL wait: 0 nothing, 1 the first batch, 2 its first unit, 3 by type:
-    // the first unit for Q6_K, the batch for the others (H100, same call, queued us, the first unit for
-    // all: 7b q6_K 2952 -> 2926, q8_0 2992 -> 2984, q4_0 1927 -> 1968, 0.5b q4_0 430 -> 452).
-    int matvec1_early = 3;
+    // the first unit for Q6_K, the batch for the others (H100, same call, queued us: nothing before the
+    // wait, 7b q4_0 +39, 0.5b +40; half the batch +47 / +14; the first unit for all types: 7b q6_K 2952
+    // -> 2926, q8_0 2992 -> 2984, q4_0 1927 -> 1968, 0.5b q4_0 430 -> 452).
+    static constexpr int kMatvec1EarlyOff = 0, kMatvec1EarlyBatch = 1, kMatvec1EarlyUnit = 2, kMatvec1EarlyByType = 3;
+    int matvec1_early = kMatvec1EarlyByType;
     bool matvec_x_hoist = true;     // one token: a batch's x loads before its dot products (MatvecArgs::x_hoist)
     int matvec1_fit = 7;           // one-token launches fitted to short rows (bits kMatvec1Fit*, matvec1_kernel.cuh)
     int matvec_warps_per_row = 0;   // many-token kernel: 0 by shape (choose_matvec_config), else 1, 2 or 4

@@ -430,8 +430,10 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     a.persistent = switches.matvec1_persistent && c1.persistent ? 1 : 0;
                     a.x_direct = switches.matvec1_x_direct == 2 || (switches.matvec1_x_direct == 1 && c1.x_direct) ? 1 : 0;
                     a.wide = switches.matvec1_wide;
-                    const bool early_one = switches.matvec1_early == 2 || (switches.matvec1_early == 3 && device_type(op.w.type) == TensorType::Q6_K);
-                    a.early_loads = switches.matvec1_early == 0 ? 0 : kMatvecEarlyFirst | (early_one ? kMatvecEarlyOne : 0);
+                    using Sw = DecodeSwitches;
+                    const bool early_one = switches.matvec1_early == Sw::kMatvec1EarlyUnit ||
+                                           (switches.matvec1_early == Sw::kMatvec1EarlyByType && device_type(op.w.type) == TensorType::Q6_K);
+                    a.early_loads = switches.matvec1_early == Sw::kMatvec1EarlyOff ? 0 : kMatvecEarlyFirst | (early_one ? kMatvecEarlyOne : 0);
                     a.fit = switches.matvec1_fit;
                     a.x_hoist = switches.matvec_x_hoist ? 1 : 0;
                     a.x_stride = K;

@@ -212,16 +212,7 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
             }
         }
     };
-    auto load = [&](const RowRef& r, int base) {
-#pragma unroll
-        for (int k = 0; k < U; ++k) {
-            const int u = base + k * lpr;
-            if (r.ok && u < n_units) {
-#pragma unroll
-                for (int m = 0; m < NM; ++m) w[m][k] = P::load(r.rp[m], u);
-            }
-        }
-    };
+    auto load = [&](const RowRef& r, int base) { load_part(r, base, 0, U); };
     int64_t group = blockIdx.x;
     RowRef cur = row_ref(group);
     const bool early = (a.early_loads & kMatvecEarlyFirst) != 0;  // the first units before the PDL wait
