@@ -25,6 +25,8 @@ constexpr DecodeSwitchName kNames[] = {
     {"early-one", "RF_GPU_EARLY_LOADS", "one"},
     {"whole-off", "RF_GPU_MATVEC_WHOLE_ROW", "off"},
     {"whole-on", "RF_GPU_MATVEC_WHOLE_ROW", "on"},
+    {"one-tile-off", "RF_GPU_ATTN_ONE_TILE", "off"},
+    {"one-tile-on", "RF_GPU_ATTN_ONE_TILE", "on"},
     {"wide-all", "RF_GPU_MATVEC1_WIDE", "all"},
     {"early1-off", "RF_GPU_MATVEC1_EARLY", "off"},
     {"early1-one", "RF_GPU_MATVEC1_EARLY", "one"},

@@ -129,7 +129,8 @@ TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
 }
 
 // Short contexts on the matrix units (the default: chunks of whole 64-position tiles, blocks past
-// the context included) against the CPU and the FMA kernel.
+// the context included; blocks of one tile with one softmax, and with one per warp) against the CPU
+// and the FMA kernel.
 TEST(GpuAttention, ShortContextsOnTheMatrixUnits) {
     if (!gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma)
         GTEST_SKIP() << "no matrix-unit decode kernel on " << gpu().device_info().arch;
@@ -143,12 +144,16 @@ TEST(GpuAttention, ShortContextsOnTheMatrixUnits) {
                 const uint32_t kv_seed = ++seed;
                 const std::string what = "hd " + std::to_string(hd) + " gqa " + std::to_string(group) + " ctx " +
                                          std::to_string(n_past + 1);
-                std::vector<float> mma, fma;
+                std::vector<float> mma, per_warp, fma;
                 check_attention(plan, n_head, n_kv, hd, KvCodec::F16, n_blocks, kv_seed, "matrix units " + what, &mma);
+                ::setenv("RF_GPU_ATTN_ONE_TILE", "off", 1);  // one-tile blocks: a softmax per warp, merged
+                check_attention(plan, n_head, n_kv, hd, KvCodec::F16, n_blocks, kv_seed, "matrix units, per-warp softmax " + what, &per_warp);
+                ::unsetenv("RF_GPU_ATTN_ONE_TILE");
                 ::setenv("RF_GPU_ATTN_MMA", "off", 1);
                 check_attention(plan, n_head, n_kv, hd, KvCodec::F16, n_blocks, kv_seed, "fma " + what, &fma);
                 ::unsetenv("RF_GPU_ATTN_MMA");
                 EXPECT_NMSE_LE(mma, fma, 2e-5, "matrix units vs fma " + what);
+                EXPECT_NMSE_LE(per_warp, fma, 2e-5, "matrix units (per-warp softmax) vs fma " + what);
             }
 }
 

@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "backend/gpu/gpu_dispatch_table.h"
 #include "gpu/gpu_test_util.h"
 
 namespace rf::gputest {
@@ -222,9 +223,12 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             {{"RF_GPU_EARLY_LOADS", "on"}},
             {{"RF_GPU_MATVEC1_EARLY", "one"}},
             {{"RF_GPU_MATVEC1_EARLY", "on"}},
+            // the matrix-unit attention's one-tile blocks with a softmax per warp and the warps merged at
+            // the end (default: one softmax per block; P rounded to f16 against another max)
+            {{"RF_GPU_ATTN_ONE_TILE", "off"}},
             {},
         };
-        const size_t pdl_off = variants.size() - 1;
+        const size_t pdl_off = variants.size() - 1, one_tile_off = variants.size() - 2;
         std::vector<std::vector<float>> outs(variants.size());
         for (size_t variant = 0; variant < variants.size(); ++variant) {
             std::vector<std::unique_ptr<ScopedEnv>> env;
@@ -282,9 +286,10 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             gpu().release(kc);
             gpu().release(vc);
         }
-        // every variant but the norm slices (3) and the FMA attention (5, 6): the same bits
+        // every variant but the norm slices (3), the FMA attention (5, 6) and the per-warp softmax of
+        // one-tile attention blocks: the same bits
         for (size_t variant = 1; variant < variants.size(); ++variant) {
-            if (variant == 3 || variant == 5 || variant == 6) continue;
+            if (variant == 3 || variant == 5 || variant == 6 || variant == one_tile_off) continue;
             EXPECT_EQ(outs[0], outs[variant]) << type_name(t) << " matvec1 " << matvec1 << ": switch set " << variant
                                               << " changed the results";
         }
@@ -293,6 +298,11 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
         // (q and the probabilities in f16 on the matrix units: NMSE ~1e-5 per attention, through the
         // q8_1 of its output and 40 steps of the residual stream measured at up to 6e-5 on H100)
         EXPECT_NMSE_LE(outs[0], outs[5], 2e-4, std::string("attention on the matrix units vs FMA ") + type_name(t) + " matvec1 " + matvec1);
+        EXPECT_NMSE_LE(outs[0], outs[one_tile_off], 2e-4, std::string("one-tile attention blocks: one softmax vs one per warp ") + type_name(t) + " matvec1 " + matvec1);
+        // (a NaN-free, nonzero difference: the one-tile path was taken where the attention runs on the matrix units)
+        if (gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma) {
+            EXPECT_NE(outs[0], outs[one_tile_off]) << type_name(t) << " matvec1 " << matvec1 << ": one-tile attention switch changed nothing";
+        }
         for (W* w : {&wq, &wk, &wv, &wo, &wg, &wu, &wd}) gpu().release(const_cast<void*>(w->w.data));
         gpu().release(const_cast<void*>(norm.data));
         gpu().release(const_cast<void*>(bq.data));

@@ -72,7 +72,9 @@ struct AttnArgs {
     // Nonzero (matrix units with rope folded in): the first tiles are copied before the
     // programmatic-dependent wait, the token's row written from registers (attention_decode_mma.cu)
     int32_t early_kv;
-    int32_t pad_;
+    // Nonzero (matrix units): a block whose chunk is one tile shares one softmax over its warps and
+    // splits P V by output columns, so no per-warp (max, sum, O) merge is left at its end
+    int32_t one_tile;
     // Profiling only (GpuBackend::set_attention_trace): this launch's AttnTrace records, or null.
     unsigned long long* trace;
 };

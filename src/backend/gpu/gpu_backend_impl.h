@@ -49,7 +49,8 @@ struct DecodeSwitches {
     bool early_one = true;
     // Many-token kernel: short one-token rows loaded whole before the PDL wait. Off: the two-unit loop,
     // its first batch (early_one: its first unit) before the wait (H100, same call, the whole first
-    // batch: 7b q4_0 step 1989 -> 1923 us, q4_K 2138 -> 2083).
+    // batch: 7b q4_0 step 1989 -> 1923 us, q4_K 2138 -> 2083; the whole share in one batch with only
+    // its first unit before the wait, measured and removed: 7b q4_0 1909 -> 1980, q4_K 2051 -> 2157).
     bool matvec_whole_row = false;
     // One-token kernel, MatvecArgs::wide (kMatvec1Wide*): only the Q6_K tall matrices' three units; twice
     // the units where a lane's whole row then fits one batch (the 0.5b down projection, all its weights
@@ -76,6 +77,9 @@ struct DecodeSwitches {
     int attn_mma = 2;                // decode attention on the matrix units: 0 never, 1 at 4096+ positions, 2 always (where the table allows)
     int attn_mma_stages = 0;         // its shared-memory ring (tiles; 0: by shape)
     bool attn_early_kv = true;       // it copies its first tiles before the PDL wait (rope folded in)
+    // A matrix-unit attention block of one tile shares one softmax, its warps split P V by columns
+    // (H100, same call: 0.5b q4_0 step 430.5 -> 421.2 us, 7b q4_0 1934 -> 1909)
+    bool attn_one_tile = true;
     // Graphs for steps with a vendor GEMM or flash attention (prefill-sized steps). Off: those
     // run eagerly (their kernels take 10-1000 us, so a graph saves <1% of launch overhead, and a
     // chunk's signature changes with its context length, i.e. a capture + update per chunk).

@@ -100,6 +100,9 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_ATTN_MMA_STAGES=N    tiles in its shared-memory ring (2..4; default by shape)
 //   RF_GPU_ATTN_EARLY_KV=off    with the rope folded in, its first tiles are copied after the PDL
 //                               wait (default: before it; the token's own row from registers)
+//   RF_GPU_ATTN_ONE_TILE=off    its blocks of one 64-position tile keep a softmax per warp and merge
+//                               the warps' (max, sum, O) at the end (default: one softmax for the
+//                               block, each warp multiplies P by a quarter of V's columns)
 //   RF_GPU_ZERO_COPY=off        step data uploaded and argmax results read back by cudaMemcpyAsync
 //                               (default: a kernel reads / writes pinned host memory directly, so no
 //                               copy-engine operation sits between two decode steps' kernels)
@@ -140,6 +143,7 @@ DecodeSwitches decode_switches() {
     d.attn_mma = env_choice("RF_GPU_ATTN_MMA", {"off", "long", "all"}, def.attn_mma);
     d.attn_mma_stages = env_int("RF_GPU_ATTN_MMA_STAGES", 2, 4, def.attn_mma_stages);
     d.attn_early_kv = env_choice("RF_GPU_ATTN_EARLY_KV", {"off", "on"}, 1) == 1;
+    d.attn_one_tile = env_choice("RF_GPU_ATTN_ONE_TILE", {"off", "on"}, def.attn_one_tile ? 1 : 0) == 1;
     d.prefill_graphs = env_choice("RF_GPU_PREFILL_GRAPHS", {"off", "on"}, 0) == 1;
     if (const char* v = std::getenv("RF_GPU_PROFILE_SKIP"); v && *v) {
         std::string list = v;
@@ -571,6 +575,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.mma = attention_mma_wanted(op, pc.table, switches, max_ctx_) && s.chunk % 64 == 0 && s.n_splits > 1
                             ? attention_mma_stages(op.attn.head_dim, s.chunk, switches)
                             : 0;
+                a.one_tile = a.mma != 0 && switches.attn_one_tile ? 1 : 0;
                 a.group = group;
                 a.scale = op.attn.scale;
                 a.n_tok = static_cast<int32_t>(op.a.rows);
