@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "backend/gpu/attention_combine.cuh"
 #include "backend/gpu/attention_decode_common.cuh"
 #include "backend/gpu/rope_device.cuh"
 
@@ -309,8 +310,6 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
     if (split_k && tid < nh) a.partial_ml[pidx0 + static_cast<size_t>(tid) * a.n_splits] = make_float2(m_s[tid], l_s[tid]);
 }
 
-constexpr int kCombineRegSplits = 16;  // the combine holds up to this many chunks in registers
-
 // Merges the chunks of one (token, head): out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s.
 // One block of D threads per (head, token); with xq each warp also quantizes its 32 dims;
 // with rope folded into the attention it writes the head's rotated q back. D is a template
@@ -341,37 +340,23 @@ __global__ void __launch_bounds__(D) attention_combine_kernel(const AttnArgs a, 
     // issued (one memory round trip for all of them)
     const float q_x = a.rope_fused ? qh[d] : 0.0f;
     const float q_p = a.rope_fused ? qh[rope_partner(d, a.rope.n_rot, a.rope.neox != 0)] : 0.0f;
-    float num = 0.0f, den = 0.0f;
+    float o;
     if (n_splits <= kCombineRegSplits) {
-        // Few chunks: every thread loads all (max, sum) pairs (the same addresses: one L1 line)
-        // and its sums together, one memory round trip; the same arithmetic as below.
-        // Slots past n_splits hold an empty chunk ((-inf, 0), 0), so that the merge below runs
-        // without a branch per chunk (each was a branch around its exp).
-        float2 ml[kCombineRegSplits];
-        float pa[kCombineRegSplits];
-#pragma unroll
-        for (int s = 0; s < kCombineRegSplits; ++s) {
-            ml[s] = s < n_splits ? ml_h[s] : make_float2(-INFINITY, 0.0f);
-            pa[s] = s < n_splits ? pa_d[s * D] : 0.0f;  // unwritten for empty chunks
-        }
+        // Few chunks: every (max, sum) pair and this dim's sums in one memory round trip
+        // (attention_combine.cuh); the same arithmetic as below.
+        CombineChunks ch;
+        ch.load<D>(ml_h, pa_d, n_splits);
         const float q_rotated =
             a.rope_fused ? rope_rotate_loaded(q_x, q_p, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s) : 0.0f;
         if (a.rope_fused) {
             __syncthreads();  // every read of q is done before the rotated q is written
             qh[d] = q_rotated;
         }
-        float M = -INFINITY;
-#pragma unroll
-        for (int s = 0; s < kCombineRegSplits; ++s) M = fmaxf(M, ml[s].x);
-        trace.clock_after(8, M + pa[0]);
-#pragma unroll
-        for (int s = 0; s < kCombineRegSplits; ++s) {
-            const bool empty = ml[s].x == -INFINITY;
-            const float w = __expf(ml[s].x - M);  // (NaN for an empty chunk when every chunk is: not used)
-            num += empty ? 0.0f : w * pa[s];
-            den += empty ? 0.0f : w * ml[s].y;
-        }
+        const float M = ch.max();
+        trace.clock_after(8, M + ch.pa[0]);
+        o = ch.merge(M);
     } else {
+        float num = 0.0f, den = 0.0f;
         __shared__ float w_s[kAttnMaxSplits], l_s[kAttnMaxSplits];
         for (int s = threadIdx.x; s < n_splits; s += D) {
             const float2 ml = ml_h[s];
@@ -400,8 +385,8 @@ __global__ void __launch_bounds__(D) attention_combine_kernel(const AttnArgs a, 
             for (int k = 0; k < 8; ++k) add(s + k, pa[k]);
         }
         for (; s < n_splits; ++s) add(s, pa_d[s * D]);
+        o = num / den;
     }
-    const float o = num / den;
     trace.clock(3);
     trace.clock(4);
     const int64_t e = static_cast<int64_t>(h) * D + d;  // element of the token's row
@@ -453,7 +438,7 @@ void launch_attention_rd(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* 
 }
 
 template <int D>
-void launch_attention_d(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* xq, float2* xds) {
+void launch_attention_d(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* xq, float2* xds, const AttnProj* proj) {
     // with one split the attention kernel writes out (and its q8_1) itself
     const bool combine = a.n_splits > 1;
     int8_t* kq = combine ? nullptr : xq;
@@ -461,7 +446,9 @@ void launch_attention_d(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* x
     if (a.mma) launch_attention_decode_mma(l, a, D);
     else if (a.rope_fused) launch_attention_rd<D, true>(l, a, codec, kq, kds);
     else launch_attention_rd<D, false>(l, a, codec, kq, kds);
-    if (combine)
+    if (combine && proj != nullptr)
+        launch_attention_combine_proj(l, a, D, *proj);
+    else if (combine)
         l.launch(attention_combine_kernel<D>, dim3(static_cast<unsigned>(a.n_head), static_cast<unsigned>(a.n_tok)),
                  dim3(D), 0, a, xq, xds);
 }
@@ -475,7 +462,14 @@ bool attention_can_fuse_rope(int64_t n_tok, int n_qsub, int head_dim, int n_rot)
            n_rot <= head_dim;
 }
 
-void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq, float2* xds) {
+bool attention_proj_supported(int head_dim, int n_splits, int64_t n_tok, TensorType type) {
+    const bool legacy = type == TensorType::Q4_0 || type == TensorType::Q4_1 || type == TensorType::Q5_0 ||
+                        type == TensorType::Q5_1 || type == TensorType::Q8_0;
+    return legacy && (head_dim == 64 || head_dim == 128) && n_tok == 1 && n_splits >= 2 && n_splits <= kCombineRegSplits;
+}
+
+void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq, float2* xds,
+                      const AttnProj* proj) {
     if (a.n_splits < 1 || a.n_splits > kAttnMaxSplits)
         fail_message("gpu attention: " + std::to_string(a.n_splits) + " splits (1.." + std::to_string(kAttnMaxSplits) + ")");
     if (a.mma && !attention_mma_supported(head_dim, codec))
@@ -483,10 +477,15 @@ void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec code
                      " with this KV codec in this build");
     if (a.rope_fused && !(attention_can_fuse_rope(a.n_tok, a.n_qsub, head_dim, a.rope.n_rot) && a.q_rot == a.q))
         fail_message("gpu attention: rope cannot be folded into this launch (one token, one q-head block per KV head)");
+    if (proj != nullptr && !(attention_proj_supported(head_dim, a.n_splits, a.n_tok, proj->type) &&
+                             proj->w.cols == static_cast<int64_t>(a.n_head) * head_dim))
+        fail_message("gpu attention: the output projection cannot be folded into this combine (head_dim " +
+                     std::to_string(head_dim) + ", " + std::to_string(a.n_splits) + " splits, " + std::to_string(a.n_tok) +
+                     " tokens, " + std::to_string(proj->w.cols) + " columns)");
     switch (head_dim) {
-        case 64: launch_attention_d<64>(l, a, codec, xq, xds); break;
-        case 128: launch_attention_d<128>(l, a, codec, xq, xds); break;
-        case 256: launch_attention_d<256>(l, a, codec, xq, xds); break;
+        case 64: launch_attention_d<64>(l, a, codec, xq, xds, proj); break;
+        case 128: launch_attention_d<128>(l, a, codec, xq, xds, proj); break;
+        case 256: launch_attention_d<256>(l, a, codec, xq, xds, proj); break;
         default: fail_message("gpu attention: head_dim " + std::to_string(head_dim) + " is not supported (64, 128, 256)");
     }
 }

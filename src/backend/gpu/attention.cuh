@@ -26,6 +26,7 @@
 #include <cstdint>
 
 #include "backend/gpu/gpu_launch.h"
+#include "backend/gpu/gpu_weight_layout.h"
 #include "backend/gpu/rope.cuh"
 #include "kv/kv_layout.h"
 
@@ -104,10 +105,26 @@ void launch_attention_decode_mma(Launcher& l, const AttnArgs& a, int head_dim);
 // (64, 32, 16 positions for head dims 64, 128, 256): chunks up to it take one memory round trip.
 constexpr int attention_short_chunk(int head_dim) { return 128 * 32 / head_dim; }
 
+// The output projection folded into the combine (one token, deferred residual update; gpu_emit.cpp):
+// the combine block of head h also adds w[:, h * head_dim .. (h + 1) * head_dim) . out_h into acc
+// (fixed point, residual_acc.cuh) instead of writing out's q8_1.
+struct AttnProj {
+    QMatrix w;             // [rows, n_head * head_dim] of type `type` (attention_proj_supported)
+    TensorType type;
+    long long* acc;        // [rows]
+};
+
+// Whether the combine can take the output projection: one token, 2..16 splits, head dims 64 / 128,
+// 32-weight block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) over n_head * head_dim columns.
+bool attention_proj_supported(int head_dim, int n_splits, int64_t n_tok, TensorType type);
+
 // xq / xds (optional, head_dim % 32 == 0): the kernel writing out also writes its q8_1 form
-// (see norm_quant.cuh) for the matmul that follows.
+// (see norm_quant.cuh) for the matmul that follows. proj (optional, attention_proj_supported): the
+// combine does the output projection into proj->acc instead (xq / xds unused).
 void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq = nullptr,
-                      float2* xds = nullptr);
+                      float2* xds = nullptr, const AttnProj* proj = nullptr);
+// The combine + output projection kernel (attention_combine_proj.cu; launch_attention calls it).
+void launch_attention_combine_proj(Launcher& l, const AttnArgs& a, int head_dim, const AttnProj& p);
 
 // Whether rope + KV store can be folded into the decode attention of this shape.
 bool attention_can_fuse_rope(int64_t n_tok, int n_qsub, int head_dim, int n_rot);

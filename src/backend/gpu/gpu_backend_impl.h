@@ -80,6 +80,11 @@ struct DecodeSwitches {
     // A matrix-unit attention block of one tile shares one softmax, its warps split P V by columns
     // (H100, same call: 0.5b q4_0 step 430.5 -> 421.2 us, 7b q4_0 1934 -> 1909)
     bool attn_one_tile = true;
+    // One token: the attention combine also multiplies each head by its columns of the output
+    // projection (one-token matrices of 32-weight block types) into a fixed-point accumulator; the next
+    // rms_norm prologue reads x + acc, the next residual epilogue into x folds it in, so the projection
+    // needs no launch (H100, same call, queued us: 0.5b q4_0 step 419 -> 389, 7b unchanged: not taken)
+    bool attn_proj = true;
     // Graphs for steps with a vendor GEMM or flash attention (prefill-sized steps). Off: those
     // run eagerly (their kernels take 10-1000 us, so a graph saves <1% of launch overhead, and a
     // chunk's signature changes with its context length, i.e. a capture + update per chunk).
@@ -158,6 +163,7 @@ private:
         size_t attn = 0;      // split-K partials
         size_t blas_w = 0;    // dequantized weight rows (f16)
         size_t blas_x = 0;    // activations as f16/bf16
+        size_t res_acc = 0;   // a deferred residual update's fixed-point accumulator (kept zero between uses)
     };
 
     void record(const Op& op);
@@ -220,7 +226,7 @@ private:
         std::vector<int8_t> paths;  // per op: the dispatch decision (matmul path / flash attention)
         StepDevice step;
         int32_t ctx_bucket = 0;
-        const void* scratch[4] = {};
+        const void* scratch[5] = {};
         bool fuse = false, pdl = false;
         DecodeSwitches switches;
     };
@@ -237,6 +243,7 @@ private:
     int staging_next_ = 0;
 
     ScratchBuffer q8_, attn_, blas_w_, blas_x_;
+    ScratchBuffer res_acc_;  // residual_acc.cuh: zeroed when allocated; every step that adds to it zeroes it again
     ScratchBuffer sample_buf_;
     void* sample_host_ = nullptr;  // pinned: the synchronous result at 0, argmax_async's slots at kAsyncSampleOffset
     void* sample_host_dev_ = nullptr;  // its device mapping (argmax_async's results written by the kernel)

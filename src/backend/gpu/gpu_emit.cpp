@@ -12,6 +12,14 @@
 //   gate/up + swiglu + quantized matmul of it   -> the SwiGLU epilogue also writes the q8_1 input
 //   rope(q) + rope(k) + kv_store + attention   -> the attention kernel rotates q and k and stores
 //                                                  k / v itself (one launch less per layer)
+//   attention + output matmul + add(x, y, x)   -> deferred output projection: the split-K combine
+//                                                  also multiplies each head by its columns of the
+//                                                  matrix into a fixed-point accumulator
+//                                                  (residual_acc.cuh); the next rms_norm prologue reads
+//                                                  x + acc, the next residual epilogue into x (the down
+//                                                  projection) folds acc in and zeroes it. Only where
+//                                                  nothing else reads x or the projection's output in
+//                                                  between (deferred_proj below).
 // The many-token matvec loads its first units before the programmatic-dependent-launch wait.
 // The q8_1 activations live in two slots of the q8 scratch, each remembering which activation it
 // holds, so later matmuls on the same input reuse them; a kernel that reads one slot writes the
@@ -30,6 +38,7 @@
 #include "backend/gpu/gpu_backend_impl.h"
 #include "backend/gpu/matvec.cuh"
 #include "backend/gpu/norm_quant.cuh"
+#include "backend/gpu/residual_acc.h"
 #include "backend/gpu/rope.cuh"
 #include "backend/gpu/gpu_weight_layout.h"
 #include "backend/rope_freqs.h"
@@ -103,6 +112,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_ATTN_ONE_TILE=off    its blocks of one 64-position tile keep a softmax per warp and merge
 //                               the warps' (max, sum, O) at the end (default: one softmax for the
 //                               block, each warp multiplies P by a quarter of V's columns)
+//   RF_GPU_ATTN_PROJ=off        the output projection as its own launch after the attention combine
+//                               (default: deferred into the combine where the ops allow)
 //   RF_GPU_ZERO_COPY=off        step data uploaded and argmax results read back by cudaMemcpyAsync
 //                               (default: a kernel reads / writes pinned host memory directly, so no
 //                               copy-engine operation sits between two decode steps' kernels)
@@ -144,6 +155,7 @@ DecodeSwitches decode_switches() {
     d.attn_mma_stages = env_int("RF_GPU_ATTN_MMA_STAGES", 2, 4, def.attn_mma_stages);
     d.attn_early_kv = env_choice("RF_GPU_ATTN_EARLY_KV", {"off", "on"}, 1) == 1;
     d.attn_one_tile = env_choice("RF_GPU_ATTN_ONE_TILE", {"off", "on"}, def.attn_one_tile ? 1 : 0) == 1;
+    d.attn_proj = env_choice("RF_GPU_ATTN_PROJ", {"off", "on"}, def.attn_proj ? 1 : 0) == 1;
     d.prefill_graphs = env_choice("RF_GPU_PREFILL_GRAPHS", {"off", "on"}, 0) == 1;
     if (const char* v = std::getenv("RF_GPU_PROFILE_SKIP"); v && *v) {
         std::string list = v;
@@ -286,6 +298,8 @@ GpuBackendImpl::ScratchNeeds GpuBackendImpl::scratch_needs() const {
             }
         } else if (op.kind == OpKind::RmsNorm && op.c.cols % 32 == 0) {
             n.q8 = std::max(n.q8, q8_bytes(op.c.rows, op.c.cols));
+        } else if (op.kind == OpKind::Add && op.c.rows == 1) {  // a residual stream a deferred projection may target
+            n.res_acc = std::max(n.res_acc, static_cast<size_t>(op.c.cols) * sizeof(long long));
         } else if (op.kind == OpKind::Attention && !use_flash_attention(pc, op)) {
             const AttnSplit s = attention_split_for(op, pc.table, switches_, max_ctx_, info_.multiprocessors);
             n.attn = std::max(n.attn, attention_scratch(op, s).bytes);
@@ -324,6 +338,67 @@ void GpuBackendImpl::emit(Launcher& l) const {
     const Op* pending_norm = nullptr;  // an rms_norm left to the prologue of the next matvec
     const Op* pending_rope = nullptr;  // rope(q), rope(k), kv_store left to the next attention
     int traced_attentions = 0;         // set_attention_trace: launches given a trace record so far
+    // Whether the rms_norm at idx goes to the prologue of the one-token matvec after it.
+    auto norm_to_prologue = [&](size_t idx) {
+        const Op& op = ops_[idx];
+        return fuse_ops_ && op.c.cols % 32 == 0 && idx + 1 < n_ops && ops_[idx + 1].kind == OpKind::Matmul &&
+               same_act(ops_[idx + 1].a, op.c) && matvec_path(ops_[idx + 1]) &&
+               is_quantized_matvec_type(ops_[idx + 1].w.type) && switches.norm_prologue &&
+               one_token_matvec(ops_[idx + 1], switches) && op.a.cols % 4 == 0 && !overlaps(op.a, op.c);
+    };
+    // The residual stream the matmul at idx adds its result into in its epilogue (the add after it),
+    // or nothing.
+    auto residual_of = [&](size_t idx) -> Act {
+        const Op& op = ops_[idx];
+        if (!fuse_ops_ || idx + 1 >= n_ops || ops_[idx + 1].kind != OpKind::Add) return no_act;
+        const Op& ad = ops_[idx + 1];
+        const bool y_is_b = same_act(ad.b, op.c), y_is_a = same_act(ad.a, op.c);
+        const Act other = y_is_b ? ad.a : ad.b;
+        if ((y_is_a || y_is_b) && same_act(ad.c, other) && other.rows == op.c.rows && other.cols == op.c.cols &&
+            !overlaps(other, op.a) && !overlaps(other, op.c))
+            return other;
+        return no_act;
+    };
+    // Deferred output projection (see the top) for the attention at i with n_splits splits: matmul
+    // (i + 1) + add(x, y, x) (i + 2) go into the combine when the next op (i + 3) is an rms_norm of x
+    // into y that a one-token prologue takes, and the next op touching x after it is the residual add
+    // of a one-token matmul starting its own launch, with only matmuls, swiglus, ropes, KV stores,
+    // attentions and rms_norms of other rows in between. Returns that matmul's index, or 0.
+    auto deferred_proj = [&](size_t i, int n_splits) -> size_t {
+        const Op& at = ops_[i];
+        if (!switches.attn_proj || !fuse_ops_ || i + 4 >= n_ops) return 0;
+        const Op &m = ops_[i + 1], &nm = ops_[i + 3];
+        if (m.kind != OpKind::Matmul || !same_act(m.a, at.c) || m.bias || !matvec_path(m) ||
+            !one_token_matvec(m, switches) || m.w.cols != at.c.cols ||
+            !attention_proj_supported(at.attn.head_dim, n_splits, at.a.rows, m.w.type) ||
+            static_cast<int64_t>(at.attn.n_head) * at.attn.head_dim != at.c.cols || m.w.rows > (int64_t{1} << 20))
+            return 0;
+        const Act x = residual_of(i + 1);
+        if (x.data == nullptr || x.rows != 1 || nm.kind != OpKind::RmsNorm || !same_act(nm.a, x) ||
+            !same_act(nm.c, m.c) || !norm_to_prologue(i + 3) || at.attn.n_head > kResAccMaxParts)
+            return 0;
+        for (size_t j = i + 4; j < n_ops; ++j) {
+            const Op& op = ops_[j];
+            const bool touches = overlaps(op.a, x) || overlaps(op.b, x) || overlaps(op.c, x);
+            if (!touches) {
+                if (op.kind != OpKind::Matmul && op.kind != OpKind::Swiglu && op.kind != OpKind::Rope &&
+                    op.kind != OpKind::KvStore && op.kind != OpKind::Attention && op.kind != OpKind::RmsNorm)
+                    return 0;
+                continue;
+            }
+            if (op.kind != OpKind::Add || j - 1 <= i + 3) return 0;
+            const Op& dn = ops_[j - 1];
+            const Op& before = ops_[j - 2];  // dn must start its own launch
+            if (before.kind == OpKind::Matmul && same_act(before.a, dn.a) && before.w.type == dn.w.type) return 0;
+            if (dn.kind != OpKind::Matmul || dn.a.rows != 1 || !matvec_path(dn) || !is_quantized_matvec_type(dn.w.type) ||
+                !one_token_matvec(dn, switches) || !same_act(residual_of(j - 1), x))
+                return 0;
+            return j - 1;
+        }
+        return 0;
+    };
+    auto* res_acc = static_cast<long long*>(res_acc_.ptr);
+    size_t deferred_norm = n_ops, deferred_res = n_ops;  // ops still to consume the accumulator (n_ops: none)
     // The slot holding x's q8_1, quantizing it into slot 0 first if no slot does.
     auto quantized_input = [&](const Act& x) {
         for (int s = 0; s < 2; ++s)
@@ -348,11 +423,11 @@ void GpuBackendImpl::emit(Launcher& l) const {
                                      is_quantized_matvec_type(ops_[i + 1].w.type);
                 written(op.c);
                 // one token, not in place: the next matvec normalises x in its prologue
-                if (fuse_q8 && switches.norm_prologue && one_token_matvec(ops_[i + 1], switches) && op.a.cols % 4 == 0 &&
-                    !overlaps(op.a, op.c)) {
+                if (norm_to_prologue(i)) {
                     pending_norm = &op;
                     break;
                 }
+                RF_CHECK(i != deferred_norm, "gpu emit: the rms_norm after a deferred output projection was not left to a prologue");
                 launch_rms_norm(l, op.a.data, static_cast<const float*>(op.w.data), op.eps, op.c.data, op.a.rows, op.a.cols,
                                 fuse_q8 ? q8_xq(0, op.c) : nullptr, fuse_q8 ? q8_xds(0, op.c) : nullptr,
                                 switches.norm_slices);
@@ -407,15 +482,18 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     }
                 }
                 // matmul + add(residual, y) -> residual
-                if (fuse_ops_ && n == 1 && i + 1 < n_ops && ops_[i + 1].kind == OpKind::Add) {
-                    const Op& ad = ops_[i + 1];
-                    const bool y_is_b = same_act(ad.b, op.c), y_is_a = same_act(ad.a, op.c);
-                    const Act other = y_is_b ? ad.a : ad.b;
-                    if ((y_is_a || y_is_b) && same_act(ad.c, other) && other.rows == op.c.rows && other.cols == op.c.cols &&
-                        !overlaps(other, x) && !overlaps(other, op.c)) {
+                if (n == 1) {
+                    const Act other = residual_of(i);
+                    if (other.data != nullptr) {
                         a.residual[0] = other.data;
                         consumed = 2;
                     }
+                }
+                if (i == deferred_res) {  // checked by deferred_proj: one-token, residual epilogue
+                    RF_CHECK(a.residual[0] != nullptr && one_token_matvec(op, switches),
+                             "gpu emit: the residual add after a deferred output projection is not in a one-token epilogue");
+                    a.residual_acc = res_acc;
+                    deferred_res = n_ops;
                 }
                 if (one_token_matvec(op, switches)) {
                     // gate/up + swiglu whose output feeds a quantized matvec: the epilogue writes its q8_1
@@ -443,6 +521,10 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     a.x_stride = K;
                     int in_slot = 0;
                     if (pending_norm != nullptr) {
+                        if (deferred_norm < n_ops && pending_norm == &ops_[deferred_norm]) {  // x + the pending projection
+                            a.norm_acc = res_acc;
+                            deferred_norm = n_ops;
+                        }
                         a.prologue = static_cast<int32_t>(MatvecPrologue::RmsNorm);
                         a.norm_x = pending_norm->a.data;
                         a.norm_w = static_cast<const float*>(pending_norm->w.data);
@@ -601,6 +683,20 @@ void GpuBackendImpl::emit(Launcher& l) const {
                                      ops_[i + 1].kind == OpKind::Matmul && same_act(ops_[i + 1].a, op.c) &&
                                      matvec_path(ops_[i + 1]) && is_quantized_matvec_type(ops_[i + 1].w.type);
                 written(op.c);
+                const size_t dres = fuse_q8 ? deferred_proj(i, a.n_splits) : 0;
+                if (dres != 0) {  // matmul + add go into the combine (the accumulator)
+                    RF_CHECK(deferred_norm == n_ops && deferred_res == n_ops,
+                             "gpu emit: a deferred output projection before the previous one was consumed");
+                    const Op& m = ops_[i + 1];
+                    const AttnProj proj{qmatrix(m.w.type, m.w.data, m.w.rows, m.w.cols), m.w.type, res_acc};
+                    launch_attention(l, a, op.attn.head_dim, op.kv.codec, nullptr, nullptr, &proj);
+                    written(m.c);
+                    written(ops_[i + 2].c);  // x: its value is x + acc until the fold
+                    deferred_norm = i + 3;
+                    deferred_res = dres;
+                    i += 2;
+                    break;
+                }
                 launch_attention(l, a, op.attn.head_dim, op.kv.codec, fuse_q8 ? q8_xq(0, op.c) : nullptr,
                                  fuse_q8 ? q8_xds(0, op.c) : nullptr);
                 if (fuse_q8) q8_of[0] = op.c;
@@ -623,6 +719,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
             }
         }
     }
+    RF_CHECK(deferred_norm == n_ops && deferred_res == n_ops,
+             "gpu emit: a deferred output projection was left pending at the end of the step");
 }
 
 }  // namespace rf::gpu

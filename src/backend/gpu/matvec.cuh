@@ -101,6 +101,11 @@ struct MatvecArgs {
     int32_t fit;                        // one-token kernel: instances fitted to short rows (fewer units in
                                         // flight, the norm holding one float4 per thread; the same sums),
                                         // bits kMatvec1Fit* (matvec1_kernel.cuh)
+    // One-token kernel, a residual update left pending in a fixed-point accumulator (residual_acc.cuh;
+    // gpu_emit.cpp's deferred output projection):
+    const long long* norm_acc;          // RmsNorm prologue: x = norm_x + norm_acc
+    long long* residual_acc;            // Plain, one matrix with a residual: residual += acc, acc = 0,
+                                        // then the result is added
 };
 
 struct MatvecConfig {

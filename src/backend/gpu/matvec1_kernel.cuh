@@ -20,6 +20,7 @@
 #include <algorithm>
 
 #include "backend/gpu/matvec_kernel.cuh"
+#include "backend/gpu/residual_acc.cuh"
 
 namespace rf::gpu {
 
@@ -81,7 +82,8 @@ __device__ __forceinline__ void matvec1_copy_x(const MatvecArgs& a, int cols, in
 // t, t + blockDim, ...; the 8 lanes of one 32-element q8_1 block are 8 consecutive lanes
 // (cols % 32 == 0, blockDim % 32 == 0), so the block's max and sum are 3 shuffle steps.
 // wv: the first NH float4s of w of this thread (loaded before the PDL wait).
-template <int NH>
+// DEFER: x is norm_x + norm_acc (a pending residual update, residual_acc.cuh).
+template <int NH, bool DEFER>
 __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, const float4 (&wv)[NH], int8_t* xq,
                                                float2* xds) {
     __shared__ float red[32];
@@ -91,17 +93,31 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
     const auto* w4 = reinterpret_cast<const float4*>(a.norm_w);
     float4 held[NH];
     float ss = 0.0f;
+    // float4 i of x, plus the pending residual update's four elements where there is one (both loads
+    // issued before either is used)
+    auto x_at = [&](int i) {
+        float4 v = x4[i];
+        if constexpr (DEFER) {
+            const auto* acc2 = reinterpret_cast<const longlong2*>(a.norm_acc) + 2 * i;
+            const longlong2 lo = acc2[0], hi = acc2[1];
+            v.x += res_acc_value(lo.x);
+            v.y += res_acc_value(lo.y);
+            v.z += res_acc_value(hi.x);
+            v.w += res_acc_value(hi.y);
+        }
+        return v;
+    };
 #pragma unroll
     for (int k = 0; k < NH; ++k) {
         const int i = threadIdx.x + k * n;
-        held[k] = i < n4 ? x4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        held[k] = i < n4 ? x_at(i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         ss += held[k].x * held[k].x + held[k].y * held[k].y + held[k].z * held[k].z + held[k].w * held[k].w;
     }
     // (Trip counts and round counts without an integer division: rows of up to
     // NH * blockDim float4s, every decode shape here, skip the loops below whole.)
     if (NH * n < n4) {
         for (int i = threadIdx.x + NH * n; i < n4; i += n) {
-            const float4 v = x4[i];
+            const float4 v = x_at(i);
             ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
         }
     }
@@ -145,7 +161,7 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
         if (k * n < n4) emit(threadIdx.x + k * n, held[k], wv[k]);
     for (int k = NH; k * n < n4; ++k) {
         const int i = threadIdx.x + k * n;
-        emit(i, i < n4 ? x4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f), i < n4 ? w4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f));
+        emit(i, i < n4 ? x_at(i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f), i < n4 ? w4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f));
     }
 }
 
@@ -156,9 +172,10 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
 // MatvecArgs::wide not 0), or fewer where a lane's share of a short row needs fewer (MatvecArgs::fit).
 // NH: float4s of x and w per thread the norm prologue holds in registers. MIN_BLOCKS: the launch
 // bound's blocks per SM; above 1 the launch gives every row group a block of its own (no persistent
-// loop).
+// loop). DEFER: a pending residual update (MatvecArgs::norm_acc / residual_acc; instances of their own,
+// as its loads in the others cost registers: 7b q4_0 step +19 us, q8_0 +25).
 template <TensorType T, bool SWIGLU, bool NORM, int U = matvec1_units_in_flight<T>(), int NH = kMatvec1NormHeld,
-          int MIN_BLOCKS = 1>
+          int MIN_BLOCKS = 1, bool DEFER = false>
 __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel(const MatvecArgs a) {
     using P = QuantPolicy<T>;
     constexpr int NM = SWIGLU ? 2 : 1;
@@ -233,7 +250,7 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
     if (!early) load(cur, j);
     else if (ke < U) load_part(cur, j, ke, U);
     const bool direct = !NORM && a.x_direct;
-    if constexpr (NORM) matvec1_norm_x<NH>(a, cols, wv, xs_q, xs_ds);
+    if constexpr (NORM) matvec1_norm_x<NH, DEFER>(a, cols, wv, xs_q, xs_ds);
     else if (!direct) matvec1_copy_x(a, cols, xs_q, xs_ds);
     if (!direct) __syncthreads();
 
@@ -333,7 +350,14 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
                 float* res = mi == 0 ? a.residual[0] : mi == 1 ? a.residual[1] : a.residual[2];
                 if (bias) v += bias[lrow];
                 y[lrow] = v;
-                if (res) res[lrow] += v;
+                if constexpr (DEFER) {  // the pending update first (one matrix), then zeroed
+                    if (res) {
+                        res[lrow] = res[lrow] + res_acc_value(a.residual_acc[lrow]) + v;
+                        a.residual_acc[lrow] = 0;
+                    }
+                } else {
+                    if (res) res[lrow] += v;
+                }
             }
         }
         if (next_group >= n_groups) break;
@@ -371,11 +395,33 @@ void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
     const bool norm_fits = !norm || a.x_stride / 4 <= int64_t{kMatvec1FitNormHeld} * a.block_threads;
     const bool half_fits = units <= int64_t{UN} * a.lanes_per_row && norm_fits;
     const bool one_fits = units <= a.lanes_per_row && norm_fits;
+    constexpr int U0 = matvec1_units_in_flight<T>();
+    constexpr bool tight_fits = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q8_0;
+    if (a.norm_acc != nullptr || a.residual_acc != nullptr) {  // a pending residual update: the DEFER instances
+        if (a.norm_acc != nullptr && !norm)
+            fail_message("gpu matvec: a pending residual update read without the rms_norm prologue");
+        if (a.residual_acc != nullptr && (swiglu || norm || a.n_mats != 1 || a.residual[0] == nullptr))
+            fail_message("gpu matvec: a pending residual update folded by a launch that is not one plain matrix with a residual");
+        if (swiglu) {
+            if constexpr (tight_fits) {
+                const auto tight = matvec1_kernel<T, true, true, UN, kMatvec1FitNormHeld, 2, true>;
+                if ((a.fit & kMatvec1FitSwigluTight) && half_fits && groups <= resident(tight)) {
+                    go(tight);
+                    return;
+                }
+            }
+            go(matvec1_kernel<T, true, true, U0, kMatvec1NormHeld, 1, true>);
+        } else if (norm) {
+            go(matvec1_kernel<T, false, true, U0, kMatvec1NormHeld, 1, true>);
+        } else {
+            go(matvec1_kernel<T, false, false, U0, kMatvec1NormHeld, 1, true>);
+        }
+        return;
+    }
     if (swiglu) {
         if (norm) {
             // (the tight instance fits 64 registers without spills for these types; ptxas spills
             // 56-92 bytes for Q5_0, Q5_1, Q4_K and Q6_K)
-            constexpr bool tight_fits = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q8_0;
             if constexpr (tight_fits) {
                 const auto tight = matvec1_kernel<T, true, true, UN, kMatvec1FitNormHeld, 2>;
                 if ((a.fit & kMatvec1FitSwigluTight) && half_fits && groups <= resident(tight)) {
