@@ -48,11 +48,19 @@ PY
         tail -1 "$out/run_gpu.err" | tee -a "$summary"
         $rf logits --device gpu --text "In computer science, a hash table is" --out "$out/l_gpu.f32" 2>/dev/null
         $rf logits --device cpu --text "In computer science, a hash table is" --out "$out/l_cpu.f32" 2>/dev/null
-        python3 - "$out/l_gpu.f32" "$out/l_cpu.f32" <<'PY' | tee -a "$summary"
+        # the same through the decode kernels: one token per step (-b 1), over the prompt and the CPU's
+        # greedy continuation
+        $rf logits --device gpu -b 1 --text "The Python interpreter$cpu" --out "$out/ld_gpu.f32" 2>/dev/null
+        $rf logits --device cpu -b 1 --text "The Python interpreter$cpu" --out "$out/ld_cpu.f32" 2>/dev/null
+        python3 - "$out/l_gpu.f32" "$out/l_cpu.f32" "$out/ld_gpu.f32" "$out/ld_cpu.f32" <<'PY' | tee -a "$summary"
 import sys, numpy as np
-g, c = (np.fromfile(p, dtype="<f4") for p in sys.argv[1:3])
-print(f"e2e logits gpu vs cpu: max|d|/max|c| = {np.abs(g - c).max() / np.abs(c).max():.2e}, "
-      f"argmax equal {np.mean(g.reshape(-1, 8192).argmax(1) == c.reshape(-1, 8192).argmax(1)) * 100:.0f}%")
+for what, (pg, pc) in (("prefill", sys.argv[1:3]), ("decode, one token per step", sys.argv[3:5])):
+    g, c = (np.fromfile(p, dtype="<f4").reshape(-1, 8192) for p in (pg, pc))
+    top2 = np.sort(c, 1)[:, -2:]
+    rows = np.nonzero(g.argmax(1) != c.argmax(1))[0]
+    print(f"e2e logits gpu vs cpu ({what}, {len(c)} rows): max|d|/max|c| = {np.abs(g - c).max() / np.abs(c).max():.2e}, "
+          f"nmse {((g - c) ** 2).sum() / (c ** 2).sum():.2e}, argmax equal {np.mean(g.argmax(1) == c.argmax(1)) * 100:.0f}%"
+          + "".join(f"; row {r} differs, cpu top-2 margin {top2[r, 1] - top2[r, 0]:.3f}" for r in rows))
 PY
         ;;
     decode)
