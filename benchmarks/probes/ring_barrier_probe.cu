@@ -2,10 +2,13 @@
 // weights into a shared-memory ring with bulk copies (cp.async.bulk, never waiting for the consumers' grid
 // barriers, only for ring slots), while 8 consumer warps read the ring and meet in a grid barrier between
 // segments (each segment depends on the previous one). BAR: 0 none, 1 fence + volatile spin, 2 fence +
-// acquire spin with back-off, 3 release add + acquire spin, 4 relaxed (no ordering: what the barrier's traffic alone costs). Compared with the
-// same bytes as a PDL chain of K kernels. H100 (2026-11-26): without barriers the ring streams 28 x 4.7 MB
-// in 46 us (2.86 TB/s); with an ordered barrier (fence or release / acquire) each segment costs 1.7-2.4 us,
-// as a PDL boundary does; relaxed 0.7-1.1 us. A loader that runs ahead does not hide the ordering.
+// acquire spin with back-off, 3 release add + acquire spin, 4 relaxed (no ordering: what the barrier's traffic alone costs),
+// 5 no barrier but a data-carried dependency: each block publishes its share of a 3584-word vector as
+// (value, epoch) 8-byte relaxed stores (NCCL's LL protocol) and polls the whole vector before its next
+// segment. Compared with the same bytes as a PDL chain of K kernels. H100 (2026-11-26): without barriers
+// the ring streams 28 x 4.7 MB in 46 us (2.86 TB/s); with an ordered barrier (fence or release / acquire)
+// each segment costs 1.7-2.4 us, as a PDL boundary does; relaxed 0.7-1.1 us; the LL vector 3.6-3.9 us (every
+// block polling 28 KB of flags). A loader that runs ahead does not hide the ordering.
 #include <cstdio>
 #include <cstdint>
 #include <algorithm>
@@ -25,8 +28,11 @@ __device__ __forceinline__ void bulk_g2s(void* dst, const void* src, uint32_t by
                :: "r"(sa(dst)), "l"(src), "r"(bytes), "r"(sa(bar)) : "memory"); }
 
 constexpr int kConsumers = 8;
+constexpr int kLLWords = 3584;  // BAR 5: the vector every block needs from the previous segment (7b n_embd)
+
 template <int NS, int SB, int BAR = 1>
-__global__ void __launch_bounds__(32 * (kConsumers + 1), 1) ring_k(const uint8_t* w, size_t seg_bytes, int K, int* bar_ctr, int base, int* out) {
+__global__ void __launch_bounds__(32 * (kConsumers + 1), 1) ring_k(const uint8_t* w, size_t seg_bytes, int K, int* bar_ctr, int base, int* out,
+                                                                 unsigned long long* ll) {
   extern __shared__ __align__(128) uint8_t ring[];
   __shared__ uint64_t full[NS], empty[NS];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -56,7 +62,24 @@ __global__ void __launch_bounds__(32 * (kConsumers + 1), 1) ring_k(const uint8_t
   int acc = 0, c = 0;
   const int ct = threadIdx.x - 32;  // 0 .. 255
   for (int j = 0; j < K; ++j) {
-    if (BAR != 0 && j > 0) {  // grid barrier among the consumers: segment j depends on every block's segment j - 1
+    if (BAR == 5 && j > 0) {
+      // no barrier: every block's words of segment j - 1 carry their epoch (value, epoch in one 8-byte
+      // relaxed store, NCCL's LL protocol); segment j starts once this block has seen all kLLWords
+      const unsigned epoch = (unsigned)(base + j);
+      asm volatile("bar.sync 1, %0;" :: "r"(32 * kConsumers) : "memory");  // this block's segment j - 1 is done
+      const int per = (kLLWords + gridDim.x - 1) / gridDim.x;
+      if (ct < per && blockIdx.x * per + ct < kLLWords) {
+        const unsigned long long word = ((unsigned long long)epoch << 32) | (unsigned)(acc & 0xff);
+        asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" :: "l"(ll + blockIdx.x * per + ct), "l"(word) : "memory");
+      }
+      for (int i = ct; i < kLLWords; i += 32 * kConsumers) {
+        unsigned long long v;
+        do { asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(ll + i) : "memory"); } while ((unsigned)(v >> 32) != epoch);
+        acc ^= (int)(v & 1);
+      }
+      asm volatile("bar.sync 1, %0;" :: "r"(32 * kConsumers) : "memory");
+    }
+    if (BAR != 0 && BAR != 5 && j > 0) {  // grid barrier among the consumers: segment j depends on every block's segment j - 1
       asm volatile("bar.sync 1, %0;" :: "r"(32 * kConsumers) : "memory");
       if (ct == 0 && BAR == 3) {
         // release add / acquire spin, no full fences
@@ -104,6 +127,7 @@ int main() {
   int* xs; PROBE_CHECK(cudaMalloc(&xs, 64 * 4096 * 4)); PROBE_CHECK(cudaMemset(xs, 0, 64 * 4096 * 4));
   int* ctr; PROBE_CHECK(cudaMalloc(&ctr, 4)); PROBE_CHECK(cudaMemset(ctr, 0, 4));
   int* outb; PROBE_CHECK(cudaMalloc(&outb, 4096 * 4)); PROBE_CHECK(cudaMemset(outb, 0, 4096 * 4));
+  unsigned long long* llb; PROBE_CHECK(cudaMalloc(&llb, kLLWords * 8)); PROBE_CHECK(cudaMemset(llb, 0, kLLWords * 8));
   cudaStream_t s; PROBE_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   int base = 0;  // barrier generations used so far (the counter is monotonic)
   struct Cfg { int k; double mb; };
@@ -114,7 +138,7 @@ int main() {
       const size_t bytes = (size_t)(c.mb * 1e6) / 4096 * 4096, chain_bytes = bytes * c.k;
       const int slots = (int)std::max<size_t>(1, total / chain_bytes);
       const double us = probe_time_us(s, probe_reps(c.k, c.mb), [&](int rep) {
-        kern<<<nsm, 32 * (kConsumers + 1), smem, s>>>(big + (size_t)(rep % slots) * chain_bytes, bytes, c.k, ctr, base, outb);
+        kern<<<nsm, 32 * (kConsumers + 1), smem, s>>>(big + (size_t)(rep % slots) * chain_bytes, bytes, c.k, ctr, base, outb, llb);
         if (barrier) base += c.k - 1;
       });
       probe_report(name, c.k, c.mb, chain_bytes, us);
@@ -125,6 +149,7 @@ int main() {
   ring_run(ring_k<6, 32768, 2>, 6 * 32768, "ring 6x32K fence+acquire");
   ring_run(ring_k<6, 32768, 3>, 6 * 32768, "ring 6x32K rel/acq");
   ring_run(ring_k<6, 32768, 4>, 6 * 32768, "ring 6x32K relaxed");
+  ring_run(ring_k<6, 32768, 5>, 6 * 32768, "ring 6x32K LL vector");
   for (auto c : cfgs) {  // the same bytes as a chain of PDL launches
     const size_t bytes = (size_t)(c.mb * 1e6) / 4096 * 4096, n = bytes / 16, chain_bytes = bytes * c.k;
     const int slots = (int)std::max<size_t>(1, total / chain_bytes);
