@@ -100,6 +100,30 @@ __device__ __forceinline__ void copy_tile(const AttnArgs& a, const int32_t* bt, 
 }
 #endif
 
+// S = Q K^T (16 x 16) of a warp's 16 positions p0 .. p0 + 15, their K rows from sk (D + 8 halfs apart);
+// positions at or past end (the chunk's or the context's) -inf.
+template <int D>
+__device__ __forceinline__ void warp_scores(const uint16_t* sk, const uint32_t (&qf)[D / 16][4], int p0, int end, float (&s)[2][4]) {
+    constexpr int LDS = D + 8;
+    const int lane = static_cast<int>(threadIdx.x) % 32, c = lane % 4;
+#pragma unroll
+    for (int n = 0; n < 2; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+        uint32_t b[4];
+        ldmatrix_x4(b, smem_addr(sk + (lane % 8 + (lane / 16) * 8) * LDS + kk * 16 + ((lane / 8) % 2) * 8));
+        mma_16816<false>(s[0], qf[kk], b);
+        mma_16816<false>(s[1], qf[kk], b + 2);
+    }
+    if (p0 + 16 > end) {
+#pragma unroll
+        for (int n = 0; n < 2; ++n)
+#pragma unroll
+            for (int e = 0; e < 4; ++e)
+                if (p0 + n * 8 + 2 * c + (e & 1) >= end) s[n][e] = -INFINITY;
+    }
+}
+
 // STAGES: tiles in the shared-memory ring (STAGES - 1 in flight while one is used).
 template <int D, bool ROPE, int STAGES>
 __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const AttnArgs a) {
@@ -241,24 +265,11 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         __syncthreads();
         const int p0 = begin + warp * 16;
         float s[2][4];
-#pragma unroll
-        for (int n = 0; n < 2; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = -INFINITY;
         if (p0 < end) {
-            const uint16_t* sk = s_k + warp * 16 * LDS;
+            warp_scores<D>(s_k + warp * 16 * LDS, qf, p0, end, s);
+        } else {
 #pragma unroll
-            for (int n = 0; n < 2; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
-#pragma unroll
-            for (int kk = 0; kk < KQ; ++kk) {
-                uint32_t b[4];
-                ldmatrix_x4(b, smem_addr(sk + (lane % 8 + (lane / 16) * 8) * LDS + kk * 16 + ((lane / 8) % 2) * 8));
-                mma_16816<false>(s[0], qf[kk], b);
-                mma_16816<false>(s[1], qf[kk], b + 2);
-            }
-#pragma unroll
-            for (int n = 0; n < 2; ++n)
-#pragma unroll
-                for (int e = 0; e < 4; ++e)
-                    if (p0 + n * 8 + 2 * c + (e & 1) >= end) s[n][e] = -INFINITY;
+            for (int n = 0; n < 2; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = -INFINITY;
         }
         float mx_lo = fmaxf(fmaxf(s[0][0], s[0][1]), fmaxf(s[1][0], s[1][1]));
         float mx_hi = fmaxf(fmaxf(s[0][2], s[0][3]), fmaxf(s[1][2], s[1][3]));
@@ -356,25 +367,9 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         __syncthreads();
         const int p0 = begin + j * kBC + warp * 16;  // this warp's first position
         if (p0 < end) {                              // uniform over the warp
-            const uint16_t* sk = s_k + stage * S::kv_elems + warp * 16 * LDS;
             const uint16_t* sv = s_v + stage * S::kv_elems + warp * 16 * LDS;
             float s[2][4];
-#pragma unroll
-            for (int n = 0; n < 2; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
-#pragma unroll
-            for (int kk = 0; kk < KQ; ++kk) {
-                uint32_t b[4];
-                ldmatrix_x4(b, smem_addr(sk + (lane % 8 + (lane / 16) * 8) * LDS + kk * 16 + ((lane / 8) % 2) * 8));
-                mma_16816<false>(s[0], qf[kk], b);
-                mma_16816<false>(s[1], qf[kk], b + 2);
-            }
-            if (p0 + 16 > end) {  // positions past the chunk (or the context)
-#pragma unroll
-                for (int n = 0; n < 2; ++n)
-#pragma unroll
-                    for (int e = 0; e < 4; ++e)
-                        if (p0 + n * 8 + 2 * c + (e & 1) >= end) s[n][e] = -INFINITY;
-            }
+            warp_scores<D>(s_k + stage * S::kv_elems + warp * 16 * LDS, qf, p0, end, s);
             uint32_t pf[1][4];  // P of the warp's 16 positions: one A fragment
             flash_softmax_step(s, m_lo, m_hi, l_lo, l_hi, o, pf);
 #pragma unroll
