@@ -90,7 +90,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
 
     // The block holding the token (ROPE) loads the token's k and v with q: one memory round trip.
     TokenKvLoads<D, kThreads> token_kv;
-    if constexpr (ROPE) token_kv.load(a, kvh, n_ctx, begin, end);
+    if constexpr (ROPE) token_kv.load(a, t, kvh, n_ctx, begin, end);
     // q of the group's heads, times the scale (ROPE: rotated; qr keeps the rotated values); every
     // load first (with its rope partner), then the rotation
     constexpr int QPT = (H * D + kThreads - 1) / kThreads;
@@ -121,7 +121,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
     if constexpr (ROPE) {
         // The block whose chunk holds the token's position: the token's k of this KV head rotated
         // (written back in place) and stored with v into the slot, before the tiles read them.
-        token_kv.template store<C>(a, t, kvh, cs_s, sn_s);
+        token_kv.template store<C>(a, kvh, cs_s, sn_s);
         if (a.n_splits == 1) {  // the group's only block reads q: write the rotated q back
             __syncthreads();
 #pragma unroll

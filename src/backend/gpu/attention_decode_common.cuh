@@ -86,13 +86,15 @@ template <int D, int THREADS>
 struct TokenKvLoads {
     static constexpr int KPT = (D + THREADS - 1) / THREADS;
     float kr[KPT], kp[KPT], vr[KPT];
+    int32_t slot = 0;  // the token's KV slot (loaded with k and v: one round trip)
     bool active = false;
 
     static __device__ __forceinline__ bool holds(int n_ctx, int begin, int end) { return begin <= n_ctx - 1 && n_ctx - 1 < end; }
 
-    __device__ __forceinline__ void load(const AttnArgs& a, int kvh, int n_ctx, int begin, int end) {
+    __device__ __forceinline__ void load(const AttnArgs& a, int t, int kvh, int n_ctx, int begin, int end) {
         active = holds(n_ctx, begin, end);
         if (!active) return;
+        slot = a.slots[t];
         const int tid = static_cast<int>(threadIdx.x);
         const float* kh = a.k_new + static_cast<int64_t>(kvh) * D;
         const float* vh = a.v_new + static_cast<int64_t>(kvh) * D;
@@ -111,7 +113,7 @@ struct TokenKvLoads {
     // shared-memory tile rows sk_row / sv_row when given, f16 only). Called by the whole block
     // (a barrier inside when active, which is uniform over the block).
     template <KvCodec C>
-    __device__ __forceinline__ void store(const AttnArgs& a, int t, int kvh, const float* cs, const float* sn,
+    __device__ __forceinline__ void store(const AttnArgs& a, int kvh, const float* cs, const float* sn,
                                           uint16_t* sk_row = nullptr, uint16_t* sv_row = nullptr) {
         if (!active) return;
         const int tid = static_cast<int>(threadIdx.x);
@@ -122,7 +124,6 @@ struct TokenKvLoads {
             if (d < D) kr[k] = rope_rotate_loaded(kr[k], kp[k], d, a.rope.n_rot, a.rope.neox != 0, cs, sn);
         }
         __syncthreads();  // every read of k is done before it is overwritten
-        const int32_t slot = a.slots[t];
         const int64_t row = (static_cast<int64_t>(slot / a.block_size) * a.n_kv_head + kvh) * a.block_size + slot % a.block_size;
 #pragma unroll
         for (int k = 0; k < KPT; ++k) {

@@ -191,7 +191,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     // With the rope folded in, the block holding the token loads the token's k and v first: their
     // loads and q's make one memory round trip (it is the block the combine waits for last).
     TokenKvLoads<D, kThreads> token_kv;
-    if constexpr (ROPE) token_kv.load(a, kvh, n_ctx, begin, end);
+    if constexpr (ROPE) token_kv.load(a, t, kvh, n_ctx, begin, end);
 
     // q rows: head h0 + r (rotated with ROPE), times scale * log2(e), as f16; rows >= nh zero.
     // Each thread takes 8-element groups: as two 16-byte loads (and its partner group's two) where
@@ -239,7 +239,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         const int local = n_ctx - 1 - begin;  // the token's row in this chunk, if it holds it
         const bool early = early_kv && local >= 0 && n_ctx - 1 < end && local / kBC < STAGES - 1;
         const size_t at = static_cast<size_t>(local / kBC) * S::kv_elems + static_cast<size_t>(local % kBC) * LDS;
-        token_kv.template store<KvCodec::F16>(a, t, kvh, cs_s, sn_s, early ? s_k + at : nullptr, early ? s_v + at : nullptr);
+        token_kv.template store<KvCodec::F16>(a, kvh, cs_s, sn_s, early ? s_k + at : nullptr, early ? s_v + at : nullptr);
     }
     __syncthreads();
 
