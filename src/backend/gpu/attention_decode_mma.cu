@@ -124,6 +124,21 @@ __device__ __forceinline__ void warp_scores(const uint16_t* sk, const uint32_t (
     }
 }
 
+// o += P V for 16 positions: P one A fragment (16 rows x 16 positions), V the positions' rows from sv
+// (D + 8 halfs apart), NT n tiles of 8 columns from sv's first column (NT even).
+template <int D, int NT>
+__device__ __forceinline__ void warp_pv(const uint16_t* sv, const uint32_t (&p)[4], float (&o)[NT][4]) {
+    constexpr int LDS = D + 8;
+    const int lane = static_cast<int>(threadIdx.x) % 32;
+#pragma unroll
+    for (int n = 0; n < NT; n += 2) {
+        uint32_t b[4];
+        ldmatrix_x4_trans(b, smem_addr(sv + (lane % 8 + ((lane / 8) % 2) * 8) * LDS + n * 8 + (lane / 16) * 8));
+        mma_16816<false>(o[n], p, b);
+        mma_16816<false>(o[n + 1], p, b + 2);
+    }
+}
+
 // STAGES: tiles in the shared-memory ring (STAGES - 1 in flight while one is used).
 template <int D, bool ROPE, int STAGES>
 __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const AttnArgs a) {
@@ -324,13 +339,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
             uint32_t pa[4];
             ldmatrix_x4(pa, smem_addr(s_p + (lane % 16) * LDP + kk * 16 + (lane / 16) * 8));
             const uint16_t* sv = s_v + kk * 16 * LDS + d0;
-#pragma unroll
-            for (int n = 0; n < NW; n += 2) {
-                uint32_t b[4];
-                ldmatrix_x4_trans(b, smem_addr(sv + (lane % 8 + ((lane / 8) % 2) * 8) * LDS + n * 8 + (lane / 16) * 8));
-                mma_16816<false>(ow[n], pa, b);
-                mma_16816<false>(ow[n + 1], pa, b + 2);
-            }
+            warp_pv<D>(sv, pa, ow);
         }
         trace.clock(4);
         float L_lo = 0.0f, L_hi = 0.0f;
@@ -372,13 +381,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
             warp_scores<D>(s_k + stage * S::kv_elems + warp * 16 * LDS, qf, p0, end, s);
             uint32_t pf[1][4];  // P of the warp's 16 positions: one A fragment
             flash_softmax_step(s, m_lo, m_hi, l_lo, l_hi, o, pf);
-#pragma unroll
-            for (int n = 0; n < NO; n += 2) {
-                uint32_t b[4];
-                ldmatrix_x4_trans(b, smem_addr(sv + (lane % 8 + ((lane / 8) % 2) * 8) * LDS + n * 8 + (lane / 16) * 8));
-                mma_16816<false>(o[n], pf[0], b);
-                mma_16816<false>(o[n + 1], pf[0], b + 2);
-            }
+            warp_pv<D>(sv, pf[0], o);
         }
         __syncthreads();  // the stage is refilled next iteration (and, after the last, reused below)
     }
