@@ -7,7 +7,7 @@
 //       the one-token kernel also that kernel ("type/1" rows: lanes per row / threads per block).
 //   rocmforge_gpu_bench step [--model 0.5b|7b] [--type q4_0] [--steps N] [--ctx N[,N...]]
 //                            [--config all|pdl|fused|eager] [--decode default,no-matvec1,...]
-//                            [--trace 1]
+//                            [--trace 1] [--layers N]
 //       a synthetic decode step of a Qwen2-shaped model built from the Backend ops (weights
 //       random, one sequence, argmax on the device), with graphs on/off and fusion on/off:
 //       tokens/s, microseconds per step, kernels per step, the launch overhead graphs remove; per
@@ -73,6 +73,7 @@ struct Args {
     int variants = 1;            // matvec: also time every launch configuration
     std::vector<std::string> decode = {"default"};  // step: decode switch sets (see set_decode_switches)
     int trace = 0;  // step: 1 = the phases of the first decode attentions of a queued step (AttnTrace)
+    int layers = 0;  // step: > 0 overrides the model's layer count (per-layer vs per-step costs from two counts)
 };
 
 Args parse(int argc, char** argv) {
@@ -92,6 +93,7 @@ Args parse(int argc, char** argv) {
         else if (k == "--variants") a.variants = std::stoi(v);
         else if (k == "--decode") a.decode = bench::split_list(v);
         else if (k == "--trace") a.trace = std::stoi(v);
+        else if (k == "--layers") a.layers = std::stoi(v);
         else fail("gpu_bench: unknown option {}", k);
     }
     return a;
@@ -438,7 +440,8 @@ void print_attention_trace(GpuBackend& be, const std::function<void(int)>& recor
 }
 
 int run_step(const Args& args) {
-    const ModelDims d = dims_of(args.model);
+    ModelDims d = dims_of(args.model);
+    if (args.layers > 0) d.layers = args.layers;
     const auto t = parse_tensor_type(args.type);
     if (!t) fail("gpu_bench: unknown type {}", args.type);
     GpuBackendOptions opt;

@@ -323,6 +323,60 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
     }
 }
 
+// The model's last rows for one token (gather_output_rows + rms_norm in place + the output matmul):
+// one rms_norm of x into the rows instead of a gather and a norm, in the output matvec's prologue
+// where that launch is persistent on rows of up to 1024 columns (E = 896: neither the gather nor the
+// norm kernel runs, both knocked out by name and the rows and logits still right) and as its own
+// kernel on wider rows (E = 2048: the gather knocked out, the norm needed); RF_GPU_GATHER_NORM=off
+// launches the gather again (knocked out, the rows stay poisoned). Rows and logits as with the two
+// launches: the same bits from the norm kernel, within the norm's rounding from the prologue.
+TEST(GpuDecodeFusion, LastRowNormWithoutTheGather) {
+    if (gpu().device_info().arch.rfind("sm_", 0) != 0) GTEST_SKIP() << "kernel names: CUDA builds only";
+    const int64_t V = 5000;
+    for (const int64_t E : {int64_t{896}, int64_t{2048}}) {
+        const bool in_prologue = E <= 1024;
+        const auto bw = random_weight_bytes(TensorType::Q8_0, V, E, 8200 + static_cast<uint32_t>(E));
+        const Weight w = gpu().load_weight(TensorType::Q8_0, E, V, 1, bw.data());
+        auto nw = random_floats(static_cast<size_t>(E), 8201, 0.2f);
+        for (float& v : nw) v += 1.0f;
+        const Weight norm = gpu().load_weight(TensorType::F32, E, 1, 1, nw.data());
+        DeviceActs x(1, E), rows(1, E), logits(1, V);
+        x.set(random_floats(static_cast<size_t>(E), 8202, 2.0f));
+        auto run = [&](const char* gather_norm, const char* skip) {
+            std::unique_ptr<ScopedEnv> g, k;
+            if (gather_norm) g = std::make_unique<ScopedEnv>("RF_GPU_GATHER_NORM", gather_norm);
+            if (skip) k = std::make_unique<ScopedEnv>("RF_GPU_PROFILE_SKIP", skip);
+            rows.poison();
+            logits.poison();
+            gpu().begin_step(make_plan(1, 3, 16, 4, 8203));
+            gpu().gather_output_rows(x.act(), rows.act());
+            gpu().rms_norm(rows.act(), norm, 1e-6f, rows.act());
+            gpu().matmul(w, rows.act(), logits.act(), nullptr);
+            return std::make_pair(rows.get(), logits.get());
+        };
+        const std::string what = "E = " + std::to_string(E);
+        const auto ref = run("off", nullptr);
+        ASSERT_TRUE(all_finite(ref.first) && all_finite(ref.second)) << what;
+        const auto fused = run(nullptr, nullptr);
+        if (in_prologue) {
+            EXPECT_NMSE_LE(ref.first, fused.first, 1e-12, what + ": rows");
+            EXPECT_NMSE_LE(ref.second, fused.second, 1e-6, what + ": logits");
+        } else {
+            EXPECT_EQ(ref.first, fused.first) << what << ": rows";
+            EXPECT_EQ(ref.second, fused.second) << what << ": logits";
+        }
+        const auto skipped = run(nullptr, in_prologue ? "gather_rows,rms_norm" : "gather_rows");
+        EXPECT_EQ(fused.first, skipped.first) << what << ": a knocked-out kernel was launched";
+        EXPECT_EQ(fused.second, skipped.second) << what << ": a knocked-out kernel was launched";
+        if (!in_prologue) {
+            EXPECT_FALSE(all_finite(run(nullptr, "gather_rows,rms_norm").first)) << what << ": no norm kernel on wide rows";
+        }
+        EXPECT_FALSE(all_finite(run("off", "gather_rows").first)) << what << ": RF_GPU_GATHER_NORM=off did not gather";
+        gpu().release(const_cast<void*>(w.data));
+        gpu().release(const_cast<void*>(norm.data));
+    }
+}
+
 // The profiling knock-out (RF_GPU_PROFILE_SKIP, benchmarks only): a named kernel is not launched,
 // so its output keeps the poison; without the switch the same op writes it.
 TEST(GpuDecodeFusion, ProfileSkipLeavesTheNamedKernelsOut) {

@@ -435,12 +435,16 @@ bool GpuBackendImpl::fast_replay() {
     return graphs_.relaunch_last(stream_, stats_);
 }
 
+void GpuBackendImpl::read_switches() {
+    switches_ = decode_switches();
+    set_launch_skip(switches_.profile_skip);
+}
+
 void GpuBackendImpl::flush() {
     if (ops_.empty()) return;
     const auto t0 = std::chrono::steady_clock::now();
     try {
-        switches_ = decode_switches();
-        set_launch_skip(switches_.profile_skip);
+        read_switches();
     } catch (...) {  // a bad switch value: the recorded step is dropped, the backend stays usable
         ops_.clear();
         throw;

@@ -85,6 +85,10 @@ struct DecodeSwitches {
     // rms_norm prologue reads x + acc, the next residual epilogue into x folds it in, so the projection
     // needs no launch (H100, same call, queued us: 0.5b q4_0 step 419 -> 389, 7b unchanged: not taken)
     bool attn_proj = true;
+    // One token: gather(x -> rows) + rms_norm(rows) in place as one rms_norm(x -> rows), left to the
+    // output matvec's prologue where that launch is persistent on rows of up to
+    // kGatherNormPrologueMaxCols (gpu_emit.cpp)
+    bool gather_norm = true;
     // Graphs for steps with a vendor GEMM or flash attention (prefill-sized steps). Off: those
     // run eagerly (their kernels take 10-1000 us, so a graph saves <1% of launch overhead, and a
     // chunk's signature changes with its context length, i.e. a capture + update per chunk).
@@ -170,6 +174,8 @@ private:
     // cudaStreamSynchronize / cudaEventSynchronize, the time counted in stats_.wait_ns
     void wait_stream();
     void wait_event(cudaEvent_t e);
+    // The decode switches (environment) and the profiling knock-outs, read at every flush and sampling call.
+    void read_switches();
     void flush();
     bool fast_replay();
     void emit(Launcher& l) const;

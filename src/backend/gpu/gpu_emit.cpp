@@ -47,6 +47,10 @@
 namespace rf::gpu {
 namespace {
 
+// The model's final rms_norm goes to the output matvec's prologue on rows of up to this many columns
+// (every block of the persistent launch normalises the row: 3.5 KB on the 0.5b, 14 KB on the 7b).
+constexpr int64_t kGatherNormPrologueMaxCols = 1024;
+
 bool same_act(const Act& a, const Act& b) { return a.data == b.data && a.rows == b.rows && a.cols == b.cols; }
 
 bool overlaps(const Act& a, const Act& b) {
@@ -114,6 +118,9 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               block, each warp multiplies P by a quarter of V's columns)
 //   RF_GPU_ATTN_PROJ=off        the output projection as its own launch after the attention combine
 //                               (default: deferred into the combine where the ops allow)
+//   RF_GPU_GATHER_NORM=off      the model's last row gathered and normalised in place by two launches
+//                               (default: one token: one rms_norm of x into the rows, in the output
+//                               matvec's prologue where that launch is persistent on short rows)
 //   RF_GPU_ZERO_COPY=off        step data uploaded and argmax results read back by cudaMemcpyAsync
 //                               (default: a kernel reads / writes pinned host memory directly, so no
 //                               copy-engine operation sits between two decode steps' kernels)
@@ -138,6 +145,7 @@ DecodeSwitches decode_switches() {
     d.matvec1_early = env_choice("RF_GPU_MATVEC1_EARLY", {"off", "on", "one", "type"}, def.matvec1_early);
     d.matvec1_wide = env_choice("RF_GPU_MATVEC1_WIDE", {"off", "shape", "all", "tall"}, def.matvec1_wide);
     d.matvec1_fit = env_int("RF_GPU_MATVEC1_FIT", 0, 7, def.matvec1_fit);
+    d.gather_norm = env_choice("RF_GPU_GATHER_NORM", {"off", "on"}, 1) == 1;
     d.matvec_x_hoist = env_choice("RF_GPU_MATVEC_XHOIST", {"off", "on"}, def.matvec_x_hoist ? 1 : 0) == 1;
     d.matvec_triple = env_choice("RF_GPU_MATVEC_TRIPLE", {"off", "on"}, 1) == 1;
     const int lanes = env_choice("RF_GPU_MATVEC1_LANES", {"4", "8", "16", "32"}, -1);
@@ -338,13 +346,36 @@ void GpuBackendImpl::emit(Launcher& l) const {
     const Op* pending_norm = nullptr;  // an rms_norm left to the prologue of the next matvec
     const Op* pending_rope = nullptr;  // rope(q), rope(k), kv_store left to the next attention
     int traced_attentions = 0;         // set_attention_trace: launches given a trace record so far
-    // Whether the rms_norm at idx goes to the prologue of the one-token matvec after it.
-    auto norm_to_prologue = [&](size_t idx) {
-        const Op& op = ops_[idx];
+    // Whether the rms_norm op (at idx, or standing in for ops up to idx) goes to the prologue of the
+    // one-token matvec after idx.
+    auto norm_to_prologue_of = [&](const Op& op, size_t idx) {
         return fuse_ops_ && op.c.cols % 32 == 0 && idx + 1 < n_ops && ops_[idx + 1].kind == OpKind::Matmul &&
                same_act(ops_[idx + 1].a, op.c) && matvec_path(ops_[idx + 1]) &&
                is_quantized_matvec_type(ops_[idx + 1].w.type) && switches.norm_prologue &&
                one_token_matvec(ops_[idx + 1], switches) && op.a.cols % 4 == 0 && !overlaps(op.a, op.c);
+    };
+    auto norm_to_prologue = [&](size_t idx) { return norm_to_prologue_of(ops_[idx], idx); };
+    // The model's last rows: gather(x -> rows) of the one token's row, then rms_norm(rows) in place.
+    // As one rms_norm of x into rows (the same values, no gather launch), stood in by gathered_norm;
+    // left to the output matvec's prologue only where that launch is persistent and its rows are
+    // short (every block normalises x: on the 7b's 3584-wide output rows that cost more than the
+    // norm's launch, docs/gpu_notes.md).
+    Op gathered_norm{};
+    auto gather_as_norm = [&](size_t i) {
+        const Op& g = ops_[i];
+        if (!fuse_ops_ || !switches.gather_norm || plan_.n_tokens() != 1 || g.a.rows != 1 || g.c.rows != 1 ||
+            i + 1 >= n_ops || overlaps(g.a, g.c))
+            return false;
+        const Op& nm = ops_[i + 1];
+        return nm.kind == OpKind::RmsNorm && same_act(nm.a, g.c) && same_act(nm.c, g.c);
+    };
+    auto gathered_norm_to_prologue = [&](size_t idx) {
+        if (!norm_to_prologue_of(gathered_norm, idx)) return false;
+        const Op& m = ops_[idx + 1];
+        Matvec1Shape shape;
+        shape.norm = true;
+        const Matvec1Config c1 = choose_matvec1_config(m.w.type, m.w.rows, m.w.cols, info_.multiprocessors, shape);
+        return switches.matvec1_persistent && c1.persistent && m.w.cols <= kGatherNormPrologueMaxCols;
     };
     // The residual stream the matmul at idx adds its result into in its epilogue (the add after it),
     // or nothing.
@@ -397,6 +428,16 @@ void GpuBackendImpl::emit(Launcher& l) const {
         }
         return 0;
     };
+    // An rms_norm op (at idx, or standing in for ops up to idx) as its own kernel; it also writes the
+    // q8_1 of its output where a quantized matvec reads that next.
+    auto emit_norm_kernel = [&](const Op& op, size_t idx) {
+        const bool fuse_q8 = fuse_ops_ && op.c.cols % 32 == 0 && idx + 1 < n_ops && ops_[idx + 1].kind == OpKind::Matmul &&
+                             same_act(ops_[idx + 1].a, op.c) && matvec_path(ops_[idx + 1]) &&
+                             is_quantized_matvec_type(ops_[idx + 1].w.type);
+        launch_rms_norm(l, op.a.data, static_cast<const float*>(op.w.data), op.eps, op.c.data, op.a.rows, op.a.cols,
+                        fuse_q8 ? q8_xq(0, op.c) : nullptr, fuse_q8 ? q8_xds(0, op.c) : nullptr, switches.norm_slices);
+        if (fuse_q8) q8_of[0] = op.c;
+    };
     auto* res_acc = static_cast<long long*>(res_acc_.ptr);
     size_t deferred_norm = n_ops, deferred_res = n_ops;  // ops still to consume the accumulator (n_ops: none)
     // The slot holding x's q8_1, quantizing it into slot 0 first if no slot does.
@@ -418,9 +459,6 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 break;
             }
             case OpKind::RmsNorm: {
-                const bool fuse_q8 = fuse_ops_ && op.c.cols % 32 == 0 && i + 1 < n_ops && ops_[i + 1].kind == OpKind::Matmul &&
-                                     same_act(ops_[i + 1].a, op.c) && matvec_path(ops_[i + 1]) &&
-                                     is_quantized_matvec_type(ops_[i + 1].w.type);
                 written(op.c);
                 // one token, not in place: the next matvec normalises x in its prologue
                 if (norm_to_prologue(i)) {
@@ -428,10 +466,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     break;
                 }
                 RF_CHECK(i != deferred_norm, "gpu emit: the rms_norm after a deferred output projection was not left to a prologue");
-                launch_rms_norm(l, op.a.data, static_cast<const float*>(op.w.data), op.eps, op.c.data, op.a.rows, op.a.cols,
-                                fuse_q8 ? q8_xq(0, op.c) : nullptr, fuse_q8 ? q8_xds(0, op.c) : nullptr,
-                                switches.norm_slices);
-                if (fuse_q8) q8_of[0] = op.c;
+                emit_norm_kernel(op, i);
                 break;
             }
             case OpKind::Matmul: {
@@ -713,6 +748,15 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 break;
             }
             case OpKind::Gather: {
+                if (gather_as_norm(i)) {  // gather + in-place rms_norm -> rms_norm(x -> rows)
+                    gathered_norm = ops_[i + 1];
+                    gathered_norm.a = op.a;
+                    written(op.c);
+                    if (gathered_norm_to_prologue(i + 1)) pending_norm = &gathered_norm;
+                    else emit_norm_kernel(gathered_norm, i + 1);
+                    ++i;
+                    break;
+                }
                 launch_gather_rows(l, op.a.data, op.a.cols, step_.output_rows, op.c.rows, op.c.data);
                 written(op.c);
                 break;
