@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <random>
 
 #include "backend/gpu/gpu_sampling_host.h"
@@ -53,6 +54,46 @@ TEST(GpuSampling, NanLogitsAreSkippedAndAllNanIsAnError) {
     p.temperature = 0.7f;
     expect_error([&] { (void)gpu().sample(dn.act().data, kVocab, p, {}, 0.5); }, "sampling chain");
     EXPECT_EQ(gpu().argmax(d.act().data, kVocab), 4000) << "the backend after the errors";
+}
+
+// Greedy sampling without penalties takes the greedy stage 1 (f32 sums, one packed reduction of the
+// maximum and its lowest index; RF_GPU_SAMPLE_FAST=off: the general stage 1): the same token and a
+// log-probability within f32 rounding, ties to the lowest index, on rows of one block and of many; the
+// general stage-1 kernel knocked out by name leaves the greedy result right (it is not launched), the
+// greedy one knocked out does not.
+TEST(GpuSampling, GreedyStageOneMatchesTheGeneralOne) {
+    for (const int64_t n : {int64_t{1}, int64_t{2049}, int64_t{4097}, kVocab}) {
+        for (uint32_t rep = 0; rep < 3; ++rep) {
+            auto v = random_floats(static_cast<size_t>(n), 300 + static_cast<uint32_t>(n) + rep, 3.0f);
+            if (rep == 1 && n > 3000) v[2500] = v[3000] = 40.0f;  // a tie across two blocks: the lower index
+            if (rep == 2 && n > 5) v[3] = v[5] = 40.0f;           // a tie inside one block
+            DeviceActs d(v, 1, n);
+            GpuSampleResult r[2];
+            for (int off = 0; off < 2; ++off) {
+                std::unique_ptr<ScopedEnv> env;
+                if (off == 1) env = std::make_unique<ScopedEnv>("RF_GPU_SAMPLE_FAST", "off");
+                GpuSamplingParams greedy;
+                greedy.temperature = 0.0f;
+                r[off] = gpu().sample(d.act().data, n, greedy, {}, 0.5);
+            }
+            const auto best = static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
+            EXPECT_EQ(r[0].token, best) << "n " << n << " rep " << rep;
+            EXPECT_EQ(r[0].token, r[1].token) << "n " << n << " rep " << rep;
+            EXPECT_NEAR(r[0].logprob, r[1].logprob, 1e-5) << "n " << n << " rep " << rep;
+        }
+    }
+    if (gpu().device_info().arch.rfind("sm_", 0) != 0) return;  // (kernel names: CUDA builds only)
+    auto a = random_floats(kVocab, 401, 3.0f), b = random_floats(kVocab, 402, 3.0f);
+    a[10] = 50.0f;
+    b[20] = 50.0f;
+    DeviceActs da(a, 1, kVocab), db(b, 1, kVocab);
+    {
+        ScopedEnv skip("RF_GPU_PROFILE_SKIP", "sample_stage1_kernel");
+        EXPECT_EQ(gpu().argmax(db.act().data, kVocab), 20) << "greedy sampling launched the general stage 1";
+    }
+    EXPECT_EQ(gpu().argmax(da.act().data, kVocab), 10);
+    ScopedEnv skip("RF_GPU_PROFILE_SKIP", "sample_greedy_stage1");
+    EXPECT_NE(gpu().argmax(db.act().data, kVocab), 20) << "the greedy stage 1 was not launched";
 }
 
 TEST(GpuSampling, ChainMatchesTheHostChain) {

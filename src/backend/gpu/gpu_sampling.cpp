@@ -9,6 +9,7 @@
 #include "backend/gpu/gpu_sampling_host.h"
 #include "backend/gpu/gpu_weight_layout.h"
 #include "backend/gpu/sampling.cuh"
+#include "core/env_switch.h"
 #include "core/error.h"
 
 namespace rf::gpu {
@@ -29,6 +30,7 @@ const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const G
                                             std::span<const GpuTokenCount> penalties, double u, int k_list,
                                             void* host_result) {
     RF_CHECK(n > 0 && n < (int64_t{1} << 31), "sampling: row of {} values", n);
+    if (ops_.empty()) read_switches();  // (flush reads them when it has a step to launch)
     flush();
     device_token_ = nullptr;  // the sampling scratch is rewritten below
     const int64_t n1 = sample_stage1_blocks(n);
@@ -82,7 +84,8 @@ const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const G
                                                                       static_cast<uint8_t*>(sample_host_))
                           : nullptr;
     launch_sample(l, row, work, n, c, k_list, reinterpret_cast<SampleStats*>(base + o_stats), cand_v, cand_i,
-                  reinterpret_cast<SampleOut*>(base + o_out), static_cast<SampleOut*>(mapped));
+                  reinterpret_cast<SampleOut*>(base + o_out), static_cast<SampleOut*>(mapped),
+                  env_choice("RF_GPU_SAMPLE_FAST", {"off", "on"}, 1) == 1);
     if (!direct) RF_GPU_CHECK(cudaMemcpyAsync(host_result, base + o_out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
     return base + o_out;
 }

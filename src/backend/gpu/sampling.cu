@@ -133,6 +133,85 @@ __global__ void __launch_bounds__(kThreads) sample_stage1_kernel(const float* __
     }
 }
 
+// Greedy stage 1 (no penalties, no candidate list), the same statistics as sample_stage1_kernel for
+// work == raw: each thread holds kSampleSeg / kGreedyThreads logits in registers, the maximum and its
+// lowest index come out of one reduction of packed (value, index) keys, and exp(x - max) is summed in
+// f32 per thread (the blocks' sums are merged in f64 by the final kernel). Fewer barriers and no f64
+// exponentials on the chain between the output matrix and the next step.
+constexpr int kGreedyThreads = 256;
+
+// An order-preserving key: a larger key is a larger value, then a smaller index.
+__device__ __forceinline__ unsigned long long greedy_key(float v, int idx) {
+    uint32_t u = __float_as_uint(v);
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return (static_cast<unsigned long long>(u) << 32) | (0xFFFFFFFFu - static_cast<uint32_t>(idx));
+}
+__device__ __forceinline__ float greedy_key_value(unsigned long long k) {
+    uint32_t u = static_cast<uint32_t>(k >> 32);
+    u = (u & 0x80000000u) ? (u & 0x7FFFFFFFu) : ~u;
+    return __uint_as_float(u);
+}
+
+__global__ void __launch_bounds__(kGreedyThreads) sample_greedy_stage1_kernel(const float* __restrict__ raw, int64_t n,
+                                                                              SampleStats* stats) {
+    constexpr int kPer = kSampleSeg / kGreedyThreads;
+    __shared__ unsigned long long kscratch[kGreedyThreads / RF_WARP_SIZE];
+    __shared__ float sscratch[kGreedyThreads / RF_WARP_SIZE];
+    const int64_t base = static_cast<int64_t>(blockIdx.x) * kSampleSeg + threadIdx.x;
+    RF_PDL_ENTRY();
+    float v[kPer];
+    float m = -INFINITY;
+    int am = INT_MAX;
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) {
+        const int64_t i = base + static_cast<int64_t>(k) * kGreedyThreads;
+        v[k] = i < n ? raw[i] : NAN;
+    }
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) {  // (NaN never compares: skipped, as in sample_stage1_kernel)
+        const int64_t i = base + static_cast<int64_t>(k) * kGreedyThreads;
+        if (i < n && (v[k] > m || (v[k] == m && i < am))) {
+            m = v[k];
+            am = static_cast<int>(i);
+        }
+    }
+    unsigned long long key = greedy_key(m, am);
+    for (int s = RF_WARP_SIZE / 2; s > 0; s >>= 1) {
+        const unsigned long long o = rf_shfl_xor(key, s);
+        key = o > key ? o : key;
+    }
+    const int lane = threadIdx.x % RF_WARP_SIZE, warp = threadIdx.x / RF_WARP_SIZE;
+    if (lane == 0) kscratch[warp] = key;
+    __syncthreads();
+    key = kscratch[0];
+#pragma unroll
+    for (int w = 1; w < kGreedyThreads / RF_WARP_SIZE; ++w) key = kscratch[w] > key ? kscratch[w] : key;
+    const float mx = greedy_key_value(key);
+    const int idx = static_cast<int>(0xFFFFFFFFu - static_cast<uint32_t>(key));
+    float sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) {
+        const int64_t i = base + static_cast<int64_t>(k) * kGreedyThreads;
+        if (i < n) sum += expf(v[k] - mx);  // (a NaN logit makes the sum NaN, as in sample_stage1_kernel)
+    }
+    sum = rf_warp_sum(sum);
+    if (lane == 0) sscratch[warp] = sum;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double t = 0.0;
+#pragma unroll
+        for (int w = 0; w < kGreedyThreads / RF_WARP_SIZE; ++w) t += sscratch[w];
+        SampleStats st;
+        st.sum_raw = t;
+        st.sum_work = t;
+        st.max_raw = mx;
+        st.max_work = mx;
+        st.argmax_work = idx;
+        st.pad = 0;
+        stats[blockIdx.x] = st;
+    }
+}
+
 // Merge round: each block sorts kSampleSeg / k_list lists of k_list and keeps the best k_list.
 __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_v, const int32_t* in_i, int64_t n_in,
                                                                 int k_list, float* out_v, int32_t* out_i) {
@@ -156,7 +235,7 @@ __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_
 // The chain on the sorted candidates (one block).
 __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, const SampleStats* stats, int n_stats,
                                     const float* cand_v, const int32_t* cand_i, int k_list, const SampleConsts c,
-                                    SampleOut* dev_out, SampleOut* host_out) {
+                                    SampleOut* dev_out, SampleOut* host_out, int system_fence) {
     RF_PDL_ENTRY();
     __shared__ double probs[kSampleMaxK], weights[kSampleMaxK];
     __shared__ double M_raw, S_raw, M_work, S_work;
@@ -215,7 +294,7 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
         *dev_out = r;
         if (host_out != nullptr) {
             *host_out = r;
-            __threadfence_system();
+            if (system_fence) __threadfence_system();  // (the host reads it after the stream's event anyway)
         }
     };
     SampleOut r;
@@ -291,10 +370,14 @@ void launch_penalties(Launcher& l, float* work, int64_t n, const int32_t* pairs,
 }
 
 void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, const SampleConsts& c, int k_list,
-                   SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out, SampleOut* host_out) {
+                   SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out, SampleOut* host_out,
+                   bool fast_greedy) {
     const int64_t n1 = sample_stage1_blocks(n);
-    l.launch(sample_stage1_kernel, dim3(static_cast<unsigned>(n1)), dim3(kThreads), 0, raw, work, n, k_list, stats,
-             cand_val[0], cand_idx[0]);
+    if (fast_greedy && k_list == 0 && work == raw)
+        l.launch(sample_greedy_stage1_kernel, dim3(static_cast<unsigned>(n1)), dim3(kGreedyThreads), 0, raw, n, stats);
+    else
+        l.launch(sample_stage1_kernel, dim3(static_cast<unsigned>(n1)), dim3(kThreads), 0, raw, work, n, k_list, stats,
+                 cand_val[0], cand_idx[0]);
     int cur = 0;
     int64_t lists = n1;
     if (k_list > 0) {
@@ -308,7 +391,7 @@ void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, 
         }
     }
     l.launch(sample_final_kernel, dim3(1), dim3(256), 0, raw, n, stats, static_cast<int>(n1), cand_val[cur],
-             cand_idx[cur], k_list, c, out, host_out);
+             cand_idx[cur], k_list, c, out, host_out, fast_greedy ? 0 : 1);
 }
 
 }  // namespace rf::gpu
