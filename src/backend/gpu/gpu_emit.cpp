@@ -121,6 +121,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_GATHER_NORM=off      the model's last row gathered and normalised in place by two launches
 //                               (default: one token: one rms_norm of x into the rows, in the output
 //                               matvec's prologue where that launch is persistent on short rows)
+//   RF_GPU_SAMPLE_FAST=off      greedy sampling without penalties through the general stage 1 (default:
+//                               its own stage 1, sampling.cu; read at every sampling call)
 //   RF_GPU_ZERO_COPY=off        step data uploaded and argmax results read back by cudaMemcpyAsync
 //                               (default: a kernel reads / writes pinned host memory directly, so no
 //                               copy-engine operation sits between two decode steps' kernels)
