@@ -7,7 +7,7 @@
 //       the one-token kernel also that kernel ("type/1" rows: lanes per row / threads per block).
 //   rocmforge_gpu_bench step [--model 0.5b|7b] [--type q4_0] [--steps N] [--ctx N[,N...]]
 //                            [--config all|pdl|fused|eager] [--decode default,no-matvec1,...]
-//                            [--trace 1] [--layers N]
+//                            [--trace 1] [--layers N] [--out-type T]
 //       a synthetic decode step of a Qwen2-shaped model built from the Backend ops (weights
 //       random, one sequence, argmax on the device), with graphs on/off and fusion on/off:
 //       tokens/s, microseconds per step, kernels per step, the launch overhead graphs remove; per
@@ -74,6 +74,7 @@ struct Args {
     std::vector<std::string> decode = {"default"};  // step: decode switch sets (see set_decode_switches)
     int trace = 0;  // step: 1 = the phases of the first decode attentions of a queued step (AttnTrace)
     int layers = 0;  // step: > 0 overrides the model's layer count (per-layer vs per-step costs from two counts)
+    std::string out_type;  // step: the output matrix's type (default: --type), e.g. q8_0 / q6_K as the engine's files
 };
 
 Args parse(int argc, char** argv) {
@@ -94,6 +95,7 @@ Args parse(int argc, char** argv) {
         else if (k == "--decode") a.decode = bench::split_list(v);
         else if (k == "--trace") a.trace = std::stoi(v);
         else if (k == "--layers") a.layers = std::stoi(v);
+        else if (k == "--out-type") a.out_type = v;
         else fail("gpu_bench: unknown option {}", k);
     }
     return a;
@@ -458,7 +460,15 @@ int run_step(const Args& args) {
                      t_f = quant_fallback_type(*t, d.ff);
     auto w_q = random_weight(t_e, q_dim, d.embd, 1), w_kv = random_weight(t_e, kv_dim, d.embd, 2),
          w_o = random_weight(t_q, d.embd, q_dim, 3), w_ff = random_weight(t_e, d.ff, d.embd, 4),
-         w_dn = random_weight(t_f, d.embd, d.ff, 5), w_out = random_weight(t_e, d.vocab, d.embd, 6);
+         w_dn = random_weight(t_f, d.embd, d.ff, 5);
+    // the output matrix (and the embedding table, tied): --out-type, else the weights' type
+    TensorType t_out = t_e;
+    if (!args.out_type.empty()) {
+        const auto o = parse_tensor_type(args.out_type);
+        if (!o) fail("gpu_bench: unknown type {}", args.out_type);
+        t_out = quant_fallback_type(*o, d.embd);
+    }
+    auto w_out = random_weight(t_out, d.vocab, d.embd, 6);
     std::vector<float> ones(static_cast<size_t>(std::max(d.embd, q_dim)), 1.0f), small(static_cast<size_t>(q_dim), 0.01f);
     const int max_ctx = *std::max_element(args.ctxs.begin(), args.ctxs.end());
     const int bs = 16, n_blocks = (max_ctx + args.warmup + args.steps) / bs + 2;
@@ -484,8 +494,8 @@ int run_step(const Args& args) {
         be->fill_zero(l.kv.v, kvb);
     }
     const Weight out_norm = be->load_weight(TensorType::F32, d.embd, 1, 1, ones.data());
-    const Weight out_w = be->load_weight(t_e, d.embd, d.vocab, 1, w_out.data());
-    const Weight embd = be->load_weight(t_e, d.embd, d.vocab, 1, w_out.data());
+    const Weight out_w = be->load_weight(t_out, d.embd, d.vocab, 1, w_out.data());
+    const Weight embd = be->load_weight(t_out, d.embd, d.vocab, 1, w_out.data());
     weight_bytes += w_out.size();
     auto A = [&](int64_t n) { return static_cast<float*>(be->alloc(static_cast<size_t>(n) * 4)); };
     float *x = A(d.embd), *h = A(d.embd), *q = A(q_dim), *k = A(kv_dim), *v = A(kv_dim), *o = A(q_dim), *g = A(d.ff),
