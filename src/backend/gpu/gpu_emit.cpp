@@ -122,7 +122,7 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               (default: one token: one rms_norm of x into the rows, in the output
 //                               matvec's prologue where that launch is persistent on short rows)
 //   RF_GPU_SAMPLE_FAST=off      greedy sampling without penalties through the general stage 1 (default:
-//                               its own stage 1, sampling.cu; read at every sampling call)
+//                               its own stage 1, sampling.cu)
 //   RF_GPU_ZERO_COPY=off        step data uploaded and argmax results read back by cudaMemcpyAsync
 //                               (default: a kernel reads / writes pinned host memory directly, so no
 //                               copy-engine operation sits between two decode steps' kernels)
@@ -130,7 +130,7 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               runner too (default: launched eagerly)
 //   RF_GPU_PROFILE_SKIP=a,b     profiling only, results are wrong: kernels whose name contains a or
 //                               b are not launched (what they cost inside a step; gpu_launch.h)
-// (DecodeSwitches: gpu_backend_impl.h; read once per flush.)
+// (DecodeSwitches: gpu_backend_impl.h; read once per flush, and by a sampling call with no step to flush.)
 }  // namespace
 
 DecodeSwitches decode_switches() {
@@ -148,6 +148,7 @@ DecodeSwitches decode_switches() {
     d.matvec1_wide = env_choice("RF_GPU_MATVEC1_WIDE", {"off", "shape", "all", "tall"}, def.matvec1_wide);
     d.matvec1_fit = env_int("RF_GPU_MATVEC1_FIT", 0, 7, def.matvec1_fit);
     d.gather_norm = env_choice("RF_GPU_GATHER_NORM", {"off", "on"}, 1) == 1;
+    d.sample_fast = env_choice("RF_GPU_SAMPLE_FAST", {"off", "on"}, 1) == 1;
     d.matvec_x_hoist = env_choice("RF_GPU_MATVEC_XHOIST", {"off", "on"}, def.matvec_x_hoist ? 1 : 0) == 1;
     d.matvec_triple = env_choice("RF_GPU_MATVEC_TRIPLE", {"off", "on"}, 1) == 1;
     const int lanes = env_choice("RF_GPU_MATVEC1_LANES", {"4", "8", "16", "32"}, -1);
@@ -350,11 +351,16 @@ void GpuBackendImpl::emit(Launcher& l) const {
     int traced_attentions = 0;         // set_attention_trace: launches given a trace record so far
     // Whether the rms_norm op (at idx, or standing in for ops up to idx) goes to the prologue of the
     // one-token matvec after idx.
-    auto norm_to_prologue_of = [&](const Op& op, size_t idx) {
+    // Whether the op after idx is a quantized matvec of op's output (op at idx, or standing in for ops up to
+    // idx), which an rms_norm op can hand its q8_1 or leave its whole work to.
+    auto quantized_matvec_next = [&](const Op& op, size_t idx) {
         return fuse_ops_ && op.c.cols % 32 == 0 && idx + 1 < n_ops && ops_[idx + 1].kind == OpKind::Matmul &&
                same_act(ops_[idx + 1].a, op.c) && matvec_path(ops_[idx + 1]) &&
-               is_quantized_matvec_type(ops_[idx + 1].w.type) && switches.norm_prologue &&
-               one_token_matvec(ops_[idx + 1], switches) && op.a.cols % 4 == 0 && !overlaps(op.a, op.c);
+               is_quantized_matvec_type(ops_[idx + 1].w.type);
+    };
+    auto norm_to_prologue_of = [&](const Op& op, size_t idx) {
+        return quantized_matvec_next(op, idx) && switches.norm_prologue && one_token_matvec(ops_[idx + 1], switches) &&
+               op.a.cols % 4 == 0 && !overlaps(op.a, op.c);
     };
     auto norm_to_prologue = [&](size_t idx) { return norm_to_prologue_of(ops_[idx], idx); };
     // The model's last rows: gather(x -> rows) of the one token's row, then rms_norm(rows) in place.
@@ -433,9 +439,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
     // An rms_norm op (at idx, or standing in for ops up to idx) as its own kernel; it also writes the
     // q8_1 of its output where a quantized matvec reads that next.
     auto emit_norm_kernel = [&](const Op& op, size_t idx) {
-        const bool fuse_q8 = fuse_ops_ && op.c.cols % 32 == 0 && idx + 1 < n_ops && ops_[idx + 1].kind == OpKind::Matmul &&
-                             same_act(ops_[idx + 1].a, op.c) && matvec_path(ops_[idx + 1]) &&
-                             is_quantized_matvec_type(ops_[idx + 1].w.type);
+        const bool fuse_q8 = quantized_matvec_next(op, idx);
         launch_rms_norm(l, op.a.data, static_cast<const float*>(op.w.data), op.eps, op.c.data, op.a.rows, op.a.cols,
                         fuse_q8 ? q8_xq(0, op.c) : nullptr, fuse_q8 ? q8_xds(0, op.c) : nullptr, switches.norm_slices);
         if (fuse_q8) q8_of[0] = op.c;

@@ -9,7 +9,6 @@
 #include "backend/gpu/gpu_sampling_host.h"
 #include "backend/gpu/gpu_weight_layout.h"
 #include "backend/gpu/sampling.cuh"
-#include "core/env_switch.h"
 #include "core/error.h"
 
 namespace rf::gpu {
@@ -85,7 +84,7 @@ const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const G
                           : nullptr;
     launch_sample(l, row, work, n, c, k_list, reinterpret_cast<SampleStats*>(base + o_stats), cand_v, cand_i,
                   reinterpret_cast<SampleOut*>(base + o_out), static_cast<SampleOut*>(mapped),
-                  env_choice("RF_GPU_SAMPLE_FAST", {"off", "on"}, 1) == 1);
+                  switches_.sample_fast);
     if (!direct) RF_GPU_CHECK(cudaMemcpyAsync(host_result, base + o_out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
     return base + o_out;
 }

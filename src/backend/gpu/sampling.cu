@@ -235,7 +235,7 @@ __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_
 // The chain on the sorted candidates (one block).
 __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, const SampleStats* stats, int n_stats,
                                     const float* cand_v, const int32_t* cand_i, int k_list, const SampleConsts c,
-                                    SampleOut* dev_out, SampleOut* host_out, int system_fence) {
+                                    SampleOut* dev_out, SampleOut* host_out) {
     RF_PDL_ENTRY();
     __shared__ double probs[kSampleMaxK], weights[kSampleMaxK];
     __shared__ double M_raw, S_raw, M_work, S_work;
@@ -292,10 +292,7 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
     // The result goes to dev_out and (host_out) straight to the host's pinned memory.
     auto emit = [&](const SampleOut& r) {
         *dev_out = r;
-        if (host_out != nullptr) {
-            *host_out = r;
-            if (system_fence) __threadfence_system();  // (the host reads it after the stream's event anyway)
-        }
+        if (host_out != nullptr) *host_out = r;  // (the host reads it after the stream's event: no system fence)
     };
     SampleOut r;
     int32_t chosen = argmax_work;
@@ -391,7 +388,7 @@ void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, 
         }
     }
     l.launch(sample_final_kernel, dim3(1), dim3(256), 0, raw, n, stats, static_cast<int>(n1), cand_val[cur],
-             cand_idx[cur], k_list, c, out, host_out, fast_greedy ? 0 : 1);
+             cand_idx[cur], k_list, c, out, host_out);
 }
 
 }  // namespace rf::gpu

@@ -55,10 +55,10 @@ void launch_penalties(Launcher& l, float* work, int64_t n, const int32_t* pairs,
 // the result reaches the host without a copy-engine operation) unless it is null. k_list:
 // candidates to keep (power of two, 64..256); 0 for greedy (statistics only).
 // fast_greedy: statistics-only chains without penalties (k_list 0, work == raw) take the greedy
-// stage 1 (f32 sums, one packed reduction), and the host copy is written without a system fence
-// (the host reads it after the stream's event).
+// stage 1 (f32 sums, one packed reduction). The host copy is written without a system fence: the host
+// reads it after the stream's event.
 void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, const SampleConsts& c, int k_list,
-                   SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out,
-                   SampleOut* host_out = nullptr, bool fast_greedy = true);
+                   SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out, SampleOut* host_out,
+                   bool fast_greedy);
 
 }  // namespace rf::gpu
