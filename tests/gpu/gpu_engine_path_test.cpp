@@ -124,17 +124,23 @@ TEST(GpuEnginePath, PipelinedGreedyDecodeEqualsStepByStep) {
             ASSERT_GT(length_text.size(), 24u);
             c.stop = {length_text.substr(length_text.size() / 2, 5)};
         }
-        // run 0: not pipelined; 1: pipelined; 2: pipelined with the step data and the argmax
-        // results through cudaMemcpyAsync (RF_GPU_ZERO_COPY=off) instead of kernels
-        GenerateResult r[3];
-        std::vector<int32_t> session_tokens[3];
-        int32_t free_blocks[3];
-        for (int run = 0; run < 3; ++run) {
+        // run 0: not pipelined; 1: pipelined (each step's data copied by the final kernel of the
+        // argmax feeding it); 2: pipelined with the step data and the argmax results through
+        // cudaMemcpyAsync (RF_GPU_ZERO_COPY=off) instead of kernels; 3: pipelined with an upload
+        // kernel per step (RF_GPU_SAMPLE_UPLOAD=off)
+        constexpr int kRuns = 4;
+        GenerateResult r[kRuns];
+        std::vector<int32_t> session_tokens[kRuns];
+        int32_t free_blocks[kRuns];
+        int64_t fused[kRuns], uploads[kRuns];
+        for (int run = 0; run < kRuns; ++run) {
             const int pipelined = run > 0 ? 1 : 0;
             if (!pipelined) ::setenv("RF_DECODE_PIPELINE", "off", 1);
             else ::unsetenv("RF_DECODE_PIPELINE");
             std::unique_ptr<ScopedEnv> copies;
             if (run == 2) copies = std::make_unique<ScopedEnv>("RF_GPU_ZERO_COPY", "off");
+            if (run == 3) copies = std::make_unique<ScopedEnv>("RF_GPU_SAMPLE_UPLOAD", "off");
+            const GpuGraphStats before = gpu().graph_stats();
             Session s(model, kv, c.n_ctx);
             GenerateOptions g;
             g.max_tokens = c.max_tokens;
@@ -147,8 +153,23 @@ TEST(GpuEnginePath, PipelinedGreedyDecodeEqualsStepByStep) {
             free_blocks[run] = kv.n_free_blocks();
             EXPECT_EQ(gpu().pending_argmax(), 0) << c.what;
             EXPECT_FALSE(s.has_unresolved_token()) << c.what;
+            fused[run] = gpu().graph_stats().fused_uploads - before.fused_uploads;
+            uploads[run] = gpu().graph_stats().step_uploads - before.step_uploads;
         }
         ::unsetenv("RF_DECODE_PIPELINE");
+        EXPECT_EQ(r[3].tokens, r[1].tokens) << c.what << ": an upload kernel per step";
+        EXPECT_EQ(session_tokens[3], session_tokens[1]) << c.what << ": an upload kernel per step";
+        EXPECT_EQ(free_blocks[3], free_blocks[1]) << c.what << ": an upload kernel per step";
+        // every step fed ahead takes its data from the final kernel of the argmax feeding it
+        const int64_t fed_ahead = static_cast<int64_t>(session_tokens[1].size()) - static_cast<int64_t>(prompt.size());
+        if (r[1].finish == FinishReason::Length) {
+            EXPECT_EQ(fused[1], fed_ahead) << c.what;
+            EXPECT_EQ(uploads[1], 1) << c.what << ": the prompt's step only";
+            EXPECT_EQ(uploads[3], 1 + fed_ahead) << c.what << ": switched off";
+        }
+        EXPECT_EQ(fused[0], 0) << c.what;
+        EXPECT_EQ(fused[2], 0) << c.what << ": copies";
+        EXPECT_EQ(fused[3], 0) << c.what << ": switched off";
         EXPECT_EQ(r[1].tokens, r[0].tokens) << c.what;
         EXPECT_EQ(r[1].text, r[0].text) << c.what;
         EXPECT_EQ(finish_reason_name(r[1].finish), std::string(finish_reason_name(r[0].finish))) << c.what;

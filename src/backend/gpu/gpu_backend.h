@@ -96,6 +96,8 @@ struct GpuGraphStats {
     int64_t eager_flushes = 0;   // flushes launched kernel by kernel
     int64_t kernels = 0;         // kernel launches issued (in graphs or directly)
     int64_t fast_replays = 0;    // steps identical to the previous one: its graph relaunched without re-emitting
+    int64_t step_uploads = 0;    // step data uploads by a kernel / copy of their own (begin_step)
+    int64_t fused_uploads = 0;   // step data copied by the final kernel of the argmax feeding the step
     int64_t flush_ns = 0;        // host time spent turning recorded ops into launches (flushes)
     // Host-time accounting of the engine path (ns; `rocmforge bench` prints them per test):
     int64_t ops = 0;               // ops recorded

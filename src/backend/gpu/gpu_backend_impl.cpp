@@ -298,7 +298,9 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
     RF_CHECK(plan.positions.size() == T && plan.kv_slots.size() == T && plan.token_seq.size() == T,
              "step plan: {} tokens but {} positions, {} KV slots, {} sequence indices", T, plan.positions.size(),
              plan.kv_slots.size(), plan.token_seq.size());
-    flush();  // ops of the previous step read the previous plan's device copy
+    // argmax_async's held chain feeding this step's token 0 copies its data (no upload kernel)
+    const bool fused_upload = held_sample_.active && plan.first_token_from_device && ops_.empty() && zero_copy();
+    if (!fused_upload) flush();  // ops of the previous step read the previous plan's device copy
     RF_CHECK(!plan.first_token_from_device || (T > 0 && device_token_ != nullptr),
              "step plan: token 0 comes from the device, but no argmax_async result is there (or other sampling "
              "replaced it)");
@@ -358,12 +360,18 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
     ensure_scratch(step_buf_, std::max<size_t>(n_ints, 1024) * 4);
     // token 0 of a step fed from the device: the last argmax_async's result, taken in stream order
     const int32_t* token_on_device = plan.first_token_from_device ? device_token_ : nullptr;
-    if (zero_copy()) {  // one kernel reading the pinned staging (no copy engine between steps)
+    if (fused_upload) {  // the sampling chain's final kernel reads the pinned staging, token 0 its result
+        launch_held_sample(StepUpload{static_cast<int32_t*>(step_buf_.ptr), staging_dev_[si], static_cast<int64_t>(n_ints)});
+        RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));
+        ++stats_.fused_uploads;
+    } else if (zero_copy()) {  // one kernel reading the pinned staging (no copy engine between steps)
+        ++stats_.step_uploads;
         Launcher l(Launcher::Mode::Launch, stream_, pdl_between_steps());
         launch_step_upload(l, static_cast<int32_t*>(step_buf_.ptr), staging_dev_[si], static_cast<int64_t>(n_ints),
                            token_on_device);
         RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));
     } else {
+        ++stats_.step_uploads;
         RF_GPU_CHECK(cudaMemcpyAsync(step_buf_.ptr, h, n_ints * 4, cudaMemcpyHostToDevice, stream_));
         RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));
         if (token_on_device != nullptr)
@@ -441,6 +449,7 @@ void GpuBackendImpl::read_switches() {
 }
 
 void GpuBackendImpl::flush() {
+    launch_held_sample(StepUpload{nullptr, nullptr, 0});  // (argmax_async came before these ops)
     if (ops_.empty()) return;
     const auto t0 = std::chrono::steady_clock::now();
     try {

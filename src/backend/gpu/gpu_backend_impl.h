@@ -12,6 +12,7 @@
 #include "backend/gpu/gpu_blas.h"
 #include "backend/gpu/gpu_graph.h"
 #include "backend/gpu/gpu_launch.h"
+#include "backend/gpu/sampling.cuh"
 #include "backend/gpu_host/f16_weight_cache.h"
 #include "backend/gpu_host/gpu_lock.h"
 
@@ -92,6 +93,9 @@ struct DecodeSwitches {
     // Greedy sampling without penalties through its own stage 1 (sampling.cuh; H100, same call, engine
     // 0.5b q4_0 2,433 -> 2,460 tok/s)
     bool sample_fast = true;
+    // argmax_async's chain launched by the next begin_step whose token 0 it feeds, its final kernel also
+    // copying that step's data (no upload kernel between two pipelined decode steps)
+    bool sample_upload = true;
     // Graphs for steps with a vendor GEMM or flash attention (prefill-sized steps). Off: those
     // run eagerly (their kernels take 10-1000 us, so a graph saves <1% of launch overhead, and a
     // chunk's signature changes with its context length, i.e. a capture + update per chunk).
@@ -207,7 +211,19 @@ private:
     // also reaches host_result (a SampleOut inside sample_host_) in stream order: written there by
     // the chain's last kernel through the device mapping (zero_copy()) or copied after it.
     const void* launch_sampling(const float* row, int64_t n, const GpuSamplingParams& p,
-                                std::span<const GpuTokenCount> penalties, double u, int k_list, void* host_result);
+                                std::span<const GpuTokenCount> penalties, double u, int k_list, void* host_result,
+                                StepUpload up = StepUpload{nullptr, nullptr, 0});
+    // argmax_async's chain, held back (sample_upload) until the next begin_step can fuse its upload
+    // into it, or anything else needs it launched first.
+    struct HeldSample {
+        bool active = false;
+        const float* row = nullptr;
+        int64_t n = 0;
+        int slot = 0;
+    };
+    HeldSample held_sample_;
+    // Launches the held chain (if any); with a non-null up.dst its final kernel copies the step data.
+    void launch_held_sample(StepUpload up);
     void sample_on_device(const float* row, int64_t n, const GpuSamplingParams& p,
                           std::span<const GpuTokenCount> penalties, double u, int k_list, GpuSampleResult& out);
 

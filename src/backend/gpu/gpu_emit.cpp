@@ -123,6 +123,9 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               matvec's prologue where that launch is persistent on short rows)
 //   RF_GPU_SAMPLE_FAST=off      greedy sampling without penalties through the general stage 1 (default:
 //                               its own stage 1, sampling.cu)
+//   RF_GPU_SAMPLE_UPLOAD=off    a decode step fed the device argmax uploads its step data with a kernel
+//                               of its own (default: argmax_async's chain waits for the next step's
+//                               begin_step and its final kernel copies the step data, gpu_sampling.cpp)
 //   RF_GPU_ZERO_COPY=off        step data uploaded and argmax results read back by cudaMemcpyAsync
 //                               (default: a kernel reads / writes pinned host memory directly, so no
 //                               copy-engine operation sits between two decode steps' kernels)
@@ -149,6 +152,7 @@ DecodeSwitches decode_switches() {
     d.matvec1_fit = env_int("RF_GPU_MATVEC1_FIT", 0, 7, def.matvec1_fit);
     d.gather_norm = env_choice("RF_GPU_GATHER_NORM", {"off", "on"}, 1) == 1;
     d.sample_fast = env_choice("RF_GPU_SAMPLE_FAST", {"off", "on"}, 1) == 1;
+    d.sample_upload = env_choice("RF_GPU_SAMPLE_UPLOAD", {"off", "on"}, 1) == 1;
     d.matvec_x_hoist = env_choice("RF_GPU_MATVEC_XHOIST", {"off", "on"}, def.matvec_x_hoist ? 1 : 0) == 1;
     d.matvec_triple = env_choice("RF_GPU_MATVEC_TRIPLE", {"off", "on"}, 1) == 1;
     const int lanes = env_choice("RF_GPU_MATVEC1_LANES", {"4", "8", "16", "32"}, -1);

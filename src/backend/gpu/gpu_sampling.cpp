@@ -25,30 +25,41 @@ void check_sample_value(const SampleOut& out, int64_t n) {
 
 }  // namespace
 
-const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const GpuSamplingParams& p,
-                                            std::span<const GpuTokenCount> penalties, double u, int k_list,
-                                            void* host_result) {
-    RF_CHECK(n > 0 && n < (int64_t{1} << 31), "sampling: row of {} values", n);
-    if (ops_.empty()) read_switches();  // (flush reads them when it has a step to launch)
-    flush();
-    device_token_ = nullptr;  // the sampling scratch is rewritten below
+SampleScratchLayout sample_scratch_layout(int64_t n, size_t n_penalties) {
     const int64_t n1 = sample_stage1_blocks(n);
-    const bool penalise = !penalties.empty();
-    // scratch: [work n f32][pairs][stats n1][cand v x2][cand i x2][out]
+    SampleScratchLayout lay;
     size_t off = 0;
     auto take = [&](size_t bytes) {
         const size_t at = off;
         off = align_up(off + bytes, 256);
         return at;
     };
-    const size_t o_work = take(penalise ? static_cast<size_t>(n) * 4 : 0);
-    const size_t o_pairs = take(penalties.size() * 8);
-    const size_t o_stats = take(static_cast<size_t>(n1) * sizeof(SampleStats));
+    lay.work = take(n_penalties > 0 ? static_cast<size_t>(n) * 4 : 0);
+    lay.pairs = take(n_penalties * 8);
+    lay.stats = take(static_cast<size_t>(n1) * sizeof(SampleStats));
     const size_t cand_n = static_cast<size_t>(n1) * kSampleMaxK;
-    const size_t o_v0 = take(cand_n * 4), o_v1 = take(cand_n * 4), o_i0 = take(cand_n * 4), o_i1 = take(cand_n * 4);
-    const size_t o_out = take(sizeof(SampleOut));
-    ensure_scratch(sample_buf_, off);
+    lay.v0 = take(cand_n * 4);
+    lay.v1 = take(cand_n * 4);
+    lay.i0 = take(cand_n * 4);
+    lay.i1 = take(cand_n * 4);
+    lay.out = take(sizeof(SampleOut));
+    lay.bytes = off;
+    return lay;
+}
+
+const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const GpuSamplingParams& p,
+                                            std::span<const GpuTokenCount> penalties, double u, int k_list,
+                                            void* host_result, StepUpload up) {
+    RF_CHECK(n > 0 && n < (int64_t{1} << 31), "sampling: row of {} values", n);
+    if (ops_.empty()) read_switches();  // (flush reads them when it has a step to launch)
+    flush();
+    device_token_ = nullptr;  // the sampling scratch is rewritten below
+    const bool penalise = !penalties.empty();
+    const SampleScratchLayout lay = sample_scratch_layout(n, penalties.size());
+    ensure_scratch(sample_buf_, lay.bytes);
     auto* base = static_cast<uint8_t*>(sample_buf_.ptr);
+    const size_t o_work = lay.work, o_pairs = lay.pairs, o_stats = lay.stats, o_v0 = lay.v0, o_v1 = lay.v1,
+                 o_i0 = lay.i0, o_i1 = lay.i1, o_out = lay.out;
 
     SampleConsts c = zeroed<SampleConsts>();
     c.u = u;
@@ -84,7 +95,7 @@ const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const G
                           : nullptr;
     launch_sample(l, row, work, n, c, k_list, reinterpret_cast<SampleStats*>(base + o_stats), cand_v, cand_i,
                   reinterpret_cast<SampleOut*>(base + o_out), static_cast<SampleOut*>(mapped),
-                  switches_.sample_fast);
+                  switches_.sample_fast, up);
     if (!direct) RF_GPU_CHECK(cudaMemcpyAsync(host_result, base + o_out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
     return base + o_out;
 }
@@ -120,10 +131,22 @@ int32_t GpuBackendImpl::argmax(const float* row, int64_t n) {
 void GpuBackendImpl::argmax_async(const float* row, int64_t n) {
     RF_CHECK(pending_argmax_.size() < 2, "gpu: argmax_async with {} results pending (at most 2)", pending_argmax_.size());
     ScopedNs timer(stats_.sample_ns);
-    GpuSamplingParams p;
-    p.temperature = 0.0f;
     // the slot not held by a pending result (results are read in order)
     const int slot = pending_argmax_.empty() ? 0 : 1 - pending_argmax_.front();
+    if (ops_.empty()) read_switches();  // (flush reads them when it has a step to launch)
+    flush();  // the step whose logits these are (and an older held chain)
+    if (switches_.sample_upload && zero_copy()) {
+        // held until the next begin_step (its upload fused into the final kernel) or anything else
+        const SampleScratchLayout lay = sample_scratch_layout(n, 0);
+        ensure_scratch(sample_buf_, lay.bytes);
+        held_sample_ = HeldSample{true, row, n, slot};
+        pending_argmax_.push_back(slot);
+        device_token_ = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(sample_buf_.ptr) + lay.out +
+                                                         offsetof(SampleOut, token));
+        return;
+    }
+    GpuSamplingParams p;
+    p.temperature = 0.0f;
     void* host = static_cast<uint8_t*>(sample_host_) + kAsyncSampleOffset + slot * sizeof(SampleOut);
     const void* dev_out = launch_sampling(row, n, p, {}, 0.0, 0, host);
     RF_GPU_CHECK(cudaEventRecord(argmax_done_[slot], stream_));
@@ -131,10 +154,34 @@ void GpuBackendImpl::argmax_async(const float* row, int64_t n) {
     device_token_ = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(dev_out) + offsetof(SampleOut, token));
 }
 
+void GpuBackendImpl::launch_held_sample(StepUpload up) {
+    if (!held_sample_.active) return;
+    const HeldSample h = held_sample_;
+    held_sample_.active = false;  // (launch_sampling flushes: not again)
+    GpuSamplingParams p;
+    p.temperature = 0.0f;
+    void* host = static_cast<uint8_t*>(sample_host_) + kAsyncSampleOffset + h.slot * sizeof(SampleOut);
+    // ops recorded since argmax_async come after the chain: kept out of launch_sampling's flush
+    std::vector<Op> later;
+    later.swap(ops_);
+    const void* dev_out = nullptr;
+    try {
+        dev_out = launch_sampling(h.row, h.n, p, {}, 0.0, 0, host, up);
+    } catch (...) {
+        ops_.swap(later);
+        throw;
+    }
+    ops_.swap(later);
+    RF_GPU_CHECK(cudaEventRecord(argmax_done_[h.slot], stream_));
+    // (launch_sampling forgot the device token: it is this chain's)
+    device_token_ = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(dev_out) + offsetof(SampleOut, token));
+}
+
 int32_t GpuBackendImpl::argmax_wait() {
     RF_CHECK(!pending_argmax_.empty(), "gpu: argmax_wait without a pending argmax_async");
     ScopedNs timer(stats_.sample_ns);
     const int slot = pending_argmax_.front();
+    if (held_sample_.active && held_sample_.slot == slot) launch_held_sample(StepUpload{nullptr, nullptr, 0});
     pending_argmax_.pop_front();
     wait_event(argmax_done_[slot]);
     SampleOut out;

@@ -232,11 +232,32 @@ __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_
     }
 }
 
+constexpr int kUploadHeld = 4;  // step-data ints per thread read before the wait (fused upload)
+
 // The chain on the sorted candidates (one block).
 __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, const SampleStats* stats, int n_stats,
                                     const float* cand_v, const int32_t* cand_i, int k_list, const SampleConsts c,
-                                    SampleOut* dev_out, SampleOut* host_out) {
+                                    SampleOut* dev_out, SampleOut* host_out, StepUpload up) {
+    // The next decode step's data (fused upload): the host reads (a PCIe round trip) before the wait,
+    // the writes after it (the step before has finished by then); token 0 is this chain's token.
+    int32_t held[kUploadHeld];
+    if (up.dst != nullptr) {
+#pragma unroll
+        for (int k = 0; k < kUploadHeld; ++k) {
+            const int64_t i = threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
+            held[k] = i < up.n ? up.src[i] : 0;
+        }
+    }
     RF_PDL_ENTRY();
+    if (up.dst != nullptr) {
+#pragma unroll
+        for (int k = 0; k < kUploadHeld; ++k) {
+            const int64_t i = threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
+            if (i > 0 && i < up.n) up.dst[i] = held[k];
+        }
+        for (int64_t i = threadIdx.x + static_cast<int64_t>(kUploadHeld) * blockDim.x; i < up.n; i += blockDim.x)
+            up.dst[i] = up.src[i];
+    }
     __shared__ double probs[kSampleMaxK], weights[kSampleMaxK];
     __shared__ double M_raw, S_raw, M_work, S_work;
     __shared__ int argmax_work;
@@ -293,6 +314,7 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
     auto emit = [&](const SampleOut& r) {
         *dev_out = r;
         if (host_out != nullptr) *host_out = r;  // (the host reads it after the stream's event: no system fence)
+        if (up.dst != nullptr) up.dst[0] = r.token;
     };
     SampleOut r;
     int32_t chosen = argmax_work;
@@ -368,7 +390,7 @@ void launch_penalties(Launcher& l, float* work, int64_t n, const int32_t* pairs,
 
 void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, const SampleConsts& c, int k_list,
                    SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out, SampleOut* host_out,
-                   bool fast_greedy) {
+                   bool fast_greedy, StepUpload up) {
     const int64_t n1 = sample_stage1_blocks(n);
     if (fast_greedy && k_list == 0 && work == raw)
         l.launch(sample_greedy_stage1_kernel, dim3(static_cast<unsigned>(n1)), dim3(kGreedyThreads), 0, raw, n, stats);
@@ -388,7 +410,7 @@ void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, 
         }
     }
     l.launch(sample_final_kernel, dim3(1), dim3(256), 0, raw, n, stats, static_cast<int>(n1), cand_val[cur],
-             cand_idx[cur], k_list, c, out, host_out);
+             cand_idx[cur], k_list, c, out, host_out, up);
 }
 
 }  // namespace rf::gpu

@@ -48,8 +48,24 @@ struct SampleOut {
 // stage1_blocks(n) * kSampleMaxK (value, index) pairs.
 int64_t sample_stage1_blocks(int64_t n);
 
+// Byte offsets of the sampling chain's scratch for a row of n with n_penalties penalised tokens
+// (gpu_sampling.cpp): [work n f32 (penalties only)][pairs][stats][cand v x2][cand i x2][out].
+struct SampleScratchLayout {
+    size_t work = 0, pairs = 0, stats = 0, v0 = 0, v1 = 0, i0 = 0, i1 = 0, out = 0, bytes = 0;
+};
+SampleScratchLayout sample_scratch_layout(int64_t n, size_t n_penalties);
+
 // work = raw with penalties applied (pairs: (token, count) [n_pen], device memory).
 void launch_penalties(Launcher& l, float* work, int64_t n, const int32_t* pairs, const SampleConsts& c);
+
+// The next decode step's data copied by the chain's final kernel (instead of an upload kernel after it):
+// n ints from src (pinned host memory through its device mapping) to dst, dst[0] = the chosen token.
+// dst == nullptr: none.
+struct StepUpload {
+    int32_t* dst;
+    const int32_t* src;
+    int64_t n;
+};
 
 // Full sampling chain; writes *out, and *host_out (pinned host memory through its device mapping:
 // the result reaches the host without a copy-engine operation) unless it is null. k_list:
@@ -59,6 +75,6 @@ void launch_penalties(Launcher& l, float* work, int64_t n, const int32_t* pairs,
 // reads it after the stream's event.
 void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, const SampleConsts& c, int k_list,
                    SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out, SampleOut* host_out,
-                   bool fast_greedy);
+                   bool fast_greedy, StepUpload up = StepUpload{nullptr, nullptr, 0});
 
 }  // namespace rf::gpu
