@@ -139,6 +139,8 @@ public:
     // it; its token stays on the device, where a following begin_step whose plan has
     // first_token_from_device takes it, so the next step can be recorded and launched before the
     // host knows the token. argmax_wait returns the oldest pending result (at most 2 pending).
+    // (The chain itself is launched by the next begin_step fed from the device, whose step data its
+    // final kernel copies, or before anything else that needs it: RF_GPU_SAMPLE_UPLOAD.)
     virtual void argmax_async(const float* row, int64_t n) = 0;
     virtual int32_t argmax_wait() = 0;
     virtual int pending_argmax() const = 0;
