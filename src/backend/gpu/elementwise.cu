@@ -1,5 +1,7 @@
 #include "backend/gpu/elementwise.cuh"
 
+#include "backend/gpu/step_data_copy.cuh"
+
 #include <algorithm>
 
 namespace rf::gpu {
@@ -32,24 +34,17 @@ __global__ void gather_rows_kernel(const float* __restrict__ x, int64_t cols, co
         out[i * cols + c] = x[src * cols + c];
 }
 
-// The host reads (a PCIe round trip) come before the programmatic-dependent wait: they depend on no
-// earlier kernel, so their latency overlaps the kernel before (the sampling of the previous step).
-constexpr int kStepUploadHeld = 4;  // ints per thread read before the wait
-
+// The host reads before the programmatic-dependent wait (step_data_copy.cuh); token 0 from the device
+// after it where the step is fed a device-held token.
 __global__ void step_upload_kernel(int32_t* __restrict__ dst, const int32_t* __restrict__ src, int64_t n,
                                    const int32_t* __restrict__ device_token) {
     const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-    int32_t held[kStepUploadHeld];
-#pragma unroll
-    for (int k = 0; k < kStepUploadHeld; ++k) held[k] = first + k * stride < n ? src[first + k * stride] : 0;
+    int32_t held[kStepCopyHeld];
+    step_copy_load(src, n, first, stride, held);
     RF_PDL_ENTRY();
-#pragma unroll
-    for (int k = 0; k < kStepUploadHeld; ++k) {
-        const int64_t i = first + k * stride;
-        if (i < n) dst[i] = i == 0 && device_token != nullptr ? *device_token : held[k];
-    }
-    for (int64_t i = first + kStepUploadHeld * stride; i < n; i += stride) dst[i] = src[i];
+    step_copy_store(dst, src, n, first, stride, held, device_token == nullptr);
+    if (first == 0 && n > 0 && device_token != nullptr) dst[0] = *device_token;
 }
 
 }  // namespace

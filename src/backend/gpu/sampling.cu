@@ -1,5 +1,7 @@
 #include "backend/gpu/sampling.cuh"
 
+#include "backend/gpu/step_data_copy.cuh"
+
 #include <cfloat>
 #include <climits>
 
@@ -232,32 +234,15 @@ __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_
     }
 }
 
-constexpr int kUploadHeld = 4;  // step-data ints per thread read before the wait (fused upload)
-
 // The chain on the sorted candidates (one block).
 __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, const SampleStats* stats, int n_stats,
                                     const float* cand_v, const int32_t* cand_i, int k_list, const SampleConsts c,
                                     SampleOut* dev_out, SampleOut* host_out, StepUpload up) {
-    // The next decode step's data (fused upload): the host reads (a PCIe round trip) before the wait,
-    // the writes after it (the step before has finished by then); token 0 is this chain's token.
-    int32_t held[kUploadHeld];
-    if (up.dst != nullptr) {
-#pragma unroll
-        for (int k = 0; k < kUploadHeld; ++k) {
-            const int64_t i = threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
-            held[k] = i < up.n ? up.src[i] : 0;
-        }
-    }
+    // The next decode step's data (fused upload, step_data_copy.cuh); token 0 is this chain's token.
+    int32_t held[kStepCopyHeld];
+    if (up.dst != nullptr) step_copy_load(up.src, up.n, threadIdx.x, blockDim.x, held);
     RF_PDL_ENTRY();
-    if (up.dst != nullptr) {
-#pragma unroll
-        for (int k = 0; k < kUploadHeld; ++k) {
-            const int64_t i = threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
-            if (i > 0 && i < up.n) up.dst[i] = held[k];
-        }
-        for (int64_t i = threadIdx.x + static_cast<int64_t>(kUploadHeld) * blockDim.x; i < up.n; i += blockDim.x)
-            up.dst[i] = up.src[i];
-    }
+    if (up.dst != nullptr) step_copy_store(up.dst, up.src, up.n, threadIdx.x, blockDim.x, held, false);
     __shared__ double probs[kSampleMaxK], weights[kSampleMaxK];
     __shared__ double M_raw, S_raw, M_work, S_work;
     __shared__ int argmax_work;
