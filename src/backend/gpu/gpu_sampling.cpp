@@ -58,8 +58,6 @@ const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const G
     const SampleScratchLayout lay = sample_scratch_layout(n, penalties.size());
     ensure_scratch(sample_buf_, lay.bytes);
     auto* base = static_cast<uint8_t*>(sample_buf_.ptr);
-    const size_t o_work = lay.work, o_pairs = lay.pairs, o_stats = lay.stats, o_v0 = lay.v0, o_v1 = lay.v1,
-                 o_i0 = lay.i0, o_i1 = lay.i1, o_out = lay.out;
 
     SampleConsts c = zeroed<SampleConsts>();
     c.u = u;
@@ -81,23 +79,23 @@ const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const G
             pairs.push_back(tc.token);
             pairs.push_back(tc.count);
         }
-        RF_GPU_CHECK(cudaMemcpyAsync(base + o_work, row, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToDevice, stream_));
-        RF_GPU_CHECK(cudaMemcpyAsync(base + o_pairs, pairs.data(), pairs.size() * 4, cudaMemcpyHostToDevice, stream_));
-        launch_penalties(l, reinterpret_cast<float*>(base + o_work), n, reinterpret_cast<const int32_t*>(base + o_pairs), c);
-        work = reinterpret_cast<const float*>(base + o_work);
+        RF_GPU_CHECK(cudaMemcpyAsync(base + lay.work, row, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToDevice, stream_));
+        RF_GPU_CHECK(cudaMemcpyAsync(base + lay.pairs, pairs.data(), pairs.size() * 4, cudaMemcpyHostToDevice, stream_));
+        launch_penalties(l, reinterpret_cast<float*>(base + lay.work), n, reinterpret_cast<const int32_t*>(base + lay.pairs), c);
+        work = reinterpret_cast<const float*>(base + lay.work);
     }
-    float* cand_v[2] = {reinterpret_cast<float*>(base + o_v0), reinterpret_cast<float*>(base + o_v1)};
-    int32_t* cand_i[2] = {reinterpret_cast<int32_t*>(base + o_i0), reinterpret_cast<int32_t*>(base + o_i1)};
+    float* cand_v[2] = {reinterpret_cast<float*>(base + lay.v0), reinterpret_cast<float*>(base + lay.v1)};
+    int32_t* cand_i[2] = {reinterpret_cast<int32_t*>(base + lay.i0), reinterpret_cast<int32_t*>(base + lay.i1)};
     // the host's copy: written by the last kernel through the mapping of sample_host_, or copied
     const bool direct = zero_copy();
     void* mapped = direct ? static_cast<uint8_t*>(sample_host_dev_) + (static_cast<uint8_t*>(host_result) -
                                                                       static_cast<uint8_t*>(sample_host_))
                           : nullptr;
-    launch_sample(l, row, work, n, c, k_list, reinterpret_cast<SampleStats*>(base + o_stats), cand_v, cand_i,
-                  reinterpret_cast<SampleOut*>(base + o_out), static_cast<SampleOut*>(mapped),
+    launch_sample(l, row, work, n, c, k_list, reinterpret_cast<SampleStats*>(base + lay.stats), cand_v, cand_i,
+                  reinterpret_cast<SampleOut*>(base + lay.out), static_cast<SampleOut*>(mapped),
                   switches_.sample_fast, up);
-    if (!direct) RF_GPU_CHECK(cudaMemcpyAsync(host_result, base + o_out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
-    return base + o_out;
+    if (!direct) RF_GPU_CHECK(cudaMemcpyAsync(host_result, base + lay.out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
+    return base + lay.out;
 }
 
 void GpuBackendImpl::sample_on_device(const float* row, int64_t n, const GpuSamplingParams& p,
