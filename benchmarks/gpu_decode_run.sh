@@ -12,7 +12,7 @@
 #   again after the new sets, a drift check); LONG_SETS (long: decode switch sets, default "default").
 #     long    the same at contexts 8192 and 32768 (new), 0.5b / 7b q4_0 also with the base bench
 #     matvec  the one-token matvec against the many-token kernel, every launch configuration
-#     ncu     per-kernel times of one replayed 7b q4_0 and 0.5b q4_0 step (new)
+#     ncu     per-kernel times and DRAM bytes of 7b q4_0 and 0.5b q4_0 steps (benchmarks/gpu_ncu_summary.py)
 #     trace   the decode attention's per-block phases inside a queued step (7b and 0.5b q4_0, step --trace 1)
 #     sass    per-instruction warp-stall samples (ncu source page) of the matvec kernels on the 7b
 #             down (many-token kernel) and gate/up (one-token kernel) shapes, SASS_TYPES (default
@@ -95,8 +95,9 @@ for w in $what; do
     ncu)
         for m in "7b q4_0" "0.5b q4_0"; do
             set -- $m
-            timeout 150 ncu --clock-control none --metrics gpu__time_duration.sum --csv "$bins/rocmforge_gpu_bench" step \
-                --model "$1" --type "$2" --steps 1 --warmup 2 --config pdl >"$out/ncu_step_$1_$2.csv" 2>&1
+            timeout 150 ncu --clock-control none --metrics gpu__time_duration.sum,dram__bytes_read.sum --csv \
+                "$bins/rocmforge_gpu_bench" step --model "$1" --type "$2" --steps 1 --warmup 2 --ctx 512 --config pdl \
+                >"$out/ncu_step_$1_$2.csv" 2>&1
             echo "ncu step $m rc=$?"
         done
         ;;

@@ -1,28 +1,55 @@
 #!/usr/bin/env python3
-"""Sums ncu's per-kernel gpu__time_duration (ncu --csv --metrics gpu__time_duration.sum) by kernel
-name over the last `--last N` kernels: the time breakdown of one decode step."""
-import csv, re, sys, collections
+"""Sums ncu's per-kernel metrics by kernel name over the last `N` kernels: the time breakdown of one
+decode step, and where ncu also collected dram__bytes_read.sum, the DRAM bytes each kernel group read
+and its achieved read bandwidth.
 
-last = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-rows = []
-with open(sys.argv[1]) as f:
-    lines = [l for l in f if l.startswith('"')]
-for r in csv.DictReader(lines):
-    if r.get("Metric Name") != "gpu__time_duration.sum":
-        continue
-    v = float(r["Metric Value"].replace(",", ""))
-    unit = r["Metric Unit"]
-    us = {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "msecond": 1e3}[unit] * v
-    name = r["Kernel Name"]
-    name = re.sub(r"\(.*", "", name)
-    rows.append((name, us))
-if last:
-    rows = rows[-last:]
-agg = collections.OrderedDict()
-for n, us in rows:
-    c, t = agg.get(n, (0, 0.0))
-    agg[n] = (c + 1, t + us)
-total = sum(t for _, t in agg.values())
-print(f"{len(rows)} kernels, {total:.1f} us of kernel time")
-for n, (c, t) in sorted(agg.items(), key=lambda kv: -kv[1][1]):
-    print(f"{t:10.1f} us {100*t/total:5.1f}%  {c:5d} x {t/c:7.2f} us  {n[:110]}")
+Input: ncu --csv --metrics gpu__time_duration.sum[,dram__bytes_read.sum] (one row per kernel launch and
+metric). Usage: gpu_ncu_summary.py FILE.csv [N]   (N = 0 or absent: every kernel in the file)."""
+import collections
+import csv
+import re
+import sys
+
+TIME_US = {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "msecond": 1e3}
+BYTES = {"byte": 1.0, "Kbyte": 1e3, "Mbyte": 1e6, "Gbyte": 1e9, "KB": 1e3, "MB": 1e6, "GB": 1e9, "B": 1.0}
+
+
+def main():
+    last = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    launches = collections.OrderedDict()  # launch ID -> {"name", "us", "bytes"}
+    with open(sys.argv[1]) as f:
+        lines = [l for l in f if l.startswith('"')]
+    for r in csv.DictReader(lines):
+        metric = r.get("Metric Name")
+        if metric not in ("gpu__time_duration.sum", "dram__bytes_read.sum"):
+            continue
+        key = r.get("ID", str(len(launches)))
+        entry = launches.setdefault(key, {"name": re.sub(r"\(.*", "", r["Kernel Name"]), "us": 0.0, "bytes": None})
+        value = float(r["Metric Value"].replace(",", ""))
+        if metric == "gpu__time_duration.sum":
+            entry["us"] = TIME_US[r["Metric Unit"]] * value
+        else:
+            entry["bytes"] = BYTES[r["Metric Unit"]] * value
+    rows = list(launches.values())
+    if last:
+        rows = rows[-last:]
+    agg = collections.OrderedDict()
+    for e in rows:
+        a = agg.setdefault(e["name"], {"n": 0, "us": 0.0, "bytes": 0.0, "has_bytes": False})
+        a["n"] += 1
+        a["us"] += e["us"]
+        if e["bytes"] is not None:
+            a["bytes"] += e["bytes"]
+            a["has_bytes"] = True
+    total = sum(a["us"] for a in agg.values())
+    total_bytes = sum(a["bytes"] for a in agg.values())
+    print(f"{len(rows)} kernels, {total:.1f} us of kernel time"
+          + (f", {total_bytes / 1e6:.1f} MB read from DRAM ({total_bytes / total / 1e3:.0f} GB/s over the kernel time)"
+             if total_bytes > 0 else ""))
+    for name, a in sorted(agg.items(), key=lambda kv: -kv[1]["us"]):
+        bw = f"  {a['bytes'] / 1e6:9.2f} MB {a['bytes'] / a['us'] / 1e3:6.0f} GB/s" if a["has_bytes"] else ""
+        print(f"{a['us']:10.1f} us {100 * a['us'] / total:5.1f}%  {a['n']:5d} x {a['us'] / a['n']:7.2f} us{bw}  {name[:100]}")
+
+
+if __name__ == "__main__":
+    main()
