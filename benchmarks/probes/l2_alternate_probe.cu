@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "head_body_common.cuh"
 #include "probe_common.cuh"
 
 enum LoadKind : int { kPlain = 0, kStreaming = 1, kEvictFirst = 2, kEvictLast = 3 };
@@ -87,22 +88,8 @@ int main(int argc, char** argv) {
     PROBE_CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, 0));
     std::printf("L2 %.1f MB; head %.1f MB, body %.1f MB in %.1f MB launches\n", l2 / 1e6, head_mb, body_mb, chunk_mb);
 
-    const size_t head_bytes = static_cast<size_t>(head_mb * 1e6) / 256 * 256;
-    const size_t body_bytes = static_cast<size_t>(body_mb * 1e6) / 256 * 256;
-    const size_t chunk_bytes = static_cast<size_t>(chunk_mb * 1e6) / 256 * 256;
-    uint8_t *head = nullptr, *body = nullptr;
-    int* out = nullptr;
-    PROBE_CHECK(cudaMalloc(&head, head_bytes));
-    PROBE_CHECK(cudaMalloc(&body, body_bytes));
-    PROBE_CHECK(cudaMalloc(&out, 4));
-    PROBE_CHECK(cudaMemset(head, 1, head_bytes));
-    PROBE_CHECK(cudaMemset(body, 2, body_bytes));
-    cudaStream_t s;
-    PROBE_CHECK(cudaStreamCreate(&s));
-    cudaEvent_t e0, e1, e2;
-    PROBE_CHECK(cudaEventCreate(&e0));
-    PROBE_CHECK(cudaEventCreate(&e1));
-    PROBE_CHECK(cudaEventCreate(&e2));
+    HeadBodyBuffers hb(head_mb, body_mb, chunk_mb);
+    const cudaStream_t s = hb.s;
 
     static const char* kind_names[] = {"ld", "ld.cs", "evict_first", "evict_last"};
     struct Mode {
@@ -115,29 +102,17 @@ int main(int argc, char** argv) {
             for (int alternate = 0; alternate < 2; ++alternate) {
                 int parity = 0;
                 auto step = [&](bool time_head) {
-                    for (size_t off = 0; off < body_bytes; off += chunk_bytes)
-                        launch_read(m.body, body + off, std::min(chunk_bytes, body_bytes - off), nsm * 8, 0, out, s);
-                    if (time_head) PROBE_CHECK(cudaEventRecord(e1, s));
-                    launch_read(m.head, head, head_bytes, nsm * 8, alternate ? parity : 0, out, s);
+                    for (size_t off = 0; off < hb.body_bytes; off += hb.chunk_bytes)
+                        launch_read(m.body, hb.body + off, std::min(hb.chunk_bytes, hb.body_bytes - off), nsm * 8, 0,
+                                    hb.out, s);
+                    if (time_head) PROBE_CHECK(cudaEventRecord(hb.e1, s));
+                    launch_read(m.head, hb.head, hb.head_bytes, nsm * 8, alternate ? parity : 0, hb.out, s);
                     parity ^= 1;
                 };
-                for (int i = 0; i < 6; ++i) step(false);
-                const int steps = 40;
-                double head_us = 0, step_us = 0;
-                for (int i = 0; i < steps; ++i) {
-                    PROBE_CHECK(cudaEventRecord(e0, s));
-                    step(true);
-                    PROBE_CHECK(cudaEventRecord(e2, s));
-                    PROBE_CHECK(cudaEventSynchronize(e2));
-                    float a = 0, b = 0;
-                    PROBE_CHECK(cudaEventElapsedTime(&a, e1, e2));
-                    PROBE_CHECK(cudaEventElapsedTime(&b, e0, e2));
-                    head_us += a * 1e3;
-                    step_us += b * 1e3;
-                }
+                const HeadBodyBuffers::StepTimes t = hb.time_steps(step, 6, 40);
                 std::printf("body %-11s head %-11s %-11s  head %8.2f us (%6.0f GB/s)  step %8.2f us\n",
-                            kind_names[m.body], kind_names[m.head], alternate ? "alternating" : "forward",
-                            head_us / steps, head_bytes / (head_us / steps) / 1e3, step_us / steps);
+                            kind_names[m.body], kind_names[m.head], alternate ? "alternating" : "forward", t.head_us,
+                            hb.head_bytes / t.head_us / 1e3, t.step_us);
             }
         }
     }

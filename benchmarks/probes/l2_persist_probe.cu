@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "head_body_common.cuh"
 #include "probe_common.cuh"
 
 template <bool CS>
@@ -82,22 +83,11 @@ int main(int argc, char** argv) {
     std::printf("L2 %.1f MB, max persisting %.1f MB, max window %.1f MB; head %.1f MB, body %.1f MB in %.1f MB launches\n",
                 l2 / 1e6, max_persist / 1e6, max_window / 1e6, head_mb, body_mb, chunk_mb);
 
-    const size_t head_bytes = static_cast<size_t>(head_mb * 1e6) / 256 * 256;
-    const size_t body_bytes = static_cast<size_t>(body_mb * 1e6) / 256 * 256;
-    const size_t chunk_bytes = static_cast<size_t>(chunk_mb * 1e6) / 256 * 256;
-    uint8_t *head = nullptr, *body = nullptr;
-    int* out = nullptr;
-    PROBE_CHECK(cudaMalloc(&head, head_bytes));
-    PROBE_CHECK(cudaMalloc(&body, body_bytes));
-    PROBE_CHECK(cudaMalloc(&out, 4));
-    PROBE_CHECK(cudaMemset(head, 1, head_bytes));
-    PROBE_CHECK(cudaMemset(body, 2, body_bytes));
-    cudaStream_t s;
-    PROBE_CHECK(cudaStreamCreate(&s));
-    cudaEvent_t e0, e1, e2;
-    PROBE_CHECK(cudaEventCreate(&e0));
-    PROBE_CHECK(cudaEventCreate(&e1));
-    PROBE_CHECK(cudaEventCreate(&e2));
+    HeadBodyBuffers hb(head_mb, body_mb, chunk_mb);
+    uint8_t *head = hb.head, *body = hb.body;
+    int* out = hb.out;
+    const size_t head_bytes = hb.head_bytes, body_bytes = hb.body_bytes, chunk_bytes = hb.chunk_bytes;
+    const cudaStream_t s = hb.s;
 
     const size_t set_aside_sizes[] = {0, static_cast<size_t>(max_persist) / 2, static_cast<size_t>(max_persist)};
     for (size_t set_aside : set_aside_sizes) {
@@ -121,28 +111,14 @@ int main(int argc, char** argv) {
                     for (size_t off = 0; off < body_bytes; off += chunk_bytes)
                         (cs ? launch_read<true> : launch_read<false>)(body + off, std::min(chunk_bytes, body_bytes - off),
                                                                       nsm * 8, out, w, s);
-                    if (time_head) PROBE_CHECK(cudaEventRecord(e1, s));
+                    if (time_head) PROBE_CHECK(cudaEventRecord(hb.e1, s));
                     (cs ? launch_read<true> : launch_read<false>)(head, head_bytes, nsm * 8, out, w, s);
                 };
                 PROBE_CHECK(cudaCtxResetPersistingL2Cache());
-                for (int i = 0; i < 5; ++i) step(false);
-                const int steps = 40;
-                double head_us = 0, step_us = 0;
-                for (int i = 0; i < steps; ++i) {
-                    PROBE_CHECK(cudaEventRecord(e0, s));
-                    step(true);
-                    PROBE_CHECK(cudaEventRecord(e2, s));
-                    PROBE_CHECK(cudaEventSynchronize(e2));
-                    float a = 0, b = 0;
-                    PROBE_CHECK(cudaEventElapsedTime(&a, e1, e2));
-                    PROBE_CHECK(cudaEventElapsedTime(&b, e0, e2));
-                    head_us += a * 1e3;
-                    step_us += b * 1e3;
-                }
+                const HeadBodyBuffers::StepTimes t = hb.time_steps(step, 5, 40);
                 static const char* names[] = {"no window", "whole head, ratio", "prefix, ratio 1"};
                 std::printf("set-aside %6.1f MB  %-18s %-5s  head %8.2f us (%6.0f GB/s)  step %8.2f us\n", got / 1e6,
-                            names[mode], cs ? "ld.cs" : "ld", head_us / steps, head_bytes / (head_us / steps) / 1e3,
-                            step_us / steps);
+                            names[mode], cs ? "ld.cs" : "ld", t.head_us, head_bytes / t.head_us / 1e3, t.step_us);
             }
         }
     }
