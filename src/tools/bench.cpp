@@ -212,12 +212,17 @@ std::string format_params(int64_t p) {
 
 std::string BenchReport::markdown() const {
     std::string s = bandwidth_line + "\n\n";
-    s += "| model | size | params | backend | threads | test | t/s | GB/s | % of BW |\n";
-    s += "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: |\n";
+    s += "| model | size | params | backend | threads | test | t/s | runs (min - max) | GB/s | % of BW |\n";
+    s += "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n";
     for (const BenchRow& r : rows) {
         const bool tg = r.gbs > 0;
-        s += fmt::format("| {} | {:.2f} GiB | {} | {} | {} | {} | {:.2f} | {} | {} |\n", r.model,
-                         r.size_gib, format_params(r.params), r.backend, r.threads, r.test, r.tps,
+        std::string runs;
+        if (!r.runs_tps.empty()) {
+            const auto [lo, hi] = std::minmax_element(r.runs_tps.begin(), r.runs_tps.end());
+            runs = fmt::format("{:.2f} - {:.2f}", *lo, *hi);
+        }
+        s += fmt::format("| {} | {:.2f} GiB | {} | {} | {} | {} | {:.2f} | {} | {} | {} |\n", r.model,
+                         r.size_gib, format_params(r.params), r.backend, r.threads, r.test, r.tps, runs,
                          tg ? fmt::format("{:.1f}", r.gbs) : "",
                          tg ? fmt::format("{:.0f} %", 100 * r.bw_fraction) : "");
     }

@@ -1,7 +1,8 @@
 // `rocmforge bench`: prompt processing (pp) and generation (tg) throughput of a model, like
 // llama-bench. pp<N>: one sequence, N random tokens fed in batches of n_batch; tg<N>: N tokens
 // fed one at a time from an empty context. Each test runs once untimed (warm-up: pages faulted,
-// caches and pools sized), then `reps` timed runs; the table shows the median.
+// caches and pools sized), then `reps` timed runs; the table shows the median and the slowest and
+// fastest run.
 //
 // For tg the table also shows the bytes read per generated token (every weight the step reads
 // once: all matrices incl. the output, not the token embedding table unless tied, plus the KV

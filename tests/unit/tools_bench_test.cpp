@@ -2,6 +2,7 @@
 // of the real configurations (parameter counts as published), their random blocks load through
 // the normal Model path from the memfd and give finite logits, and the bench runs a tiny shape
 // end to end and reports every row and column.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <sys/resource.h>
@@ -132,9 +133,15 @@ TEST(Bench, RunsTinySyntheticEndToEnd) {
     EXPECT_EQ(r.rows[0].gbs, 0.0);
     EXPECT_GT(r.bandwidth_gbs, 0.0);
     const std::string md = r.markdown();
-    EXPECT_NE(
-        md.find("| model | size | params | backend | threads | test | t/s | GB/s | % of BW |"),
-        std::string::npos);
+    EXPECT_NE(md.find("| model | size | params | backend | threads | test | t/s | runs (min - max) | GB/s | % of BW |"),
+              std::string::npos);
+    // each row's spread: the slowest and the fastest of its runs, around the median it reports
+    for (const auto& row : r.rows) {
+        const auto [lo, hi] = std::minmax_element(row.runs_tps.begin(), row.runs_tps.end());
+        EXPECT_LE(*lo, row.tps);
+        EXPECT_GE(*hi, row.tps);
+        EXPECT_NE(md.find(fmt::format("| {:.2f} | {:.2f} - {:.2f} |", row.tps, *lo, *hi)), std::string::npos) << md;
+    }
     EXPECT_NE(md.find("memory bandwidth: read"), std::string::npos);
     EXPECT_NE(md.find("ops of tg4"), std::string::npos);
     EXPECT_NE(md.find("| attention |"), std::string::npos);
