@@ -79,6 +79,8 @@ void add_stats(GpuGraphStats& sum, const GpuGraphStats& a, const GpuGraphStats& 
     sum.f16_cache_hits += b.f16_cache_hits - a.f16_cache_hits;
     sum.f16_cache_fills += b.f16_cache_fills - a.f16_cache_fills;
     sum.f16_cache_bypasses += b.f16_cache_bypasses - a.f16_cache_bypasses;
+    sum.step_uploads += b.step_uploads - a.step_uploads;
+    sum.fused_uploads += b.fused_uploads - a.fused_uploads;
 }
 
 void add_timing(FeedTiming& sum, const FeedTiming& t) {
@@ -159,7 +161,8 @@ std::string gpu_host_line(const std::string& test, const FeedTiming& t, double u
         "capture/update/instantiate {:.1f}), waiting for the device {:.1f}, device allocations "
         "{:.1f} in {:.2f} calls; exposed host (wall - waits) {:.1f}. Per {}: {:.1f} ops, {:.2f} "
         "flushes ({:.2f} fast replays, {:.2f} graph launches, {:.2f} eager, {:.2f} updates, {:.2f} "
-        "instantiations), {:.1f} kernels; f16 weight cache {:.1f} hits, {:.1f} fills, {:.1f} bypasses",
+        "instantiations), {:.1f} kernels, {:.2f} step uploads, {:.2f} fused into the sampling; f16 weight "
+        "cache {:.1f} hits, {:.1f} fills, {:.1f} bypasses",
         test, unit, t.seconds * us, t.feed_seconds * us, (b.begin_step_ns - a.begin_step_ns) * ns,
         t.next_token_seconds * us, (b.sample_ns - a.sample_ns) * ns,
         (t.seconds - t.feed_seconds - t.next_token_seconds) * us, (b.flush_ns - a.flush_ns) * ns,
@@ -170,6 +173,7 @@ std::string gpu_host_line(const std::string& test, const FeedTiming& t, double u
         (b.graph_launches - a.graph_launches) / units, (b.eager_flushes - a.eager_flushes) / units,
         (b.graph_updates - a.graph_updates) / units,
         (b.graph_instantiations - a.graph_instantiations) / units, (b.kernels - a.kernels) / units,
+        (b.step_uploads - a.step_uploads) / units, (b.fused_uploads - a.fused_uploads) / units,
         (b.f16_cache_hits - a.f16_cache_hits) / units, (b.f16_cache_fills - a.f16_cache_fills) / units,
         (b.f16_cache_bypasses - a.f16_cache_bypasses) / units);
 }
