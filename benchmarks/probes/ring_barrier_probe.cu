@@ -8,7 +8,10 @@
 // segment. Compared with the same bytes as a PDL chain of K kernels. H100 (2026-11-26): without barriers
 // the ring streams 28 x 4.7 MB in 46 us (2.86 TB/s); with an ordered barrier (fence or release / acquire)
 // each segment costs 1.7-2.4 us, as a PDL boundary does; relaxed 0.7-1.1 us; the LL vector 3.6-3.9 us (every
-// block polling 28 KB of flags). A loader that runs ahead does not hide the ordering.
+// block polling 28 KB of flags, one word after another). BAR 6: the LL vector polled with all of a thread's
+// loads in flight at once: 1.99-2.16 us per segment (2026-11-26, seventeenth session), as an ordered
+// barrier or a PDL boundary: carrying the dependency in the data saves nothing either. A loader that runs
+// ahead does not hide the ordering.
 #include <cstdio>
 #include <cstdint>
 #include <algorithm>
@@ -62,6 +65,35 @@ __global__ void __launch_bounds__(32 * (kConsumers + 1), 1) ring_k(const uint8_t
   int acc = 0, c = 0;
   const int ct = threadIdx.x - 32;  // 0 .. 255
   for (int j = 0; j < K; ++j) {
+    if (BAR == 6 && j > 0) {
+      // as 5, but every thread issues the loads of all its words at once and re-polls only those not
+      // yet of this epoch (one round trip once the words are there, not one per word)
+      constexpr int kPer = (kLLWords + 32 * kConsumers - 1) / (32 * kConsumers);
+      const unsigned epoch = (unsigned)(base + j);
+      asm volatile("bar.sync 1, %0;" :: "r"(32 * kConsumers) : "memory");
+      const int per = (kLLWords + gridDim.x - 1) / gridDim.x;
+      if (ct < per && blockIdx.x * per + ct < kLLWords) {
+        const unsigned long long word = ((unsigned long long)epoch << 32) | (unsigned)(acc & 0xff);
+        asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" :: "l"(ll + blockIdx.x * per + ct), "l"(word) : "memory");
+      }
+      unsigned long long v[kPer];
+      unsigned pending = 0;
+#pragma unroll
+      for (int k = 0; k < kPer; ++k) {
+        const int i = ct + k * 32 * kConsumers;
+        if (i < kLLWords) { asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v[k]) : "l"(ll + i) : "memory"); pending |= 1u << k; }
+      }
+      while (true) {
+#pragma unroll
+        for (int k = 0; k < kPer; ++k)
+          if ((pending >> k & 1u) && (unsigned)(v[k] >> 32) == epoch) { acc ^= (int)(v[k] & 1); pending &= ~(1u << k); }
+        if (pending == 0) break;
+#pragma unroll
+        for (int k = 0; k < kPer; ++k)
+          if (pending >> k & 1u) asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v[k]) : "l"(ll + ct + k * 32 * kConsumers) : "memory");
+      }
+      asm volatile("bar.sync 1, %0;" :: "r"(32 * kConsumers) : "memory");
+    }
     if (BAR == 5 && j > 0) {
       // no barrier: every block's words of segment j - 1 carry their epoch (value, epoch in one 8-byte
       // relaxed store, NCCL's LL protocol); segment j starts once this block has seen all kLLWords
@@ -79,7 +111,7 @@ __global__ void __launch_bounds__(32 * (kConsumers + 1), 1) ring_k(const uint8_t
       }
       asm volatile("bar.sync 1, %0;" :: "r"(32 * kConsumers) : "memory");
     }
-    if (BAR != 0 && BAR != 5 && j > 0) {  // grid barrier among the consumers: segment j depends on every block's segment j - 1
+    if (BAR != 0 && BAR != 5 && BAR != 6 && j > 0) {  // grid barrier among the consumers: segment j depends on every block's segment j - 1
       asm volatile("bar.sync 1, %0;" :: "r"(32 * kConsumers) : "memory");
       if (ct == 0 && BAR == 3) {
         // release add / acquire spin, no full fences
@@ -150,6 +182,7 @@ int main() {
   ring_run(ring_k<6, 32768, 3>, 6 * 32768, "ring 6x32K rel/acq");
   ring_run(ring_k<6, 32768, 4>, 6 * 32768, "ring 6x32K relaxed");
   ring_run(ring_k<6, 32768, 5>, 6 * 32768, "ring 6x32K LL vector");
+  ring_run(ring_k<6, 32768, 6>, 6 * 32768, "ring 6x32K LL parallel poll");
   for (auto c : cfgs) {  // the same bytes as a chain of PDL launches
     const size_t bytes = (size_t)(c.mb * 1e6) / 4096 * 4096, n = bytes / 16, chain_bytes = bytes * c.k;
     const int slots = (int)std::max<size_t>(1, total / chain_bytes);
