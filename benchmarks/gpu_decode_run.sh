@@ -13,6 +13,8 @@
 #     long    the same at contexts 8192 and 32768 (new), 0.5b / 7b q4_0 also with the base bench
 #     matvec  the one-token matvec against the many-token kernel, every launch configuration
 #     ncu     per-kernel times and DRAM bytes of 7b q4_0 and 0.5b q4_0 steps (benchmarks/gpu_ncu_summary.py)
+#     ncu-engine  the same for the engine's models (NCU_ENGINE, default qwen2.5-7b:q4_k_m: its Q6_K tensors),
+#             the last NCU_LAST kernels (default 231, about one 7b step) grouped per template instance
 #     trace   the decode attention's per-block phases inside a queued step (7b and 0.5b q4_0, step --trace 1)
 #     sass    per-instruction warp-stall samples (ncu source page) of the matvec kernels on the 7b
 #             down (many-token kernel) and gate/up (one-token kernel) shapes, SASS_TYPES (default
@@ -99,6 +101,17 @@ for w in $what; do
                 "$bins/rocmforge_gpu_bench" step --model "$1" --type "$2" --steps 1 --warmup 2 --ctx 512 --config pdl \
                 >"$out/ncu_step_$1_$2.csv" 2>&1
             echo "ncu step $m rc=$?"
+        done
+        ;;
+    ncu-engine)
+        # the engine's own models (their real type mixes: q4_k_m's Q6_K tensors), a few decode steps of
+        # `rocmforge bench`; the summary of the last NCU_LAST kernels (about one step) per template instance
+        for m in ${NCU_ENGINE:-qwen2.5-7b:q4_k_m}; do
+            f="$out/ncu_engine_${m//[:.]/_}.csv"
+            timeout 300 ncu --clock-control none --metrics gpu__time_duration.sum,dram__bytes_read.sum --csv \
+                "$bins/rocmforge" bench --synthetic "$m" --device gpu -p 0 -n 3 -d 512 -r 1 >"$f" 2>&1
+            echo "ncu engine $m rc=$?"
+            python3 benchmarks/gpu_ncu_summary.py "$f" "${NCU_LAST:-231}" --templates | head -30
         done
         ;;
     trace)

@@ -4,7 +4,8 @@ decode step, and where ncu also collected dram__bytes_read.sum, the DRAM bytes e
 and its achieved read bandwidth.
 
 Input: ncu --csv --metrics gpu__time_duration.sum[,dram__bytes_read.sum] (one row per kernel launch and
-metric). Usage: gpu_ncu_summary.py FILE.csv [N]   (N = 0 or absent: every kernel in the file)."""
+metric). Usage: gpu_ncu_summary.py FILE.csv [N] [--templates]   (N = 0 or absent: every kernel in the file;
+--templates: one group per template instance, e.g. per weight type of the matvec kernels)."""
 import collections
 import csv
 import re
@@ -14,7 +15,23 @@ TIME_US = {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "m
 BYTES = {"byte": 1.0, "Kbyte": 1e3, "Mbyte": 1e6, "Gbyte": 1e9, "KB": 1e3, "MB": 1e6, "GB": 1e9, "B": 1.0}
 
 
+def kernel_group(name):
+    """A launch's group: its name without the argument list; with TEMPLATE_ARGS=1 (--templates) the template
+    arguments kept (which weight type, prologue and epilogue an instance has), else the bare name."""
+    name = re.sub(r"\s*\([^()]*\)\s*$", "", name)  # the trailing argument list
+    if not KEEP_TEMPLATES:
+        name = re.sub(r"<.*", "", name)
+    return name
+
+
+KEEP_TEMPLATES = False
+
+
 def main():
+    global KEEP_TEMPLATES
+    if "--templates" in sys.argv:
+        sys.argv.remove("--templates")
+        KEEP_TEMPLATES = True
     last = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     launches = collections.OrderedDict()  # launch ID -> {"name", "us", "bytes"}
     with open(sys.argv[1]) as f:
@@ -24,7 +41,7 @@ def main():
         if metric not in ("gpu__time_duration.sum", "dram__bytes_read.sum"):
             continue
         key = r.get("ID", str(len(launches)))
-        entry = launches.setdefault(key, {"name": re.sub(r"\(.*", "", r["Kernel Name"]), "us": 0.0, "bytes": None})
+        entry = launches.setdefault(key, {"name": kernel_group(r["Kernel Name"]), "us": 0.0, "bytes": None})
         value = float(r["Metric Value"].replace(",", ""))
         if metric == "gpu__time_duration.sum":
             entry["us"] = TIME_US[r["Metric Unit"]] * value
@@ -48,7 +65,7 @@ def main():
              if total_bytes > 0 else ""))
     for name, a in sorted(agg.items(), key=lambda kv: -kv[1]["us"]):
         bw = f"  {a['bytes'] / 1e6:9.2f} MB {a['bytes'] / a['us'] / 1e3:6.0f} GB/s" if a["has_bytes"] else ""
-        print(f"{a['us']:10.1f} us {100 * a['us'] / total:5.1f}%  {a['n']:5d} x {a['us'] / a['n']:7.2f} us{bw}  {name[:100]}")
+        print(f"{a['us']:10.1f} us {100 * a['us'] / total:5.1f}%  {a['n']:5d} x {a['us'] / a['n']:7.2f} us{bw}  {name[:160]}")
 
 
 if __name__ == "__main__":
