@@ -16,8 +16,8 @@ BYTES = {"byte": 1.0, "Kbyte": 1e3, "Mbyte": 1e6, "Gbyte": 1e9, "KB": 1e3, "MB":
 
 
 def kernel_group(name):
-    """A launch's group: its name without the argument list; with TEMPLATE_ARGS=1 (--templates) the template
-    arguments kept (which weight type, prologue and epilogue an instance has), else the bare name."""
+    """A launch's group: its name without the argument list; with --templates its template arguments kept
+    (which weight type, prologue and epilogue an instance has), else the bare name."""
     name = re.sub(r"\s*\([^()]*\)\s*$", "", name)  # the trailing argument list
     if not KEEP_TEMPLATES:
         name = re.sub(r"<.*", "", name)
