@@ -19,8 +19,8 @@ def kernel_group(name):
     """A launch's group: its name without the argument list; with --templates its template arguments kept
     (which weight type, prologue and epilogue an instance has), else the bare name."""
     name = re.sub(r"\s*\([^()]*\)\s*$", "", name)  # the trailing argument list
-    if not KEEP_TEMPLATES:
-        name = re.sub(r"<.*", "", name)
+    if not KEEP_TEMPLATES:  # (ncu spells an anonymous namespace "<unnamed>": not a template argument list)
+        name = re.sub(r"<.*", "", name.replace("<unnamed>", "{unnamed}")).replace("{unnamed}", "<unnamed>")
     return name
 
 
