@@ -15,33 +15,28 @@ TIME_US = {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "m
 BYTES = {"byte": 1.0, "Kbyte": 1e3, "Mbyte": 1e6, "Gbyte": 1e9, "KB": 1e3, "MB": 1e6, "GB": 1e9, "B": 1.0}
 
 
-def kernel_group(name):
-    """A launch's group: its name without the argument list; with --templates its template arguments kept
-    (which weight type, prologue and epilogue an instance has), else the bare name."""
+def kernel_group(name, keep_templates):
+    """A launch's group: its name without the argument list; with keep_templates its template arguments
+    kept (which weight type, prologue and epilogue an instance has), else the bare name."""
     name = re.sub(r"\s*\([^()]*\)\s*$", "", name)  # the trailing argument list
-    if not KEEP_TEMPLATES:  # (ncu spells an anonymous namespace "<unnamed>": not a template argument list)
+    if not keep_templates:  # (ncu spells an anonymous namespace "<unnamed>": not a template argument list)
         name = re.sub(r"<.*", "", name.replace("<unnamed>", "{unnamed}")).replace("{unnamed}", "<unnamed>")
     return name
 
 
-KEEP_TEMPLATES = False
-
-
 def main():
-    global KEEP_TEMPLATES
-    if "--templates" in sys.argv:
-        sys.argv.remove("--templates")
-        KEEP_TEMPLATES = True
-    last = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    args = [a for a in sys.argv[1:] if a != "--templates"]
+    keep_templates = len(args) < len(sys.argv) - 1
+    last = int(args[1]) if len(args) > 1 else 0
     launches = collections.OrderedDict()  # launch ID -> {"name", "us", "bytes"}
-    with open(sys.argv[1]) as f:
+    with open(args[0]) as f:
         lines = [l for l in f if l.startswith('"')]
     for r in csv.DictReader(lines):
         metric = r.get("Metric Name")
         if metric not in ("gpu__time_duration.sum", "dram__bytes_read.sum"):
             continue
         key = r.get("ID", str(len(launches)))
-        entry = launches.setdefault(key, {"name": kernel_group(r["Kernel Name"]), "us": 0.0, "bytes": None})
+        entry = launches.setdefault(key, {"name": kernel_group(r["Kernel Name"], keep_templates), "us": 0.0, "bytes": None})
         value = float(r["Metric Value"].replace(",", ""))
         if metric == "gpu__time_duration.sum":
             entry["us"] = TIME_US[r["Metric Unit"]] * value

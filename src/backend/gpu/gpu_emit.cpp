@@ -353,8 +353,6 @@ void GpuBackendImpl::emit(Launcher& l) const {
     const Op* pending_norm = nullptr;  // an rms_norm left to the prologue of the next matvec
     const Op* pending_rope = nullptr;  // rope(q), rope(k), kv_store left to the next attention
     int traced_attentions = 0;         // set_attention_trace: launches given a trace record so far
-    // Whether the rms_norm op (at idx, or standing in for ops up to idx) goes to the prologue of the
-    // one-token matvec after idx.
     // Whether the op after idx is a quantized matvec of op's output (op at idx, or standing in for ops up to
     // idx), which an rms_norm op can hand its q8_1 or leave its whole work to.
     auto quantized_matvec_next = [&](const Op& op, size_t idx) {
@@ -362,6 +360,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
                same_act(ops_[idx + 1].a, op.c) && matvec_path(ops_[idx + 1]) &&
                is_quantized_matvec_type(ops_[idx + 1].w.type);
     };
+    // Whether the rms_norm op (at idx, or standing in for ops up to idx) goes to the prologue of the
+    // one-token matvec after idx.
     auto norm_to_prologue_of = [&](const Op& op, size_t idx) {
         return quantized_matvec_next(op, idx) && switches.norm_prologue && one_token_matvec(ops_[idx + 1], switches) &&
                op.a.cols % 4 == 0 && !overlaps(op.a, op.c);
