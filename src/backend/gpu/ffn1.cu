@@ -220,11 +220,12 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
             if (ok && lane == 0) {
                 float v = acc;
                 if (a.bias_down) v += a.bias_down[r];
-                a.y_down[r] = v;
-                // x is read by every block's prologue: add into it once all blocks are past theirs
+                // x is read by every block's prologue, and y may be the buffer block 0's prologue writes
+                // the norm's output to: write both once all blocks are past their prologues
                 while (ffn1_peek(started) < static_cast<int>(gridDim.x)) {
                 }
                 __threadfence();
+                a.y_down[r] = v;
                 a.residual[r] += v;
             }
         }

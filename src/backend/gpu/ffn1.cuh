@@ -47,7 +47,7 @@ struct Ffn1Args {
     float* y_act;
     int8_t* act_q;                     // q8_1 of y_act
     float2* act_ds;
-    float* y_down;                     // [n_embd]
+    float* y_down;                     // [n_embd] (may be norm_out: written after every block's prologue)
     float* residual;                   // [n_embd]: += y_down
     int* sync;                         // kFfn1SyncInts words, zero at rest
     int32_t n_embd, n_ff;

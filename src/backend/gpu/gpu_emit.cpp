@@ -485,8 +485,9 @@ void GpuBackendImpl::emit(Launcher& l) const {
             return false;
         const Act res = residual_of(i + 3);
         return res.data != nullptr && res.cols == n_embd && !overlaps(res, g.c) && !overlaps(res, u.c) && !overlaps(res, sw.c) &&
-               !overlaps(dn.c, g.c) && !overlaps(dn.c, u.c) && !overlaps(dn.c, sw.c) && !overlaps(dn.c, g.a) &&
-               (pending_norm == nullptr || !overlaps(pending_norm->a, g.c));
+               !overlaps(dn.c, g.c) && !overlaps(dn.c, u.c) && !overlaps(dn.c, sw.c) &&
+               (!overlaps(dn.c, g.a) || same_act(dn.c, g.a)) &&  // (the blocks: the norm's output, then y)
+               (pending_norm == nullptr || (!overlaps(pending_norm->a, g.c) && !overlaps(pending_norm->a, dn.c)));
     };
 
     for (size_t i = 0; i < n_ops; ++i) {
