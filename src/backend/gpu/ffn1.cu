@@ -9,6 +9,9 @@
 // memory (thread 0 waits for the chunks' counts, the block copies them from L2); a block keeps what it
 // staged for its later down items. The batch's weights are requested before that wait.
 #include "backend/gpu/ffn1.cuh"
+
+#include <type_traits>
+
 #include "backend/gpu/gpu_errors.h"
 #include "backend/gpu/matvec1_kernel.cuh"
 
@@ -28,12 +31,14 @@ __device__ __forceinline__ V ffn1_load_fresh(const V* p) {
 
 size_t ffn1_smem_bytes(int64_t n_embd, int64_t n_ff) { return matvec1_smem_bytes(n_embd) + matvec1_smem_bytes(n_ff); }
 
-template <TensorType TG, TensorType TD>
+// UDM: a down item's units in flight per lane, as a multiple of the type's (1 or 2).
+template <TensorType TG, TensorType TD, int UDM>
 __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a) {
     using PG = QuantPolicy<TG>;
     using PD = QuantPolicy<TD>;
     constexpr int UG = matvec1_units_in_flight<TG>();
-    constexpr int UD = matvec1_units_in_flight<TD>();
+    // (UDM 2: a down item streams one matrix with the bytes in flight of a gate/up item's two)
+    constexpr int UD = UDM * matvec1_units_in_flight<TD>();
     constexpr int kLprG = RF_WARP_SIZE / (kFfn1ActRows / (kFfn1Threads / RF_WARP_SIZE));  // 8 lanes per gate/up row
 #if !defined(ROCMFORGE_WITH_HIP)  // (HIP: compiled, not dispatched: ffn1_supports)
     static_assert(kLprG * kFfn1ActRows == kFfn1Threads, "a gate/up item is one pass of the block");
@@ -45,7 +50,7 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
     auto* hs_q = xs_q + matvec1_smem_bytes(a.n_embd);
     auto* hs_ds = reinterpret_cast<float2*>(hs_q + align_up(static_cast<size_t>(a.n_ff), 16));
     __shared__ float ys[kFfn1ActRows];
-    __shared__ int s_next[2], s_ready;
+    __shared__ int s_items[2], s_ready;  // items taken from the queue, published by the next barrier
 
     const int lane = threadIdx.x % RF_WARP_SIZE, warp = threadIdx.x / RF_WARP_SIZE;
     const int n_a = a.n_ff / kFfn1ActRows;
@@ -92,7 +97,10 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
 
     // The first item and, before the PDL wait, its first weights (weights never depend on earlier
     // kernels; the sync words were last used by this launch's previous replay, long complete).
-    if (threadIdx.x == 0) s_next[0] = atomicAdd(queue, 1);
+    if (threadIdx.x == 0) {
+        s_items[0] = atomicAdd(queue, 1);
+        s_items[1] = atomicAdd(queue, 1);
+    }
     float4 wv[kMatvec1NormHeld];
     if (a.norm_x != nullptr) {
         const auto* w4 = reinterpret_cast<const float4*>(a.norm_w);
@@ -103,7 +111,7 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
         }
     }
     __syncthreads();
-    int item = s_next[0];
+    int item = s_items[0], next = s_items[1];  // the block's item and its next one
     bool preloaded = a.early != 0 && item < n_items;
     if (preloaded) {
         if (item < n_a) {
@@ -137,32 +145,49 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
     const typename PG::X xg{xs_q, xs_ds};
     const typename PD::X xd{hs_q, hs_ds};
     int ready = 0;  // act's chunks staged in this block's shared memory: [0, ready)
-    for (int it = 1; item < n_items; ++it) {
-        if (threadIdx.x == 0) s_next[it & 1] = atomicAdd(queue, 1);  // read after the item's last barrier
+    // Item k of this block: the item after next is taken from the queue (published by the item's last
+    // barrier), and the next item's first weights are requested once the last batch of this one is in
+    // registers, before this item's reductions and writes (as the persistent matvec does).
+    // (Two taken ahead: an item waits only for gate/up items, all of which precede every down item in
+    // the queue, so the items a block holds never include one it waits for.)
+    auto preload_next = [&] {
+        if (next >= n_items) return false;
+        if (next < n_a) {
+            a_rows(next);
+            a_load(jg);
+        } else {
+            b_load(b_row(next), 0);
+        }
+        return true;
+    };
+    for (int k = 0; item < n_items; ++k) {
+        if (threadIdx.x == 0) s_items[k & 1] = next < n_items ? atomicAdd(queue, 1) : n_items;
+        bool next_loaded = false;
         if (item < n_a) {
             if (!preloaded) {
                 a_rows(item);
                 a_load(jg);
             }
+            const int r = item * kFfn1ActRows + row_in_item;
             float acc[2] = {0.0f, 0.0f};
             for (int u0 = jg;;) {
 #pragma unroll
-                for (int k = 0; k < UG; ++k) {
-                    const int u = u0 + k * kLprG;
+                for (int k2 = 0; k2 < UG; ++k2) {
+                    const int u = u0 + k2 * kLprG;
                     if (u < nu_g) {
-                        acc[0] += PG::dot(wg[0][k], xg, u);
-                        acc[1] += PG::dot(wg[1][k], xg, u);
+                        acc[0] += PG::dot(wg[0][k2], xg, u);
+                        acc[1] += PG::dot(wg[1][k2], xg, u);
                     }
                 }
                 u0 += UG * kLprG;
                 if (u0 >= nu_g) break;
                 a_load(u0);
             }
+            next_loaded = preload_next();
 #pragma unroll
             for (int m = 0; m < 2; ++m)
                 for (int off = kLprG / 2; off > 0; off >>= 1) acc[m] += rf_shfl_xor(acc[m], off);
             if (jg == 0) {
-                const int r = item * kFfn1ActRows + row_in_item;
                 float g = acc[0], up = acc[1];
                 if (a.bias_gate) g += a.bias_gate[r];
                 if (a.bias_up) up += a.bias_up[r];
@@ -183,10 +208,12 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
             }
         } else {
             const int r = (item - n_a) * kFfn1DownRows + warp;
-            const bool ok = b_row(item);
+            const bool ok = r < a.n_embd;
+            if (!preloaded) b_load(b_row(item), 0);
+            else rd = PD::row(a.down, ok ? r : 0);  // (the rows of this item, not the preload's)
             float acc = 0.0f;
             for (int base = 0; base < nu_d; base += UD * RF_WARP_SIZE) {  // the same trip count in every thread
-                if (!(preloaded && base == 0)) b_load(ok, base);
+                if (base > 0) b_load(ok, base);
                 const int col_end = min(base + UD * RF_WARP_SIZE, nu_d) * cols_per_unit_d;
                 const int need = (col_end - 1) / chunk_cols + 1;  // chunks [0, need) are read by this batch
                 if (need > ready) {
@@ -211,11 +238,12 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
                     ready = nr;
                 }
 #pragma unroll
-                for (int k = 0; k < UD; ++k) {
-                    const int u = base + lane + k * RF_WARP_SIZE;
-                    if (ok && u < nu_d) acc += PD::dot(wd[k], xd, u);
+                for (int k2 = 0; k2 < UD; ++k2) {
+                    const int u = base + lane + k2 * RF_WARP_SIZE;
+                    if (ok && u < nu_d) acc += PD::dot(wd[k2], xd, u);
                 }
             }
+            next_loaded = preload_next();
             for (int off = RF_WARP_SIZE / 2; off > 0; off >>= 1) acc += rf_shfl_xor(acc, off);
             if (ok && lane == 0) {
                 float v = acc;
@@ -229,9 +257,10 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
                 a.residual[r] += v;
             }
         }
-        preloaded = false;
         __syncthreads();
-        item = s_next[it & 1];
+        item = next;
+        next = s_items[k & 1];
+        preloaded = next_loaded;
     }
     // The last block out resets the sync words for the next replay.
     if (threadIdx.x == 0) {
@@ -243,9 +272,9 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
     }
 }
 
-template <TensorType TG, TensorType TD>
+template <TensorType TG, TensorType TD, int UDM>
 void launch_ffn1_types(Launcher& l, const Ffn1Args& a) {
-    const auto kernel = ffn1_kernel<TG, TD>;
+    const auto kernel = ffn1_kernel<TG, TD, UDM>;
     const size_t smem = ffn1_smem_bytes(a.n_embd, a.n_ff);
     const int64_t items = a.n_ff / kFfn1ActRows + (a.n_embd + kFfn1DownRows - 1) / kFfn1DownRows;
     const int64_t blocks = std::min<int64_t>(items, matvec1_resident_blocks(reinterpret_cast<const void*>(kernel), kFfn1Threads, smem));
@@ -281,10 +310,19 @@ void launch_ffn1(Launcher& l, TensorType tg, TensorType td, const Ffn1Args& a) {
     tg = device_type(tg);
     td = device_type(td);
     if (!ffn1_supports(tg, td, a.n_embd, a.n_ff)) fail_message("gpu ffn1: unsupported types or sizes");
-    if (tg == TensorType::Q4_0) launch_ffn1_types<TensorType::Q4_0, TensorType::Q4_0>(l, a);
-    else if (tg == TensorType::Q8_0) launch_ffn1_types<TensorType::Q8_0, TensorType::Q8_0>(l, a);
-    else if (td == TensorType::Q4_K) launch_ffn1_types<TensorType::Q4_K, TensorType::Q4_K>(l, a);
-    else launch_ffn1_types<TensorType::Q4_K, TensorType::Q6_K>(l, a);
+    auto go = [&](auto tgc, auto tdc) {
+        constexpr TensorType TG = decltype(tgc)::value, TD = decltype(tdc)::value;
+        if (a.down_units == 2) launch_ffn1_types<TG, TD, 2>(l, a);
+        else launch_ffn1_types<TG, TD, 1>(l, a);
+    };
+    using Q40 = std::integral_constant<TensorType, TensorType::Q4_0>;
+    using Q80 = std::integral_constant<TensorType, TensorType::Q8_0>;
+    using Q4K = std::integral_constant<TensorType, TensorType::Q4_K>;
+    using Q6K = std::integral_constant<TensorType, TensorType::Q6_K>;
+    if (tg == TensorType::Q4_0) go(Q40{}, Q40{});
+    else if (tg == TensorType::Q8_0) go(Q80{}, Q80{});
+    else if (td == TensorType::Q4_K) go(Q4K{}, Q4K{});
+    else go(Q4K{}, Q6K{});
 }
 
 }  // namespace rf::gpu

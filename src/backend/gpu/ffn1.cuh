@@ -53,6 +53,7 @@ struct Ffn1Args {
     int32_t n_embd, n_ff;
     int32_t n_chunks;                  // act's chunks (divides n_ff / 32)
     int32_t early;                     // the first item's first weights before the PDL wait
+    int32_t down_units;                // a down item's units in flight per lane: 1 or 2 times the type's
 };
 
 // Whether the fused kernel takes gate/up of type tg and down of type td with these sizes.
