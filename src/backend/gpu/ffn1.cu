@@ -163,7 +163,9 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
     for (int k = 0; item < n_items; ++k) {
         if (threadIdx.x == 0) s_items[k & 1] = next < n_items ? atomicAdd(queue, 1) : n_items;
         bool next_loaded = false;
-        if (item < n_a) {
+        if (item < n_a && (a.knock & kFfn1KnockA)) {
+            next_loaded = false;
+        } else if (item < n_a) {
             if (!preloaded) {
                 a_rows(item);
                 a_load(jg);
@@ -202,10 +204,12 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
                 quantize_q8_1_warp(ys[lane], static_cast<int64_t>(item) * kFfn1ActRows + lane, a.act_q, a.act_ds);
                 __syncwarp();
                 if (lane == 0) {
-                    __threadfence();
+                    if (!(a.knock & kFfn1KnockFences)) __threadfence();
                     atomicAdd(chunks + item / chunk_items, 1);
                 }
             }
+        } else if (a.knock & kFfn1KnockB) {
+            next_loaded = false;
         } else {
             const int r = (item - n_a) * kFfn1DownRows + warp;
             const bool ok = r < a.n_embd;
@@ -216,14 +220,14 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
                 if (base > 0) b_load(ok, base);
                 const int col_end = min(base + UD * RF_WARP_SIZE, nu_d) * cols_per_unit_d;
                 const int need = (col_end - 1) / chunk_cols + 1;  // chunks [0, need) are read by this batch
-                if (need > ready) {
+                if (need > ready && !(a.knock & kFfn1KnockWaits)) {
                     if (threadIdx.x == 0) {
                         int c = ready;
                         while (c < a.n_chunks) {  // every complete chunk from `ready` on, waiting for those below `need`
                             if (ffn1_peek(chunks + c) >= chunk_items) ++c;
                             else if (c >= need) break;
                         }
-                        __threadfence();
+                        if (!(a.knock & kFfn1KnockFences)) __threadfence();
                         s_ready = c;
                     }
                     __syncthreads();
@@ -250,9 +254,9 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
                 if (a.bias_down) v += a.bias_down[r];
                 // x is read by every block's prologue, and y may be the buffer block 0's prologue writes
                 // the norm's output to: write both once all blocks are past their prologues
-                while (ffn1_peek(started) < static_cast<int>(gridDim.x)) {
+                while (!(a.knock & kFfn1KnockStarted) && ffn1_peek(started) < static_cast<int>(gridDim.x)) {
                 }
-                __threadfence();
+                if (!(a.knock & kFfn1KnockFences)) __threadfence();
                 a.y_down[r] = v;
                 a.residual[r] += v;
             }

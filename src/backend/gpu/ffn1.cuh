@@ -30,6 +30,13 @@ constexpr int kFfn1MaxChunks = 16;    // act is counted in up to this many chunk
 constexpr int kFfn1SyncInts = 32;     // sync words per fused launch of a step: queue, done, started, chunks
 constexpr int kFfn1SyncQueue = 0, kFfn1SyncDone = 1, kFfn1SyncStarted = 2, kFfn1SyncChunks = 4;
 
+// Ffn1Args::knock bits (profiling only: RF_GPU_FFN_KNOCK; the results are wrong)
+constexpr int32_t kFfn1KnockWaits = 1;    // down items neither wait for act's chunks nor stage them
+constexpr int32_t kFfn1KnockFences = 2;   // no fences (chunk counts, waits, the residual writes)
+constexpr int32_t kFfn1KnockStarted = 4;  // down items do not wait for every block's prologue
+constexpr int32_t kFfn1KnockB = 8;        // down items do nothing
+constexpr int32_t kFfn1KnockA = 16;       // gate/up items do nothing
+
 struct Ffn1Args {
     QMatrix gate, up, down;            // [n_ff, n_embd], [n_ff, n_embd], [n_embd, n_ff]
     const float* bias_gate;            // [n_ff] or null
@@ -54,6 +61,7 @@ struct Ffn1Args {
     int32_t n_chunks;                  // act's chunks (divides n_ff / 32)
     int32_t early;                     // the first item's first weights before the PDL wait
     int32_t down_units;                // a down item's units in flight per lane: 1 or 2 times the type's
+    int32_t knock;                     // profiling only, results wrong: kFfn1Knock* parts left out
 };
 
 // Whether the fused kernel takes gate/up of type tg and down of type td with these sizes.

@@ -89,7 +89,8 @@ struct DecodeSwitches {
     // One token: rms_norm + gate/up + SwiGLU + down + residual add as one dataflow launch (ffn1.cuh):
     // 0 never, 1 on matrices of more than 8M weights, 2 wherever the types and sizes allow
     int ffn_fused = 0;
-    int ffn_down_units = 2;  // its down items' units in flight per lane, times the type's (ffn1.cuh)
+    int ffn_down_units = 1;  // its down items' units in flight per lane, times the type's (ffn1.cuh)
+    int ffn_knock = 0;       // profiling only: parts of that launch left out (kFfn1Knock*)
     // One token: gather(x -> rows) + rms_norm(rows) in place as one rms_norm(x -> rows), left to the
     // output matvec's prologue where that launch is persistent on rows of up to
     // kGatherNormPrologueMaxCols (gpu_emit.cpp)

@@ -122,7 +122,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_FFN_FUSED=off|shape|all  one token: rms_norm + gate/up + SwiGLU + down + residual add as one
 //                               dataflow launch (ffn1.cuh) never / on matrices of more than 8M weights /
 //                               wherever the types and sizes allow
-//   RF_GPU_FFN_DOWN_UNITS=1|2   its down items' units in flight per lane, times the type's (default 2)
+//   RF_GPU_FFN_DOWN_UNITS=1|2   its down items' units in flight per lane, times the type's (default 1)
+//   RF_GPU_FFN_KNOCK=N          profiling only, results wrong: parts of that launch left out (kFfn1Knock*)
 //   RF_GPU_GATHER_NORM=off      the model's last row gathered and normalised in place by two launches
 //                               (default: one token: one rms_norm of x into the rows, in the output
 //                               matvec's prologue where that launch is persistent on short rows)
@@ -178,6 +179,7 @@ DecodeSwitches decode_switches() {
     d.attn_proj = env_choice("RF_GPU_ATTN_PROJ", {"off", "on"}, def.attn_proj ? 1 : 0) == 1;
     d.ffn_fused = env_choice("RF_GPU_FFN_FUSED", {"off", "shape", "all"}, def.ffn_fused);
     d.ffn_down_units = env_int("RF_GPU_FFN_DOWN_UNITS", 1, 2, def.ffn_down_units);
+    d.ffn_knock = env_int("RF_GPU_FFN_KNOCK", 0, 31, 0);
     d.prefill_graphs = env_choice("RF_GPU_PREFILL_GRAPHS", {"off", "on"}, 0) == 1;
     if (const char* v = std::getenv("RF_GPU_PROFILE_SKIP"); v && *v) {
         std::string list = v;
@@ -614,6 +616,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                         f.n_chunks = ffn1_chunks(g.w.rows);
                         f.early = switches.matvec1_early == DecodeSwitches::kMatvec1EarlyOff ? 0 : 1;
                         f.down_units = switches.ffn_down_units;
+                        f.knock = switches.ffn_knock;
                         launch_ffn1(l, g.w.type, dn.w.type, f);
                         for (size_t k = 0; k < 5; ++k) written(ops_[i + k].c);
                         q8_of[1 - in_slot] = sw.c;
