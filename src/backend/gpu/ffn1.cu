@@ -19,6 +19,31 @@ namespace rf::gpu {
 namespace {
 
 __device__ __forceinline__ int ffn1_peek(const int* p) { return *reinterpret_cast<const volatile int*>(p); }
+// A load with acquire semantics at device scope (later loads and stores stay after it; unlike a fence it
+// does not wait for this thread's earlier loads, here the next weights in flight).
+__device__ __forceinline__ int ffn1_acquire(const int* p) {
+#if defined(ROCMFORGE_WITH_HIP)
+    const int v = ffn1_peek(p);
+    __threadfence();
+    return v;
+#else
+    int v;
+    asm volatile("ld.acquire.gpu.global.b32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+    return v;
+#endif
+}
+// A down item's partial sum handed to the next part of its row: (tag, value) in one 8-byte word, written
+// and polled without fences (NCCL's LL protocol: the word carries its own validity).
+__device__ __forceinline__ void ffn1_put_partial(unsigned long long* w, uint32_t tag, float v) {
+    *reinterpret_cast<volatile unsigned long long*>(w) = (static_cast<unsigned long long>(tag) << 32) | __float_as_uint(v);
+}
+__device__ __forceinline__ float ffn1_get_partial(const unsigned long long* w, uint32_t tag) {
+    unsigned long long x;
+    do {
+        x = *reinterpret_cast<const volatile unsigned long long*>(w);
+    } while (static_cast<uint32_t>(x >> 32) != tag);
+    return __uint_as_float(static_cast<uint32_t>(x));
+}
 // A load that does not hit a stale L1 line: act is written by other blocks during the launch.
 template <typename V>
 __device__ __forceinline__ V ffn1_load_fresh(const V* p) {
@@ -54,12 +79,15 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
 
     const int lane = threadIdx.x % RF_WARP_SIZE, warp = threadIdx.x / RF_WARP_SIZE;
     const int n_a = a.n_ff / kFfn1ActRows;
-    const int n_items = n_a + (a.n_embd + kFfn1DownRows - 1) / kFfn1DownRows;
+    const int n_groups = (a.n_embd + kFfn1DownRows - 1) / kFfn1DownRows;  // down row groups
+    const int n_items = n_a + a.parts * n_groups;
     const int chunk_items = n_a / a.n_chunks, chunk_cols = a.n_ff / a.n_chunks;
     int* const queue = a.sync + kFfn1SyncQueue;
     int* const started = a.sync + kFfn1SyncStarted;
     int* const chunks = a.sync + kFfn1SyncChunks;
     const int nu_g = PG::units(a.gate), nu_d = PD::units(a.down);
+    const int part_units = nu_d / a.parts;  // a down item covers units [p * part_units, (p + 1) * part_units)
+    auto* const partials = reinterpret_cast<unsigned long long*>(a.sync + kFfn1SyncInts);  // [n_embd]
     const int cols_per_unit_d = a.n_ff / nu_d;
     const int jg = lane % kLprG, row_in_item = threadIdx.x / kLprG;
 
@@ -82,16 +110,18 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
             }
         }
     };
+    // down item -> (part, row group): part-major, so that every block takes part 0 of all rows first
+    auto b_part = [&](int item) { return (item - n_a) / n_groups; };
     auto b_row = [&](int item) {
-        const int r = (item - n_a) * kFfn1DownRows + warp;
+        const int r = (item - n_a) % n_groups * kFfn1DownRows + warp;
         rd = PD::row(a.down, r < a.n_embd ? r : 0);
         return r < a.n_embd;
     };
-    auto b_load = [&](bool ok, int base) {
+    auto b_load = [&](bool ok, int base, int base_end) {
 #pragma unroll
         for (int k = 0; k < UD; ++k) {
             const int u = base + lane + k * RF_WARP_SIZE;
-            if (ok && u < nu_d) wd[k] = PD::load(rd, u);
+            if (ok && u < base_end) wd[k] = PD::load(rd, u);
         }
     };
 
@@ -118,7 +148,8 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
             a_rows(item);
             a_load(jg);
         } else {
-            b_load(b_row(item), 0);
+            const int p = b_part(item);
+            b_load(b_row(item), p * part_units, (p + 1) * part_units);
         }
     }
     RF_MATVEC1_PDL_WAIT();
@@ -142,6 +173,7 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
         atomicAdd(started, 1);
     }
 
+    const uint32_t epoch = static_cast<uint32_t>(ffn1_peek(a.sync + kFfn1SyncEpoch));  // this launch's replay count
     const typename PG::X xg{xs_q, xs_ds};
     const typename PD::X xd{hs_q, hs_ds};
     int ready = 0;  // act's chunks staged in this block's shared memory: [0, ready)
@@ -156,12 +188,26 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
             a_rows(next);
             a_load(jg);
         } else {
-            b_load(b_row(next), 0);
+            const int p = b_part(next);
+            b_load(b_row(next), p * part_units, (p + 1) * part_units);
         }
         return true;
     };
+    // Warp 0's lane 0: a finished gate/up item's chunk, counted at the top of the next item (its fence then
+    // waits for the next weights in flight, which that warp waits for anyway, while the other warps go on).
+    int pending_chunk = -1;
+    auto publish = [&] {
+        if (pending_chunk >= 0) {
+            if (!(a.knock & kFfn1KnockFences)) __threadfence();
+            atomicAdd(chunks + pending_chunk, 1);
+            pending_chunk = -1;
+        }
+    };
     for (int k = 0; item < n_items; ++k) {
-        if (threadIdx.x == 0) s_items[k & 1] = next < n_items ? atomicAdd(queue, 1) : n_items;
+        if (threadIdx.x == 0) {
+            s_items[k & 1] = next < n_items ? atomicAdd(queue, 1) : n_items;
+            publish();
+        }
         bool next_loaded = false;
         if (item < n_a && (a.knock & kFfn1KnockA)) {
             next_loaded = false;
@@ -203,31 +249,28 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
             if (warp == 0) {
                 quantize_q8_1_warp(ys[lane], static_cast<int64_t>(item) * kFfn1ActRows + lane, a.act_q, a.act_ds);
                 __syncwarp();
-                if (lane == 0) {
-                    if (!(a.knock & kFfn1KnockFences)) __threadfence();
-                    atomicAdd(chunks + item / chunk_items, 1);
-                }
+                if (lane == 0) pending_chunk = item / chunk_items;
             }
         } else if (a.knock & kFfn1KnockB) {
             next_loaded = false;
         } else {
-            const int r = (item - n_a) * kFfn1DownRows + warp;
-            const bool ok = r < a.n_embd;
-            if (!preloaded) b_load(b_row(item), 0);
-            else rd = PD::row(a.down, ok ? r : 0);  // (the rows of this item, not the preload's)
+            const int p = b_part(item);
+            const int u_begin = p * part_units, u_end = u_begin + part_units;
+            const int r = (item - n_a) % n_groups * kFfn1DownRows + warp;
+            const bool ok = b_row(item);
+            if (!preloaded) b_load(ok, u_begin, u_end);
             float acc = 0.0f;
-            for (int base = 0; base < nu_d; base += UD * RF_WARP_SIZE) {  // the same trip count in every thread
-                if (base > 0) b_load(ok, base);
-                const int col_end = min(base + UD * RF_WARP_SIZE, nu_d) * cols_per_unit_d;
+            for (int base = u_begin; base < u_end; base += UD * RF_WARP_SIZE) {  // the same trip count in every thread
+                if (base > u_begin) b_load(ok, base, u_end);
+                const int col_end = min(base + UD * RF_WARP_SIZE, u_end) * cols_per_unit_d;
                 const int need = (col_end - 1) / chunk_cols + 1;  // chunks [0, need) are read by this batch
                 if (need > ready && !(a.knock & kFfn1KnockWaits)) {
                     if (threadIdx.x == 0) {
                         int c = ready;
                         while (c < a.n_chunks) {  // every complete chunk from `ready` on, waiting for those below `need`
-                            if (ffn1_peek(chunks + c) >= chunk_items) ++c;
+                            if (ffn1_acquire(chunks + c) >= chunk_items) ++c;
                             else if (c >= need) break;
                         }
-                        if (!(a.knock & kFfn1KnockFences)) __threadfence();
                         s_ready = c;
                     }
                     __syncthreads();
@@ -244,21 +287,25 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
 #pragma unroll
                 for (int k2 = 0; k2 < UD; ++k2) {
                     const int u = base + lane + k2 * RF_WARP_SIZE;
-                    if (ok && u < nu_d) acc += PD::dot(wd[k2], xd, u);
+                    if (ok && u < u_end) acc += PD::dot(wd[k2], xd, u);
                 }
             }
             next_loaded = preload_next();
             for (int off = RF_WARP_SIZE / 2; off > 0; off >>= 1) acc += rf_shfl_xor(acc, off);
             if (ok && lane == 0) {
-                float v = acc;
-                if (a.bias_down) v += a.bias_down[r];
-                // x is read by every block's prologue, and y may be the buffer block 0's prologue writes
-                // the norm's output to: write both once all blocks are past their prologues
-                while (!(a.knock & kFfn1KnockStarted) && ffn1_peek(started) < static_cast<int>(gridDim.x)) {
+                // the parts' sums in part order (the same bits whatever the blocks' timing)
+                float v = p > 0 ? ffn1_get_partial(partials + r, epoch * a.parts + p) + acc : acc;
+                if (p + 1 < a.parts) {
+                    ffn1_put_partial(partials + r, epoch * a.parts + p + 1, v);
+                } else {
+                    if (a.bias_down) v += a.bias_down[r];
+                    // x is read by every block's prologue, and y may be the buffer block 0's prologue
+                    // writes the norm's output to: write both once all blocks are past their prologues
+                    while (!(a.knock & kFfn1KnockStarted) && ffn1_acquire(started) < static_cast<int>(gridDim.x)) {
+                    }
+                    a.y_down[r] = v;
+                    a.residual[r] += v;
                 }
-                if (!(a.knock & kFfn1KnockFences)) __threadfence();
-                a.y_down[r] = v;
-                a.residual[r] += v;
             }
         }
         __syncthreads();
@@ -266,11 +313,15 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
         next = s_items[k & 1];
         preloaded = next_loaded;
     }
-    // The last block out resets the sync words for the next replay.
+    // The last block out resets the sync words for the next replay and counts the replay (the partials'
+    // tags).
     if (threadIdx.x == 0) {
+        publish();
         __threadfence();
         if (atomicAdd(a.sync + kFfn1SyncDone, 1) == static_cast<int>(gridDim.x) - 1) {
-            for (int k = 0; k < kFfn1SyncInts; ++k) a.sync[k] = 0;
+            for (int k = 0; k < kFfn1SyncInts; ++k)
+                if (k != kFfn1SyncEpoch) a.sync[k] = 0;
+            a.sync[kFfn1SyncEpoch] = static_cast<int>(epoch + 1);
             __threadfence();
         }
     }
@@ -280,7 +331,7 @@ template <TensorType TG, TensorType TD, int UDM>
 void launch_ffn1_types(Launcher& l, const Ffn1Args& a) {
     const auto kernel = ffn1_kernel<TG, TD, UDM>;
     const size_t smem = ffn1_smem_bytes(a.n_embd, a.n_ff);
-    const int64_t items = a.n_ff / kFfn1ActRows + (a.n_embd + kFfn1DownRows - 1) / kFfn1DownRows;
+    const int64_t items = a.n_ff / kFfn1ActRows + a.parts * ((a.n_embd + kFfn1DownRows - 1) / kFfn1DownRows);
     const int64_t blocks = std::min<int64_t>(items, matvec1_resident_blocks(reinterpret_cast<const void*>(kernel), kFfn1Threads, smem));
     l.launch(kernel, dim3(static_cast<unsigned>(blocks)), dim3(kFfn1Threads), smem, a);
 }
@@ -294,10 +345,10 @@ int ffn1_chunks(int64_t n_ff) {
     return 1;
 }
 
-bool ffn1_supports(TensorType tg, TensorType td, int64_t n_embd, int64_t n_ff) {
+bool ffn1_supports(TensorType tg, TensorType td, int64_t n_embd, int64_t n_ff, int parts) {
 #if defined(ROCMFORGE_WITH_HIP)
     // Not dispatched on AMD yet: its item shapes assume 32-lane warps and it is unmeasured there.
-    (void)tg, (void)td, (void)n_embd, (void)n_ff;
+    (void)tg, (void)td, (void)n_embd, (void)n_ff, (void)parts;
     return false;
 #else
     tg = device_type(tg);
@@ -305,7 +356,9 @@ bool ffn1_supports(TensorType tg, TensorType td, int64_t n_embd, int64_t n_ff) {
     const bool types = (tg == TensorType::Q4_0 && td == TensorType::Q4_0) || (tg == TensorType::Q8_0 && td == TensorType::Q8_0) ||
                        (tg == TensorType::Q4_K && (td == TensorType::Q4_K || td == TensorType::Q6_K));
     // x: the norm prologue holds kMatvec1NormHeld float4s per thread; both q8_1 vectors in shared memory
+    const int64_t down_units = n_ff / (td == TensorType::Q6_K ? 64 : 32);
     return types && n_embd % 32 == 0 && n_ff % 256 == 0 && n_embd / 4 <= int64_t{kMatvec1NormHeld} * kFfn1Threads &&
+           n_embd <= kFfn1MaxEmbd && parts >= 1 && parts <= kFfn1MaxParts && down_units % parts == 0 &&
            ffn1_smem_bytes(n_embd, n_ff) <= 48 * 1024 && matvec1_supports(tg, n_embd) && matvec1_supports(td, n_ff);
 #endif
 }
@@ -313,7 +366,7 @@ bool ffn1_supports(TensorType tg, TensorType td, int64_t n_embd, int64_t n_ff) {
 void launch_ffn1(Launcher& l, TensorType tg, TensorType td, const Ffn1Args& a) {
     tg = device_type(tg);
     td = device_type(td);
-    if (!ffn1_supports(tg, td, a.n_embd, a.n_ff)) fail_message("gpu ffn1: unsupported types or sizes");
+    if (!ffn1_supports(tg, td, a.n_embd, a.n_ff, a.parts)) fail_message("gpu ffn1: unsupported types or sizes");
     auto go = [&](auto tgc, auto tdc) {
         constexpr TensorType TG = decltype(tgc)::value, TD = decltype(tdc)::value;
         if (a.down_units == 2) launch_ffn1_types<TG, TD, 2>(l, a);

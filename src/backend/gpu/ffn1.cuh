@@ -27,8 +27,11 @@ constexpr int kFfn1Threads = 256;
 constexpr int kFfn1ActRows = 32;      // rows of act per gate/up item (one q8_1 block)
 constexpr int kFfn1DownRows = 8;      // rows of y per down item (a warp per row)
 constexpr int kFfn1MaxChunks = 16;    // act is counted in up to this many chunks
-constexpr int kFfn1SyncInts = 32;     // sync words per fused launch of a step: queue, done, started, chunks
-constexpr int kFfn1SyncQueue = 0, kFfn1SyncDone = 1, kFfn1SyncStarted = 2, kFfn1SyncChunks = 4;
+constexpr int kFfn1SyncInts = 32;     // control words per fused launch: queue, done, started, epoch, chunks
+constexpr int kFfn1SyncQueue = 0, kFfn1SyncDone = 1, kFfn1SyncStarted = 2, kFfn1SyncEpoch = 3, kFfn1SyncChunks = 4;
+constexpr int kFfn1MaxEmbd = 8192;    // then one 8-byte partial-sum word per row of y
+constexpr int kFfn1SlotInts = kFfn1SyncInts + 2 * kFfn1MaxEmbd;  // ints of one launch's sync region
+constexpr int kFfn1MaxParts = 4;
 
 // Ffn1Args::knock bits (profiling only: RF_GPU_FFN_KNOCK; the results are wrong)
 constexpr int32_t kFfn1KnockWaits = 1;    // down items neither wait for act's chunks nor stage them
@@ -56,16 +59,20 @@ struct Ffn1Args {
     float2* act_ds;
     float* y_down;                     // [n_embd] (may be norm_out: written after every block's prologue)
     float* residual;                   // [n_embd]: += y_down
-    int* sync;                         // kFfn1SyncInts words, zero at rest
+    int* sync;                         // kFfn1SlotInts words, zero at first use; the control words but the
+                                       // epoch are zero again after every launch
     int32_t n_embd, n_ff;
     int32_t n_chunks;                  // act's chunks (divides n_ff / 32)
     int32_t early;                     // the first item's first weights before the PDL wait
     int32_t down_units;                // a down item's units in flight per lane: 1 or 2 times the type's
+    int32_t parts;                     // the down projection's columns in this many parts (1, 2, 4): part p
+                                       // of a row adds part p - 1's sum (handed over in a tagged word)
     int32_t knock;                     // profiling only, results wrong: kFfn1Knock* parts left out
 };
 
-// Whether the fused kernel takes gate/up of type tg and down of type td with these sizes.
-bool ffn1_supports(TensorType tg, TensorType td, int64_t n_embd, int64_t n_ff);
+// Whether the fused kernel takes gate/up of type tg and down of type td with these sizes, its columns
+// in `parts` parts.
+bool ffn1_supports(TensorType tg, TensorType td, int64_t n_embd, int64_t n_ff, int parts);
 // Chunks act is counted in: the largest divisor of n_ff / 32 of at most kFfn1MaxChunks.
 int ffn1_chunks(int64_t n_ff);
 void launch_ffn1(Launcher& l, TensorType tg, TensorType td, const Ffn1Args& a);

@@ -123,6 +123,7 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               dataflow launch (ffn1.cuh) never / on matrices of more than 8M weights /
 //                               wherever the types and sizes allow
 //   RF_GPU_FFN_DOWN_UNITS=1|2   its down items' units in flight per lane, times the type's (default 1)
+//   RF_GPU_FFN_PARTS=1..4       its down projection's columns in this many parts (default 2)
 //   RF_GPU_FFN_KNOCK=N          profiling only, results wrong: parts of that launch left out (kFfn1Knock*)
 //   RF_GPU_GATHER_NORM=off      the model's last row gathered and normalised in place by two launches
 //                               (default: one token: one rms_norm of x into the rows, in the output
@@ -180,6 +181,7 @@ DecodeSwitches decode_switches() {
     d.ffn_fused = env_choice("RF_GPU_FFN_FUSED", {"off", "shape", "all"}, def.ffn_fused);
     d.ffn_down_units = env_int("RF_GPU_FFN_DOWN_UNITS", 1, 2, def.ffn_down_units);
     d.ffn_knock = env_int("RF_GPU_FFN_KNOCK", 0, 31, 0);
+    d.ffn_parts = env_int("RF_GPU_FFN_PARTS", 1, kFfn1MaxParts, def.ffn_parts);
     d.prefill_graphs = env_choice("RF_GPU_PREFILL_GRAPHS", {"off", "on"}, 0) == 1;
     if (const char* v = std::getenv("RF_GPU_PROFILE_SKIP"); v && *v) {
         std::string list = v;
@@ -323,7 +325,7 @@ GpuBackendImpl::ScratchNeeds GpuBackendImpl::scratch_needs() const {
         } else if (op.kind == OpKind::RmsNorm && op.c.cols % 32 == 0) {
             n.q8 = std::max(n.q8, q8_bytes(op.c.rows, op.c.cols));
         } else if (op.kind == OpKind::Swiglu) {  // a feed-forward block a fused launch may take (ffn1.cuh)
-            n.ffn_sync += kFfn1SyncInts * sizeof(int);
+            n.ffn_sync += kFfn1SlotInts * sizeof(int);
         } else if (op.kind == OpKind::Add && op.c.rows == 1) {  // a residual stream a deferred projection may target
             n.res_acc = std::max(n.res_acc, static_cast<size_t>(op.c.cols) * sizeof(long long));
         } else if (op.kind == OpKind::Attention && !use_flash_attention(pc, op)) {
@@ -478,13 +480,13 @@ void GpuBackendImpl::emit(Launcher& l) const {
     auto fused_ffn = [&](size_t i, const MatvecArgs& a) {
         if (switches.ffn_fused == 0 || !fuse_ops_ || i + 4 >= n_ops || i + 3 == deferred_res ||
             (pending_norm != nullptr && deferred_norm < n_ops && pending_norm == &ops_[deferred_norm]) ||
-            static_cast<size_t>(ffn_slots + 1) * kFfn1SyncInts * sizeof(int) > ffn_sync_.bytes)
+            static_cast<size_t>(ffn_slots + 1) * kFfn1SlotInts * sizeof(int) > ffn_sync_.bytes)
             return false;
         const Op &g = ops_[i], &u = ops_[i + 1], &sw = ops_[i + 2], &dn = ops_[i + 3];
         const int64_t n_embd = g.a.cols, n_ff = a.total_rows;
         if (dn.kind != OpKind::Matmul || !same_act(dn.a, sw.c) || dn.a.rows != 1 || !matvec_path(dn) ||
             !is_quantized_matvec_type(dn.w.type) || dn.w.cols != n_ff || dn.w.rows != n_embd || sw.c.cols != n_ff ||
-            !ffn1_supports(g.w.type, dn.w.type, n_embd, n_ff) ||
+            !ffn1_supports(g.w.type, dn.w.type, n_embd, n_ff, switches.ffn_parts) ||
             (switches.ffn_fused == 1 && n_ff * n_embd <= (int64_t{8} << 20)))
             return false;
         const Act res = residual_of(i + 3);
@@ -610,13 +612,14 @@ void GpuBackendImpl::emit(Launcher& l) const {
                         f.act_ds = q8_xds(1 - in_slot, sw.c);
                         f.y_down = dn.c.data;
                         f.residual = res.data;
-                        f.sync = static_cast<int*>(ffn_sync_.ptr) + static_cast<size_t>(ffn_slots++) * kFfn1SyncInts;
+                        f.sync = static_cast<int*>(ffn_sync_.ptr) + static_cast<size_t>(ffn_slots++) * kFfn1SlotInts;
                         f.n_embd = static_cast<int32_t>(K);
                         f.n_ff = static_cast<int32_t>(g.w.rows);
                         f.n_chunks = ffn1_chunks(g.w.rows);
                         f.early = switches.matvec1_early == DecodeSwitches::kMatvec1EarlyOff ? 0 : 1;
                         f.down_units = switches.ffn_down_units;
                         f.knock = switches.ffn_knock;
+                        f.parts = switches.ffn_parts;
                         launch_ffn1(l, g.w.type, dn.w.type, f);
                         for (size_t k = 0; k < 5; ++k) written(ops_[i + k].c);
                         q8_of[1 - in_slot] = sw.c;
