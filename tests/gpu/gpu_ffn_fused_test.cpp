@@ -3,7 +3,8 @@
 // decode steps (the launch's sync words must be back at zero for every replay, or the next step skips
 // items): every output of the ops (norm output, gate, up, act, down, the residual stream) within
 // rounding (the down sums run in another order, act's q8_1 blocks the same), with the down projection's
-// columns in 1, 2 (default) or 4 parts, and the same bits when run again; the fused launch is the
+// columns in 1 (default), 2 or 4 parts, at 4 (default) or 2 blocks per SM, and the same bits when run
+// again; the fused launch is the
 // one that did the work (knocked out by name, x stays as it was); the 7b shape with Q6_K down
 // projections whose 64-column units straddle act's chunks; the model's buffers (swiglu in place, the
 // down projection into the norm's output, which the fused launch writes twice).
@@ -101,11 +102,14 @@ TEST(GpuFfnFused, MatchesTheSeparateLaunches) {
             // the same bits again: the parts of a row are summed in part order whatever the timing
             const FfnOutputs again = run_ffn(c, steps, seed);
             EXPECT_EQ(again.x, fused.x) << describe(c) << ": the fused launch is not deterministic";
-            for (const char* parts : {"1", "4"}) {
+            for (const char* parts : {"2", "4"}) {
                 ScopedEnv p("RF_GPU_FFN_PARTS", parts);
                 const FfnOutputs other = run_ffn(c, steps, seed);
                 EXPECT_NMSE_LE(other.x, sep.x, 1e-7, "residual stream, " + std::string(parts) + " parts, " + describe(c));
             }
+            ScopedEnv b("RF_GPU_FFN_BLOCKS", "2");
+            const FfnOutputs two = run_ffn(c, steps, seed);
+            EXPECT_NMSE_LE(two.x, sep.x, 1e-7, "residual stream, 2 blocks per SM, " + describe(c));
         }
         {
             ScopedEnv on("RF_GPU_FFN_FUSED", "all");

@@ -19,19 +19,6 @@ namespace rf::gpu {
 namespace {
 
 __device__ __forceinline__ int ffn1_peek(const int* p) { return *reinterpret_cast<const volatile int*>(p); }
-// A load with acquire semantics at device scope (later loads and stores stay after it; unlike a fence it
-// does not wait for this thread's earlier loads, here the next weights in flight).
-__device__ __forceinline__ int ffn1_acquire(const int* p) {
-#if defined(ROCMFORGE_WITH_HIP)
-    const int v = ffn1_peek(p);
-    __threadfence();
-    return v;
-#else
-    int v;
-    asm volatile("ld.acquire.gpu.global.b32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
-    return v;
-#endif
-}
 // A down item's partial sum handed to the next part of its row: (tag, value) in one 8-byte word, written
 // and polled without fences (NCCL's LL protocol: the word carries its own validity).
 __device__ __forceinline__ void ffn1_put_partial(unsigned long long* w, uint32_t tag, float v) {
@@ -56,12 +43,15 @@ __device__ __forceinline__ V ffn1_load_fresh(const V* p) {
 
 size_t ffn1_smem_bytes(int64_t n_embd, int64_t n_ff) { return matvec1_smem_bytes(n_embd) + matvec1_smem_bytes(n_ff); }
 
-// UDM: a down item's units in flight per lane, as a multiple of the type's (1 or 2).
-template <TensorType TG, TensorType TD, int UDM>
-__global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a) {
+// UDM: a down item's units in flight per lane, as a multiple of the type's (1 or 2). MINB: blocks per SM
+// (2, or 4 with half the gate/up units in flight and the norm holding one float4 per thread: the same
+// bytes in flight per SM in twice the warps).
+template <TensorType TG, TensorType TD, int UDM, int MINB>
+__global__ void __launch_bounds__(kFfn1Threads, MINB) ffn1_kernel(const Ffn1Args a) {
     using PG = QuantPolicy<TG>;
     using PD = QuantPolicy<TD>;
-    constexpr int UG = matvec1_units_in_flight<TG>();
+    constexpr int UG = MINB > 2 ? std::max(1, matvec1_units_in_flight<TG>() / 2) : matvec1_units_in_flight<TG>();
+    constexpr int NH = MINB > 2 ? kMatvec1FitNormHeld : kMatvec1NormHeld;
     // (UDM 2: a down item streams one matrix with the bytes in flight of a gate/up item's two)
     constexpr int UD = UDM * matvec1_units_in_flight<TD>();
     constexpr int kLprG = RF_WARP_SIZE / (kFfn1ActRows / (kFfn1Threads / RF_WARP_SIZE));  // 8 lanes per gate/up row
@@ -131,11 +121,11 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
         s_items[0] = atomicAdd(queue, 1);
         s_items[1] = atomicAdd(queue, 1);
     }
-    float4 wv[kMatvec1NormHeld];
+    float4 wv[NH];
     if (a.norm_x != nullptr) {
         const auto* w4 = reinterpret_cast<const float4*>(a.norm_w);
 #pragma unroll
-        for (int k = 0; k < kMatvec1NormHeld; ++k) {
+        for (int k = 0; k < NH; ++k) {
             const int i = static_cast<int>(threadIdx.x) + k * kFfn1Threads;
             wv[k] = i < a.n_embd / 4 ? w4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         }
@@ -165,7 +155,7 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
     ma.norm_xds = a.x_ds;
     ma.x = a.x_q;
     ma.xds = a.x_ds;
-    if (a.norm_x != nullptr) matvec1_norm_x<kMatvec1NormHeld, false>(ma, a.n_embd, wv, xs_q, xs_ds);
+    if (a.norm_x != nullptr) matvec1_norm_x<NH, false>(ma, a.n_embd, wv, xs_q, xs_ds);
     else matvec1_copy_x(ma, a.n_embd, xs_q, xs_ds);
     __syncthreads();
     if (threadIdx.x == 0) {  // this block's reads of x are done (the down items add into x)
@@ -193,21 +183,9 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
         }
         return true;
     };
-    // Warp 0's lane 0: a finished gate/up item's chunk, counted at the top of the next item (its fence then
-    // waits for the next weights in flight, which that warp waits for anyway, while the other warps go on).
-    int pending_chunk = -1;
-    auto publish = [&] {
-        if (pending_chunk >= 0) {
-            if (!(a.knock & kFfn1KnockFences)) __threadfence();
-            atomicAdd(chunks + pending_chunk, 1);
-            pending_chunk = -1;
-        }
-    };
+
     for (int k = 0; item < n_items; ++k) {
-        if (threadIdx.x == 0) {
-            s_items[k & 1] = next < n_items ? atomicAdd(queue, 1) : n_items;
-            publish();
-        }
+        if (threadIdx.x == 0) s_items[k & 1] = next < n_items ? atomicAdd(queue, 1) : n_items;
         bool next_loaded = false;
         if (item < n_a && (a.knock & kFfn1KnockA)) {
             next_loaded = false;
@@ -249,7 +227,11 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
             if (warp == 0) {
                 quantize_q8_1_warp(ys[lane], static_cast<int64_t>(item) * kFfn1ActRows + lane, a.act_q, a.act_ds);
                 __syncwarp();
-                if (lane == 0) pending_chunk = item / chunk_items;
+                if (lane == 0) {
+                    // (counted here: deferred to the top of the next item it was 1 us per layer slower)
+                    if (!(a.knock & kFfn1KnockFences)) __threadfence();
+                    atomicAdd(chunks + item / chunk_items, 1);
+                }
             }
         } else if (a.knock & kFfn1KnockB) {
             next_loaded = false;
@@ -268,9 +250,10 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
                     if (threadIdx.x == 0) {
                         int c = ready;
                         while (c < a.n_chunks) {  // every complete chunk from `ready` on, waiting for those below `need`
-                            if (ffn1_acquire(chunks + c) >= chunk_items) ++c;
+                            if (ffn1_peek(chunks + c) >= chunk_items) ++c;
                             else if (c >= need) break;
                         }
+                        if (!(a.knock & kFfn1KnockFences)) __threadfence();
                         s_ready = c;
                     }
                     __syncthreads();
@@ -301,8 +284,9 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
                     if (a.bias_down) v += a.bias_down[r];
                     // x is read by every block's prologue, and y may be the buffer block 0's prologue
                     // writes the norm's output to: write both once all blocks are past their prologues
-                    while (!(a.knock & kFfn1KnockStarted) && ffn1_acquire(started) < static_cast<int>(gridDim.x)) {
+                    while (!(a.knock & kFfn1KnockStarted) && ffn1_peek(started) < static_cast<int>(gridDim.x)) {
                     }
+                    if (!(a.knock & kFfn1KnockFences)) __threadfence();
                     a.y_down[r] = v;
                     a.residual[r] += v;
                 }
@@ -316,7 +300,6 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
     // The last block out resets the sync words for the next replay and counts the replay (the partials'
     // tags).
     if (threadIdx.x == 0) {
-        publish();
         __threadfence();
         if (atomicAdd(a.sync + kFfn1SyncDone, 1) == static_cast<int>(gridDim.x) - 1) {
             for (int k = 0; k < kFfn1SyncInts; ++k)
@@ -327,9 +310,9 @@ __global__ void __launch_bounds__(kFfn1Threads, 2) ffn1_kernel(const Ffn1Args a)
     }
 }
 
-template <TensorType TG, TensorType TD, int UDM>
+template <TensorType TG, TensorType TD, int UDM, int MINB>
 void launch_ffn1_types(Launcher& l, const Ffn1Args& a) {
-    const auto kernel = ffn1_kernel<TG, TD, UDM>;
+    const auto kernel = ffn1_kernel<TG, TD, UDM, MINB>;
     const size_t smem = ffn1_smem_bytes(a.n_embd, a.n_ff);
     const int64_t items = a.n_ff / kFfn1ActRows + a.parts * ((a.n_embd + kFfn1DownRows - 1) / kFfn1DownRows);
     const int64_t blocks = std::min<int64_t>(items, matvec1_resident_blocks(reinterpret_cast<const void*>(kernel), kFfn1Threads, smem));
@@ -369,8 +352,9 @@ void launch_ffn1(Launcher& l, TensorType tg, TensorType td, const Ffn1Args& a) {
     if (!ffn1_supports(tg, td, a.n_embd, a.n_ff, a.parts)) fail_message("gpu ffn1: unsupported types or sizes");
     auto go = [&](auto tgc, auto tdc) {
         constexpr TensorType TG = decltype(tgc)::value, TD = decltype(tdc)::value;
-        if (a.down_units == 2) launch_ffn1_types<TG, TD, 2>(l, a);
-        else launch_ffn1_types<TG, TD, 1>(l, a);
+        if (a.blocks_per_sm == 4) launch_ffn1_types<TG, TD, 1, 4>(l, a);
+        else if (a.down_units == 2) launch_ffn1_types<TG, TD, 2, 2>(l, a);
+        else launch_ffn1_types<TG, TD, 1, 2>(l, a);
     };
     using Q40 = std::integral_constant<TensorType, TensorType::Q4_0>;
     using Q80 = std::integral_constant<TensorType, TensorType::Q8_0>;

@@ -67,6 +67,7 @@ struct Ffn1Args {
     int32_t down_units;                // a down item's units in flight per lane: 1 or 2 times the type's
     int32_t parts;                     // the down projection's columns in this many parts (1, 2, 4): part p
                                        // of a row adds part p - 1's sum (handed over in a tagged word)
+    int32_t blocks_per_sm;             // 2 or 4 (then half the gate/up units in flight; down_units 1)
     int32_t knock;                     // profiling only, results wrong: kFfn1Knock* parts left out
 };
 

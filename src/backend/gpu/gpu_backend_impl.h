@@ -91,7 +91,8 @@ struct DecodeSwitches {
     int ffn_fused = 0;
     int ffn_down_units = 1;  // its down items' units in flight per lane, times the type's (ffn1.cuh)
     int ffn_knock = 0;       // profiling only: parts of that launch left out (kFfn1Knock*)
-    int ffn_parts = 2;       // its down projection's columns in this many parts (ffn1.cuh)
+    int ffn_parts = 1;       // its down projection's columns in this many parts (ffn1.cuh)
+    int ffn_blocks = 4;      // its blocks per SM: 2 or 4
     // One token: gather(x -> rows) + rms_norm(rows) in place as one rms_norm(x -> rows), left to the
     // output matvec's prologue where that launch is persistent on rows of up to
     // kGatherNormPrologueMaxCols (gpu_emit.cpp)

@@ -123,7 +123,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               dataflow launch (ffn1.cuh) never / on matrices of more than 8M weights /
 //                               wherever the types and sizes allow
 //   RF_GPU_FFN_DOWN_UNITS=1|2   its down items' units in flight per lane, times the type's (default 1)
-//   RF_GPU_FFN_PARTS=1..4       its down projection's columns in this many parts (default 2)
+//   RF_GPU_FFN_PARTS=1..4       its down projection's columns in this many parts (default 1)
+//   RF_GPU_FFN_BLOCKS=2|4       its blocks per SM (4: half the gate/up units in flight; default 4)
 //   RF_GPU_FFN_KNOCK=N          profiling only, results wrong: parts of that launch left out (kFfn1Knock*)
 //   RF_GPU_GATHER_NORM=off      the model's last row gathered and normalised in place by two launches
 //                               (default: one token: one rms_norm of x into the rows, in the output
@@ -182,6 +183,7 @@ DecodeSwitches decode_switches() {
     d.ffn_down_units = env_int("RF_GPU_FFN_DOWN_UNITS", 1, 2, def.ffn_down_units);
     d.ffn_knock = env_int("RF_GPU_FFN_KNOCK", 0, 31, 0);
     d.ffn_parts = env_int("RF_GPU_FFN_PARTS", 1, kFfn1MaxParts, def.ffn_parts);
+    d.ffn_blocks = env_choice("RF_GPU_FFN_BLOCKS", {"2", "4"}, def.ffn_blocks == 4 ? 1 : 0) == 1 ? 4 : 2;
     d.prefill_graphs = env_choice("RF_GPU_PREFILL_GRAPHS", {"off", "on"}, 0) == 1;
     if (const char* v = std::getenv("RF_GPU_PROFILE_SKIP"); v && *v) {
         std::string list = v;
@@ -620,6 +622,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                         f.down_units = switches.ffn_down_units;
                         f.knock = switches.ffn_knock;
                         f.parts = switches.ffn_parts;
+                        f.blocks_per_sm = switches.ffn_blocks;
                         launch_ffn1(l, g.w.type, dn.w.type, f);
                         for (size_t k = 0; k < 5; ++k) written(ops_[i + k].c);
                         q8_of[1 - in_slot] = sw.c;
