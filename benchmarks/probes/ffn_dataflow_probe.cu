@@ -18,6 +18,12 @@
 // a B launch per layer under programmatic dependent launch, B without counters), split-rows (B as warp
 // per whole row, 18.5 units per lane, no atomics: the shape of the engine's one-token down kernel), and a
 // plain stream of the same bytes (two PDL launches per layer) for reference.
+// H100 (2026-11-27, us per layer of 114.6 MB): stream 41.2; A 8 rows / B 64 rows at 4 blocks per SM fused
+// 46.5, split 51.3 (A alone 32.6, B alone 18.7), split with warp-per-row down 54.7; A 32 / B 64 fused 47.4
+// (3 blocks 47.9, 2 blocks 54.8, 1 block 83.1), split 56.9. The fused launch gained ~5 us per layer over
+// the probe's own split kernels, most of it their tails (592 items of 32 rows over 528 blocks); the engine
+// version of the idea lost ~8 us per layer against the engine's tuned kernels (docs/gpu_notes.md,
+// twentieth pass; branch exp/ffn-fused).
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 

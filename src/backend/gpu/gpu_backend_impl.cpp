@@ -98,7 +98,7 @@ GpuBackendImpl::~GpuBackendImpl() {
     graphs_.clear();
     blas_.reset();
     for (const auto& w : weights_) (void)cudaFree(const_cast<uint8_t*>(w.first));
-    for (ScratchBuffer* b : {&step_buf_, &q8_, &attn_, &blas_w_, &blas_x_, &res_acc_, &ffn_sync_, &sample_buf_})
+    for (ScratchBuffer* b : {&step_buf_, &q8_, &attn_, &blas_w_, &blas_x_, &res_acc_, &sample_buf_})
         if (b->ptr) (void)cudaFree(b->ptr);
     for (int32_t* s : staging_)
         if (s) (void)cudaFreeHost(s);
@@ -436,8 +436,8 @@ bool GpuBackendImpl::fast_replay() {
     if (a.tokens != b.tokens || a.positions != b.positions || a.slots != b.slots || a.token_seq != b.token_seq ||
         a.output_rows != b.output_rows || a.block_tables != b.block_tables || a.bt_stride != b.bt_stride)
         return false;
-    const void* scratch[6] = {q8_.ptr, attn_.ptr, blas_w_.ptr, blas_x_.ptr, res_acc_.ptr, ffn_sync_.ptr};
-    if (!std::equal(scratch, scratch + 6, l.scratch)) return false;
+    const void* scratch[5] = {q8_.ptr, attn_.ptr, blas_w_.ptr, blas_x_.ptr, res_acc_.ptr};
+    if (!std::equal(scratch, scratch + 5, l.scratch)) return false;
     for (size_t i = 0; i < ops_.size(); ++i)
         if (!same_op(ops_[i], l.ops[i])) return false;
     return graphs_.relaunch_last(stream_, stats_);
@@ -484,10 +484,6 @@ void GpuBackendImpl::flush() {
         ensure_scratch(res_acc_, need.res_acc);
         RF_GPU_CHECK(cudaMemsetAsync(res_acc_.ptr, 0, res_acc_.bytes, stream_));  // the invariant: zero between uses
     }
-    if (ffn_sync_.bytes < need.ffn_sync) {
-        ensure_scratch(ffn_sync_, need.ffn_sync);
-        RF_GPU_CHECK(cudaMemsetAsync(ffn_sync_.ptr, 0, ffn_sync_.bytes, stream_));  // likewise
-    }
     const bool f16_step = prepare_f16_copies(pc);  // after the scratch: its allocations may evict
     // prefill-sized steps (a vendor GEMM or flash attention) run eagerly unless switched on
     bool graphs = use_graphs_;
@@ -522,7 +518,6 @@ void GpuBackendImpl::flush() {
     last_flush_.scratch[2] = blas_w_.ptr;
     last_flush_.scratch[3] = blas_x_.ptr;
     last_flush_.scratch[4] = res_acc_.ptr;
-    last_flush_.scratch[5] = ffn_sync_.ptr;
     last_flush_.fuse = fuse_ops_;
     last_flush_.pdl = use_pdl_;
     last_flush_.switches = switches_;

@@ -86,13 +86,6 @@ struct DecodeSwitches {
     // rms_norm prologue reads x + acc, the next residual epilogue into x folds it in, so the projection
     // needs no launch (H100, same call, queued us: 0.5b q4_0 step 419 -> 389, 7b unchanged: not taken)
     bool attn_proj = true;
-    // One token: rms_norm + gate/up + SwiGLU + down + residual add as one dataflow launch (ffn1.cuh):
-    // 0 never, 1 on matrices of more than 8M weights, 2 wherever the types and sizes allow
-    int ffn_fused = 0;
-    int ffn_down_units = 1;  // its down items' units in flight per lane, times the type's (ffn1.cuh)
-    int ffn_knock = 0;       // profiling only: parts of that launch left out (kFfn1Knock*)
-    int ffn_parts = 1;       // its down projection's columns in this many parts (ffn1.cuh)
-    int ffn_blocks = 4;      // its blocks per SM: 2 or 4
     // One token: gather(x -> rows) + rms_norm(rows) in place as one rms_norm(x -> rows), left to the
     // output matvec's prologue where that launch is persistent on rows of up to
     // kGatherNormPrologueMaxCols (gpu_emit.cpp)
@@ -182,7 +175,6 @@ private:
         size_t blas_w = 0;    // dequantized weight rows (f16)
         size_t blas_x = 0;    // activations as f16/bf16
         size_t res_acc = 0;   // a deferred residual update's fixed-point accumulator (kept zero between uses)
-        size_t ffn_sync = 0;  // the fused feed-forward launches' sync words (ffn1.cuh; kept zero between uses)
     };
 
     void record(const Op& op);
@@ -259,7 +251,7 @@ private:
         std::vector<int8_t> paths;  // per op: the dispatch decision (matmul path / flash attention)
         StepDevice step;
         int32_t ctx_bucket = 0;
-        const void* scratch[6] = {};
+        const void* scratch[5] = {};
         bool fuse = false, pdl = false;
         DecodeSwitches switches;
     };
@@ -276,7 +268,6 @@ private:
     int staging_next_ = 0;
 
     ScratchBuffer q8_, attn_, blas_w_, blas_x_;
-    ScratchBuffer ffn_sync_;  // ffn1.cuh: zeroed when allocated; every fused launch leaves its words zero
     ScratchBuffer res_acc_;  // residual_acc.cuh: zeroed when allocated; every step that adds to it zeroes it again
     ScratchBuffer sample_buf_;
     void* sample_host_ = nullptr;  // pinned: the synchronous result at 0, argmax_async's slots at kAsyncSampleOffset

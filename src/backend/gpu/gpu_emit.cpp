@@ -34,7 +34,6 @@
 #include "core/env_switch.h"
 #include "backend/gpu/dequant.cuh"
 #include "backend/gpu/elementwise.cuh"
-#include "backend/gpu/ffn1.cuh"
 #include "backend/gpu/gemm_dispatch.h"
 #include "backend/gpu/gpu_backend_impl.h"
 #include "backend/gpu/matvec.cuh"
@@ -119,13 +118,6 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               block, each warp multiplies P by a quarter of V's columns)
 //   RF_GPU_ATTN_PROJ=off        the output projection as its own launch after the attention combine
 //                               (default: deferred into the combine where the ops allow)
-//   RF_GPU_FFN_FUSED=off|shape|all  one token: rms_norm + gate/up + SwiGLU + down + residual add as one
-//                               dataflow launch (ffn1.cuh) never / on matrices of more than 8M weights /
-//                               wherever the types and sizes allow
-//   RF_GPU_FFN_DOWN_UNITS=1|2   its down items' units in flight per lane, times the type's (default 1)
-//   RF_GPU_FFN_PARTS=1..4       its down projection's columns in this many parts (default 1)
-//   RF_GPU_FFN_BLOCKS=2|4       its blocks per SM (4: half the gate/up units in flight; default 4)
-//   RF_GPU_FFN_KNOCK=N          profiling only, results wrong: parts of that launch left out (kFfn1Knock*)
 //   RF_GPU_GATHER_NORM=off      the model's last row gathered and normalised in place by two launches
 //                               (default: one token: one rms_norm of x into the rows, in the output
 //                               matvec's prologue where that launch is persistent on short rows)
@@ -179,11 +171,6 @@ DecodeSwitches decode_switches() {
     d.attn_early_kv = env_choice("RF_GPU_ATTN_EARLY_KV", {"off", "on"}, 1) == 1;
     d.attn_one_tile = env_choice("RF_GPU_ATTN_ONE_TILE", {"off", "on"}, def.attn_one_tile ? 1 : 0) == 1;
     d.attn_proj = env_choice("RF_GPU_ATTN_PROJ", {"off", "on"}, def.attn_proj ? 1 : 0) == 1;
-    d.ffn_fused = env_choice("RF_GPU_FFN_FUSED", {"off", "shape", "all"}, def.ffn_fused);
-    d.ffn_down_units = env_int("RF_GPU_FFN_DOWN_UNITS", 1, 2, def.ffn_down_units);
-    d.ffn_knock = env_int("RF_GPU_FFN_KNOCK", 0, 31, 0);
-    d.ffn_parts = env_int("RF_GPU_FFN_PARTS", 1, kFfn1MaxParts, def.ffn_parts);
-    d.ffn_blocks = env_choice("RF_GPU_FFN_BLOCKS", {"2", "4"}, def.ffn_blocks == 4 ? 1 : 0) == 1 ? 4 : 2;
     d.prefill_graphs = env_choice("RF_GPU_PREFILL_GRAPHS", {"off", "on"}, 0) == 1;
     if (const char* v = std::getenv("RF_GPU_PROFILE_SKIP"); v && *v) {
         std::string list = v;
@@ -326,8 +313,6 @@ GpuBackendImpl::ScratchNeeds GpuBackendImpl::scratch_needs() const {
             }
         } else if (op.kind == OpKind::RmsNorm && op.c.cols % 32 == 0) {
             n.q8 = std::max(n.q8, q8_bytes(op.c.rows, op.c.cols));
-        } else if (op.kind == OpKind::Swiglu) {  // a feed-forward block a fused launch may take (ffn1.cuh)
-            n.ffn_sync += kFfn1SlotInts * sizeof(int);
         } else if (op.kind == OpKind::Add && op.c.rows == 1) {  // a residual stream a deferred projection may target
             n.res_acc = std::max(n.res_acc, static_cast<size_t>(op.c.cols) * sizeof(long long));
         } else if (op.kind == OpKind::Attention && !use_flash_attention(pc, op)) {
@@ -464,7 +449,6 @@ void GpuBackendImpl::emit(Launcher& l) const {
         if (fuse_q8) q8_of[0] = op.c;
     };
     auto* res_acc = static_cast<long long*>(res_acc_.ptr);
-    int ffn_slots = 0;  // fused feed-forward launches so far (each has its own sync words)
     size_t deferred_norm = n_ops, deferred_res = n_ops;  // ops still to consume the accumulator (n_ops: none)
     // The slot holding x's q8_1, quantizing it into slot 0 first if no slot does.
     auto quantized_input = [&](const Act& x) {
@@ -473,29 +457,6 @@ void GpuBackendImpl::emit(Launcher& l) const {
         launch_quantize_q8_1(l, x.data, x.rows, x.cols, q8_xq(0, x), q8_xds(0, x));
         q8_of[0] = x;
         return 0;
-    };
-
-    // Whether gate (i), up (i + 1), swiglu (i + 2), down (i + 3) and add(x, y, x) (i + 4) go to one fused
-    // feed-forward launch (ffn1.cuh), a being the gate/up launch's arguments (SwiGLU epilogue, one token).
-    // Not where the norm before it reads a pending residual update (the deferred output projection) or
-    // the add is the one that folds it in.
-    auto fused_ffn = [&](size_t i, const MatvecArgs& a) {
-        if (switches.ffn_fused == 0 || !fuse_ops_ || i + 4 >= n_ops || i + 3 == deferred_res ||
-            (pending_norm != nullptr && deferred_norm < n_ops && pending_norm == &ops_[deferred_norm]) ||
-            static_cast<size_t>(ffn_slots + 1) * kFfn1SlotInts * sizeof(int) > ffn_sync_.bytes)
-            return false;
-        const Op &g = ops_[i], &u = ops_[i + 1], &sw = ops_[i + 2], &dn = ops_[i + 3];
-        const int64_t n_embd = g.a.cols, n_ff = a.total_rows;
-        if (dn.kind != OpKind::Matmul || !same_act(dn.a, sw.c) || dn.a.rows != 1 || !matvec_path(dn) ||
-            !is_quantized_matvec_type(dn.w.type) || dn.w.cols != n_ff || dn.w.rows != n_embd || sw.c.cols != n_ff ||
-            !ffn1_supports(g.w.type, dn.w.type, n_embd, n_ff, switches.ffn_parts) ||
-            (switches.ffn_fused == 1 && n_ff * n_embd <= (int64_t{8} << 20)))
-            return false;
-        const Act res = residual_of(i + 3);
-        return res.data != nullptr && res.cols == n_embd && !overlaps(res, g.c) && !overlaps(res, u.c) && !overlaps(res, sw.c) &&
-               !overlaps(dn.c, g.c) && !overlaps(dn.c, u.c) && !overlaps(dn.c, sw.c) &&
-               (!overlaps(dn.c, g.a) || same_act(dn.c, g.a)) &&  // (the blocks: the norm's output, then y)
-               (pending_norm == nullptr || (!overlaps(pending_norm->a, g.c) && !overlaps(pending_norm->a, dn.c)));
     };
 
     for (size_t i = 0; i < n_ops; ++i) {
@@ -582,53 +543,6 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 if (one_token_matvec(op, switches)) {
                     // gate/up + swiglu whose output feeds a quantized matvec: the epilogue writes its q8_1
                     const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
-                    if (swiglu && fused_ffn(i, a)) {
-                        const Op &g = ops_[i], &u = ops_[i + 1], &sw = ops_[i + 2], &dn = ops_[i + 3];
-                        const Act res = residual_of(i + 3);
-                        Ffn1Args f = zeroed<Ffn1Args>();
-                        f.gate = a.m[0];
-                        f.up = a.m[1];
-                        f.down = qmatrix(dn.w.type, dn.w.data, dn.w.rows, dn.w.cols);
-                        f.bias_gate = a.bias[0];
-                        f.bias_up = a.bias[1];
-                        f.bias_down = dn.bias ? static_cast<const float*>(dn.bias.data) : nullptr;
-                        int in_slot = 0;
-                        if (pending_norm != nullptr) {
-                            f.norm_x = pending_norm->a.data;
-                            f.norm_w = static_cast<const float*>(pending_norm->w.data);
-                            f.norm_eps = pending_norm->eps;
-                            f.norm_out = x.data;
-                            f.x_q = q8_xq(0, x);
-                            f.x_ds = q8_xds(0, x);
-                            q8_of[0] = x;
-                            pending_norm = nullptr;
-                        } else {
-                            in_slot = quantized_input(x);
-                            f.x_q = q8_xq(in_slot, x);
-                            f.x_ds = q8_xds(in_slot, x);
-                        }
-                        f.y_gate = g.c.data;
-                        f.y_up = u.c.data;
-                        f.y_act = sw.c.data;
-                        f.act_q = q8_xq(1 - in_slot, sw.c);
-                        f.act_ds = q8_xds(1 - in_slot, sw.c);
-                        f.y_down = dn.c.data;
-                        f.residual = res.data;
-                        f.sync = static_cast<int*>(ffn_sync_.ptr) + static_cast<size_t>(ffn_slots++) * kFfn1SlotInts;
-                        f.n_embd = static_cast<int32_t>(K);
-                        f.n_ff = static_cast<int32_t>(g.w.rows);
-                        f.n_chunks = ffn1_chunks(g.w.rows);
-                        f.early = switches.matvec1_early == DecodeSwitches::kMatvec1EarlyOff ? 0 : 1;
-                        f.down_units = switches.ffn_down_units;
-                        f.knock = switches.ffn_knock;
-                        f.parts = switches.ffn_parts;
-                        f.blocks_per_sm = switches.ffn_blocks;
-                        launch_ffn1(l, g.w.type, dn.w.type, f);
-                        for (size_t k = 0; k < 5; ++k) written(ops_[i + k].c);
-                        q8_of[1 - in_slot] = sw.c;
-                        i += 4;
-                        break;
-                    }
                     const Op* next = i + consumed < n_ops ? &ops_[i + consumed] : nullptr;
                     const bool q8_epilogue = one_token_q8_epilogue(a.total_rows, K, switches) && swiglu && next && next->kind == OpKind::Matmul && same_act(next->a, ops_[i + 2].c) &&
                                              matvec_path(*next) && is_quantized_matvec_type(next->w.type) &&
