@@ -3,7 +3,7 @@
 # with CUDA there (16 cores), runs the CPU tests, the GPU op harness, end-to-end GPU runs of the
 # CLI, and the benchmarks the GPU issues name. Everything is logged under $OUT; a summary is
 # printed last. Needs the git-ignored .carry/ folder (Debian -dev packages the image lacks, the
-# tiny HF models), passed with carry: [".carry"].
+# tiny HF models), passed with carry: [".carry"]; tools/device/make_carry.sh prepares .carry/deps.
 #   tools/device/validate_h100.sh [build] [tests] [e2e] [decode] [long] [prefill]   (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
