@@ -136,11 +136,10 @@ TEST(GpuMatmul, WideAndTallShapes) {
     }
 }
 
-// Q6_K long rows (the q4_k_m down projections) on 128-thread one-token blocks: a warp per row either way,
-// so the block size changes no bit.
+// Q6_K long rows (the q4_k_m down projections) on one-token blocks of 128, 256 (the default) or 512 threads
+// (RF_GPU_MATVEC1_Q6K_LONG): a warp per row either way, so the block size changes no bit.
 TEST(GpuMatmul, Q6kLongRowsBlockSizeChangesNoBit) {
-    EXPECT_EQ(gpu::choose_matvec1_config(TensorType::Q6_K, 3584, 18944, 132, gpu::Matvec1Shape{}).block_threads, 128);
-    EXPECT_EQ(gpu::choose_matvec1_config(TensorType::Q6_K, 512, 3584, 132, gpu::Matvec1Shape{}).block_threads, 256);
+    EXPECT_EQ(gpu::choose_matvec1_config(TensorType::Q6_K, 3584, 18944, 132, gpu::Matvec1Shape{}).block_threads, 256);
     uint32_t seed = 950;
     for (auto [rows, cols] : {std::pair<int64_t, int64_t>{3584, 18944}, {1000, 8192}}) {
         HostWeight w = make_weight(TensorType::Q6_K, rows, cols, ++seed);
@@ -155,7 +154,7 @@ TEST(GpuMatmul, Q6kLongRowsBlockSizeChangesNoBit) {
         const auto got = run("shape");
         const std::string what = "matmul Q6_K " + std::to_string(rows) + "x" + std::to_string(cols);
         EXPECT_NMSE_LE(got, cpu_matmul(w, x, 1, nullptr), matmul_bound(TensorType::Q6_K), what);
-        for (const char* threads : {"256", "512"}) EXPECT_EQ(got, run(threads)) << what << ": " << threads << " threads changed the result";
+        for (const char* threads : {"128", "256", "512"}) EXPECT_EQ(got, run(threads)) << what << ": " << threads << " threads changed the result";
     }
 }
 

@@ -119,7 +119,7 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //   RF_GPU_ATTN_PROJ=off        the output projection as its own launch after the attention combine
 //                               (default: deferred into the combine where the ops allow)
 //   RF_GPU_MATVEC1_Q6K_LONG=128|256|512  threads per block of the one-token Q6_K launches of long rows (128+
-//                               units of 64 weights, fewer than 64K rows; default: choose_matvec1_config's 128)
+//                               units of 64 weights, fewer than 64K rows; default: choose_matvec1_config's 256)
 //   RF_GPU_GATHER_NORM=off      the model's last row gathered and normalised in place by two launches
 //                               (default: one token: one rms_norm of x into the rows, in the output
 //                               matvec's prologue where that launch is persistent on short rows)

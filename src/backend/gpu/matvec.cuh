@@ -123,7 +123,7 @@ struct Matvec1Config {
     bool x_direct = false;    // MatvecArgs::x_direct
 };
 
-// Q6_K rows of at least this many units (of 64 weights) get 128-thread one-token blocks (choose_matvec1_config).
+// Q6_K rows of at least this many units (of 64 weights): "long" for RF_GPU_MATVEC1_Q6K_LONG (gpu_emit.cpp).
 constexpr int64_t kMatvec1Q6kLongUnits = 128;
 
 // Whether the one-token kernel runs `type` with `cols` columns (x must fit in shared memory).
