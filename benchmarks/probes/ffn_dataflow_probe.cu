@@ -285,48 +285,36 @@ int main() {
                     layer_bytes * kLayers / us / 1e3, us / kLayers - ideal_layer, ideal_layer, kProbeReadTBs);
     };
     const int reps = 12;
+    // One table row: launch(L, l) enqueues layer l (weights L) of a repetition; kLayers layers per repetition.
+    auto row = [&](const char* what, auto launch) {
+        report(what, probe_time_us(st, reps, [&](int rep) {
+            for (int l = 0; l < kLayers; ++l) launch(layers[(rep % kSets) * kLayers + l], l);
+        }));
+    };
     auto sizes = [&](auto ra, auto rb) {
         constexpr int RA = decltype(ra)::value, RB = decltype(rb)::value;
         for (int bps = 2; bps <= occ_fused; ++bps) {
             const dim3 grid(nsm * bps);
+            auto items = [&](auto kernel, const Layer& L, int l, const Sync& s) {
+                probe_launch(st, true, grid, dim3(kThreads), 0, kernel, L, slot(l), h, slot(l + 1), slot(l + 2), s);
+            };
             char what[80];
             std::snprintf(what, sizeof(what), "fused A%d B%d, %d blk/SM", RA, RB, bps);
-            report(what, probe_time_us(st, reps, [&](int rep) {
-                for (int l = 0; l < kLayers; ++l) {
-                    const Layer& L = layers[(rep % kSets) * kLayers + l];
-                    probe_launch(st, true, grid, dim3(kThreads), 0, ffn_items<0, RA, RB>, L, slot(l), h, slot(l + 1), slot(l + 2), sync);
-                }
-            }));
+            row(what, [&](const Layer& L, int l) { items(ffn_items<0, RA, RB>, L, l, sync); });
             std::snprintf(what, sizeof(what), "split A%d B%d, %d blk/SM", RA, RB, bps);
-            report(what, probe_time_us(st, reps, [&](int rep) {
-                for (int l = 0; l < kLayers; ++l) {
-                    const Layer& L = layers[(rep % kSets) * kLayers + l];
-                    probe_launch(st, true, grid, dim3(kThreads), 0, ffn_items<1, RA, RB>, L, slot(l), h, slot(l + 1), slot(l + 2), sync);
-                    probe_launch(st, true, grid, dim3(kThreads), 0, ffn_items<2, RA, RB>, L, slot(l), h, slot(l + 1), slot(l + 2), sync_b);
-                }
-            }));
+            row(what, [&](const Layer& L, int l) {
+                items(ffn_items<1, RA, RB>, L, l, sync);
+                items(ffn_items<2, RA, RB>, L, l, sync_b);
+            });
             std::snprintf(what, sizeof(what), "split A%d + down rows, %d blk/SM", RA, bps);
-            report(what, probe_time_us(st, reps, [&](int rep) {
-                for (int l = 0; l < kLayers; ++l) {
-                    const Layer& L = layers[(rep % kSets) * kLayers + l];
-                    probe_launch(st, true, grid, dim3(kThreads), 0, ffn_items<1, RA, RB>, L, slot(l), h, slot(l + 1), slot(l + 2), sync);
-                    probe_launch(st, true, dim3(nsm * occ_rows), dim3(kThreads), 0, down_rows, L, h, slot(l + 1));
-                }
-            }));
+            row(what, [&](const Layer& L, int l) {
+                items(ffn_items<1, RA, RB>, L, l, sync);
+                probe_launch(st, true, dim3(nsm * occ_rows), dim3(kThreads), 0, down_rows, L, h, slot(l + 1));
+            });
             std::snprintf(what, sizeof(what), "A%d alone, %d blk/SM", RA, bps);
-            report(what, probe_time_us(st, reps, [&](int rep) {
-                for (int l = 0; l < kLayers; ++l) {
-                    const Layer& L = layers[(rep % kSets) * kLayers + l];
-                    probe_launch(st, true, grid, dim3(kThreads), 0, ffn_items<1, RA, RB>, L, slot(l), h, slot(l + 1), slot(l + 2), sync);
-                }
-            }));
+            row(what, [&](const Layer& L, int l) { items(ffn_items<1, RA, RB>, L, l, sync); });
             std::snprintf(what, sizeof(what), "B%d alone, %d blk/SM", RB, bps);
-            report(what, probe_time_us(st, reps, [&](int rep) {
-                for (int l = 0; l < kLayers; ++l) {
-                    const Layer& L = layers[(rep % kSets) * kLayers + l];
-                    probe_launch(st, true, grid, dim3(kThreads), 0, ffn_items<2, RA, RB>, L, slot(l), h, slot(l + 1), slot(l + 2), sync_b);
-                }
-            }));
+            row(what, [&](const Layer& L, int l) { items(ffn_items<2, RA, RB>, L, l, sync_b); });
         }
     };
     for (int round = 0; round < 2; ++round) {
