@@ -19,7 +19,7 @@
 // per whole row, 18.5 units per lane, no atomics: the shape of the engine's one-token down kernel), and a
 // plain stream of the same bytes (two PDL launches per layer) for reference.
 // H100 (2026-11-27, us per layer of 114.6 MB): stream 41.2; A 8 rows / B 64 rows at 4 blocks per SM fused
-// 46.5, split 51.3 (A alone 32.6, B alone 18.7), split with warp-per-row down 54.7; A 32 / B 64 fused 47.4
+// 46.5, split 51.3 (A alone 32.6 = 2.34 TB/s of its 76.4 MB, B alone 18.7 = 2.04 TB/s of 38.2 MB), split with warp-per-row down 54.7; A 32 / B 64 fused 47.4
 // (3 blocks 47.9, 2 blocks 54.8, 1 block 83.1), split 56.9. The fused launch gained ~5 us per layer over
 // the probe's own split kernels, most of it their tails (592 items of 32 rows over 528 blocks); the engine
 // version of the idea lost ~8 us per layer against the engine's tuned kernels (docs/gpu_notes.md,
@@ -279,17 +279,18 @@ int main() {
     PROBE_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ_rows, down_rows, kThreads, 0));
     std::printf("SMs %d, resident blocks per SM: items %d, down rows %d; %d layers of %.1f MB\n", nsm, occ_fused, occ_rows, kLayers,
                 layer_bytes / 1e6);
-    const double ideal_layer = layer_bytes / (kProbeReadTBs * 1e6);
-    auto report = [&](const char* what, double us) {
+    // (bytes: what one layer of the row reads; the rows of one item kind read part of the layer)
+    auto report = [&](const char* what, double us, size_t bytes) {
+        const double ideal = bytes / (kProbeReadTBs * 1e6);
         std::printf("%-44s %8.1f us per layer, %6.1f GB/s, %5.2f us over %.2f us at %.2f TB/s\n", what, us / kLayers,
-                    layer_bytes * kLayers / us / 1e3, us / kLayers - ideal_layer, ideal_layer, kProbeReadTBs);
+                    bytes * kLayers / us / 1e3, us / kLayers - ideal, ideal, kProbeReadTBs);
     };
     const int reps = 12;
     // One table row: launch(L, l) enqueues layer l (weights L) of a repetition; kLayers layers per repetition.
-    auto row = [&](const char* what, auto launch) {
+    auto row = [&](const char* what, auto launch, size_t bytes = 0) {
         report(what, probe_time_us(st, reps, [&](int rep) {
             for (int l = 0; l < kLayers; ++l) launch(layers[(rep % kSets) * kLayers + l], l);
-        }));
+        }), bytes ? bytes : layer_bytes);
     };
     auto sizes = [&](auto ra, auto rb) {
         constexpr int RA = decltype(ra)::value, RB = decltype(rb)::value;
@@ -312,9 +313,9 @@ int main() {
                 probe_launch(st, true, dim3(nsm * occ_rows), dim3(kThreads), 0, down_rows, L, h, slot(l + 1));
             });
             std::snprintf(what, sizeof(what), "A%d alone, %d blk/SM", RA, bps);
-            row(what, [&](const Layer& L, int l) { items(ffn_items<1, RA, RB>, L, l, sync); });
+            row(what, [&](const Layer& L, int l) { items(ffn_items<1, RA, RB>, L, l, sync); }, 2 * gate_q * 18);
             std::snprintf(what, sizeof(what), "B%d alone, %d blk/SM", RB, bps);
-            row(what, [&](const Layer& L, int l) { items(ffn_items<2, RA, RB>, L, l, sync_b); });
+            row(what, [&](const Layer& L, int l) { items(ffn_items<2, RA, RB>, L, l, sync_b); }, down_q * 18);
         }
     };
     for (int round = 0; round < 2; ++round) {
@@ -336,7 +337,7 @@ int main() {
             probe_launch(st, true, dim3(nsm * 4), dim3(256), 0, stream_chain_kernel<4, false>, L.dq, down_q, (const int*)(xs + ((2 * l + 1) % 64) * 4096),
                          xs + ((2 * l + 2) % 64) * 4096);
         }
-    }) * 18.0 / 16.0);
+    }) * 18.0 / 16.0, layer_bytes);
     std::printf("(the stream row reads the quants only, its time scaled by 18/16)\n");
     return 0;
 }
