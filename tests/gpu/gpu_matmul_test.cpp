@@ -3,7 +3,6 @@
 // neighbours (q/k/v sharing an input, gate + up + swiglu, matmul + residual add).
 #include <gtest/gtest.h>
 
-#include "backend/gpu/matvec.cuh"
 #include "gpu/gpu_test_util.h"
 
 namespace rf::gputest {
@@ -133,28 +132,6 @@ TEST(GpuMatmul, WideAndTallShapes) {
             EXPECT_NMSE_LE(many, cpu_matmul(w, x, 1, nullptr), matmul_bound(t), what + " (many-token kernel)");
             EXPECT_NMSE_LE(many, run("0", "off", "off"), 1e-10, what + ": three units per iteration vs two");
         }
-    }
-}
-
-// Q6_K long rows (the q4_k_m down projections) on one-token blocks of 128, 256 (the default) or 512 threads
-// (RF_GPU_MATVEC1_Q6K_LONG): a warp per row either way, so the block size changes no bit.
-TEST(GpuMatmul, Q6kLongRowsBlockSizeChangesNoBit) {
-    EXPECT_EQ(gpu::choose_matvec1_config(TensorType::Q6_K, 3584, 18944, 132, gpu::Matvec1Shape{}).block_threads, 256);
-    uint32_t seed = 950;
-    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{3584, 18944}, {1000, 8192}}) {
-        HostWeight w = make_weight(TensorType::Q6_K, rows, cols, ++seed);
-        const auto x = random_floats(static_cast<size_t>(cols), ++seed);
-        DeviceActs dx(x, 1, cols), dy(1, rows);
-        auto run = [&](const char* threads) {
-            ScopedEnv t("RF_GPU_MATVEC1_Q6K_LONG", threads);
-            dy.poison();
-            gpu().matmul(w.gpu, dx.act(), dy.act(), nullptr);
-            return dy.get();
-        };
-        const auto got = run("shape");
-        const std::string what = "matmul Q6_K " + std::to_string(rows) + "x" + std::to_string(cols);
-        EXPECT_NMSE_LE(got, cpu_matmul(w, x, 1, nullptr), matmul_bound(TensorType::Q6_K), what);
-        for (const char* threads : {"128", "256", "512"}) EXPECT_EQ(got, run(threads)) << what << ": " << threads << " threads changed the result";
     }
 }
 

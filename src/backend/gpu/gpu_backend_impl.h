@@ -86,8 +86,6 @@ struct DecodeSwitches {
     // rms_norm prologue reads x + acc, the next residual epilogue into x folds it in, so the projection
     // needs no launch (H100, same call, queued us: 0.5b q4_0 step 419 -> 389, 7b unchanged: not taken)
     bool attn_proj = true;
-    // One token: threads per block of the Q6_K launches of long rows (0: choose_matvec1_config's choice)
-    int matvec1_q6k_long_threads = 0;
     // One token: gather(x -> rows) + rms_norm(rows) in place as one rms_norm(x -> rows), left to the
     // output matvec's prologue where that launch is persistent on rows of up to
     // kGatherNormPrologueMaxCols (gpu_emit.cpp)

@@ -118,8 +118,6 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               block, each warp multiplies P by a quarter of V's columns)
 //   RF_GPU_ATTN_PROJ=off        the output projection as its own launch after the attention combine
 //                               (default: deferred into the combine where the ops allow)
-//   RF_GPU_MATVEC1_Q6K_LONG=128|256|512  threads per block of the one-token Q6_K launches of long rows (128+
-//                               units of 64 weights, fewer than 64K rows; default: choose_matvec1_config's 256)
 //   RF_GPU_GATHER_NORM=off      the model's last row gathered and normalised in place by two launches
 //                               (default: one token: one rms_norm of x into the rows, in the output
 //                               matvec's prologue where that launch is persistent on short rows)
@@ -173,10 +171,6 @@ DecodeSwitches decode_switches() {
     d.attn_early_kv = env_choice("RF_GPU_ATTN_EARLY_KV", {"off", "on"}, 1) == 1;
     d.attn_one_tile = env_choice("RF_GPU_ATTN_ONE_TILE", {"off", "on"}, def.attn_one_tile ? 1 : 0) == 1;
     d.attn_proj = env_choice("RF_GPU_ATTN_PROJ", {"off", "on"}, def.attn_proj ? 1 : 0) == 1;
-    {
-        const int q6k = env_choice("RF_GPU_MATVEC1_Q6K_LONG", {"shape", "128", "256", "512"}, 0);
-        d.matvec1_q6k_long_threads = q6k == 0 ? 0 : 64 << q6k;
-    }
     d.prefill_graphs = env_choice("RF_GPU_PREFILL_GRAPHS", {"off", "on"}, 0) == 1;
     if (const char* v = std::getenv("RF_GPU_PROFILE_SKIP"); v && *v) {
         std::string list = v;
@@ -560,9 +554,6 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     const Matvec1Config c1 = choose_matvec1_config(op.w.type, a.total_rows, K, info_.multiprocessors, shape);
                     a.lanes_per_row = switches.matvec1_lanes > 0 && !q8_epilogue ? switches.matvec1_lanes : c1.lanes_per_row;
                     a.block_threads = c1.block_threads;
-                    if (switches.matvec1_q6k_long_threads != 0 && device_type(op.w.type) == TensorType::Q6_K && !q8_epilogue &&
-                        a.total_rows < 65536 && K / 64 >= kMatvec1Q6kLongUnits)
-                        a.block_threads = switches.matvec1_q6k_long_threads;
                     a.persistent = switches.matvec1_persistent && c1.persistent ? 1 : 0;
                     a.x_direct = switches.matvec1_x_direct == 2 || (switches.matvec1_x_direct == 1 && c1.x_direct) ? 1 : 0;
                     a.wide = switches.matvec1_wide;

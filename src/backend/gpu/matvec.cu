@@ -90,7 +90,7 @@ Matvec1Config choose_matvec1_config(TensorType type, int64_t rows, int64_t cols,
     // (Q6_K long rows, the q4_k_m down projections 3584 x 18944, keep 256: with 8-row groups 448 over 264
     // persistent blocks leave 52 SMs 4 groups and 80 SMs 3, but 128-thread blocks, 6 or 7 groups per SM,
     // measured 451.6 / 451.9 vs 451.0 / 451.0 tok/s on the engine: the spread, not the limit;
-    // RF_GPU_MATVEC1_Q6K_LONG, docs/gpu_notes.md twentieth pass)
+    // docs/gpu_notes.md twentieth pass)
     if (shape.q8_epilogue) {
         c.lanes_per_row = 16;
         c.block_threads = 512;

@@ -123,9 +123,6 @@ struct Matvec1Config {
     bool x_direct = false;    // MatvecArgs::x_direct
 };
 
-// Q6_K rows of at least this many units (of 64 weights): "long" for RF_GPU_MATVEC1_Q6K_LONG (gpu_emit.cpp).
-constexpr int64_t kMatvec1Q6kLongUnits = 128;
-
 // Whether the one-token kernel runs `type` with `cols` columns (x must fit in shared memory).
 bool matvec1_supports(TensorType type, int64_t cols);
 // Rows handled by one block of `c`.
