@@ -13,10 +13,13 @@
 //     L2 prefetch of the FMA decode attention, the matrix-unit attention's first tiles copied after
 //     the PDL wait instead of before it change no bit;
 //     the decode attention on the matrix units instead of FMA changes only rounding;
-//   - the profiling knock-out leaves the named kernels out; the one-token launches fitted to short
+//   - the profiling knock-out leaves the named kernels out, the profiling substitute streams the named
+//     matvecs' weights instead of running them; the one-token launches fitted to short
 //     rows are the ones a step takes where selected (and change no bit: SwitchesChangeNoBit).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 
@@ -396,6 +399,62 @@ TEST(GpuDecodeFusion, ProfileSkipLeavesTheNamedKernelsOut) {
         else EXPECT_TRUE(all_finite(out)) << "rms_norm without the knock-out";
     }
     gpu().release(const_cast<void*>(norm.data));
+}
+
+// The profiling substitute (RF_GPU_PROFILE_STREAM, weight_stream.cuh; benchmarks only): a named matvec
+// kernel is replaced by a stream of its weight bytes, on the one-token kernel and on the many-token one
+// (RF_GPU_MATVEC1=0), in five stream shapes (blocks per SM, loads before the PDL wait, grid-stride or
+// chunks from a counter). Every Q4_0 block of the matrix is the same, with quants whose four 32-bit words XOR
+// to the stream's magic word and scales that cancel in fours, so a thread that read an odd number of quant
+// words writes the magic into y[0]: y[0] shows that the stream read the weights, y[1..] that the matvec
+// did not run. Without the switch the matvec writes every row.
+TEST(GpuDecodeFusion, ProfileStreamReplacesTheNamedMatvec) {
+    if (gpu().device_info().arch.rfind("sm_", 0) != 0) GTEST_SKIP() << "kernel names: CUDA builds only";
+    // 256 blocks: 256 quant int4s, read by threads 0..255 of the grid-stride stream or of the dynamic
+    // stream's first chunk (whose other three int4s per thread are the scales, XOR 0, or past the end)
+    const int64_t rows = 128, cols = 64;
+    std::vector<uint8_t> bytes(static_cast<size_t>(rows * cols / 32) * 18, 0);
+    for (size_t b = 0; b < bytes.size(); b += 18) {
+        bytes[b + 0] = 0x00;  // d = 1.0 (f16 0x3c00)
+        bytes[b + 1] = 0x3c;
+        bytes[b + 2] = 0x01;  // quant word 0 = 0x7fc00001, words 1..3 = 0
+        bytes[b + 4] = 0xc0;
+        bytes[b + 5] = 0x7f;
+    }
+    const Weight w = gpu().load_weight(TensorType::Q4_0, cols, rows, 1, bytes.data());
+    DeviceActs x(1, cols), y(1, rows);
+    x.set(random_floats(static_cast<size_t>(cols), 8061));
+    struct Shape {
+        const char* blocks;
+        const char* early;
+        const char* dynamic;
+    };
+    for (const char* one_token : {"1", "0"}) {
+        ScopedEnv kernel_choice("RF_GPU_MATVEC1", one_token);
+        for (const Shape sh : {Shape{"4", "4", "off"}, Shape{"4", "1", "off"}, Shape{"2", "0", "off"}, Shape{"2", "1", "on"},
+                               Shape{"4", "4", "on"}}) {
+            ScopedEnv blocks("RF_GPU_PROFILE_STREAM_BLOCKS", sh.blocks), early("RF_GPU_PROFILE_STREAM_EARLY", sh.early),
+                dynamic("RF_GPU_PROFILE_STREAM_DYNAMIC", sh.dynamic);
+            const std::string what = std::string("RF_GPU_MATVEC1=") + one_token + ", stream blocks " + sh.blocks + " early " +
+                                     sh.early + " dynamic " + sh.dynamic;
+            for (const bool streamed : {true, false}) {
+                std::unique_ptr<ScopedEnv> env;
+                if (streamed) env = std::make_unique<ScopedEnv>("RF_GPU_PROFILE_STREAM", "matvec");
+                y.poison();
+                gpu().begin_step(make_plan(1, 0, 16, 4, 8062));
+                gpu().matmul(w, x.act(), y.act(), nullptr);
+                const auto out = y.get();
+                if (streamed) {
+                    EXPECT_EQ(out[0], static_cast<float>(0x7fc00001)) << what << ": the stream did not read the weights";
+                    EXPECT_TRUE(std::none_of(out.begin() + 1, out.end(), [](float v) { return std::isfinite(v); }))
+                        << what << ": the substituted matvec wrote its output";
+                } else {
+                    EXPECT_TRUE(all_finite(out)) << what << ": the matvec without the switch";
+                }
+            }
+        }
+    }
+    gpu().release(const_cast<void*>(w.data));
 }
 
 // The one-token launches fitted to short rows (matvec1_kernel.cuh) are the ones a step takes where

@@ -101,6 +101,10 @@ struct DecodeSwitches {
     // chunk's signature changes with its context length, i.e. a capture + update per chunk).
     bool prefill_graphs = false;
     std::vector<std::string> profile_skip;  // kernel-name substrings not launched (profiling only)
+    std::vector<std::string> profile_stream;  // matvec kernel-name substrings replaced by a stream of their weights
+    int profile_stream_blocks = 4;            // ... its blocks of 256 threads per SM
+    int profile_stream_early = 4;             // ... its 16-byte loads per thread before the PDL wait (0, 1, 4)
+    bool profile_stream_dynamic = false;      // ... its blocks taking 16 KB chunks from a counter
     bool operator==(const DecodeSwitches&) const = default;
 };
 DecodeSwitches decode_switches();

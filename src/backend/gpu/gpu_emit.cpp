@@ -133,7 +133,29 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               runner too (default: launched eagerly)
 //   RF_GPU_PROFILE_SKIP=a,b     profiling only, results are wrong: kernels whose name contains a or
 //                               b are not launched (what they cost inside a step; gpu_launch.h)
+//   RF_GPU_PROFILE_STREAM=a,b   profiling only, results are wrong: matvec kernels whose name contains
+//                               a or b are replaced by a plain stream of their weight bytes (how far
+//                               they are from a perfect stream inside a step; weight_stream.cuh);
+//                               RF_GPU_PROFILE_STREAM_BLOCKS=1..8 its blocks of 256 threads per SM
+//                               (default 4), RF_GPU_PROFILE_STREAM_EARLY=0|1|4 its loads per thread
+//                               before the PDL wait (default 4), RF_GPU_PROFILE_STREAM_DYNAMIC=on
+//                               its blocks taking 16 KB chunks from a counter
 // (DecodeSwitches: gpu_backend_impl.h; read once per flush, and by a sampling call with no step to flush.)
+
+// A comma-separated list from the environment (empty items dropped; unset: empty).
+std::vector<std::string> env_list(const char* name) {
+    std::vector<std::string> out;
+    if (const char* v = std::getenv(name); v && *v) {
+        const std::string list = v;
+        for (size_t p = 0; p <= list.size();) {
+            const size_t q = std::min(list.find(',', p), list.size());
+            if (q > p) out.push_back(list.substr(p, q - p));
+            p = q + 1;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 DecodeSwitches decode_switches() {
@@ -172,14 +194,12 @@ DecodeSwitches decode_switches() {
     d.attn_one_tile = env_choice("RF_GPU_ATTN_ONE_TILE", {"off", "on"}, def.attn_one_tile ? 1 : 0) == 1;
     d.attn_proj = env_choice("RF_GPU_ATTN_PROJ", {"off", "on"}, def.attn_proj ? 1 : 0) == 1;
     d.prefill_graphs = env_choice("RF_GPU_PREFILL_GRAPHS", {"off", "on"}, 0) == 1;
-    if (const char* v = std::getenv("RF_GPU_PROFILE_SKIP"); v && *v) {
-        std::string list = v;
-        for (size_t p = 0; p <= list.size();) {
-            const size_t q = std::min(list.find(',', p), list.size());
-            if (q > p) d.profile_skip.push_back(list.substr(p, q - p));
-            p = q + 1;
-        }
-    }
+    d.profile_skip = env_list("RF_GPU_PROFILE_SKIP");
+    d.profile_stream = env_list("RF_GPU_PROFILE_STREAM");
+    d.profile_stream_blocks = env_int("RF_GPU_PROFILE_STREAM_BLOCKS", 1, 8, def.profile_stream_blocks);
+    const int stream_early = env_choice("RF_GPU_PROFILE_STREAM_EARLY", {"0", "1", "4"}, 2);
+    d.profile_stream_early = stream_early == 2 ? 4 : stream_early;
+    d.profile_stream_dynamic = env_choice("RF_GPU_PROFILE_STREAM_DYNAMIC", {"off", "on"}, 0) == 1;
     return d;
 }
 

@@ -42,6 +42,22 @@ extern bool g_launch_skip_active;
 bool launch_skipped_slow(const void* kernel);
 inline bool launch_skipped(const void* kernel) { return g_launch_skip_active && launch_skipped_slow(kernel); }
 
+// Profiling substitute (RF_GPU_PROFILE_STREAM, weight_stream.cuh; benchmarks only): matvec kernels whose
+// name contains one of the substrings are replaced by a plain stream of their weight bytes. Empty: off.
+// shape: blocks of 256 threads per SM, the 16-byte loads per thread before the PDL wait (0, 1 or 4),
+// and whether blocks take 16 KB chunks from a counter (dynamic) or a grid-stride share
+struct StreamShape {
+    int blocks_per_sm = 4;
+    int early_loads = 4;
+    bool dynamic = false;
+    bool operator==(const StreamShape&) const = default;
+};
+void set_launch_stream(const std::vector<std::string>& substrings, StreamShape shape = {});
+StreamShape launch_stream_shape();
+extern bool g_launch_stream_active;
+bool launch_streamed_slow(const void* kernel);
+inline bool launch_streamed(const void* kernel) { return g_launch_stream_active && launch_streamed_slow(kernel); }
+
 class Launcher {
 public:
     enum class Mode { DryRun, Launch };

@@ -21,6 +21,7 @@
 
 #include "backend/gpu/matvec_kernel.cuh"
 #include "backend/gpu/residual_acc.cuh"
+#include "backend/gpu/weight_stream.cuh"
 
 namespace rf::gpu {
 
@@ -383,6 +384,7 @@ void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
         return matvec1_resident_blocks(reinterpret_cast<const void*>(kernel), a.block_threads, smem);
     };
     auto go = [&](auto kernel) {
+        if (launch_streamed_instead(l, kernel, T, a)) return;  // profiling substitute (RF_GPU_PROFILE_STREAM)
         int64_t blocks = groups;
         if (a.persistent) blocks = std::min<int64_t>(groups, resident(kernel));
         l.launch(kernel, dim3(static_cast<unsigned>(blocks)), block, smem, a);

@@ -12,12 +12,15 @@
 
 #include "backend/gpu/matvec.cuh"
 #include "backend/gpu/quant_dot.cuh"
+#include "backend/gpu/weight_stream.cuh"
 
 namespace rf::gpu {
 
 template <TensorType T>
 struct QuantPolicy {
     using D = QDot<T>;
+    static constexpr bool kQuantized = true;
+    static constexpr TensorType kType = T;
     static_assert(D::kUnitsPerBlock == units_per_block(T), "units per block: quant_dot.cuh vs gpu_weight_layout.h");
     // Whole one-token rows before the PDL wait (kMatvecEarlyWhole) for the 4- and 5-bit
     // units (16-20 bytes): H100 7b step q4_K -4 us, q4_0 -6; q8_0 (34-byte units) +20 us.
@@ -71,6 +74,8 @@ struct QuantPolicy {
 // would make the lane wait for the load there (the quantized types' scales likewise, quant_dot.cuh).
 template <TensorType T, bool VEC>
 struct FloatPolicy {
+    static constexpr bool kQuantized = false;
+    static constexpr TensorType kType = T;
     static constexpr bool kHasXU = false;
     static constexpr bool kWholeRows = false;
     static constexpr bool kTripleRows = false;
@@ -373,17 +378,23 @@ void launch_matvec_policy(Launcher& l, const MatvecArgs& a, const MatvecConfig& 
     const dim3 grid(ceil_div(a.total_rows, sets_per_block), ceil_div(a.n_tok, tt));
     const dim3 block(kMatvecThreads);
     (void)c;
+    auto go = [&](auto kernel) {
+        if constexpr (Policy::kQuantized) {
+            if (launch_streamed_instead(l, kernel, Policy::kType, a)) return;  // profiling substitute
+        }
+        l.launch(kernel, grid, block, 0, a);
+    };
     if (swiglu) {
-        if (tt == 1) l.launch(matvec_kernel<Policy, 1, 1, true>, grid, block, 0, a);
-        else l.launch(matvec_kernel<Policy, 1, 8, true>, grid, block, 0, a);
+        if (tt == 1) go(matvec_kernel<Policy, 1, 1, true>);
+        else go(matvec_kernel<Policy, 1, 8, true>);
     } else if (tt > 1) {
-        l.launch(matvec_kernel<Policy, 1, 8, false>, grid, block, 0, a);
+        go(matvec_kernel<Policy, 1, 8, false>);
     } else if (Policy::kWholeRows && (a.early_loads & kMatvecEarlyWhole) && Policy::units(a.m[0]) <= kMatvecWholeRowUnits * a.warps_per_row * 32) {
-        l.launch(matvec_kernel<Policy, 1, 1, false, Policy::kWholeRows>, grid, block, 0, a);
+        go(matvec_kernel<Policy, 1, 1, false, Policy::kWholeRows>);
     } else if (Policy::kTripleRows && (a.early_loads & kMatvecEarlyTriple)) {
-        l.launch(matvec_kernel<Policy, 1, 1, false, false, Policy::kTripleRows>, grid, block, 0, a);
+        go(matvec_kernel<Policy, 1, 1, false, false, Policy::kTripleRows>);
     } else {
-        l.launch(matvec_kernel<Policy, 1, 1, false>, grid, block, 0, a);
+        go(matvec_kernel<Policy, 1, 1, false>);
     }
 }
 

@@ -1,0 +1,137 @@
+// The profiling substitute of weight_stream.cuh: a matvec launch's weight bytes read as a plain
+// stream.
+#include "backend/gpu/weight_stream.cuh"
+
+#include "backend/gpu/gpu_weight_layout.h"
+
+namespace rf::gpu {
+
+namespace {
+
+constexpr int kStreamThreads = 256;
+constexpr int kStreamLoads = 4;  // 16-byte loads in flight per thread
+
+struct WeightStreamArgs {
+    const int4* p[kMatvecMaxMats];  // each matrix's planes, contiguous from plane 0
+    int64_t n16[kMatvecMaxMats];    // int4s of each range
+    float* sink;  // written only if the loaded bytes hash to `magic` (keeps the loads)
+    int32_t n;    // ranges
+    int32_t magic;
+};
+
+// Row counters of the dynamic stream: [0] chunks handed out past the first per block, [1] blocks done
+// (the last one resets both, so that every launch starts from zero).
+__device__ unsigned long long g_stream_counters[2];
+
+// PRE: the loads of the first batch issued before the programmatic-dependent-launch wait (all
+// kStreamLoads, or one); none: all after it.
+// DYN false: grid-stride, thread t of the grid reads int4s t, t + grid, ... of each range in turn.
+// DYN true: chunks of kStreamThreads x kStreamLoads int4s (16 KB), block b takes chunk b and then the
+// next free one from a counter, so that blocks which start late (their SM still held by the kernel
+// before) take fewer.
+template <int PRE, bool DYN>
+__global__ void __launch_bounds__(kStreamThreads) weight_stream_kernel(const WeightStreamArgs a) {
+    const int64_t stride = DYN ? kStreamThreads : static_cast<int64_t>(gridDim.x) * kStreamThreads;
+    constexpr int64_t kChunk = int64_t{kStreamThreads} * kStreamLoads;
+    int4 v[kStreamLoads];
+    // the chunk c of the flat chunk space (DYN) or the grid-stride start: (range, int4 index of thread 0)
+    auto locate = [&](int64_t c, int& r, int64_t& base) {
+        r = 0;
+        while (r < a.n && c >= (a.n16[r] + kChunk - 1) / kChunk) c -= (a.n16[r++] + kChunk - 1) / kChunk;
+        base = c * kChunk;
+    };
+    int r = 0;
+    int64_t base = 0;
+    if constexpr (DYN) locate(blockIdx.x, r, base);
+    else base = static_cast<int64_t>(blockIdx.x) * kStreamThreads;
+    const int64_t t = threadIdx.x;
+    auto load_k = [&](int k) {
+        const int64_t i = base + t + k * stride;
+        v[k] = r < a.n && i < a.n16[r] ? load16_stream(a.p[r] + i) : make_int4(0, 0, 0, 0);
+    };
+    auto load = [&] {
+#pragma unroll
+        for (int k = 0; k < kStreamLoads; ++k) load_k(k);
+    };
+    int acc = 0;
+    // weights never depend on the kernel before: the first batch may be loaded before the wait
+    if constexpr (PRE == kStreamLoads) load();
+    if constexpr (PRE == 1) {
+        for (int k = 1; k < kStreamLoads; ++k) v[k] = make_int4(0, 0, 0, 0);
+        load_k(0);
+    }
+    RF_PDL_ENTRY();
+    if constexpr (PRE == 0) load();
+    if constexpr (PRE == 1) {
+#pragma unroll
+        for (int k = 1; k < kStreamLoads; ++k) load_k(k);
+    }
+    __shared__ unsigned long long next_chunk[2];
+    for (int it = 0;; ++it) {
+#pragma unroll
+        for (int k = 0; k < kStreamLoads; ++k) acc ^= v[k].x ^ v[k].y ^ v[k].z ^ v[k].w;
+        if constexpr (DYN) {
+            if (threadIdx.x == 0) next_chunk[it & 1] = atomicAdd(&g_stream_counters[0], 1ull) + gridDim.x;
+            __syncthreads();
+            locate(static_cast<int64_t>(next_chunk[it & 1]), r, base);
+            if (r >= a.n) break;
+        } else {
+            base += kStreamLoads * stride;
+            if (base >= a.n16[r]) {
+                if (++r >= a.n) break;
+                base = static_cast<int64_t>(blockIdx.x) * kStreamThreads;
+            }
+        }
+        load();
+    }
+    if constexpr (DYN) {
+        if (threadIdx.x == 0 && atomicAdd(&g_stream_counters[1], 1ull) == gridDim.x - 1) {
+            g_stream_counters[0] = 0;
+            g_stream_counters[1] = 0;
+        }
+    }
+    if (acc == a.magic) a.sink[0] = static_cast<float>(acc);
+}
+
+int stream_sms() {
+    static const int n = [] {
+        int dev = 0, sms = 0;
+        RF_GPU_CALL(cudaGetDevice(&dev));
+        RF_GPU_CALL(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+        return sms;
+    }();
+    return n;
+}
+
+}  // namespace
+
+void launch_weight_stream(Launcher& l, TensorType type, const MatvecArgs& a) {
+    WeightStreamArgs s = zeroed<WeightStreamArgs>();
+    const int mats = std::min(a.n_mats, kMatvecMaxMats);
+    for (int i = 0; i < mats; ++i) {
+        const MatrixLayout lay = matrix_layout(type, a.m[i].rows, a.m[i].cols);
+        s.p[i] = reinterpret_cast<const int4*>(a.m[i].plane[0]);
+        s.n16[i] = static_cast<int64_t>(lay.mat_stride / 16);
+    }
+    s.n = mats;
+    s.sink = a.y[0];
+    s.magic = 0x7fc00001;
+    const StreamShape shape = launch_stream_shape();
+    const dim3 grid(static_cast<unsigned>(stream_sms() * shape.blocks_per_sm));
+    const dim3 block(kStreamThreads);
+    if (shape.dynamic) {
+        switch (shape.early_loads) {
+            case 0: l.launch(weight_stream_kernel<0, true>, grid, block, 0, s); break;
+            case 1: l.launch(weight_stream_kernel<1, true>, grid, block, 0, s); break;
+            default: l.launch(weight_stream_kernel<kStreamLoads, true>, grid, block, 0, s); break;
+        }
+    } else {
+        switch (shape.early_loads) {
+            case 0: l.launch(weight_stream_kernel<0, false>, grid, block, 0, s); break;
+            case 1: l.launch(weight_stream_kernel<1, false>, grid, block, 0, s); break;
+            default: l.launch(weight_stream_kernel<kStreamLoads, false>, grid, block, 0, s); break;
+        }
+    }
+}
+
+}  // namespace rf::gpu
