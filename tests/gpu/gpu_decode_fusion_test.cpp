@@ -403,8 +403,8 @@ TEST(GpuDecodeFusion, ProfileSkipLeavesTheNamedKernelsOut) {
 
 // The profiling substitute (RF_GPU_PROFILE_STREAM, weight_stream.cuh; benchmarks only): a named matvec
 // kernel is replaced by a stream of its weight bytes, on the one-token kernel and on the many-token one
-// (RF_GPU_MATVEC1=0), in five stream shapes (blocks per SM, loads before the PDL wait, grid-stride or
-// chunks from a counter). Every Q4_0 block of the matrix is the same, with quants whose four 32-bit words XOR
+// (RF_GPU_MATVEC1=0), in six stream shapes (blocks per SM, loads before the PDL wait, grid-stride or
+// chunks from a counter or dealt). Every Q4_0 block of the matrix is the same, with quants whose four 32-bit words XOR
 // to the stream's magic word and scales that cancel in fours, so a thread that read an odd number of quant
 // words writes the magic into y[0]: y[0] shows that the stream read the weights, y[1..] that the matvec
 // did not run. Without the switch the matvec writes every row.
@@ -427,16 +427,16 @@ TEST(GpuDecodeFusion, ProfileStreamReplacesTheNamedMatvec) {
     struct Shape {
         const char* blocks;
         const char* early;
-        const char* dynamic;
+        const char* split;
     };
     for (const char* one_token : {"1", "0"}) {
         ScopedEnv kernel_choice("RF_GPU_MATVEC1", one_token);
-        for (const Shape sh : {Shape{"4", "4", "off"}, Shape{"4", "1", "off"}, Shape{"2", "0", "off"}, Shape{"2", "1", "on"},
-                               Shape{"4", "4", "on"}}) {
+        for (const Shape sh : {Shape{"4", "4", "stride"}, Shape{"4", "1", "stride"}, Shape{"2", "0", "stride"},
+                               Shape{"2", "1", "dynamic"}, Shape{"4", "4", "dynamic"}, Shape{"2", "1", "chunks"}}) {
             ScopedEnv blocks("RF_GPU_PROFILE_STREAM_BLOCKS", sh.blocks), early("RF_GPU_PROFILE_STREAM_EARLY", sh.early),
-                dynamic("RF_GPU_PROFILE_STREAM_DYNAMIC", sh.dynamic);
+                split("RF_GPU_PROFILE_STREAM_SPLIT", sh.split);
             const std::string what = std::string("RF_GPU_MATVEC1=") + one_token + ", stream blocks " + sh.blocks + " early " +
-                                     sh.early + " dynamic " + sh.dynamic;
+                                     sh.early + " split " + sh.split;
             for (const bool streamed : {true, false}) {
                 std::unique_ptr<ScopedEnv> env;
                 if (streamed) env = std::make_unique<ScopedEnv>("RF_GPU_PROFILE_STREAM", "matvec");

@@ -104,7 +104,7 @@ struct DecodeSwitches {
     std::vector<std::string> profile_stream;  // matvec kernel-name substrings replaced by a stream of their weights
     int profile_stream_blocks = 4;            // ... its blocks of 256 threads per SM
     int profile_stream_early = 4;             // ... its 16-byte loads per thread before the PDL wait (0, 1, 4)
-    bool profile_stream_dynamic = false;      // ... its blocks taking 16 KB chunks from a counter
+    int profile_stream_split = 0;             // ... grid-stride (0), 16 KB chunks from a counter (1) or dealt (2)
     bool operator==(const DecodeSwitches&) const = default;
 };
 DecodeSwitches decode_switches();

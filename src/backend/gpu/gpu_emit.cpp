@@ -138,8 +138,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               they are from a perfect stream inside a step; weight_stream.cuh);
 //                               RF_GPU_PROFILE_STREAM_BLOCKS=1..8 its blocks of 256 threads per SM
 //                               (default 4), RF_GPU_PROFILE_STREAM_EARLY=0|1|4 its loads per thread
-//                               before the PDL wait (default 4), RF_GPU_PROFILE_STREAM_DYNAMIC=on
-//                               its blocks taking 16 KB chunks from a counter
+//                               before the PDL wait (default 4), RF_GPU_PROFILE_STREAM_SPLIT=stride|
+//                               dynamic|chunks: grid-stride, 16 KB chunks from a counter, or dealt
 // (DecodeSwitches: gpu_backend_impl.h; read once per flush, and by a sampling call with no step to flush.)
 
 // A comma-separated list from the environment (empty items dropped; unset: empty).
@@ -199,7 +199,7 @@ DecodeSwitches decode_switches() {
     d.profile_stream_blocks = env_int("RF_GPU_PROFILE_STREAM_BLOCKS", 1, 8, def.profile_stream_blocks);
     const int stream_early = env_choice("RF_GPU_PROFILE_STREAM_EARLY", {"0", "1", "4"}, 2);
     d.profile_stream_early = stream_early == 2 ? 4 : stream_early;
-    d.profile_stream_dynamic = env_choice("RF_GPU_PROFILE_STREAM_DYNAMIC", {"off", "on"}, 0) == 1;
+    d.profile_stream_split = env_choice("RF_GPU_PROFILE_STREAM_SPLIT", {"stride", "dynamic", "chunks"}, 0);
     return d;
 }
 

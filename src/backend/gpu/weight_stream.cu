@@ -4,6 +4,8 @@
 
 #include "backend/gpu/gpu_weight_layout.h"
 
+#include <type_traits>
+
 namespace rf::gpu {
 
 namespace {
@@ -25,12 +27,13 @@ __device__ unsigned long long g_stream_counters[2];
 
 // PRE: the loads of the first batch issued before the programmatic-dependent-launch wait (all
 // kStreamLoads, or one); none: all after it.
-// DYN false: grid-stride, thread t of the grid reads int4s t, t + grid, ... of each range in turn.
-// DYN true: chunks of kStreamThreads x kStreamLoads int4s (16 KB), block b takes chunk b and then the
+// SPLIT 0: grid-stride, thread t of the grid reads int4s t, t + grid, ... of each range in turn.
+// SPLIT 1: chunks of kStreamThreads x kStreamLoads int4s (16 KB), block b takes chunk b and then the
 // next free one from a counter, so that blocks which start late (their SM still held by the kernel
-// before) take fewer.
-template <int PRE, bool DYN>
+// before) take fewer. SPLIT 2: the same chunks dealt statically (block b: chunks b, b + grid, ...).
+template <int PRE, int SPLIT>
 __global__ void __launch_bounds__(kStreamThreads) weight_stream_kernel(const WeightStreamArgs a) {
+    constexpr bool DYN = SPLIT != 0;  // chunked
     const int64_t stride = DYN ? kStreamThreads : static_cast<int64_t>(gridDim.x) * kStreamThreads;
     constexpr int64_t kChunk = int64_t{kStreamThreads} * kStreamLoads;
     int4 v[kStreamLoads];
@@ -70,10 +73,13 @@ __global__ void __launch_bounds__(kStreamThreads) weight_stream_kernel(const Wei
     for (int it = 0;; ++it) {
 #pragma unroll
         for (int k = 0; k < kStreamLoads; ++k) acc ^= v[k].x ^ v[k].y ^ v[k].z ^ v[k].w;
-        if constexpr (DYN) {
+        if constexpr (SPLIT == 1) {
             if (threadIdx.x == 0) next_chunk[it & 1] = atomicAdd(&g_stream_counters[0], 1ull) + gridDim.x;
             __syncthreads();
             locate(static_cast<int64_t>(next_chunk[it & 1]), r, base);
+            if (r >= a.n) break;
+        } else if constexpr (SPLIT == 2) {
+            locate(static_cast<int64_t>(blockIdx.x) + static_cast<int64_t>(it + 1) * gridDim.x, r, base);
             if (r >= a.n) break;
         } else {
             base += kStreamLoads * stride;
@@ -84,7 +90,7 @@ __global__ void __launch_bounds__(kStreamThreads) weight_stream_kernel(const Wei
         }
         load();
     }
-    if constexpr (DYN) {
+    if constexpr (SPLIT == 1) {
         if (threadIdx.x == 0 && atomicAdd(&g_stream_counters[1], 1ull) == gridDim.x - 1) {
             g_stream_counters[0] = 0;
             g_stream_counters[1] = 0;
@@ -119,18 +125,18 @@ void launch_weight_stream(Launcher& l, TensorType type, const MatvecArgs& a) {
     const StreamShape shape = launch_stream_shape();
     const dim3 grid(static_cast<unsigned>(stream_sms() * shape.blocks_per_sm));
     const dim3 block(kStreamThreads);
-    if (shape.dynamic) {
+    auto go = [&](auto split) {
+        constexpr int S = decltype(split)::value;
         switch (shape.early_loads) {
-            case 0: l.launch(weight_stream_kernel<0, true>, grid, block, 0, s); break;
-            case 1: l.launch(weight_stream_kernel<1, true>, grid, block, 0, s); break;
-            default: l.launch(weight_stream_kernel<kStreamLoads, true>, grid, block, 0, s); break;
+            case 0: l.launch(weight_stream_kernel<0, S>, grid, block, 0, s); break;
+            case 1: l.launch(weight_stream_kernel<1, S>, grid, block, 0, s); break;
+            default: l.launch(weight_stream_kernel<kStreamLoads, S>, grid, block, 0, s); break;
         }
-    } else {
-        switch (shape.early_loads) {
-            case 0: l.launch(weight_stream_kernel<0, false>, grid, block, 0, s); break;
-            case 1: l.launch(weight_stream_kernel<1, false>, grid, block, 0, s); break;
-            default: l.launch(weight_stream_kernel<kStreamLoads, false>, grid, block, 0, s); break;
-        }
+    };
+    switch (shape.split) {
+        case 1: go(std::integral_constant<int, 1>{}); break;
+        case 2: go(std::integral_constant<int, 2>{}); break;
+        default: go(std::integral_constant<int, 0>{}); break;
     }
 }
 
