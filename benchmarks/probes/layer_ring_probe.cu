@@ -12,7 +12,10 @@
 // layers = 3.67 GB. The engine's layers take ~1,770 us of its 1,929 us step (H100); the bytes alone ~1,190 us.
 //
 // Modes: BAR 0 no barrier (the stream alone), 1 fence + atomic + volatile spin + fence, 3 release add +
-// acquire spin. Rings 6 x 32 KB, 12 x 16 KB, 3 x 32 KB.
+// acquire spin; rings of 2 x 16 KB .. 13 x 16 KB; against the same phases as PDL chains of plain streaming
+// kernels. H100 (2026-11-27): no barrier 1,439-1,452 us per step; with barriers 1,902-1,994 (3.2-3.6 us per
+// barrier, whatever the ring; 2.0 without the weightless phases' dependent loads); PDL chain 1,540-1,562,
+// with the first loads before the wait 1,477-1,482 (docs/gpu_notes.md, twenty-first pass).
 #include <cstdio>
 #include <cstdint>
 #include <algorithm>
