@@ -404,7 +404,7 @@ TEST(GpuDecodeFusion, ProfileSkipLeavesTheNamedKernelsOut) {
 // The profiling substitute (RF_GPU_PROFILE_STREAM, weight_stream.cuh; benchmarks only): a named matvec
 // kernel is replaced by a stream of its weight bytes, on the one-token kernel and on the many-token one
 // (RF_GPU_MATVEC1=0), in six stream shapes (blocks per SM, loads before the PDL wait, grid-stride or
-// chunks from a counter or dealt). Every Q4_0 block of the matrix is the same, with quants whose four 32-bit words XOR
+// chunks from a counter or dealt, registers held for nothing). Every Q4_0 block of the matrix is the same, with quants whose four 32-bit words XOR
 // to the stream's magic word and scales that cancel in fours, so a thread that read an odd number of quant
 // words writes the magic into y[0]: y[0] shows that the stream read the weights, y[1..] that the matvec
 // did not run. Without the switch the matvec writes every row.
@@ -428,15 +428,16 @@ TEST(GpuDecodeFusion, ProfileStreamReplacesTheNamedMatvec) {
         const char* blocks;
         const char* early;
         const char* split;
+        const char* pad;
     };
     for (const char* one_token : {"1", "0"}) {
         ScopedEnv kernel_choice("RF_GPU_MATVEC1", one_token);
-        for (const Shape sh : {Shape{"4", "4", "stride"}, Shape{"4", "1", "stride"}, Shape{"2", "0", "stride"},
-                               Shape{"2", "1", "dynamic"}, Shape{"4", "4", "dynamic"}, Shape{"2", "1", "chunks"}}) {
+        for (const Shape sh : {Shape{"4", "4", "stride", "0"}, Shape{"4", "1", "stride", "32"}, Shape{"2", "0", "stride", "0"},
+                               Shape{"2", "1", "dynamic", "72"}, Shape{"4", "4", "dynamic", "0"}, Shape{"2", "1", "chunks", "72"}}) {
             ScopedEnv blocks("RF_GPU_PROFILE_STREAM_BLOCKS", sh.blocks), early("RF_GPU_PROFILE_STREAM_EARLY", sh.early),
-                split("RF_GPU_PROFILE_STREAM_SPLIT", sh.split);
+                split("RF_GPU_PROFILE_STREAM_SPLIT", sh.split), pad("RF_GPU_PROFILE_STREAM_PAD", sh.pad);
             const std::string what = std::string("RF_GPU_MATVEC1=") + one_token + ", stream blocks " + sh.blocks + " early " +
-                                     sh.early + " split " + sh.split;
+                                     sh.early + " split " + sh.split + " pad " + sh.pad;
             for (const bool streamed : {true, false}) {
                 std::unique_ptr<ScopedEnv> env;
                 if (streamed) env = std::make_unique<ScopedEnv>("RF_GPU_PROFILE_STREAM", "matvec");

@@ -447,7 +447,7 @@ void GpuBackendImpl::read_switches() {
     switches_ = decode_switches();
     set_launch_skip(switches_.profile_skip);
     set_launch_stream(switches_.profile_stream, StreamShape{switches_.profile_stream_blocks, switches_.profile_stream_early,
-                                                                switches_.profile_stream_split});
+                                                                switches_.profile_stream_split, switches_.profile_stream_pad});
 }
 
 void GpuBackendImpl::flush() {

@@ -105,6 +105,7 @@ struct DecodeSwitches {
     int profile_stream_blocks = 4;            // ... its blocks of 256 threads per SM
     int profile_stream_early = 4;             // ... its 16-byte loads per thread before the PDL wait (0, 1, 4)
     int profile_stream_split = 0;             // ... grid-stride (0), 16 KB chunks from a counter (1) or dealt (2)
+    int profile_stream_pad = 0;               // ... registers it holds live for nothing (0, 32, 72)
     bool operator==(const DecodeSwitches&) const = default;
 };
 DecodeSwitches decode_switches();

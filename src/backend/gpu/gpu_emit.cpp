@@ -139,7 +139,8 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 //                               RF_GPU_PROFILE_STREAM_BLOCKS=1..8 its blocks of 256 threads per SM
 //                               (default 4), RF_GPU_PROFILE_STREAM_EARLY=0|1|4 its loads per thread
 //                               before the PDL wait (default 4), RF_GPU_PROFILE_STREAM_SPLIT=stride|
-//                               dynamic|chunks: grid-stride, 16 KB chunks from a counter, or dealt
+//                               dynamic|chunks: grid-stride, 16 KB chunks from a counter, or dealt;
+//                               RF_GPU_PROFILE_STREAM_PAD=0|32|72 registers it holds for nothing
 // (DecodeSwitches: gpu_backend_impl.h; read once per flush, and by a sampling call with no step to flush.)
 
 // A comma-separated list from the environment (empty items dropped; unset: empty).
@@ -200,6 +201,8 @@ DecodeSwitches decode_switches() {
     const int stream_early = env_choice("RF_GPU_PROFILE_STREAM_EARLY", {"0", "1", "4"}, 2);
     d.profile_stream_early = stream_early == 2 ? 4 : stream_early;
     d.profile_stream_split = env_choice("RF_GPU_PROFILE_STREAM_SPLIT", {"stride", "dynamic", "chunks"}, 0);
+    const int stream_pad = env_choice("RF_GPU_PROFILE_STREAM_PAD", {"0", "32", "72"}, 0);
+    d.profile_stream_pad = stream_pad == 0 ? 0 : stream_pad == 1 ? kStreamPadSmall : kStreamPadLarge;
     return d;
 }
 

@@ -45,11 +45,15 @@ inline bool launch_skipped(const void* kernel) { return g_launch_skip_active && 
 // Profiling substitute (RF_GPU_PROFILE_STREAM, weight_stream.cuh; benchmarks only): matvec kernels whose
 // name contains one of the substrings are replaced by a plain stream of their weight bytes. Empty: off.
 // shape: blocks of 256 threads per SM, the 16-byte loads per thread before the PDL wait (0, 1 or 4),
-// and the split: 0 grid-stride, 1 16 KB chunks taken from a counter, 2 the same chunks dealt statically
+// the split: 0 grid-stride, 1 16 KB chunks taken from a counter, 2 the same chunks dealt statically;
+// and registers held live for nothing (0, kStreamPadSmall or kStreamPadLarge)
+constexpr int kStreamPadSmall = 32;
+constexpr int kStreamPadLarge = 72;
 struct StreamShape {
     int blocks_per_sm = 4;
     int early_loads = 4;
     int split = 0;
+    int pad_regs = 0;
     bool operator==(const StreamShape&) const = default;
 };
 void set_launch_stream(const std::vector<std::string>& substrings, StreamShape shape = {});

@@ -31,23 +31,30 @@ __device__ unsigned long long g_stream_counters[2];
 // SPLIT 1: chunks of kStreamThreads x kStreamLoads int4s (16 KB), block b takes chunk b and then the
 // next free one from a counter, so that blocks which start late (their SM still held by the kernel
 // before) take fewer. SPLIT 2: the same chunks dealt statically (block b: chunks b, b + grid, ...).
-template <int PRE, int SPLIT>
+// PAD: registers held live through the loop for nothing (as many as a register-heavy matvec holds), so
+// that the stream takes as much of the SM from the kernels around it.
+template <int PRE, int SPLIT, int PAD>
 __global__ void __launch_bounds__(kStreamThreads) weight_stream_kernel(const WeightStreamArgs a) {
     constexpr bool DYN = SPLIT != 0;  // chunked
     const int64_t stride = DYN ? kStreamThreads : static_cast<int64_t>(gridDim.x) * kStreamThreads;
     constexpr int64_t kChunk = int64_t{kStreamThreads} * kStreamLoads;
     int4 v[kStreamLoads];
     // the chunk c of the flat chunk space (DYN) or the grid-stride start: (range, int4 index of thread 0)
-    auto locate = [&](int64_t c, int& r, int64_t& base) {
+    auto locate = [](const WeightStreamArgs& args, int64_t c, int& r, int64_t& base) {
         r = 0;
-        while (r < a.n && c >= (a.n16[r] + kChunk - 1) / kChunk) c -= (a.n16[r++] + kChunk - 1) / kChunk;
+        while (r < args.n && c >= (args.n16[r] + kChunk - 1) / kChunk) c -= (args.n16[r++] + kChunk - 1) / kChunk;
         base = c * kChunk;
     };
     int r = 0;
     int64_t base = 0;
-    if constexpr (DYN) locate(blockIdx.x, r, base);
+    if constexpr (DYN) locate(a, blockIdx.x, r, base);
     else base = static_cast<int64_t>(blockIdx.x) * kStreamThreads;
     const int64_t t = threadIdx.x;
+    int pad[PAD > 0 ? PAD : 1];
+    if constexpr (PAD > 0) {
+#pragma unroll
+        for (int k = 0; k < PAD; ++k) pad[k] = static_cast<int>(threadIdx.x) * (k + 1);
+    }
     auto load_k = [&](int k) {
         const int64_t i = base + t + k * stride;
         v[k] = r < a.n && i < a.n16[r] ? load16_stream(a.p[r] + i) : make_int4(0, 0, 0, 0);
@@ -73,13 +80,17 @@ __global__ void __launch_bounds__(kStreamThreads) weight_stream_kernel(const Wei
     for (int it = 0;; ++it) {
 #pragma unroll
         for (int k = 0; k < kStreamLoads; ++k) acc ^= v[k].x ^ v[k].y ^ v[k].z ^ v[k].w;
+        if constexpr (PAD > 0) {
+#pragma unroll
+            for (int k = 0; k < PAD; ++k) asm volatile("add.s32 %0, %0, %1;" : "+r"(pad[k]) : "r"(acc));
+        }
         if constexpr (SPLIT == 1) {
             if (threadIdx.x == 0) next_chunk[it & 1] = atomicAdd(&g_stream_counters[0], 1ull) + gridDim.x;
             __syncthreads();
-            locate(static_cast<int64_t>(next_chunk[it & 1]), r, base);
+            locate(a, static_cast<int64_t>(next_chunk[it & 1]), r, base);
             if (r >= a.n) break;
         } else if constexpr (SPLIT == 2) {
-            locate(static_cast<int64_t>(blockIdx.x) + static_cast<int64_t>(it + 1) * gridDim.x, r, base);
+            locate(a, static_cast<int64_t>(blockIdx.x) + static_cast<int64_t>(it + 1) * gridDim.x, r, base);
             if (r >= a.n) break;
         } else {
             base += kStreamLoads * stride;
@@ -95,6 +106,10 @@ __global__ void __launch_bounds__(kStreamThreads) weight_stream_kernel(const Wei
             g_stream_counters[0] = 0;
             g_stream_counters[1] = 0;
         }
+    }
+    if constexpr (PAD > 0) {
+#pragma unroll
+        for (int k = 0; k < PAD; ++k) acc ^= pad[k];
     }
     if (acc == a.magic) a.sink[0] = static_cast<float>(acc);
 }
@@ -125,18 +140,25 @@ void launch_weight_stream(Launcher& l, TensorType type, const MatvecArgs& a) {
     const StreamShape shape = launch_stream_shape();
     const dim3 grid(static_cast<unsigned>(stream_sms() * shape.blocks_per_sm));
     const dim3 block(kStreamThreads);
-    auto go = [&](auto split) {
-        constexpr int S = decltype(split)::value;
+    auto go = [&](auto split, auto pad) {
+        constexpr int S = decltype(split)::value, P = decltype(pad)::value;
         switch (shape.early_loads) {
-            case 0: l.launch(weight_stream_kernel<0, S>, grid, block, 0, s); break;
-            case 1: l.launch(weight_stream_kernel<1, S>, grid, block, 0, s); break;
-            default: l.launch(weight_stream_kernel<kStreamLoads, S>, grid, block, 0, s); break;
+            case 0: l.launch(weight_stream_kernel<0, S, P>, grid, block, 0, s); break;
+            case 1: l.launch(weight_stream_kernel<1, S, P>, grid, block, 0, s); break;
+            default: l.launch(weight_stream_kernel<kStreamLoads, S, P>, grid, block, 0, s); break;
         }
     };
-    switch (shape.split) {
-        case 1: go(std::integral_constant<int, 1>{}); break;
-        case 2: go(std::integral_constant<int, 2>{}); break;
-        default: go(std::integral_constant<int, 0>{}); break;
+    auto go_split = [&](auto pad) {
+        switch (shape.split) {
+            case 1: go(std::integral_constant<int, 1>{}, pad); break;
+            case 2: go(std::integral_constant<int, 2>{}, pad); break;
+            default: go(std::integral_constant<int, 0>{}, pad); break;
+        }
+    };
+    switch (shape.pad_regs) {
+        case kStreamPadSmall: go_split(std::integral_constant<int, kStreamPadSmall>{}); break;
+        case kStreamPadLarge: go_split(std::integral_constant<int, kStreamPadLarge>{}); break;
+        default: go_split(std::integral_constant<int, 0>{}); break;
     }
 }
 
