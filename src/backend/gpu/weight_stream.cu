@@ -107,11 +107,13 @@ __global__ void __launch_bounds__(kStreamThreads) weight_stream_kernel(const Wei
             g_stream_counters[1] = 0;
         }
     }
-    if constexpr (PAD > 0) {
-#pragma unroll
-        for (int k = 0; k < PAD; ++k) acc ^= pad[k];
-    }
     if (acc == a.magic) a.sink[0] = static_cast<float>(acc);
+    if constexpr (PAD > 0) {  // keeps the pad live without touching the hash (acc is never ~magic where it counts)
+        int pad_x = 0;
+#pragma unroll
+        for (int k = 0; k < PAD; ++k) pad_x ^= pad[k];
+        if (pad_x == a.magic && acc == ~a.magic) a.sink[0] = 0.0f;
+    }
 }
 
 int stream_sms() {
