@@ -19,23 +19,14 @@
 #include <cstdio>
 #include <cstdint>
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 #include <cuda_runtime.h>
 
+#include "bulk_ring.cuh"
 #include "probe_common.cuh"
 
 namespace {
-
-__device__ __forceinline__ uint32_t sa(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
-__device__ __forceinline__ void mb_init(uint64_t* b, int count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"(sa(b)), "r"(count)); }
-__device__ __forceinline__ void mb_expect(uint64_t* b, uint32_t bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" :: "r"(sa(b)), "r"(bytes) : "memory"); }
-__device__ __forceinline__ void mb_arrive(uint64_t* b) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" :: "r"(sa(b)) : "memory"); }
-__device__ __forceinline__ void mb_wait(uint64_t* b, uint32_t parity) {
-  asm volatile("{\n .reg .pred p;\n WAIT_%=:\n mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n @!p bra WAIT_%=;\n}\n" :: "r"(sa(b)), "r"(parity) : "memory"); }
-__device__ __forceinline__ void bulk_g2s(void* dst, const void* src, uint32_t bytes, uint64_t* bar) {
-  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
-               :: "r"(sa(dst)), "l"(src), "r"(bytes), "r"(sa(bar)) : "memory"); }
 
 constexpr int kConsumers = 8;
 constexpr int kMaxSegs = 512;
@@ -48,10 +39,7 @@ __global__ void __launch_bounds__(32 * (kConsumers + 1), 1) layer_ring_k(const u
   extern __shared__ __align__(128) uint8_t ring[];
   __shared__ uint64_t full[NS], empty[NS];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < NS; ++s) { mb_init(&full[s], 1); mb_init(&empty[s], kConsumers); }
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
-  }
+  if (threadIdx.x == 0) ring_init<NS>(full, empty, kConsumers);
   __syncthreads();
   if (warp == 0) {
     if (lane == 0) {
@@ -60,13 +48,7 @@ __global__ void __launch_bounds__(32 * (kConsumers + 1), 1) layer_ring_k(const u
         const size_t share = (c_seg_bytes[j] / gridDim.x) / 16 * 16;
         const uint8_t* src = w + c_seg_off[j] + blockIdx.x * share;
         const int chunks = (int)((share + SB - 1) / SB);
-        for (int k = 0; k < chunks; ++k, ++c) {
-          const int s = c % NS;
-          if (c >= NS) mb_wait(&empty[s], ((c / NS) - 1) & 1);
-          const uint32_t bytes = (uint32_t)std::min<size_t>(SB, share - (size_t)k * SB);
-          mb_expect(&full[s], bytes);
-          bulk_g2s(ring + s * SB, src + (size_t)k * SB, bytes, &full[s]);
-        }
+        for (int k = 0; k < chunks; ++k, ++c) ring_put<NS, SB>(ring, full, empty, c, src, share, k);
       }
     }
     return;
@@ -161,19 +143,23 @@ int main() {
                 total / us / 1e3, barrier ? (us - ideal) / (nseg - 1) : 0.0, us / layers);
   };
   for (int round = 0; round < 2; ++round) {
-    run(layer_ring_k<6, 32768, 0, 3>, 6 * 32768, "ring 6x32K no barrier", false);
+    // a ring of NS x SB: the stream alone and with release / acquire barriers
+    auto ring_size = [&](auto ns, auto sb) {
+      constexpr int NS = decltype(ns)::value, SB = decltype(sb)::value;
+      char name[64];
+      std::snprintf(name, sizeof name, "ring %dx%dK no barrier", NS, SB / 1024);
+      run(layer_ring_k<NS, SB, 0, 3>, NS * SB, name, false);
+      std::snprintf(name, sizeof name, "ring %dx%dK rel/acq, chain 3", NS, SB / 1024);
+      run(layer_ring_k<NS, SB, 3, 3>, NS * SB, name, true);
+    };
+    ring_size(std::integral_constant<int, 6>{}, std::integral_constant<int, 32768>{});
     run(layer_ring_k<6, 32768, 1, 3>, 6 * 32768, "ring 6x32K fence+spin, chain 3", true);
-    run(layer_ring_k<6, 32768, 3, 3>, 6 * 32768, "ring 6x32K rel/acq, chain 3", true);
     run(layer_ring_k<6, 32768, 3, 0>, 6 * 32768, "ring 6x32K rel/acq, chain 0", true);
     // smaller rings: fewer bytes in flight, shorter queues for the barrier's round trips
-    run(layer_ring_k<2, 16384, 0, 3>, 2 * 16384, "ring 2x16K no barrier", false);
-    run(layer_ring_k<2, 16384, 3, 3>, 2 * 16384, "ring 2x16K rel/acq, chain 3", true);
-    run(layer_ring_k<3, 16384, 0, 3>, 3 * 16384, "ring 3x16K no barrier", false);
-    run(layer_ring_k<3, 16384, 3, 3>, 3 * 16384, "ring 3x16K rel/acq, chain 3", true);
-    run(layer_ring_k<4, 8192, 0, 3>, 4 * 8192, "ring 4x8K no barrier", false);
-    run(layer_ring_k<4, 8192, 3, 3>, 4 * 8192, "ring 4x8K rel/acq, chain 3", true);
-    run(layer_ring_k<8, 8192, 0, 3>, 8 * 8192, "ring 8x8K no barrier", false);
-    run(layer_ring_k<8, 8192, 3, 3>, 8 * 8192, "ring 8x8K rel/acq, chain 3", true);
+    ring_size(std::integral_constant<int, 2>{}, std::integral_constant<int, 16384>{});
+    ring_size(std::integral_constant<int, 3>{}, std::integral_constant<int, 16384>{});
+    ring_size(std::integral_constant<int, 4>{}, std::integral_constant<int, 8192>{});
+    ring_size(std::integral_constant<int, 8>{}, std::integral_constant<int, 8192>{});
     run(layer_ring_k<8, 8192, 3, 0>, 8 * 8192, "ring 8x8K rel/acq, chain 0", true);
     // the same phases as a PDL chain of plain streaming kernels (4 blocks per SM; 48 blocks for a phase
     // without weights), as the engine's step is built

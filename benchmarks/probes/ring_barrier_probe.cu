@@ -17,18 +17,8 @@
 #include <algorithm>
 #include <cuda_runtime.h>
 
+#include "bulk_ring.cuh"
 #include "probe_common.cuh"
-
-__device__ __forceinline__ uint32_t sa(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
-__device__ __forceinline__ void mb_init(uint64_t* b, int count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"(sa(b)), "r"(count)); }
-__device__ __forceinline__ void mb_expect(uint64_t* b, uint32_t bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" :: "r"(sa(b)), "r"(bytes) : "memory"); }
-__device__ __forceinline__ void mb_arrive(uint64_t* b) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" :: "r"(sa(b)) : "memory"); }
-__device__ __forceinline__ void mb_wait(uint64_t* b, uint32_t parity) {
-  asm volatile("{\n .reg .pred p;\n WAIT_%=:\n mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n @!p bra WAIT_%=;\n}\n" :: "r"(sa(b)), "r"(parity) : "memory"); }
-__device__ __forceinline__ void bulk_g2s(void* dst, const void* src, uint32_t bytes, uint64_t* bar) {
-  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
-               :: "r"(sa(dst)), "l"(src), "r"(bytes), "r"(sa(bar)) : "memory"); }
 
 constexpr int kConsumers = 8;
 constexpr int kLLWords = 3584;  // BAR 5: the vector every block needs from the previous segment (7b n_embd)
@@ -41,23 +31,14 @@ __global__ void __launch_bounds__(32 * (kConsumers + 1), 1) ring_k(const uint8_t
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const size_t share = (seg_bytes / gridDim.x) / 16 * 16;  // bytes per block per segment (tail ignored)
   const int chunks = (int)((share + SB - 1) / SB);
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < NS; ++s) { mb_init(&full[s], 1); mb_init(&empty[s], kConsumers); }
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
-  }
+  if (threadIdx.x == 0) ring_init<NS>(full, empty, kConsumers);
   __syncthreads();
   if (warp == 0) {
     if (lane == 0) {
       int c = 0;
       for (int j = 0; j < K; ++j) {
         const uint8_t* src = w + j * seg_bytes + blockIdx.x * share;
-        for (int k = 0; k < chunks; ++k, ++c) {
-          const int s = c % NS;
-          if (c >= NS) mb_wait(&empty[s], ((c / NS) - 1) & 1);
-          const uint32_t bytes = (uint32_t)std::min<size_t>(SB, share - (size_t)k * SB);
-          mb_expect(&full[s], bytes);
-          bulk_g2s(ring + s * SB, src + (size_t)k * SB, bytes, &full[s]);
-        }
+        for (int k = 0; k < chunks; ++k, ++c) ring_put<NS, SB>(ring, full, empty, c, src, share, k);
       }
     }
     return;
