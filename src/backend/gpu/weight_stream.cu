@@ -21,7 +21,7 @@ struct WeightStreamArgs {
     int32_t magic;
 };
 
-// Row counters of the dynamic stream: [0] chunks handed out past the first per block, [1] blocks done
+// Chunk counters of the dynamic stream: [0] chunks handed out past the first per block, [1] blocks done
 // (the last one resets both, so that every launch starts from zero).
 __device__ unsigned long long g_stream_counters[2];
 

@@ -1,12 +1,13 @@
 // Profiling substitute (RF_GPU_PROFILE_STREAM=a,b; benchmarks only, results are wrong): a matvec
 // launch whose kernel name contains a or b is replaced by a plain streaming read of the same weight
-// bytes (every plane of every matrix of the launch, grid-stride over 4 blocks of 256 threads per
-// SM, four 16-byte loads per thread in flight, the first batch before the
-// programmatic-dependent-launch wait). Nothing is written, so everything after it reads stale
-// values. A step timed with a kernel class substituted says how far that class is, inside the step,
-// from a perfect stream of its bytes — what the knock-out (RF_GPU_PROFILE_SKIP) cannot say, since
-// it also removes the bytes (benchmarks/probes/layer_ring_probe.cu measured the same step shape as
-// a chain of such streams).
+// bytes (every plane of every matrix of the launch, four 16-byte loads per thread in flight, 256-thread
+// blocks). Its shape (gpu_launch.h StreamShape, RF_GPU_PROFILE_STREAM_BLOCKS / _EARLY / _SPLIT / _PAD):
+// blocks per SM (default 4), loads before the programmatic-dependent-launch wait (default 4), grid-stride
+// or 16 KB chunks (from a counter or dealt), registers held for nothing. Nothing is written, so
+// everything after it reads stale values. A step timed with a kernel class substituted says how far that
+// class is, inside the step, from a stream of its bytes — what the knock-out (RF_GPU_PROFILE_SKIP) cannot
+// say, since it also removes the bytes (docs/gpu_notes.md, twenty-first pass: the best form measured, 2
+// blocks per SM, one load before the wait, chunks from the counter, 32 registers).
 #pragma once
 
 #include "backend/gpu/gpu_launch.h"
