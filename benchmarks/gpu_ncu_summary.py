@@ -25,8 +25,8 @@ def kernel_group(name, keep_templates):
 
 
 def main():
+    keep_templates = "--templates" in sys.argv[1:]
     args = [a for a in sys.argv[1:] if a != "--templates"]
-    keep_templates = len(args) < len(sys.argv) - 1
     last = int(args[1]) if len(args) > 1 else 0
     launches = collections.OrderedDict()  # launch ID -> {"name", "us", "bytes"}
     with open(args[0]) as f:

@@ -33,4 +33,17 @@ int env_int(const char* name, int lo, int hi, int fallback) {
     return static_cast<int>(std::clamp<long>(n, lo, hi));
 }
 
+std::vector<std::string> env_list(const char* name) {
+    std::vector<std::string> out;
+    const char* v = std::getenv(name);
+    if (v == nullptr) return out;
+    const std::string list = v;
+    for (size_t p = 0; p <= list.size();) {
+        const size_t q = std::min(list.find(',', p), list.size());
+        if (q > p) out.push_back(list.substr(p, q - p));
+        p = q + 1;
+    }
+    return out;
+}
+
 }  // namespace rf

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <initializer_list>
+#include <string>
+#include <vector>
 
 namespace rf {
 
@@ -12,5 +14,8 @@ int env_choice(const char* name, std::initializer_list<const char*> values, int 
 
 // The variable as an integer clamped to [lo, hi]; `fallback` when it is unset or empty.
 int env_int(const char* name, int lo, int hi, int fallback);
+
+// The variable as a comma-separated list (empty items dropped); empty when unset or empty.
+std::vector<std::string> env_list(const char* name);
 
 }  // namespace rf

@@ -48,5 +48,17 @@ TEST(EnvSwitch, IntegersAreClampedAndCheckedForm) {
     ::unsetenv(kVar);
 }
 
+TEST(EnvSwitch, ListsSplitAtCommasAndDropEmptyItems) {
+    ::unsetenv(kVar);
+    EXPECT_TRUE(env_list(kVar).empty());
+    ::setenv(kVar, "", 1);
+    EXPECT_TRUE(env_list(kVar).empty());
+    ::setenv(kVar, "attention", 1);
+    EXPECT_EQ(env_list(kVar), std::vector<std::string>({"attention"}));
+    ::setenv(kVar, ",a,,b_c,", 1);
+    EXPECT_EQ(env_list(kVar), std::vector<std::string>({"a", "b_c"}));
+    ::unsetenv(kVar);
+}
+
 }  // namespace
 }  // namespace rf

@@ -446,8 +446,7 @@ bool GpuBackendImpl::fast_replay() {
 void GpuBackendImpl::read_switches() {
     switches_ = decode_switches();
     set_launch_skip(switches_.profile_skip);
-    set_launch_stream(switches_.profile_stream, StreamShape{switches_.profile_stream_blocks, switches_.profile_stream_early,
-                                                                switches_.profile_stream_split, switches_.profile_stream_pad});
+    set_launch_stream(switches_.profile_stream, switches_.profile_stream_shape, info_.multiprocessors);
 }
 
 void GpuBackendImpl::flush() {

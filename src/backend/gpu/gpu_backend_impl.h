@@ -102,10 +102,7 @@ struct DecodeSwitches {
     bool prefill_graphs = false;
     std::vector<std::string> profile_skip;  // kernel-name substrings not launched (profiling only)
     std::vector<std::string> profile_stream;  // matvec kernel-name substrings replaced by a stream of their weights
-    int profile_stream_blocks = 4;            // ... its blocks of 256 threads per SM
-    int profile_stream_early = 4;             // ... its 16-byte loads per thread before the PDL wait (0, 1, 4)
-    int profile_stream_split = 0;             // ... grid-stride (0), 16 KB chunks from a counter (1) or dealt (2)
-    int profile_stream_pad = 0;               // ... registers it holds live for nothing (0, 32, 72)
+    StreamShape profile_stream_shape;         // ... and the shape of that stream (gpu_launch.h)
     bool operator==(const DecodeSwitches&) const = default;
 };
 DecodeSwitches decode_switches();

@@ -56,8 +56,13 @@ struct StreamShape {
     int pad_regs = 0;
     bool operator==(const StreamShape&) const = default;
 };
-void set_launch_stream(const std::vector<std::string>& substrings, StreamShape shape = {});
-StreamShape launch_stream_shape();
+// n_sm: the device's SMs (the stream's grid is shape.blocks_per_sm x n_sm)
+void set_launch_stream(const std::vector<std::string>& substrings, StreamShape shape, int n_sm);
+struct StreamLaunch {
+    StreamShape shape;
+    int n_sm = 1;
+};
+StreamLaunch launch_stream_config();
 extern bool g_launch_stream_active;
 bool launch_streamed_slow(const void* kernel);
 inline bool launch_streamed(const void* kernel) { return g_launch_stream_active && launch_streamed_slow(kernel); }

@@ -122,16 +122,6 @@ __global__ void __launch_bounds__(kStreamThreads) weight_stream_kernel(const Wei
     }
 }
 
-int stream_sms() {
-    static const int n = [] {
-        int dev = 0, sms = 0;
-        RF_GPU_CALL(cudaGetDevice(&dev));
-        RF_GPU_CALL(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
-        return sms;
-    }();
-    return n;
-}
-
 }  // namespace
 
 void launch_weight_stream(Launcher& l, TensorType type, const MatvecArgs& a) {
@@ -145,8 +135,9 @@ void launch_weight_stream(Launcher& l, TensorType type, const MatvecArgs& a) {
     s.n = mats;
     s.sink = a.y[0];
     s.magic = 0x7fc00001;
-    const StreamShape shape = launch_stream_shape();
-    const dim3 grid(static_cast<unsigned>(stream_sms() * shape.blocks_per_sm));
+    const StreamLaunch config = launch_stream_config();
+    const StreamShape& shape = config.shape;
+    const dim3 grid(static_cast<unsigned>(config.n_sm * shape.blocks_per_sm));
     const dim3 block(kStreamThreads);
     auto go = [&](auto split, auto pad) {
         constexpr int S = decltype(split)::value, P = decltype(pad)::value;

@@ -1,3 +1,5 @@
+// The profiling selections of gpu_launch.h: kernels knocked out (RF_GPU_PROFILE_SKIP) or replaced by a
+// stream of their weights (RF_GPU_PROFILE_STREAM), both chosen by kernel-name substrings.
 #include "backend/gpu/gpu_launch.h"
 
 #include <algorithm>
@@ -53,7 +55,7 @@ class KernelNameSet {
 
 KernelNameSet g_skip, g_stream;
 std::mutex g_shape_mu;
-StreamShape g_stream_shape;
+StreamLaunch g_stream_launch;
 
 }  // namespace
 
@@ -65,16 +67,16 @@ bool launch_skipped_slow(const void* kernel) {
     return g_skip.contains(kernel);
 }
 
-void set_launch_stream(const std::vector<std::string>& substrings, StreamShape shape) {
+void set_launch_stream(const std::vector<std::string>& substrings, StreamShape shape, int n_sm) {
     if (g_stream.set(substrings, "RF_GPU_PROFILE_STREAM"))
         g_launch_stream_active = !substrings.empty();
     const std::lock_guard<std::mutex> lock(g_shape_mu);
-    g_stream_shape = shape;
+    g_stream_launch = {shape, std::max(1, n_sm)};
 }
 
-StreamShape launch_stream_shape() {
+StreamLaunch launch_stream_config() {
     const std::lock_guard<std::mutex> lock(g_shape_mu);
-    return g_stream_shape;
+    return g_stream_launch;
 }
 
 bool launch_streamed_slow(const void* kernel) {
