@@ -523,13 +523,17 @@ TEST(GpuDecodeFusion, Q4KGateUpWritesTheQ8OfItsOutput) {
         const Weight wg = gpu().load_weight(t, E, F, 1, bg.data()), wu = gpu().load_weight(t, E, F, 1, bu.data()),
                      wd = gpu().load_weight(t, F, E, 1, bd.data());
         const auto xa = random_floats(static_cast<size_t>(E), ++seed), xb = random_floats(static_cast<size_t>(E), ++seed);
-        DeviceActs x(1, E), g(1, F), u(1, F), h(1, E);
+        const auto nw = random_floats(static_cast<size_t>(E), ++seed);
+        const Weight norm = gpu().load_weight(TensorType::F32, E, 1, 1, nw.data());
+        DeviceActs x(1, E), n(1, E), g(1, F), u(1, F), h(1, E);
+        // as in a layer: the norm goes to the gate/up launch's prologue (no quantize kernel for x)
         auto ffn = [&](const std::vector<float>& in) {
             x.set(in);
             h.poison();
             gpu().begin_step(make_plan(1, 0, 16, 4, 3));
-            gpu().matmul(wg, x.act(), g.act(), nullptr);
-            gpu().matmul(wu, x.act(), u.act(), nullptr);
+            gpu().rms_norm(x.act(), norm, 1e-6f, n.act());
+            gpu().matmul(wg, n.act(), g.act(), nullptr);
+            gpu().matmul(wu, n.act(), u.act(), nullptr);
             gpu().swiglu(g.act(), u.act(), g.act());
             gpu().matmul(wd, g.act(), h.act(), nullptr);
             return h.get();
@@ -544,7 +548,7 @@ TEST(GpuDecodeFusion, Q4KGateUpWritesTheQ8OfItsOutput) {
         }
         if (t == TensorType::Q4_K) EXPECT_EQ(got, want) << "Q4_K: the gate/up launch did not write the q8_1 of its output";
         else EXPECT_NE(got, want) << type_name(t) << ": the quantize kernel was not in the chain";
-        for (const Weight* w : {&wg, &wu, &wd}) gpu().release(const_cast<void*>(w->data));
+        for (const Weight* w : {&wg, &wu, &wd, &norm}) gpu().release(const_cast<void*>(w->data));
     }
 }
 
