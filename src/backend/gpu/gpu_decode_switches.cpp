@@ -14,7 +14,6 @@ namespace rf::gpu {
 //                               one-token kernel; default: the shapes where it measured faster
 //   RF_GPU_MATVEC1_Q8_EPILOGUE=off|on  one-token SwiGLU launches never / always (where possible)
 //                               write the q8_1 of their output; default: matrices of up to 8M weights
-//                               and Q4_K ones
 //   RF_GPU_NORM_PROLOGUE=off    rms_norm as its own kernel even where the next matvec could
 //                               normalise x in its prologue
 //   RF_GPU_ROPE_ATTN=off        rope + KV store as their own kernel before the decode attention

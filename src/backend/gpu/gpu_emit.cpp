@@ -77,15 +77,12 @@ bool one_token_matvec(const Op& op, const DecodeSwitches& sw) {
            op.w.type == TensorType::Q6_K || op.w.rows > op.w.cols;
 }
 
-// Whether a one-token SwiGLU launch of rows x cols of type t writes the q8_1 of its output for the
-// next matvec: on matrices of up to 8M weights (0.5b gate/up: one launch fewer per layer, -2.7 us)
-// and on Q4_K ones of any size; not on the other 7b ones, whose epilogue configuration (32 rows per
-// block) is slow there (fourth pass: q4_0 step 2339 -> 2466 us with it). H100 engine, twenty-second
-// pass (two rounds, tok/s): q4_k_m 450.2 / 450.0 -> 453.1 / 452.5 with the epilogue on its Q4_K
-// gate/up, q4_0 518.3 / 518.1 -> 517.3 / 518.0, q8_0 337.6 / 338.1 -> 332.4 / 332.4.
-bool one_token_q8_epilogue(TensorType t, int64_t rows, int64_t cols, const DecodeSwitches& sw) {
-    return sw.matvec1_q8_epilogue == 2 ||
-           (sw.matvec1_q8_epilogue == 1 && (rows * cols <= (int64_t{8} << 20) || t == TensorType::Q4_K));
+// Whether a one-token SwiGLU launch of rows x cols writes the q8_1 of its output for the next
+// matvec: on matrices of up to 8M weights (0.5b gate/up: one launch fewer per layer, -2.7 us); not
+// on the 7b ones, whose epilogue configuration (32 rows per block) is slow there (fourth pass:
+// q4_0 step 2339 -> 2466 us with it).
+bool one_token_q8_epilogue(int64_t rows, int64_t cols, const DecodeSwitches& sw) {
+    return sw.matvec1_q8_epilogue == 2 || (sw.matvec1_q8_epilogue == 1 && rows * cols <= (int64_t{8} << 20));
 }
 
 int attention_qsub(const Op& op) {
@@ -420,7 +417,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     // gate/up + swiglu whose output feeds a quantized matvec: the epilogue writes its q8_1
                     const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
                     const Op* next = i + consumed < n_ops ? &ops_[i + consumed] : nullptr;
-                    const bool q8_epilogue = one_token_q8_epilogue(op.w.type, a.total_rows, K, switches) && swiglu && next && next->kind == OpKind::Matmul && same_act(next->a, ops_[i + 2].c) &&
+                    const bool q8_epilogue = one_token_q8_epilogue(a.total_rows, K, switches) && swiglu && next && next->kind == OpKind::Matmul && same_act(next->a, ops_[i + 2].c) &&
                                              matvec_path(*next) && is_quantized_matvec_type(next->w.type) &&
                                              a.total_rows % 32 == 0 && ops_[i + 2].c.cols == a.total_rows;
                     Matvec1Shape shape;
