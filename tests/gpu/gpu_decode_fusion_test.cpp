@@ -234,7 +234,28 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             {{"RF_GPU_ATTN_PROJ", "off"}},
             {},
         };
-        const size_t pdl_off = variants.size() - 1, proj_off = variants.size() - 2, one_tile_off = variants.size() - 3;
+        // The variants compared otherwise than bit for bit, found by their settings (a variant inserted
+        // anywhere in the list shifts none of them); PDL off is the last, empty, set.
+        auto index_of = [&](const std::vector<std::pair<std::string, std::string>>& set) {
+            for (size_t i = 0; i < variants.size(); ++i) {
+                const auto& v = variants[i];
+                if (v.size() == set.size() &&
+                    std::equal(v.begin(), v.end(), set.begin(), [](const auto& a, const auto& b) {
+                        return a.first == b.first && a.second == b.second;
+                    }))
+                    return i;
+            }
+            ADD_FAILURE() << "no switch set " << set.front().first << "=" << set.front().second;
+            return size_t{0};
+        };
+        const size_t fast_replay_off = index_of({{"RF_GPU_FAST_REPLAY", "off"}});
+        const size_t norm_slices_off = index_of({{"RF_GPU_NORM_SLICES", "off"}});
+        const size_t fma = index_of({{"RF_GPU_ATTN_MMA", "off"}});
+        const size_t fma_no_prefetch = index_of({{"RF_GPU_ATTN_MMA", "off"}, {"RF_GPU_ATTN_PREFETCH", "off"}});
+        const size_t one_tile_off = index_of({{"RF_GPU_ATTN_ONE_TILE", "off"}});
+        const size_t proj_off = index_of({{"RF_GPU_ATTN_PROJ", "off"}});
+        const size_t pdl_off = variants.size() - 1;
+        ASSERT_TRUE(variants[pdl_off].empty());
         std::vector<std::vector<float>> outs(variants.size());
         for (size_t variant = 0; variant < variants.size(); ++variant) {
             std::vector<std::unique_ptr<ScopedEnv>> env;
@@ -286,7 +307,7 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             const int64_t replays = gpu().graph_stats().fast_replays - replays0;
             if (variant == 0) {
                 EXPECT_GE(replays, 30) << type_name(t) << ": identical decode steps were not replayed";
-            } else if (variant == 2) {
+            } else if (variant == fast_replay_off) {
                 EXPECT_EQ(replays, 0) << type_name(t) << ": fast replay off still replayed";
             }
             gpu().release(kc);
@@ -295,15 +316,17 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
         // every variant but the norm slices (3), the FMA attention (5, 6) and the per-warp softmax of
         // one-tile attention blocks: the same bits
         for (size_t variant = 1; variant < variants.size(); ++variant) {
-            if (variant == 3 || variant == 5 || variant == 6 || variant == one_tile_off || variant == proj_off) continue;
+            if (variant == norm_slices_off || variant == fma || variant == fma_no_prefetch || variant == one_tile_off ||
+                variant == proj_off)
+                continue;
             EXPECT_EQ(outs[0], outs[variant]) << type_name(t) << " matvec1 " << matvec1 << ": switch set " << variant
                                               << " changed the results";
         }
-        EXPECT_NMSE_LE(outs[0], outs[3], 1e-5, std::string("norm slices on vs off ") + type_name(t) + " matvec1 " + matvec1);
-        EXPECT_EQ(outs[5], outs[6]) << type_name(t) << " matvec1 " << matvec1 << ": the FMA attention's prefetch changed the results";
+        EXPECT_NMSE_LE(outs[0], outs[norm_slices_off], 1e-5, std::string("norm slices on vs off ") + type_name(t) + " matvec1 " + matvec1);
+        EXPECT_EQ(outs[fma], outs[fma_no_prefetch]) << type_name(t) << " matvec1 " << matvec1 << ": the FMA attention's prefetch changed the results";
         // (q and the probabilities in f16 on the matrix units: NMSE ~1e-5 per attention, through the
         // q8_1 of its output and 40 steps of the residual stream measured at up to 6e-5 on H100)
-        EXPECT_NMSE_LE(outs[0], outs[5], 2e-4, std::string("attention on the matrix units vs FMA ") + type_name(t) + " matvec1 " + matvec1);
+        EXPECT_NMSE_LE(outs[0], outs[fma], 2e-4, std::string("attention on the matrix units vs FMA ") + type_name(t) + " matvec1 " + matvec1);
         EXPECT_NMSE_LE(outs[0], outs[one_tile_off], 2e-4, std::string("one-tile attention blocks: one softmax vs one per warp ") + type_name(t) + " matvec1 " + matvec1);
         // (a NaN-free, nonzero difference: the one-tile path was taken where the attention runs on the matrix units)
         // the deferred projection: taken for the 32-weight block types on the one-token kernel (a
