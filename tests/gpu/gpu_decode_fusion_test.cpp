@@ -313,8 +313,8 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             gpu().release(kc);
             gpu().release(vc);
         }
-        // every variant but the norm slices (3), the FMA attention (5, 6) and the per-warp softmax of
-        // one-tile attention blocks: the same bits
+        // every variant but the norm slices, the FMA attention (with and without its prefetch), the
+        // per-warp softmax of one-tile attention blocks and the projection's own launch: the same bits
         for (size_t variant = 1; variant < variants.size(); ++variant) {
             if (variant == norm_slices_off || variant == fma || variant == fma_no_prefetch || variant == one_tile_off ||
                 variant == proj_off)
