@@ -202,6 +202,9 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             {{"RF_GPU_EARLY_LOADS", "off"}},
             {{"RF_GPU_FAST_REPLAY", "off"}},
             {{"RF_GPU_NORM_SLICES", "off"}},
+            // the quantize launches let their matvec launch before they wait (many-token pass: before
+            // the down projection)
+            {{"RF_GPU_QUANT_TRIGGER_FIRST", "on"}},
             {{"RF_GPU_MATVEC1_PERSIST", "off"}, {"RF_GPU_ATTN_PREFETCH", "off"}, {"RF_GPU_MATVEC1_XDIRECT", "off"}},
             // the FMA decode attention, with and without its L2 prefetch
             {{"RF_GPU_ATTN_MMA", "off"}},
@@ -401,6 +404,41 @@ TEST(GpuDecodeFusion, LastRowNormWithoutTheGather) {
         gpu().release(const_cast<void*>(w.data));
         gpu().release(const_cast<void*>(norm.data));
     }
+}
+
+// RF_GPU_QUANT_TRIGGER_FIRST launches the quantize kernel's trigger-first instance, and only with the
+// switch: knocking that instance out by name leaves the matvec reading the q8_1 an earlier step left,
+// so y changes with the switch and not without it. (Its bits: SwitchesChangeNoBit.)
+TEST(GpuDecodeFusion, QuantizeTriggerFirstIsTaken) {
+    if (gpu().device_info().arch.rfind("sm_", 0) != 0) GTEST_SKIP() << "kernel names: CUDA builds only";
+    const int64_t E = 1024;
+    const auto bw = random_weight_bytes(TensorType::Q4_0, E, E, 8300);
+    const Weight w = gpu().load_weight(TensorType::Q4_0, E, E, 1, bw.data());
+    const auto xa = random_floats(static_cast<size_t>(E), 8301), xb = random_floats(static_cast<size_t>(E), 8302);
+    DeviceActs x(1, E), y(1, E);
+    ScopedEnv many("RF_GPU_MATVEC1", "0");  // x quantized by its own launch before the matvec
+    auto step = [&](const std::vector<float>& in) {
+        x.set(in);
+        y.poison();
+        gpu().begin_step(make_plan(1, 0, 16, 4, 8303));
+        gpu().matmul(w, x.act(), y.act(), nullptr);
+        return y.get();
+    };
+    const auto want = step(xb);
+    ASSERT_TRUE(all_finite(want));
+    for (const bool on : {false, true}) {
+        ScopedEnv sw("RF_GPU_QUANT_TRIGGER_FIRST", on ? "on" : "off");
+        step(xa);  // leaves the q8_1 of xa behind
+        std::vector<float> got;
+        {
+            ScopedEnv skip("RF_GPU_PROFILE_SKIP", "quantize_q8_1_kernelILb1E");  // (mangled: <true>)
+            got = step(xb);
+        }
+        if (on) EXPECT_NE(got, want) << "the trigger-first quantize was not launched";
+        else EXPECT_EQ(got, want) << "the trigger-first quantize was launched without the switch";
+        EXPECT_EQ(step(xb), want) << "switch " << (on ? "on" : "off") << ": not the same bits";
+    }
+    gpu().release(const_cast<void*>(w.data));
 }
 
 // The profiling knock-out (RF_GPU_PROFILE_SKIP, benchmarks only): a named kernel is not launched,

@@ -34,9 +34,19 @@
         asm volatile("griddepcontrol.wait;" ::: "memory");    \
         asm volatile("griddepcontrol.launch_dependents;" ::); \
     } while (0)
+// RF_PDL_ENTRY_TRIGGER_FIRST(): the next kernel may start launching before this one waits; only for
+// kernels whose successor reads nothing but constants (weights) before its own wait.
+#define RF_PDL_ENTRY_TRIGGER_FIRST()                          \
+    do {                                                      \
+        asm volatile("griddepcontrol.launch_dependents;" ::); \
+        asm volatile("griddepcontrol.wait;" ::: "memory");    \
+    } while (0)
 #else
 #define RF_PDL_ENTRY() \
     do {               \
+    } while (0)
+#define RF_PDL_ENTRY_TRIGGER_FIRST() \
+    do {                             \
     } while (0)
 #endif
 

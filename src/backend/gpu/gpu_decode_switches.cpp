@@ -46,6 +46,8 @@ namespace rf::gpu {
 //   RF_GPU_FAST_REPLAY=off      re-emit every step (no relaunch of an identical step's graph)
 //   RF_GPU_MATVEC1_PERSIST=off  the one-token matvec launches one block per row group (no
 //                               persistent grid)
+//   RF_GPU_QUANT_TRIGGER_FIRST=on  the q8_1 quantize launch before a matvec lets the matvec launch (and
+//                               load its first weights) before the quantize waits for its predecessor
 //   RF_GPU_MATVEC1_XDIRECT=on|off  the one-token matvec reads its q8_1 x from global memory
 //                               instead of staging it in shared memory (default: by shape)
 //   RF_GPU_ATTN_MIN_CHUNK=N     the split-K decode attention gives each block at least N positions
@@ -114,6 +116,7 @@ DecodeSwitches decode_switches() {
     d.norm_slices = env_choice("RF_GPU_NORM_SLICES", {"off", "on"}, 1) == 1;
     d.fast_replay = env_choice("RF_GPU_FAST_REPLAY", {"off", "on"}, 1) == 1;
     d.matvec1_persistent = env_choice("RF_GPU_MATVEC1_PERSIST", {"off", "on"}, 1) == 1;
+    d.quant_trigger_first = env_choice("RF_GPU_QUANT_TRIGGER_FIRST", {"off", "on"}, def.quant_trigger_first ? 1 : 0) == 1;
     d.attn_min_chunk = env_int("RF_GPU_ATTN_MIN_CHUNK", 32, 1 << 30, def.attn_min_chunk);
     d.matvec1_x_direct = env_choice("RF_GPU_MATVEC1_XDIRECT", {"off", "shape", "on"}, def.matvec1_x_direct);
     d.attn_blocks_per_sm = env_int("RF_GPU_ATTN_BLOCKS_PER_SM", 1, 64, def.attn_blocks_per_sm);

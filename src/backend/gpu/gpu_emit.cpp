@@ -327,7 +327,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
     auto quantized_input = [&](const Act& x) {
         for (int s = 0; s < 2; ++s)
             if (same_act(q8_of[s], x)) return s;
-        launch_quantize_q8_1(l, x.data, x.rows, x.cols, q8_xq(0, x), q8_xds(0, x));
+        // (called right before a matvec launch, which reads only weights before its wait)
+        launch_quantize_q8_1(l, x.data, x.rows, x.cols, q8_xq(0, x), q8_xds(0, x), switches.quant_trigger_first);
         q8_of[0] = x;
         return 0;
     };

@@ -88,8 +88,12 @@ __global__ void __launch_bounds__(kNormSliceThreads) rms_norm_sliced_kernel(cons
     if (xq != nullptr) quantize_q8_1_warp(o, row * cols + i, xq, xds);
 }
 
+// TRIGGER_FIRST: the next kernel (a matvec, which reads only weights before its wait) may launch
+// while this one waits for its predecessor (launch_quantize_q8_1).
+template <bool TRIGGER_FIRST>
 __global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
-    RF_PDL_ENTRY();
+    if constexpr (TRIGGER_FIRST) RF_PDL_ENTRY_TRIGGER_FIRST();
+    else RF_PDL_ENTRY();
     const int lane = threadIdx.x % RF_WARP_SIZE;
     const int64_t b = static_cast<int64_t>(blockIdx.x) * (blockDim.x / RF_WARP_SIZE) + threadIdx.x / RF_WARP_SIZE;
     const int64_t blocks_per_row = cols / 32;
@@ -117,9 +121,12 @@ void launch_rms_norm(Launcher& l, const float* x, const float* w, float eps, flo
              rows, cols, xq, xds);
 }
 
-void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
+void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds,
+                          bool trigger_first) {
     const int64_t blocks = rows * (cols / 32);
-    l.launch(quantize_q8_1_kernel, dim3(ceil_div(blocks, 8)), dim3(256), 0, x, rows, cols, xq, xds);
+    const dim3 grid(ceil_div(blocks, 8)), block(256);
+    if (trigger_first) l.launch(quantize_q8_1_kernel<true>, grid, block, 0, x, rows, cols, xq, xds);
+    else l.launch(quantize_q8_1_kernel<false>, grid, block, 0, x, rows, cols, xq, xds);
 }
 
 }  // namespace rf::gpu

@@ -18,7 +18,10 @@ namespace rf::gpu {
 void launch_rms_norm(Launcher& l, const float* x, const float* w, float eps, float* out, int64_t rows, int64_t cols,
                      int8_t* xq, float2* xds, bool sliced = false);
 
-// q8_1 of x [rows, cols] (cols % 32 == 0).
-void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds);
+// q8_1 of x [rows, cols] (cols % 32 == 0). trigger_first: the next kernel may launch before this one
+// waits for its predecessor (programmatic dependent launch; only where that next kernel reads nothing
+// but weights before its own wait: the matvecs).
+void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds,
+                          bool trigger_first = false);
 
 }  // namespace rf::gpu
