@@ -202,9 +202,6 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             {{"RF_GPU_EARLY_LOADS", "off"}},
             {{"RF_GPU_FAST_REPLAY", "off"}},
             {{"RF_GPU_NORM_SLICES", "off"}},
-            // the quantize launches let their matvec launch before they wait (many-token pass: before
-            // the down projection)
-            {{"RF_GPU_QUANT_TRIGGER_FIRST", "on"}},
             {{"RF_GPU_MATVEC1_PERSIST", "off"}, {"RF_GPU_ATTN_PREFETCH", "off"}, {"RF_GPU_MATVEC1_XDIRECT", "off"}},
             // the FMA decode attention, with and without its L2 prefetch
             {{"RF_GPU_ATTN_MMA", "off"}},
@@ -229,6 +226,10 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             {{"RF_GPU_EARLY_LOADS", "on"}},
             {{"RF_GPU_MATVEC1_EARLY", "one"}},
             {{"RF_GPU_MATVEC1_EARLY", "on"}},
+            // (the fixed indices above and the last three are compared by position)
+            // the quantize launches let their matvec launch only after they waited (default: before;
+            // many-token pass: before the down projection)
+            {{"RF_GPU_QUANT_TRIGGER_FIRST", "off"}},
             // the matrix-unit attention's one-tile blocks with a softmax per warp and the warps merged at
             // the end (default: one softmax per block; P rounded to f16 against another max)
             {{"RF_GPU_ATTN_ONE_TILE", "off"}},
@@ -406,8 +407,8 @@ TEST(GpuDecodeFusion, LastRowNormWithoutTheGather) {
     }
 }
 
-// RF_GPU_QUANT_TRIGGER_FIRST launches the quantize kernel's trigger-first instance, and only with the
-// switch: knocking that instance out by name leaves the matvec reading the q8_1 an earlier step left,
+// RF_GPU_QUANT_TRIGGER_FIRST (default on) launches the quantize kernel's trigger-first instance, and
+// off the other one: knocking that instance out by name leaves the matvec reading the q8_1 an earlier step left,
 // so y changes with the switch and not without it. (Its bits: SwitchesChangeNoBit.)
 TEST(GpuDecodeFusion, QuantizeTriggerFirstIsTaken) {
     if (gpu().device_info().arch.rfind("sm_", 0) != 0) GTEST_SKIP() << "kernel names: CUDA builds only";

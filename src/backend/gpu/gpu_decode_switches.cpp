@@ -46,8 +46,9 @@ namespace rf::gpu {
 //   RF_GPU_FAST_REPLAY=off      re-emit every step (no relaunch of an identical step's graph)
 //   RF_GPU_MATVEC1_PERSIST=off  the one-token matvec launches one block per row group (no
 //                               persistent grid)
-//   RF_GPU_QUANT_TRIGGER_FIRST=on  the q8_1 quantize launch before a matvec lets the matvec launch (and
-//                               load its first weights) before the quantize waits for its predecessor
+//   RF_GPU_QUANT_TRIGGER_FIRST=off  the q8_1 quantize launch before a matvec lets the matvec launch only
+//                               after the quantize's own wait (default: before it, so that the matvec's
+//                               blocks load their first weights during the kernel before the quantize)
 //   RF_GPU_MATVEC1_XDIRECT=on|off  the one-token matvec reads its q8_1 x from global memory
 //                               instead of staging it in shared memory (default: by shape)
 //   RF_GPU_ATTN_MIN_CHUNK=N     the split-K decode attention gives each block at least N positions
