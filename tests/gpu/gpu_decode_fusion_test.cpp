@@ -226,7 +226,6 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             {{"RF_GPU_EARLY_LOADS", "on"}},
             {{"RF_GPU_MATVEC1_EARLY", "one"}},
             {{"RF_GPU_MATVEC1_EARLY", "on"}},
-            // (the fixed indices above and the last three are compared by position)
             // the quantize launches let their matvec launch only after they waited (default: before;
             // many-token pass: before the down projection)
             {{"RF_GPU_QUANT_TRIGGER_FIRST", "off"}},
