@@ -115,26 +115,24 @@ void launch_rms_norm(Launcher& l, const float* x, const float* w, float eps, flo
                      int8_t* xq, float2* xds, bool sliced, bool trigger_first) {
     const bool apart = out + rows * cols <= x || x + rows * cols <= out;
     if (sliced && apart && cols >= 1024) {
-        const dim3 grid(static_cast<unsigned>(rows), ceil_div(cols, kNormSlice)), block(kNormSliceThreads);
-        if (trigger_first) l.launch(rms_norm_sliced_kernel<true>, grid, block, 0, x, w, eps, out, cols, xq, xds);
-        else l.launch(rms_norm_sliced_kernel<false>, grid, block, 0, x, w, eps, out, cols, xq, xds);
+        l.launch(trigger_first ? rms_norm_sliced_kernel<true> : rms_norm_sliced_kernel<false>,
+                 dim3(static_cast<unsigned>(rows), ceil_div(cols, kNormSlice)), dim3(kNormSliceThreads), 0, x, w, eps, out,
+                 cols, xq, xds);
         return;
     }
     // enough threads that each holds at most kVals values (up to 1024), a multiple of 32
     int64_t threads = (cols + kVals - 1) / kVals;
     threads = threads < 32 ? 32 : threads > 1024 ? 1024 : (threads + 31) / 32 * 32;
     if (threads < 128 && cols >= 128) threads = 128;
-    const dim3 grid(static_cast<unsigned>(rows)), block(static_cast<unsigned>(threads));
-    if (trigger_first) l.launch(rms_norm_kernel<true>, grid, block, 0, x, w, eps, out, rows, cols, xq, xds);
-    else l.launch(rms_norm_kernel<false>, grid, block, 0, x, w, eps, out, rows, cols, xq, xds);
+    l.launch(trigger_first ? rms_norm_kernel<true> : rms_norm_kernel<false>, dim3(static_cast<unsigned>(rows)),
+             dim3(static_cast<unsigned>(threads)), 0, x, w, eps, out, rows, cols, xq, xds);
 }
 
 void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds,
                           bool trigger_first) {
     const int64_t blocks = rows * (cols / 32);
-    const dim3 grid(ceil_div(blocks, 8)), block(256);
-    if (trigger_first) l.launch(quantize_q8_1_kernel<true>, grid, block, 0, x, rows, cols, xq, xds);
-    else l.launch(quantize_q8_1_kernel<false>, grid, block, 0, x, rows, cols, xq, xds);
+    l.launch(trigger_first ? quantize_q8_1_kernel<true> : quantize_q8_1_kernel<false>, dim3(ceil_div(blocks, 8)), dim3(256),
+             0, x, rows, cols, xq, xds);
 }
 
 }  // namespace rf::gpu
