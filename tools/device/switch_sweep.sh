@@ -2,7 +2,8 @@
 # Decode switches against each other on the GPU machine (after `validate_h100.sh build`): for every
 # model, the engine's bench (`rocmforge bench --synthetic MODEL --device gpu -p 0 -n 128 -d 512 -r 3`)
 # under each setting, the settings taken in turn ROUNDS times (so that the card's drift falls on all of
-# them alike). One line per run: model, round, setting, then the bench's tok/s columns (median | min -
+# them alike), the order rotated by one each round (a run's place in a round biases it: on 0.5b q4_0 a
+# switch that changes no launch of its step measured 0.25 % apart in a fixed order). One line per run: model, round, setting, then the bench's tok/s columns (median | min -
 # max of its runs); then per model and setting the mean of the rounds' medians and their range.
 #   ROUNDS=2 DEPTH=512 tools/device/switch_sweep.sh "MODEL ..." "" "VAR=VALUE VAR2=VALUE" ...
 # ("" is the default; a setting is a space-separated list of environment assignments)
@@ -17,8 +18,10 @@ shift
 runs=$(mktemp)
 trap 'rm -f "$runs"' EXIT
 for model in $models; do
+    settings=("$@")
     for round in $(seq "${ROUNDS:-2}"); do
-        for setting in "$@"; do
+        for ((j = 0; j < ${#settings[@]}; ++j)); do
+            setting=${settings[$(((j + round - 1) % ${#settings[@]}))]}
             # shellcheck disable=SC2086 # a setting is a list of assignments
             env $setting timeout 180 "$rf" bench --synthetic "$model" --device gpu -p 0 -n 128 -d "${DEPTH:-512}" -r 3 2>&1 |
                 grep -E "^\| qwen|rror" | cut -d'|' -f8,9 | sed "s/^/$model r$round [${setting:-default}] /" | tee -a "$runs"
