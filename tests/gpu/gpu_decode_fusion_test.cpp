@@ -229,8 +229,6 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             // the quantize launches let their matvec launch only after they waited (default: before;
             // many-token pass: before the down projection)
             {{"RF_GPU_QUANT_TRIGGER_FIRST", "off"}},
-            // the rms_norm kernels before a matvec let it launch before they wait (many-token pass)
-            {{"RF_GPU_NORM_TRIGGER_FIRST", "on"}},
             // the matrix-unit attention's one-tile blocks with a softmax per warp and the warps merged at
             // the end (default: one softmax per block; P rounded to f16 against another max)
             {{"RF_GPU_ATTN_ONE_TILE", "off"}},
@@ -408,51 +406,40 @@ TEST(GpuDecodeFusion, LastRowNormWithoutTheGather) {
     }
 }
 
-// RF_GPU_QUANT_TRIGGER_FIRST (default on) and RF_GPU_NORM_TRIGGER_FIRST (default off) launch the
-// trigger-first instance of the quantize / rms_norm kernel before a matvec, and off the other one:
-// knocking that instance out by its (mangled) name leaves the matvec reading the q8_1 an earlier step
-// left, so y changes with the switch and not without it. (Their bits: SwitchesChangeNoBit.)
-TEST(GpuDecodeFusion, TriggerFirstInstancesAreTaken) {
+// RF_GPU_QUANT_TRIGGER_FIRST (default on) launches the trigger-first instance of the quantize kernel
+// before a matvec, and off the other one: knocking that instance out by its (mangled) name leaves the
+// matvec reading the q8_1 an earlier step left, so y changes with the switch and not without it.
+// (Its bits: SwitchesChangeNoBit.)
+TEST(GpuDecodeFusion, QuantizeTriggerFirstIsTaken) {
     if (gpu().device_info().arch.rfind("sm_", 0) != 0) GTEST_SKIP() << "kernel names: CUDA builds only";
     const int64_t E = 1024;
     const auto bw = random_weight_bytes(TensorType::Q4_0, E, E, 8300);
     const Weight w = gpu().load_weight(TensorType::Q4_0, E, E, 1, bw.data());
-    const auto ones = std::vector<float>(static_cast<size_t>(E), 1.0f);
-    const Weight norm = gpu().load_weight(TensorType::F32, E, 1, 1, ones.data());
     const auto xa = random_floats(static_cast<size_t>(E), 8301), xb = random_floats(static_cast<size_t>(E), 8302);
-    DeviceActs x(1, E), h(1, E), y(1, E);
-    ScopedEnv many("RF_GPU_MATVEC1", "0");  // x quantized (or normalised) by its own launch before the matvec
-    struct Case {
-        const char* sw;
-        const char* instances;  // the trigger-first instances' mangled names
-        bool with_norm;
+    DeviceActs x(1, E), y(1, E);
+    ScopedEnv many("RF_GPU_MATVEC1", "0");  // x quantized by its own launch before the matvec
+    auto step = [&](const std::vector<float>& in) {
+        x.set(in);
+        y.poison();
+        gpu().begin_step(make_plan(1, 0, 16, 4, 8303));
+        gpu().matmul(w, x.act(), y.act(), nullptr);
+        return y.get();
     };
-    for (const Case& c : {Case{"RF_GPU_QUANT_TRIGGER_FIRST", "quantize_q8_1_kernelILb1E", false},
-                          Case{"RF_GPU_NORM_TRIGGER_FIRST", "rms_norm_sliced_kernelILb1E,rms_norm_kernelILb1E", true}}) {
-        auto step = [&](const std::vector<float>& in) {
-            x.set(in);
-            y.poison();
-            gpu().begin_step(make_plan(1, 0, 16, 4, 8303));
-            if (c.with_norm) gpu().rms_norm(x.act(), norm, 1e-6f, h.act());
-            gpu().matmul(w, c.with_norm ? h.act() : x.act(), y.act(), nullptr);
-            return y.get();
-        };
-        const auto want = step(xb);
-        ASSERT_TRUE(all_finite(want)) << c.sw;
-        for (const bool on : {false, true}) {
-            ScopedEnv sw(c.sw, on ? "on" : "off");
-            step(xa);  // leaves the q8_1 of xa (or of its norm) behind
-            std::vector<float> got;
-            {
-                ScopedEnv skip("RF_GPU_PROFILE_SKIP", c.instances);
-                got = step(xb);
-            }
-            if (on) EXPECT_NE(got, want) << c.sw << "=on: the trigger-first instance was not launched";
-            else EXPECT_EQ(got, want) << c.sw << "=off: the trigger-first instance was launched";
-            EXPECT_EQ(step(xb), want) << c.sw << "=" << (on ? "on" : "off") << ": not the same bits";
+    const auto want = step(xb);
+    ASSERT_TRUE(all_finite(want));
+    for (const bool on : {false, true}) {
+        ScopedEnv sw("RF_GPU_QUANT_TRIGGER_FIRST", on ? "on" : "off");
+        step(xa);  // leaves the q8_1 of xa behind
+        std::vector<float> got;
+        {
+            ScopedEnv skip("RF_GPU_PROFILE_SKIP", "quantize_q8_1_kernelILb1E");  // the trigger-first instance
+            got = step(xb);
         }
+        if (on) EXPECT_NE(got, want) << "on: the trigger-first instance was not launched";
+        else EXPECT_EQ(got, want) << "off: the trigger-first instance was launched";
+        EXPECT_EQ(step(xb), want) << (on ? "on" : "off") << ": not the same bits";
     }
-    for (const Weight* p : {&w, &norm}) gpu().release(const_cast<void*>(p->data));
+    gpu().release(const_cast<void*>(w.data));
 }
 
 // The profiling knock-out (RF_GPU_PROFILE_SKIP, benchmarks only): a named kernel is not launched,

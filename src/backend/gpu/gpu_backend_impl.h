@@ -72,7 +72,6 @@ struct DecodeSwitches {
     bool fast_replay = true;
     bool matvec1_persistent = true;  // one-token matvec on a persistent grid (matvec.cuh)
     bool quant_trigger_first = true;  // the q8_1 quantize before a matvec lets it launch before its own wait
-    bool norm_trigger_first = false;  // an rms_norm kernel before a matvec lets it launch before its own wait
     int matvec1_x_direct = 1;        // one-token matvec reads x from global memory: 0 never, 1 by shape, 2 always
     bool attn_prefetch = true;
     int attn_min_chunk = 32;         // fewest positions per split of the decode attention

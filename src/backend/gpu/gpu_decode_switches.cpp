@@ -49,8 +49,6 @@ namespace rf::gpu {
 //   RF_GPU_QUANT_TRIGGER_FIRST=off  the q8_1 quantize launch before a matvec lets the matvec launch only
 //                               after the quantize's own wait (default: before it, so that the matvec's
 //                               blocks load their first weights during the kernel before the quantize)
-//   RF_GPU_NORM_TRIGGER_FIRST=on  an rms_norm kernel whose output feeds a matvec lets the matvec launch
-//                               before the norm waits for its predecessor (default: after)
 //   RF_GPU_MATVEC1_XDIRECT=on|off  the one-token matvec reads its q8_1 x from global memory
 //                               instead of staging it in shared memory (default: by shape)
 //   RF_GPU_ATTN_MIN_CHUNK=N     the split-K decode attention gives each block at least N positions
@@ -120,7 +118,6 @@ DecodeSwitches decode_switches() {
     d.fast_replay = env_choice("RF_GPU_FAST_REPLAY", {"off", "on"}, 1) == 1;
     d.matvec1_persistent = env_choice("RF_GPU_MATVEC1_PERSIST", {"off", "on"}, 1) == 1;
     d.quant_trigger_first = env_choice("RF_GPU_QUANT_TRIGGER_FIRST", {"off", "on"}, def.quant_trigger_first ? 1 : 0) == 1;
-    d.norm_trigger_first = env_choice("RF_GPU_NORM_TRIGGER_FIRST", {"off", "on"}, def.norm_trigger_first ? 1 : 0) == 1;
     d.attn_min_chunk = env_int("RF_GPU_ATTN_MIN_CHUNK", 32, 1 << 30, def.attn_min_chunk);
     d.matvec1_x_direct = env_choice("RF_GPU_MATVEC1_XDIRECT", {"off", "shape", "on"}, def.matvec1_x_direct);
     d.attn_blocks_per_sm = env_int("RF_GPU_ATTN_BLOCKS_PER_SM", 1, 64, def.attn_blocks_per_sm);

@@ -317,10 +317,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
     // q8_1 of its output where a quantized matvec reads that next.
     auto emit_norm_kernel = [&](const Op& op, size_t idx) {
         const bool fuse_q8 = quantized_matvec_next(op, idx);
-        // (with fuse_q8 the next launch is that matvec: its x's q8_1 is the one written here)
         launch_rms_norm(l, op.a.data, static_cast<const float*>(op.w.data), op.eps, op.c.data, op.a.rows, op.a.cols,
-                        fuse_q8 ? q8_xq(0, op.c) : nullptr, fuse_q8 ? q8_xds(0, op.c) : nullptr, switches.norm_slices,
-                        fuse_q8 && switches.norm_trigger_first);
+                        fuse_q8 ? q8_xq(0, op.c) : nullptr, fuse_q8 ? q8_xds(0, op.c) : nullptr, switches.norm_slices);
         if (fuse_q8) q8_of[0] = op.c;
     };
     auto* res_acc = static_cast<long long*>(res_acc_.ptr);

@@ -7,13 +7,9 @@ namespace {
 // the rest re-read). With xq each warp quantizes the 32 consecutive elements it holds per step.
 constexpr int kVals = 8;
 
-// TRIGGER_FIRST (both norm kernels): the next kernel may launch before this one waits for its
-// predecessor; only where that next kernel is a matvec (it reads nothing but weights before its wait).
-template <bool TRIGGER_FIRST>
 __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps,
                                 float* out, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
-    if constexpr (TRIGGER_FIRST) RF_PDL_ENTRY_TRIGGER_FIRST();
-    else RF_PDL_ENTRY();
+    RF_PDL_ENTRY();
     __shared__ float scratch[32];
     const int64_t row = blockIdx.x;
     const float* xr = x + row * cols;
@@ -57,7 +53,6 @@ __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __rest
 constexpr int kNormSliceThreads = 256;
 constexpr int kNormSlice = 256;  // columns per block: one emit round of kNormSliceThreads
 
-template <bool TRIGGER_FIRST>
 __global__ void __launch_bounds__(kNormSliceThreads) rms_norm_sliced_kernel(const float* __restrict__ x,
                                                                               const float* __restrict__ w, float eps,
                                                                               float* __restrict__ out, int64_t cols,
@@ -67,8 +62,7 @@ __global__ void __launch_bounds__(kNormSliceThreads) rms_norm_sliced_kernel(cons
     const float* xr = x + row * cols;
     const int64_t i = static_cast<int64_t>(blockIdx.y) * kNormSlice + threadIdx.x;  // this thread's column
     const float wi = i < cols ? w[i] : 0.0f;  // weights do not depend on the previous kernel
-    if constexpr (TRIGGER_FIRST) RF_PDL_ENTRY_TRIGGER_FIRST();
-    else RF_PDL_ENTRY();
+    RF_PDL_ENTRY();
     const float xi = i < cols ? xr[i] : 0.0f;  // issued with the sum's loads: one round trip
     float ss = 0.0f;
     if (cols % 4 == 0) {
@@ -112,20 +106,19 @@ __global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, 
 }  // namespace
 
 void launch_rms_norm(Launcher& l, const float* x, const float* w, float eps, float* out, int64_t rows, int64_t cols,
-                     int8_t* xq, float2* xds, bool sliced, bool trigger_first) {
+                     int8_t* xq, float2* xds, bool sliced) {
     const bool apart = out + rows * cols <= x || x + rows * cols <= out;
     if (sliced && apart && cols >= 1024) {
-        l.launch(trigger_first ? rms_norm_sliced_kernel<true> : rms_norm_sliced_kernel<false>,
-                 dim3(static_cast<unsigned>(rows), ceil_div(cols, kNormSlice)), dim3(kNormSliceThreads), 0, x, w, eps, out,
-                 cols, xq, xds);
+        l.launch(rms_norm_sliced_kernel, dim3(static_cast<unsigned>(rows), ceil_div(cols, kNormSlice)), dim3(kNormSliceThreads),
+                 0, x, w, eps, out, cols, xq, xds);
         return;
     }
     // enough threads that each holds at most kVals values (up to 1024), a multiple of 32
     int64_t threads = (cols + kVals - 1) / kVals;
     threads = threads < 32 ? 32 : threads > 1024 ? 1024 : (threads + 31) / 32 * 32;
     if (threads < 128 && cols >= 128) threads = 128;
-    l.launch(trigger_first ? rms_norm_kernel<true> : rms_norm_kernel<false>, dim3(static_cast<unsigned>(rows)),
-             dim3(static_cast<unsigned>(threads)), 0, x, w, eps, out, rows, cols, xq, xds);
+    l.launch(rms_norm_kernel, dim3(static_cast<unsigned>(rows)), dim3(static_cast<unsigned>(threads)), 0, x, w, eps, out,
+             rows, cols, xq, xds);
 }
 
 void launch_quantize_q8_1(Launcher& l, const float* x, int64_t rows, int64_t cols, int8_t* xq, float2* xds,

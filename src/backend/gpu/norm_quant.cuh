@@ -15,9 +15,8 @@ namespace rf::gpu {
 // out[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * w; optional q8_1 of out (xq/xds non-null,
 // cols % 32 == 0). out may alias x. sliced: rows of 1024+ columns not written in place run as
 // several blocks per row (each sums the whole row, then normalises and quantizes a slice of it).
-// trigger_first: as launch_quantize_q8_1's (only where the next kernel is a matvec).
 void launch_rms_norm(Launcher& l, const float* x, const float* w, float eps, float* out, int64_t rows, int64_t cols,
-                     int8_t* xq, float2* xds, bool sliced = false, bool trigger_first = false);
+                     int8_t* xq, float2* xds, bool sliced = false);
 
 // q8_1 of x [rows, cols] (cols % 32 == 0). trigger_first: the next kernel may launch before this one
 // waits for its predecessor (programmatic dependent launch; only where that next kernel reads nothing
