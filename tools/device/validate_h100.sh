@@ -65,15 +65,17 @@ PY
         ;;
     decode)
         for m in qwen2.5-7b:q4_0 qwen2.5-7b:q8_0 qwen2.5-7b:q4_k_m qwen2.5-0.5b:q4_0; do
-            timeout 240 $rf bench --synthetic "$m" --device gpu -p 0 -n 128 -d 512 -r 3 >"$out/bench_$m.log" 2>&1
-            grep -E "^\| qwen" "$out/bench_$m.log" | tee -a "$summary"
+            log="$out/bench_${m/:/_}.log"  # (the device tool returns no file with ':' in its name)
+            timeout 240 $rf bench --synthetic "$m" --device gpu -p 0 -n 128 -d 512 -r 3 >"$log" 2>&1
+            grep -E "^\| qwen" "$log" | tee -a "$summary"
         done
         ;;
     long)
         for d in 8192 32768; do
             for m in qwen2.5-7b:q4_0 qwen2.5-0.5b:q4_0; do
-                timeout 240 $rf bench --synthetic "$m" --device gpu -p 0 -n 128 -d $d -r 3 >"$out/bench_${m}_d$d.log" 2>&1
-                grep -E "^\| qwen" "$out/bench_${m}_d$d.log" | tee -a "$summary"
+                log="$out/bench_${m/:/_}_d$d.log"
+                timeout 240 $rf bench --synthetic "$m" --device gpu -p 0 -n 128 -d $d -r 3 >"$log" 2>&1
+                grep -E "^\| qwen" "$log" | tee -a "$summary"
             done
         done
         ;;
