@@ -466,10 +466,11 @@ TEST(GpuDecodeFusion, ProfileSkipLeavesTheNamedKernelsOut) {
 // The profiling substitute (RF_GPU_PROFILE_STREAM, weight_stream.cuh; benchmarks only): a named matvec
 // kernel is replaced by a stream of its weight bytes, on the one-token kernel and on the many-token one
 // (RF_GPU_MATVEC1=0), in six stream shapes (blocks per SM, loads before the PDL wait, grid-stride or
-// chunks from a counter or dealt, registers held for nothing). Every Q4_0 block of the matrix is the same, with quants whose four 32-bit words XOR
-// to the stream's magic word and scales that cancel in fours, so a thread that read an odd number of quant
-// words writes the magic into y[0]: y[0] shows that the stream read the weights, y[1..] that the matvec
-// did not run. Without the switch the matvec writes every row.
+// chunks from a counter or dealt, registers held for nothing). Every Q4_0 block of the matrix is the
+// same, with quants whose four 32-bit words XOR to the stream's magic word and scales that cancel in
+// fours, so a thread that read an odd number of quant words writes the magic into y[0]: y[0] shows that
+// the stream read the weights, y[1..] that the matvec did not run. Without the switch the matvec writes
+// every row.
 TEST(GpuDecodeFusion, ProfileStreamReplacesTheNamedMatvec) {
     if (gpu().device_info().arch.rfind("sm_", 0) != 0) GTEST_SKIP() << "kernel names: CUDA builds only";
     // 256 blocks: 256 quant int4s, read by threads 0..255 of the grid-stride stream or of the dynamic

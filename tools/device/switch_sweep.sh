@@ -3,8 +3,9 @@
 # model, the engine's bench (`rocmforge bench --synthetic MODEL --device gpu -p 0 -n 128 -d 512 -r 3`)
 # under each setting, the settings taken in turn ROUNDS times (so that the card's drift falls on all of
 # them alike), the order rotated by one each round (a run's place in a round biases it: on 0.5b q4_0 a
-# switch that changes no launch of its step measured 0.25 % apart in a fixed order). One line per run: model, round, setting, then the bench's tok/s columns (median | min -
-# max of its runs); then per model and setting the mean of the rounds' medians and their range.
+# switch that changes no launch of its step measured 0.25 % apart in a fixed order). One line per run:
+# model, round, setting, then the bench's tok/s columns (median | min - max of its runs); then per model
+# and setting the mean of the rounds' medians and their range.
 #   ROUNDS=2 DEPTH=512 tools/device/switch_sweep.sh "MODEL ..." "" "VAR=VALUE VAR2=VALUE" ...
 # ("" is the default; a setting is a space-separated list of environment assignments)
 set -uo pipefail
