@@ -1,7 +1,8 @@
 // Attention over the paged KV cache against the CPU: head dims 64/128/256, GQA ratios 1/4/7
 // (and 12, more than one q-head group per KV head), contexts that cross KV block boundaries and
 // split-K chunk boundaries, decode and multi-token steps, two sequences in one step; at 4096+
-// positions the chunks on the matrix units and on the FMA kernel (RF_GPU_ATTN_MMA=off).
+// positions the chunks on the matrix units and on the FMA kernel (RF_GPU_ATTN_MMA=off); more than 16
+// chunks per head merged by the wide combine and by the one-group one.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -125,6 +126,72 @@ TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
         ::unsetenv("RF_GPU_ATTN_BLOCKS_PER_SM");
         ::unsetenv("RF_GPU_ATTN_MMA_STAGES");
         EXPECT_NMSE_LE(mma, fma, 2e-5, "matrix units vs fma " + what);
+    }
+}
+
+// More than 16 chunks per head (long contexts, or many blocks per SM): the wide combine (D x G threads
+// per head, RF_GPU_ATTN_COMBINE_WIDE, the default) and the one-group combine, each against the CPU
+// and against each other (the same merge in another order: rounding only). Chunk counts of 17 to
+// several hundred (several rounds per thread, trailing chunks past the context empty), head dims 64 /
+// 128 on both decode kernels and 256 on the FMA one, a multi-token step. On CUDA builds the wide
+// kernel knocked out by name (RF_GPU_PROFILE_SKIP) leaves the output unwritten with the switch on
+// and changes nothing with it off: it is the kernel that ran.
+TEST(GpuAttention, ManyChunksWideCombineMatchesTheOneGroupCombine) {
+    uint32_t seed = 2100;
+    struct Case {
+        int hd, group, n_past, n_tok;
+        const char* per_sm;
+        const char* mma;
+    };
+    const Case cases[] = {{128, 7, 8191, 1, nullptr, nullptr}, {128, 7, 20000, 1, nullptr, nullptr},
+                          {64, 7, 9000, 1, nullptr, nullptr},  {64, 7, 30000, 1, "16", nullptr},
+                          {128, 1, 5000, 3, "8", nullptr},     {128, 7, 600, 1, "32", "off"},
+                          {256, 4, 3000, 1, "16", "off"},     {64, 7, 4500, 1, "64", nullptr}};
+    const bool names = gpu().device_info().arch.rfind("sm_", 0) == 0;
+    for (const Case& c : cases) {
+        std::unique_ptr<ScopedEnv> per_sm, mma;
+        if (c.per_sm != nullptr) per_sm = std::make_unique<ScopedEnv>("RF_GPU_ATTN_BLOCKS_PER_SM", c.per_sm);
+        if (c.mma != nullptr) mma = std::make_unique<ScopedEnv>("RF_GPU_ATTN_MMA", c.mma);
+        const int n_kv = 2, n_head = n_kv * c.group;
+        const int n_blocks = (c.n_past + c.n_tok + 15) / 16 + 8;
+        StepPlan plan = make_plan(c.n_tok, c.n_past, 16, n_blocks, ++seed);
+        const uint32_t kv_seed = ++seed;
+        const std::string what = "hd " + std::to_string(c.hd) + " gqa " + std::to_string(c.group) + " ctx " +
+                                 std::to_string(c.n_past + c.n_tok) + " tokens " + std::to_string(c.n_tok) +
+                                 (c.per_sm != nullptr ? std::string(" per sm ") + c.per_sm : std::string()) +
+                                 (c.mma != nullptr ? std::string(" mma ") + c.mma : std::string());
+        std::vector<float> wide, narrow;
+        check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "wide combine " + what, &wide);
+        {
+            ScopedEnv off("RF_GPU_ATTN_COMBINE_WIDE", "off");
+            check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "one-group combine " + what, &narrow);
+        }
+        EXPECT_NMSE_LE(wide, narrow, 1e-10, "wide vs one-group combine " + what);
+        if (!names) continue;
+        for (const bool on : {true, false}) {
+            ScopedEnv skip("RF_GPU_PROFILE_SKIP", "attention_combine_wide");
+            std::unique_ptr<ScopedEnv> off;
+            if (!on) off = std::make_unique<ScopedEnv>("RF_GPU_ATTN_COMBINE_WIDE", "off");
+            std::vector<float> got;
+            if (on) {
+                KvPools kv(KvCodec::F16, n_blocks, 16, n_kv, c.hd, kv_seed);
+                const auto q = random_floats(static_cast<size_t>(c.n_tok) * n_head * c.hd, kv_seed + 7);
+                DeviceActs dq(q, c.n_tok, static_cast<int64_t>(n_head) * c.hd), dout(c.n_tok, static_cast<int64_t>(n_head) * c.hd);
+                dout.poison();
+                AttentionParams p{n_head, n_kv, c.hd, 1.0f / std::sqrt(static_cast<float>(c.hd))};
+                gpu::DispatchTable decode_only = gpu::dispatch_table_for(gpu().device_info().arch);
+                decode_only.flash_attention = false;
+                gpu::set_dispatch_override(&decode_only);
+                gpu().begin_step(plan);
+                gpu().attention(dq.act(), kv.dev, p, dout.act());
+                got = dout.get();
+                gpu::set_dispatch_override(nullptr);
+                EXPECT_FALSE(all_finite(got)) << "the wide combine knocked out, yet the output was written: " << what;
+            } else {
+                check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "one-group combine, wide knocked out " + what, &got);
+                EXPECT_TRUE(got == narrow) << "the knock-out of the wide combine changed the one-group path: " << what;
+            }
+        }
     }
 }
 

@@ -448,6 +448,8 @@ void launch_attention_d(Launcher& l, const AttnArgs& a, KvCodec codec, int8_t* x
     else launch_attention_rd<D, false>(l, a, codec, kq, kds);
     if (combine && proj != nullptr)
         launch_attention_combine_proj(l, a, D, *proj);
+    else if (combine && a.combine_wide != 0 && a.n_splits > kCombineRegSplits)
+        launch_attention_combine_wide(l, a, D, xq, xds);
     else if (combine)
         l.launch(attention_combine_kernel<D>, dim3(static_cast<unsigned>(a.n_head), static_cast<unsigned>(a.n_tok)),
                  dim3(D), 0, a, xq, xds);

@@ -76,6 +76,9 @@ struct AttnArgs {
     // Nonzero (matrix units): a block whose chunk is one tile shares one softmax over its warps and
     // splits P V by output columns, so no per-warp (max, sum, O) merge is left at its end
     int32_t one_tile;
+    // Nonzero: more than kCombineRegSplits chunks per head (long contexts) are merged by the wide
+    // combine (attention_combine_wide.cu: D x G threads per head, a round of chunks per thread at once)
+    int32_t combine_wide;
     // Profiling only (GpuBackend::set_attention_trace): this launch's AttnTrace records, or null.
     unsigned long long* trace;
 };
@@ -125,6 +128,9 @@ void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec code
                       float2* xds = nullptr, const AttnProj* proj = nullptr);
 // The combine + output projection kernel (attention_combine_proj.cu; launch_attention calls it).
 void launch_attention_combine_proj(Launcher& l, const AttnArgs& a, int head_dim, const AttnProj& p);
+// The combine of a.n_splits chunks per head by D x G threads per head (AttnArgs::combine_wide):
+// out (and its q8_1 with xq), the rotated q with the rope folded in.
+void launch_attention_combine_wide(Launcher& l, const AttnArgs& a, int head_dim, int8_t* xq, float2* xds);
 
 // Whether rope + KV store can be folded into the decode attention of this shape.
 bool attention_can_fuse_rope(int64_t n_tok, int n_qsub, int head_dim, int n_rot);

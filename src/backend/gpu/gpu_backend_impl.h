@@ -84,6 +84,9 @@ struct DecodeSwitches {
     // A matrix-unit attention block of one tile shares one softmax, its warps split P V by columns
     // (H100, same call: 0.5b q4_0 step 430.5 -> 421.2 us, 7b q4_0 1934 -> 1909)
     bool attn_one_tile = true;
+    // More than 16 chunks per head (long contexts) merged by D x G threads per head, each thread's
+    // chunks loaded at once (attention_combine_wide.cu), instead of D threads walking them 8 at a time
+    bool attn_combine_wide = true;
     // One token: the attention combine also multiplies each head by its columns of the output
     // projection (one-token matrices of 32-weight block types) into a fixed-point accumulator; the next
     // rms_norm prologue reads x + acc, the next residual epilogue into x folds it in, so the projection
