@@ -2,7 +2,8 @@
 // output projection + residual, SwiGLU FFN + residual) run step after step on the CPU and the
 // GPU backend with the same weights and KV cache, compared after every step. The GPU replays its
 // step as a graph (kernel parameters that change per step come from device buffers), and a run
-// with graphs off gives bit-identical results to one with graphs on.
+// with graphs off gives bit-identical results to one with graphs on; decode steps at long contexts
+// (more than 16 attention chunks per head) as well.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -169,6 +170,46 @@ TEST(GpuStep, DecodeStepsMatchTheCpuAndReplayAsGraphs) {
         EXPECT_GE(after.graph_launches - before.graph_launches, n_decode - 3) << type_name(t);
         // the attention split changes every 256 positions: updated in place, not re-instantiated
         EXPECT_GE(after.graph_updates - before.graph_updates, 1) << type_name(t);
+    }
+}
+
+// Decode steps at 4,400+ positions: more than 16 attention chunks per head, so the combine runs its
+// grouped merge (RF_GPU_ATTN_COMBINE_WIDE) and, for this Q4_0 layer's one-token output projection, the
+// combine + projection launch its many-chunk instance; against the CPU with the wide merge on and
+// off. On CUDA builds that instance knocked out by name changes the steps' outputs: it is the one
+// that ran.
+TEST(GpuStep, LongContextDecodeStepsMatchTheCpu) {
+    const Layer layer(TensorType::Q4_0, 5000);
+    const int n_prompt = 4400, n_decode = 12, n_blocks = (n_prompt + n_decode + 15) / 16 + 8;
+    const auto plans = decode_plans(n_prompt, n_decode, n_blocks);
+    auto input = [&](size_t i) {
+        return random_floats(static_cast<size_t>(plans[i].n_tokens() * layer.s.embd), 9000 + static_cast<uint32_t>(i));
+    };
+    CpuBackend cpu_be(0);
+    Runner rc(cpu_be, layer, n_prompt, n_blocks, KvCodec::F16);
+    std::vector<std::vector<float>> want;
+    for (size_t i = 0; i < plans.size(); ++i) want.push_back(rc.step(plans[i], input(i)));
+    std::vector<std::vector<float>> got[3];
+    for (int pass = 0; pass < 3; ++pass) {
+        if (pass == 2 && gpu().device_info().arch.rfind("sm_", 0) != 0) break;  // kernel names: CUDA builds only
+        std::unique_ptr<ScopedEnv> env;
+        if (pass == 1) env = std::make_unique<ScopedEnv>("RF_GPU_ATTN_COMBINE_WIDE", "off");
+        if (pass == 2)
+            env = std::make_unique<ScopedEnv>("RF_GPU_PROFILE_SKIP", "attention_combine_proj_kernelILi64ELNS_10TensorTypeE2ELb1E");
+        Runner rg(gpu(), layer, n_prompt, n_blocks, KvCodec::F16);
+        double worst = 0.0;
+        for (size_t i = 0; i < plans.size(); ++i) {
+            got[pass].push_back(rg.step(plans[i], input(i)));
+            if (i == 0 || pass == 2) continue;  // (the prompt: prefill kernels)
+            ASSERT_TRUE(all_finite(got[pass].back())) << "pass " << pass << " step " << i;
+            worst = std::max(worst, nmse(got[pass].back().data(), want[i].data(), want[i].size()));
+        }
+        if (pass < 2) EXPECT_LE(worst, 2e-3) << (pass == 0 ? "wide merge" : "one-group merge");
+    }
+    if (!got[2].empty()) {
+        size_t changed = 0;
+        for (size_t i = 1; i < plans.size(); ++i) changed += got[2][i] != got[0][i];
+        EXPECT_EQ(changed, plans.size() - 1) << "the many-chunk combine + projection instance did not run in every decode step";
     }
 }
 

@@ -464,10 +464,11 @@ bool attention_can_fuse_rope(int64_t n_tok, int n_qsub, int head_dim, int n_rot)
            n_rot <= head_dim;
 }
 
-bool attention_proj_supported(int head_dim, int n_splits, int64_t n_tok, TensorType type) {
+bool attention_proj_supported(int head_dim, int n_splits, int64_t n_tok, TensorType type, bool combine_wide) {
     const bool legacy = type == TensorType::Q4_0 || type == TensorType::Q4_1 || type == TensorType::Q5_0 ||
                         type == TensorType::Q5_1 || type == TensorType::Q8_0;
-    return legacy && (head_dim == 64 || head_dim == 128) && n_tok == 1 && n_splits >= 2 && n_splits <= kCombineRegSplits;
+    return legacy && (head_dim == 64 || head_dim == 128) && n_tok == 1 && n_splits >= 2 &&
+           (n_splits <= kCombineRegSplits || combine_wide);
 }
 
 void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec codec, int8_t* xq, float2* xds,
@@ -479,7 +480,7 @@ void launch_attention(Launcher& l, const AttnArgs& a, int head_dim, KvCodec code
                      " with this KV codec in this build");
     if (a.rope_fused && !(attention_can_fuse_rope(a.n_tok, a.n_qsub, head_dim, a.rope.n_rot) && a.q_rot == a.q))
         fail_message("gpu attention: rope cannot be folded into this launch (one token, one q-head block per KV head)");
-    if (proj != nullptr && !(attention_proj_supported(head_dim, a.n_splits, a.n_tok, proj->type) &&
+    if (proj != nullptr && !(attention_proj_supported(head_dim, a.n_splits, a.n_tok, proj->type, a.combine_wide != 0) &&
                              proj->w.cols == static_cast<int64_t>(a.n_head) * head_dim))
         fail_message("gpu attention: the output projection cannot be folded into this combine (head_dim " +
                      std::to_string(head_dim) + ", " + std::to_string(a.n_splits) + " splits, " + std::to_string(a.n_tok) +

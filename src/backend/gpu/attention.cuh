@@ -117,9 +117,10 @@ struct AttnProj {
     long long* acc;        // [rows]
 };
 
-// Whether the combine can take the output projection: one token, 2..16 splits, head dims 64 / 128,
-// 32-weight block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) over n_head * head_dim columns.
-bool attention_proj_supported(int head_dim, int n_splits, int64_t n_tok, TensorType type);
+// Whether the combine can take the output projection: one token, 2..16 splits (any number with the
+// wide merge, AttnArgs::combine_wide), head dims 64 / 128, 32-weight block types (Q4_0, Q4_1, Q5_0,
+// Q5_1, Q8_0) over n_head * head_dim columns.
+bool attention_proj_supported(int head_dim, int n_splits, int64_t n_tok, TensorType type, bool combine_wide);
 
 // xq / xds (optional, head_dim % 32 == 0): the kernel writing out also writes its q8_1 form
 // (see norm_quant.cuh) for the matmul that follows. proj (optional, attention_proj_supported): the

@@ -45,4 +45,75 @@ struct CombineChunks {
     }
 };
 
+// Many chunks (more than kCombineRegSplits) merged by G groups of D threads: thread (g, d) runs over
+// chunks g, g + G, ... in rounds of kCombineRegSplits whose loads are all issued together (one memory
+// round trip per round), keeping (max, sum, acc) of its chunks rescaled between rounds (run); the
+// groups' results then meet in shared memory (GroupedChunks::merge, after a barrier).
+struct ChunkRun {
+    float M = -INFINITY, num = 0.0f, den = 0.0f;  // num, den relative to e^M; M -inf: no chunk yet
+};
+
+// ml_h: chunk s's (max, sum) at ml_h[s]; pa_d: its partial sum of this dim at pa_d[s * D]
+template <int D, int G>
+__device__ __forceinline__ ChunkRun run_chunks(const float2* ml_h, const float* pa_d, int n_splits, int g) {
+    constexpr int R = kCombineRegSplits;
+    ChunkRun r;
+    for (int s0 = g; s0 < n_splits; s0 += G * R) {
+        float2 ml[R];
+        float pa[R];
+#pragma unroll
+        for (int k = 0; k < R; ++k) {
+            const int s = s0 + k * G;
+            ml[k] = s < n_splits ? ml_h[s] : make_float2(-INFINITY, 0.0f);
+            pa[k] = s < n_splits ? pa_d[static_cast<int64_t>(s) * D] : 0.0f;  // (unwritten for empty chunks)
+        }
+        float Mr = r.M;
+#pragma unroll
+        for (int k = 0; k < R; ++k) Mr = fmaxf(Mr, ml[k].x);
+        if (Mr == -INFINITY) continue;  // every chunk so far empty (uniform over the group)
+        const float f = r.M == -INFINITY ? 0.0f : __expf(r.M - Mr);
+        r.num *= f;
+        r.den *= f;
+#pragma unroll
+        for (int k = 0; k < R; ++k) {
+            const bool empty = ml[k].x == -INFINITY;
+            const float w = __expf(ml[k].x - Mr);
+            r.num += empty ? 0.0f : w * pa[k];
+            r.den += empty ? 0.0f : w * ml[k].y;
+        }
+        r.M = Mr;
+    }
+    return r;
+}
+
+// The groups' runs in shared memory: put() by every thread (g, d), a barrier, then merge() by the
+// threads of any one group: dim d's output.
+template <int D, int G>
+struct GroupedChunks {
+    float acc[G][D];
+    float m[G], l[G];
+
+    __device__ __forceinline__ void put(const ChunkRun& r, int g, int d) {
+        acc[g][d] = r.num;
+        if (d == 0) {  // (max, sum) are the same for every dim of a group
+            m[g] = r.M;
+            l[g] = r.den;
+        }
+    }
+    __device__ __forceinline__ float merge(int d) const {
+        float M = -INFINITY;
+#pragma unroll
+        for (int j = 0; j < G; ++j) M = fmaxf(M, m[j]);
+        float num = 0.0f, den = 0.0f;
+#pragma unroll
+        for (int j = 0; j < G; ++j) {
+            const bool empty = m[j] == -INFINITY;
+            const float w = __expf(m[j] - M);
+            num += empty ? 0.0f : w * acc[j][d];
+            den += empty ? 0.0f : w * l[j];
+        }
+        return num / den;
+    }
+};
+
 }  // namespace rf::gpu

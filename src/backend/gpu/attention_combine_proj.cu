@@ -8,7 +8,8 @@
 // Thread t of a block holds kProjHeld (row, unit) pairs of the slice, loaded before the
 // programmatic-dependent wait: pair p = s * kProjPairs + k * kProjThreads + t is row p / (D / 32),
 // unit p % (D / 32) of the head's D / 32 units (a row's units on consecutive lanes, summed by
-// shuffles). Threads t < D also merge dim t.
+// shuffles). Threads t < D also merge dim t; more than kCombineRegSplits chunks (long contexts) are
+// merged by every thread of the block in kProjThreads / D groups (attention_combine.cuh: run_chunks).
 #include <string>
 
 #include "backend/gpu/attention.cuh"
@@ -24,7 +25,9 @@ constexpr int kProjThreads = 128;
 constexpr int kProjHeld = 2;
 constexpr int kProjPairs = kProjThreads * kProjHeld;  // (row, unit) pairs of a block
 
-template <int D, TensorType T>
+// MANY: more than kCombineRegSplits chunks (an instance of its own: the grouped merge's registers,
+// 128-140 against 72-80, are not paid at short contexts)
+template <int D, TensorType T, bool MANY>
 __global__ void __launch_bounds__(kProjThreads) attention_combine_proj_kernel(const AttnArgs a, const AttnProj p) {
     using P = QuantPolicy<T>;
     constexpr int UPH = D / 32;  // units of a row in one head's columns
@@ -53,6 +56,9 @@ __global__ void __launch_bounds__(kProjThreads) attention_combine_proj_kernel(co
     const bool merger = tid < D;
     float* qh = a.q_rot + static_cast<int64_t>(h) * D;
     const size_t base = static_cast<size_t>(h) * a.n_splits;
+    // more than kCombineRegSplits chunks (long contexts): every thread of the block merges, in G groups
+    constexpr int G = kProjThreads / D;
+    __shared__ GroupedChunks<D, MANY ? G : 1> grouped;
     CombineChunks ch;
     float q_x = 0.0f, q_p = 0.0f;
     if (merger) {
@@ -61,13 +67,16 @@ __global__ void __launch_bounds__(kProjThreads) attention_combine_proj_kernel(co
             q_x = qh[tid];
             q_p = qh[rope_partner(tid, a.rope.n_rot, a.rope.neox != 0)];
         }
-        ch.load<D>(a.partial_ml + base, a.partial_acc + base * D + tid, a.n_splits);
+        if constexpr (!MANY) ch.load<D>(a.partial_ml + base, a.partial_acc + base * D + tid, a.n_splits);
     }
+    if constexpr (MANY) grouped.put(run_chunks<D, G>(a.partial_ml + base, a.partial_acc + base * D + tid % D, a.n_splits, tid / D), tid / D, tid % D);
     const float q_rotated = rope && merger ? rope_rotate_loaded(q_x, q_p, tid, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s) : 0.0f;
-    if (rope) __syncthreads();  // every read of q is done before the rotated q is written
+    if (rope || MANY) __syncthreads();  // every read of q is done before the rotated q is written; the groups' runs
     if (merger) {
         if (rope) qh[tid] = q_rotated;
-        const float o = ch.merge(ch.max());
+        float o;
+        if constexpr (MANY) o = grouped.merge(tid);
+        else o = ch.merge(ch.max());
         if (slice == 0) a.out[static_cast<int64_t>(h) * D + tid] = o;
         quantize_q8_1_warp(o, tid, xs_q, xs_ds);  // (threads [0, D) are whole warps)
     }
@@ -87,7 +96,8 @@ template <int D, TensorType T>
 void launch_dt(Launcher& l, const AttnArgs& a, const AttnProj& p) {
     const int64_t pairs = p.w.rows * (D / 32);
     const dim3 grid(static_cast<unsigned>(a.n_head), static_cast<unsigned>(ceil_div(pairs, kProjPairs)));
-    l.launch(attention_combine_proj_kernel<D, T>, grid, dim3(kProjThreads), 0, a, p);
+    if (a.n_splits > kCombineRegSplits) l.launch(attention_combine_proj_kernel<D, T, true>, grid, dim3(kProjThreads), 0, a, p);
+    else l.launch(attention_combine_proj_kernel<D, T, false>, grid, dim3(kProjThreads), 0, a, p);
 }
 
 template <int D>

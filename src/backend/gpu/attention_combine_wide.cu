@@ -26,12 +26,10 @@ constexpr int combine_groups() {
 
 template <int D, int G>
 __global__ void __launch_bounds__(D* G) attention_combine_wide_kernel(const AttnArgs a, int8_t* xq, float2* xds) {
-    constexpr int R = kCombineRegSplits;  // chunks per thread and round
     const int h = blockIdx.x, t = blockIdx.y;
     const int d = static_cast<int>(threadIdx.x) % D, g = static_cast<int>(threadIdx.x) / D;
     __shared__ float cs_s[D / 2], sn_s[D / 2];
-    __shared__ float acc_s[G][D];
-    __shared__ float m_s[G], l_s[G];
+    __shared__ GroupedChunks<D, G> grouped;
     float* qh = a.q_rot + t * a.q_stride + static_cast<int64_t>(h) * D;
     const size_t base = (static_cast<size_t>(t) * a.n_head + h) * a.n_splits;
     const float* pa_d = a.partial_acc + base * D + d;  // chunk s's sum of this dim: pa_d[s * D]
@@ -48,53 +46,12 @@ __global__ void __launch_bounds__(D* G) attention_combine_wide_kernel(const Attn
     const float q_x = rope ? qh[d] : 0.0f;
     const float q_p = rope ? qh[rope_partner(d, a.rope.n_rot, a.rope.neox != 0)] : 0.0f;
 
-    float M = -INFINITY, num = 0.0f, den = 0.0f;  // this thread's chunks so far, relative to M
-    for (int s0 = g; s0 < n_splits; s0 += G * R) {
-        float2 ml[R];
-        float pa[R];
-#pragma unroll
-        for (int k = 0; k < R; ++k) {
-            const int s = s0 + k * G;
-            ml[k] = s < n_splits ? ml_h[s] : make_float2(-INFINITY, 0.0f);
-            pa[k] = s < n_splits ? pa_d[static_cast<int64_t>(s) * D] : 0.0f;  // (unwritten for empty chunks)
-        }
-        float Mr = M;
-#pragma unroll
-        for (int k = 0; k < R; ++k) Mr = fmaxf(Mr, ml[k].x);
-        if (Mr == -INFINITY) continue;  // every chunk so far empty (uniform over the group)
-        const float f = M == -INFINITY ? 0.0f : __expf(M - Mr);
-        num *= f;
-        den *= f;
-#pragma unroll
-        for (int k = 0; k < R; ++k) {
-            const bool empty = ml[k].x == -INFINITY;
-            const float w = __expf(ml[k].x - Mr);
-            num += empty ? 0.0f : w * pa[k];
-            den += empty ? 0.0f : w * ml[k].y;
-        }
-        M = Mr;
-    }
-    acc_s[g][d] = num;
-    if (d == 0) {  // (max, sum) are the same for every dim of the group
-        m_s[g] = M;
-        l_s[g] = den;
-    }
+    grouped.put(run_chunks<D, G>(ml_h, pa_d, n_splits, g), g, d);
     const float q_rotated = rope ? rope_rotate_loaded(q_x, q_p, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s) : 0.0f;
     __syncthreads();  // (also: every read of q is done before the rotated q is written)
     if (g != 0) return;
     if (a.rope_fused) qh[d] = q_rotated;
-    float Mt = -INFINITY;
-#pragma unroll
-    for (int j = 0; j < G; ++j) Mt = fmaxf(Mt, m_s[j]);
-    float o_num = 0.0f, o_den = 0.0f;
-#pragma unroll
-    for (int j = 0; j < G; ++j) {
-        const bool empty = m_s[j] == -INFINITY;
-        const float w = __expf(m_s[j] - Mt);
-        o_num += empty ? 0.0f : w * acc_s[j][d];
-        o_den += empty ? 0.0f : w * l_s[j];
-    }
-    const float o = o_num / o_den;
+    const float o = grouped.merge(d);
     const int64_t e = static_cast<int64_t>(h) * D + d;  // element of the token's row
     a.out[t * a.out_stride + e] = o;
     if (xq != nullptr) quantize_q8_1_warp(o, t * a.out_stride + e, xq, xds);  // (D % 32 == 0)

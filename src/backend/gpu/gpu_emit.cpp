@@ -286,7 +286,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
         const Op &m = ops_[i + 1], &nm = ops_[i + 3];
         if (m.kind != OpKind::Matmul || !same_act(m.a, at.c) || m.bias || !matvec_path(m) ||
             !one_token_matvec(m, switches) || m.w.cols != at.c.cols ||
-            !attention_proj_supported(at.attn.head_dim, n_splits, at.a.rows, m.w.type) ||
+            !attention_proj_supported(at.attn.head_dim, n_splits, at.a.rows, m.w.type, switches.attn_combine_wide) ||
             static_cast<int64_t>(at.attn.n_head) * at.attn.head_dim != at.c.cols || m.w.rows > (int64_t{1} << 20))
             return 0;
         const Act x = residual_of(i + 1);
