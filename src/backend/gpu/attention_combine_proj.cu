@@ -5,11 +5,11 @@
 // and no round trip of its input. Slice 0's block writes out_h (f32) and, with the rope folded into
 // the attention, the head's rotated q, as the combine kernel does.
 //
-// Thread t of a block holds kProjHeld (row, unit) pairs of the slice, loaded before the
-// programmatic-dependent wait: pair p = s * kProjPairs + k * kProjThreads + t is row p / (D / 32),
-// unit p % (D / 32) of the head's D / 32 units (a row's units on consecutive lanes, summed by
-// shuffles). Threads t < D also merge dim t; more than kCombineRegSplits chunks (long contexts) are
-// merged by every thread of the block in kProjThreads / D groups (attention_combine.cuh: run_chunks).
+// Thread t of a block of N threads holds kProjHeld (row, unit) pairs of the slice, loaded before the
+// programmatic-dependent wait: pair p = s * N * kProjHeld + k * N + t is row p / (D / 32), unit
+// p % (D / 32) of the head's D / 32 units (a row's units on consecutive lanes, summed by shuffles).
+// Threads t < D also merge dim t; more than kCombineRegSplits chunks (long contexts) are merged by
+// every thread of a block of 4 D threads in 4 groups (attention_combine.cuh: run_chunks).
 #include <string>
 
 #include "backend/gpu/attention.cuh"
@@ -21,17 +21,21 @@
 namespace rf::gpu {
 namespace {
 
-constexpr int kProjThreads = 128;
+constexpr int kProjThreads = 128;  // threads of a block (the few-chunk instances)
 constexpr int kProjHeld = 2;
-constexpr int kProjPairs = kProjThreads * kProjHeld;  // (row, unit) pairs of a block
 
-// MANY: more than kCombineRegSplits chunks (an instance of its own: the grouped merge's registers,
-// 128-140 against 72-80, are not paid at short contexts)
+// MANY: more than kCombineRegSplits chunks, merged by 4 groups of D threads (an instance of its own,
+// with blocks of 4 D threads: the grouped merge's registers, 85-89 against 72-80, are not paid at
+// short contexts, and the 0.5b's 64 chunks at 8K are one round of loads per thread, 128 at 32K two).
+constexpr int proj_threads(int d, bool many) { return many ? 4 * d : kProjThreads; }
+
 template <int D, TensorType T, bool MANY>
-__global__ void __launch_bounds__(kProjThreads) attention_combine_proj_kernel(const AttnArgs a, const AttnProj p) {
+__global__ void __launch_bounds__(proj_threads(D, MANY)) attention_combine_proj_kernel(const AttnArgs a, const AttnProj p) {
     using P = QuantPolicy<T>;
+    constexpr int kThreads = proj_threads(D, MANY);
+    constexpr int kPairs = kThreads * kProjHeld;  // (row, unit) pairs of a block
     constexpr int UPH = D / 32;  // units of a row in one head's columns
-    static_assert(kProjThreads % UPH == 0 && D <= kProjThreads && D % 32 == 0, "whole rows per warp, one dim per thread");
+    static_assert(kThreads % UPH == 0 && D <= kThreads && D % 32 == 0, "whole rows per warp, one dim per thread");
     const int h = blockIdx.x, slice = blockIdx.y, tid = threadIdx.x;
     __shared__ float cs_s[D / 2], sn_s[D / 2];
     __shared__ __align__(16) int8_t xs_q[D];
@@ -43,12 +47,12 @@ __global__ void __launch_bounds__(kProjThreads) attention_combine_proj_kernel(co
     typename P::W w[kProjHeld];
 #pragma unroll
     for (int k = 0; k < kProjHeld; ++k) {
-        row[k] = (slice * kProjPairs + k * kProjThreads + tid) / UPH;
+        row[k] = (slice * kPairs + k * kThreads + tid) / UPH;
         if (row[k] < p.w.rows) w[k] = P::load(P::row(p.w, row[k]), h * UPH + u);
     }
     const bool rope = a.rope_fused != 0 && slice == 0;
     if (rope) {  // angles from the step buffer, before the wait (uniform over the block)
-        for (int i = tid; i < a.rope.n_rot / 2; i += kProjThreads) rope_angle(a.rope, a.positions[0], i, cs_s[i], sn_s[i]);
+        for (int i = tid; i < a.rope.n_rot / 2; i += kThreads) rope_angle(a.rope, a.positions[0], i, cs_s[i], sn_s[i]);
         __syncthreads();
     }
     RF_PDL_ENTRY();
@@ -57,7 +61,7 @@ __global__ void __launch_bounds__(kProjThreads) attention_combine_proj_kernel(co
     float* qh = a.q_rot + static_cast<int64_t>(h) * D;
     const size_t base = static_cast<size_t>(h) * a.n_splits;
     // more than kCombineRegSplits chunks (long contexts): every thread of the block merges, in G groups
-    constexpr int G = kProjThreads / D;
+    constexpr int G = kThreads / D;
     __shared__ GroupedChunks<D, MANY ? G : 1> grouped;
     CombineChunks ch;
     float q_x = 0.0f, q_p = 0.0f;
@@ -95,9 +99,12 @@ __global__ void __launch_bounds__(kProjThreads) attention_combine_proj_kernel(co
 template <int D, TensorType T>
 void launch_dt(Launcher& l, const AttnArgs& a, const AttnProj& p) {
     const int64_t pairs = p.w.rows * (D / 32);
-    const dim3 grid(static_cast<unsigned>(a.n_head), static_cast<unsigned>(ceil_div(pairs, kProjPairs)));
-    if (a.n_splits > kCombineRegSplits) l.launch(attention_combine_proj_kernel<D, T, true>, grid, dim3(kProjThreads), 0, a, p);
-    else l.launch(attention_combine_proj_kernel<D, T, false>, grid, dim3(kProjThreads), 0, a, p);
+    auto go = [&](auto kernel, int threads) {
+        const dim3 grid(static_cast<unsigned>(a.n_head), static_cast<unsigned>(ceil_div(pairs, int64_t{threads} * kProjHeld)));
+        l.launch(kernel, grid, dim3(static_cast<unsigned>(threads)), 0, a, p);
+    };
+    if (a.n_splits > kCombineRegSplits) go(attention_combine_proj_kernel<D, T, true>, proj_threads(D, true));
+    else go(attention_combine_proj_kernel<D, T, false>, proj_threads(D, false));
 }
 
 template <int D>
