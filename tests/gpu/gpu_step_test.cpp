@@ -204,7 +204,9 @@ TEST(GpuStep, LongContextDecodeStepsMatchTheCpu) {
             ASSERT_TRUE(all_finite(got[pass].back())) << "pass " << pass << " step " << i;
             worst = std::max(worst, nmse(got[pass].back().data(), want[i].data(), want[i].size()));
         }
-        if (pass < 2) EXPECT_LE(worst, 2e-3) << (pass == 0 ? "wide merge" : "one-group merge");
+        if (pass < 2) {
+            EXPECT_LE(worst, 2e-3) << (pass == 0 ? "wide merge" : "one-group merge");
+        }
     }
     if (!got[2].empty()) {
         size_t changed = 0;
