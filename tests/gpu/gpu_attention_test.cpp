@@ -46,6 +46,26 @@ void check_attention(const StepPlan& plan, int n_head, int n_kv, int hd, KvCodec
     EXPECT_NMSE_LE(got, ref, decode_attention_bound(max_ctx, hd, codec), what);
 }
 
+// One long-context case of the tests below: n_kv = 2 KV heads of `group` q heads each, a step of n_tok
+// tokens after n_past positions, its plan and KV seed drawn from seed, and its description.
+struct LongCase {
+    int n_kv, n_head, n_blocks;
+    StepPlan plan;
+    uint32_t kv_seed;
+    std::string what;
+};
+LongCase long_case(int hd, int group, int n_past, int n_tok, uint32_t& seed, const std::string& extra) {
+    LongCase c;
+    c.n_kv = 2;
+    c.n_head = c.n_kv * group;
+    c.n_blocks = (n_past + n_tok + 15) / 16 + 8;
+    c.plan = make_plan(n_tok, n_past, 16, c.n_blocks, ++seed);
+    c.kv_seed = ++seed;
+    c.what = "hd " + std::to_string(hd) + " gqa " + std::to_string(group) + " ctx " + std::to_string(n_past + n_tok) +
+             " tokens " + std::to_string(n_tok) + extra;
+    return c;
+}
+
 // Both decode kernels: the matrix units (the default where the device has them) and FMA.
 TEST(GpuAttention, DecodeAcrossBlockAndSplitBoundaries) {
     uint32_t seed = 1;
@@ -110,14 +130,13 @@ TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
     for (const Case& c : cases) {
         if (c.per_sm != nullptr) ::setenv("RF_GPU_ATTN_BLOCKS_PER_SM", c.per_sm, 1);
         if (c.stages != nullptr) ::setenv("RF_GPU_ATTN_MMA_STAGES", c.stages, 1);
-        const int n_kv = 2, n_head = n_kv * c.group;
-        const int n_blocks = (c.n_past + c.n_tok + 15) / 16 + 8;
-        StepPlan plan = make_plan(c.n_tok, c.n_past, 16, n_blocks, ++seed);
-        const uint32_t kv_seed = ++seed;
-        const std::string what = "hd " + std::to_string(c.hd) + " gqa " + std::to_string(c.group) + " ctx " +
-                                 std::to_string(c.n_past + c.n_tok) + " tokens " + std::to_string(c.n_tok) +
-                                 (c.per_sm != nullptr ? std::string(" per sm ") + c.per_sm : std::string()) +
-                                 (c.stages != nullptr ? std::string(" stages ") + c.stages : std::string());
+        const LongCase lc = long_case(c.hd, c.group, c.n_past, c.n_tok, seed,
+                                      (c.per_sm != nullptr ? std::string(" per sm ") + c.per_sm : std::string()) +
+                                          (c.stages != nullptr ? std::string(" stages ") + c.stages : std::string()));
+        const int n_kv = lc.n_kv, n_head = lc.n_head, n_blocks = lc.n_blocks;
+        const StepPlan& plan = lc.plan;
+        const uint32_t kv_seed = lc.kv_seed;
+        const std::string& what = lc.what;
         std::vector<float> mma, fma;
         check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "matrix units " + what, &mma);
         ::setenv("RF_GPU_ATTN_MMA", "off", 1);
@@ -152,14 +171,13 @@ TEST(GpuAttention, ManyChunksWideCombineMatchesTheOneGroupCombine) {
         std::unique_ptr<ScopedEnv> per_sm, mma;
         if (c.per_sm != nullptr) per_sm = std::make_unique<ScopedEnv>("RF_GPU_ATTN_BLOCKS_PER_SM", c.per_sm);
         if (c.mma != nullptr) mma = std::make_unique<ScopedEnv>("RF_GPU_ATTN_MMA", c.mma);
-        const int n_kv = 2, n_head = n_kv * c.group;
-        const int n_blocks = (c.n_past + c.n_tok + 15) / 16 + 8;
-        StepPlan plan = make_plan(c.n_tok, c.n_past, 16, n_blocks, ++seed);
-        const uint32_t kv_seed = ++seed;
-        const std::string what = "hd " + std::to_string(c.hd) + " gqa " + std::to_string(c.group) + " ctx " +
-                                 std::to_string(c.n_past + c.n_tok) + " tokens " + std::to_string(c.n_tok) +
-                                 (c.per_sm != nullptr ? std::string(" per sm ") + c.per_sm : std::string()) +
-                                 (c.mma != nullptr ? std::string(" mma ") + c.mma : std::string());
+        const LongCase lc = long_case(c.hd, c.group, c.n_past, c.n_tok, seed,
+                                      (c.per_sm != nullptr ? std::string(" per sm ") + c.per_sm : std::string()) +
+                                          (c.mma != nullptr ? std::string(" mma ") + c.mma : std::string()));
+        const int n_kv = lc.n_kv, n_head = lc.n_head, n_blocks = lc.n_blocks;
+        const StepPlan& plan = lc.plan;
+        const uint32_t kv_seed = lc.kv_seed;
+        const std::string& what = lc.what;
         std::vector<float> wide, narrow;
         check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "wide combine " + what, &wide);
         {

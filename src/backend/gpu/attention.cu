@@ -324,15 +324,12 @@ __global__ void __launch_bounds__(D) attention_combine_kernel(const AttnArgs a, 
     trace.timer(0);
     trace.clock(1);
     __shared__ float cs_s[D / 2], sn_s[D / 2];
-    float* qh = a.q_rot + t * a.q_stride + static_cast<int64_t>(h) * D;
-    const size_t base = (static_cast<size_t>(t) * a.n_head + h) * a.n_splits;
-    const float* pa_d = a.partial_acc + base * D + d;  // chunk s's sum of this dim: pa_d[s * D]
-    const float2* ml_h = a.partial_ml + base;         // chunk s's (max, sum): ml_h[s]
+    const CombineHead<D> head(a, h, t, d);
+    float* qh = head.qh;
+    const float* pa_d = head.pa_d;   // chunk s's sum of this dim: pa_d[s * D]
+    const float2* ml_h = head.ml_h;  // chunk s's (max, sum): ml_h[s]
     const int n_splits = a.n_splits;
-    if (a.rope_fused) {  // angles from the step buffer, before the wait
-        for (int i = d; i < a.rope.n_rot / 2; i += D) rope_angle(a.rope, a.positions[t], i, cs_s[i], sn_s[i]);
-        __syncthreads();
-    }
+    combine_angles(a, a.positions[t], d, D, cs_s, sn_s);
     RF_PDL_ENTRY();
     trace.clock(2);
     trace.timer(7);

@@ -1,13 +1,39 @@
-// The split-K combine's merge of few chunks, shared by the combine kernel (attention.cu) and the
-// combine + output projection kernel (attention_combine_proj.cu): one thread per (head, dim).
+// The split-K combine's pieces, shared by the combine kernels (attention.cu, attention_combine_wide.cu)
+// and the combine + output projection kernel (attention_combine_proj.cu): a block's data and rope
+// angles, the merge of few chunks by one thread per (head, dim), and of many by groups of threads.
 #pragma once
 
 #include "backend/gpu/attention.cuh"
+#include "backend/gpu/rope_device.cuh"
 #include "backend/gpu/vendor.cuh"
 
 namespace rf::gpu {
 
 constexpr int kCombineRegSplits = 16;  // the combine holds up to this many chunks in registers
+
+// Where a combine block of (head h, token t) finds dim d's data: q's head (rotated there with the rope
+// folded in), chunk s's partial sum of the dim at pa_d[s * D], chunk s's (max, sum) at ml_h[s].
+template <int D>
+struct CombineHead {
+    float* qh;
+    const float* pa_d;
+    const float2* ml_h;
+    __device__ __forceinline__ CombineHead(const AttnArgs& a, int h, int t, int d) {
+        qh = a.q_rot + t * a.q_stride + static_cast<int64_t>(h) * D;
+        const size_t base = (static_cast<size_t>(t) * a.n_head + h) * a.n_splits;
+        pa_d = a.partial_acc + base * D + d;
+        ml_h = a.partial_ml + base;
+    }
+};
+
+// With the rope folded into the attention: the angles of the token at `position` into cs / sn (n_rot / 2
+// pairs), thread `tid` of `threads` taking every threads-th pair, then a barrier; nothing without it.
+// From the step buffer: callers run it before the programmatic-dependent wait.
+__device__ __forceinline__ void combine_angles(const AttnArgs& a, int position, int tid, int threads, float* cs, float* sn) {
+    if (!a.rope_fused) return;  // (uniform over the block)
+    for (int i = tid; i < a.rope.n_rot / 2; i += threads) rope_angle(a.rope, position, i, cs[i], sn[i]);
+    __syncthreads();
+}
 
 // Every chunk's (max, sum) (the same addresses for the D threads of a head: one L1 line) and this
 // dim's partial sum, loaded together: one memory round trip. Slots past n_splits hold an empty chunk

@@ -30,23 +30,16 @@ __global__ void __launch_bounds__(D* G) attention_combine_wide_kernel(const Attn
     const int d = static_cast<int>(threadIdx.x) % D, g = static_cast<int>(threadIdx.x) / D;
     __shared__ float cs_s[D / 2], sn_s[D / 2];
     __shared__ GroupedChunks<D, G> grouped;
-    float* qh = a.q_rot + t * a.q_stride + static_cast<int64_t>(h) * D;
-    const size_t base = (static_cast<size_t>(t) * a.n_head + h) * a.n_splits;
-    const float* pa_d = a.partial_acc + base * D + d;  // chunk s's sum of this dim: pa_d[s * D]
-    const float2* ml_h = a.partial_ml + base;         // chunk s's (max, sum): ml_h[s]
-    const int n_splits = a.n_splits;
-    if (a.rope_fused) {  // angles from the step buffer, before the wait
-        for (int i = static_cast<int>(threadIdx.x); i < a.rope.n_rot / 2; i += D * G)
-            rope_angle(a.rope, a.positions[t], i, cs_s[i], sn_s[i]);
-        __syncthreads();
-    }
+    const CombineHead<D> head(a, h, t, d);
+    float* qh = head.qh;
+    combine_angles(a, a.positions[t], static_cast<int>(threadIdx.x), D * G, cs_s, sn_s);
     RF_PDL_ENTRY();
     // group 0: q's element and its rope partner, loaded with the first round's chunks
     const bool rope = a.rope_fused != 0 && g == 0;
     const float q_x = rope ? qh[d] : 0.0f;
     const float q_p = rope ? qh[rope_partner(d, a.rope.n_rot, a.rope.neox != 0)] : 0.0f;
 
-    grouped.put(run_chunks<D, G>(ml_h, pa_d, n_splits, g), g, d);
+    grouped.put(run_chunks<D, G>(head.ml_h, head.pa_d, a.n_splits, g), g, d);
     const float q_rotated = rope ? rope_rotate_loaded(q_x, q_p, d, a.rope.n_rot, a.rope.neox != 0, cs_s, sn_s) : 0.0f;
     __syncthreads();  // (also: every read of q is done before the rotated q is written)
     if (g != 0) return;
