@@ -14,29 +14,40 @@
 namespace rf::gputest {
 namespace {
 
-// got_out (optional): the GPU output, checked against the CPU within decode_attention_bound.
-void check_attention(const StepPlan& plan, int n_head, int n_kv, int hd, KvCodec codec, int n_blocks, uint32_t seed,
-                     const std::string& what, std::vector<float>* got_out = nullptr) {
-    const int bs = 16;
-    KvPools kv(codec, n_blocks, bs, n_kv, hd, seed);
+// The GPU's split-K decode attention over a random KV cache (seed) for random q (seed + 7), the output
+// poisoned first. This file tests the split-K decode kernel, on multi-token steps too; steps that the
+// device table sends to flash attention have their own tests (gpu_prefill_attention_test.cpp).
+std::vector<float> gpu_attention(const StepPlan& plan, const AttentionParams& p, const KvPools& kv,
+                                 const std::vector<float>& q) {
     const int T = plan.n_tokens();
-    const auto q = random_floats(static_cast<size_t>(T) * n_head * hd, seed + 7);
-    DeviceActs dq(q, T, static_cast<int64_t>(n_head) * hd), dout(T, static_cast<int64_t>(n_head) * hd);
+    DeviceActs dq(q, T, static_cast<int64_t>(p.n_head) * p.head_dim), dout(T, static_cast<int64_t>(p.n_head) * p.head_dim);
     dout.poison();
-    AttentionParams p;
-    p.n_head = n_head;
-    p.n_kv_head = n_kv;
-    p.head_dim = hd;
-    p.scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    // This file tests the split-K decode kernel, on multi-token steps too; steps that the device
-    // table sends to flash attention have their own tests (gpu_prefill_attention_test.cpp).
     gpu::DispatchTable decode_only = gpu::dispatch_table_for(gpu().device_info().arch);
     decode_only.flash_attention = false;
     gpu::set_dispatch_override(&decode_only);
     gpu().begin_step(plan);
     gpu().attention(dq.act(), kv.dev, p, dout.act());
-    const std::vector<float> got = dout.get();
+    std::vector<float> got = dout.get();
     gpu::set_dispatch_override(nullptr);
+    return got;
+}
+
+AttentionParams attention_params(int n_head, int n_kv, int hd) {
+    return {n_head, n_kv, hd, 1.0f / std::sqrt(static_cast<float>(hd))};
+}
+
+std::vector<float> random_q(const StepPlan& plan, int n_head, int hd, uint32_t seed) {
+    return random_floats(static_cast<size_t>(plan.n_tokens()) * n_head * hd, seed + 7);
+}
+
+// got_out (optional): the GPU output, checked against the CPU within decode_attention_bound.
+void check_attention(const StepPlan& plan, int n_head, int n_kv, int hd, KvCodec codec, int n_blocks, uint32_t seed,
+                     const std::string& what, std::vector<float>* got_out = nullptr) {
+    const KvPools kv(codec, n_blocks, 16, n_kv, hd, seed);
+    const auto q = random_q(plan, n_head, hd, seed);
+    const AttentionParams p = attention_params(n_head, n_kv, hd);
+    const std::vector<float> got = gpu_attention(plan, p, kv, q);
+    const int T = plan.n_tokens();
     std::vector<float> ref(q.size());
     cpu::attention(pool(), {const_cast<float*>(q.data()), T, static_cast<int64_t>(n_head) * hd}, kv.host, plan, p,
                    {ref.data(), T, static_cast<int64_t>(n_head) * hd});
@@ -46,16 +57,28 @@ void check_attention(const StepPlan& plan, int n_head, int n_kv, int hd, KvCodec
     EXPECT_NMSE_LE(got, ref, decode_attention_bound(max_ctx, hd, codec), what);
 }
 
-// One long-context case of the tests below: n_kv = 2 KV heads of `group` q heads each, a step of n_tok
-// tokens after n_past positions, its plan and KV seed drawn from seed, and its description.
+// One long-context case of the tests below: n_kv = 2 KV heads of `group` q heads each (head dim hd, f16
+// KV), a step of n_tok tokens after n_past positions, its plan and KV seed drawn from seed, and its
+// description (extra: the switches the case sets, see env_note).
 struct LongCase {
-    int n_kv, n_head, n_blocks;
+    int hd, n_kv, n_head, n_blocks;
     StepPlan plan;
     uint32_t kv_seed;
     std::string what;
+
+    // check_attention of the case (label: the path it takes)
+    void check(const std::string& label, std::vector<float>* got) const {
+        check_attention(plan, n_head, n_kv, hd, KvCodec::F16, n_blocks, kv_seed, label + " " + what, got);
+    }
+    // the GPU output alone (no CPU reference)
+    std::vector<float> gpu_out() const {
+        const KvPools kv(KvCodec::F16, n_blocks, 16, n_kv, hd, kv_seed);
+        return gpu_attention(plan, attention_params(n_head, n_kv, hd), kv, random_q(plan, n_head, hd, kv_seed));
+    }
 };
 LongCase long_case(int hd, int group, int n_past, int n_tok, uint32_t& seed, const std::string& extra) {
     LongCase c;
+    c.hd = hd;
     c.n_kv = 2;
     c.n_head = c.n_kv * group;
     c.n_blocks = (n_past + n_tok + 15) / 16 + 8;
@@ -64,6 +87,11 @@ LongCase long_case(int hd, int group, int n_past, int n_tok, uint32_t& seed, con
     c.what = "hd " + std::to_string(hd) + " gqa " + std::to_string(group) + " ctx " + std::to_string(n_past + n_tok) +
              " tokens " + std::to_string(n_tok) + extra;
     return c;
+}
+
+// " name value" where a case sets a switch to value, else nothing (the cases' descriptions)
+std::string env_note(const char* name, const char* value) {
+    return value != nullptr ? std::string(" ") + name + " " + value : std::string();
 }
 
 // Both decode kernels: the matrix units (the default where the device has them) and FMA.
@@ -131,20 +159,15 @@ TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
         if (c.per_sm != nullptr) ::setenv("RF_GPU_ATTN_BLOCKS_PER_SM", c.per_sm, 1);
         if (c.stages != nullptr) ::setenv("RF_GPU_ATTN_MMA_STAGES", c.stages, 1);
         const LongCase lc = long_case(c.hd, c.group, c.n_past, c.n_tok, seed,
-                                      (c.per_sm != nullptr ? std::string(" per sm ") + c.per_sm : std::string()) +
-                                          (c.stages != nullptr ? std::string(" stages ") + c.stages : std::string()));
-        const int n_kv = lc.n_kv, n_head = lc.n_head, n_blocks = lc.n_blocks;
-        const StepPlan& plan = lc.plan;
-        const uint32_t kv_seed = lc.kv_seed;
-        const std::string& what = lc.what;
+                                      env_note("per sm", c.per_sm) + env_note("stages", c.stages));
         std::vector<float> mma, fma;
-        check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "matrix units " + what, &mma);
+        lc.check("matrix units", &mma);
         ::setenv("RF_GPU_ATTN_MMA", "off", 1);
-        check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "fma " + what, &fma);
+        lc.check("fma", &fma);
         ::unsetenv("RF_GPU_ATTN_MMA");
         ::unsetenv("RF_GPU_ATTN_BLOCKS_PER_SM");
         ::unsetenv("RF_GPU_ATTN_MMA_STAGES");
-        EXPECT_NMSE_LE(mma, fma, 2e-5, "matrix units vs fma " + what);
+        EXPECT_NMSE_LE(mma, fma, 2e-5, "matrix units vs fma " + lc.what);
     }
 }
 
@@ -171,45 +194,19 @@ TEST(GpuAttention, ManyChunksWideCombineMatchesTheOneGroupCombine) {
         std::unique_ptr<ScopedEnv> per_sm, mma;
         if (c.per_sm != nullptr) per_sm = std::make_unique<ScopedEnv>("RF_GPU_ATTN_BLOCKS_PER_SM", c.per_sm);
         if (c.mma != nullptr) mma = std::make_unique<ScopedEnv>("RF_GPU_ATTN_MMA", c.mma);
-        const LongCase lc = long_case(c.hd, c.group, c.n_past, c.n_tok, seed,
-                                      (c.per_sm != nullptr ? std::string(" per sm ") + c.per_sm : std::string()) +
-                                          (c.mma != nullptr ? std::string(" mma ") + c.mma : std::string()));
-        const int n_kv = lc.n_kv, n_head = lc.n_head, n_blocks = lc.n_blocks;
-        const StepPlan& plan = lc.plan;
-        const uint32_t kv_seed = lc.kv_seed;
-        const std::string& what = lc.what;
+        const LongCase lc = long_case(c.hd, c.group, c.n_past, c.n_tok, seed, env_note("per sm", c.per_sm) + env_note("mma", c.mma));
         std::vector<float> wide, narrow;
-        check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "wide combine " + what, &wide);
+        lc.check("wide combine", &wide);
         {
             ScopedEnv off("RF_GPU_ATTN_COMBINE_WIDE", "off");
-            check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "one-group combine " + what, &narrow);
+            lc.check("one-group combine", &narrow);
         }
-        EXPECT_NMSE_LE(wide, narrow, 1e-10, "wide vs one-group combine " + what);
+        EXPECT_NMSE_LE(wide, narrow, 1e-10, "wide vs one-group combine " + lc.what);
         if (!names) continue;
-        for (const bool on : {true, false}) {
-            ScopedEnv skip("RF_GPU_PROFILE_SKIP", "attention_combine_wide");
-            std::unique_ptr<ScopedEnv> off;
-            if (!on) off = std::make_unique<ScopedEnv>("RF_GPU_ATTN_COMBINE_WIDE", "off");
-            std::vector<float> got;
-            if (on) {
-                KvPools kv(KvCodec::F16, n_blocks, 16, n_kv, c.hd, kv_seed);
-                const auto q = random_floats(static_cast<size_t>(c.n_tok) * n_head * c.hd, kv_seed + 7);
-                DeviceActs dq(q, c.n_tok, static_cast<int64_t>(n_head) * c.hd), dout(c.n_tok, static_cast<int64_t>(n_head) * c.hd);
-                dout.poison();
-                AttentionParams p{n_head, n_kv, c.hd, 1.0f / std::sqrt(static_cast<float>(c.hd))};
-                gpu::DispatchTable decode_only = gpu::dispatch_table_for(gpu().device_info().arch);
-                decode_only.flash_attention = false;
-                gpu::set_dispatch_override(&decode_only);
-                gpu().begin_step(plan);
-                gpu().attention(dq.act(), kv.dev, p, dout.act());
-                got = dout.get();
-                gpu::set_dispatch_override(nullptr);
-                EXPECT_FALSE(all_finite(got)) << "the wide combine knocked out, yet the output was written: " << what;
-            } else {
-                check_attention(plan, n_head, n_kv, c.hd, KvCodec::F16, n_blocks, kv_seed, "one-group combine, wide knocked out " + what, &got);
-                EXPECT_TRUE(got == narrow) << "the knock-out of the wide combine changed the one-group path: " << what;
-            }
-        }
+        ScopedEnv skip("RF_GPU_PROFILE_SKIP", "attention_combine_wide");
+        EXPECT_FALSE(all_finite(lc.gpu_out())) << "the wide combine knocked out, yet the output was written: " << lc.what;
+        ScopedEnv off("RF_GPU_ATTN_COMBINE_WIDE", "off");
+        EXPECT_TRUE(lc.gpu_out() == narrow) << "the knock-out of the wide combine changed the one-group path: " << lc.what;
     }
 }
 
