@@ -190,9 +190,9 @@ TEST(GpuAttention, ChunkSoftmaxMatchesThePerWarpSoftmax) {
         std::vector<float> chunk, warp;
         {
             ScopedEnv on("RF_GPU_ATTN_CHUNK_SOFTMAX", "on");
-            check_attention(lc.plan, lc.n_head, lc.n_kv, c.hd, KvCodec::F16, lc.n_blocks, lc.kv_seed, "chunk softmax " + lc.what, &chunk);
+            lc.check("chunk softmax", &chunk);
         }
-        check_attention(lc.plan, lc.n_head, lc.n_kv, c.hd, KvCodec::F16, lc.n_blocks, lc.kv_seed, "per-warp softmax " + lc.what, &warp);
+        lc.check("per-warp softmax", &warp);
         EXPECT_NMSE_LE(chunk, warp, 2e-5, "chunk vs per-warp softmax " + lc.what);
         EXPECT_NE(chunk, warp) << "the chunk softmax changed nothing: " << lc.what;
     }
