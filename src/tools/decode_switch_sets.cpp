@@ -27,6 +27,8 @@ constexpr DecodeSwitchName kNames[] = {
     {"whole-on", "RF_GPU_MATVEC_WHOLE_ROW", "on"},
     {"one-tile-off", "RF_GPU_ATTN_ONE_TILE", "off"},
     {"one-tile-on", "RF_GPU_ATTN_ONE_TILE", "on"},
+    {"chunk-softmax-on", "RF_GPU_ATTN_CHUNK_SOFTMAX", "on"},
+    {"chunk-softmax-off", "RF_GPU_ATTN_CHUNK_SOFTMAX", "off"},
     {"combine-wide-off", "RF_GPU_ATTN_COMBINE_WIDE", "off"},
     {"combine-wide-on", "RF_GPU_ATTN_COMBINE_WIDE", "on"},
     {"proj-off", "RF_GPU_ATTN_PROJ", "off"},

@@ -171,6 +171,33 @@ TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
     }
 }
 
+// Chunks of 2 .. ring-size tiles (4K-9K contexts, RF_GPU_ATTN_CHUNK_SOFTMAX=on): every tile copied
+// before the PDL wait and one softmax per block, against the CPU and against the per-warp softmax
+// (P rounded to f16 against another max: within the matrix units' bound, and not the same bits, so
+// the other path ran). Head dims 64 (ring of 3: P after the V stages) and 128 (ring of 2: P in q's
+// area), GQA 1 / 7 / 12 (two q-head groups per KV head), partial last chunks, a three-token step.
+TEST(GpuAttention, ChunkSoftmaxMatchesThePerWarpSoftmax) {
+    if (!gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma)
+        GTEST_SKIP() << "no matrix-unit decode kernel on " << gpu().device_info().arch;
+    uint32_t seed = 2600;
+    struct Case {
+        int hd, group, n_past, n_tok;
+    };
+    const Case cases[] = {{128, 7, 4095, 1}, {128, 7, 8191, 1}, {128, 7, 6000, 1}, {64, 7, 8000, 1},
+                          {128, 1, 5000, 3}, {128, 12, 7000, 1}, {64, 7, 4100, 1}};
+    for (const Case& c : cases) {
+        const LongCase lc = long_case(c.hd, c.group, c.n_past, c.n_tok, seed, "");
+        std::vector<float> chunk, warp;
+        {
+            ScopedEnv on("RF_GPU_ATTN_CHUNK_SOFTMAX", "on");
+            lc.check("chunk softmax", &chunk);
+        }
+        lc.check("per-warp softmax", &warp);
+        EXPECT_NMSE_LE(chunk, warp, 2e-5, "chunk vs per-warp softmax " + lc.what);
+        EXPECT_NE(chunk, warp) << "the chunk softmax changed nothing: " << lc.what;
+    }
+}
+
 // More than 16 chunks per head (long contexts, or many blocks per SM): the wide combine (D x G threads
 // per head, RF_GPU_ATTN_COMBINE_WIDE, the default) and the one-group combine, each against the CPU
 // and against each other (the same merge in another order: rounding only). Chunk counts of 17 to

@@ -76,6 +76,10 @@ struct AttnArgs {
     // Nonzero (matrix units): a block whose chunk is one tile shares one softmax over its warps and
     // splits P V by output columns, so no per-warp (max, sum, O) merge is left at its end
     int32_t one_tile;
+    // Nonzero (matrix units, with one_tile): where every chunk is 2 .. ring-size tiles (8K contexts), all
+    // of a chunk's tiles are copied before the PDL wait and the block takes one softmax over them
+    // (attention_decode_mma.cu, WS instances) instead of a softmax per warp merged at the end
+    int32_t chunk_softmax;
     // Nonzero: more than kCombineRegSplits chunks per head (long contexts) are merged by the wide
     // combine (attention_combine_wide.cu: D x G threads per head, a round of chunks per thread at once)
     int32_t combine_wide;

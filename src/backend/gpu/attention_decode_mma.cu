@@ -42,6 +42,12 @@ struct DecodeMmaShape {
     // 2c) spread over all banks instead of 8 rows on one bank group
     static constexpr int RS = D + 8;
     static_assert(static_cast<size_t>(kWarps) * kRows * RS * 4 <= 2 * STAGES * kv_elems * 2, "merge area fits the stages");
+    // The chunk softmax (WS instances): P of up to STAGES tiles, kRows x LDP halfs, in q's area where it
+    // fits (head dim 128 with a ring of 2), else after the V stages.
+    static constexpr int LDP = STAGES * kBC + 8;
+    static constexpr size_t p_elems = static_cast<size_t>(kRows) * LDP;
+    static constexpr bool p_in_q = p_elems <= q_elems;
+    static constexpr size_t smem_bytes_ws = smem_bytes + (p_in_q ? 0 : p_elems * 2);
 };
 
 #if RF_DEVICE_MMA
@@ -140,7 +146,10 @@ __device__ __forceinline__ void warp_pv(const uint16_t* sv, const uint32_t (&p)[
 }
 
 // STAGES: tiles in the shared-memory ring (STAGES - 1 in flight while one is used).
-template <int D, bool ROPE, int STAGES>
+// WS (AttnArgs::chunk_softmax; launched where every chunk is at most STAGES tiles): every tile of the
+// chunk is copied before the programmatic-dependent wait, and the block takes one softmax over all of
+// them, as a one-tile block does over its tile: no per-warp (max, sum, O) merge at the end.
+template <int D, bool ROPE, int STAGES, bool WS = false>
 __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const AttnArgs a) {
 #if RF_DEVICE_MMA
     using S = DecodeMmaShape<D, STAGES>;
@@ -168,10 +177,11 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     // early_kv (below): the first tiles' block ids, loaded before the angles are computed so that
     // their round trip overlaps that arithmetic; from sequence 0's row, which is the step's one
     // sequence when the rope is folded in (one token), checked once token_seq has arrived
-    int32_t ids[STAGES - 1][TileCopy<D>::N];  // the block ids of the first tiles' rows (this thread's)
+    constexpr int PRE = WS ? STAGES : STAGES - 1;  // tiles copied first (before the wait with early_kv)
+    int32_t ids[PRE][TileCopy<D>::N];  // the block ids of the first tiles' rows (this thread's)
     auto first_ids = [&](const int32_t* table) {
 #pragma unroll
-        for (int j = 0; j < STAGES - 1; ++j) tile_block_ids<D>(a, table, begin + j * kBC, ids[j]);
+        for (int j = 0; j < PRE; ++j) tile_block_ids<D>(a, table, begin + j * kBC, ids[j]);
     };
     if (early_kv) first_ids(a.block_tables);
     if constexpr (ROPE) {  // angles from the step buffer: before the wait
@@ -189,7 +199,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     // the first tiles' copies from ids (rows at or past copy_end zero-filled), a commit group each
     auto first_copies = [&](int copy_end) {
 #pragma unroll
-        for (int j = 0; j < STAGES - 1; ++j) {
+        for (int j = 0; j < PRE; ++j) {
             if (j < n_tiles)
                 copy_tile_rows<D>(a, ids[j], kvh, begin + j * kBC, copy_end, s_k + j * S::kv_elems, s_v + j * S::kv_elems);
             cp_async_commit();
@@ -252,7 +262,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     }
     if constexpr (ROPE) {
         const int local = n_ctx - 1 - begin;  // the token's row in this chunk, if it holds it
-        const bool early = early_kv && local >= 0 && n_ctx - 1 < end && local / kBC < STAGES - 1;
+        const bool early = early_kv && local >= 0 && n_ctx - 1 < end && local / kBC < PRE;
         const size_t at = static_cast<size_t>(local / kBC) * S::kv_elems + static_cast<size_t>(local % kBC) * LDS;
         token_kv.template store<KvCodec::F16>(a, kvh, cs_s, sn_s, early ? s_k + at : nullptr, early ? s_v + at : nullptr);
     }
@@ -272,6 +282,109 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         first_copies(end);
     }
     const size_t pidx0 = (static_cast<size_t>(t) * a.n_head + h0) * a.n_splits + split;
+    if constexpr (WS) {
+        // Every tile of the chunk (n_tiles <= STAGES) is in stage j: warp w scores positions
+        // [16 w, 16 w + 16) of each, the block takes one max per row, P = 2^(S - M) for all of them
+        // goes to shared memory as f16, and warp w multiplies it by V's columns [w D / 4, (w + 1) D / 4)
+        // over every tile: its O columns are final.
+        cp_async_wait<0>();
+        __syncthreads();
+        float s[STAGES][2][4];
+        float mx_lo = -INFINITY, mx_hi = -INFINITY;
+#pragma unroll
+        for (int j = 0; j < STAGES; ++j) {
+            const int p0 = begin + j * kBC + warp * 16;
+            if (j < n_tiles && p0 < end) {
+                warp_scores<D>(s_k + j * S::kv_elems + warp * 16 * LDS, qf, p0, end, s[j]);
+            } else {
+#pragma unroll
+                for (int n = 0; n < 2; ++n) s[j][n][0] = s[j][n][1] = s[j][n][2] = s[j][n][3] = -INFINITY;
+            }
+            mx_lo = fmaxf(mx_lo, fmaxf(fmaxf(s[j][0][0], s[j][0][1]), fmaxf(s[j][1][0], s[j][1][1])));
+            mx_hi = fmaxf(mx_hi, fmaxf(fmaxf(s[j][0][2], s[j][0][3]), fmaxf(s[j][1][2], s[j][1][3])));
+        }
+#pragma unroll
+        for (int m = 1; m <= 2; m <<= 1) {
+            mx_lo = fmaxf(mx_lo, rf_shfl_xor(mx_lo, m));
+            mx_hi = fmaxf(mx_hi, rf_shfl_xor(mx_hi, m));
+        }
+        if (c == 0) {
+            m_w[warp][g] = mx_lo;
+            m_w[warp][g + 8] = mx_hi;
+        }
+        __syncthreads();
+        float M_lo = -INFINITY, M_hi = -INFINITY;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w) {
+            M_lo = fmaxf(M_lo, m_w[w][g]);
+            M_hi = fmaxf(M_hi, m_w[w][g + 8]);
+        }
+        const float mu_lo = M_lo == -INFINITY ? 0.0f : M_lo, mu_hi = M_hi == -INFINITY ? 0.0f : M_hi;
+        constexpr int LDP = S::LDP;
+        uint16_t* s_p = S::p_in_q ? s_q : s_v + STAGES * S::kv_elems;  // (q is in registers now)
+        float sum_lo = 0.0f, sum_hi = 0.0f;
+#pragma unroll
+        for (int j = 0; j < STAGES; ++j) {
+#pragma unroll
+            for (int n = 0; n < 2; ++n) {
+                const float e0 = fast_exp2(s[j][n][0] - mu_lo), e1 = fast_exp2(s[j][n][1] - mu_lo);
+                const float e2 = fast_exp2(s[j][n][2] - mu_hi), e3 = fast_exp2(s[j][n][3] - mu_hi);
+                sum_lo += e0 + e1;
+                sum_hi += e2 + e3;
+                const int col = j * kBC + warp * 16 + n * 8 + 2 * c;
+                *reinterpret_cast<uint32_t*>(s_p + g * LDP + col) = pack2<false>(e0, e1);
+                *reinterpret_cast<uint32_t*>(s_p + (g + 8) * LDP + col) = pack2<false>(e2, e3);
+            }
+        }
+#pragma unroll
+        for (int m = 1; m <= 2; m <<= 1) {
+            sum_lo += rf_shfl_xor(sum_lo, m);
+            sum_hi += rf_shfl_xor(sum_hi, m);
+        }
+        if (c == 0) {
+            l_w[warp][g] = sum_lo;
+            l_w[warp][g + 8] = sum_hi;
+        }
+        __syncthreads();
+        constexpr int NW = D / 4 / 8;  // n tiles of a warp's O columns
+        const int d0 = warp * (D / 4);
+        float ow[NW][4];
+#pragma unroll
+        for (int n = 0; n < NW; ++n) ow[n][0] = ow[n][1] = ow[n][2] = ow[n][3] = 0.0f;
+#pragma unroll
+        for (int j = 0; j < STAGES; ++j) {
+            if (j >= n_tiles) break;  // (uniform over the block; P past the chunk's tiles is never read)
+#pragma unroll
+            for (int kk = 0; kk < kBC / 16; ++kk) {
+                uint32_t pa[4];
+                ldmatrix_x4(pa, smem_addr(s_p + (lane % 16) * LDP + j * kBC + kk * 16 + (lane / 16) * 8));
+                warp_pv<D>(s_v + j * S::kv_elems + kk * 16 * LDS + d0, pa, ow);
+            }
+        }
+        trace.clock(4);
+        float L_lo = 0.0f, L_hi = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w) {
+            L_lo += l_w[w][g];
+            L_hi += l_w[w][g + 8];
+        }
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            const int r = g + 8 * half;
+            if (r >= nh) continue;
+            float* out = a.partial_acc + (pidx0 + static_cast<size_t>(r) * a.n_splits) * D + d0 + 2 * c;
+#pragma unroll
+            for (int n = 0; n < NW; ++n)
+                *reinterpret_cast<float2*>(out + n * 8) = make_float2(ow[n][2 * half], ow[n][2 * half + 1]);
+            if (warp == 0 && c == 0) {
+                const float M = half ? M_hi : M_lo;
+                a.partial_ml[pidx0 + static_cast<size_t>(r) * a.n_splits] = make_float2(M == -INFINITY ? M : M * kLn2, half ? L_hi : L_lo);
+            }
+        }
+        trace.clock(5);
+        trace.timer(6);
+        return;
+    }
     if (a.one_tile != 0 && n_tiles == 1) {
         // One tile: warp w scores positions [16 w, 16 w + 16) as below, the block takes one max per
         // row (shared memory), P = 2^(S - M) goes to shared memory as f16, and warp w multiplies all
@@ -451,8 +564,13 @@ template <int D, bool ROPE, int STAGES>
 void launch_d(Launcher& l, const AttnArgs& a) {
     const dim3 grid(static_cast<unsigned>(a.n_splits), static_cast<unsigned>(a.n_kv_head * a.n_qsub),
                     static_cast<unsigned>(a.n_tok));
-    l.launch_large_smem(attention_decode_mma_kernel<D, ROPE, STAGES>, grid, dim3(kThreads),
-                        DecodeMmaShape<D, STAGES>::smem_bytes, a);
+    using S = DecodeMmaShape<D, STAGES>;
+    // the chunk softmax where every chunk of 2+ tiles fits the ring (one-tile chunks keep their path)
+    const int tiles = a.chunk / kBC;
+    if (a.chunk_softmax != 0 && a.one_tile != 0 && tiles >= 2 && tiles <= STAGES)
+        l.launch_large_smem(attention_decode_mma_kernel<D, ROPE, STAGES, true>, grid, dim3(kThreads), S::smem_bytes_ws, a);
+    else
+        l.launch_large_smem(attention_decode_mma_kernel<D, ROPE, STAGES>, grid, dim3(kThreads), S::smem_bytes, a);
 }
 
 template <int D, int STAGES>

@@ -65,6 +65,9 @@ namespace rf::gpu {
 //   RF_GPU_ATTN_ONE_TILE=off    its blocks of one 64-position tile keep a softmax per warp and merge
 //                               the warps' (max, sum, O) at the end (default: one softmax for the
 //                               block, each warp multiplies P by a quarter of V's columns)
+//   RF_GPU_ATTN_CHUNK_SOFTMAX=on  blocks whose chunk is 2 .. ring-size tiles (8K contexts) copy every
+//                               tile before the PDL wait and take one softmax over them (default: a
+//                               softmax per warp, merged at the end)
 //   RF_GPU_ATTN_COMBINE_WIDE=off  more than 16 chunks per head (long contexts) merged by one thread
 //                               per dim walking them 8 at a time (default: D x G threads per head,
 //                               16 chunks per thread loaded at once)
@@ -129,6 +132,7 @@ DecodeSwitches decode_switches() {
     d.attn_mma_stages = env_int("RF_GPU_ATTN_MMA_STAGES", 2, 4, def.attn_mma_stages);
     d.attn_early_kv = env_choice("RF_GPU_ATTN_EARLY_KV", {"off", "on"}, 1) == 1;
     d.attn_one_tile = env_choice("RF_GPU_ATTN_ONE_TILE", {"off", "on"}, def.attn_one_tile ? 1 : 0) == 1;
+    d.attn_chunk_softmax = env_choice("RF_GPU_ATTN_CHUNK_SOFTMAX", {"off", "on"}, def.attn_chunk_softmax ? 1 : 0) == 1;
     d.attn_combine_wide = env_choice("RF_GPU_ATTN_COMBINE_WIDE", {"off", "on"}, def.attn_combine_wide ? 1 : 0) == 1;
     d.attn_proj = env_choice("RF_GPU_ATTN_PROJ", {"off", "on"}, def.attn_proj ? 1 : 0) == 1;
     d.prefill_graphs = env_choice("RF_GPU_PREFILL_GRAPHS", {"off", "on"}, 0) == 1;

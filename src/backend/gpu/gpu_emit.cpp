@@ -578,6 +578,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                             : 0;
                 a.one_tile = a.mma != 0 && switches.attn_one_tile ? 1 : 0;
                 a.combine_wide = switches.attn_combine_wide ? 1 : 0;
+                a.chunk_softmax = switches.attn_chunk_softmax ? 1 : 0;
                 a.group = group;
                 a.scale = op.attn.scale;
                 a.n_tok = static_cast<int32_t>(op.a.rows);
