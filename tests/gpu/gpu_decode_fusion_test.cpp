@@ -154,12 +154,12 @@ TEST(GpuDecodeFusion, RopeInAttentionMatchesTheSeparateKernelsAndTheCpu) {
         {8, 2, 64, 24, false, 0.0f, KvCodec::F16},
         {8, 2, 128, 40, true, 0.0f, KvCodec::F16},
     };
-    // decode attention on the matrix units (also with the chunk softmax, which the 4500-position steps
-    // take) / FMA
-    for (const char* mma : {"default", "chunk-softmax", "off"}) {
+    // decode attention on the matrix units (with the chunk softmax, the default, which the 4500-position
+    // steps take, and without it) / FMA
+    for (const char* mma : {"default", "per-warp-softmax", "off"}) {
         std::unique_ptr<ScopedEnv> env;
         if (std::string(mma) == "off") env = std::make_unique<ScopedEnv>("RF_GPU_ATTN_MMA", "off");
-        if (std::string(mma) == "chunk-softmax") env = std::make_unique<ScopedEnv>("RF_GPU_ATTN_CHUNK_SOFTMAX", "on");
+        if (std::string(mma) == "per-warp-softmax") env = std::make_unique<ScopedEnv>("RF_GPU_ATTN_CHUNK_SOFTMAX", "off");
         for (const RopeAttnCase& c : cases) check_rope_attention(c, seed += 1000);
     }
     // As many KV heads as two per SM: one split, the head group's only block writes q back.

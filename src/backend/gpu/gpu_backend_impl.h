@@ -86,7 +86,7 @@ struct DecodeSwitches {
     bool attn_one_tile = true;
     // ... and chunks of 2 .. ring-size tiles (8K contexts) likewise, every tile copied before the PDL wait
     // (AttnArgs::chunk_softmax; not measured yet: off)
-    bool attn_chunk_softmax = false;
+    bool attn_chunk_softmax = true;
     // More than 16 chunks per head (long contexts) merged by D x G threads per head, each thread's
     // chunks loaded at once (attention_combine_wide.cu), instead of D threads walking them 8 at a time
     bool attn_combine_wide = true;

@@ -65,9 +65,9 @@ namespace rf::gpu {
 //   RF_GPU_ATTN_ONE_TILE=off    its blocks of one 64-position tile keep a softmax per warp and merge
 //                               the warps' (max, sum, O) at the end (default: one softmax for the
 //                               block, each warp multiplies P by a quarter of V's columns)
-//   RF_GPU_ATTN_CHUNK_SOFTMAX=on  blocks whose chunk is 2 .. ring-size tiles (8K contexts) copy every
-//                               tile before the PDL wait and take one softmax over them (default: a
-//                               softmax per warp, merged at the end)
+//   RF_GPU_ATTN_CHUNK_SOFTMAX=off  blocks whose chunk is 2 .. ring-size tiles (8K contexts) keep a
+//                               softmax per warp, merged at the end (default: every tile copied before
+//                               the PDL wait, one softmax over them for the block)
 //   RF_GPU_ATTN_COMBINE_WIDE=off  more than 16 chunks per head (long contexts) merged by one thread
 //                               per dim walking them 8 at a time (default: D x G threads per head,
 //                               16 chunks per thread loaded at once)
