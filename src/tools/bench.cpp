@@ -349,9 +349,17 @@ BenchReport run_bench(const BenchOptions& o,
             wall += sec;
             row.runs_tps.push_back(n / sec);
             if (tg) fractions.push_back(bw > 0 ? token_bytes * n / sec / 1e9 / bw : 0.0);
+            // a GPU tg run's one-off graph work (a topology met for the first time runs eagerly, the
+            // second time it is captured and instantiated; a changed launch only updates): what makes
+            // one run slower than the next
+            const std::string graphs =
+                gpu && tg ? fmt::format("; graphs: {} eager steps, {} instantiations, {} updates, {:.0f} us building",
+                                        ft.gpu.eager_flushes, ft.gpu.graph_instantiations, ft.gpu.graph_updates,
+                                        static_cast<double>(ft.gpu.graph_build_ns) * 1e-3)
+                          : std::string();
             log(tg ? fmt::format(
-                         "{} run {}/{}: {:.2f} t/s, {:.1f} GB/s of {:.1f} measured just before",
-                         row.test, r + 1, o.reps, n / sec, token_bytes * n / sec / 1e9, bw)
+                         "{} run {}/{}: {:.2f} t/s, {:.1f} GB/s of {:.1f} measured just before{}",
+                         row.test, r + 1, o.reps, n / sec, token_bytes * n / sec / 1e9, bw, graphs)
                    : fmt::format("{} run {}/{}: {:.2f} t/s", row.test, r + 1, o.reps, n / sec));
         }
         if (gpu && tg)
