@@ -41,9 +41,10 @@ std::vector<float> random_q(const StepPlan& plan, int n_head, int hd, uint32_t s
 }
 
 // got_out (optional): the GPU output, checked against the CPU within decode_attention_bound.
+// block_size: positions per KV block (the plan's).
 void check_attention(const StepPlan& plan, int n_head, int n_kv, int hd, KvCodec codec, int n_blocks, uint32_t seed,
-                     const std::string& what, std::vector<float>* got_out = nullptr) {
-    const KvPools kv(codec, n_blocks, 16, n_kv, hd, seed);
+                     const std::string& what, std::vector<float>* got_out = nullptr, int block_size = 16) {
+    const KvPools kv(codec, n_blocks, block_size, n_kv, hd, seed);
     const auto q = random_q(plan, n_head, hd, seed);
     const AttentionParams p = attention_params(n_head, n_kv, hd);
     const std::vector<float> got = gpu_attention(plan, p, kv, q);
@@ -61,31 +62,32 @@ void check_attention(const StepPlan& plan, int n_head, int n_kv, int hd, KvCodec
 // KV), a step of n_tok tokens after n_past positions, its plan and KV seed drawn from seed, and its
 // description (extra: the switches the case sets, see env_note).
 struct LongCase {
-    int hd, n_kv, n_head, n_blocks;
+    int hd, n_kv, n_head, n_blocks, block_size;
     StepPlan plan;
     uint32_t kv_seed;
     std::string what;
 
     // check_attention of the case (label: the path it takes)
     void check(const std::string& label, std::vector<float>* got) const {
-        check_attention(plan, n_head, n_kv, hd, KvCodec::F16, n_blocks, kv_seed, label + " " + what, got);
+        check_attention(plan, n_head, n_kv, hd, KvCodec::F16, n_blocks, kv_seed, label + " " + what, got, block_size);
     }
     // the GPU output alone (no CPU reference)
     std::vector<float> gpu_out() const {
-        const KvPools kv(KvCodec::F16, n_blocks, 16, n_kv, hd, kv_seed);
+        const KvPools kv(KvCodec::F16, n_blocks, block_size, n_kv, hd, kv_seed);
         return gpu_attention(plan, attention_params(n_head, n_kv, hd), kv, random_q(plan, n_head, hd, kv_seed));
     }
 };
-LongCase long_case(int hd, int group, int n_past, int n_tok, uint32_t& seed, const std::string& extra) {
+LongCase long_case(int hd, int group, int n_past, int n_tok, uint32_t& seed, const std::string& extra, int block_size = 16) {
     LongCase c;
     c.hd = hd;
     c.n_kv = 2;
     c.n_head = c.n_kv * group;
-    c.n_blocks = (n_past + n_tok + 15) / 16 + 8;
-    c.plan = make_plan(n_tok, n_past, 16, c.n_blocks, ++seed);
+    c.block_size = block_size;
+    c.n_blocks = (n_past + n_tok + block_size - 1) / block_size + 8;
+    c.plan = make_plan(n_tok, n_past, block_size, c.n_blocks, ++seed);
     c.kv_seed = ++seed;
     c.what = "hd " + std::to_string(hd) + " gqa " + std::to_string(group) + " ctx " + std::to_string(n_past + n_tok) +
-             " tokens " + std::to_string(n_tok) + extra;
+             " tokens " + std::to_string(n_tok) + (block_size != 16 ? " block size " + std::to_string(block_size) : "") + extra;
     return c;
 }
 
@@ -168,6 +170,44 @@ TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
         ::unsetenv("RF_GPU_ATTN_BLOCKS_PER_SM");
         ::unsetenv("RF_GPU_ATTN_MMA_STAGES");
         EXPECT_NMSE_LE(mma, fma, 2e-5, "matrix units vs fma " + lc.what);
+    }
+}
+
+// Chunks of more tiles than the ring: their block ids staged in shared memory before the tile loop
+// (the first 128 blocks of the chunk; the table itself past them), the KV row of a position by shift
+// and mask where the block size is a power of two, by division where it is not. Each case on the
+// matrix units against the CPU and the FMA kernel: chunks of 5 - 8 tiles (one token and three), a
+// chunk of 72 - 94 tiles (RF_GPU_ATTN_MIN_CHUNK 4096: 288+ blocks, most of them past the staged ids),
+// and blocks of 24 and 32 positions; and with the ids read from the table (RF_GPU_ATTN_STAGED_IDS=off:
+// the same bits, the same rows in the same order).
+TEST(GpuAttention, LongChunksReadTheirStagedBlockIds) {
+    if (!gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma)
+        GTEST_SKIP() << "no matrix-unit decode kernel on " << gpu().device_info().arch;
+    uint32_t seed = 2900;
+    struct Case {
+        int hd, group, n_past, n_tok, block_size;
+        const char* min_chunk;
+    };
+    const Case cases[] = {{128, 7, 20000, 1, 16, nullptr}, {64, 7, 30000, 3, 16, nullptr},
+                          {128, 7, 9000, 1, 16, "4096"},   {64, 1, 12000, 1, 16, "4096"},
+                          {128, 7, 20000, 1, 24, nullptr}, {64, 12, 25000, 1, 32, nullptr},
+                          {128, 4, 9000, 1, 24, "4096"}};
+    for (const Case& c : cases) {
+        std::unique_ptr<ScopedEnv> chunk;
+        if (c.min_chunk != nullptr) chunk = std::make_unique<ScopedEnv>("RF_GPU_ATTN_MIN_CHUNK", c.min_chunk);
+        const LongCase lc = long_case(c.hd, c.group, c.n_past, c.n_tok, seed, env_note("min chunk", c.min_chunk), c.block_size);
+        std::vector<float> mma, fma, from_table;
+        lc.check("matrix units", &mma);
+        {
+            ScopedEnv off("RF_GPU_ATTN_MMA", "off");
+            lc.check("fma", &fma);
+        }
+        {
+            ScopedEnv off("RF_GPU_ATTN_STAGED_IDS", "off");
+            lc.check("block ids from the table", &from_table);
+        }
+        EXPECT_NMSE_LE(mma, fma, 2e-5, "matrix units vs fma " + lc.what);
+        EXPECT_EQ(mma, from_table) << "the same rows in the same order: " << lc.what;
     }
 }
 
