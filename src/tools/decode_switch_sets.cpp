@@ -29,8 +29,6 @@ constexpr DecodeSwitchName kNames[] = {
     {"one-tile-on", "RF_GPU_ATTN_ONE_TILE", "on"},
     {"chunk-softmax-on", "RF_GPU_ATTN_CHUNK_SOFTMAX", "on"},
     {"chunk-softmax-off", "RF_GPU_ATTN_CHUNK_SOFTMAX", "off"},
-    {"staged-ids-off", "RF_GPU_ATTN_STAGED_IDS", "off"},
-    {"staged-ids-on", "RF_GPU_ATTN_STAGED_IDS", "on"},
     {"combine-wide-off", "RF_GPU_ATTN_COMBINE_WIDE", "off"},
     {"combine-wide-on", "RF_GPU_ATTN_COMBINE_WIDE", "on"},
     {"proj-off", "RF_GPU_ATTN_PROJ", "off"},

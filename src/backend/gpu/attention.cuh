@@ -83,9 +83,6 @@ struct AttnArgs {
     // Nonzero: more than kCombineRegSplits chunks per head (long contexts) are merged by the wide
     // combine (attention_combine_wide.cu: D x G threads per head, a round of chunks per thread at once)
     int32_t combine_wide;
-    // Nonzero (matrix units): a chunk of more tiles than the ring holds stages its block ids in shared
-    // memory before the tile loop instead of loading each tile's from the table as it is copied
-    int32_t staged_ids;
     // Profiling only (GpuBackend::set_attention_trace): this launch's AttnTrace records, or null.
     unsigned long long* trace;
 };

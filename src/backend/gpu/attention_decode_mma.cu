@@ -60,7 +60,8 @@ struct TileCopy {
 };
 
 // Position p's KV block (p / block_size) and row in it (p % block_size): shift and mask where the
-// block size is a power of two (the KV cache's 16), so that a tile's addresses cost no divisions.
+// block size is a power of two (the KV cache's 16), so that a tile's addresses cost no divisions
+// (and the chunk-softmax instances 14 - 70 fewer registers).
 struct KvBlockIndex {
     int size, shift;  // shift < 0: not a power of two
     __device__ __forceinline__ explicit KvBlockIndex(int block_size)
@@ -69,35 +70,17 @@ struct KvBlockIndex {
     __device__ __forceinline__ int row(int p) const { return shift >= 0 ? p & (size - 1) : p % size; }
 };
 
-// The block ids of a long chunk (more tiles than the first copies take), staged in shared memory
-// once, before the tile loop: entries [first, first + kChunkIds) of the table, one per thread
-// (positions past them, chunks longer than kChunkIds blocks, read the table itself). Without them
-// each tile's copy waited for its rows' block-id loads first: a dependent round trip per tile
-// (ncu source view, 7b q4_0 at 32K: the address arithmetic after those loads held 20 % of the
-// kernel's stall samples).
-constexpr int kChunkIds = kThreads;
-struct ChunkIds {
-    const int32_t* s = nullptr;  // [kChunkIds] in shared memory, or null: the table only
-    int first = 0;
-};
-
 // The block ids of this thread's rows of the tile at k0 in block table bt (entries past the
-// sequence's blocks are within the table's stride: zeros, never used), from the chunk's staged
-// ids where they hold the row. All of them are loaded before any copy is issued: a cp.async is
-// ordered after every earlier memory access, so a block-id load between two copies costs a round
-// trip each (8 per tile at head_dim 128).
+// sequence's blocks are within the table's stride: zeros, never used). All of them are loaded
+// before any copy is issued: a cp.async is ordered after every earlier memory access, so a
+// block-id load between two copies costs a round trip each (8 per tile at head_dim 128).
 template <int D>
-__device__ __forceinline__ void tile_block_ids(const AttnArgs& a, const int32_t* bt, int k0, int32_t (&ids)[TileCopy<D>::N],
-                                               const ChunkIds& staged = ChunkIds{}) {
+__device__ __forceinline__ void tile_block_ids(const AttnArgs& a, const int32_t* bt, int k0, int32_t (&ids)[TileCopy<D>::N]) {
     using C = TileCopy<D>;
     const KvBlockIndex bi(a.block_size);
     const int r0 = static_cast<int>(threadIdx.x) / C::CPR;
 #pragma unroll
-    for (int j = 0; j < C::N; ++j) {
-        const int blk = bi.block(k0 + r0 + j * C::STEP);
-        const int local = blk - staged.first;
-        ids[j] = staged.s != nullptr && local < kChunkIds ? staged.s[local] : bt[min(blk, a.bt_stride - 1)];
-    }
+    for (int j = 0; j < C::N; ++j) ids[j] = bt[min(bi.block(k0 + r0 + j * C::STEP), a.bt_stride - 1)];
 }
 
 // Positions [k0, k0 + kBC) of KV head kvh into one stage, from the rows' block ids; rows at or
@@ -128,10 +111,10 @@ __device__ __forceinline__ void copy_tile_rows(const AttnArgs& a, const int32_t 
 }
 
 template <int D>
-__device__ __forceinline__ void copy_tile(const AttnArgs& a, const int32_t* bt, const ChunkIds& staged, int kvh, int k0,
-                                          int end, uint16_t* sk, uint16_t* sv) {
+__device__ __forceinline__ void copy_tile(const AttnArgs& a, const int32_t* bt, int kvh, int k0, int end, uint16_t* sk,
+                                          uint16_t* sv) {
     int32_t ids[TileCopy<D>::N];
-    tile_block_ids<D>(a, bt, k0, ids, staged);
+    tile_block_ids<D>(a, bt, k0, ids);
     copy_tile_rows<D>(a, ids, kvh, k0, end, sk, sv);
 }
 #endif
@@ -193,7 +176,6 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     uint16_t* s_v = s_k + STAGES * S::kv_elems;  // [STAGES][kBC][LDS]
     __shared__ float cs_s[ROPE ? D / 2 : 1], sn_s[ROPE ? D / 2 : 1];
     __shared__ float m_w[kWarps][kRows], l_w[kWarps][kRows];
-    __shared__ int32_t s_ids[WS ? 1 : kChunkIds];
 
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
     const int g = lane / 4, c = lane % 4;
@@ -215,15 +197,6 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         for (int j = 0; j < PRE; ++j) tile_block_ids<D>(a, table, begin + j * kBC, ids[j]);
     };
     if (early_kv) first_ids(a.block_tables);
-    const int n_tiles = end > begin ? (end - begin + kBC - 1) / kBC : 0;
-    // a chunk of more tiles than the first copies take: its block ids, loaded here (the step's block
-    // table: before the wait, like positions and token_seq) and staged with q below
-    ChunkIds staged;
-    int32_t my_id = 0;
-    if (!WS && a.staged_ids != 0 && n_tiles > PRE) {
-        staged.first = KvBlockIndex(a.block_size).block(begin);
-        my_id = bt[min(staged.first + tid, a.bt_stride - 1)];
-    }
     if constexpr (ROPE) {  // angles from the step buffer: before the wait
         for (int i = tid; i < a.rope.n_rot / 2; i += kThreads) rope_angle(a.rope, n_ctx - 1, i, cs_s[i], sn_s[i]);
         __syncthreads();
@@ -235,6 +208,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     // (each waits before it lets the next one launch): the first tiles are copied before the
     // programmatic-dependent wait, their block-table and KV round trips overlapping the previous
     // kernel, and the token's row (zero-filled here) is written from registers after the wait.
+    const int n_tiles = end > begin ? (end - begin + kBC - 1) / kBC : 0;
     // the first tiles' copies from ids (rows at or past copy_end zero-filled), a commit group each
     auto first_copies = [&](int copy_end) {
 #pragma unroll
@@ -304,10 +278,6 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         const bool early = early_kv && local >= 0 && n_ctx - 1 < end && local / kBC < PRE;
         const size_t at = static_cast<size_t>(local / kBC) * S::kv_elems + static_cast<size_t>(local % kBC) * LDS;
         token_kv.template store<KvCodec::F16>(a, kvh, cs_s, sn_s, early ? s_k + at : nullptr, early ? s_v + at : nullptr);
-    }
-    if (!WS && a.staged_ids != 0 && n_tiles > PRE) {
-        s_ids[tid] = my_id;
-        staged.s = s_ids;
     }
     __syncthreads();
 
@@ -525,7 +495,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         const int stage = j % STAGES;
         const int ahead = j + STAGES - 1;  // its stage was released by the barrier ending tile j - 1
         if (ahead < n_tiles)
-            copy_tile<D>(a, bt, staged, kvh, begin + ahead * kBC, end, s_k + (ahead % STAGES) * S::kv_elems,
+            copy_tile<D>(a, bt, kvh, begin + ahead * kBC, end, s_k + (ahead % STAGES) * S::kv_elems,
                          s_v + (ahead % STAGES) * S::kv_elems);
         cp_async_commit();
         cp_async_wait<STAGES - 1>();  // tile j has landed

@@ -87,8 +87,6 @@ struct DecodeSwitches {
     // ... and chunks of 2 .. ring-size tiles (8K contexts) likewise, every tile copied before the PDL wait
     // (AttnArgs::chunk_softmax; H100: 0.5b q4_0 8K 2,065 -> 2,087 tok/s, equal elsewhere)
     bool attn_chunk_softmax = true;
-    // ... and longer chunks (16K+ contexts) stage their block ids in shared memory (AttnArgs::staged_ids)
-    bool attn_staged_ids = true;
     // More than 16 chunks per head (long contexts) merged by D x G threads per head, each thread's
     // chunks loaded at once (attention_combine_wide.cu), instead of D threads walking them 8 at a time
     bool attn_combine_wide = true;

@@ -68,9 +68,6 @@ namespace rf::gpu {
 //   RF_GPU_ATTN_CHUNK_SOFTMAX=off  blocks whose chunk is 2 .. ring-size tiles (8K contexts) keep a
 //                               softmax per warp, merged at the end (default: every tile copied before
 //                               the PDL wait, one softmax over them for the block)
-//   RF_GPU_ATTN_STAGED_IDS=off  chunks of more tiles than the ring (16K+ contexts) load each tile's block
-//                               ids from the table as the tile is copied (default: the chunk's ids
-//                               staged in shared memory before the tile loop)
 //   RF_GPU_ATTN_COMBINE_WIDE=off  more than 16 chunks per head (long contexts) merged by one thread
 //                               per dim walking them 8 at a time (default: D x G threads per head,
 //                               16 chunks per thread loaded at once)
@@ -136,7 +133,6 @@ DecodeSwitches decode_switches() {
     d.attn_early_kv = env_choice("RF_GPU_ATTN_EARLY_KV", {"off", "on"}, 1) == 1;
     d.attn_one_tile = env_choice("RF_GPU_ATTN_ONE_TILE", {"off", "on"}, def.attn_one_tile ? 1 : 0) == 1;
     d.attn_chunk_softmax = env_choice("RF_GPU_ATTN_CHUNK_SOFTMAX", {"off", "on"}, def.attn_chunk_softmax ? 1 : 0) == 1;
-    d.attn_staged_ids = env_choice("RF_GPU_ATTN_STAGED_IDS", {"off", "on"}, def.attn_staged_ids ? 1 : 0) == 1;
     d.attn_combine_wide = env_choice("RF_GPU_ATTN_COMBINE_WIDE", {"off", "on"}, def.attn_combine_wide ? 1 : 0) == 1;
     d.attn_proj = env_choice("RF_GPU_ATTN_PROJ", {"off", "on"}, def.attn_proj ? 1 : 0) == 1;
     d.prefill_graphs = env_choice("RF_GPU_PREFILL_GRAPHS", {"off", "on"}, 0) == 1;

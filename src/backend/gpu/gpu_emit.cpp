@@ -579,7 +579,6 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.one_tile = a.mma != 0 && switches.attn_one_tile ? 1 : 0;
                 a.combine_wide = switches.attn_combine_wide ? 1 : 0;
                 a.chunk_softmax = switches.attn_chunk_softmax ? 1 : 0;
-                a.staged_ids = switches.attn_staged_ids ? 1 : 0;
                 a.group = group;
                 a.scale = op.attn.scale;
                 a.n_tok = static_cast<int32_t>(op.a.rows);
