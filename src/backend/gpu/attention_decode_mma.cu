@@ -9,12 +9,14 @@
 // tiles in flight while the current one is used; warp w takes positions [16 w, 16 w + 16) of each tile:
 // S = Q K^T (16 x 16, head_dim / 16 k-steps), online softmax in registers (base 2), O += P V
 // (P from the S fragments, V through ldmatrix.trans). At the end the four warps' (max, sum, O) are
-// merged in shared memory. A block whose chunk is one tile (short contexts; AttnArgs::one_tile)
-// instead takes one max per row over its warps, writes P to shared memory and lets warp w multiply
-// it by V's columns [w D / 4, (w + 1) D / 4): no merge at the end (H100, same call, queued us per
+// merged in shared memory. A block whose chunk is one tile (short contexts; AttnArgs::one_tile), or
+// 2 .. STAGES tiles all copied before the wait (AttnArgs::chunk_softmax), instead takes one max per
+// row over its warps, writes P to shared memory and lets warp w multiply it by V's columns
+// [w D / 4, (w + 1) D / 4): no merge at the end (block_softmax) (H100, same call, queued us per
 // step: 0.5b q4_0 430.5 -> 421.2, 7b q4_0 1934 -> 1909, q4_K 2080 -> 2051, q8_0 2986 -> 2957). q and the probabilities are rounded to f16 as in the flash prefill
 // kernel (flash_attn_prefill.cuh); f16 KV only, head dims 64 and 128, NVIDIA sm_80+.
 #include <string>
+#include <type_traits>
 
 #include "backend/gpu/attention.cuh"
 #include "backend/gpu/attention_decode_common.cuh"
@@ -42,12 +44,14 @@ struct DecodeMmaShape {
     // 2c) spread over all banks instead of 8 rows on one bank group
     static constexpr int RS = D + 8;
     static_assert(static_cast<size_t>(kWarps) * kRows * RS * 4 <= 2 * STAGES * kv_elems * 2, "merge area fits the stages");
-    // The chunk softmax (WS instances): P of up to STAGES tiles, kRows x LDP halfs, in q's area where it
-    // fits (head dim 128 with a ring of 2), else after the V stages.
-    static constexpr int LDP = STAGES * kBC + 8;
-    static constexpr size_t p_elems = static_cast<size_t>(kRows) * LDP;
-    static constexpr bool p_in_q = p_elems <= q_elems;
-    static constexpr size_t smem_bytes_ws = smem_bytes + (p_in_q ? 0 : p_elems * 2);
+    // One softmax per block over NT tiles (one-tile chunks: NT = 1; the chunk softmax of the WS
+    // instances: NT = STAGES): P, kRows x ldp<NT> halfs, in q's area where it fits (always for one
+    // tile; head dim 128 with a ring of 2), else after the V stages.
+    template <int NT>
+    static constexpr int ldp() { return NT * kBC + 8; }
+    template <int NT>
+    static constexpr bool p_in_q() { return static_cast<size_t>(kRows) * ldp<NT>() <= q_elems; }
+    static constexpr size_t smem_bytes_ws = smem_bytes + (p_in_q<STAGES>() ? 0 : static_cast<size_t>(kRows) * ldp<STAGES>() * 2);
 };
 
 #if RF_DEVICE_MMA
@@ -295,17 +299,20 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         first_copies(end);
     }
     const size_t pidx0 = (static_cast<size_t>(t) * a.n_head + h0) * a.n_splits + split;
-    if constexpr (WS) {
-        // Every tile of the chunk (n_tiles <= STAGES) is in stage j: warp w scores positions
-        // [16 w, 16 w + 16) of each, the block takes one max per row, P = 2^(S - M) for all of them
-        // goes to shared memory as f16, and warp w multiplies it by V's columns [w D / 4, (w + 1) D / 4)
-        // over every tile: its O columns are final.
+    // One softmax for the block over the NT tiles of its chunk (n_tiles <= NT), each copied into stage
+    // j: warp w scores positions [16 w, 16 w + 16) of every tile, the block takes one max per row over
+    // its warps (shared memory), P = 2^(S - M) for all of them goes to shared memory as f16, and warp w
+    // multiplies it by V's columns [w D / 4, (w + 1) D / 4) over every tile: its O columns are final,
+    // no per-warp (max, sum, O) merge at the end. One-tile chunks (NT = 1, a.one_tile) and the chunk
+    // softmax (NT = STAGES, the WS instances: every tile copied before the wait).
+    auto block_softmax = [&](auto tiles) {
+        constexpr int NT = decltype(tiles)::value;
         cp_async_wait<0>();
         __syncthreads();
-        float s[STAGES][2][4];
+        float s[NT][2][4];
         float mx_lo = -INFINITY, mx_hi = -INFINITY;
 #pragma unroll
-        for (int j = 0; j < STAGES; ++j) {
+        for (int j = 0; j < NT; ++j) {
             const int p0 = begin + j * kBC + warp * 16;
             if (j < n_tiles && p0 < end) {
                 warp_scores<D>(s_k + j * S::kv_elems + warp * 16 * LDS, qf, p0, end, s[j]);
@@ -333,11 +340,12 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
             M_hi = fmaxf(M_hi, m_w[w][g + 8]);
         }
         const float mu_lo = M_lo == -INFINITY ? 0.0f : M_lo, mu_hi = M_hi == -INFINITY ? 0.0f : M_hi;
-        constexpr int LDP = S::LDP;
-        uint16_t* s_p = S::p_in_q ? s_q : s_v + STAGES * S::kv_elems;  // (q is in registers now)
+        constexpr int LDP = S::template ldp<NT>();
+        static_assert(NT > 1 || S::template p_in_q<1>(), "one tile's P fits q's area");
+        uint16_t* s_p = S::template p_in_q<NT>() ? s_q : s_v + STAGES * S::kv_elems;  // (q is in registers now)
         float sum_lo = 0.0f, sum_hi = 0.0f;
 #pragma unroll
-        for (int j = 0; j < STAGES; ++j) {
+        for (int j = 0; j < NT; ++j) {
 #pragma unroll
             for (int n = 0; n < 2; ++n) {
                 const float e0 = fast_exp2(s[j][n][0] - mu_lo), e1 = fast_exp2(s[j][n][1] - mu_lo);
@@ -365,7 +373,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
 #pragma unroll
         for (int n = 0; n < NW; ++n) ow[n][0] = ow[n][1] = ow[n][2] = ow[n][3] = 0.0f;
 #pragma unroll
-        for (int j = 0; j < STAGES; ++j) {
+        for (int j = 0; j < NT; ++j) {
             if (j >= n_tiles) break;  // (uniform over the block; P past the chunk's tiles is never read)
 #pragma unroll
             for (int kk = 0; kk < kBC / 16; ++kk) {
@@ -396,99 +404,13 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         }
         trace.clock(5);
         trace.timer(6);
+    };
+    if constexpr (WS) {
+        block_softmax(std::integral_constant<int, STAGES>{});
         return;
     }
     if (a.one_tile != 0 && n_tiles == 1) {
-        // One tile: warp w scores positions [16 w, 16 w + 16) as below, the block takes one max per
-        // row (shared memory), P = 2^(S - M) goes to shared memory as f16, and warp w multiplies all
-        // 64 positions of P by columns [w D / 4, (w + 1) D / 4) of V: its O columns are final.
-        cp_async_wait<0>();
-        __syncthreads();
-        const int p0 = begin + warp * 16;
-        float s[2][4];
-        if (p0 < end) {
-            warp_scores<D>(s_k + warp * 16 * LDS, qf, p0, end, s);
-        } else {
-#pragma unroll
-            for (int n = 0; n < 2; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = -INFINITY;
-        }
-        float mx_lo = fmaxf(fmaxf(s[0][0], s[0][1]), fmaxf(s[1][0], s[1][1]));
-        float mx_hi = fmaxf(fmaxf(s[0][2], s[0][3]), fmaxf(s[1][2], s[1][3]));
-#pragma unroll
-        for (int m = 1; m <= 2; m <<= 1) {
-            mx_lo = fmaxf(mx_lo, rf_shfl_xor(mx_lo, m));
-            mx_hi = fmaxf(mx_hi, rf_shfl_xor(mx_hi, m));
-        }
-        if (c == 0) {
-            m_w[warp][g] = mx_lo;
-            m_w[warp][g + 8] = mx_hi;
-        }
-        __syncthreads();
-        float M_lo = -INFINITY, M_hi = -INFINITY;
-#pragma unroll
-        for (int w = 0; w < kWarps; ++w) {
-            M_lo = fmaxf(M_lo, m_w[w][g]);
-            M_hi = fmaxf(M_hi, m_w[w][g + 8]);
-        }
-        const float mu_lo = M_lo == -INFINITY ? 0.0f : M_lo, mu_hi = M_hi == -INFINITY ? 0.0f : M_hi;
-        constexpr int LDP = kBC + 8;  // P rows in shared memory (s_q's area: q is in registers now)
-        uint16_t* s_p = s_q;
-        static_assert(kRows * LDP <= S::q_elems, "P fits q's area");
-        float sum_lo = 0.0f, sum_hi = 0.0f;
-#pragma unroll
-        for (int n = 0; n < 2; ++n) {
-            const float e0 = fast_exp2(s[n][0] - mu_lo), e1 = fast_exp2(s[n][1] - mu_lo);
-            const float e2 = fast_exp2(s[n][2] - mu_hi), e3 = fast_exp2(s[n][3] - mu_hi);
-            sum_lo += e0 + e1;
-            sum_hi += e2 + e3;
-            const int col = warp * 16 + n * 8 + 2 * c;
-            *reinterpret_cast<uint32_t*>(s_p + g * LDP + col) = pack2<false>(e0, e1);
-            *reinterpret_cast<uint32_t*>(s_p + (g + 8) * LDP + col) = pack2<false>(e2, e3);
-        }
-#pragma unroll
-        for (int m = 1; m <= 2; m <<= 1) {
-            sum_lo += rf_shfl_xor(sum_lo, m);
-            sum_hi += rf_shfl_xor(sum_hi, m);
-        }
-        if (c == 0) {
-            l_w[warp][g] = sum_lo;
-            l_w[warp][g + 8] = sum_hi;
-        }
-        __syncthreads();
-        constexpr int NW = D / 4 / 8;  // n tiles of a warp's O columns
-        const int d0 = warp * (D / 4);
-        float ow[NW][4];
-#pragma unroll
-        for (int n = 0; n < NW; ++n) ow[n][0] = ow[n][1] = ow[n][2] = ow[n][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < kBC / 16; ++kk) {
-            uint32_t pa[4];
-            ldmatrix_x4(pa, smem_addr(s_p + (lane % 16) * LDP + kk * 16 + (lane / 16) * 8));
-            const uint16_t* sv = s_v + kk * 16 * LDS + d0;
-            warp_pv<D>(sv, pa, ow);
-        }
-        trace.clock(4);
-        float L_lo = 0.0f, L_hi = 0.0f;
-#pragma unroll
-        for (int w = 0; w < kWarps; ++w) {
-            L_lo += l_w[w][g];
-            L_hi += l_w[w][g + 8];
-        }
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {
-            const int r = g + 8 * half;
-            if (r >= nh) continue;
-            float* out = a.partial_acc + (pidx0 + static_cast<size_t>(r) * a.n_splits) * D + d0 + 2 * c;
-#pragma unroll
-            for (int n = 0; n < NW; ++n)
-                *reinterpret_cast<float2*>(out + n * 8) = make_float2(ow[n][2 * half], ow[n][2 * half + 1]);
-            if (warp == 0 && c == 0) {
-                const float M = half ? M_hi : M_lo;
-                a.partial_ml[pidx0 + static_cast<size_t>(r) * a.n_splits] = make_float2(M == -INFINITY ? M : M * kLn2, half ? L_hi : L_lo);
-            }
-        }
-        trace.clock(5);
-        trace.timer(6);
+        block_softmax(std::integral_constant<int, 1>{});
         return;
     }
     for (int j = 0; j < n_tiles; ++j) {
