@@ -149,6 +149,15 @@ FeedTiming time_feed(Model& model, KvCache& kv, int32_t n_ctx, const std::vector
     return ft;
 }
 
+}  // namespace
+
+std::string graph_work_note(const GpuGraphStats& run) {
+    return fmt::format("graphs: {} eager steps, {} instantiations, {} updates, {:.0f} us building", run.eager_flushes,
+                       run.graph_instantiations, run.graph_updates, static_cast<double>(run.graph_build_ns) * 1e-3);
+}
+
+namespace {
+
 // Where the host time of a test's timed runs went on a GPU backend (per token for tg, per run
 // for pp), from the bench's own timers and the backend's counters (GpuGraphStats).
 std::string gpu_host_line(const std::string& test, const FeedTiming& t, double units,
@@ -349,14 +358,7 @@ BenchReport run_bench(const BenchOptions& o,
             wall += sec;
             row.runs_tps.push_back(n / sec);
             if (tg) fractions.push_back(bw > 0 ? token_bytes * n / sec / 1e9 / bw : 0.0);
-            // a GPU tg run's one-off graph work (a topology met for the first time runs eagerly, the
-            // second time it is captured and instantiated; a changed launch only updates): what makes
-            // one run slower than the next
-            const std::string graphs =
-                gpu && tg ? fmt::format("; graphs: {} eager steps, {} instantiations, {} updates, {:.0f} us building",
-                                        ft.gpu.eager_flushes, ft.gpu.graph_instantiations, ft.gpu.graph_updates,
-                                        static_cast<double>(ft.gpu.graph_build_ns) * 1e-3)
-                          : std::string();
+            const std::string graphs = gpu && tg ? "; " + graph_work_note(ft.gpu) : std::string();
             log(tg ? fmt::format(
                          "{} run {}/{}: {:.2f} t/s, {:.1f} GB/s of {:.1f} measured just before{}",
                          row.test, r + 1, o.reps, n / sec, token_bytes * n / sec / 1e9, bw, graphs)

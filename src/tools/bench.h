@@ -58,6 +58,13 @@ struct BenchReport {
     std::string markdown() const;  // bandwidth line, blank line, table, profiles
 };
 
+struct GpuGraphStats;
+// The one-off graph work of one timed GPU run (the differences of its counters), for the run's log
+// line: "graphs: E eager steps, I instantiations, U updates, B us building". A topology met for the
+// first time runs eagerly, the second time it is captured and instantiated; a changed launch only
+// updates. After the warm-up every decode graph of a tg run exists, so all are zero there.
+std::string graph_work_note(const GpuGraphStats& run);
+
 // Runs the bench; log(line) receives progress lines (may be null).
 BenchReport run_bench(const BenchOptions& options,
                       const std::function<void(const std::string&)>& log = nullptr);

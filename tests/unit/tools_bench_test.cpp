@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/gpu/gpu_backend.h"
 #include "core/error.h"
 #include "engine/session.h"
 #include "formats/gguf/gguf_file.h"
@@ -152,6 +153,18 @@ TEST(Bench, RunsTinySyntheticEndToEnd) {
 
 // --prio sets the nice value of the benchmarking threads (Linux: per thread, inherited by the
 // pool's workers); run on a thread of its own so the rest of the tests keep theirs.
+// A GPU tg run's log line names its one-off graph work from the differences of the backend's counters.
+TEST(Bench, GraphWorkNoteNamesARunsOneOffGraphWork) {
+    GpuGraphStats run;
+    EXPECT_EQ(graph_work_note(run), "graphs: 0 eager steps, 0 instantiations, 0 updates, 0 us building");
+    run.eager_flushes = 1;
+    run.graph_instantiations = 2;
+    run.graph_updates = 3;
+    run.graph_build_ns = 412'600;
+    run.steps = 128;  // (not graph work)
+    EXPECT_EQ(graph_work_note(run), "graphs: 1 eager steps, 2 instantiations, 3 updates, 413 us building");
+}
+
 TEST(Bench, PriorityIsApplied) {
     int nice_after = 0;
     std::thread t([&] {
