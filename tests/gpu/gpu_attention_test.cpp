@@ -140,8 +140,10 @@ TEST(GpuAttention, DecodeChunkSizesAndScoreLayouts) {
 
 // Long contexts (chunks of whole tiles): the matrix-unit kernel (default where the device has it)
 // and the FMA kernel, each against the CPU, and against each other. Partial last tiles and chunks,
-// GQA 1/7/12 (two q-head groups per KV head), head dims 64 and 128, a multi-token step, two
-// blocks per SM and more, rings of 2, 3 and 4 tiles (chunks shorter than the ring included).
+// GQA 1/4/7/12 (two q-head groups per KV head), head dims 64 and 128, multi-token steps, two
+// blocks per SM and more, rings of 2, 3 and 4 tiles (chunks shorter than the ring included), chunks
+// of 5 - 8 tiles and of 72 - 94 (RF_GPU_ATTN_MIN_CHUNK 4096), and KV blocks of 24 and 32 positions
+// (a row's block and row in it by division; by shift and mask for the power-of-two sizes).
 TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
     if (!gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma)
         GTEST_SKIP() << "no matrix-unit decode kernel on " << gpu().device_info().arch;
@@ -150,49 +152,29 @@ TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
         int hd, group, n_past, n_tok;
         const char* per_sm;
         const char* stages;
+        const char* min_chunk = nullptr;
+        int block_size = 16;
     };
-    const Case cases[] = {{128, 7, 4095, 1, nullptr, nullptr}, {128, 7, 9000, 1, nullptr, nullptr},
-                          {64, 7, 5000, 1, nullptr, nullptr},  {128, 1, 4200, 1, nullptr, nullptr},
+    const Case cases[] = {{128, 7, 4095, 1, nullptr, nullptr},  {128, 7, 9000, 1, nullptr, nullptr},
+                          {64, 7, 5000, 1, nullptr, nullptr},   {128, 1, 4200, 1, nullptr, nullptr},
                           {128, 12, 6000, 1, nullptr, nullptr}, {64, 1, 4500, 3, nullptr, nullptr},
                           {128, 7, 20000, 1, nullptr, nullptr}, {128, 7, 8191, 1, "8", nullptr},
-                          {64, 7, 7000, 1, "64", nullptr},     {128, 7, 9000, 1, nullptr, "3"},
-                          {64, 7, 20000, 1, nullptr, "4"},     {128, 12, 4500, 1, "16", "4"}};
+                          {64, 7, 7000, 1, "64", nullptr},      {128, 7, 9000, 1, nullptr, "3"},
+                          {64, 7, 20000, 1, nullptr, "4"},      {128, 12, 4500, 1, "16", "4"},
+                          {64, 7, 30000, 3, nullptr, nullptr},  {128, 7, 9000, 1, nullptr, nullptr, "4096"},
+                          {64, 1, 12000, 1, nullptr, nullptr, "4096"},
+                          {128, 7, 20000, 1, nullptr, nullptr, nullptr, 24},
+                          {64, 12, 25000, 1, nullptr, nullptr, nullptr, 32},
+                          {128, 4, 9000, 1, nullptr, nullptr, "4096", 24}};
     for (const Case& c : cases) {
-        if (c.per_sm != nullptr) ::setenv("RF_GPU_ATTN_BLOCKS_PER_SM", c.per_sm, 1);
-        if (c.stages != nullptr) ::setenv("RF_GPU_ATTN_MMA_STAGES", c.stages, 1);
+        std::vector<std::unique_ptr<ScopedEnv>> env;
+        if (c.per_sm != nullptr) env.push_back(std::make_unique<ScopedEnv>("RF_GPU_ATTN_BLOCKS_PER_SM", c.per_sm));
+        if (c.stages != nullptr) env.push_back(std::make_unique<ScopedEnv>("RF_GPU_ATTN_MMA_STAGES", c.stages));
+        if (c.min_chunk != nullptr) env.push_back(std::make_unique<ScopedEnv>("RF_GPU_ATTN_MIN_CHUNK", c.min_chunk));
         const LongCase lc = long_case(c.hd, c.group, c.n_past, c.n_tok, seed,
-                                      env_note("per sm", c.per_sm) + env_note("stages", c.stages));
-        std::vector<float> mma, fma;
-        lc.check("matrix units", &mma);
-        ::setenv("RF_GPU_ATTN_MMA", "off", 1);
-        lc.check("fma", &fma);
-        ::unsetenv("RF_GPU_ATTN_MMA");
-        ::unsetenv("RF_GPU_ATTN_BLOCKS_PER_SM");
-        ::unsetenv("RF_GPU_ATTN_MMA_STAGES");
-        EXPECT_NMSE_LE(mma, fma, 2e-5, "matrix units vs fma " + lc.what);
-    }
-}
-
-// Chunks of more tiles than the ring on the matrix units, whose rows find their KV block and row by
-// shift and mask where the block size is a power of two and by division where it is not: each case
-// against the CPU and the FMA kernel: chunks of 5 - 8 tiles (one token and three), chunks of 72 - 94
-// tiles (RF_GPU_ATTN_MIN_CHUNK 4096), and blocks of 24 and 32 positions.
-TEST(GpuAttention, LongChunksAndOtherBlockSizes) {
-    if (!gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma)
-        GTEST_SKIP() << "no matrix-unit decode kernel on " << gpu().device_info().arch;
-    uint32_t seed = 2900;
-    struct Case {
-        int hd, group, n_past, n_tok, block_size;
-        const char* min_chunk;
-    };
-    const Case cases[] = {{128, 7, 20000, 1, 16, nullptr}, {64, 7, 30000, 3, 16, nullptr},
-                          {128, 7, 9000, 1, 16, "4096"},   {64, 1, 12000, 1, 16, "4096"},
-                          {128, 7, 20000, 1, 24, nullptr}, {64, 12, 25000, 1, 32, nullptr},
-                          {128, 4, 9000, 1, 24, "4096"}};
-    for (const Case& c : cases) {
-        std::unique_ptr<ScopedEnv> chunk;
-        if (c.min_chunk != nullptr) chunk = std::make_unique<ScopedEnv>("RF_GPU_ATTN_MIN_CHUNK", c.min_chunk);
-        const LongCase lc = long_case(c.hd, c.group, c.n_past, c.n_tok, seed, env_note("min chunk", c.min_chunk), c.block_size);
+                                      env_note("per sm", c.per_sm) + env_note("stages", c.stages) +
+                                          env_note("min chunk", c.min_chunk),
+                                      c.block_size);
         std::vector<float> mma, fma;
         lc.check("matrix units", &mma);
         {
