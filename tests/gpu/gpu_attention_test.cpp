@@ -14,6 +14,11 @@
 namespace rf::gputest {
 namespace {
 
+// The tests of the matrix-unit decode kernel skip where the device table has none (AMD, NVIDIA before sm_80).
+#define SKIP_WITHOUT_MMA_DECODE()                                                  \
+    if (!gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma) \
+    GTEST_SKIP() << "no matrix-unit decode kernel on " << gpu().device_info().arch
+
 // The GPU's split-K decode attention over a random KV cache (seed) for random q (seed + 7), the output
 // poisoned first. This file tests the split-K decode kernel, on multi-token steps too; steps that the
 // device table sends to flash attention have their own tests (gpu_prefill_attention_test.cpp).
@@ -145,8 +150,7 @@ TEST(GpuAttention, DecodeChunkSizesAndScoreLayouts) {
 // of 5 - 8 tiles and of 72 - 94 (RF_GPU_ATTN_MIN_CHUNK 4096), and KV blocks of 24 and 32 positions
 // (a row's block and row in it by division; by shift and mask for the power-of-two sizes).
 TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
-    if (!gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma)
-        GTEST_SKIP() << "no matrix-unit decode kernel on " << gpu().device_info().arch;
+    SKIP_WITHOUT_MMA_DECODE();
     uint32_t seed = 1300;
     struct Case {
         int hd, group, n_past, n_tok;
@@ -191,8 +195,7 @@ TEST(GpuAttention, LongContextMatrixUnitsMatchTheFmaKernel) {
 // the other path ran). Head dims 64 (ring of 3: P after the V stages) and 128 (ring of 2: P in q's
 // area), GQA 1 / 7 / 12 (two q-head groups per KV head), partial last chunks, a three-token step.
 TEST(GpuAttention, ChunkSoftmaxMatchesThePerWarpSoftmax) {
-    if (!gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma)
-        GTEST_SKIP() << "no matrix-unit decode kernel on " << gpu().device_info().arch;
+    SKIP_WITHOUT_MMA_DECODE();
     uint32_t seed = 2600;
     struct Case {
         int hd, group, n_past, n_tok;
@@ -255,8 +258,7 @@ TEST(GpuAttention, ManyChunksWideCombineMatchesTheOneGroupCombine) {
 // the context included; blocks of one tile with one softmax, and with one per warp) against the CPU
 // and the FMA kernel.
 TEST(GpuAttention, ShortContextsOnTheMatrixUnits) {
-    if (!gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma)
-        GTEST_SKIP() << "no matrix-unit decode kernel on " << gpu().device_info().arch;
+    SKIP_WITHOUT_MMA_DECODE();
     uint32_t seed = 1500;
     for (int hd : {64, 128})
         for (int group : {1, 7, 12})

@@ -21,6 +21,7 @@
 #include "backend/gpu/attention.cuh"
 #include "backend/gpu/attention_decode_common.cuh"
 #include "backend/gpu/gemm_mma.cuh"
+#include "backend/gpu/kv_block_index.cuh"  // (no divisions: the chunk-softmax instances 14 - 70 fewer registers)
 #include "backend/gpu/rope_device.cuh"
 
 namespace rf::gpu {
@@ -61,17 +62,6 @@ struct TileCopy {
     static constexpr int CPR = D / 8;
     static constexpr int STEP = kThreads / CPR;
     static constexpr int N = kBC / STEP;
-};
-
-// Position p's KV block (p / block_size) and row in it (p % block_size): shift and mask where the
-// block size is a power of two (the KV cache's 16), so that a tile's addresses cost no divisions
-// (and the chunk-softmax instances 14 - 70 fewer registers).
-struct KvBlockIndex {
-    int size, shift;  // shift < 0: not a power of two
-    __device__ __forceinline__ explicit KvBlockIndex(int block_size)
-        : size(block_size), shift((block_size & (block_size - 1)) == 0 ? __ffs(block_size) - 1 : -1) {}
-    __device__ __forceinline__ int block(int p) const { return shift >= 0 ? p >> shift : p / size; }
-    __device__ __forceinline__ int row(int p) const { return shift >= 0 ? p & (size - 1) : p % size; }
 };
 
 // The block ids of this thread's rows of the tile at k0 in block table bt (entries past the

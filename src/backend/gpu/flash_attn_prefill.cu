@@ -3,6 +3,7 @@
 #include <string>
 
 #include "backend/gpu/gemm_mma.cuh"
+#include "backend/gpu/kv_block_index.cuh"
 
 namespace rf::gpu {
 namespace {
@@ -29,15 +30,14 @@ __device__ __forceinline__ void load_kv_tile(const FlashAttnArgs& a, const int32
     constexpr int CPR = D / 8;  // 16-byte chunks (8 halfs) per row
     constexpr int KEYS_PER_PASS = kThreads / CPR;
     const int c = (threadIdx.x % CPR) * 8;
+    const KvBlockIndex bi(a.block_size, a.bs_shift);
 #pragma unroll 4
     for (int key = threadIdx.x / CPR; key < BC; key += KEYS_PER_PASS) {
         const int p = k0 + key;
         uint16_t* dk = sk + key * LDS + c;
         uint16_t* dv = sv + key * LDS + c;
         if (p < kv_len) {
-            const int blk_i = a.bs_shift >= 0 ? p >> a.bs_shift : p / a.block_size;
-            const int off = a.bs_shift >= 0 ? p & (a.block_size - 1) : p % a.block_size;
-            const int64_t elem = ((static_cast<int64_t>(bt[blk_i]) * a.n_kv_head + kvh) * a.block_size + off) * D + c;
+            const int64_t elem = ((static_cast<int64_t>(bt[bi.block(p)]) * a.n_kv_head + kvh) * a.block_size + bi.row(p)) * D + c;
             if constexpr (C == KvCodec::F16) {
                 cp_async16(smem_addr(dk), static_cast<const uint16_t*>(a.k) + elem);
                 cp_async16(smem_addr(dv), static_cast<const uint16_t*>(a.v) + elem);
