@@ -446,7 +446,8 @@ TEST(GpuDecodeFusion, QuantizeTriggerFirstIsTaken) {
 }
 
 // The profiling knock-out (RF_GPU_PROFILE_SKIP, benchmarks only): a named kernel is not launched,
-// so its output keeps the poison; without the switch the same op writes it.
+// so its output keeps the poison; without the switch the same op writes it; "NAME@N/P" selects by
+// the launch's number.
 TEST(GpuDecodeFusion, ProfileSkipLeavesTheNamedKernelsOut) {
     if (gpu().device_info().arch.rfind("sm_", 0) != 0) GTEST_SKIP() << "kernel names: CUDA builds only";
     const int64_t E = 1024;
@@ -462,6 +463,25 @@ TEST(GpuDecodeFusion, ProfileSkipLeavesTheNamedKernelsOut) {
         const auto out = h.get();
         if (skip) EXPECT_FALSE(all_finite(out)) << "the skipped rms_norm wrote its output";
         else EXPECT_TRUE(all_finite(out)) << "rms_norm without the knock-out";
+    }
+    // "NAME@N/P": only the launches N, N + P, ... of the kernel in one Launcher (an eager op is one
+    // launch, number 0); a selection that is not N/P with 0 <= N < P is an error naming the entry
+    for (const auto& [entry, skipped] : {std::pair<const char*, bool>{"rms_norm@0/2", true}, {"rms_norm@1/2", false},
+                                         {"rms_norm@0/1", true}, {"no_such_kernel@0/1", false}}) {
+        ScopedEnv env("RF_GPU_PROFILE_SKIP", entry);
+        h.poison();
+        gpu().rms_norm(x.act(), norm, 1e-6f, h.act());
+        EXPECT_EQ(!all_finite(h.get()), skipped) << entry;
+    }
+    for (const char* bad : {"rms_norm@2", "rms_norm@2/2", "rms_norm@0/0", "rms_norm@x/1", "rms_norm@1/2x"}) {
+        ScopedEnv env("RF_GPU_PROFILE_SKIP", bad);
+        try {
+            gpu().rms_norm(x.act(), norm, 1e-6f, h.act());
+            (void)h.get();  // (the op runs, and its switches are read, when the step is flushed)
+            ADD_FAILURE() << bad << " was accepted";
+        } catch (const std::exception& e) {
+            EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+        }
     }
     gpu().release(const_cast<void*>(norm.data));
 }

@@ -25,7 +25,8 @@ for model in $models; do
             setting=${settings[$(((j + round - 1) % ${#settings[@]}))]}
             # shellcheck disable=SC2086 # a setting is a list of assignments
             env $setting timeout 180 "$rf" bench --synthetic "$model" --device gpu -p 0 -n 128 -d "${DEPTH:-512}" -r 3 2>&1 |
-                grep -E "^\| qwen|rror" | cut -d'|' -f8,9 | sed "s/^/$model r$round [${setting:-default}] /" | tee -a "$runs"
+                grep -E "^\| qwen|rror" | cut -d'|' -f8,9 |
+                awk -v p="$model r$round [${setting:-default}] " '{ print p $0 }' | tee -a "$runs"
         done
     done
 done

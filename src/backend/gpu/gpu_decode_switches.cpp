@@ -87,7 +87,8 @@ namespace rf::gpu {
 //   RF_GPU_PREFILL_GRAPHS=on    steps with a vendor GEMM or flash attention go through the graph
 //                               runner too (default: launched eagerly)
 //   RF_GPU_PROFILE_SKIP=a,b     profiling only, results are wrong: kernels whose name contains a or
-//                               b are not launched (what they cost inside a step; gpu_launch.h)
+//                               b are not launched (what they cost inside a step; gpu_launch.h);
+//                               a@N/P: only the launches N, N + P, ... of such a kernel in a step
 //   RF_GPU_PROFILE_STREAM=a,b   profiling only, results are wrong: matvec kernels whose name contains
 //                               a or b are replaced by a plain stream of their weight bytes (how far
 //                               they are from a perfect stream inside a step; weight_stream.cuh);

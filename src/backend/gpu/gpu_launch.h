@@ -36,11 +36,13 @@ T zeroed() {
 // Profiling knock-out (RF_GPU_PROFILE_SKIP, gpu_emit.cpp; benchmarks only): kernels whose name
 // contains one of the substrings are not launched and leave their outputs stale, so a step timed
 // without them says what they cost inside the step (with programmatic dependent launch, where
-// isolated or serialized timings cannot). An empty list switches it off. Not on HIP.
+// isolated or serialized timings cannot). An entry "NAME@N/P" knocks out only the launches N, N + P, ...
+// among a step's launches of a kernel whose name contains NAME (from 0: one of the launches per layer a
+// kernel serves, e.g. the q/k/v of "q/k/v, wo, down"). An empty list switches it off. Not on HIP.
 void set_launch_skip(const std::vector<std::string>& substrings);
 extern bool g_launch_skip_active;
-bool launch_skipped_slow(const void* kernel);
-inline bool launch_skipped(const void* kernel) { return g_launch_skip_active && launch_skipped_slow(kernel); }
+// nth: the launch's number among the launches of `kernel` in its Launcher (from 0)
+bool launch_skipped_slow(const void* kernel, int64_t nth);
 
 // Profiling substitute (RF_GPU_PROFILE_STREAM, weight_stream.cuh; benchmarks only): matvec kernels whose
 // name contains one of the substrings are replaced by a plain stream of their weight bytes. Empty: off.
@@ -89,7 +91,7 @@ public:
         static_assert(sizeof...(KArgs) == sizeof...(Args), "kernel argument count");
         ++kernels_;
         if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;  // nothing to do (empty shapes)
-        if (launch_skipped(reinterpret_cast<const void*>(kernel))) return;  // profiling knock-out
+        if (g_launch_skip_active && skipped(reinterpret_cast<const void*>(kernel))) return;  // profiling knock-out
         if (mode_ == Mode::DryRun) {
             const void* fn = reinterpret_cast<const void*>(kernel);
             append(topo_, &fn, sizeof fn);
@@ -154,6 +156,13 @@ public:
     }
 
 private:
+    // the profiling knock-out's decision for this launch of `fn` (counted per kernel in this Launcher)
+    bool skipped(const void* fn) {
+        auto it = std::find_if(launches_of_.begin(), launches_of_.end(), [&](const auto& p) { return p.first == fn; });
+        if (it == launches_of_.end()) it = launches_of_.insert(launches_of_.end(), {fn, 0});
+        return launch_skipped_slow(fn, it->second++);
+    }
+
     static void append(std::vector<uint8_t>& v, const void* p, size_t n) {
         const auto* b = static_cast<const uint8_t*>(p);
         v.insert(v.end(), b, b + n);
@@ -164,6 +173,7 @@ private:
     bool pdl_ = false;
     std::vector<uint8_t> full_, topo_;
     int64_t kernels_ = 0;
+    std::vector<std::pair<const void*, int64_t>> launches_of_;  // kernel -> its launches so far (knock-out only)
 };
 
 inline unsigned ceil_div(int64_t a, int64_t b) { return static_cast<unsigned>((a + b - 1) / b); }
