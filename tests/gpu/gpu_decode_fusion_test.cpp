@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <memory>
+#include <tuple>
 
 #include "backend/gpu/gpu_dispatch_table.h"
 #include "gpu/gpu_test_util.h"
@@ -472,6 +473,18 @@ TEST(GpuDecodeFusion, ProfileSkipLeavesTheNamedKernelsOut) {
         h.poison();
         gpu().rms_norm(x.act(), norm, 1e-6f, h.act());
         EXPECT_EQ(!all_finite(h.get()), skipped) << entry;
+    }
+    // two norms flushed as one step: launches 0 and 1 of the kernel in that step's Launcher
+    DeviceActs h2(1, E);
+    for (const auto& [entry, first, second] : {std::tuple<const char*, bool, bool>{"rms_norm@0/2", true, false},
+                                               {"rms_norm@1/2", false, true}}) {
+        ScopedEnv env("RF_GPU_PROFILE_SKIP", entry);
+        h.poison();
+        h2.poison();
+        gpu().rms_norm(x.act(), norm, 1e-6f, h.act());
+        gpu().rms_norm(x.act(), norm, 1e-6f, h2.act());
+        EXPECT_EQ(!all_finite(h.get()), first) << entry << ": the step's first norm";
+        EXPECT_EQ(!all_finite(h2.get()), second) << entry << ": the step's second norm";
     }
     for (const char* bad : {"rms_norm@2", "rms_norm@2/2", "rms_norm@0/0", "rms_norm@x/1", "rms_norm@1/2x"}) {
         ScopedEnv env("RF_GPU_PROFILE_SKIP", bad);
