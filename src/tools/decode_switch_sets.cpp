@@ -16,6 +16,7 @@ struct DecodeSwitchName {
 
 constexpr DecodeSwitchName kNames[] = {
     {"norm-off", "RF_GPU_NORM_PROLOGUE", "off"},
+    {"norm-late-off", "RF_GPU_NORM_LATE_SCALE", "off"},
     {"no-matvec1", "RF_GPU_MATVEC1", "0"},
     {"matvec1-all", "RF_GPU_MATVEC1", "all"},
     {"q8epi-off", "RF_GPU_MATVEC1_Q8_EPILOGUE", "off"},

@@ -239,6 +239,9 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             // the output projection as its own launch (default: deferred into the attention combine,
             // a fixed-point sum over the heads, for the 32-weight block types on the one-token kernel)
             {{"RF_GPU_ATTN_PROJ", "off"}},
+            // the norm prologue's x scaled before it is quantized (default: quantized unscaled where the
+            // normalised x is not read again, the results multiplied by the factor)
+            {{"RF_GPU_NORM_LATE_SCALE", "off"}},
             {},
         };
         // The variants compared otherwise than bit for bit, found by their settings (a variant inserted
@@ -261,6 +264,7 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
         const size_t fma_no_prefetch = index_of({{"RF_GPU_ATTN_MMA", "off"}, {"RF_GPU_ATTN_PREFETCH", "off"}});
         const size_t one_tile_off = index_of({{"RF_GPU_ATTN_ONE_TILE", "off"}});
         const size_t proj_off = index_of({{"RF_GPU_ATTN_PROJ", "off"}});
+        const size_t late_scale_off = index_of({{"RF_GPU_NORM_LATE_SCALE", "off"}});
         const size_t pdl_off = variants.size() - 1;
         ASSERT_TRUE(variants[pdl_off].empty());
         std::vector<std::vector<float>> outs(variants.size());
@@ -324,7 +328,7 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
         // per-warp softmax of one-tile attention blocks and the projection's own launch: the same bits
         for (size_t variant = 1; variant < variants.size(); ++variant) {
             if (variant == norm_slices_off || variant == fma || variant == fma_no_prefetch || variant == one_tile_off ||
-                variant == proj_off)
+                variant == proj_off || variant == late_scale_off)
                 continue;
             EXPECT_EQ(outs[0], outs[variant]) << type_name(t) << " matvec1 " << matvec1 << ": switch set " << variant
                                               << " changed the results";
@@ -350,9 +354,69 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
         if (gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma) {
             EXPECT_NE(outs[0], outs[one_tile_off]) << type_name(t) << " matvec1 " << matvec1 << ": one-tile attention switch changed nothing";
         }
+        // the late norm factor: taken by the one-token kernels' norm prologues (other roundings), absent
+        // where every matvec is on the many-token kernel (the norm its own launch: the same bits)
+        EXPECT_NMSE_LE(outs[0], outs[late_scale_off], 1e-6, std::string("late vs early norm factor ") + type_name(t) + " matvec1 " + matvec1);
+        if (std::string(matvec1) == "default") {
+            EXPECT_NE(outs[0], outs[late_scale_off]) << type_name(t) << ": the late norm factor was not taken";
+        } else {
+            EXPECT_EQ(outs[0], outs[late_scale_off]) << type_name(t) << ": the late norm factor changed a many-token step";
+        }
         for (W* w : {&wq, &wk, &wv, &wo, &wg, &wu, &wd}) gpu().release(const_cast<void*>(w->w.data));
         gpu().release(const_cast<void*>(norm.data));
         gpu().release(const_cast<void*>(bq.data));
+    }
+}
+
+// The norm prologue's late factor (RF_GPU_NORM_LATE_SCALE, default on): x * w quantized before 1 / rms
+// is known, the matvec's results multiplied by it; only where nothing reads the normalised x after
+// the launch, as block 0 then does not write it. rms_norm(x -> h) + a one-token matmul of h, then (a)
+// h overwritten unread: the late path (results within rounding of the early one, not the same bits);
+// (b) an add reading h: the early path (the same bits on and off, h written and right).
+TEST(GpuDecodeFusion, LateNormFactorOnlyWhereTheNormalisedXIsNotReadAgain) {
+    const int64_t E = 1024, R = 256;
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K}) {
+        const auto bw = random_weight_bytes(t, R, E, 8300);
+        const Weight w = gpu().load_weight(t, E, R, 1, bw.data());
+        auto nw = random_floats(static_cast<size_t>(E), 8301, 0.2f);
+        for (float& v : nw) v += 1.0f;
+        const Weight norm = gpu().load_weight(TensorType::F32, E, 1, 1, nw.data());
+        const auto xv = random_floats(static_cast<size_t>(E), 8302, 2.0f);
+        std::vector<float> h_ref(static_cast<size_t>(E));
+        double ss = 0;
+        for (float v : xv) ss += static_cast<double>(v) * v;
+        const double inv = 1.0 / std::sqrt(ss / static_cast<double>(E) + 1e-6);
+        for (size_t i = 0; i < h_ref.size(); ++i) h_ref[i] = static_cast<float>(xv[i] * inv * nw[i]);
+        DeviceActs x(1, E), h(1, E), y(1, R), z(1, E);
+        x.set(xv);
+        for (const bool h_read : {false, true}) {
+            std::vector<float> ys[2], zs[2];
+            for (const bool late : {true, false}) {
+                ScopedEnv env("RF_GPU_NORM_LATE_SCALE", late ? "on" : "off");
+                h.poison();
+                gpu().rms_norm(x.act(), norm, 1e-6f, h.act());
+                gpu().matmul(w, h.act(), y.act(), nullptr);
+                // (h read, or overwritten unread: a step's last value of an activation counts as read)
+                if (h_read) gpu().add(h.act(), h.act(), z.act());
+                else gpu().add(x.act(), x.act(), h.act());
+                ys[late] = y.get();
+                if (h_read) zs[late] = z.get();
+            }
+            const std::string what = std::string(type_name(t)) + (h_read ? ", h read after" : ", h not read after");
+            ASSERT_TRUE(all_finite(ys[1])) << what;
+            EXPECT_NMSE_LE(ys[1], ys[0], 1e-6, "late vs early factor, " + what);
+            if (h_read) {
+                EXPECT_EQ(ys[1], ys[0]) << what << ": the late factor was taken though h is read again";
+                EXPECT_EQ(zs[1], zs[0]) << what;
+                std::vector<float> z_ref(h_ref.size());
+                for (size_t i = 0; i < z_ref.size(); ++i) z_ref[i] = 2.0f * h_ref[i];
+                EXPECT_NMSE_LE(zs[1], z_ref, 1e-10, "h + h against the CPU's norm, " + what);
+            } else {
+                EXPECT_NE(ys[1], ys[0]) << what << ": the late factor was not taken";
+            }
+        }
+        gpu().release(const_cast<void*>(w.data));
+        gpu().release(const_cast<void*>(norm.data));
     }
 }
 

@@ -43,6 +43,7 @@ struct DecodeSwitches {
     int matvec1 = 1;  // 0 never, 1 by shape, 2 always
     int matvec1_q8_epilogue = 1;  // SwiGLU q8_1 epilogue of the one-token kernel: 0 never, 1 by shape, 2 always
     bool norm_prologue = true;
+    bool norm_late_scale = true;  // the prologue's x quantized before its factor (matvec1_kernel.cuh)
     bool rope_in_attention = true;
     bool early_loads = true;
     // Many-token kernel: one unit of the first batch before the PDL wait, the rest after (H100, same

@@ -16,6 +16,9 @@ namespace rf::gpu {
 //                               write the q8_1 of their output; default: matrices of up to 8M weights
 //   RF_GPU_NORM_PROLOGUE=off    rms_norm as its own kernel even where the next matvec could
 //                               normalise x in its prologue
+//   RF_GPU_NORM_LATE_SCALE=off  the norm prologue scales x before quantizing it (a block reduction
+//                               first) even where nothing reads the normalised x after the launch
+//                               (default: quantized unscaled, the results multiplied by the factor)
 //   RF_GPU_ROPE_ATTN=off        rope + KV store as their own kernel before the decode attention
 //   RF_GPU_EARLY_LOADS=off|on|one  the many-token matvec loads its first weights after the PDL wait /
 //                               its first batch before it / one unit of it before it (default)
@@ -104,6 +107,7 @@ DecodeSwitches decode_switches() {
     d.matvec1 = env_choice("RF_GPU_MATVEC1", {"0", "1", "all"}, def.matvec1);
     d.matvec1_q8_epilogue = env_choice("RF_GPU_MATVEC1_Q8_EPILOGUE", {"off", "shape", "on"}, def.matvec1_q8_epilogue);
     d.norm_prologue = env_choice("RF_GPU_NORM_PROLOGUE", {"off", "on"}, 1) == 1;
+    d.norm_late_scale = env_choice("RF_GPU_NORM_LATE_SCALE", {"off", "on"}, def.norm_late_scale ? 1 : 0) == 1;
     d.rope_in_attention = env_choice("RF_GPU_ROPE_ATTN", {"off", "on"}, 1) == 1;
     const int early = env_choice("RF_GPU_EARLY_LOADS", {"off", "on", "one"}, !def.early_loads ? 0 : def.early_one ? 2 : 1);
     d.early_loads = early >= 1;

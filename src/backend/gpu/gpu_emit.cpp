@@ -240,6 +240,16 @@ void GpuBackendImpl::emit(Launcher& l) const {
                op.a.cols % 4 == 0 && !overlaps(op.a, op.c);
     };
     auto norm_to_prologue = [&](size_t idx) { return norm_to_prologue_of(ops_[idx], idx); };
+    // Whether an op from index `from` on reads x before one overwrites all of it (to the step's end:
+    // read, as the host may).
+    auto read_later = [&](const Act& x, size_t from) {
+        for (size_t j = from; j < n_ops; ++j) {
+            const Op& op = ops_[j];
+            if (overlaps(op.a, x) || overlaps(op.b, x)) return true;
+            if (same_act(op.c, x)) return false;
+        }
+        return true;
+    };
     // The model's last rows: gather(x -> rows) of the one token's row, then rms_norm(rows) in place.
     // As one rms_norm of x into rows (the same values, no gather launch), stood in by gathered_norm;
     // left to the output matvec's prologue only where that launch is persistent and its rows are
@@ -453,7 +463,10 @@ void GpuBackendImpl::emit(Launcher& l) const {
                         a.norm_xds = q8_xds(0, x);
                         a.x = a.norm_xq;
                         a.xds = a.norm_xds;
-                        q8_of[0] = x;
+                        // x quantized before its norm factor where nothing reads the normalised x (or its
+                        // q8_1) after this launch: block 0 then writes neither
+                        a.norm_late_scale = switches.norm_late_scale && !read_later(x, i + consumed) ? 1 : 0;
+                        if (!a.norm_late_scale) q8_of[0] = x;
                         pending_norm = nullptr;
                     } else {
                         in_slot = quantized_input(x);

@@ -106,6 +106,9 @@ struct MatvecArgs {
     const long long* norm_acc;          // RmsNorm prologue: x = norm_x + norm_acc
     long long* residual_acc;            // Plain, one matrix with a residual: residual += acc, acc = 0,
                                         // then the result is added
+    int32_t norm_late_scale;            // RmsNorm prologue: x * w quantized before its factor 1 / rms is
+                                        // known, the results multiplied by it (norm_out, norm_xq, norm_xds
+                                        // not written; matvec1_kernel.cuh)
 };
 
 struct MatvecConfig {

@@ -84,10 +84,15 @@ __device__ __forceinline__ void matvec1_copy_x(const MatvecArgs& a, int cols, in
 // (cols % 32 == 0, blockDim % 32 == 0), so the block's max and sum are 3 shuffle steps.
 // wv: the first NH float4s of w of this thread (loaded before the PDL wait).
 // DEFER: x is norm_x + norm_acc (a pending residual update, residual_acc.cuh).
+// red: shared memory for a float per warp. With a.norm_late_scale, x * w is quantized unscaled (a q8_1
+// block's quants do not depend on a common factor; its d and s take it) and each warp leaves its
+// share of sum(x^2) in red: no block reduction before the caller's barrier, after which
+// matvec1_norm_late_scale gives the factor the launch's results are multiplied by; block 0 writes
+// nothing to global memory (the emitter sets it only where out is not read again).
 template <int NH, bool DEFER>
 __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, const float4 (&wv)[NH], int8_t* xq,
-                                               float2* xds) {
-    __shared__ float red[32];
+                                               float2* xds, float* red) {
+    const bool late = a.norm_late_scale != 0;
     const int n4 = cols / 4;
     const int n = blockDim.x;
     const auto* x4 = reinterpret_cast<const float4*>(a.norm_x);
@@ -122,10 +127,16 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
             ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
         }
     }
-    ss = block_sum_fresh(ss, red);
-    const float scale = rsqrtf(ss / static_cast<float>(cols) + a.norm_eps);
-    const bool first = blockIdx.x == 0;
     const int lane = threadIdx.x % RF_WARP_SIZE;
+    float scale = 1.0f;
+    if (late) {
+        ss = rf_warp_sum(ss);
+        if (lane == 0) red[threadIdx.x / RF_WARP_SIZE] = ss;
+    } else {
+        ss = block_sum_fresh(ss, red);
+        scale = rsqrtf(ss / static_cast<float>(cols) + a.norm_eps);
+    }
+    const bool first = blockIdx.x == 0 && !late;
     // float4 i of x (xv) and w (w_i) -> out, the q8_1 in shared memory (and global in block 0).
     // Called by whole warps (the shuffles); i may be past the end for whole 8-lane groups.
     auto emit = [&](int i, float4 xv, float4 w_i) {
@@ -164,6 +175,15 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
         const int i = threadIdx.x + k * n;
         emit(i, i < n4 ? x_at(i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f), i < n4 ? w4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f));
     }
+}
+
+// The factor of a late-scaled norm prologue (matvec1_norm_x with a.norm_late_scale), after the barrier
+// that follows it: 1 / sqrt(mean(x^2) + eps) from the warps' shares in red.
+__device__ __forceinline__ float matvec1_norm_late_scale(const MatvecArgs& a, int cols, const float* red) {
+    const int lane = threadIdx.x % RF_WARP_SIZE;
+    const int n_warps = static_cast<int>(blockDim.x) / RF_WARP_SIZE;
+    const float ss = rf_warp_sum(lane < n_warps ? red[lane] : 0.0f);
+    return rsqrtf(ss / static_cast<float>(cols) + a.norm_eps);
 }
 
 // U: units in flight per lane; the type's default, twice it (the wide launches: where that holds a
@@ -251,9 +271,15 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
     if (!early) load(cur, j);
     else if (ke < U) load_part(cur, j, ke, U);
     const bool direct = !NORM && a.x_direct;
-    if constexpr (NORM) matvec1_norm_x<NH, DEFER>(a, cols, wv, xs_q, xs_ds);
+    __shared__ float norm_red[NORM ? 32 : 1];  // the norm prologue's per-warp sums
+    if constexpr (NORM) matvec1_norm_x<NH, DEFER>(a, cols, wv, xs_q, xs_ds, norm_red);
     else if (!direct) matvec1_copy_x(a, cols, xs_q, xs_ds);
     if (!direct) __syncthreads();
+    // (a late-scaled norm: x was quantized without its factor, which multiplies the dot products)
+    float norm_scale = 1.0f;
+    if constexpr (NORM) {
+        if (a.norm_late_scale) norm_scale = matvec1_norm_late_scale(a, cols, norm_red);
+    }
 
     const typename P::X xp = direct ? typename P::X{static_cast<const int8_t*>(a.x), a.xds} : typename P::X{xs_q, xs_ds};
     const int step = U * lpr;
@@ -315,8 +341,10 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
         if (next_group < n_groups) load(next, j);
 
 #pragma unroll
-        for (int m = 0; m < NM; ++m)
+        for (int m = 0; m < NM; ++m) {
             for (int off = lpr / 2; off > 0; off >>= 1) acc[m] += rf_shfl_xor(acc[m], off);
+            if constexpr (NORM) acc[m] *= norm_scale;
+        }
 
         const bool writer = cur.ok && j == 0;
         const int64_t lrow = cur.lrow;
