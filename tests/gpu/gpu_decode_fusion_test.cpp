@@ -354,9 +354,10 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
         if (gpu::dispatch_table_for(gpu().device_info().arch).decode_attention_mma) {
             EXPECT_NE(outs[0], outs[one_tile_off]) << type_name(t) << " matvec1 " << matvec1 << ": one-tile attention switch changed nothing";
         }
-        // the late norm factor: taken by the one-token kernels' norm prologues (other roundings), absent
-        // where every matvec is on the many-token kernel (the norm its own launch: the same bits)
-        EXPECT_NMSE_LE(outs[0], outs[late_scale_off], 1e-6, std::string("late vs early norm factor ") + type_name(t) + " matvec1 " + matvec1);
+        // the late norm factor: taken by the one-token kernels' norm prologues (other roundings of x's
+        // q8_1, which 40 steps of the residual stream carry on: NMSE up to 2.5e-5 on H100), absent where
+        // every matvec is on the many-token kernel (the norm its own launch: the same bits)
+        EXPECT_NMSE_LE(outs[0], outs[late_scale_off], 2e-4, std::string("late vs early norm factor ") + type_name(t) + " matvec1 " + matvec1);
         if (std::string(matvec1) == "default") {
             EXPECT_NE(outs[0], outs[late_scale_off]) << type_name(t) << ": the late norm factor was not taken";
         } else {
