@@ -152,17 +152,27 @@ __device__ __forceinline__ void quantize_q8_1_warp(float v, int64_t e, int8_t* x
     if (lane == 0) xds[e / 32] = make_float2(d, d * static_cast<float>(sum));
 }
 
+// The two halves of a block sum, for a caller with a barrier of its own between them: each warp's
+// sum of v into scratch[warp] ...
+__device__ __forceinline__ void block_sum_publish(float v, float* scratch) {
+    v = rf_warp_sum(v);
+    if (threadIdx.x % RF_WARP_SIZE == 0) scratch[threadIdx.x / RF_WARP_SIZE] = v;
+}
+
+// ... and, after a barrier, their sum (every thread gets it).
+__device__ __forceinline__ float block_sum_collect(const float* scratch) {
+    const int lane = threadIdx.x % RF_WARP_SIZE;
+    const int n_warps = blockDim.x / RF_WARP_SIZE;
+    return rf_warp_sum(lane < n_warps ? scratch[lane] : 0.0f);
+}
+
 // Sum over the block (blockDim.x a multiple of the warp size, at most 1024 threads) for a
 // `scratch` of at least 32 floats that no earlier code of the kernel has used: one barrier.
 // Every thread gets the result.
 __device__ __forceinline__ float block_sum_fresh(float v, float* scratch) {
-    const int lane = threadIdx.x % RF_WARP_SIZE, warp = threadIdx.x / RF_WARP_SIZE;
-    const int n_warps = blockDim.x / RF_WARP_SIZE;
-    v = rf_warp_sum(v);
-    if (lane == 0) scratch[warp] = v;
+    block_sum_publish(v, scratch);
     __syncthreads();
-    v = lane < n_warps ? scratch[lane] : 0.0f;
-    return rf_warp_sum(v);
+    return block_sum_collect(scratch);
 }
 
 // block_sum_fresh where scratch may still be read by a previous call (a barrier first).

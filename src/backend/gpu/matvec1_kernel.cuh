@@ -130,8 +130,7 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
     const int lane = threadIdx.x % RF_WARP_SIZE;
     float scale = 1.0f;
     if (late) {
-        ss = rf_warp_sum(ss);
-        if (lane == 0) red[threadIdx.x / RF_WARP_SIZE] = ss;
+        block_sum_publish(ss, red);
     } else {
         ss = block_sum_fresh(ss, red);
         scale = rsqrtf(ss / static_cast<float>(cols) + a.norm_eps);
@@ -180,10 +179,7 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
 // The factor of a late-scaled norm prologue (matvec1_norm_x with a.norm_late_scale), after the barrier
 // that follows it: 1 / sqrt(mean(x^2) + eps) from the warps' shares in red.
 __device__ __forceinline__ float matvec1_norm_late_scale(const MatvecArgs& a, int cols, const float* red) {
-    const int lane = threadIdx.x % RF_WARP_SIZE;
-    const int n_warps = static_cast<int>(blockDim.x) / RF_WARP_SIZE;
-    const float ss = rf_warp_sum(lane < n_warps ? red[lane] : 0.0f);
-    return rsqrtf(ss / static_cast<float>(cols) + a.norm_eps);
+    return rsqrtf(block_sum_collect(red) / static_cast<float>(cols) + a.norm_eps);
 }
 
 // U: units in flight per lane; the type's default, twice it (the wide launches: where that holds a
