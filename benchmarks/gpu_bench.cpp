@@ -7,7 +7,7 @@
 //       the one-token kernel also that kernel ("type/1" rows: lanes per row / threads per block).
 //   rocmforge_gpu_bench step [--model 0.5b|7b] [--type q4_0] [--steps N] [--ctx N[,N...]]
 //                            [--config all|pdl|fused|eager] [--decode default,no-matvec1,...]
-//                            [--trace 1] [--layers N] [--out-type T]
+//                            [--trace 1|2|3] [--layers N] [--out-type T]
 //       a synthetic decode step of a Qwen2-shaped model built from the Backend ops (weights
 //       random, one sequence, argmax on the device), with graphs on/off and fusion on/off:
 //       tokens/s, microseconds per step, kernels per step, the launch overhead graphs remove; per
@@ -15,6 +15,9 @@
 //       repeats it per set of the emitter's one-token switches (default, norm-off, no-matvec1,
 //       matvec1-all, ... or '+'-joined switches such as rope-off+early-off; see set_decode_switches and
 //       gpu_emit.cpp); with graphs + fusion + PDL also the same steps queued without a per-step sync.
+//       --trace 1: the phases of the first decode attentions (AttnTrace); --trace 2: the whole step's
+//       timeline per class of launch from every kernel's own stamps (a build configured with
+//       -DROCMFORGE_GPU_STEP_TRACE=ON; step_trace.cuh), --trace 3: and every launch of one step.
 //   rocmforge_gpu_bench barrier
 //       the cost of a kernel boundary in a graph of dependent empty kernels, with and without programmatic
 //       dependent launch (launch_chain_probe.cuh), and of a device-wide barrier (grid_barrier_probe.cuh),
@@ -52,6 +55,8 @@
 #include "tools/quant_mix.h"
 #include "backend/gpu/attention.cuh"
 #include "backend/gpu/norm_quant.cuh"
+#include "backend/gpu/step_trace.cuh"
+#include "backend/gpu_host/step_trace_timeline.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "formats/quant_blocks.h"
@@ -72,7 +77,8 @@ struct Args {
     std::string shape;           // matvec: only this "rowsxcols"
     int variants = 1;            // matvec: also time every launch configuration
     std::vector<std::string> decode = {"default"};  // step: decode switch sets (see set_decode_switches)
-    int trace = 0;  // step: 1 = the phases of the first decode attentions of a queued step (AttnTrace)
+    int trace = 0;  // step: 1 = the phases of the first decode attentions of a queued step (AttnTrace);
+                    // 2 = the step timeline (step_trace.cuh), 3 = and one step's every launch
     int layers = 0;  // step: > 0 overrides the model's layer count (per-layer vs per-step costs from two counts)
     std::string out_type;  // step: the output matrix's type (default: --type), e.g. q8_0 / q6_K as the engine's files
 };
@@ -441,6 +447,73 @@ void print_attention_trace(GpuBackend& be, const std::function<void(int)>& recor
     std::fflush(stdout);
 }
 
+// The decode step's timeline from every kernel's own stamps (step_trace.cuh; a profiling build):
+// `run` issues a few pipelined steps with the trace target set; the launches of the complete steps
+// after the first (each step starts at its embedding launch) are summed per class of launch, and with
+// every_launch one step's launches are listed (ns relative to the previous launch's last block end).
+void print_step_timeline(GpuBackend& be, const std::function<void()>& run, bool every_launch) {
+    if (!gpu::step_trace_compiled()) {
+        fmt::print("step timeline: this build stamps nothing (configure with -DROCMFORGE_GPU_STEP_TRACE=ON)\n");
+        return;
+    }
+    constexpr unsigned kCapacity = 1u << 21;  // 96 MiB: six 7b steps (~120K blocks each)
+    const size_t record_bytes = size_t{kCapacity} * kStepTraceWords * 8;
+    void* buf = be.alloc(record_bytes + 256);
+    be.fill_zero(buf, record_bytes + 256);
+    be.synchronize();
+    auto* count = reinterpret_cast<unsigned*>(static_cast<char*>(buf) + record_bytes);
+    gpu::StepTraceTarget target;
+    target.words = static_cast<unsigned long long*>(buf);
+    target.count = count;
+    target.capacity = kCapacity;
+    gpu::step_trace_set(target);
+    run();
+    be.synchronize();
+    gpu::step_trace_set(gpu::StepTraceTarget{});
+    unsigned n = 0;
+    be.download(&n, count, sizeof n);
+    if (n > kCapacity) {
+        fmt::print("step timeline: {} records for a buffer of {}: trace fewer steps\n", n, kCapacity);
+        be.release(buf);
+        return;
+    }
+    const unsigned kept = n;
+    std::vector<unsigned long long> words(size_t{kept} * kStepTraceWords);
+    if (kept > 0) be.download(words.data(), buf, words.size() * 8);
+    be.release(buf);
+    const std::vector<StepTraceLaunch> all = step_trace_launches(step_trace_decode(words, kept));
+    std::vector<size_t> starts;
+    for (size_t i = 0; i < all.size(); ++i)
+        if (all[i].tag == static_cast<uint32_t>(StepTraceTag::Embed)) starts.push_back(i);
+    if (starts.size() < 3) {
+        fmt::print("step timeline: {} records, {} launches, {} step starts: too few complete steps\n", n, all.size(),
+                   starts.size());
+        return;
+    }
+    // complete steps after the first: from the second embedding launch to the last one (excluded)
+    const std::vector<StepTraceLaunch> steps(all.begin() + static_cast<std::ptrdiff_t>(starts[1]),
+                                             all.begin() + static_cast<std::ptrdiff_t>(starts.back()));
+    fmt::print("step timeline ({} steps, {} launches; us, means over a class's launches; stamps in 256 ns ticks): share = its last block's end "
+               "after the previous launch's, release = its first wait after that end, work = its last end after its first "
+               "wait, lead = how long its first block sat resident before the previous launch ended, blk work = a "
+               "block's wait to end\n",
+               starts.size() - 2, steps.size());
+    fmt::print("{}", step_trace_table(steps));
+    if (every_launch) {
+        fmt::print("{:>4} {:<16} {:>10} {:>6} {:>9} {:>9} {:>9} {:>9}\n", "#", "kernel", "info", "blocks", "entry", "wait",
+                   "exit", "blk work");
+        const size_t first = starts[1], last = starts[2];
+        for (size_t i = first; i < last; ++i) {
+            const StepTraceLaunch& l = all[i];
+            const double base = static_cast<double>(all[i - 1].exit_last);
+            auto rel = [&](uint64_t t) { return t == 0 ? 0.0 : (static_cast<double>(t) - base) / 1e3; };
+            fmt::print("{:>4} {:<16} {:>10} {:>6} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f}\n", i - first, step_trace_tag_name(l.tag),
+                       l.info, l.blocks, rel(l.entry_first), rel(l.wait_first), rel(l.exit_last), l.wait_to_exit_mean / 1e3);
+        }
+    }
+    std::fflush(stdout);
+}
+
 int run_step(const Args& args) {
     ModelDims d = dims_of(args.model);
     if (args.layers > 0) d.layers = args.layers;
@@ -651,7 +724,24 @@ int run_step(const Args& args) {
                                "on", "on", "on", pus, 1e6 / pus, "", (weight_bytes + kv_bytes) / (pus * 1e-6) / 1e9);
                     std::fflush(stdout);
                 }
-                if (args.trace) print_attention_trace(*be, [&](int pos) { record(pos, 1); }, ctx + args.steps);
+                if (args.trace == 1) print_attention_trace(*be, [&](int pos) { record(pos, 1); }, ctx + args.steps);
+                if (args.trace >= 2) {
+                    // pipelined steps as the engine runs them (its device argmax feeding the next)
+                    print_step_timeline(*be, [&] {
+                        record(ctx, 1);
+                        be->argmax_async(logits, d.vocab);
+                        for (int i = 1; i < 6; ++i) {
+                            record(ctx + i, 0, true);
+                            be->argmax_async(logits, d.vocab);
+                            try {
+                                (void)be->argmax_wait();
+                            } catch (const std::exception&) {
+                                if (!knockout) throw;
+                            }
+                        }
+                        (void)be->argmax_wait();
+                    }, args.trace == 3);
+                }
             }
         }
         if (args.config == "all")

@@ -11,6 +11,8 @@
 #include <numeric>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/gpu/step_trace.cuh"
+#include "backend/gpu_host/step_trace_timeline.h"
 #include "gpu/gpu_test_util.h"
 
 namespace rf::gputest {
@@ -229,6 +231,71 @@ TEST(GpuStep, GraphReplayGivesBitIdenticalResults) {
     }
     gpu().set_use_graphs(true);
     for (size_t i = 0; i < plans.size(); ++i) EXPECT_EQ(outs[0][i], outs[1][i]) << "step " << i;
+}
+
+// The whole-step trace (a build configured with -DROCMFORGE_GPU_STEP_TRACE=ON; skipped otherwise): with a
+// target set, every kernel launch of a decode step leaves one record per block, the records group into
+// launches (one per kernel the step issued), each block's stamps are ordered, and the step's results are
+// the bits of the same step untraced; with the target unset nothing is written.
+TEST(GpuStep, StepTraceStampsEveryLaunchOfADecodeStep) {
+    if (!gpu::step_trace_compiled()) GTEST_SKIP() << "not a step-trace build";
+    const Layer layer(TensorType::Q4_0, 6000);
+    const int n_prompt = 40, n_decode = 6, n_blocks = 16;
+    const auto plans = decode_plans(n_prompt, n_decode, n_blocks);
+    auto input = [&](size_t i) {
+        return random_floats(static_cast<size_t>(plans[i].n_tokens() * layer.s.embd), 400 + static_cast<uint32_t>(i));
+    };
+    constexpr unsigned kCapacity = 1u << 16;
+    const size_t bytes = size_t{kCapacity} * kStepTraceWords * 8;
+    void* buf = gpu().alloc(bytes + 256);
+    auto* count = reinterpret_cast<unsigned*>(static_cast<char*>(buf) + bytes);
+    std::vector<std::vector<float>> outs[2];
+    for (int pass = 0; pass < 2; ++pass) {
+        Runner rg(gpu(), layer, n_prompt, n_blocks, KvCodec::F16);
+        for (size_t i = 0; i + 1 < plans.size(); ++i) outs[pass].push_back(rg.step(plans[i], input(i)));
+        gpu().fill_zero(buf, bytes + 256);
+        gpu().synchronize();
+        gpu::StepTraceTarget target;
+        target.words = static_cast<unsigned long long*>(buf);
+        target.count = count;
+        target.capacity = kCapacity;
+        if (pass == 1) gpu::step_trace_set(target);
+        const GpuGraphStats before = gpu().graph_stats();
+        outs[pass].push_back(rg.step(plans.back(), input(plans.size() - 1)));
+        const GpuGraphStats after = gpu().graph_stats();
+        gpu::step_trace_set(gpu::StepTraceTarget{});
+        unsigned n = 0;
+        gpu().download(&n, count, sizeof n);
+        if (pass == 0) {
+            EXPECT_EQ(n, 0u) << "records written without a target";
+            continue;
+        }
+        ASSERT_GT(n, 0u);
+        ASSERT_LE(n, kCapacity);
+        std::vector<unsigned long long> words(size_t{n} * kStepTraceWords);
+        gpu().download(words.data(), buf, words.size() * 8);
+        const auto records = step_trace_decode(words, n);
+        for (const auto& r : records) {
+            EXPECT_GT(r.t_entry, 0u);
+            if (r.t_wait != 0) EXPECT_LE(r.t_entry, r.t_wait) << step_trace_tag_name(r.tag);
+            EXPECT_LE(std::max(r.t_entry, r.t_wait), r.t_exit) << step_trace_tag_name(r.tag);
+        }
+        const auto launches = step_trace_launches(records);
+        // the step's kernels and its step-data upload (a kernel of its own, counted apart)
+        EXPECT_EQ(static_cast<int64_t>(launches.size()),
+                  after.kernels - before.kernels + after.step_uploads - before.step_uploads)
+            << step_trace_table(launches);
+        EXPECT_EQ(launches.front().tag, static_cast<uint32_t>(StepTraceTag::Upload)) << step_trace_table(launches);
+        bool matvec = false, attention = false;
+        for (const auto& l : launches) {
+            matvec |= l.tag == static_cast<uint32_t>(StepTraceTag::Matvec1) || l.tag == static_cast<uint32_t>(StepTraceTag::Matvec);
+            attention |= l.tag == static_cast<uint32_t>(StepTraceTag::AttnMma) || l.tag == static_cast<uint32_t>(StepTraceTag::AttnFma);
+        }
+        EXPECT_TRUE(matvec && attention) << step_trace_table(launches);
+    }
+    gpu().release(buf);
+    ASSERT_EQ(outs[0].size(), outs[1].size());
+    for (size_t i = 0; i < outs[0].size(); ++i) EXPECT_EQ(outs[0][i], outs[1][i]) << "step " << i;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "backend/gpu/attention_combine.cuh"
 #include "backend/gpu/attention_decode_common.cuh"
 #include "backend/gpu/rope_device.cuh"
+#include "backend/gpu/step_trace.cuh"
 
 namespace rf::gpu {
 namespace {
@@ -32,6 +33,7 @@ __device__ __forceinline__ void load8(const void* base, int64_t elem, float out[
 // SHORT: every chunk fits one scores pass of the split layout (chunk <= short_chunk_limit(D)).
 template <int D, KvCodec C, bool ROPE, bool SHORT>
 __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, int8_t* xq, float2* xds) {
+    RF_STEP_TRACE_SCOPE(AttnFma, a.n_splits);
     constexpr int H = kAttnMaxHeadsPerBlock;
     constexpr int T = kAttnTile;
     static_assert(T == kThreads, "tile positions = threads (partial-tile fill, softmax and P.V loops)");
@@ -87,6 +89,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
     // own row, stored below, is only fetched: its write lands in L2).
     if (a.prefetch_kv) prefetch_tile(begin);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
 
     // The block holding the token (ROPE) loads the token's k and v with q: one memory round trip.
     TokenKvLoads<D, kThreads> token_kv;
@@ -317,6 +320,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(const AttnArgs a, i
 // runtime head_dim every load's 64-bit address took ~10 instructions, constant reloads included).
 template <int D>
 __global__ void __launch_bounds__(D) attention_combine_kernel(const AttnArgs a, int8_t* xq, float2* xds) {
+    RF_STEP_TRACE_SCOPE(Combine, a.n_splits);
     const int h = blockIdx.x, t = blockIdx.y;
     const int d = threadIdx.x;
     const TraceStamps trace(a.trace ? a.trace + static_cast<size_t>(kAttnTraceBlocks) * kAttnTraceWords : nullptr,
@@ -331,6 +335,7 @@ __global__ void __launch_bounds__(D) attention_combine_kernel(const AttnArgs a, 
     const int n_splits = a.n_splits;
     combine_angles(a, a.positions[t], d, D, cs_s, sn_s);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     trace.clock(2);
     trace.timer(7);
     // q's element and its rope partner loaded here, rotated after the partial sums' loads are
@@ -396,7 +401,9 @@ __global__ void __launch_bounds__(D) attention_combine_kernel(const AttnArgs a, 
 __global__ void kv_store_kernel(void* kc, void* vc, int32_t codec, int32_t block_size, int32_t n_kv_head,
                                 int32_t head_dim, const float* __restrict__ k, const float* __restrict__ v,
                                 const int32_t* __restrict__ slots) {
+    RF_STEP_TRACE_SCOPE(RopeKv, 2);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     const int64_t t = blockIdx.y;
     const int kv_dim = n_kv_head * head_dim;
     const int e = blockIdx.x * blockDim.x + threadIdx.x;

@@ -17,6 +17,7 @@
 #include "backend/gpu/matvec_kernel.cuh"
 #include "backend/gpu/residual_acc.cuh"
 #include "backend/gpu/rope_device.cuh"
+#include "backend/gpu/step_trace.cuh"
 
 namespace rf::gpu {
 namespace {
@@ -31,6 +32,7 @@ constexpr int proj_threads(int d, bool many) { return many ? 4 * d : kProjThread
 
 template <int D, TensorType T, bool MANY>
 __global__ void __launch_bounds__(proj_threads(D, MANY)) attention_combine_proj_kernel(const AttnArgs a, const AttnProj p) {
+    RF_STEP_TRACE_SCOPE(CombineProj, p.w.rows);
     using P = QuantPolicy<T>;
     constexpr int kThreads = proj_threads(D, MANY);
     constexpr int kPairs = kThreads * kProjHeld;  // (row, unit) pairs of a block
@@ -56,6 +58,7 @@ __global__ void __launch_bounds__(proj_threads(D, MANY)) attention_combine_proj_
         __syncthreads();
     }
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
 
     const bool merger = tid < D;
     float* qh = a.q_rot + static_cast<int64_t>(h) * D;

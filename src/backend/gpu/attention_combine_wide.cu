@@ -14,6 +14,7 @@
 #include "backend/gpu/attention_combine.cuh"
 #include "backend/gpu/gpu_common.cuh"
 #include "backend/gpu/rope_device.cuh"
+#include "backend/gpu/step_trace.cuh"
 
 namespace rf::gpu {
 namespace {
@@ -26,6 +27,7 @@ constexpr int combine_groups() {
 
 template <int D, int G>
 __global__ void __launch_bounds__(D* G) attention_combine_wide_kernel(const AttnArgs a, int8_t* xq, float2* xds) {
+    RF_STEP_TRACE_SCOPE(CombineWide, a.n_splits);
     const int h = blockIdx.x, t = blockIdx.y;
     const int d = static_cast<int>(threadIdx.x) % D, g = static_cast<int>(threadIdx.x) / D;
     __shared__ float cs_s[D / 2], sn_s[D / 2];
@@ -34,6 +36,7 @@ __global__ void __launch_bounds__(D* G) attention_combine_wide_kernel(const Attn
     float* qh = head.qh;
     combine_angles(a, a.positions[t], static_cast<int>(threadIdx.x), D * G, cs_s, sn_s);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     // group 0: q's element and its rope partner, loaded with the first round's chunks
     const bool rope = a.rope_fused != 0 && g == 0;
     const float q_x = rope ? qh[d] : 0.0f;

@@ -23,6 +23,7 @@
 #include "backend/gpu/gemm_mma.cuh"
 #include "backend/gpu/kv_block_index.cuh"  // (no divisions: the chunk-softmax instances 14 - 70 fewer registers)
 #include "backend/gpu/rope_device.cuh"
+#include "backend/gpu/step_trace.cuh"
 
 namespace rf::gpu {
 namespace {
@@ -158,6 +159,7 @@ __device__ __forceinline__ void warp_pv(const uint16_t* sv, const uint32_t (&p)[
 // them, as a one-tile block does over its tile: no per-warp (max, sum, O) merge at the end.
 template <int D, bool ROPE, int STAGES, bool WS = false>
 __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const AttnArgs a) {
+    RF_STEP_TRACE_SCOPE(AttnMma, a.n_splits);
 #if RF_DEVICE_MMA
     using S = DecodeMmaShape<D, STAGES>;
     constexpr int LDS = S::LDS;
@@ -217,6 +219,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
         first_copies(min(end, n_ctx - 1));
     }
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     trace.clock(2);
     trace.timer(7);
 

@@ -2,6 +2,7 @@
 #include "backend/gpu/quant_dot.cuh"
 
 #include <string>
+#include "backend/gpu/step_trace.cuh"
 
 namespace rf::gpu {
 namespace {
@@ -116,7 +117,9 @@ __device__ __forceinline__ void dequant_block(const QMatrix& m, int64_t blk, F&&
 
 template <TensorType T>
 __global__ void embed_kernel(const QMatrix m, const int32_t* __restrict__ ids, float* __restrict__ out) {
+    RF_STEP_TRACE_SCOPE(Embed, m.cols);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     const int64_t t = blockIdx.y;
     const int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (b >= m.blocks_per_row) return;

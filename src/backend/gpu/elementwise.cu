@@ -3,31 +3,40 @@
 #include "backend/gpu/step_data_copy.cuh"
 
 #include <algorithm>
+#include "backend/gpu/step_trace.cuh"
 
 namespace rf::gpu {
 namespace {
 
 __global__ void swiglu_kernel(const float* gate, const float* up, float* out, int64_t n) {
+    RF_STEP_TRACE_SCOPE(Elementwise, n);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) out[i] = silu(gate[i]) * up[i];
 }
 
 __global__ void add_kernel(const float* a, const float* b, float* out, int64_t n) {
+    RF_STEP_TRACE_SCOPE(Elementwise, n);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) out[i] = a[i] + b[i];
 }
 
 __global__ void add_bias_kernel(float* y, const float* __restrict__ bias, int64_t n, int64_t cols) {
+    RF_STEP_TRACE_SCOPE(Elementwise, n);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) y[i] += bias[i % cols];
 }
 
 __global__ void gather_rows_kernel(const float* __restrict__ x, int64_t cols, const int32_t* __restrict__ rows,
                                    float* __restrict__ out) {
+    RF_STEP_TRACE_SCOPE(Elementwise, cols);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     const int64_t i = blockIdx.y;
     const int64_t src = rows[i];
     for (int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < cols; c += static_cast<int64_t>(gridDim.x) * blockDim.x)
@@ -38,11 +47,13 @@ __global__ void gather_rows_kernel(const float* __restrict__ x, int64_t cols, co
 // after it where the step is fed a device-held token.
 __global__ void step_upload_kernel(int32_t* __restrict__ dst, const int32_t* __restrict__ src, int64_t n,
                                    const int32_t* __restrict__ device_token) {
+    RF_STEP_TRACE_SCOPE(Upload, n);
     const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
     int32_t held[kStepCopyHeld];
     step_copy_load(src, n, first, stride, held);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     step_copy_store(dst, src, n, first, stride, held, device_token == nullptr);
     if (first == 0 && n > 0 && device_token != nullptr) dst[0] = *device_token;
 }

@@ -22,6 +22,7 @@
 #include "backend/gpu/matvec_kernel.cuh"
 #include "backend/gpu/residual_acc.cuh"
 #include "backend/gpu/weight_stream.cuh"
+#include "backend/gpu/step_trace.cuh"
 
 namespace rf::gpu {
 
@@ -194,6 +195,7 @@ __device__ __forceinline__ float matvec1_norm_late_scale(const MatvecArgs& a, in
 template <TensorType T, bool SWIGLU, bool NORM, int U = matvec1_units_in_flight<T>(), int NH = kMatvec1NormHeld,
           int MIN_BLOCKS = 1, bool DEFER = false>
 __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel(const MatvecArgs a) {
+    RF_STEP_TRACE_SCOPE(Matvec1, a.total_rows);
     using P = QuantPolicy<T>;
     constexpr int NM = SWIGLU ? 2 : 1;
     extern __shared__ int4 matvec1_smem[];  // x: int8 [cols], float2 [cols / 32] (16-byte aligned)
@@ -263,6 +265,7 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
     }
 
     RF_MATVEC1_PDL_WAIT();
+    RF_STEP_TRACE_WAIT();
     RF_MATVEC1_PDL_TRIGGER();
     if (!early) load(cur, j);
     else if (ke < U) load_part(cur, j, ke, U);

@@ -13,6 +13,7 @@
 #include "backend/gpu/matvec.cuh"
 #include "backend/gpu/quant_dot.cuh"
 #include "backend/gpu/weight_stream.cuh"
+#include "backend/gpu/step_trace.cuh"
 
 namespace rf::gpu {
 
@@ -141,6 +142,7 @@ constexpr int kMatvecWholeRowUnits = 4;
 // order than the two-unit loop's).
 template <typename Policy, int R, int TT, bool SWIGLU, bool WHOLE = false, bool TRIPLE = false>
 __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs a) {
+    RF_STEP_TRACE_SCOPE(Matvec, a.total_rows);
     constexpr int NR = SWIGLU ? 2 * R : R;
     const int lane = threadIdx.x % RF_WARP_SIZE;
     const int warp = threadIdx.x / RF_WARP_SIZE;
@@ -190,6 +192,7 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
             for (int rr = 0; rr < NR; ++rr)
                 if (ok[rr] && u0 + k * stride < n_units) w[k][rr] = Policy::load(rp[rr], u0 + k * stride);
         RF_PDL_ENTRY();
+        RF_STEP_TRACE_WAIT();
         bool hoisted = false;
         if constexpr (Policy::kHasXU && TT == 1 && !SWIGLU) {
             if (a.x_hoist) {
@@ -253,6 +256,7 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
         const int ke = (a.early_loads & kMatvecEarlyOne) ? 1 : 3;
         if (early) load3_part(u, 0, ke);
         RF_PDL_ENTRY();
+        RF_STEP_TRACE_WAIT();
         if (!early) load3(u);
         else if (ke < 3) load3_part(u, ke, 3);
         for (; u + 2 * stride < n_units; u += 3 * stride) {
@@ -292,6 +296,7 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
         const bool one = (a.early_loads & kMatvecEarlyOne) != 0;
         if (early) load2_part(u, 0, one ? 1 : 2);
         RF_PDL_ENTRY();
+        RF_STEP_TRACE_WAIT();
         if (!early) load2(u);
         else if (one) load2_part(u, 1, 2);
         for (; u + stride < n_units; u += 2 * stride) {

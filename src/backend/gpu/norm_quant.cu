@@ -1,4 +1,5 @@
 #include "backend/gpu/norm_quant.cuh"
+#include "backend/gpu/step_trace.cuh"
 
 namespace rf::gpu {
 namespace {
@@ -9,7 +10,9 @@ constexpr int kVals = 8;
 
 __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps,
                                 float* out, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
+    RF_STEP_TRACE_SCOPE(RmsNorm, cols);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     __shared__ float scratch[32];
     const int64_t row = blockIdx.x;
     const float* xr = x + row * cols;
@@ -57,12 +60,14 @@ __global__ void __launch_bounds__(kNormSliceThreads) rms_norm_sliced_kernel(cons
                                                                               const float* __restrict__ w, float eps,
                                                                               float* __restrict__ out, int64_t cols,
                                                                               int8_t* xq, float2* xds) {
+    RF_STEP_TRACE_SCOPE(RmsNormSliced, cols);
     __shared__ float scratch[32];
     const int64_t row = blockIdx.x;
     const float* xr = x + row * cols;
     const int64_t i = static_cast<int64_t>(blockIdx.y) * kNormSlice + threadIdx.x;  // this thread's column
     const float wi = i < cols ? w[i] : 0.0f;  // weights do not depend on the previous kernel
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     const float xi = i < cols ? xr[i] : 0.0f;  // issued with the sum's loads: one round trip
     float ss = 0.0f;
     if (cols % 4 == 0) {
@@ -92,8 +97,10 @@ __global__ void __launch_bounds__(kNormSliceThreads) rms_norm_sliced_kernel(cons
 // while this one waits for its predecessor (launch_quantize_q8_1).
 template <bool TRIGGER_FIRST>
 __global__ void quantize_q8_1_kernel(const float* __restrict__ x, int64_t rows, int64_t cols, int8_t* xq, float2* xds) {
+    RF_STEP_TRACE_SCOPE(Quantize, cols);
     if constexpr (TRIGGER_FIRST) RF_PDL_ENTRY_TRIGGER_FIRST();
     else RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     const int lane = threadIdx.x % RF_WARP_SIZE;
     const int64_t b = static_cast<int64_t>(blockIdx.x) * (blockDim.x / RF_WARP_SIZE) + threadIdx.x / RF_WARP_SIZE;
     const int64_t blocks_per_row = cols / 32;

@@ -2,6 +2,7 @@
 
 #include "backend/gpu/rope_device.cuh"
 #include "kv/kv_layout.h"
+#include "backend/gpu/step_trace.cuh"
 
 namespace rf::gpu {
 namespace {
@@ -16,7 +17,9 @@ __device__ __forceinline__ void rotate(float* v, int i, int half, bool neox, flo
 
 // One block per token: angles once into shared memory, rotate q and k heads, then store k / v.
 __global__ void rope_kv_store_kernel(const RopeKvArgs a, const RopeConsts c) {
+    RF_STEP_TRACE_SCOPE(RopeKv, 0);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     __shared__ float cs_s[256], sn_s[256];
     const int64_t t = blockIdx.x;
     const int half = c.n_rot / 2;
@@ -53,7 +56,9 @@ __global__ void rope_kv_store_kernel(const RopeKvArgs a, const RopeConsts c) {
 // One thread per (token, rotated pair); the angle is computed once and applied to every head.
 __global__ void rope_kernel(float* x, int64_t rows, int n_heads, int head_dim, const int32_t* __restrict__ positions,
                             const RopeConsts c) {
+    RF_STEP_TRACE_SCOPE(RopeKv, 1);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     const int half = c.n_rot / 2;
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     const int64_t t = blockIdx.y;

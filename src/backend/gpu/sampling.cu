@@ -4,6 +4,7 @@
 
 #include <cfloat>
 #include <climits>
+#include "backend/gpu/step_trace.cuh"
 
 namespace rf::gpu {
 namespace {
@@ -49,7 +50,9 @@ __device__ void bitonic_sort(float* v, int* idx) {
 }
 
 __global__ void penalties_kernel(float* work, int64_t n, const int32_t* pairs, const SampleConsts c) {
+    RF_STEP_TRACE_SCOPE(Sampling, 0);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= c.n_penalties) return;
     const int32_t tok = pairs[2 * i], count = pairs[2 * i + 1];
@@ -64,7 +67,9 @@ __global__ void penalties_kernel(float* work, int64_t n, const int32_t* pairs, c
 __global__ void __launch_bounds__(kThreads) sample_stage1_kernel(const float* __restrict__ raw, const float* __restrict__ work,
                                                                  int64_t n, int k_list, SampleStats* stats, float* out_v,
                                                                  int32_t* out_i) {
+    RF_STEP_TRACE_SCOPE(Sampling, 1);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     __shared__ float v[kSampleSeg];
     __shared__ int idx[kSampleSeg];
     __shared__ float fscratch[32];
@@ -156,11 +161,13 @@ __device__ __forceinline__ float greedy_key_value(unsigned long long k) {
 
 __global__ void __launch_bounds__(kGreedyThreads) sample_greedy_stage1_kernel(const float* __restrict__ raw, int64_t n,
                                                                               SampleStats* stats) {
+    RF_STEP_TRACE_SCOPE(Sampling, 2);
     constexpr int kPer = kSampleSeg / kGreedyThreads;
     __shared__ unsigned long long kscratch[kGreedyThreads / RF_WARP_SIZE];
     __shared__ float sscratch[kGreedyThreads / RF_WARP_SIZE];
     const int64_t base = static_cast<int64_t>(blockIdx.x) * kSampleSeg + threadIdx.x;
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     float v[kPer];
     float m = -INFINITY;
     int am = INT_MAX;
@@ -217,7 +224,9 @@ __global__ void __launch_bounds__(kGreedyThreads) sample_greedy_stage1_kernel(co
 // Merge round: each block sorts kSampleSeg / k_list lists of k_list and keeps the best k_list.
 __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_v, const int32_t* in_i, int64_t n_in,
                                                                 int k_list, float* out_v, int32_t* out_i) {
+    RF_STEP_TRACE_SCOPE(Sampling, 3);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     __shared__ float v[kSampleSeg];
     __shared__ int idx[kSampleSeg];
     const int64_t base = static_cast<int64_t>(blockIdx.x) * kSampleSeg;
@@ -238,10 +247,12 @@ __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_
 __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, const SampleStats* stats, int n_stats,
                                     const float* cand_v, const int32_t* cand_i, int k_list, const SampleConsts c,
                                     SampleOut* dev_out, SampleOut* host_out, StepUpload up) {
+    RF_STEP_TRACE_SCOPE(Sampling, 4);
     // The next decode step's data (fused upload, step_data_copy.cuh); token 0 is this chain's token.
     int32_t held[kStepCopyHeld];
     if (up.dst != nullptr) step_copy_load(up.src, up.n, threadIdx.x, blockDim.x, held);
     RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
     if (up.dst != nullptr) step_copy_store(up.dst, up.src, up.n, threadIdx.x, blockDim.x, held, false);
     __shared__ double probs[kSampleMaxK], weights[kSampleMaxK];
     __shared__ double M_raw, S_raw, M_work, S_work;

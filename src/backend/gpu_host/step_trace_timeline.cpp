@@ -1,0 +1,180 @@
+#include "backend/gpu_host/step_trace_timeline.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace rf {
+
+const char* step_trace_tag_name(uint32_t tag) {
+    switch (static_cast<StepTraceTag>(tag)) {
+        case StepTraceTag::Matvec1: return "matvec1";
+        case StepTraceTag::Matvec: return "matvec";
+        case StepTraceTag::AttnMma: return "attn_mma";
+        case StepTraceTag::AttnFma: return "attn_fma";
+        case StepTraceTag::Combine: return "combine";
+        case StepTraceTag::CombineProj: return "combine_proj";
+        case StepTraceTag::CombineWide: return "combine_wide";
+        case StepTraceTag::RmsNorm: return "rms_norm";
+        case StepTraceTag::RmsNormSliced: return "rms_norm_sliced";
+        case StepTraceTag::Quantize: return "quantize";
+        case StepTraceTag::Embed: return "embed";
+        case StepTraceTag::Sampling: return "sampling";
+        case StepTraceTag::Elementwise: return "elementwise";
+        case StepTraceTag::RopeKv: return "rope_kv";
+        case StepTraceTag::Upload: return "upload";
+        default: return "?";
+    }
+}
+
+std::vector<StepTraceRecord> step_trace_decode(const std::vector<unsigned long long>& words, size_t n_records) {
+    if (words.size() < n_records * kStepTraceWords)
+        throw std::runtime_error(fmt::format("step trace: {} records need {} words, got {}", n_records,
+                                             n_records * kStepTraceWords, words.size()));
+    std::vector<StepTraceRecord> out(n_records);
+    for (size_t i = 0; i < n_records; ++i) {
+        const unsigned long long* w = words.data() + i * kStepTraceWords;
+        StepTraceRecord& r = out[i];
+        r.tag = static_cast<uint32_t>(w[0] >> 32);
+        r.info = static_cast<uint32_t>(w[0]);
+        r.grid_blocks = static_cast<uint32_t>(w[1] >> 32);
+        r.block = static_cast<uint32_t>(w[1]);
+        r.smid = static_cast<uint32_t>(w[2]);
+        r.t_entry = w[3];
+        r.t_wait = w[4];
+        r.t_exit = w[5];
+    }
+    return out;
+}
+
+std::vector<StepTraceLaunch> step_trace_launches(const std::vector<StepTraceRecord>& records) {
+    struct Open {
+        StepTraceLaunch l;
+        size_t first_record = 0;
+        uint32_t got = 0;
+        std::vector<uint8_t> seen;
+        double work = 0;
+        int n_work = 0;
+    };
+    std::vector<Open> done, open;
+    for (size_t k = 0; k < records.size(); ++k) {
+        const StepTraceRecord& r = records[k];
+        if (r.grid_blocks == 0 || r.block >= r.grid_blocks)
+            throw std::runtime_error(fmt::format("step trace: record {} ({} info {}) has block {} of a grid of {}", k,
+                                                 step_trace_tag_name(r.tag), r.info, r.block, r.grid_blocks));
+        auto it = std::find_if(open.begin(), open.end(), [&](const Open& o) {
+            return o.l.tag == r.tag && o.l.info == r.info && o.l.blocks == r.grid_blocks && o.seen[r.block] == 0;
+        });
+        if (it == open.end()) {
+            Open o;
+            o.l.tag = r.tag;
+            o.l.info = r.info;
+            o.l.blocks = r.grid_blocks;
+            o.l.entry_first = o.l.wait_first = o.l.exit_first = ~uint64_t{0};
+            o.first_record = k;
+            o.seen.assign(r.grid_blocks, 0);
+            open.push_back(std::move(o));
+            it = open.end() - 1;
+        }
+        Open& o = *it;
+        StepTraceLaunch& l = o.l;
+        o.seen[r.block] = 1;
+        ++o.got;
+        l.entry_first = std::min(l.entry_first, r.t_entry);
+        l.entry_last = std::max(l.entry_last, r.t_entry);
+        if (r.t_wait != 0) {
+            l.wait_first = std::min(l.wait_first, r.t_wait);
+            l.wait_last = std::max(l.wait_last, r.t_wait);
+            o.work += static_cast<double>(r.t_exit) - static_cast<double>(r.t_wait);
+            ++o.n_work;
+        }
+        l.exit_first = std::min(l.exit_first, r.t_exit);
+        l.exit_last = std::max(l.exit_last, r.t_exit);
+        if (o.got == l.blocks) {
+            if (o.n_work == 0) l.wait_first = l.wait_last = 0;
+            else l.wait_to_exit_mean = o.work / o.n_work;
+            done.push_back(std::move(o));
+            open.erase(it);
+        }
+    }
+    if (!open.empty()) {
+        const Open& o = open.front();
+        throw std::runtime_error(fmt::format("step trace: the launch of {} info {} ({} blocks) from record {} got {} records",
+                                             step_trace_tag_name(o.l.tag), o.l.info, o.l.blocks, o.first_record, o.got));
+    }
+    std::stable_sort(done.begin(), done.end(), [](const Open& a, const Open& b) {
+        return a.l.exit_last != b.l.exit_last ? a.l.exit_last < b.l.exit_last : a.first_record < b.first_record;
+    });
+    std::vector<StepTraceLaunch> out;
+    out.reserve(done.size());
+    for (const Open& o : done) out.push_back(o.l);
+    return out;
+}
+
+namespace {
+double mean(const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+}  // namespace
+
+std::vector<StepTraceClass> step_trace_classes(const std::vector<StepTraceLaunch>& launches) {
+    struct Acc {
+        StepTraceClass c;
+        std::vector<double> share, release, work, lead;
+    };
+    std::vector<Acc> acc;
+    for (size_t i = 1; i < launches.size(); ++i) {  // the first launch has no predecessor
+        const StepTraceLaunch& l = launches[i];
+        const double prev_exit = static_cast<double>(launches[i - 1].exit_last);
+        auto it = std::find_if(acc.begin(), acc.end(),
+                               [&](const Acc& a) { return a.c.tag == l.tag && a.c.info == l.info && a.c.blocks == l.blocks; });
+        if (it == acc.end()) {
+            acc.push_back({});
+            it = acc.end() - 1;
+            it->c.tag = l.tag;
+            it->c.info = l.info;
+            it->c.blocks = l.blocks;
+        }
+        ++it->c.count;
+        const double share = static_cast<double>(l.exit_last) - prev_exit;
+        it->share.push_back(share);
+        it->c.share_sum_us += share / 1e3;
+        const double start = l.wait_first != 0 ? static_cast<double>(l.wait_first) : static_cast<double>(l.entry_first);
+        it->release.push_back(start - prev_exit);
+        it->work.push_back(static_cast<double>(l.exit_last) - start);
+        it->lead.push_back(prev_exit - static_cast<double>(l.entry_first));
+    }
+    std::vector<StepTraceClass> out;
+    for (Acc& a : acc) {
+        a.c.share_us = mean(a.share) / 1e3;
+        a.c.release_us = mean(a.release) / 1e3;
+        a.c.work_us = mean(a.work) / 1e3;
+        a.c.lead_us = mean(a.lead) / 1e3;
+        out.push_back(a.c);
+    }
+    return out;
+}
+
+std::string step_trace_table(const std::vector<StepTraceLaunch>& launches) {
+    std::string s = fmt::format("{:<16} {:>10} {:>6} {:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10}\n", "kernel", "info", "blocks",
+                                "count", "share us", "sum us", "release", "work us", "lead us", "blk work");
+    const auto classes = step_trace_classes(launches);
+    for (const StepTraceClass& c : classes) {
+        // a block's work after its wait, over the class's launches
+        std::vector<double> bw;
+        for (const StepTraceLaunch& l : launches)
+            if (l.tag == c.tag && l.info == c.info && l.blocks == c.blocks) bw.push_back(l.wait_to_exit_mean);
+        s += fmt::format("{:<16} {:>10} {:>6} {:>6} {:>9.2f} {:>9.1f} {:>9.2f} {:>9.2f} {:>10.2f} {:>10.2f}\n",
+                         step_trace_tag_name(c.tag), c.info, c.blocks, c.count, c.share_us, c.share_sum_us, c.release_us,
+                         c.work_us, c.lead_us, mean(bw) / 1e3);
+    }
+    if (!launches.empty())
+        s += fmt::format("{} launches, first entry to last exit {:.1f} us\n", launches.size(),
+                         (static_cast<double>(launches.back().exit_last) - static_cast<double>(launches.front().entry_first)) / 1e3);
+    return s;
+}
+
+}  // namespace rf
