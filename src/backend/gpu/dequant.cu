@@ -7,16 +7,20 @@
 namespace rf::gpu {
 namespace {
 
-// Calls put(i, w_i) for the qk weights of block `blk` (block index within the matrix).
+// Weights per block of the device type (Q5_K arrives as Q5_1: device_type()).
+template <TensorType T>
+constexpr int dequant_qk() {
+    return T == TensorType::F32 || T == TensorType::F16 || T == TensorType::BF16 ? 1
+           : (T == TensorType::Q2_K || T == TensorType::Q3_K || T == TensorType::Q4_K || T == TensorType::Q6_K) ? 256
+                                                                                                               : 32;
+}
+
+// Calls put(i, w) for the 32 weights of slice s (elements 32 s .. 32 s + 31, i from 0) of block `blk`
+// (block index within the matrix) of a quantized type; the 32-weight types have the one slice 0.
 template <TensorType T, typename F>
-__device__ __forceinline__ void dequant_block(const QMatrix& m, int64_t blk, F&& put) {
-    if constexpr (T == TensorType::F32) {
-        put(0, reinterpret_cast<const float*>(m.plane[0])[blk]);
-    } else if constexpr (T == TensorType::F16) {
-        put(0, half_to_float(reinterpret_cast<const uint16_t*>(m.plane[0])[blk]));
-    } else if constexpr (T == TensorType::BF16) {
-        put(0, bf16_bits_to_float(reinterpret_cast<const uint16_t*>(m.plane[0])[blk]));
-    } else if constexpr (T == TensorType::Q4_0 || T == TensorType::Q4_1) {
+__device__ __forceinline__ void dequant_slice(const QMatrix& m, int64_t blk, int s, F&& put) {
+    static_assert(dequant_qk<T>() >= 32, "quantized types only");
+    if constexpr (T == TensorType::Q4_0 || T == TensorType::Q4_1) {
         const uint8_t* qs = m.plane[1] + blk * 16;
         float d, mn;
         if constexpr (T == TensorType::Q4_0) {
@@ -49,91 +53,108 @@ __device__ __forceinline__ void dequant_block(const QMatrix& m, int64_t blk, F&&
             put(j + 16, d * ((qs[j] >> 4) | h1) + mn);
         }
     } else if constexpr (T == TensorType::Q4_K) {
-        // K units (gpu_weight_layout.h): blk is a super-block, unit j its sub-block of 32
+        // K units (gpu_weight_layout.h): blk is a super-block, unit s its sub-block of 32
         const float2 dm = half2_bits_to_float2(load_u32(m.plane[0] + blk * 4));
-        for (int j = 0; j < 8; ++j) {
-            const int64_t unit = blk * 8 + j;
-            int scale, mn;
-            k_unit_scale_min(load_u16(m.plane[1] + unit * 2), scale, mn);
-            const float d = dm.x * static_cast<float>(scale), mnv = dm.y * static_cast<float>(mn);
-            const uint8_t* qs = m.plane[2] + unit * 16;
-            for (int e = 0; e < 16; ++e) {
-                put(32 * j + e, d * static_cast<float>(qs[e] & 0xF) - mnv);
-                put(32 * j + e + 16, d * static_cast<float>(qs[e] >> 4) - mnv);
-            }
+        const int64_t unit = blk * 8 + s;
+        int scale, mn;
+        k_unit_scale_min(load_u16(m.plane[1] + unit * 2), scale, mn);
+        const float d = dm.x * static_cast<float>(scale), mnv = dm.y * static_cast<float>(mn);
+        const uint8_t* qs = m.plane[2] + unit * 16;
+        for (int e = 0; e < 16; ++e) {
+            put(e, d * static_cast<float>(qs[e] & 0xF) - mnv);
+            put(e + 16, d * static_cast<float>(qs[e] >> 4) - mnv);
         }
     } else if constexpr (T == TensorType::Q8_0) {
         const int8_t* qs = reinterpret_cast<const int8_t*>(m.plane[1] + blk * 32);
         const float d = half_to_float(load_u16(m.plane[0] + blk * 2));
         for (int j = 0; j < 32; ++j) put(j, d * qs[j]);
     } else if constexpr (T == TensorType::Q2_K) {
+        // slice s = 4 n + j: elements 128 n + 32 j + 16 q + l
+        const int n = s / 4, j = s % 4;
         const uint8_t* sc = m.plane[0] + blk * 16;
         const uint8_t* qs = m.plane[1] + blk * 64;
         const float2 dm = half2_bits_to_float2(load_u32(m.plane[2] + blk * 4));
-        for (int n = 0; n < 2; ++n)
-            for (int j = 0; j < 4; ++j)
-                for (int q = 0; q < 2; ++q) {
-                    const int s = sc[8 * n + 2 * j + q];
-                    const float dl = dm.x * (s & 0xF), ml = dm.y * (s >> 4);
-                    for (int l = 0; l < 16; ++l)
-                        put(128 * n + 32 * j + 16 * q + l, dl * ((qs[32 * n + 16 * q + l] >> (2 * j)) & 3) - ml);
-                }
+        for (int q = 0; q < 2; ++q) {
+            const int sv = sc[8 * n + 2 * j + q];
+            const float dl = dm.x * (sv & 0xF), ml = dm.y * (sv >> 4);
+            for (int l = 0; l < 16; ++l) put(16 * q + l, dl * ((qs[32 * n + 16 * q + l] >> (2 * j)) & 3) - ml);
+        }
     } else if constexpr (T == TensorType::Q3_K) {
+        // slice s = 4 n + j: elements 128 n + 32 j + 16 q + l
+        const int n = s / 4, j = s % 4;
         const uint8_t* hm = m.plane[0] + blk * 32;
         const uint8_t* qs = m.plane[1] + blk * 64;
         const uint32_t sc[3] = {load_u32(m.plane[2] + blk * 12), load_u32(m.plane[2] + blk * 12 + 4),
                                 load_u32(m.plane[2] + blk * 12 + 8)};
         const float d = half_to_float(load_u16(m.plane[3] + blk * 2));
-        for (int n = 0; n < 2; ++n)
-            for (int j = 0; j < 4; ++j)
-                for (int q = 0; q < 2; ++q) {
-                    const float dl = d * QDot<TensorType::Q3_K>::scale(sc, 8 * n + 2 * j + q);
-                    for (int l = 0; l < 16; ++l) {
-                        const int lo = (qs[32 * n + 16 * q + l] >> (2 * j)) & 3;
-                        const int hi = (hm[16 * q + l] >> (4 * n + j)) & 1;
-                        put(128 * n + 32 * j + 16 * q + l, dl * (lo - (hi ? 0 : 4)));
-                    }
-                }
+        for (int q = 0; q < 2; ++q) {
+            const float dl = d * QDot<TensorType::Q3_K>::scale(sc, 8 * n + 2 * j + q);
+            for (int l = 0; l < 16; ++l) {
+                const int lo = (qs[32 * n + 16 * q + l] >> (2 * j)) & 3;
+                const int hi = (hm[16 * q + l] >> (4 * n + j)) & 1;
+                put(16 * q + l, dl * (lo - (hi ? 0 : 4)));
+            }
+        }
     } else if constexpr (T == TensorType::Q6_K) {
+        // slice s = 4 n + k: elements 128 n + 32 k + l, quant k of the four a (ql, qh) pair holds
+        const int n = s / 4, k = s % 4;
         const uint8_t* ql = m.plane[0] + blk * 128;
         const uint8_t* qh = m.plane[1] + blk * 64;
         const int8_t* sc = reinterpret_cast<const int8_t*>(m.plane[2] + blk * 16);
         const float d = half_to_float(load_u16(m.plane[3] + blk * 2));
-        for (int n = 0; n < 2; ++n)
-            for (int l = 0; l < 32; ++l) {
-                const int is = l / 16;
-                const int h = qh[32 * n + l];
-                const int q1 = ((ql[64 * n + l] & 0xF) | ((h & 3) << 4)) - 32;
-                const int q2 = ((ql[64 * n + l + 32] & 0xF) | (((h >> 2) & 3) << 4)) - 32;
-                const int q3 = ((ql[64 * n + l] >> 4) | (((h >> 4) & 3) << 4)) - 32;
-                const int q4 = ((ql[64 * n + l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
-                put(128 * n + l, d * sc[8 * n + is] * q1);
-                put(128 * n + l + 32, d * sc[8 * n + is + 2] * q2);
-                put(128 * n + l + 64, d * sc[8 * n + is + 4] * q3);
-                put(128 * n + l + 96, d * sc[8 * n + is + 6] * q4);
-            }
+        for (int l = 0; l < 32; ++l) {
+            const int is = l / 16;
+            const int h = (qh[32 * n + l] >> (2 * k)) & 3;
+            const int b = ql[64 * n + l + (k & 1) * 32];
+            const int q = ((k < 2 ? b & 0xF : b >> 4) | (h << 4)) - 32;
+            put(l, d * sc[8 * n + is + 2 * k] * q);
+        }
     }
 }
 
+// Calls put(i, w_i) for the qk weights of block `blk` (block index within the matrix).
+template <TensorType T, typename F>
+__device__ __forceinline__ void dequant_block(const QMatrix& m, int64_t blk, F&& put) {
+    if constexpr (T == TensorType::F32) {
+        put(0, reinterpret_cast<const float*>(m.plane[0])[blk]);
+    } else if constexpr (T == TensorType::F16) {
+        put(0, half_to_float(reinterpret_cast<const uint16_t*>(m.plane[0])[blk]));
+    } else if constexpr (T == TensorType::BF16) {
+        put(0, bf16_bits_to_float(reinterpret_cast<const uint16_t*>(m.plane[0])[blk]));
+    } else {
+        for (int s = 0; s < dequant_qk<T>() / 32; ++s) dequant_slice<T>(m, blk, s, [&](int i, float v) { put(32 * s + i, v); });
+    }
+}
+
+// One thread per 32 weights of a row (per weight of the float types): the slice dequantized into
+// registers, then stored as float4s. (One thread per block was ~11 us for a 3584-wide Q6_K row on the
+// H100: 256 weights one after another, each store ordering the byte loads after it.)
 template <TensorType T>
 __global__ void embed_kernel(const QMatrix m, const int32_t* __restrict__ ids, float* __restrict__ out) {
     RF_STEP_TRACE_SCOPE(Embed, m.cols);
     RF_PDL_ENTRY();
     RF_STEP_TRACE_WAIT();
+    constexpr int qk = dequant_qk<T>();
+    constexpr int S = qk == 1 ? 1 : 32;  // weights per thread
     const int64_t t = blockIdx.y;
-    const int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (b >= m.blocks_per_row) return;
+    const int64_t u = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;  // slice of the row
+    if (u * S >= m.cols) return;
     const int64_t row = ids[t];
-    // weights per block of the device type (Q5_K arrives as Q5_1: device_type())
-    constexpr int qk = T == TensorType::F32 || T == TensorType::F16 || T == TensorType::BF16 ? 1
-                       : (T == TensorType::Q2_K || T == TensorType::Q3_K || T == TensorType::Q4_K ||
-                          T == TensorType::Q6_K) ? 256 : 32;
-    float* o = out + t * m.cols + b * qk;
+    float* o = out + t * m.cols + u * S;
     if (row < 0 || row >= m.rows) {  // an id the host did not check (a device-fed token): NaN, never a fault
-        for (int i = 0; i < qk; ++i) o[i] = NAN;
+        for (int i = 0; i < S; ++i) o[i] = NAN;
         return;
     }
-    dequant_block<T>(m, row * m.blocks_per_row + b, [&](int i, float v) { o[i] = v; });
+    if constexpr (qk == 1) {
+        dequant_block<T>(m, row * m.blocks_per_row + u, [&](int, float v) { o[0] = v; });
+    } else {
+        float v[32];
+        dequant_slice<T>(m, row * m.blocks_per_row + u / (qk / 32), static_cast<int>(u % (qk / 32)),
+                         [&](int i, float w) { v[i] = w; });
+        // (rows of 32-weight slices, activations 16-byte aligned: o is)
+#pragma unroll
+        for (int k = 0; k < 8; ++k) reinterpret_cast<float4*>(o)[k] = make_float4(v[4 * k], v[4 * k + 1], v[4 * k + 2], v[4 * k + 3]);
+    }
 }
 
 template <TensorType T>
@@ -281,7 +302,8 @@ void launch_transcode_k(Launcher& l, TensorType type, const uint8_t* raw, int64_
 
 void launch_embed(Launcher& l, TensorType type, const QMatrix& m, const int32_t* ids, int64_t n_tok, float* out) {
     type = device_type(type);
-    launch_typed<EmbedK>(l, type, dim3(ceil_div(m.blocks_per_row, 64), static_cast<unsigned>(n_tok)), dim3(64), m, ids, out);
+    const int64_t slices = m.blocks_per_row * (block_size(type) == 1 ? 1 : block_size(type) / 32);  // threads per row
+    launch_typed<EmbedK>(l, type, dim3(ceil_div(slices, 64), static_cast<unsigned>(n_tok)), dim3(64), m, ids, out);
 }
 
 void launch_dequant_rows(Launcher& l, TensorType type, const QMatrix& m, int64_t row0, int64_t n_rows, void* out,
