@@ -500,15 +500,16 @@ void print_step_timeline(GpuBackend& be, const std::function<void()>& run, bool 
                starts.size() - 2, steps.size());
     fmt::print("{}", step_trace_table(steps));
     if (every_launch) {
-        fmt::print("{:>4} {:<16} {:>10} {:>6} {:>9} {:>9} {:>9} {:>9}\n", "#", "kernel", "info", "blocks", "entry", "wait",
-                   "exit", "blk work");
+        fmt::print("{:>4} {:<16} {:>10} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "#", "kernel", "info", "blocks", "entry",
+                   "last in", "wait", "exit", "blk work");
         const size_t first = starts[1], last = starts[2];
         for (size_t i = first; i < last; ++i) {
             const StepTraceLaunch& l = all[i];
             const double base = static_cast<double>(all[i - 1].exit_last);
             auto rel = [&](uint64_t t) { return t == 0 ? 0.0 : (static_cast<double>(t) - base) / 1e3; };
-            fmt::print("{:>4} {:<16} {:>10} {:>6} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f}\n", i - first, step_trace_tag_name(l.tag),
-                       l.info, l.blocks, rel(l.entry_first), rel(l.wait_first), rel(l.exit_last), l.wait_to_exit_mean / 1e3);
+            fmt::print("{:>4} {:<16} {:>10} {:>6} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f}\n", i - first,
+                       step_trace_tag_name(l.tag), l.info, l.blocks, rel(l.entry_first), rel(l.entry_last), rel(l.wait_first),
+                       rel(l.exit_last), l.wait_to_exit_mean / 1e3);
         }
     }
     std::fflush(stdout);

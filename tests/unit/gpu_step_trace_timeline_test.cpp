@@ -107,7 +107,7 @@ TEST(StepTraceTimeline, AnIncompleteLaunchOrABadBlockIdIsNamed) {
 }
 
 TEST(StepTraceTimeline, WordsDecodeAsTheDeviceWritesThem) {
-    const std::vector<unsigned long long> w = {(3ull << 32) | 12, (24ull << 32) | 5, 77, 1000, 1100, 2500};
+    const std::vector<unsigned long long> w = {(3ull << 32) | 12, (24ull << 32) | 5, 77, 1000, 1100, 2500, 1300, 2000};
     const auto r = step_trace_decode(w, 1);
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0].tag, 3u);
@@ -118,7 +118,28 @@ TEST(StepTraceTimeline, WordsDecodeAsTheDeviceWritesThem) {
     EXPECT_EQ(r[0].t_entry, 1000u);
     EXPECT_EQ(r[0].t_wait, 1100u);
     EXPECT_EQ(r[0].t_exit, 2500u);
+    EXPECT_EQ(r[0].t_mark[0], 1300u);
+    EXPECT_EQ(r[0].t_mark[1], 2000u);
     EXPECT_THROW((void)step_trace_decode(w, 2), std::runtime_error);
+}
+
+// The marks' means per launch: wait -> mark 0, mark 0 -> mark 1, the last mark -> exit; none without marks.
+TEST(StepTraceTimeline, MarksSplitABlocksWork) {
+    std::vector<StepTraceRecord> r;
+    add_launch(r, StepTraceTag::Matvec1, 1152, 4, 1000, 5000);  // waits at 1100, ends at 5000 - block
+    for (auto& x : r) {
+        x.t_mark[0] = 1600;
+        x.t_mark[1] = 3600;
+    }
+    r[0].t_mark[1] = 0;  // one block with mark 0 only
+    const auto l = step_trace_launches(r);
+    ASSERT_EQ(l.size(), 1u);
+    EXPECT_NEAR(l[0].wait_to_mark0_mean, 500.0, 1e-9);
+    EXPECT_NEAR(l[0].mark0_to_mark1_mean, 2000.0, 1e-9);
+    // exits 5000, 4999, 4998, 4997 from the last marks 1600, 3600, 3600, 3600
+    EXPECT_NEAR(l[0].mark_to_exit_mean, (3400.0 + 1399 + 1398 + 1397) / 4, 1e-9);
+    add_launch(r, StepTraceTag::AttnMma, 12, 2, 6000, 8000);
+    EXPECT_LT(step_trace_launches(r)[1].wait_to_mark0_mean, 0.0);
 }
 
 }  // namespace

@@ -88,6 +88,7 @@ __global__ void __launch_bounds__(proj_threads(D, MANY)) attention_combine_proj_
         quantize_q8_1_warp(o, tid, xs_q, xs_ds);  // (threads [0, D) are whole warps)
     }
     __syncthreads();
+    RF_STEP_TRACE_MARK(0);  // chunks merged, the head's output quantized
 
     const typename P::X x{xs_q, xs_ds};
 #pragma unroll

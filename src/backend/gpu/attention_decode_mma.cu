@@ -287,6 +287,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;  // rows g and g + 8
 
     trace.clock(3);
+    RF_STEP_TRACE_MARK(0);  // q staged (rotated), the token's row stored
     if (!early_kv) {  // (without the rope folded in the previous kernel stored this step's rows)
         first_ids(bt);
         first_copies(end);
@@ -376,6 +377,8 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
             }
         }
         trace.clock(4);
+    RF_STEP_TRACE_MARK(1);  // tiles done (scores, softmax, P.V)
+        RF_STEP_TRACE_MARK(1);  // tiles done (scores, softmax, P.V)
         float L_lo = 0.0f, L_hi = 0.0f;
 #pragma unroll
         for (int w = 0; w < kWarps; ++w) {
@@ -428,6 +431,7 @@ __global__ void __launch_bounds__(kThreads) attention_decode_mma_kernel(const At
     }
 
     trace.clock(4);
+    RF_STEP_TRACE_MARK(1);  // tiles done (scores, softmax, P.V)
     // Merge the warps: row sums over the row's 4 lanes, then (max, sum, O) per warp in shared memory.
 #pragma unroll
     for (int m = 1; m <= 2; m <<= 1) {

@@ -279,6 +279,7 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
     if constexpr (NORM) {
         if (a.norm_late_scale) norm_scale = matvec1_norm_late_scale(a, cols, norm_red);
     }
+    RF_STEP_TRACE_MARK(0);  // x staged (copied, or normalised and quantized)
 
     const typename P::X xp = direct ? typename P::X{static_cast<const int8_t*>(a.x), a.xds} : typename P::X{xs_q, xs_ds};
     const int step = U * lpr;
@@ -345,6 +346,7 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
             if constexpr (NORM) acc[m] *= norm_scale;
         }
 
+        RF_STEP_TRACE_MARK(1);  // the group's dot products reduced
         const bool writer = cur.ok && j == 0;
         const int64_t lrow = cur.lrow;
         if constexpr (SWIGLU) {

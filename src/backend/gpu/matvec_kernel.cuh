@@ -320,6 +320,7 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
         }
     }
 
+    RF_STEP_TRACE_MARK(0);  // dot products done
     // Reduce over the lanes, then over the warps of the row set.
 #pragma unroll
     for (int rr = 0; rr < NR; ++rr)

@@ -4,6 +4,7 @@
 // block takes a record from the target's counter and writes kStepTraceWords words:
 //   [0] tag << 32 | info   [1] grid blocks << 32 | linear block id   [2] SM id
 //   [3] global timer (ns) at entry   [4] ... after the wait (0: none)   [5] ... at thread 0's return
+//   [6], [7] ... at the kernel's own marks (RF_STEP_TRACE_MARK(0 / 1); 0: none), e.g. x staged, dots done
 // (src/backend/gpu_host/step_trace_timeline.h groups them into launches). Without the option, or on
 // HIP, the macros are empty and the kernels are unchanged.
 //
@@ -74,9 +75,14 @@ struct StepTraceScope {
         rec[3] = step_trace_timer();
         rec[4] = 0;
         rec[5] = 0;
+        rec[6] = 0;
+        rec[7] = 0;
     }
     __device__ __forceinline__ void waited() const {
         if (rec != nullptr) rec[4] = step_trace_timer();
+    }
+    __device__ __forceinline__ void mark(int k) const {
+        if (rec != nullptr) rec[6 + k] = step_trace_timer();
     }
     __device__ __forceinline__ ~StepTraceScope() {
         if (rec != nullptr) rec[5] = step_trace_timer();
@@ -90,6 +96,7 @@ struct StepTraceScope {
     const ::rf::gpu::StepTraceScope rf_step_trace_scope_(static_cast<uint32_t>(::rf::StepTraceTag::tag), \
                                                          static_cast<uint32_t>(info))
 #define RF_STEP_TRACE_WAIT() rf_step_trace_scope_.waited()
+#define RF_STEP_TRACE_MARK(k) rf_step_trace_scope_.mark(k)
 
 #else
 
@@ -98,6 +105,9 @@ struct StepTraceScope {
     } while (0)
 #define RF_STEP_TRACE_WAIT() \
     do {                     \
+    } while (0)
+#define RF_STEP_TRACE_MARK(k) \
+    do {                      \
     } while (0)
 
 #endif

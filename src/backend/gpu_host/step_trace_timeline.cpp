@@ -44,6 +44,8 @@ std::vector<StepTraceRecord> step_trace_decode(const std::vector<unsigned long l
         r.t_entry = w[3];
         r.t_wait = w[4];
         r.t_exit = w[5];
+        r.t_mark[0] = w[6];
+        r.t_mark[1] = w[7];
     }
     return out;
 }
@@ -56,6 +58,8 @@ std::vector<StepTraceLaunch> step_trace_launches(const std::vector<StepTraceReco
         std::vector<uint8_t> seen;
         double work = 0;
         int n_work = 0;
+        double m0 = 0, m01 = 0, mexit = 0;
+        int n_m0 = 0, n_m01 = 0;
     };
     std::vector<Open> done, open;
     for (size_t k = 0; k < records.size(); ++k) {
@@ -88,12 +92,27 @@ std::vector<StepTraceLaunch> step_trace_launches(const std::vector<StepTraceReco
             l.wait_last = std::max(l.wait_last, r.t_wait);
             o.work += static_cast<double>(r.t_exit) - static_cast<double>(r.t_wait);
             ++o.n_work;
+            if (r.t_mark[0] != 0) {
+                o.m0 += static_cast<double>(r.t_mark[0]) - static_cast<double>(r.t_wait);
+                ++o.n_m0;
+                const uint64_t last = r.t_mark[1] != 0 ? r.t_mark[1] : r.t_mark[0];
+                o.mexit += static_cast<double>(r.t_exit) - static_cast<double>(last);
+                if (r.t_mark[1] != 0) {
+                    o.m01 += static_cast<double>(r.t_mark[1]) - static_cast<double>(r.t_mark[0]);
+                    ++o.n_m01;
+                }
+            }
         }
         l.exit_first = std::min(l.exit_first, r.t_exit);
         l.exit_last = std::max(l.exit_last, r.t_exit);
         if (o.got == l.blocks) {
             if (o.n_work == 0) l.wait_first = l.wait_last = 0;
             else l.wait_to_exit_mean = o.work / o.n_work;
+            if (o.n_m0 > 0) {
+                l.wait_to_mark0_mean = o.m0 / o.n_m0;
+                l.mark_to_exit_mean = o.mexit / o.n_m0;
+            }
+            if (o.n_m01 > 0) l.mark0_to_mark1_mean = o.m01 / o.n_m01;
             done.push_back(std::move(o));
             open.erase(it);
         }
@@ -159,17 +178,24 @@ std::vector<StepTraceClass> step_trace_classes(const std::vector<StepTraceLaunch
 }
 
 std::string step_trace_table(const std::vector<StepTraceLaunch>& launches) {
-    std::string s = fmt::format("{:<16} {:>10} {:>6} {:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10}\n", "kernel", "info", "blocks",
-                                "count", "share us", "sum us", "release", "work us", "lead us", "blk work");
+    std::string s = fmt::format("{:<16} {:>10} {:>6} {:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}\n", "kernel",
+                                "info", "blocks", "count", "share us", "sum us", "release", "work us", "lead us", "blk work",
+                                "->mark0", "->mark1", "->exit", "spread");
     const auto classes = step_trace_classes(launches);
     for (const StepTraceClass& c : classes) {
         // a block's work after its wait, over the class's launches
-        std::vector<double> bw;
-        for (const StepTraceLaunch& l : launches)
-            if (l.tag == c.tag && l.info == c.info && l.blocks == c.blocks) bw.push_back(l.wait_to_exit_mean);
-        s += fmt::format("{:<16} {:>10} {:>6} {:>6} {:>9.2f} {:>9.1f} {:>9.2f} {:>9.2f} {:>10.2f} {:>10.2f}\n",
+        std::vector<double> bw, m0, m01, mx, spread;
+        for (const StepTraceLaunch& l : launches) {
+            if (l.tag != c.tag || l.info != c.info || l.blocks != c.blocks) continue;
+            bw.push_back(l.wait_to_exit_mean);
+            spread.push_back(static_cast<double>(l.entry_last) - static_cast<double>(l.entry_first));
+            if (l.wait_to_mark0_mean >= 0) m0.push_back(l.wait_to_mark0_mean), mx.push_back(l.mark_to_exit_mean);
+            if (l.mark0_to_mark1_mean >= 0) m01.push_back(l.mark0_to_mark1_mean);
+        }
+        auto opt = [](const std::vector<double>& v) { return v.empty() ? std::string("-") : fmt::format("{:.2f}", mean(v) / 1e3); };
+        s += fmt::format("{:<16} {:>10} {:>6} {:>6} {:>9.2f} {:>9.1f} {:>9.2f} {:>9.2f} {:>10.2f} {:>10.2f} {:>8} {:>8} {:>8} {:>8.2f}\n",
                          step_trace_tag_name(c.tag), c.info, c.blocks, c.count, c.share_us, c.share_sum_us, c.release_us,
-                         c.work_us, c.lead_us, mean(bw) / 1e3);
+                         c.work_us, c.lead_us, mean(bw) / 1e3, opt(m0), opt(m01), opt(mx), mean(spread) / 1e3);
     }
     if (!launches.empty())
         s += fmt::format("{} launches, first entry to last exit {:.1f} us\n", launches.size(),

@@ -50,8 +50,9 @@ struct StepTraceRecord {
     uint64_t t_entry = 0;      // global timer (ns) at the kernel's first instruction
     uint64_t t_wait = 0;       // ... after its programmatic-dependent-launch wait (0: none stamped)
     uint64_t t_exit = 0;       // ... at thread 0's return
+    uint64_t t_mark[2] = {0, 0};  // ... at the kernel's marks (0: none)
 };
-constexpr int kStepTraceWords = 6;
+constexpr int kStepTraceWords = 8;
 // words: kStepTraceWords per record, as written by step_trace.cuh
 std::vector<StepTraceRecord> step_trace_decode(const std::vector<unsigned long long>& words, size_t n_records);
 
@@ -61,6 +62,8 @@ struct StepTraceLaunch {
     uint64_t wait_first = 0, wait_last = 0;    // 0 where the kernel stamps no wait
     uint64_t exit_first = 0, exit_last = 0;
     double wait_to_exit_mean = 0;              // ns, over blocks (the work after the wait)
+    // ns, over blocks with the marks: wait -> mark 0, mark 0 -> mark 1, the last mark -> exit (-1: no marks)
+    double wait_to_mark0_mean = -1, mark0_to_mark1_mean = -1, mark_to_exit_mean = -1;
 };
 
 // The records (in the order the blocks took them) grouped into launches, in stream order. Throws
@@ -80,7 +83,9 @@ struct StepTraceClass {
 };
 std::vector<StepTraceClass> step_trace_classes(const std::vector<StepTraceLaunch>& launches);
 
-// The table printed by the benchmark (one line per class, then the total span).
+// The table printed by the benchmark (one line per class, then the total span): the class figures
+// above, a block's wait -> end, its marks' shares (->mark0, ->mark1, ->exit: from the wait, mark 0 and the
+// last mark) and the entry spread (first to last block's entry).
 std::string step_trace_table(const std::vector<StepTraceLaunch>& launches);
 
 }  // namespace rf
