@@ -44,6 +44,7 @@ constexpr DecodeSwitchName kNames[] = {
     {"fit=", "RF_GPU_MATVEC1_FIT", nullptr},
     {"xhoist-off", "RF_GPU_MATVEC_XHOIST", "off"},
     {"triple-off", "RF_GPU_MATVEC_TRIPLE", "off"},
+    {"triple-all", "RF_GPU_MATVEC_TRIPLE", "on"},
     {"wpr=", "RF_GPU_MATVEC_WARPS_PER_ROW", nullptr},
     {"lanes=", "RF_GPU_MATVEC1_LANES", nullptr},
     {"replay-off", "RF_GPU_FAST_REPLAY", "off"},

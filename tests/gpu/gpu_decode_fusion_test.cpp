@@ -511,6 +511,41 @@ TEST(GpuDecodeFusion, QuantizeTriggerFirstIsTaken) {
     gpu().release(const_cast<void*>(w.data));
 }
 
+// The many-token kernel's three-units-per-iteration loop (RF_GPU_MATVEC_TRIPLE) takes, by default
+// ("long"), only one-token Q4_0 rows of more than 4 units per lane (the 7b down projection), so that the
+// short rows (q/k/v, wo: 112 units) keep the 48-register two-unit instance; "on" takes every row, "off"
+// none. Which instance ran: the three-unit one knocked out by name leaves its output poisoned.
+TEST(GpuDecodeFusion, TripleLoopOnlyOnLongRowsByDefault) {
+    if (gpu().device_info().arch.rfind("sm_", 0) != 0) GTEST_SKIP() << "kernel names: CUDA builds only";
+    ScopedEnv many("RF_GPU_MATVEC1", "0");  // every matmul on the many-token kernel
+    const int64_t rows = 2304;  // enough rows for one warp per row (choose_matvec_config)
+    struct Case {
+        int64_t cols;
+        Weight w;
+    };
+    std::vector<Case> cases;
+    for (int64_t cols : {int64_t{3584}, int64_t{8192}}) {  // 112 and 256 units per row
+        const auto bw = random_weight_bytes(TensorType::Q4_0, rows, cols, 8400 + static_cast<uint32_t>(cols));
+        cases.push_back({cols, gpu().load_weight(TensorType::Q4_0, cols, rows, 1, bw.data())});
+    }
+    for (const auto& [mode, short_triple, long_triple] :
+         {std::tuple<const char*, bool, bool>{nullptr, false, true}, {"long", false, true}, {"on", true, true}, {"off", false, false}}) {
+        std::unique_ptr<ScopedEnv> sw;
+        if (mode) sw = std::make_unique<ScopedEnv>("RF_GPU_MATVEC_TRIPLE", mode);
+        ScopedEnv skip("RF_GPU_PROFILE_SKIP", "matvec_kernelINS0_11QuantPolicyILNS_10TensorTypeE2EEELi1ELi1ELb0ELb0ELb1E");
+        for (const Case& c : cases) {
+            DeviceActs x(1, c.cols), y(1, rows);
+            x.set(random_floats(static_cast<size_t>(c.cols), 8410));
+            y.poison();
+            gpu().begin_step(make_plan(1, 0, 16, 4, 8411));
+            gpu().matmul(c.w, x.act(), y.act(), nullptr);
+            const bool triple = c.cols == 3584 ? short_triple : long_triple;
+            EXPECT_EQ(!all_finite(y.get()), triple) << (mode ? mode : "default") << ", " << c.cols << " columns";
+        }
+    }
+    for (const Case& c : cases) gpu().release(const_cast<void*>(c.w.data));
+}
+
 // The profiling knock-out (RF_GPU_PROFILE_SKIP, benchmarks only): a named kernel is not launched,
 // so its output keeps the poison; without the switch the same op writes it; "NAME@N/P" selects by
 // the launch's number.

@@ -70,7 +70,12 @@ struct DecodeSwitches {
     bool matvec_x_hoist = true;     // one token: a batch's x loads before its dot products (MatvecArgs::x_hoist)
     int matvec1_fit = 7;           // one-token launches fitted to short rows (bits kMatvec1Fit*, matvec1_kernel.cuh)
     int matvec_warps_per_row = 0;   // many-token kernel: 0 by shape (choose_matvec_config), else 1, 2 or 4
-    bool matvec_triple = true;      // many-token kernel: long one-token Q4_0 rows three units per iteration
+    int matvec_triple = 2;          // many-token kernel: one-token Q4_0 rows three units per iteration
+                                    // (0 off, 1 every row, 2 rows longer than kMatvecWholeRowUnits per lane:
+                                    // the 7b down projection; its q/k/v and wo rows then take the
+                                    // 48-register two-unit instance, whose 1,152 q/k/v blocks fit one
+                                    // wave where the 58-register one needed two: 7b q4_0 517.5 / 519.0 ->
+                                    // 524.1 / 525.1 tok/s, H100, docs/gpu_notes.md twenty-seventh pass)
     int matvec1_lanes = 0;          // one-token kernel: 0 by shape (choose_matvec1_config), else 4..32 lanes per row
     bool norm_slices = true;  // rms_norm of a row in several blocks (norm_quant.cuh)
     bool fast_replay = true;

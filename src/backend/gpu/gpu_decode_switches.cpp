@@ -25,8 +25,9 @@ namespace rf::gpu {
 //   RF_GPU_MATVEC_WHOLE_ROW=off|on  the many-token matvec loads a one-token row of up to 4 units per
 //                               lane two units at a time (default) / the lane's whole share before the
 //                               PDL wait
-//   RF_GPU_MATVEC_TRIPLE=off    the many-token matvec's long one-token Q4_0 rows two units per loop
-//                               iteration (default: three)
+//   RF_GPU_MATVEC_TRIPLE=off|on|long  the many-token matvec's one-token Q4_0 rows two units per loop
+//                               iteration / three / three only on rows of more than 4 units per lane
+//                               (default)
 //   RF_GPU_MATVEC1_WIDE=off|shape|all|tall  plain one-token matvecs with twice their units in flight:
 //                               never / where that holds a lane's whole row in one wave / always /
 //                               never (default); the Q6_K tall matrices' three units in flight with all
@@ -120,7 +121,7 @@ DecodeSwitches decode_switches() {
     d.sample_fast = env_choice("RF_GPU_SAMPLE_FAST", {"off", "on"}, 1) == 1;
     d.sample_upload = env_choice("RF_GPU_SAMPLE_UPLOAD", {"off", "on"}, 1) == 1;
     d.matvec_x_hoist = env_choice("RF_GPU_MATVEC_XHOIST", {"off", "on"}, def.matvec_x_hoist ? 1 : 0) == 1;
-    d.matvec_triple = env_choice("RF_GPU_MATVEC_TRIPLE", {"off", "on"}, 1) == 1;
+    d.matvec_triple = env_choice("RF_GPU_MATVEC_TRIPLE", {"off", "on", "long"}, def.matvec_triple);
     const int lanes = env_choice("RF_GPU_MATVEC1_LANES", {"4", "8", "16", "32"}, -1);
     d.matvec1_lanes = lanes < 0 ? 0 : 4 << lanes;
     d.matvec_warps_per_row = env_choice("RF_GPU_MATVEC_WARPS_PER_ROW", {"shape", "1", "2", "4"}, 0);

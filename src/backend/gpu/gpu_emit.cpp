@@ -491,7 +491,8 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 a.early_loads = !switches.early_loads ? 0
                                                       : kMatvecEarlyFirst | (switches.early_one ? kMatvecEarlyOne : 0) |
                                                             (switches.matvec_whole_row ? kMatvecEarlyWhole : 0) |
-                                                            (switches.matvec_triple ? kMatvecEarlyTriple : 0);
+                                                            (switches.matvec_triple != 0 ? kMatvecEarlyTriple : 0) |
+                                                            (switches.matvec_triple == 2 ? kMatvecTripleLong : 0);
                 if (quant) {
                     const int slot = quantized_input(x);
                     a.x = q8_xq(slot, x);

@@ -46,6 +46,8 @@ constexpr int32_t kMatvecEarlyFirst = 1;   // the first units of a lane before t
 constexpr int32_t kMatvecEarlyWhole = 2;   // one token: the lane's whole share of a short row before the wait
 constexpr int32_t kMatvecEarlyTriple = 4;  // one token: long rows three units per iteration
 constexpr int32_t kMatvecEarlyOne = 8;     // with kMatvecEarlyFirst: only the first batch's first unit
+constexpr int32_t kMatvecTripleLong = 16;  // with kMatvecEarlyTriple: only rows longer than a short row
+                                           // (kMatvecWholeRowUnits units per lane)
 // MatvecArgs::wide
 constexpr int32_t kMatvec1WideOff = 0;
 constexpr int32_t kMatvec1WideShape = 1;

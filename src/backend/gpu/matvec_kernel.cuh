@@ -397,7 +397,8 @@ void launch_matvec_policy(Launcher& l, const MatvecArgs& a, const MatvecConfig& 
         go(matvec_kernel<Policy, 1, 8, false>);
     } else if (Policy::kWholeRows && (a.early_loads & kMatvecEarlyWhole) && Policy::units(a.m[0]) <= kMatvecWholeRowUnits * a.warps_per_row * 32) {
         go(matvec_kernel<Policy, 1, 1, false, Policy::kWholeRows>);
-    } else if (Policy::kTripleRows && (a.early_loads & kMatvecEarlyTriple)) {
+    } else if (Policy::kTripleRows && (a.early_loads & kMatvecEarlyTriple) &&
+               (!(a.early_loads & kMatvecTripleLong) || Policy::units(a.m[0]) > kMatvecWholeRowUnits * a.warps_per_row * 32)) {
         go(matvec_kernel<Policy, 1, 1, false, false, Policy::kTripleRows>);
     } else {
         go(matvec_kernel<Policy, 1, 1, false>);
