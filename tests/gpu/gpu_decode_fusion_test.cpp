@@ -242,6 +242,8 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             // the norm prologue's x scaled before it is quantized (default: quantized unscaled where the
             // normalised x is not read again, the results multiplied by the factor)
             {{"RF_GPU_NORM_LATE_SCALE", "off"}},
+            // the many-token kernel's three-unit loop on every one-token Q4_0 row (default: the long ones)
+            {{"RF_GPU_MATVEC_TRIPLE", "on"}},
             {},
         };
         // The variants compared otherwise than bit for bit, found by their settings (a variant inserted
@@ -265,6 +267,7 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
         const size_t one_tile_off = index_of({{"RF_GPU_ATTN_ONE_TILE", "off"}});
         const size_t proj_off = index_of({{"RF_GPU_ATTN_PROJ", "off"}});
         const size_t late_scale_off = index_of({{"RF_GPU_NORM_LATE_SCALE", "off"}});
+        const size_t triple_all = index_of({{"RF_GPU_MATVEC_TRIPLE", "on"}});
         const size_t pdl_off = variants.size() - 1;
         ASSERT_TRUE(variants[pdl_off].empty());
         std::vector<std::vector<float>> outs(variants.size());
@@ -328,7 +331,7 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
         // per-warp softmax of one-tile attention blocks and the projection's own launch: the same bits
         for (size_t variant = 1; variant < variants.size(); ++variant) {
             if (variant == norm_slices_off || variant == fma || variant == fma_no_prefetch || variant == one_tile_off ||
-                variant == proj_off || variant == late_scale_off)
+                variant == proj_off || variant == late_scale_off || variant == triple_all)
                 continue;
             EXPECT_EQ(outs[0], outs[variant]) << type_name(t) << " matvec1 " << matvec1 << ": switch set " << variant
                                               << " changed the results";
@@ -362,6 +365,12 @@ TEST(GpuDecodeFusion, SwitchesChangeNoBit) {
             EXPECT_NE(outs[0], outs[late_scale_off]) << type_name(t) << ": the late norm factor was not taken";
         } else {
             EXPECT_EQ(outs[0], outs[late_scale_off]) << type_name(t) << ": the late norm factor changed a many-token step";
+        }
+        // the three-unit loop on short rows: Q4_0 rows on the many-token kernel summed in another order
+        // (these 32- and 64-unit rows are short: the default takes the two-unit loop)
+        EXPECT_NMSE_LE(outs[0], outs[triple_all], 2e-4, std::string("three-unit loop on every row ") + type_name(t) + " matvec1 " + matvec1);
+        if (t != TensorType::Q4_0 || std::string(matvec1) == "default") {
+            EXPECT_EQ(outs[0], outs[triple_all]) << type_name(t) << " matvec1 " << matvec1 << ": the three-unit loop changed a step without many-token Q4_0 rows";
         }
         for (W* w : {&wq, &wk, &wv, &wo, &wg, &wu, &wd}) gpu().release(const_cast<void*>(w->w.data));
         gpu().release(const_cast<void*>(norm.data));
