@@ -76,6 +76,7 @@ GpuBackendImpl::GpuBackendImpl(const GpuBackendOptions& options)
     if (env_choice("RF_GPU_PDL", {"off", "on"}, 1) == 0) use_pdl_ = false;
     use_pdl_ = use_pdl_ && pdl_supported_;
     switches_ = decode_switches();  // a bad RF_GPU_* value fails here, before any work (re-read per flush)
+    step_trace_ = StepTraceSession::from_env();
     if (info_.warp_size != 32)
         fail("gpu: device {} ('{}') runs {}-lane wavefronts; the GPU kernels' launch geometry assumes 32", device_,
              info_.name, info_.warp_size);
@@ -294,6 +295,10 @@ bool GpuBackendImpl::pdl_between_steps() const {
 }
 
 void GpuBackendImpl::begin_step(const StepPlan& plan) {
+    if (step_trace_ && step_trace_->next_step_is_edge()) {  // profiling: the trace window's edges
+        synchronize();
+        step_trace_->on_edge();
+    }
     const size_t T = plan.tokens.size();
     RF_CHECK(plan.positions.size() == T && plan.kv_slots.size() == T && plan.token_seq.size() == T,
              "step plan: {} tokens but {} positions, {} KV slots, {} sequence indices", T, plan.positions.size(),

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/gpu/step_trace_session.h"
 #include "backend/gpu/gpu_backend.h"
 #include "backend/gpu/gpu_blas.h"
 #include "backend/gpu/gpu_graph.h"
@@ -254,6 +255,7 @@ private:
     bool fuse_ops_ = true;
     bool use_pdl_ = false;
     void* attn_trace_ = nullptr;  // set_attention_trace
+    std::unique_ptr<StepTraceSession> step_trace_;  // RF_GPU_STEP_TRACE (profiling builds)
     bool pdl_supported_ = false;
     bool use_blas_ = true;
     cudaStream_t stream_ = nullptr;
