@@ -277,7 +277,9 @@ TEST(GpuStep, StepTraceStampsEveryLaunchOfADecodeStep) {
         const auto records = step_trace_decode(words, n);
         for (const auto& r : records) {
             EXPECT_GT(r.t_entry, 0u);
-            if (r.t_wait != 0) EXPECT_LE(r.t_entry, r.t_wait) << step_trace_tag_name(r.tag);
+            if (r.t_wait != 0) {
+                EXPECT_LE(r.t_entry, r.t_wait) << step_trace_tag_name(r.tag);
+            }
             EXPECT_LE(std::max(r.t_entry, r.t_wait), r.t_exit) << step_trace_tag_name(r.tag);
         }
         const auto launches = step_trace_launches(records);
