@@ -56,7 +56,7 @@
 #include "backend/gpu/attention.cuh"
 #include "backend/gpu/norm_quant.cuh"
 #include "backend/gpu/step_trace.cuh"
-#include "backend/gpu_host/step_trace_timeline.h"
+#include "backend/gpu/step_trace_session.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "formats/quant_blocks.h"
@@ -448,70 +448,19 @@ void print_attention_trace(GpuBackend& be, const std::function<void(int)>& recor
 }
 
 // The decode step's timeline from every kernel's own stamps (step_trace.cuh; a profiling build):
-// `run` issues a few pipelined steps with the trace target set; the launches of the complete steps
-// after the first (each step starts at its embedding launch) are summed per class of launch, and with
-// every_launch one step's launches are listed (ns relative to the previous launch's last block end).
+// `run` issues a few pipelined steps with the trace target set; the report of the complete steps among
+// them (step_trace_timeline.h), with every_launch also one step's launches one by one.
 void print_step_timeline(GpuBackend& be, const std::function<void()>& run, bool every_launch) {
     if (!gpu::step_trace_compiled()) {
         fmt::print("step timeline: this build stamps nothing (configure with -DROCMFORGE_GPU_STEP_TRACE=ON)\n");
         return;
     }
-    constexpr unsigned kCapacity = 1u << 21;  // 96 MiB: six 7b steps (~120K blocks each)
-    const size_t record_bytes = size_t{kCapacity} * kStepTraceWords * 8;
-    void* buf = be.alloc(record_bytes + 256);
-    be.fill_zero(buf, record_bytes + 256);
+    gpu::StepTraceRecorder recorder;
     be.synchronize();
-    auto* count = reinterpret_cast<unsigned*>(static_cast<char*>(buf) + record_bytes);
-    gpu::StepTraceTarget target;
-    target.words = static_cast<unsigned long long*>(buf);
-    target.count = count;
-    target.capacity = kCapacity;
-    gpu::step_trace_set(target);
+    recorder.start();
     run();
     be.synchronize();
-    gpu::step_trace_set(gpu::StepTraceTarget{});
-    unsigned n = 0;
-    be.download(&n, count, sizeof n);
-    if (n > kCapacity) {
-        fmt::print("step timeline: {} records for a buffer of {}: trace fewer steps\n", n, kCapacity);
-        be.release(buf);
-        return;
-    }
-    const unsigned kept = n;
-    std::vector<unsigned long long> words(size_t{kept} * kStepTraceWords);
-    if (kept > 0) be.download(words.data(), buf, words.size() * 8);
-    be.release(buf);
-    const std::vector<StepTraceLaunch> all = step_trace_launches(step_trace_decode(words, kept));
-    std::vector<size_t> starts;
-    for (size_t i = 0; i < all.size(); ++i)
-        if (all[i].tag == static_cast<uint32_t>(StepTraceTag::Embed)) starts.push_back(i);
-    if (starts.size() < 3) {
-        fmt::print("step timeline: {} records, {} launches, {} step starts: too few complete steps\n", n, all.size(),
-                   starts.size());
-        return;
-    }
-    // complete steps after the first: from the second embedding launch to the last one (excluded)
-    const std::vector<StepTraceLaunch> steps(all.begin() + static_cast<std::ptrdiff_t>(starts[1]),
-                                             all.begin() + static_cast<std::ptrdiff_t>(starts.back()));
-    fmt::print("step timeline ({} steps, {} launches; us, means over a class's launches; stamps in 256 ns ticks): share = its last block's end "
-               "after the previous launch's, release = its first wait after that end, work = its last end after its first "
-               "wait, lead = how long its first block sat resident before the previous launch ended, blk work = a "
-               "block's wait to end\n",
-               starts.size() - 2, steps.size());
-    fmt::print("{}", step_trace_table(steps));
-    if (every_launch) {
-        fmt::print("{:>4} {:<16} {:>10} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "#", "kernel", "info", "blocks", "entry",
-                   "last in", "wait", "exit", "blk work");
-        const size_t first = starts[1], last = starts[2];
-        for (size_t i = first; i < last; ++i) {
-            const StepTraceLaunch& l = all[i];
-            const double base = static_cast<double>(all[i - 1].exit_last);
-            auto rel = [&](uint64_t t) { return t == 0 ? 0.0 : (static_cast<double>(t) - base) / 1e3; };
-            fmt::print("{:>4} {:<16} {:>10} {:>6} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f}\n", i - first,
-                       step_trace_tag_name(l.tag), l.info, l.blocks, rel(l.entry_first), rel(l.entry_last), rel(l.wait_first),
-                       rel(l.exit_last), l.wait_to_exit_mean / 1e3);
-        }
-    }
+    fmt::print("{}", step_trace_report(recorder.stop(), every_launch));
     std::fflush(stdout);
 }
 

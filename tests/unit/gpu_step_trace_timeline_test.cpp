@@ -4,6 +4,7 @@
 // shares add up to the span between the first and the last launch's end.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "backend/gpu_host/step_trace_timeline.h"
@@ -140,6 +141,50 @@ TEST(StepTraceTimeline, MarksSplitABlocksWork) {
     EXPECT_NEAR(l[0].mark_to_exit_mean, (3400.0 + 1399 + 1398 + 1397) / 4, 1e-9);
     add_launch(r, StepTraceTag::AttnMma, 12, 2, 6000, 8000);
     EXPECT_LT(step_trace_launches(r)[1].wait_to_mark0_mean, 0.0);
+}
+
+// The complete steps among traced launches: from the second embedding launch to the last one; fewer
+// than three starts give none (and the report says so).
+TEST(StepTraceTimeline, CompleteStepsLieBetweenTheSecondAndTheLastEmbedding) {
+    std::vector<StepTraceLaunch> all;
+    uint64_t t = 1000;
+    auto add = [&](StepTraceTag tag, uint32_t info) {
+        StepTraceLaunch l;
+        l.tag = static_cast<uint32_t>(tag);
+        l.info = info;
+        l.blocks = 2;
+        l.entry_first = l.entry_last = t;
+        l.wait_first = l.wait_last = t + 100;
+        t += 1000;
+        l.exit_first = l.exit_last = t;
+        all.push_back(l);
+    };
+    add(StepTraceTag::Matvec1, 151936);  // the end of a step the trace cut
+    for (int step = 0; step < 3; ++step) {
+        add(StepTraceTag::Embed, 896);
+        add(StepTraceTag::Matvec1, 1152);
+        add(StepTraceTag::AttnMma, 12);
+    }
+    add(StepTraceTag::Embed, 896);  // a step the trace cut
+    const StepTraceSteps st = step_trace_complete_steps(all);
+    EXPECT_EQ(st.steps, 2u);
+    ASSERT_EQ(st.launches.size(), 6u);  // the second and third steps
+    EXPECT_EQ(st.first_step_launches, 3u);
+    EXPECT_EQ(st.launches.front().tag, static_cast<uint32_t>(StepTraceTag::Embed));
+    EXPECT_EQ(st.launches.front().entry_first, 5000u);
+    EXPECT_EQ(st.before_first, 5000u);  // the first step's attention ended where the second began
+    const std::string report = step_trace_report(all, true);
+    EXPECT_NE(report.find("(2 steps, 6 launches"), std::string::npos) << report;
+    EXPECT_NE(report.find("attn_mma"), std::string::npos) << report;
+    // every launch of the first kept step, one per line after the column names
+    const size_t list = report.find("last in");
+    ASSERT_NE(list, std::string::npos) << report;
+    EXPECT_EQ(std::count(report.begin() + static_cast<std::ptrdiff_t>(list), report.end(), '\n'), 4) << report;
+    EXPECT_EQ(step_trace_report(all, false).find("last in"), std::string::npos);
+
+    all.resize(7);  // two starts
+    EXPECT_EQ(step_trace_complete_steps(all).steps, 0u);
+    EXPECT_NE(step_trace_report(all, false).find("fewer than three step starts"), std::string::npos);
 }
 
 }  // namespace

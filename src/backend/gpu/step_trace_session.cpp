@@ -1,21 +1,51 @@
 #include "backend/gpu/step_trace_session.h"
 
-#include <fmt/format.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <vector>
 
 #include "backend/gpu/gpu_errors.h"
 #include "backend/gpu/step_trace.cuh"
-#include "backend/gpu_host/step_trace_timeline.h"
 
 namespace rf::gpu {
 namespace {
-constexpr unsigned kCapacity = 1u << 21;  // records: ten 7b steps
+constexpr unsigned kCapacity = 1u << 21;  // records (96 MiB): ten 7b steps
 constexpr size_t kRecordBytes = size_t{kCapacity} * kStepTraceWords * 8;
 }  // namespace
+
+StepTraceRecorder::~StepTraceRecorder() {
+    if (on_) step_trace_set(StepTraceTarget{});
+    if (buf_) (void)cudaFree(buf_);
+}
+
+void StepTraceRecorder::start() {
+    if (!step_trace_compiled())
+        fail_message("step trace: this build has no stamps (configure with -DROCMFORGE_GPU_STEP_TRACE=ON)");
+    if (buf_ == nullptr) RF_GPU_CALL(cudaMalloc(&buf_, kRecordBytes + 256));
+    RF_GPU_CALL(cudaMemset(buf_, 0, kRecordBytes + 256));
+    StepTraceTarget t;
+    t.words = static_cast<unsigned long long*>(buf_);
+    t.count = reinterpret_cast<unsigned*>(static_cast<char*>(buf_) + kRecordBytes);
+    t.capacity = kCapacity;
+    step_trace_set(t);
+    RF_GPU_CALL(cudaDeviceSynchronize());
+    on_ = true;
+}
+
+std::vector<StepTraceLaunch> StepTraceRecorder::stop() {
+    if (!on_) fail_message("step trace: stop() without start()");
+    step_trace_set(StepTraceTarget{});
+    on_ = false;
+    RF_GPU_CALL(cudaDeviceSynchronize());
+    unsigned n = 0;
+    RF_GPU_CALL(cudaMemcpy(&n, static_cast<char*>(buf_) + kRecordBytes, sizeof n, cudaMemcpyDeviceToHost));
+    if (n > kCapacity)
+        fail_message("step trace: " + std::to_string(n) + " records for a buffer of " + std::to_string(kCapacity) +
+                     ": trace fewer steps");
+    std::vector<unsigned long long> words(size_t{n} * kStepTraceWords);
+    if (n > 0) RF_GPU_CALL(cudaMemcpy(words.data(), buf_, words.size() * 8, cudaMemcpyDeviceToHost));
+    return step_trace_launches(step_trace_decode(words, n));
+}
 
 std::unique_ptr<StepTraceSession> StepTraceSession::from_env() {
     const char* v = std::getenv("RF_GPU_STEP_TRACE");
@@ -39,13 +69,6 @@ std::unique_ptr<StepTraceSession> StepTraceSession::from_env() {
     return std::unique_ptr<StepTraceSession>(new StepTraceSession(skip, steps));
 }
 
-StepTraceSession::StepTraceSession(int64_t skip, int64_t steps) : skip_(skip), steps_(steps) {}
-
-StepTraceSession::~StepTraceSession() {
-    if (open_) step_trace_set(StepTraceTarget{});
-    if (buf_) (void)cudaFree(buf_);
-}
-
 bool StepTraceSession::next_step_is_edge() {
     const int64_t i = seen_++;
     return !done_ && (i == skip_ || i == skip_ + steps_ + 1);
@@ -53,44 +76,16 @@ bool StepTraceSession::next_step_is_edge() {
 
 void StepTraceSession::on_edge() {
     if (!open_) {
-        if (buf_ == nullptr) RF_GPU_CALL(cudaMalloc(&buf_, kRecordBytes + 256));
-        RF_GPU_CALL(cudaMemset(buf_, 0, kRecordBytes + 256));
-        StepTraceTarget t;
-        t.words = static_cast<unsigned long long*>(buf_);
-        t.count = reinterpret_cast<unsigned*>(static_cast<char*>(buf_) + kRecordBytes);
-        t.capacity = kCapacity;
-        step_trace_set(t);
-        RF_GPU_CALL(cudaDeviceSynchronize());
+        recorder_.start();
         open_ = true;
         return;
     }
-    step_trace_set(StepTraceTarget{});
-    RF_GPU_CALL(cudaDeviceSynchronize());
     open_ = false;
     done_ = true;
-    unsigned n = 0;
-    RF_GPU_CALL(cudaMemcpy(&n, static_cast<char*>(buf_) + kRecordBytes, sizeof n, cudaMemcpyDeviceToHost));
-    if (n > kCapacity) {
-        std::fprintf(stderr, "step trace: %u records for a buffer of %u: trace fewer steps\n", n, kCapacity);
-        return;
-    }
-    std::vector<unsigned long long> words(size_t{n} * kStepTraceWords);
-    if (n > 0) RF_GPU_CALL(cudaMemcpy(words.data(), buf_, words.size() * 8, cudaMemcpyDeviceToHost));
     try {
-        const auto all = step_trace_launches(step_trace_decode(words, n));
-        std::vector<size_t> starts;
-        for (size_t i = 0; i < all.size(); ++i)
-            if (all[i].tag == static_cast<uint32_t>(StepTraceTag::Embed)) starts.push_back(i);
-        if (starts.size() < 3) {
-            std::fprintf(stderr, "step trace: %zu launches, %zu step starts: too few complete steps\n", all.size(), starts.size());
-            return;
-        }
-        const std::vector<StepTraceLaunch> steps(all.begin() + static_cast<std::ptrdiff_t>(starts[1]),
-                                                 all.begin() + static_cast<std::ptrdiff_t>(starts.back()));
-        std::fprintf(stderr, "%s", fmt::format("step trace ({} engine steps, {} launches; us, means per class):\n{}",
-                                               starts.size() - 2, steps.size(), step_trace_table(steps))
-                                       .c_str());
-    } catch (const std::exception& e) {
+        const std::string report = step_trace_report(recorder_.stop(), false);
+        std::fprintf(stderr, "%s", report.c_str());
+    } catch (const std::exception& e) {  // a profiling aid: the run goes on
         std::fprintf(stderr, "step trace: %s\n", e.what());
     }
 }

@@ -203,4 +203,43 @@ std::string step_trace_table(const std::vector<StepTraceLaunch>& launches) {
     return s;
 }
 
+StepTraceSteps step_trace_complete_steps(const std::vector<StepTraceLaunch>& all) {
+    std::vector<size_t> starts;
+    for (size_t i = 0; i < all.size(); ++i)
+        if (all[i].tag == static_cast<uint32_t>(StepTraceTag::Embed)) starts.push_back(i);
+    StepTraceSteps out;
+    if (starts.size() < 3) return out;
+    out.launches.assign(all.begin() + static_cast<std::ptrdiff_t>(starts[1]), all.begin() + static_cast<std::ptrdiff_t>(starts.back()));
+    out.steps = starts.size() - 2;
+    out.first_step_launches = starts[2] - starts[1];
+    out.before_first = all[starts[1] - 1].exit_last;
+    return out;
+}
+
+std::string step_trace_report(const std::vector<StepTraceLaunch>& all, bool every_launch) {
+    const StepTraceSteps st = step_trace_complete_steps(all);
+    if (st.steps == 0) return fmt::format("step trace: {} launches hold fewer than three step starts (embeddings)\n", all.size());
+    std::string s = fmt::format(
+        "step trace ({} steps, {} launches; us, means over a class's launches; stamps in 256 ns ticks): share = its last "
+        "block's end after the previous launch's, release = its first wait after that end, work = its last end after its "
+        "first wait, lead = how long its first block sat resident before the previous launch ended, blk work = a block's "
+        "wait to end, ->mark0 / ->mark1 / ->exit = a block's wait to its first mark, first to second mark, last mark to end, "
+        "spread = first to last block's entry\n",
+        st.steps, st.launches.size());
+    s += step_trace_table(st.launches);
+    if (!every_launch) return s;
+    s += fmt::format("{:>4} {:<16} {:>10} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "#", "kernel", "info", "blocks", "entry",
+                     "last in", "wait", "exit", "blk work");
+    uint64_t prev_end = st.before_first;
+    for (size_t i = 0; i < st.first_step_launches; ++i) {
+        const StepTraceLaunch& l = st.launches[i];
+        auto rel = [&](uint64_t t) { return t == 0 ? 0.0 : (static_cast<double>(t) - static_cast<double>(prev_end)) / 1e3; };
+        s += fmt::format("{:>4} {:<16} {:>10} {:>6} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f}\n", i, step_trace_tag_name(l.tag),
+                         l.info, l.blocks, rel(l.entry_first), rel(l.entry_last), rel(l.wait_first), rel(l.exit_last),
+                         l.wait_to_exit_mean / 1e3);
+        prev_end = l.exit_last;
+    }
+    return s;
+}
+
 }  // namespace rf

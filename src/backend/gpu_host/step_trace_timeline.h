@@ -83,6 +83,21 @@ struct StepTraceClass {
 };
 std::vector<StepTraceClass> step_trace_classes(const std::vector<StepTraceLaunch>& launches);
 
+// The complete steps among the launches (in stream order): a step starts at an embedding launch; kept
+// are the launches from the second start to the last one (the first step, which the trace may have cut,
+// and the last, which may be cut, left out). steps = 0 when there are fewer than three starts.
+struct StepTraceSteps {
+    std::vector<StepTraceLaunch> launches;
+    size_t steps = 0;
+    size_t first_step_launches = 0;  // launches of the first kept step
+    uint64_t before_first = 0;       // the last block's end of the launch before the kept ones
+};
+StepTraceSteps step_trace_complete_steps(const std::vector<StepTraceLaunch>& all);
+
+// The report of a trace: a line naming its columns, the per-class table of the complete steps, and with
+// every_launch the first complete step's launches one by one (us from the previous launch's last end).
+std::string step_trace_report(const std::vector<StepTraceLaunch>& all, bool every_launch);
+
 // The table printed by the benchmark (one line per class, then the total span): the class figures
 // above, a block's wait -> end, its marks' shares (->mark0, ->mark1, ->exit: from the wait, mark 0 and the
 // last mark) and the entry spread (first to last block's entry).
