@@ -140,7 +140,30 @@ TEST(StepTraceTimeline, MarksSplitABlocksWork) {
     // exits 5000, 4999, 4998, 4997 from the last marks 1600, 3600, 3600, 3600
     EXPECT_NEAR(l[0].mark_to_exit_mean, (3400.0 + 1399 + 1398 + 1397) / 4, 1e-9);
     add_launch(r, StepTraceTag::AttnMma, 12, 2, 6000, 8000);
-    EXPECT_LT(step_trace_launches(r)[1].wait_to_mark0_mean, 0.0);
+    const auto two = step_trace_launches(r);
+    EXPECT_LT(two[1].wait_to_mark0_mean, 0.0);
+    // the class of the second launch (the first has no predecessor): no marks, its entry spread 10 ns,
+    // a block's wait -> end (8000 - 6100 and 7999 - 6100)
+    const auto classes = step_trace_classes(two);
+    ASSERT_EQ(classes.size(), 1u);
+    EXPECT_LT(classes[0].mark0_us, 0.0);
+    EXPECT_LT(classes[0].mark01_us, 0.0);
+    EXPECT_LT(classes[0].mark_exit_us, 0.0);
+    EXPECT_NEAR(classes[0].spread_us, 0.010, 1e-12);
+    EXPECT_NEAR(classes[0].block_work_us, 1.8995, 1e-12);
+    // and a class with marks: two launches of the marked kind after the first
+    std::vector<StepTraceRecord> m;
+    for (int k = 0; k < 3; ++k) {
+        add_launch(m, StepTraceTag::Matvec1, 1152, 1, 1000 + 10000 * k, 5000 + 10000 * k);
+        m.back().t_mark[0] = m.back().t_wait + 400;
+        m.back().t_mark[1] = m.back().t_wait + 1400;
+    }
+    const auto marked = step_trace_classes(step_trace_launches(m));
+    ASSERT_EQ(marked.size(), 1u);
+    EXPECT_EQ(marked[0].count, 2);
+    EXPECT_NEAR(marked[0].mark0_us, 0.4, 1e-12);
+    EXPECT_NEAR(marked[0].mark01_us, 1.0, 1e-12);
+    EXPECT_NEAR(marked[0].mark_exit_us, 2.5, 1e-12);  // 5000 - 2500
 }
 
 // The complete steps among traced launches: from the second embedding launch to the last one; fewer

@@ -390,15 +390,18 @@ void launch_matvec_policy(Launcher& l, const MatvecArgs& a, const MatvecConfig& 
         }
         l.launch(kernel, grid, block, 0, a);
     };
+    // a short one-token row: at most kMatvecWholeRowUnits units per lane (the whole row can be held;
+    // kMatvecTripleLong keeps the three-unit loop off it)
+    const bool short_row = Policy::units(a.m[0]) <= kMatvecWholeRowUnits * a.warps_per_row * 32;
     if (swiglu) {
         if (tt == 1) go(matvec_kernel<Policy, 1, 1, true>);
         else go(matvec_kernel<Policy, 1, 8, true>);
     } else if (tt > 1) {
         go(matvec_kernel<Policy, 1, 8, false>);
-    } else if (Policy::kWholeRows && (a.early_loads & kMatvecEarlyWhole) && Policy::units(a.m[0]) <= kMatvecWholeRowUnits * a.warps_per_row * 32) {
+    } else if (Policy::kWholeRows && (a.early_loads & kMatvecEarlyWhole) && short_row) {
         go(matvec_kernel<Policy, 1, 1, false, Policy::kWholeRows>);
     } else if (Policy::kTripleRows && (a.early_loads & kMatvecEarlyTriple) &&
-               (!(a.early_loads & kMatvecTripleLong) || Policy::units(a.m[0]) > kMatvecWholeRowUnits * a.warps_per_row * 32)) {
+               (!(a.early_loads & kMatvecTripleLong) || !short_row)) {
         go(matvec_kernel<Policy, 1, 1, false, false, Policy::kTripleRows>);
     } else {
         go(matvec_kernel<Policy, 1, 1, false>);

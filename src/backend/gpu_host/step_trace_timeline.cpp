@@ -142,7 +142,7 @@ double mean(const std::vector<double>& v) {
 std::vector<StepTraceClass> step_trace_classes(const std::vector<StepTraceLaunch>& launches) {
     struct Acc {
         StepTraceClass c;
-        std::vector<double> share, release, work, lead;
+        std::vector<double> share, release, work, lead, block_work, mark0, mark01, mark_exit, spread;
     };
     std::vector<Acc> acc;
     for (size_t i = 1; i < launches.size(); ++i) {  // the first launch has no predecessor
@@ -165,13 +165,26 @@ std::vector<StepTraceClass> step_trace_classes(const std::vector<StepTraceLaunch
         it->release.push_back(start - prev_exit);
         it->work.push_back(static_cast<double>(l.exit_last) - start);
         it->lead.push_back(prev_exit - static_cast<double>(l.entry_first));
+        it->block_work.push_back(l.wait_to_exit_mean);
+        it->spread.push_back(static_cast<double>(l.entry_last) - static_cast<double>(l.entry_first));
+        if (l.wait_to_mark0_mean >= 0) {
+            it->mark0.push_back(l.wait_to_mark0_mean);
+            it->mark_exit.push_back(l.mark_to_exit_mean);
+        }
+        if (l.mark0_to_mark1_mean >= 0) it->mark01.push_back(l.mark0_to_mark1_mean);
     }
+    auto mean_or_none = [](const std::vector<double>& v) { return v.empty() ? -1.0 : mean(v) / 1e3; };
     std::vector<StepTraceClass> out;
     for (Acc& a : acc) {
         a.c.share_us = mean(a.share) / 1e3;
         a.c.release_us = mean(a.release) / 1e3;
         a.c.work_us = mean(a.work) / 1e3;
         a.c.lead_us = mean(a.lead) / 1e3;
+        a.c.block_work_us = mean(a.block_work) / 1e3;
+        a.c.spread_us = mean(a.spread) / 1e3;
+        a.c.mark0_us = mean_or_none(a.mark0);
+        a.c.mark01_us = mean_or_none(a.mark01);
+        a.c.mark_exit_us = mean_or_none(a.mark_exit);
         out.push_back(a.c);
     }
     return out;
@@ -181,22 +194,12 @@ std::string step_trace_table(const std::vector<StepTraceLaunch>& launches) {
     std::string s = fmt::format("{:<16} {:>10} {:>6} {:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}\n", "kernel",
                                 "info", "blocks", "count", "share us", "sum us", "release", "work us", "lead us", "blk work",
                                 "->mark0", "->mark1", "->exit", "spread");
-    const auto classes = step_trace_classes(launches);
-    for (const StepTraceClass& c : classes) {
-        // a block's work after its wait, over the class's launches
-        std::vector<double> bw, m0, m01, mx, spread;
-        for (const StepTraceLaunch& l : launches) {
-            if (l.tag != c.tag || l.info != c.info || l.blocks != c.blocks) continue;
-            bw.push_back(l.wait_to_exit_mean);
-            spread.push_back(static_cast<double>(l.entry_last) - static_cast<double>(l.entry_first));
-            if (l.wait_to_mark0_mean >= 0) m0.push_back(l.wait_to_mark0_mean), mx.push_back(l.mark_to_exit_mean);
-            if (l.mark0_to_mark1_mean >= 0) m01.push_back(l.mark0_to_mark1_mean);
-        }
-        auto opt = [](const std::vector<double>& v) { return v.empty() ? std::string("-") : fmt::format("{:.2f}", mean(v) / 1e3); };
+    auto opt = [](double us) { return us < 0 ? std::string("-") : fmt::format("{:.2f}", us); };
+    for (const StepTraceClass& c : step_trace_classes(launches))
         s += fmt::format("{:<16} {:>10} {:>6} {:>6} {:>9.2f} {:>9.1f} {:>9.2f} {:>9.2f} {:>10.2f} {:>10.2f} {:>8} {:>8} {:>8} {:>8.2f}\n",
                          step_trace_tag_name(c.tag), c.info, c.blocks, c.count, c.share_us, c.share_sum_us, c.release_us,
-                         c.work_us, c.lead_us, mean(bw) / 1e3, opt(m0), opt(m01), opt(mx), mean(spread) / 1e3);
-    }
+                         c.work_us, c.lead_us, c.block_work_us, opt(c.mark0_us), opt(c.mark01_us), opt(c.mark_exit_us),
+                         c.spread_us);
     if (!launches.empty())
         s += fmt::format("{} launches, first entry to last exit {:.1f} us\n", launches.size(),
                          (static_cast<double>(launches.back().exit_last) - static_cast<double>(launches.front().entry_first)) / 1e3);

@@ -76,10 +76,13 @@ std::vector<StepTraceLaunch> step_trace_launches(const std::vector<StepTraceReco
 // exit), the release (its first wait minus the previous launch's last exit), the work after the
 // wait (last exit minus first wait) and the entry lead (previous last exit minus its first entry:
 // how long its blocks sat resident before their predecessor ended).
+// Also per class: a block's wait -> end (block_work), the marks' shares (wait -> mark 0, mark 0 -> mark 1,
+// the last mark -> end; -1 where the class's kernel stamps none) and the entry spread (first to last block).
 struct StepTraceClass {
     uint32_t tag = 0, info = 0, blocks = 0;
     int count = 0;
     double share_us = 0, release_us = 0, work_us = 0, lead_us = 0, share_sum_us = 0;
+    double block_work_us = 0, mark0_us = -1, mark01_us = -1, mark_exit_us = -1, spread_us = 0;
 };
 std::vector<StepTraceClass> step_trace_classes(const std::vector<StepTraceLaunch>& launches);
 
