@@ -62,6 +62,7 @@ constexpr DecodeSwitchName kNames[] = {
     {"copies", "RF_GPU_ZERO_COPY", "off"},
     {"sample-fast-off", "RF_GPU_SAMPLE_FAST", "off"},
     {"sample-upload-off", "RF_GPU_SAMPLE_UPLOAD", "off"},
+    {"sample-in-graph-off", "RF_GPU_SAMPLE_IN_GRAPH", "off"},
     {"gather-norm-off", "RF_GPU_GATHER_NORM", "off"},
     {"pdl-between-off", "RF_GPU_PDL_BETWEEN_STEPS", "off"},
     {"skip=", "RF_GPU_PROFILE_SKIP", nullptr},  // profiling knock-out (kernel-name substrings; results wrong)

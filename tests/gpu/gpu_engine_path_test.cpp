@@ -127,12 +127,14 @@ TEST(GpuEnginePath, PipelinedGreedyDecodeEqualsStepByStep) {
         // run 0: not pipelined; 1: pipelined (each step's data copied by the final kernel of the
         // argmax feeding it); 2: pipelined with the step data and the argmax results through
         // cudaMemcpyAsync (RF_GPU_ZERO_COPY=off) instead of kernels; 3: pipelined with an upload
-        // kernel per step (RF_GPU_SAMPLE_UPLOAD=off)
-        constexpr int kRuns = 4;
+        // kernel per step (RF_GPU_SAMPLE_UPLOAD=off); 4: pipelined with each sampling chain (and the step
+        // data's copy in its final kernel) launched on its own before the next step's graph instead of as
+        // that graph's first launches (RF_GPU_SAMPLE_IN_GRAPH=off)
+        constexpr int kRuns = 5;
         GenerateResult r[kRuns];
         std::vector<int32_t> session_tokens[kRuns];
         int32_t free_blocks[kRuns];
-        int64_t fused[kRuns], uploads[kRuns];
+        int64_t fused[kRuns], uploads[kRuns], in_graph[kRuns], builds[kRuns], fast[kRuns];
         for (int run = 0; run < kRuns; ++run) {
             const int pipelined = run > 0 ? 1 : 0;
             if (!pipelined) ::setenv("RF_DECODE_PIPELINE", "off", 1);
@@ -140,6 +142,7 @@ TEST(GpuEnginePath, PipelinedGreedyDecodeEqualsStepByStep) {
             std::unique_ptr<ScopedEnv> copies;
             if (run == 2) copies = std::make_unique<ScopedEnv>("RF_GPU_ZERO_COPY", "off");
             if (run == 3) copies = std::make_unique<ScopedEnv>("RF_GPU_SAMPLE_UPLOAD", "off");
+            if (run == 4) copies = std::make_unique<ScopedEnv>("RF_GPU_SAMPLE_IN_GRAPH", "off");
             const GpuGraphStats before = gpu().graph_stats();
             Session s(model, kv, c.n_ctx);
             GenerateOptions g;
@@ -155,6 +158,11 @@ TEST(GpuEnginePath, PipelinedGreedyDecodeEqualsStepByStep) {
             EXPECT_FALSE(s.has_unresolved_token()) << c.what;
             fused[run] = gpu().graph_stats().fused_uploads - before.fused_uploads;
             uploads[run] = gpu().graph_stats().step_uploads - before.step_uploads;
+            in_graph[run] = gpu().graph_stats().graph_samples - before.graph_samples;
+            const GpuGraphStats& now = gpu().graph_stats();
+            builds[run] = now.graph_updates + now.graph_instantiations + now.eager_flushes -
+                          (before.graph_updates + before.graph_instantiations + before.eager_flushes);
+            fast[run] = now.fast_replays - before.fast_replays;
         }
         ::unsetenv("RF_DECODE_PIPELINE");
         EXPECT_EQ(r[3].tokens, r[1].tokens) << c.what << ": an upload kernel per step";
@@ -167,6 +175,18 @@ TEST(GpuEnginePath, PipelinedGreedyDecodeEqualsStepByStep) {
             EXPECT_EQ(uploads[1], 1) << c.what << ": the prompt's step only";
             EXPECT_EQ(uploads[3], 1 + fed_ahead) << c.what << ": switched off";
         }
+        EXPECT_EQ(r[4].tokens, r[1].tokens) << c.what << ": sampling chains outside the step graphs";
+        EXPECT_EQ(session_tokens[4], session_tokens[1]) << c.what << ": sampling chains outside the step graphs";
+        EXPECT_EQ(free_blocks[4], free_blocks[1]) << c.what << ": sampling chains outside the step graphs";
+        if (r[1].finish == FinishReason::Length) {
+            EXPECT_EQ(fused[4], fed_ahead) << c.what << ": sampling chains outside the step graphs";
+            EXPECT_EQ(in_graph[1], fed_ahead) << c.what << ": every fused chain inside its step's graph";
+            // the chain's launch arguments are the same every step (SampleRing): its graph is built
+            // once (an eager first step and an instantiation at most) and then replayed as without it
+            EXPECT_LE(builds[1], builds[4] + 2) << c.what << ": graph builds with the chains inside";
+            EXPECT_GE(fast[1], fast[4] - 2) << c.what << ": fast replays with the chains inside";
+        }
+        for (int run : {0, 2, 3, 4}) EXPECT_EQ(in_graph[run], 0) << c.what << ": run " << run;
         EXPECT_EQ(fused[0], 0) << c.what;
         EXPECT_EQ(fused[2], 0) << c.what << ": copies";
         EXPECT_EQ(fused[3], 0) << c.what << ": switched off";

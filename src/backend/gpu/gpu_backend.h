@@ -98,6 +98,7 @@ struct GpuGraphStats {
     int64_t fast_replays = 0;    // steps identical to the previous one: its graph relaunched without re-emitting
     int64_t step_uploads = 0;    // step data uploads by a kernel / copy of their own (begin_step)
     int64_t fused_uploads = 0;   // step data copied by the final kernel of the argmax feeding the step
+    int64_t graph_samples = 0;   // ... with that sampling chain inside the step's launch (RF_GPU_SAMPLE_IN_GRAPH)
     int64_t flush_ns = 0;        // host time spent turning recorded ops into launches (flushes)
     // Host-time accounting of the engine path (ns; `rocmforge bench` prints them per test):
     int64_t ops = 0;               // ops recorded

@@ -84,6 +84,8 @@ GpuBackendImpl::GpuBackendImpl(const GpuBackendOptions& options)
     for (auto& e : staging_done_) RF_GPU_CHECK(cudaEventCreate(&e));
     for (auto& e : argmax_done_) RF_GPU_CHECK(cudaEventCreate(&e));
     alloc_mapped_host(&sample_host_, &sample_host_dev_, 64 * 1024);
+    RF_GPU_CHECK(cudaMalloc(reinterpret_cast<void**>(&ring_counter_), sizeof(int32_t)));
+    RF_GPU_CHECK(cudaMemsetAsync(ring_counter_, 0, sizeof(int32_t), stream_));
     if (use_blas_) blas_ = make_gpu_blas();
 }
 
@@ -104,6 +106,7 @@ GpuBackendImpl::~GpuBackendImpl() {
     for (int32_t* s : staging_)
         if (s) (void)cudaFreeHost(s);
     if (sample_host_) (void)cudaFreeHost(sample_host_);
+    if (ring_counter_) (void)cudaFree(ring_counter_);
     for (auto& e : staging_done_)
         if (e) (void)cudaEventDestroy(e);
     for (auto& e : argmax_done_)
@@ -347,8 +350,10 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
             staging_dev_[i] = static_cast<int32_t*>(dev);
         }
     }
-    const int si = staging_next_;
-    staging_next_ = 1 - staging_next_;
+    // (a chain inside the step's graph takes the staging buffer of its ring parity)
+    const bool chain_in_graph = fused_upload && switches_.sample_in_graph && use_graphs_;
+    const int si = chain_in_graph ? static_cast<int>(ring_count_ & 1u) : staging_next_;
+    staging_next_ = 1 - si;
     wait_event(staging_done_[si]);  // its previous copy has been consumed
     int32_t* h = staging_[si];
     std::memcpy(h, plan.tokens.data(), T * 4);
@@ -366,8 +371,33 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
     // token 0 of a step fed from the device: the last argmax_async's result, taken in stream order
     const int32_t* token_on_device = plan.first_token_from_device ? device_token_ : nullptr;
     if (fused_upload) {  // the sampling chain's final kernel reads the pinned staging, token 0 its result
-        launch_held_sample(StepUpload{static_cast<int32_t*>(step_buf_.ptr), staging_dev_[si], static_cast<int64_t>(n_ints)});
-        RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));
+        const StepUpload up{static_cast<int32_t*>(step_buf_.ptr), staging_dev_[si], static_cast<int64_t>(n_ints)};
+        if (chain_in_graph) {  // emitted first by the step's flush (emit)
+            const HeldSample held = held_sample_;
+            held_sample_.active = false;
+            graph_sample_ = GraphSample{};
+            graph_sample_.active = true;
+            graph_sample_.row = held.row;
+            graph_sample_.n = held.n;
+            graph_sample_.up = StepUpload{up.dst, nullptr, up.n};
+            graph_sample_.staging_src[0] = staging_dev_[0];
+            graph_sample_.staging_src[1] = staging_dev_[1];
+            graph_sample_.scratch = sample_buf_.ptr;
+            graph_sample_.slot = held.slot;
+            graph_sample_.staging = si;
+            // its ring slot's result word, polled by argmax_wait: emptied before the chain can run (the
+            // result there before is the chain's two rings back, read: at most 2 results pending)
+            for (int pending : pending_argmax_)
+                RF_CHECK(pending == held.slot || ring_of_slot_[pending] != si,
+                         "gpu: ring result slot {} still holds an unread result", si);
+            *(reinterpret_cast<volatile uint64_t*>(static_cast<uint8_t*>(sample_host_) + kRingWordOffset) + si) = kSampleWordEmpty;
+            const SampleScratchLayout lay = sample_scratch_layout(held.n, 0);
+            device_token_ = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(sample_buf_.ptr) + lay.out +
+                                                             offsetof(SampleOut, token));
+        } else {
+            launch_held_sample(up);
+            RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));
+        }
         ++stats_.fused_uploads;
     } else if (zero_copy()) {  // one kernel reading the pinned staging (no copy engine between steps)
         ++stats_.step_uploads;
@@ -436,6 +466,14 @@ bool GpuBackendImpl::fast_replay() {
         paths_ != l.paths || !(switches_ == l.switches) || fuse_ops_ != l.fuse || use_pdl_ != l.pdl ||
         static_cast<int32_t>(align_up(static_cast<size_t>(std::max(max_ctx_, 1)), 256)) != l.ctx_bucket)
         return false;
+    // the sampling chain emitted first (the launch arguments; SampleRing keeps them from step to step)
+    const GraphSample& x = graph_sample_;
+    const GraphSample& y = l.sample;
+    if (x.active != y.active ||
+        (x.active && (x.row != y.row || x.n != y.n || x.up.dst != y.up.dst || x.up.n != y.up.n ||
+                      x.staging_src[0] != y.staging_src[0] || x.staging_src[1] != y.staging_src[1] ||
+                      x.scratch != y.scratch)))
+        return false;
     const StepDevice& a = step_;
     const StepDevice& b = l.step;
     if (a.tokens != b.tokens || a.positions != b.positions || a.slots != b.slots || a.token_seq != b.token_seq ||
@@ -456,7 +494,14 @@ void GpuBackendImpl::read_switches() {
 
 void GpuBackendImpl::flush() {
     launch_held_sample(StepUpload{nullptr, nullptr, 0});  // (argmax_async came before these ops)
-    if (ops_.empty()) return;
+    if (ops_.empty()) {
+        if (graph_sample_.active) {  // a chain given to a step that recorded no op: on its own (no PDL:
+            Launcher l(Launcher::Mode::Launch, stream_, false);  // the ring counter is read before the wait)
+            emit_greedy_chain(l, graph_sample_);
+            graph_sample_launched(false);
+        }
+        return;
+    }
     const auto t0 = std::chrono::steady_clock::now();
     try {
         read_switches();
@@ -476,11 +521,14 @@ void GpuBackendImpl::flush() {
                          : op.kind == OpKind::Attention ? static_cast<int8_t>(use_flash_attention(pc, op) ? 1 : 0)
                                                         : int8_t{-1});
     if (fast_replay()) {
+        if (graph_sample_.active) ++stats_.graph_samples;
+        graph_sample_launched(true);
         ops_.clear();
         stats_.flush_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
         return;
     }
     last_flush_.valid = false;
+    const GraphSample sample = graph_sample_;  // (cleared once launched)
     const ScratchNeeds need = scratch_needs();
     ensure_scratch(q8_, need.q8);
     ensure_scratch(attn_, need.attn);
@@ -500,7 +548,14 @@ void GpuBackendImpl::flush() {
                 graphs = false;
     try {
         graphs_.run(stream_, graphs, use_pdl_, [this](Launcher& l) { emit(l); }, stats_);
+        if (graph_sample_.active) ++stats_.graph_samples;
+        graph_sample_launched(true);
     } catch (...) {
+        if (graph_sample_.active) {  // the step is dropped; its chain still gives the pending result
+            Launcher l(Launcher::Mode::Launch, stream_, false);
+            emit_greedy_chain(l, graph_sample_);
+            graph_sample_launched(false);
+        }
         ops_.clear();
         f16_slots_.clear();
         if (f16_step) {
@@ -527,6 +582,7 @@ void GpuBackendImpl::flush() {
     last_flush_.fuse = fuse_ops_;
     last_flush_.pdl = use_pdl_;
     last_flush_.switches = switches_;
+    last_flush_.sample = sample;
     ops_.clear();
     stats_.flush_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
 }

@@ -85,6 +85,8 @@ namespace rf::gpu {
 //   RF_GPU_SAMPLE_UPLOAD=off    a decode step fed the device argmax uploads its step data with a kernel
 //                               of its own (default: argmax_async's chain waits for the next step's
 //                               begin_step and its final kernel copies the step data, gpu_sampling.cpp)
+//   RF_GPU_SAMPLE_IN_GRAPH=on|off  that chain (with the fused upload) emitted as the first launches of the
+//                               next step's graph instead of on its own before the graph (default off)
 //   RF_GPU_ZERO_COPY=off        step data uploaded and argmax results read back by cudaMemcpyAsync
 //                               (default: a kernel reads / writes pinned host memory directly, so no
 //                               copy-engine operation sits between two decode steps' kernels)
@@ -120,6 +122,7 @@ DecodeSwitches decode_switches() {
     d.gather_norm = env_choice("RF_GPU_GATHER_NORM", {"off", "on"}, 1) == 1;
     d.sample_fast = env_choice("RF_GPU_SAMPLE_FAST", {"off", "on"}, 1) == 1;
     d.sample_upload = env_choice("RF_GPU_SAMPLE_UPLOAD", {"off", "on"}, 1) == 1;
+    d.sample_in_graph = env_choice("RF_GPU_SAMPLE_IN_GRAPH", {"off", "on"}, def.sample_in_graph ? 1 : 0) == 1;
     d.matvec_x_hoist = env_choice("RF_GPU_MATVEC_XHOIST", {"off", "on"}, def.matvec_x_hoist ? 1 : 0) == 1;
     d.matvec_triple = env_choice("RF_GPU_MATVEC_TRIPLE", {"off", "on", "long"}, def.matvec_triple);
     const int lanes = env_choice("RF_GPU_MATVEC1_LANES", {"4", "8", "16", "32"}, -1);

@@ -198,6 +198,8 @@ GpuBackendImpl::ScratchNeeds GpuBackendImpl::scratch_needs() const {
 }
 
 void GpuBackendImpl::emit(Launcher& l) const {
+    // the previous step's sampling chain (its result polled by argmax_wait in pinned memory)
+    if (graph_sample_.active) emit_greedy_chain(l, graph_sample_);
     const Act no_act{};
     Act q8_of[2] = {no_act, no_act};  // the activation whose q8_1 form is in each slot now
     const size_t slot_bytes = scratch_needs().q8 / 2;

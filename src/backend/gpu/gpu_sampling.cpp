@@ -175,15 +175,73 @@ void GpuBackendImpl::launch_held_sample(StepUpload up) {
     device_token_ = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(dev_out) + offsetof(SampleOut, token));
 }
 
+void GpuBackendImpl::emit_greedy_chain(Launcher& l, const GraphSample& g) const {
+    const SampleScratchLayout lay = sample_scratch_layout(g.n, 0);
+    auto* base = static_cast<uint8_t*>(sample_buf_.ptr);
+    // the constants of argmax_async's chain in launch_sampling: the default parameters at temperature 0
+    const GpuSamplingParams p;
+    SampleConsts c = zeroed<SampleConsts>();
+    c.u = 0.0;
+    c.temperature = 0.0f;
+    c.top_p = p.top_p;
+    c.min_p = p.min_p;
+    c.repeat_penalty = p.repeat_penalty;
+    c.presence_penalty = p.presence_penalty;
+    c.frequency_penalty = p.frequency_penalty;
+    c.top_k = p.top_k;
+    float* cand_v[2] = {reinterpret_cast<float*>(base + lay.v0), reinterpret_cast<float*>(base + lay.v1)};
+    int32_t* cand_i[2] = {reinterpret_cast<int32_t*>(base + lay.i0), reinterpret_cast<int32_t*>(base + lay.i1)};
+    auto* ring_words = reinterpret_cast<uint64_t*>(static_cast<uint8_t*>(sample_host_dev_) + kRingWordOffset);
+    const SampleRing ring{ring_counter_, {ring_words, ring_words + 1}, {g.staging_src[0], g.staging_src[1]}};
+    launch_sample(l, g.row, g.row, g.n, c, 0, reinterpret_cast<SampleStats*>(base + lay.stats), cand_v, cand_i,
+                  reinterpret_cast<SampleOut*>(base + lay.out), nullptr, switches_.sample_fast, g.up, ring);
+}
+
+void GpuBackendImpl::graph_sample_launched(bool in_step) {
+    if (!graph_sample_.active) return;
+    graph_sample_.active = false;
+    RF_GPU_CHECK(cudaEventRecord(argmax_done_[graph_sample_.slot], stream_));
+    RF_GPU_CHECK(cudaEventRecord(staging_done_[graph_sample_.staging], stream_));
+    polled_[graph_sample_.slot] = in_step;  // (its event comes after the whole step)
+    ring_of_slot_[graph_sample_.slot] = graph_sample_.staging;
+    ++ring_count_;
+}
+
 int32_t GpuBackendImpl::argmax_wait() {
     RF_CHECK(!pending_argmax_.empty(), "gpu: argmax_wait without a pending argmax_async");
     ScopedNs timer(stats_.sample_ns);
     const int slot = pending_argmax_.front();
     if (held_sample_.active && held_sample_.slot == slot) launch_held_sample(StepUpload{nullptr, nullptr, 0});
+    if (graph_sample_.active && graph_sample_.slot == slot) flush();  // (its chain is in the step's launch)
     pending_argmax_.pop_front();
-    wait_event(argmax_done_[slot]);
     SampleOut out;
-    std::memcpy(&out, static_cast<const uint8_t*>(sample_host_) + kAsyncSampleOffset + slot * sizeof(SampleOut), sizeof out);
+    const int ring = ring_of_slot_[slot];  // a chain with SampleRing: its result word in that ring slot
+    ring_of_slot_[slot] = -1;
+    if (ring >= 0) {
+        const volatile uint64_t* word =
+            reinterpret_cast<const volatile uint64_t*>(static_cast<const uint8_t*>(sample_host_) + kRingWordOffset) + ring;
+        if (polled_[slot]) {
+            // the chain ran first in a step whose event comes after the whole step: its word, or that
+            // event (an error, or a word already there) if it comes first
+            ScopedNs wait_timer(stats_.wait_ns);
+            for (int spin = 0; *word == kSampleWordEmpty; ++spin) {
+                if (spin % 64 != 63) continue;
+                const cudaError_t q = cudaEventQuery(argmax_done_[slot]);
+                if (q == cudaSuccess) break;
+                if (q != cudaErrorNotReady) RF_GPU_CHECK(q);
+            }
+            polled_[slot] = false;
+        } else {
+            wait_event(argmax_done_[slot]);
+        }
+        const uint64_t w = *word;
+        RF_CHECK(w != kSampleWordEmpty, "gpu: the sampling chain of ring slot {} finished without its result", ring);
+        out = sample_word_decode(w);
+    } else {
+        wait_event(argmax_done_[slot]);
+        std::memcpy(&out, static_cast<const uint8_t*>(sample_host_) + kAsyncSampleOffset + slot * sizeof(SampleOut),
+                    sizeof out);
+    }
     check_sample_value(out, 0);
     return out.token;  // (argmax never takes the host fallback: that is for wide nuclei)
 }

@@ -246,8 +246,21 @@ __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_
 // The chain on the sorted candidates (one block).
 __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, const SampleStats* stats, int n_stats,
                                     const float* cand_v, const int32_t* cand_i, int k_list, const SampleConsts c,
-                                    SampleOut* dev_out, SampleOut* host_out, StepUpload up) {
+                                    SampleOut* dev_out, SampleOut* host_out, StepUpload up, SampleRing ring) {
     RF_STEP_TRACE_SCOPE(Sampling, 4);
+    uint64_t* host_word = nullptr;
+    if (ring.counter != nullptr) {  // this step's slot and staging: the counter's parity (SampleRing)
+        __shared__ int ring_parity;
+        if (threadIdx.x == 0) {
+            const int count = *ring.counter;
+            ring_parity = count & 1;
+            *ring.counter = count + 1;
+        }
+        __syncthreads();
+        host_word = ring.host_word[ring_parity];
+        host_out = nullptr;
+        up.src = ring.src[ring_parity];
+    }
     // The next decode step's data (fused upload, step_data_copy.cuh); token 0 is this chain's token.
     int32_t held[kStepCopyHeld];
     if (up.dst != nullptr) step_copy_load(up.src, up.n, threadIdx.x, blockDim.x, held);
@@ -270,8 +283,10 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
             am = stats[b].argmax_work;
         }
     }
+    // (without penalties work is raw: one maximum; at temperature 0 the penalised sum is not used)
+    const bool work_is_raw = c.n_penalties == 0;
     const float bmr = block_max(mr, fscratch);
-    const float bmw = block_max(mw, fscratch);
+    const float bmw = work_is_raw ? bmr : block_max(mw, fscratch);
     int cand = mw == bmw ? am : INT_MAX;
     for (int m = RF_WARP_SIZE / 2; m > 0; m >>= 1) cand = min(cand, rf_shfl_xor(cand, m));
     __syncthreads();
@@ -294,7 +309,7 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
         M_work = bmw;
         argmax_work = c;
     }
-    const double t_work = block_sum_at0(sw, dscratch);
+    const double t_work = c.temperature > 0.0f ? block_sum_at0(sw, dscratch) : 0.0;  // (uniform)
     if (threadIdx.x == 0) S_work = t_work;
     __syncthreads();
     const int n_avail = static_cast<int>(k_list < n ? k_list : n);
@@ -309,8 +324,14 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
     // The result goes to dev_out and (host_out) straight to the host's pinned memory.
     auto emit = [&](const SampleOut& r) {
         *dev_out = r;
-        if (host_out != nullptr) *host_out = r;  // (the host reads it after the stream's event: no system fence)
         if (up.dst != nullptr) up.dst[0] = r.token;
+        if (host_out != nullptr) *host_out = r;  // (the host reads it after the stream's event: no system fence)
+        if (host_word != nullptr) {  // one aligned 64-bit store (sample_word_decode): no fence either
+            const int32_t code = r.no_value ? kSampleWordNoValue : r.token;
+            const uint64_t w = static_cast<uint64_t>(__float_as_uint(r.logprob)) |
+                               (static_cast<uint64_t>(static_cast<uint32_t>(code)) << 32);
+            *reinterpret_cast<volatile uint64_t*>(host_word) = w;
+        }
     };
     SampleOut r;
     int32_t chosen = argmax_work;
@@ -370,7 +391,9 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
     }
     r.token = fallback ? -1 : chosen;
     r.fallback = fallback;
-    r.logprob = fallback ? 0.0f : static_cast<float>(static_cast<double>(raw[chosen]) - M_raw - log(S_raw));
+    // (work is raw: the argmax's logit is the maximum, not read again)
+    const double v_chosen = work_is_raw && chosen == argmax_work ? M_raw : static_cast<double>(raw[chosen]);
+    r.logprob = fallback ? 0.0f : static_cast<float>(v_chosen - M_raw - log(S_raw));
     r.no_value = 0;
     emit(r);
 }
@@ -386,7 +409,7 @@ void launch_penalties(Launcher& l, float* work, int64_t n, const int32_t* pairs,
 
 void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, const SampleConsts& c, int k_list,
                    SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out, SampleOut* host_out,
-                   bool fast_greedy, StepUpload up) {
+                   bool fast_greedy, StepUpload up, SampleRing ring) {
     const int64_t n1 = sample_stage1_blocks(n);
     if (fast_greedy && k_list == 0 && work == raw)
         l.launch(sample_greedy_stage1_kernel, dim3(static_cast<unsigned>(n1)), dim3(kGreedyThreads), 0, raw, n, stats);
@@ -406,7 +429,7 @@ void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, 
         }
     }
     l.launch(sample_final_kernel, dim3(1), dim3(256), 0, raw, n, stats, static_cast<int>(n1), cand_val[cur],
-             cand_idx[cur], k_list, c, out, host_out, up);
+             cand_idx[cur], k_list, c, out, host_out, up, ring);
 }
 
 }  // namespace rf::gpu

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "backend/gpu/gpu_launch.h"
 
@@ -44,6 +45,21 @@ struct SampleOut {
     int32_t no_value;   // 1: no logit compared (all NaN); token is then 0, a valid id for a step it feeds
 };
 
+// A greedy result as one 64-bit word (SampleRing's host slots): the host polls it, with no fence on the
+// device: an aligned 64-bit store is seen whole. Low half the logprob's bits, high half the token, or
+// kSampleWordNoValue (no comparable logit); kSampleWordEmpty until written (the host's reset).
+constexpr uint64_t kSampleWordEmpty = ~uint64_t{0};
+constexpr int32_t kSampleWordNoValue = -2;
+inline SampleOut sample_word_decode(uint64_t w) {
+    SampleOut out{};
+    const auto bits = static_cast<uint32_t>(w);
+    std::memcpy(&out.logprob, &bits, 4);
+    const auto code = static_cast<int32_t>(static_cast<uint32_t>(w >> 32));
+    out.no_value = code == kSampleWordNoValue ? 1 : 0;
+    out.token = out.no_value ? 0 : code;
+    return out;
+}
+
 // Scratch sizes for a row of n: stats [stage1_blocks(n)], two candidate buffers of
 // stage1_blocks(n) * kSampleMaxK (value, index) pairs.
 int64_t sample_stage1_blocks(int64_t n);
@@ -67,6 +83,17 @@ struct StepUpload {
     int64_t n;
 };
 
+// A chain whose arguments stay the same from step to step (inside a cached step graph): the final
+// kernel takes its result slot and staging buffer by the parity of a device counter, which it then
+// increments (read at its start: the chain is the graph's first launch, after the previous graph).
+// counter == nullptr: none (host_out and up.src as given).
+struct SampleRing {
+    int32_t* counter;
+    uint64_t* host_word[2];  // pinned host result words through their device mapping (kSampleWordEmpty
+                             // until written; host_out is not written)
+    const int32_t* src[2];   // the two pinned staging buffers (up.src is ignored)
+};
+
 // Full sampling chain; writes *out, and *host_out (pinned host memory through its device mapping:
 // the result reaches the host without a copy-engine operation) unless it is null. k_list:
 // candidates to keep (power of two, 64..256); 0 for greedy (statistics only).
@@ -75,6 +102,7 @@ struct StepUpload {
 // reads it after the stream's event.
 void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, const SampleConsts& c, int k_list,
                    SampleStats* stats, float* cand_val[2], int32_t* cand_idx[2], SampleOut* out, SampleOut* host_out,
-                   bool fast_greedy, StepUpload up = StepUpload{nullptr, nullptr, 0});
+                   bool fast_greedy, StepUpload up = StepUpload{nullptr, nullptr, 0},
+                   SampleRing ring = SampleRing{nullptr, {nullptr, nullptr}, {nullptr, nullptr}});
 
 }  // namespace rf::gpu
