@@ -85,8 +85,8 @@ namespace rf::gpu {
 //   RF_GPU_SAMPLE_UPLOAD=off    a decode step fed the device argmax uploads its step data with a kernel
 //                               of its own (default: argmax_async's chain waits for the next step's
 //                               begin_step and its final kernel copies the step data, gpu_sampling.cpp)
-//   RF_GPU_SAMPLE_IN_GRAPH=on|off  that chain (with the fused upload) emitted as the first launches of the
-//                               next step's graph instead of on its own before the graph (default off)
+//   RF_GPU_SAMPLE_IN_GRAPH=off  that chain (with the fused upload) launched on its own before the next
+//                               step's graph (default: as that graph's first launches, SampleRing)
 //   RF_GPU_ZERO_COPY=off        step data uploaded and argmax results read back by cudaMemcpyAsync
 //                               (default: a kernel reads / writes pinned host memory directly, so no
 //                               copy-engine operation sits between two decode steps' kernels)
