@@ -372,28 +372,8 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
     const int32_t* token_on_device = plan.first_token_from_device ? device_token_ : nullptr;
     if (fused_upload) {  // the sampling chain's final kernel reads the pinned staging, token 0 its result
         const StepUpload up{static_cast<int32_t*>(step_buf_.ptr), staging_dev_[si], static_cast<int64_t>(n_ints)};
-        if (chain_in_graph) {  // emitted first by the step's flush (emit)
-            const HeldSample held = held_sample_;
-            held_sample_.active = false;
-            graph_sample_ = GraphSample{};
-            graph_sample_.active = true;
-            graph_sample_.row = held.row;
-            graph_sample_.n = held.n;
-            graph_sample_.up = StepUpload{up.dst, nullptr, up.n};
-            graph_sample_.staging_src[0] = staging_dev_[0];
-            graph_sample_.staging_src[1] = staging_dev_[1];
-            graph_sample_.scratch = sample_buf_.ptr;
-            graph_sample_.slot = held.slot;
-            graph_sample_.staging = si;
-            // its ring slot's result word, polled by argmax_wait: emptied before the chain can run (the
-            // result there before is the chain's two rings back, read: at most 2 results pending)
-            for (int pending : pending_argmax_)
-                RF_CHECK(pending == held.slot || ring_of_slot_[pending] != si,
-                         "gpu: ring result slot {} still holds an unread result", si);
-            *(reinterpret_cast<volatile uint64_t*>(static_cast<uint8_t*>(sample_host_) + kRingWordOffset) + si) = kSampleWordEmpty;
-            const SampleScratchLayout lay = sample_scratch_layout(held.n, 0);
-            device_token_ = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(sample_buf_.ptr) + lay.out +
-                                                             offsetof(SampleOut, token));
+        if (chain_in_graph) {
+            hand_held_sample_to_graph(up, si);  // emitted first by the step's flush (emit)
         } else {
             launch_held_sample(up);
             RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));
@@ -495,11 +475,7 @@ void GpuBackendImpl::read_switches() {
 void GpuBackendImpl::flush() {
     launch_held_sample(StepUpload{nullptr, nullptr, 0});  // (argmax_async came before these ops)
     if (ops_.empty()) {
-        if (graph_sample_.active) {  // a chain given to a step that recorded no op: on its own (no PDL:
-            Launcher l(Launcher::Mode::Launch, stream_, false);  // the ring counter is read before the wait)
-            emit_greedy_chain(l, graph_sample_);
-            graph_sample_launched(false);
-        }
+        launch_graph_sample_alone();  // (a chain given to a step that recorded no op)
         return;
     }
     const auto t0 = std::chrono::steady_clock::now();
@@ -521,7 +497,6 @@ void GpuBackendImpl::flush() {
                          : op.kind == OpKind::Attention ? static_cast<int8_t>(use_flash_attention(pc, op) ? 1 : 0)
                                                         : int8_t{-1});
     if (fast_replay()) {
-        if (graph_sample_.active) ++stats_.graph_samples;
         graph_sample_launched(true);
         ops_.clear();
         stats_.flush_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
@@ -548,14 +523,9 @@ void GpuBackendImpl::flush() {
                 graphs = false;
     try {
         graphs_.run(stream_, graphs, use_pdl_, [this](Launcher& l) { emit(l); }, stats_);
-        if (graph_sample_.active) ++stats_.graph_samples;
         graph_sample_launched(true);
     } catch (...) {
-        if (graph_sample_.active) {  // the step is dropped; its chain still gives the pending result
-            Launcher l(Launcher::Mode::Launch, stream_, false);
-            emit_greedy_chain(l, graph_sample_);
-            graph_sample_launched(false);
-        }
+        launch_graph_sample_alone();  // the step is dropped; its chain still gives the pending result
         ops_.clear();
         f16_slots_.clear();
         if (f16_step) {

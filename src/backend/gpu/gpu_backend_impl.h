@@ -269,11 +269,16 @@ private:
     int32_t* ring_counter_ = nullptr;
     uint32_t ring_count_ = 0;
     int ring_of_slot_[2] = {-1, -1};  // argmax_async slot -> ring slot holding its result (-1: its own)
+    // begin_step of a step fed by the held chain (sample_in_graph): the chain, its result word emptied and
+    // the device token, given to the step's flush (graph_sample_); up.src: staging buffer si's (the ring's)
+    void hand_held_sample_to_graph(StepUpload up, int si);
     // The greedy chain of g (stage 1, final kernel with g.up) on l (no flush; the scratch is there)
     void emit_greedy_chain(Launcher& l, const GraphSample& g) const;
     // After the launch that held graph_sample_'s chain: its events (the result's after the whole launch:
     // with in_step, argmax_wait polls the result word first), and it is done
     void graph_sample_launched(bool in_step);
+    // graph_sample_'s chain launched on its own (a flush with no step to put it in), then done
+    void launch_graph_sample_alone();
     bool polled_[2] = {false, false};  // argmax_async slots whose result argmax_wait polls
     // Launches the held chain (if any); with a non-null up.dst its final kernel copies the step data.
     void launch_held_sample(StepUpload up);

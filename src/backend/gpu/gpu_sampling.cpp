@@ -23,6 +23,21 @@ void check_sample_value(const SampleOut& out, int64_t n) {
              n > 0 ? fmt::format(" of {}", n) : std::string());
 }
 
+// The chain's constants for these parameters, draw u and penalised-token count.
+SampleConsts sample_consts(const GpuSamplingParams& p, double u, size_t n_penalties) {
+    SampleConsts c = zeroed<SampleConsts>();
+    c.u = u;
+    c.temperature = p.temperature;
+    c.top_p = p.top_p;
+    c.min_p = p.min_p;
+    c.repeat_penalty = p.repeat_penalty;
+    c.presence_penalty = p.presence_penalty;
+    c.frequency_penalty = p.frequency_penalty;
+    c.top_k = p.top_k;
+    c.n_penalties = static_cast<int32_t>(n_penalties);
+    return c;
+}
+
 }  // namespace
 
 SampleScratchLayout sample_scratch_layout(int64_t n, size_t n_penalties) {
@@ -59,16 +74,7 @@ const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const G
     ensure_scratch(sample_buf_, lay.bytes);
     auto* base = static_cast<uint8_t*>(sample_buf_.ptr);
 
-    SampleConsts c = zeroed<SampleConsts>();
-    c.u = u;
-    c.temperature = p.temperature;
-    c.top_p = p.top_p;
-    c.min_p = p.min_p;
-    c.repeat_penalty = p.repeat_penalty;
-    c.presence_penalty = p.presence_penalty;
-    c.frequency_penalty = p.frequency_penalty;
-    c.top_k = p.top_k;
-    c.n_penalties = static_cast<int32_t>(penalties.size());
+    const SampleConsts c = sample_consts(p, u, penalties.size());
 
     Launcher l(Launcher::Mode::Launch, stream_, pdl_between_steps());
     const float* work = row;
@@ -175,20 +181,37 @@ void GpuBackendImpl::launch_held_sample(StepUpload up) {
     device_token_ = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(dev_out) + offsetof(SampleOut, token));
 }
 
+void GpuBackendImpl::hand_held_sample_to_graph(StepUpload up, int si) {
+    const HeldSample held = held_sample_;
+    held_sample_.active = false;
+    graph_sample_ = GraphSample{};
+    graph_sample_.active = true;
+    graph_sample_.row = held.row;
+    graph_sample_.n = held.n;
+    graph_sample_.up = StepUpload{up.dst, nullptr, up.n};
+    graph_sample_.staging_src[0] = staging_dev_[0];
+    graph_sample_.staging_src[1] = staging_dev_[1];
+    graph_sample_.scratch = sample_buf_.ptr;
+    graph_sample_.slot = held.slot;
+    graph_sample_.staging = si;
+    // its ring slot's result word, polled by argmax_wait: emptied before the chain can run (the
+    // result there before is the chain's two rings back, read: at most 2 results pending)
+    for (int pending : pending_argmax_)
+        RF_CHECK(pending == held.slot || ring_of_slot_[pending] != si,
+                 "gpu: ring result slot {} still holds an unread result", si);
+    *(reinterpret_cast<volatile uint64_t*>(static_cast<uint8_t*>(sample_host_) + kRingWordOffset) + si) = kSampleWordEmpty;
+    const SampleScratchLayout lay = sample_scratch_layout(held.n, 0);
+    device_token_ = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(sample_buf_.ptr) + lay.out +
+                                                     offsetof(SampleOut, token));
+}
+
 void GpuBackendImpl::emit_greedy_chain(Launcher& l, const GraphSample& g) const {
     const SampleScratchLayout lay = sample_scratch_layout(g.n, 0);
     auto* base = static_cast<uint8_t*>(sample_buf_.ptr);
     // the constants of argmax_async's chain in launch_sampling: the default parameters at temperature 0
-    const GpuSamplingParams p;
-    SampleConsts c = zeroed<SampleConsts>();
-    c.u = 0.0;
-    c.temperature = 0.0f;
-    c.top_p = p.top_p;
-    c.min_p = p.min_p;
-    c.repeat_penalty = p.repeat_penalty;
-    c.presence_penalty = p.presence_penalty;
-    c.frequency_penalty = p.frequency_penalty;
-    c.top_k = p.top_k;
+    GpuSamplingParams p;
+    p.temperature = 0.0f;
+    const SampleConsts c = sample_consts(p, 0.0, 0);
     float* cand_v[2] = {reinterpret_cast<float*>(base + lay.v0), reinterpret_cast<float*>(base + lay.v1)};
     int32_t* cand_i[2] = {reinterpret_cast<int32_t*>(base + lay.i0), reinterpret_cast<int32_t*>(base + lay.i1)};
     auto* ring_words = reinterpret_cast<uint64_t*>(static_cast<uint8_t*>(sample_host_dev_) + kRingWordOffset);
@@ -197,9 +220,17 @@ void GpuBackendImpl::emit_greedy_chain(Launcher& l, const GraphSample& g) const 
                   reinterpret_cast<SampleOut*>(base + lay.out), nullptr, switches_.sample_fast, g.up, ring);
 }
 
+void GpuBackendImpl::launch_graph_sample_alone() {
+    if (!graph_sample_.active) return;
+    Launcher l(Launcher::Mode::Launch, stream_, false);  // (no PDL: the ring counter is read before the wait)
+    emit_greedy_chain(l, graph_sample_);
+    graph_sample_launched(false);
+}
+
 void GpuBackendImpl::graph_sample_launched(bool in_step) {
     if (!graph_sample_.active) return;
     graph_sample_.active = false;
+    if (in_step) ++stats_.graph_samples;
     RF_GPU_CHECK(cudaEventRecord(argmax_done_[graph_sample_.slot], stream_));
     RF_GPU_CHECK(cudaEventRecord(staging_done_[graph_sample_.staging], stream_));
     polled_[graph_sample_.slot] = in_step;  // (its event comes after the whole step)
