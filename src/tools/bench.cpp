@@ -313,10 +313,12 @@ BenchReport run_bench(const BenchOptions& o,
         // Warm-up on a short run of the same kind after the same prefix: faults in every weight
         // page, sizes workspaces and scratch, and runs the kernels of the timed steps once (pp:
         // one whole n_batch chunk, e.g. the GPU's many-token GEMM path and its library setup;
-        // tg: a few steps at the same depth, so a GPU graph of the step exists).
+        // tg: a few steps at the same depth, twice, so that a GPU graph of every kind of step exists: a
+        // run's first step, whose token comes from the host, is a graph of its own where the pipelined
+        // steps carry the sampling chain, and a graph is built at a step's second sighting).
         const std::vector<int32_t> warm(tokens.begin(),
                                         tokens.begin() + std::min(n, tg ? 3 : o.n_batch));
-        time_feed(model, kv, n_ctx, prefix, warm, o.n_batch, tg);
+        for (int w = 0; w < (tg ? 2 : 1); ++w) time_feed(model, kv, n_ctx, prefix, warm, o.n_batch, tg);
         if (auto* g = dynamic_cast<GpuBackend*>(backend.get()); g != nullptr && !tg) {
             const GpuF16CacheInfo ci = g->f16_cache_info();
             if (ci.budget_known)
