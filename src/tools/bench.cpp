@@ -318,7 +318,7 @@ BenchReport run_bench(const BenchOptions& o,
         // steps carry the sampling chain, and a graph is built at a step's second sighting).
         const std::vector<int32_t> warm(tokens.begin(),
                                         tokens.begin() + std::min(n, tg ? 3 : o.n_batch));
-        for (int w = 0; w < (tg ? 2 : 1); ++w) time_feed(model, kv, n_ctx, prefix, warm, o.n_batch, tg);
+        for (int pass = 0; pass < (tg ? 2 : 1); ++pass) time_feed(model, kv, n_ctx, prefix, warm, o.n_batch, tg);
         if (auto* g = dynamic_cast<GpuBackend*>(backend.get()); g != nullptr && !tg) {
             const GpuF16CacheInfo ci = g->f16_cache_info();
             if (ci.budget_known)
