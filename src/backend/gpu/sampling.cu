@@ -326,12 +326,8 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
         *dev_out = r;
         if (up.dst != nullptr) up.dst[0] = r.token;
         if (host_out != nullptr) *host_out = r;  // (the host reads it after the stream's event: no system fence)
-        if (host_word != nullptr) {  // one aligned 64-bit store (sample_word_decode): no fence either
-            const int32_t code = r.no_value ? kSampleWordNoValue : r.token;
-            const uint64_t w = static_cast<uint64_t>(__float_as_uint(r.logprob)) |
-                               (static_cast<uint64_t>(static_cast<uint32_t>(code)) << 32);
-            *reinterpret_cast<volatile uint64_t*>(host_word) = w;
-        }
+        if (host_word != nullptr)  // one aligned 64-bit store (sample_word.h): no fence either
+            *reinterpret_cast<volatile uint64_t*>(host_word) = sample_word_encode(r);
     };
     SampleOut r;
     int32_t chosen = argmax_work;

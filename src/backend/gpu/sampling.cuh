@@ -7,9 +7,9 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 
 #include "backend/gpu/gpu_launch.h"
+#include "backend/gpu/sample_word.h"
 
 namespace rf::gpu {
 
@@ -37,28 +37,6 @@ struct SampleConsts {
     int32_t top_k;
     int32_t n_penalties;
 };
-
-struct SampleOut {
-    float logprob;
-    int32_t token;
-    int32_t fallback;   // 1: sample the row on the host
-    int32_t no_value;   // 1: no logit compared (all NaN); token is then 0, a valid id for a step it feeds
-};
-
-// A greedy result as one 64-bit word (SampleRing's host slots): the host polls it, with no fence on the
-// device: an aligned 64-bit store is seen whole. Low half the logprob's bits, high half the token, or
-// kSampleWordNoValue (no comparable logit); kSampleWordEmpty until written (the host's reset).
-constexpr uint64_t kSampleWordEmpty = ~uint64_t{0};
-constexpr int32_t kSampleWordNoValue = -2;
-inline SampleOut sample_word_decode(uint64_t w) {
-    SampleOut out{};
-    const auto bits = static_cast<uint32_t>(w);
-    std::memcpy(&out.logprob, &bits, 4);
-    const auto code = static_cast<int32_t>(static_cast<uint32_t>(w >> 32));
-    out.no_value = code == kSampleWordNoValue ? 1 : 0;
-    out.token = out.no_value ? 0 : code;
-    return out;
-}
 
 // Scratch sizes for a row of n: stats [stage1_blocks(n)], two candidate buffers of
 // stage1_blocks(n) * kSampleMaxK (value, index) pairs.
