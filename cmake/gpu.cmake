@@ -105,7 +105,7 @@ endif()
 # Standalone probes of the H100 memory system (benchmarks/probes, CUDA sm_90 only: PDL, bulk
 # copies); each prints its own table. docs/gpu_notes.md (fourteenth pass) gives their results.
 if(ROCMFORGE_CUDA AND "90" IN_LIST ROCMFORGE_CUDA_ARCHS)
-    foreach(_probe read_size pdl_chain ring_barrier layer_ring flag_chain row_pattern l2_persist l2_alternate graph_boundary ffn_dataflow)
+    foreach(_probe read_size pdl_chain ring_barrier layer_ring flag_chain row_pattern l2_persist l2_alternate graph_boundary ffn_dataflow attn_block)
         add_executable(rocmforge_probe_${_probe} ${CMAKE_SOURCE_DIR}/benchmarks/probes/${_probe}_probe.cu)
         set_target_properties(rocmforge_probe_${_probe} PROPERTIES CUDA_ARCHITECTURES 90)
         target_compile_options(rocmforge_probe_${_probe} PRIVATE --expt-relaxed-constexpr)
