@@ -24,7 +24,8 @@ if [ "$which" = cuda ] || [ "$which" = all ]; then
         -DROCMFORGE_WERROR=ON -DCMAKE_CUDA_COMPILER="$nvcc" -DROCMFORGE_CUDA_ARCHS="${ROCMFORGE_CUDA_ARCHS:-90}" >/dev/null
     # shellcheck disable=SC2046
     cmake --build build-cuda -j "$jobs" $( [ "$gpu_only" = 1 ] && echo --target $(targets rocmforge_probe_read_size \
-        rocmforge_probe_pdl_chain rocmforge_probe_ring_barrier rocmforge_probe_flag_chain rocmforge_probe_row_pattern) )
+        rocmforge_probe_pdl_chain rocmforge_probe_ring_barrier rocmforge_probe_flag_chain rocmforge_probe_row_pattern \
+        rocmforge_probe_attn_block) )
     echo "check_gpu_builds: CUDA build OK (build-cuda)"
 fi
 
