@@ -46,7 +46,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <algorithm>
 #include <random>
 #include <vector>
@@ -640,7 +639,7 @@ int main(int argc, char** argv) {
     bool failed = false;
     auto check = [&](auto launch, const char* name) {
         PROBE_CHECK(cudaMemset(acc, 0, kH * sizeof(long long)));
-        for (int l = 0; l < 1; ++l) launch(l, false);
+        launch(0, false);  // layer 0, whose weights the reference used
         PROBE_CHECK(cudaStreamSynchronize(s));
         PROBE_CHECK(cudaGetLastError());
         std::vector<long long> got(kH);
@@ -703,7 +702,7 @@ int main(int argc, char** argv) {
     }
 
     const int reps = 20;
-    auto chain = [&](const char* name, auto middle) {
+    auto chain = [&](auto middle) {
         const double us = probe_time_us(s, reps, [&](int) {
             for (int l = 0; l < L; ++l) {
                 const uint8_t* base = big + per_layer * l;
@@ -714,35 +713,31 @@ int main(int argc, char** argv) {
         });
         return us / L;
     };
-    const double base = chain("base", [&](int, const uint8_t*) {});
+    const double base = chain([&](int, const uint8_t*) {});
     std::printf("%-44s %7.2f us per layer (down + gate/up bytes: %.2f us at %.2f TB/s)\n", "base: stream 38.2 -> stream 76.4", base,
                 (down_b + gu_b) / (kProbeReadTBs * 1e6), kProbeReadTBs);
     auto row = [&](const char* name, double us) { std::printf("%-44s %7.2f us per layer, %+6.2f over base\n", name, us, us - base); };
-    row("stream 16.5 MB in the middle", chain("stream", [&](int l, const uint8_t* p) { stream_link(p, qkv_b + wo_b, 3 * l + 2); }));
-    row("streams 9.3 + 7.2 MB in the middle", chain("two", [&](int l, const uint8_t* p) {
+    row("stream 16.5 MB in the middle", chain([&](int l, const uint8_t* p) { stream_link(p, qkv_b + wo_b, 3 * l + 2); }));
+    row("streams 9.3 + 7.2 MB in the middle", chain([&](int l, const uint8_t* p) {
             stream_link(p, qkv_b, 3 * l + 2);
             stream_link(p + qkv_b, wo_b, 3 * l + 3);
         }));
     if (res16 >= 8) {
-        row("attention block, clusters of 16 (4 heads)", chain("b16", [&](int l, const uint8_t*) { block16(l, true); }));
-        row("... without PDL on the block", chain("b16n", [&](int l, const uint8_t*) { block16(l, false); }));
+        row("attention block, clusters of 16 (4 heads)", chain([&](int l, const uint8_t*) { block16(l, true); }));
+        row("... without PDL on the block", chain([&](int l, const uint8_t*) { block16(l, false); }));
     }
     if (res7 >= 4) {
-        row("attention block, 4 clusters of 16 (7 heads)", chain("b7", [&](int l, const uint8_t*) { block7(l, true); }));
-        row("... without PDL on the block", chain("b7n", [&](int l, const uint8_t*) { block7(l, false); }));
+        row("attention block, 4 clusters of 16 (7 heads)", chain([&](int l, const uint8_t*) { block7(l, true); }));
+        row("... without PDL on the block", chain([&](int l, const uint8_t*) { block7(l, false); }));
     }
     // the block alone, back to back (its own time, no neighbours)
-    if (res16 >= 8) {
+    auto alone = [&](const char* name, auto launch) {
         const double us = probe_time_us(s, reps, [&](int) {
-            for (int l = 0; l < L; ++l) block16(l, true);
+            for (int l = 0; l < L; ++l) launch(l, true);
         });
-        std::printf("%-44s %7.2f us per launch\n", "attention block 16 x 4 alone, chained", us / L);
-    }
-    if (res7 >= 4) {
-        const double us = probe_time_us(s, reps, [&](int) {
-            for (int l = 0; l < L; ++l) block7(l, true);
-        });
-        std::printf("%-44s %7.2f us per launch\n", "attention block 16 x 7 alone, chained", us / L);
-    }
+        std::printf("%-44s %7.2f us per launch\n", name, us / L);
+    };
+    if (res16 >= 8) alone("attention block 16 x 4 alone, chained", block16);
+    if (res7 >= 4) alone("attention block 16 x 7 alone, chained", block7);
     return failed ? 1 : 0;
 }
