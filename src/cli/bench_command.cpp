@@ -44,7 +44,7 @@ void add_bench_command(CLI::App& app) {
                     "needs privileges)")
         ->check(CLI::Range(-20, 19));
     cmd->add_flag("--profile", o->profile,
-                  "CPU: time every op and print a per-op table for each test");
+                  "CPU: time every op and print a per-op table for each test (refused on another backend)");
     cmd->callback([o, kv_type] {
         o->kv_codec = *kv_type == "f32" ? KvCodec::F32 : KvCodec::F16;
         const BenchReport r =

@@ -242,6 +242,14 @@ std::string BenchReport::markdown() const {
     return s + profiles;
 }
 
+void check_bench_backend(const BenchOptions& o, bool cpu_backend, const std::string& backend_name) {
+    RF_CHECK(!o.profile || cpu_backend,
+             "bench: --profile times the CPU backend's ops and cannot time {} (run with --device cpu; on a GPU, "
+             "a profiling build, -DROCMFORGE_GPU_STEP_TRACE=ON with RF_GPU_STEP_TRACE=K:N, prints the decode "
+             "steps' kernel timeline)",
+             backend_name);
+}
+
 BenchReport run_bench(const BenchOptions& o,
                       const std::function<void(const std::string&)>& log_fn) {
     auto log = [&](const std::string& line) {
@@ -273,6 +281,7 @@ BenchReport run_bench(const BenchOptions& o,
 
     std::unique_ptr<Backend> backend = make_backend(BackendChoice{o.device, o.threads});
     auto* cpu_backend = dynamic_cast<CpuBackend*>(backend.get());
+    check_bench_backend(o, cpu_backend != nullptr, backend->name());
     const auto t_load = Clock::now();
     Model model(path, *backend);
     log(fmt::format("loaded in {:.1f} s on {}",

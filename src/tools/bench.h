@@ -65,6 +65,10 @@ struct GpuGraphStats;
 // updates. After the warm-up every decode graph of a tg run exists, so all are zero there.
 std::string graph_work_note(const GpuGraphStats& run);
 
+// The options that need the CPU backend (--profile: its per-op timers) refused with a clear error
+// for any other backend, named by backend_name (instead of being accepted and doing nothing).
+void check_bench_backend(const BenchOptions& options, bool cpu_backend, const std::string& backend_name);
+
 // Runs the bench; log(line) receives progress lines (may be null).
 BenchReport run_bench(const BenchOptions& options,
                       const std::function<void(const std::string&)>& log = nullptr);

@@ -151,6 +151,24 @@ TEST(Bench, RunsTinySyntheticEndToEnd) {
     EXPECT_THROW(run_bench(o), Error);
 }
 
+// --profile needs the CPU backend's per-op timers: refused, naming the backend, on any other (a GPU
+// bench with it used to run without a profile and without saying so).
+TEST(Bench, ProfileIsRefusedOffTheCpuBackend) {
+    BenchOptions o;
+    EXPECT_NO_THROW(check_bench_backend(o, false, "gpu cuda"));
+    o.profile = true;
+    EXPECT_NO_THROW(check_bench_backend(o, true, "cpu avx2"));
+    try {
+        check_bench_backend(o, false, "gpu cuda (NVIDIA H100)");
+        ADD_FAILURE() << "--profile accepted on a GPU backend";
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("--profile"), std::string::npos) << what;
+        EXPECT_NE(what.find("gpu cuda (NVIDIA H100)"), std::string::npos) << what;
+        EXPECT_NE(what.find("--device cpu"), std::string::npos) << what;
+    }
+}
+
 // --prio sets the nice value of the benchmarking threads (Linux: per thread, inherited by the
 // pool's workers); run on a thread of its own so the rest of the tests keep theirs.
 // A GPU tg run's log line names its one-off graph work from the differences of the backend's counters.
