@@ -267,6 +267,10 @@ BenchReport run_bench(const BenchOptions& o,
         RF_CHECK(setpriority(PRIO_PROCESS, 0, o.priority) == 0,
                  "bench: cannot set priority (nice) {}: {}", o.priority, std::strerror(errno));
     }
+    // the backend first: options it cannot take fail before a synthetic model is built
+    std::unique_ptr<Backend> backend = make_backend(BackendChoice{o.device, o.threads});
+    auto* cpu_backend = dynamic_cast<CpuBackend*>(backend.get());
+    check_bench_backend(o, cpu_backend != nullptr, backend->name());
     std::optional<SyntheticModel> synth;
     std::string path = o.model_path, name;
     if (!o.synthetic.empty()) {
@@ -279,9 +283,6 @@ BenchReport run_bench(const BenchOptions& o,
                         std::chrono::duration<double>(Clock::now() - t0).count()));
     }
 
-    std::unique_ptr<Backend> backend = make_backend(BackendChoice{o.device, o.threads});
-    auto* cpu_backend = dynamic_cast<CpuBackend*>(backend.get());
-    check_bench_backend(o, cpu_backend != nullptr, backend->name());
     const auto t_load = Clock::now();
     Model model(path, *backend);
     log(fmt::format("loaded in {:.1f} s on {}",
