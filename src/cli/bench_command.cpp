@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "tools/bench.h"
 
 namespace rf::cli {
@@ -22,18 +23,18 @@ void add_bench_command(CLI::App& app) {
     m->excludes(s);
     s->excludes(m);
     cmd->add_option("-p,--n-prompt", o->n_prompt, "prompt tokens of the pp test (0: none)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(kNonNegative);
     cmd->add_option("-n,--n-gen", o->n_gen, "generated tokens of the tg test (0: none)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(kNonNegative);
     cmd->add_option("-b,--batch-size", o->n_batch, "tokens per forward step in pp")
-        ->check(CLI::PositiveNumber);
+        ->check(kPositive);
     cmd->add_option("-d,--depth", o->depth,
                     "tokens already in the context when each test starts (prefilled, not timed), e.g. 8192")
-        ->check(CLI::NonNegativeNumber);
+        ->check(kNonNegative);
     cmd->add_option("-r,--repetitions", o->reps, "timed runs per test (the median is shown)")
-        ->check(CLI::PositiveNumber);
+        ->check(kPositive);
     cmd->add_option("-t,--threads", o->threads, "CPU threads (0: all cores)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(kNonNegative);
     cmd->add_option("--device", o->device, "auto | cpu | gpu")
         ->check(CLI::IsMember({"auto", "cpu", "gpu"}));
     cmd->add_option("--kv-type", *kv_type, "KV cache storage: f16 | f32")

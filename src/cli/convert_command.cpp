@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "tools/convert_hf.h"
 
 namespace rf::cli {
@@ -23,9 +24,12 @@ void add_convert_command(CLI::App& app) {
                    "llama-quantize mix: q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k, "
                    "q4_k_m, q5_k_m")
         ->default_val("f16");
-    hf->add_flag("--vocab-only", opts->vocab_only,
-                 "Write only the tokenizer (needs tokenizer.json; config.json is optional)");
-    hf->add_option("-t,--threads", opts->n_threads, "Threads (default: every core)");
+    auto* vocab_only = hf->add_flag("--vocab-only", opts->vocab_only,
+                                    "Write only the tokenizer (needs tokenizer.json; config.json is optional)");
+    // (no tensors are converted with --vocab-only: a thread count is refused there)
+    hf->add_option("-t,--threads", opts->n_threads, "Threads (default: every core)")
+        ->check(kNonNegative)
+        ->excludes(vocab_only);
     hf->callback([opts] {
         const ConvertHfResult r = convert_hf_to_gguf(*opts);
         if (opts->vocab_only) {

@@ -19,7 +19,8 @@ struct ModelOptions {
 void add_model_options(CLI::App* cmd, ModelOptions& o, bool with_context = true);
 LoadOptions to_load_options(const ModelOptions& o);
 
-// Reads a whole file ("-" = stdin); throws rf::Error naming the path.
+// Reads a whole file ("-" = stdin) of at most 1 GiB; throws rf::Error naming the path for a
+// directory, an unreadable file or a longer one.
 std::string read_text_file(const std::string& path);
 
 }  // namespace rf::cli

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "cli/model_options.h"
 #include "core/error.h"
 #include "engine/loaded_model.h"
@@ -20,15 +21,16 @@ void add_perplexity_command(CLI::App& app) {
     add_model_options(cmd, o->model, /*with_context=*/false);
     cmd->add_option("-f,--file", o->file, "text file")->required();
     cmd->add_option("--ctx", o->ppl.n_ctx, "window size in tokens")->check(CLI::Range(2, 1 << 20));
-    cmd->add_option("-b,--batch-size", o->ppl.n_batch, "tokens per forward step")->check(CLI::PositiveNumber);
+    cmd->add_option("-b,--batch-size", o->ppl.n_batch, "tokens per forward step")->check(kPositive);
     cmd->add_option("--chunks", o->ppl.max_windows, "score at most this many windows (0: all)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(kNonNegative);
     cmd->add_option("--kl-base", o->ppl.kl_base_path,
                     "log-probability file: written when missing, else compared (mean KL divergence)");
     cmd->callback([o] {
         const std::string text = read_text_file(o->file);
         LoadOptions lo = to_load_options(o->model);
         lo.n_ctx = o->ppl.n_ctx;
+        lo.n_batch = o->ppl.n_batch;
         LoadedModel lm(lo);
         // Special-token text in the file (e.g. <|endoftext|> between documents) is parsed as the
         // special token, as Hugging Face tokenizers and llama.cpp do.

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "tools/quantize_model.h"
 
 namespace rf::cli {
@@ -20,7 +21,7 @@ void add_quantize_command(CLI::App& app) {
                     "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k, "
                     "q4_k_m, q5_k_m")
         ->required();
-    cmd->add_option("-t,--threads", opts->n_threads, "Threads (default: every core)");
+    cmd->add_option("-t,--threads", opts->n_threads, "Threads (default: every core)")->check(kNonNegative);
     cmd->callback([opts] {
         const QuantizeResult r = quantize_model(*opts);
         const double mw = static_cast<double>(r.n_weights_converted) / 1e6;

@@ -12,6 +12,7 @@
 #include "engine/chat.h"
 #include "engine/generator.h"
 #include "engine/loaded_model.h"
+#include "engine/sampler.h"
 #include "engine/session.h"
 
 namespace rf::cli {
@@ -76,6 +77,13 @@ void run_chat(LoadedModel& lm, const RunOptions& o) {
         nlohmann::ordered_json ctx = {{"messages", messages}, {"add_generation_prompt", true}};
         const std::string prompt = render_chat(lm.tokenizer(), ctx);
         const auto ids = lm.tokenizer().encode(prompt, /*add_special=*/false, /*parse_special=*/true);
+        // A turn that does not fit the context is refused on its own; the conversation goes on.
+        if (static_cast<int64_t>(ids.size()) > lm.n_ctx()) {
+            std::fprintf(stderr, "error: the conversation with this turn needs %zu tokens, the context size is %d "
+                         "(--ctx-size); the turn is dropped\n", ids.size(), lm.n_ctx());
+            messages.erase(messages.size() - 1);
+            continue;
+        }
         const auto fresh = suffix_after_common_prefix(session, ids);
         const GenerateResult r = generate(session, lm.tokenizer(), fresh, o.gen, print_piece);
         std::fputc('\n', stdout);
@@ -98,7 +106,11 @@ void add_run_command(CLI::App& app) {
     cmd->callback([opts] {
         RunOptions& o = *opts;
         if (o.seed_set) o.gen.sampling.seed = o.seed;
-        LoadedModel lm(to_load_options(o.model));
+        RF_CHECK(o.chat || o.system.empty(), "run: --system sets the chat's system message; it needs --chat");
+        check_sampling_params(o.gen.sampling);  // before the model is loaded
+        LoadOptions lo = to_load_options(o.model);
+        lo.n_batch = o.gen.n_batch;
+        LoadedModel lm(lo);
         std::fprintf(stderr, "model: %s on %s, context %d\n", lm.description().c_str(), lm.backend().name().c_str(),
                      lm.n_ctx());
         if (o.chat) run_chat(lm, o);

@@ -28,13 +28,15 @@ void add_tokenize_command(CLI::App& app) {
     cmd->add_option("-m,--model", o->model, "GGUF file whose vocabulary to use (default: the embedded model)");
     auto* text_opt = cmd->add_option("--text", o->text, "text (with --decode: a JSON array of ids)");
     cmd->add_option("-f,--file", o->file, "read the input from a file ('-' = stdin)")->excludes(text_opt);
-    cmd->add_flag("--bos", o->bos, "add BOS/EOS as the vocabulary asks (default: none)");
-    cmd->add_flag("--no-parse-special", o->no_parse_special, "treat special-token text as plain text");
-    cmd->add_flag("--decode", o->decode, "input is a JSON array of ids; print the text");
-    cmd->callback([o] {
+    auto* file_opt = cmd->get_option("--file");
+    auto* bos = cmd->add_flag("--bos", o->bos, "add BOS/EOS as the vocabulary asks (default: none)");
+    auto* raw = cmd->add_flag("--no-parse-special", o->no_parse_special, "treat special-token text as plain text");
+    cmd->add_flag("--decode", o->decode, "input is a JSON array of ids; print the text")->excludes(bos)->excludes(raw);
+    cmd->callback([o, text_opt, file_opt] {
+        RF_CHECK(text_opt->count() + file_opt->count() > 0, "tokenize: no input; pass --text TEXT or -f FILE");
         const std::string input = o->file.empty() ? o->text : read_text_file(o->file);
         const auto gguf = open_model_file(o->model);
-        const Tokenizer tok(vocab_from_gguf(*gguf));
+        const Tokenizer tok(tokenizer_from_gguf(*gguf));
         if (o->decode) {
             nlohmann::json j;
             try {
@@ -46,7 +48,10 @@ void add_tokenize_command(CLI::App& app) {
             std::vector<int32_t> ids;
             for (const auto& v : j) {
                 RF_CHECK(v.is_number_integer(), "tokenize --decode: '{}' is not a token id", v.dump());
-                ids.push_back(v.get<int32_t>());
+                const bool in_range = v.is_number_unsigned() ? v.get<uint64_t>() < static_cast<uint64_t>(tok.n_vocab())
+                                                             : v.get<int64_t>() >= 0 && v.get<int64_t>() < tok.n_vocab();
+                RF_CHECK(in_range, "tokenize --decode: token id {} is out of range [0, {})", v.dump(), tok.n_vocab());
+                ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
             }
             const std::string out = tok.decode(ids);
             std::fwrite(out.data(), 1, out.size(), stdout);
@@ -77,7 +82,7 @@ void add_template_command(CLI::App& app) {
         }
         RF_CHECK(ctx.is_object(), "{}: the context must be a JSON object", o->context_file);
         const auto gguf = open_model_file(o->model);
-        const Tokenizer tok(vocab_from_gguf(*gguf));
+        const Tokenizer tok(tokenizer_from_gguf(*gguf));
         const std::string out = render_chat(tok, ctx);
         std::fwrite(out.data(), 1, out.size(), stdout);
     });

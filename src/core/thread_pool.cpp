@@ -1,7 +1,10 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <system_error>
 #include <utility>
+
+#include "core/error.h"
 
 namespace rf {
 namespace {
@@ -18,14 +21,24 @@ inline void cpu_relax() {
 int default_thread_count() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads > 0 ? n_threads : default_thread_count()) {
+    RF_CHECK(n_threads_ <= kMaxThreads, "{} CPU threads requested (-t/--threads); at most {}", n_threads_, kMaxThreads);
     workers_.reserve(static_cast<size_t>(n_threads_ - 1));
-    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    try {
+        for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    } catch (const std::system_error& e) {
+        const size_t started = workers_.size();
+        stop_workers();  // (the destructor does not run for a constructor that throws)
+        fail("could not start CPU thread {} of {} (-t/--threads): {}", started + 1, n_threads_, e.what());
+    }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+void ThreadPool::stop_workers() noexcept {
     stop_.store(true, std::memory_order_release);
     publish(false);
     for (auto& t : workers_) t.join();
+    workers_.clear();
 }
 
 void ThreadPool::publish(bool chunk_job) {

@@ -23,7 +23,11 @@ namespace rf {
 
 class ThreadPool {
 public:
-    // n_threads: total threads including the caller; <= 0 means hardware_concurrency().
+    // The most threads a pool takes (as ggml's GGML_MAX_N_THREADS).
+    static constexpr int kMaxThreads = 512;
+
+    // n_threads: total threads including the caller; <= 0 means hardware_concurrency(). Throws
+    // rf::Error above kMaxThreads or when the system cannot start a thread (the started ones joined).
     explicit ThreadPool(int n_threads = 0);
     ~ThreadPool();
     ThreadPool(const ThreadPool&) = delete;
@@ -46,6 +50,7 @@ public:
 
 private:
     void publish(bool chunk_job);
+    void stop_workers() noexcept;
     void worker_loop(int index);
     void execute_run(int index, const std::function<void(int, int)>* fn) noexcept;
     // Claims and runs chunks of the chunk job with this epoch while it is live.

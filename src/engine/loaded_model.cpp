@@ -1,6 +1,10 @@
 #include "engine/loaded_model.h"
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <limits>
 
 #include "backend/gpu/gpu_backend.h"
 #include "backend/gpu/gpu_weight_layout.h"
@@ -34,28 +38,49 @@ VramNeed vram_need(const GgufFile& gguf, const ModelConfig& c, const KvCacheConf
     return need;
 }
 
+// A KV cache in host memory larger than the machine's RAM cannot work: refused before it is
+// allocated, naming the context size.
+void check_host_kv_memory(uint64_t kv_bytes, int32_t n_ctx) {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return;  // unknown: the allocation itself reports
+    const uint64_t ram = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
+    const auto gib = [](uint64_t b) { return static_cast<double>(b) / double(1ull << 30); };
+    RF_CHECK(kv_bytes <= ram, "context size {} (--ctx-size) needs a {:.2f} GiB KV cache; this machine has {:.2f} GiB of memory",
+             n_ctx, gib(kv_bytes), gib(ram));
+}
+
 }  // namespace
 
 LoadedModel::LoadedModel(const LoadOptions& opt) {
     std::unique_ptr<GgufFile> gguf = opt.model_path.empty() ? open_default_model()
                                                             : std::make_unique<GgufFile>(opt.model_path);
-    tokenizer_ = std::make_unique<Tokenizer>(vocab_from_gguf(*gguf));
+    tokenizer_ = std::make_unique<Tokenizer>(tokenizer_from_gguf(*gguf));
     const ModelConfig c = read_model_config(*gguf);
     n_ctx_ = opt.n_ctx > 0 ? opt.n_ctx : std::min(c.n_ctx_train, 4096);
     RF_CHECK(n_ctx_ >= 1, "context size {} must be positive", n_ctx_);
+    RF_CHECK(n_ctx_ <= kMaxContext, "context size {} (--ctx-size) is above the largest supported, {}", n_ctx_, kMaxContext);
     RF_CHECK(opt.n_seq_max >= 1, "sequence count {} must be positive", opt.n_seq_max);
-    const int32_t blocks_per_seq = (n_ctx_ + opt.kv_block_size - 1) / opt.kv_block_size;
-    const KvCacheConfig kc{blocks_per_seq * opt.n_seq_max, opt.kv_block_size, opt.kv_codec};
+    RF_CHECK(opt.n_batch >= 1, "batch size {} must be positive", opt.n_batch);
+    if (c.n_ctx_train > 0 && n_ctx_ > c.n_ctx_train)
+        spdlog::warn("context size {} is above the model's training context {}: positions past it are untrained", n_ctx_,
+                     c.n_ctx_train);
+    const int64_t blocks_per_seq = (int64_t{n_ctx_} + opt.kv_block_size - 1) / opt.kv_block_size;
+    const int64_t n_blocks = blocks_per_seq * opt.n_seq_max;
+    RF_CHECK(n_blocks <= std::numeric_limits<int32_t>::max(), "context size {} x {} sequences needs {} KV blocks, above {}",
+             n_ctx_, opt.n_seq_max, n_blocks, std::numeric_limits<int32_t>::max());
+    const KvCacheConfig kc{static_cast<int32_t>(n_blocks), opt.kv_block_size, opt.kv_codec};
 
+    // KV shapes as the model will report them (the model is not loaded yet).
+    std::vector<KvLayerShape> shapes(static_cast<size_t>(c.n_layer));
+    for (int il = 0; il < c.n_layer; ++il)
+        if (c.layer_kind(il) == LayerKind::Attention) shapes[static_cast<size_t>(il)] = {c.n_head_kv, c.head_dim};
     backend_ = make_backend(opt.backend);
     if (auto* gpu = dynamic_cast<GpuBackend*>(backend_.get())) {
         const auto* embd = gguf->find_tensor("token_embd.weight");
         const int64_t n_vocab = embd != nullptr && embd->ne.size() == 2 ? embd->ne[1] : 0;
-        // Shapes as the model will report them (the model is not loaded yet).
-        std::vector<KvLayerShape> shapes(static_cast<size_t>(c.n_layer));
-        for (int il = 0; il < c.n_layer; ++il)
-            if (c.layer_kind(il) == LayerKind::Attention) shapes[static_cast<size_t>(il)] = {c.n_head_kv, c.head_dim};
-        gpu->check_vram(vram_need(*gguf, c, kc, shapes, 512, n_vocab));
+        gpu->check_vram(vram_need(*gguf, c, kc, shapes, opt.n_batch, n_vocab));
+    } else {
+        check_host_kv_memory(KvCache::bytes_per_block(kc, shapes) * static_cast<uint64_t>(kc.n_blocks), n_ctx_);
     }
     model_ = std::make_unique<Model>(std::move(gguf), *backend_);
     RF_CHECK(tokenizer_->n_vocab() <= model_->n_vocab(),

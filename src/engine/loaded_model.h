@@ -21,6 +21,7 @@ struct LoadOptions {
     int32_t n_seq_max = 1;         // sequences the KV cache must hold at n_ctx each
     KvCodec kv_codec = KvCodec::F16;
     int32_t kv_block_size = 16;
+    int32_t n_batch = 512;         // the largest step's tokens: a GPU backend's workspace is budgeted for it
 };
 
 class LoadedModel {

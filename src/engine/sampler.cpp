@@ -14,13 +14,24 @@ int32_t argmax(std::span<const float> values) {
     return static_cast<int32_t>(std::max_element(values.begin(), values.end()) - values.begin());
 }
 
+void check_sampling_params(const SamplingParams& p) {
+    // The header's "off" ranges stay valid (top_k <= 0, top_p >= 1, min_p <= 0); NaN fails every
+    // comparison below, so each check also refuses it.
+    RF_CHECK(p.temperature >= 0.0f && std::isfinite(p.temperature), "sampling: temperature must be finite and >= 0 (got {})",
+             p.temperature);
+    RF_CHECK(p.top_p > 0.0f, "sampling: top_p must be > 0 (got {})", p.top_p);
+    RF_CHECK(p.min_p < 1.0f, "sampling: min_p must be < 1 (got {})", p.min_p);
+    RF_CHECK(p.repeat_penalty > 0.0f && std::isfinite(p.repeat_penalty),
+             "sampling: repeat_penalty must be finite and > 0 (1: off; got {})", p.repeat_penalty);
+    RF_CHECK(p.repeat_last_n >= -1, "sampling: repeat_last_n must be >= -1 (-1: all; got {})", p.repeat_last_n);
+    RF_CHECK(std::isfinite(p.presence_penalty), "sampling: presence_penalty must be finite (got {})", p.presence_penalty);
+    RF_CHECK(std::isfinite(p.frequency_penalty), "sampling: frequency_penalty must be finite (got {})", p.frequency_penalty);
+    RF_CHECK(p.n_logprobs >= 0 && p.n_logprobs <= 100, "sampling: n_logprobs {} out of range [0, 100]", p.n_logprobs);
+}
+
 Sampler::Sampler(const SamplingParams& params) : params_(params) {
-    RF_CHECK(params.top_p > 0.0f, "sampling: top_p must be > 0 (got {})", params.top_p);
-    RF_CHECK(params.min_p < 1.0f, "sampling: min_p must be < 1 (got {})", params.min_p);
-    RF_CHECK(params.repeat_penalty > 0.0f, "sampling: repeat_penalty must be > 0 (got {})", params.repeat_penalty);
-    RF_CHECK(params.n_logprobs >= 0 && params.n_logprobs <= 100, "sampling: n_logprobs {} out of range [0, 100]",
-             params.n_logprobs);
-    const uint64_t seed = params.seed == 0xFFFFFFFFFFFFFFFFull ? std::random_device{}() : params.seed;
+    check_sampling_params(params);
+    const uint64_t seed = params.seed == kRandomSeed ? std::random_device{}() : params.seed;
     rng_.seed(seed);
 }
 

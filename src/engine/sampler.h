@@ -12,6 +12,9 @@
 
 namespace rf {
 
+// The seed value that asks for a random seed (the CLI's --seed -1, as llama.cpp's).
+inline constexpr uint64_t kRandomSeed = 0xFFFFFFFFFFFFFFFFull;
+
 struct SamplingParams {
     float temperature = 0.8f;
     int top_k = 40;             // <= 0: off
@@ -21,9 +24,13 @@ struct SamplingParams {
     int repeat_last_n = 64;         // window of history the penalties look at (-1: all)
     float presence_penalty = 0.0f;  // subtracted once per token present in the window
     float frequency_penalty = 0.0f; // subtracted per occurrence in the window
-    uint64_t seed = 0xFFFFFFFFFFFFFFFFull;  // all ones: seed from std::random_device
+    uint64_t seed = kRandomSeed;  // kRandomSeed: seed from std::random_device
     int n_logprobs = 0;         // top-n log-probabilities to report per token
 };
+
+// Throws rf::Error naming the first field out of range (NaN and infinities included); the
+// Sampler's constructor calls it.
+void check_sampling_params(const SamplingParams& params);
 
 struct TokenLogprob {
     int32_t token;

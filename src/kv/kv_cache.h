@@ -18,6 +18,9 @@ namespace rf {
 
 class Backend;
 
+// The largest context a sequence is given (2^24 tokens): block counts and positions stay int32.
+inline constexpr int32_t kMaxContext = 1 << 24;
+
 struct KvCacheConfig {
     int32_t n_blocks = 0;
     int32_t block_size = 16;

@@ -52,7 +52,7 @@ BpeModel::BpeModel(const Vocab& vocab, const TokenIndex& index, bool ignore_merg
         const size_t space = merge.size() > 1 ? merge.find(' ', 1) : std::string::npos;
         RF_CHECK(space != std::string::npos && space + 1 < merge.size(),
                  "tokenizer: merge {} '{}' is not of the form 'left right' (tokenizer.ggml.merges)",
-                 rank, merge);
+                 rank, printable_bytes(merge));
         const std::string_view left(merge.data(), space);
         const std::string_view right(merge.data() + space + 1, merge.size() - space - 1);
         joined.assign(left);

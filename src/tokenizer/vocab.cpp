@@ -58,6 +58,17 @@ void validate_vocab(const Vocab& vocab) {
              "tokenizer: unknown normalizer '{}' (supported: NFC)", vocab.normalizer);
 }
 
+std::string printable_bytes(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char ch : text) {
+        const auto b = static_cast<unsigned char>(ch);
+        if (b < 0x20 || b == 0x7f) out += fmt::format("\\x{:02x}", b);
+        else out += ch;
+    }
+    return out;
+}
+
 TokenIndex index_tokens(const Vocab& vocab) {
     TokenIndex index;
     index.reserve(vocab.tokens.size());
@@ -65,7 +76,7 @@ TokenIndex index_tokens(const Vocab& vocab) {
         if (vocab.tokens[id].empty()) continue;  // can never match text
         const auto [it, inserted] = index.emplace(vocab.tokens[id], id);
         RF_CHECK(inserted, "tokenizer: token {} '{}' duplicates token {} (tokenizer.ggml.tokens)",
-                 id, vocab.tokens[id], it->second);
+                 id, printable_bytes(vocab.tokens[id]), it->second);
     }
     return index;
 }

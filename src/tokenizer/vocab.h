@@ -79,6 +79,10 @@ struct Vocab {
 // "tokenizer: vocab has no merges (tokenizer.ggml.merges)". The Tokenizer constructor calls it.
 void validate_vocab(const Vocab& vocab);
 
+// `text` for an error message: control bytes (NUL included, which would end the message's C
+// string) written as \xNN, everything else as is.
+std::string printable_bytes(std::string_view text);
+
 // Token text -> id for every non-empty token; the views point into vocab.tokens (keep the Vocab
 // alive and unmodified). Throws rf::Error for a duplicate token text, as llama.cpp does.
 using TokenIndex = std::unordered_map<std::string_view, int32_t>;

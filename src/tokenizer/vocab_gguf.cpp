@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "formats/gguf/gguf_file.h"
 #include "formats/gguf/gguf_writer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace rf {
 namespace {
@@ -134,6 +135,15 @@ void vocab_to_gguf(const Vocab& vocab, GgufWriter& writer,
         if (const auto& v = vocab.*f.field) writer.set_bool(f.key, *v);
     if (!vocab.chat_template.empty()) writer.set_string(kChatTemplate, vocab.chat_template);
     if (!vocab.normalizer.empty()) writer.set_string(kGgufNormalizerKey, vocab.normalizer);
+}
+
+Tokenizer tokenizer_from_gguf(const GgufFile& gguf) {
+    Vocab vocab = vocab_from_gguf(gguf);  // (its errors name the file)
+    try {
+        return Tokenizer(std::move(vocab));
+    } catch (const Error& e) {
+        fail("gguf {}: {}", gguf.path(), e.what());
+    }
 }
 
 }  // namespace rf

@@ -28,6 +28,7 @@ namespace rf {
 
 class GgufFile;
 class GgufWriter;
+class Tokenizer;
 
 // The key of the normalizer field (no llama.cpp equivalent).
 inline constexpr const char* kGgufNormalizerKey = "tokenizer.rocmforge.normalizer";
@@ -36,6 +37,10 @@ inline constexpr const char* kGgufNormalizerKey = "tokenizer.rocmforge.normalize
 // Throws rf::Error naming the file, the key and the offending value, e.g.
 // "gguf model.gguf: tokenizer.ggml.token_type has type array<string>, expected an integer array".
 Vocab vocab_from_gguf(const GgufFile& gguf);
+
+// A Tokenizer of `gguf`'s vocabulary (vocab_from_gguf, then the merges and token index built):
+// every error names the file, also those of building the tokenizer.
+Tokenizer tokenizer_from_gguf(const GgufFile& gguf);
 
 // Writes the tokenizer keys of `vocab` (validated first) in llama.cpp's order: model, pre,
 // tokens, scores, token_type, merges, special token ids, add_* flags, chat template, then the

@@ -257,9 +257,14 @@ BenchReport run_bench(const BenchOptions& o,
     };
     RF_CHECK(o.model_path.empty() != o.synthetic.empty(),
              "bench: give exactly one of -m MODEL and --synthetic SHAPE:TYPE");
-    RF_CHECK(o.reps >= 1 && o.n_prompt >= 0 && o.n_gen >= 0 && o.n_batch >= 1,
-             "bench: -r {} must be >= 1, -p {} and -n {} >= 0, -b {} >= 1", o.reps, o.n_prompt,
-             o.n_gen, o.n_batch);
+    RF_CHECK(o.reps >= 1 && o.n_prompt >= 0 && o.n_gen >= 0 && o.n_batch >= 1 && o.depth >= 0,
+             "bench: -r {} must be >= 1, -p {}, -n {} and -d {} >= 0, -b {} >= 1", o.reps, o.n_prompt,
+             o.n_gen, o.depth, o.n_batch);
+    RF_CHECK(o.n_prompt > 0 || o.n_gen > 0, "bench: nothing to run (-p 0 and -n 0); give -p N and/or -n N");
+    // the context each test needs: the depth, the longer test and a margin, within kMaxContext
+    RF_CHECK(int64_t{o.depth} + std::max(o.n_prompt, o.n_gen) + 16 <= kMaxContext,
+             "bench: -d {} + max(-p {}, -n {}) tokens of context is above the largest supported, {}", o.depth, o.n_prompt,
+             o.n_gen, kMaxContext);
 
     if (o.priority != 0) {
         // All threads of the process (the pool is created below) inherit the nice value.

@@ -3,6 +3,7 @@
 #include "tools/hf_arch.h"
 
 #include <array>
+#include <cstdint>
 
 #include "core/error.h"
 #include "formats/gguf/gguf_writer.h"
@@ -94,6 +95,8 @@ void write_gguf_hparams(const HfConfig& c, const HfArchitecture& arch, const HfH
                         uint32_t file_type, GgufWriter& w) {
     const std::string a = arch.gguf_arch;
     auto u32 = [&](const std::string& key, int64_t v) {
+        if (v < 0 || v > int64_t{UINT32_MAX})
+            fail("convert: {}: the value {} for GGUF key '{}.{}' does not fit 32 bits", c.path(), v, a, key);
         w.set_u32(a + "." + key, static_cast<uint32_t>(v));
     };
     // TextModel.set_gguf_parameters
@@ -110,6 +113,10 @@ void write_gguf_hparams(const HfConfig& c, const HfArchitecture& arch, const HfH
 
     // rope_parameters (transformers >= 5) or rope_scaling, with rope_theta mirrored into it.
     nlohmann::json rope = nlohmann::json::object();
+    // (null is how configs say "none"; any other non-object is a broken file)
+    for (const char* key : {"rope_parameters", "rope_scaling"})
+        if (const nlohmann::json* r = c.find(key); r != nullptr && !r->is_null() && !r->is_object())
+            c.fail_field(key, "is " + r->dump() + ", expected an object (or null)");
     if (const nlohmann::json* r = c.find("rope_parameters"); r != nullptr && r->is_object())
         rope = *r;
     else if (const nlohmann::json* s = c.find("rope_scaling"); s != nullptr && s->is_object())

@@ -85,6 +85,8 @@ int64_t HfConfig::require_positive_int(const char* key) const {
     const std::optional<int64_t> v = get_int({key});
     if (!v) fail_field(key, "is missing");
     if (*v <= 0) fail_field(key, "is " + std::to_string(*v) + ", expected a positive integer");
+    // (every size of a model fits; a larger value is a broken file, not a model to allocate for)
+    if (*v > kMaxConfigInt) fail_field(key, "is " + std::to_string(*v) + ", above the largest accepted, " + std::to_string(kMaxConfigInt));
     return *v;
 }
 

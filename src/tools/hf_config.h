@@ -35,7 +35,9 @@ class HfConfig {
     std::optional<std::string> get_string(const std::string& key) const;
 
     // Throws "...: field 'x' is missing" when absent; integers must also be positive.
+    // In 1 .. kMaxConfigInt (2^24, as the GGUF reader's dimension bound).
     int64_t require_positive_int(const char* key) const;
+    static constexpr int64_t kMaxConfigInt = int64_t{1} << 24;
 
     // architectures[0]; throws when absent or not a non-empty array of strings.
     std::string architecture() const;

@@ -45,6 +45,8 @@ PerplexityResult compute_perplexity(Model& model, KvCache& kv, const std::vector
     KlBaseHeader header{static_cast<uint32_t>(n_vocab), static_cast<uint32_t>(opt.n_ctx),
                         static_cast<uint32_t>(n_windows), hash_tokens(used)};
     if (!opt.kl_base_path.empty()) {
+        RF_CHECK(!std::filesystem::is_directory(opt.kl_base_path),
+                 "{}: --kl-base names a directory; it takes a KL base file (written when missing)", opt.kl_base_path);
         if (std::filesystem::exists(opt.kl_base_path)) {
             kl_reader = std::make_unique<KlBaseReader>(opt.kl_base_path);
             const auto& h = kl_reader->header();

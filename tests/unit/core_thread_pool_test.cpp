@@ -79,5 +79,16 @@ TEST(ThreadPool, ChunkExceptionsReachTheCaller) {
     EXPECT_EQ(sum.load(), 999 * 1000 / 2);
 }
 
+
+TEST(ThreadPool, RefusesMoreThreadsThanItsBoundNamingTheOption) {
+    try {
+        ThreadPool pool(ThreadPool::kMaxThreads + 1);
+        ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("513 CPU threads requested (-t/--threads); at most 512"), std::string::npos)
+            << e.what();
+    }
+}
+
 }  // namespace
 }  // namespace rf

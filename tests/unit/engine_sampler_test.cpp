@@ -129,5 +129,50 @@ TEST(Sampler, RejectsBadParameters) {
     EXPECT_THROW(Sampler{p}, Error);
 }
 
+
+TEST(Sampler, RefusesValuesOutOfRangeNamingTheField) {
+    const float nan = std::nanf(""), inf = INFINITY;
+    const auto refused = [](SamplingParams p, const std::string& part) {
+        try {
+            Sampler s(p);
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+            return;
+        }
+        ADD_FAILURE() << part << ": accepted";
+    };
+    SamplingParams p;
+    p.temperature = nan;
+    refused(p, "temperature must be finite and >= 0 (got nan)");
+    p = {};
+    p.temperature = -0.5f;
+    refused(p, "temperature must be finite and >= 0 (got -0.5)");
+    p = {};
+    p.top_p = nan;
+    refused(p, "top_p must be > 0");
+    p = {};
+    p.min_p = nan;
+    refused(p, "min_p must be < 1");
+    p = {};
+    p.repeat_penalty = inf;
+    refused(p, "repeat_penalty must be finite and > 0");
+    p = {};
+    p.repeat_last_n = -2;
+    refused(p, "repeat_last_n must be >= -1 (-1: all; got -2)");
+    p = {};
+    p.presence_penalty = nan;
+    refused(p, "presence_penalty must be finite");
+    p = {};
+    p.frequency_penalty = -inf;
+    refused(p, "frequency_penalty must be finite (got -inf)");
+    // the documented "off" values stay valid
+    p = {};
+    p.top_k = -1;
+    p.top_p = 1.5f;
+    p.min_p = -0.1f;
+    p.repeat_last_n = -1;
+    EXPECT_NO_THROW(check_sampling_params(p));
+}
+
 }  // namespace
 }  // namespace rf

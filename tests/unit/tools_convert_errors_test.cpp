@@ -76,6 +76,18 @@ TEST(ToolsConvertErrors, BadConfigFields) {
     m.config["num_hidden_layers"] = 2;
     m.config["num_key_value_heads"] = 3;
     expect_failure(m.write("bad-kv"), {"num_key_value_heads", "is 3", "num_attention_heads 2"});
+    // sizes no model has (an allocation for them would exhaust memory), values that do not fit the
+    // GGUF's u32 fields, and a rope block that is not an object: refused, never truncated or ignored
+    m.config["num_key_value_heads"] = 1;
+    m.config["num_hidden_layers"] = 1000000000000LL;
+    expect_failure(m.write("huge-layers"), {"field 'num_hidden_layers' is 1000000000000", "above the largest accepted"});
+    m.config["num_hidden_layers"] = 2;
+    m.config["max_position_embeddings"] = (1LL << 32) + 5;
+    expect_failure(m.write("huge-context"), {"4294967301", "context_length", "does not fit 32 bits"});
+    m.config["max_position_embeddings"] = 4096;
+    m.config["rope_parameters"] = "x";
+    expect_failure(m.write("rope-string"), {"field 'rope_parameters' is \"x\", expected an object"});
+    m.config.erase("rope_parameters");
     std::ofstream(m.write("broken-json") / "config.json") << "{\"hidden_size\": ";
     expect_failure(test::convert_dir() / "synthetic" / "broken-json",
                    {"config.json", "invalid JSON"});
