@@ -83,7 +83,12 @@ void add_template_command(CLI::App& app) {
         RF_CHECK(ctx.is_object(), "{}: the context must be a JSON object", o->context_file);
         const auto gguf = open_model_file(o->model);
         const Tokenizer tok(tokenizer_from_gguf(*gguf));
-        const std::string out = render_chat(tok, ctx);
+        std::string out;
+        try {
+            out = render_chat(tok, ctx);
+        } catch (const Error& e) {
+            fail("{}: {}", o->context_file, e.what());  // (the template's errors name its line, not the file)
+        }
         std::fwrite(out.data(), 1, out.size(), stdout);
     });
 }

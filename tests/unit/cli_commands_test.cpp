@@ -45,6 +45,11 @@ TEST(CliTemplate, RendersTheModelTemplateAndRejectsBadJson) {
     const auto bad = test::run_cli("template -f " + test::quote(ctx));
     EXPECT_EQ(bad.exit_code, 1);
     EXPECT_NE(bad.err.find("not valid JSON"), std::string::npos) << bad.err;
+    // valid JSON the template cannot use: the error names the file as well as the template's line
+    std::ofstream(ctx) << R"({"messages": "x"})";
+    const auto unusable = test::run_cli("template -f " + test::quote(ctx));
+    EXPECT_EQ(unusable.exit_code, 1);
+    EXPECT_NE(unusable.err.find(ctx.string() + ": chat template"), std::string::npos) << unusable.err;
 }
 
 TEST(CliRun, StreamsOnlyTheGeneratedTextAndReportsSpeedOnStderr) {

@@ -252,7 +252,7 @@ const std::vector<Case>& cases() {
          [](RawGguf& g) {
              g.tensors[0].ne = {1ull << 32, 1ull << 32};
          },
-         "tensor 'w0': element count overflows int64 at ne[1] = 4294967296"},
+         "tensor 'w0': element count of shape [4294967296, 4294967296] overflows int64 (at ne[1])"},
         {"byte size overflow",
          [](RawGguf& g) {
              g.tensors[0].ne = {1ull << 62, 1};

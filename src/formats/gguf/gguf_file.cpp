@@ -286,9 +286,9 @@ void GgufFile::parse() {
             if (ne == 0) cur.fail("dimension ne[{}] is 0", d);
             if (ne > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
                 cur.fail("dimension ne[{}] = {} does not fit in int64", d, ne);
-            if (__builtin_mul_overflow(n_elements, static_cast<int64_t>(ne), &n_elements))
-                cur.fail("element count overflows int64 at ne[{}] = {}", d, ne);
             t.ne.push_back(static_cast<int64_t>(ne));
+            if (__builtin_mul_overflow(n_elements, static_cast<int64_t>(ne), &n_elements))
+                cur.fail("element count of shape [{}] overflows int64 (at ne[{}])", fmt::join(t.ne, ", "), d);
         }
         const uint32_t type_id = cur.read<uint32_t>("type");
         const std::optional<TensorTypeTraits> tr = tensor_type_traits(type_id);
