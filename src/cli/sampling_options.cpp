@@ -1,10 +1,25 @@
 #include "cli/sampling_options.h"
 
+#include <charconv>
 #include <limits>
+#include <string>
 
 #include "cli/option_checks.h"
 
 namespace rf::cli {
+namespace {
+
+// "-1" (llama.cpp's "random seed") or an unsigned 64-bit integer.
+uint64_t parse_seed(const std::string& v) {
+    if (v == "-1") return kRandomSeed;
+    uint64_t seed = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
+    if (ec != std::errc() || end != v.data() + v.size())
+        throw CLI::ValidationError("--seed", "must be -1 (random) or an integer in [0, 2^64) (got " + v + ")");
+    return seed;
+}
+
+}  // namespace
 
 void add_sampling_options(CLI::App* cmd, GenerateOptions& g, uint64_t& seed, bool& seed_set) {
     SamplingParams& s = g.sampling;
@@ -18,7 +33,14 @@ void add_sampling_options(CLI::App* cmd, GenerateOptions& g, uint64_t& seed, boo
         ->check(CLI::Range(-1, std::numeric_limits<int>::max()));
     cmd->add_option("--presence-penalty", s.presence_penalty, "presence penalty")->check(kFinite);
     cmd->add_option("--frequency-penalty", s.frequency_penalty, "frequency penalty")->check(kFinite);
-    cmd->add_option("--seed", seed, "random seed (same seed, same output; -1: a random seed, the default)")->each([&](const std::string&) { seed_set = true; });
+    // (parsed here: CLI11 versions differ on whether "-1" converts to an unsigned integer)
+    cmd->add_option_function<std::string>(
+        "--seed",
+        [&seed, &seed_set](const std::string& v) {
+            seed = parse_seed(v);
+            seed_set = true;
+        },
+        "random seed (same seed, same output; -1: a random seed, the default)");
     cmd->add_option("--stop", g.stop, "stop string (repeatable)")->check(kNonEmpty);
     cmd->add_flag("--ignore-eos", g.ignore_eos, "keep generating past end-of-generation tokens");
     cmd->add_option("-b,--batch-size", g.n_batch, "prompt tokens per forward step (chunked prefill)")

@@ -38,6 +38,8 @@ TEST(CliOptionErrors, SamplingValuesOutOfRange) {
         {run + "--repeat-last-n -7", "--repeat-last-n"},
         {run + "--stop ''", "--stop: an empty string is not a valid value"},
         {run + "--top-p nan", "sampling: top_p must be > 0 (got nan)"},
+        {run + "--seed abc", "--seed: must be -1 (random) or an integer in [0, 2^64) (got abc)"},
+        {run + "--seed -2", "(got -2)"},
     });
 }
 
