@@ -6,8 +6,8 @@
 #include <utility>
 
 #include "cli/commands.h"
-#include "cli/option_checks.h"
 #include "cli/model_options.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "engine/loaded_model.h"
 #include "engine/session.h"

@@ -2,8 +2,8 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "cli/option_checks.h"
 #include "cli/model_options.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "engine/loaded_model.h"
 #include "tools/perplexity.h"

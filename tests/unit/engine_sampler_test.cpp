@@ -132,41 +132,32 @@ TEST(Sampler, RejectsBadParameters) {
 
 TEST(Sampler, RefusesValuesOutOfRangeNamingTheField) {
     const float nan = std::nanf(""), inf = INFINITY;
-    const auto refused = [](SamplingParams p, const std::string& part) {
+    struct Case {
+        void (*set)(SamplingParams&, float nan, float inf);
+        const char* message;
+    };
+    const Case cases[] = {
+        {[](SamplingParams& p, float n, float) { p.temperature = n; }, "temperature must be finite and >= 0 (got nan)"},
+        {[](SamplingParams& p, float, float) { p.temperature = -0.5f; }, "temperature must be finite and >= 0 (got -0.5)"},
+        {[](SamplingParams& p, float n, float) { p.top_p = n; }, "top_p must be > 0"},
+        {[](SamplingParams& p, float n, float) { p.min_p = n; }, "min_p must be < 1"},
+        {[](SamplingParams& p, float, float i) { p.repeat_penalty = i; }, "repeat_penalty must be finite and > 0"},
+        {[](SamplingParams& p, float, float) { p.repeat_last_n = -2; }, "repeat_last_n must be >= -1 (-1: all; got -2)"},
+        {[](SamplingParams& p, float n, float) { p.presence_penalty = n; }, "presence_penalty must be finite"},
+        {[](SamplingParams& p, float, float i) { p.frequency_penalty = -i; }, "frequency_penalty must be finite (got -inf)"},
+    };
+    for (const Case& c : cases) {
+        SamplingParams p;
+        c.set(p, nan, inf);
         try {
             Sampler s(p);
+            ADD_FAILURE() << c.message << ": accepted";
         } catch (const Error& e) {
-            EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-            return;
+            EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos) << e.what();
         }
-        ADD_FAILURE() << part << ": accepted";
-    };
-    SamplingParams p;
-    p.temperature = nan;
-    refused(p, "temperature must be finite and >= 0 (got nan)");
-    p = {};
-    p.temperature = -0.5f;
-    refused(p, "temperature must be finite and >= 0 (got -0.5)");
-    p = {};
-    p.top_p = nan;
-    refused(p, "top_p must be > 0");
-    p = {};
-    p.min_p = nan;
-    refused(p, "min_p must be < 1");
-    p = {};
-    p.repeat_penalty = inf;
-    refused(p, "repeat_penalty must be finite and > 0");
-    p = {};
-    p.repeat_last_n = -2;
-    refused(p, "repeat_last_n must be >= -1 (-1: all; got -2)");
-    p = {};
-    p.presence_penalty = nan;
-    refused(p, "presence_penalty must be finite");
-    p = {};
-    p.frequency_penalty = -inf;
-    refused(p, "frequency_penalty must be finite (got -inf)");
+    }
     // the documented "off" values stay valid
-    p = {};
+    SamplingParams p;
     p.top_k = -1;
     p.top_p = 1.5f;
     p.min_p = -0.1f;
