@@ -31,6 +31,7 @@ void add_perplexity_command(CLI::App& app) {
         LoadOptions lo = to_load_options(o->model);
         lo.n_ctx = o->ppl.n_ctx;
         lo.n_batch = o->ppl.n_batch;
+        o->ppl.text_name = o->file;
         LoadedModel lm(lo);
         // Special-token text in the file (e.g. <|endoftext|> between documents) is parsed as the
         // special token, as Hugging Face tokenizers and llama.cpp do.

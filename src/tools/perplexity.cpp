@@ -30,7 +30,7 @@ PerplexityResult compute_perplexity(Model& model, KvCache& kv, const std::vector
                                     const std::function<void(const WindowResult&)>& on_window) {
     RF_CHECK(opt.n_ctx >= 2, "perplexity: --ctx must be at least 2 (got {})", opt.n_ctx);
     int32_t n_windows = static_cast<int32_t>(tokens.size() / static_cast<size_t>(opt.n_ctx));
-    RF_CHECK(n_windows > 0, "perplexity: the text has {} tokens, fewer than one window of {} (--ctx)",
+    RF_CHECK(n_windows > 0, "perplexity: {} has {} tokens, fewer than one window of {} (--ctx)", opt.text_name,
              tokens.size(), opt.n_ctx);
     if (opt.max_windows > 0) n_windows = std::min(n_windows, opt.max_windows);
     const int32_t n_vocab = model.n_vocab();

@@ -22,6 +22,7 @@ struct PerplexityOptions {
     std::string kl_base_path;        // empty: no KL; missing file: write it; existing: compare
     int32_t bos_id = -1;             // >= 0: the first token of every window is replaced by it
                                      // (models that expect BOS, as llama.cpp's perplexity does)
+    std::string text_name = "the text";  // how errors name the scored text (the CLI: its file)
 };
 
 struct WindowResult {

@@ -89,6 +89,15 @@ TEST(CliOptionErrors, InputFilesThatAreNotText) {
     EXPECT_NE(r.err.find("--kl-base names a directory"), std::string::npos) << r.err;
 }
 
+TEST(CliOptionErrors, PerplexityTextShorterThanOneWindowNamesTheFile) {
+    const auto text = test::temp_dir() / "cli_ppl_short.txt";
+    std::ofstream(text) << "Too short.";
+    const auto r = test::run_cli("perplexity --device cpu -f " + test::quote(text) + " --ctx 64");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("perplexity: " + text.string() + " has "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("fewer than one window of 64 (--ctx)"), std::string::npos) << r.err;
+}
+
 TEST(CliOptionErrors, LogitsOutputIsCheckedBeforeTheModelRunsAndNotLeftBehindOnFailure) {
     const auto r = test::run_cli("logits --device cpu --text hi --out /nonexistent-dir/x.f32");
     EXPECT_EQ(r.exit_code, 1);
