@@ -24,6 +24,7 @@ struct RunOptions {
     uint64_t seed = 0;
     bool seed_set = false;
     std::string prompt;
+    std::string prompt_file;  // -f: the prompt read from this file
     bool chat = false;
     std::string system;
 };
@@ -42,7 +43,7 @@ void print_stats(const GenerateResult& r) {
 }
 
 void run_completion(LoadedModel& lm, const RunOptions& o) {
-    RF_CHECK(!o.prompt.empty(), "run: no prompt; pass -p TEXT (or --chat)");
+    RF_CHECK(!o.prompt.empty(), "run: no prompt; pass -p TEXT or -f FILE (or --chat)");
     const auto ids = lm.tokenizer().encode(o.prompt, /*add_special=*/true, /*parse_special=*/true);
     Session session(lm.model(), lm.kv(), lm.n_ctx());
     const GenerateResult r = generate(session, lm.tokenizer(), ids, o.gen, print_piece);
@@ -100,13 +101,17 @@ void add_run_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("run", "Generate text (streams to stdout; speed to stderr)");
     add_model_options(cmd, opts->model);
     add_sampling_options(cmd, opts->gen, opts->seed, opts->seed_set);
-    cmd->add_option("-p,--prompt", opts->prompt, "prompt (in chat mode: the first user message)");
+    auto* prompt = cmd->add_option("-p,--prompt", opts->prompt, "prompt (in chat mode: the first user message)");
+    cmd->add_option("-f,--file", opts->prompt_file, "read the prompt from a file ('-' = stdin; not with --chat)")
+        ->excludes(prompt);
     cmd->add_flag("--chat", opts->chat, "apply the chat template and keep a conversation (user turns from stdin)");
     cmd->add_option("--system", opts->system, "system message (chat mode)");
     cmd->callback([opts] {
         RunOptions& o = *opts;
         if (o.seed_set) o.gen.sampling.seed = o.seed;
         RF_CHECK(o.chat || o.system.empty(), "run: --system sets the chat's system message; it needs --chat");
+        RF_CHECK(!o.chat || o.prompt_file.empty(), "run: --chat reads its turns from stdin; -f is for a completion's prompt");
+        if (!o.prompt_file.empty()) o.prompt = read_text_file(o.prompt_file);
         check_sampling_params(o.gen.sampling);  // before the model is loaded
         LoadOptions lo = to_load_options(o.model);
         lo.n_batch = o.gen.n_batch;

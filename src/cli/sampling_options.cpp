@@ -23,7 +23,8 @@ uint64_t parse_seed(const std::string& v) {
 
 void add_sampling_options(CLI::App* cmd, GenerateOptions& g, uint64_t& seed, bool& seed_set) {
     SamplingParams& s = g.sampling;
-    cmd->add_option("-n,--n-predict", g.max_tokens, "tokens to generate")->check(kNonNegative);
+    cmd->add_option("-n,--n-predict", g.max_tokens, "tokens to generate (-1: until end of generation or a full context)")
+        ->check(CLI::Range(-1, std::numeric_limits<int>::max()));
     cmd->add_option("--temp", s.temperature, "temperature (0: greedy)")->check(kNonNegative);
     cmd->add_option("--top-k", s.top_k, "top-k (0: off)")->check(kNonNegative);
     cmd->add_option("--top-p", s.top_p, "top-p (1: off)")->check(CLI::Range(1e-6, 1.0));

@@ -126,6 +126,7 @@ GenerateResult generate(Session& session, const Tokenizer& tokenizer, std::span<
     GenerateResult res;
     res.n_prompt = static_cast<int32_t>(prompt.size());
     RF_CHECK(!prompt.empty() || session.length() > 0, "generate: empty prompt");
+    RF_CHECK(opt.max_tokens >= -1, "generate: max_tokens {} (-1: unlimited, else >= 0)", opt.max_tokens);
 
     TokenPicker picker(session, opt.sampling);
     const auto t0 = clock::now();
@@ -155,11 +156,12 @@ GenerateResult generate(Session& session, const Tokenizer& tokenizer, std::span<
 
     res.finish = FinishReason::Length;
     const bool pipelined = picker.pipelined();
-    if (pipelined && opt.max_tokens > 0) picker.start_pick();
-    for (int32_t i = 0; i < opt.max_tokens; ++i) {
+    const bool unlimited = opt.max_tokens < 0;  // until end of generation, a stop or a full context
+    if (pipelined && opt.max_tokens != 0) picker.start_pick();
+    for (int32_t i = 0; unlimited || i < opt.max_tokens; ++i) {
         // Pipelined: the step feeding token i is launched before token i is known, when nothing
         // that does not depend on token i ends generation first (the same checks as below).
-        const bool last = i + 1 == opt.max_tokens;
+        const bool last = !unlimited && i + 1 == opt.max_tokens;
         const bool room = session.length() < session.n_ctx();
         const bool ahead = pipelined && !last && room;
         if (ahead) picker.feed_pending();

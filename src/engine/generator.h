@@ -21,7 +21,7 @@ enum class FinishReason { Length, Stop, EndOfGeneration, ContextFull, Cancelled 
 const char* finish_reason_name(FinishReason r);
 
 struct GenerateOptions {
-    int32_t max_tokens = 128;
+    int32_t max_tokens = 128;  // -1: until end of generation, a stop string or a full context
     SamplingParams sampling;
     std::vector<std::string> stop;
     bool ignore_eos = false;

@@ -66,6 +66,28 @@ TEST(CliRun, StreamsOnlyTheGeneratedTextAndReportsSpeedOnStderr) {
     EXPECT_NE(too_long.err.find("more than the context size 8"), std::string::npos) << too_long.err;
 }
 
+TEST(CliRun, PromptFromAFileAndTokensUntilTheContextIsFull) {
+    const auto prompt = test::temp_dir() / "cli_run_prompt.txt";
+    std::ofstream(prompt) << "The Python interpreter";
+    const auto from_file = test::run_cli("run --device cpu -f " + test::quote(prompt) + " -n 12 --temp 0");
+    ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+    EXPECT_EQ(from_file.out.rfind(" is compiled to work with the compiled Python", 0), 0u) << from_file.out;
+    // -n -1 (as llama.cpp): until end of generation or a full context; with --ignore-eos the context
+    // of 40 tokens fills: 4 prompt tokens (with BOS: the stats line says how many) + the rest generated
+    const auto unlimited = test::run_cli("run --device cpu -c 40 -f " + test::quote(prompt) + " -n -1 --temp 0 --ignore-eos");
+    ASSERT_EQ(unlimited.exit_code, 0) << unlimited.err;
+    EXPECT_NE(unlimited.err.find("finish: context_full"), std::string::npos) << unlimited.err;
+    const int n_prompt = std::stoi(unlimited.err.substr(unlimited.err.find("prompt: ") + 8));
+    EXPECT_NE(unlimited.err.find("generation: " + std::to_string(40 - n_prompt + 1) + " tokens"), std::string::npos)
+        << unlimited.err;
+    const auto both = test::run_cli("run --device cpu -p hi -f " + test::quote(prompt));
+    EXPECT_NE(both.exit_code, 0);
+    EXPECT_NE(both.err.find("excludes"), std::string::npos) << both.err;
+    const auto below = test::run_cli("run --device cpu -p hi -n -2");
+    EXPECT_NE(below.exit_code, 0);
+    EXPECT_NE(below.err.find("--n-predict"), std::string::npos) << below.err;
+}
+
 TEST(CliRun, ChatKeepsTheConversation) {
     const auto r = test::run_cli("run --device cpu --chat --system 'Be brief.' -n 6 --temp 0", "What is a list?\nAnd a dict?\n");
     ASSERT_EQ(r.exit_code, 0) << r.err;
