@@ -20,7 +20,8 @@ void add_perplexity_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("perplexity", "Perplexity of a text file (and KL divergence vs a base run)");
     add_model_options(cmd, o->model, /*with_context=*/false);
     cmd->add_option("-f,--file", o->file, "text file")->required();
-    cmd->add_option("--ctx", o->ppl.n_ctx, "window size in tokens")->check(CLI::Range(2, 1 << 20));
+    cmd->add_option("-c,--ctx-size,--ctx", o->ppl.n_ctx, "window size in tokens (as llama-perplexity's -c)")
+        ->check(CLI::Range(2, 1 << 20));
     cmd->add_option("-b,--batch-size", o->ppl.n_batch, "tokens per forward step")->check(kPositive);
     cmd->add_option("--chunks", o->ppl.max_windows, "score at most this many windows (0: all)")
         ->check(kNonNegative);

@@ -92,7 +92,7 @@ TEST(CliOptionErrors, InputFilesThatAreNotText) {
 TEST(CliOptionErrors, PerplexityTextShorterThanOneWindowNamesTheFile) {
     const auto text = test::temp_dir() / "cli_ppl_short.txt";
     std::ofstream(text) << "Too short.";
-    const auto r = test::run_cli("perplexity --device cpu -f " + test::quote(text) + " --ctx 64");
+    const auto r = test::run_cli("perplexity --device cpu -f " + test::quote(text) + " -c 64");  // (-c as llama-perplexity's)
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("perplexity: " + text.string() + " has "), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("fewer than one window of 64 (--ctx)"), std::string::npos) << r.err;
