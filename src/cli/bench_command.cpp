@@ -22,14 +22,18 @@ void add_bench_command(CLI::App& app) {
         "q5_0 | q5_1 | q8_0 | q2_k | q3_k | q4_k | q5_k | q6_k | q4_k_m | q5_k_m");
     m->excludes(s);
     s->excludes(m);
-    cmd->add_option("-p,--n-prompt", o->n_prompt, "prompt tokens of the pp test (0: none)")
+    cmd->add_option("-p,--n-prompt", o->n_prompt, "prompt tokens of the pp test, or a list: 512,1024 (0: none)")
+        ->delimiter(',')
         ->check(kNonNegative);
-    cmd->add_option("-n,--n-gen", o->n_gen, "generated tokens of the tg test (0: none)")
+    cmd->add_option("-n,--n-gen", o->n_gen, "generated tokens of the tg test, or a list (0: none)")
+        ->delimiter(',')
         ->check(kNonNegative);
     cmd->add_option("-b,--batch-size", o->n_batch, "tokens per forward step in pp")
         ->check(kPositive);
     cmd->add_option("-d,--depth", o->depth,
-                    "tokens already in the context when each test starts (prefilled, not timed), e.g. 8192")
+                    "tokens already in the context when each test starts (prefilled, not timed), e.g. 8192, or a "
+                    "list: 0,8192,32768")
+        ->delimiter(',')
         ->check(kNonNegative);
     cmd->add_option("-r,--repetitions", o->reps, "timed runs per test (the median is shown)")
         ->check(kPositive);

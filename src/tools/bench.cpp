@@ -4,6 +4,7 @@
 #include "engine/sampler.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <sys/resource.h>
 
@@ -257,14 +258,18 @@ BenchReport run_bench(const BenchOptions& o,
     };
     RF_CHECK(o.model_path.empty() != o.synthetic.empty(),
              "bench: give exactly one of -m MODEL and --synthetic SHAPE:TYPE");
-    RF_CHECK(o.reps >= 1 && o.n_prompt >= 0 && o.n_gen >= 0 && o.n_batch >= 1 && o.depth >= 0,
-             "bench: -r {} must be >= 1, -p {}, -n {} and -d {} >= 0, -b {} >= 1", o.reps, o.n_prompt,
-             o.n_gen, o.depth, o.n_batch);
-    RF_CHECK(o.n_prompt > 0 || o.n_gen > 0, "bench: nothing to run (-p 0 and -n 0); give -p N and/or -n N");
+    const auto all_of = [](const std::vector<int>& v, auto pred) { return std::all_of(v.begin(), v.end(), pred); };
+    const auto non_negative = [](int v) { return v >= 0; };
+    const auto max_of = [](const std::vector<int>& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); };
+    RF_CHECK(o.reps >= 1 && o.n_batch >= 1 && all_of(o.n_prompt, non_negative) && all_of(o.n_gen, non_negative) &&
+                 all_of(o.depth, non_negative) && !o.depth.empty(),
+             "bench: -r {} must be >= 1, -b {} >= 1, every -p [{}], -n [{}] and -d [{}] >= 0 (and one -d at least)", o.reps,
+             o.n_batch, fmt::join(o.n_prompt, ","), fmt::join(o.n_gen, ","), fmt::join(o.depth, ","));
+    RF_CHECK(max_of(o.n_prompt) > 0 || max_of(o.n_gen) > 0, "bench: nothing to run (-p 0 and -n 0); give -p N and/or -n N");
     // the context each test needs: the depth, the longer test and a margin, within kMaxContext
-    RF_CHECK(int64_t{o.depth} + std::max(o.n_prompt, o.n_gen) + 16 <= kMaxContext,
-             "bench: -d {} + max(-p {}, -n {}) tokens of context is above the largest supported, {}", o.depth, o.n_prompt,
-             o.n_gen, kMaxContext);
+    RF_CHECK(int64_t{max_of(o.depth)} + std::max(max_of(o.n_prompt), max_of(o.n_gen)) + 16 <= kMaxContext,
+             "bench: -d {} + max(-p {}, -n {}) tokens of context is above the largest supported, {}", max_of(o.depth),
+             max_of(o.n_prompt), max_of(o.n_gen), kMaxContext);
 
     if (o.priority != 0) {
         // All threads of the process (the pool is created below) inherit the nice value.
@@ -317,13 +322,14 @@ BenchReport run_bench(const BenchOptions& o,
     };
     log(measure().describe());
 
-    const int32_t n_ctx = o.depth + std::max(o.n_prompt, o.n_gen) + 16;
-    const std::vector<int32_t> prefix = random_tokens(o.depth, model.n_vocab(), o.seed + 3);
+    const int32_t n_ctx = max_of(o.depth) + std::max(max_of(o.n_prompt), max_of(o.n_gen)) + 16;
     KvCache kv(*backend, {(n_ctx + 15) / 16 + 1, 16, o.kv_codec}, model.kv_layer_shapes());
     const std::string backend_name =
         cpu_backend ? fmt::format("cpu {}", cpu::cpu_isa_name(cpu::cpu_isa())) : backend->name();
 
-    auto run_test = [&](bool tg, int n) {  // one test: warm-up, then o.reps timed runs
+    // one test after `depth` random tokens: warm-up, then o.reps timed runs
+    auto run_test = [&](bool tg, int n, int depth) {
+        const std::vector<int32_t> prefix = random_tokens(depth, model.n_vocab(), o.seed + 3);
         const auto tokens = random_tokens(n, model.n_vocab(), o.seed + (tg ? 2 : 1));
         // Warm-up on a short run of the same kind after the same prefix: faults in every weight
         // page, sizes workspaces and scratch, and runs the kernels of the timed steps once (pp:
@@ -348,7 +354,7 @@ BenchReport run_bench(const BenchOptions& o,
         row.backend = backend_name;
         row.threads = cpu_backend ? cpu_backend->pool().size() : 0;
         row.test = fmt::format("{}{}", tg ? "tg" : "pp", n);
-        if (o.depth > 0) row.test += fmt::format(" @ d{}", o.depth);
+        if (depth > 0) row.test += fmt::format(" @ d{}", depth);
         OpProfiler* prof = o.profile && cpu_backend ? &cpu_backend->profiler() : nullptr;
         if (prof) {
             prof->reset();
@@ -358,7 +364,7 @@ BenchReport run_bench(const BenchOptions& o,
         // 0 .. n-1 read by tokens 1 .. n)
         const double token_bytes =
             static_cast<double>(weight_bytes_per_token) +
-            static_cast<double>(kv_bytes_per_position(model, o.kv_codec)) * (o.depth + (n + 1) / 2.0);
+            static_cast<double>(kv_bytes_per_position(model, o.kv_codec)) * (depth + (n + 1) / 2.0);
         double wall = 0;
         std::vector<double> fractions;
         const bool gpu = dynamic_cast<GpuBackend*>(backend.get()) != nullptr;
@@ -394,8 +400,12 @@ BenchReport run_bench(const BenchOptions& o,
         }
         report.rows.push_back(row);
     };
-    if (o.n_prompt > 0) run_test(false, o.n_prompt);
-    if (o.n_gen > 0) run_test(true, o.n_gen);
+    for (const int depth : o.depth) {  // (llama-bench's order: the pp tests, then the tg tests, per depth)
+        for (const int n : o.n_prompt)
+            if (n > 0) run_test(false, n, depth);
+        for (const int n : o.n_gen)
+            if (n > 0) run_test(true, n, depth);
+    }
     std::vector<double> reads;
     double lo = measured[0].read_gbs, hi = lo;
     for (const Bandwidth& b : measured) {

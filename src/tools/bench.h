@@ -1,6 +1,6 @@
 // `rocmforge bench`: prompt processing (pp) and generation (tg) throughput of a model, like
 // llama-bench. pp<N>: one sequence, N random tokens fed in batches of n_batch; tg<N>: N tokens
-// fed one at a time from an empty context. Each test runs once untimed (warm-up: pages faulted,
+// fed one at a time after the depth's random tokens (none by default). Each test runs once untimed (warm-up: pages faulted,
 // caches and pools sized), then `reps` timed runs; the table shows the median and the slowest and
 // fastest run.
 //
@@ -23,10 +23,12 @@ namespace rf {
 struct BenchOptions {
     std::string model_path;  // a GGUF file, or
     std::string synthetic;   // SHAPE:TYPE (tools/synthetic_model.h)
-    int n_prompt = 512;      // 0: no pp test
-    int n_gen = 128;         // 0: no tg test
+    // As llama-bench's lists: a pp test per positive n_prompt and a tg test per positive n_gen (0:
+    // none), each at every depth (tokens already in the context when a test starts, -d).
+    std::vector<int> n_prompt = {512};
+    std::vector<int> n_gen = {128};
     int n_batch = 512;       // tokens per forward step in pp
-    int depth = 0;           // tokens already in the context when a test starts (llama-bench -d)
+    std::vector<int> depth = {0};
     int reps = 3;
     int threads = 0;  // CPU threads (0: all cores)
     std::string device = "auto";

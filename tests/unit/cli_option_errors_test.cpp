@@ -60,6 +60,7 @@ TEST(CliOptionErrors, SizesBeyondWhatCanWork) {
         {"run --device cpu -p hi -n 4 -t 1000", "1000 CPU threads requested (-t/--threads); at most 512"},
         {"run --device cpu -p hi -n 4 -c 2147483647", "context size 2147483647 (--ctx-size) is above the largest supported"},
         {"bench --synthetic tiny:q8_0 --device cpu -d 2147483640 -n 4", "bench: -d 2147483640 + max(-p 512, -n 4) tokens of context"},
+        {"bench --synthetic tiny:q8_0 --device cpu -d 0,-5 -n 4", "--depth: must be a finite number >= 0 (got -5)"},
         {"tokenize --decode --text '[4294967296]'", "token id 4294967296 is out of range [0, 8192)"},
         {"tokenize --decode --text '[-1]'", "token id -1 is out of range"},
         {"quantize /nonexistent.gguf out.gguf q4_0 -t -3", "--threads: must be a finite number >= 0 (got -3)"},

@@ -111,8 +111,8 @@ TEST(SyntheticModel, LoadsThroughTheModelPathAndRuns) {
 TEST(Bench, RunsTinySyntheticEndToEnd) {
     BenchOptions o;
     o.synthetic = "tiny:q4_k_m";
-    o.n_prompt = 8;
-    o.n_gen = 4;
+    o.n_prompt = {8};
+    o.n_gen = {4};
     o.reps = 2;
     o.threads = 2;
     o.device = "cpu";
@@ -183,13 +183,34 @@ TEST(Bench, GraphWorkNoteNamesARunsOneOffGraphWork) {
     EXPECT_EQ(graph_work_note(run), "graphs: 1 eager steps, 2 instantiations, 3 updates, 413 us building");
 }
 
+TEST(Bench, ListsRunEveryTestAtEveryDepth) {
+    // (as llama-bench's -p 4,8 -n 2 -d 0,4: the pp tests, then the tg tests, per depth; 0 runs nothing)
+    BenchOptions o;
+    o.synthetic = "tiny:q8_0";
+    o.n_prompt = {4, 0, 8};
+    o.n_gen = {2};
+    o.depth = {0, 4};
+    o.reps = 1;
+    o.threads = 1;
+    o.device = "cpu";
+    o.bandwidth_bytes = size_t{1} << 20;
+    const BenchReport r = run_bench(o);
+    std::vector<std::string> tests;
+    for (const auto& row : r.rows) tests.push_back(row.test);
+    EXPECT_EQ(tests, (std::vector<std::string>{"pp4", "pp8", "tg2", "pp4 @ d4", "pp8 @ d4", "tg2 @ d4"}));
+    o.depth = {0, -1};
+    EXPECT_THROW(run_bench(o), Error);
+    o.depth = {};
+    EXPECT_THROW(run_bench(o), Error);
+}
+
 TEST(Bench, PriorityIsApplied) {
     int nice_after = 0;
     std::thread t([&] {
         BenchOptions o;
         o.synthetic = "tiny:q8_0";
-        o.n_prompt = 2;
-        o.n_gen = 1;
+        o.n_prompt = {2};
+        o.n_gen = {1};
         o.reps = 1;
         o.threads = 1;
         o.device = "cpu";
