@@ -9,6 +9,12 @@
 #include <algorithm>
 #include <memory>
 #include <numeric>
+#include <sstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/gpu/step_trace.cuh"
@@ -298,6 +304,27 @@ TEST(GpuStep, StepTraceStampsEveryLaunchOfADecodeStep) {
     gpu().release(buf);
     ASSERT_EQ(outs[0].size(), outs[1].size());
     for (size_t i = 0; i < outs[0].size(); ++i) EXPECT_EQ(outs[0][i], outs[1][i]) << "step " << i;
+}
+
+// RF_GPU_ALLOC_LOG=on (profiling): each device allocation and release is logged with its size and
+// address, and nothing is logged with the switch off.
+TEST(GpuStep, AllocLogNamesEveryAllocationAndRelease) {
+    std::ostringstream captured;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.push_back(sink);
+    void* quiet = gpu().alloc(4096);
+    gpu().release(quiet);
+    {
+        ScopedEnv on("RF_GPU_ALLOC_LOG", "on");
+        void* p = gpu().alloc(12288);
+        gpu().release(p);
+        sinks.pop_back();
+        const std::string log = captured.str();
+        EXPECT_NE(log.find(fmt::format("gpu alloc 12288 bytes at {}", p)), std::string::npos) << log;
+        EXPECT_NE(log.find(fmt::format("gpu release {}", p)), std::string::npos) << log;
+        EXPECT_EQ(log.find("gpu alloc 4096 bytes"), std::string::npos) << log;
+    }
 }
 
 }  // namespace

@@ -144,11 +144,13 @@ void* GpuBackendImpl::alloc(size_t bytes) {
         fail("gpu: out of device memory allocating {:.1f} MiB ({:.1f} MiB free of {:.1f}): {}", bytes / 1048576.0,
              free_b / 1048576.0, total_b / 1048576.0, cudaGetErrorString(err));
     }
+    if (alloc_log()) spdlog::info("gpu alloc {} bytes at {}", bytes, p);
     return p;
 }
 
 void GpuBackendImpl::release(void* ptr) {
     if (ptr == nullptr) return;
+    if (alloc_log()) spdlog::info("gpu release {}", ptr);
     flush();
     wait_stream();
     ScopedNs timer(stats_.alloc_ns);
@@ -264,6 +266,7 @@ void GpuBackendImpl::check_vram(const VramNeed& need) {
 void GpuBackendImpl::ensure_scratch(ScratchBuffer& b, size_t bytes) {
     if (b.bytes >= bytes) return;
     if (b.ptr) {
+        if (alloc_log()) spdlog::info("gpu scratch of {} bytes at {} grows to {} bytes", b.bytes, b.ptr, bytes);
         wait_stream();
         ScopedNs timer(stats_.alloc_ns);
         ++stats_.device_allocs;

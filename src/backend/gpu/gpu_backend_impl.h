@@ -16,6 +16,7 @@
 #include "backend/gpu/sampling.cuh"
 #include "backend/gpu_host/f16_weight_cache.h"
 #include "backend/gpu_host/gpu_lock.h"
+#include "core/env_switch.h"
 
 namespace rf::gpu {
 
@@ -230,6 +231,10 @@ private:
     // Pinned host memory with a device mapping (*dev; null where the runtime has none for it).
     void alloc_mapped_host(void** host, void** dev, size_t bytes);
     bool host_mapped_ = true;  // every pinned buffer so far has its device mapping
+    // RF_GPU_ALLOC_LOG=on (profiling): every device allocation and release of alloc(), release()
+    // and the scratch buffers logged with its address and size (where a step's buffers sit); read
+    // at each one (they are rare)
+    static bool alloc_log() { return env_choice("RF_GPU_ALLOC_LOG", {"off", "on"}, 0) == 1; }
     // Whether the kernels launched outside the step's graph (sampling, step upload) use
     // programmatic dependent launch too (RF_GPU_PDL_BETWEEN_STEPS=off: plain stream order).
     bool pdl_between_steps() const;
