@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/option_checks.h"
+#include "core/error.h"
 #include "tools/bench.h"
 
 namespace rf::cli {
@@ -48,13 +49,18 @@ void add_bench_command(CLI::App& app) {
                     "nice value while benchmarking, -20..19 (like llama-bench --prio; negative "
                     "needs privileges)")
         ->check(CLI::Range(-20, 19));
+    auto output = std::make_shared<std::string>("md");
+    cmd->add_option("-o,--output", *output, "output format: md (a table, the default) | json | csv (as llama-bench -o)")
+        ->check(CLI::IsMember({"md", "json", "csv"}));
     cmd->add_flag("--profile", o->profile,
                   "CPU: time every op and print a per-op table for each test (refused on another backend)");
-    cmd->callback([o, kv_type] {
+    cmd->callback([o, kv_type, output] {
         o->kv_codec = *kv_type == "f32" ? KvCodec::F32 : KvCodec::F16;
+        RF_CHECK(!(o->profile && *output == "csv"), "bench: --profile's per-op tables have no CSV form (use -o md or -o json)");
         const BenchReport r =
             run_bench(*o, [](const std::string& line) { spdlog::info("{}", line); });
-        std::printf("%s", r.markdown().c_str());
+        const std::string text = *output == "json" ? r.json() : *output == "csv" ? r.csv() : r.markdown();
+        std::printf("%s", text.c_str());
         std::fflush(stdout);
     });
 }

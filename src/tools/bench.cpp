@@ -354,6 +354,8 @@ BenchReport run_bench(const BenchOptions& o,
         row.backend = backend_name;
         row.threads = cpu_backend ? cpu_backend->pool().size() : 0;
         row.test = fmt::format("{}{}", tg ? "tg" : "pp", n);
+        (tg ? row.n_gen : row.n_prompt) = n;
+        row.depth = depth;
         if (depth > 0) row.test += fmt::format(" @ d{}", depth);
         OpProfiler* prof = o.profile && cpu_backend ? &cpu_backend->profiler() : nullptr;
         if (prof) {

@@ -45,7 +45,10 @@ struct BenchRow {
     int64_t params = 0;
     std::string backend;  // "cpu avx512_vnni", "gpu ..."
     int threads = 0;
-    std::string test;  // "pp512", "tg128"
+    std::string test;  // "pp512", "tg128", "tg128 @ d512"
+    int n_prompt = 0;  // pp tokens (0 for tg)
+    int n_gen = 0;     // tg tokens (0 for pp)
+    int depth = 0;     // tokens in the context before the test
     double tps = 0;    // median tokens/s
     std::vector<double> runs_tps;
     double gbs = 0;          // tg: GB/s of weights + KV read per token (0 for pp)
@@ -58,6 +61,10 @@ struct BenchReport {
     std::vector<BenchRow> rows;
     std::string profiles;          // per-op tables (BenchOptions::profile), markdown
     std::string markdown() const;  // bandwidth line, blank line, table, profiles
+    // (bench_output.cpp) for scripts, as llama-bench's -o json / csv: one object / line per test
+    // with its numbers (the runs' t/s included), and the measured bandwidth
+    std::string json() const;
+    std::string csv() const;
 };
 
 struct GpuGraphStats;

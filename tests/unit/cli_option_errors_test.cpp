@@ -48,6 +48,7 @@ TEST(CliOptionErrors, OptionsThatWouldBeIgnored) {
         {"run --device cpu -p hi -n 4 --system 'Be brief.'", "--system sets the chat's system message; it needs --chat"},
         {"run --device gpu -p hi -n 4 -t 4", "-t/--threads 4 sets CPU compute threads; the GPU backend"},
         {"bench --synthetic tiny:q8_0 --device cpu -p 0 -n 0", "bench: nothing to run (-p 0 and -n 0)"},
+        {"bench --synthetic tiny:q8_0 --device cpu -n 2 -o csv --profile", "--profile's per-op tables have no CSV form"},
         {"tokenize --decode --bos --text '[1]'", "--bos excludes --decode"},
         {"tokenize --decode --no-parse-special --text '[1]'", "--no-parse-special excludes --decode"},
         {"tokenize", "tokenize: no input; pass --text TEXT or -f FILE"},

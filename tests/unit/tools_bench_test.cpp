@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -236,6 +238,40 @@ TEST(Bench, CliPrintsTheTable) {
     EXPECT_NE(out.find("| tiny q8_0 (synthetic) |"), std::string::npos) << out;
     EXPECT_NE(out.find("| pp4 |"), std::string::npos) << out;
     EXPECT_NE(out.find("| tg2 |"), std::string::npos) << out;
+}
+
+// -o json / csv (as llama-bench's): every test's numbers, the runs included, for scripts.
+TEST(Bench, JsonAndCsvCarryEveryTestsNumbers) {
+    BenchOptions o;
+    o.synthetic = "tiny:q8_0";
+    o.n_prompt = {4};
+    o.n_gen = {2};
+    o.depth = {0, 8};
+    o.reps = 2;
+    o.threads = 1;
+    o.device = "cpu";
+    o.bandwidth_bytes = size_t{1} << 20;
+    const BenchReport r = run_bench(o);
+    ASSERT_EQ(r.rows.size(), 4u);
+    const auto j = nlohmann::json::parse(r.json());
+    EXPECT_DOUBLE_EQ(j["bandwidth_gbs"].get<double>(), r.bandwidth_gbs);
+    ASSERT_EQ(j["tests"].size(), 4u);
+    for (size_t i = 0; i < r.rows.size(); ++i) {
+        const auto& t = j["tests"][i];
+        const BenchRow& row = r.rows[i];
+        EXPECT_EQ(t["test"], row.test);
+        EXPECT_EQ(t["n_prompt"].get<int>(), row.n_gen > 0 ? 0 : 4);
+        EXPECT_EQ(t["n_gen"].get<int>(), row.n_gen > 0 ? 2 : 0);
+        EXPECT_EQ(t["n_depth"].get<int>(), i < 2 ? 0 : 8);
+        EXPECT_DOUBLE_EQ(t["median_ts"].get<double>(), row.tps);
+        EXPECT_EQ(t["samples_ts"].get<std::vector<double>>(), row.runs_tps);
+        EXPECT_EQ(t.contains("gbs"), row.n_gen > 0);
+    }
+    const std::string csv = r.csv();
+    EXPECT_EQ(csv.rfind("model,size_gib,params,backend,threads,test,n_prompt,n_gen,n_depth,median_ts,", 0), 0u) << csv;
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5);  // header + 4 tests
+    EXPECT_NE(csv.find("\"tiny q8_0 (synthetic)\""), std::string::npos) << csv;
+    EXPECT_NE(csv.find("\"tg2 @ d8\",0,2,8,"), std::string::npos) << csv;
 }
 
 }  // namespace
