@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/escapes.h"
 #include "cli/model_options.h"
 #include "cli/sampling_options.h"
 #include "core/error.h"
@@ -25,6 +26,7 @@ struct RunOptions {
     bool seed_set = false;
     std::string prompt;
     std::string prompt_file;  // -f: the prompt read from this file
+    bool escape = true;       // -p, --system and --stop: \n etc. processed (cli/escapes.h)
     bool chat = false;
     std::string system;
 };
@@ -104,6 +106,8 @@ void add_run_command(CLI::App& app) {
     auto* prompt = cmd->add_option("-p,--prompt", opts->prompt, "prompt (in chat mode: the first user message)");
     cmd->add_option("-f,--file", opts->prompt_file, "read the prompt from a file ('-' = stdin; not with --chat)")
         ->excludes(prompt);
+    cmd->add_flag("-e,--escape,!--no-escape", opts->escape,
+                  "process escapes (\\n, \\t, \\xHH, ...) in -p, --system and --stop, as llama.cpp (default: on)");
     cmd->add_flag("--chat", opts->chat, "apply the chat template and keep a conversation (user turns from stdin)");
     cmd->add_option("--system", opts->system, "system message (chat mode)");
     cmd->callback([opts] {
@@ -111,7 +115,12 @@ void add_run_command(CLI::App& app) {
         if (o.seed_set) o.gen.sampling.seed = o.seed;
         RF_CHECK(o.chat || o.system.empty(), "run: --system sets the chat's system message; it needs --chat");
         RF_CHECK(!o.chat || o.prompt_file.empty(), "run: --chat reads its turns from stdin; -f is for a completion's prompt");
-        if (!o.prompt_file.empty()) o.prompt = read_text_file(o.prompt_file);
+        if (o.escape) {
+            o.prompt = process_escapes(o.prompt);
+            o.system = process_escapes(o.system);
+            for (std::string& stop : o.gen.stop) stop = process_escapes(stop);
+        }
+        if (!o.prompt_file.empty()) o.prompt = read_text_file(o.prompt_file);  // (a file's text as it is)
         check_sampling_params(o.gen.sampling);  // before the model is loaded
         LoadOptions lo = to_load_options(o.model);
         lo.n_batch = o.gen.n_batch;

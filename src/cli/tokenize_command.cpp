@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/escapes.h"
 #include "cli/model_options.h"
 #include "core/error.h"
 #include "engine/chat.h"
@@ -21,7 +22,7 @@ std::unique_ptr<GgufFile> open_model_file(const std::string& path) {
 void add_tokenize_command(CLI::App& app) {
     struct Options {
         std::string model, text, file;
-        bool bos = false, decode = false, no_parse_special = false;
+        bool bos = false, decode = false, no_parse_special = false, escape = true;
     };
     auto o = std::make_shared<Options>();
     auto* cmd = app.add_subcommand("tokenize", "Token ids of a text (JSON array), or --decode ids back to text");
@@ -31,10 +32,14 @@ void add_tokenize_command(CLI::App& app) {
     auto* file_opt = cmd->get_option("--file");
     auto* bos = cmd->add_flag("--bos", o->bos, "add BOS/EOS as the vocabulary asks (default: none)");
     auto* raw = cmd->add_flag("--no-parse-special", o->no_parse_special, "treat special-token text as plain text");
-    cmd->add_flag("--decode", o->decode, "input is a JSON array of ids; print the text")->excludes(bos)->excludes(raw);
+    auto* escape = cmd->add_flag("--escape,!--no-escape", o->escape,
+                                 "process escapes (\\n, \\t, \\xHH, ...) in --text, as llama-tokenize (default: on)");
+    cmd->add_flag("--decode", o->decode, "input is a JSON array of ids; print the text")->excludes(bos)->excludes(raw)->excludes(escape);
     cmd->callback([o, text_opt, file_opt] {
         RF_CHECK(text_opt->count() + file_opt->count() > 0, "tokenize: no input; pass --text TEXT or -f FILE");
-        const std::string input = o->file.empty() ? o->text : read_text_file(o->file);
+        const std::string input = !o->file.empty() ? read_text_file(o->file)  // (a file's text as it is)
+                                  : o->escape && !o->decode ? process_escapes(o->text)
+                                                            : o->text;
         const auto gguf = open_model_file(o->model);
         const Tokenizer tok(tokenizer_from_gguf(*gguf));
         if (o->decode) {

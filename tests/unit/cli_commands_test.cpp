@@ -35,6 +35,34 @@ TEST(CliTokenize, PrintsIdsAndDecodesThemBack) {
     EXPECT_NE(bad.err.find("is not a token id"), std::string::npos) << bad.err;
 }
 
+// Escapes in command-line text (\n, \t, \xHH, ...), as llama.cpp's tools: on by default, --no-escape
+// takes the text as written; a file's text is never changed.
+TEST(CliTokenize, ProcessesEscapesInTextUnlessNoEscape) {
+    const auto r = test::run_cli("tokenize --text 'a\\nb\\x41\\q'");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out).get<std::vector<int32_t>>(), default_tokenizer().encode("a\nbA\\q", false, true));
+    const auto raw = test::run_cli("tokenize --no-escape --text 'a\\nb'");
+    ASSERT_EQ(raw.exit_code, 0) << raw.err;
+    EXPECT_EQ(nlohmann::json::parse(raw.out).get<std::vector<int32_t>>(), default_tokenizer().encode("a\\nb", false, true));
+    const auto file = test::temp_dir() / "cli_tokenize_escape.txt";
+    std::ofstream(file) << "a\\nb";
+    const auto from_file = test::run_cli("tokenize -f " + test::quote(file));
+    ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+    EXPECT_EQ(from_file.out, raw.out);
+}
+
+TEST(CliRun, StopStringEscapes) {
+    // the default model's greedy text has a line break within 64 tokens: "\n" as a stop string ends there
+    const std::string run = "run --device cpu -p 'The Python interpreter' -n 64 --temp 0 --stop '\\n' ";
+    const auto escaped = test::run_cli(run);
+    ASSERT_EQ(escaped.exit_code, 0) << escaped.err;
+    EXPECT_EQ(escaped.out.find('\n'), std::string::npos) << escaped.out;
+    EXPECT_NE(escaped.err.find("finish: stop"), std::string::npos) << escaped.err;
+    const auto literal = test::run_cli(run + "--no-escape");
+    ASSERT_EQ(literal.exit_code, 0) << literal.err;
+    EXPECT_NE(literal.out.find('\n'), std::string::npos) << literal.out;
+}
+
 TEST(CliTemplate, RendersTheModelTemplateAndRejectsBadJson) {
     const auto ctx = test::temp_dir() / "cli_template_ctx.json";
     std::ofstream(ctx) << R"({"messages":[{"role":"user","content":"Hi"}],"add_generation_prompt":true})";
