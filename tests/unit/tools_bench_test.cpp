@@ -185,17 +185,23 @@ TEST(Bench, GraphWorkNoteNamesARunsOneOffGraphWork) {
     EXPECT_EQ(graph_work_note(run), "graphs: 1 eager steps, 2 instantiations, 3 updates, 413 us building");
 }
 
-TEST(Bench, ListsRunEveryTestAtEveryDepth) {
-    // (as llama-bench's -p 4,8 -n 2 -d 0,4: the pp tests, then the tg tests, per depth; 0 runs nothing)
+// A tiny synthetic model's bench on one CPU thread with the given lists (a 1 MiB bandwidth probe).
+BenchOptions tiny_cpu_bench(std::vector<int> n_prompt, std::vector<int> n_gen, std::vector<int> depth, int reps) {
     BenchOptions o;
     o.synthetic = "tiny:q8_0";
-    o.n_prompt = {4, 0, 8};
-    o.n_gen = {2};
-    o.depth = {0, 4};
-    o.reps = 1;
+    o.n_prompt = std::move(n_prompt);
+    o.n_gen = std::move(n_gen);
+    o.depth = std::move(depth);
+    o.reps = reps;
     o.threads = 1;
     o.device = "cpu";
     o.bandwidth_bytes = size_t{1} << 20;
+    return o;
+}
+
+TEST(Bench, ListsRunEveryTestAtEveryDepth) {
+    // (as llama-bench's -p 4,8 -n 2 -d 0,4: the pp tests, then the tg tests, per depth; 0 runs nothing)
+    BenchOptions o = tiny_cpu_bench({4, 0, 8}, {2}, {0, 4}, 1);
     const BenchReport r = run_bench(o);
     std::vector<std::string> tests;
     for (const auto& row : r.rows) tests.push_back(row.test);
@@ -242,16 +248,7 @@ TEST(Bench, CliPrintsTheTable) {
 
 // -o json / csv (as llama-bench's): every test's numbers, the runs included, for scripts.
 TEST(Bench, JsonAndCsvCarryEveryTestsNumbers) {
-    BenchOptions o;
-    o.synthetic = "tiny:q8_0";
-    o.n_prompt = {4};
-    o.n_gen = {2};
-    o.depth = {0, 8};
-    o.reps = 2;
-    o.threads = 1;
-    o.device = "cpu";
-    o.bandwidth_bytes = size_t{1} << 20;
-    const BenchReport r = run_bench(o);
+    const BenchReport r = run_bench(tiny_cpu_bench({4}, {2}, {0, 8}, 2));
     ASSERT_EQ(r.rows.size(), 4u);
     const auto j = nlohmann::json::parse(r.json());
     EXPECT_DOUBLE_EQ(j["bandwidth_gbs"].get<double>(), r.bandwidth_gbs);
