@@ -34,6 +34,7 @@ void add_tokenize_command(CLI::App& app) {
     auto* raw = cmd->add_flag("--no-parse-special", o->no_parse_special, "treat special-token text as plain text");
     auto* escape = cmd->add_flag("--escape,!--no-escape", o->escape,
                                  "process escapes (\\n, \\t, \\xHH, ...) in --text, as llama-tokenize (default: on)");
+    escape->excludes(file_opt);  // (a file's text is taken as it is: the flag would do nothing there)
     cmd->add_flag("--decode", o->decode, "input is a JSON array of ids; print the text")->excludes(bos)->excludes(raw)->excludes(escape);
     cmd->callback([o, text_opt, file_opt] {
         RF_CHECK(text_opt->count() + file_opt->count() > 0, "tokenize: no input; pass --text TEXT or -f FILE");

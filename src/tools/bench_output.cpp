@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "tools/bench.h"
@@ -17,14 +18,19 @@ std::string csv_field(const std::string& v) {
     return out + "\"";
 }
 
+// The slowest and fastest run of a test (its median when it kept no runs).
+std::pair<double, double> run_range(const BenchRow& r) {
+    if (r.runs_tps.empty()) return {r.tps, r.tps};
+    const auto [lo, hi] = std::minmax_element(r.runs_tps.begin(), r.runs_tps.end());
+    return {*lo, *hi};
+}
+
 }  // namespace
 
 std::string BenchReport::json() const {
     nlohmann::ordered_json tests = nlohmann::ordered_json::array();
     for (const BenchRow& r : rows) {
-        const auto [lo, hi] = r.runs_tps.empty() ? std::pair{r.tps, r.tps}
-                                                 : std::pair{*std::min_element(r.runs_tps.begin(), r.runs_tps.end()),
-                                                             *std::max_element(r.runs_tps.begin(), r.runs_tps.end())};
+        const auto [lo, hi] = run_range(r);
         nlohmann::ordered_json t = {{"model", r.model},         {"size_gib", r.size_gib},   {"params", r.params},
                                     {"backend", r.backend},     {"threads", r.threads},     {"test", r.test},
                                     {"n_prompt", r.n_prompt},   {"n_gen", r.n_gen},         {"n_depth", r.depth},
@@ -45,8 +51,7 @@ std::string BenchReport::csv() const {
     std::string s = "model,size_gib,params,backend,threads,test,n_prompt,n_gen,n_depth,median_ts,min_ts,max_ts,gbs,"
                     "bandwidth_fraction,bandwidth_gbs\n";
     for (const BenchRow& r : rows) {
-        const double lo = r.runs_tps.empty() ? r.tps : *std::min_element(r.runs_tps.begin(), r.runs_tps.end());
-        const double hi = r.runs_tps.empty() ? r.tps : *std::max_element(r.runs_tps.begin(), r.runs_tps.end());
+        const auto [lo, hi] = run_range(r);
         s += fmt::format("{},{:.4f},{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{},{},{:.2f}\n", csv_field(r.model), r.size_gib,
                          r.params, csv_field(r.backend), r.threads, csv_field(r.test), r.n_prompt, r.n_gen, r.depth, r.tps, lo,
                          hi, r.n_gen > 0 ? fmt::format("{:.4f}", r.gbs) : "", r.n_gen > 0 ? fmt::format("{:.4f}", r.bw_fraction) : "",

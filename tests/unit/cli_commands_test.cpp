@@ -49,6 +49,9 @@ TEST(CliTokenize, ProcessesEscapesInTextUnlessNoEscape) {
     const auto from_file = test::run_cli("tokenize -f " + test::quote(file));
     ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
     EXPECT_EQ(from_file.out, raw.out);
+    const auto both = test::run_cli("tokenize --no-escape -f " + test::quote(file));
+    EXPECT_NE(both.exit_code, 0);  // the flag would do nothing on a file: refused
+    EXPECT_NE(both.err.find("excludes"), std::string::npos) << both.err;
 }
 
 TEST(CliRun, StopStringEscapes) {
