@@ -19,6 +19,7 @@
 #include "backend/gpu/gpu_common.cuh"
 #include "backend/gpu/gpu_device.h"
 #include "backend/gpu/gpu_weight_layout.h"
+#include "backend/gpu/scratch_growth.h"
 #include "backend/gpu_host/preflight.h"
 #include "core/env_switch.h"
 #include "core/error.h"
@@ -265,8 +266,9 @@ void GpuBackendImpl::check_vram(const VramNeed& need) {
 
 void GpuBackendImpl::ensure_scratch(ScratchBuffer& b, size_t bytes) {
     if (b.bytes >= bytes) return;
+    const size_t grown = scratch_bytes_after_growth(b.bytes, bytes);  // (before b.bytes is reset below)
     if (b.ptr) {
-        if (alloc_log()) spdlog::info("gpu scratch of {} bytes at {} grows to {} bytes", b.bytes, b.ptr, bytes);
+        if (alloc_log()) spdlog::info("gpu scratch of {} bytes at {} grows to {} bytes (asked for {})", b.bytes, b.ptr, grown, bytes);
         wait_stream();
         ScopedNs timer(stats_.alloc_ns);
         ++stats_.device_allocs;
@@ -274,7 +276,6 @@ void GpuBackendImpl::ensure_scratch(ScratchBuffer& b, size_t bytes) {
         b.ptr = nullptr;
         b.bytes = 0;
     }
-    const size_t grown = std::max(bytes, b.bytes * 5 / 4);
     b.ptr = alloc(grown);
     b.bytes = grown;
 }
