@@ -1,7 +1,7 @@
-// How a GPU scratch buffer grows (GpuBackendImpl::ensure_scratch): a buffer that must grow takes a
-// quarter more than asked of it, or of what it held, whichever is larger, so that sizes that creep up
-// (attention partials as contexts lengthen, step data as block tables widen) cost a device
-// synchronisation, a free and an allocation a handful of times rather than at every step.
+// How a GPU scratch buffer grows (GpuBackendImpl::ensure_scratch): a buffer that must grow takes what
+// is asked of it and at least a quarter more than it held, so that a size creeping up step by step
+// costs a device synchronisation, a free and an allocation a logarithmic number of times rather than
+// at every step.
 #pragma once
 
 #include <algorithm>
