@@ -83,6 +83,17 @@ struct AttentionParams {
     float scale = 1.0f;  // applied to q.k
 };
 
+// A mixture-of-experts SwiGLU feed-forward layer (Qwen3-MoE; llama.cpp's build_moe_ffn with softmax
+// gating): gate / up are n_expert x [n_ff_exp, n_embd] (Weight::n_mats = n_expert), down is
+// n_expert x [n_embd, n_ff_exp].
+struct MoeFfn {
+    const Weight* gate = nullptr;
+    const Weight* up = nullptr;
+    const Weight* down = nullptr;
+    int n_used = 0;          // experts per token (top-k)
+    bool norm_topk = true;   // the k chosen probabilities divided by their sum (Qwen3-MoE's norm_topk_prob)
+};
+
 enum class DeviceKind { Cpu, Gpu };
 
 class Backend {
@@ -130,6 +141,11 @@ public:
     virtual void swiglu(Act gate, Act up, Act out) = 0;
     // out = a + b                                                (out may alias a or b)
     virtual void add(Act a, Act b, Act out) = 0;
+    // Mixture of experts: per token t, p = softmax(router_logits[t]); the moe.n_used experts of the
+    // largest p (the lower expert first on ties) with weights p_e (over their sum when norm_topk);
+    // out[t] = sum_e w_e * down_e(silu(gate_e(h[t])) * up_e(h[t])), summed in expert order.
+    // h: [n, n_embd], router_logits: [n, n_expert], out: [n, n_embd] (must not alias h).
+    virtual void moe_ffn(Act h, Act router_logits, const MoeFfn& moe, Act out) = 0;
     // out[i, :] = x[step.output_rows[i], :]
     virtual void gather_output_rows(Act x, Act out) = 0;
 };

@@ -53,6 +53,20 @@ void swiglu_ffn_block(BlockContext& ctx, const Weight& norm, const Weight& gate,
     be.add(x, h, x);
 }
 
+void moe_ffn_block(BlockContext& ctx, const LayerWeights& w, Act x) {
+    const ModelConfig& c = ctx.config;
+    const int64_t T = x.rows;
+    Backend& be = ctx.backend;
+    Act h = ctx.ws.get(kSlotNormed, T, x.cols);
+    Act router = ctx.ws.get(kSlotRouter, T, c.n_expert);
+    Act y = ctx.ws.get(kSlotAttnOut, T, x.cols);  // (free after the attention block)
+    be.rms_norm(x, w.ffn_norm, c.rms_eps, h);
+    be.matmul(w.ffn_gate_inp, h, router);
+    const MoeFfn moe{&w.ffn_gate_exps, &w.ffn_up_exps, &w.ffn_down_exps, c.n_expert_used, c.expert_weights_norm};
+    be.moe_ffn(h, router, moe, y);
+    be.add(x, y, x);
+}
+
 void output_block(BlockContext& ctx, const ModelWeights& w, Act x, Act logits) {
     if (logits.rows == 0) return;
     Backend& be = ctx.backend;

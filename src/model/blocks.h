@@ -22,6 +22,7 @@ enum WorkspaceSlot : int {
     kSlotGate,       // [T, n_ff]
     kSlotUp,         // [T, n_ff]
     kSlotOutRows,    // [n_out, n_embd]
+    kSlotRouter,     // [T, n_expert] MoE router logits
     kSlotCount
 };
 
@@ -38,6 +39,9 @@ void attention_block(BlockContext& ctx, const LayerWeights& w, int il, Act x);
 // x += down(silu(gate(h)) * up(h)) with h = rms_norm(x, norm).
 void swiglu_ffn_block(BlockContext& ctx, const Weight& norm, const Weight& gate, const Weight& up,
                       const Weight& down, Act x);
+// x += moe(h) with h = rms_norm(x, ffn_norm): the layer's experts chosen per token by its router
+// (Backend::moe_ffn).
+void moe_ffn_block(BlockContext& ctx, const LayerWeights& w, Act x);
 // logits = output(rms_norm(x[output_rows]))
 void output_block(BlockContext& ctx, const ModelWeights& w, Act x, Act logits);
 

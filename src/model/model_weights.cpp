@@ -37,12 +37,21 @@ WeightStore::WeightStore(Backend& backend, const GgufFile& gguf, const ModelConf
         L.bq = load_norm(tn::layer(il, tn::kAttnQBias), Q, false);
         L.bk = load_norm(tn::layer(il, tn::kAttnKBias), KV, false);
         L.bv = load_norm(tn::layer(il, tn::kAttnVBias), V, false);
-        L.q_norm = load_norm(tn::layer(il, tn::kAttnQNorm), c.head_dim, c.arch == "qwen3");
-        L.k_norm = load_norm(tn::layer(il, tn::kAttnKNorm), c.head_dim, c.arch == "qwen3");
+        const bool qk_norm = c.arch == "qwen3" || c.arch == "qwen3moe";
+        L.q_norm = load_norm(tn::layer(il, tn::kAttnQNorm), c.head_dim, qk_norm);
+        L.k_norm = load_norm(tn::layer(il, tn::kAttnKNorm), c.head_dim, qk_norm);
         L.ffn_norm = load_norm(tn::layer(il, tn::kFfnNorm), E, true);
-        L.ffn_gate = load(tn::layer(il, tn::kFfnGate), {E, c.n_ff}, true);
-        L.ffn_up = load(tn::layer(il, tn::kFfnUp), {E, c.n_ff}, true);
-        L.ffn_down = load(tn::layer(il, tn::kFfnDown), {c.n_ff, E}, true);
+        if (c.is_moe()) {
+            const int64_t X = c.n_expert, F = c.n_ff_exp;
+            L.ffn_gate_inp = load(tn::layer(il, tn::kFfnGateInp), {E, X}, true);
+            L.ffn_gate_exps = load(tn::layer(il, tn::kFfnGateExps), {E, F, X}, true);
+            L.ffn_up_exps = load(tn::layer(il, tn::kFfnUpExps), {E, F, X}, true);
+            L.ffn_down_exps = load(tn::layer(il, tn::kFfnDownExps), {F, E, X}, true);
+        } else {
+            L.ffn_gate = load(tn::layer(il, tn::kFfnGate), {E, c.n_ff}, true);
+            L.ffn_up = load(tn::layer(il, tn::kFfnUp), {E, c.n_ff}, true);
+            L.ffn_down = load(tn::layer(il, tn::kFfnDown), {c.n_ff, E}, true);
+        }
     }
 }
 

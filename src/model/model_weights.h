@@ -21,8 +21,11 @@ struct LayerWeights {
     Weight bq, bk, bv;       // qwen2 biases (optional)
     Weight q_norm, k_norm;   // qwen3 per-head RMSNorm weights [hd] (optional)
     Weight ffn_norm;
-    Weight ffn_gate, ffn_up; // [n_ff, n_embd]
+    Weight ffn_gate, ffn_up; // [n_ff, n_embd]                       (dense FFN)
     Weight ffn_down;         // [n_embd, n_ff]
+    Weight ffn_gate_inp;     // [n_expert, n_embd] router            (MoE FFN)
+    Weight ffn_gate_exps, ffn_up_exps;  // n_expert x [n_ff_exp, n_embd]
+    Weight ffn_down_exps;    // n_expert x [n_embd, n_ff_exp]
 };
 
 struct ModelWeights {

@@ -23,6 +23,10 @@ inline constexpr const char* kFfnNorm = "ffn_norm.weight";
 inline constexpr const char* kFfnGate = "ffn_gate.weight";
 inline constexpr const char* kFfnUp = "ffn_up.weight";
 inline constexpr const char* kFfnDown = "ffn_down.weight";
+inline constexpr const char* kFfnGateInp = "ffn_gate_inp.weight";    // MoE router [n_expert, n_embd]
+inline constexpr const char* kFfnGateExps = "ffn_gate_exps.weight";  // n_expert x [n_ff_exp, n_embd]
+inline constexpr const char* kFfnUpExps = "ffn_up_exps.weight";
+inline constexpr const char* kFfnDownExps = "ffn_down_exps.weight";  // n_expert x [n_embd, n_ff_exp]
 
 inline std::string layer(int il, const char* name) { return "blk." + std::to_string(il) + "." + name; }
 

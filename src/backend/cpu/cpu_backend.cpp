@@ -126,6 +126,11 @@ void CpuBackend::add(Act a, Act b, Act out) {
     cpu::add(pool_, a, b, out);
 }
 
+void CpuBackend::moe_ffn(Act h, Act router_logits, const MoeFfn& moe, Act out) {
+    const auto p = profile("moe_ffn");
+    cpu::moe_ffn(pool_, h, router_logits, moe, out, moe_scratch_);
+}
+
 void CpuBackend::gather_output_rows(Act x, Act out) {
     RF_CHECK(out.rows == static_cast<int64_t>(step_.output_rows.size()) && out.cols == x.cols,
              "gather_output_rows: output is [{}, {}], step wants {} rows of {}", out.rows, out.cols,

@@ -42,6 +42,7 @@ class CpuBackend final : public Backend {
     void swiglu(Act gate, Act up, Act out) override;
     void add(Act a, Act b, Act out) override;
     void gather_output_rows(Act x, Act out) override;
+    void moe_ffn(Act h, Act router_logits, const MoeFfn& moe, Act out) override;
 
   private:
     OpProfiler::Scope profile(const char* op, double bytes = 0);
@@ -52,6 +53,7 @@ class CpuBackend final : public Backend {
     StepPlan step_;
     cpu::RopeTable rope_table_;  // cos/sin of the step's positions, built by the first rope()
     bool rope_table_valid_ = false;
+    cpu::MoeScratch moe_scratch_;
 };
 
 }  // namespace rf

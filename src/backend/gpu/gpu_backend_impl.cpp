@@ -775,6 +775,11 @@ void GpuBackendImpl::add(Act a, Act b, Act out) {
     record(op);
 }
 
+void GpuBackendImpl::moe_ffn(Act, Act, const MoeFfn&, Act) {
+    // (Model refuses a mixture-of-experts model on a GPU backend before this could be reached)
+    fail("gpu: mixture-of-experts layers are not implemented on the GPU backend yet; use --device cpu");
+}
+
 void GpuBackendImpl::gather_output_rows(Act x, Act out) {
     RF_CHECK(out.rows == static_cast<int64_t>(plan_.output_rows.size()) && out.cols == x.cols,
              "gather_output_rows: output is [{}, {}], step wants {} rows of {}", out.rows, out.cols,

@@ -165,6 +165,7 @@ public:
     void swiglu(Act gate, Act up, Act out) override;
     void add(Act a, Act b, Act out) override;
     void gather_output_rows(Act x, Act out) override;
+    void moe_ffn(Act h, Act router_logits, const MoeFfn& moe, Act out) override;
 
     GpuDeviceInfo device_info() override;
     void check_vram(const VramNeed& need) override;

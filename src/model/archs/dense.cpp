@@ -1,6 +1,7 @@
-// Dense decoder-only transformers: llama, qwen2 (QKV bias), qwen3 (per-head q/k RMSNorm).
-// They differ only by which optional weights exist and by the RoPE pairing, both handled by
-// the shared blocks and the configuration.
+// Decoder-only transformers of attention layers: llama, qwen2 (QKV bias), qwen3 (per-head q/k
+// RMSNorm) with a dense SwiGLU feed-forward, and qwen3moe (qwen3's attention, a mixture-of-experts
+// feed-forward). They differ only by which optional weights exist, the RoPE pairing and the
+// feed-forward kind, all handled by the shared blocks and the configuration.
 #include "model/blocks.h"
 #include "model/model.h"
 
@@ -21,7 +22,11 @@ public:
         for (int il = 0; il < c.n_layer; ++il) {
             const LayerWeights& L = w.layers[static_cast<size_t>(il)];
             attention_block(ctx, L, il, x);
-            swiglu_ffn_block(ctx, L.ffn_norm, L.ffn_gate, L.ffn_up, L.ffn_down, x);
+            if (c.is_moe()) {
+                moe_ffn_block(ctx, L, x);
+            } else {
+                swiglu_ffn_block(ctx, L.ffn_norm, L.ffn_gate, L.ffn_up, L.ffn_down, x);
+            }
         }
         output_block(ctx, w, x, logits);
     }

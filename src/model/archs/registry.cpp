@@ -7,8 +7,9 @@ namespace rf {
 std::unique_ptr<Architecture> make_dense_transformer();
 
 std::unique_ptr<Architecture> make_architecture(const ModelConfig& config) {
-    if (config.arch == "llama" || config.arch == "qwen2" || config.arch == "qwen3") return make_dense_transformer();
-    fail("model: architecture '{}' has no forward pass in this build yet (supported: llama, qwen2, qwen3)",
+    if (config.arch == "llama" || config.arch == "qwen2" || config.arch == "qwen3" || config.arch == "qwen3moe")
+        return make_dense_transformer();
+    fail("model: architecture '{}' has no forward pass in this build yet (supported: llama, qwen2, qwen3, qwen3moe)",
          config.arch);
 }
 

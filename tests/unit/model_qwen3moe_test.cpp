@@ -1,0 +1,63 @@
+// Qwen3-MoE end to end on the CPU against the Hugging Face transformers reference (float32,
+// tests/fixtures/reference/tiny-qwen3moe.*): the file llama.cpp's converter wrote (q8_0; llama.cpp's own
+// CPU backend meets 2.7e-2 of the largest logit and the same argmax at 40 of 43 positions on its
+// prompts, ../shared/README.md) and the f32 file our converter writes (the model itself: a float
+// rounding away from the reference, the whole greedy continuation kept).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "model_test_util.h"
+#include "tools_convert_test_util.h"
+
+namespace rf {
+namespace {
+
+struct Report {
+    double worst = 0.0;  // max |dlogit| / max |logit| over the prompts
+    int positions = 0, same_argmax = 0;
+    std::vector<size_t> greedy_agree;  // per prompt, leading greedy tokens equal to the reference
+};
+
+Report run(const std::string& path, int n_greedy) {
+    const test::Reference ref = test::load_reference("tiny-qwen3moe");
+    test::CpuModel m(path, 256);
+    EXPECT_EQ(m.model.config().arch, "qwen3moe");
+    EXPECT_EQ(m.model.n_vocab(), ref.n_vocab);
+    Report r;
+    for (const auto& p : ref.prompts) {
+        const auto logits = m.logits_all(p.ids);
+        r.worst = std::max(r.worst, test::relative_max_error(logits, p.logits));
+        for (size_t t = 0; t < p.ids.size(); ++t) {
+            ++r.positions;
+            r.same_argmax += test::argmax_row(logits, t, ref.n_vocab) == test::argmax_row(p.logits, t, ref.n_vocab);
+        }
+        if (n_greedy > 0) r.greedy_agree.push_back(test::common_prefix(m.greedy(p.ids, n_greedy), p.greedy));
+    }
+    std::printf("%s: max |dlogit| / max |logit| = %.3g, same argmax at %d of %d positions\n", path.c_str(), r.worst,
+                r.same_argmax, r.positions);
+    return r;
+}
+
+TEST(ModelQwen3Moe, LlamaCppQ8_0FileMatchesTransformers) {
+    RF_REQUIRE_SHARED();
+    const Report r = run(test::llamacpp_file("tiny-qwen3moe-llamacpp-q8_0.gguf").string(), 0);
+    // Measured: 3.78e-2, on the chat prompt (16 positions; the other prompts 1.3e-2 - 3.1e-2), same argmax at
+    // 52 of 53. The experts' matmuls quantize their activations to q8_0 as the dense ones do (and as
+    // llama.cpp's mul_mat_id); with f32 activations in the experts that prompt gives 2.74e-2 but another
+    // 0.169: a router near-tie chosen the other way. A MoE's logit error is its routing's near-ties, so the
+    // bound is ours measured, above llama.cpp's 2.7e-2 on its five prompts; the argmax bar is llama.cpp's.
+    EXPECT_LE(r.worst, 4e-2);
+    EXPECT_GE(r.same_argmax * 43, r.positions * 40);  // llama.cpp's bar: 40 of 43
+}
+
+TEST(ModelQwen3Moe, OurF32FileMatchesTransformersAndKeepsTheGreedyContinuation) {
+    RF_REQUIRE_SHARED();
+    const Report r = run(test::converted("tiny-qwen3moe", "f32").string(), 64);
+    EXPECT_LE(r.worst, 1e-3);
+    EXPECT_EQ(r.same_argmax, r.positions);
+    for (size_t n : r.greedy_agree) EXPECT_EQ(n, 64u);
+}
+
+}  // namespace
+}  // namespace rf
