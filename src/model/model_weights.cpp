@@ -55,6 +55,17 @@ WeightStore::WeightStore(Backend& backend, const GgufFile& gguf, const ModelConf
     }
 }
 
+size_t weight_bytes_per_token(const ModelWeights& w, const ModelConfig& c) {
+    const bool tied = w.output.data == w.tok_embd.data;
+    size_t bytes = w.total_bytes - (tied ? 0 : w.tok_embd.nbytes());
+    if (c.is_moe()) {
+        for (const LayerWeights& L : w.layers)
+            for (const Weight* e : {&L.ffn_gate_exps, &L.ffn_up_exps, &L.ffn_down_exps})
+                bytes -= e->mat_bytes() * static_cast<size_t>(e->n_mats - c.n_expert_used);
+    }
+    return bytes;
+}
+
 Weight WeightStore::load(const std::string& name, std::vector<int64_t> expected_ne, bool required) {
     const GgufTensorInfo* t = gguf_.find_tensor(name);
     if (t == nullptr) {

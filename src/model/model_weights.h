@@ -36,6 +36,11 @@ struct ModelWeights {
     size_t total_bytes = 0;  // bytes of all weight tensors as stored
 };
 
+// Weight bytes one decoded token reads (the bandwidth limit's numerator): every tensor but the
+// embedding table (one row of it) unless the table is also the output matrix, and of each expert
+// tensor the n_expert_used of its n_expert matrices that a token's routing picks.
+size_t weight_bytes_per_token(const ModelWeights& w, const ModelConfig& c);
+
 // Loads the weights. Norm vectors converted to f32 are kept here (host), since a backend may use
 // host memory in place; the GGUF mapping must outlive the store for the same reason.
 class WeightStore {

@@ -305,10 +305,7 @@ BenchReport run_bench(const BenchOptions& o,
     int64_t params = 0;
     for (const auto& t : model.gguf().tensors()) params += t.n_elements();
     const ModelWeights& w = model.weights();
-    const bool tied = w.output.data == w.tok_embd.data;
-    // Bytes one generated token reads: every tensor but the embedding table (one row of it), unless
-    // the table is also the output matrix.
-    const size_t weight_bytes_per_token = w.total_bytes - (tied ? 0 : w.tok_embd.nbytes());
+    const size_t token_weight_bytes = weight_bytes_per_token(w, model.config());
 
     BenchReport report;
     // The bandwidth is measured once up front and again right before every tg run, and each tg
@@ -365,7 +362,7 @@ BenchReport run_bench(const BenchOptions& o,
         // tg: bytes read per token (weights + KV of the mean context: the depth plus positions
         // 0 .. n-1 read by tokens 1 .. n)
         const double token_bytes =
-            static_cast<double>(weight_bytes_per_token) +
+            static_cast<double>(token_weight_bytes) +
             static_cast<double>(kv_bytes_per_position(model, o.kv_codec)) * (depth + (n + 1) / 2.0);
         double wall = 0;
         std::vector<double> fractions;

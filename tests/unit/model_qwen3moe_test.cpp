@@ -7,6 +7,7 @@
 
 #include <cstdio>
 
+#include "formats/gguf/gguf_file.h"
 #include "model_test_util.h"
 #include "tools_convert_test_util.h"
 
@@ -57,6 +58,27 @@ TEST(ModelQwen3Moe, OurF32FileMatchesTransformersAndKeepsTheGreedyContinuation) 
     EXPECT_LE(r.worst, 1e-3);
     EXPECT_EQ(r.same_argmax, r.positions);
     for (size_t n : r.greedy_agree) EXPECT_EQ(n, 64u);
+}
+
+TEST(ModelQwen3Moe, ATokenReadsOnlyItsChosenExperts) {
+    RF_REQUIRE_SHARED();
+    const std::string path = test::llamacpp_file("tiny-qwen3moe-llamacpp-q8_0.gguf").string();
+    test::CpuModel m(path, 64);
+    const ModelConfig& c = m.model.config();
+    ASSERT_EQ(c.n_expert, 8);
+    ASSERT_EQ(c.n_expert_used, 2);
+    // by hand from the file: every tensor (the embedding is the tied output), the expert tensors at 2 of 8
+    const GgufFile f(path);
+    size_t want = 0, experts = 0, expert_bytes = 0;
+    for (const auto& t : f.tensors()) {
+        const bool expert = t.name.find("_exps.weight") != std::string::npos;
+        want += expert ? t.nbytes / 8 * 2 : t.nbytes;
+        experts += expert ? 1 : 0;
+        expert_bytes += expert ? t.nbytes : 0;
+    }
+    EXPECT_EQ(experts, 12u);
+    EXPECT_EQ(weight_bytes_per_token(m.model.weights(), c), want);
+    EXPECT_EQ(m.model.weights().total_bytes - want, expert_bytes / 8 * 6);  // 6 of 8 experts unread
 }
 
 }  // namespace
