@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_ops.h"
+#include "backend/moe_routing.h"
 #include "core/error.h"
 #include "formats/quant/quantize.h"
 
@@ -37,6 +38,18 @@ TEST(CpuMoe, RoutingWithoutNormalisationKeepsTheSoftmaxProbabilities) {
     for (float l : logits) all += std::exp(static_cast<double>(l));
     EXPECT_NEAR(r.weight[0], std::exp(3.0) / all, 1e-6);
     EXPECT_NEAR(r.weight[1], std::exp(1.0) / all, 1e-6);
+}
+
+TEST(CpuMoe, AssignmentListsEachExpertsTokensInOrder) {
+    // 3 tokens, 4 experts, top-2: t0 -> 2, 0; t1 -> 1, 3; t2 -> 2, 3
+    const std::vector<float> logits = {1.0f, -2.0f, 3.0f, 0.5f, /**/ 0.0f, 2.0f, -1.0f, 1.0f, /**/ 0.0f, 0.1f, 5.0f, 4.0f};
+    const MoeRouting r = moe_route(logits.data(), 3, 4, 2, true);
+    const MoeAssignment a = moe_assign(r, 3, 4);
+    EXPECT_EQ(a.offset, (std::vector<int32_t>{0, 1, 2, 4, 6}));
+    EXPECT_EQ(a.token, (std::vector<int32_t>{0, 1, 0, 2, 1, 2}));
+    EXPECT_FLOAT_EQ(a.weight[2], r.weight[0]);  // t0's expert 2
+    EXPECT_FLOAT_EQ(a.weight[0], r.weight[1]);  // t0's expert 0
+    EXPECT_FLOAT_EQ(a.weight[5], r.weight[5]);  // t2's expert 3
 }
 
 TEST(CpuMoe, RoutingRefusesNaNLogitsAndBadCounts) {

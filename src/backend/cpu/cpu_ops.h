@@ -23,15 +23,7 @@ void attention(ThreadPool& pool, Act q, const KvLayerView& layer, const StepPlan
 void swiglu(ThreadPool& pool, Act gate, Act up, Act out);
 void add(ThreadPool& pool, Act a, Act b, Act out);
 
-// Mixture of experts (Backend::moe_ffn). The routing of n_tokens rows of router logits
-// [n_tokens, n_expert]: per token its n_used experts (largest logit first, the lower expert first on
-// ties) and their weights (softmax probabilities, over the chosen ones' sum when norm_topk).
-struct MoeRouting {
-    int n_used = 0;
-    std::vector<int32_t> expert;  // [n_tokens, n_used]
-    std::vector<float> weight;    // [n_tokens, n_used]
-};
-MoeRouting moe_route(const float* logits, int64_t n_tokens, int n_expert, int n_used, bool norm_topk);
+// Mixture of experts (Backend::moe_ffn; the routing in backend/moe_routing.h).
 // Matrix e of an expert weight (n_mats matrices) as a plain matrix.
 Weight expert_matrix(const Weight& w, int64_t e);
 // Buffers of moe_ffn, kept by the caller between calls.
