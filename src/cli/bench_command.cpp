@@ -19,7 +19,7 @@ void add_bench_command(CLI::App& app) {
     auto* s = cmd->add_option(
         "--synthetic", o->synthetic,
         "random weights of a real model's shape, built in memory: SHAPE:TYPE, SHAPE in "
-        "qwen2.5-0.5b | qwen2.5-7b | qwen3-8b | tiny, TYPE in f32 | f16 | bf16 | q4_0 | q4_1 | "
+        "qwen2.5-0.5b | qwen2.5-7b | qwen3-8b | qwen3-30b-a3b | tiny | tiny-moe, TYPE in f32 | f16 | bf16 | q4_0 | q4_1 | "
         "q5_0 | q5_1 | q8_0 | q2_k | q3_k | q4_k | q5_k | q6_k | q4_k_m | q5_k_m");
     m->excludes(s);
     s->excludes(m);

@@ -11,9 +11,6 @@ Model::Model(std::unique_ptr<GgufFile> gguf, Backend& backend)
     : gguf_(std::move(gguf)), backend_(backend), workspace_(backend) {
     config_ = read_model_config(*gguf_);
     arch_ = make_architecture(config_);  // fails early for an architecture without a forward pass
-    RF_CHECK(!config_.is_moe() || backend.kind() == DeviceKind::Cpu,
-             "{}: mixture-of-experts models ({}, {} experts) run on the CPU only so far; use --device cpu", gguf_->path(),
-             config_.arch, config_.n_expert);
     store_ = std::make_unique<WeightStore>(backend_, *gguf_, config_);
     config_.n_vocab = static_cast<int>(store_->weights().tok_embd.rows);
 }

@@ -30,9 +30,16 @@ std::vector<SyntheticShape> make_shapes() {
     // 151936, untied, q/k RMSNorm, no bias, rope_theta 1e6.
     s.push_back({"qwen3-8b", "qwen3", 36, 4096, 12288, 32, 8, 128, 151936, 40960, false, false,
                  true, 1e6f, 1e-6f});
+    // Qwen/Qwen3-30B-A3B: 48 layers, hidden 2048, 128 experts of moe_intermediate_size 768 (8 per
+    // token, norm_topk_prob), 32 / 4 heads (128 dims), vocab 151936, untied, q/k RMSNorm, rope_theta 1e6.
+    s.push_back({"qwen3-30b-a3b", "qwen3moe", 48, 2048, 6144, 32, 4, 128, 151936, 40960, false, false,
+                 true, 1e6f, 1e-6f, 128, 8, 768});
     // A small qwen2-style shape for tests (every K-quant fits its rows: 256 | 512 | 768).
     s.push_back(
         {"tiny", "qwen2", 2, 256, 768, 4, 2, 64, 512, 4096, true, true, false, 1e6f, 1e-6f});
+    // Its qwen3moe counterpart: 8 experts of 256, 2 per token.
+    s.push_back({"tiny-moe", "qwen3moe", 2, 256, 768, 4, 2, 64, 512, 4096, true, false, true, 1e6f, 1e-6f, 8, 2,
+                 256});
     return s;
 }
 
@@ -91,13 +98,21 @@ std::vector<SyntheticTensor> synthetic_tensors(const SyntheticShape& s, const Qu
         }
         list.push_back({p + "attn_output.weight", {Q, E}});
         list.push_back({p + "ffn_norm.weight", {E}});
-        list.push_back({p + "ffn_gate.weight", {E, F}});
-        list.push_back({p + "ffn_up.weight", {E, F}});
-        list.push_back({p + "ffn_down.weight", {F, E}});
+        if (s.n_expert > 0) {
+            const int64_t X = s.n_expert, Fe = s.n_ff_exp;
+            list.push_back({p + "ffn_gate_inp.weight", {E, X}});
+            list.push_back({p + "ffn_gate_exps.weight", {E, Fe, X}});
+            list.push_back({p + "ffn_up_exps.weight", {E, Fe, X}});
+            list.push_back({p + "ffn_down_exps.weight", {Fe, E, X}});
+        } else {
+            list.push_back({p + "ffn_gate.weight", {E, F}});
+            list.push_back({p + "ffn_up.weight", {E, F}});
+            list.push_back({p + "ffn_down.weight", {F, E}});
+        }
     }
     list.push_back({"output_norm.weight", {E}});
     if (!s.tied_embeddings) list.push_back({"output.weight", {E, s.n_vocab}});
-    const QuantMixPlanner plan(ft, list, 0, s.n_head / s.n_head_kv);
+    const QuantMixPlanner plan(ft, list, s.n_expert, s.n_head / s.n_head_kv);
     std::vector<SyntheticTensor> out;
     out.reserve(list.size());
     for (size_t i = 0; i < list.size(); ++i)
@@ -128,6 +143,11 @@ SyntheticModel::SyntheticModel(const std::string& spec, uint64_t seed) {
     w.set_u32(a + "context_length", static_cast<uint32_t>(shape_.n_ctx_train));
     w.set_u32(a + "embedding_length", static_cast<uint32_t>(shape_.n_embd));
     w.set_u32(a + "feed_forward_length", static_cast<uint32_t>(shape_.n_ff));
+    if (shape_.n_expert > 0) {
+        w.set_u32(a + "expert_count", static_cast<uint32_t>(shape_.n_expert));
+        w.set_u32(a + "expert_used_count", static_cast<uint32_t>(shape_.n_expert_used));
+        w.set_u32(a + "expert_feed_forward_length", static_cast<uint32_t>(shape_.n_ff_exp));
+    }
     w.set_u32(a + "attention.head_count", static_cast<uint32_t>(shape_.n_head));
     w.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(shape_.n_head_kv));
     w.set_u32(a + "attention.key_length", static_cast<uint32_t>(shape_.head_dim));

@@ -19,7 +19,7 @@ namespace rf {
 // The architecture of a real model (from its Hugging Face config.json).
 struct SyntheticShape {
     std::string name;              // "qwen2.5-0.5b", ...
-    std::string arch;              // GGUF general.architecture: qwen2 | qwen3
+    std::string arch;              // GGUF general.architecture: qwen2 | qwen3 | qwen3moe
     int n_layer = 0;               // num_hidden_layers
     int n_embd = 0;                // hidden_size
     int n_ff = 0;                  // intermediate_size
@@ -33,9 +33,13 @@ struct SyntheticShape {
     bool qk_norm = false;          // qwen3: attn_{q,k}_norm.weight
     float rope_base = 10000.0f;    // rope_theta
     float rms_eps = 1e-6f;         // rms_norm_eps
+    int n_expert = 0;              // num_experts (0: a dense feed-forward of n_ff)
+    int n_expert_used = 0;         // num_experts_per_tok
+    int n_ff_exp = 0;              // moe_intermediate_size
 };
 
-// qwen2.5-0.5b, qwen2.5-7b, qwen3-8b, and `tiny` (a small qwen2-style shape for tests).
+// qwen2.5-0.5b, qwen2.5-7b, qwen3-8b, qwen3-30b-a3b (MoE), and `tiny` / `tiny-moe` (small qwen2 /
+// qwen3moe shapes for tests).
 const std::vector<SyntheticShape>& synthetic_shapes();
 // Throws rf::Error listing the known shapes.
 const SyntheticShape& find_synthetic_shape(const std::string& name);

@@ -78,6 +78,18 @@ TEST(SyntheticModel, ShapesEqualTheRealConfigurations) {
     EXPECT_EQ(m.at("blk.0.attn_output.weight").ne, (std::vector<int64_t>{4096, 4096}));
     EXPECT_EQ(m.at("blk.0.attn_v.weight").ne, (std::vector<int64_t>{4096, 1024}));
     EXPECT_EQ(m.count("blk.0.attn_q.bias"), 0u);
+    // Qwen/Qwen3-30B-A3B: 128 experts of 768, the router f32, the experts' down projections by
+    // use_more_bits as llama-quantize does for ffn_down_exps
+    m = by_name(synthetic_tensors(find_synthetic_shape("qwen3-30b-a3b"), *parse_quant_file_type("q4_k_m")));
+    EXPECT_EQ(m.at("blk.0.ffn_gate_inp.weight").ne, (std::vector<int64_t>{2048, 128}));
+    EXPECT_EQ(m.at("blk.0.ffn_gate_inp.weight").type, TensorType::F32);
+    EXPECT_EQ(m.at("blk.47.ffn_gate_exps.weight").ne, (std::vector<int64_t>{2048, 768, 128}));
+    EXPECT_EQ(m.at("blk.47.ffn_down_exps.weight").ne, (std::vector<int64_t>{768, 2048, 128}));
+    EXPECT_EQ(m.at("blk.0.ffn_up_exps.weight").type, TensorType::Q4_K);
+    EXPECT_EQ(m.at("blk.0.ffn_down_exps.weight").type, TensorType::Q6_K);  // use_more_bits(0, 48)
+    EXPECT_EQ(m.at("blk.7.ffn_down_exps.weight").type, TensorType::Q4_K);  // 7 >= 48 / 8, (7 - 6) % 3 != 2
+    EXPECT_EQ(m.at("blk.0.attn_q.weight").ne, (std::vector<int64_t>{2048, 4096}));
+    EXPECT_EQ(m.count("blk.0.ffn_gate.weight"), 0u);
     EXPECT_THROW(find_synthetic_shape("qwen9"), Error);
     EXPECT_THROW(SyntheticModel("tiny:q9_9"), Error);
     EXPECT_THROW(SyntheticModel("tiny"), Error);
@@ -85,9 +97,10 @@ TEST(SyntheticModel, ShapesEqualTheRealConfigurations) {
 
 // The in-memory GGUF holds exactly the planned tensors and runs to finite logits.
 TEST(SyntheticModel, LoadsThroughTheModelPathAndRuns) {
-    for (const char* type : {"q4_0", "q5_1", "q4_k_m", "q3_k", "f16", "bf16"}) {
-        SCOPED_TRACE(type);
-        const SyntheticModel sm(std::string("tiny:") + type);
+    for (const char* spec : {"tiny:q4_0", "tiny:q5_1", "tiny:q4_k_m", "tiny:q3_k", "tiny:f16", "tiny:bf16", "tiny-moe:q8_0",
+                             "tiny-moe:q4_k_m"}) {
+        SCOPED_TRACE(spec);
+        const SyntheticModel sm(spec);
         EXPECT_EQ(sm.path().rfind("/proc/self/fd/", 0), 0u);
         const GgufFile f(sm.path());
         const auto planned = synthetic_tensors(sm.shape(), sm.file_type());

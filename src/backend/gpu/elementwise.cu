@@ -43,6 +43,18 @@ __global__ void gather_rows_kernel(const float* __restrict__ x, int64_t cols, co
         out[i * cols + c] = x[src * cols + c];
 }
 
+__global__ void scatter_add_rows_kernel(const float* __restrict__ x, int64_t cols, const int32_t* __restrict__ rows,
+                                        const float* __restrict__ weights, float* __restrict__ out) {
+    RF_STEP_TRACE_SCOPE(Elementwise, cols);
+    RF_PDL_ENTRY();
+    RF_STEP_TRACE_WAIT();
+    const int64_t i = blockIdx.y;
+    const int64_t dst = rows[i];
+    const float w = weights[i];
+    for (int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < cols; c += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        out[dst * cols + c] += w * x[i * cols + c];
+}
+
 // The host reads before the programmatic-dependent wait (step_data_copy.cuh); token 0 from the device
 // after it where the step is fed a device-held token.
 __global__ void step_upload_kernel(int32_t* __restrict__ dst, const int32_t* __restrict__ src, int64_t n,
@@ -80,6 +92,12 @@ void launch_add_bias(Launcher& l, float* y, const float* bias, int64_t n_tok, in
 void launch_gather_rows(Launcher& l, const float* x, int64_t cols, const int32_t* rows, int64_t n_out, float* out) {
     const unsigned gx = ceil_div(cols, 256) < 32 ? ceil_div(cols, 256) : 32;
     l.launch(gather_rows_kernel, dim3(gx, static_cast<unsigned>(n_out)), dim3(256), 0, x, cols, rows, out);
+}
+
+void launch_scatter_add_rows(Launcher& l, const float* x, int64_t cols, const int32_t* rows, const float* weights,
+                             int64_t n, float* out) {
+    const unsigned gx = ceil_div(cols, 256) < 32 ? ceil_div(cols, 256) : 32;
+    l.launch(scatter_add_rows_kernel, dim3(gx, static_cast<unsigned>(n)), dim3(256), 0, x, cols, rows, weights, out);
 }
 
 }  // namespace rf::gpu

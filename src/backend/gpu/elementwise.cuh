@@ -1,4 +1,4 @@
-// Element-wise ops: SwiGLU, add, and the gather of output rows.
+// Element-wise ops: SwiGLU, add, the gather of output rows, and the weighted scatter-add of rows (MoE).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,10 @@ void launch_add(Launcher& l, const float* a, const float* b, float* out, int64_t
 void launch_add_bias(Launcher& l, float* y, const float* bias, int64_t n_tok, int64_t cols);
 // out[i, :] = x[rows[i], :] for i < n_out; rows in device memory.
 void launch_gather_rows(Launcher& l, const float* x, int64_t cols, const int32_t* rows, int64_t n_out, float* out);
+// out[rows[i], :] += weights[i] * x[i, :] for i < n (n <= 65535); rows and weights in device memory,
+// no row twice in one launch.
+void launch_scatter_add_rows(Launcher& l, const float* x, int64_t cols, const int32_t* rows, const float* weights,
+                             int64_t n, float* out);
 // A decode step's data into the device step buffer without a copy-engine operation between two
 // steps' kernels: dst[i] = src[i] for i < n, src being pinned host memory read through its device
 // mapping; with device_token, dst[0] = *device_token (the previous step's argmax, on the device).

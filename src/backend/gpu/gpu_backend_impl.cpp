@@ -102,7 +102,7 @@ GpuBackendImpl::~GpuBackendImpl() {
     graphs_.clear();
     blas_.reset();
     for (const auto& w : weights_) (void)cudaFree(const_cast<uint8_t*>(w.first));
-    for (ScratchBuffer* b : {&step_buf_, &q8_, &attn_, &blas_w_, &blas_x_, &res_acc_, &sample_buf_})
+    for (ScratchBuffer* b : {&step_buf_, &q8_, &attn_, &blas_w_, &blas_x_, &res_acc_, &sample_buf_, &moe_lists_, &moe_rows_})
         if (b->ptr) (void)cudaFree(b->ptr);
     for (int32_t* s : staging_)
         if (s) (void)cudaFreeHost(s);
@@ -773,11 +773,6 @@ void GpuBackendImpl::add(Act a, Act b, Act out) {
     op.b = b;
     op.c = out;
     record(op);
-}
-
-void GpuBackendImpl::moe_ffn(Act, Act, const MoeFfn&, Act) {
-    // (Model refuses a mixture-of-experts model on a GPU backend before this could be reached)
-    fail("gpu: mixture-of-experts layers are not implemented on the GPU backend yet; use --device cpu");
 }
 
 void GpuBackendImpl::gather_output_rows(Act x, Act out) {

@@ -336,6 +336,7 @@ private:
     ScratchBuffer q8_, attn_, blas_w_, blas_x_;
     ScratchBuffer res_acc_;  // residual_acc.cuh: zeroed when allocated; every step that adds to it zeroes it again
     ScratchBuffer sample_buf_;
+    ScratchBuffer moe_lists_, moe_rows_;  // moe_ffn (gpu_moe.cpp): the experts' token lists and weights, their rows
     void* sample_host_ = nullptr;  // pinned: the synchronous result at 0, argmax_async's slots at kAsyncSampleOffset
     void* sample_host_dev_ = nullptr;  // its device mapping (argmax_async's results written by the kernel)
     static constexpr size_t kAsyncSampleOffset = 1024;
