@@ -87,8 +87,12 @@ std::vector<int32_t> tokens_of(int n, uint32_t seed) {
     return t;
 }
 
+// f16 weights: the backends then differ by ~1e-7 (the GEMM's f16 activations) where quantized weights
+// give ~1e-4 (q8_1 against q8_0 activations), enough to route a token whose two best experts nearly tie
+// to the other one (measured with q8_0: 3.9e-2 at one decode step): a MoE model's logits are compared
+// across backends only where the routing cannot differ for rounding reasons.
 TEST(GpuMoe, SyntheticQwen3MoeModelMatchesTheCpu) {
-    const SyntheticModel sm("tiny-moe:q8_0", 3);
+    const SyntheticModel sm("tiny-moe:f16", 3);
     CpuBackend cpu_be(4);
     Loaded c(sm, cpu_be), g(sm, gpu());
     ASSERT_EQ(g.model.config().arch, "qwen3moe");
@@ -100,14 +104,14 @@ TEST(GpuMoe, SyntheticQwen3MoeModelMatchesTheCpu) {
         sc.feed(prompt, 128, nullptr, &lc);  // (chunks of 128: 300 tokens in three steps)
         sg.feed(prompt, 128, nullptr, &lg);
         const std::string what = "prompt of " + std::to_string(n);
-        EXPECT_NMSE_LE(lg, lc, 1e-3, what);
+        EXPECT_NMSE_LE(lg, lc, 1e-5, what);
         std::printf("  tiny-moe %s: logits nmse %.3g\n", what.c_str(), nmse(lg.data(), lc.data(), lc.size()));
         // decode steps, both fed the CPU's greedy token
         for (int step = 0; step < 6; ++step) {
             const int32_t next = test::argmax_row(lc, lc.size() / 512 - 1, 512);
             sc.feed(std::vector<int32_t>{next}, 1, &lc);
             sg.feed(std::vector<int32_t>{next}, 1, &lg);
-            EXPECT_NMSE_LE(lg, lc, 1e-3, what + ", decode step " + std::to_string(step));
+            EXPECT_NMSE_LE(lg, lc, 1e-5, what + ", decode step " + std::to_string(step));
         }
     }
 }
