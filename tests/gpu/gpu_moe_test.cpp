@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "backend/cpu/cpu_backend.h"
@@ -48,7 +49,16 @@ TEST(GpuMoe, OpMatchesTheCpuForEveryTypeAndBatch) {
                 const auto logits = random_floats(static_cast<size_t>(T * X), ++seed, 2.0f);
                 DeviceActs dh(h, T, E), dl(logits, T, X), dout(T, E);
                 dout.poison();
+                const int64_t steps = gpu().graph_stats().steps;
                 gpu().moe_ffn(dh.act(), dl.act(), MoeFfn{&gate.on_gpu, &up.on_gpu, &down.on_gpu, k, true}, dout.act());
+                // quantized experts up to 64 slots (decode): a recorded op, routed on the device (nothing
+                // launched yet, no read-back); more slots or float experts: routed on the host (a flush and
+                // a synchronisation)
+                if (T * k <= 64 && t != TensorType::F16) {
+                    EXPECT_EQ(gpu().graph_stats().steps, steps) << type_name(t) << " T=" << T << ": launched at once";
+                } else {
+                    EXPECT_GT(gpu().graph_stats().steps, steps) << type_name(t) << " T=" << T;
+                }
                 std::vector<float> ref(static_cast<size_t>(T * E));
                 cpu::MoeScratch scratch;
                 cpu::moe_ffn(pool(), {const_cast<float*>(h.data()), T, E}, {const_cast<float*>(logits.data()), T, X},
@@ -114,6 +124,33 @@ TEST(GpuMoe, SyntheticQwen3MoeModelMatchesTheCpu) {
             EXPECT_NMSE_LE(lg, lc, 1e-5, what + ", decode step " + std::to_string(step));
         }
     }
+}
+
+// The decode path routed on the device (a MoeFfn op in the step's graph) against the host-routed
+// one (RF_GPU_MOE_DEVICE=off), on quantized experts where both see the same q8_1 inputs: the same
+// experts, the logits equal to float rounding (the softmax in float on the device, double on the host).
+TEST(GpuMoe, DeviceRoutedDecodeEqualsHostRouted) {
+    const SyntheticModel sm("tiny-moe:q4_k_m", 11);
+    Loaded g(sm, gpu());
+    const auto prompt = tokens_of(9, 123);
+    std::vector<std::vector<float>> logits[2];
+    std::vector<int32_t> tokens[2];
+    for (int host = 0; host < 2; ++host) {
+        std::unique_ptr<ScopedEnv> sw;
+        if (host) sw = std::make_unique<ScopedEnv>("RF_GPU_MOE_DEVICE", "off");
+        Session s(g.model, g.kv, 64);
+        std::vector<float> l;
+        s.feed(prompt, 512, &l);
+        for (int i = 0; i < 12; ++i) {
+            const int32_t t = test::argmax_row(l, 0, 512);
+            tokens[host].push_back(t);
+            s.feed(std::vector<int32_t>{t}, 1, &l);
+            logits[host].push_back(l);
+        }
+    }
+    EXPECT_EQ(tokens[0], tokens[1]);
+    for (size_t i = 0; i < logits[0].size(); ++i)
+        EXPECT_NMSE_LE(logits[0][i], logits[1][i], 1e-8, "decode step " + std::to_string(i));
 }
 
 TEST(GpuMoe, PipelinedGreedyDecodeEqualsStepByStep) {

@@ -102,7 +102,7 @@ GpuBackendImpl::~GpuBackendImpl() {
     graphs_.clear();
     blas_.reset();
     for (const auto& w : weights_) (void)cudaFree(const_cast<uint8_t*>(w.first));
-    for (ScratchBuffer* b : {&step_buf_, &q8_, &attn_, &blas_w_, &blas_x_, &res_acc_, &sample_buf_, &moe_lists_, &moe_rows_})
+    for (ScratchBuffer* b : {&step_buf_, &q8_, &attn_, &blas_w_, &blas_x_, &res_acc_, &sample_buf_, &moe_lists_, &moe_rows_, &moe_dev_})
         if (b->ptr) (void)cudaFree(b->ptr);
     for (int32_t* s : staging_)
         if (s) (void)cudaFreeHost(s);
@@ -417,7 +417,7 @@ void GpuBackendImpl::record(const Op& op) {
 
 bool same_op(const Op& x, const Op& y) {
     // every field of Op (a new field must be added here: the size check below trips first)
-    static_assert(sizeof(Op) == 272, "Op changed: compare its new fields in same_op");
+    static_assert(sizeof(Op) == 272 + 2 * sizeof(Weight) + 8, "Op changed: compare its new fields in same_op");
     auto act = [](const Act& a, const Act& b) { return a.data == b.data && a.rows == b.rows && a.cols == b.cols; };
     auto weight = [](const Weight& a, const Weight& b) {
         return a.type == b.type && a.cols == b.cols && a.rows == b.rows && a.n_mats == b.n_mats && a.data == b.data &&
@@ -431,7 +431,8 @@ bool same_op(const Op& x, const Op& y) {
            r.beta_slow == s.beta_slow && r.n_ctx_orig == s.n_ctx_orig && x.kv.k == y.kv.k && x.kv.v == y.kv.v &&
            x.kv.codec == y.kv.codec && x.kv.block_size == y.kv.block_size && x.kv.n_kv_head == y.kv.n_kv_head &&
            x.kv.head_dim == y.kv.head_dim && x.attn.n_head == y.attn.n_head && x.attn.n_kv_head == y.attn.n_kv_head &&
-           x.attn.head_dim == y.attn.head_dim && x.attn.scale == y.attn.scale;
+           x.attn.head_dim == y.attn.head_dim && x.attn.scale == y.attn.scale && weight(x.w2, y.w2) &&
+           weight(x.w3, y.w3) && x.moe_k == y.moe_k && x.moe_norm == y.moe_norm;
 }
 
 // A single-token step whose every emit input equals the last flush's (the ops on the same
@@ -463,8 +464,8 @@ bool GpuBackendImpl::fast_replay() {
     if (a.tokens != b.tokens || a.positions != b.positions || a.slots != b.slots || a.token_seq != b.token_seq ||
         a.output_rows != b.output_rows || a.block_tables != b.block_tables || a.bt_stride != b.bt_stride)
         return false;
-    const void* scratch[5] = {q8_.ptr, attn_.ptr, blas_w_.ptr, blas_x_.ptr, res_acc_.ptr};
-    if (!std::equal(scratch, scratch + 5, l.scratch)) return false;
+    const void* scratch[6] = {q8_.ptr, attn_.ptr, blas_w_.ptr, blas_x_.ptr, res_acc_.ptr, moe_dev_.ptr};
+    if (!std::equal(scratch, scratch + 6, l.scratch)) return false;
     for (size_t i = 0; i < ops_.size(); ++i)
         if (!same_op(ops_[i], l.ops[i])) return false;
     return graphs_.relaunch_last(stream_, stats_);
@@ -513,6 +514,7 @@ void GpuBackendImpl::flush() {
     ensure_scratch(attn_, need.attn);
     ensure_scratch(blas_w_, need.blas_w);
     ensure_scratch(blas_x_, need.blas_x);
+    ensure_scratch(moe_dev_, need.moe);
     if (res_acc_.bytes < need.res_acc) {
         ensure_scratch(res_acc_, need.res_acc);
         RF_GPU_CHECK(cudaMemsetAsync(res_acc_.ptr, 0, res_acc_.bytes, stream_));  // the invariant: zero between uses
@@ -553,6 +555,7 @@ void GpuBackendImpl::flush() {
     last_flush_.scratch[2] = blas_w_.ptr;
     last_flush_.scratch[3] = blas_x_.ptr;
     last_flush_.scratch[4] = res_acc_.ptr;
+    last_flush_.scratch[5] = moe_dev_.ptr;
     last_flush_.fuse = fuse_ops_;
     last_flush_.pdl = use_pdl_;
     last_flush_.switches = switches_;

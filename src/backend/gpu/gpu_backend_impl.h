@@ -22,7 +22,7 @@ namespace rf::gpu {
 
 struct PrefillEmitContext;  // gemm_dispatch.h
 
-enum class OpKind : uint8_t { Embed, RmsNorm, Matmul, Rope, KvStore, Attention, Swiglu, Add, Gather };
+enum class OpKind : uint8_t { Embed, RmsNorm, Matmul, Rope, KvStore, Attention, Swiglu, Add, Gather, MoeFfn };
 
 // One recorded op; the fields each kind uses are listed at GpuBackendImpl's op methods.
 struct Op {
@@ -34,6 +34,10 @@ struct Op {
     RopeParams rope;
     KvLayerView kv;
     AttentionParams attn;
+    // MoeFfn (a: h, b: router logits, c: out; w: gate, w2: up, w3: down experts; moe_k experts per token)
+    Weight w2, w3;
+    int32_t moe_k = 0;
+    bool moe_norm = false;
 };
 
 // Whether two recorded ops are the same op on the same buffers (every field).
@@ -203,6 +207,7 @@ private:
         size_t blas_w = 0;    // dequantized weight rows (f16)
         size_t blas_x = 0;    // activations as f16/bf16
         size_t res_acc = 0;   // a deferred residual update's fixed-point accumulator (kept zero between uses)
+        size_t moe = 0;       // MoeFfn ops on the device: routing, q8_1 inputs, expert outputs (moe_layout)
     };
 
     void record(const Op& op);
@@ -216,6 +221,8 @@ private:
     void emit(Launcher& l) const;
     ScratchNeeds scratch_needs() const;
     void ensure_scratch(ScratchBuffer& b, size_t bytes);
+    // The launches of a MoeFfn op (gpu_moe.cpp): routing, the experts' matvecs, the weighted sum.
+    void emit_moe_ffn(Launcher& l, const Op& op) const;
     // The f16 copies of this flush's vendor-GEMM weights (f16_slots_, per op); true when a cache
     // step began (end it with f16_cache_.end_step). pc: the flush's dispatch context.
     bool prepare_f16_copies(const PrefillEmitContext& pc);
@@ -316,7 +323,7 @@ private:
         std::vector<int8_t> paths;  // per op: the dispatch decision (matmul path / flash attention)
         StepDevice step;
         int32_t ctx_bucket = 0;
-        const void* scratch[5] = {};
+        const void* scratch[6] = {};
         bool fuse = false, pdl = false;
         DecodeSwitches switches;
         GraphSample sample;  // the sampling chain launched first (inactive: none)
@@ -337,6 +344,7 @@ private:
     ScratchBuffer res_acc_;  // residual_acc.cuh: zeroed when allocated; every step that adds to it zeroes it again
     ScratchBuffer sample_buf_;
     ScratchBuffer moe_lists_, moe_rows_;  // moe_ffn (gpu_moe.cpp): the experts' token lists and weights, their rows
+    ScratchBuffer moe_dev_;                // MoeFfn ops (routed on the device; gpu_moe.cpp's MoeLayout)
     void* sample_host_ = nullptr;  // pinned: the synchronous result at 0, argmax_async's slots at kAsyncSampleOffset
     void* sample_host_dev_ = nullptr;  // its device mapping (argmax_async's results written by the kernel)
     static constexpr size_t kAsyncSampleOffset = 1024;

@@ -35,6 +35,7 @@
 #include "backend/gpu/gemm_dispatch.h"
 #include "backend/gpu/gpu_backend_impl.h"
 #include "backend/gpu/matvec.cuh"
+#include "backend/gpu/moe.cuh"
 #include "backend/gpu/norm_quant.cuh"
 #include "backend/gpu/residual_acc.h"
 #include "backend/gpu/rope.cuh"
@@ -188,6 +189,8 @@ GpuBackendImpl::ScratchNeeds GpuBackendImpl::scratch_needs() const {
             n.q8 = std::max(n.q8, q8_bytes(op.c.rows, op.c.cols));
         } else if (op.kind == OpKind::Add && op.c.rows == 1) {  // a residual stream a deferred projection may target
             n.res_acc = std::max(n.res_acc, static_cast<size_t>(op.c.cols) * sizeof(long long));
+        } else if (op.kind == OpKind::MoeFfn) {
+            n.moe = std::max(n.moe, moe_layout(op.a.rows, op.moe_k, op.a.cols, op.w.rows).bytes);
         } else if (op.kind == OpKind::Attention && !use_flash_attention(pc, op)) {
             const AttnSplit s = attention_split_for(op, pc.table, switches_, max_ctx_, info_.multiprocessors);
             n.attn = std::max(n.attn, attention_scratch(op, s).bytes);
@@ -646,6 +649,11 @@ void GpuBackendImpl::emit(Launcher& l) const {
             }
             case OpKind::Add: {
                 launch_add(l, op.a.data, op.b.data, op.c.data, op.c.size());
+                written(op.c);
+                break;
+            }
+            case OpKind::MoeFfn: {
+                emit_moe_ffn(l, op);
                 written(op.c);
                 break;
             }

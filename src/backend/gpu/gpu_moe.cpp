@@ -1,16 +1,24 @@
-// Mixture-of-experts feed-forward on the GPU (Backend::moe_ffn). The router logits come to the host
-// (one synchronisation per MoE layer), which routes them (backend/moe_routing.h, the CPU backend's
-// routing bit for bit); each expert's tokens are gathered into one batch on the device, go through
-// the backend's own matmul (the expert's matrix as a plain weight: every weight type, the one-token
-// matvec or the many-token path by the batch's size) and SwiGLU ops, and are added with their
-// weights into the output rows, experts in order as on the CPU.
+// Mixture-of-experts feed-forward on the GPU (Backend::moe_ffn), two ways:
+// - few tokens (decode; quantized experts): one recorded op (OpKind::MoeFfn) whose launches route on
+//   the device and run each slot's expert matvecs with the expert read from device memory (moe.cuh),
+//   so the step stays one graph with no host read-back;
+// - many tokens (prompts) or float experts: the router logits come to the host (one synchronisation
+//   per MoE layer), which routes them (backend/moe_routing.h, the CPU backend's routing bit for bit);
+//   each expert's tokens are gathered into one batch on the device, go through the backend's own
+//   matmul (the expert's matrix as a plain weight: every weight type, the one-token matvec or the
+//   many-token path by the batch's size) and SwiGLU ops, and are added with their weights into the
+//   output rows, experts in order as on the CPU.
 #include <algorithm>
 #include <cstring>
 
 #include "backend/gpu/elementwise.cuh"
 #include "backend/gpu/gpu_backend_impl.h"
 #include "backend/gpu/gpu_weight_layout.h"
+#include "backend/gpu/matvec.cuh"
+#include "backend/gpu/moe.cuh"
+#include "backend/gpu/norm_quant.cuh"
 #include "backend/moe_routing.h"
+#include "core/env_switch.h"
 
 namespace rf::gpu {
 
@@ -24,9 +32,56 @@ Weight expert_view(const Weight& w, int64_t e) {
 
 }  // namespace
 
+void GpuBackendImpl::emit_moe_ffn(Launcher& l, const Op& op) const {
+    const int64_t T = op.a.rows, E = op.a.cols, X = op.w.n_mats, F = op.w.rows;
+    const int k = op.moe_k;
+    const MoeLayout lay = moe_layout(T, k, E, F);
+    auto* base = static_cast<uint8_t*>(moe_dev_.ptr);
+    auto* ids = reinterpret_cast<int32_t*>(base + lay.ids);
+    auto* weights = reinterpret_cast<float*>(base + lay.weights);
+    auto* hq = reinterpret_cast<int8_t*>(base + lay.hq);
+    auto* hds = reinterpret_cast<float2*>(base + lay.hds);
+    auto* gate = reinterpret_cast<float*>(base + lay.gate);
+    auto* up = reinterpret_cast<float*>(base + lay.up);
+    auto* aq = reinterpret_cast<int8_t*>(base + lay.aq);
+    auto* ads = reinterpret_cast<float2*>(base + lay.ads);
+    auto* down = reinterpret_cast<float*>(base + lay.down);
+    const int64_t slots = T * k;
+    auto stride = [](const Weight& w) { return matrix_layout(w.type, w.rows, w.cols).mat_stride; };
+    launch_moe_route(l, op.b.data, T, static_cast<int>(X), k, op.moe_norm, ids, weights);
+    launch_quantize_q8_1(l, op.a.data, T, E, hq, hds);
+    launch_moe_matvec_q(l, op.w.type, qmatrix(op.w.type, op.w.data, F, E), stride(op.w), ids, hq, hds, E, k, slots, gate, F);
+    launch_moe_matvec_q(l, op.w2.type, qmatrix(op.w2.type, op.w2.data, F, E), stride(op.w2), ids, hq, hds, E, k, slots, up, F);
+    launch_swiglu(l, gate, up, gate, slots * F);
+    launch_quantize_q8_1(l, gate, slots, F, aq, ads);
+    launch_moe_matvec_q(l, op.w3.type, qmatrix(op.w3.type, op.w3.data, E, F), stride(op.w3), ids, aq, ads, F, 1, slots, down, E);
+    launch_moe_combine(l, down, weights, T, k, E, op.c.data);
+}
+
 void GpuBackendImpl::moe_ffn(Act h, Act router_logits, const MoeFfn& moe, Act out) {
     check_moe_ffn(h, router_logits, moe, out);
     const int64_t X = moe.gate->n_mats, T = h.rows, E = h.cols, F = moe.gate->rows;
+    // Few tokens (decode): one recorded op, routed and computed on the device inside the step's graph.
+    const bool quantized = is_quantized_matvec_type(moe.gate->type) && is_quantized_matvec_type(moe.up->type) &&
+                           is_quantized_matvec_type(moe.down->type);
+    // RF_GPU_MOE_DEVICE=off: always the host-routed path (benchmarks, and the tests' cross-check)
+    const bool device_path = env_choice("RF_GPU_MOE_DEVICE", {"off", "on"}, 1) == 1;
+    if (device_path && quantized && E % 32 == 0 && F % 32 == 0 && T * moe.n_used <= kMoeDeviceMaxSlots && X <= kMoeMaxExperts &&
+        moe.n_used <= kMoeMaxUsed) {  // (kMoeMaxUsed is at most a warp: the routing kernel's lanes)
+        Op op;
+        op.kind = OpKind::MoeFfn;
+        op.a = h;
+        op.b = router_logits;
+        op.c = out;
+        op.w = *moe.gate;
+        op.w2 = *moe.up;
+        op.w3 = *moe.down;
+        op.moe_k = moe.n_used;
+        op.moe_norm = moe.norm_topk;
+        record(op);
+        return;
+    }
+    // Many tokens: routed on the host, each expert's tokens batched.
     std::vector<float> logits(static_cast<size_t>(T * X));
     download(logits.data(), router_logits.data, logits.size() * sizeof(float));  // (flushes the step so far)
     const MoeAssignment a =
