@@ -133,11 +133,14 @@ TEST(GpuMoe, DeviceRoutedDecodeEqualsHostRouted) {
     const SyntheticModel sm("tiny-moe:q4_k_m", 11);
     Loaded g(sm, gpu());
     const auto prompt = tokens_of(9, 123);
-    std::vector<std::vector<float>> logits[2];
-    std::vector<int32_t> tokens[2];
-    for (int host = 0; host < 2; ++host) {
+    // run 0: routed on the device (gate, up and SwiGLU in one launch); 1: routed on the host; 2: on the
+    // device with gate, up and the SwiGLU in three launches (RF_GPU_MOE_GATE_UP=off)
+    std::vector<std::vector<float>> logits[3];
+    std::vector<int32_t> tokens[3];
+    for (int host = 0; host < 3; ++host) {
         std::unique_ptr<ScopedEnv> sw;
-        if (host) sw = std::make_unique<ScopedEnv>("RF_GPU_MOE_DEVICE", "off");
+        if (host == 1) sw = std::make_unique<ScopedEnv>("RF_GPU_MOE_DEVICE", "off");
+        if (host == 2) sw = std::make_unique<ScopedEnv>("RF_GPU_MOE_GATE_UP", "off");
         Session s(g.model, g.kv, 64);
         std::vector<float> l;
         s.feed(prompt, 512, &l);
@@ -148,9 +151,11 @@ TEST(GpuMoe, DeviceRoutedDecodeEqualsHostRouted) {
             logits[host].push_back(l);
         }
     }
-    EXPECT_EQ(tokens[0], tokens[1]);
-    for (size_t i = 0; i < logits[0].size(); ++i)
-        EXPECT_NMSE_LE(logits[0][i], logits[1][i], 1e-8, "decode step " + std::to_string(i));
+    for (int other : {1, 2}) {
+        EXPECT_EQ(tokens[0], tokens[other]) << "run " << other;
+        for (size_t i = 0; i < logits[0].size(); ++i)
+            EXPECT_NMSE_LE(logits[0][i], logits[other][i], 1e-8, "run " + std::to_string(other) + ", decode step " + std::to_string(i));
+    }
 }
 
 TEST(GpuMoe, PipelinedGreedyDecodeEqualsStepByStep) {

@@ -129,6 +129,9 @@ struct DecodeSwitches {
     // run eagerly (their kernels take 10-1000 us, so a graph saves <1% of launch overhead, and a
     // chunk's signature changes with its context length, i.e. a capture + update per chunk).
     bool prefill_graphs = false;
+    // MoeFfn ops (gpu_moe.cpp): the experts' gate and up rows and the SwiGLU in one launch where gate
+    // and up share a type (off: a launch each and the SwiGLU's own)
+    bool moe_fused_gate_up = true;
     std::vector<std::string> profile_skip;  // kernel-name substrings not launched (profiling only)
     std::vector<std::string> profile_stream;  // matvec kernel-name substrings replaced by a stream of their weights
     StreamShape profile_stream_shape;         // ... and the shape of that stream (gpu_launch.h)

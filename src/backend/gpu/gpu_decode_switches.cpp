@@ -87,6 +87,8 @@ namespace rf::gpu {
 //                               begin_step and its final kernel copies the step data, gpu_sampling.cpp)
 //   RF_GPU_SAMPLE_IN_GRAPH=off  that chain (with the fused upload) launched on its own before the next
 //                               step's graph (default: as that graph's first launches, SampleRing)
+//   RF_GPU_MOE_GATE_UP=off      a MoE layer's expert gate and up rows in two launches and the SwiGLU in a
+//                               third (default: one launch where gate and up share a type, moe.cu)
 //   RF_GPU_ZERO_COPY=off        step data uploaded and argmax results read back by cudaMemcpyAsync
 //                               (default: a kernel reads / writes pinned host memory directly, so no
 //                               copy-engine operation sits between two decode steps' kernels)
@@ -123,6 +125,7 @@ DecodeSwitches decode_switches() {
     d.sample_fast = env_choice("RF_GPU_SAMPLE_FAST", {"off", "on"}, 1) == 1;
     d.sample_upload = env_choice("RF_GPU_SAMPLE_UPLOAD", {"off", "on"}, 1) == 1;
     d.sample_in_graph = env_choice("RF_GPU_SAMPLE_IN_GRAPH", {"off", "on"}, def.sample_in_graph ? 1 : 0) == 1;
+    d.moe_fused_gate_up = env_choice("RF_GPU_MOE_GATE_UP", {"off", "on"}, def.moe_fused_gate_up ? 1 : 0) == 1;
     d.matvec_x_hoist = env_choice("RF_GPU_MATVEC_XHOIST", {"off", "on"}, def.matvec_x_hoist ? 1 : 0) == 1;
     d.matvec_triple = env_choice("RF_GPU_MATVEC_TRIPLE", {"off", "on", "long"}, def.matvec_triple);
     const int lanes = env_choice("RF_GPU_MATVEC1_LANES", {"4", "8", "16", "32"}, -1);

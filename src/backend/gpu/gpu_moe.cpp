@@ -50,9 +50,14 @@ void GpuBackendImpl::emit_moe_ffn(Launcher& l, const Op& op) const {
     auto stride = [](const Weight& w) { return matrix_layout(w.type, w.rows, w.cols).mat_stride; };
     launch_moe_route(l, op.b.data, T, static_cast<int>(X), k, op.moe_norm, ids, weights);
     launch_quantize_q8_1(l, op.a.data, T, E, hq, hds);
-    launch_moe_matvec_q(l, op.w.type, qmatrix(op.w.type, op.w.data, F, E), stride(op.w), ids, hq, hds, E, k, slots, gate, F);
-    launch_moe_matvec_q(l, op.w2.type, qmatrix(op.w2.type, op.w2.data, F, E), stride(op.w2), ids, hq, hds, E, k, slots, up, F);
-    launch_swiglu(l, gate, up, gate, slots * F);
+    const QMatrix wg = qmatrix(op.w.type, op.w.data, F, E), wu = qmatrix(op.w2.type, op.w2.data, F, E);
+    if (moe_gate_up_fused_supports(op.w.type, op.w2.type) && switches_.moe_fused_gate_up) {
+        launch_moe_gate_up_q(l, op.w.type, wg, stride(op.w), wu, stride(op.w2), ids, hq, hds, E, k, slots, gate, F);
+    } else {
+        launch_moe_matvec_q(l, op.w.type, wg, stride(op.w), ids, hq, hds, E, k, slots, gate, F);
+        launch_moe_matvec_q(l, op.w2.type, wu, stride(op.w2), ids, hq, hds, E, k, slots, up, F);
+        launch_swiglu(l, gate, up, gate, slots * F);
+    }
     launch_quantize_q8_1(l, gate, slots, F, aq, ads);
     launch_moe_matvec_q(l, op.w3.type, qmatrix(op.w3.type, op.w3.data, E, F), stride(op.w3), ids, aq, ads, F, 1, slots, down, E);
     launch_moe_combine(l, down, weights, T, k, E, op.c.data);

@@ -110,6 +110,40 @@ __global__ void __launch_bounds__(128) moe_matvec_q_kernel(const QMatrix w, size
     if (lane == 0) y[slot * ldy + r] = acc;
 }
 
+// The gate and up rows r of a slot's expert by one warp, written as silu(gate) * up.
+template <TensorType TG, TensorType TU>
+__global__ void __launch_bounds__(128) moe_gate_up_q_kernel(const QMatrix wg, size_t stride_g, const QMatrix wu, size_t stride_u,
+                                                            const int32_t* __restrict__ ids, const int8_t* __restrict__ xq,
+                                                            const float2* __restrict__ xds, int64_t x_stride, int x_div,
+                                                            float* __restrict__ y, int64_t ldy) {
+    using PG = QuantPolicy<TG>;
+    using PU = QuantPolicy<TU>;
+    RF_PDL_ENTRY();
+    const int64_t slot = blockIdx.y;
+    const int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x / RF_WARP_SIZE) + threadIdx.x / RF_WARP_SIZE;
+    if (r >= wg.rows) return;
+    const int lane = threadIdx.x % RF_WARP_SIZE;
+    const int32_t e = ids[slot];
+    QMatrix mg = wg, mu = wu;
+#pragma unroll
+    for (int p = 0; p < kMaxPlanes; ++p) {
+        if (mg.plane[p] != nullptr) mg.plane[p] += static_cast<size_t>(e) * stride_g;
+        if (mu.plane[p] != nullptr) mu.plane[p] += static_cast<size_t>(e) * stride_u;
+    }
+    const typename PG::Row rg = PG::row(mg, r);
+    const typename PU::Row ru = PU::row(mu, r);
+    const int64_t tok = slot / x_div;
+    const typename PG::X x{xq + tok * x_stride, xds + tok * (x_stride / 32)};
+    const typename PU::X xu{x.q, x.ds};
+    float g = 0.0f, u = 0.0f;
+    const int ug = PG::units(mg), uu = PU::units(mu);
+    for (int i = lane; i < ug; i += RF_WARP_SIZE) g += PG::dot(PG::load(rg, i), x, i);
+    for (int i = lane; i < uu; i += RF_WARP_SIZE) u += PU::dot(PU::load(ru, i), xu, i);
+    g = rf_warp_sum(g);
+    u = rf_warp_sum(u);
+    if (lane == 0) y[slot * ldy + r] = g / (1.0f + expf(-g)) * u;
+}
+
 __global__ void moe_combine_kernel(const float* __restrict__ d, const float* __restrict__ weights, int k, int64_t cols,
                                    float* __restrict__ out) {
     RF_PDL_ENTRY();
@@ -130,7 +164,38 @@ void launch_moe_matvec_typed(Launcher& l, const QMatrix& w, size_t mat_stride, c
     l.launch(moe_matvec_q_kernel<T>, grid, dim3(128), 0, w, mat_stride, ids, xq, xds, x_stride, x_div, y, ldy);
 }
 
+template <TensorType TG, TensorType TU>
+void launch_moe_gate_up_typed(Launcher& l, const QMatrix& wg, size_t stride_g, const QMatrix& wu, size_t stride_u,
+                              const int32_t* ids, const int8_t* xq, const float2* xds, int64_t x_stride, int x_div,
+                              int64_t n_slots, float* y, int64_t ldy) {
+    constexpr int kRowsPerBlock = 128 / RF_WARP_SIZE;
+    const dim3 grid(ceil_div(wg.rows, kRowsPerBlock), static_cast<unsigned>(n_slots));
+    l.launch(moe_gate_up_q_kernel<TG, TU>, grid, dim3(128), 0, wg, stride_g, wu, stride_u, ids, xq, xds, x_stride, x_div, y, ldy);
+}
+
 }  // namespace
+
+bool moe_gate_up_fused_supports(TensorType gate, TensorType up) {
+    return device_type(gate) == device_type(up) &&
+           (device_type(gate) == TensorType::Q4_0 || device_type(gate) == TensorType::Q8_0 || device_type(gate) == TensorType::Q4_K ||
+            device_type(gate) == TensorType::Q6_K || device_type(gate) == TensorType::Q5_1 || device_type(gate) == TensorType::Q4_1 ||
+            device_type(gate) == TensorType::Q5_0 || device_type(gate) == TensorType::Q2_K || device_type(gate) == TensorType::Q3_K);
+}
+
+void launch_moe_gate_up_q(Launcher& l, TensorType type, const QMatrix& wg, size_t stride_g, const QMatrix& wu,
+                          size_t stride_u, const int32_t* ids, const int8_t* xq, const float2* xds, int64_t x_stride,
+                          int x_div, int64_t n_slots, float* y, int64_t ldy) {
+    switch (device_type(type)) {
+#define RF_MOE_CASE(T)                                                                                                 \
+    case TensorType::T:                                                                                                \
+        return launch_moe_gate_up_typed<TensorType::T, TensorType::T>(l, wg, stride_g, wu, stride_u, ids, xq, xds, x_stride, \
+                                                                       x_div, n_slots, y, ldy);
+        RF_MOE_CASE(Q4_0) RF_MOE_CASE(Q4_1) RF_MOE_CASE(Q5_0) RF_MOE_CASE(Q5_1) RF_MOE_CASE(Q8_0)
+        RF_MOE_CASE(Q2_K) RF_MOE_CASE(Q3_K) RF_MOE_CASE(Q4_K) RF_MOE_CASE(Q6_K)
+#undef RF_MOE_CASE
+        default: fail_message(std::string("gpu moe: no fused gate / up for weight type ") + type_name(type));
+    }
+}
 
 void launch_moe_route(Launcher& l, const float* logits, int64_t n_tok, int n_expert, int k, bool norm_topk,
                       int32_t* ids, float* weights) {

@@ -60,6 +60,13 @@ void launch_moe_matvec_q(Launcher& l, TensorType type, const QMatrix& w, size_t 
                          const int8_t* xq, const float2* xds, int64_t x_stride, int x_div, int64_t n_slots, float* y,
                          int64_t ldy);
 
+// y[s, r] = silu(gate row r . x) * (up row r . x) of expert ids[s], x = x[s / x_div]: the gate and up
+// launches and the SwiGLU as one, where gate and up have the same type (moe_gate_up_fused_supports).
+bool moe_gate_up_fused_supports(TensorType gate, TensorType up);
+void launch_moe_gate_up_q(Launcher& l, TensorType type, const QMatrix& wg, size_t stride_g, const QMatrix& wu,
+                          size_t stride_u, const int32_t* ids, const int8_t* xq, const float2* xds, int64_t x_stride,
+                          int x_div, int64_t n_slots, float* y, int64_t ldy);
+
 // out[t, c] = sum_j weights[t * k + j] * d[(t * k + j) * cols + c].
 void launch_moe_combine(Launcher& l, const float* d, const float* weights, int64_t n_tok, int k, int64_t cols,
                         float* out);
