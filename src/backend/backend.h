@@ -94,6 +94,26 @@ struct MoeFfn {
     bool norm_topk = true;   // the k chosen probabilities divided by their sum (Qwen3-MoE's norm_topk_prob)
 };
 
+// A Gated DeltaNet layer's own weights and shape (Qwen3.5 / Qwen3-Next linear attention; GGUF names
+// of llama.cpp's converter). Value heads are in the GGUF's tiled order: value head h reads key head
+// h % n_k_heads.
+struct GatedDeltaNet {
+    const Weight* conv = nullptr;     // ssm_conv1d [channels, kernel] f32 (cols = kernel)
+    const Weight* a_neg = nullptr;    // ssm_a [n_v_heads] f32: -exp(A_log)
+    const Weight* dt_bias = nullptr;  // ssm_dt.bias [n_v_heads] f32
+    const Weight* norm = nullptr;     // ssm_norm [d_v] f32 (the gated RMSNorm's weight)
+    int n_k_heads = 0, n_v_heads = 0, d_k = 0, d_v = 0;
+    float eps = 1e-6f;                // of the gated RMSNorm
+
+    int64_t channels() const { return int64_t{2} * n_k_heads * d_k + int64_t{n_v_heads} * d_v; }
+    int64_t kernel() const { return conv != nullptr ? conv->cols : 0; }
+    // Floats of one sequence's state: the convolution's last kernel - 1 inputs, then the
+    // n_v_heads state matrices [d_k, d_v].
+    size_t state_floats() const {
+        return static_cast<size_t>((kernel() - 1) * channels() + int64_t{n_v_heads} * d_k * d_v);
+    }
+};
+
 enum class DeviceKind { Cpu, Gpu };
 
 class Backend {
@@ -146,6 +166,15 @@ public:
     // out[t] = sum_e w_e * down_e(silu(gate_e(h[t])) * up_e(h[t])), summed in expert order.
     // h: [n, n_embd], router_logits: [n, n_expert], out: [n, n_embd] (must not alias h).
     virtual void moe_ffn(Act h, Act router_logits, const MoeFfn& moe, Act out) = 0;
+    // Gated DeltaNet over one sequence's n tokens in order, from its recurrent state (updated):
+    // the causal depthwise convolution of qkv ([n, channels], in_proj_qkv's output) with SiLU, q and k
+    // per key head L2-normalised (q also by 1 / sqrt(d_k)), per value head h with beta = sigmoid(b),
+    // decay = exp(a_neg[h] * softplus(a + dt_bias[h])):  S = decay * S;  S += k (beta (v - S^T k))^T;
+    // o = S^T q; then o RMS-normalised per head, times norm and silu(z).
+    // qkv: [n, channels], z: [n, n_v * d_v], a, b: [n, n_v], out: [n, n_v * d_v].
+    virtual void gated_delta_net(Act qkv, Act z, Act a, Act b, const GatedDeltaNet& p, float* state, Act out) = 0;
+    // out[t, i] = x[t, i] * sigmoid(gate[t, i % gate.cols]) with gate.cols == x.cols or 1 (out may alias x).
+    virtual void sigmoid_mul(Act x, Act gate, Act out) = 0;
     // out[i, :] = x[step.output_rows[i], :]
     virtual void gather_output_rows(Act x, Act out) = 0;
 };

@@ -13,6 +13,7 @@ struct SeqStep {
     int32_t n_tokens = 0;     // tokens of this sequence in the step (consecutive positions)
     int32_t n_past = 0;       // tokens of this sequence already in the KV cache before the step
     std::vector<int32_t> block_table;  // KV block ids covering positions [0, n_past + n_tokens)
+    int32_t kv_seq = -1;      // the sequence's id in the KvCache (its recurrent state, if any)
 };
 
 struct StepPlan {

@@ -73,7 +73,7 @@ void Session::place_step(int32_t n_past, int32_t n) {
     for (int32_t i = 0; i < n; ++i) plan_.positions[static_cast<size_t>(i)] = n_past + i;
     plan_.kv_slots.clear();
     kv_.append_slots(seq_, n, plan_.kv_slots);
-    plan_.seqs.assign(1, SeqStep{0, n, n_past, kv_.block_table(seq_)});
+    plan_.seqs.assign(1, SeqStep{0, n, n_past, kv_.block_table(seq_), seq_});
 }
 
 void Session::feed_device_token() {
@@ -108,6 +108,15 @@ void Session::resolve_device_token(int32_t id) {
 void Session::truncate(int32_t n) {
     RF_CHECK(n >= 0 && n <= length(), "session: truncate to {} tokens (length {})", n, length());
     if (unresolved_ && n < length()) unresolved_ = false;
+    if (n < length() && n > 0 && kv_.has_recurrent_state(seq_)) {
+        // A recurrent state (linear-attention layers) cannot drop tokens: start over and feed the kept ones.
+        std::vector<int32_t> kept(tokens_.begin(), tokens_.begin() + n);
+        RF_CHECK(std::find(kept.begin(), kept.end(), -1) == kept.end(), "session: truncate keeps an unresolved token");
+        kv_.truncate(seq_, 0);
+        tokens_.clear();
+        feed(kept, 512, nullptr);
+        return;
+    }
     kv_.truncate(seq_, n);
     tokens_.resize(static_cast<size_t>(n));
 }

@@ -40,6 +40,9 @@ KvCache::KvCache(Backend& backend, const KvCacheConfig& config,
 }
 
 KvCache::~KvCache() {
+    for (auto& s : seqs_)
+        if (s)
+            for (auto& [il, st] : s->states) backend_.release(st.data);
     for (auto& l : layers_) {
         if (l.k) backend_.release(l.k);
         if (l.v) backend_.release(l.v);
@@ -70,17 +73,37 @@ int32_t KvCache::create_sequence() {
 }
 
 int32_t KvCache::fork_sequence(int32_t seq) {
-    const Sequence copy = seq_ref(seq);
+    Sequence copy = seq_ref(seq);
     for (int32_t b : copy.blocks) pool_.incref(b);
+    for (auto& [il, st] : copy.states) {  // (the states are the fork's own)
+        void* fresh = backend_.alloc(st.n_floats * sizeof(float));
+        backend_.copy(fresh, st.data, st.n_floats * sizeof(float));
+        st.data = fresh;
+    }
     const int32_t id = create_sequence();
-    *seqs_[static_cast<size_t>(id)] = copy;
+    *seqs_[static_cast<size_t>(id)] = std::move(copy);
     return id;
 }
 
 void KvCache::free_sequence(int32_t seq) {
     Sequence& s = seq_ref(seq);
     for (int32_t b : s.blocks) pool_.decref(b);
+    for (auto& [il, st] : s.states) backend_.release(st.data);
     seqs_[static_cast<size_t>(seq)].reset();
+}
+
+float* KvCache::recurrent_state(int32_t seq, int il, size_t n_floats) {
+    Sequence& s = seq_ref(seq);
+    RF_CHECK(n_floats > 0, "kv: recurrent state of 0 floats for layer {}", il);
+    auto it = s.states.find(il);
+    if (it == s.states.end()) {
+        State st{backend_.alloc(n_floats * sizeof(float)), n_floats};
+        backend_.fill_zero(st.data, n_floats * sizeof(float));
+        it = s.states.emplace(il, st).first;
+    }
+    RF_CHECK(it->second.n_floats == n_floats, "kv: recurrent state of layer {} is {} floats, asked for {}", il,
+             it->second.n_floats, n_floats);
+    return static_cast<float*>(it->second.data);
 }
 
 int32_t KvCache::seq_length(int32_t seq) const { return seq_ref(seq).length; }
@@ -143,6 +166,11 @@ void KvCache::truncate(int32_t seq, int32_t new_length) {
     Sequence& s = seq_ref(seq);
     RF_CHECK(new_length >= 0 && new_length <= s.length,
              "kv: truncate sequence {} to {} tokens (length {})", seq, new_length, s.length);
+    if (!s.states.empty() && new_length < s.length) {
+        RF_CHECK(new_length == 0, "kv: sequence {} has a recurrent state, which cannot drop tokens ({} -> {}); "
+                 "truncate to 0 and feed the kept tokens again", seq, s.length, new_length);
+        for (auto& [il, st] : s.states) backend_.fill_zero(st.data, st.n_floats * sizeof(float));
+    }
     s.length = new_length;
     const size_t keep = static_cast<size_t>((new_length + config_.block_size - 1) / config_.block_size);
     while (s.blocks.size() > keep) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -64,13 +65,27 @@ public:
     void append_slots(int32_t seq, int32_t n, std::vector<int32_t>& out) const;
     // length += n, after a step wrote those tokens' K/V.
     void commit(int32_t seq, int32_t n);
-    // Drops tokens past new_length (and the blocks no longer needed).
+    // Drops tokens past new_length (and the blocks no longer needed). A sequence with recurrent state
+    // can only be truncated to 0 (the state is zeroed): a recurrent state cannot drop tokens
+    // (Session::truncate feeds the kept tokens again instead).
     void truncate(int32_t seq, int32_t new_length);
 
+    // The recurrent state of layer il of a sequence (a linear-attention layer: its convolution window
+    // and its state matrices): n_floats floats of backend memory, zero before the sequence's first
+    // token, allocated on first use; the same n_floats at every call for a layer. Freed with the
+    // sequence, copied by fork_sequence.
+    float* recurrent_state(int32_t seq, int il, size_t n_floats);
+    bool has_recurrent_state(int32_t seq) const { return !seq_ref(seq).states.empty(); }
+
 private:
+    struct State {
+        void* data = nullptr;
+        size_t n_floats = 0;
+    };
     struct Sequence {
         std::vector<int32_t> blocks;
         int32_t length = 0;
+        std::map<int, State> states;  // recurrent state per layer
     };
     Sequence& seq_ref(int32_t seq);
     const Sequence& seq_ref(int32_t seq) const;

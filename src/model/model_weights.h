@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/backend.h"
@@ -26,6 +27,18 @@ struct LayerWeights {
     Weight ffn_gate_inp;     // [n_expert, n_embd] router            (MoE FFN)
     Weight ffn_gate_exps, ffn_up_exps;  // n_expert x [n_ff_exp, n_embd]
     Weight ffn_down_exps;    // n_expert x [n_embd, n_ff_exp]
+    Weight ffn_gate_shexp, ffn_up_shexp;  // [n_ff_shexp, n_embd] shared expert (qwen35moe)
+    Weight ffn_down_shexp;   // [n_embd, n_ff_shexp]
+    Weight ffn_gate_inp_shexp;  // [1, n_embd]: its sigmoid gate
+    // Qwen3.5 gated full attention: attn_q's rows per head are [q (hd), gate (hd)]; split at load
+    Weight wq_gate;          // [n_head*hd, n_embd] the output gate's rows
+    // Gated DeltaNet (linear-attention layers)
+    Weight ssm_qkv, ssm_z;   // [2*n_k*d_k + n_v*d_v, n_embd], [n_v*d_v, n_embd]
+    Weight ssm_alpha, ssm_beta;  // [n_v, n_embd]
+    Weight ssm_a, ssm_dt_bias;   // [n_v]
+    Weight ssm_conv;         // [channels, kernel] f32
+    Weight ssm_norm;         // [d_v]
+    Weight ssm_out;          // [n_embd, n_v*d_v]
 };
 
 struct ModelWeights {
@@ -54,11 +67,15 @@ public:
 private:
     Weight load(const std::string& name, std::vector<int64_t> expected_ne, bool required);
     Weight load_norm(const std::string& name, int64_t n, bool required);
+    // attn_q of a gated attention (rows per head [q (hd), gate (hd)]): the q rows and the gate rows as
+    // two weights (host copies kept here).
+    std::pair<Weight, Weight> load_q_and_gate(const std::string& name, int64_t n_embd, int n_head, int head_dim);
 
     Backend& backend_;
     const GgufFile& gguf_;
     ModelWeights weights_;
     std::deque<std::vector<float>> converted_;  // stable addresses
+    std::deque<std::vector<uint8_t>> row_copies_;  // split weights' rows (stable addresses)
 };
 
 }  // namespace rf

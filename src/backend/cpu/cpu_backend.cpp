@@ -131,6 +131,16 @@ void CpuBackend::moe_ffn(Act h, Act router_logits, const MoeFfn& moe, Act out) {
     cpu::moe_ffn(pool_, h, router_logits, moe, out, moe_scratch_);
 }
 
+void CpuBackend::gated_delta_net(Act qkv, Act z, Act a, Act b, const GatedDeltaNet& p, float* state, Act out) {
+    const auto prof = profile("gated_delta_net");
+    cpu::gated_delta_net(pool_, qkv, z, a, b, p, state, out);
+}
+
+void CpuBackend::sigmoid_mul(Act x, Act gate, Act out) {
+    const auto prof = profile("sigmoid_mul");
+    cpu::sigmoid_mul(pool_, x, gate, out);
+}
+
 void CpuBackend::gather_output_rows(Act x, Act out) {
     RF_CHECK(out.rows == static_cast<int64_t>(step_.output_rows.size()) && out.cols == x.cols,
              "gather_output_rows: output is [{}, {}], step wants {} rows of {}", out.rows, out.cols,

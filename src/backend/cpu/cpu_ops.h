@@ -33,6 +33,10 @@ struct MoeScratch {
 };
 void moe_ffn(ThreadPool& pool, Act h, Act router_logits, const MoeFfn& moe, Act out, MoeScratch& scratch);
 
+// Gated DeltaNet and the sigmoid gate (Backend::gated_delta_net, sigmoid_mul; cpu_gated_delta_net.cpp).
+void gated_delta_net(ThreadPool& pool, Act qkv, Act z, Act a, Act b, const GatedDeltaNet& p, float* state, Act out);
+void sigmoid_mul(ThreadPool& pool, Act x, Act gate, Act out);
+
 // Row r of w converted to f32 (any weight type).                          dst: [w.cols]
 void weight_row_to_f32(const Weight& w, int64_t mat, int64_t row, float* dst);
 

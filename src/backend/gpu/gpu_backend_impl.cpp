@@ -778,6 +778,15 @@ void GpuBackendImpl::add(Act a, Act b, Act out) {
     record(op);
 }
 
+// (Model refuses a model with linear-attention layers on a GPU backend before these could be reached.)
+void GpuBackendImpl::gated_delta_net(Act, Act, Act, Act, const GatedDeltaNet&, float*, Act) {
+    fail("gpu: Gated DeltaNet layers are not implemented on the GPU backend yet; use --device cpu");
+}
+
+void GpuBackendImpl::sigmoid_mul(Act, Act, Act) {
+    fail("gpu: sigmoid_mul is not implemented on the GPU backend yet; use --device cpu");
+}
+
 void GpuBackendImpl::gather_output_rows(Act x, Act out) {
     RF_CHECK(out.rows == static_cast<int64_t>(plan_.output_rows.size()) && out.cols == x.cols,
              "gather_output_rows: output is [{}, {}], step wants {} rows of {}", out.rows, out.cols,

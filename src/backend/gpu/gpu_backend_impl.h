@@ -173,6 +173,8 @@ public:
     void add(Act a, Act b, Act out) override;
     void gather_output_rows(Act x, Act out) override;
     void moe_ffn(Act h, Act router_logits, const MoeFfn& moe, Act out) override;
+    void gated_delta_net(Act qkv, Act z, Act a, Act b, const GatedDeltaNet& p, float* state, Act out) override;
+    void sigmoid_mul(Act x, Act gate, Act out) override;
 
     GpuDeviceInfo device_info() override;
     void check_vram(const VramNeed& need) override;
