@@ -102,3 +102,40 @@ TEST_F(KvCacheTest, BytesPerBlock) {
 
 }  // namespace
 }  // namespace rf
+
+namespace rf {
+namespace {
+
+TEST(KvCacheRecurrentState, ZeroAtFirstUseOwnedPerSequenceAndNotRolledBack) {
+    CpuBackend be(1);
+    KvCache kv(be, {8, 16, KvCodec::F32}, {KvLayerShape{}, KvLayerShape{2, 64}});
+    const int32_t a = kv.create_sequence();
+    EXPECT_FALSE(kv.has_recurrent_state(a));
+    float* s = kv.recurrent_state(a, 0, 10);
+    EXPECT_TRUE(kv.has_recurrent_state(a));
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(s[i], 0.0f);
+    EXPECT_EQ(kv.recurrent_state(a, 0, 10), s);      // the same buffer at every step
+    EXPECT_THROW(kv.recurrent_state(a, 0, 11), Error);  // a layer's size does not change
+    for (int i = 0; i < 10; ++i) s[i] = static_cast<float>(i + 1);
+    // a fork gets its own copy
+    ASSERT_TRUE(kv.reserve(a, 5));
+    kv.commit(a, 5);
+    const int32_t b = kv.fork_sequence(a);
+    float* sb = kv.recurrent_state(b, 0, 10);
+    EXPECT_NE(sb, s);
+    EXPECT_EQ(sb[9], 10.0f);
+    sb[0] = -1.0f;
+    EXPECT_EQ(s[0], 1.0f);
+    // tokens cannot be dropped from a recurrent state, only all of them (zeroed)
+    EXPECT_THROW(kv.truncate(a, 3), Error);
+    EXPECT_EQ(kv.seq_length(a), 5);
+    kv.truncate(a, 5);  // (no change)
+    kv.truncate(a, 0);
+    EXPECT_EQ(kv.seq_length(a), 0);
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(s[i], 0.0f);
+    kv.free_sequence(a);
+    kv.free_sequence(b);
+}
+
+}  // namespace
+}  // namespace rf

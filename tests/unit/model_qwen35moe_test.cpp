@@ -5,8 +5,12 @@
 // reference, the whole greedy continuation kept).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 
+#include "backend/cpu/cpu_ops.h"
+#include "core/error.h"
+#include "engine/session.h"
 #include "formats/gguf/gguf_file.h"
 #include "model_test_util.h"
 #include "tools_convert_test_util.h"
@@ -56,6 +60,54 @@ TEST(ModelQwen35Moe, OurF32FileMatchesTransformersAndKeepsTheGreedyContinuation)
     EXPECT_LE(r.worst, 1e-3);
     EXPECT_EQ(r.same_argmax, r.positions);
     for (size_t n : r.greedy_agree) EXPECT_EQ(n, 64u);
+}
+
+// The recurrent state carries a sequence from step to step: a prompt fed in chunks of 3 and 1 gives
+// the logits of one step over it, and a truncated session (the recurrent state cannot drop tokens, so
+// Session::truncate feeds the kept ones again) continues as a fresh one over the same tokens. On our f32
+// file: the q8_0 file's matmuls take other paths at other batch sizes (4.6e-3 apart here, a near-tied
+// route among them), which would hide what this checks.
+TEST(ModelQwen35Moe, StateCarriesAcrossStepsAndTruncationFeedsAgain) {
+    RF_REQUIRE_SHARED();
+    const test::Reference ref = test::load_reference("tiny-qwen35moe");
+    test::CpuModel m(test::converted("tiny-qwen35moe", "f32").string(), 128);
+    const std::vector<int32_t>& ids = ref.prompts[4].ids;  // the 16-token chat prompt
+    const std::vector<float> whole = m.logits_all(ids);
+    for (const int32_t n_batch : {1, 3}) {
+        Session s(m.model, m.kv, 64);
+        std::vector<float> chunked;
+        s.feed(ids, n_batch, nullptr, &chunked);
+        EXPECT_LE(test::relative_max_error(chunked, whole), 1e-5) << "chunks of " << n_batch;
+    }
+    // truncate back into the prompt, then feed other tokens: as a fresh session over the same tokens
+    Session s(m.model, m.kv, 64);
+    std::vector<float> last;
+    s.feed(ids, 512, &last);
+    s.truncate(10);
+    EXPECT_EQ(s.length(), 10);
+    const std::vector<int32_t> more = {305, 782, 1240};
+    s.feed(more, 512, &last);
+    std::vector<int32_t> fresh_ids(ids.begin(), ids.begin() + 10);
+    fresh_ids.insert(fresh_ids.end(), more.begin(), more.end());
+    const std::vector<float> fresh = m.logits_all(fresh_ids);
+    const std::vector<float> fresh_last(fresh.end() - ref.n_vocab, fresh.end());
+    EXPECT_LE(test::relative_max_error(last, fresh_last), 1e-5);
+    EXPECT_EQ(s.tokens(), fresh_ids);
+}
+
+TEST(CpuSigmoidMul, GatesElementwiseAndPerRow) {
+    ThreadPool pool(2);
+    std::vector<float> x = {1.0f, 2.0f, -3.0f, 4.0f, 5.0f, 6.0f}, g = {0.0f, 100.0f, -100.0f, 1.0f, 2.0f, 3.0f}, out(6);
+    cpu::sigmoid_mul(pool, {x.data(), 2, 3}, {g.data(), 2, 3}, {out.data(), 2, 3});
+    EXPECT_FLOAT_EQ(out[0], 0.5f);
+    EXPECT_FLOAT_EQ(out[1], 2.0f);
+    EXPECT_NEAR(out[2], 0.0f, 1e-30);
+    EXPECT_FLOAT_EQ(out[3], 4.0f / (1.0f + std::exp(-1.0f)));
+    std::vector<float> row_gate = {0.0f, 2.0f};
+    cpu::sigmoid_mul(pool, {x.data(), 2, 3}, {row_gate.data(), 2, 1}, {x.data(), 2, 3});  // in place, per row
+    EXPECT_FLOAT_EQ(x[2], -1.5f);
+    EXPECT_FLOAT_EQ(x[5], 6.0f / (1.0f + std::exp(-2.0f)));
+    EXPECT_THROW(cpu::sigmoid_mul(pool, {x.data(), 2, 3}, {g.data(), 2, 2}, {out.data(), 2, 3}), Error);
 }
 
 }  // namespace
