@@ -109,7 +109,8 @@ struct GatedDeltaNet {
     int64_t kernel() const { return conv != nullptr ? conv->cols : 0; }
     // Floats of one sequence's state: the convolution's last kernel - 1 inputs, then the
     // n_v_heads state matrices [d_k, d_v].
-    size_t state_floats() const {
+    size_t state_floats() const {  // (0 until conv is set: its kernel size is part of it)
+        if (conv == nullptr) return 0;
         return static_cast<size_t>((kernel() - 1) * channels() + int64_t{n_v_heads} * d_k * d_v);
     }
 };

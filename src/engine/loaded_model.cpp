@@ -74,12 +74,7 @@ LoadedModel::LoadedModel(const LoadOptions& opt) {
     std::vector<KvLayerShape> shapes(static_cast<size_t>(c.n_layer));
     for (int il = 0; il < c.n_layer; ++il)
         if (c.layer_kind(il) == LayerKind::Attention) shapes[static_cast<size_t>(il)] = {c.n_head_kv, c.head_dim};
-    BackendChoice choice = opt.backend;
-    if (c.n_attention_layers() < c.n_layer && choice.device == "auto") {  // (Model refuses them on a GPU)
-        spdlog::info("{}: {} has linear-attention layers (CPU only so far): running on the CPU", gguf->path(), c.arch);
-        choice.device = "cpu";
-    }
-    backend_ = make_backend(choice);
+    backend_ = make_backend(opt.backend);
     if (auto* gpu = dynamic_cast<GpuBackend*>(backend_.get())) {
         const auto* embd = gguf->find_tensor("token_embd.weight");
         const int64_t n_vocab = embd != nullptr && embd->ne.size() == 2 ? embd->ne[1] : 0;

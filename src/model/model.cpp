@@ -11,9 +11,6 @@ Model::Model(std::unique_ptr<GgufFile> gguf, Backend& backend)
     : gguf_(std::move(gguf)), backend_(backend), workspace_(backend) {
     config_ = read_model_config(*gguf_);
     arch_ = make_architecture(config_);  // fails early for an architecture without a forward pass
-    RF_CHECK(config_.n_attention_layers() == config_.n_layer || backend.kind() == DeviceKind::Cpu,
-             "{}: {} has linear-attention (Gated DeltaNet) layers, which run on the CPU only so far; use --device cpu",
-             gguf_->path(), config_.arch);
     store_ = std::make_unique<WeightStore>(backend_, *gguf_, config_);
     config_.n_vocab = static_cast<int>(store_->weights().tok_embd.rows);
 }

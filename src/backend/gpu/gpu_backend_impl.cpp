@@ -18,6 +18,7 @@
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_common.cuh"
 #include "backend/gpu/gpu_device.h"
+#include "backend/gpu/gated_delta_net.cuh"
 #include "backend/gpu/gpu_weight_layout.h"
 #include "backend/gpu/scratch_growth.h"
 #include "backend/gpu_host/preflight.h"
@@ -102,7 +103,7 @@ GpuBackendImpl::~GpuBackendImpl() {
     graphs_.clear();
     blas_.reset();
     for (const auto& w : weights_) (void)cudaFree(const_cast<uint8_t*>(w.first));
-    for (ScratchBuffer* b : {&step_buf_, &q8_, &attn_, &blas_w_, &blas_x_, &res_acc_, &sample_buf_, &moe_lists_, &moe_rows_, &moe_dev_})
+    for (ScratchBuffer* b : {&step_buf_, &q8_, &attn_, &blas_w_, &blas_x_, &res_acc_, &sample_buf_, &moe_lists_, &moe_rows_, &moe_dev_, &gdn_})
         if (b->ptr) (void)cudaFree(b->ptr);
     for (int32_t* s : staging_)
         if (s) (void)cudaFreeHost(s);
@@ -417,7 +418,7 @@ void GpuBackendImpl::record(const Op& op) {
 
 bool same_op(const Op& x, const Op& y) {
     // every field of Op (a new field must be added here: the size check below trips first)
-    static_assert(sizeof(Op) == 272 + 2 * sizeof(Weight) + 8, "Op changed: compare its new fields in same_op");
+    static_assert(sizeof(Op) == 272 + 2 * sizeof(Weight) + 8 + 2 * sizeof(Act) + 16, "Op changed: compare its new fields in same_op");
     auto act = [](const Act& a, const Act& b) { return a.data == b.data && a.rows == b.rows && a.cols == b.cols; };
     auto weight = [](const Weight& a, const Weight& b) {
         return a.type == b.type && a.cols == b.cols && a.rows == b.rows && a.n_mats == b.n_mats && a.data == b.data &&
@@ -432,7 +433,8 @@ bool same_op(const Op& x, const Op& y) {
            x.kv.codec == y.kv.codec && x.kv.block_size == y.kv.block_size && x.kv.n_kv_head == y.kv.n_kv_head &&
            x.kv.head_dim == y.kv.head_dim && x.attn.n_head == y.attn.n_head && x.attn.n_kv_head == y.attn.n_kv_head &&
            x.attn.head_dim == y.attn.head_dim && x.attn.scale == y.attn.scale && weight(x.w2, y.w2) &&
-           weight(x.w3, y.w3) && x.moe_k == y.moe_k && x.moe_norm == y.moe_norm;
+           weight(x.w3, y.w3) && x.moe_k == y.moe_k && x.moe_norm == y.moe_norm && act(x.a2, y.a2) && act(x.b2, y.b2) &&
+           x.gdn_nk == y.gdn_nk && x.gdn_dk == y.gdn_dk && x.state == y.state;
 }
 
 // A single-token step whose every emit input equals the last flush's (the ops on the same
@@ -464,8 +466,8 @@ bool GpuBackendImpl::fast_replay() {
     if (a.tokens != b.tokens || a.positions != b.positions || a.slots != b.slots || a.token_seq != b.token_seq ||
         a.output_rows != b.output_rows || a.block_tables != b.block_tables || a.bt_stride != b.bt_stride)
         return false;
-    const void* scratch[6] = {q8_.ptr, attn_.ptr, blas_w_.ptr, blas_x_.ptr, res_acc_.ptr, moe_dev_.ptr};
-    if (!std::equal(scratch, scratch + 6, l.scratch)) return false;
+    const void* scratch[7] = {q8_.ptr, attn_.ptr, blas_w_.ptr, blas_x_.ptr, res_acc_.ptr, moe_dev_.ptr, gdn_.ptr};
+    if (!std::equal(scratch, scratch + 7, l.scratch)) return false;
     for (size_t i = 0; i < ops_.size(); ++i)
         if (!same_op(ops_[i], l.ops[i])) return false;
     return graphs_.relaunch_last(stream_, stats_);
@@ -515,6 +517,7 @@ void GpuBackendImpl::flush() {
     ensure_scratch(blas_w_, need.blas_w);
     ensure_scratch(blas_x_, need.blas_x);
     ensure_scratch(moe_dev_, need.moe);
+    ensure_scratch(gdn_, need.gdn);
     if (res_acc_.bytes < need.res_acc) {
         ensure_scratch(res_acc_, need.res_acc);
         RF_GPU_CHECK(cudaMemsetAsync(res_acc_.ptr, 0, res_acc_.bytes, stream_));  // the invariant: zero between uses
@@ -556,6 +559,7 @@ void GpuBackendImpl::flush() {
     last_flush_.scratch[3] = blas_x_.ptr;
     last_flush_.scratch[4] = res_acc_.ptr;
     last_flush_.scratch[5] = moe_dev_.ptr;
+    last_flush_.scratch[6] = gdn_.ptr;
     last_flush_.fuse = fuse_ops_;
     last_flush_.pdl = use_pdl_;
     last_flush_.switches = switches_;
@@ -778,13 +782,48 @@ void GpuBackendImpl::add(Act a, Act b, Act out) {
     record(op);
 }
 
-// (Model refuses a model with linear-attention layers on a GPU backend before these could be reached.)
-void GpuBackendImpl::gated_delta_net(Act, Act, Act, Act, const GatedDeltaNet&, float*, Act) {
-    fail("gpu: Gated DeltaNet layers are not implemented on the GPU backend yet; use --device cpu");
+void GpuBackendImpl::gated_delta_net(Act qkv, Act z, Act a, Act b, const GatedDeltaNet& p, float* state, Act out) {
+    RF_CHECK(p.conv != nullptr && p.a_neg != nullptr && p.dt_bias != nullptr && p.norm != nullptr && state != nullptr,
+             "gated_delta_net: missing weights or state");
+    const int64_t T = qkv.rows, C = p.channels(), NV = p.n_v_heads, DV = p.d_v;
+    RF_CHECK(p.n_k_heads > 0 && NV % p.n_k_heads == 0 && qkv.cols == C && p.conv->rows == C &&
+                 p.conv->type == TensorType::F32 && z.rows == T && z.cols == NV * DV && a.rows == T && a.cols == NV &&
+                 b.rows == T && b.cols == NV && out.rows == T && out.cols == NV * DV && p.a_neg->cols == NV &&
+                 p.dt_bias->cols == NV && p.norm->cols == DV,
+             "gated_delta_net: qkv [{}, {}] for {} channels, z [{}, {}], a [{}, {}], b [{}, {}], out [{}, {}] ({} value heads of {})",
+             qkv.rows, qkv.cols, C, z.rows, z.cols, a.rows, a.cols, b.rows, b.cols, out.rows, out.cols, NV, DV);
+    RF_CHECK(gated_delta_net_supported(p.d_k, p.d_v), "gpu: Gated DeltaNet heads of {} / {} are not supported (key "
+             "head dim 64 or 128, value head dim a multiple of 32 up to 1024)", p.d_k, p.d_v);
+    Op op;
+    op.kind = OpKind::GatedDeltaNet;
+    op.a = qkv;
+    op.b = z;
+    op.a2 = a;
+    op.b2 = b;
+    op.c = out;
+    op.w = *p.conv;
+    op.bias = *p.a_neg;
+    op.w2 = *p.dt_bias;
+    op.w3 = *p.norm;
+    op.n_heads = p.n_v_heads;
+    op.head_dim = p.d_v;
+    op.gdn_nk = p.n_k_heads;
+    op.gdn_dk = p.d_k;
+    op.eps = p.eps;
+    op.state = state;
+    record(op);
 }
 
-void GpuBackendImpl::sigmoid_mul(Act, Act, Act) {
-    fail("gpu: sigmoid_mul is not implemented on the GPU backend yet; use --device cpu");
+void GpuBackendImpl::sigmoid_mul(Act x, Act gate, Act out) {
+    RF_CHECK(gate.rows == x.rows && (gate.cols == x.cols || gate.cols == 1) && out.rows == x.rows && out.cols == x.cols,
+             "sigmoid_mul: x [{}, {}], gate [{}, {}], out [{}, {}]", x.rows, x.cols, gate.rows, gate.cols, out.rows,
+             out.cols);
+    Op op;
+    op.kind = OpKind::SigmoidMul;
+    op.a = x;
+    op.b = gate;
+    op.c = out;
+    record(op);
 }
 
 void GpuBackendImpl::gather_output_rows(Act x, Act out) {

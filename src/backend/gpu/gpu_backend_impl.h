@@ -22,7 +22,8 @@ namespace rf::gpu {
 
 struct PrefillEmitContext;  // gemm_dispatch.h
 
-enum class OpKind : uint8_t { Embed, RmsNorm, Matmul, Rope, KvStore, Attention, Swiglu, Add, Gather, MoeFfn };
+enum class OpKind : uint8_t { Embed, RmsNorm, Matmul, Rope, KvStore, Attention, Swiglu, Add, Gather, MoeFfn, GatedDeltaNet,
+                              SigmoidMul };
 
 // One recorded op; the fields each kind uses are listed at GpuBackendImpl's op methods.
 struct Op {
@@ -38,6 +39,12 @@ struct Op {
     Weight w2, w3;
     int32_t moe_k = 0;
     bool moe_norm = false;
+    // GatedDeltaNet (a: qkv, b: z, a2: alpha, b2: beta, c: out; w: conv, bias: a_neg, w2: dt_bias,
+    // w3: norm; n_heads / head_dim: value heads and their dim, gdn_nk / gdn_dk: key heads and theirs;
+    // eps; state: the sequence's recurrent state). SigmoidMul: a: x, b: gate, c: out.
+    Act a2, b2;
+    int32_t gdn_nk = 0, gdn_dk = 0;
+    float* state = nullptr;
 };
 
 // Whether two recorded ops are the same op on the same buffers (every field).
@@ -213,6 +220,7 @@ private:
         size_t blas_x = 0;    // activations as f16/bf16
         size_t res_acc = 0;   // a deferred residual update's fixed-point accumulator (kept zero between uses)
         size_t moe = 0;       // MoeFfn ops on the device: routing, q8_1 inputs, expert outputs (moe_layout)
+        size_t gdn = 0;       // GatedDeltaNet ops: the convolution's output [T, channels]
     };
 
     void record(const Op& op);
@@ -328,7 +336,7 @@ private:
         std::vector<int8_t> paths;  // per op: the dispatch decision (matmul path / flash attention)
         StepDevice step;
         int32_t ctx_bucket = 0;
-        const void* scratch[6] = {};
+        const void* scratch[7] = {};
         bool fuse = false, pdl = false;
         DecodeSwitches switches;
         GraphSample sample;  // the sampling chain launched first (inactive: none)
@@ -350,6 +358,7 @@ private:
     ScratchBuffer sample_buf_;
     ScratchBuffer moe_lists_, moe_rows_;  // moe_ffn (gpu_moe.cpp): the experts' token lists and weights, their rows
     ScratchBuffer moe_dev_;                // MoeFfn ops (routed on the device; gpu_moe.cpp's MoeLayout)
+    ScratchBuffer gdn_;                    // GatedDeltaNet ops (gated_delta_net.cuh)
     void* sample_host_ = nullptr;  // pinned: the synchronous result at 0, argmax_async's slots at kAsyncSampleOffset
     void* sample_host_dev_ = nullptr;  // its device mapping (argmax_async's results written by the kernel)
     static constexpr size_t kAsyncSampleOffset = 1024;

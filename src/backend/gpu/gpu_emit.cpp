@@ -32,6 +32,7 @@
 #include "backend/gpu/attention.cuh"
 #include "backend/gpu/dequant.cuh"
 #include "backend/gpu/elementwise.cuh"
+#include "backend/gpu/gated_delta_net.cuh"
 #include "backend/gpu/gemm_dispatch.h"
 #include "backend/gpu/gpu_backend_impl.h"
 #include "backend/gpu/matvec.cuh"
@@ -189,6 +190,8 @@ GpuBackendImpl::ScratchNeeds GpuBackendImpl::scratch_needs() const {
             n.q8 = std::max(n.q8, q8_bytes(op.c.rows, op.c.cols));
         } else if (op.kind == OpKind::Add && op.c.rows == 1) {  // a residual stream a deferred projection may target
             n.res_acc = std::max(n.res_acc, static_cast<size_t>(op.c.cols) * sizeof(long long));
+        } else if (op.kind == OpKind::GatedDeltaNet) {
+            n.gdn = std::max(n.gdn, static_cast<size_t>(op.a.size()) * sizeof(float));
         } else if (op.kind == OpKind::MoeFfn) {
             n.moe = std::max(n.moe, moe_layout(op.a.rows, op.moe_k, op.a.cols, op.w.rows).bytes);
         } else if (op.kind == OpKind::Attention && !use_flash_attention(pc, op)) {
@@ -649,6 +652,36 @@ void GpuBackendImpl::emit(Launcher& l) const {
             }
             case OpKind::Add: {
                 launch_add(l, op.a.data, op.b.data, op.c.data, op.c.size());
+                written(op.c);
+                break;
+            }
+            case OpKind::GatedDeltaNet: {
+                GdnArgs g;
+                g.qkv = op.a.data;
+                g.z = op.b.data;
+                g.a = op.a2.data;
+                g.b = op.b2.data;
+                g.conv = static_cast<const float*>(op.w.data);
+                g.a_neg = static_cast<const float*>(op.bias.data);
+                g.dt_bias = static_cast<const float*>(op.w2.data);
+                g.norm = static_cast<const float*>(op.w3.data);
+                g.state = op.state;
+                g.x = static_cast<float*>(gdn_.ptr);
+                g.out = op.c.data;
+                g.T = op.a.rows;
+                g.C = op.a.cols;
+                g.K = static_cast<int>(op.w.cols);
+                g.NK = op.gdn_nk;
+                g.NV = op.n_heads;
+                g.DK = op.gdn_dk;
+                g.DV = op.head_dim;
+                g.eps = op.eps;
+                launch_gated_delta_net(l, g);
+                written(op.c);
+                break;
+            }
+            case OpKind::SigmoidMul: {
+                launch_sigmoid_mul(l, op.a.data, op.b.data, op.b.cols, op.c.data, op.c.rows, op.c.cols);
                 written(op.c);
                 break;
             }
