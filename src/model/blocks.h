@@ -34,14 +34,19 @@ struct BlockContext {
     KvCache& kv;
 };
 
-// x (residual, [T, n_embd]) += attention(rms_norm(x)) of layer il.
+// x (residual, [T, n_embd]) += attention(rms_norm(x)) of layer il (with an output gate where the layer
+// has wq_gate: o * sigmoid(h . wq_gate) before the output projection).
 void attention_block(BlockContext& ctx, const LayerWeights& w, int il, Act x);
 // x += down(silu(gate(h)) * up(h)) with h = rms_norm(x, norm).
 void swiglu_ffn_block(BlockContext& ctx, const Weight& norm, const Weight& gate, const Weight& up,
                       const Weight& down, Act x);
 // x += moe(h) with h = rms_norm(x, ffn_norm): the layer's experts chosen per token by its router
-// (Backend::moe_ffn).
+// (Backend::moe_ffn), plus a shared expert scaled by sigmoid(h . ffn_gate_inp_shexp) where the layer
+// has one (Qwen3.5).
 void moe_ffn_block(BlockContext& ctx, const LayerWeights& w, Act x);
+// x += ssm_out(gated_delta_net(...)) of rms_norm(x): a Gated DeltaNet (linear-attention) layer over the
+// step's one sequence, its recurrent state in the KvCache (Qwen3.5).
+void gated_delta_net_block(BlockContext& ctx, const LayerWeights& w, int il, Act x);
 // logits = output(rms_norm(x[output_rows]))
 void output_block(BlockContext& ctx, const ModelWeights& w, Act x, Act logits);
 

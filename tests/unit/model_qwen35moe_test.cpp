@@ -12,41 +12,22 @@
 #include "core/error.h"
 #include "engine/session.h"
 #include "formats/gguf/gguf_file.h"
+#include "model/model_config.h"
 #include "model_test_util.h"
 #include "tools_convert_test_util.h"
 
 namespace rf {
 namespace {
 
-struct Report {
-    double worst = 0.0;  // max |dlogit| / max |logit| over the prompts
-    int positions = 0, same_argmax = 0;
-    std::vector<size_t> greedy_agree;  // per prompt, leading greedy tokens equal to the reference
-};
-
-Report run(const std::string& path, int n_greedy) {
-    const test::Reference ref = test::load_reference("tiny-qwen35moe");
-    test::CpuModel m(path, 256);
-    EXPECT_EQ(m.model.config().arch, "qwen35moe");
-    EXPECT_EQ(m.model.n_vocab(), ref.n_vocab);
-    Report r;
-    for (const auto& p : ref.prompts) {
-        const auto logits = m.logits_all(p.ids);
-        r.worst = std::max(r.worst, test::relative_max_error(logits, p.logits));
-        for (size_t t = 0; t < p.ids.size(); ++t) {
-            ++r.positions;
-            r.same_argmax += test::argmax_row(logits, t, ref.n_vocab) == test::argmax_row(p.logits, t, ref.n_vocab);
-        }
-        if (n_greedy > 0) r.greedy_agree.push_back(test::common_prefix(m.greedy(p.ids, n_greedy), p.greedy));
-    }
-    std::printf("%s: max |dlogit| / max |logit| = %.3g, same argmax at %d of %d positions\n", path.c_str(), r.worst,
-                r.same_argmax, r.positions);
-    return r;
+// The fixture's model through compare_with_reference (model_test_util.h), checked to be qwen35moe.
+test::ReferenceReport run(const std::string& path, int n_greedy) {
+    EXPECT_EQ(read_model_config(GgufFile(path)).arch, "qwen35moe");
+    return test::compare_with_reference(path, "tiny-qwen35moe", n_greedy);
 }
 
 TEST(ModelQwen35Moe, LlamaCppQ8_0FileMatchesTransformers) {
     RF_REQUIRE_SHARED();
-    const Report r = run(test::llamacpp_file("tiny-qwen35moe-llamacpp-q8_0.gguf").string(), 0);
+    const test::ReferenceReport r = run(test::llamacpp_file("tiny-qwen35moe-llamacpp-q8_0.gguf").string(), 0);
     // llama.cpp's own bar for the hybrid's q8_0 file (../shared/README.md): 1.2e-1 of the largest logit,
     // the same argmax at 42 of 43 positions. Measured: 1.03e-1 (the fibonacci prompt; 1.7e-2 - 3.3e-2 the
     // others), argmax 52 of 53.
@@ -56,7 +37,7 @@ TEST(ModelQwen35Moe, LlamaCppQ8_0FileMatchesTransformers) {
 
 TEST(ModelQwen35Moe, OurF32FileMatchesTransformersAndKeepsTheGreedyContinuation) {
     RF_REQUIRE_SHARED();
-    const Report r = run(test::converted("tiny-qwen35moe", "f32").string(), 64);
+    const test::ReferenceReport r = run(test::converted("tiny-qwen35moe", "f32").string(), 64);
     EXPECT_LE(r.worst, 1e-3);
     EXPECT_EQ(r.same_argmax, r.positions);
     for (size_t n : r.greedy_agree) EXPECT_EQ(n, 64u);

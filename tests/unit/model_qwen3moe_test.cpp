@@ -8,41 +8,22 @@
 #include <cstdio>
 
 #include "formats/gguf/gguf_file.h"
+#include "model/model_config.h"
 #include "model_test_util.h"
 #include "tools_convert_test_util.h"
 
 namespace rf {
 namespace {
 
-struct Report {
-    double worst = 0.0;  // max |dlogit| / max |logit| over the prompts
-    int positions = 0, same_argmax = 0;
-    std::vector<size_t> greedy_agree;  // per prompt, leading greedy tokens equal to the reference
-};
-
-Report run(const std::string& path, int n_greedy) {
-    const test::Reference ref = test::load_reference("tiny-qwen3moe");
-    test::CpuModel m(path, 256);
-    EXPECT_EQ(m.model.config().arch, "qwen3moe");
-    EXPECT_EQ(m.model.n_vocab(), ref.n_vocab);
-    Report r;
-    for (const auto& p : ref.prompts) {
-        const auto logits = m.logits_all(p.ids);
-        r.worst = std::max(r.worst, test::relative_max_error(logits, p.logits));
-        for (size_t t = 0; t < p.ids.size(); ++t) {
-            ++r.positions;
-            r.same_argmax += test::argmax_row(logits, t, ref.n_vocab) == test::argmax_row(p.logits, t, ref.n_vocab);
-        }
-        if (n_greedy > 0) r.greedy_agree.push_back(test::common_prefix(m.greedy(p.ids, n_greedy), p.greedy));
-    }
-    std::printf("%s: max |dlogit| / max |logit| = %.3g, same argmax at %d of %d positions\n", path.c_str(), r.worst,
-                r.same_argmax, r.positions);
-    return r;
+// The fixture's model through compare_with_reference (model_test_util.h), checked to be qwen3moe.
+test::ReferenceReport run(const std::string& path, int n_greedy) {
+    EXPECT_EQ(read_model_config(GgufFile(path)).arch, "qwen3moe");
+    return test::compare_with_reference(path, "tiny-qwen3moe", n_greedy);
 }
 
 TEST(ModelQwen3Moe, LlamaCppQ8_0FileMatchesTransformers) {
     RF_REQUIRE_SHARED();
-    const Report r = run(test::llamacpp_file("tiny-qwen3moe-llamacpp-q8_0.gguf").string(), 0);
+    const test::ReferenceReport r = run(test::llamacpp_file("tiny-qwen3moe-llamacpp-q8_0.gguf").string(), 0);
     // Measured: 3.78e-2, on the chat prompt (16 positions; the other prompts 1.3e-2 - 3.1e-2), same argmax at
     // 52 of 53. The experts' matmuls quantize their activations to q8_0 as the dense ones do (and as
     // llama.cpp's mul_mat_id); with f32 activations in the experts that prompt gives 2.74e-2 but another
@@ -54,7 +35,7 @@ TEST(ModelQwen3Moe, LlamaCppQ8_0FileMatchesTransformers) {
 
 TEST(ModelQwen3Moe, OurF32FileMatchesTransformersAndKeepsTheGreedyContinuation) {
     RF_REQUIRE_SHARED();
-    const Report r = run(test::converted("tiny-qwen3moe", "f32").string(), 64);
+    const test::ReferenceReport r = run(test::converted("tiny-qwen3moe", "f32").string(), 64);
     EXPECT_LE(r.worst, 1e-3);
     EXPECT_EQ(r.same_argmax, r.positions);
     for (size_t n : r.greedy_agree) EXPECT_EQ(n, 64u);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -107,6 +108,34 @@ inline size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int
     size_t n = 0;
     while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
     return n;
+}
+
+// A model file on the CPU against a reference fixture: the worst max |dlogit| / max |logit| over the
+// prompts, the positions whose argmax agrees, and (n_greedy > 0) per prompt the leading greedy tokens
+// equal to the reference's. Prints a line naming the file.
+struct ReferenceReport {
+    double worst = 0.0;
+    int positions = 0, same_argmax = 0;
+    std::vector<size_t> greedy_agree;
+};
+
+inline ReferenceReport compare_with_reference(const std::string& path, const std::string& reference, int n_greedy) {
+    const Reference ref = load_reference(reference);
+    CpuModel m(path, 256);
+    EXPECT_EQ(m.model.n_vocab(), ref.n_vocab);
+    ReferenceReport r;
+    for (const auto& p : ref.prompts) {
+        const auto logits = m.logits_all(p.ids);
+        r.worst = std::max(r.worst, relative_max_error(logits, p.logits));
+        for (size_t t = 0; t < p.ids.size(); ++t) {
+            ++r.positions;
+            r.same_argmax += argmax_row(logits, t, ref.n_vocab) == argmax_row(p.logits, t, ref.n_vocab);
+        }
+        if (n_greedy > 0) r.greedy_agree.push_back(common_prefix(m.greedy(p.ids, n_greedy), p.greedy));
+    }
+    std::printf("%s: max |dlogit| / max |logit| = %.3g, same argmax at %d of %d positions\n", path.c_str(), r.worst,
+                r.same_argmax, r.positions);
+    return r;
 }
 
 }  // namespace rf::test
