@@ -50,7 +50,13 @@ public:
         return gpu_ != nullptr && p.temperature <= 0.0f && p.repeat_penalty == 1.0f && p.presence_penalty == 0.0f &&
                p.frequency_penalty == 0.0f;
     }
-    bool pipelined() const { return device_argmax() && decode_pipelining_enabled(); }
+    // (Not for models with linear-attention layers: a step fed ahead and then dropped at an end of
+    // generation cannot be taken back from their recurrent state, which would cost feeding the whole
+    // sequence again, Session::truncate.)
+    bool pipelined() const {
+        const ModelConfig& c = session_.model().config();
+        return device_argmax() && decode_pipelining_enabled() && c.n_attention_layers() == c.n_layer;
+    }
 
     // Pipelined decode: the argmax of the last fed token's logits, launched; its id stays on the
     // device for feed_pending().

@@ -6,11 +6,16 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_ops.h"
+#include "engine/generator.h"
 #include "engine/session.h"
+#include "formats/gguf/gguf_file.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/vocab_gguf.h"
 #include "gpu/gpu_test_util.h"
 #include "kv/kv_cache.h"
 #include "model/model.h"
@@ -139,6 +144,36 @@ TEST(GpuHybrid, LlamaCppQ8_0FileOnTheGpuMeetsLlamaCppsBar) {
     std::printf("  tiny-qwen35moe q8_0 on the GPU: max |d| / max |ref| %.3g, argmax %d / %d\n", worst, same, positions);
     EXPECT_LE(worst, 1.2e-1);
     EXPECT_GE(same * 43, positions * 42);
+}
+
+// Greedy generation of a model with linear-attention layers is not pipelined on the GPU (a step fed
+// ahead could not be taken back from the recurrent state without feeding the whole sequence again): no
+// step takes its data from a sampling chain, and the tokens equal those with pipelining switched off.
+TEST(GpuHybrid, GreedyGenerationIsNotPipelined) {
+    RF_REQUIRE_SHARED();
+    auto file = std::make_unique<GgufFile>(test::llamacpp_file("tiny-qwen35moe-llamacpp-q8_0.gguf").string());
+    const Tokenizer tok(vocab_from_gguf(*file));
+    Model m(std::move(file), gpu());
+    KvCache kv(gpu(), KvCacheConfig{32, 16, KvCodec::F16}, m.kv_layer_shapes());
+    const auto prompt = tok.encode("The Python interpreter", true, true);
+    GenerateResult r[2];
+    for (int off = 0; off < 2; ++off) {
+        std::unique_ptr<ScopedEnv> sw;
+        if (off) sw = std::make_unique<ScopedEnv>("RF_DECODE_PIPELINE", "off");
+        const int64_t fused = gpu().graph_stats().fused_uploads;
+        Session s(m, kv, 256);
+        GenerateOptions g;
+        g.max_tokens = 40;
+        g.sampling.temperature = 0.0f;
+        r[off] = generate(s, tok, prompt, g, [](std::string_view) { return true; });
+        EXPECT_EQ(gpu().graph_stats().fused_uploads, fused) << "run " << off << ": a step fed from a sampling chain";
+        EXPECT_EQ(gpu().pending_argmax(), 0);
+        // (the last token of a length-limited run is not fed)
+        EXPECT_EQ(static_cast<size_t>(s.length()),
+                  prompt.size() + r[off].tokens.size() - (r[off].finish == FinishReason::Length ? 1 : 0));
+    }
+    EXPECT_EQ(r[0].tokens, r[1].tokens);
+    EXPECT_GT(r[0].tokens.size(), 0u);
 }
 
 }  // namespace
