@@ -130,6 +130,19 @@ TEST(CliRun, ChatKeepsTheConversation) {
     EXPECT_LT(fed_second, fed_first + 12);  // history is reused, not fed again
 }
 
+// A model with a recurrent state (Qwen3.5 hybrid): the second chat turn reuses the history by feeding the
+// kept tokens again (Session::truncate), and the conversation goes on as with a KV-only model.
+TEST(CliRun, ChatWithAHybridModelKeepsTheConversation) {
+    RF_REQUIRE_SHARED();
+    const auto model = test::shared_dir() / "models" / "llamacpp-gguf" / "tiny-qwen35moe-llamacpp-q8_0.gguf";
+    const auto r = test::run_cli("run --device cpu -m " + test::quote(model) + " --chat -n 6 --temp 0",
+                                 "What is a list?\nAnd a dict?\n");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const size_t first = r.err.find("prompt: "), second = r.err.find("prompt: ", first + 1);
+    ASSERT_NE(second, std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("(qwen35moe"), std::string::npos) << r.err;
+}
+
 TEST(CliLogits, WritesEveryPositionsRow) {
     const auto out = test::temp_dir() / "cli_logits.f32";
     const auto r = test::run_cli("logits --device cpu --text 'Hello, world' --out " + test::quote(out));
