@@ -21,7 +21,7 @@ namespace {
 // weights in the GPU's own layout, the KV cache, and the activation workspace of a
 // n_batch-token step (the 8 largest buffers of blocks.h plus the logits rows).
 VramNeed vram_need(const GgufFile& gguf, const ModelConfig& c, const KvCacheConfig& kc,
-                   const std::vector<KvLayerShape>& shapes, int64_t n_batch, int64_t n_vocab) {
+                   const std::vector<KvLayerShape>& shapes, int64_t n_batch, int64_t n_vocab, int64_t n_seq) {
     VramNeed need;
     for (const auto& t : gguf.tensors()) {
         if (t.ne.size() >= 2) {
@@ -31,7 +31,8 @@ VramNeed vram_need(const GgufFile& gguf, const ModelConfig& c, const KvCacheConf
             need.weights += static_cast<uint64_t>(t.ne[0]) * 4;  // vectors are f32 on the device
         }
     }
-    need.kv = KvCache::bytes_per_block(kc, shapes) * static_cast<uint64_t>(kc.n_blocks);
+    need.kv = KvCache::bytes_per_block(kc, shapes) * static_cast<uint64_t>(kc.n_blocks) +
+              static_cast<uint64_t>(n_seq) * c.recurrent_state_floats() * sizeof(float);  // (linear-attention layers)
     const int64_t widest = std::max<int64_t>({c.n_embd, int64_t{c.n_head} * c.head_dim, c.n_ff, c.n_ff_exp});
     need.workspace = static_cast<uint64_t>(n_batch) * static_cast<uint64_t>(8 * widest + n_vocab) * 4 +
                      (64ull << 20);  // + BLAS workspace and step buffers
@@ -78,9 +79,11 @@ LoadedModel::LoadedModel(const LoadOptions& opt) {
     if (auto* gpu = dynamic_cast<GpuBackend*>(backend_.get())) {
         const auto* embd = gguf->find_tensor("token_embd.weight");
         const int64_t n_vocab = embd != nullptr && embd->ne.size() == 2 ? embd->ne[1] : 0;
-        gpu->check_vram(vram_need(*gguf, c, kc, shapes, opt.n_batch, n_vocab));
+        gpu->check_vram(vram_need(*gguf, c, kc, shapes, opt.n_batch, n_vocab, opt.n_seq_max));
     } else {
-        check_host_kv_memory(KvCache::bytes_per_block(kc, shapes) * static_cast<uint64_t>(kc.n_blocks), n_ctx_);
+        check_host_kv_memory(KvCache::bytes_per_block(kc, shapes) * static_cast<uint64_t>(kc.n_blocks) +
+                                 static_cast<uint64_t>(opt.n_seq_max) * c.recurrent_state_floats() * sizeof(float),
+                             n_ctx_);
     }
     model_ = std::make_unique<Model>(std::move(gguf), *backend_);
     RF_CHECK(tokenizer_->n_vocab() <= model_->n_vocab(),

@@ -93,6 +93,15 @@ int ModelConfig::n_attention_layers() const {
     return n;
 }
 
+size_t ModelConfig::recurrent_state_floats() const {
+    const int n_linear = n_layer - n_attention_layers();
+    if (n_linear == 0 || ssm_time_step_rank == 0) return 0;
+    const int64_t channels = int64_t{2} * ssm_group_count * ssm_state_size + ssm_inner_size;
+    const int64_t per_layer = int64_t{ssm_conv_kernel - 1} * channels +
+                              int64_t{ssm_time_step_rank} * ssm_state_size * (ssm_inner_size / ssm_time_step_rank);
+    return static_cast<size_t>(per_layer) * static_cast<size_t>(n_linear);
+}
+
 ModelConfig read_model_config(const GgufFile& f) {
     ModelConfig c;
     c.arch = f.require_string("general.architecture");

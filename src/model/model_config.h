@@ -1,6 +1,7 @@
 // Hyper-parameters of a model, read from GGUF metadata keys "<arch>.<name>" (llama.cpp names).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,10 @@ struct ModelConfig {
     bool is_moe() const { return n_expert > 0; }
     LayerKind layer_kind(int il) const { return layer_kinds.empty() ? LayerKind::Attention : layer_kinds[static_cast<size_t>(il)]; }
     int n_attention_layers() const;
+    // Floats of one sequence's recurrent state over all linear-attention layers (each: the convolution's
+    // last ssm_conv_kernel - 1 inputs of its 2 * group_count * state_size + inner_size channels, and
+    // time_step_rank state matrices of state_size x inner_size / time_step_rank); 0 without such layers.
+    size_t recurrent_state_floats() const;
 };
 
 // Reads and validates the configuration (throws rf::Error naming the key and value).

@@ -76,6 +76,31 @@ TEST(ModelQwen35Moe, StateCarriesAcrossStepsAndTruncationFeedsAgain) {
     EXPECT_EQ(s.tokens(), fresh_ids);
 }
 
+// The memory budget's count of a sequence's recurrent state (ModelConfig::recurrent_state_floats, used by
+// the VRAM and host-memory checks) equals what the layers allocate in the KvCache.
+TEST(ModelQwen35Moe, RecurrentStateSizeOfTheBudgetIsWhatTheLayersAllocate) {
+    RF_REQUIRE_SHARED();
+    test::CpuModel m(test::llamacpp_file("tiny-qwen35moe-llamacpp-q8_0.gguf").string(), 64);
+    const ModelConfig& c = m.model.config();
+    size_t allocated = 0;
+    for (int il = 0; il < c.n_layer; ++il) {
+        if (c.layer_kind(il) != LayerKind::LinearAttention) continue;
+        const LayerWeights& L = m.model.weights().layers[static_cast<size_t>(il)];
+        GatedDeltaNet p;
+        p.conv = &L.ssm_conv;
+        p.n_k_heads = c.ssm_group_count;
+        p.n_v_heads = c.ssm_time_step_rank;
+        p.d_k = c.ssm_state_size;
+        p.d_v = c.ssm_inner_size / c.ssm_time_step_rank;
+        allocated += p.state_floats();
+    }
+    EXPECT_EQ(c.recurrent_state_floats(), allocated);
+    EXPECT_EQ(allocated, 3u * (3 * 512 + 4 * 64 * 64));  // 3 linear layers: window 3 x 512, 4 states of 64 x 64
+    // and a model without linear-attention layers has none
+    test::CpuModel dense(test::llamacpp_file("tiny-qwen3moe-llamacpp-q8_0.gguf").string(), 64);
+    EXPECT_EQ(dense.model.config().recurrent_state_floats(), 0u);
+}
+
 TEST(CpuSigmoidMul, GatesElementwiseAndPerRow) {
     ThreadPool pool(2);
     std::vector<float> x = {1.0f, 2.0f, -3.0f, 4.0f, 5.0f, 6.0f}, g = {0.0f, 100.0f, -100.0f, 1.0f, 2.0f, 3.0f}, out(6);
