@@ -28,8 +28,7 @@ void add(ThreadPool& pool, Act a, Act b, Act out);
 Weight expert_matrix(const Weight& w, int64_t e);
 // Buffers of moe_ffn, kept by the caller between calls.
 struct MoeScratch {
-    std::vector<int64_t> tokens;
-    std::vector<float> weights, h, gate, up, down;
+    std::vector<float> h, gate, up, down;  // one expert's batch: its tokens' rows and their products
 };
 void moe_ffn(ThreadPool& pool, Act h, Act router_logits, const MoeFfn& moe, Act out, MoeScratch& scratch);
 

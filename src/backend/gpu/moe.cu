@@ -176,10 +176,8 @@ void launch_moe_gate_up_typed(Launcher& l, const QMatrix& wg, size_t stride_g, c
 }  // namespace
 
 bool moe_gate_up_fused_supports(TensorType gate, TensorType up) {
-    return device_type(gate) == device_type(up) &&
-           (device_type(gate) == TensorType::Q4_0 || device_type(gate) == TensorType::Q8_0 || device_type(gate) == TensorType::Q4_K ||
-            device_type(gate) == TensorType::Q6_K || device_type(gate) == TensorType::Q5_1 || device_type(gate) == TensorType::Q4_1 ||
-            device_type(gate) == TensorType::Q5_0 || device_type(gate) == TensorType::Q2_K || device_type(gate) == TensorType::Q3_K);
+    // (every quantized matvec type has a case in launch_moe_gate_up_q's switch, on its device type)
+    return device_type(gate) == device_type(up) && is_quantized_matvec_type(gate);
 }
 
 void launch_moe_gate_up_q(Launcher& l, TensorType type, const QMatrix& wg, size_t stride_g, const QMatrix& wu,
