@@ -16,5 +16,6 @@ void add_template_command(CLI::App& app);    // tokenize_command.cpp
 void add_convert_command(CLI::App& app);     // convert_command.cpp
 void add_quantize_command(CLI::App& app);    // quantize_command.cpp
 void add_bench_command(CLI::App& app);       // bench_command.cpp
+void add_serve_command(CLI::App& app);       // serve_command.cpp
 
 }  // namespace rf::cli

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     rf::cli::add_convert_command(app);
     rf::cli::add_quantize_command(app);
     rf::cli::add_bench_command(app);
+    rf::cli::add_serve_command(app);
 
     try {
         app.parse(argc, argv);

@@ -14,10 +14,18 @@ StopMatcher::Result StopMatcher::push(std::string_view piece) {
     held_.append(piece);
     // Earliest complete stop string.
     size_t first = std::string::npos;
-    for (const auto& s : stops_) first = std::min(first, held_.find(s));
-    if (first != std::string::npos) {
+    const std::string* matched = nullptr;
+    for (const auto& s : stops_) {
+        const size_t at = held_.find(s);
+        if (at < first) {
+            first = at;
+            matched = &s;
+        }
+    }
+    if (matched != nullptr) {
         r.emit = held_.substr(0, first);
         r.stopped = true;
+        r.matched = *matched;
         held_.clear();
         return r;
     }

@@ -16,6 +16,7 @@ public:
     struct Result {
         std::string emit;     // text safe to show now
         bool stopped = false; // a stop string completed; nothing after it is emitted
+        std::string matched;  // that stop string (the earliest in the text; the first listed on a tie)
     };
     Result push(std::string_view piece);
     // Text held back at the end of generation (no stop string completed).

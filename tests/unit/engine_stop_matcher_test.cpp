@@ -22,6 +22,9 @@ TEST(StopMatcher, EarliestStopWinsAndFlushReturnsTheRest) {
     auto r = m.push("xxbbya");
     EXPECT_TRUE(r.stopped);
     EXPECT_EQ(r.emit, "xx");
+    EXPECT_EQ(r.matched, "bb");  // the earliest in the text, not the first listed
+    StopMatcher tie({"ab", "a"});
+    EXPECT_EQ(tie.push("xab").matched, "ab");  // same start: the first listed
     StopMatcher n({"zzz"});
     EXPECT_EQ(n.push("abz").emit, "ab");
     EXPECT_EQ(n.flush(), "z");

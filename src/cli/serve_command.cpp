@@ -1,0 +1,87 @@
+// rocmforge serve: an OpenAI- and Anthropic-compatible HTTP server over one model, with
+// continuous batching (src/server). Stops on SIGINT / SIGTERM.
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <pthread.h>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/model_options.h"
+#include "cli/option_checks.h"
+#include "core/error.h"
+#include "engine/loaded_model.h"
+#include "server/api_routes.h"
+#include "server/http_server.h"
+#include "server/scheduler.h"
+
+namespace rf::cli {
+namespace {
+
+struct ServeOptions {
+    ModelOptions model;
+    server::HttpOptions http;
+    server::SchedulerOptions scheduler;
+    std::string alias;
+    std::string api_key;
+};
+
+std::string default_alias(const std::string& model_path) {
+    if (model_path.empty()) return "tiny-qwen3-q8_0";
+    std::string name = std::filesystem::path(model_path).filename().string();
+    if (name.size() > 5 && name.ends_with(".gguf")) name.resize(name.size() - 5);
+    return name;
+}
+
+void serve(const ServeOptions& o) {
+    // SIGINT / SIGTERM are taken by one thread (sigwait), not by whichever thread they hit:
+    // blocked here, before any other thread exists, so every thread inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error code, not a signal
+
+    LoadOptions lo = to_load_options(o.model);
+    lo.n_seq_max = o.scheduler.n_parallel;
+    lo.n_batch = o.scheduler.n_batch;
+    LoadedModel lm(lo);
+    server::Scheduler scheduler(lm, o.scheduler);
+    server::ApiRoutes routes(scheduler, lm, {o.alias.empty() ? default_alias(o.model.model) : o.alias, o.api_key});
+    server::HttpServer http(routes, o.http);
+    std::fprintf(stderr, "model: %s on %s, context %d, %d parallel requests\n", lm.description().c_str(),
+                 lm.backend().name().c_str(), lm.n_ctx(), o.scheduler.n_parallel);
+    std::fprintf(stderr, "listening on http://%s:%u (POST /v1/completions, /v1/chat/completions, /v1/messages)\n",
+                 o.http.host.c_str(), static_cast<unsigned>(http.port()));
+    std::thread([&http, signals] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        std::fprintf(stderr, "signal %d: stopping\n", sig);
+        http.stop();
+    }).detach();
+    http.run();
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+    auto o = std::make_shared<ServeOptions>();
+    auto* cmd = app.add_subcommand("serve", "OpenAI / Anthropic-compatible HTTP server (continuous batching)");
+    add_model_options(cmd, o->model);
+    cmd->add_option("--host", o->http.host, "address to listen on (default 127.0.0.1)");
+    cmd->add_option("--port", o->http.port, "port (default 8080; 0: any free port)");
+    cmd->add_option("--parallel,--np", o->scheduler.n_parallel, "requests generated at once (default 4); the KV cache holds this many full contexts")
+        ->check(kPositive);
+    cmd->add_option("-b,--batch-size", o->scheduler.n_batch, "tokens per step: decode tokens plus prompt chunks (default 512)")
+        ->check(kPositive);
+    cmd->add_option("--alias", o->alias, "model name in the API (default: the file name without .gguf)");
+    cmd->add_option("--api-key", o->api_key, "require this key (Authorization: Bearer KEY or x-api-key: KEY)");
+    cmd->add_option("--max-connections", o->http.max_connections, "open connections at most (default 64)")
+        ->check(kPositive);
+    cmd->add_option("--timeout", o->http.idle_timeout_s, "seconds an idle connection stays open (default 120)")
+        ->check(kPositive);
+    cmd->callback([o] { serve(*o); });
+}
+
+}  // namespace rf::cli

@@ -1,0 +1,201 @@
+#include "server/api_routes.h"
+
+#include <chrono>
+#include <spdlog/spdlog.h>
+
+#include "backend/gpu/gpu_backend.h"
+#include "core/error.h"
+#include "server/anthropic_api.h"
+#include "server/openai_api.h"
+
+namespace rf::server {
+namespace {
+
+int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+constexpr const char* kJson = "application/json";
+
+}  // namespace
+
+ApiRoutes::ApiRoutes(Scheduler& scheduler, LoadedModel& model, RouteOptions options)
+    : scheduler_(scheduler), model_(model), options_(std::move(options)), started_(unix_now()) {}
+
+void ApiRoutes::error(Api api, int status, const std::string& message, const std::string& param, ResponseWriter& out) {
+    const json body = api == Api::Messages ? anthropic_error_body(status, message) : openai_error_body(status, message, param);
+    out.reply(status, kJson, dump_json(body));
+}
+
+void ApiRoutes::handle(const HttpRequestView& req, ResponseWriter& out) {
+    const std::string path = req.target.substr(0, req.target.find('?'));
+    const bool is_messages = path == "/v1/messages";
+    const Api style = is_messages ? Api::Messages : Api::Completions;
+    if (!options_.api_key.empty() && path != "/health") {
+        const bool ok = req.authorization == "Bearer " + options_.api_key || req.api_key == options_.api_key;
+        if (!ok) return error(style, 401, "a valid API key is required (Authorization: Bearer KEY, or x-api-key: KEY)", "", out);
+    }
+    struct Route {
+        const char* path;
+        const char* method;
+    };
+    static constexpr Route kRoutes[] = {{"/health", "GET"},          {"/v1/models", "GET"},
+                                        {"/status", "GET"},          {"/v1/completions", "POST"},
+                                        {"/v1/chat/completions", "POST"}, {"/v1/messages", "POST"}};
+    const Route* route = nullptr;
+    for (const Route& r : kRoutes)
+        if (path == r.path) route = &r;
+    if (route == nullptr) return error(style, 404, "no endpoint " + path, "", out);
+    if (req.method != route->method)
+        return error(style, 405, "method " + req.method + " not allowed on " + path + " (use " + route->method + ")", "", out);
+
+    try {
+        if (path == "/health") return out.reply(200, kJson, dump_json(json{{"status", "ok"}}));
+        if (path == "/v1/models") return out.reply(200, kJson, models_json());
+        if (path == "/status") return out.reply(200, kJson, status_json());
+        if (path == "/v1/completions") return generate(Api::Completions, req.body, out);
+        if (path == "/v1/chat/completions") return generate(Api::Chat, req.body, out);
+        return generate(Api::Messages, req.body, out);
+    } catch (const std::exception& e) {
+        spdlog::error("server: {} {}: {}", req.method, path, e.what());
+        return error(style, 500, e.what(), "", out);
+    }
+}
+
+std::string ApiRoutes::models_json() {
+    const json model = {{"id", options_.model_name},
+                        {"object", "model"},
+                        {"created", started_},
+                        {"owned_by", "rocmforge"},
+                        {"max_model_len", scheduler_.n_ctx()}};
+    return dump_json(json{{"object", "list"}, {"data", json::array({model})}});
+}
+
+std::string ApiRoutes::status_json() {
+    const SchedulerStats s = scheduler_.stats();
+    json j = {{"model", options_.model_name},
+              {"description", model_.description()},
+              {"backend", model_.backend().name()},
+              {"n_ctx", scheduler_.n_ctx()},
+              {"n_parallel", scheduler_.options().n_parallel},
+              {"n_batch", scheduler_.options().n_batch}};
+    j["scheduler"] = {{"running", s.running},         {"waiting", s.waiting},
+                      {"steps", s.steps},             {"prompt_tokens", s.prompt_tokens},
+                      {"generated_tokens", s.generated_tokens}, {"max_batch_sequences", s.max_batch_seqs}};
+    json memory;
+    // Device state is read on the scheduler's thread, between steps.
+    scheduler_.call([&] {
+        const KvCache& kv = model_.kv();
+        const uint64_t block_bytes = KvCache::bytes_per_block(kv.config(), model_.model().kv_layer_shapes());
+        j["kv_cache"] = {{"block_size", kv.block_size()},
+                         {"blocks_total", kv.pool().n_blocks()},
+                         {"blocks_free", kv.n_free_blocks()},
+                         {"blocks_reserved", s.kv_blocks_reserved},
+                         {"bytes", block_bytes * static_cast<uint64_t>(kv.pool().n_blocks())}};
+        memory = {{"weights_bytes", model_.model().weights().total_bytes},
+                  {"kv_cache_bytes", block_bytes * static_cast<uint64_t>(kv.pool().n_blocks())}};
+        if (auto* gpu = dynamic_cast<GpuBackend*>(&model_.backend())) {
+            const GpuDeviceInfo d = gpu->device_info();
+            memory["vram"] = {{"device", d.name},
+                              {"arch", d.arch},
+                              {"total_bytes", d.total_bytes},
+                              {"free_bytes", d.free_bytes},
+                              {"used_bytes", d.total_bytes - d.free_bytes}};
+        }
+    });
+    j["memory"] = memory;
+    return dump_json(j);
+}
+
+void ApiRoutes::generate(Api api, const std::string& text, ResponseWriter& out) {
+    json body;
+    try {
+        body = json::parse(text);
+    } catch (const json::parse_error& e) {
+        return error(api, 400, std::string("the request body is not valid JSON: ") + e.what(), "", out);
+    }
+    ApiRequest req;
+    std::unique_ptr<ResponseFormatter> fmt;
+    try {
+        const std::string model = string_field(body, "model", options_.model_name);
+        if (model != options_.model_name)
+            return error(api, 404, "model: \"" + model + "\" is not served here (this server serves \"" + options_.model_name + "\")",
+                         "model", out);
+        const Tokenizer& tok = model_.tokenizer();
+        ResponseContext ctx{&tok, options_.model_name, "", unix_now()};
+        switch (api) {
+            case Api::Completions:
+                req = parse_completion_request(body, tok);
+                ctx.id = make_response_id("cmpl-");
+                fmt = make_completion_formatter(req, ctx);
+                break;
+            case Api::Chat:
+                req = parse_chat_request(body, tok);
+                ctx.id = make_response_id("chatcmpl-");
+                fmt = make_chat_formatter(req, ctx);
+                break;
+            case Api::Messages:
+                req = parse_messages_request(body, tok);
+                ctx.id = make_response_id("msg_");
+                fmt = make_messages_formatter(req, ctx);
+                break;
+        }
+    } catch (const ApiError& e) {
+        return error(api, e.status(), e.what(), e.param(), out);
+    }
+    std::shared_ptr<RequestStream> stream;
+    try {
+        stream = scheduler_.submit(req.gen);
+    } catch (const Error& e) {
+        return error(api, 400, e.what(), "", out);
+    }
+
+    std::string all_text;
+    std::vector<TokenOut> all_tokens;
+    if (req.stream && !(out.begin_stream() && out.write_chunk(fmt->stream_begin()))) {
+        stream->cancel();
+        return;
+    }
+    for (;;) {
+        StreamEvent ev;
+        if (!stream->pop(ev, std::chrono::milliseconds(100))) {
+            if (out.client_gone()) {
+                stream->cancel();
+                return;
+            }
+            continue;
+        }
+        switch (ev.kind) {
+            case StreamEvent::Kind::Text:
+                if (req.stream) {
+                    const std::string chunk = fmt->stream_text(ev);
+                    if (!chunk.empty() && !out.write_chunk(chunk)) {
+                        stream->cancel();
+                        return;
+                    }
+                } else {
+                    all_text += ev.text;
+                    for (auto& t : ev.tokens) all_tokens.push_back(std::move(t));
+                }
+                break;
+            case StreamEvent::Kind::Finished:
+                if (req.stream) {
+                    (void)out.write_chunk(fmt->stream_end(ev));
+                    out.end_stream();
+                } else {
+                    out.reply(200, kJson, dump_json(fmt->body(all_text, all_tokens, ev)));
+                }
+                return;
+            case StreamEvent::Kind::Failed:
+                if (req.stream) {
+                    (void)out.write_chunk(fmt->stream_error(ev.error));
+                    out.end_stream();
+                } else {
+                    error(api, 500, ev.error, "", out);
+                }
+                return;
+        }
+    }
+}
+
+}  // namespace rf::server

@@ -1,0 +1,338 @@
+#include "server/scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <future>
+
+#include "core/error.h"
+#include "engine/stop_matcher.h"
+#include "tokenizer/detokenizer.h"
+
+namespace rf::server {
+
+struct Scheduler::Request {
+    GenerationParams params;
+    std::shared_ptr<RequestStream> stream;
+    int32_t budget = 0;             // tokens to generate at most
+    int32_t reserved = 0;           // KV blocks held for prompt + budget
+    int32_t seq = -1;               // KV sequence, once admitted
+    int32_t n_fed = 0;              // tokens in the KV cache
+    int32_t n_generated = 0;
+    int32_t pending = -1;           // sampled, fed by the next step
+    bool done = false;
+    std::vector<int32_t> history;   // prompt + generated (the penalties' window)
+    std::unique_ptr<Sampler> sampler;
+    std::unique_ptr<StreamingDetokenizer> detok;
+    std::unique_ptr<StopMatcher> stops;
+
+    int32_t n_prompt() const { return static_cast<int32_t>(params.prompt.size()); }
+    bool prefilling() const { return n_fed < n_prompt(); }
+};
+
+Scheduler::Scheduler(LoadedModel& model, const SchedulerOptions& options)
+    : model_(model), options_(options), n_ctx_(model.n_ctx()) {
+    RF_CHECK(options_.n_parallel >= 1, "server: parallel requests {} must be positive", options_.n_parallel);
+    RF_CHECK(options_.n_batch >= options_.n_parallel,
+             "server: batch size {} must hold one token of each of the {} parallel requests", options_.n_batch,
+             options_.n_parallel);
+    RF_CHECK(model_.kv().pool().n_blocks() >= blocks_for(n_ctx_) * options_.n_parallel,
+             "server: the KV cache has {} blocks, {} parallel requests of {} tokens need {}",
+             model_.kv().pool().n_blocks(), options_.n_parallel, n_ctx_, blocks_for(n_ctx_) * options_.n_parallel);
+    const ModelConfig& c = model_.model().config();
+    recurrent_ = c.n_attention_layers() != c.n_layer;
+    stats_.kv_blocks_total = model_.kv().pool().n_blocks();
+    thread_ = std::thread([this] { run(); });
+}
+
+Scheduler::~Scheduler() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+int32_t Scheduler::blocks_for(int64_t tokens) const {
+    const int64_t bs = model_.kv().block_size();
+    return static_cast<int32_t>((tokens + bs - 1) / bs);
+}
+
+std::shared_ptr<RequestStream> Scheduler::submit(GenerationParams params) {
+    const int64_t n_prompt = static_cast<int64_t>(params.prompt.size());
+    RF_CHECK(n_prompt > 0, "prompt: empty (it gives no tokens)");
+    const int32_t n_vocab = model_.model().n_vocab();
+    for (int32_t id : params.prompt)
+        RF_CHECK(id >= 0 && id < n_vocab, "prompt: token id {} out of range [0, {})", id, n_vocab);
+    RF_CHECK(params.max_tokens >= -1, "max_tokens: {} (must be >= 0)", params.max_tokens);
+    if (params.max_tokens >= 0) {
+        RF_CHECK(n_prompt + params.max_tokens <= n_ctx_,
+                 "the prompt has {} tokens and max_tokens is {}: {} tokens, above the context size {}", n_prompt,
+                 params.max_tokens, n_prompt + params.max_tokens, n_ctx_);
+    } else {
+        RF_CHECK(n_prompt < n_ctx_, "the prompt has {} tokens, the context size is {}: no room for a generated token",
+                 n_prompt, n_ctx_);
+    }
+    check_sampling_params(params.sampling);
+
+    auto r = std::make_unique<Request>();
+    r->budget = params.max_tokens >= 0 ? params.max_tokens : n_ctx_ - static_cast<int32_t>(n_prompt);
+    r->reserved = blocks_for(n_prompt + r->budget);
+    r->params = std::move(params);
+    r->stream = std::make_shared<RequestStream>();
+    auto stream = r->stream;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        RF_CHECK(!stopping_, "server: shutting down");
+        queue_.push_back(std::move(r));
+        stats_.waiting = static_cast<int32_t>(queue_.size());
+    }
+    wake_.notify_all();
+    return stream;
+}
+
+SchedulerStats Scheduler::stats() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stats_;
+}
+
+void Scheduler::run() {
+    for (;;) {
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || !queue_.empty() || !running_.empty() || !tasks_.empty(); });
+            if (stopping_) break;
+        }
+        run_tasks();
+        drop_cancelled();
+        admit();
+        step();
+        std::lock_guard<std::mutex> lock(mutex_);
+        stats_.running = static_cast<int32_t>(running_.size());
+        stats_.waiting = static_cast<int32_t>(queue_.size());
+        stats_.kv_blocks_reserved = reserved_blocks_;
+    }
+    run_tasks();
+    // Shutting down: nothing more runs; every open request hears so.
+    StreamEvent failed;
+    failed.kind = StreamEvent::Kind::Failed;
+    failed.error = "server: shutting down";
+    for (auto& r : running_) {
+        release(*r);
+        r->stream->push(failed);
+    }
+    running_.clear();
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& r : queue_) r->stream->push(failed);
+    queue_.clear();
+}
+
+void Scheduler::call(const std::function<void()>& fn) {
+    auto done = std::make_shared<std::promise<void>>();
+    std::future<void> result = done->get_future();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        RF_CHECK(!stopping_, "server: shutting down");
+        tasks_.push_back([fn, done] {
+            try {
+                fn();
+                done->set_value();
+            } catch (...) {
+                done->set_exception(std::current_exception());
+            }
+        });
+    }
+    wake_.notify_all();
+    result.get();
+}
+
+void Scheduler::run_tasks() {
+    for (;;) {
+        std::function<void()> task;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (tasks_.empty()) return;
+            task = std::move(tasks_.front());
+            tasks_.pop_front();
+        }
+        task();
+    }
+}
+
+void Scheduler::drop_cancelled() {
+    for (auto& r : running_)
+        if (!r->done && r->stream->cancelled()) finish(*r, FinishReason::Cancelled);
+    running_.remove_if([](const std::unique_ptr<Request>& r) { return r->done; });
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::erase_if(queue_, [](const std::unique_ptr<Request>& r) { return r->stream->cancelled(); });
+}
+
+void Scheduler::admit() {
+    const int32_t total = model_.kv().pool().n_blocks();
+    for (;;) {
+        std::unique_ptr<Request> r;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            // First come, first served: a request that does not fit yet holds back the later ones.
+            if (queue_.empty() || static_cast<int32_t>(running_.size()) >= options_.n_parallel ||
+                reserved_blocks_ + queue_.front()->reserved > total)
+                return;
+            r = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        reserved_blocks_ += r->reserved;
+        r->seq = model_.kv().create_sequence();
+        r->history = r->params.prompt;
+        r->sampler = std::make_unique<Sampler>(r->params.sampling);
+        r->detok = std::make_unique<StreamingDetokenizer>(model_.tokenizer(), /*skip_special=*/true);
+        r->stops = std::make_unique<StopMatcher>(r->params.stop);
+        if (r->budget == 0) {
+            finish(*r, FinishReason::Length);
+            continue;
+        }
+        running_.push_back(std::move(r));
+    }
+}
+
+void Scheduler::step() {
+    if (running_.empty()) return;
+    KvCache& kv = model_.kv();
+    StepPlan plan;
+    std::vector<std::pair<Request*, int32_t>> members;  // (request, tokens it feeds)
+    std::vector<Request*> outputs;                      // the request of each output row
+    int32_t room = options_.n_batch;
+
+    auto add = [&](Request& r) {
+        const bool decode = !r.prefilling();
+        const int32_t n = decode ? 1 : std::min(r.n_prompt() - r.n_fed, room);
+        if (n <= 0) return;
+        RF_CHECK(kv.reserve(r.seq, n), "server: KV cache full inside a reservation (sequence {})", r.seq);
+        const int32_t first = plan.n_tokens();
+        const int32_t seq_index = static_cast<int32_t>(plan.seqs.size());
+        for (int32_t i = 0; i < n; ++i) {
+            plan.tokens.push_back(decode ? r.pending : r.params.prompt[static_cast<size_t>(r.n_fed + i)]);
+            plan.positions.push_back(r.n_fed + i);
+            plan.token_seq.push_back(seq_index);
+        }
+        kv.append_slots(r.seq, n, plan.kv_slots);
+        plan.seqs.push_back(SeqStep{first, n, r.n_fed, kv.block_table(r.seq), r.seq});
+        if (decode || r.n_fed + n == r.n_prompt()) {
+            plan.output_rows.push_back(first + n - 1);
+            outputs.push_back(&r);
+        }
+        members.emplace_back(&r, n);
+        room -= n;
+    };
+
+    if (recurrent_) {
+        // One sequence per step, the running requests in turn.
+        auto it = running_.begin();
+        std::advance(it, static_cast<ptrdiff_t>(turn_ % running_.size()));
+        add(**it);
+        ++turn_;
+    } else {
+        for (auto& r : running_)
+            if (!r->prefilling()) add(*r);
+        for (auto& r : running_)
+            if (r->prefilling() && room > 0) add(*r);
+    }
+    if (plan.tokens.empty()) return;
+
+    const int32_t n_vocab = model_.model().n_vocab();
+    std::vector<float> logits(outputs.size() * static_cast<size_t>(n_vocab));
+    try {
+        model_.model().forward(plan, kv, logits.data());
+    } catch (const std::exception& e) {
+        spdlog::error("server: a step of {} sequences failed: {}", members.size(), e.what());
+        StreamEvent failed;
+        failed.kind = StreamEvent::Kind::Failed;
+        failed.error = e.what();
+        for (auto& [r, n] : members) {
+            release(*r);
+            r->done = true;
+            r->stream->push(failed);
+        }
+        running_.remove_if([](const std::unique_ptr<Request>& r) { return r->done; });
+        return;
+    }
+    int64_t fed_prompt = 0;
+    for (auto& [r, n] : members) {
+        kv.commit(r->seq, n);
+        if (r->prefilling()) fed_prompt += n;
+        r->n_fed += n;
+        r->pending = -1;
+    }
+    for (size_t i = 0; i < outputs.size(); ++i)
+        pick(*outputs[i], logits.data() + i * static_cast<size_t>(n_vocab));
+    running_.remove_if([](const std::unique_ptr<Request>& r) { return r->done; });
+
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++stats_.steps;
+    stats_.prompt_tokens += fed_prompt;
+    stats_.generated_tokens += static_cast<int64_t>(outputs.size());
+    stats_.max_batch_seqs = std::max(stats_.max_batch_seqs, static_cast<int32_t>(plan.seqs.size()));
+}
+
+void Scheduler::pick(Request& r, const float* logits) {
+    const int32_t n_vocab = model_.model().n_vocab();
+    SampleResult s = r.sampler->sample(std::span<const float>(logits, static_cast<size_t>(n_vocab)), r.history);
+    if (!r.params.ignore_eos && model_.tokenizer().is_eog(s.token)) {
+        finish(r, FinishReason::EndOfGeneration);
+        return;
+    }
+    r.history.push_back(s.token);
+    ++r.n_generated;
+    StreamEvent ev;
+    ev.tokens.push_back(TokenOut{s.token, s.logprob, std::move(s.top)});
+    const StopMatcher::Result m = r.stops->push(r.detok->push(s.token));
+    ev.text = m.emit;
+    r.stream->push(std::move(ev));
+    if (m.stopped) {
+        finish(r, FinishReason::Stop, m.matched);
+        return;
+    }
+    if (r.n_generated >= r.budget) {
+        finish(r, r.params.max_tokens >= 0 ? FinishReason::Length : FinishReason::ContextFull);
+        return;
+    }
+    r.pending = s.token;
+}
+
+void Scheduler::finish(Request& r, FinishReason reason, const std::string& stop_string) {
+    StreamEvent end;
+    end.kind = StreamEvent::Kind::Finished;
+    end.stop_string = stop_string;
+    if (reason != FinishReason::Stop && reason != FinishReason::Cancelled) {
+        // The text held back (an unfinished character, a possible stop string's start).
+        const StopMatcher::Result m = r.stops->push(r.detok->flush());
+        std::string rest = m.emit;
+        if (m.stopped) {
+            reason = FinishReason::Stop;
+            end.stop_string = m.matched;
+        } else {
+            rest += r.stops->flush();
+        }
+        if (!rest.empty()) {
+            StreamEvent tail;
+            tail.text = std::move(rest);
+            r.stream->push(std::move(tail));
+        }
+    }
+    end.finish = reason;
+    end.n_prompt = r.n_prompt();
+    end.n_generated = r.n_generated;
+    r.stream->push(std::move(end));
+    release(r);
+    r.done = true;
+}
+
+void Scheduler::release(Request& r) {
+    if (r.seq >= 0) model_.kv().free_sequence(r.seq);
+    r.seq = -1;
+    reserved_blocks_ -= r.reserved;
+    r.reserved = 0;
+}
+
+}  // namespace rf::server

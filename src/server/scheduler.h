@@ -1,0 +1,92 @@
+// Continuous batching over one loaded model. Requests wait in a queue; a request is admitted
+// when the KV cache can hold its whole prompt + generation budget (its blocks are reserved, so
+// an admitted request never runs out of KV) and fewer than n_parallel run. Each step takes one
+// token from every decoding request and fills the rest of n_batch with prompt chunks of the
+// prefilling ones (chunked prefill, oldest first), so new prompts join while others decode.
+// Models with linear-attention layers step one sequence at a time (their recurrent state is
+// updated per sequence), taking the running requests in turn.
+//
+// One thread (the scheduler's) owns the model, the KV cache and the samplers; submit() and
+// stats() may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/loaded_model.h"
+#include "server/request_stream.h"
+
+namespace rf::server {
+
+struct SchedulerOptions {
+    int32_t n_parallel = 4;  // requests running at once (the KV cache holds n_parallel x n_ctx)
+    int32_t n_batch = 512;   // tokens per step (decode tokens + prompt chunks)
+};
+
+struct SchedulerStats {
+    int32_t running = 0;
+    int32_t waiting = 0;
+    int64_t steps = 0;
+    int64_t prompt_tokens = 0;     // prompt tokens fed so far
+    int64_t generated_tokens = 0;  // tokens sampled so far
+    int32_t max_batch_seqs = 0;    // the most sequences one step has held
+    int32_t kv_blocks_total = 0;
+    int32_t kv_blocks_reserved = 0;
+};
+
+class Scheduler {
+public:
+    Scheduler(LoadedModel& model, const SchedulerOptions& options);
+    ~Scheduler();  // stops the thread; requests not finished get a Failed event
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+
+    // Queues a request. Throws rf::Error (naming the field and value) when it can never run:
+    // an empty prompt, a token id out of range, a prompt + max_tokens above the context size,
+    // a sampling parameter out of range.
+    std::shared_ptr<RequestStream> submit(GenerationParams params);
+    SchedulerStats stats() const;
+    // Runs fn on the scheduler's thread between two steps and waits for it (what must not race
+    // with a step: device queries, model state); an exception fn throws comes back here.
+    void call(const std::function<void()>& fn);
+    int32_t n_ctx() const { return n_ctx_; }
+    const SchedulerOptions& options() const { return options_; }
+
+private:
+    struct Request;
+    void run();
+    void run_tasks();
+    void admit();
+    void drop_cancelled();
+    void step();
+    void pick(Request& r, const float* logits);
+    void finish(Request& r, FinishReason reason, const std::string& stop_string = {});
+    void release(Request& r);
+    int32_t blocks_for(int64_t tokens) const;
+
+    LoadedModel& model_;
+    SchedulerOptions options_;
+    int32_t n_ctx_;
+    bool recurrent_;  // linear-attention layers: one sequence per step
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::unique_ptr<Request>> queue_;  // submitted, not admitted (guarded by mutex_)
+    std::deque<std::function<void()>> tasks_;     // call()'s functions (guarded by mutex_)
+    bool stopping_ = false;
+    SchedulerStats stats_;                        // (guarded by mutex_)
+
+    std::list<std::unique_ptr<Request>> running_;  // scheduler thread only
+    int32_t reserved_blocks_ = 0;
+    size_t turn_ = 0;  // recurrent models: the next running request to step
+    std::thread thread_;
+};
+
+}  // namespace rf::server

@@ -1,0 +1,222 @@
+// The server's continuous-batching scheduler on the CPU: requests that run together (decode
+// tokens and prompt chunks in the same steps) give exactly what one request alone gives
+// (generate() on its own session), and the KV cache is whole again after every kind of end.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "engine/generator.h"
+#include "engine/loaded_model.h"
+#include "engine/session.h"
+#include "server/scheduler.h"
+#include "test_paths.h"
+
+namespace rf::server {
+namespace {
+
+std::unique_ptr<LoadedModel> load(const std::string& path, int32_t n_parallel, int32_t n_ctx = 256) {
+    LoadOptions o;
+    o.model_path = path;
+    o.backend.device = "cpu";
+    o.backend.n_threads = 2;
+    o.n_ctx = n_ctx;
+    o.n_seq_max = n_parallel;
+    return std::make_unique<LoadedModel>(o);
+}
+
+struct Outcome {
+    std::string text;
+    std::vector<int32_t> tokens;
+    StreamEvent end;
+};
+
+// Drains a request's events (fails the test after 120 s without its end).
+Outcome drain(RequestStream& s) {
+    Outcome o;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline) {
+        StreamEvent ev;
+        if (!s.pop(ev, std::chrono::milliseconds(50))) continue;
+        if (ev.kind == StreamEvent::Kind::Text) {
+            o.text += ev.text;
+            for (const auto& t : ev.tokens) o.tokens.push_back(t.token);
+            continue;
+        }
+        o.end = ev;
+        return o;
+    }
+    ADD_FAILURE() << "no end event within 120 s";
+    return o;
+}
+
+GenerationParams greedy(const LoadedModel& lm, const std::string& prompt, int32_t max_tokens) {
+    GenerationParams p;
+    p.prompt = lm.tokenizer().encode(prompt, true, true);
+    p.max_tokens = max_tokens;
+    p.sampling.temperature = 0.0f;
+    return p;
+}
+
+GenerateResult alone(LoadedModel& lm, const GenerationParams& p) {
+    Session s(lm.model(), lm.kv(), lm.n_ctx());
+    GenerateOptions g;
+    g.max_tokens = p.max_tokens;
+    g.sampling = p.sampling;
+    g.stop = p.stop;
+    return generate(s, lm.tokenizer(), p.prompt, g);
+}
+
+const std::vector<std::string> kPrompts = {"The Python interpreter", "Hello world", "Once upon a time, in a land far away",
+                                           "import numpy as np", "The quick brown fox", "In 1492"};
+
+TEST(ServerScheduler, BatchedRequestsGiveWhatEachGivesAlone) {
+    auto lm = load("", 4);
+    std::vector<GenerationParams> params;
+    std::vector<GenerateResult> expected;
+    for (size_t i = 0; i < kPrompts.size(); ++i) {
+        params.push_back(greedy(*lm, kPrompts[i], 12 + static_cast<int32_t>(i) * 3));
+        expected.push_back(alone(*lm, params.back()));
+    }
+    // Small steps: the longest prompt is fed in chunks of 8 while the others decode.
+    Scheduler sched(*lm, {4, 8});
+    std::vector<std::shared_ptr<RequestStream>> streams;
+    for (const auto& p : params) streams.push_back(sched.submit(p));
+    int64_t n_sampled = 0;
+    for (size_t i = 0; i < streams.size(); ++i) {
+        const Outcome o = drain(*streams[i]);
+        EXPECT_EQ(o.text, expected[i].text) << kPrompts[i];
+        EXPECT_EQ(o.tokens, expected[i].tokens) << kPrompts[i];
+        EXPECT_EQ(o.end.kind, StreamEvent::Kind::Finished);
+        EXPECT_EQ(o.end.finish, expected[i].finish) << kPrompts[i];
+        EXPECT_EQ(o.end.n_prompt, static_cast<int32_t>(params[i].prompt.size()));
+        EXPECT_EQ(o.end.n_generated, static_cast<int32_t>(expected[i].tokens.size()));
+        n_sampled += static_cast<int64_t>(expected[i].tokens.size()) + (expected[i].finish == FinishReason::EndOfGeneration);
+    }
+    const SchedulerStats st = sched.stats();
+    EXPECT_EQ(st.max_batch_seqs, 4) << "the requests never shared a step";
+    EXPECT_EQ(st.generated_tokens, n_sampled);  // (an end-of-generation token is sampled, not kept)
+    sched.call([&] { EXPECT_EQ(lm->kv().n_free_blocks(), lm->kv().pool().n_blocks()); });
+}
+
+TEST(ServerScheduler, SampledRequestsFollowTheirSeeds) {
+    auto lm = load("", 2);
+    GenerationParams p = greedy(*lm, "The Python interpreter", 20);
+    p.sampling.temperature = 0.9f;
+    p.sampling.top_k = 40;
+    p.sampling.seed = 1234;
+    const GenerateResult expected = alone(*lm, p);
+    Scheduler sched(*lm, {2, 64});
+    GenerationParams other = p;
+    other.sampling.seed = 99;
+    auto a = sched.submit(p);
+    auto b = sched.submit(other);
+    EXPECT_EQ(drain(*a).tokens, expected.tokens);
+    (void)drain(*b);
+}
+
+TEST(ServerScheduler, StopStringsAndEndsAreReported) {
+    auto lm = load("", 2);
+    GenerationParams p = greedy(*lm, "The Python interpreter", 32);
+    const GenerateResult full = alone(*lm, p);
+    ASSERT_NE(full.text.find("compiled"), std::string::npos);
+    p.stop = {"release", "compiled"};
+    Scheduler sched(*lm, {2, 64});
+    const Outcome o = drain(*sched.submit(p));
+    EXPECT_EQ(o.end.finish, FinishReason::Stop);
+    EXPECT_EQ(o.end.stop_string, "compiled");
+    EXPECT_EQ(o.text, full.text.substr(0, full.text.find("compiled")));
+
+    GenerationParams zero = greedy(*lm, "Hello", 0);
+    const Outcome z = drain(*sched.submit(zero));
+    EXPECT_EQ(z.end.finish, FinishReason::Length);
+    EXPECT_EQ(z.end.n_generated, 0);
+    EXPECT_TRUE(z.text.empty());
+
+    // No max_tokens: generation runs to the context's end at the latest.
+    GenerationParams open = greedy(*lm, "Hello", -1);
+    open.ignore_eos = true;
+    const Outcome u = drain(*sched.submit(open));
+    EXPECT_EQ(u.end.finish, FinishReason::ContextFull);
+    EXPECT_EQ(u.end.n_prompt + u.end.n_generated, lm->n_ctx());
+}
+
+TEST(ServerScheduler, RequestsThatCannotRunAreRefusedByName) {
+    auto lm = load("", 1, 64);
+    Scheduler sched(*lm, {1, 32});
+    GenerationParams p = greedy(*lm, "Hello", 64);
+    try {
+        (void)sched.submit(p);
+        ADD_FAILURE() << "a prompt + max_tokens above the context was queued";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("above the context size 64"), std::string::npos) << e.what();
+    }
+    GenerationParams empty;
+    EXPECT_THROW((void)sched.submit(empty), Error);
+    GenerationParams bad = greedy(*lm, "Hello", 4);
+    bad.prompt.push_back(1 << 30);
+    try {
+        (void)sched.submit(bad);
+        ADD_FAILURE() << "an out-of-range token id was queued";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("token id 1073741824"), std::string::npos) << e.what();
+    }
+    GenerationParams hot = greedy(*lm, "Hello", 4);
+    hot.sampling.temperature = -1.0f;
+    EXPECT_THROW((void)sched.submit(hot), Error);
+}
+
+// More requests than run at once: the rest wait their turn, and a cancelled request (running or
+// waiting) gives its KV blocks back.
+TEST(ServerScheduler, WaitingAndCancelledRequestsFreeTheirBlocks) {
+    auto lm = load("", 2);
+    Scheduler sched(*lm, {2, 64});
+    std::vector<std::shared_ptr<RequestStream>> streams;
+    for (int i = 0; i < 5; ++i) {
+        GenerationParams p = greedy(*lm, kPrompts[static_cast<size_t>(i)], 200);
+        p.ignore_eos = true;
+        streams.push_back(sched.submit(p));
+    }
+    // Let the first two start, then cancel one running and one waiting request.
+    StreamEvent first;
+    ASSERT_TRUE(streams[0]->pop(first, std::chrono::seconds(60)));
+    streams[0]->cancel();
+    streams[4]->cancel();
+    const Outcome c = drain(*streams[0]);
+    EXPECT_EQ(c.end.finish, FinishReason::Cancelled);
+    for (int i = 1; i < 4; ++i) {
+        const Outcome o = drain(*streams[static_cast<size_t>(i)]);
+        EXPECT_EQ(o.end.finish, FinishReason::Length);
+        EXPECT_EQ(o.end.n_generated, 200);
+    }
+    sched.call([&] { EXPECT_EQ(lm->kv().n_free_blocks(), lm->kv().pool().n_blocks()); });
+    const SchedulerStats st = sched.stats();
+    EXPECT_EQ(st.running, 0);
+    EXPECT_EQ(st.waiting, 0);
+    EXPECT_EQ(st.kv_blocks_reserved, 0);
+}
+
+// A model with linear-attention layers (Qwen3.5-MoE hybrid) steps one sequence at a time; the
+// requests still interleave and each gives what it gives alone.
+TEST(ServerScheduler, HybridModelRequestsTakeTurns) {
+    const auto path = test::shared_dir() / "models" / "llamacpp-gguf" / "tiny-qwen35moe-llamacpp-q8_0.gguf";
+    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found (set ROCMFORGE_SHARED_DIR)";
+    auto lm = load(path.string(), 3);
+    std::vector<GenerationParams> params;
+    std::vector<GenerateResult> expected;
+    for (size_t i = 0; i < 3; ++i) {
+        params.push_back(greedy(*lm, kPrompts[i], 10));
+        expected.push_back(alone(*lm, params.back()));
+    }
+    Scheduler sched(*lm, {3, 16});
+    std::vector<std::shared_ptr<RequestStream>> streams;
+    for (const auto& p : params) streams.push_back(sched.submit(p));
+    for (size_t i = 0; i < streams.size(); ++i) EXPECT_EQ(drain(*streams[i]).tokens, expected[i].tokens) << kPrompts[i];
+    EXPECT_EQ(sched.stats().max_batch_seqs, 1);
+}
+
+}  // namespace
+}  // namespace rf::server
