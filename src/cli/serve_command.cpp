@@ -1,9 +1,11 @@
 // rocmforge serve: an OpenAI- and Anthropic-compatible HTTP server over one model, with
 // continuous batching (src/server). Stops on SIGINT / SIGTERM.
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <pthread.h>
 #include <thread>
 
 #include "cli/commands.h"
@@ -33,14 +35,23 @@ std::string default_alias(const std::string& model_path) {
     return name;
 }
 
+// SIGINT / SIGTERM may land on any thread (OpenBLAS starts its own before main), so the handler
+// only writes the signal's number to a pipe; a watcher thread reads it and stops the server.
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void on_stop_signal(int sig) {
+    const unsigned char b = static_cast<unsigned char>(sig);
+    [[maybe_unused]] const ssize_t n = ::write(g_signal_pipe[1], &b, 1);
+}
+
 void serve(const ServeOptions& o) {
-    // SIGINT / SIGTERM are taken by one thread (sigwait), not by whichever thread they hit:
-    // blocked here, before any other thread exists, so every thread inherits the mask.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    RF_CHECK(::pipe(g_signal_pipe) == 0, "serve: cannot create the signal pipe");
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
     signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error code, not a signal
 
     LoadOptions lo = to_load_options(o.model);
@@ -54,13 +65,15 @@ void serve(const ServeOptions& o) {
                  lm.backend().name().c_str(), lm.n_ctx(), o.scheduler.n_parallel);
     std::fprintf(stderr, "listening on http://%s:%u (POST /v1/completions, /v1/chat/completions, /v1/messages)\n",
                  o.http.host.c_str(), static_cast<unsigned>(http.port()));
-    std::thread([&http, signals] {
-        int sig = 0;
-        sigwait(&signals, &sig);
-        std::fprintf(stderr, "signal %d: stopping\n", sig);
+    std::thread([&http] {
+        unsigned char sig = 0;
+        while (::read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+        }
+        std::fprintf(stderr, "signal %d: stopping\n", static_cast<int>(sig));
         http.stop();
     }).detach();
     http.run();
+    std::fprintf(stderr, "stopped\n");
 }
 
 }  // namespace

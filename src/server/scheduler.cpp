@@ -31,18 +31,18 @@ struct Scheduler::Request {
     bool prefilling() const { return n_fed < n_prompt(); }
 };
 
-Scheduler::Scheduler(LoadedModel& model, const SchedulerOptions& options)
-    : model_(model), options_(options), n_ctx_(model.n_ctx()) {
+Scheduler::Scheduler(Model& model, KvCache& kv, const Tokenizer& tokenizer, int32_t n_ctx, const SchedulerOptions& options)
+    : model_(model), kv_(kv), tokenizer_(tokenizer), options_(options), n_ctx_(n_ctx) {
     RF_CHECK(options_.n_parallel >= 1, "server: parallel requests {} must be positive", options_.n_parallel);
     RF_CHECK(options_.n_batch >= options_.n_parallel,
              "server: batch size {} must hold one token of each of the {} parallel requests", options_.n_batch,
              options_.n_parallel);
-    RF_CHECK(model_.kv().pool().n_blocks() >= blocks_for(n_ctx_) * options_.n_parallel,
+    RF_CHECK(kv_.pool().n_blocks() >= blocks_for(n_ctx_) * options_.n_parallel,
              "server: the KV cache has {} blocks, {} parallel requests of {} tokens need {}",
-             model_.kv().pool().n_blocks(), options_.n_parallel, n_ctx_, blocks_for(n_ctx_) * options_.n_parallel);
-    const ModelConfig& c = model_.model().config();
+             kv_.pool().n_blocks(), options_.n_parallel, n_ctx_, blocks_for(n_ctx_) * options_.n_parallel);
+    const ModelConfig& c = model_.config();
     recurrent_ = c.n_attention_layers() != c.n_layer;
-    stats_.kv_blocks_total = model_.kv().pool().n_blocks();
+    stats_.kv_blocks_total = kv_.pool().n_blocks();
     thread_ = std::thread([this] { run(); });
 }
 
@@ -56,14 +56,14 @@ Scheduler::~Scheduler() {
 }
 
 int32_t Scheduler::blocks_for(int64_t tokens) const {
-    const int64_t bs = model_.kv().block_size();
+    const int64_t bs = kv_.block_size();
     return static_cast<int32_t>((tokens + bs - 1) / bs);
 }
 
 std::shared_ptr<RequestStream> Scheduler::submit(GenerationParams params) {
     const int64_t n_prompt = static_cast<int64_t>(params.prompt.size());
     RF_CHECK(n_prompt > 0, "prompt: empty (it gives no tokens)");
-    const int32_t n_vocab = model_.model().n_vocab();
+    const int32_t n_vocab = model_.n_vocab();
     for (int32_t id : params.prompt)
         RF_CHECK(id >= 0 && id < n_vocab, "prompt: token id {} out of range [0, {})", id, n_vocab);
     RF_CHECK(params.max_tokens >= -1, "max_tokens: {} (must be >= 0)", params.max_tokens);
@@ -170,7 +170,7 @@ void Scheduler::drop_cancelled() {
 }
 
 void Scheduler::admit() {
-    const int32_t total = model_.kv().pool().n_blocks();
+    const int32_t total = kv_.pool().n_blocks();
     for (;;) {
         std::unique_ptr<Request> r;
         {
@@ -183,10 +183,10 @@ void Scheduler::admit() {
             queue_.pop_front();
         }
         reserved_blocks_ += r->reserved;
-        r->seq = model_.kv().create_sequence();
+        r->seq = kv_.create_sequence();
         r->history = r->params.prompt;
         r->sampler = std::make_unique<Sampler>(r->params.sampling);
-        r->detok = std::make_unique<StreamingDetokenizer>(model_.tokenizer(), /*skip_special=*/true);
+        r->detok = std::make_unique<StreamingDetokenizer>(tokenizer_, /*skip_special=*/true);
         r->stops = std::make_unique<StopMatcher>(r->params.stop);
         if (r->budget == 0) {
             finish(*r, FinishReason::Length);
@@ -198,7 +198,7 @@ void Scheduler::admit() {
 
 void Scheduler::step() {
     if (running_.empty()) return;
-    KvCache& kv = model_.kv();
+    KvCache& kv = kv_;
     StepPlan plan;
     std::vector<std::pair<Request*, int32_t>> members;  // (request, tokens it feeds)
     std::vector<Request*> outputs;                      // the request of each output row
@@ -240,10 +240,10 @@ void Scheduler::step() {
     }
     if (plan.tokens.empty()) return;
 
-    const int32_t n_vocab = model_.model().n_vocab();
+    const int32_t n_vocab = model_.n_vocab();
     std::vector<float> logits(outputs.size() * static_cast<size_t>(n_vocab));
     try {
-        model_.model().forward(plan, kv, logits.data());
+        model_.forward(plan, kv, logits.data());
     } catch (const std::exception& e) {
         spdlog::error("server: a step of {} sequences failed: {}", members.size(), e.what());
         StreamEvent failed;
@@ -276,9 +276,9 @@ void Scheduler::step() {
 }
 
 void Scheduler::pick(Request& r, const float* logits) {
-    const int32_t n_vocab = model_.model().n_vocab();
+    const int32_t n_vocab = model_.n_vocab();
     SampleResult s = r.sampler->sample(std::span<const float>(logits, static_cast<size_t>(n_vocab)), r.history);
-    if (!r.params.ignore_eos && model_.tokenizer().is_eog(s.token)) {
+    if (!r.params.ignore_eos && tokenizer_.is_eog(s.token)) {
         finish(r, FinishReason::EndOfGeneration);
         return;
     }
@@ -329,7 +329,7 @@ void Scheduler::finish(Request& r, FinishReason reason, const std::string& stop_
 }
 
 void Scheduler::release(Request& r) {
-    if (r.seq >= 0) model_.kv().free_sequence(r.seq);
+    if (r.seq >= 0) kv_.free_sequence(r.seq);
     r.seq = -1;
     reserved_blocks_ -= r.reserved;
     r.reserved = 0;

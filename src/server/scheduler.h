@@ -43,7 +43,11 @@ struct SchedulerStats {
 
 class Scheduler {
 public:
-    Scheduler(LoadedModel& model, const SchedulerOptions& options);
+    // The model, its KV cache (sized for n_parallel sequences of n_ctx) and its tokenizer must
+    // outlive the scheduler.
+    Scheduler(Model& model, KvCache& kv, const Tokenizer& tokenizer, int32_t n_ctx, const SchedulerOptions& options);
+    Scheduler(LoadedModel& model, const SchedulerOptions& options)
+        : Scheduler(model.model(), model.kv(), model.tokenizer(), model.n_ctx(), options) {}
     ~Scheduler();  // stops the thread; requests not finished get a Failed event
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
@@ -71,7 +75,9 @@ private:
     void release(Request& r);
     int32_t blocks_for(int64_t tokens) const;
 
-    LoadedModel& model_;
+    Model& model_;
+    KvCache& kv_;
+    const Tokenizer& tokenizer_;
     SchedulerOptions options_;
     int32_t n_ctx_;
     bool recurrent_;  // linear-attention layers: one sequence per step

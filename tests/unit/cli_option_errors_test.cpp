@@ -100,6 +100,15 @@ TEST(CliOptionErrors, PerplexityTextShorterThanOneWindowNamesTheFile) {
     EXPECT_NE(r.err.find("fewer than one window of 64 (--ctx)"), std::string::npos) << r.err;
 }
 
+TEST(CliOptionErrors, ServeSettingsThatCannotWork) {
+    expect_refused({
+        {"serve --device cpu --host nonsense --port 0", "--host \"nonsense\" is not an IP address"},
+        {"serve --device cpu --port 0 --parallel 8 -b 4", "batch size 4 must hold one token of each of the 8 parallel requests"},
+        {"serve --device cpu --port 0 --parallel 0", "--parallel: must be a finite number > 0 (got 0)"},
+        {"serve --device cpu --port 0 --api-key", "--api-key"},
+    });
+}
+
 TEST(CliOptionErrors, LogitsOutputIsCheckedBeforeTheModelRunsAndNotLeftBehindOnFailure) {
     const auto r = test::run_cli("logits --device cpu --text hi --out /nonexistent-dir/x.f32");
     EXPECT_EQ(r.exit_code, 1);
