@@ -36,6 +36,11 @@ void add_bench_command(CLI::App& app) {
                     "list: 0,8192,32768")
         ->delimiter(',')
         ->check(kNonNegative);
+    cmd->add_option("--parallel,--npl", o->parallel,
+                    "sequences decoding together in each tg test, or a list: 1,8,32 (as llama-batched-bench -npl; "
+                    "N > 1: N sequences, one token each per step, t/s counts all their tokens)")
+        ->delimiter(',')
+        ->check(kPositive);
     cmd->add_option("-r,--repetitions", o->reps, "timed runs per test (the median is shown)")
         ->check(kPositive);
     cmd->add_option("-t,--threads", o->threads, "CPU threads (0: all cores)")

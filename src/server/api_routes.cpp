@@ -101,6 +101,16 @@ std::string ApiRoutes::status_json() {
                               {"total_bytes", d.total_bytes},
                               {"free_bytes", d.free_bytes},
                               {"used_bytes", d.total_bytes - d.free_bytes}};
+            const GpuGraphStats g = gpu->graph_stats();
+            j["gpu_steps"] = {{"steps", g.steps},
+                              {"graph_launches", g.graph_launches},
+                              {"fast_replays", g.fast_replays},
+                              {"graph_updates", g.graph_updates},
+                              {"graph_instantiations", g.graph_instantiations},
+                              {"eager_steps", g.eager_flushes},
+                              {"flush_ms", static_cast<double>(g.flush_ns) * 1e-6},
+                              {"graph_build_ms", static_cast<double>(g.graph_build_ns) * 1e-6},
+                              {"wait_ms", static_cast<double>(g.wait_ns) * 1e-6}};
         }
     });
     j["memory"] = memory;

@@ -150,6 +150,68 @@ FeedTiming time_feed(Model& model, KvCache& kv, int32_t n_ctx, const std::vector
     return ft;
 }
 
+// A tg run of n_seqs sequences decoding together: each sequence holds `prefix` (fed one sequence
+// at a time, not timed) and a first token of its own, then every step feeds one token per
+// sequence and reads all their logits rows back for a host argmax, as the server's scheduler does.
+FeedTiming time_batched_decode(Model& model, KvCache& kv, int n_seqs, const std::vector<int32_t>& prefix,
+                               const std::vector<int32_t>& first_tokens, int n_steps, int n_batch) {
+    const int32_t n_vocab = model.n_vocab();
+    std::vector<int32_t> seqs;
+    for (int i = 0; i < n_seqs; ++i) seqs.push_back(kv.create_sequence());
+    auto step = [&](const std::vector<std::pair<int32_t, std::vector<int32_t>>>& feeds, bool want_logits,
+                    std::vector<float>* logits) {
+        StepPlan plan;
+        for (const auto& [seq, toks] : feeds) {
+            const int32_t n = static_cast<int32_t>(toks.size());
+            const int32_t n_past = kv.seq_length(seq);
+            RF_CHECK(kv.reserve(seq, n), "bench: the KV cache is full ({} sequences)", n_seqs);
+            const int32_t first = plan.n_tokens();
+            const int32_t index = static_cast<int32_t>(plan.seqs.size());
+            for (int32_t i = 0; i < n; ++i) {
+                plan.tokens.push_back(toks[static_cast<size_t>(i)]);
+                plan.positions.push_back(n_past + i);
+                plan.token_seq.push_back(index);
+            }
+            kv.append_slots(seq, n, plan.kv_slots);
+            plan.seqs.push_back(SeqStep{first, n, n_past, kv.block_table(seq), seq});
+            if (want_logits) plan.output_rows.push_back(first + n - 1);
+        }
+        if (logits) logits->resize(plan.output_rows.size() * static_cast<size_t>(n_vocab));
+        model.forward(plan, kv, logits ? logits->data() : nullptr);
+        for (const auto& [seq, toks] : feeds) kv.commit(seq, static_cast<int32_t>(toks.size()));
+    };
+    for (int32_t seq : seqs)
+        for (size_t b = 0; b < prefix.size(); b += static_cast<size_t>(n_batch)) {
+            const size_t e = std::min(prefix.size(), b + static_cast<size_t>(n_batch));
+            step({{seq, std::vector<int32_t>(prefix.begin() + static_cast<ptrdiff_t>(b), prefix.begin() + static_cast<ptrdiff_t>(e))}},
+                 false, nullptr);
+        }
+    model.backend().synchronize();
+    auto* gpu = dynamic_cast<GpuBackend*>(&model.backend());
+    const GpuGraphStats stats0 = gpu ? gpu->graph_stats() : GpuGraphStats{};
+    FeedTiming ft;
+    std::vector<int32_t> next = first_tokens;
+    std::vector<float> logits;
+    const auto t0 = Clock::now();
+    for (int k = 0; k < n_steps; ++k) {
+        std::vector<std::pair<int32_t, std::vector<int32_t>>> feeds;
+        for (int i = 0; i < n_seqs; ++i) feeds.push_back({seqs[static_cast<size_t>(i)], {next[static_cast<size_t>(i)]}});
+        const auto a = Clock::now();
+        step(feeds, true, &logits);
+        const auto b = Clock::now();
+        for (int i = 0; i < n_seqs; ++i)
+            next[static_cast<size_t>(i)] =
+                argmax(std::span<const float>(logits.data() + static_cast<size_t>(i) * n_vocab, static_cast<size_t>(n_vocab)));
+        ft.feed_seconds += std::chrono::duration<double>(b - a).count();
+        ft.next_token_seconds += std::chrono::duration<double>(Clock::now() - b).count();
+    }
+    model.backend().synchronize();
+    ft.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (gpu) add_stats(ft.gpu, stats0, gpu->graph_stats());
+    for (int32_t seq : seqs) kv.free_sequence(seq);
+    return ft;
+}
+
 }  // namespace
 
 std::string graph_work_note(const GpuGraphStats& run) {
@@ -266,6 +328,11 @@ BenchReport run_bench(const BenchOptions& o,
              "bench: -r {} must be >= 1, -b {} >= 1, every -p [{}], -n [{}] and -d [{}] >= 0 (and one -d at least)", o.reps,
              o.n_batch, fmt::join(o.n_prompt, ","), fmt::join(o.n_gen, ","), fmt::join(o.depth, ","));
     RF_CHECK(max_of(o.n_prompt) > 0 || max_of(o.n_gen) > 0, "bench: nothing to run (-p 0 and -n 0); give -p N and/or -n N");
+    const auto positive = [](int v) { return v >= 1; };
+    RF_CHECK(!o.parallel.empty() && all_of(o.parallel, positive), "bench: every --parallel [{}] must be >= 1",
+             fmt::join(o.parallel, ","));
+    RF_CHECK(max_of(o.parallel) == 1 || max_of(o.n_gen) > 0,
+             "bench: --parallel {} sets the sequences of the tg tests; there is none (-n 0)", max_of(o.parallel));
     // the context each test needs: the depth, the longer test and a margin, within kMaxContext
     RF_CHECK(int64_t{max_of(o.depth)} + std::max(max_of(o.n_prompt), max_of(o.n_gen)) + 16 <= kMaxContext,
              "bench: -d {} + max(-p {}, -n {}) tokens of context is above the largest supported, {}", max_of(o.depth),
@@ -320,14 +387,19 @@ BenchReport run_bench(const BenchOptions& o,
     log(measure().describe());
 
     const int32_t n_ctx = max_of(o.depth) + std::max(max_of(o.n_prompt), max_of(o.n_gen)) + 16;
-    KvCache kv(*backend, {(n_ctx + 15) / 16 + 1, 16, o.kv_codec}, model.kv_layer_shapes());
+    KvCache kv(*backend, {((n_ctx + 15) / 16 + 1) * max_of(o.parallel), 16, o.kv_codec}, model.kv_layer_shapes());
     const std::string backend_name =
         cpu_backend ? fmt::format("cpu {}", cpu::cpu_isa_name(cpu::cpu_isa())) : backend->name();
 
     // one test after `depth` random tokens: warm-up, then o.reps timed runs
-    auto run_test = [&](bool tg, int n, int depth) {
+    auto run_test = [&](bool tg, int n, int depth, int n_seqs) {
         const std::vector<int32_t> prefix = random_tokens(depth, model.n_vocab(), o.seed + 3);
-        const auto tokens = random_tokens(n, model.n_vocab(), o.seed + (tg ? 2 : 1));
+        const auto tokens = random_tokens(std::max(n, n_seqs), model.n_vocab(), o.seed + (tg ? 2 : 1));
+        // the timed runs: one sequence as the generator runs it, or n_seqs decoding together
+        auto timed_run = [&](const std::vector<int32_t>& toks, int steps) {
+            if (n_seqs == 1) return time_feed(model, kv, n_ctx, prefix, toks, o.n_batch, tg);
+            return time_batched_decode(model, kv, n_seqs, prefix, tokens, steps, o.n_batch);
+        };
         // Warm-up on a short run of the same kind after the same prefix: faults in every weight
         // page, sizes workspaces and scratch, and runs the kernels of the timed steps once (pp:
         // one whole n_batch chunk, e.g. the GPU's many-token GEMM path and its library setup;
@@ -336,7 +408,7 @@ BenchReport run_bench(const BenchOptions& o,
         // steps carry the sampling chain, and a graph is built at a step's second sighting).
         const std::vector<int32_t> warm(tokens.begin(),
                                         tokens.begin() + std::min(n, tg ? 3 : o.n_batch));
-        for (int pass = 0; pass < (tg ? 2 : 1); ++pass) time_feed(model, kv, n_ctx, prefix, warm, o.n_batch, tg);
+        for (int pass = 0; pass < (tg ? 2 : 1); ++pass) timed_run(warm, static_cast<int>(warm.size()));
         if (auto* g = dynamic_cast<GpuBackend*>(backend.get()); g != nullptr && !tg) {
             const GpuF16CacheInfo ci = g->f16_cache_info();
             if (ci.budget_known)
@@ -353,6 +425,8 @@ BenchReport run_bench(const BenchOptions& o,
         row.test = fmt::format("{}{}", tg ? "tg" : "pp", n);
         (tg ? row.n_gen : row.n_prompt) = n;
         row.depth = depth;
+        row.n_seqs = n_seqs;
+        if (n_seqs > 1) row.test += fmt::format(" x{}", n_seqs);
         if (depth > 0) row.test += fmt::format(" @ d{}", depth);
         OpProfiler* prof = o.profile && cpu_backend ? &cpu_backend->profiler() : nullptr;
         if (prof) {
@@ -361,8 +435,11 @@ BenchReport run_bench(const BenchOptions& o,
         }
         // tg: bytes read per token (weights + KV of the mean context: the depth plus positions
         // 0 .. n-1 read by tokens 1 .. n)
+        // (n_seqs together: a step reads the weights once and every sequence's KV, so a token's
+        // share is the weights / n_seqs plus its own KV; for MoE, the experts one token chooses,
+        // a lower bound when several tokens choose different ones)
         const double token_bytes =
-            static_cast<double>(token_weight_bytes) +
+            static_cast<double>(token_weight_bytes) / n_seqs +
             static_cast<double>(kv_bytes_per_position(model, o.kv_codec)) * (depth + (n + 1) / 2.0);
         double wall = 0;
         std::vector<double> fractions;
@@ -371,23 +448,24 @@ BenchReport run_bench(const BenchOptions& o,
         for (int r = 0; r < o.reps; ++r) {
             const double bw = tg ? measure().read_gbs : 0.0;
             if (prof) prof->set_enabled(true);
-            const FeedTiming ft = time_feed(model, kv, n_ctx, prefix, tokens, o.n_batch, tg);
+            const FeedTiming ft = timed_run(tokens, n);
             const double sec = ft.seconds;
             add_timing(timing, ft);
             if (gpu && !tg)  // each pp run on its own: the first may differ (graphs, setup)
                 log(gpu_host_line(fmt::format("{} run {}", row.test, r + 1), ft, 1.0, "run"));
             if (prof) prof->set_enabled(false);
             wall += sec;
-            row.runs_tps.push_back(n / sec);
-            if (tg) fractions.push_back(bw > 0 ? token_bytes * n / sec / 1e9 / bw : 0.0);
+            const double produced = static_cast<double>(n) * n_seqs;  // tokens of all sequences
+            row.runs_tps.push_back(produced / sec);
+            if (tg) fractions.push_back(bw > 0 ? token_bytes * produced / sec / 1e9 / bw : 0.0);
             const std::string graphs = gpu && tg ? "; " + graph_work_note(ft.gpu) : std::string();
             log(tg ? fmt::format(
                          "{} run {}/{}: {:.2f} t/s, {:.1f} GB/s of {:.1f} measured just before{}",
-                         row.test, r + 1, o.reps, n / sec, token_bytes * n / sec / 1e9, bw, graphs)
+                         row.test, r + 1, o.reps, produced / sec, token_bytes * produced / sec / 1e9, bw, graphs)
                    : fmt::format("{} run {}/{}: {:.2f} t/s", row.test, r + 1, o.reps, n / sec));
         }
         if (gpu && tg)
-            log(gpu_host_line(row.test, timing, static_cast<double>(n) * o.reps, "token"));
+            log(gpu_host_line(row.test, timing, static_cast<double>(n) * o.reps, n_seqs > 1 ? "step" : "token"));
         if (prof) {
             report.profiles +=
                 profile_table(row.test, prof->stats(), static_cast<double>(n) * o.reps, wall);
@@ -401,9 +479,10 @@ BenchReport run_bench(const BenchOptions& o,
     };
     for (const int depth : o.depth) {  // (llama-bench's order: the pp tests, then the tg tests, per depth)
         for (const int n : o.n_prompt)
-            if (n > 0) run_test(false, n, depth);
+            if (n > 0) run_test(false, n, depth, 1);
         for (const int n : o.n_gen)
-            if (n > 0) run_test(true, n, depth);
+            if (n > 0)
+                for (const int np : o.parallel) run_test(true, n, depth, np);
     }
     std::vector<double> reads;
     double lo = measured[0].read_gbs, hi = lo;

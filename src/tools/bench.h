@@ -29,6 +29,10 @@ struct BenchOptions {
     std::vector<int> n_gen = {128};
     int n_batch = 512;       // tokens per forward step in pp
     std::vector<int> depth = {0};
+    // Sequences decoding together in a tg test (as llama-batched-bench's -npl): 1 is the plain
+    // tg test; N > 1 runs N sequences, each after `depth` tokens, one token each per step (the
+    // server's continuous-batching decode step), and reports the tokens of all of them per second.
+    std::vector<int> parallel = {1};
     int reps = 3;
     int threads = 0;  // CPU threads (0: all cores)
     std::string device = "auto";
@@ -49,6 +53,7 @@ struct BenchRow {
     int n_prompt = 0;  // pp tokens (0 for tg)
     int n_gen = 0;     // tg tokens (0 for pp)
     int depth = 0;     // tokens in the context before the test
+    int n_seqs = 1;    // tg: sequences decoding together (tps counts all of their tokens)
     double tps = 0;    // median tokens/s
     std::vector<double> runs_tps;
     double gbs = 0;          // tg: GB/s of weights + KV read per token (0 for pp)

@@ -34,6 +34,7 @@ std::string BenchReport::json() const {
         nlohmann::ordered_json t = {{"model", r.model},         {"size_gib", r.size_gib},   {"params", r.params},
                                     {"backend", r.backend},     {"threads", r.threads},     {"test", r.test},
                                     {"n_prompt", r.n_prompt},   {"n_gen", r.n_gen},         {"n_depth", r.depth},
+                                    {"n_seqs", r.n_seqs},
                                     {"median_ts", r.tps},       {"min_ts", lo},             {"max_ts", hi},
                                     {"samples_ts", r.runs_tps}};
         if (r.n_gen > 0) {
@@ -48,12 +49,12 @@ std::string BenchReport::json() const {
 }
 
 std::string BenchReport::csv() const {
-    std::string s = "model,size_gib,params,backend,threads,test,n_prompt,n_gen,n_depth,median_ts,min_ts,max_ts,gbs,"
+    std::string s = "model,size_gib,params,backend,threads,test,n_prompt,n_gen,n_depth,n_seqs,median_ts,min_ts,max_ts,gbs,"
                     "bandwidth_fraction,bandwidth_gbs\n";
     for (const BenchRow& r : rows) {
         const auto [lo, hi] = run_range(r);
-        s += fmt::format("{},{:.4f},{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{},{},{:.2f}\n", csv_field(r.model), r.size_gib,
-                         r.params, csv_field(r.backend), r.threads, csv_field(r.test), r.n_prompt, r.n_gen, r.depth, r.tps, lo,
+        s += fmt::format("{},{:.4f},{},{},{},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{},{},{:.2f}\n", csv_field(r.model), r.size_gib,
+                         r.params, csv_field(r.backend), r.threads, csv_field(r.test), r.n_prompt, r.n_gen, r.depth, r.n_seqs, r.tps, lo,
                          hi, r.n_gen > 0 ? fmt::format("{:.4f}", r.gbs) : "", r.n_gen > 0 ? fmt::format("{:.4f}", r.bw_fraction) : "",
                          bandwidth_gbs);
     }

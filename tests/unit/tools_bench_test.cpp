@@ -212,6 +212,28 @@ BenchOptions tiny_cpu_bench(std::vector<int> n_prompt, std::vector<int> n_gen, s
     return o;
 }
 
+// --parallel (llama-batched-bench's -npl): tg tests of N sequences decoding together, each after
+// the depth; t/s counts the tokens of all of them.
+TEST(Bench, ParallelSequencesDecodeTogether) {
+    BenchOptions o = tiny_cpu_bench({0}, {3}, {0, 5}, 2);
+    o.parallel = {1, 4};
+    const BenchReport r = run_bench(o);
+    std::vector<std::string> tests;
+    for (const auto& row : r.rows) tests.push_back(row.test);
+    EXPECT_EQ(tests, (std::vector<std::string>{"tg3", "tg3 x4", "tg3 @ d5", "tg3 x4 @ d5"}));
+    EXPECT_EQ(r.rows[1].n_seqs, 4);
+    EXPECT_EQ(nlohmann::json::parse(r.json())["tests"][3]["n_seqs"].get<int>(), 4);
+    for (const auto& row : r.rows) EXPECT_GT(row.tps, 0.0) << row.test;
+    // the weights are read once per step for all sequences: a token's share of the bytes is smaller
+    EXPECT_LT(r.rows[1].gbs / r.rows[1].tps, r.rows[0].gbs / r.rows[0].tps);
+    o.parallel = {0};
+    EXPECT_THROW(run_bench(o), Error);
+    o.parallel = {2};
+    o.n_gen = {0};
+    o.n_prompt = {4};
+    EXPECT_THROW(run_bench(o), Error);  // no tg test to run in parallel
+}
+
 TEST(Bench, ListsRunEveryTestAtEveryDepth) {
     // (as llama-bench's -p 4,8 -n 2 -d 0,4: the pp tests, then the tg tests, per depth; 0 runs nothing)
     BenchOptions o = tiny_cpu_bench({4, 0, 8}, {2}, {0, 4}, 1);
@@ -278,10 +300,10 @@ TEST(Bench, JsonAndCsvCarryEveryTestsNumbers) {
         EXPECT_EQ(t.contains("gbs"), row.n_gen > 0);
     }
     const std::string csv = r.csv();
-    EXPECT_EQ(csv.rfind("model,size_gib,params,backend,threads,test,n_prompt,n_gen,n_depth,median_ts,", 0), 0u) << csv;
+    EXPECT_EQ(csv.rfind("model,size_gib,params,backend,threads,test,n_prompt,n_gen,n_depth,n_seqs,median_ts,", 0), 0u) << csv;
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5);  // header + 4 tests
     EXPECT_NE(csv.find("\"tiny q8_0 (synthetic)\""), std::string::npos) << csv;
-    EXPECT_NE(csv.find("\"tg2 @ d8\",0,2,8,"), std::string::npos) << csv;
+    EXPECT_NE(csv.find("\"tg2 @ d8\",0,2,8,1,"), std::string::npos) << csv;
 }
 
 }  // namespace
