@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "core/env_switch.h"
+
 namespace rf::gpu {
 namespace {
 
@@ -61,7 +63,13 @@ void set_dispatch_override(const DispatchTable* table) {
 }
 
 DispatchTable active_dispatch_table(const std::string& arch) {
-    return g_override ? *g_override : dispatch_table_for(arch);
+    if (g_override) return *g_override;
+    DispatchTable t = dispatch_table_for(arch);
+    // Benchmark knob: the most tokens a matrix product takes on the matvec kernels (batched
+    // decode: N sequences' tokens of one step); above it the tiled GEMM.
+    static const int matvec_max = env_int("RF_GPU_MATVEC_MAX_TOKENS", 1, 64, 0);  // (read once: every flush asks)
+    if (matvec_max > 0) t.matvec_max_tokens = matvec_max;
+    return t;
 }
 
 MatmulPath choose_matmul_path(const DispatchTable& t, int64_t n_tokens, bool have_blas, bool gemm_type_ok) {
