@@ -5,6 +5,7 @@
 #include "backend/gpu/gpu_backend.h"
 #include "core/env_switch.h"
 #include "core/error.h"
+#include "engine/device_sampling.h"
 #include "engine/session.h"
 #include "engine/stop_matcher.h"
 #include "tokenizer/detokenizer.h"
@@ -45,11 +46,7 @@ public:
     // Greedy without penalties on a GPU: the next token is the device argmax of the logits, so
     // the step that feeds it can be launched before the host reads it (decode pipelining:
     // RF_DECODE_PIPELINE=off turns it off).
-    bool device_argmax() const {
-        const SamplingParams& p = sampler_.params();
-        return gpu_ != nullptr && p.temperature <= 0.0f && p.repeat_penalty == 1.0f && p.presence_penalty == 0.0f &&
-               p.frequency_penalty == 0.0f;
-    }
+    bool device_argmax() const { return gpu_ != nullptr && is_plain_greedy(sampler_.params()); }
     // (Not for models with linear-attention layers: a step fed ahead and then dropped at an end of
     // generation cannot be taken back from their recurrent state, which would cost feeding the whole
     // sequence again, Session::truncate.)
@@ -81,29 +78,7 @@ public:
 
     SampleResult pick() {
         if (!gpu_) return sampler_.sample(logits_, session_.tokens());
-        const SamplingParams& p = sampler_.params();
-        const float* row = session_.device_logits();
-        const int64_t n = session_.model().n_vocab();
-        SampleResult r;
-        if (device_argmax()) {
-            r.token = gpu_->argmax(row, n);
-            return r;
-        }
-        GpuSamplingParams gp;
-        gp.temperature = p.temperature;
-        gp.top_k = p.top_k;
-        gp.top_p = p.top_p;
-        gp.min_p = p.min_p;
-        gp.repeat_penalty = p.repeat_penalty;
-        gp.presence_penalty = p.presence_penalty;
-        gp.frequency_penalty = p.frequency_penalty;
-        std::vector<GpuTokenCount> counts;
-        for (const auto& [tok, c] : sampler_.penalty_counts(session_.tokens())) counts.push_back({tok, c});
-        const double u = p.temperature > 0.0f ? sampler_.draw_uniform() : 0.0;
-        const GpuSampleResult g = gpu_->sample(row, n, gp, counts, u);
-        r.token = g.token;
-        r.logprob = g.logprob;
-        return r;
+        return sample_device_row(*gpu_, sampler_, session_.device_logits(), session_.model().n_vocab(), session_.tokens());
     }
 
 private:

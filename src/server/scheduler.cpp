@@ -6,7 +6,9 @@
 #include <exception>
 #include <future>
 
+#include "backend/gpu/gpu_backend.h"
 #include "core/error.h"
+#include "engine/device_sampling.h"
 #include "engine/stop_matcher.h"
 #include "tokenizer/detokenizer.h"
 
@@ -42,6 +44,7 @@ Scheduler::Scheduler(Model& model, KvCache& kv, const Tokenizer& tokenizer, int3
              kv_.pool().n_blocks(), options_.n_parallel, n_ctx_, blocks_for(n_ctx_) * options_.n_parallel);
     const ModelConfig& c = model_.config();
     recurrent_ = c.n_attention_layers() != c.n_layer;
+    gpu_ = dynamic_cast<GpuBackend*>(&model_.backend());
     stats_.kv_blocks_total = kv_.pool().n_blocks();
     thread_ = std::thread([this] { run(); });
 }
@@ -240,10 +243,12 @@ void Scheduler::step() {
     }
     if (plan.tokens.empty()) return;
 
+    // On a GPU the logits stay on the device and each row is sampled there (only the token comes
+    // back); rows that want top-n logprobs, and every row on the CPU, are sampled on the host.
     const int32_t n_vocab = model_.n_vocab();
-    std::vector<float> logits(outputs.size() * static_cast<size_t>(n_vocab));
+    std::vector<float> logits(gpu_ ? 0 : outputs.size() * static_cast<size_t>(n_vocab));
     try {
-        model_.forward(plan, kv, logits.data());
+        model_.forward(plan, kv, gpu_ ? nullptr : logits.data());
     } catch (const std::exception& e) {
         spdlog::error("server: a step of {} sequences failed: {}", members.size(), e.what());
         StreamEvent failed;
@@ -264,8 +269,23 @@ void Scheduler::step() {
         r->n_fed += n;
         r->pending = -1;
     }
-    for (size_t i = 0; i < outputs.size(); ++i)
-        pick(*outputs[i], logits.data() + i * static_cast<size_t>(n_vocab));
+    const float* device_rows = gpu_ ? model_.workspace().get(0, static_cast<int64_t>(outputs.size()), n_vocab).data : nullptr;
+    std::vector<float> row;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+        Request& r = *outputs[i];
+        const size_t at = i * static_cast<size_t>(n_vocab);
+        SampleResult s;
+        if (!gpu_) {
+            s = r.sampler->sample(std::span<const float>(logits.data() + at, static_cast<size_t>(n_vocab)), r.history);
+        } else if (r.params.sampling.n_logprobs > 0) {
+            row.resize(static_cast<size_t>(n_vocab));
+            model_.backend().download(row.data(), device_rows + at, row.size() * sizeof(float));
+            s = r.sampler->sample(row, r.history);
+        } else {
+            s = sample_device_row(*gpu_, *r.sampler, device_rows + at, n_vocab, r.history);
+        }
+        pick(r, std::move(s));
+    }
     running_.remove_if([](const std::unique_ptr<Request>& r) { return r->done; });
 
     std::lock_guard<std::mutex> lock(mutex_);
@@ -275,9 +295,7 @@ void Scheduler::step() {
     stats_.max_batch_seqs = std::max(stats_.max_batch_seqs, static_cast<int32_t>(plan.seqs.size()));
 }
 
-void Scheduler::pick(Request& r, const float* logits) {
-    const int32_t n_vocab = model_.n_vocab();
-    SampleResult s = r.sampler->sample(std::span<const float>(logits, static_cast<size_t>(n_vocab)), r.history);
+void Scheduler::pick(Request& r, SampleResult s) {
     if (!r.params.ignore_eos && tokenizer_.is_eog(s.token)) {
         finish(r, FinishReason::EndOfGeneration);
         return;

@@ -23,6 +23,10 @@
 #include "engine/loaded_model.h"
 #include "server/request_stream.h"
 
+namespace rf {
+class GpuBackend;
+}
+
 namespace rf::server {
 
 struct SchedulerOptions {
@@ -70,7 +74,7 @@ private:
     void admit();
     void drop_cancelled();
     void step();
-    void pick(Request& r, const float* logits);
+    void pick(Request& r, SampleResult s);
     void finish(Request& r, FinishReason reason, const std::string& stop_string = {});
     void release(Request& r);
     int32_t blocks_for(int64_t tokens) const;
@@ -81,6 +85,7 @@ private:
     SchedulerOptions options_;
     int32_t n_ctx_;
     bool recurrent_;  // linear-attention layers: one sequence per step
+    GpuBackend* gpu_ = nullptr;  // the model's backend when it is a GPU (rows sampled on the device)
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;

@@ -152,10 +152,12 @@ FeedTiming time_feed(Model& model, KvCache& kv, int32_t n_ctx, const std::vector
 
 // A tg run of n_seqs sequences decoding together: each sequence holds `prefix` (fed one sequence
 // at a time, not timed) and a first token of its own, then every step feeds one token per
-// sequence and reads all their logits rows back for a host argmax, as the server's scheduler does.
+// sequence and takes each row's argmax (on a GPU on the device, else on the host), as the
+// server's scheduler does for greedy requests.
 FeedTiming time_batched_decode(Model& model, KvCache& kv, int n_seqs, const std::vector<int32_t>& prefix,
                                const std::vector<int32_t>& first_tokens, int n_steps, int n_batch) {
     const int32_t n_vocab = model.n_vocab();
+    auto* gpu = dynamic_cast<GpuBackend*>(&model.backend());
     std::vector<int32_t> seqs;
     for (int i = 0; i < n_seqs; ++i) seqs.push_back(kv.create_sequence());
     auto step = [&](const std::vector<std::pair<int32_t, std::vector<int32_t>>>& feeds, bool want_logits,
@@ -177,7 +179,7 @@ FeedTiming time_batched_decode(Model& model, KvCache& kv, int n_seqs, const std:
             if (want_logits) plan.output_rows.push_back(first + n - 1);
         }
         if (logits) logits->resize(plan.output_rows.size() * static_cast<size_t>(n_vocab));
-        model.forward(plan, kv, logits ? logits->data() : nullptr);
+        model.forward(plan, kv, logits && !gpu ? logits->data() : nullptr);
         for (const auto& [seq, toks] : feeds) kv.commit(seq, static_cast<int32_t>(toks.size()));
     };
     for (int32_t seq : seqs)
@@ -187,7 +189,6 @@ FeedTiming time_batched_decode(Model& model, KvCache& kv, int n_seqs, const std:
                  false, nullptr);
         }
     model.backend().synchronize();
-    auto* gpu = dynamic_cast<GpuBackend*>(&model.backend());
     const GpuGraphStats stats0 = gpu ? gpu->graph_stats() : GpuGraphStats{};
     FeedTiming ft;
     std::vector<int32_t> next = first_tokens;
@@ -199,9 +200,13 @@ FeedTiming time_batched_decode(Model& model, KvCache& kv, int n_seqs, const std:
         const auto a = Clock::now();
         step(feeds, true, &logits);
         const auto b = Clock::now();
-        for (int i = 0; i < n_seqs; ++i)
+        // (on a GPU each row's argmax runs on the device, as the server samples)
+        const float* rows = gpu ? model.workspace().get(0, n_seqs, n_vocab).data : logits.data();
+        for (int i = 0; i < n_seqs; ++i) {
+            const float* row = rows + static_cast<size_t>(i) * n_vocab;
             next[static_cast<size_t>(i)] =
-                argmax(std::span<const float>(logits.data() + static_cast<size_t>(i) * n_vocab, static_cast<size_t>(n_vocab)));
+                gpu ? gpu->argmax(row, n_vocab) : argmax(std::span<const float>(row, static_cast<size_t>(n_vocab)));
+        }
         ft.feed_seconds += std::chrono::duration<double>(b - a).count();
         ft.next_token_seconds += std::chrono::duration<double>(Clock::now() - b).count();
     }

@@ -8,7 +8,7 @@
 // Work split: a block has 128 threads; each row (SwiGLU: a gate row and its up row) is handled
 // by `warps_per_row` warps whose lanes stride over the row's units, several units in flight per
 // lane; a block handles 4 / warps_per_row rows.
-// Tokens are processed tt at a time (grid.y covers the rest).
+// Tokens are processed tt at a time (1, 2, 4 or 8: the fewest that hold them; grid.y covers the rest).
 //
 // One token (decode) has its own kernel, launch_matvec1_q (matvec1_kernel.cuh): x staged once per
 // block in shared memory, `lanes_per_row` lanes per row (4..32, so several rows per warp when rows

@@ -379,7 +379,10 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
 template <typename Policy>
 void launch_matvec_policy(Launcher& l, const MatvecArgs& a, const MatvecConfig& c) {
     const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
-    const int tt = a.n_tok == 1 ? 1 : 8;
+    // Tokens per block: the fewest of 1 / 2 / 4 / 8 that hold the launch's tokens (batched decode
+    // of 2-4 sequences: the 8-token instance's accumulators and x pointers cost registers and
+    // occupancy for nothing), 8 at a time above that.
+    const int tt = a.n_tok == 1 ? 1 : a.n_tok == 2 ? 2 : a.n_tok <= 4 ? 4 : 8;
     const int sets_per_block = (kMatvecThreads / 32) / a.warps_per_row;  // host assumes 32-lane warps
     const dim3 grid(ceil_div(a.total_rows, sets_per_block), ceil_div(a.n_tok, tt));
     const dim3 block(kMatvecThreads);
@@ -395,7 +398,13 @@ void launch_matvec_policy(Launcher& l, const MatvecArgs& a, const MatvecConfig& 
     const bool short_row = Policy::units(a.m[0]) <= kMatvecWholeRowUnits * a.warps_per_row * 32;
     if (swiglu) {
         if (tt == 1) go(matvec_kernel<Policy, 1, 1, true>);
+        else if (tt == 2) go(matvec_kernel<Policy, 1, 2, true>);
+        else if (tt == 4) go(matvec_kernel<Policy, 1, 4, true>);
         else go(matvec_kernel<Policy, 1, 8, true>);
+    } else if (tt == 2) {
+        go(matvec_kernel<Policy, 1, 2, false>);
+    } else if (tt == 4) {
+        go(matvec_kernel<Policy, 1, 4, false>);
     } else if (tt > 1) {
         go(matvec_kernel<Policy, 1, 8, false>);
     } else if (Policy::kWholeRows && (a.early_loads & kMatvecEarlyWhole) && short_row) {

@@ -1,0 +1,24 @@
+// Picking a token from a logits row that lives in GPU memory, with a Sampler's chain run on the
+// device (GpuBackend::sample; greedy without penalties: GpuBackend::argmax), so that only the
+// token comes back instead of the whole row. The generator and the server's scheduler use it.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "engine/sampler.h"
+
+namespace rf {
+
+class GpuBackend;
+
+// Temperature 0 and no penalty: the token is the row's argmax.
+bool is_plain_greedy(const SamplingParams& p);
+
+// The token for `row` [n] (device memory) under the sampler's parameters; history: the sequence's
+// tokens so far (the penalties' window). The draw comes from the sampler's generator, as on the
+// host. Top-n logprobs are not computed here (callers that want them sample on the host).
+SampleResult sample_device_row(GpuBackend& gpu, Sampler& sampler, const float* row, int64_t n,
+                               std::span<const int32_t> history);
+
+}  // namespace rf
