@@ -44,6 +44,10 @@ DispatchTable dispatch_table_for(const std::string& arch_in) {
         // (700-850 TFLOP/s at 512+ tokens, plus the dequantization) wins above ~96 tokens.
         DispatchTable t = nvidia_mma("sm_90");
         t.gemm_max_tokens = 96;
+        // Batched decode (bench --parallel, docs/server_notes.md): above 4 tokens the tiled GEMM
+        // beats the matvec's 8-token instance (7b x8: q4_0 920 -> 1,219 tok/s, q8_0 909 -> 1,164,
+        // q4_k_m 749 -> 1,193; x5-x6 equal or better except the 0.5b's, -5 to -8 %).
+        t.matvec_max_tokens = 4;
         t.blas_chunk_bytes = size_t{256} << 20;
         return t;
     }

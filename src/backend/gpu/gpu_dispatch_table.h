@@ -3,7 +3,7 @@
 // tests and the benchmarks read it.
 //
 // Matrix products y [T, rows] = x [T, K] . W^T, by token count T:
-//   T <= matvec_max_tokens                      matvec (weights streamed once per 8 tokens)
+//   T <= matvec_max_tokens                      matvec (weights streamed once per 1-8 tokens)
 //   T <= gemm_max_tokens, or no vendor BLAS     tiled GEMM (gemm_q.cuh): weight tiles
 //                                               dequantized in registers into shared memory,
 //                                               products on the matrix units (mma.sync f16/bf16
