@@ -25,6 +25,7 @@ namespace rf::gputest {
 namespace {
 
 TEST(GpuServer, BatchedGreedyRequestsEqualEachAlone) {
+    const ScopedMatvecUpTo same_path(64);
     Model model(open_default_model(), gpu());
     const Tokenizer tok = tokenizer_from_gguf(model.gguf());
     constexpr int32_t kParallel = 4, kCtx = 128;

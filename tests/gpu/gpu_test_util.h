@@ -28,6 +28,20 @@ namespace rf::gputest {
 GpuBackend& gpu();
 ThreadPool& pool();
 
+// The device's dispatch table with matrix products of up to `matvec_max` tokens on the matvec
+// kernels (q8_1 activations, as the one-token kernel), forced for the life of the object: tests
+// that compare steps of different token counts keep every product on one numeric path.
+struct ScopedMatvecUpTo {
+    explicit ScopedMatvecUpTo(int64_t matvec_max) {
+        gpu::DispatchTable t = gpu::dispatch_table_for(gpu().device_info().arch);
+        t.matvec_max_tokens = matvec_max;
+        gpu::set_dispatch_override(&t);
+    }
+    ~ScopedMatvecUpTo() { gpu::set_dispatch_override(nullptr); }
+    ScopedMatvecUpTo(const ScopedMatvecUpTo&) = delete;
+    ScopedMatvecUpTo& operator=(const ScopedMatvecUpTo&) = delete;
+};
+
 // NMSE bound of a decode attention against the CPU: 1e-8 on the FMA kernels; 2e-5 where the
 // chunks may run on the matrix units (f16 KV, head dims 64 / 128, a device table with
 // decode_attention_mma; RF_GPU_ATTN_MMA not off, and with =long only at 4096+ positions), which
