@@ -88,6 +88,10 @@ void add_serve_command(CLI::App& app) {
         ->check(kPositive);
     cmd->add_option("-b,--batch-size", o->scheduler.n_batch, "tokens per step: decode tokens plus prompt chunks (default 512)")
         ->check(kPositive);
+    cmd->add_option("--prefix-cache", o->scheduler.prefix_cache_entries,
+                    "finished requests kept for their KV prefixes, reused by later prompts that start the same way "
+                    "(default 16; 0: off; not for models with linear-attention layers)")
+        ->check(kNonNegative);
     cmd->add_option("--alias", o->alias, "model name in the API (default: the file name without .gguf)");
     cmd->add_option("--api-key", o->api_key, "require this key (Authorization: Bearer KEY or x-api-key: KEY)");
     cmd->add_option("--max-connections", o->http.max_connections, "open connections at most (default 64)")

@@ -82,6 +82,12 @@ std::string ApiRoutes::status_json() {
     j["scheduler"] = {{"running", s.running},         {"waiting", s.waiting},
                       {"steps", s.steps},             {"prompt_tokens", s.prompt_tokens},
                       {"generated_tokens", s.generated_tokens}, {"max_batch_sequences", s.max_batch_seqs}};
+    j["prefix_cache"] = {{"max_entries", scheduler_.options().prefix_cache_entries},
+                         {"entries", s.prefix_cache.entries},
+                         {"lookups", s.prefix_cache.lookups},
+                         {"hits", s.prefix_cache.hits},
+                         {"reused_tokens", s.prefix_cache.reused_tokens},
+                         {"evictions", s.prefix_cache.evictions}};
     json memory;
     // Device state is read on the scheduler's thread, between steps.
     scheduler_.call([&] {

@@ -46,6 +46,9 @@ Scheduler::Scheduler(Model& model, KvCache& kv, const Tokenizer& tokenizer, int3
     recurrent_ = c.n_attention_layers() != c.n_layer;
     gpu_ = dynamic_cast<GpuBackend*>(&model_.backend());
     stats_.kv_blocks_total = kv_.pool().n_blocks();
+    // (a recurrent state cannot be cut back to a prefix: no cache for those models)
+    if (!recurrent_ && options_.prefix_cache_entries > 0)
+        cache_ = std::make_unique<PrefixCache>(kv_, options_.prefix_cache_entries);
     thread_ = std::thread([this] { run(); });
 }
 
@@ -151,6 +154,15 @@ void Scheduler::call(const std::function<void()>& fn) {
     result.get();
 }
 
+void Scheduler::drop_prefix_cache() {
+    call([this] {
+        if (!cache_) return;
+        cache_->clear();
+        std::lock_guard<std::mutex> lock(mutex_);
+        stats_.prefix_cache = cache_->stats();
+    });
+}
+
 void Scheduler::run_tasks() {
     for (;;) {
         std::function<void()> task;
@@ -186,7 +198,13 @@ void Scheduler::admit() {
             queue_.pop_front();
         }
         reserved_blocks_ += r->reserved;
-        r->seq = kv_.create_sequence();
+        const PrefixCache::Hit hit = cache_ ? cache_->take(r->params.prompt) : PrefixCache::Hit{};
+        if (hit.seq >= 0) {
+            r->seq = hit.seq;
+            r->n_fed = hit.n_tokens;
+        } else {
+            r->seq = kv_.create_sequence();
+        }
         r->history = r->params.prompt;
         r->sampler = std::make_unique<Sampler>(r->params.sampling);
         r->detok = std::make_unique<StreamingDetokenizer>(tokenizer_, /*skip_special=*/true);
@@ -211,7 +229,7 @@ void Scheduler::step() {
         const bool decode = !r.prefilling();
         const int32_t n = decode ? 1 : std::min(r.n_prompt() - r.n_fed, room);
         if (n <= 0) return;
-        RF_CHECK(kv.reserve(r.seq, n), "server: KV cache full inside a reservation (sequence {})", r.seq);
+        reserve(r.seq, n);
         const int32_t first = plan.n_tokens();
         const int32_t seq_index = static_cast<int32_t>(plan.seqs.size());
         for (int32_t i = 0; i < n; ++i) {
@@ -293,6 +311,7 @@ void Scheduler::step() {
     stats_.prompt_tokens += fed_prompt;
     stats_.generated_tokens += static_cast<int64_t>(outputs.size());
     stats_.max_batch_seqs = std::max(stats_.max_batch_seqs, static_cast<int32_t>(plan.seqs.size()));
+    if (cache_) stats_.prefix_cache = cache_->stats();
 }
 
 void Scheduler::pick(Request& r, SampleResult s) {
@@ -342,15 +361,29 @@ void Scheduler::finish(Request& r, FinishReason reason, const std::string& stop_
     end.n_prompt = r.n_prompt();
     end.n_generated = r.n_generated;
     r.stream->push(std::move(end));
-    release(r);
+    release(r, /*keep=*/reason != FinishReason::Cancelled);
     r.done = true;
 }
 
-void Scheduler::release(Request& r) {
-    if (r.seq >= 0) kv_.free_sequence(r.seq);
+void Scheduler::release(Request& r, bool keep) {
+    if (r.seq >= 0) {
+        if (keep && cache_ && r.n_fed > 0) {
+            // what the sequence's KV holds: the prompt and the generated tokens fed back
+            cache_->put(r.seq, std::vector<int32_t>(r.history.begin(), r.history.begin() + r.n_fed));
+        } else {
+            kv_.free_sequence(r.seq);
+        }
+    }
     r.seq = -1;
     reserved_blocks_ -= r.reserved;
     r.reserved = 0;
+}
+
+void Scheduler::reserve(int32_t seq, int32_t n) {
+    while (!kv_.reserve(seq, n)) {
+        // The reservations fit the pool, so only kept prefixes can stand in the way.
+        RF_CHECK(cache_ && cache_->evict_one(), "server: KV cache full inside a reservation (sequence {}, {} tokens)", seq, n);
+    }
 }
 
 }  // namespace rf::server

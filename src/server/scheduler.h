@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/loaded_model.h"
+#include "server/prefix_cache.h"
 #include "server/request_stream.h"
 
 namespace rf {
@@ -32,6 +33,7 @@ namespace rf::server {
 struct SchedulerOptions {
     int32_t n_parallel = 4;  // requests running at once (the KV cache holds n_parallel x n_ctx)
     int32_t n_batch = 512;   // tokens per step (decode tokens + prompt chunks)
+    int32_t prefix_cache_entries = 16;  // finished sequences kept for their prefixes (0: off; prefix_cache.h)
 };
 
 struct SchedulerStats {
@@ -43,6 +45,7 @@ struct SchedulerStats {
     int32_t max_batch_seqs = 0;    // the most sequences one step has held
     int32_t kv_blocks_total = 0;
     int32_t kv_blocks_reserved = 0;
+    PrefixCacheStats prefix_cache;
 };
 
 class Scheduler {
@@ -64,6 +67,8 @@ public:
     // Runs fn on the scheduler's thread between two steps and waits for it (what must not race
     // with a step: device queries, model state); an exception fn throws comes back here.
     void call(const std::function<void()>& fn);
+    // Frees every kept prefix (on the scheduler's thread).
+    void drop_prefix_cache();
     int32_t n_ctx() const { return n_ctx_; }
     const SchedulerOptions& options() const { return options_; }
 
@@ -76,7 +81,10 @@ private:
     void step();
     void pick(Request& r, SampleResult s);
     void finish(Request& r, FinishReason reason, const std::string& stop_string = {});
-    void release(Request& r);
+    // Gives the request's KV sequence back: kept by the prefix cache (`keep`, when there is one) or freed.
+    void release(Request& r, bool keep = false);
+    // Reserves n more tokens of a sequence, evicting kept prefixes while the pool is short.
+    void reserve(int32_t seq, int32_t n);
     int32_t blocks_for(int64_t tokens) const;
 
     Model& model_;
@@ -95,6 +103,7 @@ private:
     SchedulerStats stats_;                        // (guarded by mutex_)
 
     std::list<std::unique_ptr<Request>> running_;  // scheduler thread only
+    std::unique_ptr<PrefixCache> cache_;           // scheduler thread only; null when off
     int32_t reserved_blocks_ = 0;
     size_t turn_ = 0;  // recurrent models: the next running request to step
     std::thread thread_;

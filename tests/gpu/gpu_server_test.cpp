@@ -73,7 +73,30 @@ TEST(GpuServer, BatchedGreedyRequestsEqualEachAlone) {
     std::printf("  batched = alone throughout for %d of %zu requests\n", same, prompts.size());
     sched.call([] {});
     EXPECT_EQ(sched.stats().max_batch_seqs, kParallel);
+    sched.drop_prefix_cache();  // (finished sequences are kept for their prefixes until then)
     sched.call([&] { EXPECT_EQ(kv.n_free_blocks(), kv.pool().n_blocks()); });
+
+    // The same prompt again: its prefix comes from the kept sequence (one prompt token fed).
+    const server::SchedulerStats before = sched.stats();
+    auto again = sched.submit(params[0]);
+    server::StreamEvent ev;
+    std::vector<int32_t> tokens;
+    while (again->pop(ev, std::chrono::seconds(60)) && ev.kind == server::StreamEvent::Kind::Text)
+        for (const auto& t : ev.tokens) tokens.push_back(t.token);
+    sched.call([] {});
+    const server::SchedulerStats after = sched.stats();
+    EXPECT_EQ(after.prompt_tokens - before.prompt_tokens, static_cast<int64_t>(params[0].prompt.size()));
+    auto rerun = sched.submit(params[0]);
+    std::vector<int32_t> tokens2;
+    while (rerun->pop(ev, std::chrono::seconds(60)) && ev.kind == server::StreamEvent::Kind::Text)
+        for (const auto& t : ev.tokens) tokens2.push_back(t.token);
+    sched.call([] {});
+    EXPECT_EQ(sched.stats().prompt_tokens - after.prompt_tokens, 1);
+    // (its last prompt token now runs alone, on the one-token kernel: the first 8 tokens must agree)
+    ASSERT_GE(tokens.size(), 8u);
+    ASSERT_GE(tokens2.size(), 8u);
+    EXPECT_EQ(std::vector<int32_t>(tokens2.begin(), tokens2.begin() + 8), std::vector<int32_t>(tokens.begin(), tokens.begin() + 8))
+        << "the reused KV gives the text the computed one gave";
 }
 
 }  // namespace

@@ -125,6 +125,7 @@ TEST(ServerScheduler, BatchedRequestsGiveWhatEachGivesAlone) {
     const SchedulerStats st = sched.stats();
     EXPECT_EQ(st.max_batch_seqs, 4) << "the requests never shared a step";
     EXPECT_EQ(st.generated_tokens, n_sampled);  // (an end-of-generation token is sampled, not kept)
+    sched.drop_prefix_cache();  // (finished requests' sequences are kept for their prefixes until then)
     sched.call([&] { EXPECT_EQ(lm->kv().n_free_blocks(), lm->kv().pool().n_blocks()); });
 }
 
@@ -218,11 +219,82 @@ TEST(ServerScheduler, WaitingAndCancelledRequestsFreeTheirBlocks) {
         EXPECT_EQ(o.end.finish, FinishReason::Length);
         EXPECT_EQ(o.end.n_generated, 200);
     }
+    sched.drop_prefix_cache();
     sched.call([&] { EXPECT_EQ(lm->kv().n_free_blocks(), lm->kv().pool().n_blocks()); });
     const SchedulerStats st = sched.stats();  // (updated before the call ran)
     EXPECT_EQ(st.running, 0);
     EXPECT_EQ(st.waiting, 0);
     EXPECT_EQ(st.kv_blocks_reserved, 0);
+}
+
+// A finished request's sequence is kept: the same prompt again, and the next turn of a chat, feed
+// only what they add (the KV of the common prefix is shared, copied on write) and give the same text.
+TEST(ServerScheduler, PrefixCacheReusesFinishedSequences) {
+    auto lm = load("", 2);
+    Scheduler sched(*lm, {2, 64});
+    std::vector<int32_t> prompt;
+    for (int i = 0; i < 5; ++i) {
+        const auto part = lm->tokenizer().encode(" and the Python interpreter reads the source", i == 0, true);
+        prompt.insert(prompt.end(), part.begin(), part.end());
+    }
+    GenerationParams p;
+    p.prompt = prompt;
+    p.max_tokens = 8;
+    p.sampling.temperature = 0.0f;
+    p.ignore_eos = true;
+    const Outcome first = drain(*sched.submit(p));
+    sched.call([] {});
+    const int64_t fed_first = sched.stats().prompt_tokens;
+    EXPECT_EQ(fed_first, static_cast<int64_t>(prompt.size()));
+    EXPECT_EQ(sched.stats().prefix_cache.entries, 1);
+
+    const Outcome again = drain(*sched.submit(p));
+    sched.call([] {});
+    EXPECT_EQ(sched.stats().prompt_tokens - fed_first, 1) << "the same prompt fed its last token only";
+    EXPECT_EQ(sched.stats().prefix_cache.reused_tokens, static_cast<int64_t>(prompt.size()) - 1);
+    expect_same_start(again.tokens, first.tokens, "the same prompt again");
+
+    // The next turn: the first prompt, its reply (7 of 8 tokens were fed back), then more.
+    GenerationParams next = p;
+    next.prompt.insert(next.prompt.end(), first.tokens.begin(), first.tokens.end());
+    const auto more = lm->tokenizer().encode(" Then", false, true);
+    next.prompt.insert(next.prompt.end(), more.begin(), more.end());
+    const int64_t reused_before = sched.stats().prefix_cache.reused_tokens;
+    const Outcome turn = drain(*sched.submit(next));
+    sched.call([] {});
+    EXPECT_EQ(sched.stats().prefix_cache.reused_tokens - reused_before, static_cast<int64_t>(prompt.size()) + 7);
+    EXPECT_EQ(sched.stats().prefix_cache.hits, 2);
+    GenerateResult lone = alone(*lm, next);
+    expect_same_start(turn.tokens, lone.tokens, "the next turn");
+
+    // A cancelled request is not kept; dropping the cache gives every block back.
+    GenerationParams other = greedy(*lm, "A different prompt", 200);
+    other.ignore_eos = true;
+    auto s = sched.submit(other);
+    StreamEvent ev;
+    ASSERT_TRUE(s->pop(ev, std::chrono::seconds(60)));
+    s->cancel();
+    EXPECT_EQ(drain(*s).end.finish, FinishReason::Cancelled);
+    sched.call([] {});
+    EXPECT_EQ(sched.stats().prefix_cache.entries, 1) << "(the next turn's sequence holds the first two)";
+    sched.drop_prefix_cache();
+    sched.call([&] { EXPECT_EQ(lm->kv().n_free_blocks(), lm->kv().pool().n_blocks()); });
+}
+
+// Kept prefixes give their blocks back when a request needs them.
+TEST(ServerScheduler, PrefixCacheIsEvictedForNewWork) {
+    auto lm = load("", 1, 128);  // 8 blocks in all
+    Scheduler sched(*lm, {1, 64, 16});
+    for (const auto& text : kPrompts) (void)drain(*sched.submit(greedy(*lm, text, 40)));
+    sched.call([] {});
+    EXPECT_GE(sched.stats().prefix_cache.entries, 2);
+    GenerationParams big = greedy(*lm, "Something else entirely", 120);
+    big.ignore_eos = true;
+    const Outcome o = drain(*sched.submit(big));
+    EXPECT_EQ(o.end.finish, FinishReason::Length);
+    EXPECT_EQ(o.end.n_generated, 120);
+    sched.call([] {});
+    EXPECT_GT(sched.stats().prefix_cache.evictions, 0);
 }
 
 // A model with linear-attention layers (Qwen3.5-MoE hybrid) steps one sequence at a time; the
