@@ -20,6 +20,7 @@ DispatchTable nvidia_mma(const char* arch) {
     t.flash_min_tokens_per_seq = 16;
     t.blas_chunk_bytes = size_t{256} << 20;
     t.decode_attention_mma = true;  // H100: docs/gpu_notes.md, fifth pass
+    t.matvec_mma_max_tokens = 8;    // batched decode, docs/server_notes.md
     return t;
 }
 
@@ -73,6 +74,8 @@ DispatchTable active_dispatch_table(const std::string& arch) {
     // decode: N sequences' tokens of one step); above it the tiled GEMM.
     static const int matvec_max = env_int("RF_GPU_MATVEC_MAX_TOKENS", 1, 64, 0);  // (read once: every flush asks)
     if (matvec_max > 0) t.matvec_max_tokens = matvec_max;
+    static const int mma_max = env_int("RF_GPU_MATVEC_MMA_MAX_TOKENS", 0, 8, -1);  // 0: the int8-mma matvec off
+    if (mma_max >= 0 && t.matvec_mma_max_tokens > 0) t.matvec_mma_max_tokens = mma_max;
     return t;
 }
 
