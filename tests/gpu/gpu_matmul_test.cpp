@@ -64,14 +64,14 @@ std::vector<float> cpu_matmul(const HostWeight& w, const std::vector<float>& x, 
     return y;
 }
 
-TEST(GpuMatmul, EveryTypeOddShapesAndTokenCounts) {
+void check_odd_shapes(const std::vector<TensorType>& types, const std::vector<int64_t>& token_counts) {
     uint32_t seed = 100;
-    for (TensorType t : kAllTypes) {
+    for (TensorType t : types) {
         const int64_t bs = block_size(t);
         const int64_t widths[] = {bs == 1 ? 31 : bs, bs == 1 ? 33 : bs * 3, bs == 1 ? 4097 : bs * (bs == 256 ? 17 : 129)};
         for (int64_t cols : widths)
             for (int64_t rows : {1, 31, 33, 300})
-                for (int64_t T : {1, 2, 5, 8, 9, 33}) {
+                for (int64_t T : token_counts) {
                     if (rows == 300 && T != 1 && T != 9) continue;  // keep the run short
                     HostWeight w = make_weight(t, rows, cols, ++seed);
                     const auto x = random_floats(static_cast<size_t>(T * cols), ++seed);
@@ -95,6 +95,10 @@ TEST(GpuMatmul, EveryTypeOddShapesAndTokenCounts) {
                     }
                 }
     }
+}
+
+TEST(GpuMatmul, EveryTypeOddShapesAndTokenCounts) {
+    check_odd_shapes(std::vector<TensorType>(std::begin(kAllTypes), std::end(kAllTypes)), {1, 2, 5, 8, 9, 33});
 }
 
 // A larger shape that exercises several warps per row, 2 rows per warp and the tail units; the
@@ -136,10 +140,10 @@ TEST(GpuMatmul, WideAndTallShapes) {
 }
 
 // The fused launches write what the unfused ops write.
-TEST(GpuMatmul, FusedNeighboursMatchTheCpu) {
+void check_fused_neighbours(const std::vector<TensorType>& types, const std::vector<int64_t>& token_counts) {
     uint32_t seed = 2000;
-    for (TensorType t : {TensorType::Q4_0, TensorType::Q5_1, TensorType::Q4_K, TensorType::Q6_K, TensorType::F16}) {
-        for (int64_t T : {1, 3}) {
+    for (TensorType t : types) {
+        for (int64_t T : token_counts) {
             for (bool fuse : {true, false}) {
                 gpu().set_fuse_ops(fuse);
                 const int64_t E = 256, F = 512, KV = 64;
@@ -186,6 +190,23 @@ TEST(GpuMatmul, FusedNeighboursMatchTheCpu) {
         }
     }
     gpu().set_fuse_ops(true);
+}
+
+TEST(GpuMatmul, FusedNeighboursMatchTheCpu) {
+    check_fused_neighbours({TensorType::Q4_0, TensorType::Q5_1, TensorType::Q4_K, TensorType::Q6_K, TensorType::F16}, {1, 3});
+}
+
+// The int8-mma matvec (matvec_mma.cu: 2-8 tokens of Q4_0 / Q8_0; off by default,
+// RF_GPU_MATVEC_MMA_MAX_TOKENS turns it on): every shape, bias, the fused q/k/v, SwiGLU and residual
+// epilogues, against the CPU, with the dispatch forced onto it where the device has int8 mma.
+TEST(GpuMatmul, Int8MmaMatvecMatchesTheCpu) {
+    gpu::DispatchTable t = gpu::dispatch_table_for(gpu().device_info().arch);
+    if (t.gemm_compute != gpu::GemmCompute::Mma) GTEST_SKIP() << "no int8 mma on " << gpu().device_info().arch;
+    t.matvec_mma_max_tokens = 8;
+    gpu::set_dispatch_override(&t);
+    check_odd_shapes({TensorType::Q4_0, TensorType::Q8_0}, {2, 5, 8});
+    check_fused_neighbours({TensorType::Q4_0, TensorType::Q8_0}, {3, 8});
+    gpu::set_dispatch_override(nullptr);
 }
 
 }  // namespace

@@ -20,7 +20,11 @@ DispatchTable nvidia_mma(const char* arch) {
     t.flash_min_tokens_per_seq = 16;
     t.blas_chunk_bytes = size_t{256} << 20;
     t.decode_attention_mma = true;  // H100: docs/gpu_notes.md, fifth pass
-    t.matvec_mma_max_tokens = 8;    // batched decode, docs/server_notes.md
+    // The int8-mma matvec for batched decode (matvec_mma.cu) measured slower than the matvec /
+    // tiled GEMM on the 7b shapes (H100: x2 529 vs 671 tok/s, x8 1,101 vs 1,202; q8_0 403 / 668 vs
+    // 522 / 1,159) and faster on the 0.5b's (x8 5,068 vs 4,107): off until it streams its operands
+    // through shared memory (docs/server_notes.md); RF_GPU_MATVEC_MMA_MAX_TOKENS=8 turns it on.
+    t.matvec_mma_max_tokens = 0;
     return t;
 }
 
@@ -74,8 +78,8 @@ DispatchTable active_dispatch_table(const std::string& arch) {
     // decode: N sequences' tokens of one step); above it the tiled GEMM.
     static const int matvec_max = env_int("RF_GPU_MATVEC_MAX_TOKENS", 1, 64, 0);  // (read once: every flush asks)
     if (matvec_max > 0) t.matvec_max_tokens = matvec_max;
-    static const int mma_max = env_int("RF_GPU_MATVEC_MMA_MAX_TOKENS", 0, 8, -1);  // 0: the int8-mma matvec off
-    if (mma_max >= 0 && t.matvec_mma_max_tokens > 0) t.matvec_mma_max_tokens = mma_max;
+    static const int mma_max = env_int("RF_GPU_MATVEC_MMA_MAX_TOKENS", 0, 8, -1);  // the int8-mma matvec (matvec_mma.cu)
+    if (mma_max >= 0 && t.gemm_compute == GemmCompute::Mma) t.matvec_mma_max_tokens = mma_max;
     return t;
 }
 

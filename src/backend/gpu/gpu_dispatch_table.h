@@ -37,7 +37,8 @@ struct DispatchTable {
     const char* arch = "default";
     int64_t matvec_max_tokens = 8;
     // 2..this many tokens of Q4_0 / Q8_0 weights: the matvec on the int8 matrix units (matvec_mma.cu),
-    // before the token-count rule below (0: no such kernel on the device)
+    // before the token-count rule below (0: off; NVIDIA sm_80+ only, where RF_GPU_MATVEC_MMA_MAX_TOKENS
+    // sets it)
     int64_t matvec_mma_max_tokens = 0;
     int64_t gemm_max_tokens = 64;     // above this the vendor GEMM (when the build has one)
     GemmCompute gemm_compute = GemmCompute::Fma;

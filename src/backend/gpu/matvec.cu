@@ -117,7 +117,7 @@ void launch_matvec1_q(Launcher& l, TensorType type, const MatvecArgs& a) {
 
 void launch_matvec_q(Launcher& l, TensorType type, const MatvecArgs& a, const MatvecConfig& c) {
     type = device_type(type);
-    if (c.mma && matvec_mma_supports(type, a.n_tok)) return launch_matvec_mma(l, type, a);
+    if (c.mma && matvec_mma_supports(type, a.n_tok, a.m[0].cols)) return launch_matvec_mma(l, type, a);
     if (launch_matvec_q_legacy(l, type, a, c) || launch_matvec_q_k(l, type, a, c)) return;
     fail_message(std::string("gpu matvec: no quantized kernel for weight type ") + type_name(type));
 }

@@ -121,7 +121,7 @@ struct MatvecConfig {
 // Batched decode on the int8 matrix units (matvec_mma.cu; NVIDIA sm_80+): 2..8 tokens of Q4_0 or Q8_0
 // weights, every epilogue of the matvec kernel. Callers check the dispatch table's
 // matvec_mma_max_tokens (0 where the device has no int8 mma).
-bool matvec_mma_supports(TensorType type, int64_t n_tok);
+bool matvec_mma_supports(TensorType type, int64_t n_tok, int64_t cols);
 void launch_matvec_mma(Launcher& l, TensorType type, const MatvecArgs& a);
 
 // Picks the warps per row for `rows` x `cols` of `type` on a device with `n_sm` SMs.

@@ -10,17 +10,23 @@
 // at columns 4t..4t+3 (regs 0, 1) and 16+4t.. (regs 2, 3); B's token g at rows 4t.. and 16+4t..;
 // C's rows g, g + 8 at tokens 2t, 2t + 1.
 //
-// Block: 8 warps over one tile of 16 rows (SwiGLU: 16 gate rows and the same 16 up rows), each
-// warp a slice of the row's blocks; the slices' partial sums meet in shared memory and warp 0
-// writes the epilogue (bias, residual add, SwiGLU) as the matvec kernel does.
+// Block: 4 warps over one tile of 16 rows (SwiGLU: 16 gate rows and the same 16 up rows), each
+// warp a slice of the row's blocks, streamed through its own two shared-memory stages of 8 blocks
+// (16-byte asynchronous copies of the rows' codes, the tokens' codes and scales; the weights' f16
+// scales read directly); the slices' partial sums meet in shared memory and warp 0 writes the
+// epilogue (bias, residual add, SwiGLU) as the matvec kernel does.
+#include <algorithm>
+
+#include "backend/gpu/gemm_mma.cuh"
 #include "backend/gpu/gpu_common.cuh"
 #include "backend/gpu/matvec.cuh"
 
 namespace rf::gpu {
 namespace {
 
-constexpr int kMmaWarps = 8;
+constexpr int kMmaWarps = 4;
 constexpr int kMmaTokens = 8;
+constexpr int kMmaChunk = 8;  // 32-weight blocks per stage
 
 #if !defined(ROCMFORGE_WITH_HIP) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 800)
 #define RF_MMA_S8 1
@@ -50,23 +56,6 @@ __device__ __forceinline__ uint32_t centred_nibbles(uint32_t v) {
 #endif
 }
 
-// The A operand of block b for rows lo (g) and hi (g + 8): qs points at each row's first block.
-template <TensorType T>
-__device__ __forceinline__ void load_a(uint32_t (&a)[4], const uint8_t* qs_lo, const uint8_t* qs_hi, int64_t b, int t) {
-    if constexpr (T == TensorType::Q4_0) {
-        const uint32_t lo = load_u32(qs_lo + b * 16 + 4 * t), hi = load_u32(qs_hi + b * 16 + 4 * t);
-        a[0] = centred_nibbles(lo);
-        a[1] = centred_nibbles(hi);
-        a[2] = centred_nibbles(lo >> 4);
-        a[3] = centred_nibbles(hi >> 4);
-    } else {  // Q8_0
-        a[0] = load_u32(qs_lo + b * 32 + 4 * t);
-        a[1] = load_u32(qs_hi + b * 32 + 4 * t);
-        a[2] = load_u32(qs_lo + b * 32 + 16 + 4 * t);
-        a[3] = load_u32(qs_hi + b * 32 + 16 + 4 * t);
-    }
-}
-
 // One weight row's planes and where its result goes.
 struct MmaRow {
     const uint8_t* qs;
@@ -93,69 +82,150 @@ __device__ __forceinline__ MmaRow mma_row(const MatvecArgs& a, int64_t g, int fi
     return r;
 }
 
+// Shared memory of one warp's stage: the A rows (padded by 16 bytes: rows g = 0..7 then fall in
+// different banks), the tokens' q8_1 codes (padded likewise) and their (d, d * sum) pairs.
+template <TensorType T, int NT>
+struct MmaStage {
+    static constexpr int QB = T == TensorType::Q4_0 ? 16 : 32;  // code bytes per 32-weight block
+    static constexpr int ROWB = kMmaChunk * QB + 16;
+    static constexpr int XROW = kMmaChunk * 32 + 16;
+    static constexpr int A_BYTES = NT * 16 * ROWB;
+    static constexpr int X_BYTES = kMmaTokens * XROW;
+    static constexpr int DX_BYTES = kMmaTokens * kMmaChunk * 8;
+    static constexpr int BYTES = A_BYTES + X_BYTES + DX_BYTES;
+};
+
 template <TensorType T, bool SWIGLU>
 __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const MatvecArgs a) {
-    RF_PDL_ENTRY();
     constexpr int NT = SWIGLU ? 2 : 1;  // tiles: the rows (plain), or gate and up rows
-    constexpr int64_t QB = T == TensorType::Q4_0 ? 16 : 32;
+    using S = MmaStage<T, NT>;
+    constexpr int QB = S::QB;
+    extern __shared__ __align__(16) uint8_t smem[];
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int g = lane / 4, t = lane % 4;
     const int64_t row0 = static_cast<int64_t>(blockIdx.x) * 16;
+    // this lane's rows (g, g + 8) for the epilogue and the scales; the copies take rows by piece
     MmaRow lo[NT], hi[NT];
 #pragma unroll
     for (int k = 0; k < NT; ++k) {
         lo[k] = mma_row(a, row0 + g, SWIGLU ? k : -1, QB);
         hi[k] = mma_row(a, row0 + g + 8, SWIGLU ? k : -1, QB);
     }
-    // B: token g's q8_1 codes; the C columns' tokens 2t, 2t + 1 and their scales
     const int64_t n_blocks = a.m[0].blocks_per_row;
     const int64_t xs = a.x_stride / 32;
-    const int8_t* xb = static_cast<const int8_t*>(a.x) + static_cast<int64_t>(g < a.n_tok ? g : 0) * a.x_stride;
-    const bool b_ok = g < a.n_tok;
     const int ta = 2 * t, tb = 2 * t + 1;
-    const float* dxa = reinterpret_cast<const float*>(a.xds + static_cast<int64_t>(ta < a.n_tok ? ta : 0) * xs);
-    const float* dxb = reinterpret_cast<const float*>(a.xds + static_cast<int64_t>(tb < a.n_tok ? tb : 0) * xs);
+    uint8_t* const stage0 = smem + static_cast<size_t>(warp) * 2 * S::BYTES;
+
+    RF_PDL_ENTRY();
+    // chunks of kMmaChunk blocks; warp w takes a contiguous range of them
+    const int64_t n_chunks = (n_blocks + kMmaChunk - 1) / kMmaChunk;
+    const int64_t per_warp = (n_chunks + kMmaWarps - 1) / kMmaWarps;
+    const int64_t c_begin = warp * per_warp, c_end = min(n_chunks, c_begin + per_warp);
+
+    auto issue = [&](int64_t c, uint8_t* st) {
+        const int64_t b0 = c * kMmaChunk;
+        const int64_t valid = min(static_cast<int64_t>(kMmaChunk), n_blocks - b0);  // blocks of this chunk
+        // A: NT x 16 rows x kMmaChunk * QB bytes in 16-byte pieces
+        constexpr int PIECES_PER_ROW = kMmaChunk * QB / 16;
+#pragma unroll
+        for (int k = 0; k < NT; ++k)
+#pragma unroll
+            for (int i = 0; i < 16 * PIECES_PER_ROW / 32; ++i) {
+                const int p = lane + 32 * i, r = p / PIECES_PER_ROW, q = p % PIECES_PER_ROW;
+                const MmaRow rr = mma_row(a, row0 + r, SWIGLU ? k : -1, QB);
+                const bool ok = (q * 16) / QB < valid;
+                cp_async16(smem_addr(st + k * 16 * S::ROWB + r * S::ROWB + q * 16), rr.qs + b0 * QB + q * 16, ok ? 16 : 0);
+            }
+        // X: 8 tokens x kMmaChunk * 32 bytes
+        constexpr int XP = kMmaChunk * 32 / 16;
+#pragma unroll
+        for (int i = 0; i < kMmaTokens * XP / 32; ++i) {
+            const int p = lane + 32 * i, tok = p / XP, q = p % XP;
+            const bool ok = tok < a.n_tok && (q * 16) / 32 < valid;
+            const int8_t* src = static_cast<const int8_t*>(a.x) + static_cast<int64_t>(ok ? tok : 0) * a.x_stride + b0 * 32 + q * 16;
+            cp_async16(smem_addr(st + S::A_BYTES + tok * S::XROW + q * 16), ok ? src : a.x, ok ? 16 : 0);
+        }
+        // DX: 8 tokens x kMmaChunk float2 (16 bytes = 2 blocks)
+        constexpr int DP = kMmaChunk * 8 / 16;
+        for (int p = lane; p < kMmaTokens * DP; p += 32) {
+            const int tok = p / DP, q = p % DP;
+            const bool ok = tok < a.n_tok && 2 * q < valid;
+            const float2* src = a.xds + static_cast<int64_t>(ok ? tok : 0) * xs + b0 + 2 * q;
+            cp_async16(smem_addr(st + S::A_BYTES + S::X_BYTES + tok * kMmaChunk * 8 + q * 16), ok ? src : a.xds,
+                       ok ? (2 * q + 1 < valid ? 16 : 8) : 0);
+        }
+        cp_async_commit();
+    };
 
     float acc[NT][4];
 #pragma unroll
     for (int k = 0; k < NT; ++k) acc[k][0] = acc[k][1] = acc[k][2] = acc[k][3] = 0.0f;
-    const int64_t per_warp = (n_blocks + kMmaWarps - 1) / kMmaWarps;
-    const int64_t b_begin = warp * per_warp, b_end = min(n_blocks, b_begin + per_warp);
-#pragma unroll 4
-    for (int64_t b = b_begin; b < b_end; ++b) {
-        const uint32_t b0 = b_ok ? load_u32(xb + b * 32 + 4 * t) : 0u;
-        const uint32_t b1 = b_ok ? load_u32(xb + b * 32 + 16 + 4 * t) : 0u;
-        const float xa = dxa[2 * b], xb_d = dxb[2 * b];  // (d of the float2 (d, d * sum))
-#pragma unroll
-        for (int k = 0; k < NT; ++k) {
-            uint32_t w[4];
-            load_a<T>(w, lo[k].qs, hi[k].qs, b, t);
-            const float d_lo = half_to_float(static_cast<uint16_t>(load_u16(lo[k].d + b * 2)));
-            const float d_hi = half_to_float(static_cast<uint16_t>(load_u16(hi[k].d + b * 2)));
-            int c[4] = {0, 0, 0, 0};
-            mma_s8_16x8x32(c, w, b0, b1);
-            acc[k][0] += static_cast<float>(c[0]) * (d_lo * xa);
-            acc[k][1] += static_cast<float>(c[1]) * (d_lo * xb_d);
-            acc[k][2] += static_cast<float>(c[2]) * (d_hi * xa);
-            acc[k][3] += static_cast<float>(c[3]) * (d_hi * xb_d);
+    if (c_begin < c_end) issue(c_begin, stage0);
+    for (int64_t c = c_begin; c < c_end; ++c) {
+        uint8_t* st = stage0 + ((c - c_begin) & 1) * S::BYTES;
+        if (c + 1 < c_end) {
+            issue(c + 1, stage0 + ((c + 1 - c_begin) & 1) * S::BYTES);
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
         }
+        __syncwarp();
+        const int64_t b0 = c * kMmaChunk;
+        const int valid = static_cast<int>(min(static_cast<int64_t>(kMmaChunk), n_blocks - b0));
+        const uint8_t* xs_s = st + S::A_BYTES;
+        const float* dx_s = reinterpret_cast<const float*>(st + S::A_BYTES + S::X_BYTES);
+#pragma unroll
+        for (int j = 0; j < kMmaChunk; ++j) {
+            if (j >= valid) break;
+            const uint32_t bw0 = *reinterpret_cast<const uint32_t*>(xs_s + g * S::XROW + j * 32 + 4 * t);
+            const uint32_t bw1 = *reinterpret_cast<const uint32_t*>(xs_s + g * S::XROW + j * 32 + 16 + 4 * t);
+            const float xa = dx_s[(ta * kMmaChunk + j) * 2], xb = dx_s[(tb * kMmaChunk + j) * 2];  // (d of (d, d * sum))
+#pragma unroll
+            for (int k = 0; k < NT; ++k) {
+                const uint8_t* as = st + k * 16 * S::ROWB + j * QB + 4 * t;
+                uint32_t w[4];
+                if constexpr (T == TensorType::Q4_0) {
+                    const uint32_t wl = *reinterpret_cast<const uint32_t*>(as + g * S::ROWB);
+                    const uint32_t wh = *reinterpret_cast<const uint32_t*>(as + (g + 8) * S::ROWB);
+                    w[0] = centred_nibbles(wl);
+                    w[1] = centred_nibbles(wh);
+                    w[2] = centred_nibbles(wl >> 4);
+                    w[3] = centred_nibbles(wh >> 4);
+                } else {
+                    w[0] = *reinterpret_cast<const uint32_t*>(as + g * S::ROWB);
+                    w[1] = *reinterpret_cast<const uint32_t*>(as + (g + 8) * S::ROWB);
+                    w[2] = *reinterpret_cast<const uint32_t*>(as + g * S::ROWB + 16);
+                    w[3] = *reinterpret_cast<const uint32_t*>(as + (g + 8) * S::ROWB + 16);
+                }
+                const float d_lo = half_to_float(static_cast<uint16_t>(load_u16(lo[k].d + (b0 + j) * 2)));
+                const float d_hi = half_to_float(static_cast<uint16_t>(load_u16(hi[k].d + (b0 + j) * 2)));
+                int cc[4] = {0, 0, 0, 0};
+                mma_s8_16x8x32(cc, w, bw0, bw1);
+                acc[k][0] += static_cast<float>(cc[0]) * (d_lo * xa);
+                acc[k][1] += static_cast<float>(cc[1]) * (d_lo * xb);
+                acc[k][2] += static_cast<float>(cc[2]) * (d_hi * xa);
+                acc[k][3] += static_cast<float>(cc[3]) * (d_hi * xb);
+            }
+        }
+        __syncwarp();  // (the stage is refilled two chunks later)
     }
 
-    // the warps' slices summed in warp order
-    __shared__ float part[kMmaWarps][NT][4][32];
+    // the warps' slices summed in warp order (the stages are free: reuse their memory)
+    __syncthreads();
+    float* part = reinterpret_cast<float*>(smem);  // [kMmaWarps][NT][4][32]
 #pragma unroll
     for (int k = 0; k < NT; ++k)
 #pragma unroll
-        for (int i = 0; i < 4; ++i) part[warp][k][i][lane] = acc[k][i];
+        for (int i = 0; i < 4; ++i) part[((warp * NT + k) * 4 + i) * 32 + lane] = acc[k][i];
     __syncthreads();
     if (warp != 0) return;
 #pragma unroll
     for (int k = 0; k < NT; ++k)
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
-            float s = part[0][k][i][lane];
-            for (int w = 1; w < kMmaWarps; ++w) s += part[w][k][i][lane];
-            acc[k][i] = s;
+            float sum = part[((0 * NT + k) * 4 + i) * 32 + lane];
+            for (int w = 1; w < kMmaWarps; ++w) sum += part[((w * NT + k) * 4 + i) * 32 + lane];
+            acc[k][i] = sum;
         }
     // C position i: row lo (i < 2) or hi, token ta (even i) or tb
 #pragma unroll
@@ -185,23 +255,31 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
     }
 }
 
+template <TensorType T, bool SWIGLU>
+void launch_mma(Launcher& l, const MatvecArgs& a) {
+    using S = MmaStage<T, SWIGLU ? 2 : 1>;
+    const size_t smem = std::max<size_t>(static_cast<size_t>(kMmaWarps) * 2 * S::BYTES,
+                                         static_cast<size_t>(kMmaWarps) * (SWIGLU ? 2 : 1) * 4 * 32 * sizeof(float));
+    l.launch_large_smem(matvec_mma_kernel<T, SWIGLU>, dim3(ceil_div(a.total_rows, 16)), dim3(kMmaWarps * 32), smem, a);
+}
+
 }  // namespace
 
-bool matvec_mma_supports(TensorType type, int64_t n_tok) {
+bool matvec_mma_supports(TensorType type, int64_t n_tok, int64_t cols) {
     const TensorType t = device_type(type);
-    return (t == TensorType::Q4_0 || t == TensorType::Q8_0) && n_tok >= 2 && n_tok <= kMmaTokens;
+    // (cols % 64: the tokens' (d, d * sum) rows stay 16-byte aligned for the asynchronous copies)
+    return (t == TensorType::Q4_0 || t == TensorType::Q8_0) && n_tok >= 2 && n_tok <= kMmaTokens && cols % 64 == 0;
 }
 
 void launch_matvec_mma(Launcher& l, TensorType type, const MatvecArgs& a) {
     type = device_type(type);
     const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
-    const dim3 grid(ceil_div(a.total_rows, 16)), block(kMmaWarps * 32);
     if (type == TensorType::Q4_0) {
-        if (swiglu) l.launch(matvec_mma_kernel<TensorType::Q4_0, true>, grid, block, 0, a);
-        else l.launch(matvec_mma_kernel<TensorType::Q4_0, false>, grid, block, 0, a);
+        if (swiglu) launch_mma<TensorType::Q4_0, true>(l, a);
+        else launch_mma<TensorType::Q4_0, false>(l, a);
     } else if (type == TensorType::Q8_0) {
-        if (swiglu) l.launch(matvec_mma_kernel<TensorType::Q8_0, true>, grid, block, 0, a);
-        else l.launch(matvec_mma_kernel<TensorType::Q8_0, false>, grid, block, 0, a);
+        if (swiglu) launch_mma<TensorType::Q8_0, true>(l, a);
+        else launch_mma<TensorType::Q8_0, false>(l, a);
     } else {
         fail_message(std::string("gpu matvec: no int8-mma kernel for weight type ") + type_name(type));
     }
