@@ -34,7 +34,7 @@ int64_t blas_chunk_rows(const PrefillEmitContext& c, const Op& op) {
 }  // namespace
 
 MatmulPath matmul_path(const PrefillEmitContext& c, const Op& op) {
-    if (op.a.rows <= c.table.matvec_mma_max_tokens && matvec_mma_supports(op.w.type, op.a.rows, op.w.cols)) return MatmulPath::Matvec;
+    if (op.a.rows >= c.table.matvec_mma_min_tokens && op.a.rows <= c.table.matvec_mma_max_tokens && matvec_mma_supports(op.w.type, op.a.rows, op.w.cols)) return MatmulPath::Matvec;
     return choose_matmul_path(c.table, op.a.rows, c.blas != nullptr, gemm_ok(op));
 }
 

@@ -20,11 +20,10 @@ DispatchTable nvidia_mma(const char* arch) {
     t.flash_min_tokens_per_seq = 16;
     t.blas_chunk_bytes = size_t{256} << 20;
     t.decode_attention_mma = true;  // H100: docs/gpu_notes.md, fifth pass
-    // The int8-mma matvec for batched decode (matvec_mma.cu) measured slower than the matvec /
-    // tiled GEMM on the 7b shapes (H100: x2 529 vs 671 tok/s, x8 1,101 vs 1,202; q8_0 403 / 668 vs
-    // 522 / 1,159) and faster on the 0.5b's (x8 5,068 vs 4,107): off until it streams its operands
-    // through shared memory (docs/server_notes.md); RF_GPU_MATVEC_MMA_MAX_TOKENS=8 turns it on.
-    t.matvec_mma_max_tokens = 0;
+    // The int8-mma matvec for batched decode (matvec_mma.cu), 5-8 tokens: H100, bench --parallel,
+    // against the tiled GEMM there (x8: 7b q4_0 1,634 vs 1,247 tok/s, q8_0 1,396 vs 1,193, 0.5b 4,653
+    // vs 4,437); at 2-4 tokens the dp4a matvec is as fast or faster (x2: 7b q4_0 450 vs 673).
+    t.matvec_mma_max_tokens = 8;
     return t;
 }
 
