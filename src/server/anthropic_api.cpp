@@ -9,28 +9,6 @@
 #include "tokenizer/tokenizer.h"
 
 namespace rf::server {
-namespace {
-
-// Text of a content field: a string, or an array of {"type": "text", "text": ...} blocks.
-std::string block_text(const json& content, const std::string& where) {
-    if (content.is_string()) return content.get<std::string>();
-    if (!content.is_array())
-        throw ApiError(400, where, fmt::format("{}: expected a string or an array of content blocks, got {}", where, describe_value(content)));
-    std::string text;
-    for (size_t j = 0; j < content.size(); ++j) {
-        const json& b = content[j];
-        const std::string at = fmt::format("{}[{}]", where, j);
-        if (!b.is_object() || !b.contains("type"))
-            throw ApiError(400, where, fmt::format("{}: expected a content block with a type, got {}", at, describe_value(b)));
-        if (b["type"] != "text")
-            throw ApiError(400, where, fmt::format("{}.type: {} is not supported by this server (text only)", at, describe_value(b["type"])));
-        if (!b.contains("text") || !b["text"].is_string()) throw ApiError(400, where, at + ".text: expected a string");
-        text += b["text"].get<std::string>();
-    }
-    return text;
-}
-
-}  // namespace
 
 const char* anthropic_stop_reason(FinishReason reason) {
     switch (reason) {
@@ -62,7 +40,7 @@ ApiRequest parse_messages_request(const json& body, const Tokenizer& tokenizer) 
                                             " is not supported by this server (use the chat template's own thinking switch, e.g. a system prompt)");
 
     json messages = json::array();
-    if (const json* system = find_field(body, "system")) messages.push_back({{"role", "system"}, {"content", block_text(*system, "system")}});
+    if (const json* system = find_field(body, "system")) messages.push_back({{"role", "system"}, {"content", text_content(*system, "system", "content block", false)}});
     const json& in = required_field(body, "messages");
     if (!in.is_array() || in.empty())
         throw ApiError(400, "messages", "messages: expected a non-empty array, got " + describe_value(in));
@@ -75,7 +53,7 @@ ApiRequest parse_messages_request(const json& body, const Tokenizer& tokenizer) 
         if (role != "user" && role != "assistant")
             throw ApiError(400, "messages", fmt::format("{}.role: \"{}\" (user or assistant; the system prompt is \"system\")", at, role));
         if (!m.contains("content")) throw ApiError(400, "messages", at + ".content: missing required field");
-        messages.push_back({{"role", role}, {"content", block_text(m["content"], at + ".content")}});
+        messages.push_back({{"role", role}, {"content", text_content(m["content"], at + ".content", "content block", false)}});
     }
     // A last assistant message is a prefill: the reply continues it (as the API does).
     const bool prefill = messages.back()["role"] == "assistant";

@@ -83,6 +83,25 @@ std::vector<std::string> string_list_field(const json& body, const std::string& 
     return out;
 }
 
+std::string text_content(const json& content, const std::string& where, const char* part, bool allow_null) {
+    if (content.is_string()) return content.get<std::string>();
+    if (content.is_null() && allow_null) return {};
+    if (!content.is_array())
+        throw ApiError(400, where, fmt::format("{}: expected a string or an array of {}s, got {}", where, part, describe_value(content)));
+    std::string text;
+    for (size_t j = 0; j < content.size(); ++j) {
+        const json& p = content[j];
+        const std::string at = fmt::format("{}[{}]", where, j);
+        if (!p.is_object() || !p.contains("type"))
+            throw ApiError(400, where, fmt::format("{}: expected a {} with a type, got {}", at, part, describe_value(p)));
+        if (p["type"] != "text")
+            throw ApiError(400, where, fmt::format("{}.type: {} is not supported by this server (text only)", at, describe_value(p["type"])));
+        if (!p.contains("text") || !p["text"].is_string()) throw ApiError(400, where, at + ".text: expected a string");
+        text += p["text"].get<std::string>();
+    }
+    return text;
+}
+
 void refuse_field(const json& body, const std::string& name, const std::string& why) {
     const json* v = find_field(body, name);
     if (v == nullptr) return;

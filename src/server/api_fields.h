@@ -41,6 +41,10 @@ std::string string_field(const json& body, const std::string& name, const std::s
 const json& required_field(const json& body, const std::string& name);
 // A string or an array of at most max_items strings ("stop", "stop_sequences").
 std::vector<std::string> string_list_field(const json& body, const std::string& name, size_t max_items);
+// The text of a message's content: a string, or an array of {"type": "text", "text": ...} parts
+// (`part` names them in errors: "part", "content block"); null is "" where allow_null. Any other
+// part type is refused by name (this server reads text only).
+std::string text_content(const json& content, const std::string& where, const char* part, bool allow_null);
 // Refuses a field this server does not implement when it is present with a value other than
 // the ones that mean "not used" (null, false, an empty array...): a client must not believe a
 // feature took effect when it did not.

@@ -70,27 +70,6 @@ std::vector<int32_t> prompt_tokens(const json& prompt, const Tokenizer& tokenize
                                       describe_value(prompt));
 }
 
-// A message's content as text: a string, or an array of text parts.
-std::string content_text(const json& content, const std::string& where) {
-    if (content.is_string()) return content.get<std::string>();
-    if (content.is_null()) return {};
-    if (!content.is_array())
-        throw ApiError(400, where, fmt::format("{}: expected a string or an array of parts, got {}", where, describe_value(content)));
-    std::string text;
-    for (size_t j = 0; j < content.size(); ++j) {
-        const json& part = content[j];
-        const std::string at = fmt::format("{}[{}]", where, j);
-        if (!part.is_object() || !part.contains("type"))
-            throw ApiError(400, where, fmt::format("{}: expected a part object with a type, got {}", at, describe_value(part)));
-        if (part["type"] != "text")
-            throw ApiError(400, where, fmt::format("{}.type: {} is not supported by this server (text only)", at, describe_value(part["type"])));
-        if (!part.contains("text") || !part["text"].is_string())
-            throw ApiError(400, where, fmt::format("{}.text: expected a string", at));
-        text += part["text"].get<std::string>();
-    }
-    return text;
-}
-
 }  // namespace
 
 const char* openai_finish_reason(FinishReason reason) {
@@ -144,7 +123,7 @@ ApiRequest parse_chat_request(const json& body, const Tokenizer& tokenizer) {
             throw ApiError(400, "messages", fmt::format("{}.role: \"{}\" is not supported (system, developer, user, assistant)", at, role));
         if (m.contains("tool_calls") && !m["tool_calls"].is_null() && !m["tool_calls"].empty())
             throw ApiError(400, "messages", at + ".tool_calls: not supported by this server (no tool calls)");
-        const std::string text = content_text(m.contains("content") ? m["content"] : json(nullptr), at + ".content");
+        const std::string text = text_content(m.contains("content") ? m["content"] : json(nullptr), at + ".content", "part", true);
         normalized.push_back({{"role", role}, {"content", text}});
     }
     json context = {{"messages", normalized}, {"add_generation_prompt", true}};
@@ -221,6 +200,20 @@ json usage(const StreamEvent& f) {
     return {{"prompt_tokens", f.n_prompt}, {"completion_tokens", f.n_generated}, {"total_tokens", f.n_prompt + f.n_generated}};
 }
 
+// What both OpenAI streams end with: after `last` (the chunk with the finish reason), the usage chunk
+// when stream_options.include_usage asked for it (`header` + no choices), then [DONE].
+std::string stream_tail(const std::string& last, json header, const StreamEvent& f, bool include_usage) {
+    std::string out = last;
+    if (include_usage) {
+        header["choices"] = json::array();
+        header["usage"] = usage(f);
+        out += sse(header);
+    }
+    return out + "data: [DONE]\n\n";
+}
+
+std::string openai_stream_error(const std::string& message) { return sse(openai_error_body(500, message, "")) + "data: [DONE]\n\n"; }
+
 class CompletionFormatter : public ResponseFormatter {
 public:
     CompletionFormatter(const ApiRequest& r, ResponseContext c) : req_(r), ctx_(std::move(c)) {}
@@ -232,18 +225,9 @@ public:
         return sse(chunk(ev.text, lp, nullptr));
     }
     std::string stream_end(const StreamEvent& f) override {
-        std::string out = sse(chunk("", nullptr, openai_finish_reason(f.finish)));
-        if (req_.include_usage) {
-            json last = header();
-            last["choices"] = json::array();
-            last["usage"] = usage(f);
-            out += sse(last);
-        }
-        return out + "data: [DONE]\n\n";
+        return stream_tail(sse(chunk("", nullptr, openai_finish_reason(f.finish))), header(), f, req_.include_usage);
     }
-    std::string stream_error(const std::string& message) override {
-        return sse(openai_error_body(500, message, "")) + "data: [DONE]\n\n";
-    }
+    std::string stream_error(const std::string& message) override { return openai_stream_error(message); }
     json body(const std::string& text, const std::vector<TokenOut>& tokens, const StreamEvent& f) override {
         json j = header();
         size_t offset = req_.echo ? req_.prompt_text.size() : 0;
@@ -284,18 +268,10 @@ public:
         return sse(chunk({{"content", ev.text}}, lp, nullptr));
     }
     std::string stream_end(const StreamEvent& f) override {
-        std::string out = sse(chunk(json::object(), nullptr, openai_finish_reason(f.finish)));
-        if (req_.include_usage) {
-            json last = header("chat.completion.chunk");
-            last["choices"] = json::array();
-            last["usage"] = usage(f);
-            out += sse(last);
-        }
-        return out + "data: [DONE]\n\n";
+        return stream_tail(sse(chunk(json::object(), nullptr, openai_finish_reason(f.finish))), header("chat.completion.chunk"), f,
+                           req_.include_usage);
     }
-    std::string stream_error(const std::string& message) override {
-        return sse(openai_error_body(500, message, "")) + "data: [DONE]\n\n";
-    }
+    std::string stream_error(const std::string& message) override { return openai_stream_error(message); }
     json body(const std::string& text, const std::vector<TokenOut>& tokens, const StreamEvent& f) override {
         json j = header("chat.completion");
         json choice = {{"index", 0},
