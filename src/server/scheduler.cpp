@@ -112,9 +112,16 @@ void Scheduler::run() {
             if (stopping_) break;
         }
         run_tasks();
-        drop_cancelled();
-        admit();
-        step();
+        try {
+            drop_cancelled();
+            admit();
+            step();
+        } catch (const std::exception& e) {
+            // (a step's own failure is handled in step(); this is anything else, e.g. a device error
+            // while sampling): the running requests end with it, the server goes on
+            spdlog::error("server: scheduler step failed: {}", e.what());
+            fail_running(e.what());
+        }
         std::lock_guard<std::mutex> lock(mutex_);
         stats_.running = static_cast<int32_t>(running_.size());
         stats_.waiting = static_cast<int32_t>(queue_.size());
@@ -122,14 +129,10 @@ void Scheduler::run() {
     }
     run_tasks();
     // Shutting down: nothing more runs; every open request hears so.
+    fail_running("server: shutting down");
     StreamEvent failed;
     failed.kind = StreamEvent::Kind::Failed;
     failed.error = "server: shutting down";
-    for (auto& r : running_) {
-        release(*r);
-        r->stream->push(failed);
-    }
-    running_.clear();
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& r : queue_) r->stream->push(failed);
     queue_.clear();
@@ -174,6 +177,19 @@ void Scheduler::run_tasks() {
         }
         task();
     }
+}
+
+void Scheduler::fail_running(const std::string& error) {
+    StreamEvent failed;
+    failed.kind = StreamEvent::Kind::Failed;
+    failed.error = error;
+    for (auto& r : running_) {
+        if (r->done) continue;
+        release(*r);
+        r->done = true;
+        r->stream->push(failed);
+    }
+    running_.clear();
 }
 
 void Scheduler::drop_cancelled() {

@@ -78,6 +78,8 @@ private:
     void run_tasks();
     void admit();
     void drop_cancelled();
+    // Ends every running request with a Failed event carrying `error` (their KV freed).
+    void fail_running(const std::string& error);
     void step();
     void pick(Request& r, SampleResult s);
     void finish(Request& r, FinishReason reason, const std::string& stop_string = {});
