@@ -196,17 +196,17 @@ TEST(GpuMatmul, FusedNeighboursMatchTheCpu) {
     check_fused_neighbours({TensorType::Q4_0, TensorType::Q5_1, TensorType::Q4_K, TensorType::Q6_K, TensorType::F16}, {1, 3});
 }
 
-// The int8-mma matvec (matvec_mma.cu: Q4_0 / Q8_0, by default 5-8 tokens on sm_90): every shape, bias,
-// the fused q/k/v, SwiGLU and residual epilogues, at 2-8 tokens, against the CPU, with the dispatch
+// The int8-mma matvec (matvec_mma.cu: Q4_0 / Q8_0, by default 5-16 tokens on sm_80+): every shape, bias,
+// the fused q/k/v, SwiGLU and residual epilogues, at 2-16 tokens, against the CPU, with the dispatch
 // forced onto it where the device has int8 mma.
 TEST(GpuMatmul, Int8MmaMatvecMatchesTheCpu) {
     gpu::DispatchTable t = gpu::dispatch_table_for(gpu().device_info().arch);
     if (t.gemm_compute != gpu::GemmCompute::Mma) GTEST_SKIP() << "no int8 mma on " << gpu().device_info().arch;
     t.matvec_mma_min_tokens = 2;
-    t.matvec_mma_max_tokens = 8;
+    t.matvec_mma_max_tokens = 16;
     gpu::set_dispatch_override(&t);
-    check_odd_shapes({TensorType::Q4_0, TensorType::Q8_0}, {2, 5, 8});
-    check_fused_neighbours({TensorType::Q4_0, TensorType::Q8_0}, {3, 8});
+    check_odd_shapes({TensorType::Q4_0, TensorType::Q8_0}, {2, 5, 8, 9, 16});
+    check_fused_neighbours({TensorType::Q4_0, TensorType::Q8_0}, {3, 8, 12});
     gpu::set_dispatch_override(nullptr);
 }
 

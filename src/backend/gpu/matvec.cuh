@@ -118,7 +118,7 @@ struct MatvecConfig {
     bool mma = false;       // 2-8 tokens of Q4_0 / Q8_0 on the int8 matrix units (launch_matvec_mma)
 };
 
-// Batched decode on the int8 matrix units (matvec_mma.cu; NVIDIA sm_80+): 2..8 tokens of Q4_0 or Q8_0
+// Batched decode on the int8 matrix units (matvec_mma.cu; NVIDIA sm_80+): 2..16 tokens of Q4_0 or Q8_0
 // weights, every epilogue of the matvec kernel. Callers check the dispatch table's
 // matvec_mma_max_tokens (0 where the device has no int8 mma).
 bool matvec_mma_supports(TensorType type, int64_t n_tok, int64_t cols);

@@ -1,7 +1,7 @@
-// Batched decode's matrix products (2-8 tokens) on the int8 matrix units, for Q4_0 and Q8_0
-// weights: the weights' codes go straight from global memory into int8 mma operands (Q4_0: a
+// Batched decode's matrix products (2-16 tokens) on the int8 matrix units, for Q4_0 and Q8_0
+// weights: the weights' codes go through shared memory into int8 mma operands (Q4_0: a
 // word's nibbles unpacked and re-centred, two instructions per 4 weights), the tokens' q8_1
-// activations are the n = 8 operand, and each 32-weight block's int32 sums are scaled by the
+// activations are the n operand (one or two tiles of 8 tokens), and each 32-weight block's int32 sums are scaled by the
 // block's d and the token's d. The same sums as the matvec's dp4a kernels (exact integers per
 // block), the float accumulation in another order.
 //
@@ -25,8 +25,8 @@ namespace rf::gpu {
 namespace {
 
 constexpr int kMmaWarps = 4;
-constexpr int kMmaTokens = 8;
-constexpr int kMmaChunk = 8;  // 32-weight blocks per stage
+constexpr int kMmaMaxTokens = 16;  // two n = 8 tiles
+constexpr int kMmaChunk = 8;       // 32-weight blocks per stage
 
 #if !defined(ROCMFORGE_WITH_HIP) && defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 800)
 #define RF_MMA_S8 1
@@ -83,22 +83,24 @@ struct MmaRow {
 
 // Shared memory of one warp's stage: the A rows (padded by 16 bytes: rows g = 0..7 then fall in
 // different banks), the tokens' q8_1 codes (padded likewise) and their (d, d * sum) pairs.
-template <TensorType T, int NT>
+template <TensorType T, int NT, int NN>
 struct MmaStage {
+    static constexpr int TOK = 8 * NN;  // tokens of the launch's tiles
     static constexpr int QB = T == TensorType::Q4_0 ? 16 : 32;  // code bytes per 32-weight block
     static constexpr int ROWB = kMmaChunk * QB + 16;
     static constexpr int XROW = kMmaChunk * 32 + 16;
     static constexpr int A_BYTES = NT * 16 * ROWB;
-    static constexpr int X_BYTES = kMmaTokens * XROW;
-    static constexpr int DX_BYTES = kMmaTokens * kMmaChunk * 8;
+    static constexpr int X_BYTES = TOK * XROW;
+    static constexpr int DX_BYTES = TOK * kMmaChunk * 8;
     static constexpr int BYTES = A_BYTES + X_BYTES + DX_BYTES;
 };
 
-template <TensorType T, bool SWIGLU>
+// NN: n-tiles of 8 tokens (1: up to 8 tokens, 2: up to 16).
+template <TensorType T, bool SWIGLU, int NN>
 __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const MatvecArgs a) {
 #if RF_MMA_S8  // (elsewhere, HIP and NVIDIA before sm_80, an empty kernel: the dispatch table never picks it there)
     constexpr int NT = SWIGLU ? 2 : 1;  // tiles: the rows (plain), or gate and up rows
-    using S = MmaStage<T, NT>;
+    using S = MmaStage<T, NT, NN>;
     constexpr int QB = S::QB;
     extern __shared__ __align__(16) uint8_t smem[];
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
@@ -113,7 +115,6 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
     }
     const int64_t n_blocks = a.m[0].blocks_per_row;
     const int64_t xs = a.x_stride / 32;
-    const int ta = 2 * t, tb = 2 * t + 1;
     uint8_t* const stage0 = smem + static_cast<size_t>(warp) * 2 * S::BYTES;
 
     RF_PDL_ENTRY();
@@ -139,7 +140,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
         // X: 8 tokens x kMmaChunk * 32 bytes
         constexpr int XP = kMmaChunk * 32 / 16;
 #pragma unroll
-        for (int i = 0; i < kMmaTokens * XP / 32; ++i) {
+        for (int i = 0; i < S::TOK * XP / 32; ++i) {
             const int p = lane + 32 * i, tok = p / XP, q = p % XP;
             const bool ok = tok < a.n_tok && (q * 16) / 32 < valid;
             const int8_t* src = static_cast<const int8_t*>(a.x) + static_cast<int64_t>(ok ? tok : 0) * a.x_stride + b0 * 32 + q * 16;
@@ -147,7 +148,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
         }
         // DX: 8 tokens x kMmaChunk float2 (16 bytes = 2 blocks)
         constexpr int DP = kMmaChunk * 8 / 16;
-        for (int p = lane; p < kMmaTokens * DP; p += 32) {
+        for (int p = lane; p < S::TOK * DP; p += 32) {
             const int tok = p / DP, q = p % DP;
             const bool ok = tok < a.n_tok && 2 * q < valid;
             const float2* src = a.xds + static_cast<int64_t>(ok ? tok : 0) * xs + b0 + 2 * q;
@@ -157,9 +158,11 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
         cp_async_commit();
     };
 
-    float acc[NT][4];
+    float acc[NT][NN][4];
 #pragma unroll
-    for (int k = 0; k < NT; ++k) acc[k][0] = acc[k][1] = acc[k][2] = acc[k][3] = 0.0f;
+    for (int k = 0; k < NT; ++k)
+#pragma unroll
+        for (int n = 0; n < NN; ++n) acc[k][n][0] = acc[k][n][1] = acc[k][n][2] = acc[k][n][3] = 0.0f;
     if (c_begin < c_end) issue(c_begin, stage0);
     for (int64_t c = c_begin; c < c_end; ++c) {
         uint8_t* st = stage0 + ((c - c_begin) & 1) * S::BYTES;
@@ -177,9 +180,16 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
 #pragma unroll
         for (int j = 0; j < kMmaChunk; ++j) {
             if (j >= valid) break;
-            const uint32_t bw0 = *reinterpret_cast<const uint32_t*>(xs_s + g * S::XROW + j * 32 + 4 * t);
-            const uint32_t bw1 = *reinterpret_cast<const uint32_t*>(xs_s + g * S::XROW + j * 32 + 16 + 4 * t);
-            const float xa = dx_s[(ta * kMmaChunk + j) * 2], xb = dx_s[(tb * kMmaChunk + j) * 2];  // (d of (d, d * sum))
+            // B of each n-tile: token 8n + g; the C columns' tokens 8n + 2t, 8n + 2t + 1 and their d
+            uint32_t bw0[NN], bw1[NN];
+            float xa[NN], xb[NN];
+#pragma unroll
+            for (int n = 0; n < NN; ++n) {
+                bw0[n] = *reinterpret_cast<const uint32_t*>(xs_s + (8 * n + g) * S::XROW + j * 32 + 4 * t);
+                bw1[n] = *reinterpret_cast<const uint32_t*>(xs_s + (8 * n + g) * S::XROW + j * 32 + 16 + 4 * t);
+                xa[n] = dx_s[((8 * n + 2 * t) * kMmaChunk + j) * 2];  // (d of (d, d * sum))
+                xb[n] = dx_s[((8 * n + 2 * t + 1) * kMmaChunk + j) * 2];
+            }
 #pragma unroll
             for (int k = 0; k < NT; ++k) {
                 const uint8_t* as = st + k * 16 * S::ROWB + j * QB + 4 * t;
@@ -199,12 +209,15 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
                 }
                 const float d_lo = half_to_float(static_cast<uint16_t>(load_u16(lo[k].d + (b0 + j) * 2)));
                 const float d_hi = half_to_float(static_cast<uint16_t>(load_u16(hi[k].d + (b0 + j) * 2)));
-                int cc[4] = {0, 0, 0, 0};
-                mma_s8_16x8x32(cc, w, bw0, bw1);
-                acc[k][0] += static_cast<float>(cc[0]) * (d_lo * xa);
-                acc[k][1] += static_cast<float>(cc[1]) * (d_lo * xb);
-                acc[k][2] += static_cast<float>(cc[2]) * (d_hi * xa);
-                acc[k][3] += static_cast<float>(cc[3]) * (d_hi * xb);
+#pragma unroll
+                for (int n = 0; n < NN; ++n) {
+                    int cc[4] = {0, 0, 0, 0};
+                    mma_s8_16x8x32(cc, w, bw0[n], bw1[n]);
+                    acc[k][n][0] += static_cast<float>(cc[0]) * (d_lo * xa[n]);
+                    acc[k][n][1] += static_cast<float>(cc[1]) * (d_lo * xb[n]);
+                    acc[k][n][2] += static_cast<float>(cc[2]) * (d_hi * xa[n]);
+                    acc[k][n][3] += static_cast<float>(cc[3]) * (d_hi * xb[n]);
+                }
             }
         }
         __syncwarp();  // (the stage is refilled two chunks later)
@@ -212,58 +225,78 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
 
     // the warps' slices summed in warp order (the stages are free: reuse their memory)
     __syncthreads();
-    float* part = reinterpret_cast<float*>(smem);  // [kMmaWarps][NT][4][32]
+    float* part = reinterpret_cast<float*>(smem);  // [kMmaWarps][NT * NN * 4][32]
+    constexpr int V = NT * NN * 4;
 #pragma unroll
     for (int k = 0; k < NT; ++k)
 #pragma unroll
-        for (int i = 0; i < 4; ++i) part[((warp * NT + k) * 4 + i) * 32 + lane] = acc[k][i];
+        for (int n = 0; n < NN; ++n)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) part[(warp * V + (k * NN + n) * 4 + i) * 32 + lane] = acc[k][n][i];
     __syncthreads();
     if (warp != 0) return;
 #pragma unroll
     for (int k = 0; k < NT; ++k)
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            float sum = part[((0 * NT + k) * 4 + i) * 32 + lane];
-            for (int w = 1; w < kMmaWarps; ++w) sum += part[((w * NT + k) * 4 + i) * 32 + lane];
-            acc[k][i] = sum;
-        }
-    // C position i: row lo (i < 2) or hi, token ta (even i) or tb
+        for (int n = 0; n < NN; ++n)
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        const int tok = (i & 1) ? tb : ta;
-        if (tok >= a.n_tok) continue;
-        const MmaRow& r = i < 2 ? lo[0] : hi[0];
-        if (!r.ok) continue;
-        if constexpr (SWIGLU) {
-            float gv = acc[0][i], uv = acc[1][i];
-            if (a.bias[0]) gv += a.bias[0][r.lrow];
-            if (a.bias[1]) uv += a.bias[1][r.lrow];
-            a.y[0][tok * a.ldy[0] + r.lrow] = gv;
-            a.y[1][tok * a.ldy[1] + r.lrow] = uv;
-            a.y[2][tok * a.ldy[2] + r.lrow] = silu(gv) * uv;
-        } else {
-            const int mi = r.mat;
-            float v = acc[0][i];
-            const float* bias = mi == 0 ? a.bias[0] : mi == 1 ? a.bias[1] : a.bias[2];
-            float* y = mi == 0 ? a.y[0] : mi == 1 ? a.y[1] : a.y[2];
-            float* res = mi == 0 ? a.residual[0] : mi == 1 ? a.residual[1] : a.residual[2];
-            const int64_t ld = mi == 0 ? a.ldy[0] : mi == 1 ? a.ldy[1] : a.ldy[2];
-            if (bias) v += bias[r.lrow];
-            y[tok * ld + r.lrow] = v;
-            if (res) res[tok * ld + r.lrow] += v;
+            for (int i = 0; i < 4; ++i) {
+                float sum = part[((k * NN + n) * 4 + i) * 32 + lane];
+                for (int w = 1; w < kMmaWarps; ++w) sum += part[(w * V + (k * NN + n) * 4 + i) * 32 + lane];
+                acc[k][n][i] = sum;
+            }
+    // C position i of n-tile n: row lo (i < 2) or hi, token 8n + 2t (even i) or 8n + 2t + 1
+#pragma unroll
+    for (int n = 0; n < NN; ++n)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const int tok = 8 * n + 2 * t + (i & 1);
+            if (tok >= a.n_tok) continue;
+            const MmaRow& r = i < 2 ? lo[0] : hi[0];
+            if (!r.ok) continue;
+            if constexpr (SWIGLU) {
+                float gv = acc[0][n][i], uv = acc[1][n][i];
+                if (a.bias[0]) gv += a.bias[0][r.lrow];
+                if (a.bias[1]) uv += a.bias[1][r.lrow];
+                a.y[0][tok * a.ldy[0] + r.lrow] = gv;
+                a.y[1][tok * a.ldy[1] + r.lrow] = uv;
+                a.y[2][tok * a.ldy[2] + r.lrow] = silu(gv) * uv;
+            } else {
+                const int mi = r.mat;
+                float v = acc[0][n][i];
+                const float* bias = mi == 0 ? a.bias[0] : mi == 1 ? a.bias[1] : a.bias[2];
+                float* y = mi == 0 ? a.y[0] : mi == 1 ? a.y[1] : a.y[2];
+                float* res = mi == 0 ? a.residual[0] : mi == 1 ? a.residual[1] : a.residual[2];
+                const int64_t ld = mi == 0 ? a.ldy[0] : mi == 1 ? a.ldy[1] : a.ldy[2];
+                if (bias) v += bias[r.lrow];
+                y[tok * ld + r.lrow] = v;
+                if (res) res[tok * ld + r.lrow] += v;
+            }
         }
-    }
 #else
     (void)a;
 #endif
 }
 
-template <TensorType T, bool SWIGLU>
+template <TensorType T, bool SWIGLU, int NN>
 void launch_mma(Launcher& l, const MatvecArgs& a) {
-    using S = MmaStage<T, SWIGLU ? 2 : 1>;
+    constexpr int NT = SWIGLU ? 2 : 1;
+    using S = MmaStage<T, NT, NN>;
     const size_t smem = std::max<size_t>(static_cast<size_t>(kMmaWarps) * 2 * S::BYTES,
-                                         static_cast<size_t>(kMmaWarps) * (SWIGLU ? 2 : 1) * 4 * 32 * sizeof(float));
-    l.launch_large_smem(matvec_mma_kernel<T, SWIGLU>, dim3(ceil_div(a.total_rows, 16)), dim3(kMmaWarps * 32), smem, a);
+                                         static_cast<size_t>(kMmaWarps) * NT * NN * 4 * 32 * sizeof(float));
+    l.launch_large_smem(matvec_mma_kernel<T, SWIGLU, NN>, dim3(ceil_div(a.total_rows, 16)), dim3(kMmaWarps * 32), smem, a);
+}
+
+template <TensorType T>
+void launch_mma_type(Launcher& l, const MatvecArgs& a) {
+    const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
+    if (a.n_tok > 8) {
+        if (swiglu) launch_mma<T, true, 2>(l, a);
+        else launch_mma<T, false, 2>(l, a);
+    } else {
+        if (swiglu) launch_mma<T, true, 1>(l, a);
+        else launch_mma<T, false, 1>(l, a);
+    }
 }
 
 }  // namespace
@@ -271,18 +304,15 @@ void launch_mma(Launcher& l, const MatvecArgs& a) {
 bool matvec_mma_supports(TensorType type, int64_t n_tok, int64_t cols) {
     const TensorType t = device_type(type);
     // (cols % 64: the tokens' (d, d * sum) rows stay 16-byte aligned for the asynchronous copies)
-    return (t == TensorType::Q4_0 || t == TensorType::Q8_0) && n_tok >= 2 && n_tok <= kMmaTokens && cols % 64 == 0;
+    return (t == TensorType::Q4_0 || t == TensorType::Q8_0) && n_tok >= 2 && n_tok <= kMmaMaxTokens && cols % 64 == 0;
 }
 
 void launch_matvec_mma(Launcher& l, TensorType type, const MatvecArgs& a) {
     type = device_type(type);
-    const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
     if (type == TensorType::Q4_0) {
-        if (swiglu) launch_mma<TensorType::Q4_0, true>(l, a);
-        else launch_mma<TensorType::Q4_0, false>(l, a);
+        launch_mma_type<TensorType::Q4_0>(l, a);
     } else if (type == TensorType::Q8_0) {
-        if (swiglu) launch_mma<TensorType::Q8_0, true>(l, a);
-        else launch_mma<TensorType::Q8_0, false>(l, a);
+        launch_mma_type<TensorType::Q8_0>(l, a);
     } else {
         fail_message(std::string("gpu matvec: no int8-mma kernel for weight type ") + type_name(type));
     }
