@@ -64,7 +64,22 @@ std::vector<float> cpu_matmul(const HostWeight& w, const std::vector<float>& x, 
     return y;
 }
 
-void check_odd_shapes(const std::vector<TensorType>& types, const std::vector<int64_t>& token_counts) {
+// A step of T sequences of one token each (batched decode), begun before a test's ops where the
+// dispatch depends on it (the int8-mma matvec).
+void begin_decode_batch(int64_t T) {
+    StepPlan p;
+    for (int32_t t = 0; t < static_cast<int32_t>(T); ++t) {
+        p.tokens.push_back(0);
+        p.positions.push_back(0);
+        p.kv_slots.push_back(t * 16);
+        p.token_seq.push_back(t);
+        p.seqs.push_back(SeqStep{t, 1, 0, {t}, -1});
+        p.output_rows.push_back(t);
+    }
+    gpu().begin_step(p);
+}
+
+void check_odd_shapes(const std::vector<TensorType>& types, const std::vector<int64_t>& token_counts, bool decode_batch = false) {
     uint32_t seed = 100;
     for (TensorType t : types) {
         const int64_t bs = block_size(t);
@@ -81,6 +96,7 @@ void check_odd_shapes(const std::vector<TensorType>& types, const std::vector<in
                     for (bool with_bias : {false, true}) {
                         if (with_bias && T != 1 && T != 9) continue;
                         dy.poison();
+                        if (decode_batch) begin_decode_batch(T);
                         gpu().matmul(w.gpu, dx.act(), dy.act(), with_bias ? &bg : nullptr);
                         const auto ref = cpu_matmul(w, x, T, with_bias ? bias.data() : nullptr);
                         const auto got = dy.get();
@@ -140,7 +156,7 @@ TEST(GpuMatmul, WideAndTallShapes) {
 }
 
 // The fused launches write what the unfused ops write.
-void check_fused_neighbours(const std::vector<TensorType>& types, const std::vector<int64_t>& token_counts) {
+void check_fused_neighbours(const std::vector<TensorType>& types, const std::vector<int64_t>& token_counts, bool decode_batch = false) {
     uint32_t seed = 2000;
     for (TensorType t : types) {
         for (int64_t T : token_counts) {
@@ -156,6 +172,7 @@ void check_fused_neighbours(const std::vector<TensorType>& types, const std::vec
                 const Weight bqg = gpu().load_weight(TensorType::F32, E, 1, 1, bq.data());
                 DeviceActs x(x0, T, E), h(T, E), q(T, E), k(T, KV), v(T, KV), g(T, F), u(T, F);
                 for (DeviceActs* a : {&h, &q, &k, &v, &g, &u}) a->poison();
+                if (decode_batch) begin_decode_batch(T);
                 // attention-input block: norm, q/k/v; ffn: norm, gate, up, swiglu, down + residual
                 gpu().rms_norm(x.act(), norm, 1e-6f, h.act());
                 gpu().matmul(wq.gpu, h.act(), q.act(), &bqg);
@@ -196,18 +213,19 @@ TEST(GpuMatmul, FusedNeighboursMatchTheCpu) {
     check_fused_neighbours({TensorType::Q4_0, TensorType::Q5_1, TensorType::Q4_K, TensorType::Q6_K, TensorType::F16}, {1, 3});
 }
 
-// The int8-mma matvec (matvec_mma.cu: Q4_0 / Q8_0, by default 5-16 tokens on sm_80+): every shape, bias,
-// the fused q/k/v, SwiGLU and residual epilogues, at 2-16 tokens, against the CPU, with the dispatch
-// forced onto it where the device has int8 mma.
+// The int8-mma matvec (matvec_mma.cu: Q4_0 / Q8_0, by default 5-16 tokens of batched decode on sm_80+): every shape, bias,
+// the fused q/k/v, SwiGLU and residual epilogues, at 2-16 tokens, against the CPU, in batched-decode
+// steps with the dispatch forced onto it where the device has int8 mma.
 TEST(GpuMatmul, Int8MmaMatvecMatchesTheCpu) {
     gpu::DispatchTable t = gpu::dispatch_table_for(gpu().device_info().arch);
     if (t.gemm_compute != gpu::GemmCompute::Mma) GTEST_SKIP() << "no int8 mma on " << gpu().device_info().arch;
     t.matvec_mma_min_tokens = 2;
     t.matvec_mma_max_tokens = 16;
     gpu::set_dispatch_override(&t);
-    check_odd_shapes({TensorType::Q4_0, TensorType::Q8_0}, {2, 5, 8, 9, 16});
-    check_fused_neighbours({TensorType::Q4_0, TensorType::Q8_0}, {3, 8, 12});
+    check_odd_shapes({TensorType::Q4_0, TensorType::Q8_0}, {2, 5, 8, 9, 16}, /*decode_batch=*/true);
+    check_fused_neighbours({TensorType::Q4_0, TensorType::Q8_0}, {3, 8, 12}, /*decode_batch=*/true);
     gpu::set_dispatch_override(nullptr);
+    begin_decode_batch(1);  // (later tests' direct ops do not run in a batched-decode step)
 }
 
 }  // namespace

@@ -33,8 +33,15 @@ int64_t blas_chunk_rows(const PrefillEmitContext& c, const Op& op) {
 
 }  // namespace
 
+bool use_matvec_mma(const PrefillEmitContext& c, TensorType type, int64_t rows, int64_t cols) {
+    if (rows < c.table.matvec_mma_min_tokens || rows > c.table.matvec_mma_max_tokens || !matvec_mma_supports(type, rows, cols))
+        return false;
+    if (c.plan == nullptr || c.plan->n_tokens() != rows || static_cast<int64_t>(c.plan->seqs.size()) != rows) return false;
+    return true;  // (n sequences of n tokens: one each)
+}
+
 MatmulPath matmul_path(const PrefillEmitContext& c, const Op& op) {
-    if (op.a.rows >= c.table.matvec_mma_min_tokens && op.a.rows <= c.table.matvec_mma_max_tokens && matvec_mma_supports(op.w.type, op.a.rows, op.w.cols)) return MatmulPath::Matvec;
+    if (use_matvec_mma(c, op.w.type, op.a.rows, op.w.cols)) return MatmulPath::Matvec;
     return choose_matmul_path(c.table, op.a.rows, c.blas != nullptr, gemm_ok(op));
 }
 

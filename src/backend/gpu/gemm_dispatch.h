@@ -29,6 +29,11 @@ struct PrefillEmitContext {
 
 // The kernel family of a matmul op.
 MatmulPath matmul_path(const PrefillEmitContext& c, const Op& op);
+// Whether a matmul of `rows` tokens of `type` x `cols` runs on the int8-mma matvec (matvec_mma.cu):
+// the table's matvec_mma_min..max_tokens, a type it takes, and a batched-decode step (one token per
+// sequence). Prompts keep the tiled GEMM's f16 activations: on q8_1 ones 16-token prompts of the
+// embedded model moved from 2.4e-2 to 3.0e-2 of transformers' largest logit (H100).
+bool use_matvec_mma(const PrefillEmitContext& c, TensorType type, int64_t rows, int64_t cols);
 
 // Scratch of a Gemm or Blas matmul: gemm_scratch bytes (split-K partials or dequantized rows)
 // and blas_x bytes.

@@ -3,7 +3,8 @@
 // tests and the benchmarks read it.
 //
 // Matrix products y [T, rows] = x [T, K] . W^T, by token count T:
-//   matvec_mma_min..max_tokens, Q4_0 / Q8_0     matvec on the int8 matrix units (matvec_mma.cu)
+//   matvec_mma_min..max_tokens, Q4_0 / Q8_0,    matvec on the int8 matrix units (matvec_mma.cu)
+//   one token per sequence (batched decode)
 //   T <= matvec_max_tokens                      matvec (weights streamed once per 1-8 tokens)
 //   T <= gemm_max_tokens, or no vendor BLAS     tiled GEMM (gemm_q.cuh): weight tiles
 //                                               dequantized in registers into shared memory,
@@ -37,9 +38,10 @@ enum class GemmCompute : int32_t {
 struct DispatchTable {
     const char* arch = "default";
     int64_t matvec_max_tokens = 8;
-    // matvec_mma_min_tokens .. matvec_mma_max_tokens tokens of Q4_0 / Q8_0 weights: the matvec on the
-    // int8 matrix units (matvec_mma.cu), before the token-count rule below (max 0: off; NVIDIA sm_80+
-    // only, where RF_GPU_MATVEC_MMA_MAX_TOKENS sets the max)
+    // matvec_mma_min_tokens .. matvec_mma_max_tokens tokens of Q4_0 / Q8_0 weights in a batched-decode
+    // step (one token per sequence): the matvec on the int8 matrix units (matvec_mma.cu), before the
+    // token-count rule below (max 0: off; NVIDIA sm_80+ only, where RF_GPU_MATVEC_MMA_MAX_TOKENS sets
+    // the max; gemm_dispatch.h use_matvec_mma)
     int64_t matvec_mma_min_tokens = 5;
     int64_t matvec_mma_max_tokens = 0;
     int64_t gemm_max_tokens = 64;     // above this the vendor GEMM (when the build has one)

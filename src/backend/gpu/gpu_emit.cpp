@@ -494,7 +494,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 }
                 RF_CHECK(pending_norm == nullptr, "gpu emit: an rms_norm was left to a matvec that cannot take it");
                 MatvecConfig cfg = choose_matvec_config(op.w.type, a.total_rows, K, info_.multiprocessors);
-                cfg.mma = a.n_tok >= pc.table.matvec_mma_min_tokens && a.n_tok <= pc.table.matvec_mma_max_tokens && matvec_mma_supports(op.w.type, a.n_tok, K);
+                cfg.mma = use_matvec_mma(pc, op.w.type, a.n_tok, K);
                 a.warps_per_row = switches.matvec_warps_per_row > 0 ? switches.matvec_warps_per_row : cfg.warps_per_row;
                 a.x_hoist = switches.matvec_x_hoist ? 1 : 0;
                 a.early_loads = !switches.early_loads ? 0
