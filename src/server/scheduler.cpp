@@ -179,16 +179,18 @@ void Scheduler::run_tasks() {
     }
 }
 
-void Scheduler::fail_running(const std::string& error) {
+void Scheduler::fail(Request& r, const std::string& error) {
     StreamEvent failed;
     failed.kind = StreamEvent::Kind::Failed;
     failed.error = error;
-    for (auto& r : running_) {
-        if (r->done) continue;
-        release(*r);
-        r->done = true;
-        r->stream->push(failed);
-    }
+    release(r);  // (not kept by the prefix cache: its KV may be half written)
+    r.done = true;
+    r.stream->push(std::move(failed));
+}
+
+void Scheduler::fail_running(const std::string& error) {
+    for (auto& r : running_)
+        if (!r->done) fail(*r, error);
     running_.clear();
 }
 
@@ -285,14 +287,7 @@ void Scheduler::step() {
         model_.forward(plan, kv, gpu_ ? nullptr : logits.data());
     } catch (const std::exception& e) {
         spdlog::error("server: a step of {} sequences failed: {}", members.size(), e.what());
-        StreamEvent failed;
-        failed.kind = StreamEvent::Kind::Failed;
-        failed.error = e.what();
-        for (auto& [r, n] : members) {
-            release(*r);
-            r->done = true;
-            r->stream->push(failed);
-        }
+        for (auto& [r, n] : members) fail(*r, e.what());
         running_.remove_if([](const std::unique_ptr<Request>& r) { return r->done; });
         return;
     }

@@ -78,7 +78,8 @@ private:
     void run_tasks();
     void admit();
     void drop_cancelled();
-    // Ends every running request with a Failed event carrying `error` (their KV freed).
+    // Ends a request (every running one) with a Failed event carrying `error`, its KV freed.
+    void fail(Request& r, const std::string& error);
     void fail_running(const std::string& error);
     void step();
     void pick(Request& r, SampleResult s);
