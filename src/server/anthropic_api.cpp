@@ -25,13 +25,7 @@ json anthropic_error_body(int status, const std::string& message) {
     return json{{"type", "error"}, {"error", {{"type", type}, {"message", message}}}};
 }
 
-ApiRequest parse_messages_request(const json& body, const Tokenizer& tokenizer) {
-    ApiRequest r;
-    parse_sampling(body, r.gen.sampling, 1.0);
-    (void)required_field(body, "max_tokens");
-    r.gen.max_tokens = static_cast<int32_t>(int_field(body, "max_tokens", 0, 1, std::numeric_limits<int32_t>::max()));
-    r.gen.stop = string_list_field(body, "stop_sequences", 16);
-    r.stream = bool_field(body, "stream", false);
+std::string messages_prompt(const json& body, const Tokenizer& tokenizer) {
     refuse_field(body, "tools", "no tool use");
     if (const json* tc = find_field(body, "tool_choice"); tc != nullptr && !(tc->is_object() && tc->value("type", "") == "none"))
         throw ApiError(400, "tool_choice", "tool_choice: " + describe_value(*tc) + " is not supported by this server (no tool use)");
@@ -68,9 +62,18 @@ ApiRequest parse_messages_request(const json& body, const Tokenizer& tokenizer) 
     } catch (const Error& e) {
         throw ApiError(400, "messages", std::string("messages: the model's chat template failed: ") + e.what());
     }
-    prompt += assistant_prefix;
-    r.prompt_text = prompt;
-    r.gen.prompt = tokenizer.encode(prompt, /*add_special=*/false, /*parse_special=*/true);
+    return prompt + assistant_prefix;
+}
+
+ApiRequest parse_messages_request(const json& body, const Tokenizer& tokenizer) {
+    ApiRequest r;
+    parse_sampling(body, r.gen.sampling, 1.0);
+    (void)required_field(body, "max_tokens");
+    r.gen.max_tokens = static_cast<int32_t>(int_field(body, "max_tokens", 0, 1, std::numeric_limits<int32_t>::max()));
+    r.gen.stop = string_list_field(body, "stop_sequences", 16);
+    r.stream = bool_field(body, "stream", false);
+    r.prompt_text = messages_prompt(body, tokenizer);
+    r.gen.prompt = tokenizer.encode(r.prompt_text, /*add_special=*/false, /*parse_special=*/true);
     return r;
 }
 

@@ -11,6 +11,8 @@
 namespace rf::server {
 
 ApiRequest parse_messages_request(const json& body, const Tokenizer& tokenizer);
+// The prompt a Messages request's system and messages render to (what /v1/messages/count_tokens counts).
+std::string messages_prompt(const json& body, const Tokenizer& tokenizer);
 std::unique_ptr<ResponseFormatter> make_messages_formatter(const ApiRequest& request, ResponseContext context);
 
 // "end_turn", "max_tokens" or "stop_sequence".

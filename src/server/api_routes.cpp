@@ -1,10 +1,12 @@
 #include "server/api_routes.h"
 
 #include <chrono>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "backend/gpu/gpu_backend.h"
 #include "core/error.h"
+#include "tokenizer/tokenizer.h"
 #include "server/anthropic_api.h"
 #include "server/openai_api.h"
 
@@ -29,7 +31,7 @@ void ApiRoutes::error(Api api, int status, const std::string& message, const std
 
 void ApiRoutes::handle(const HttpRequestView& req, ResponseWriter& out) {
     const std::string path = req.target.substr(0, req.target.find('?'));
-    const bool is_messages = path == "/v1/messages";
+    const bool is_messages = path.rfind("/v1/messages", 0) == 0;
     const Api style = is_messages ? Api::Messages : Api::Completions;
     if (!options_.api_key.empty() && path != "/health") {
         const bool ok = req.authorization == "Bearer " + options_.api_key || req.api_key == options_.api_key;
@@ -39,9 +41,15 @@ void ApiRoutes::handle(const HttpRequestView& req, ResponseWriter& out) {
         const char* path;
         const char* method;
     };
-    static constexpr Route kRoutes[] = {{"/health", "GET"},          {"/v1/models", "GET"},
-                                        {"/status", "GET"},          {"/v1/completions", "POST"},
-                                        {"/v1/chat/completions", "POST"}, {"/v1/messages", "POST"}};
+    static constexpr Route kRoutes[] = {{"/health", "GET"},
+                                        {"/v1/models", "GET"},
+                                        {"/status", "GET"},
+                                        {"/v1/completions", "POST"},
+                                        {"/v1/chat/completions", "POST"},
+                                        {"/v1/messages", "POST"},
+                                        {"/v1/messages/count_tokens", "POST"},
+                                        {"/tokenize", "POST"},
+                                        {"/detokenize", "POST"}};
     const Route* route = nullptr;
     for (const Route& r : kRoutes)
         if (path == r.path) route = &r;
@@ -55,7 +63,8 @@ void ApiRoutes::handle(const HttpRequestView& req, ResponseWriter& out) {
         if (path == "/status") return out.reply(200, kJson, status_json());
         if (path == "/v1/completions") return generate(Api::Completions, req.body, out);
         if (path == "/v1/chat/completions") return generate(Api::Chat, req.body, out);
-        return generate(Api::Messages, req.body, out);
+        if (path == "/v1/messages") return generate(Api::Messages, req.body, out);
+        return tokens(path, req.body, out);
     } catch (const std::exception& e) {
         spdlog::error("server: {} {}: {}", req.method, path, e.what());
         return error(style, 500, e.what(), "", out);
@@ -121,6 +130,49 @@ std::string ApiRoutes::status_json() {
     });
     j["memory"] = memory;
     return dump_json(j);
+}
+
+void ApiRoutes::tokens(const std::string& path, const std::string& text, ResponseWriter& out) {
+    const Api api = path == "/v1/messages/count_tokens" ? Api::Messages : Api::Completions;
+    json body;
+    try {
+        body = json::parse(text);
+    } catch (const json::parse_error& e) {
+        return error(api, 400, std::string("the request body is not valid JSON: ") + e.what(), "", out);
+    }
+    const Tokenizer& tok = model_.tokenizer();
+    try {
+        if (path == "/v1/messages/count_tokens") {
+            const auto ids = tok.encode(messages_prompt(body, tok), /*add_special=*/false, /*parse_special=*/true);
+            return out.reply(200, kJson, dump_json(json{{"input_tokens", ids.size()}}));
+        }
+        if (path == "/tokenize") {
+            // vLLM's: a prompt (add_special_tokens, default true) or chat messages through the template
+            std::vector<int32_t> ids;
+            if (find_field(body, "messages") != nullptr) {
+                ids = tok.encode(chat_prompt(body, tok), /*add_special=*/false, /*parse_special=*/true);
+            } else {
+                const json& prompt = required_field(body, "prompt");
+                if (!prompt.is_string()) throw ApiError(400, "prompt", "prompt: expected a string, got " + describe_value(prompt));
+                ids = tok.encode(prompt.get<std::string>(), bool_field(body, "add_special_tokens", true), /*parse_special=*/true);
+            }
+            return out.reply(200, kJson,
+                             dump_json(json{{"count", ids.size()}, {"max_model_len", scheduler_.n_ctx()}, {"tokens", ids}}));
+        }
+        // /detokenize
+        const json& ids = required_field(body, "tokens");
+        if (!ids.is_array()) throw ApiError(400, "tokens", "tokens: expected an array of token ids, got " + describe_value(ids));
+        std::vector<int32_t> v;
+        for (size_t i = 0; i < ids.size(); ++i) {
+            if (!ids[i].is_number_integer() || ids[i].get<int64_t>() < 0 || ids[i].get<int64_t>() >= tok.n_vocab())
+                throw ApiError(400, "tokens",
+                               fmt::format("tokens[{}]: {} is not a token id in [0, {})", i, describe_value(ids[i]), tok.n_vocab()));
+            v.push_back(ids[i].get<int32_t>());
+        }
+        return out.reply(200, kJson, dump_json(json{{"prompt", tok.decode(v)}}));
+    } catch (const ApiError& e) {
+        return error(api, e.status(), e.what(), e.param(), out);
+    }
 }
 
 void ApiRoutes::generate(Api api, const std::string& text, ResponseWriter& out) {

@@ -104,9 +104,7 @@ ApiRequest parse_completion_request(const json& body, const Tokenizer& tokenizer
     return r;
 }
 
-ApiRequest parse_chat_request(const json& body, const Tokenizer& tokenizer) {
-    ApiRequest r;
-    parse_common(body, r);
+std::string chat_prompt(const json& body, const Tokenizer& tokenizer) {
     const json& messages = required_field(body, "messages");
     if (!messages.is_array() || messages.empty())
         throw ApiError(400, "messages", "messages: expected a non-empty array, got " + describe_value(messages));
@@ -136,14 +134,18 @@ ApiRequest parse_chat_request(const json& body, const Tokenizer& tokenizer) {
             context[it.key()] = it.value();
         }
     }
-    std::string prompt;
     try {
-        prompt = render_chat(tokenizer, context);
+        return render_chat(tokenizer, context);
     } catch (const Error& e) {
         throw ApiError(400, "messages", std::string("messages: the model's chat template failed: ") + e.what());
     }
-    r.prompt_text = prompt;
-    r.gen.prompt = tokenizer.encode(prompt, /*add_special=*/false, /*parse_special=*/true);
+}
+
+ApiRequest parse_chat_request(const json& body, const Tokenizer& tokenizer) {
+    ApiRequest r;
+    parse_common(body, r);
+    r.prompt_text = chat_prompt(body, tokenizer);
+    r.gen.prompt = tokenizer.encode(r.prompt_text, /*add_special=*/false, /*parse_special=*/true);
     const int64_t max_tokens = find_field(body, "max_completion_tokens") != nullptr
                                    ? int_field(body, "max_completion_tokens", -1, 0, kMaxInt)
                                    : int_field(body, "max_tokens", -1, 0, kMaxInt);

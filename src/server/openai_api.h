@@ -12,6 +12,8 @@ namespace rf::server {
 
 ApiRequest parse_completion_request(const json& body, const Tokenizer& tokenizer);
 ApiRequest parse_chat_request(const json& body, const Tokenizer& tokenizer);
+// The prompt a chat request's messages render to with the model's chat template.
+std::string chat_prompt(const json& body, const Tokenizer& tokenizer);
 
 std::unique_ptr<ResponseFormatter> make_completion_formatter(const ApiRequest& request, ResponseContext context);
 std::unique_ptr<ResponseFormatter> make_chat_formatter(const ApiRequest& request, ResponseContext context);

@@ -17,6 +17,7 @@
 #include "server/api_routes.h"
 #include "server/http_server.h"
 #include "server/scheduler.h"
+#include "tokenizer/tokenizer.h"
 
 namespace rf::server {
 namespace {
@@ -305,6 +306,32 @@ TEST_F(ServerHttp, ModelsStatusAndTheApiKey) {
     EXPECT_EQ(post(port(), "/v1/messages", {{"max_tokens", 1}, {"messages", {{{"role", "user"}, {"content", "x"}}}}},
                    {{"x-api-key", "secret"}}).status, 200);
     EXPECT_EQ(send(port(), http::verb::get, "/health", "").status, 200);  // (open: a load balancer's probe)
+}
+
+// vLLM's /tokenize and /detokenize, Anthropic's /v1/messages/count_tokens: the same tokens the
+// generation endpoints feed.
+TEST_F(ServerHttp, TokenizeDetokenizeAndCountTokens) {
+    const Tokenizer& tok = model_->tokenizer();
+    const json t = post(port(), "/tokenize", {{"prompt", "The Python interpreter"}}).body_json();
+    const auto ids = tok.encode("The Python interpreter", true, true);
+    EXPECT_EQ(t["tokens"].get<std::vector<int32_t>>(), ids);
+    EXPECT_EQ(t["count"], ids.size());
+    EXPECT_EQ(t["max_model_len"], 256);
+    const json d = post(port(), "/detokenize", {{"tokens", ids}}).body_json();
+    EXPECT_EQ(d["prompt"], "The Python interpreter");
+    // chat messages: as many tokens as the chat completion reports for its prompt
+    const json msgs = json::array({{{"role", "user"}, {"content", "Hello"}}});
+    const json chat = post(port(), "/tokenize", {{"messages", msgs}}).body_json();
+    const json usage = post(port(), "/v1/chat/completions", {{"messages", msgs}, {"max_tokens", 1}}).body_json()["usage"];
+    EXPECT_EQ(chat["count"], usage["prompt_tokens"]);
+    const json count = post(port(), "/v1/messages/count_tokens", {{"messages", msgs}, {"system", "Be brief."}}).body_json();
+    const json msg = post(port(), "/v1/messages", {{"messages", msgs}, {"system", "Be brief."}, {"max_tokens", 1}}).body_json();
+    EXPECT_EQ(count["input_tokens"], msg["usage"]["input_tokens"]);
+    const Reply bad = post(port(), "/detokenize", {{"tokens", {1, -4}}});
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_NE(bad.body_json()["error"]["message"].get<std::string>().find("tokens[1]: -4 is not a token id"), std::string::npos)
+        << bad.body;
+    EXPECT_EQ(post(port(), "/tokenize", json::object()).status, 400);  // neither prompt nor messages
 }
 
 // Requests from several connections at once run in shared steps and each gets its own text (its
