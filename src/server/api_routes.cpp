@@ -44,6 +44,7 @@ void ApiRoutes::handle(const HttpRequestView& req, ResponseWriter& out) {
     static constexpr Route kRoutes[] = {{"/health", "GET"},
                                         {"/v1/models", "GET"},
                                         {"/status", "GET"},
+                                        {"/metrics", "GET"},
                                         {"/v1/completions", "POST"},
                                         {"/v1/chat/completions", "POST"},
                                         {"/v1/messages", "POST"},
@@ -61,6 +62,7 @@ void ApiRoutes::handle(const HttpRequestView& req, ResponseWriter& out) {
         if (path == "/health") return out.reply(200, kJson, dump_json(json{{"status", "ok"}}));
         if (path == "/v1/models") return out.reply(200, kJson, models_json());
         if (path == "/status") return out.reply(200, kJson, status_json());
+        if (path == "/metrics") return out.reply(200, "text/plain; version=0.0.4", metrics_text());
         if (path == "/v1/completions") return generate(Api::Completions, req.body, out);
         if (path == "/v1/chat/completions") return generate(Api::Chat, req.body, out);
         if (path == "/v1/messages") return generate(Api::Messages, req.body, out);
@@ -80,8 +82,36 @@ std::string ApiRoutes::models_json() {
     return dump_json(json{{"object", "list"}, {"data", json::array({model})}});
 }
 
+std::string ApiRoutes::metrics_text() {
+    const SchedulerStats s = scheduler_.current_stats();
+    std::string out;
+    auto metric = [&](const char* name, const char* type, const char* help, auto value, const std::string& labels = {}) {
+        if (out.find(std::string("# TYPE rocmforge:") + name + " ") == std::string::npos)
+            out += fmt::format("# HELP rocmforge:{} {}\n# TYPE rocmforge:{} {}\n", name, help, name, type);
+        out += fmt::format("rocmforge:{}{{model_name=\"{}\"{}}} {}\n", name, options_.model_name, labels, value);
+    };
+    metric("num_requests_running", "gauge", "Requests generating now.", s.running);
+    metric("num_requests_waiting", "gauge", "Requests queued for admission.", s.waiting);
+    const double used = s.kv_blocks_total > 0 ? 1.0 - static_cast<double>(s.kv_blocks_free) / s.kv_blocks_total : 0.0;
+    metric("kv_cache_usage_perc", "gauge", "Fraction of the KV cache's blocks in use (running and kept prefixes).", used);
+    metric("prompt_tokens_total", "counter", "Prompt tokens computed (those reused from the prefix cache not counted).",
+           s.prompt_tokens);
+    metric("generation_tokens_total", "counter", "Tokens sampled.", s.generated_tokens);
+    const FinishReason reasons[] = {FinishReason::Length, FinishReason::Stop, FinishReason::EndOfGeneration,
+                                    FinishReason::ContextFull, FinishReason::Cancelled};
+    for (FinishReason r : reasons)
+        metric("request_success_total", "counter", "Requests ended, by reason.", s.finished[static_cast<int>(r)],
+               fmt::format(",finished_reason=\"{}\"", finish_reason_name(r)));
+    metric("request_failure_total", "counter", "Requests ended by an error.", s.failed);
+    metric("prefix_cache_queries_total", "counter", "Admitted prompts looked up in the prefix cache.", s.prefix_cache.lookups);
+    metric("prefix_cache_hits_total", "counter", "Lookups that reused a kept prefix.", s.prefix_cache.hits);
+    metric("prefix_cache_reused_tokens_total", "counter", "Prompt tokens taken from kept prefixes.", s.prefix_cache.reused_tokens);
+    metric("engine_steps_total", "counter", "Forward steps run.", s.steps);
+    return out;
+}
+
 std::string ApiRoutes::status_json() {
-    const SchedulerStats s = scheduler_.stats();
+    const SchedulerStats s = scheduler_.current_stats();
     json j = {{"model", options_.model_name},
               {"description", model_.description()},
               {"backend", model_.backend().name()},

@@ -1,7 +1,7 @@
 // The server's endpoints: GET /health, GET /v1/models, GET /status (scheduler and memory:
 // weights, KV cache, and the GPU's VRAM on a GPU backend), POST /v1/completions,
 // /v1/chat/completions (OpenAI) and /v1/messages (Anthropic); POST /tokenize, /detokenize (vLLM's)
-// and /v1/messages/count_tokens (Anthropic's). A generation request is parsed,
+// and /v1/messages/count_tokens (Anthropic's); GET /metrics (Prometheus). A generation request is parsed,
 // queued on the scheduler and answered whole or streamed as it is generated; a client that goes
 // away cancels its request.
 #pragma once
@@ -39,6 +39,7 @@ private:
     void tokens(const std::string& path, const std::string& body, ResponseWriter& out);
     void error(Api api, int status, const std::string& message, const std::string& param, ResponseWriter& out);
     std::string status_json();
+    std::string metrics_text();  // Prometheus text format, vLLM's names where they exist
     std::string models_json();
 
     Scheduler& scheduler_;

@@ -46,6 +46,7 @@ Scheduler::Scheduler(Model& model, KvCache& kv, const Tokenizer& tokenizer, int3
     recurrent_ = c.n_attention_layers() != c.n_layer;
     gpu_ = dynamic_cast<GpuBackend*>(&model_.backend());
     stats_.kv_blocks_total = kv_.pool().n_blocks();
+    stats_.kv_blocks_free = kv_.n_free_blocks();
     // (a recurrent state cannot be cut back to a prefix: no cache for those models)
     if (!recurrent_ && options_.prefix_cache_entries > 0)
         cache_ = std::make_unique<PrefixCache>(kv_, options_.prefix_cache_entries);
@@ -104,6 +105,20 @@ SchedulerStats Scheduler::stats() const {
     return stats_;
 }
 
+SchedulerStats Scheduler::current_stats() {
+    call([this] { refresh_stats(); });
+    return stats();
+}
+
+void Scheduler::refresh_stats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stats_.running = static_cast<int32_t>(running_.size());
+    stats_.waiting = static_cast<int32_t>(queue_.size());
+    stats_.kv_blocks_reserved = reserved_blocks_;
+    stats_.kv_blocks_free = kv_.n_free_blocks();
+    if (cache_) stats_.prefix_cache = cache_->stats();
+}
+
 void Scheduler::run() {
     for (;;) {
         {
@@ -122,10 +137,7 @@ void Scheduler::run() {
             spdlog::error("server: scheduler step failed: {}", e.what());
             fail_running(e.what());
         }
-        std::lock_guard<std::mutex> lock(mutex_);
-        stats_.running = static_cast<int32_t>(running_.size());
-        stats_.waiting = static_cast<int32_t>(queue_.size());
-        stats_.kv_blocks_reserved = reserved_blocks_;
+        refresh_stats();
     }
     run_tasks();
     // Shutting down: nothing more runs; every open request hears so.
@@ -186,6 +198,8 @@ void Scheduler::fail(Request& r, const std::string& error) {
     release(r);  // (not kept by the prefix cache: its KV may be half written)
     r.done = true;
     r.stream->push(std::move(failed));
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++stats_.failed;
 }
 
 void Scheduler::fail_running(const std::string& error) {
@@ -372,6 +386,10 @@ void Scheduler::finish(Request& r, FinishReason reason, const std::string& stop_
     end.n_prompt = r.n_prompt();
     end.n_generated = r.n_generated;
     r.stream->push(std::move(end));
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++stats_.finished[static_cast<int>(reason)];
+    }
     release(r, /*keep=*/reason != FinishReason::Cancelled);
     r.done = true;
 }

@@ -45,6 +45,9 @@ struct SchedulerStats {
     int32_t max_batch_seqs = 0;    // the most sequences one step has held
     int32_t kv_blocks_total = 0;
     int32_t kv_blocks_reserved = 0;
+    int32_t kv_blocks_free = 0;      // (the prefix cache's kept sequences hold the others besides the running ones)
+    int64_t finished[5] = {};        // requests ended, by FinishReason (Length, Stop, EndOfGeneration, ContextFull, Cancelled)
+    int64_t failed = 0;              // requests ended by an error
     PrefixCacheStats prefix_cache;
 };
 
@@ -63,7 +66,9 @@ public:
     // an empty prompt, a token id out of range, a prompt + max_tokens above the context size,
     // a sampling parameter out of range.
     std::shared_ptr<RequestStream> submit(GenerationParams params);
-    SchedulerStats stats() const;
+    SchedulerStats stats() const;  // as of the end of the last step
+    // The figures as they are between two steps (waits for the step in progress).
+    SchedulerStats current_stats();
     // Runs fn on the scheduler's thread between two steps and waits for it (what must not race
     // with a step: device queries, model state); an exception fn throws comes back here.
     void call(const std::function<void()>& fn);
@@ -76,6 +81,7 @@ private:
     struct Request;
     void run();
     void run_tasks();
+    void refresh_stats();  // (scheduler thread)
     void admit();
     void drop_cancelled();
     // Ends a request (every running one) with a Failed event carrying `error`, its KV freed.

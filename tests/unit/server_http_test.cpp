@@ -334,6 +334,29 @@ TEST_F(ServerHttp, TokenizeDetokenizeAndCountTokens) {
     EXPECT_EQ(post(port(), "/tokenize", json::object()).status, 400);  // neither prompt nor messages
 }
 
+// GET /metrics: Prometheus text with the counters of what ran.
+TEST_F(ServerHttp, MetricsCountWhatRan) {
+    const std::string prompt = "Hello world, this is a test";
+    ASSERT_EQ(post(port(), "/v1/completions", {{"prompt", prompt}, {"max_tokens", 5}, {"temperature", 0}, {"ignore_eos", true}}).status,
+              200);
+    ASSERT_EQ(post(port(), "/v1/completions", {{"prompt", prompt}, {"max_tokens", 3}, {"stop", "zzzz"}, {"ignore_eos", true}}).status,
+              200);
+    const Reply m = send(port(), http::verb::get, "/metrics", "");
+    ASSERT_EQ(m.status, 200);
+    EXPECT_EQ(m.content_type.rfind("text/plain", 0), 0u) << m.content_type;
+    const auto value = [&](const std::string& series) {
+        const size_t at = m.body.find(series + " ");
+        if (at == std::string::npos) return -1.0;
+        return std::stod(m.body.substr(at + series.size() + 1));
+    };
+    EXPECT_EQ(value("rocmforge:generation_tokens_total{model_name=\"tiny\"}"), 8.0) << m.body;
+    EXPECT_EQ(value("rocmforge:request_success_total{model_name=\"tiny\",finished_reason=\"length\"}"), 2.0) << m.body;
+    EXPECT_EQ(value("rocmforge:num_requests_running{model_name=\"tiny\"}"), 0.0) << m.body;
+    EXPECT_GT(value("rocmforge:kv_cache_usage_perc{model_name=\"tiny\"}"), 0.0) << "(the kept prefixes hold blocks)";
+    EXPECT_EQ(value("rocmforge:prefix_cache_hits_total{model_name=\"tiny\"}"), 1.0) << m.body;
+    EXPECT_NE(m.body.find("# TYPE rocmforge:request_success_total counter"), std::string::npos);
+}
+
 // Requests from several connections at once run in shared steps and each gets its own text (its
 // first 8 tokens as when it runs alone: later, batched steps may round a near tie the other way;
 // server_scheduler_test.cpp).
