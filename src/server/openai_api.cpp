@@ -202,23 +202,50 @@ json usage(const StreamEvent& f) {
     return {{"prompt_tokens", f.n_prompt}, {"completion_tokens", f.n_generated}, {"total_tokens", f.n_prompt + f.n_generated}};
 }
 
-// What both OpenAI streams end with: after `last` (the chunk with the finish reason), the usage chunk
-// when stream_options.include_usage asked for it (`header` + no choices), then [DONE].
-std::string stream_tail(const std::string& last, json header, const StreamEvent& f, bool include_usage) {
-    std::string out = last;
-    if (include_usage) {
-        header["choices"] = json::array();
-        header["usage"] = usage(f);
-        out += sse(header);
-    }
-    return out + "data: [DONE]\n\n";
-}
-
-std::string openai_stream_error(const std::string& message) { return sse(openai_error_body(500, message, "")) + "data: [DONE]\n\n"; }
-
-class CompletionFormatter : public ResponseFormatter {
+// What both OpenAI formatters share: the response header, its one choice (`key`: "text", "delta" or
+// "message"), the stream's tail (the usage chunk when stream_options.include_usage asks, [DONE]) and
+// its error event.
+class OpenAiFormatter : public ResponseFormatter {
 public:
-    CompletionFormatter(const ApiRequest& r, ResponseContext c) : req_(r), ctx_(std::move(c)) {}
+    std::string stream_error(const std::string& message) override {
+        return sse(openai_error_body(500, message, "")) + "data: [DONE]\n\n";
+    }
+
+protected:
+    OpenAiFormatter(const ApiRequest& r, ResponseContext c) : req_(r), ctx_(std::move(c)) {}
+    json header(const char* object) const {
+        return {{"id", ctx_.id}, {"object", object}, {"created", ctx_.created}, {"model", ctx_.model}};
+    }
+    json with_choice(const char* object, const char* key, json value, json logprobs, const char* finish) const {
+        json j = header(object);
+        j["choices"] = json::array({json{{"index", 0},
+                                         {key, std::move(value)},
+                                         {"logprobs", std::move(logprobs)},
+                                         {"finish_reason", finish ? json(finish) : json(nullptr)}}});
+        return j;
+    }
+    // `last`: the chunk with the finish reason; `object`: the chunks' object name
+    std::string stream_tail(const json& last, const char* object, const StreamEvent& f) const {
+        std::string out = sse(last);
+        if (req_.include_usage) {
+            json u = header(object);
+            u["choices"] = json::array();
+            u["usage"] = usage(f);
+            out += sse(u);
+        }
+        return out + "data: [DONE]\n\n";
+    }
+    json whole(json j, const StreamEvent& f) const {
+        j["usage"] = usage(f);
+        return j;
+    }
+    ApiRequest req_;
+    ResponseContext ctx_;
+};
+
+class CompletionFormatter : public OpenAiFormatter {
+public:
+    CompletionFormatter(const ApiRequest& r, ResponseContext c) : OpenAiFormatter(r, std::move(c)) {}
 
     std::string stream_begin() override { return req_.echo ? sse(chunk(req_.prompt_text, nullptr, nullptr)) : ""; }
     std::string stream_text(const StreamEvent& ev) override {
@@ -227,41 +254,27 @@ public:
         return sse(chunk(ev.text, lp, nullptr));
     }
     std::string stream_end(const StreamEvent& f) override {
-        return stream_tail(sse(chunk("", nullptr, openai_finish_reason(f.finish))), header(), f, req_.include_usage);
+        return stream_tail(chunk("", nullptr, openai_finish_reason(f.finish)), kObject, f);
     }
-    std::string stream_error(const std::string& message) override { return openai_stream_error(message); }
     json body(const std::string& text, const std::vector<TokenOut>& tokens, const StreamEvent& f) override {
-        json j = header();
         size_t offset = req_.echo ? req_.prompt_text.size() : 0;
-        json choice = {{"index", 0},
-                       {"text", (req_.echo ? req_.prompt_text : std::string()) + text},
-                       {"logprobs", req_.n_logprobs >= 0 ? completion_logprobs(tokens, *ctx_.tokenizer, offset) : json(nullptr)},
-                       {"finish_reason", openai_finish_reason(f.finish)}};
-        j["choices"] = json::array({choice});
-        j["usage"] = usage(f);
-        return j;
+        json lp = req_.n_logprobs >= 0 ? completion_logprobs(tokens, *ctx_.tokenizer, offset) : json(nullptr);
+        return whole(with_choice(kObject, "text", (req_.echo ? req_.prompt_text : std::string()) + text, lp,
+                                 openai_finish_reason(f.finish)),
+                     f);
     }
 
 private:
-    json header() const {
-        return {{"id", ctx_.id}, {"object", "text_completion"}, {"created", ctx_.created}, {"model", ctx_.model}};
-    }
+    static constexpr const char* kObject = "text_completion";  // (whole responses and chunks alike)
     json chunk(const std::string& text, const json& logprobs, const char* finish) const {
-        json j = header();
-        j["choices"] = json::array({json{{"index", 0},
-                                         {"text", text},
-                                         {"logprobs", logprobs},
-                                         {"finish_reason", finish ? json(finish) : json(nullptr)}}});
-        return j;
+        return with_choice(kObject, "text", text, logprobs, finish);
     }
-    ApiRequest req_;
-    ResponseContext ctx_;
-    size_t offset_ = 0;
+    size_t offset_ = 0;  // text_offset of the next streamed token
 };
 
-class ChatFormatter : public ResponseFormatter {
+class ChatFormatter : public OpenAiFormatter {
 public:
-    ChatFormatter(const ApiRequest& r, ResponseContext c) : req_(r), ctx_(std::move(c)) {}
+    ChatFormatter(const ApiRequest& r, ResponseContext c) : OpenAiFormatter(r, std::move(c)) {}
 
     std::string stream_begin() override { return sse(chunk({{"role", "assistant"}, {"content", ""}}, nullptr, nullptr)); }
     std::string stream_text(const StreamEvent& ev) override {
@@ -270,35 +283,20 @@ public:
         return sse(chunk({{"content", ev.text}}, lp, nullptr));
     }
     std::string stream_end(const StreamEvent& f) override {
-        return stream_tail(sse(chunk(json::object(), nullptr, openai_finish_reason(f.finish))), header("chat.completion.chunk"), f,
-                           req_.include_usage);
+        return stream_tail(chunk(json::object(), nullptr, openai_finish_reason(f.finish)), kChunk, f);
     }
-    std::string stream_error(const std::string& message) override { return openai_stream_error(message); }
     json body(const std::string& text, const std::vector<TokenOut>& tokens, const StreamEvent& f) override {
-        json j = header("chat.completion");
-        json choice = {{"index", 0},
-                       {"message", {{"role", "assistant"}, {"content", text}}},
-                       {"logprobs", req_.n_logprobs >= 0 ? chat_logprobs(tokens, *ctx_.tokenizer) : json(nullptr)},
-                       {"finish_reason", openai_finish_reason(f.finish)}};
-        j["choices"] = json::array({choice});
-        j["usage"] = usage(f);
-        return j;
+        json lp = req_.n_logprobs >= 0 ? chat_logprobs(tokens, *ctx_.tokenizer) : json(nullptr);
+        return whole(with_choice("chat.completion", "message", {{"role", "assistant"}, {"content", text}}, lp,
+                                 openai_finish_reason(f.finish)),
+                     f);
     }
 
 private:
-    json header(const char* object) const {
-        return {{"id", ctx_.id}, {"object", object}, {"created", ctx_.created}, {"model", ctx_.model}};
-    }
+    static constexpr const char* kChunk = "chat.completion.chunk";
     json chunk(const json& delta, const json& logprobs, const char* finish) const {
-        json j = header("chat.completion.chunk");
-        j["choices"] = json::array({json{{"index", 0},
-                                         {"delta", delta},
-                                         {"logprobs", logprobs},
-                                         {"finish_reason", finish ? json(finish) : json(nullptr)}}});
-        return j;
+        return with_choice(kChunk, "delta", delta, logprobs, finish);
     }
-    ApiRequest req_;
-    ResponseContext ctx_;
 };
 
 }  // namespace
