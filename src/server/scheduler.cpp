@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "engine/device_sampling.h"
 #include "engine/stop_matcher.h"
+#include "kv/step_builder.h"
 #include "tokenizer/detokenizer.h"
 
 namespace rf::server {
@@ -262,19 +263,10 @@ void Scheduler::step() {
         const int32_t n = decode ? 1 : std::min(r.n_prompt() - r.n_fed, room);
         if (n <= 0) return;
         reserve(r.seq, n);
-        const int32_t first = plan.n_tokens();
-        const int32_t seq_index = static_cast<int32_t>(plan.seqs.size());
-        for (int32_t i = 0; i < n; ++i) {
-            plan.tokens.push_back(decode ? r.pending : r.params.prompt[static_cast<size_t>(r.n_fed + i)]);
-            plan.positions.push_back(r.n_fed + i);
-            plan.token_seq.push_back(seq_index);
-        }
-        kv.append_slots(r.seq, n, plan.kv_slots);
-        plan.seqs.push_back(SeqStep{first, n, r.n_fed, kv.block_table(r.seq), r.seq});
-        if (decode || r.n_fed + n == r.n_prompt()) {
-            plan.output_rows.push_back(first + n - 1);
-            outputs.push_back(&r);
-        }
+        const bool output = decode || r.n_fed + n == r.n_prompt();
+        if (decode) append_to_step(plan, kv, r.seq, std::span<const int32_t>(&r.pending, 1), output);
+        else append_to_step(plan, kv, r.seq, std::span<const int32_t>(r.params.prompt).subspan(static_cast<size_t>(r.n_fed), static_cast<size_t>(n)), output);
+        if (output) outputs.push_back(&r);
         members.emplace_back(&r, n);
         room -= n;
     };

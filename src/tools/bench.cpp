@@ -25,6 +25,7 @@
 #include "core/error.h"
 #include "engine/generator.h"
 #include "engine/session.h"
+#include "kv/step_builder.h"
 #include "formats/gguf/gguf_file.h"
 #include "kv/kv_cache.h"
 #include "model/model.h"
@@ -164,19 +165,8 @@ FeedTiming time_batched_decode(Model& model, KvCache& kv, int n_seqs, const std:
                     std::vector<float>* logits) {
         StepPlan plan;
         for (const auto& [seq, toks] : feeds) {
-            const int32_t n = static_cast<int32_t>(toks.size());
-            const int32_t n_past = kv.seq_length(seq);
-            RF_CHECK(kv.reserve(seq, n), "bench: the KV cache is full ({} sequences)", n_seqs);
-            const int32_t first = plan.n_tokens();
-            const int32_t index = static_cast<int32_t>(plan.seqs.size());
-            for (int32_t i = 0; i < n; ++i) {
-                plan.tokens.push_back(toks[static_cast<size_t>(i)]);
-                plan.positions.push_back(n_past + i);
-                plan.token_seq.push_back(index);
-            }
-            kv.append_slots(seq, n, plan.kv_slots);
-            plan.seqs.push_back(SeqStep{first, n, n_past, kv.block_table(seq), seq});
-            if (want_logits) plan.output_rows.push_back(first + n - 1);
+            RF_CHECK(kv.reserve(seq, static_cast<int32_t>(toks.size())), "bench: the KV cache is full ({} sequences)", n_seqs);
+            append_to_step(plan, kv, seq, toks, want_logits);
         }
         if (logits) logits->resize(plan.output_rows.size() * static_cast<size_t>(n_vocab));
         model.forward(plan, kv, logits && !gpu ? logits->data() : nullptr);
