@@ -18,6 +18,10 @@
 //       --trace 1: the phases of the first decode attentions (AttnTrace); --trace 2: the whole step's
 //       timeline per class of launch from every kernel's own stamps (a build configured with
 //       -DROCMFORGE_GPU_STEP_TRACE=ON; step_trace.cuh), --trace 3: and every launch of one step.
+//   rocmforge_gpu_bench matvecn [--types q4_0,...] [--tokens 2,4,8] [--reps N]
+//       the batched-decode products (one token per sequence) on the 7b shapes: the many-token (dp4a)
+//       kernel and, where it takes the type, the int8-mma kernel with 4 and 8 warps per block (SwiGLU:
+//       4), plain and SwiGLU (gate + up 18944 x 3584), microseconds and GB/s of weights.
 //   rocmforge_gpu_bench barrier
 //       the cost of a kernel boundary in a graph of dependent empty kernels, with and without programmatic
 //       dependent launch (launch_chain_probe.cuh), and of a device-wide barrier (grid_barrier_probe.cuh),
@@ -81,6 +85,7 @@ struct Args {
                     // 2 = the step timeline (step_trace.cuh), 3 = and one step's every launch
     int layers = 0;  // step: > 0 overrides the model's layer count (per-layer vs per-step costs from two counts)
     std::string out_type;  // step: the output matrix's type (default: --type), e.g. q8_0 / q6_K as the engine's files
+    std::vector<int> tokens = {2, 4, 8};  // matvecn: tokens per launch
 };
 
 Args parse(int argc, char** argv) {
@@ -102,6 +107,7 @@ Args parse(int argc, char** argv) {
         else if (k == "--trace") a.trace = std::stoi(v);
         else if (k == "--layers") a.layers = std::stoi(v);
         else if (k == "--out-type") a.out_type = v;
+        else if (k == "--tokens") a.tokens = bench::split_ints(v);
         else fail("gpu_bench: unknown option {}", k);
     }
     return a;
@@ -302,6 +308,110 @@ int run_matvec(const Args& args) {
             be->release(x);
             be->release(y);
             be->release(xq);
+            for (const Weight& w : ws) be->release(const_cast<void*>(w.data));
+        }
+    }
+    return 0;
+}
+
+// The batched-decode products: N tokens through one 7b-shaped matrix (or gate + up with SwiGLU).
+int run_matvecn(const Args& args) {
+    BenchDevice dev;
+    GpuBackend* be = dev.be.get();
+    const GpuDeviceInfo& info = dev.info;
+    cudaStream_t stream = dev.stream;
+    fmt::print("device: {} ({} SMs); batched-decode products, weights rotated through copies of >= 400 MB\n", info.name,
+               info.multiprocessors);
+    std::vector<std::string> names = args.types;
+    if (names.empty()) names = {"q4_0", "q8_0", "q4_K", "q6_K"};
+    struct Shape {
+        int64_t rows, cols;
+        bool swiglu;
+    };
+    const Shape shapes[] = {{3584, 3584, false}, {4608, 3584, false}, {3584, 18944, false}, {18944, 3584, true}};
+    cudaEvent_t e0, e1;
+    RF_GPU_CHECK(cudaEventCreate(&e0));
+    RF_GPU_CHECK(cudaEventCreate(&e1));
+    fmt::print("{:<6} {:>14} {:>4} {:>8}  {:>9} {:>9} {:>9}  {:>7}\n", "type", "shape", "tok", "MB", "dp4a us",
+               "mma4 us", "mma8 us", "GB/s");
+    for (const std::string& nm : names) {
+        const auto t = parse_tensor_type(nm);
+        if (!t) fail("gpu_bench: unknown type {}", nm);
+        for (const Shape& sh : shapes) {
+            const int64_t rows = sh.rows, cols = sh.cols;
+            const int n_mats = sh.swiglu ? 2 : 1;
+            const auto host = random_weight(*t, rows, cols, static_cast<uint64_t>(rows * 31 + cols));
+            const size_t bytes = host.size() * static_cast<size_t>(n_mats);
+            const int copies = static_cast<int>(std::clamp<size_t>((400u << 20) / bytes + 1, 1, 16)) * n_mats;
+            std::vector<Weight> ws;
+            for (int c = 0; c < copies; ++c) ws.push_back(be->load_weight(*t, cols, rows, 1, host.data()));
+            for (int n : args.tokens) {
+                std::vector<float> xh(static_cast<size_t>(cols * n));
+                std::mt19937 rng(1);
+                std::normal_distribution<float> nd;
+                for (auto& v : xh) v = nd(rng);
+                auto* x = static_cast<float*>(be->alloc(xh.size() * 4));
+                be->upload(x, xh.data(), xh.size() * 4);
+                const size_t ybytes = static_cast<size_t>(rows * n) * 4;
+                float* y[3] = {static_cast<float*>(be->alloc(ybytes)), static_cast<float*>(be->alloc(ybytes)),
+                               static_cast<float*>(be->alloc(ybytes))};
+                const size_t q8 = gpu::align_up(static_cast<size_t>(cols * n), 16);
+                auto* xq = static_cast<int8_t*>(be->alloc(q8 + static_cast<size_t>(cols / 32 * n) * 8));
+                auto* xds = reinterpret_cast<float2*>(xq + q8);
+                gpu::Launcher l(gpu::Launcher::Mode::Launch, stream);
+                gpu::launch_quantize_q8_1(l, x, n, cols, xq, xds);
+                auto args_for = [&](int i) {
+                    gpu::MatvecArgs a = gpu::zeroed<gpu::MatvecArgs>();
+                    const int c0 = (i * n_mats) % copies;
+                    for (int m = 0; m < n_mats; ++m) {
+                        a.m[m] = gpu::qmatrix(*t, ws[static_cast<size_t>((c0 + m) % copies)].data, rows, cols);
+                        a.ldy[m] = rows;
+                        a.y[m] = y[m];
+                    }
+                    if (sh.swiglu) {
+                        a.y[2] = y[2];
+                        a.ldy[2] = rows;
+                        a.epilogue = static_cast<int32_t>(gpu::MatvecEpilogue::SwiGlu);
+                    }
+                    a.row_end[0] = a.row_end[1] = a.row_end[2] = rows;
+                    a.total_rows = rows;
+                    a.n_tok = n;
+                    a.n_mats = n_mats;
+                    a.x = xq;
+                    a.xds = xds;
+                    a.x_stride = cols;
+                    return a;
+                };
+                const gpu::MatvecConfig chosen = gpu::choose_matvec_config(*t, rows, cols, info.multiprocessors);
+                const double dp4a = median_launch_us(stream, e0, e1, args.reps, [&](int i) {
+                    gpu::MatvecArgs a = args_for(i);
+                    a.warps_per_row = chosen.warps_per_row;
+                    gpu::launch_matvec_q(l, *t, a, chosen);
+                });
+                double mma[2] = {0, 0};
+                for (int w = 0; w < 2 && gpu::matvec_mma_supports(*t, n, cols); ++w) {
+                    if (w == 1 && sh.swiglu) break;
+                    gpu::MatvecConfig c = chosen;
+                    c.mma = true;
+                    mma[w] = median_launch_us(stream, e0, e1, args.reps, [&](int i) {
+                        gpu::MatvecArgs a = args_for(i);
+                        a.warps_per_row = c.warps_per_row;
+                        a.mma_warps = w == 0 ? 4 : 8;
+                        gpu::launch_matvec_q(l, *t, a, c);
+                    });
+                }
+                double best = dp4a;
+                for (double m : mma)
+                    if (m > 0) best = std::min(best, m);
+                auto col = [](double v) { return v > 0 ? fmt::format("{:.2f}", v) : std::string("-"); };
+                fmt::print("{:<6} {:>14} {:>4} {:>8.2f}  {:>9.2f} {:>9} {:>9}  {:>7.0f}\n", nm,
+                           fmt::format("{}x{}{}", rows, cols, sh.swiglu ? " x2" : ""), n, bytes / 1e6, dp4a, col(mma[0]),
+                           col(mma[1]), static_cast<double>(bytes) / (best * 1e-6) / 1e9);
+                std::fflush(stdout);
+                be->release(x);
+                for (float* p : y) be->release(p);
+                be->release(xq);
+            }
             for (const Weight& w : ws) be->release(const_cast<void*>(w.data));
         }
     }
@@ -708,11 +818,12 @@ int main(int argc, char** argv) {
     try {
         const rf::Args args = rf::parse(argc, argv);
         if (args.mode == "matvec") return rf::run_matvec(args);
+        if (args.mode == "matvecn") return rf::run_matvecn(args);
         if (args.mode == "step") return rf::run_step(args);
         if (args.mode == "barrier") return rf::run_barrier(args);
         if (args.mode == "layout") return rf::run_layout(args);
         if (args.mode == "colsplit") return rf::run_colsplit(args);
-        std::fprintf(stderr, "usage: rocmforge_gpu_bench matvec|step|barrier|layout|colsplit [options]\n");
+        std::fprintf(stderr, "usage: rocmforge_gpu_bench matvec|matvecn|step|barrier|layout|colsplit [options]\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

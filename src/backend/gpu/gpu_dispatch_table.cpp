@@ -20,10 +20,13 @@ DispatchTable nvidia_mma(const char* arch) {
     t.flash_min_tokens_per_seq = 16;
     t.blas_chunk_bytes = size_t{256} << 20;
     t.decode_attention_mma = true;  // H100: docs/gpu_notes.md, fifth pass
-    // The int8-mma matvec for batched decode (matvec_mma.cu), 5-16 tokens: H100, bench --parallel,
+    // The int8-mma matvec for batched decode (matvec_mma.cu), 4-16 tokens: H100, bench --parallel,
     // against the tiled GEMM there (x8: 7b q4_0 1,634 vs 1,247 tok/s, q8_0 1,396 vs 1,193, 0.5b 4,653
-    // vs 4,437; x16: 7b q4_0 2,702 vs 2,246, q8_0 2,602 vs 2,122, 0.5b 7,995 vs 7,183); at 2-4 tokens
-    // the dp4a matvec is as fast or faster (x2: 7b q4_0 450 vs 673).
+    // vs 4,437; x16: 7b q4_0 2,702 vs 2,246, q8_0 2,602 vs 2,122, 0.5b 7,995 vs 7,183); at 2 tokens
+    // the dp4a matvec is faster (x2: 7b q4_0 450 vs 673); with the scales staged (thirty-second
+    // session) 4 tokens went to it too (x4: 7b q4_0 871.5 -> 1,068.4, q8_0 789.5 -> 845.9, 0.5b
+    // 2,864.7 -> 3,028.0; x3 within the spread, kept on the dp4a matvec).
+    t.matvec_mma_min_tokens = 4;
     t.matvec_mma_max_tokens = 16;
     return t;
 }
@@ -80,6 +83,8 @@ DispatchTable active_dispatch_table(const std::string& arch) {
     if (matvec_max > 0) t.matvec_max_tokens = matvec_max;
     static const int mma_max = env_int("RF_GPU_MATVEC_MMA_MAX_TOKENS", 0, 16, -1);  // the int8-mma matvec (matvec_mma.cu)
     if (mma_max >= 0 && t.gemm_compute == GemmCompute::Mma) t.matvec_mma_max_tokens = mma_max;
+    static const int mma_min = env_int("RF_GPU_MATVEC_MMA_MIN_TOKENS", 2, 16, 0);
+    if (mma_min > 0) t.matvec_mma_min_tokens = mma_min;
     return t;
 }
 

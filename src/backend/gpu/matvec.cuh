@@ -111,6 +111,8 @@ struct MatvecArgs {
     int32_t norm_late_scale;            // RmsNorm prologue: x * w quantized before its factor 1 / rms is
                                         // known, the results multiplied by it (norm_out, norm_xq, norm_xds
                                         // not written; matvec1_kernel.cuh)
+    int32_t mma_warps;                  // int8-mma matvec: warps per block, each a slice of the rows' blocks
+                                        // (4 or 8; 0: by shape, matvec_mma.cu)
 };
 
 struct MatvecConfig {

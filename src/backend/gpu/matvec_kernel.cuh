@@ -282,6 +282,9 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
         // requested before the wait delay the previous kernel's last loads and its completion.)
         int u = lane + sub * RF_WARP_SIZE;
         typename Policy::W w0[NR], w1[NR];
+        // Several tokens: each token's x units loaded once for all NR rows (SwiGLU: gate and up), the
+        // sums as in the per-row dot products below (the same bits).
+        constexpr bool kShareX = Policy::kHasXU && TT > 1;
         auto load2_part = [&](int at, int k0, int k1) {
 #pragma unroll
             for (int rr = 0; rr < NR; ++rr) {
@@ -303,9 +306,17 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
 #pragma unroll
             for (int t = 0; t < TT; ++t) {
                 if (tok0 + t >= a.n_tok) break;
+                if constexpr (kShareX) {
+                    const auto x0 = Policy::load_xu(xp[t], u);
+                    const auto x1 = Policy::load_xu(xp[t], u + stride);
 #pragma unroll
-                for (int rr = 0; rr < NR; ++rr)
-                    if (ok[rr]) acc[rr][t] += Policy::dot(w0[rr], xp[t], u) + Policy::dot(w1[rr], xp[t], u + stride);
+                    for (int rr = 0; rr < NR; ++rr)
+                        if (ok[rr]) acc[rr][t] += Policy::dot_xu(w0[rr], x0, u) + Policy::dot_xu(w1[rr], x1, u + stride);
+                } else {
+#pragma unroll
+                    for (int rr = 0; rr < NR; ++rr)
+                        if (ok[rr]) acc[rr][t] += Policy::dot(w0[rr], xp[t], u) + Policy::dot(w1[rr], xp[t], u + stride);
+                }
             }
             load2(u + 2 * stride);
         }
@@ -313,9 +324,16 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
 #pragma unroll
             for (int t = 0; t < TT; ++t) {
                 if (tok0 + t >= a.n_tok) break;
+                if constexpr (kShareX) {
+                    const auto x0 = Policy::load_xu(xp[t], u);
 #pragma unroll
-                for (int rr = 0; rr < NR; ++rr)
-                    if (ok[rr]) acc[rr][t] += Policy::dot(w0[rr], xp[t], u);
+                    for (int rr = 0; rr < NR; ++rr)
+                        if (ok[rr]) acc[rr][t] += Policy::dot_xu(w0[rr], x0, u);
+                } else {
+#pragma unroll
+                    for (int rr = 0; rr < NR; ++rr)
+                        if (ok[rr]) acc[rr][t] += Policy::dot(w0[rr], xp[t], u);
+                }
             }
         }
     }

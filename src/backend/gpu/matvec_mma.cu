@@ -10,21 +10,24 @@
 // at columns 4t..4t+3 (regs 0, 1) and 16+4t.. (regs 2, 3); B's token g at rows 4t.. and 16+4t..;
 // C's rows g, g + 8 at tokens 2t, 2t + 1.
 //
-// Block: 4 warps over one tile of 16 rows (SwiGLU: 16 gate rows and the same 16 up rows), each
-// warp a slice of the row's blocks, streamed through its own two shared-memory stages of 8 blocks
-// (16-byte asynchronous copies of the rows' codes, the tokens' codes and scales; the weights' f16
-// scales read directly); the slices' partial sums meet in shared memory and warp 0 writes the
-// epilogue (bias, residual add, SwiGLU) as the matvec kernel does.
+// Block: W warps (4, or 8 for Q4_0 where the row tiles are few: launch_mma) over one tile of 16 rows
+// (SwiGLU: 16 gate rows and the same 16 up rows), each warp a slice of the row's blocks, streamed
+// through its own two shared-memory stages of 8 blocks (16-byte asynchronous copies of the rows'
+// codes and f16 scales, the tokens' codes and scales; rows of a block count that is not a multiple
+// of 8 read their scales directly); the slices' partial sums meet in shared memory and warp 0 writes
+// the epilogue (bias, residual add, SwiGLU) as the matvec kernel does.
 #include <algorithm>
 
 #include "backend/gpu/gemm_mma.cuh"
 #include "backend/gpu/gpu_common.cuh"
+#include "backend/gpu/gpu_errors.h"
 #include "backend/gpu/matvec.cuh"
 
 namespace rf::gpu {
 namespace {
 
-constexpr int kMmaWarps = 4;
+constexpr int kMmaWarps = 4;      // warps per block, by default
+constexpr int kMmaWideWarps = 8;  // ... where the launch has fewer than two row tiles per SM
 constexpr int kMmaMaxTokens = 16;  // two n = 8 tiles
 constexpr int kMmaChunk = 8;       // 32-weight blocks per stage
 
@@ -82,7 +85,8 @@ struct MmaRow {
 }
 
 // Shared memory of one warp's stage: the A rows (padded by 16 bytes: rows g = 0..7 then fall in
-// different banks), the tokens' q8_1 codes (padded likewise) and their (d, d * sum) pairs.
+// different banks), the tokens' q8_1 codes (padded likewise), their (d, d * sum) pairs, and the
+// rows' f16 scales (NT x 16 rows x 8 blocks).
 template <TensorType T, int NT, int NN>
 struct MmaStage {
     static constexpr int TOK = 8 * NN;  // tokens of the launch's tiles
@@ -92,12 +96,13 @@ struct MmaStage {
     static constexpr int A_BYTES = NT * 16 * ROWB;
     static constexpr int X_BYTES = TOK * XROW;
     static constexpr int DX_BYTES = TOK * kMmaChunk * 8;
-    static constexpr int BYTES = A_BYTES + X_BYTES + DX_BYTES;
+    static constexpr int D_BYTES = NT * 16 * kMmaChunk * 2;
+    static constexpr int BYTES = A_BYTES + X_BYTES + DX_BYTES + D_BYTES;
 };
 
-// NN: n-tiles of 8 tokens (1: up to 8 tokens, 2: up to 16).
-template <TensorType T, bool SWIGLU, int NN>
-__global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const MatvecArgs a) {
+// NN: n-tiles of 8 tokens (1: up to 8 tokens, 2: up to 16); W: warps per block.
+template <TensorType T, bool SWIGLU, int NN, int W>
+__global__ void __launch_bounds__(W * 32) matvec_mma_kernel(const MatvecArgs a) {
 #if RF_MMA_S8  // (elsewhere, HIP and NVIDIA before sm_80, an empty kernel: the dispatch table never picks it there)
     constexpr int NT = SWIGLU ? 2 : 1;  // tiles: the rows (plain), or gate and up rows
     using S = MmaStage<T, NT, NN>;
@@ -120,7 +125,9 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
     RF_PDL_ENTRY();
     // chunks of kMmaChunk blocks; warp w takes a contiguous range of them
     const int64_t n_chunks = (n_blocks + kMmaChunk - 1) / kMmaChunk;
-    const int64_t per_warp = (n_chunks + kMmaWarps - 1) / kMmaWarps;
+    const int64_t per_warp = (n_chunks + W - 1) / W;
+    // the rows' scales by the stages' copies where each chunk's 8 scales of a row are 16 aligned bytes
+    const bool d_staged = n_blocks % kMmaChunk == 0;
     const int64_t c_begin = warp * per_warp, c_end = min(n_chunks, c_begin + per_warp);
 
     auto issue = [&](int64_t c, uint8_t* st) {
@@ -145,6 +152,12 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
             const bool ok = tok < a.n_tok && (q * 16) / 32 < valid;
             const int8_t* src = static_cast<const int8_t*>(a.x) + static_cast<int64_t>(ok ? tok : 0) * a.x_stride + b0 * 32 + q * 16;
             cp_async16(smem_addr(st + S::A_BYTES + tok * S::XROW + q * 16), ok ? src : a.x, ok ? 16 : 0);
+        }
+        // D: NT x 16 rows x kMmaChunk f16 scales, a row's 16 bytes per lane (a chunk is whole here)
+        if (d_staged && lane < NT * 16) {
+            const int k = lane / 16, r = lane % 16;
+            const MmaRow rr = mma_row(a, row0 + r, SWIGLU ? k : -1, QB);
+            cp_async16(smem_addr(st + S::A_BYTES + S::X_BYTES + S::DX_BYTES + lane * kMmaChunk * 2), rr.d + b0 * 2);
         }
         // DX: 8 tokens x kMmaChunk float2 (16 bytes = 2 blocks)
         constexpr int DP = kMmaChunk * 8 / 16;
@@ -177,6 +190,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
         const int valid = static_cast<int>(min(static_cast<int64_t>(kMmaChunk), n_blocks - b0));
         const uint8_t* xs_s = st + S::A_BYTES;
         const float* dx_s = reinterpret_cast<const float*>(st + S::A_BYTES + S::X_BYTES);
+        const uint16_t* d_s = reinterpret_cast<const uint16_t*>(st + S::A_BYTES + S::X_BYTES + S::DX_BYTES);
 #pragma unroll
         for (int j = 0; j < kMmaChunk; ++j) {
             if (j >= valid) break;
@@ -207,8 +221,10 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
                     w[2] = *reinterpret_cast<const uint32_t*>(as + g * S::ROWB + 16);
                     w[3] = *reinterpret_cast<const uint32_t*>(as + (g + 8) * S::ROWB + 16);
                 }
-                const float d_lo = half_to_float(static_cast<uint16_t>(load_u16(lo[k].d + (b0 + j) * 2)));
-                const float d_hi = half_to_float(static_cast<uint16_t>(load_u16(hi[k].d + (b0 + j) * 2)));
+                const float d_lo = half_to_float(d_staged ? d_s[(k * 16 + g) * kMmaChunk + j]
+                                                          : static_cast<uint16_t>(load_u16(lo[k].d + (b0 + j) * 2)));
+                const float d_hi = half_to_float(d_staged ? d_s[(k * 16 + g + 8) * kMmaChunk + j]
+                                                          : static_cast<uint16_t>(load_u16(hi[k].d + (b0 + j) * 2)));
 #pragma unroll
                 for (int n = 0; n < NN; ++n) {
                     int cc[4] = {0, 0, 0, 0};
@@ -225,7 +241,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
 
     // the warps' slices summed in warp order (the stages are free: reuse their memory)
     __syncthreads();
-    float* part = reinterpret_cast<float*>(smem);  // [kMmaWarps][NT * NN * 4][32]
+    float* part = reinterpret_cast<float*>(smem);  // [W][NT * NN * 4][32]
     constexpr int V = NT * NN * 4;
 #pragma unroll
     for (int k = 0; k < NT; ++k)
@@ -242,7 +258,7 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
                 float sum = part[((k * NN + n) * 4 + i) * 32 + lane];
-                for (int w = 1; w < kMmaWarps; ++w) sum += part[(w * V + (k * NN + n) * 4 + i) * 32 + lane];
+                for (int w = 1; w < W; ++w) sum += part[(w * V + (k * NN + n) * 4 + i) * 32 + lane];
                 acc[k][n][i] = sum;
             }
     // C position i of n-tile n: row lo (i < 2) or hi, token 8n + 2t (even i) or 8n + 2t + 1
@@ -278,13 +294,46 @@ __global__ void __launch_bounds__(kMmaWarps * 32) matvec_mma_kernel(const Matvec
 #endif
 }
 
-template <TensorType T, bool SWIGLU, int NN>
-void launch_mma(Launcher& l, const MatvecArgs& a) {
+template <TensorType T, bool SWIGLU, int NN, int W>
+void launch_mma_warps(Launcher& l, const MatvecArgs& a) {
     constexpr int NT = SWIGLU ? 2 : 1;
     using S = MmaStage<T, NT, NN>;
-    const size_t smem = std::max<size_t>(static_cast<size_t>(kMmaWarps) * 2 * S::BYTES,
-                                         static_cast<size_t>(kMmaWarps) * NT * NN * 4 * 32 * sizeof(float));
-    l.launch_large_smem(matvec_mma_kernel<T, SWIGLU, NN>, dim3(ceil_div(a.total_rows, 16)), dim3(kMmaWarps * 32), smem, a);
+    const size_t smem = std::max<size_t>(static_cast<size_t>(W) * 2 * S::BYTES, static_cast<size_t>(W) * NT * NN * 4 * 32 * sizeof(float));
+    l.launch_large_smem(matvec_mma_kernel<T, SWIGLU, NN, W>, dim3(ceil_div(a.total_rows, 16)), dim3(W * 32), smem, a);
+}
+
+// The device's SMs (one device per process).
+int mma_device_sms() {
+    static const int n = [] {
+        int dev = 0, n_sm = 0;
+        RF_GPU_CALL(cudaGetDevice(&dev));
+        RF_GPU_CALL(cudaDeviceGetAttribute(&n_sm, cudaDevAttrMultiProcessorCount, dev));
+        return std::max(1, n_sm);
+    }();
+    return n;
+}
+
+// Warps per block: a.mma_warps, else by shape. 8 for Q4_0 where the row tiles are fewer than two per
+// SM and a warp's slice is short (one n-tile, or fewer tiles than SMs): the 7b q4_0 down projection
+// (224 tiles of 592 blocks) at 8 tokens 32.3 -> 28.8 us on H100, the 0.5b's rows at 16; 4 keeps more
+// warps per SM elsewhere (Q8_0's stages: one 8-warp block per SM; the 7b at 16 tokens, 42.8 vs 45.5
+// us) (rocmforge_gpu_bench matvecn; docs/server_notes.md). SwiGLU launches keep 4 (their two tiles'
+// stages: Q8_0 at 16 tokens would need 234 KB with 8).
+template <TensorType T, bool SWIGLU, int NN>
+void launch_mma(Launcher& l, const MatvecArgs& a) {
+    int w = a.mma_warps;
+    if (w == 0) {
+        const int64_t tiles = ceil_div(a.total_rows, 16), n_sm = mma_device_sms();
+        w = T == TensorType::Q4_0 && tiles < 2 * n_sm && (NN == 1 || tiles < n_sm) ? kMmaWideWarps : kMmaWarps;
+    }
+    if (w != kMmaWarps && w != kMmaWideWarps) fail_message("gpu matvec: int8-mma warps per block must be 4 or 8");
+    if constexpr (!SWIGLU) {
+        if (w == kMmaWideWarps) {
+            launch_mma_warps<T, SWIGLU, NN, kMmaWideWarps>(l, a);
+            return;
+        }
+    }
+    launch_mma_warps<T, SWIGLU, NN, kMmaWarps>(l, a);
 }
 
 template <TensorType T>
