@@ -19,9 +19,10 @@
 //       timeline per class of launch from every kernel's own stamps (a build configured with
 //       -DROCMFORGE_GPU_STEP_TRACE=ON; step_trace.cuh), --trace 3: and every launch of one step.
 //   rocmforge_gpu_bench matvecn [--types q4_0,...] [--tokens 2,4,8] [--reps N]
-//       the batched-decode products (one token per sequence) on the 7b shapes: the many-token (dp4a)
-//       kernel and, where it takes the type, the int8-mma kernel with 4 and 8 warps per block (SwiGLU:
-//       4), plain and SwiGLU (gate + up 18944 x 3584), microseconds and GB/s of weights.
+//       the batched-decode products (one token per sequence) on the 7b and 0.5b shapes: the many-token
+//       (dp4a) kernel and, where it takes the type, the int8-mma kernel at each split of its block
+//       (warps per block / warps per 16-row tile; SwiGLU: 4 warps), plain and SwiGLU (gate + up),
+//       microseconds and GB/s of weights (at the fastest).
 //   rocmforge_gpu_bench barrier
 //       the cost of a kernel boundary in a graph of dependent empty kernels, with and without programmatic
 //       dependent launch (launch_chain_probe.cuh), and of a device-wide barrier (grid_barrier_probe.cuh),
@@ -328,12 +329,13 @@ int run_matvecn(const Args& args) {
         int64_t rows, cols;
         bool swiglu;
     };
-    const Shape shapes[] = {{3584, 3584, false}, {4608, 3584, false}, {3584, 18944, false}, {18944, 3584, true}};
+    const Shape shapes[] = {{3584, 3584, false}, {4608, 3584, false}, {3584, 18944, false}, {18944, 3584, true},
+                            {1152, 896, false},  {896, 896, false},   {896, 4864, false},  {4864, 896, true}};
     cudaEvent_t e0, e1;
     RF_GPU_CHECK(cudaEventCreate(&e0));
     RF_GPU_CHECK(cudaEventCreate(&e1));
-    fmt::print("{:<6} {:>14} {:>4} {:>8}  {:>9} {:>9} {:>9}  {:>7}\n", "type", "shape", "tok", "MB", "dp4a us",
-               "mma4 us", "mma8 us", "GB/s");
+    fmt::print("{:<6} {:>14} {:>4} {:>8}  {:>9}  {:>7}  {}\n", "type", "shape", "tok", "MB", "dp4a us", "GB/s",
+               "int8-mma warps per block / per row tile: us");
     for (const std::string& nm : names) {
         const auto t = parse_tensor_type(nm);
         if (!t) fail("gpu_bench: unknown type {}", nm);
@@ -388,25 +390,27 @@ int run_matvecn(const Args& args) {
                     a.warps_per_row = chosen.warps_per_row;
                     gpu::launch_matvec_q(l, *t, a, chosen);
                 });
-                double mma[2] = {0, 0};
-                for (int w = 0; w < 2 && gpu::matvec_mma_supports(*t, n, cols); ++w) {
-                    if (w == 1 && sh.swiglu) break;
+                // (warps per block, warps per row tile) of the int8-mma kernel
+                const std::pair<int, int> splits[] = {{4, 4}, {4, 2}, {4, 1}, {8, 8}, {8, 4}, {8, 2}};
+                std::string mma_cols;
+                double best = dp4a;
+                for (auto [w, ks] : splits) {
+                    if (!gpu::matvec_mma_supports(*t, n, cols) || (sh.swiglu && w == 8)) continue;
                     gpu::MatvecConfig c = chosen;
                     c.mma = true;
-                    mma[w] = median_launch_us(stream, e0, e1, args.reps, [&](int i) {
+                    const double us = median_launch_us(stream, e0, e1, args.reps, [&](int i) {
                         gpu::MatvecArgs a = args_for(i);
                         a.warps_per_row = c.warps_per_row;
-                        a.mma_warps = w == 0 ? 4 : 8;
+                        a.mma_warps = w;
+                        a.mma_split = ks;
                         gpu::launch_matvec_q(l, *t, a, c);
                     });
+                    best = std::min(best, us);
+                    mma_cols += fmt::format(" {}/{}: {:.2f}", w, ks, us);
                 }
-                double best = dp4a;
-                for (double m : mma)
-                    if (m > 0) best = std::min(best, m);
-                auto col = [](double v) { return v > 0 ? fmt::format("{:.2f}", v) : std::string("-"); };
-                fmt::print("{:<6} {:>14} {:>4} {:>8.2f}  {:>9.2f} {:>9} {:>9}  {:>7.0f}\n", nm,
-                           fmt::format("{}x{}{}", rows, cols, sh.swiglu ? " x2" : ""), n, bytes / 1e6, dp4a, col(mma[0]),
-                           col(mma[1]), static_cast<double>(bytes) / (best * 1e-6) / 1e9);
+                fmt::print("{:<6} {:>14} {:>4} {:>8.2f}  {:>9.2f}  {:>7.0f} {}\n", nm,
+                           fmt::format("{}x{}{}", rows, cols, sh.swiglu ? " x2" : ""), n, bytes / 1e6, dp4a,
+                           static_cast<double>(bytes) / (best * 1e-6) / 1e9, mma_cols);
                 std::fflush(stdout);
                 be->release(x);
                 for (float* p : y) be->release(p);

@@ -224,17 +224,19 @@ TEST(GpuMatmul, Int8MmaMatvecMatchesTheCpu) {
     gpu::set_dispatch_override(&t);
     check_odd_shapes({TensorType::Q4_0, TensorType::Q8_0}, {2, 5, 8, 9, 16}, /*decode_batch=*/true);
     check_fused_neighbours({TensorType::Q4_0, TensorType::Q8_0}, {3, 8, 12}, /*decode_batch=*/true);
-    // rows whose block count is a multiple of 8 (the scales staged with the codes), with 4 and 8 warps
-    // per block: the CPU's products, and the two splits within rounding of each other
+    // rows whose block count is a multiple of 8 (the scales staged with the codes), at every split of a
+    // block (warps per block / warps per 16-row tile): the CPU's products, and the splits within
+    // rounding of each other; the fused launches (SwiGLU's two tiles) with one and two warps per tile
     uint32_t seed = 4000;
+    const std::pair<const char*, const char*> splits[] = {{"4", "4"}, {"4", "2"}, {"4", "1"}, {"8", "8"}, {"8", "4"}, {"8", "2"}};
     for (TensorType type : {TensorType::Q4_0, TensorType::Q8_0})
         for (auto [rows, cols] : {std::pair<int64_t, int64_t>{33, 256}, {301, 2048}, {4100, 3584}})
             for (int64_t T : {5, 8, 13}) {
                 HostWeight w = make_weight(type, rows, cols, ++seed);
                 const auto x = random_floats(static_cast<size_t>(T * cols), ++seed);
                 DeviceActs dx(x, T, cols), dy(T, rows);
-                auto run = [&](const char* warps) {
-                    ScopedEnv e("RF_GPU_MATVEC_MMA_WARPS", warps);
+                auto run = [&](const char* warps, const char* split) {
+                    ScopedEnv e("RF_GPU_MATVEC_MMA_WARPS", warps), f("RF_GPU_MATVEC_MMA_SPLIT", split);
                     dy.poison();
                     begin_decode_batch(T);
                     gpu().matmul(w.gpu, dx.act(), dy.act(), nullptr);
@@ -242,11 +244,19 @@ TEST(GpuMatmul, Int8MmaMatvecMatchesTheCpu) {
                 };
                 const std::string what = std::string("int8-mma ") + type_name(type) + " " + std::to_string(rows) + "x" +
                                          std::to_string(cols) + " T=" + std::to_string(T);
-                const auto four = run("4"), eight = run("8");
-                ASSERT_TRUE(all_finite(four) && all_finite(eight)) << what;
-                EXPECT_NMSE_LE(four, cpu_matmul(w, x, T, nullptr), 3 * matmul_bound(type), what + " (4 warps)");
-                EXPECT_NMSE_LE(eight, four, 1e-10, what + " (8 warps vs 4)");
+                const auto ref = run("4", "4");
+                ASSERT_TRUE(all_finite(ref)) << what;
+                EXPECT_NMSE_LE(ref, cpu_matmul(w, x, T, nullptr), 3 * matmul_bound(type), what + " (4 warps)");
+                for (auto [warps, split] : splits) {
+                    const auto got = run(warps, split);
+                    ASSERT_TRUE(all_finite(got)) << what << " " << warps << "/" << split;
+                    EXPECT_NMSE_LE(got, ref, 1e-10, what + " (" + warps + " warps, " + split + " per tile, vs 4 / 4)");
+                }
             }
+    for (const char* split : {"1", "2"}) {
+        ScopedEnv f("RF_GPU_MATVEC_MMA_SPLIT", split);
+        check_fused_neighbours({TensorType::Q4_0, TensorType::Q8_0}, {5, 12}, /*decode_batch=*/true);
+    }
     gpu::set_dispatch_override(nullptr);
     begin_decode_batch(1);  // (later tests' direct ops do not run in a batched-decode step)
 }

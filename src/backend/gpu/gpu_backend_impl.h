@@ -84,6 +84,7 @@ struct DecodeSwitches {
     int matvec1_fit = 7;           // one-token launches fitted to short rows (bits kMatvec1Fit*, matvec1_kernel.cuh)
     int matvec_warps_per_row = 0;   // many-token kernel: 0 by shape (choose_matvec_config), else 1, 2 or 4
     int matvec_mma_warps = 0;       // int8-mma matvec: warps per block (0 by shape, else 4 or 8; MatvecArgs::mma_warps)
+    int matvec_mma_split = 0;       // ... warps per row tile (0 by shape, else 1, 2, 4, 8; MatvecArgs::mma_split)
     int matvec_triple = 2;          // many-token kernel: one-token Q4_0 rows three units per iteration
                                     // (0 off, 1 every row, 2 rows longer than kMatvecWholeRowUnits per lane:
                                     // the 7b down projection; its q/k/v and wo rows then take the

@@ -46,6 +46,7 @@ namespace rf::gpu {
 //                               reads x from global memory)
 //   RF_GPU_MATVEC_WARPS_PER_ROW=1|2|4  warps per row of every many-token matvec (default: by shape)
 //   RF_GPU_MATVEC_MMA_WARPS=4|8  warps per block of the int8-mma matvec (default: by shape, matvec_mma.cu)
+//   RF_GPU_MATVEC_MMA_SPLIT=1|2|4|8  its warps per 16-row tile (at most the warps per block; default: by shape)
 //   RF_GPU_MATVEC1_LANES=4|8|16|32  lanes per row of every one-token matvec without the q8_1
 //                               epilogue (default: by shape)
 //   RF_GPU_NORM_SLICES=off      rms_norm kernels one block per row (not sliced over several blocks)
@@ -135,6 +136,7 @@ DecodeSwitches decode_switches() {
     d.matvec_warps_per_row = env_choice("RF_GPU_MATVEC_WARPS_PER_ROW", {"shape", "1", "2", "4"}, 0);
     if (d.matvec_warps_per_row == 3) d.matvec_warps_per_row = 4;
     d.matvec_mma_warps = std::array<int, 3>{0, 4, 8}[static_cast<size_t>(env_choice("RF_GPU_MATVEC_MMA_WARPS", {"shape", "4", "8"}, 0))];
+    d.matvec_mma_split = std::array<int, 5>{0, 1, 2, 4, 8}[static_cast<size_t>(env_choice("RF_GPU_MATVEC_MMA_SPLIT", {"shape", "1", "2", "4", "8"}, 0))];
     d.norm_slices = env_choice("RF_GPU_NORM_SLICES", {"off", "on"}, 1) == 1;
     d.fast_replay = env_choice("RF_GPU_FAST_REPLAY", {"off", "on"}, 1) == 1;
     d.matvec1_persistent = env_choice("RF_GPU_MATVEC1_PERSIST", {"off", "on"}, 1) == 1;

@@ -497,6 +497,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
                 cfg.mma = use_matvec_mma(pc, op.w.type, a.n_tok, K);
                 a.warps_per_row = switches.matvec_warps_per_row > 0 ? switches.matvec_warps_per_row : cfg.warps_per_row;
                 a.mma_warps = switches.matvec_mma_warps;
+                a.mma_split = switches.matvec_mma_split;
                 a.x_hoist = switches.matvec_x_hoist ? 1 : 0;
                 a.early_loads = !switches.early_loads ? 0
                                                       : kMatvecEarlyFirst | (switches.early_one ? kMatvecEarlyOne : 0) |

@@ -111,8 +111,9 @@ struct MatvecArgs {
     int32_t norm_late_scale;            // RmsNorm prologue: x * w quantized before its factor 1 / rms is
                                         // known, the results multiplied by it (norm_out, norm_xq, norm_xds
                                         // not written; matvec1_kernel.cuh)
-    int32_t mma_warps;                  // int8-mma matvec: warps per block, each a slice of the rows' blocks
-                                        // (4 or 8; 0: by shape, matvec_mma.cu)
+    int32_t mma_warps;                  // int8-mma matvec: warps per block (4 or 8; 0: by shape, matvec_mma.cu)
+    int32_t mma_split;                  // int8-mma matvec: warps per 16-row tile, each a slice of the rows'
+                                        // blocks (1, 2, 4, 8; at most mma_warps; 0: by shape)
 };
 
 struct MatvecConfig {

@@ -283,7 +283,8 @@ __global__ void __launch_bounds__(kMatvecThreads) matvec_kernel(const MatvecArgs
         int u = lane + sub * RF_WARP_SIZE;
         typename Policy::W w0[NR], w1[NR];
         // Several tokens: each token's x units loaded once for all NR rows (SwiGLU: gate and up), the
-        // sums as in the per-row dot products below (the same bits).
+        // sums as in the per-row dot products below (the same bits). H100, two binaries alternated:
+        // 7b q4_0 batched decode x3 705 / 710 -> 801 / 810 tok/s, x2 645 / 674 -> 684 / 685.
         constexpr bool kShareX = Policy::kHasXU && TT > 1;
         auto load2_part = [&](int at, int k0, int k1) {
 #pragma unroll

@@ -10,12 +10,13 @@
 // at columns 4t..4t+3 (regs 0, 1) and 16+4t.. (regs 2, 3); B's token g at rows 4t.. and 16+4t..;
 // C's rows g, g + 8 at tokens 2t, 2t + 1.
 //
-// Block: W warps (4, or 8 for Q4_0 where the row tiles are few: launch_mma) over one tile of 16 rows
-// (SwiGLU: 16 gate rows and the same 16 up rows), each warp a slice of the row's blocks, streamed
+// Block: W warps (4, or 8 for Q4_0 where the row tiles are few: launch_mma) over W / KS tiles of 16
+// rows (SwiGLU: 16 gate rows and the same 16 up rows), KS warps per tile each a slice of the row's blocks, streamed
 // through its own two shared-memory stages of 8 blocks (16-byte asynchronous copies of the rows'
 // codes and f16 scales, the tokens' codes and scales; rows of a block count that is not a multiple
 // of 8 read their scales directly); the slices' partial sums meet in shared memory and warp 0 writes
-// the epilogue (bias, residual add, SwiGLU) as the matvec kernel does.
+// the epilogue (bias, residual add, SwiGLU) as the matvec kernel does. (A tile's warps meet only
+// where KS > 1.)
 #include <algorithm>
 
 #include "backend/gpu/gemm_mma.cuh"
@@ -100,9 +101,11 @@ struct MmaStage {
     static constexpr int BYTES = A_BYTES + X_BYTES + DX_BYTES + D_BYTES;
 };
 
-// NN: n-tiles of 8 tokens (1: up to 8 tokens, 2: up to 16); W: warps per block.
-template <TensorType T, bool SWIGLU, int NN, int W>
+// NN: n-tiles of 8 tokens (1: up to 8 tokens, 2: up to 16); W: warps per block; KS: warps per row
+// tile (each a slice of the tile's blocks), so W / KS row tiles per block.
+template <TensorType T, bool SWIGLU, int NN, int W, int KS>
 __global__ void __launch_bounds__(W * 32) matvec_mma_kernel(const MatvecArgs a) {
+    static_assert(W % KS == 0, "warps per block: a multiple of the warps per row tile");
 #if RF_MMA_S8  // (elsewhere, HIP and NVIDIA before sm_80, an empty kernel: the dispatch table never picks it there)
     constexpr int NT = SWIGLU ? 2 : 1;  // tiles: the rows (plain), or gate and up rows
     using S = MmaStage<T, NT, NN>;
@@ -110,7 +113,9 @@ __global__ void __launch_bounds__(W * 32) matvec_mma_kernel(const MatvecArgs a) 
     extern __shared__ __align__(16) uint8_t smem[];
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int g = lane / 4, t = lane % 4;
-    const int64_t row0 = static_cast<int64_t>(blockIdx.x) * 16;
+    constexpr int RT = W / KS;  // row tiles per block
+    const int tile = warp / KS, ks = warp % KS;
+    const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * RT + tile) * 16;
     // this lane's rows (g, g + 8) for the epilogue and the scales; the copies take rows by piece
     MmaRow lo[NT], hi[NT];
 #pragma unroll
@@ -123,44 +128,61 @@ __global__ void __launch_bounds__(W * 32) matvec_mma_kernel(const MatvecArgs a) 
     uint8_t* const stage0 = smem + static_cast<size_t>(warp) * 2 * S::BYTES;
 
     RF_PDL_ENTRY();
-    // chunks of kMmaChunk blocks; warp w takes a contiguous range of them
+    // chunks of kMmaChunk blocks; warp ks of a tile takes a contiguous range of them
     const int64_t n_chunks = (n_blocks + kMmaChunk - 1) / kMmaChunk;
-    const int64_t per_warp = (n_chunks + W - 1) / W;
+    const int64_t per_warp = (n_chunks + KS - 1) / KS;
     // the rows' scales by the stages' copies where each chunk's 8 scales of a row are 16 aligned bytes
     const bool d_staged = n_blocks % kMmaChunk == 0;
-    const int64_t c_begin = warp * per_warp, c_end = min(n_chunks, c_begin + per_warp);
+    const int64_t c_begin = ks * per_warp, c_end = min(n_chunks, c_begin + per_warp);
+
+    // Each lane's pieces of a stage are the same for every chunk: their sources (at chunk 0), computed
+    // once (per piece per chunk the row lookup had cost more instructions than the mma work).
+    constexpr int PIECES_PER_ROW = kMmaChunk * QB / 16;  // a row's 16-byte pieces of codes per chunk
+    constexpr int APL = 16 * PIECES_PER_ROW / 32;        // A pieces per lane and tile
+    constexpr int XP = kMmaChunk * 32 / 16;              // a token's pieces of codes per chunk
+    constexpr int XPL = S::TOK * XP / 32;                // X pieces per lane
+    constexpr int DP = kMmaChunk * 8 / 16;               // a token's pieces of (d, d * sum) per chunk
+    static_assert(32 % PIECES_PER_ROW == 0 && 32 % XP == 0, "a lane's pieces sit at one offset in their rows");
+    const int aq = lane % PIECES_PER_ROW, xq = lane % XP;
+    const uint8_t* a_src[NT][APL];
+#pragma unroll
+    for (int k = 0; k < NT; ++k)
+#pragma unroll
+        for (int i = 0; i < APL; ++i) a_src[k][i] = mma_row(a, row0 + (lane + 32 * i) / PIECES_PER_ROW, SWIGLU ? k : -1, QB).qs + aq * 16;
+    const int8_t* x_src[XPL];
+    bool x_ok[XPL];
+#pragma unroll
+    for (int i = 0; i < XPL; ++i) {
+        const int tok = (lane + 32 * i) / XP;
+        x_ok[i] = tok < a.n_tok;
+        x_src[i] = static_cast<const int8_t*>(a.x) + static_cast<int64_t>(x_ok[i] ? tok : 0) * a.x_stride + xq * 16;
+    }
+    const uint8_t* d_src = d_staged && lane < NT * 16 ? mma_row(a, row0 + lane % 16, SWIGLU ? lane / 16 : -1, QB).d : nullptr;
 
     auto issue = [&](int64_t c, uint8_t* st) {
         const int64_t b0 = c * kMmaChunk;
         const int64_t valid = min(static_cast<int64_t>(kMmaChunk), n_blocks - b0);  // blocks of this chunk
         // A: NT x 16 rows x kMmaChunk * QB bytes in 16-byte pieces
-        constexpr int PIECES_PER_ROW = kMmaChunk * QB / 16;
+        const bool a_ok = (aq * 16) / QB < valid;
 #pragma unroll
         for (int k = 0; k < NT; ++k)
 #pragma unroll
-            for (int i = 0; i < 16 * PIECES_PER_ROW / 32; ++i) {
-                const int p = lane + 32 * i, r = p / PIECES_PER_ROW, q = p % PIECES_PER_ROW;
-                const MmaRow rr = mma_row(a, row0 + r, SWIGLU ? k : -1, QB);
-                const bool ok = (q * 16) / QB < valid;
-                cp_async16(smem_addr(st + k * 16 * S::ROWB + r * S::ROWB + q * 16), rr.qs + b0 * QB + q * 16, ok ? 16 : 0);
+            for (int i = 0; i < APL; ++i) {
+                const int r = (lane + 32 * i) / PIECES_PER_ROW;
+                cp_async16(smem_addr(st + k * 16 * S::ROWB + r * S::ROWB + aq * 16), a_src[k][i] + b0 * QB, a_ok ? 16 : 0);
             }
-        // X: 8 tokens x kMmaChunk * 32 bytes
-        constexpr int XP = kMmaChunk * 32 / 16;
+        // X: the tokens x kMmaChunk * 32 bytes
+        const bool xv = (xq * 16) / 32 < valid;
 #pragma unroll
-        for (int i = 0; i < S::TOK * XP / 32; ++i) {
-            const int p = lane + 32 * i, tok = p / XP, q = p % XP;
-            const bool ok = tok < a.n_tok && (q * 16) / 32 < valid;
-            const int8_t* src = static_cast<const int8_t*>(a.x) + static_cast<int64_t>(ok ? tok : 0) * a.x_stride + b0 * 32 + q * 16;
-            cp_async16(smem_addr(st + S::A_BYTES + tok * S::XROW + q * 16), ok ? src : a.x, ok ? 16 : 0);
+        for (int i = 0; i < XPL; ++i) {
+            const int tok = (lane + 32 * i) / XP;
+            const bool ok = x_ok[i] && xv;
+            cp_async16(smem_addr(st + S::A_BYTES + tok * S::XROW + xq * 16), ok ? x_src[i] + b0 * 32 : a.x, ok ? 16 : 0);
         }
         // D: NT x 16 rows x kMmaChunk f16 scales, a row's 16 bytes per lane (a chunk is whole here)
-        if (d_staged && lane < NT * 16) {
-            const int k = lane / 16, r = lane % 16;
-            const MmaRow rr = mma_row(a, row0 + r, SWIGLU ? k : -1, QB);
-            cp_async16(smem_addr(st + S::A_BYTES + S::X_BYTES + S::DX_BYTES + lane * kMmaChunk * 2), rr.d + b0 * 2);
-        }
-        // DX: 8 tokens x kMmaChunk float2 (16 bytes = 2 blocks)
-        constexpr int DP = kMmaChunk * 8 / 16;
+        if (d_src != nullptr)
+            cp_async16(smem_addr(st + S::A_BYTES + S::X_BYTES + S::DX_BYTES + lane * kMmaChunk * 2), d_src + b0 * 2);
+        // DX: the tokens x kMmaChunk float2 (16 bytes = 2 blocks)
         for (int p = lane; p < S::TOK * DP; p += 32) {
             const int tok = p / DP, q = p % DP;
             const bool ok = tok < a.n_tok && 2 * q < valid;
@@ -239,28 +261,30 @@ __global__ void __launch_bounds__(W * 32) matvec_mma_kernel(const MatvecArgs a) 
         __syncwarp();  // (the stage is refilled two chunks later)
     }
 
-    // the warps' slices summed in warp order (the stages are free: reuse their memory)
-    __syncthreads();
-    float* part = reinterpret_cast<float*>(smem);  // [W][NT * NN * 4][32]
-    constexpr int V = NT * NN * 4;
+    // a tile's slices summed in warp order by its first warp (the stages are free: reuse their memory)
+    if constexpr (KS > 1) {
+        __syncthreads();
+        float* part = reinterpret_cast<float*>(smem);  // [W][NT * NN * 4][32]
+        constexpr int V = NT * NN * 4;
 #pragma unroll
-    for (int k = 0; k < NT; ++k)
+        for (int k = 0; k < NT; ++k)
 #pragma unroll
-        for (int n = 0; n < NN; ++n)
+            for (int n = 0; n < NN; ++n)
 #pragma unroll
-            for (int i = 0; i < 4; ++i) part[(warp * V + (k * NN + n) * 4 + i) * 32 + lane] = acc[k][n][i];
-    __syncthreads();
-    if (warp != 0) return;
+                for (int i = 0; i < 4; ++i) part[(warp * V + (k * NN + n) * 4 + i) * 32 + lane] = acc[k][n][i];
+        __syncthreads();
+        if (ks != 0) return;
 #pragma unroll
-    for (int k = 0; k < NT; ++k)
+        for (int k = 0; k < NT; ++k)
 #pragma unroll
-        for (int n = 0; n < NN; ++n)
+            for (int n = 0; n < NN; ++n)
 #pragma unroll
-            for (int i = 0; i < 4; ++i) {
-                float sum = part[((k * NN + n) * 4 + i) * 32 + lane];
-                for (int w = 1; w < W; ++w) sum += part[(w * V + (k * NN + n) * 4 + i) * 32 + lane];
-                acc[k][n][i] = sum;
-            }
+                for (int i = 0; i < 4; ++i) {
+                    float sum = part[(warp * V + (k * NN + n) * 4 + i) * 32 + lane];
+                    for (int w = 1; w < KS; ++w) sum += part[((warp + w) * V + (k * NN + n) * 4 + i) * 32 + lane];
+                    acc[k][n][i] = sum;
+                }
+    }
     // C position i of n-tile n: row lo (i < 2) or hi, token 8n + 2t (even i) or 8n + 2t + 1
 #pragma unroll
     for (int n = 0; n < NN; ++n)
@@ -294,12 +318,13 @@ __global__ void __launch_bounds__(W * 32) matvec_mma_kernel(const MatvecArgs a) 
 #endif
 }
 
-template <TensorType T, bool SWIGLU, int NN, int W>
+template <TensorType T, bool SWIGLU, int NN, int W, int KS>
 void launch_mma_warps(Launcher& l, const MatvecArgs& a) {
     constexpr int NT = SWIGLU ? 2 : 1;
     using S = MmaStage<T, NT, NN>;
     const size_t smem = std::max<size_t>(static_cast<size_t>(W) * 2 * S::BYTES, static_cast<size_t>(W) * NT * NN * 4 * 32 * sizeof(float));
-    l.launch_large_smem(matvec_mma_kernel<T, SWIGLU, NN, W>, dim3(ceil_div(a.total_rows, 16)), dim3(W * 32), smem, a);
+    const int64_t tiles = ceil_div(a.total_rows, 16);
+    l.launch_large_smem(matvec_mma_kernel<T, SWIGLU, NN, W, KS>, dim3(ceil_div(tiles, W / KS)), dim3(W * 32), smem, a);
 }
 
 // The device's SMs (one device per process).
@@ -313,27 +338,38 @@ int mma_device_sms() {
     return n;
 }
 
-// Warps per block: a.mma_warps, else by shape. 8 for Q4_0 where the row tiles are fewer than two per
-// SM and a warp's slice is short (one n-tile, or fewer tiles than SMs): the 7b q4_0 down projection
-// (224 tiles of 592 blocks) at 8 tokens 32.3 -> 28.8 us on H100, the 0.5b's rows at 16; 4 keeps more
-// warps per SM elsewhere (Q8_0's stages: one 8-warp block per SM; the 7b at 16 tokens, 42.8 vs 45.5
-// us) (rocmforge_gpu_bench matvecn; docs/server_notes.md). SwiGLU launches keep 4 (their two tiles'
-// stages: Q8_0 at 16 tokens would need 234 KB with 8).
+// Warps per block (W) and per row tile (KS): a.mma_warps / a.mma_split where set, else by shape
+// (H100, rocmforge_gpu_bench matvecn; docs/server_notes.md). W = 8 where the row tiles are fewer than
+// the SMs (the 0.5b's 896-row down projection at 16 tokens: 9.39 vs 10.99 us) and for Q4_0 where they
+// are fewer than two per SM with one n-tile (the 7b down projection, 224 tiles of 592 blocks, at 8
+// tokens: 28.7 vs 31.9 us); 4 keeps more warps per SM elsewhere (Q8_0's stages: one 8-warp block per
+// SM; the 7b q4_0 3584 x 3584 at 16 tokens 13.3 vs 16.0). SwiGLU launches keep W = 4 (their two
+// tiles' stages: Q8_0 at 16 tokens would need 234 KB with 8) and at 9-16 tokens take two warps per
+// tile (two tiles per block: q8_0 gate / up 79.2 vs 91.2 us). Otherwise KS = W (one tile per block:
+// fewer warps per tile were slower on every other shape).
 template <TensorType T, bool SWIGLU, int NN>
 void launch_mma(Launcher& l, const MatvecArgs& a) {
     int w = a.mma_warps;
-    if (w == 0) {
-        const int64_t tiles = ceil_div(a.total_rows, 16), n_sm = mma_device_sms();
-        w = T == TensorType::Q4_0 && tiles < 2 * n_sm && (NN == 1 || tiles < n_sm) ? kMmaWideWarps : kMmaWarps;
-    }
+    const int64_t tiles = ceil_div(a.total_rows, 16), n_sm = mma_device_sms();
+    if (w == 0)
+        w = tiles < n_sm || (T == TensorType::Q4_0 && tiles < 2 * n_sm && NN == 1) ? kMmaWideWarps : kMmaWarps;
     if (w != kMmaWarps && w != kMmaWideWarps) fail_message("gpu matvec: int8-mma warps per block must be 4 or 8");
-    if constexpr (!SWIGLU) {
-        if (w == kMmaWideWarps) {
-            launch_mma_warps<T, SWIGLU, NN, kMmaWideWarps>(l, a);
-            return;
+    if (SWIGLU) w = kMmaWarps;
+    int ks = a.mma_split > 0 ? std::min(a.mma_split, w) : SWIGLU && NN == 2 ? 2 : w;
+    if (ks == 1) w = kMmaWarps;  // (4 tiles of one warp each: the 8-warp block's would be the same)
+    if (w == kMmaWideWarps) {
+        if constexpr (!SWIGLU) {
+            if (ks == 8) launch_mma_warps<T, SWIGLU, NN, 8, 8>(l, a);
+            else if (ks == 4) launch_mma_warps<T, SWIGLU, NN, 8, 4>(l, a);
+            else if (ks == 2) launch_mma_warps<T, SWIGLU, NN, 8, 2>(l, a);
+            else fail_message("gpu matvec: int8-mma warps per row tile must be 2, 4 or 8 with 8 warps per block");
         }
+        return;
     }
-    launch_mma_warps<T, SWIGLU, NN, kMmaWarps>(l, a);
+    if (ks == 4) launch_mma_warps<T, SWIGLU, NN, 4, 4>(l, a);
+    else if (ks == 2) launch_mma_warps<T, SWIGLU, NN, 4, 2>(l, a);
+    else if (ks == 1) launch_mma_warps<T, SWIGLU, NN, 4, 1>(l, a);
+    else fail_message("gpu matvec: int8-mma warps per row tile must be 1, 2 or 4 with 4 warps per block");
 }
 
 template <TensorType T>
