@@ -118,7 +118,7 @@ struct MatvecArgs {
 
 struct MatvecConfig {
     int warps_per_row = 1;  // 1, 2, 4
-    bool mma = false;       // 2-8 tokens of Q4_0 / Q8_0 on the int8 matrix units (launch_matvec_mma)
+    bool mma = false;       // 2-16 tokens of Q4_0 / Q8_0 on the int8 matrix units (launch_matvec_mma)
 };
 
 // Batched decode on the int8 matrix units (matvec_mma.cu; NVIDIA sm_80+): 2..16 tokens of Q4_0 or Q8_0
