@@ -394,7 +394,9 @@ int run_matvecn(const Args& args) {
                 const std::pair<int, int> splits[] = {{4, 4}, {4, 2}, {4, 1}, {8, 8}, {8, 4}, {8, 2}};
                 std::string mma_cols;
                 double best = dp4a;
-                for (auto [w, ks] : splits) {
+                for (const auto& split : splits) {
+                    const int w = split.first, ks = split.second;  // (not a structured binding: hipcc's clang
+                                                                   // cannot capture one in the lambda below)
                     if (!gpu::matvec_mma_supports(*t, n, cols) || (sh.swiglu && w == 8)) continue;
                     gpu::MatvecConfig c = chosen;
                     c.mma = true;

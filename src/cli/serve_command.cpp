@@ -5,17 +5,15 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <thread>
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
-#include "engine/loaded_model.h"
 #include "server/api_routes.h"
 #include "server/http_server.h"
-#include "server/scheduler.h"
+#include "server/model_host.h"
 
 namespace rf::cli {
 namespace {
@@ -26,14 +24,8 @@ struct ServeOptions {
     server::SchedulerOptions scheduler;
     std::string alias;
     std::string api_key;
+    std::string models_dir;
 };
-
-std::string default_alias(const std::string& model_path) {
-    if (model_path.empty()) return "tiny-qwen3-q8_0";
-    std::string name = std::filesystem::path(model_path).filename().string();
-    if (name.size() > 5 && name.ends_with(".gguf")) name.resize(name.size() - 5);
-    return name;
-}
 
 // SIGINT / SIGTERM may land on any thread (OpenBLAS starts its own before main), so the handler
 // only writes the signal's number to a pipe; a watcher thread reads it and stops the server.
@@ -54,15 +46,22 @@ void serve(const ServeOptions& o) {
     sigaction(SIGTERM, &sa, nullptr);
     signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error code, not a signal
 
-    LoadOptions lo = to_load_options(o.model);
-    lo.n_seq_max = o.scheduler.n_parallel;
-    lo.n_batch = o.scheduler.n_batch;
-    LoadedModel lm(lo);
-    server::Scheduler scheduler(lm, o.scheduler);
-    server::ApiRoutes routes(scheduler, lm, {o.alias.empty() ? default_alias(o.model.model) : o.alias, o.api_key});
+    server::ModelHostOptions ho;
+    ho.load = to_load_options(o.model);
+    ho.load.n_seq_max = o.scheduler.n_parallel;
+    ho.load.n_batch = o.scheduler.n_batch;
+    ho.scheduler = o.scheduler;
+    ho.name = o.alias;
+    ho.models_dir = o.models_dir;
+    server::ModelHost host(ho);
+    server::ApiRoutes routes(host, {o.api_key});
     server::HttpServer http(routes, o.http);
-    std::fprintf(stderr, "model: %s on %s, context %d, %d parallel requests\n", lm.description().c_str(),
-                 lm.backend().name().c_str(), lm.n_ctx(), o.scheduler.n_parallel);
+    {
+        const auto m = host.current();
+        std::fprintf(stderr, "model: %s (\"%s\") on %s, context %d, %d parallel requests\n", m->model.description().c_str(),
+                     m->name.c_str(), m->model.backend().name().c_str(), m->model.n_ctx(), o.scheduler.n_parallel);
+    }
+    if (!o.models_dir.empty()) std::fprintf(stderr, "models directory: %s (POST /models/load, /models/unload)\n", o.models_dir.c_str());
     std::fprintf(stderr, "listening on http://%s:%u (POST /v1/completions, /v1/chat/completions, /v1/messages)\n",
                  o.http.host.c_str(), static_cast<unsigned>(http.port()));
     std::thread([&http] {
@@ -93,6 +92,10 @@ void add_serve_command(CLI::App& app) {
                     "(default 16; 0: off; not for models with linear-attention layers)")
         ->check(kNonNegative);
     cmd->add_option("--alias", o->alias, "model name in the API (default: the file name without .gguf)");
+    cmd->add_option("--models-dir", o->models_dir,
+                    "directory of GGUF files that POST /models/load {\"model\": NAME} may load in place of the served model "
+                    "(NAME: a file name; GET /models lists them)")
+        ->check(CLI::ExistingDirectory);
     cmd->add_option("--api-key", o->api_key, "require this key (Authorization: Bearer KEY or x-api-key: KEY)");
     cmd->add_option("--max-connections", o->http.max_connections, "open connections at most (default 64)")
         ->check(kPositive);

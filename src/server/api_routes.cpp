@@ -21,8 +21,7 @@ constexpr const char* kJson = "application/json";
 
 }  // namespace
 
-ApiRoutes::ApiRoutes(Scheduler& scheduler, LoadedModel& model, RouteOptions options)
-    : scheduler_(scheduler), model_(model), options_(std::move(options)), started_(unix_now()) {}
+ApiRoutes::ApiRoutes(ModelHost& host, RouteOptions options) : host_(host), options_(std::move(options)) {}
 
 void ApiRoutes::error(Api api, int status, const std::string& message, const std::string& param, ResponseWriter& out) {
     const json body = api == Api::Messages ? anthropic_error_body(status, message) : openai_error_body(status, message, param);
@@ -50,7 +49,10 @@ void ApiRoutes::handle(const HttpRequestView& req, ResponseWriter& out) {
                                         {"/v1/messages", "POST"},
                                         {"/v1/messages/count_tokens", "POST"},
                                         {"/tokenize", "POST"},
-                                        {"/detokenize", "POST"}};
+                                        {"/detokenize", "POST"},
+                                        {"/models", "GET"},
+                                        {"/models/load", "POST"},
+                                        {"/models/unload", "POST"}};
     const Route* route = nullptr;
     for (const Route& r : kRoutes)
         if (path == r.path) route = &r;
@@ -60,35 +62,101 @@ void ApiRoutes::handle(const HttpRequestView& req, ResponseWriter& out) {
 
     try {
         if (path == "/health") return out.reply(200, kJson, dump_json(json{{"status", "ok"}}));
-        if (path == "/v1/models") return out.reply(200, kJson, models_json());
-        if (path == "/status") return out.reply(200, kJson, status_json());
-        if (path == "/metrics") return out.reply(200, "text/plain; version=0.0.4", metrics_text());
-        if (path == "/v1/completions") return generate(Api::Completions, req.body, out);
-        if (path == "/v1/chat/completions") return generate(Api::Chat, req.body, out);
-        if (path == "/v1/messages") return generate(Api::Messages, req.body, out);
-        return tokens(path, req.body, out);
+        if (path == "/models") return out.reply(200, kJson, model_files_json());
+        if (path == "/models/load" || path == "/models/unload") return manage(path, req.body, out);
+        // the model served now, held for the whole request (an unload waits for it: model_host.h)
+        const std::shared_ptr<ServedModel> m = host_.current();
+        if (path == "/v1/models") return out.reply(200, kJson, models_json(m.get()));
+        if (m == nullptr)
+            return error(style, 503, "no model is loaded (POST /models/load with {\"model\": NAME} loads one)", "model", out);
+        if (path == "/status") return out.reply(200, kJson, status_json(*m));
+        if (path == "/metrics") return out.reply(200, "text/plain; version=0.0.4", metrics_text(*m));
+        if (path == "/v1/completions") return generate(*m, Api::Completions, req.body, out);
+        if (path == "/v1/chat/completions") return generate(*m, Api::Chat, req.body, out);
+        if (path == "/v1/messages") return generate(*m, Api::Messages, req.body, out);
+        return tokens(*m, path, req.body, out);
     } catch (const std::exception& e) {
         spdlog::error("server: {} {}: {}", req.method, path, e.what());
         return error(style, 500, e.what(), "", out);
     }
 }
 
-std::string ApiRoutes::models_json() {
-    const json model = {{"id", options_.model_name},
+std::string ApiRoutes::models_json(const ServedModel* m) {
+    json data = json::array();
+    if (m != nullptr)
+        data.push_back({{"id", m->name},
                         {"object", "model"},
-                        {"created", started_},
+                        {"created", m->loaded_at},
                         {"owned_by", "rocmforge"},
-                        {"max_model_len", scheduler_.n_ctx()}};
-    return dump_json(json{{"object", "list"}, {"data", json::array({model})}});
+                        {"max_model_len", m->scheduler.n_ctx()}});
+    return dump_json(json{{"object", "list"}, {"data", data}});
 }
 
-std::string ApiRoutes::metrics_text() {
-    const SchedulerStats s = scheduler_.current_stats();
+std::string ApiRoutes::model_files_json() {
+    // llama.cpp's router list: every file of the models directory with its status, and the model
+    // served now where it is not one of them (the startup model)
+    const std::shared_ptr<ServedModel> m = host_.current();
+    json data = json::array();
+    bool listed = false;
+    for (const ModelFile& f : host_.files()) {
+        listed = listed || f.loaded;
+        data.push_back({{"id", f.name}, {"object", "model"}, {"path", f.path}, {"status", {{"value", f.loaded ? "loaded" : "unloaded"}}}});
+    }
+    if (m != nullptr && !listed)
+        data.push_back({{"id", m->name}, {"object", "model"}, {"path", m->path}, {"status", {{"value", "loaded"}}}});
+    return dump_json(json{{"object", "list"}, {"data", data}, {"models_dir", host_.options().models_dir}});
+}
+
+void ApiRoutes::manage(const std::string& path, const std::string& text, ResponseWriter& out) {
+    json body;
+    try {
+        body = json::parse(text);
+    } catch (const json::parse_error& e) {
+        return error(Api::Completions, 400, std::string("the request body is not valid JSON: ") + e.what(), "", out);
+    }
+    std::string name;
+    try {
+        const json& model = required_field(body, "model");
+        if (!model.is_string()) throw ApiError(400, "model", "model: expected a string, got " + describe_value(model));
+        name = model.get<std::string>();
+    } catch (const ApiError& e) {
+        return error(Api::Completions, e.status(), e.what(), e.param(), out);
+    }
+    if (path == "/models/unload") {
+        if (!host_.unload(name)) {
+            const auto m = host_.current();
+            return error(Api::Completions, 404,
+                         "model: \"" + name + "\" is not loaded" + (m ? " (\"" + m->name + "\" is)" : std::string(" (none is)")),
+                         "model", out);
+        }
+        return out.reply(200, kJson, dump_json(json{{"success", true}, {"model", name}, {"status", "unloaded"}}));
+    }
+    try {
+        (void)host_.resolve(name);
+    } catch (const Error& e) {  // not a model of the directory: nothing changed
+        return error(Api::Completions, 404, e.what(), "model", out);
+    }
+    std::shared_ptr<ServedModel> m;
+    try {
+        m = host_.load(name);
+    } catch (const Error& e) {  // the file did not load (the error names it): no model is served now
+        return error(Api::Completions, 500, e.what(), "model", out);
+    }
+    return out.reply(200, kJson,
+                     dump_json(json{{"success", true},
+                                    {"model", m->name},
+                                    {"status", "loaded"},
+                                    {"description", m->model.description()},
+                                    {"n_ctx", m->scheduler.n_ctx()}}));
+}
+
+std::string ApiRoutes::metrics_text(ServedModel& m) {
+    const SchedulerStats s = m.scheduler.current_stats();
     std::string out;
     auto metric = [&](const char* name, const char* type, const char* help, auto value, const std::string& labels = {}) {
         if (out.find(std::string("# TYPE rocmforge:") + name + " ") == std::string::npos)
             out += fmt::format("# HELP rocmforge:{} {}\n# TYPE rocmforge:{} {}\n", name, help, name, type);
-        out += fmt::format("rocmforge:{}{{model_name=\"{}\"{}}} {}\n", name, options_.model_name, labels, value);
+        out += fmt::format("rocmforge:{}{{model_name=\"{}\"{}}} {}\n", name, m.name, labels, value);
     };
     metric("num_requests_running", "gauge", "Requests generating now.", s.running);
     metric("num_requests_waiting", "gauge", "Requests queued for admission.", s.waiting);
@@ -110,18 +178,20 @@ std::string ApiRoutes::metrics_text() {
     return out;
 }
 
-std::string ApiRoutes::status_json() {
-    const SchedulerStats s = scheduler_.current_stats();
-    json j = {{"model", options_.model_name},
-              {"description", model_.description()},
-              {"backend", model_.backend().name()},
-              {"n_ctx", scheduler_.n_ctx()},
-              {"n_parallel", scheduler_.options().n_parallel},
-              {"n_batch", scheduler_.options().n_batch}};
+std::string ApiRoutes::status_json(ServedModel& m) {
+    Scheduler& scheduler = m.scheduler;
+    LoadedModel& model = m.model;
+    const SchedulerStats s = scheduler.current_stats();
+    json j = {{"model", m.name},
+              {"description", model.description()},
+              {"backend", model.backend().name()},
+              {"n_ctx", scheduler.n_ctx()},
+              {"n_parallel", scheduler.options().n_parallel},
+              {"n_batch", scheduler.options().n_batch}};
     j["scheduler"] = {{"running", s.running},         {"waiting", s.waiting},
                       {"steps", s.steps},             {"prompt_tokens", s.prompt_tokens},
                       {"generated_tokens", s.generated_tokens}, {"max_batch_sequences", s.max_batch_seqs}};
-    j["prefix_cache"] = {{"max_entries", scheduler_.options().prefix_cache_entries},
+    j["prefix_cache"] = {{"max_entries", scheduler.options().prefix_cache_entries},
                          {"entries", s.prefix_cache.entries},
                          {"lookups", s.prefix_cache.lookups},
                          {"hits", s.prefix_cache.hits},
@@ -129,17 +199,17 @@ std::string ApiRoutes::status_json() {
                          {"evictions", s.prefix_cache.evictions}};
     json memory;
     // Device state is read on the scheduler's thread, between steps.
-    scheduler_.call([&] {
-        const KvCache& kv = model_.kv();
-        const uint64_t block_bytes = KvCache::bytes_per_block(kv.config(), model_.model().kv_layer_shapes());
+    scheduler.call([&] {
+        const KvCache& kv = model.kv();
+        const uint64_t block_bytes = KvCache::bytes_per_block(kv.config(), model.model().kv_layer_shapes());
         j["kv_cache"] = {{"block_size", kv.block_size()},
                          {"blocks_total", kv.pool().n_blocks()},
                          {"blocks_free", kv.n_free_blocks()},
                          {"blocks_reserved", s.kv_blocks_reserved},
                          {"bytes", block_bytes * static_cast<uint64_t>(kv.pool().n_blocks())}};
-        memory = {{"weights_bytes", model_.model().weights().total_bytes},
+        memory = {{"weights_bytes", model.model().weights().total_bytes},
                   {"kv_cache_bytes", block_bytes * static_cast<uint64_t>(kv.pool().n_blocks())}};
-        if (auto* gpu = dynamic_cast<GpuBackend*>(&model_.backend())) {
+        if (auto* gpu = dynamic_cast<GpuBackend*>(&model.backend())) {
             const GpuDeviceInfo d = gpu->device_info();
             memory["vram"] = {{"device", d.name},
                               {"arch", d.arch},
@@ -162,7 +232,7 @@ std::string ApiRoutes::status_json() {
     return dump_json(j);
 }
 
-void ApiRoutes::tokens(const std::string& path, const std::string& text, ResponseWriter& out) {
+void ApiRoutes::tokens(ServedModel& m, const std::string& path, const std::string& text, ResponseWriter& out) {
     const Api api = path == "/v1/messages/count_tokens" ? Api::Messages : Api::Completions;
     json body;
     try {
@@ -170,7 +240,7 @@ void ApiRoutes::tokens(const std::string& path, const std::string& text, Respons
     } catch (const json::parse_error& e) {
         return error(api, 400, std::string("the request body is not valid JSON: ") + e.what(), "", out);
     }
-    const Tokenizer& tok = model_.tokenizer();
+    const Tokenizer& tok = m.model.tokenizer();
     try {
         if (path == "/v1/messages/count_tokens") {
             const auto ids = tok.encode(messages_prompt(body, tok), /*add_special=*/false, /*parse_special=*/true);
@@ -187,7 +257,7 @@ void ApiRoutes::tokens(const std::string& path, const std::string& text, Respons
                 ids = tok.encode(prompt.get<std::string>(), bool_field(body, "add_special_tokens", true), /*parse_special=*/true);
             }
             return out.reply(200, kJson,
-                             dump_json(json{{"count", ids.size()}, {"max_model_len", scheduler_.n_ctx()}, {"tokens", ids}}));
+                             dump_json(json{{"count", ids.size()}, {"max_model_len", m.scheduler.n_ctx()}, {"tokens", ids}}));
         }
         // /detokenize
         const json& ids = required_field(body, "tokens");
@@ -205,7 +275,7 @@ void ApiRoutes::tokens(const std::string& path, const std::string& text, Respons
     }
 }
 
-void ApiRoutes::generate(Api api, const std::string& text, ResponseWriter& out) {
+void ApiRoutes::generate(ServedModel& m, Api api, const std::string& text, ResponseWriter& out) {
     json body;
     try {
         body = json::parse(text);
@@ -215,12 +285,12 @@ void ApiRoutes::generate(Api api, const std::string& text, ResponseWriter& out) 
     ApiRequest req;
     std::unique_ptr<ResponseFormatter> fmt;
     try {
-        const std::string model = string_field(body, "model", options_.model_name);
-        if (model != options_.model_name)
-            return error(api, 404, "model: \"" + model + "\" is not served here (this server serves \"" + options_.model_name + "\")",
+        const std::string model = string_field(body, "model", m.name);
+        if (model != m.name)
+            return error(api, 404, "model: \"" + model + "\" is not served here (this server serves \"" + m.name + "\")",
                          "model", out);
-        const Tokenizer& tok = model_.tokenizer();
-        ResponseContext ctx{&tok, options_.model_name, "", unix_now()};
+        const Tokenizer& tok = m.model.tokenizer();
+        ResponseContext ctx{&tok, m.name, "", unix_now()};
         switch (api) {
             case Api::Completions:
                 req = parse_completion_request(body, tok);
@@ -243,7 +313,7 @@ void ApiRoutes::generate(Api api, const std::string& text, ResponseWriter& out) 
     }
     std::shared_ptr<RequestStream> stream;
     try {
-        stream = scheduler_.submit(req.gen);
+        stream = m.scheduler.submit(req.gen);
     } catch (const Error& e) {
         return error(api, 400, e.what(), "", out);
     }

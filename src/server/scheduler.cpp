@@ -54,13 +54,16 @@ Scheduler::Scheduler(Model& model, KvCache& kv, const Tokenizer& tokenizer, int3
     thread_ = std::thread([this] { run(); });
 }
 
-Scheduler::~Scheduler() {
+Scheduler::~Scheduler() { stop("server: shutting down"); }
+
+void Scheduler::stop(const std::string& reason) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
+        if (!stopping_) stop_reason_ = reason;
         stopping_ = true;
     }
     wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
 int32_t Scheduler::blocks_for(int64_t tokens) const {
@@ -93,7 +96,7 @@ std::shared_ptr<RequestStream> Scheduler::submit(GenerationParams params) {
     auto stream = r->stream;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        RF_CHECK(!stopping_, "server: shutting down");
+        RF_CHECK(!stopping_, "{}", stop_reason_);
         queue_.push_back(std::move(r));
         stats_.waiting = static_cast<int32_t>(queue_.size());
     }
@@ -141,14 +144,21 @@ void Scheduler::run() {
         refresh_stats();
     }
     run_tasks();
-    // Shutting down: nothing more runs; every open request hears so.
-    fail_running("server: shutting down");
+    // Stopped: nothing more runs; every open request hears why.
+    std::string reason;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        reason = stop_reason_;
+    }
+    fail_running(reason);
     StreamEvent failed;
     failed.kind = StreamEvent::Kind::Failed;
-    failed.error = "server: shutting down";
+    failed.error = reason;
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& r : queue_) r->stream->push(failed);
     queue_.clear();
+    stats_.running = 0;
+    stats_.waiting = 0;
 }
 
 void Scheduler::call(const std::function<void()>& fn) {
@@ -156,7 +166,7 @@ void Scheduler::call(const std::function<void()>& fn) {
     std::future<void> result = done->get_future();
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        RF_CHECK(!stopping_, "server: shutting down");
+        RF_CHECK(!stopping_, "{}", stop_reason_);
         tasks_.push_back([fn, done] {
             try {
                 fn();

@@ -58,7 +58,10 @@ public:
     Scheduler(Model& model, KvCache& kv, const Tokenizer& tokenizer, int32_t n_ctx, const SchedulerOptions& options);
     Scheduler(LoadedModel& model, const SchedulerOptions& options)
         : Scheduler(model.model(), model.kv(), model.tokenizer(), model.n_ctx(), options) {}
-    ~Scheduler();  // stops the thread; requests not finished get a Failed event
+    ~Scheduler();  // stop("server: shutting down")
+    // Stops the thread: queued and running requests end with a Failed event carrying `reason`, and
+    // submit() / call() throw from now on. (Idempotent; the first reason is kept.)
+    void stop(const std::string& reason);
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
 
@@ -109,6 +112,7 @@ private:
     std::deque<std::unique_ptr<Request>> queue_;  // submitted, not admitted (guarded by mutex_)
     std::deque<std::function<void()>> tasks_;     // call()'s functions (guarded by mutex_)
     bool stopping_ = false;
+    std::string stop_reason_ = "server: shutting down";  // (guarded by mutex_)
     SchedulerStats stats_;                        // (guarded by mutex_)
 
     std::list<std::unique_ptr<Request>> running_;  // scheduler thread only

@@ -106,6 +106,7 @@ TEST(CliOptionErrors, ServeSettingsThatCannotWork) {
         {"serve --device cpu --port 0 --parallel 8 -b 4", "batch size 4 must hold one token of each of the 8 parallel requests"},
         {"serve --device cpu --port 0 --parallel 0", "--parallel: must be a finite number > 0 (got 0)"},
         {"serve --device cpu --port 0 --api-key", "--api-key"},
+        {"serve --device cpu --port 0 --models-dir /nonexistent-models", "--models-dir: Directory does not exist: /nonexistent-models"},
     });
 }
 

@@ -1,13 +1,17 @@
 // The server end to end over real sockets (port 0 on 127.0.0.1), on the CPU with the embedded
 // default model: each API's whole and streamed responses (the stream's text equals the whole
 // response's), errors that name the field and value, the API key, a client that goes away
-// mid-stream, and stopping with connections open.
+// mid-stream, stopping with connections open, and loading / unloading models (--models-dir).
 #include <gtest/gtest.h>
+
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -16,6 +20,7 @@
 #include "engine/session.h"
 #include "server/api_routes.h"
 #include "server/http_server.h"
+#include "server/model_host.h"
 #include "server/scheduler.h"
 #include "tokenizer/tokenizer.h"
 
@@ -81,15 +86,17 @@ std::vector<std::pair<std::string, std::string>> parse_sse(const std::string& te
 
 class ServerHttp : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() {
+    static LoadOptions load_options() {
         LoadOptions o;
         o.backend.device = "cpu";
         o.backend.n_threads = 2;
         o.n_ctx = 256;
         o.n_seq_max = 4;
         o.n_batch = 64;
-        model_ = new LoadedModel(o);
+        return o;
     }
+    // (the model the references are generated with: the server's host loads its own)
+    static void SetUpTestSuite() { model_ = new LoadedModel(load_options()); }
     static void TearDownTestSuite() {
         delete model_;
         model_ = nullptr;
@@ -97,9 +104,14 @@ protected:
     void SetUp() override { start(""); }
     void TearDown() override { stop(); }
 
-    void start(const std::string& key) {
-        scheduler_ = std::make_unique<Scheduler>(*model_, SchedulerOptions{4, 64});
-        routes_ = std::make_unique<ApiRoutes>(*scheduler_, *model_, RouteOptions{"tiny", key});
+    void start(const std::string& key, const std::string& models_dir = "") {
+        ModelHostOptions ho;
+        ho.load = load_options();
+        ho.scheduler = SchedulerOptions{4, 64};
+        ho.name = "tiny";
+        ho.models_dir = models_dir;
+        host_ = std::make_unique<ModelHost>(ho);
+        routes_ = std::make_unique<ApiRoutes>(*host_, RouteOptions{key});
         HttpOptions h;
         h.port = 0;
         server_ = std::make_unique<HttpServer>(*routes_, h);
@@ -110,7 +122,7 @@ protected:
         thread_.join();
         server_.reset();
         routes_.reset();
-        scheduler_.reset();
+        host_.reset();
     }
     uint16_t port() const { return server_->port(); }
 
@@ -123,7 +135,7 @@ protected:
     }
 
     static LoadedModel* model_;
-    std::unique_ptr<Scheduler> scheduler_;
+    std::unique_ptr<ModelHost> host_;
     std::unique_ptr<ApiRoutes> routes_;
     std::unique_ptr<HttpServer> server_;
     std::thread thread_;
@@ -409,6 +421,104 @@ TEST_F(ServerHttp, AClientGoneMidStreamCancelsItsRequest) {
     EXPECT_GT(st["scheduler"]["generated_tokens"].get<int>(), 0);
     EXPECT_EQ(st["kv_cache"]["blocks_free"], st["kv_cache"]["blocks_total"]);
     EXPECT_LT(st["scheduler"]["generated_tokens"].get<int>(), 250) << "the request ran to its end";
+}
+
+// llama.cpp's router endpoints over a models directory: GET /models lists its files, POST
+// /models/load swaps the served model (a request running on the old one ends with an error naming
+// the unload, its KV and memory freed), /models/unload leaves none (the model endpoints answer 503
+// naming how to load one); names that are not files of the directory, and a file that does not
+// load, are refused with the model named.
+TEST_F(ServerHttp, ModelsLoadAndUnloadFromTheModelsDirectory) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("rf_models_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    fs::copy_file(fs::path(ROCMFORGE_SOURCE_DIR) / "models" / "tiny-qwen3-q8_0.gguf", dir / "tiny-a.gguf",
+                  fs::copy_options::overwrite_existing);
+    std::ofstream(dir / "broken.gguf") << "GGUF but not one";
+    stop();
+    start("", dir.string());
+
+    json list = send(port(), http::verb::get, "/models", "").body_json();
+    ASSERT_EQ(list["data"].size(), 3u) << list.dump();  // broken, tiny-a, and the startup model "tiny"
+    EXPECT_EQ(list["data"][0]["id"], "broken");
+    EXPECT_EQ(list["data"][1]["id"], "tiny-a");
+    EXPECT_EQ(list["data"][1]["status"]["value"], "unloaded");
+    EXPECT_EQ(list["data"][2]["id"], "tiny");
+    EXPECT_EQ(list["data"][2]["status"]["value"], "loaded");
+
+    // a long request on the startup model, then a load in its place
+    net::io_context io;
+    tcp::socket s(io);
+    s.connect({net::ip::address_v4::loopback(), port()});
+    http::request<http::string_body> req{http::verb::post, "/v1/completions", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.body() = json{{"prompt", "Hello"}, {"max_tokens", 200}, {"ignore_eos", true}, {"stream", true}}.dump();
+    req.prepare_payload();
+    http::write(s, req);
+    std::string seen;
+    char buf[4096];
+    while (seen.find("data: ") == std::string::npos) seen.append(buf, s.read_some(net::buffer(buf)));
+
+    const Reply loaded = post(port(), "/models/load", {{"model", "tiny-a"}});
+    ASSERT_EQ(loaded.status, 200) << loaded.body;
+    EXPECT_EQ(loaded.body_json()["model"], "tiny-a");
+    boost::system::error_code ec;
+    for (;;) {  // the old model's stream ended with the unload's error
+        const size_t n = s.read_some(net::buffer(buf), ec);
+        if (ec) break;
+        seen.append(buf, n);
+        if (seen.find("[DONE]") != std::string::npos) break;
+    }
+    EXPECT_NE(seen.find("model \\\"tiny\\\" was unloaded"), std::string::npos) << seen.substr(seen.size() > 400 ? seen.size() - 400 : 0);
+
+    list = send(port(), http::verb::get, "/models", "").body_json();
+    ASSERT_EQ(list["data"].size(), 2u) << list.dump();
+    EXPECT_EQ(list["data"][1]["status"]["value"], "loaded");
+    EXPECT_EQ(send(port(), http::verb::get, "/v1/models", "").body_json()["data"][0]["id"], "tiny-a");
+    const std::string expected = alone("The Python interpreter", true, 8);
+    Reply r = post(port(), "/v1/completions", {{"model", "tiny-a"}, {"prompt", "The Python interpreter"}, {"max_tokens", 8}, {"temperature", 0}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body_json()["choices"][0]["text"], expected);
+    EXPECT_EQ(post(port(), "/v1/completions", {{"model", "tiny"}, {"prompt", "x"}, {"max_tokens", 1}}).status, 404);
+    const json st = send(port(), http::verb::get, "/status", "").body_json();
+    EXPECT_EQ(st["model"], "tiny-a");
+    EXPECT_EQ(st["scheduler"]["running"], 0);
+    EXPECT_EQ(st["kv_cache"]["blocks_reserved"], 0);  // (the finished request's blocks kept by the prefix cache)
+
+    // refusals name the model; nothing changes
+    for (const char* bad : {"nope", "../tiny-a", "/etc/passwd"}) {
+        r = post(port(), "/models/load", {{"model", bad}});
+        EXPECT_EQ(r.status, 404) << bad;
+        EXPECT_NE(r.body.find(bad), std::string::npos) << r.body;
+    }
+    EXPECT_EQ(post(port(), "/models/load", {{"modle", "tiny-a"}}).status, 400);
+    r = post(port(), "/models/unload", {{"model", "tiny"}});
+    EXPECT_EQ(r.status, 404);
+    EXPECT_NE(r.body.find("\\\"tiny-a\\\" is"), std::string::npos) << r.body;
+
+    // unload: no model; then a file that does not load leaves none, and a good one serves again
+    r = post(port(), "/models/unload", {{"model", "tiny-a"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    r = post(port(), "/v1/chat/completions", {{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"max_tokens", 1}});
+    EXPECT_EQ(r.status, 503);
+    EXPECT_NE(r.body.find("/models/load"), std::string::npos) << r.body;
+    EXPECT_EQ(send(port(), http::verb::get, "/v1/models", "").body_json()["data"].size(), 0u);
+    EXPECT_EQ(send(port(), http::verb::get, "/health", "").status, 200);
+    r = post(port(), "/models/load", {{"model", "broken"}});
+    EXPECT_EQ(r.status, 500);
+    EXPECT_NE(r.body.find("broken.gguf"), std::string::npos) << r.body;
+    ASSERT_EQ(post(port(), "/models/load", {{"model", "tiny-a.gguf"}}).status, 200);
+    r = post(port(), "/v1/completions", {{"prompt", "The Python interpreter"}, {"max_tokens", 8}, {"temperature", 0}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body_json()["choices"][0]["text"], expected);
+
+    // without --models-dir loading is off
+    stop();
+    start("");
+    r = post(port(), "/models/load", {{"model", "tiny-a"}});
+    EXPECT_EQ(r.status, 404);
+    EXPECT_NE(r.body.find("--models-dir"), std::string::npos) << r.body;
+    fs::remove_all(dir);
 }
 
 // stop() returns promptly although a client keeps an idle keep-alive connection open.
