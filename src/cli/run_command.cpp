@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/escapes.h"
 #include "cli/model_options.h"
+#include "cli/option_checks.h"
 #include "cli/sampling_options.h"
 #include "core/error.h"
 #include "engine/chat.h"
@@ -42,6 +43,10 @@ void print_stats(const GenerateResult& r) {
     std::fprintf(stderr, "\nprompt: %d tokens in %.3f s (%.1f tokens/s); generation: %zu tokens in %.3f s (%.1f tokens/s); finish: %s\n",
                  r.n_prompt, r.prompt_seconds, rate(r.n_prompt, r.prompt_seconds), r.tokens.size(), r.generate_seconds,
                  rate(static_cast<double>(r.tokens.size()), r.generate_seconds), finish_reason_name(r.finish));
+    if (r.drafted > 0 || r.accepted > 0)
+        std::fprintf(stderr, "speculative (prompt lookup): %d of %d drafted tokens kept (%.0f %%), %.2f tokens per forward pass\n",
+                     r.accepted, r.drafted, r.drafted > 0 ? 100.0 * r.accepted / r.drafted : 0.0,
+                     r.decode_steps > 0 ? static_cast<double>(r.tokens.size()) / r.decode_steps : 0.0);
 }
 
 void run_completion(LoadedModel& lm, const RunOptions& o) {
@@ -110,6 +115,11 @@ void add_run_command(CLI::App& app) {
                   "process escapes (\\n, \\t, \\xHH, ...) in -p, --system and --stop, as llama.cpp (default: on)");
     cmd->add_flag("--chat", opts->chat, "apply the chat template and keep a conversation (user turns from stdin)");
     cmd->add_option("--system", opts->system, "system message (chat mode)");
+    cmd->add_option("--draft,--draft-max", opts->gen.draft,
+                    "speculative decoding: up to N tokens drafted per step by prompt lookup (the tokens after an earlier "
+                    "occurrence of the last --draft-ngram tokens), verified in one pass; greedy (--temp 0) only (default 0: off)")
+        ->check(kNonNegative);
+    cmd->add_option("--draft-ngram", opts->gen.draft_ngram, "longest n-gram prompt lookup matches (default 3)")->check(kPositive);
     cmd->callback([opts] {
         RunOptions& o = *opts;
         if (o.seed_set) o.gen.sampling.seed = o.seed;
@@ -122,6 +132,9 @@ void add_run_command(CLI::App& app) {
         }
         if (!o.prompt_file.empty()) o.prompt = read_text_file(o.prompt_file);  // (a file's text as it is)
         check_sampling_params(o.gen.sampling);  // before the model is loaded
+        RF_CHECK(o.gen.draft == 0 || o.gen.sampling.temperature <= 0.0f,
+                 "run: --draft {} verifies drafts greedily; it needs --temp 0 (got --temp {})", o.gen.draft,
+                 o.gen.sampling.temperature);
         LoadOptions lo = to_load_options(o.model);
         lo.n_batch = o.gen.n_batch;
         LoadedModel lm(lo);

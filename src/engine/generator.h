@@ -26,6 +26,13 @@ struct GenerateOptions {
     std::vector<std::string> stop;
     bool ignore_eos = false;
     int32_t n_batch = 512;
+    // Speculative decoding with prompt-lookup drafts (engine/prompt_lookup.h): up to `draft` tokens
+    // proposed per step from an earlier occurrence of the last draft_ngram .. 1 tokens, verified in
+    // one forward pass with the next token; the same tokens as one at a time (greedy only: a
+    // temperature above 0 is refused; the verification's batched logits may round differently at a
+    // near tie). 0: off.
+    int32_t draft = 0;
+    int32_t draft_ngram = 3;
 };
 
 struct GenerateResult {
@@ -36,6 +43,9 @@ struct GenerateResult {
     int32_t n_prompt = 0;              // tokens fed for the prompt
     double prompt_seconds = 0.0;
     double generate_seconds = 0.0;     // from the first sampled token to the end
+    int32_t drafted = 0;               // speculative decoding: draft tokens verified
+    int32_t accepted = 0;              // ... of them kept
+    int32_t decode_steps = 0;          // forward passes after the prompt's
 };
 
 // Whether greedy decode on a GPU launches the step of token i before the host reads token i

@@ -97,6 +97,15 @@ TEST(CliRun, StreamsOnlyTheGeneratedTextAndReportsSpeedOnStderr) {
     EXPECT_NE(too_long.err.find("more than the context size 8"), std::string::npos) << too_long.err;
 }
 
+// --draft: prompt-lookup speculative decoding, the stats line on stderr.
+TEST(CliRun, DraftReportsTheKeptDraftTokens) {
+    const std::string code = "def add(a, b):\\n    return a + b\\n\\ndef sub(a, b):\\n    return a - b\\n\\ndef add(a, b):\\n    return a + b\\n\\ndef sub(a, b):\\n";
+    const auto r = test::run_cli("run --device cpu -n 32 --temp 0 --draft 6 -p " + test::quote(code));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("speculative (prompt lookup): "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("tokens per forward pass"), std::string::npos) << r.err;
+}
+
 TEST(CliRun, PromptFromAFileAndTokensUntilTheContextIsFull) {
     const auto prompt = test::temp_dir() / "cli_run_prompt.txt";
     std::ofstream(prompt) << "The Python interpreter";
