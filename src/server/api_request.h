@@ -24,6 +24,7 @@ struct ApiRequest {
     int n_logprobs = -1;         // -1: none; else the chosen token's and this many alternatives
     bool echo = false;           // completions: the prompt's text before the completion
     std::string prompt_text;     // (for echo)
+    bool tool_calls = false;     // chat with tools: <tool_call> blocks of the reply become tool_calls (tool_calls.h)
 };
 
 // The sampling fields the APIs share (temperature, top_p, top_k, min_p, seed, penalties), with the

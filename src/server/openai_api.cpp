@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "engine/chat.h"
+#include "server/tool_calls.h"
 #include "tokenizer/tokenizer.h"
 
 namespace rf::server {
@@ -13,7 +14,8 @@ namespace {
 
 constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
 
-// Fields both endpoints share: sampling, stop, stream, n, and the features refused by name.
+// Fields both endpoints share: sampling, stop, stream, n, and the features refused by name (the
+// completions endpoint also refuses tools; the chat endpoint takes them, chat_tools).
 void parse_common(const json& body, ApiRequest& r) {
     parse_sampling(body, r.gen.sampling, 2.0);
     r.gen.stop = string_list_field(body, "stop", 16);
@@ -28,10 +30,7 @@ void parse_common(const json& body, ApiRequest& r) {
                                              describe_value(body["n"])));
     r.gen.ignore_eos = bool_field(body, "ignore_eos", false);
     refuse_field(body, "logit_bias", "no logit bias");
-    refuse_field(body, "tools", "no tool calls");
-    refuse_field(body, "functions", "no function calls");
-    if (const json* tc = find_field(body, "tool_choice"); tc != nullptr && !(tc->is_string() && *tc == "none"))
-        throw ApiError(400, "tool_choice", "tool_choice: " + describe_value(*tc) + " is not supported by this server (no tool calls)");
+    refuse_field(body, "functions", "the deprecated function calls (use tools)");
     if (const json* rf = find_field(body, "response_format")) {
         const bool text = rf->is_object() && rf->contains("type") && (*rf)["type"] == "text";
         if (!text)
@@ -90,6 +89,9 @@ json openai_error_body(int status, const std::string& message, const std::string
 ApiRequest parse_completion_request(const json& body, const Tokenizer& tokenizer) {
     ApiRequest r;
     parse_common(body, r);
+    refuse_field(body, "tools", "no tool calls on /v1/completions (use /v1/chat/completions)");
+    if (const json* tc = find_field(body, "tool_choice"); tc != nullptr && !(tc->is_string() && *tc == "none"))
+        throw ApiError(400, "tool_choice", "tool_choice: " + describe_value(*tc) + " is not supported on /v1/completions");
     r.gen.prompt = prompt_tokens(required_field(body, "prompt"), tokenizer, r.prompt_text);
     r.gen.max_tokens = static_cast<int32_t>(int_field(body, "max_tokens", 16, 0, kMaxInt));
     r.echo = bool_field(body, "echo", false);
@@ -104,10 +106,76 @@ ApiRequest parse_completion_request(const json& body, const Tokenizer& tokenizer
     return r;
 }
 
+namespace {
+
+// The request's tools for the chat template ({"type": "function", "function": {"name", "description",
+// "parameters"}} each), or null when there are none or tool_choice is "none". tool_choice "auto" (the
+// default) lets the model choose; "required" and a named function are refused (nothing here forces a call).
+json chat_tools(const json& body) {
+    const json* tools = find_field(body, "tools");
+    const json* choice = find_field(body, "tool_choice");
+    if (choice != nullptr && !(choice->is_string() && (*choice == "none" || *choice == "auto")))
+        throw ApiError(400, "tool_choice",
+                       "tool_choice: " + describe_value(*choice) + " is not supported by this server (\"auto\" or \"none\")");
+    if (tools == nullptr) return nullptr;
+    if (!tools->is_array()) throw ApiError(400, "tools", "tools: expected an array, got " + describe_value(*tools));
+    for (size_t i = 0; i < tools->size(); ++i) {
+        const json& t = (*tools)[i];
+        const std::string at = fmt::format("tools[{}]", i);
+        if (!t.is_object()) throw ApiError(400, "tools", at + ": expected an object, got " + describe_value(t));
+        if (!t.contains("type") || t["type"] != "function")
+            throw ApiError(400, "tools", at + ".type: expected \"function\", got " + describe_value(t.value("type", json(nullptr))));
+        if (!t.contains("function") || !t["function"].is_object())
+            throw ApiError(400, "tools", at + ".function: expected an object");
+        const json& f = t["function"];
+        if (!f.contains("name") || !f["name"].is_string() || f["name"].get<std::string>().empty())
+            throw ApiError(400, "tools", at + ".function.name: expected a non-empty string, got " +
+                                             describe_value(f.value("name", json(nullptr))));
+        if (f.contains("parameters") && !f["parameters"].is_object() && !f["parameters"].is_null())
+            throw ApiError(400, "tools", at + ".function.parameters: expected a JSON Schema object, got " + describe_value(f["parameters"]));
+    }
+    if (tools->empty() || (choice != nullptr && *choice == "none")) return nullptr;
+    return *tools;
+}
+
+// An assistant message's tool_calls as the templates read them ({"type", "function": {"name",
+// "arguments"}}, arguments a JSON text or an object).
+json message_tool_calls(const json& calls, const std::string& at) {
+    if (!calls.is_array()) throw ApiError(400, "messages", at + ".tool_calls: expected an array, got " + describe_value(calls));
+    json out = json::array();
+    for (size_t k = 0; k < calls.size(); ++k) {
+        const json& c = calls[k];
+        const std::string ck = fmt::format("{}.tool_calls[{}]", at, k);
+        if (!c.is_object() || !c.contains("function") || !c["function"].is_object())
+            throw ApiError(400, "messages", ck + ".function: expected an object");
+        const json& f = c["function"];
+        if (!f.contains("name") || !f["name"].is_string())
+            throw ApiError(400, "messages", ck + ".function.name: expected a string");
+        const json args = f.value("arguments", json("{}"));
+        if (!args.is_string() && !args.is_object())
+            throw ApiError(400, "messages", ck + ".function.arguments: expected a JSON string or an object, got " + describe_value(args));
+        json call = {{"type", "function"}, {"function", {{"name", f["name"]}, {"arguments", args}}}};
+        if (c.contains("id")) call["id"] = c["id"];
+        out.push_back(std::move(call));
+    }
+    return out;
+}
+
+std::string render_or_refuse(const Tokenizer& tokenizer, const json& context) {
+    try {
+        return render_chat(tokenizer, context);
+    } catch (const Error& e) {
+        throw ApiError(400, "messages", std::string("messages: the model's chat template failed: ") + e.what());
+    }
+}
+
+}  // namespace
+
 std::string chat_prompt(const json& body, const Tokenizer& tokenizer) {
     const json& messages = required_field(body, "messages");
     if (!messages.is_array() || messages.empty())
         throw ApiError(400, "messages", "messages: expected a non-empty array, got " + describe_value(messages));
+    const json tools = chat_tools(body);
     json normalized = json::array();
     for (size_t i = 0; i < messages.size(); ++i) {
         const json& m = messages[i];
@@ -117,34 +185,45 @@ std::string chat_prompt(const json& body, const Tokenizer& tokenizer) {
             throw ApiError(400, "messages", at + ".role: expected a string");
         std::string role = m["role"].get<std::string>();
         if (role == "developer") role = "system";
-        if (role != "system" && role != "user" && role != "assistant")
-            throw ApiError(400, "messages", fmt::format("{}.role: \"{}\" is not supported (system, developer, user, assistant)", at, role));
-        if (m.contains("tool_calls") && !m["tool_calls"].is_null() && !m["tool_calls"].empty())
-            throw ApiError(400, "messages", at + ".tool_calls: not supported by this server (no tool calls)");
-        const std::string text = text_content(m.contains("content") ? m["content"] : json(nullptr), at + ".content", "part", true);
-        normalized.push_back({{"role", role}, {"content", text}});
+        if (role != "system" && role != "user" && role != "assistant" && role != "tool")
+            throw ApiError(400, "messages",
+                           fmt::format("{}.role: \"{}\" is not supported (system, developer, user, assistant, tool)", at, role));
+        const bool has_calls = role == "assistant" && m.contains("tool_calls") && !m["tool_calls"].is_null() && !m["tool_calls"].empty();
+        if (!has_calls && m.contains("tool_calls") && !m["tool_calls"].is_null() && !m["tool_calls"].empty())
+            throw ApiError(400, "messages", at + ".tool_calls: only assistant messages carry tool calls");
+        const json& content = m.contains("content") ? m["content"] : json(nullptr);
+        const std::string text = content.is_null() && has_calls ? std::string() : text_content(content, at + ".content", "part", true);
+        json msg = {{"role", role}, {"content", text}};
+        if (has_calls) msg["tool_calls"] = message_tool_calls(m["tool_calls"], at);
+        if (role == "tool" && m.contains("tool_call_id")) msg["tool_call_id"] = m["tool_call_id"];
+        normalized.push_back(std::move(msg));
     }
     json context = {{"messages", normalized}, {"add_generation_prompt", true}};
     if (const json* kw = find_field(body, "chat_template_kwargs")) {
         if (!kw->is_object())
             throw ApiError(400, "chat_template_kwargs", "chat_template_kwargs: expected an object, got " + describe_value(*kw));
         for (auto it = kw->begin(); it != kw->end(); ++it) {
-            if (it.key() == "messages")
-                throw ApiError(400, "chat_template_kwargs", "chat_template_kwargs.messages: the messages come from \"messages\"");
+            if (it.key() == "messages" || it.key() == "tools")
+                throw ApiError(400, "chat_template_kwargs", "chat_template_kwargs." + it.key() + ": it comes from \"" + it.key() + "\"");
             context[it.key()] = it.value();
         }
     }
-    try {
-        return render_chat(tokenizer, context);
-    } catch (const Error& e) {
-        throw ApiError(400, "messages", std::string("messages: the model's chat template failed: ") + e.what());
-    }
+    if (tools.is_null()) return render_or_refuse(tokenizer, context);
+    // A template that ignores the tools would leave the model without them: refused, not ignored.
+    const std::string without = render_or_refuse(tokenizer, context);
+    context["tools"] = tools;
+    const std::string with = render_or_refuse(tokenizer, context);
+    if (with == without)
+        throw ApiError(400, "tools", "tools: this model's chat template does not show tools to the model (it renders the same "
+                                     "prompt with and without them), so the server cannot offer them");
+    return with;
 }
 
 ApiRequest parse_chat_request(const json& body, const Tokenizer& tokenizer) {
     ApiRequest r;
     parse_common(body, r);
     r.prompt_text = chat_prompt(body, tokenizer);
+    r.tool_calls = !chat_tools(body).is_null();
     r.gen.prompt = tokenizer.encode(r.prompt_text, /*add_special=*/false, /*parse_special=*/true);
     const int64_t max_tokens = find_field(body, "max_completion_tokens") != nullptr
                                    ? int_field(body, "max_completion_tokens", -1, 0, kMaxInt)
@@ -272,6 +351,13 @@ private:
     size_t offset_ = 0;  // text_offset of the next streamed token
 };
 
+json tool_call_json(const ToolCall& c) {
+    return {{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}};
+}
+
+// The chat endpoint. With tools (ApiRequest::tool_calls) the reply's <tool_call> blocks become the
+// message's tool_calls (streamed: each call as one delta once its block has closed, the text around
+// them as content) and the finish reason "tool_calls".
 class ChatFormatter : public OpenAiFormatter {
 public:
     ChatFormatter(const ApiRequest& r, ResponseContext c) : OpenAiFormatter(r, std::move(c)) {}
@@ -280,16 +366,35 @@ public:
     std::string stream_text(const StreamEvent& ev) override {
         if (ev.text.empty() && (req_.n_logprobs < 0 || ev.tokens.empty())) return "";
         json lp = req_.n_logprobs >= 0 ? chat_logprobs(ev.tokens, *ctx_.tokenizer) : json(nullptr);
-        return sse(chunk({{"content", ev.text}}, lp, nullptr));
+        if (!req_.tool_calls) return sse(chunk({{"content", ev.text}}, lp, nullptr));
+        const ToolCallText t = calls_.push(ev.text);
+        std::string out;
+        if (!t.content.empty() || !lp.is_null()) out += sse(chunk({{"content", t.content}}, lp, nullptr));
+        for (const ToolCall& c : t.calls) out += sse(call_chunk(c));
+        return out;
     }
     std::string stream_end(const StreamEvent& f) override {
-        return stream_tail(chunk(json::object(), nullptr, openai_finish_reason(f.finish)), kChunk, f);
+        std::string out;
+        if (req_.tool_calls) {
+            const ToolCallText rest = calls_.finish();
+            if (!rest.content.empty()) out += sse(chunk({{"content", rest.content}}, nullptr, nullptr));
+        }
+        return out + stream_tail(chunk(json::object(), nullptr, finish(f, calls_.any_call())), kChunk, f);
     }
     json body(const std::string& text, const std::vector<TokenOut>& tokens, const StreamEvent& f) override {
         json lp = req_.n_logprobs >= 0 ? chat_logprobs(tokens, *ctx_.tokenizer) : json(nullptr);
-        return whole(with_choice("chat.completion", "message", {{"role", "assistant"}, {"content", text}}, lp,
-                                 openai_finish_reason(f.finish)),
-                     f);
+        json message = {{"role", "assistant"}, {"content", text}};
+        bool called = false;
+        if (req_.tool_calls) {
+            const ToolCallText t = parse_tool_calls(text);
+            if (!t.calls.empty()) {
+                called = true;
+                message["content"] = t.content.empty() ? json(nullptr) : json(t.content);
+                message["tool_calls"] = json::array();
+                for (const ToolCall& c : t.calls) message["tool_calls"].push_back(tool_call_json(c));
+            }
+        }
+        return whole(with_choice("chat.completion", "message", message, lp, finish(f, called)), f);
     }
 
 private:
@@ -297,6 +402,18 @@ private:
     json chunk(const json& delta, const json& logprobs, const char* finish) const {
         return with_choice(kChunk, "delta", delta, logprobs, finish);
     }
+    json call_chunk(const ToolCall& c) {
+        json call = tool_call_json(c);
+        call["index"] = streamed_calls_++;
+        return chunk({{"tool_calls", json::array({call})}}, nullptr, nullptr);
+    }
+    // "tool_calls" when the reply called a tool and ended by itself
+    static const char* finish(const StreamEvent& f, bool called) {
+        const bool ended = f.finish == FinishReason::Stop || f.finish == FinishReason::EndOfGeneration;
+        return called && ended ? "tool_calls" : openai_finish_reason(f.finish);
+    }
+    ToolCallStream calls_;
+    int streamed_calls_ = 0;
 };
 
 }  // namespace

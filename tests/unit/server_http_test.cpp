@@ -283,7 +283,13 @@ TEST_F(ServerHttp, BadRequestsNameTheFieldAndValue) {
     expect_error("/v1/chat/completions", R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})", 400,
                  "messages[0].content[0].type: \"image_url\" is not supported");
     expect_error("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]})",
-                 400, "tools:");
+                 400, "tools[0].function: expected an object");
+    // (the embedded model's template shows no tools: refused, not ignored; server_tool_calls_test.cpp has a template that does)
+    expect_error("/v1/chat/completions",
+                 R"({"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {"name": "f"}}]})",
+                 400, "this model's chat template does not show tools to the model");
+    expect_error("/v1/completions", R"({"prompt": "x", "tools": [{"type": "function", "function": {"name": "f"}}]})", 400,
+                 "no tool calls on /v1/completions");
     expect_error("/v1/chat/completions", R"({"messages": [{"role": "wizard", "content": "x"}]})", 400, "messages[0].role");
     expect_error("/v1/messages", R"({"messages": [{"role": "user", "content": "x"}]})", 400, "max_tokens: missing required field");
     expect_error("/v1/messages", R"({"max_tokens": 4, "temperature": 1.5, "messages": [{"role": "user", "content": "x"}]})", 400,
