@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
-#include "engine/chat.h"
+#include "server/chat_render.h"
 #include "server/tool_calls.h"
 #include "tokenizer/tokenizer.h"
 
@@ -161,14 +161,6 @@ json message_tool_calls(const json& calls, const std::string& at) {
     return out;
 }
 
-std::string render_or_refuse(const Tokenizer& tokenizer, const json& context) {
-    try {
-        return render_chat(tokenizer, context);
-    } catch (const Error& e) {
-        throw ApiError(400, "messages", std::string("messages: the model's chat template failed: ") + e.what());
-    }
-}
-
 }  // namespace
 
 std::string chat_prompt(const json& body, const Tokenizer& tokenizer) {
@@ -208,15 +200,7 @@ std::string chat_prompt(const json& body, const Tokenizer& tokenizer) {
             context[it.key()] = it.value();
         }
     }
-    if (tools.is_null()) return render_or_refuse(tokenizer, context);
-    // A template that ignores the tools would leave the model without them: refused, not ignored.
-    const std::string without = render_or_refuse(tokenizer, context);
-    context["tools"] = tools;
-    const std::string with = render_or_refuse(tokenizer, context);
-    if (with == without)
-        throw ApiError(400, "tools", "tools: this model's chat template does not show tools to the model (it renders the same "
-                                     "prompt with and without them), so the server cannot offer them");
-    return with;
+    return render_chat_request(tokenizer, std::move(context), tools);
 }
 
 ApiRequest parse_chat_request(const json& body, const Tokenizer& tokenizer) {

@@ -1,4 +1,4 @@
-// Tool calls on /v1/chat/completions: the <tool_call> blocks of a reply (tool_calls.h) taken out whole
+// Tool calls on /v1/chat/completions and tool use on /v1/messages: the <tool_call> blocks of a reply (tool_calls.h) taken out whole
 // and while streaming at any split, the chat prompt showing tools and tool turns through a template
 // that renders them (Qwen3's), refused through one that does not, and the formatter's tool_calls,
 // streamed deltas and finish reason.
@@ -10,6 +10,7 @@
 
 #include "engine/default_model.h"
 #include "formats/gguf/gguf_file.h"
+#include "server/anthropic_api.h"
 #include "server/openai_api.h"
 #include "server/tool_calls.h"
 #include "tokenizer/tokenizer.h"
@@ -178,6 +179,83 @@ TEST(ToolCalls, TheChatFormatterGivesToolCallsWholeAndStreamed) {
     EXPECT_EQ(text["choices"][0]["message"]["content"], reply);
     EXPECT_FALSE(text["choices"][0]["message"].contains("tool_calls"));
     EXPECT_EQ(text["choices"][0]["finish_reason"], "stop");
+}
+
+// Anthropic's tool use: tools and tool_use / tool_result blocks rendered through the template, the
+// reply's calls as tool_use blocks (whole, and streamed as their own content blocks).
+TEST(ToolCalls, AnthropicToolUseWholeAndStreamed) {
+    const Tokenizer qwen3 = tokenizer_with_template("qwen3.jinja");
+    const json tools = json::array({{{"name", "get_weather"},
+                                     {"description", "The weather of a city"},
+                                     {"input_schema", {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}}}}});
+    const json messages = json::array(
+        {{{"role", "user"}, {"content", "Weather in Paris?"}},
+         {{"role", "assistant"},
+          {"content", json::array({{{"type", "text"}, {"text", "Checking."}},
+                                   {{"type", "tool_use"}, {"id", "toolu_1"}, {"name", "get_weather"}, {"input", {{"city", "Paris"}}}}})}},
+         {{"role", "user"},
+          {"content", json::array({{{"type", "tool_result"}, {"tool_use_id", "toolu_1"}, {"content", "21 C"}}})}}});
+    const json body = {{"max_tokens", 32}, {"tools", tools}, {"messages", messages}};
+    const std::string p = messages_prompt(body, qwen3);
+    EXPECT_NE(p.find("{\"type\": \"function\", \"function\": {\"name\": \"get_weather\""), std::string::npos) << p;
+    EXPECT_NE(p.find("Checking.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}"), std::string::npos) << p;
+    EXPECT_NE(p.find("<tool_response>\n21 C\n</tool_response>"), std::string::npos) << p;
+    try {
+        (void)messages_prompt(body, tokenizer_with_template(""));
+        FAIL() << "tools through a template that ignores them";
+    } catch (const ApiError& e) {
+        EXPECT_EQ(e.param(), "tools");
+    }
+    try {
+        json any = body;
+        any["tool_choice"] = {{"type", "any"}};
+        (void)messages_prompt(any, qwen3);
+        FAIL() << "tool_choice any was taken";
+    } catch (const ApiError& e) {
+        EXPECT_EQ(e.param(), "tool_choice");
+    }
+
+    const ApiRequest req = parse_messages_request(body, qwen3);
+    ASSERT_TRUE(req.tool_calls);
+    StreamEvent fin;
+    fin.kind = StreamEvent::Kind::Finished;
+    fin.finish = FinishReason::EndOfGeneration;
+    const std::string reply = "Let me look.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Lyon\"}}\n</tool_call>";
+    const json whole = make_messages_formatter(req, {&qwen3, "m", "msg_1", 0})->body(reply, {}, fin);
+    ASSERT_EQ(whole["content"].size(), 2u) << whole.dump();
+    EXPECT_EQ(whole["content"][0], (json{{"type", "text"}, {"text", "Let me look."}}));
+    EXPECT_EQ(whole["content"][1]["type"], "tool_use");
+    EXPECT_EQ(whole["content"][1]["id"].get<std::string>().rfind("toolu_", 0), 0u);
+    EXPECT_EQ(whole["content"][1]["name"], "get_weather");
+    EXPECT_EQ(whole["content"][1]["input"], (json{{"city", "Lyon"}}));
+    EXPECT_EQ(whole["stop_reason"], "tool_use");
+
+    auto f = make_messages_formatter(req, {&qwen3, "m", "msg_1", 0});
+    std::string events = f->stream_begin();
+    for (size_t i = 0; i < reply.size(); i += 3) {
+        StreamEvent ev;
+        ev.text = reply.substr(i, 3);
+        events += f->stream_text(ev);
+    }
+    events += f->stream_end(fin);
+    std::vector<json> seq;
+    std::istringstream lines(events);
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind("data: {", 0) == 0) seq.push_back(json::parse(line.substr(6)));
+    std::string text, input;
+    std::vector<std::string> kinds;
+    std::string stop_reason;
+    for (const json& e : seq) {
+        const std::string t = e["type"];
+        if (t == "content_block_start") kinds.push_back(std::to_string(e["index"].get<int>()) + ":" + e["content_block"]["type"].get<std::string>());
+        if (t == "content_block_delta" && e["delta"]["type"] == "text_delta") text += e["delta"]["text"].get<std::string>();
+        if (t == "content_block_delta" && e["delta"]["type"] == "input_json_delta") input += e["delta"]["partial_json"].get<std::string>();
+        if (t == "message_delta") stop_reason = e["delta"]["stop_reason"];
+    }
+    EXPECT_EQ(kinds, (std::vector<std::string>{"0:text", "1:tool_use"})) << events;
+    EXPECT_EQ(text, "Let me look.\n");
+    EXPECT_EQ(json::parse(input), (json{{"city", "Lyon"}}));
+    EXPECT_EQ(stop_reason, "tool_use");
 }
 
 }  // namespace
