@@ -1,10 +1,12 @@
 #include "cli/sampling_options.h"
 
 #include <charconv>
+#include <cmath>
 #include <limits>
 #include <string>
 
 #include "cli/option_checks.h"
+#include "core/error.h"
 
 namespace rf::cli {
 namespace {
@@ -17,6 +19,28 @@ uint64_t parse_seed(const std::string& v) {
     if (ec != std::errc() || end != v.data() + v.size())
         throw CLI::ValidationError("--seed", "must be -1 (random) or an integer in [0, 2^64) (got " + v + ")");
     return seed;
+}
+
+// llama.cpp's --logit-bias TOKEN_ID(+|-)BIAS: "15043+1", "15043-0.5", "15043-inf" (bans the token).
+std::pair<int32_t, float> parse_logit_bias(const std::string& v) {
+    const size_t sign = v.find_first_of("+-");
+    const std::string id = v.substr(0, sign);
+    RF_CHECK(sign != std::string::npos && sign > 0 && id.find_first_not_of("0123456789") == std::string::npos && id.size() < 10,
+             "--logit-bias \"{}\": expected TOKEN_ID+BIAS or TOKEN_ID-BIAS (e.g. 15043+1, 15043-inf)", v);
+    const std::string bias = v.substr(sign);
+    float b = 0.0f;
+    if (bias == "-inf") {
+        b = -std::numeric_limits<float>::infinity();
+    } else {
+        size_t used = 0;
+        try {
+            b = std::stof(bias, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        RF_CHECK(used == bias.size() && std::isfinite(b), "--logit-bias \"{}\": the bias \"{}\" is not a finite number (or -inf)", v, bias);
+    }
+    return {static_cast<int32_t>(std::stol(id)), b};
 }
 
 }  // namespace
@@ -43,6 +67,12 @@ void add_sampling_options(CLI::App* cmd, GenerateOptions& g, uint64_t& seed, boo
         },
         "random seed (same seed, same output; -1: a random seed, the default)");
     cmd->add_option("--stop", g.stop, "stop string (repeatable)")->check(kNonEmpty);
+    cmd->add_option_function<std::vector<std::string>>(
+        "-l,--logit-bias",
+        [&s](const std::vector<std::string>& vs) {
+            for (const std::string& v : vs) s.logit_bias.push_back(parse_logit_bias(v));
+        },
+        "add BIAS to a token's logit, TOKEN_ID+BIAS or TOKEN_ID-BIAS (repeatable; -inf bans the token)");
     cmd->add_flag("--ignore-eos", g.ignore_eos, "keep generating past end-of-generation tokens");
     cmd->add_option("-b,--batch-size", g.n_batch, "prompt tokens per forward step (chunked prefill)")
         ->check(kPositive);

@@ -3,16 +3,21 @@
 #include <vector>
 
 #include "backend/gpu/gpu_backend.h"
+#include "core/error.h"
 
 namespace rf {
 
 bool is_plain_greedy(const SamplingParams& p) {
-    return p.temperature <= 0.0f && p.repeat_penalty == 1.0f && p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f;
+    return p.temperature <= 0.0f && p.repeat_penalty == 1.0f && p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f &&
+           p.logit_bias.empty();
 }
+
+bool needs_host_sampling(const SamplingParams& p) { return p.n_logprobs > 0 || !p.logit_bias.empty(); }
 
 SampleResult sample_device_row(GpuBackend& gpu, Sampler& sampler, const float* row, int64_t n,
                                std::span<const int32_t> history) {
     const SamplingParams& p = sampler.params();
+    RF_CHECK(!needs_host_sampling(p), "device sampling: logit biases and top-n logprobs are sampled on the host");
     SampleResult r;
     if (is_plain_greedy(p)) {
         r.token = gpu.argmax(row, n);

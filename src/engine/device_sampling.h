@@ -12,8 +12,11 @@ namespace rf {
 
 class GpuBackend;
 
-// Temperature 0 and no penalty: the token is the row's argmax.
+// Temperature 0, no penalty and no logit bias: the token is the row's argmax.
 bool is_plain_greedy(const SamplingParams& p);
+// What the device chain does not do: top-n logprobs and logit biases (such rows are read back and
+// sampled on the host).
+bool needs_host_sampling(const SamplingParams& p);
 
 // The token for `row` [n] (device memory) under the sampler's parameters; history: the sequence's
 // tokens so far (the penalties' window). The draw comes from the sampler's generator, as on the

@@ -28,7 +28,7 @@ class TokenPicker {
 public:
     TokenPicker(Session& session, const SamplingParams& params) : session_(session), sampler_(params) {
         gpu_ = dynamic_cast<GpuBackend*>(&session.model().backend());
-        if (params.n_logprobs > 0) gpu_ = nullptr;
+        if (needs_host_sampling(params)) gpu_ = nullptr;
         session_.set_want_device_logits(gpu_ != nullptr);
     }
     ~TokenPicker() {

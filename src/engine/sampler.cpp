@@ -26,6 +26,9 @@ void check_sampling_params(const SamplingParams& p) {
     RF_CHECK(p.repeat_last_n >= -1, "sampling: repeat_last_n must be >= -1 (-1: all; got {})", p.repeat_last_n);
     RF_CHECK(std::isfinite(p.presence_penalty), "sampling: presence_penalty must be finite (got {})", p.presence_penalty);
     RF_CHECK(std::isfinite(p.frequency_penalty), "sampling: frequency_penalty must be finite (got {})", p.frequency_penalty);
+    for (const auto& [tok, bias] : p.logit_bias)
+        RF_CHECK(tok >= 0 && !std::isnan(bias) && bias != std::numeric_limits<float>::infinity(),
+                 "sampling: logit_bias {}: {} (a token id >= 0 and a finite bias, or -inf to ban it)", tok, bias);
     RF_CHECK(p.n_logprobs >= 0 && p.n_logprobs <= 100, "sampling: n_logprobs {} out of range [0, 100]", p.n_logprobs);
 }
 
@@ -71,6 +74,10 @@ SampleResult Sampler::sample(std::span<const float> logits, std::span<const int3
     const int32_t n_vocab = static_cast<int32_t>(logits.size());
     RF_CHECK(n_vocab > 0, "sampling: empty logits row");
     work_.assign(logits.begin(), logits.end());
+    for (const auto& [tok, bias] : params_.logit_bias) {
+        RF_CHECK(tok >= 0 && tok < n_vocab, "sampling: logit_bias token {} out of range [0, {})", tok, n_vocab);
+        work_[static_cast<size_t>(tok)] += bias;
+    }
 
     // Penalties over the last repeat_last_n tokens of the history.
     for (const auto& [tok, count] : penalty_counts(history)) {

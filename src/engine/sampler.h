@@ -1,4 +1,4 @@
-// Token sampling from a row of logits: repetition / presence / frequency penalties, then
+// Token sampling from a row of logits: logit biases, repetition / presence / frequency penalties, then
 // top-k, top-p, min-p, temperature and a seeded draw (llama.cpp's default chain order);
 // temperature <= 0 is greedy. Also reports the top-n log-probabilities of the model's own
 // distribution (log-softmax of the raw logits, before penalties and temperature, as the
@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <random>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace rf {
@@ -26,6 +27,9 @@ struct SamplingParams {
     float frequency_penalty = 0.0f; // subtracted per occurrence in the window
     uint64_t seed = kRandomSeed;  // kRandomSeed: seed from std::random_device
     int n_logprobs = 0;         // top-n log-probabilities to report per token
+    // (token id, bias) added to the token's logit before the penalties (OpenAI's logit_bias, llama.cpp's
+    // --logit-bias; -inf bans the token); ids must be in the vocabulary
+    std::vector<std::pair<int32_t, float>> logit_bias;
 };
 
 // Throws rf::Error naming the first field out of range (NaN and infinities included); the

@@ -29,7 +29,6 @@ void parse_common(const json& body, ApiRequest& r) {
         throw ApiError(400, "n", fmt::format("n: {} choices asked for; this server gives one choice per request (n = 1)",
                                              describe_value(body["n"])));
     r.gen.ignore_eos = bool_field(body, "ignore_eos", false);
-    refuse_field(body, "logit_bias", "no logit bias");
     refuse_field(body, "functions", "the deprecated function calls (use tools)");
     if (const json* rf = find_field(body, "response_format")) {
         const bool text = rf->is_object() && rf->contains("type") && (*rf)["type"] == "text";
@@ -37,6 +36,27 @@ void parse_common(const json& body, ApiRequest& r) {
             throw ApiError(400, "response_format",
                            "response_format: " + describe_value(*rf) + " is not supported by this server (plain text only)");
     }
+}
+
+// OpenAI's logit_bias: {"token id": bias in [-100, 100]} (at most 300), added to the logits.
+std::vector<std::pair<int32_t, float>> logit_bias(const json& body, int32_t n_vocab) {
+    std::vector<std::pair<int32_t, float>> out;
+    const json* lb = find_field(body, "logit_bias");
+    if (lb == nullptr) return out;
+    if (!lb->is_object()) throw ApiError(400, "logit_bias", "logit_bias: expected an object of token id -> bias, got " + describe_value(*lb));
+    if (lb->size() > 300) throw ApiError(400, "logit_bias", fmt::format("logit_bias: {} entries (at most 300)", lb->size()));
+    for (auto it = lb->begin(); it != lb->end(); ++it) {
+        const std::string& key = it.key();
+        int64_t id = -1;
+        const bool digits = !key.empty() && key.size() < 10 && key.find_first_not_of("0123456789") == std::string::npos;
+        if (digits) id = std::stoll(key);
+        if (!digits || id >= n_vocab)
+            throw ApiError(400, "logit_bias", fmt::format("logit_bias: key \"{}\" is not a token id in [0, {})", key, n_vocab));
+        if (!it.value().is_number() || !(it.value().get<double>() >= -100.0 && it.value().get<double>() <= 100.0))
+            throw ApiError(400, "logit_bias", fmt::format("logit_bias[\"{}\"]: {} (a number in [-100, 100])", key, describe_value(it.value())));
+        out.emplace_back(static_cast<int32_t>(id), static_cast<float>(it.value().get<double>()));
+    }
+    return out;
 }
 
 std::vector<int32_t> prompt_tokens(const json& prompt, const Tokenizer& tokenizer, std::string& text) {
@@ -90,6 +110,7 @@ ApiRequest parse_completion_request(const json& body, const Tokenizer& tokenizer
     ApiRequest r;
     parse_common(body, r);
     refuse_field(body, "tools", "no tool calls on /v1/completions (use /v1/chat/completions)");
+    r.gen.sampling.logit_bias = logit_bias(body, tokenizer.n_vocab());
     if (const json* tc = find_field(body, "tool_choice"); tc != nullptr && !(tc->is_string() && *tc == "none"))
         throw ApiError(400, "tool_choice", "tool_choice: " + describe_value(*tc) + " is not supported on /v1/completions");
     r.gen.prompt = prompt_tokens(required_field(body, "prompt"), tokenizer, r.prompt_text);
@@ -208,6 +229,7 @@ ApiRequest parse_chat_request(const json& body, const Tokenizer& tokenizer) {
     parse_common(body, r);
     r.prompt_text = chat_prompt(body, tokenizer);
     r.tool_calls = !chat_tools(body).is_null();
+    r.gen.sampling.logit_bias = logit_bias(body, tokenizer.n_vocab());
     r.gen.prompt = tokenizer.encode(r.prompt_text, /*add_special=*/false, /*parse_special=*/true);
     const int64_t max_tokens = find_field(body, "max_completion_tokens") != nullptr
                                    ? int_field(body, "max_completion_tokens", -1, 0, kMaxInt)

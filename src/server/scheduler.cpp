@@ -322,7 +322,7 @@ void Scheduler::step() {
         SampleResult s;
         if (!gpu_) {
             s = r.sampler->sample(std::span<const float>(logits.data() + at, static_cast<size_t>(n_vocab)), r.history);
-        } else if (r.params.sampling.n_logprobs > 0) {
+        } else if (needs_host_sampling(r.params.sampling)) {
             row.resize(static_cast<size_t>(n_vocab));
             model_.backend().download(row.data(), device_rows + at, row.size() * sizeof(float));
             s = r.sampler->sample(row, r.history);

@@ -106,6 +106,16 @@ TEST(CliRun, DraftReportsTheKeptDraftTokens) {
     EXPECT_NE(r.err.find("tokens per forward pass"), std::string::npos) << r.err;
 }
 
+// --logit-bias: banning the greedy first token (" is", id 305) changes the text.
+TEST(CliRun, LogitBiasBansAToken) {
+    const auto plain = test::run_cli("run --device cpu -p 'The Python interpreter' -n 4 --temp 0");
+    const auto banned = test::run_cli("run --device cpu -p 'The Python interpreter' -n 4 --temp 0 --logit-bias 305-inf");
+    ASSERT_EQ(plain.exit_code, 0) << plain.err;
+    ASSERT_EQ(banned.exit_code, 0) << banned.err;
+    EXPECT_EQ(plain.out.rfind(" is", 0), 0u) << plain.out;
+    EXPECT_NE(banned.out.rfind(" is", 0), 0u) << banned.out;
+}
+
 TEST(CliRun, PromptFromAFileAndTokensUntilTheContextIsFull) {
     const auto prompt = test::temp_dir() / "cli_run_prompt.txt";
     std::ofstream(prompt) << "The Python interpreter";

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -104,6 +105,43 @@ TEST(Sampler, PenaltiesChangeTheChoice) {
     EXPECT_EQ(sf.sample(test_logits(), twice).token, 4);
     const std::vector<int32_t> once = {1};
     EXPECT_EQ(sf.sample(test_logits(), once).token, 1);  // 3.0 - 0.08 = 2.92 > 2.9
+}
+
+// logit_bias: added before everything else; -inf bans a token; the reported logprobs stay the model's.
+TEST(Sampler, LogitBiasMovesAndBansTokens) {
+    SamplingParams p;
+    p.temperature = 0.0f;
+    p.logit_bias = {{1, -std::numeric_limits<float>::infinity()}};  // the argmax banned: 4 (2.9) next
+    EXPECT_EQ(Sampler(p).sample(test_logits(), {}).token, 4);
+    p.logit_bias = {{1, -0.2f}, {5, 2.0f}};  // 3.0 - 0.2 < 0.5 + 2.0 < 2.9? no: 2.5 < 2.9, so 4
+    EXPECT_EQ(Sampler(p).sample(test_logits(), {}).token, 4);
+    p.logit_bias = {{5, 2.6f}};  // 3.1 > 3.0
+    EXPECT_EQ(Sampler(p).sample(test_logits(), {}).token, 5);
+    // sampled: a +100 token is all but certain, a banned one never drawn
+    p.temperature = 1.0f;
+    p.top_k = 0;
+    p.top_p = 1.0f;
+    p.min_p = 0.0f;
+    p.seed = 7;
+    p.logit_bias = {{3, 100.0f}};
+    Sampler hot(p);
+    for (int i = 0; i < 50; ++i) EXPECT_EQ(hot.sample(test_logits(), {}).token, 3);
+    p.logit_bias = {{1, -std::numeric_limits<float>::infinity()}, {4, -std::numeric_limits<float>::infinity()}};
+    p.n_logprobs = 1;
+    Sampler banned(p);
+    for (int i = 0; i < 200; ++i) {
+        const SampleResult r = banned.sample(test_logits(), {});
+        EXPECT_NE(r.token, 1);
+        EXPECT_NE(r.token, 4);
+        EXPECT_EQ(r.top.at(0).token, 1);  // (the model's own distribution)
+    }
+    // a token outside the row, a NaN or +inf bias
+    p.logit_bias = {{6, 1.0f}};
+    EXPECT_THROW((void)Sampler(p).sample(test_logits(), {}), Error);
+    p.logit_bias = {{1, std::nanf("")}};
+    EXPECT_THROW(Sampler{p}, Error);
+    p.logit_bias = {{1, std::numeric_limits<float>::infinity()}};
+    EXPECT_THROW(Sampler{p}, Error);
 }
 
 TEST(Sampler, ReportsLogprobsOfTheModelDistribution) {

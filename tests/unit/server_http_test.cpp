@@ -190,6 +190,19 @@ TEST_F(ServerHttp, CompletionsWholeAndStreamedGiveTheSameText) {
     EXPECT_EQ(lp["text_offset"][0], 22);  // after the echoed prompt
 }
 
+// logit_bias: a banned greedy first token changes the completion (the same as the CLI's --logit-bias).
+TEST_F(ServerHttp, LogitBiasChangesTheCompletion) {
+    const json body = {{"prompt", "The Python interpreter"}, {"max_tokens", 4}, {"temperature", 0}};
+    const Reply plain = post(port(), "/v1/completions", body);
+    json banned_body = body;
+    banned_body["logit_bias"] = {{"305", -100}};
+    const Reply banned = post(port(), "/v1/completions", banned_body);
+    ASSERT_EQ(plain.status, 200) << plain.body;
+    ASSERT_EQ(banned.status, 200) << banned.body;
+    EXPECT_EQ(plain.body_json()["choices"][0]["text"].get<std::string>().rfind(" is", 0), 0u);
+    EXPECT_NE(banned.body_json()["choices"][0]["text"].get<std::string>().rfind(" is", 0), 0u) << banned.body;
+}
+
 TEST_F(ServerHttp, ChatStreamEqualsTheWholeReply) {
     const json body = {{"messages", {{{"role", "system"}, {"content", "Be brief."}},
                                      {{"role", "user"}, {"content", {{{"type", "text"}, {"text", "Hello"}}}}}}},
@@ -277,7 +290,6 @@ TEST_F(ServerHttp, BadRequestsNameTheFieldAndValue) {
     expect_error("/v1/completions", R"({"prompt": "x", "max_tokens": 1000})", 400, "above the context size 256");
     expect_error("/v1/completions", R"({"prompt": "x", "n": 2})", 400, "n: 2 choices");
     expect_error("/v1/completions", R"({"prompt": [1, 99999999]})", 400, "prompt[1]: token id 99999999 out of range");
-    expect_error("/v1/completions", R"({"prompt": "x", "logit_bias": {"5": 10}})", 400, "logit_bias");
     expect_error("/v1/completions", R"({"prompt": "x", "model": "gpt-4"})", 404, "\"gpt-4\" is not served here");
     expect_error("/v1/chat/completions", R"({"messages": []})", 400, "messages: expected a non-empty array");
     expect_error("/v1/chat/completions", R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})", 400,
@@ -288,6 +300,10 @@ TEST_F(ServerHttp, BadRequestsNameTheFieldAndValue) {
     expect_error("/v1/chat/completions",
                  R"({"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {"name": "f"}}]})",
                  400, "this model's chat template does not show tools to the model");
+    expect_error("/v1/completions", R"({"prompt": "x", "logit_bias": {"abc": 1}})", 400,
+                 "logit_bias: key \"abc\" is not a token id");
+    expect_error("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "logit_bias": {"12": 200}})", 400,
+                 "logit_bias[\"12\"]: 200 (a number in [-100, 100])");
     expect_error("/v1/completions", R"({"prompt": "x", "tools": [{"type": "function", "function": {"name": "f"}}]})", 400,
                  "no tool calls on /v1/completions");
     expect_error("/v1/chat/completions", R"({"messages": [{"role": "wizard", "content": "x"}]})", 400, "messages[0].role");
