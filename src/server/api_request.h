@@ -25,6 +25,7 @@ struct ApiRequest {
     bool echo = false;           // completions: the prompt's text before the completion
     std::string prompt_text;     // (for echo)
     bool tool_calls = false;     // chat with tools: <tool_call> blocks of the reply become tool_calls (tool_calls.h)
+    int n = 1;                   // OpenAI: choices, each its own request (seeds seed, seed + 1, ... when one is given)
 };
 
 // The sampling fields the APIs share (temperature, top_p, top_k, min_p, seed, penalties), with the
@@ -36,6 +37,7 @@ struct ResponseContext {
     std::string model;   // the name requests and responses use
     std::string id;      // the response's id ("cmpl-...", "chatcmpl-...", "msg_...")
     int64_t created = 0; // unix seconds
+    int index = 0;       // OpenAI: the choice this formatter writes (n > 1)
 };
 
 class ResponseFormatter {
@@ -47,6 +49,10 @@ public:
     virtual std::string stream_text(const StreamEvent& text) = 0;
     virtual std::string stream_end(const StreamEvent& finished) = 0;
     virtual std::string stream_error(const std::string& message) = 0;
+    // Several choices in one stream (OpenAI n > 1): a choice's end without the stream's tail, and the
+    // tail once every choice has ended (n_generated: all choices' tokens).
+    virtual std::string stream_choice_end(const StreamEvent& finished) { return stream_end(finished); }
+    virtual std::string stream_close(int32_t n_prompt, int32_t n_generated) { (void)n_prompt, (void)n_generated; return ""; }
     // The whole response at once (not streaming).
     virtual json body(const std::string& text, const std::vector<TokenOut>& tokens, const StreamEvent& finished) = 0;
 };

@@ -283,87 +283,115 @@ void ApiRoutes::generate(ServedModel& m, Api api, const std::string& text, Respo
         return error(api, 400, std::string("the request body is not valid JSON: ") + e.what(), "", out);
     }
     ApiRequest req;
-    std::unique_ptr<ResponseFormatter> fmt;
+    ResponseContext ctx;
     try {
         const std::string model = string_field(body, "model", m.name);
         if (model != m.name)
             return error(api, 404, "model: \"" + model + "\" is not served here (this server serves \"" + m.name + "\")",
                          "model", out);
         const Tokenizer& tok = m.model.tokenizer();
-        ResponseContext ctx{&tok, m.name, "", unix_now()};
+        ctx = ResponseContext{&tok, m.name, "", unix_now()};
         switch (api) {
             case Api::Completions:
                 req = parse_completion_request(body, tok);
                 ctx.id = make_response_id("cmpl-");
-                fmt = make_completion_formatter(req, ctx);
                 break;
             case Api::Chat:
                 req = parse_chat_request(body, tok);
                 ctx.id = make_response_id("chatcmpl-");
-                fmt = make_chat_formatter(req, ctx);
                 break;
             case Api::Messages:
                 req = parse_messages_request(body, tok);
                 ctx.id = make_response_id("msg_");
-                fmt = make_messages_formatter(req, ctx);
                 break;
         }
     } catch (const ApiError& e) {
         return error(api, e.status(), e.what(), e.param(), out);
     }
-    std::shared_ptr<RequestStream> stream;
+    // One request and formatter per choice (OpenAI's n; one elsewhere), the same response id.
+    const int n = req.n;
+    std::vector<std::unique_ptr<ResponseFormatter>> fmts;
+    for (int i = 0; i < n; ++i) {
+        ResponseContext c = ctx;
+        c.index = i;
+        fmts.push_back(api == Api::Completions ? make_completion_formatter(req, c)
+                       : api == Api::Chat      ? make_chat_formatter(req, c)
+                                               : make_messages_formatter(req, c));
+    }
+    std::vector<std::shared_ptr<RequestStream>> streams;
+    auto cancel_all = [&] {
+        for (auto& s : streams) s->cancel();
+    };
     try {
-        stream = m.scheduler.submit(req.gen);
+        for (int i = 0; i < n; ++i) {
+            GenerationParams g = req.gen;
+            if (g.sampling.seed != kRandomSeed) g.sampling.seed += static_cast<uint64_t>(i);  // (each choice its own draws)
+            streams.push_back(m.scheduler.submit(std::move(g)));
+        }
     } catch (const Error& e) {
+        cancel_all();
         return error(api, 400, e.what(), "", out);
     }
 
-    std::string all_text;
-    std::vector<TokenOut> all_tokens;
-    if (req.stream && !(out.begin_stream() && out.write_chunk(fmt->stream_begin()))) {
-        stream->cancel();
+    std::vector<std::string> texts(static_cast<size_t>(n));
+    std::vector<std::vector<TokenOut>> tokens(static_cast<size_t>(n));
+    std::vector<StreamEvent> ends(static_cast<size_t>(n));
+    std::vector<bool> done(static_cast<size_t>(n), false);
+    if (req.stream) {
+        bool ok = out.begin_stream();
+        for (int i = 0; i < n && ok; ++i) ok = out.write_chunk(fmts[static_cast<size_t>(i)]->stream_begin());
+        if (!ok) return cancel_all();
+    }
+    const auto wait = std::chrono::milliseconds(n == 1 ? 100 : 5);
+    for (int remaining = n; remaining > 0;) {
+        bool any = false;
+        for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
+            StreamEvent ev;
+            if (done[i] || !streams[i]->pop(ev, wait)) continue;
+            any = true;
+            ResponseFormatter& fmt = *fmts[i];
+            switch (ev.kind) {
+                case StreamEvent::Kind::Text:
+                    if (req.stream) {
+                        const std::string chunk = fmt.stream_text(ev);
+                        if (!chunk.empty() && !out.write_chunk(chunk)) return cancel_all();
+                    } else {
+                        texts[i] += ev.text;
+                        for (auto& t : ev.tokens) tokens[i].push_back(std::move(t));
+                    }
+                    break;
+                case StreamEvent::Kind::Finished:
+                    done[i] = true;
+                    --remaining;
+                    if (req.stream && !out.write_chunk(fmt.stream_choice_end(ev))) return cancel_all();
+                    ends[i] = std::move(ev);
+                    break;
+                case StreamEvent::Kind::Failed:
+                    cancel_all();
+                    if (req.stream) {
+                        (void)out.write_chunk(fmt.stream_error(ev.error));
+                        out.end_stream();
+                    } else {
+                        error(api, 500, ev.error, "", out);
+                    }
+                    return;
+            }
+        }
+        if (!any && out.client_gone()) return cancel_all();
+    }
+    int32_t generated = 0;
+    for (const StreamEvent& e : ends) generated += e.n_generated;
+    if (req.stream) {
+        (void)out.write_chunk(fmts[0]->stream_close(ends[0].n_prompt, generated));
+        out.end_stream();
         return;
     }
-    for (;;) {
-        StreamEvent ev;
-        if (!stream->pop(ev, std::chrono::milliseconds(100))) {
-            if (out.client_gone()) {
-                stream->cancel();
-                return;
-            }
-            continue;
-        }
-        switch (ev.kind) {
-            case StreamEvent::Kind::Text:
-                if (req.stream) {
-                    const std::string chunk = fmt->stream_text(ev);
-                    if (!chunk.empty() && !out.write_chunk(chunk)) {
-                        stream->cancel();
-                        return;
-                    }
-                } else {
-                    all_text += ev.text;
-                    for (auto& t : ev.tokens) all_tokens.push_back(std::move(t));
-                }
-                break;
-            case StreamEvent::Kind::Finished:
-                if (req.stream) {
-                    (void)out.write_chunk(fmt->stream_end(ev));
-                    out.end_stream();
-                } else {
-                    out.reply(200, kJson, dump_json(fmt->body(all_text, all_tokens, ev)));
-                }
-                return;
-            case StreamEvent::Kind::Failed:
-                if (req.stream) {
-                    (void)out.write_chunk(fmt->stream_error(ev.error));
-                    out.end_stream();
-                } else {
-                    error(api, 500, ev.error, "", out);
-                }
-                return;
-        }
-    }
+    json whole = fmts[0]->body(texts[0], tokens[0], ends[0]);
+    for (size_t i = 1; i < static_cast<size_t>(n); ++i)
+        whole["choices"].push_back(fmts[i]->body(texts[i], tokens[i], ends[i])["choices"][0]);
+    if (n > 1) whole["usage"] = {{"prompt_tokens", ends[0].n_prompt}, {"completion_tokens", generated},
+                                 {"total_tokens", ends[0].n_prompt + generated}};
+    out.reply(200, kJson, dump_json(whole));
 }
 
 }  // namespace rf::server

@@ -25,9 +25,7 @@ void parse_common(const json& body, ApiRequest& r) {
             throw ApiError(400, "stream_options", "stream_options: expected an object, got " + describe_value(*so));
         r.include_usage = bool_field(*so, "include_usage", false);
     }
-    if (int_field(body, "n", 1, 1, kMaxInt) != 1)
-        throw ApiError(400, "n", fmt::format("n: {} choices asked for; this server gives one choice per request (n = 1)",
-                                             describe_value(body["n"])));
+    r.n = static_cast<int>(int_field(body, "n", 1, 1, 16));
     r.gen.ignore_eos = bool_field(body, "ignore_eos", false);
     refuse_field(body, "functions", "the deprecated function calls (use tools)");
     if (const json* rf = find_field(body, "response_format")) {
@@ -283,8 +281,8 @@ json chat_logprobs(const std::vector<TokenOut>& tokens, const Tokenizer& tok) {
     return {{"content", content}};
 }
 
-json usage(const StreamEvent& f) {
-    return {{"prompt_tokens", f.n_prompt}, {"completion_tokens", f.n_generated}, {"total_tokens", f.n_prompt + f.n_generated}};
+json usage(int32_t n_prompt, int32_t n_generated) {
+    return {{"prompt_tokens", n_prompt}, {"completion_tokens", n_generated}, {"total_tokens", n_prompt + n_generated}};
 }
 
 // What both OpenAI formatters share: the response header, its one choice (`key`: "text", "delta" or
@@ -295,33 +293,35 @@ public:
     std::string stream_error(const std::string& message) override {
         return sse(openai_error_body(500, message, "")) + "data: [DONE]\n\n";
     }
+    std::string stream_end(const StreamEvent& f) override { return stream_choice_end(f) + stream_close(f.n_prompt, f.n_generated); }
+    // the usage chunk when stream_options.include_usage asks, then [DONE]
+    std::string stream_close(int32_t n_prompt, int32_t n_generated) override {
+        std::string out;
+        if (req_.include_usage) {
+            json u = header(chunk_object());
+            u["choices"] = json::array();
+            u["usage"] = usage(n_prompt, n_generated);
+            out += sse(u);
+        }
+        return out + "data: [DONE]\n\n";
+    }
 
 protected:
     OpenAiFormatter(const ApiRequest& r, ResponseContext c) : req_(r), ctx_(std::move(c)) {}
     json header(const char* object) const {
         return {{"id", ctx_.id}, {"object", object}, {"created", ctx_.created}, {"model", ctx_.model}};
     }
+    virtual const char* chunk_object() const = 0;  // the stream chunks' object name
     json with_choice(const char* object, const char* key, json value, json logprobs, const char* finish) const {
         json j = header(object);
-        j["choices"] = json::array({json{{"index", 0},
+        j["choices"] = json::array({json{{"index", ctx_.index},
                                          {key, std::move(value)},
                                          {"logprobs", std::move(logprobs)},
                                          {"finish_reason", finish ? json(finish) : json(nullptr)}}});
         return j;
     }
-    // `last`: the chunk with the finish reason; `object`: the chunks' object name
-    std::string stream_tail(const json& last, const char* object, const StreamEvent& f) const {
-        std::string out = sse(last);
-        if (req_.include_usage) {
-            json u = header(object);
-            u["choices"] = json::array();
-            u["usage"] = usage(f);
-            out += sse(u);
-        }
-        return out + "data: [DONE]\n\n";
-    }
     json whole(json j, const StreamEvent& f) const {
-        j["usage"] = usage(f);
+        j["usage"] = usage(f.n_prompt, f.n_generated);
         return j;
     }
     ApiRequest req_;
@@ -338,9 +338,7 @@ public:
         json lp = req_.n_logprobs >= 0 ? completion_logprobs(ev.tokens, *ctx_.tokenizer, offset_) : json(nullptr);
         return sse(chunk(ev.text, lp, nullptr));
     }
-    std::string stream_end(const StreamEvent& f) override {
-        return stream_tail(chunk("", nullptr, openai_finish_reason(f.finish)), kObject, f);
-    }
+    std::string stream_choice_end(const StreamEvent& f) override { return sse(chunk("", nullptr, openai_finish_reason(f.finish))); }
     json body(const std::string& text, const std::vector<TokenOut>& tokens, const StreamEvent& f) override {
         size_t offset = req_.echo ? req_.prompt_text.size() : 0;
         json lp = req_.n_logprobs >= 0 ? completion_logprobs(tokens, *ctx_.tokenizer, offset) : json(nullptr);
@@ -351,6 +349,7 @@ public:
 
 private:
     static constexpr const char* kObject = "text_completion";  // (whole responses and chunks alike)
+    const char* chunk_object() const override { return kObject; }
     json chunk(const std::string& text, const json& logprobs, const char* finish) const {
         return with_choice(kObject, "text", text, logprobs, finish);
     }
@@ -379,13 +378,13 @@ public:
         for (const ToolCall& c : t.calls) out += sse(call_chunk(c));
         return out;
     }
-    std::string stream_end(const StreamEvent& f) override {
+    std::string stream_choice_end(const StreamEvent& f) override {
         std::string out;
         if (req_.tool_calls) {
             const ToolCallText rest = calls_.finish();
             if (!rest.content.empty()) out += sse(chunk({{"content", rest.content}}, nullptr, nullptr));
         }
-        return out + stream_tail(chunk(json::object(), nullptr, finish(f, calls_.any_call())), kChunk, f);
+        return out + sse(chunk(json::object(), nullptr, finish(f, calls_.any_call())));
     }
     json body(const std::string& text, const std::vector<TokenOut>& tokens, const StreamEvent& f) override {
         json lp = req_.n_logprobs >= 0 ? chat_logprobs(tokens, *ctx_.tokenizer) : json(nullptr);
@@ -405,6 +404,7 @@ public:
 
 private:
     static constexpr const char* kChunk = "chat.completion.chunk";
+    const char* chunk_object() const override { return kChunk; }
     json chunk(const json& delta, const json& logprobs, const char* finish) const {
         return with_choice(kChunk, "delta", delta, logprobs, finish);
     }

@@ -203,6 +203,57 @@ TEST_F(ServerHttp, LogitBiasChangesTheCompletion) {
     EXPECT_NE(banned.body_json()["choices"][0]["text"].get<std::string>().rfind(" is", 0), 0u) << banned.body;
 }
 
+// n > 1: one request per choice, run together; greedy choices are the same text, sampled ones follow
+// seed, seed + 1, ...; streamed, each chunk names its choice and the stream ends once, after the last.
+TEST_F(ServerHttp, SeveralChoicesWholeAndStreamed) {
+    const json greedy = {{"prompt", "The Python interpreter"}, {"max_tokens", 6}, {"temperature", 0}, {"n", 3}};
+    const Reply r = post(port(), "/v1/completions", greedy);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json j = r.body_json();
+    ASSERT_EQ(j["choices"].size(), 3u);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(j["choices"][i]["index"], i);
+        EXPECT_EQ(j["choices"][i]["text"], j["choices"][0]["text"]);
+    }
+    EXPECT_EQ(j["usage"]["completion_tokens"], 18);
+    EXPECT_EQ(j["usage"]["total_tokens"], j["usage"]["prompt_tokens"].get<int>() + 18);
+
+    json streamed = greedy;
+    streamed["stream"] = true;
+    streamed["stream_options"] = {{"include_usage", true}};
+    const Reply s = post(port(), "/v1/completions", streamed);
+    ASSERT_EQ(s.status, 200) << s.body;
+    std::vector<std::string> texts(3);
+    int finished = 0, usage_chunks = 0, done = 0;
+    for (const auto& [event, data] : parse_sse(s.body)) {
+        if (data == "[DONE]") {
+            ++done;
+            continue;
+        }
+        const json c = json::parse(data);
+        if (c.contains("usage") && !c["usage"].is_null()) {
+            ++usage_chunks;
+            EXPECT_EQ(c["usage"]["completion_tokens"], 18);
+            continue;
+        }
+        const int i = c["choices"][0]["index"];
+        texts.at(static_cast<size_t>(i)) += c["choices"][0]["text"].get<std::string>();
+        if (!c["choices"][0]["finish_reason"].is_null()) ++finished;
+    }
+    EXPECT_EQ(finished, 3);
+    EXPECT_EQ(usage_chunks, 1);
+    EXPECT_EQ(done, 1);
+    for (const std::string& t : texts) EXPECT_EQ(t, j["choices"][0]["text"]);
+
+    // sampled: each choice its own seed (the same two texts again for the same request)
+    const json sampled = {{"messages", json::array({{{"role", "user"}, {"content", "Tell me a story."}}})},
+                          {"max_tokens", 12}, {"temperature", 1.0}, {"seed", 42}, {"n", 2}};
+    const json a = post(port(), "/v1/chat/completions", sampled).body_json();
+    ASSERT_EQ(a["choices"].size(), 2u) << a.dump();
+    EXPECT_NE(a["choices"][0]["message"]["content"], a["choices"][1]["message"]["content"]);
+    EXPECT_EQ(a["choices"][1]["index"], 1);
+}
+
 TEST_F(ServerHttp, ChatStreamEqualsTheWholeReply) {
     const json body = {{"messages", {{{"role", "system"}, {"content", "Be brief."}},
                                      {{"role", "user"}, {"content", {{{"type", "text"}, {"text", "Hello"}}}}}}},
@@ -288,7 +339,7 @@ TEST_F(ServerHttp, BadRequestsNameTheFieldAndValue) {
     expect_error("/v1/completions", R"({"prompt": "x", "temperature": 5})", 400, "temperature: 5 is out of range [0, 2]");
     expect_error("/v1/completions", R"({"prompt": "x", "max_tokens": "ten"})", 400, "max_tokens: expected an integer, got \"ten\"");
     expect_error("/v1/completions", R"({"prompt": "x", "max_tokens": 1000})", 400, "above the context size 256");
-    expect_error("/v1/completions", R"({"prompt": "x", "n": 2})", 400, "n: 2 choices");
+    expect_error("/v1/completions", R"({"prompt": "x", "n": 17})", 400, "n: 17 is out of range [1, 16]");
     expect_error("/v1/completions", R"({"prompt": [1, 99999999]})", 400, "prompt[1]: token id 99999999 out of range");
     expect_error("/v1/completions", R"({"prompt": "x", "model": "gpt-4"})", 404, "\"gpt-4\" is not served here");
     expect_error("/v1/chat/completions", R"({"messages": []})", 400, "messages: expected a non-empty array");
