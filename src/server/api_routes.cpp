@@ -330,7 +330,8 @@ void ApiRoutes::generate(ServedModel& m, Api api, const std::string& text, Respo
         }
     } catch (const Error& e) {
         cancel_all();
-        return error(api, 400, e.what(), "", out);
+        // (a model unloaded since this request took it: the server, not the request, is at fault)
+        return error(api, m.scheduler.stopped() ? 503 : 400, e.what(), "", out);
     }
 
     std::vector<std::string> texts(static_cast<size_t>(n));

@@ -56,6 +56,11 @@ Scheduler::Scheduler(Model& model, KvCache& kv, const Tokenizer& tokenizer, int3
 
 Scheduler::~Scheduler() { stop("server: shutting down"); }
 
+bool Scheduler::stopped() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stopping_;
+}
+
 void Scheduler::stop(const std::string& reason) {
     {
         std::lock_guard<std::mutex> lock(mutex_);

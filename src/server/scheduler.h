@@ -62,6 +62,7 @@ public:
     // Stops the thread: queued and running requests end with a Failed event carrying `reason`, and
     // submit() / call() throw from now on. (Idempotent; the first reason is kept.)
     void stop(const std::string& reason);
+    bool stopped() const;
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
 

@@ -171,6 +171,32 @@ TEST(ServerScheduler, SampledRequestsFollowTheirSeeds) {
         << "seed 1234 batched vs alone";
 }
 
+// stop(reason): queued and running requests end with the reason; then submit() and call() refuse with it.
+TEST(ServerScheduler, AStoppedSchedulerEndsItsRequestsAndRefusesNewOnes) {
+    auto lm = load("", 2);
+    Scheduler sched(*lm, {2, 64});
+    GenerationParams p = greedy(*lm, "Hello", 200);
+    p.ignore_eos = true;
+    auto running = sched.submit(p);
+    StreamEvent ev;
+    while (running->pop(ev, std::chrono::milliseconds(50)) && ev.kind == StreamEvent::Kind::Text && ev.tokens.empty()) {
+    }
+    EXPECT_FALSE(sched.stopped());
+    sched.stop("model \"tiny\" was unloaded");
+    EXPECT_TRUE(sched.stopped());
+    const Outcome o = drain(*running);
+    EXPECT_EQ(o.end.kind, StreamEvent::Kind::Failed);
+    EXPECT_EQ(o.end.error, "model \"tiny\" was unloaded");
+    try {
+        (void)sched.submit(p);
+        FAIL() << "a stopped scheduler took a request";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("was unloaded"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(sched.call([] {}), Error);
+    sched.stop("again");  // (idempotent: the first reason stays)
+}
+
 TEST(ServerScheduler, StopStringsAndEndsAreReported) {
     auto lm = load("", 2);
     GenerationParams p = greedy(*lm, "The Python interpreter", 32);
