@@ -89,7 +89,8 @@ void add_serve_command(CLI::App& app) {
         ->check(kPositive);
     cmd->add_option("--prefix-cache", o->scheduler.prefix_cache_entries,
                     "finished requests kept for their KV prefixes, reused by later prompts that start the same way "
-                    "(default 16; 0: off; not for models with linear-attention layers)")
+                    "(default 16; 0: off; models with linear-attention layers reuse whole kept sequences only, "
+                    "at most --parallel of them)")
         ->check(kNonNegative);
     cmd->add_option("--alias", o->alias, "model name in the API (default: the file name without .gguf)");
     cmd->add_option("--models-dir", o->models_dir,

@@ -74,12 +74,18 @@ int32_t KvCache::create_sequence() {
 
 int32_t KvCache::fork_sequence(int32_t seq) {
     Sequence copy = seq_ref(seq);
-    for (int32_t b : copy.blocks) pool_.incref(b);
-    for (auto& [il, st] : copy.states) {  // (the states are the fork's own)
-        void* fresh = backend_.alloc(st.n_floats * sizeof(float));
-        backend_.copy(fresh, st.data, st.n_floats * sizeof(float));
-        st.data = fresh;
+    std::vector<void*> fresh;  // the fork's own states, released again if one cannot be allocated
+    try {
+        for (auto& [il, st] : copy.states) {
+            fresh.push_back(backend_.alloc(st.n_floats * sizeof(float)));
+            backend_.copy(fresh.back(), st.data, st.n_floats * sizeof(float));
+            st.data = fresh.back();
+        }
+    } catch (...) {
+        for (void* p : fresh) backend_.release(p);
+        throw;
     }
+    for (int32_t b : copy.blocks) pool_.incref(b);
     const int32_t id = create_sequence();
     *seqs_[static_cast<size_t>(id)] = std::move(copy);
     return id;

@@ -14,7 +14,8 @@ size_t common_prefix(std::span<const int32_t> a, std::span<const int32_t> b) {
 
 }  // namespace
 
-PrefixCache::PrefixCache(KvCache& kv, int32_t max_entries) : kv_(kv), max_entries_(std::max(max_entries, 0)) {}
+PrefixCache::PrefixCache(KvCache& kv, int32_t max_entries, bool whole_entries)
+    : kv_(kv), max_entries_(std::max(max_entries, 0)), whole_entries_(whole_entries) {}
 
 PrefixCache::~PrefixCache() { clear(); }
 
@@ -25,7 +26,8 @@ PrefixCache::Hit PrefixCache::take(std::span<const int32_t> prompt) {
     Entry* best = nullptr;
     size_t best_n = 0;
     for (Entry& e : entries_) {
-        const size_t n = std::min(common_prefix(e.tokens, prompt), prompt.size() - 1);
+        size_t n = std::min(common_prefix(e.tokens, prompt), prompt.size() - 1);
+        if (whole_entries_ && n != e.tokens.size()) n = 0;  // (a recurrent state: all of it or nothing)
         if (n > best_n) {
             best_n = n;
             best = &e;
@@ -35,7 +37,7 @@ PrefixCache::Hit PrefixCache::take(std::span<const int32_t> prompt) {
     best->last_use = ++clock_;
     hit.seq = kv_.fork_sequence(best->seq);
     hit.n_tokens = static_cast<int32_t>(best_n);
-    kv_.truncate(hit.seq, hit.n_tokens);
+    if (best_n < best->tokens.size()) kv_.truncate(hit.seq, hit.n_tokens);
     ++stats_.hits;
     stats_.reused_tokens += hit.n_tokens;
     return hit;

@@ -5,8 +5,11 @@
 // prompts skip most of their prefill.
 //
 // Kept sequences are evictable: the scheduler reserves KV blocks as if nothing were cached and
-// evicts the least recently used entries when a step cannot get its blocks. Not for models with
-// a recurrent state (it cannot be cut back to a prefix). Used from the scheduler's thread only.
+// evicts the least recently used entries when a step cannot get its blocks. Models with a recurrent
+// state (linear-attention layers) take whole entries only (`whole_entries`): a state cannot be cut
+// back to a prefix, but a prompt that extends a kept sequence — the next turn of a chat: the last
+// prompt, the reply, then the new turn — forks it whole, state included. Used from the scheduler's
+// thread only.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +30,9 @@ struct PrefixCacheStats {
 
 class PrefixCache {
 public:
-    // max_entries: kept sequences at most (0: the cache is off).
-    PrefixCache(KvCache& kv, int32_t max_entries);
+    // max_entries: kept sequences at most (0: the cache is off); whole_entries: hits only where a kept
+    // sequence's tokens are all a prefix of the prompt (no truncation: models with a recurrent state).
+    PrefixCache(KvCache& kv, int32_t max_entries, bool whole_entries = false);
     ~PrefixCache();  // frees every kept sequence
     PrefixCache(const PrefixCache&) = delete;
     PrefixCache& operator=(const PrefixCache&) = delete;
@@ -38,7 +42,8 @@ public:
         int32_t n_tokens = 0;
     };
     // The longest kept prefix of `prompt`, at most prompt.size() - 1 tokens (the last prompt token
-    // is always computed: its logits pick the first generated token).
+    // is always computed: its logits pick the first generated token); with whole_entries the longest
+    // kept sequence that is such a prefix whole.
     Hit take(std::span<const int32_t> prompt);
     // Keeps `seq` (its KV holds `tokens`); the cache owns it from now on. A kept sequence whose
     // tokens are a prefix of these is dropped; these are dropped when a kept one extends them.
@@ -57,6 +62,7 @@ private:
     };
     KvCache& kv_;
     int32_t max_entries_;
+    bool whole_entries_;
     std::vector<Entry> entries_;
     int64_t clock_ = 0;
     PrefixCacheStats stats_;

@@ -48,9 +48,11 @@ Scheduler::Scheduler(Model& model, KvCache& kv, const Tokenizer& tokenizer, int3
     gpu_ = dynamic_cast<GpuBackend*>(&model_.backend());
     stats_.kv_blocks_total = kv_.pool().n_blocks();
     stats_.kv_blocks_free = kv_.n_free_blocks();
-    // (a recurrent state cannot be cut back to a prefix: no cache for those models)
-    if (!recurrent_ && options_.prefix_cache_entries > 0)
-        cache_ = std::make_unique<PrefixCache>(kv_, options_.prefix_cache_entries);
+    // A recurrent state cannot be cut back to a prefix: those models reuse whole kept sequences only,
+    // and keep at most n_parallel of them (each holds its own copy of the state, allocated beside the
+    // KV pool: as much again as the running sequences' states at most).
+    const int32_t entries = recurrent_ ? std::min(options_.prefix_cache_entries, options_.n_parallel) : options_.prefix_cache_entries;
+    if (entries > 0) cache_ = std::make_unique<PrefixCache>(kv_, entries, /*whole_entries=*/recurrent_);
     thread_ = std::thread([this] { run(); });
 }
 
@@ -246,7 +248,13 @@ void Scheduler::admit() {
             queue_.pop_front();
         }
         reserved_blocks_ += r->reserved;
-        const PrefixCache::Hit hit = cache_ ? cache_->take(r->params.prompt) : PrefixCache::Hit{};
+        PrefixCache::Hit hit;
+        try {
+            if (cache_) hit = cache_->take(r->params.prompt);
+        } catch (const std::exception& e) {  // (a fork's state copy could not be allocated: computed instead)
+            spdlog::warn("server: prefix cache: {}; the prompt is computed whole", e.what());
+            hit = PrefixCache::Hit{};
+        }
         if (hit.seq >= 0) {
             r->seq = hit.seq;
             r->n_fed = hit.n_tokens;

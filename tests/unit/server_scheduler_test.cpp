@@ -370,5 +370,43 @@ TEST(ServerScheduler, HybridModelRequestsTakeTurns) {
     EXPECT_EQ(sched.stats().max_batch_seqs, 1);
 }
 
+// A hybrid model's prefix cache takes whole kept sequences only (a recurrent state cannot be cut back):
+// the next turn (the last prompt, the reply, then more) forks the kept sequence, state included, and
+// computes only what it adds; a prompt that shares only part of a kept sequence computes everything.
+TEST(ServerScheduler, HybridModelReusesWholeKeptSequences) {
+    const auto path = test::shared_dir() / "models" / "llamacpp-gguf" / "tiny-qwen35moe-llamacpp-q8_0.gguf";
+    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found (set ROCMFORGE_SHARED_DIR)";
+    auto lm = load(path.string(), 1);
+    Scheduler sched(*lm, {1, 64, 4});
+    const GenerationParams first = greedy(*lm, kPrompts[0], 8);
+    const Outcome a = drain(*sched.submit(first));
+    ASSERT_EQ(a.tokens.size(), 8u);
+    // the next turn: the first prompt, the reply the sequence holds (all but the last token), more text
+    GenerationParams next = greedy(*lm, "", 6);
+    next.prompt = first.prompt;
+    next.prompt.insert(next.prompt.end(), a.tokens.begin(), a.tokens.end());
+    const auto more = lm->tokenizer().encode(" And then", false, true);
+    next.prompt.insert(next.prompt.end(), more.begin(), more.end());
+    const Outcome b = drain(*sched.submit(next));
+    sched.call([] {});
+    const SchedulerStats st = sched.stats();
+    EXPECT_EQ(st.prefix_cache.hits, 1);
+    EXPECT_EQ(st.prefix_cache.reused_tokens, static_cast<int64_t>(first.prompt.size() + a.tokens.size() - 1));
+    // the same prompt computed whole (no cache) starts the same way
+    Scheduler fresh(*lm, {1, 64, 0});
+    const Outcome whole = drain(*fresh.submit(next));
+    ASSERT_GE(b.tokens.size(), 3u);
+    EXPECT_EQ(std::vector<int32_t>(b.tokens.begin(), b.tokens.begin() + 3),
+              std::vector<int32_t>(whole.tokens.begin(), whole.tokens.begin() + 3));
+    // part of a kept sequence is no hit for a recurrent model
+    GenerationParams part = greedy(*lm, "", 2);
+    part.prompt.assign(next.prompt.begin(), next.prompt.begin() + static_cast<ptrdiff_t>(first.prompt.size() / 2));
+    part.prompt.push_back(next.prompt.back());
+    (void)drain(*sched.submit(part));
+    sched.call([] {});
+    EXPECT_EQ(sched.stats().prefix_cache.hits, 1);
+    EXPECT_EQ(sched.stats().prefix_cache.lookups, 2);  // (the first request found the cache empty)
+}
+
 }  // namespace
 }  // namespace rf::server
