@@ -49,6 +49,8 @@
 
 #include "backend/gpu/gpu_backend.h"
 #include "gpu_bench_common.h"
+#include "gpu_bench_device.h"
+#include "gpu_bench_matvecn.h"
 #include "tools/decode_switch_sets.h"
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_weight_layout.h"
@@ -68,6 +70,11 @@
 
 namespace rf {
 namespace {
+
+using bench::BenchDevice;
+using bench::copy_bandwidth_gbs;
+using bench::median_launch_us;
+using bench::random_weight;
 
 struct Args {
     std::string mode = "matvec";
@@ -115,65 +122,6 @@ Args parse(int argc, char** argv) {
 }
 
 // Random weight bytes (the decode bench's mins: -0.01).
-std::vector<uint8_t> random_weight(TensorType t, int64_t rows, int64_t cols, uint64_t seed) {
-    return bench::random_weight(t, rows, cols, seed, -0.01f);
-}
-
-double copy_bandwidth_gbs(cudaStream_t stream) {
-    const size_t bytes = size_t{1} << 30;
-    void *a = nullptr, *b = nullptr;
-    RF_GPU_CHECK(cudaMalloc(&a, bytes));
-    RF_GPU_CHECK(cudaMalloc(&b, bytes));
-    RF_GPU_CHECK(cudaMemsetAsync(a, 1, bytes, stream));
-    cudaEvent_t e0, e1;
-    RF_GPU_CHECK(cudaEventCreate(&e0));
-    RF_GPU_CHECK(cudaEventCreate(&e1));
-    RF_GPU_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, stream));
-    RF_GPU_CHECK(cudaEventRecord(e0, stream));
-    for (int i = 0; i < 10; ++i) RF_GPU_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, stream));
-    RF_GPU_CHECK(cudaEventRecord(e1, stream));
-    RF_GPU_CHECK(cudaEventSynchronize(e1));
-    float ms = 0;
-    RF_GPU_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-    RF_GPU_CHECK(cudaFree(a));
-    RF_GPU_CHECK(cudaFree(b));
-    return 2.0 * bytes * 10 / (ms * 1e-3) / 1e9;  // read + write
-}
-
-// Microseconds per launch: 5 warm-up launches, then the median of 5 timed rounds of `reps`
-// back-to-back launches (launch(i) picks the i-th rotating weight copy).
-template <typename Launch>
-double median_launch_us(cudaStream_t stream, cudaEvent_t e0, cudaEvent_t e1, int reps, const Launch& launch) {
-    for (int i = 0; i < 5; ++i) launch(i);
-    std::vector<float> times;
-    for (int r = 0; r < 5; ++r) {
-        RF_GPU_CHECK(cudaEventRecord(e0, stream));
-        for (int i = 0; i < reps; ++i) launch(i);
-        RF_GPU_CHECK(cudaEventRecord(e1, stream));
-        RF_GPU_CHECK(cudaEventSynchronize(e1));
-        float ms = 0;
-        RF_GPU_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-        times.push_back(ms * 1000.0f / static_cast<float>(reps));
-    }
-    std::sort(times.begin(), times.end());
-    return static_cast<double>(times[times.size() / 2]);
-}
-
-// The backend (GPU lock, staged preflight, context) and a non-blocking stream on its device: what
-// the benchmarks that launch kernels themselves run on.
-struct BenchDevice {
-    std::unique_ptr<GpuBackend> be = make_gpu_backend(GpuBackendOptions{});
-    GpuDeviceInfo info = be->device_info();
-    cudaStream_t stream = nullptr;
-    BenchDevice() { RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking)); }
-    ~BenchDevice() {
-        const cudaError_t e = cudaStreamDestroy(stream);
-        if (e != cudaSuccess) std::fprintf(stderr, "gpu_bench: cudaStreamDestroy: %s\n", cudaGetErrorString(e));
-    }
-    BenchDevice(const BenchDevice&) = delete;
-    BenchDevice& operator=(const BenchDevice&) = delete;
-};
-
 int run_matvec(const Args& args) {
     BenchDevice dev;
     GpuBackend* be = dev.be.get();
@@ -309,115 +257,6 @@ int run_matvec(const Args& args) {
             be->release(x);
             be->release(y);
             be->release(xq);
-            for (const Weight& w : ws) be->release(const_cast<void*>(w.data));
-        }
-    }
-    return 0;
-}
-
-// The batched-decode products: N tokens through one 7b-shaped matrix (or gate + up with SwiGLU).
-int run_matvecn(const Args& args) {
-    BenchDevice dev;
-    GpuBackend* be = dev.be.get();
-    const GpuDeviceInfo& info = dev.info;
-    cudaStream_t stream = dev.stream;
-    fmt::print("device: {} ({} SMs); batched-decode products, weights rotated through copies of >= 400 MB\n", info.name,
-               info.multiprocessors);
-    std::vector<std::string> names = args.types;
-    if (names.empty()) names = {"q4_0", "q8_0", "q4_K", "q6_K"};
-    struct Shape {
-        int64_t rows, cols;
-        bool swiglu;
-    };
-    const Shape shapes[] = {{3584, 3584, false}, {4608, 3584, false}, {3584, 18944, false}, {18944, 3584, true},
-                            {1152, 896, false},  {896, 896, false},   {896, 4864, false},  {4864, 896, true}};
-    cudaEvent_t e0, e1;
-    RF_GPU_CHECK(cudaEventCreate(&e0));
-    RF_GPU_CHECK(cudaEventCreate(&e1));
-    fmt::print("{:<6} {:>14} {:>4} {:>8}  {:>9}  {:>7}  {}\n", "type", "shape", "tok", "MB", "dp4a us", "GB/s",
-               "int8-mma warps per block / per row tile: us");
-    for (const std::string& nm : names) {
-        const auto t = parse_tensor_type(nm);
-        if (!t) fail("gpu_bench: unknown type {}", nm);
-        for (const Shape& sh : shapes) {
-            const int64_t rows = sh.rows, cols = sh.cols;
-            const int n_mats = sh.swiglu ? 2 : 1;
-            const auto host = random_weight(*t, rows, cols, static_cast<uint64_t>(rows * 31 + cols));
-            const size_t bytes = host.size() * static_cast<size_t>(n_mats);
-            const int copies = static_cast<int>(std::clamp<size_t>((400u << 20) / bytes + 1, 1, 16)) * n_mats;
-            std::vector<Weight> ws;
-            for (int c = 0; c < copies; ++c) ws.push_back(be->load_weight(*t, cols, rows, 1, host.data()));
-            for (int n : args.tokens) {
-                std::vector<float> xh(static_cast<size_t>(cols * n));
-                std::mt19937 rng(1);
-                std::normal_distribution<float> nd;
-                for (auto& v : xh) v = nd(rng);
-                auto* x = static_cast<float*>(be->alloc(xh.size() * 4));
-                be->upload(x, xh.data(), xh.size() * 4);
-                const size_t ybytes = static_cast<size_t>(rows * n) * 4;
-                float* y[3] = {static_cast<float*>(be->alloc(ybytes)), static_cast<float*>(be->alloc(ybytes)),
-                               static_cast<float*>(be->alloc(ybytes))};
-                const size_t q8 = gpu::align_up(static_cast<size_t>(cols * n), 16);
-                auto* xq = static_cast<int8_t*>(be->alloc(q8 + static_cast<size_t>(cols / 32 * n) * 8));
-                auto* xds = reinterpret_cast<float2*>(xq + q8);
-                gpu::Launcher l(gpu::Launcher::Mode::Launch, stream);
-                gpu::launch_quantize_q8_1(l, x, n, cols, xq, xds);
-                auto args_for = [&](int i) {
-                    gpu::MatvecArgs a = gpu::zeroed<gpu::MatvecArgs>();
-                    const int c0 = (i * n_mats) % copies;
-                    for (int m = 0; m < n_mats; ++m) {
-                        a.m[m] = gpu::qmatrix(*t, ws[static_cast<size_t>((c0 + m) % copies)].data, rows, cols);
-                        a.ldy[m] = rows;
-                        a.y[m] = y[m];
-                    }
-                    if (sh.swiglu) {
-                        a.y[2] = y[2];
-                        a.ldy[2] = rows;
-                        a.epilogue = static_cast<int32_t>(gpu::MatvecEpilogue::SwiGlu);
-                    }
-                    a.row_end[0] = a.row_end[1] = a.row_end[2] = rows;
-                    a.total_rows = rows;
-                    a.n_tok = n;
-                    a.n_mats = n_mats;
-                    a.x = xq;
-                    a.xds = xds;
-                    a.x_stride = cols;
-                    return a;
-                };
-                const gpu::MatvecConfig chosen = gpu::choose_matvec_config(*t, rows, cols, info.multiprocessors);
-                const double dp4a = median_launch_us(stream, e0, e1, args.reps, [&](int i) {
-                    gpu::MatvecArgs a = args_for(i);
-                    a.warps_per_row = chosen.warps_per_row;
-                    gpu::launch_matvec_q(l, *t, a, chosen);
-                });
-                // (warps per block, warps per row tile) of the int8-mma kernel
-                const std::pair<int, int> splits[] = {{4, 4}, {4, 2}, {4, 1}, {8, 8}, {8, 4}, {8, 2}};
-                std::string mma_cols;
-                double best = dp4a;
-                for (const auto& split : splits) {
-                    const int w = split.first, ks = split.second;  // (not a structured binding: hipcc's clang
-                                                                   // cannot capture one in the lambda below)
-                    if (!gpu::matvec_mma_supports(*t, n, cols) || (sh.swiglu && w == 8)) continue;
-                    gpu::MatvecConfig c = chosen;
-                    c.mma = true;
-                    const double us = median_launch_us(stream, e0, e1, args.reps, [&](int i) {
-                        gpu::MatvecArgs a = args_for(i);
-                        a.warps_per_row = c.warps_per_row;
-                        a.mma_warps = w;
-                        a.mma_split = ks;
-                        gpu::launch_matvec_q(l, *t, a, c);
-                    });
-                    best = std::min(best, us);
-                    mma_cols += fmt::format(" {}/{}: {:.2f}", w, ks, us);
-                }
-                fmt::print("{:<6} {:>14} {:>4} {:>8.2f}  {:>9.2f}  {:>7.0f} {}\n", nm,
-                           fmt::format("{}x{}{}", rows, cols, sh.swiglu ? " x2" : ""), n, bytes / 1e6, dp4a,
-                           static_cast<double>(bytes) / (best * 1e-6) / 1e9, mma_cols);
-                std::fflush(stdout);
-                be->release(x);
-                for (float* p : y) be->release(p);
-                be->release(xq);
-            }
             for (const Weight& w : ws) be->release(const_cast<void*>(w.data));
         }
     }
@@ -824,7 +663,7 @@ int main(int argc, char** argv) {
     try {
         const rf::Args args = rf::parse(argc, argv);
         if (args.mode == "matvec") return rf::run_matvec(args);
-        if (args.mode == "matvecn") return rf::run_matvecn(args);
+        if (args.mode == "matvecn") return rf::bench::run_matvecn(args.types, args.tokens, args.reps);
         if (args.mode == "step") return rf::run_step(args);
         if (args.mode == "barrier") return rf::run_barrier(args);
         if (args.mode == "layout") return rf::run_layout(args);

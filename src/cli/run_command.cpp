@@ -115,11 +115,13 @@ void add_run_command(CLI::App& app) {
                   "process escapes (\\n, \\t, \\xHH, ...) in -p, --system and --stop, as llama.cpp (default: on)");
     cmd->add_flag("--chat", opts->chat, "apply the chat template and keep a conversation (user turns from stdin)");
     cmd->add_option("--system", opts->system, "system message (chat mode)");
-    cmd->add_option("--draft,--draft-max", opts->gen.draft,
+    auto* draft = cmd->add_option("--draft,--draft-max", opts->gen.draft,
                     "speculative decoding: up to N tokens drafted per step by prompt lookup (the tokens after an earlier "
                     "occurrence of the last --draft-ngram tokens), verified in one pass; greedy (--temp 0) only (default 0: off)")
         ->check(kNonNegative);
-    cmd->add_option("--draft-ngram", opts->gen.draft_ngram, "longest n-gram prompt lookup matches (default 3)")->check(kPositive);
+    cmd->add_option("--draft-ngram", opts->gen.draft_ngram, "longest n-gram prompt lookup matches (default 3)")
+        ->check(kPositive)
+        ->needs(draft);
     cmd->callback([opts] {
         RunOptions& o = *opts;
         if (o.seed_set) o.gen.sampling.seed = o.seed;

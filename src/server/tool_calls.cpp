@@ -54,7 +54,7 @@ ToolCallText ToolCallStream::push(std::string_view piece) {
     ToolCallText out;
     pending_.append(piece);
     for (;;) {
-        if (pending_.compare(0, kOpen.size(), kOpen) != 0 || pending_.size() < kOpen.size()) {
+        if (!std::string_view(pending_).starts_with(kOpen)) {
             const size_t at = pending_.find(kOpen);
             if (at == std::string::npos) {
                 const size_t keep = open_prefix_at_end(pending_);

@@ -47,6 +47,7 @@ TEST(CliOptionErrors, OptionsThatWouldBeIgnored) {
     expect_refused({
         {"run --device cpu -p hi -n 4 --system 'Be brief.'", "--system sets the chat's system message; it needs --chat"},
         {"run --device cpu -p hi -n 4 --draft 4 --temp 0.7", "--draft 4 verifies drafts greedily; it needs --temp 0 (got --temp 0.7)"},
+        {"run --device cpu -p hi -n 4 --temp 0 --draft-ngram 2", "--draft-ngram requires --draft"},
         {"run --device cpu -p hi -n 4 --logit-bias 12x", "--logit-bias \"12x\": expected TOKEN_ID+BIAS or TOKEN_ID-BIAS"},
         {"run --device cpu -p hi -n 4 --logit-bias 12+big", "--logit-bias \"12+big\": the bias \"+big\" is not a finite number"},
         {"run --device gpu -p hi -n 4 -t 4", "-t/--threads 4 sets CPU compute threads; the GPU backend"},

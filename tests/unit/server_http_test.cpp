@@ -65,6 +65,18 @@ Reply post(uint16_t port, const std::string& target, const json& body,
     return send(port, http::verb::post, target, body.dump(), headers);
 }
 
+// A long streamed completion left open: the socket, once the first token's chunk has arrived (in `seen`).
+void open_long_stream(tcp::socket& s, uint16_t port, int max_tokens, std::string& seen) {
+    s.connect({net::ip::address_v4::loopback(), port});
+    http::request<http::string_body> req{http::verb::post, "/v1/completions", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.body() = json{{"prompt", "Hello"}, {"max_tokens", max_tokens}, {"ignore_eos", true}, {"stream", true}}.dump();
+    req.prepare_payload();
+    http::write(s, req);
+    char buf[4096];
+    while (seen.find("data: ") == std::string::npos) seen.append(buf, s.read_some(net::buffer(buf)));
+}
+
 // Server-sent events: (event name, data) in order.
 std::vector<std::pair<std::string, std::string>> parse_sse(const std::string& text) {
     std::vector<std::pair<std::string, std::string>> out;
@@ -470,19 +482,9 @@ TEST_F(ServerHttp, AClientGoneMidStreamCancelsItsRequest) {
     {
         net::io_context io;
         tcp::socket s(io);
-        s.connect({net::ip::address_v4::loopback(), port()});
-        http::request<http::string_body> req{http::verb::post, "/v1/completions", 11};
-        req.set(http::field::host, "127.0.0.1");
-        req.body() = json{{"prompt", "Hello"}, {"max_tokens", 250}, {"ignore_eos", true}, {"stream", true}}.dump();
-        req.prepare_payload();
-        http::write(s, req);
         std::string seen;
-        char buf[256];
-        while (seen.find("data: ") == std::string::npos) {  // until the first token's chunk
-            const size_t n = s.read_some(net::buffer(buf));
-            seen.append(buf, n);
-        }
-    }
+        open_long_stream(s, port(), 250, seen);
+    }  // (closed mid-stream)
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     json st;
     do {
@@ -522,20 +524,14 @@ TEST_F(ServerHttp, ModelsLoadAndUnloadFromTheModelsDirectory) {
     // a long request on the startup model, then a load in its place
     net::io_context io;
     tcp::socket s(io);
-    s.connect({net::ip::address_v4::loopback(), port()});
-    http::request<http::string_body> req{http::verb::post, "/v1/completions", 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.body() = json{{"prompt", "Hello"}, {"max_tokens", 200}, {"ignore_eos", true}, {"stream", true}}.dump();
-    req.prepare_payload();
-    http::write(s, req);
     std::string seen;
-    char buf[4096];
-    while (seen.find("data: ") == std::string::npos) seen.append(buf, s.read_some(net::buffer(buf)));
+    open_long_stream(s, port(), 200, seen);
 
     const Reply loaded = post(port(), "/models/load", {{"model", "tiny-a"}});
     ASSERT_EQ(loaded.status, 200) << loaded.body;
     EXPECT_EQ(loaded.body_json()["model"], "tiny-a");
     boost::system::error_code ec;
+    char buf[4096];
     for (;;) {  // the old model's stream ended with the unload's error
         const size_t n = s.read_some(net::buffer(buf), ec);
         if (ec) break;

@@ -6,8 +6,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <future>
-#include <thread>
 
 #include "backend/cpu/cpu_backend.h"
 #include "core/error.h"
@@ -15,6 +13,7 @@
 #include "formats/gguf/gguf_file.h"
 #include "model/model.h"
 #include "server/scheduler.h"
+#include "server_test_util.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab_gguf.h"
 
@@ -87,14 +86,11 @@ TEST(ServerSchedulerFault, AFailedStepEndsItsRequestsAndTheSchedulerGoesOn) {
 
     be.failing_steps = 1;
     // Both requests are queued while the scheduler's thread is held, so that one step takes both.
-    std::atomic<bool> held{false};
-    std::promise<void> release;
-    std::shared_future<void> released = release.get_future().share();
-    std::thread holder([&] { sched.call([&] { held = true; released.wait(); }); });
-    while (!held) std::this_thread::yield();
-    auto a = sched.submit(p), b = sched.submit(p);
-    release.set_value();
-    holder.join();
+    std::shared_ptr<RequestStream> a, b;
+    queue_while_held(sched, [&] {
+        a = sched.submit(p);
+        b = sched.submit(p);
+    });
     const StreamEvent ea = last_event(*a), eb = last_event(*b);
     EXPECT_EQ(ea.kind, StreamEvent::Kind::Failed);
     EXPECT_NE(ea.error.find("the device fell off the bus"), std::string::npos) << ea.error;

@@ -12,9 +12,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <thread>
-#include <future>
-#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -25,6 +22,7 @@
 #include "engine/loaded_model.h"
 #include "engine/session.h"
 #include "server/scheduler.h"
+#include "server_test_util.h"
 #include "test_paths.h"
 
 namespace rf::server {
@@ -149,14 +147,11 @@ TEST(ServerScheduler, SampledRequestsFollowTheirSeeds) {
     other.sampling.seed = 99;
     auto together = [&] {
         Scheduler sched(*lm, {2, 64});
-        std::atomic<bool> held{false};
-        std::promise<void> release;
-        std::shared_future<void> released = release.get_future().share();
-        std::thread holder([&] { sched.call([&] { held = true; released.wait(); }); });
-        while (!held) std::this_thread::yield();
-        auto a = sched.submit(p), b = sched.submit(other);
-        release.set_value();
-        holder.join();
+        std::shared_ptr<RequestStream> a, b;
+        queue_while_held(sched, [&] {
+            a = sched.submit(p);
+            b = sched.submit(other);
+        });
         std::vector<int32_t> ta = drain(*a).tokens, tb = drain(*b).tokens;
         return std::make_pair(ta, tb);
     };
