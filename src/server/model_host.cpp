@@ -120,7 +120,9 @@ bool ModelHost::unload(const std::string& name) {
     std::shared_ptr<ServedModel> m;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!current_ || current_->name != name) return false;
+        // (the name as load() takes it: with or without the file's .gguf)
+        const bool named = current_ && (current_->name == name || current_->name + ".gguf" == name);
+        if (!named) return false;
         m = std::move(current_);
     }
     unload_locked(m);

@@ -60,7 +60,8 @@ public:
     // model. Throws rf::Error naming the model when loading is off, the name is not a file of the
     // directory, or the file cannot be loaded (the server then serves no model).
     std::shared_ptr<ServedModel> load(const std::string& name);
-    // Unloads the model called `name` (its requests end with an error). False when it is not loaded.
+    // Unloads the model called `name` (or `name` + ".gguf", as load() takes it; its requests end with an
+    // error). False when it is not loaded.
     bool unload(const std::string& name);
     // The .gguf files of the models directory, sorted by name (empty when loading is off).
     std::vector<ModelFile> files() const;

@@ -580,6 +580,10 @@ TEST_F(ServerHttp, ModelsLoadAndUnloadFromTheModelsDirectory) {
     r = post(port(), "/v1/completions", {{"prompt", "The Python interpreter"}, {"max_tokens", 8}, {"temperature", 0}});
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.body_json()["choices"][0]["text"], expected);
+    // unload takes the file name as load does
+    r = post(port(), "/models/unload", {{"model", "tiny-a.gguf"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(post(port(), "/v1/completions", {{"prompt", "x"}, {"max_tokens", 1}}).status, 503);
 
     // without --models-dir loading is off
     stop();
