@@ -255,7 +255,7 @@ TEST_F(ServerHttp, SeveralChoicesWholeAndStreamed) {
     EXPECT_EQ(finished, 3);
     EXPECT_EQ(usage_chunks, 1);
     EXPECT_EQ(done, 1);
-    for (const std::string& t : texts) EXPECT_EQ(t, j["choices"][0]["text"]);
+    for (const std::string& t : texts) EXPECT_EQ(t, j["choices"][0]["text"].get<std::string>());
 
     // sampled: each choice its own seed (the same two texts again for the same request)
     const json sampled = {{"messages", json::array({{{"role", "user"}, {"content", "Tell me a story."}}})},
