@@ -222,14 +222,14 @@ TEST(GpuMatmul, Int8MmaMatvecMatchesTheCpu) {
     t.matvec_mma_min_tokens = 2;
     t.matvec_mma_max_tokens = 16;
     gpu::set_dispatch_override(&t);
-    check_odd_shapes({TensorType::Q4_0, TensorType::Q8_0}, {2, 5, 8, 9, 16}, /*decode_batch=*/true);
-    check_fused_neighbours({TensorType::Q4_0, TensorType::Q8_0}, {3, 8, 12}, /*decode_batch=*/true);
+    check_odd_shapes({TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K}, {2, 5, 8, 9, 16}, /*decode_batch=*/true);
+    check_fused_neighbours({TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K}, {3, 8, 12}, /*decode_batch=*/true);
     // rows whose block count is a multiple of 8 (the scales staged with the codes), at every split of a
     // block (warps per block / warps per 16-row tile): the CPU's products, and the splits within
     // rounding of each other; the fused launches (SwiGLU's two tiles) with one and two warps per tile
     uint32_t seed = 4000;
     const std::pair<const char*, const char*> splits[] = {{"4", "4"}, {"4", "2"}, {"4", "1"}, {"8", "8"}, {"8", "4"}, {"8", "2"}};
-    for (TensorType type : {TensorType::Q4_0, TensorType::Q8_0})
+    for (TensorType type : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K})
         for (auto [rows, cols] : {std::pair<int64_t, int64_t>{33, 256}, {301, 2048}, {4100, 3584}})
             for (int64_t T : {5, 8, 13}) {
                 HostWeight w = make_weight(type, rows, cols, ++seed);
@@ -255,7 +255,7 @@ TEST(GpuMatmul, Int8MmaMatvecMatchesTheCpu) {
             }
     for (const char* split : {"1", "2"}) {
         ScopedEnv f("RF_GPU_MATVEC_MMA_SPLIT", split);
-        check_fused_neighbours({TensorType::Q4_0, TensorType::Q8_0}, {5, 12}, /*decode_batch=*/true);
+        check_fused_neighbours({TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K}, {5, 12}, /*decode_batch=*/true);
     }
     gpu::set_dispatch_override(nullptr);
     begin_decode_batch(1);  // (later tests' direct ops do not run in a batched-decode step)

@@ -1,6 +1,7 @@
-// Batched decode's matrix products (2-16 tokens) on the int8 matrix units, for Q4_0 and Q8_0
-// weights: the weights' codes go through shared memory into int8 mma operands (Q4_0: a
-// word's nibbles unpacked and re-centred, two instructions per 4 weights), the tokens' q8_1
+// Batched decode's matrix products (2-16 tokens) on the int8 matrix units, for Q4_0, Q8_0 and Q4_K
+// (K units) weights: the weights' codes go through shared memory into int8 mma operands (Q4_0: a
+// word's nibbles unpacked and re-centred, two instructions per 4 weights; Q4_K: unpacked, 0..15, each
+// unit's min subtracted with the token's d * sum), the tokens' q8_1
 // activations are the n operand (one or two tiles of 8 tokens), and each 32-weight block's int32 sums are scaled by the
 // block's d and the token's d. The same sums as the matvec's dp4a kernels (exact integers per
 // block), the float accumulation in another order.
@@ -59,15 +60,24 @@ constexpr int kMmaChunk = 8;       // 32-weight blocks per stage
 #endif
 }
 
-// One weight row's planes and where its result goes.
+// One weight row's planes and where its result goes: its codes (qs), each 32-weight block's f16 scale
+// (Q4_0, Q8_0: d) or 6-bit scale and min word (Q4_K's K units: sm), and Q4_K's super-block (d, dmin).
 struct MmaRow {
     const uint8_t* qs;
     const uint8_t* d;
+    const uint8_t* dm;
     int mat;
     int64_t lrow;
     bool ok;
 };
 
+// 32-weight blocks (Q4_K: K units) per super-block of the device layout.
+template <TensorType T>
+constexpr int mma_units_per_block() {
+    return T == TensorType::Q4_K ? 8 : 1;
+}
+
+template <TensorType T>
 [[maybe_unused]] __device__ __forceinline__ MmaRow mma_row(const MatvecArgs& a, int64_t g, int fixed_mat, int64_t qs_bytes) {
     MmaRow r;
     r.ok = g < a.total_rows;
@@ -80,8 +90,16 @@ struct MmaRow {
         r.lrow = gg - (r.mat == 0 ? 0 : a.row_end[r.mat - 1]);
     }
     const QMatrix& m = r.mat == 0 ? a.m[0] : r.mat == 1 ? a.m[1] : a.m[2];
-    r.qs = m.plane[1] + r.lrow * m.blocks_per_row * qs_bytes;
-    r.d = m.plane[0] + r.lrow * m.blocks_per_row * 2;
+    const int64_t units = m.blocks_per_row * mma_units_per_block<T>();
+    if constexpr (T == TensorType::Q4_K) {  // planes dm, sm, qs (gpu_weight_layout.h)
+        r.qs = m.plane[2] + r.lrow * units * qs_bytes;
+        r.d = m.plane[1] + r.lrow * units * 2;
+        r.dm = m.plane[0] + r.lrow * m.blocks_per_row * 4;
+    } else {  // planes d, qs
+        r.qs = m.plane[1] + r.lrow * units * qs_bytes;
+        r.d = m.plane[0] + r.lrow * units * 2;
+        r.dm = nullptr;
+    }
     return r;
 }
 
@@ -91,7 +109,7 @@ struct MmaRow {
 template <TensorType T, int NT, int NN>
 struct MmaStage {
     static constexpr int TOK = 8 * NN;  // tokens of the launch's tiles
-    static constexpr int QB = T == TensorType::Q4_0 ? 16 : 32;  // code bytes per 32-weight block
+    static constexpr int QB = T == TensorType::Q8_0 ? 32 : 16;  // code bytes per 32-weight block
     static constexpr int ROWB = kMmaChunk * QB + 16;
     static constexpr int XROW = kMmaChunk * 32 + 16;
     static constexpr int A_BYTES = NT * 16 * ROWB;
@@ -120,10 +138,10 @@ __global__ void __launch_bounds__(W * 32) matvec_mma_kernel(const MatvecArgs a) 
     MmaRow lo[NT], hi[NT];
 #pragma unroll
     for (int k = 0; k < NT; ++k) {
-        lo[k] = mma_row(a, row0 + g, SWIGLU ? k : -1, QB);
-        hi[k] = mma_row(a, row0 + g + 8, SWIGLU ? k : -1, QB);
+        lo[k] = mma_row<T>(a, row0 + g, SWIGLU ? k : -1, QB);
+        hi[k] = mma_row<T>(a, row0 + g + 8, SWIGLU ? k : -1, QB);
     }
-    const int64_t n_blocks = a.m[0].blocks_per_row;
+    const int64_t n_blocks = a.m[0].blocks_per_row * mma_units_per_block<T>();  // 32-weight blocks per row
     const int64_t xs = a.x_stride / 32;
     uint8_t* const stage0 = smem + static_cast<size_t>(warp) * 2 * S::BYTES;
 
@@ -148,7 +166,7 @@ __global__ void __launch_bounds__(W * 32) matvec_mma_kernel(const MatvecArgs a) 
 #pragma unroll
     for (int k = 0; k < NT; ++k)
 #pragma unroll
-        for (int i = 0; i < APL; ++i) a_src[k][i] = mma_row(a, row0 + (lane + 32 * i) / PIECES_PER_ROW, SWIGLU ? k : -1, QB).qs + aq * 16;
+        for (int i = 0; i < APL; ++i) a_src[k][i] = mma_row<T>(a, row0 + (lane + 32 * i) / PIECES_PER_ROW, SWIGLU ? k : -1, QB).qs + aq * 16;
     const int8_t* x_src[XPL];
     bool x_ok[XPL];
 #pragma unroll
@@ -157,7 +175,7 @@ __global__ void __launch_bounds__(W * 32) matvec_mma_kernel(const MatvecArgs a) 
         x_ok[i] = tok < a.n_tok;
         x_src[i] = static_cast<const int8_t*>(a.x) + static_cast<int64_t>(x_ok[i] ? tok : 0) * a.x_stride + xq * 16;
     }
-    const uint8_t* d_src = d_staged && lane < NT * 16 ? mma_row(a, row0 + lane % 16, SWIGLU ? lane / 16 : -1, QB).d : nullptr;
+    const uint8_t* d_src = d_staged && lane < NT * 16 ? mma_row<T>(a, row0 + lane % 16, SWIGLU ? lane / 16 : -1, QB).d : nullptr;
 
     auto issue = [&](int64_t c, uint8_t* st) {
         const int64_t b0 = c * kMmaChunk;
@@ -213,18 +231,31 @@ __global__ void __launch_bounds__(W * 32) matvec_mma_kernel(const MatvecArgs a) 
         const uint8_t* xs_s = st + S::A_BYTES;
         const float* dx_s = reinterpret_cast<const float*>(st + S::A_BYTES + S::X_BYTES);
         const uint16_t* d_s = reinterpret_cast<const uint16_t*>(st + S::A_BYTES + S::X_BYTES + S::DX_BYTES);
+        // Q4_K: the chunk is one super-block; its (d, dmin) for the lane's rows
+        float2 sb_lo[NT], sb_hi[NT];
+        if constexpr (T == TensorType::Q4_K) {
+#pragma unroll
+            for (int k = 0; k < NT; ++k) {
+                sb_lo[k] = half2_bits_to_float2(load_u32(lo[k].dm + c * 4));
+                sb_hi[k] = half2_bits_to_float2(load_u32(hi[k].dm + c * 4));
+            }
+        }
 #pragma unroll
         for (int j = 0; j < kMmaChunk; ++j) {
             if (j >= valid) break;
             // B of each n-tile: token 8n + g; the C columns' tokens 8n + 2t, 8n + 2t + 1 and their d
             uint32_t bw0[NN], bw1[NN];
-            float xa[NN], xb[NN];
+            float xa[NN], xb[NN], sa[NN], sb[NN];  // the tokens' d and (Q4_K) d * sum
 #pragma unroll
             for (int n = 0; n < NN; ++n) {
                 bw0[n] = *reinterpret_cast<const uint32_t*>(xs_s + (8 * n + g) * S::XROW + j * 32 + 4 * t);
                 bw1[n] = *reinterpret_cast<const uint32_t*>(xs_s + (8 * n + g) * S::XROW + j * 32 + 16 + 4 * t);
-                xa[n] = dx_s[((8 * n + 2 * t) * kMmaChunk + j) * 2];  // (d of (d, d * sum))
+                xa[n] = dx_s[((8 * n + 2 * t) * kMmaChunk + j) * 2];
                 xb[n] = dx_s[((8 * n + 2 * t + 1) * kMmaChunk + j) * 2];
+                if constexpr (T == TensorType::Q4_K) {
+                    sa[n] = dx_s[((8 * n + 2 * t) * kMmaChunk + j) * 2 + 1];
+                    sb[n] = dx_s[((8 * n + 2 * t + 1) * kMmaChunk + j) * 2 + 1];
+                }
             }
 #pragma unroll
             for (int k = 0; k < NT; ++k) {
@@ -237,24 +268,50 @@ __global__ void __launch_bounds__(W * 32) matvec_mma_kernel(const MatvecArgs a) 
                     w[1] = centred_nibbles(wh);
                     w[2] = centred_nibbles(wl >> 4);
                     w[3] = centred_nibbles(wh >> 4);
+                } else if constexpr (T == TensorType::Q4_K) {  // codes 0..15, the min subtracted below
+                    const uint32_t wl = *reinterpret_cast<const uint32_t*>(as + g * S::ROWB);
+                    const uint32_t wh = *reinterpret_cast<const uint32_t*>(as + (g + 8) * S::ROWB);
+                    w[0] = wl & 0x0F0F0F0Fu;
+                    w[1] = wh & 0x0F0F0F0Fu;
+                    w[2] = (wl >> 4) & 0x0F0F0F0Fu;
+                    w[3] = (wh >> 4) & 0x0F0F0F0Fu;
                 } else {
                     w[0] = *reinterpret_cast<const uint32_t*>(as + g * S::ROWB);
                     w[1] = *reinterpret_cast<const uint32_t*>(as + (g + 8) * S::ROWB);
                     w[2] = *reinterpret_cast<const uint32_t*>(as + g * S::ROWB + 16);
                     w[3] = *reinterpret_cast<const uint32_t*>(as + (g + 8) * S::ROWB + 16);
                 }
-                const float d_lo = half_to_float(d_staged ? d_s[(k * 16 + g) * kMmaChunk + j]
-                                                          : static_cast<uint16_t>(load_u16(lo[k].d + (b0 + j) * 2)));
-                const float d_hi = half_to_float(d_staged ? d_s[(k * 16 + g + 8) * kMmaChunk + j]
-                                                          : static_cast<uint16_t>(load_u16(hi[k].d + (b0 + j) * 2)));
+                if constexpr (T == TensorType::Q4_K) {
+                    // unit j: weight = d * scale_j * q - dmin * min_j; with x = dx * xq the block's sum is
+                    // d * scale_j * dx * sum(q * xq) - dmin * min_j * (dx * sum(xq)) (QDot<Q4_K>'s)
+                    int sc_lo, mn_lo, sc_hi, mn_hi;
+                    k_unit_scale_min(d_s[(k * 16 + g) * kMmaChunk + j], sc_lo, mn_lo);
+                    k_unit_scale_min(d_s[(k * 16 + g + 8) * kMmaChunk + j], sc_hi, mn_hi);
+                    const float d_lo = sb_lo[k].x * static_cast<float>(sc_lo), m_lo = sb_lo[k].y * static_cast<float>(mn_lo);
+                    const float d_hi = sb_hi[k].x * static_cast<float>(sc_hi), m_hi = sb_hi[k].y * static_cast<float>(mn_hi);
 #pragma unroll
-                for (int n = 0; n < NN; ++n) {
-                    int cc[4] = {0, 0, 0, 0};
-                    mma_s8_16x8x32(cc, w, bw0[n], bw1[n]);
-                    acc[k][n][0] += static_cast<float>(cc[0]) * (d_lo * xa[n]);
-                    acc[k][n][1] += static_cast<float>(cc[1]) * (d_lo * xb[n]);
-                    acc[k][n][2] += static_cast<float>(cc[2]) * (d_hi * xa[n]);
-                    acc[k][n][3] += static_cast<float>(cc[3]) * (d_hi * xb[n]);
+                    for (int n = 0; n < NN; ++n) {
+                        int cc[4] = {0, 0, 0, 0};
+                        mma_s8_16x8x32(cc, w, bw0[n], bw1[n]);
+                        acc[k][n][0] += d_lo * xa[n] * static_cast<float>(cc[0]) - m_lo * sa[n];
+                        acc[k][n][1] += d_lo * xb[n] * static_cast<float>(cc[1]) - m_lo * sb[n];
+                        acc[k][n][2] += d_hi * xa[n] * static_cast<float>(cc[2]) - m_hi * sa[n];
+                        acc[k][n][3] += d_hi * xb[n] * static_cast<float>(cc[3]) - m_hi * sb[n];
+                    }
+                } else {
+                    const float d_lo = half_to_float(d_staged ? d_s[(k * 16 + g) * kMmaChunk + j]
+                                                              : static_cast<uint16_t>(load_u16(lo[k].d + (b0 + j) * 2)));
+                    const float d_hi = half_to_float(d_staged ? d_s[(k * 16 + g + 8) * kMmaChunk + j]
+                                                              : static_cast<uint16_t>(load_u16(hi[k].d + (b0 + j) * 2)));
+#pragma unroll
+                    for (int n = 0; n < NN; ++n) {
+                        int cc[4] = {0, 0, 0, 0};
+                        mma_s8_16x8x32(cc, w, bw0[n], bw1[n]);
+                        acc[k][n][0] += static_cast<float>(cc[0]) * (d_lo * xa[n]);
+                        acc[k][n][1] += static_cast<float>(cc[1]) * (d_lo * xb[n]);
+                        acc[k][n][2] += static_cast<float>(cc[2]) * (d_hi * xa[n]);
+                        acc[k][n][3] += static_cast<float>(cc[3]) * (d_hi * xb[n]);
+                    }
                 }
             }
         }
@@ -352,7 +409,7 @@ void launch_mma(Launcher& l, const MatvecArgs& a) {
     int w = a.mma_warps;
     const int64_t tiles = ceil_div(a.total_rows, 16), n_sm = mma_device_sms();
     if (w == 0)
-        w = tiles < n_sm || (T == TensorType::Q4_0 && tiles < 2 * n_sm && NN == 1) ? kMmaWideWarps : kMmaWarps;
+        w = tiles < n_sm || (T != TensorType::Q8_0 && tiles < 2 * n_sm && NN == 1) ? kMmaWideWarps : kMmaWarps;
     if (w != kMmaWarps && w != kMmaWideWarps) fail_message("gpu matvec: int8-mma warps per block must be 4 or 8");
     if (SWIGLU) w = kMmaWarps;
     int ks = a.mma_split > 0 ? std::min(a.mma_split, w) : SWIGLU && NN == 2 ? 2 : w;
@@ -389,7 +446,8 @@ void launch_mma_type(Launcher& l, const MatvecArgs& a) {
 bool matvec_mma_supports(TensorType type, int64_t n_tok, int64_t cols) {
     const TensorType t = device_type(type);
     // (cols % 64: the tokens' (d, d * sum) rows stay 16-byte aligned for the asynchronous copies)
-    return (t == TensorType::Q4_0 || t == TensorType::Q8_0) && n_tok >= 2 && n_tok <= kMmaMaxTokens && cols % 64 == 0;
+    return (t == TensorType::Q4_0 || t == TensorType::Q8_0 || t == TensorType::Q4_K) && n_tok >= 2 &&
+           n_tok <= kMmaMaxTokens && cols % 64 == 0;
 }
 
 void launch_matvec_mma(Launcher& l, TensorType type, const MatvecArgs& a) {
@@ -398,6 +456,8 @@ void launch_matvec_mma(Launcher& l, TensorType type, const MatvecArgs& a) {
         launch_mma_type<TensorType::Q4_0>(l, a);
     } else if (type == TensorType::Q8_0) {
         launch_mma_type<TensorType::Q8_0>(l, a);
+    } else if (type == TensorType::Q4_K) {
+        launch_mma_type<TensorType::Q4_K>(l, a);
     } else {
         fail_message(std::string("gpu matvec: no int8-mma kernel for weight type ") + type_name(type));
     }
