@@ -137,6 +137,8 @@ void add_run_command(CLI::App& app) {
         RF_CHECK(o.gen.draft == 0 || o.gen.sampling.temperature <= 0.0f,
                  "run: --draft {} verifies drafts greedily; it needs --temp 0 (got --temp {})", o.gen.draft,
                  o.gen.sampling.temperature);
+        RF_CHECK(o.gen.draft == 0 || !o.gen.sampling.json_schema,
+                 "run: --draft and --json-schema do not go together (drafted tokens thrown away would have moved the JSON constraint)");
         LoadOptions lo = to_load_options(o.model);
         lo.n_batch = o.gen.n_batch;
         LoadedModel lm(lo);

@@ -5,8 +5,12 @@
 #include <limits>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "cli/model_options.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
+#include "engine/json_schema.h"
 
 namespace rf::cli {
 namespace {
@@ -43,6 +47,21 @@ std::pair<int32_t, float> parse_logit_bias(const std::string& v) {
     return {static_cast<int32_t>(std::stol(id)), b};
 }
 
+// A JSON schema's text (llama.cpp's --json-schema), compiled; `what` names the option (and file).
+std::shared_ptr<const JsonSchema> parse_json_schema(const std::string& text, const std::string& what) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw Error(fmt::format("{}: the schema is not JSON ({})", what, e.what()));
+    }
+    try {
+        return std::make_shared<const JsonSchema>(JsonSchema::compile(j));
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}: {}", what, e.what()));
+    }
+}
+
 }  // namespace
 
 void add_sampling_options(CLI::App* cmd, GenerateOptions& g, uint64_t& seed, bool& seed_set) {
@@ -73,6 +92,15 @@ void add_sampling_options(CLI::App* cmd, GenerateOptions& g, uint64_t& seed, boo
             for (const std::string& v : vs) s.logit_bias.push_back(parse_logit_bias(v));
         },
         "add BIAS to a token's logit, TOKEN_ID+BIAS or TOKEN_ID-BIAS (repeatable; -inf bans the token)");
+    auto* schema = cmd->add_option_function<std::string>(
+        "-j,--json-schema", [&s](const std::string& v) { s.json_schema = parse_json_schema(v, "--json-schema"); },
+        "structured output: the text is a JSON document of this JSON schema ('{}': any JSON value), then generation "
+        "ends (type, properties, required, additionalProperties, items, min/maxItems, enum, const, anyOf, $ref)");
+    cmd->add_option_function<std::string>(
+           "--json-schema-file",
+           [&s](const std::string& path) { s.json_schema = parse_json_schema(read_text_file(path), "--json-schema-file " + path); },
+           "as --json-schema, the schema read from a file")
+        ->excludes(schema);
     cmd->add_flag("--ignore-eos", g.ignore_eos, "keep generating past end-of-generation tokens");
     cmd->add_option("-b,--batch-size", g.n_batch, "prompt tokens per forward step (chunked prefill)")
         ->check(kPositive);

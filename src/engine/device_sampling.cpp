@@ -12,12 +12,12 @@ bool is_plain_greedy(const SamplingParams& p) {
            p.logit_bias.empty();
 }
 
-bool needs_host_sampling(const SamplingParams& p) { return p.n_logprobs > 0 || !p.logit_bias.empty(); }
+bool needs_host_sampling(const SamplingParams& p) { return p.n_logprobs > 0 || !p.logit_bias.empty() || p.json_schema != nullptr; }
 
 SampleResult sample_device_row(GpuBackend& gpu, Sampler& sampler, const float* row, int64_t n,
                                std::span<const int32_t> history) {
     const SamplingParams& p = sampler.params();
-    RF_CHECK(!needs_host_sampling(p), "device sampling: logit biases and top-n logprobs are sampled on the host");
+    RF_CHECK(!needs_host_sampling(p), "device sampling: logit biases, top-n logprobs and JSON schemas are sampled on the host");
     SampleResult r;
     if (is_plain_greedy(p)) {
         r.token = gpu.argmax(row, n);

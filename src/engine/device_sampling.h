@@ -14,7 +14,7 @@ class GpuBackend;
 
 // Temperature 0, no penalty and no logit bias: the token is the row's argmax.
 bool is_plain_greedy(const SamplingParams& p);
-// What the device chain does not do: top-n logprobs and logit biases (such rows are read back and
+// What the device chain does not do: top-n logprobs, logit biases and JSON schemas (such rows are read back and
 // sampled on the host).
 bool needs_host_sampling(const SamplingParams& p);
 

@@ -26,7 +26,8 @@ namespace {
 // the device: argmax or the sampling chain runs there and only the token comes back.
 class TokenPicker {
 public:
-    TokenPicker(Session& session, const SamplingParams& params) : session_(session), sampler_(params) {
+    TokenPicker(Session& session, const SamplingParams& params, const Tokenizer& tokenizer)
+        : session_(session), sampler_(params, &tokenizer) {
         gpu_ = dynamic_cast<GpuBackend*>(&session.model().backend());
         if (needs_host_sampling(params)) gpu_ = nullptr;
         session_.set_want_device_logits(gpu_ != nullptr);
@@ -235,12 +236,14 @@ GenerateResult generate(Session& session, const Tokenizer& tokenizer, std::span<
         RF_CHECK(c.n_attention_layers() == c.n_layer,
                  "draft: not for models with linear-attention layers (their recurrent state cannot be cut back to the kept draft)");
         RF_CHECK(opt.draft_ngram >= 1, "draft_ngram: {} (must be >= 1)", opt.draft_ngram);
+        RF_CHECK(!opt.sampling.json_schema,
+                 "draft: not with a JSON schema (the constraint would take draft tokens that are then thrown away)");
     }
     std::optional<TokenPicker> picker;
     std::optional<Sampler> sampler;
     std::vector<float> logits;
     if (drafted) sampler.emplace(opt.sampling);
-    else picker.emplace(session, opt.sampling);
+    else picker.emplace(session, opt.sampling, tokenizer);
     auto feed = [&](std::span<const int32_t> tokens, int32_t n_batch) {
         if (drafted) session.feed(tokens, n_batch, &logits);
         else picker->feed(tokens, n_batch);

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "engine/json_constraint.h"
 
 namespace rf {
 
@@ -32,11 +34,19 @@ void check_sampling_params(const SamplingParams& p) {
     RF_CHECK(p.n_logprobs >= 0 && p.n_logprobs <= 100, "sampling: n_logprobs {} out of range [0, 100]", p.n_logprobs);
 }
 
-Sampler::Sampler(const SamplingParams& params) : params_(params) {
+Sampler::Sampler(const SamplingParams& params, const Tokenizer* tokenizer) : params_(params) {
     check_sampling_params(params);
     const uint64_t seed = params.seed == kRandomSeed ? std::random_device{}() : params.seed;
     rng_.seed(seed);
+    if (params.json_schema) {
+        RF_CHECK(tokenizer != nullptr, "sampling: a JSON schema needs the model's tokenizer");
+        constraint_ = std::make_unique<JsonTokenConstraint>(params.json_schema, *tokenizer);
+    }
 }
+
+Sampler::~Sampler() = default;
+Sampler::Sampler(Sampler&&) noexcept = default;
+Sampler& Sampler::operator=(Sampler&&) noexcept = default;
 
 namespace {
 
@@ -87,9 +97,36 @@ SampleResult Sampler::sample(std::span<const float> logits, std::span<const int3
         l -= static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
     }
 
-    int32_t chosen;
+    int32_t chosen = choose();
+    if (constraint_) {
+        if (!constraint_->allows(chosen)) {
+            constraint_->mask(work_);
+            chosen = choose();
+        }
+        constraint_->accept(chosen);
+    }
+
+    SampleResult result;
+    result.token = chosen;
+    const LogSoftmax ls = log_softmax_of(logits);
+    result.logprob = ls(logits[static_cast<size_t>(chosen)]);
+    if (params_.n_logprobs > 0) {
+        std::vector<int32_t> ids(static_cast<size_t>(n_vocab));
+        std::iota(ids.begin(), ids.end(), 0);
+        const size_t k = std::min(static_cast<size_t>(params_.n_logprobs), ids.size());
+        std::partial_sort(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(k), ids.end(), [&](int32_t a, int32_t b) {
+            return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)] ||
+                   (logits[static_cast<size_t>(a)] == logits[static_cast<size_t>(b)] && a < b);
+        });
+        for (size_t i = 0; i < k; ++i) result.top.push_back({ids[i], ls(logits[static_cast<size_t>(ids[i])])});
+    }
+    return result;
+}
+
+int32_t Sampler::choose() {
+    const int32_t n_vocab = static_cast<int32_t>(work_.size());
     if (params_.temperature <= 0.0f) {
-        chosen = argmax(work_);
+        return argmax(work_);
     } else {
         // Candidates sorted by logit, truncated by top-k, top-p, min-p.
         candidates_.resize(static_cast<size_t>(n_vocab));
@@ -106,6 +143,8 @@ SampleResult Sampler::sample(std::span<const float> logits, std::span<const int3
         } else {
             std::sort(candidates_.begin(), candidates_.end(), by_logit);
         }
+        // banned and masked tokens (-inf) are never drawn
+        while (n > 1 && work_[static_cast<size_t>(candidates_[n - 1])] == -std::numeric_limits<float>::infinity()) --n;
         const float top = work_[static_cast<size_t>(candidates_[0])];
         std::vector<double> probs(n);
         double sum = 0.0;
@@ -149,24 +188,9 @@ SampleResult Sampler::sample(std::span<const float> logits, std::span<const int3
             }
             r -= weights[i];
         }
-        chosen = candidates_[pick];
+        return candidates_[pick];
     }
 
-    SampleResult result;
-    result.token = chosen;
-    const LogSoftmax ls = log_softmax_of(logits);
-    result.logprob = ls(logits[static_cast<size_t>(chosen)]);
-    if (params_.n_logprobs > 0) {
-        std::vector<int32_t> ids(static_cast<size_t>(n_vocab));
-        std::iota(ids.begin(), ids.end(), 0);
-        const size_t k = std::min(static_cast<size_t>(params_.n_logprobs), ids.size());
-        std::partial_sort(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(k), ids.end(), [&](int32_t a, int32_t b) {
-            return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)] ||
-                   (logits[static_cast<size_t>(a)] == logits[static_cast<size_t>(b)] && a < b);
-        });
-        for (size_t i = 0; i < k; ++i) result.top.push_back({ids[i], ls(logits[static_cast<size_t>(ids[i])])});
-    }
-    return result;
 }
 
 }  // namespace rf

@@ -2,16 +2,24 @@
 // top-k, top-p, min-p, temperature and a seeded draw (llama.cpp's default chain order);
 // temperature <= 0 is greedy. Also reports the top-n log-probabilities of the model's own
 // distribution (log-softmax of the raw logits, before penalties and temperature, as the
-// OpenAI API and vLLM report them).
+// OpenAI API and vLLM report them). With a JSON schema (structured output) only tokens that keep
+// the text a prefix of a document of the schema are drawn: the chain runs once as it is, and when its
+// token does not fit, again over the logits with every token that does not fit masked (llama.cpp's
+// order; greedy takes the most likely token that fits).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <span>
 #include <utility>
 #include <vector>
 
 namespace rf {
+
+class JsonSchema;
+class JsonTokenConstraint;
+class Tokenizer;
 
 // The seed value that asks for a random seed (the CLI's --seed -1, as llama.cpp's).
 inline constexpr uint64_t kRandomSeed = 0xFFFFFFFFFFFFFFFFull;
@@ -30,6 +38,9 @@ struct SamplingParams {
     // (token id, bias) added to the token's logit before the penalties (OpenAI's logit_bias, llama.cpp's
     // --logit-bias; -inf bans the token); ids must be in the vocabulary
     std::vector<std::pair<int32_t, float>> logit_bias;
+    // structured output: the generated text is a JSON document of this schema, then generation ends
+    // (null: free text)
+    std::shared_ptr<const JsonSchema> json_schema;
 };
 
 // Throws rf::Error naming the first field out of range (NaN and infinities included); the
@@ -49,7 +60,11 @@ struct SampleResult {
 
 class Sampler {
 public:
-    explicit Sampler(const SamplingParams& params);
+    // tokenizer: the model's (the JSON constraint reads the tokens' texts; needed with a json_schema).
+    explicit Sampler(const SamplingParams& params, const Tokenizer* tokenizer = nullptr);
+    ~Sampler();
+    Sampler(Sampler&&) noexcept;
+    Sampler& operator=(Sampler&&) noexcept;
 
     const SamplingParams& params() const { return params_; }
 
@@ -64,7 +79,10 @@ public:
     std::vector<std::pair<int32_t, int32_t>> penalty_counts(std::span<const int32_t> history) const;
 
 private:
+    int32_t choose();  // the chain over work_
+
     SamplingParams params_;
+    std::unique_ptr<JsonTokenConstraint> constraint_;
     std::mt19937_64 rng_;
     std::vector<float> work_;           // penalised logits
     std::vector<int32_t> candidates_;   // candidate ids

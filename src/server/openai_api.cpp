@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "server/chat_render.h"
+#include "server/response_format.h"
 #include "server/tool_calls.h"
 #include "tokenizer/tokenizer.h"
 
@@ -28,12 +29,7 @@ void parse_common(const json& body, ApiRequest& r) {
     r.n = static_cast<int>(int_field(body, "n", 1, 1, 16));
     r.gen.ignore_eos = bool_field(body, "ignore_eos", false);
     refuse_field(body, "functions", "the deprecated function calls (use tools)");
-    if (const json* rf = find_field(body, "response_format")) {
-        const bool text = rf->is_object() && rf->contains("type") && (*rf)["type"] == "text";
-        if (!text)
-            throw ApiError(400, "response_format",
-                           "response_format: " + describe_value(*rf) + " is not supported by this server (plain text only)");
-    }
+    r.gen.sampling.json_schema = response_format_schema(body);
 }
 
 // OpenAI's logit_bias: {"token id": bias in [-100, 100]} (at most 300), added to the logits.
@@ -227,6 +223,9 @@ ApiRequest parse_chat_request(const json& body, const Tokenizer& tokenizer) {
     parse_common(body, r);
     r.prompt_text = chat_prompt(body, tokenizer);
     r.tool_calls = !chat_tools(body).is_null();
+    if (r.tool_calls && r.gen.sampling.json_schema)
+        throw ApiError(400, "response_format",
+                       "response_format: a JSON reply leaves no room for tool calls (send tool_choice \"none\" or no tools)");
     r.gen.sampling.logit_bias = logit_bias(body, tokenizer.n_vocab());
     r.gen.prompt = tokenizer.encode(r.prompt_text, /*add_special=*/false, /*parse_special=*/true);
     const int64_t max_tokens = find_field(body, "max_completion_tokens") != nullptr

@@ -262,7 +262,7 @@ void Scheduler::admit() {
             r->seq = kv_.create_sequence();
         }
         r->history = r->params.prompt;
-        r->sampler = std::make_unique<Sampler>(r->params.sampling);
+        r->sampler = std::make_unique<Sampler>(r->params.sampling, &tokenizer_);
         r->detok = std::make_unique<StreamingDetokenizer>(tokenizer_, /*skip_special=*/true);
         r->stops = std::make_unique<StopMatcher>(r->params.stop);
         if (r->budget == 0) {

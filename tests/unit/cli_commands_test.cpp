@@ -116,6 +116,22 @@ TEST(CliRun, LogitBiasBansAToken) {
     EXPECT_NE(banned.out.rfind(" is", 0), 0u) << banned.out;
 }
 
+// -j / --json-schema-file: the output is a document of the schema, and generation ends with it.
+TEST(CliRun, JsonSchemaMakesTheOutputADocument) {
+    const std::string schema = R"({"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}, "required": ["name", "age"]})";
+    const auto inline_schema = test::run_cli("run --device cpu -p 'A person: ' -n 200 --temp 0 -j " + test::quote(schema));
+    ASSERT_EQ(inline_schema.exit_code, 0) << inline_schema.err;
+    EXPECT_NE(inline_schema.err.find("finish: eos"), std::string::npos) << inline_schema.err;
+    nlohmann::json v;
+    ASSERT_NO_THROW(v = nlohmann::json::parse(inline_schema.out)) << inline_schema.out;
+    EXPECT_TRUE(v["name"].is_string() && v["age"].is_number_integer()) << inline_schema.out;
+    const auto file = test::temp_dir() / "cli_run_schema.json";
+    std::ofstream(file) << schema;
+    const auto from_file = test::run_cli("run --device cpu -p 'A person: ' -n 200 --temp 0 --json-schema-file " + test::quote(file));
+    ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+    EXPECT_EQ(from_file.out, inline_schema.out);
+}
+
 TEST(CliRun, PromptFromAFileAndTokensUntilTheContextIsFull) {
     const auto prompt = test::temp_dir() / "cli_run_prompt.txt";
     std::ofstream(prompt) << "The Python interpreter";

@@ -29,6 +29,8 @@ void expect_refused(const std::vector<Refusal>& cases) {
 
 TEST(CliOptionErrors, SamplingValuesOutOfRange) {
     const std::string run = "run --device cpu -p hi -n 4 ";
+    const auto any_schema = test::temp_dir() / "cli_any_schema.json";
+    std::ofstream(any_schema) << "{}";
     expect_refused({
         {run + "--temp nan", "--temp: must be a finite number >= 0 (got nan)"},
         {run + "--temp -1", "--temp: must be a finite number >= 0 (got -1)"},
@@ -40,6 +42,11 @@ TEST(CliOptionErrors, SamplingValuesOutOfRange) {
         {run + "--top-p nan", "sampling: top_p must be > 0 (got nan)"},
         {run + "--seed abc", "--seed: must be -1 (random) or an integer in [0, 2^64) (got abc)"},
         {run + "--seed -2", "(got -2)"},
+        {run + "-j '{\"type\": \"object\", \"minProperties\": 1}'", "--json-schema: json schema #: keyword \"minProperties\" is not supported"},
+        {run + "-j '{\"type\": '", "--json-schema: the schema is not JSON"},
+        {run + "--json-schema-file /nonexistent.json", "/nonexistent.json"},
+        {run + "-j '{}' --json-schema-file " + test::quote(any_schema), "excludes"},
+        {run + "--temp 0 --draft 2 -j '{}'", "--draft and --json-schema do not go together"},
     });
 }
 

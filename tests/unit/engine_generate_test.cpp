@@ -6,20 +6,12 @@
 #include "engine/generator.h"
 #include "engine/loaded_model.h"
 #include "engine/session.h"
+#include "engine_test_util.h"
 
 namespace rf {
 namespace {
 
-LoadedModel& default_model() {
-    static LoadedModel lm([] {
-        LoadOptions o;
-        o.backend.device = "cpu";
-        o.backend.n_threads = 2;
-        o.n_ctx = 256;
-        return o;
-    }());
-    return lm;
-}
+LoadedModel& default_model() { return test::default_cpu_model(256); }
 
 GenerateResult run(const std::string& prompt, GenerateOptions g, int32_t n_ctx = 256) {
     LoadedModel& lm = default_model();

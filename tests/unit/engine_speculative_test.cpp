@@ -9,6 +9,7 @@
 #include "engine/loaded_model.h"
 #include "engine/prompt_lookup.h"
 #include "engine/session.h"
+#include "engine_test_util.h"
 
 namespace rf {
 namespace {
@@ -27,16 +28,7 @@ TEST(PromptLookup, DraftsFollowTheLatestLongestMatch) {
     EXPECT_EQ(prompt_lookup_draft(V{1, 2, 1}, 3, 1, 0), V{});
 }
 
-LoadedModel& model() {
-    static LoadedModel lm([] {
-        LoadOptions o;
-        o.backend.device = "cpu";
-        o.backend.n_threads = 2;
-        o.n_ctx = 512;
-        return o;
-    }());
-    return lm;
-}
+LoadedModel& model() { return test::default_cpu_model(512); }
 
 struct Generated {
     GenerateResult r;

@@ -215,6 +215,55 @@ TEST_F(ServerHttp, LogitBiasChangesTheCompletion) {
     EXPECT_NE(banned.body_json()["choices"][0]["text"].get<std::string>().rfind(" is", 0), 0u) << banned.body;
 }
 
+// response_format: the reply is a document of the JSON schema (json_schema) or a JSON object
+// (json_object), whole and streamed alike; what the schema subset does not take is a 400 naming it.
+TEST_F(ServerHttp, ResponseFormatMakesTheReplyAJsonDocument) {
+    const json person = json::parse(R"({"type": "object", "properties": {"name": {"type": "string"},
+        "age": {"type": "integer"}}, "required": ["name", "age"], "additionalProperties": false})");
+    json body = {{"prompt", "A person: "}, {"max_tokens", 200}, {"temperature", 0},
+                 {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "person"}, {"schema", person}, {"strict", true}}}}}};
+    const Reply r = post(port(), "/v1/completions", body);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body_json()["choices"][0]["finish_reason"], "stop");
+    const std::string text = r.body_json()["choices"][0]["text"];
+    json v;
+    ASSERT_NO_THROW(v = json::parse(text)) << text;
+    EXPECT_TRUE(v["name"].is_string() && v["age"].is_number_integer() && v.size() == 2) << text;
+    body["stream"] = true;
+    const Reply s = post(port(), "/v1/completions", body);
+    std::string streamed;
+    for (const auto& [event, data] : parse_sse(s.body))
+        if (data != "[DONE]") streamed += json::parse(data)["choices"][0]["text"].get<std::string>();
+    EXPECT_EQ(streamed, text);
+    // plain text differs (the constraint acts)
+    body.erase("response_format");
+    body["stream"] = false;
+    EXPECT_NE(post(port(), "/v1/completions", body).body_json()["choices"][0]["text"], text);
+
+    const json chat = {{"messages", {{{"role", "user"}, {"content", "A person: "}}}}, {"max_tokens", 200}, {"temperature", 0},
+                       {"response_format", {{"type", "json_object"}}}};
+    const Reply c = post(port(), "/v1/chat/completions", chat);
+    ASSERT_EQ(c.status, 200) << c.body;
+    const std::string reply = c.body_json()["choices"][0]["message"]["content"];
+    if (c.body_json()["choices"][0]["finish_reason"] == "stop") {
+        EXPECT_TRUE(json::parse(reply).is_object()) << reply;
+    } else {  // cut by max_tokens: a prefix of an object
+        EXPECT_EQ(reply.find_first_not_of(" \n"), reply.find('{')) << reply;
+    }
+
+    auto refused = [&](const json& format, const std::string& words) {
+        const Reply e = post(port(), "/v1/completions", {{"prompt", "x"}, {"response_format", format}});
+        EXPECT_EQ(e.status, 400) << e.body;
+        EXPECT_EQ(e.body_json()["error"]["param"], "response_format") << e.body;
+        EXPECT_NE(e.body.find(words), std::string::npos) << e.body;
+    };
+    refused({{"type", "json_schema"}, {"json_schema", {{"schema", {{"type", "string"}, {"pattern", "a+"}}}}}}, "\\\"pattern\\\"");
+    refused({{"type", "json_schema"}, {"json_schema", {{"name", "x"}}}}, "json_schema.schema: required");
+    refused({{"type", "yaml"}}, "\\\"yaml\\\" is not supported");
+    refused("json", "expected {");
+    EXPECT_EQ(post(port(), "/v1/completions", {{"prompt", "x"}, {"max_tokens", 1}, {"response_format", {{"type", "text"}}}}).status, 200);
+}
+
 // n > 1: one request per choice, run together; greedy choices are the same text, sampled ones follow
 // seed, seed + 1, ...; streamed, each chunk names its choice and the stream ends once, after the last.
 TEST_F(ServerHttp, SeveralChoicesWholeAndStreamed) {

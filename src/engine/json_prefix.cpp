@@ -1,0 +1,358 @@
+#include "engine/json_prefix.h"
+
+#include <algorithm>
+
+namespace rf {
+
+namespace {
+
+enum : int { kReject = 0, kTaken = 1, kRetry = 2 };  // a frame's answer to a byte
+
+bool is_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+bool is_hex(uint8_t c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+uint64_t low_bits(size_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
+
+// A JSON string's bytes after the opening quote: phase 0 plain, 1 after a backslash, 2 in \uXXXX
+// (digits counted in pos). kTaken, kReject, or kRetry for the closing quote (the caller ends the string).
+int string_byte(uint8_t& phase, int32_t& pos, uint8_t c) {
+    switch (phase) {
+    case 0:
+        if (c == '"') return kRetry;
+        if (c == '\\') phase = 1;
+        else if (c < 0x20) return kReject;
+        return kTaken;
+    case 1:
+        if (c == 'u') {
+            phase = 2;
+            pos = 0;
+            return kTaken;
+        }
+        if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' || c == 't') {
+            phase = 0;
+            return kTaken;
+        }
+        return kReject;
+    default:
+        if (!is_hex(c)) return kReject;
+        if (++pos == 4) phase = 0;
+        return kTaken;
+    }
+}
+
+// Number states: 0 start, 1 after '-', 2 a leading 0, 3 integer digits, 4 after '.', 5 fraction
+// digits, 6 after e / E, 7 after the exponent's sign, 8 exponent digits. Accepting: 2, 3, 5, 8.
+bool number_accepting(uint8_t s) { return s == 2 || s == 3 || s == 5 || s == 8; }
+
+// The next state, or -1 when c does not continue the number.
+int number_next(uint8_t s, uint8_t c, bool integer) {
+    switch (s) {
+    case 0: return c == '-' ? 1 : c == '0' ? 2 : is_digit(c) ? 3 : -1;
+    case 1: return c == '0' ? 2 : is_digit(c) ? 3 : -1;
+    case 2:
+    case 3:
+        if (s == 3 && is_digit(c)) return 3;
+        if (integer) return -1;
+        return c == '.' ? 4 : (c == 'e' || c == 'E') ? 6 : -1;
+    case 4: return is_digit(c) ? 5 : -1;
+    case 5: return is_digit(c) ? 5 : (c == 'e' || c == 'E') ? 6 : -1;
+    case 6: return (c == '+' || c == '-') ? 7 : is_digit(c) ? 8 : -1;
+    case 7: return is_digit(c) ? 8 : -1;
+    default: return is_digit(c) ? 8 : -1;
+    }
+}
+
+const std::vector<std::string> kTrue = {"true"}, kFalse = {"false"}, kNull = {"null"};
+
+}  // namespace
+
+JsonPrefix::JsonPrefix(std::shared_ptr<const JsonSchema> schema) : schema_(std::move(schema)) {
+    stack_[0] = Frame{Kind::Root, 0, schema_->root(), 0, 0, -1, false};
+    depth_ = 1;
+}
+
+JsonPrefix::JsonPrefix(const JsonPrefix& o) : schema_(o.schema_), depth_(o.depth_), ws_run_(o.ws_run_) {
+    std::copy_n(o.stack_, depth_, stack_);
+}
+
+JsonPrefix& JsonPrefix::operator=(const JsonPrefix& o) {
+    if (this == &o) return *this;
+    schema_ = o.schema_;
+    depth_ = o.depth_;
+    ws_run_ = o.ws_run_;
+    std::copy_n(o.stack_, depth_, stack_);
+    return *this;
+}
+
+const std::vector<std::string>& JsonPrefix::literals_of(const Frame& f) const {
+    switch (f.phase) {
+    case 1: return kTrue;
+    case 2: return kFalse;
+    case 3: return kNull;
+    default: return node(f.node).literals;
+    }
+}
+
+bool JsonPrefix::push(Kind kind, int32_t node_index) {
+    if (depth_ >= kMaxDepth) return false;
+    stack_[depth_++] = Frame{kind, 0, node_index, 0, 0, -1, false};
+    return true;
+}
+
+bool JsonPrefix::feed(uint8_t c) {
+    if (!is_ws(c)) ws_run_ = 0;
+    return step(c);
+}
+
+bool JsonPrefix::accepts(std::string_view bytes) const {
+    JsonPrefix t(*this);
+    for (char ch : bytes)
+        if (!t.feed(static_cast<uint8_t>(ch))) return false;
+    return true;
+}
+
+bool JsonPrefix::complete() const {
+    int d = depth_;
+    while (d > 1) {  // scalars that could end here
+        const Frame& f = stack_[d - 1];
+        if (f.kind == Kind::Number && number_accepting(f.phase)) {
+            --d;
+            continue;
+        }
+        if (f.kind == Kind::Literal) {
+            const auto& lits = literals_of(f);
+            bool whole = false;
+            for (size_t i = 0; i < lits.size(); ++i)
+                whole = whole || (((f.bits >> i) & 1) && lits[i].size() == static_cast<size_t>(f.pos));
+            if (whole) {
+                --d;
+                continue;
+            }
+        }
+        break;
+    }
+    return d == 1 && stack_[0].phase == 1;
+}
+
+bool JsonPrefix::step(uint8_t c) {
+    for (;;) {
+        if (depth_ == 0) return false;
+        Frame& f = top();
+        // whitespace between tokens: where a frame skips it, counted
+        const bool skips_ws = f.kind == Kind::Value || f.kind == Kind::Object || f.kind == Kind::Array ||
+                              (f.kind == Kind::Root && f.phase == 0);
+        if (skips_ws && is_ws(c)) {
+            // a gap between tokens: nothing, one space, or a newline and up to kMaxIndent spaces / tabs
+            // (llama.cpp's JSON grammar)
+            if (ws_run_ == 0) {
+                if (c != ' ' && c != '\n') return false;
+                ws_run_ = c == '\n' ? 1 : kMaxIndent + 2;
+                return true;
+            }
+            return (c == ' ' || c == '\t') && ++ws_run_ <= kMaxIndent + 1;
+        }
+        int r = kReject;
+        switch (f.kind) {
+        case Kind::Root:
+            if (f.phase != 0) return false;  // the document is whole: nothing may follow
+            f.phase = 1;
+            r = push(Kind::Value, f.node) ? kRetry : kReject;
+            break;
+        case Kind::Value: r = value_start(f, c); break;
+        case Kind::Object: r = object_byte(f, c); break;
+        case Kind::Key: r = key_byte(f, c); break;
+        case Kind::Array: r = array_byte(f, c); break;
+        case Kind::String: {
+            int32_t pos = f.pos;
+            r = string_byte(f.phase, pos, c);
+            f.pos = pos;
+            if (r == kRetry) {  // the closing quote
+                pop();
+                r = kTaken;
+            }
+            break;
+        }
+        case Kind::Number: {
+            const bool integer = !(node(f.node).kinds & kJsonNumber);
+            const int next = number_next(f.phase, c, integer);
+            if (next >= 0) {
+                f.phase = static_cast<uint8_t>(next);
+                if (integer ? is_digit(c) : next == 8) ++f.bits;  // an integer's digits, else the exponent's
+                const uint64_t most = integer ? kMaxIntegerDigits : kMaxExponentDigits;
+                r = ++f.pos <= kMaxNumberBytes && f.bits <= most ? kTaken : kReject;
+            } else if (number_accepting(f.phase)) {
+                pop();
+                r = kRetry;
+            }
+            break;
+        }
+        case Kind::Literal: {
+            const auto& lits = literals_of(f);
+            uint64_t alive = 0;
+            bool whole = false;
+            for (size_t i = 0; i < lits.size(); ++i) {
+                if (!((f.bits >> i) & 1)) continue;
+                const std::string& l = lits[i];
+                if (static_cast<size_t>(f.pos) < l.size() && static_cast<uint8_t>(l[static_cast<size_t>(f.pos)]) == c)
+                    alive |= uint64_t{1} << i;
+                whole = whole || l.size() == static_cast<size_t>(f.pos);
+            }
+            if (alive != 0) {
+                f.bits = alive;
+                ++f.pos;
+                r = kTaken;
+            } else if (whole) {
+                pop();
+                r = kRetry;
+            }
+            break;
+        }
+        }
+        if (r != kRetry) return r == kTaken;
+    }
+}
+
+// The first byte of a value: the frame becomes the value's own frame, which has taken the opening
+// byte of a container or a string (kTaken) or takes c itself (kRetry: numbers and literals).
+int JsonPrefix::value_start(Frame& f, uint8_t c) {
+    const JsonSchemaNode& n = node(f.node);
+    f.phase = 0;
+    f.pos = 0;
+    f.bits = 0;
+    if (!n.literals.empty()) {
+        f.kind = Kind::Literal;
+        f.bits = low_bits(n.literals.size());
+        return kRetry;
+    }
+    const bool room = depth_ < kMaxDepth;  // (a container's members need a frame above it)
+    if (c == '{' && (n.kinds & kJsonObject) && room) f.kind = Kind::Object;
+    else if (c == '[' && (n.kinds & kJsonArray) && room) f.kind = Kind::Array;
+    else if (c == '"' && (n.kinds & kJsonString)) f.kind = Kind::String;
+    else if ((c == '-' || is_digit(c)) && (n.kinds & (kJsonNumber | kJsonInteger))) f.kind = Kind::Number;
+    else if ((c == 't' || c == 'f') && (n.kinds & kJsonBoolean)) {
+        f.kind = Kind::Literal;
+        f.phase = c == 't' ? 1 : 2;
+        f.bits = 1;
+    } else if (c == 'n' && (n.kinds & kJsonNull)) {
+        f.kind = Kind::Literal;
+        f.phase = 3;
+        f.bits = 1;
+    } else {
+        return kReject;
+    }
+    return f.kind == Kind::Number || f.kind == Kind::Literal ? kRetry : kTaken;
+}
+
+// Object phases: 0 after '{', 1 after a key, 2 after ':', 3 after a value, 4 after ','.
+int JsonPrefix::object_byte(Frame& f, uint8_t c) {
+    const JsonSchemaNode& n = node(f.node);
+    auto close = [&] {
+        if ((n.required & ~f.bits) != 0) return kReject;
+        pop();
+        return kTaken;
+    };
+    auto open_key = [&] {
+        const uint64_t unseen = low_bits(n.properties.size()) & ~f.bits;
+        const bool free = n.additional != JsonSchema::kNoNode;
+        if (unseen == 0 && !free) return kReject;
+        if (!push(Kind::Key, f.node)) return kReject;
+        Frame& k = top();
+        k.bits = low_bits(n.properties.size());  // every listed name (a seen one is refused at its end)
+        k.free = free;
+        k.pos = 1;  // (the names' literals start with their opening quote)
+        return kTaken;
+    };
+    switch (f.phase) {
+    case 0: return c == '"' ? open_key() : c == '}' ? close() : kReject;
+    case 1:
+        if (c != ':') return kReject;
+        f.phase = 2;
+        return kTaken;
+    case 2: {
+        f.phase = 3;
+        const int32_t child = f.prop >= 0 ? n.properties[static_cast<size_t>(f.prop)].second : n.additional;
+        return push(Kind::Value, child) ? kRetry : kReject;
+    }
+    case 3: {
+        if (c == '}') return close();
+        // a ',' only where another property can follow (else the object could only be left unclosed)
+        const bool more = (low_bits(n.properties.size()) & ~f.bits) != 0 || n.additional != JsonSchema::kNoNode;
+        if (c != ',' || !more) return kReject;
+        f.phase = 4;
+        return kTaken;
+    }
+    default: return c == '"' ? open_key() : kReject;
+    }
+}
+
+// A property name after its opening quote: the listed names still matching (bits) and, where the
+// object takes other properties, any string (free); the string's escape state in phase / hex count.
+int JsonPrefix::key_byte(Frame& f, uint8_t c) {
+    Frame& obj = stack_[depth_ - 2];
+    const JsonSchemaNode& n = node(obj.node);
+    const bool closing = c == '"' && f.phase == 0;
+    int32_t hex = f.prop;  // (a Key frame's prop: the \u digits seen)
+    uint8_t phase = f.phase;
+    if (!closing && string_byte(phase, hex, c) == kReject) return kReject;
+    uint64_t alive = 0;
+    int32_t matched = -1;
+    for (size_t i = 0; i < n.properties.size(); ++i) {
+        if (!((f.bits >> i) & 1)) continue;
+        const std::string& l = n.properties[i].first;
+        const size_t p = static_cast<size_t>(f.pos);
+        if (p >= l.size() || static_cast<uint8_t>(l[p]) != c) continue;
+        if (closing && p + 1 == l.size()) matched = static_cast<int32_t>(i);
+        else alive |= uint64_t{1} << i;
+    }
+    if (closing) {
+        if (matched >= 0) {
+            if ((obj.bits >> matched) & 1) return kReject;  // a property written twice
+            obj.bits |= uint64_t{1} << matched;
+        } else if (!f.free) {
+            return kReject;
+        }
+        obj.prop = matched;
+        obj.phase = 1;
+        pop();
+        return kTaken;
+    }
+    f.phase = phase;
+    f.prop = hex;
+    f.bits = alive;
+    ++f.pos;
+    if ((alive & ~obj.bits) == 0 && !f.free) return kReject;
+    return kTaken;
+}
+
+// Array phases: 0 after '[', 1 after an item, 2 after ','; pos counts the items begun.
+int JsonPrefix::array_byte(Frame& f, uint8_t c) {
+    const JsonSchemaNode& n = node(f.node);
+    switch (f.phase) {
+    case 0:
+        if (c == ']') {
+            if (n.min_items > 0) return kReject;
+            pop();
+            return kTaken;
+        }
+        if (n.max_items == 0) return kReject;
+        f.pos = 1;
+        f.phase = 1;
+        return push(Kind::Value, n.items) ? kRetry : kReject;
+    case 1:
+        if (c == ']') {
+            if (f.pos < n.min_items) return kReject;
+            pop();
+            return kTaken;
+        }
+        if (c != ',' || (n.max_items >= 0 && f.pos >= n.max_items)) return kReject;
+        f.phase = 2;
+        return kTaken;
+    default:
+        ++f.pos;
+        f.phase = 1;
+        return push(Kind::Value, n.items) ? kRetry : kReject;
+    }
+}
+
+}  // namespace rf

@@ -1,0 +1,288 @@
+#include "engine/json_schema.h"
+
+#include <map>
+#include <set>
+
+#include "core/error.h"
+
+namespace rf {
+
+using nlohmann::json;
+
+namespace {
+
+const std::set<std::string>& annotations() {
+    static const std::set<std::string> a = {"title",    "description", "default", "examples",  "format",
+                                            "$schema",  "$id",         "$comment", "deprecated", "readOnly",
+                                            "writeOnly", "$defs",      "definitions", "strict"};
+    return a;
+}
+
+uint8_t kind_of_name(const std::string& name, const std::string& where) {
+    if (name == "object") return kJsonObject;
+    if (name == "array") return kJsonArray;
+    if (name == "string") return kJsonString;
+    if (name == "integer") return kJsonInteger;
+    if (name == "number") return kJsonNumber | kJsonInteger;
+    if (name == "boolean") return kJsonBoolean;
+    if (name == "null") return kJsonNull;
+    throw Error(fmt::format("json schema {}: unknown type \"{}\"", where, name));
+}
+
+uint8_t kind_of_value(const json& v) {
+    switch (v.type()) {
+    case json::value_t::object: return kJsonObject;
+    case json::value_t::array: return kJsonArray;
+    case json::value_t::string: return kJsonString;
+    case json::value_t::boolean: return kJsonBoolean;
+    case json::value_t::null: return kJsonNull;
+    case json::value_t::number_float: return kJsonNumber;
+    default: return kJsonInteger;
+    }
+}
+
+std::string escape_pointer_token(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '~') out += "~0";
+        else if (c == '/') out += "~1";
+        else out += c;
+    }
+    return out;
+}
+
+}  // namespace
+
+class JsonSchemaCompiler {
+public:
+    explicit JsonSchemaCompiler(const json& root) : root_(root) {}
+
+    JsonSchema run() {
+        JsonSchema s;
+        out_ = &s;
+        s.nodes_.push_back(JsonSchemaNode{});  // node 0: any value (its own items and extra properties)
+        s.root_ = compile(root_, "#");
+        return s;
+    }
+
+private:
+    int32_t new_node() {
+        out_->nodes_.emplace_back();
+        return static_cast<int32_t>(out_->nodes_.size() - 1);
+    }
+    JsonSchemaNode& at(int32_t i) { return out_->nodes_[static_cast<size_t>(i)]; }
+
+    [[noreturn]] static void refuse(const std::string& where, const std::string& what) {
+        throw Error(fmt::format("json schema {}: {}", where, what));
+    }
+
+    const json& resolve(const std::string& ref, const std::string& where) {
+        if (ref == "#") return root_;
+        for (const char* prefix : {"#/$defs/", "#/definitions/"}) {
+            const std::string p = prefix;
+            if (ref.rfind(p, 0) != 0) continue;
+            const std::string defs = p.substr(2, p.size() - 3);
+            const std::string name = ref.substr(p.size());
+            if (root_.contains(defs) && root_[defs].is_object() && root_[defs].contains(name)) return root_[defs][name];
+            refuse(where, fmt::format("$ref \"{}\": no such definition", ref));
+        }
+        refuse(where, fmt::format("$ref \"{}\" is not supported (only \"#\", \"#/$defs/NAME\" and \"#/definitions/NAME\")", ref));
+    }
+
+    // The node of the schema at `where` (a JSON pointer, for errors).
+    int32_t compile(const json& s, const std::string& where) {
+        if (s.is_boolean()) {
+            if (!s.get<bool>()) refuse(where, "false admits no value");
+            return JsonSchema::kAnyNode;
+        }
+        if (!s.is_object()) refuse(where, "expected a schema object, got " + s.dump());
+        if (s.empty()) return JsonSchema::kAnyNode;
+        if (s.contains("$ref")) {
+            for (const auto& [k, v] : s.items())
+                if (k != "$ref" && !annotations().count(k)) refuse(where, fmt::format("\"{}\" beside $ref is not supported", k));
+            if (!s["$ref"].is_string()) refuse(where + "/$ref", "expected a string");
+            const std::string ref = s["$ref"].get<std::string>();
+            if (auto it = refs_.find(ref); it != refs_.end()) return it->second;
+            const int32_t n = new_node();
+            refs_[ref] = n;
+            in_progress_.insert(n);
+            fill(n, resolve(ref, where + "/$ref"), ref);
+            in_progress_.erase(n);
+            return n;
+        }
+        const int32_t n = new_node();
+        fill(n, s, where);
+        return n;
+    }
+
+    void fill(int32_t n, const json& s, const std::string& where) {
+        if (s.is_boolean() || (s.is_object() && s.empty())) {  // (a $ref to true or {})
+            if (s.is_boolean() && !s.get<bool>()) refuse(where, "false admits no value");
+            at(n) = JsonSchemaNode{};
+            return;
+        }
+        if (!s.is_object()) refuse(where, "expected a schema object, got " + s.dump());
+        static const std::set<std::string> supported = {"type",     "properties", "required", "additionalProperties",
+                                                        "items",    "minItems",   "maxItems", "enum",
+                                                        "const",    "anyOf",      "oneOf",    "$ref"};
+        for (const auto& [k, v] : s.items())
+            if (!supported.count(k) && !annotations().count(k))
+                refuse(where, fmt::format("keyword \"{}\" is not supported", k));
+        for (const char* alt : {"anyOf", "oneOf"})
+            if (s.contains(alt)) return fill_alternatives(n, s, alt, where);
+
+        JsonSchemaNode node;
+        uint8_t kinds = kJsonAny;
+        if (s.contains("type")) {
+            const json& t = s["type"];
+            kinds = 0;
+            if (t.is_string()) kinds = kind_of_name(t.get<std::string>(), where + "/type");
+            else if (t.is_array() && !t.empty())
+                for (const json& e : t) {
+                    if (!e.is_string()) refuse(where + "/type", "expected type names, got " + e.dump());
+                    kinds |= kind_of_name(e.get<std::string>(), where + "/type");
+                }
+            else refuse(where + "/type", "expected a type name or a list of them, got " + t.dump());
+        } else if (s.contains("properties") || s.contains("required") || s.contains("additionalProperties")) {
+            kinds = kJsonObject;
+        } else if (s.contains("items") || s.contains("minItems") || s.contains("maxItems")) {
+            kinds = kJsonArray;
+        }
+        node.kinds = kinds;
+
+        if (s.contains("enum") || s.contains("const")) {
+            std::vector<json> values;
+            if (s.contains("const")) values.push_back(s["const"]);
+            if (s.contains("enum")) {
+                if (!s["enum"].is_array() || s["enum"].empty()) refuse(where + "/enum", "expected a non-empty array");
+                for (const json& v : s["enum"]) values.push_back(v);
+            }
+            uint8_t lk = 0;
+            for (const json& v : values) {
+                const uint8_t k = kind_of_value(v);
+                if (!(k & kinds) && !(k == kJsonInteger && (kinds & kJsonNumber))) continue;  // (not of the type)
+                node.literals.push_back(v.dump());
+                lk |= k;
+            }
+            if (node.literals.empty()) refuse(where, "no enum / const value is of the schema's type");
+            if (node.literals.size() > JsonSchema::kMaxLiterals)
+                refuse(where + "/enum", fmt::format("{} values (at most {})", node.literals.size(), JsonSchema::kMaxLiterals));
+            node.kinds = lk;
+        }
+
+        // object
+        // additionalProperties absent: none beside listed properties (as llama.cpp and xgrammar generate);
+        // an object schema without properties takes any
+        node.additional = s.contains("properties") ? JsonSchema::kNoNode : JsonSchema::kAnyNode;
+        if (s.contains("properties")) {
+            const json& p = s["properties"];
+            if (!p.is_object()) refuse(where + "/properties", "expected an object");
+            if (p.size() > JsonSchema::kMaxProperties)
+                refuse(where + "/properties", fmt::format("{} properties (at most {})", p.size(), JsonSchema::kMaxProperties));
+            for (const auto& [name, sub] : p.items()) node.properties.emplace_back(json(name).dump(), -1);
+        }
+        if (s.contains("required")) {
+            const json& r = s["required"];
+            if (!r.is_array()) refuse(where + "/required", "expected an array of property names");
+            for (const json& name : r) {
+                if (!name.is_string()) refuse(where + "/required", "expected property names, got " + name.dump());
+                const std::string lit = json(name.get<std::string>()).dump();
+                size_t i = 0;
+                while (i < node.properties.size() && node.properties[i].first != lit) ++i;
+                if (i == node.properties.size())
+                    refuse(where + "/required", fmt::format("\"{}\" is not among the properties", name.get<std::string>()));
+                node.required |= uint64_t{1} << i;
+            }
+        }
+        if (s.contains("minItems")) node.min_items = count_field(s, "minItems", where);
+        if (s.contains("maxItems")) node.max_items = count_field(s, "maxItems", where);
+        if (node.max_items >= 0 && node.min_items > node.max_items)
+            refuse(where, fmt::format("minItems {} > maxItems {}", node.min_items, node.max_items));
+        at(n) = node;  // (before the children: a recursive $ref may read this node's kinds)
+
+        // children (the node vector may grow: no reference into it is held across these calls)
+        if (s.contains("properties")) {
+            size_t i = 0;
+            for (const auto& [name, sub] : s["properties"].items()) {
+                const int32_t c = compile(sub, where + "/properties/" + escape_pointer_token(name));
+                at(n).properties[i++].second = c;
+            }
+        }
+        if (s.contains("additionalProperties")) {
+            const json& a = s["additionalProperties"];
+            const int32_t c = a.is_boolean() ? (a.get<bool>() ? JsonSchema::kAnyNode : JsonSchema::kNoNode)
+                                             : compile(a, where + "/additionalProperties");
+            at(n).additional = c;
+        }
+        if (s.contains("items")) {
+            if (s["items"].is_array()) refuse(where + "/items", "a list of item schemas (tuple form) is not supported");
+            const int32_t c = compile(s["items"], where + "/items");
+            at(n).items = c;
+        }
+    }
+
+    static int32_t count_field(const json& s, const char* key, const std::string& where) {
+        const json& v = s[key];
+        if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > (1 << 30))
+            refuse(where + "/" + key, "expected a count >= 0, got " + v.dump());
+        return static_cast<int32_t>(v.get<int64_t>());
+    }
+
+    // anyOf / oneOf: branches that take different JSON kinds, merged into one node.
+    void fill_alternatives(int32_t n, const json& s, const char* alt, const std::string& where) {
+        for (const auto& [k, v] : s.items())
+            if (k != alt && !annotations().count(k))
+                refuse(where, fmt::format("\"{}\" beside {} is not supported", k, alt));
+        const json& branches = s[alt];
+        if (!branches.is_array() || branches.empty()) refuse(where + "/" + alt, "expected a non-empty array of schemas");
+        JsonSchemaNode merged;
+        merged.kinds = 0;
+        merged.additional = JsonSchema::kNoNode;
+        bool with_literals = false, without_literals = false;
+        for (size_t b = 0; b < branches.size(); ++b) {
+            const std::string bw = fmt::format("{}/{}/{}", where, alt, b);
+            const int32_t c = compile(branches[b], bw);
+            if (in_progress_.count(c)) refuse(bw, "a recursive reference as an alternative is not supported");
+            const JsonSchemaNode branch = at(c);
+            const uint8_t overlap = static_cast<uint8_t>(branch.kinds & merged.kinds);
+            if (overlap != 0)
+                refuse(bw, "alternatives that admit the same JSON type are not supported (each branch must take its own types)");
+            merged.kinds |= branch.kinds;
+            (branch.literals.empty() ? without_literals : with_literals) = true;
+            merged.literals.insert(merged.literals.end(), branch.literals.begin(), branch.literals.end());
+            if (branch.kinds & kJsonObject) {
+                merged.properties = branch.properties;
+                merged.required = branch.required;
+                merged.additional = branch.additional;
+            }
+            if (branch.kinds & kJsonArray) {
+                merged.items = branch.items;
+                merged.min_items = branch.min_items;
+                merged.max_items = branch.max_items;
+            }
+        }
+        if (with_literals && without_literals)
+            refuse(where + "/" + alt, "enum / const in some alternatives but not all is not supported");
+        at(n) = merged;
+    }
+
+    const json& root_;
+    JsonSchema* out_ = nullptr;
+    std::map<std::string, int32_t> refs_;
+    std::set<int32_t> in_progress_;
+};
+
+JsonSchema JsonSchema::compile(const json& schema) { return JsonSchemaCompiler(schema).run(); }
+
+JsonSchema JsonSchema::any_object() {
+    JsonSchema s;
+    s.nodes_.push_back(JsonSchemaNode{});
+    JsonSchemaNode o;
+    o.kinds = kJsonObject;
+    o.additional = kAnyNode;
+    s.nodes_.push_back(o);
+    s.root_ = 1;
+    return s;
+}
+
+}  // namespace rf

@@ -1,0 +1,67 @@
+// A JSON Schema compiled into the node graph the constrained sampler walks (json_prefix.h): the subset
+// that structured-output requests use (OpenAI response_format json_schema, llama.cpp's --json-schema):
+//   type (a name or a list), properties, required, additionalProperties (false, true or a schema;
+//   absent: none beside the listed properties where some are listed, as llama.cpp and xgrammar generate),
+//   items, minItems, maxItems, enum, const, anyOf / oneOf whose branches take different JSON types
+//   (Optional[...] in Pydantic), $ref to "#", "#/$defs/NAME" or "#/definitions/NAME" (recursion allowed).
+// Annotations (title, description, default, examples, format, $schema, $id, $comment, ...) are
+// ignored, as JSON Schema allows; every other keyword is refused with an rf::Error naming it and
+// where it is (a JSON pointer into the schema), never ignored.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace rf {
+
+// JSON value kinds a node admits (bits).
+enum JsonKind : uint8_t {
+    kJsonObject = 1,
+    kJsonArray = 2,
+    kJsonString = 4,
+    kJsonInteger = 8,   // a number without fraction or exponent
+    kJsonNumber = 16,   // any number (implies integers)
+    kJsonBoolean = 32,
+    kJsonNull = 64,
+    kJsonAny = 127,
+};
+
+struct JsonSchemaNode {
+    uint8_t kinds = kJsonAny;
+    // enum / const: the admitted values as compact JSON texts (empty: no such restriction)
+    std::vector<std::string> literals;
+    // object: each property's name as a JSON string literal (quotes included) and its value's node
+    std::vector<std::pair<std::string, int32_t>> properties;
+    uint64_t required = 0;       // bits over properties
+    int32_t additional = 0;      // node of other properties' values, or kNoNode (additionalProperties false)
+    int32_t items = 0;           // node of array items
+    int32_t min_items = 0;
+    int32_t max_items = -1;      // -1: no limit
+};
+
+class JsonSchema {
+public:
+    static constexpr int32_t kNoNode = -1;
+    static constexpr int32_t kAnyNode = 0;  // any JSON value (node 0 of every schema)
+    static constexpr size_t kMaxProperties = 64;
+    static constexpr size_t kMaxLiterals = 64;
+
+    // Throws rf::Error naming the keyword and its place when the schema uses what is not supported.
+    static JsonSchema compile(const nlohmann::json& schema);
+    // Any JSON object (response_format json_object).
+    static JsonSchema any_object();
+
+    const JsonSchemaNode& node(int32_t i) const { return nodes_[static_cast<size_t>(i)]; }
+    int32_t root() const { return root_; }
+    size_t size() const { return nodes_.size(); }
+
+private:
+    std::vector<JsonSchemaNode> nodes_;
+    int32_t root_ = 0;
+    friend class JsonSchemaCompiler;
+};
+
+}  // namespace rf

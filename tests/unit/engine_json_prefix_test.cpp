@@ -1,0 +1,249 @@
+// Structured output's byte automaton (engine/json_prefix.h) and schema compiler (engine/json_schema.h):
+// documents of a schema are taken byte by byte and end complete; the first byte no document can have
+// is refused; unsupported schema keywords are refused with their place; random walks through the
+// automaton only ever complete documents that parse and fit the schema, and never reach a dead end.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "engine/json_prefix.h"
+
+namespace rf {
+namespace {
+
+using nlohmann::json;
+
+std::shared_ptr<const JsonSchema> schema_of(const std::string& text) {
+    return std::make_shared<const JsonSchema>(JsonSchema::compile(json::parse(text)));
+}
+
+// The index of the first byte refused (-1: none) and whether the whole text is complete.
+struct Fed {
+    int refused = -1;
+    bool complete = false;
+};
+
+Fed feed(const std::shared_ptr<const JsonSchema>& s, const std::string& text) {
+    JsonPrefix p(s);
+    Fed f;
+    for (size_t i = 0; i < text.size(); ++i)
+        if (!p.feed(static_cast<uint8_t>(text[i]))) {
+            f.refused = static_cast<int>(i);
+            return f;
+        }
+    f.complete = p.complete();
+    return f;
+}
+
+void expect_document(const std::shared_ptr<const JsonSchema>& s, const std::string& text) {
+    const Fed f = feed(s, text);
+    EXPECT_EQ(f.refused, -1) << text << " refused at byte " << f.refused;
+    EXPECT_TRUE(f.complete) << text;
+}
+
+// `text` refused at the first occurrence of `at` after `from` bytes.
+void expect_refused_at(const std::shared_ptr<const JsonSchema>& s, const std::string& text, size_t at) {
+    EXPECT_EQ(feed(s, text).refused, static_cast<int>(at)) << text;
+}
+
+TEST(JsonPrefix, AnyValueTakesJsonAndRefusesTheFirstBadByte) {
+    const auto any = schema_of("{}");
+    for (const char* doc : {"{\"a\": [1, 2.5e-3, true, null, \"x\\\"y\\u00e9\"], \"b\": {}}", " [ ]", "\"s\"", "-0.5",
+                            "true", "0", "1E+9", "{\"\": \"\xc3\xa9\"}"})
+        expect_document(any, doc);
+    expect_refused_at(any, "{\"a\" 1}", 5);
+    expect_refused_at(any, "[1,]", 3);
+    expect_refused_at(any, "01", 1);
+    expect_refused_at(any, "\"a\x01\"", 2);
+    expect_refused_at(any, "\"\\x\"", 2);
+    expect_refused_at(any, "{\"a\":1}}", 7);
+    expect_refused_at(any, "1.e5", 2);
+    expect_refused_at(any, "nul1", 3);
+    EXPECT_FALSE(feed(any, "tru").complete);
+    EXPECT_FALSE(feed(any, "{\"a\":1").complete);
+    EXPECT_FALSE(feed(any, "-").complete);
+    EXPECT_TRUE(feed(any, "12").complete);  // (a top-level number may end here)
+}
+
+TEST(JsonPrefix, ObjectPropertiesRequiredAndNoOthers) {
+    const auto s = schema_of(R"({"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"},
+        "tags": {"type": "array", "items": {"type": "string"}}}, "required": ["name", "age"]})");
+    expect_document(s, R"({"name": "x", "age": 3})");
+    expect_document(s, R"({ "age" : -3 , "tags": ["a", "b"], "name": "\"q\"" })");
+    expect_refused_at(s, R"({"name": "x"})", 12);                 // age is required
+    expect_refused_at(s, R"({"nick": 1})", 3);                    // no such property
+    expect_refused_at(s, R"({"name": "x", "name": "y"})", 15);    // written twice: refused once only it can follow
+    expect_refused_at(s, R"({"age": 3.5, "name": "x"})", 9);      // an integer
+    expect_refused_at(s, R"({"age": "3"})", 8);
+    expect_refused_at(s, R"({"tags": [1]})", 10);
+    expect_refused_at(s, R"([])", 0);
+    // additional properties allowed by schema: any name, values of their schema
+    const auto extra = schema_of(R"({"properties": {"a": {"type": "null"}}, "additionalProperties": {"type": "boolean"}})");
+    expect_document(extra, R"({"ab": true, "a": null, "x\u0041": false})");
+    expect_refused_at(extra, R"({"ab": 1})", 7);
+    expect_refused_at(extra, R"({"a": true})", 6);
+    // an object schema without properties takes any
+    expect_document(schema_of(R"({"type": "object"})"), R"({"k": [1, {"z": null}]})");
+    expect_document(std::make_shared<const JsonSchema>(JsonSchema::any_object()), R"({"k": "v"})");
+    expect_refused_at(std::make_shared<const JsonSchema>(JsonSchema::any_object()), R"([1])", 0);
+}
+
+TEST(JsonPrefix, EnumConstAnyOfAndReferences) {
+    const auto colours = schema_of(R"({"enum": ["red", "green", 1, null, {"a": 1}]})");
+    for (const char* doc : {"\"green\"", "1", "null", "{\"a\":1}", " \"red\""}) expect_document(colours, doc);
+    expect_refused_at(colours, "\"gray\"", 3);  // (\"gr... still matches \"green\")
+    expect_refused_at(colours, "12", 1);
+    expect_refused_at(colours, "{\"a\": 1}", 5);  // (the literal's compact text)
+    expect_document(schema_of(R"({"const": "on"})"), "\"on\"");
+
+    const auto nullable = schema_of(R"({"anyOf": [{"type": "string"}, {"type": "null"}]})");
+    expect_document(nullable, "\"x\"");
+    expect_document(nullable, "null");
+    expect_refused_at(nullable, "1", 0);
+
+    const auto tree = schema_of(R"({"$defs": {"node": {"type": "object", "properties": {"v": {"type": "integer"},
+        "kids": {"type": "array", "items": {"$ref": "#/$defs/node"}}}, "required": ["v"]}}, "$ref": "#/$defs/node"})");
+    expect_document(tree, R"({"v": 1, "kids": [{"v": 2}, {"v": 3, "kids": []}]})");
+    expect_refused_at(tree, R"({"v": 1, "kids": [{"kids": []}]})", 29);
+
+    const auto pair = schema_of(R"({"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 2})");
+    expect_document(pair, "[1, 2]");
+    expect_refused_at(pair, "[]", 1);
+    expect_refused_at(pair, "[1, 2, 3]", 5);
+    expect_refused_at(schema_of(R"({"type": "array", "maxItems": 0})"), "[1]", 1);
+}
+
+TEST(JsonPrefix, BoundsWhitespaceNumbersAndDepth) {
+    const auto any = schema_of("{}");
+    // whitespace between tokens: nothing, one space, or a newline and an indent
+    expect_document(any, "{\n" + std::string(JsonPrefix::kMaxIndent, ' ') + "\"a\": [1, 2],\n\t\"b\" : {\n}\n}");
+    expect_refused_at(any, "{\n" + std::string(JsonPrefix::kMaxIndent + 1, ' '), JsonPrefix::kMaxIndent + 2);
+    expect_refused_at(any, "{  }", 2);
+    expect_refused_at(any, "{ \n}", 2);
+    expect_refused_at(any, "{\t}", 1);
+    expect_document(any, "\"" + std::string(200, ' ') + "\"");  // (spaces inside a string are text)
+    expect_refused_at(any, std::string(JsonPrefix::kMaxNumberBytes + 1, '1'), JsonPrefix::kMaxNumberBytes);
+    expect_document(any, "-1.5e-99");
+    expect_refused_at(any, "1e100", 4);  // (a double holds every number it takes)
+    const auto integer = schema_of(R"({"type": "integer"})");
+    expect_document(integer, "-" + std::string(JsonPrefix::kMaxIntegerDigits, '9'));  // (an int64 holds it)
+    expect_refused_at(integer, std::string(JsonPrefix::kMaxIntegerDigits + 1, '9'), JsonPrefix::kMaxIntegerDigits);
+    expect_refused_at(any, std::string(JsonPrefix::kMaxDepth, '['), JsonPrefix::kMaxDepth - 2);
+    // no dead ends: a ',' only where another property can follow
+    const auto two = schema_of(R"({"properties": {"a": {}, "b": {}}})");
+    expect_refused_at(two, R"({"a": 1, "b": 2,)", 15);
+    expect_document(two, R"({"b": 2, "a": 1})");
+}
+
+TEST(JsonSchema, UnsupportedKeywordsAreRefusedWithTheirPlace) {
+    auto refusal = [](const std::string& text) {
+        try {
+            (void)JsonSchema::compile(json::parse(text));
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("(compiled)");
+    };
+    EXPECT_NE(refusal(R"({"type": "string", "pattern": "a+"})").find("\"pattern\""), std::string::npos);
+    const std::string nested = refusal(R"({"properties": {"x/y": {"type": "number", "minimum": 3}}})");
+    EXPECT_NE(nested.find("#/properties/x~1y"), std::string::npos) << nested;
+    EXPECT_NE(nested.find("\"minimum\""), std::string::npos) << nested;
+    EXPECT_NE(refusal(R"({"$ref": "https://example.com/s.json"})").find("not supported"), std::string::npos);
+    EXPECT_NE(refusal(R"({"$ref": "#/$defs/missing"})").find("no such definition"), std::string::npos);
+    EXPECT_NE(refusal(R"({"anyOf": [{"type": "object"}, {"type": "object", "properties": {}}]})").find("same JSON type"),
+              std::string::npos);
+    EXPECT_NE(refusal(R"({"properties": {"a": {}}, "required": ["b"]})").find("\"b\" is not among"), std::string::npos);
+    EXPECT_NE(refusal(R"({"type": "strin"})").find("unknown type"), std::string::npos);
+    EXPECT_NE(refusal(R"({"type": "integer", "enum": ["a"]})").find("no enum"), std::string::npos);
+    EXPECT_NE(refusal("false").find("admits no value"), std::string::npos);
+    EXPECT_NE(refusal(R"({"items": [{}, {}]})").find("tuple"), std::string::npos);
+    // annotations are not constraints
+    EXPECT_EQ(refusal(R"({"title": "T", "description": "d", "type": "string", "format": "date"})"), "(compiled)");
+}
+
+// A tiny validator of the supported subset, for the random walks below.
+bool fits(const json& v, const json& s, const json& root) {
+    if (s.is_boolean() || s.empty()) return true;
+    if (s.contains("$ref")) return fits(v, root["$defs"][s["$ref"].get<std::string>().substr(8)], root);
+    if (s.contains("anyOf")) {
+        for (const json& b : s["anyOf"])
+            if (fits(v, b, root)) return true;
+        return false;
+    }
+    if (s.contains("enum")) {
+        for (const json& e : s["enum"])
+            if (e == v) return true;
+        return false;
+    }
+    const std::string t = s.value("type", "");
+    if (t == "string") return v.is_string();
+    if (t == "integer") return v.is_number_integer();
+    if (t == "number") return v.is_number();
+    if (t == "boolean") return v.is_boolean();
+    if (t == "null") return v.is_null();
+    if (t == "array") {
+        if (!v.is_array()) return false;
+        if (v.size() < s.value("minItems", 0u) || v.size() > s.value("maxItems", 1000000u)) return false;
+        for (const json& e : v)
+            if (!fits(e, s.value("items", json::object()), root)) return false;
+        return true;
+    }
+    if (t == "object") {
+        if (!v.is_object()) return false;
+        for (const json& r : s.value("required", json::array()))
+            if (!v.contains(r.get<std::string>())) return false;
+        for (const auto& [k, e] : v.items()) {
+            if (!s["properties"].contains(k)) return false;
+            if (!fits(e, s["properties"][k], root)) return false;
+        }
+        return true;
+    }
+    return true;
+}
+
+TEST(JsonPrefix, RandomWalksCompleteOnlyDocumentsOfTheSchemaAndNeverStick) {
+    const std::string alphabet = "{}[],:\" 0123456789-.eEtrufalsnxvkidgob\\/";  // (every byte the schemas need)
+    const std::vector<std::string> schemas = {
+        R"({})",
+        R"({"type": "object", "properties": {"id": {"type": "integer"}, "ok": {"type": "boolean"},
+            "kind": {"enum": ["a", "b", 3]}, "v": {"type": "array", "items": {"type": "number"}, "maxItems": 3},
+            "s": {"anyOf": [{"type": "string"}, {"type": "null"}]}}, "required": ["id", "kind"]})",
+        R"({"$defs": {"n": {"type": "object", "properties": {"k": {"type": "array", "items": {"$ref": "#/$defs/n"}}}}},
+            "$ref": "#/$defs/n"})",
+    };
+    std::mt19937 rng(7);
+    for (const std::string& text : schemas) {
+        const json sj = json::parse(text);
+        const auto s = std::make_shared<const JsonSchema>(JsonSchema::compile(sj));
+        int completed = 0;
+        for (int walk = 0; walk < 300; ++walk) {
+            JsonPrefix p(s);
+            std::string doc;
+            for (int step = 0; step < 300 && !(p.complete() && rng() % 3 == 0); ++step) {
+                std::vector<char> ok;
+                for (char c : alphabet)
+                    if (p.accepts(std::string_view(&c, 1)))
+                        for (int w = 0; w < ((c == '}' || c == ']' || c == '"') ? 6 : 1); ++w) ok.push_back(c);
+                if (ok.empty()) {  // nothing continues: the document must be whole
+                    if (!p.complete()) ADD_FAILURE() << text << "\ndead end after " << doc;
+                    break;
+                }
+                const char c = ok[rng() % ok.size()];
+                ASSERT_TRUE(p.feed(static_cast<uint8_t>(c)));
+                doc += c;
+            }
+            if (!p.complete()) continue;
+            ++completed;
+            json v;
+            ASSERT_NO_THROW(v = json::parse(doc)) << doc;
+            EXPECT_TRUE(fits(v, sj, sj)) << text << "\n" << doc;
+        }
+        EXPECT_GT(completed, 50) << text;
+    }
+}
+
+}  // namespace
+}  // namespace rf
