@@ -26,6 +26,9 @@ struct StepPlan {
     // Token 0's id is the result of the backend's last argmax_async (GpuBackend), still on the
     // device: tokens[0] is a placeholder. Only a GPU backend takes such a plan.
     bool first_token_from_device = false;
+    // The output rows are the final RMS-normed hidden states [rows, n_embd] (embeddings) instead of
+    // the logits.
+    bool hidden_output = false;
 
     int32_t n_tokens() const { return static_cast<int32_t>(tokens.size()); }
     int32_t max_blocks_per_seq() const {

@@ -10,6 +10,7 @@ void add_version_command(CLI::App& app);
 void add_info_command(CLI::App& app);        // info_command.cpp
 void add_run_command(CLI::App& app);         // run_command.cpp
 void add_logits_command(CLI::App& app);      // logits_command.cpp
+void add_embed_command(CLI::App& app);       // embed_command.cpp
 void add_perplexity_command(CLI::App& app);  // perplexity_command.cpp
 void add_tokenize_command(CLI::App& app);    // tokenize_command.cpp
 void add_template_command(CLI::App& app);    // tokenize_command.cpp

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     rf::cli::add_info_command(app);
     rf::cli::add_run_command(app);
     rf::cli::add_logits_command(app);
+    rf::cli::add_embed_command(app);
     rf::cli::add_perplexity_command(app);
     rf::cli::add_tokenize_command(app);
     rf::cli::add_template_command(app);

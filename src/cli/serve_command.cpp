@@ -25,6 +25,7 @@ struct ServeOptions {
     std::string alias;
     std::string api_key;
     std::string models_dir;
+    std::string pooling;
 };
 
 // SIGINT / SIGTERM may land on any thread (OpenBLAS starts its own before main), so the handler
@@ -54,7 +55,7 @@ void serve(const ServeOptions& o) {
     ho.name = o.alias;
     ho.models_dir = o.models_dir;
     server::ModelHost host(ho);
-    server::ApiRoutes routes(host, {o.api_key});
+    server::ApiRoutes routes(host, {o.api_key, o.pooling});
     server::HttpServer http(routes, o.http);
     {
         const auto m = host.current();
@@ -97,6 +98,10 @@ void add_serve_command(CLI::App& app) {
                     "directory of GGUF files that POST /models/load {\"model\": NAME} may load in place of the served model "
                     "(NAME: a file name; GET /models lists them)")
         ->check(CLI::ExistingDirectory);
+    cmd->add_option("--pooling", o->pooling,
+                    "POST /v1/embeddings' pooling of the final hidden states: mean, cls or last (default: the model's "
+                    "pooling_type, else last)")
+        ->check(CLI::IsMember({"mean", "cls", "last"}));
     cmd->add_option("--api-key", o->api_key, "require this key (Authorization: Bearer KEY or x-api-key: KEY)");
     cmd->add_option("--max-connections", o->http.max_connections, "open connections at most (default 64)")
         ->check(kPositive);

@@ -1,6 +1,7 @@
 #include "engine/session.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "core/error.h"
 
@@ -11,8 +12,7 @@ Session::Session(Model& model, KvCache& kv, int32_t n_ctx)
 
 Session::~Session() { kv_.free_sequence(seq_); }
 
-void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector<float>* last_logits,
-                   std::vector<float>* all_logits) {
+void Session::check_feed(std::span<const int32_t> tokens, int32_t n_batch) {
     RF_CHECK(!unresolved_, "session: a device-held token is still unresolved");
     RF_CHECK(n_batch > 0, "session: batch size must be positive (got {})", n_batch);
     const int64_t total = static_cast<int64_t>(tokens_.size()) + static_cast<int64_t>(tokens.size());
@@ -21,22 +21,44 @@ void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector
     const int32_t n_vocab = model_.n_vocab();
     for (int32_t id : tokens)
         RF_CHECK(id >= 0 && id < n_vocab, "session: token id {} out of range [0, {})", id, n_vocab);
-    if (all_logits) all_logits->resize(tokens.size() * static_cast<size_t>(n_vocab));
     if (tokens.empty()) return;
     RF_CHECK(kv_.reserve(seq_, static_cast<int32_t>(tokens.size())),
              "KV cache full: {} more tokens need {} blocks, {} free", tokens.size(),
              (tokens.size() + static_cast<size_t>(kv_.block_size()) - 1) / static_cast<size_t>(kv_.block_size()),
              kv_.n_free_blocks());
+}
 
+void Session::feed_chunks(std::span<const int32_t> tokens, int32_t n_batch, bool hidden,
+                          const std::function<float*(size_t begin, size_t n, bool last_chunk)>& outputs) {
+    plan_.hidden_output = hidden;
+    try {
+        for (size_t begin = 0; begin < tokens.size(); begin += static_cast<size_t>(n_batch)) {
+            const size_t n = std::min(tokens.size() - begin, static_cast<size_t>(n_batch));
+            const int32_t n_past = static_cast<int32_t>(tokens_.size());
+            plan_.tokens.assign(tokens.begin() + static_cast<ptrdiff_t>(begin),
+                                tokens.begin() + static_cast<ptrdiff_t>(begin + n));
+            place_step(n_past, static_cast<int32_t>(n));
+            plan_.output_rows.clear();
+            float* dst = outputs(begin, n, begin + n == tokens.size());
+            model_.forward(plan_, kv_, dst);
+            kv_.commit(seq_, static_cast<int32_t>(n));
+            tokens_.insert(tokens_.end(), plan_.tokens.begin(), plan_.tokens.end());
+        }
+    } catch (...) {
+        plan_.hidden_output = false;
+        throw;
+    }
+    plan_.hidden_output = false;
+}
+
+void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector<float>* last_logits,
+                   std::vector<float>* all_logits) {
+    check_feed(tokens, n_batch);
+    const int32_t n_vocab = model_.n_vocab();
+    if (all_logits) all_logits->resize(tokens.size() * static_cast<size_t>(n_vocab));
+    if (tokens.empty()) return;
     std::vector<float> chunk_logits;
-    for (size_t begin = 0; begin < tokens.size(); begin += static_cast<size_t>(n_batch)) {
-        const size_t n = std::min(tokens.size() - begin, static_cast<size_t>(n_batch));
-        const bool last_chunk = begin + n == tokens.size();
-        const int32_t n_past = static_cast<int32_t>(tokens_.size());
-        plan_.tokens.assign(tokens.begin() + static_cast<ptrdiff_t>(begin),
-                            tokens.begin() + static_cast<ptrdiff_t>(begin + n));
-        place_step(n_past, static_cast<int32_t>(n));
-        plan_.output_rows.clear();
+    feed_chunks(tokens, n_batch, /*hidden=*/false, [&](size_t begin, size_t n, bool last_chunk) -> float* {
         if (all_logits) {
             for (size_t i = 0; i < n; ++i) plan_.output_rows.push_back(static_cast<int32_t>(i));
         } else if (last_chunk && (last_logits || want_device_logits_)) {
@@ -45,19 +67,14 @@ void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector
         // Host logits only where asked for: with want_device_logits alone the row stays in
         // backend memory (a GPU download here would sync the step and copy n_vocab floats to
         // pageable memory every token: ~150 us per decode step on the H100, docs/results.md).
-        float* dst = nullptr;
-        if (all_logits) {
-            dst = all_logits->data() + begin * static_cast<size_t>(n_vocab);
-        } else if (last_chunk && last_logits) {
+        if (all_logits) return all_logits->data() + begin * static_cast<size_t>(n_vocab);
+        if (last_chunk && last_logits) {
             chunk_logits.resize(static_cast<size_t>(n_vocab));
-            dst = chunk_logits.data();
+            return chunk_logits.data();
         }
-        model_.forward(plan_, kv_, dst);
-        if (last_chunk && want_device_logits_ && !all_logits && !last_logits)
-            device_logits_ = model_.workspace().get(0, 1, n_vocab).data;
-        kv_.commit(seq_, static_cast<int32_t>(n));
-        tokens_.insert(tokens_.end(), plan_.tokens.begin(), plan_.tokens.end());
-    }
+        return nullptr;
+    });
+    if (want_device_logits_ && !all_logits && !last_logits) device_logits_ = model_.workspace().get(0, 1, n_vocab).data;
     if (last_logits) {
         if (all_logits) {
             last_logits->assign(all_logits->end() - n_vocab, all_logits->end());
@@ -65,6 +82,22 @@ void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector
             *last_logits = std::move(chunk_logits);
         }
     }
+}
+
+void Session::feed_hidden(std::span<const int32_t> tokens, int32_t n_batch, bool all_rows, std::vector<float>& rows) {
+    check_feed(tokens, n_batch);
+    const size_t n_embd = static_cast<size_t>(model_.config().n_embd);
+    rows.assign(tokens.empty() ? 0 : (all_rows ? tokens.size() : 1) * n_embd, 0.0f);
+    if (tokens.empty()) return;
+    feed_chunks(tokens, n_batch, /*hidden=*/true, [&](size_t begin, size_t n, bool last_chunk) -> float* {
+        if (all_rows) {
+            for (size_t i = 0; i < n; ++i) plan_.output_rows.push_back(static_cast<int32_t>(i));
+            return rows.data() + begin * n_embd;
+        }
+        if (!last_chunk) return nullptr;
+        plan_.output_rows.push_back(static_cast<int32_t>(n - 1));
+        return rows.data();
+    });
 }
 
 void Session::place_step(int32_t n_past, int32_t n) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -32,6 +33,9 @@ public:
     // the KV cache.
     void feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector<float>* last_logits,
               std::vector<float>* all_logits = nullptr);
+    // Runs `tokens` through the model for their final RMS-normed hidden states (embeddings): rows
+    // receives every fed token's [n, n_embd] (all_rows) or the last one's [n_embd]. Same checks as feed().
+    void feed_hidden(std::span<const int32_t> tokens, int32_t n_batch, bool all_rows, std::vector<float>& rows);
     // Decode pipelining on a GPU backend: feeds one token whose id is still on the device (the
     // backend's last argmax_async), keeping the logits there (as with want_device_logits); its
     // id is recorded by resolve_device_token() once the host has it. At most one unresolved.
@@ -48,6 +52,13 @@ public:
     void set_want_device_logits(bool on) { want_device_logits_ = on; }
 
 private:
+    // Throws (changing nothing) when tokens do not fit n_ctx, the vocabulary or the KV cache; reserves
+    // their KV blocks.
+    void check_feed(std::span<const int32_t> tokens, int32_t n_batch);
+    // Runs tokens n_batch at a time; outputs(begin, n, last_chunk) sets the chunk's plan_.output_rows
+    // and returns where their rows go on the host (null: nowhere).
+    void feed_chunks(std::span<const int32_t> tokens, int32_t n_batch, bool hidden,
+                     const std::function<float*(size_t begin, size_t n, bool last_chunk)>& outputs);
     // The plan's positions, sequence indices, KV slots and block table for n tokens after n_past
     // (after kv_.reserve); tokens and output rows are the caller's.
     void place_step(int32_t n_past, int32_t n);

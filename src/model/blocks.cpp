@@ -126,6 +126,11 @@ void gated_delta_net_block(BlockContext& ctx, const LayerWeights& w, int il, Act
 void output_block(BlockContext& ctx, const ModelWeights& w, Act x, Act logits) {
     if (logits.rows == 0) return;
     Backend& be = ctx.backend;
+    if (ctx.plan.hidden_output) {  // the normed hidden states themselves (logits: [rows, n_embd])
+        be.gather_output_rows(x, logits);
+        be.rms_norm(logits, w.output_norm, ctx.config.rms_eps, logits);
+        return;
+    }
     Act rows = ctx.ws.get(kSlotOutRows, logits.rows, x.cols);
     be.gather_output_rows(x, rows);
     be.rms_norm(rows, w.output_norm, ctx.config.rms_eps, rows);

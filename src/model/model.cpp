@@ -33,8 +33,9 @@ std::vector<KvLayerShape> Model::kv_layer_shapes() const {
 void Model::forward(const StepPlan& plan, KvCache& kv, float* logits_host) {
     RF_CHECK(plan.n_tokens() > 0, "model: empty step");
     const int64_t n_out = static_cast<int64_t>(plan.output_rows.size());
-    // Slot 0 of the workspace is reserved for the logits.
-    Act logits = workspace_.get(0, n_out > 0 ? n_out : 1, config_.n_vocab);
+    // Slot 0 of the workspace is reserved for the logits (or the hidden states, plan.hidden_output).
+    const int64_t cols = plan.hidden_output ? config_.n_embd : config_.n_vocab;
+    Act logits = workspace_.get(0, n_out > 0 ? n_out : 1, cols);
     logits.rows = n_out;
     arch_->forward(*this, plan, kv, logits);
     if (logits_host != nullptr && n_out > 0) {

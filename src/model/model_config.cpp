@@ -126,6 +126,7 @@ ModelConfig read_model_config(const GgufFile& f) {
     c.head_dim_v = keys.optional_int("attention.value_length", c.head_dim, 1);
     c.n_ctx_train = keys.optional_int("context_length", 4096, 1);
     c.rms_eps = keys.optional_float("attention.layer_norm_rms_epsilon", 1e-6f);
+    c.pooling_type = keys.optional_int("pooling_type", -1, 0);
     RF_CHECK(c.n_head % c.n_head_kv == 0, "gguf {}: head_count {} is not a multiple of head_count_kv {}", f.path(),
              c.n_head, c.n_head_kv);
     RF_CHECK(c.rms_eps > 0.0f && c.rms_eps < 1.0f, "gguf {}: key '{}' = {} is out of range", f.path(),

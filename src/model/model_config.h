@@ -27,6 +27,8 @@ struct ModelConfig {
     int n_ctx_train = 0;           // <arch>.context_length
     float rms_eps = 1e-6f;         // <arch>.attention.layer_norm_rms_epsilon
     RopeParams rope;               // <arch>.rope.* (freq_base, dimension_count, scaling.*)
+    int pooling_type = -1;         // <arch>.pooling_type (embedding models, llama.cpp's numbering:
+                                   // 0 none, 1 mean, 2 cls, 3 last, 4 rank); -1: absent
 
     // Mixture of experts (0 when dense).
     int n_expert = 0;              // <arch>.expert_count

@@ -6,8 +6,10 @@
 
 #include "backend/gpu/gpu_backend.h"
 #include "core/error.h"
+#include "engine/embedding.h"
 #include "tokenizer/tokenizer.h"
 #include "server/anthropic_api.h"
+#include "server/embeddings_api.h"
 #include "server/openai_api.h"
 
 namespace rf::server {
@@ -48,6 +50,7 @@ void ApiRoutes::handle(const HttpRequestView& req, ResponseWriter& out) {
                                         {"/v1/chat/completions", "POST"},
                                         {"/v1/messages", "POST"},
                                         {"/v1/messages/count_tokens", "POST"},
+                                        {"/v1/embeddings", "POST"},
                                         {"/tokenize", "POST"},
                                         {"/detokenize", "POST"},
                                         {"/models", "GET"},
@@ -74,6 +77,7 @@ void ApiRoutes::handle(const HttpRequestView& req, ResponseWriter& out) {
         if (path == "/v1/completions") return generate(*m, Api::Completions, req.body, out);
         if (path == "/v1/chat/completions") return generate(*m, Api::Chat, req.body, out);
         if (path == "/v1/messages") return generate(*m, Api::Messages, req.body, out);
+        if (path == "/v1/embeddings") return embeddings(*m, req.body, out);
         return tokens(*m, path, req.body, out);
     } catch (const std::exception& e) {
         spdlog::error("server: {} {}: {}", req.method, path, e.what());
@@ -230,6 +234,36 @@ std::string ApiRoutes::status_json(ServedModel& m) {
     });
     j["memory"] = memory;
     return dump_json(j);
+}
+
+void ApiRoutes::embeddings(ServedModel& m, const std::string& text, ResponseWriter& out) {
+    json body;
+    try {
+        body = json::parse(text);
+    } catch (const json::parse_error& e) {
+        return error(Api::Completions, 400, std::string("the request body is not valid JSON: ") + e.what(), "", out);
+    }
+    EmbeddingsRequest req;
+    EmbedOptions options;
+    try {
+        const std::string model = string_field(body, "model", m.name);
+        if (model != m.name)
+            return error(Api::Completions, 404, "model: \"" + model + "\" is not served here (this server serves \"" + m.name + "\")",
+                         "model", out);
+        req = parse_embeddings_request(body, m.model.tokenizer(), m.scheduler.n_ctx(), m.model.model().config().n_embd);
+        options.pooling = options_.pooling.empty() ? default_pooling(m.model.model().config()) : parse_pooling(options_.pooling);
+    } catch (const ApiError& e) {
+        return error(Api::Completions, e.status(), e.what(), e.param(), out);
+    } catch (const Error& e) {  // (a model whose pooling this engine does not do)
+        return error(Api::Completions, 400, e.what(), "model", out);
+    }
+    std::vector<std::vector<float>> vectors;
+    try {
+        vectors = m.scheduler.embed(req.inputs, options);
+    } catch (const Error& e) {  // no room in the KV cache, or the model was unloaded
+        return error(Api::Completions, 503, e.what(), "", out);
+    }
+    out.reply(200, kJson, dump_json(embeddings_response(vectors, req, m.name)));
 }
 
 void ApiRoutes::tokens(ServedModel& m, const std::string& path, const std::string& text, ResponseWriter& out) {

@@ -1,6 +1,6 @@
 // The server's endpoints: GET /health, GET /v1/models, GET /status (scheduler and memory:
 // weights, KV cache, and the GPU's VRAM on a GPU backend), POST /v1/completions,
-// /v1/chat/completions (OpenAI) and /v1/messages (Anthropic); POST /tokenize, /detokenize (vLLM's)
+// /v1/chat/completions (OpenAI) and /v1/messages (Anthropic), /v1/embeddings (OpenAI); POST /tokenize, /detokenize (vLLM's)
 // and /v1/messages/count_tokens (Anthropic's); GET /metrics (Prometheus); GET /models, POST
 // /models/load and /models/unload (llama.cpp's router endpoints: the files of --models-dir, one model
 // at a time; model_host.h). A generation request is parsed, queued on the current model's scheduler and
@@ -26,6 +26,7 @@ struct HttpRequestView {
 
 struct RouteOptions {
     std::string api_key;  // when not empty, every request but /health must carry it
+    std::string pooling;  // /v1/embeddings' pooling: mean, cls, last ("": the model's, engine/embedding.h)
 };
 
 class ApiRoutes {
@@ -37,6 +38,7 @@ private:
     enum class Api { Completions, Chat, Messages };
     void generate(ServedModel& m, Api api, const std::string& body, ResponseWriter& out);
     void tokens(ServedModel& m, const std::string& path, const std::string& body, ResponseWriter& out);
+    void embeddings(ServedModel& m, const std::string& body, ResponseWriter& out);
     void manage(const std::string& path, const std::string& body, ResponseWriter& out);  // /models/load, /unload
     void error(Api api, int status, const std::string& message, const std::string& param, ResponseWriter& out);
     std::string status_json(ServedModel& m);

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/embedding.h"
 #include "engine/loaded_model.h"
 #include "server/prefix_cache.h"
 #include "server/request_stream.h"
@@ -78,6 +79,10 @@ public:
     void call(const std::function<void()>& fn);
     // Frees every kept prefix (on the scheduler's thread).
     void drop_prefix_cache();
+    // Embeddings of `inputs` (token ids each; engine/embedding.h), computed on the scheduler's thread
+    // between two steps, each in a sequence of its own that is freed again (kept prefixes are evicted
+    // where the KV cache has no room). Throws rf::Error when an input does not fit.
+    std::vector<std::vector<float>> embed(const std::vector<std::vector<int32_t>>& inputs, const EmbedOptions& options);
     int32_t n_ctx() const { return n_ctx_; }
     const SchedulerOptions& options() const { return options_; }
 

@@ -2,6 +2,8 @@
 // default model (CPU), including their errors for bad input.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -130,6 +132,50 @@ TEST(CliRun, JsonSchemaMakesTheOutputADocument) {
     const auto from_file = test::run_cli("run --device cpu -p 'A person: ' -n 200 --temp 0 --json-schema-file " + test::quote(file));
     ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
     EXPECT_EQ(from_file.out, inline_schema.out);
+}
+
+// rocmforge embed: one normalised vector per input, the same from -p and -f and in --json's body.
+TEST(CliEmbed, OneVectorPerInput) {
+    auto vectors = [](const std::string& out) {
+        std::vector<std::vector<double>> v;
+        std::istringstream lines(out);
+        for (std::string line; std::getline(lines, line);) {
+            std::istringstream nums(line);
+            v.emplace_back();
+            for (double x; nums >> x;) v.back().push_back(x);
+        }
+        return v;
+    };
+    auto norm = [](const std::vector<double>& v) {
+        double s = 0.0;
+        for (double x : v) s += x * x;
+        return std::sqrt(s);
+    };
+    const auto two = test::run_cli("embed --device cpu -p 'The Python interpreter' -p 'Hello there'");
+    ASSERT_EQ(two.exit_code, 0) << two.err;
+    const auto v = vectors(two.out);
+    ASSERT_EQ(v.size(), 2u);
+    EXPECT_GT(v[0].size(), 8u);
+    EXPECT_EQ(v[0].size(), v[1].size());
+    EXPECT_NEAR(norm(v[0]), 1.0, 1e-6);
+    EXPECT_NE(v[0], v[1]);
+    const auto file = test::temp_dir() / "cli_embed_inputs.txt";
+    std::ofstream(file) << "The Python interpreter\n\nHello there\n";
+    const auto from_file = test::run_cli("embed --device cpu -f " + test::quote(file));
+    ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+    EXPECT_EQ(from_file.out, two.out);
+    const auto js = test::run_cli("embed --device cpu -p 'The Python interpreter' --json");
+    ASSERT_EQ(js.exit_code, 0) << js.err;
+    const auto body = nlohmann::json::parse(js.out);
+    const auto e = body["data"][0]["embedding"].get<std::vector<double>>();
+    ASSERT_EQ(e.size(), v[0].size());
+    for (size_t i = 0; i < e.size(); ++i) ASSERT_NEAR(e[i], v[0][i], 1e-7);
+    const auto raw = test::run_cli("embed --device cpu -p 'The Python interpreter' --no-normalize --pooling mean");
+    ASSERT_EQ(raw.exit_code, 0) << raw.err;
+    EXPECT_GT(std::abs(norm(vectors(raw.out)[0]) - 1.0), 1e-3);
+    const auto none = test::run_cli("embed --device cpu");
+    EXPECT_NE(none.exit_code, 0);
+    EXPECT_NE(none.err.find("embed: no input"), std::string::npos) << none.err;
 }
 
 TEST(CliRun, PromptFromAFileAndTokensUntilTheContextIsFull) {

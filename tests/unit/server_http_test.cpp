@@ -4,6 +4,8 @@
 // mid-stream, stopping with connections open, and loading / unloading models (--models-dir).
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <unistd.h>
 
 #include <boost/asio.hpp>
@@ -15,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "engine/embedding.h"
 #include "engine/generator.h"
 #include "engine/loaded_model.h"
 #include "engine/session.h"
@@ -116,14 +119,14 @@ protected:
     void SetUp() override { start(""); }
     void TearDown() override { stop(); }
 
-    void start(const std::string& key, const std::string& models_dir = "") {
+    void start(const std::string& key, const std::string& models_dir = "", const std::string& pooling = "") {
         ModelHostOptions ho;
         ho.load = load_options();
         ho.scheduler = SchedulerOptions{4, 64};
         ho.name = "tiny";
         ho.models_dir = models_dir;
         host_ = std::make_unique<ModelHost>(ho);
-        routes_ = std::make_unique<ApiRoutes>(*host_, RouteOptions{key});
+        routes_ = std::make_unique<ApiRoutes>(*host_, RouteOptions{key, pooling});
         HttpOptions h;
         h.port = 0;
         server_ = std::make_unique<HttpServer>(*routes_, h);
@@ -262,6 +265,71 @@ TEST_F(ServerHttp, ResponseFormatMakesTheReplyAJsonDocument) {
     refused({{"type", "yaml"}}, "\\\"yaml\\\" is not supported");
     refused("json", "expected {");
     EXPECT_EQ(post(port(), "/v1/completions", {{"prompt", "x"}, {"max_tokens", 1}, {"response_format", {{"type", "text"}}}}).status, 200);
+}
+
+// /v1/embeddings: the engine's vectors (last-token pooling, normalised) for a string, several strings
+// or token ids, as floats or base64; --pooling picks another pooling; bad inputs name the field.
+TEST_F(ServerHttp, EmbeddingsAreTheEnginesVectors) {
+    const auto ids = model_->tokenizer().encode("The Python interpreter", true, true);
+    const std::vector<float> want = embed_tokens(model_->model(), model_->kv(), ids, 256, EmbedOptions{});
+    Reply r = post(port(), "/v1/embeddings", {{"input", "The Python interpreter"}, {"model", "tiny"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    json j = r.body_json();
+    EXPECT_EQ(j["object"], "list");
+    EXPECT_EQ(j["model"], "tiny");
+    EXPECT_EQ(j["usage"]["prompt_tokens"], ids.size());
+    const std::vector<float> got = j["data"][0]["embedding"].get<std::vector<float>>();
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-6) << i;
+
+    r = post(port(), "/v1/embeddings", {{"input", {"Other words", "The Python interpreter"}}});
+    j = r.body_json();
+    ASSERT_EQ(j["data"].size(), 2u);
+    EXPECT_EQ(j["data"][1]["index"], 1);
+    EXPECT_EQ(j["data"][1]["embedding"].get<std::vector<float>>(), got);
+    EXPECT_NE(j["data"][0]["embedding"].get<std::vector<float>>(), got);
+    r = post(port(), "/v1/embeddings", {{"input", {ids}}, {"encoding_format", "base64"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    const std::string b64 = r.body_json()["data"][0]["embedding"];
+    EXPECT_EQ(b64.size(), (got.size() * 4 + 2) / 3 * 4);
+    // (decoded: the same floats)
+    std::string bytes;
+    const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i + 3 < b64.size(); i += 4) {
+        uint32_t v = 0;
+        for (int k = 0; k < 4; ++k) v = (v << 6) | static_cast<uint32_t>(b64[i + k] == '=' ? 0 : alphabet.find(b64[i + k]));
+        bytes += static_cast<char>(v >> 16);
+        bytes += static_cast<char>(v >> 8);
+        bytes += static_cast<char>(v);
+    }
+    std::vector<float> decoded(got.size());
+    std::memcpy(decoded.data(), bytes.data(), decoded.size() * 4);
+    EXPECT_EQ(decoded, got);
+
+    auto refused = [&](const json& body, int status, const std::string& words) {
+        const Reply e = post(port(), "/v1/embeddings", body);
+        EXPECT_EQ(e.status, status) << body.dump() << " -> " << e.body;
+        EXPECT_NE(e.body.find(words), std::string::npos) << e.body;
+    };
+    refused({{"input", ""}}, 400, "an empty string has no embedding");
+    refused({{"input", json::array()}}, 400, "input: expected a string or a non-empty array");
+    refused({{"model", "tiny"}}, 400, "input: missing required field");
+    refused({{"input", {1, 999999999}}}, 400, "input[1]: 999999999 is not a token id");
+    refused({{"input", std::string(2000, 'x') + " " + std::string(2000, 'y')}}, 400, "more than the context size 256");
+    refused({{"input", "x"}, {"dimensions", 7}}, 400, "dimensions: 7");
+    refused({{"input", "x"}, {"encoding_format", "int8"}}, 400, "encoding_format");
+    refused({{"input", "x"}, {"model", "other"}}, 404, "is not served here");
+
+    // another pooling: another vector
+    stop();
+    start("", "", "mean");
+    r = post(port(), "/v1/embeddings", {{"input", "The Python interpreter"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EmbedOptions mean;
+    mean.pooling = Pooling::Mean;
+    const std::vector<float> want_mean = embed_tokens(model_->model(), model_->kv(), ids, 256, mean);
+    const std::vector<float> got_mean = r.body_json()["data"][0]["embedding"].get<std::vector<float>>();
+    for (size_t i = 0; i < got_mean.size(); ++i) ASSERT_NEAR(got_mean[i], want_mean[i], 1e-6) << i;
 }
 
 // n > 1: one request per choice, run together; greedy choices are the same text, sampled ones follow
