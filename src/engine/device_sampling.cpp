@@ -14,30 +14,59 @@ bool is_plain_greedy(const SamplingParams& p) {
 
 bool needs_host_sampling(const SamplingParams& p) { return p.n_logprobs > 0 || !p.logit_bias.empty() || p.json_schema != nullptr; }
 
-SampleResult sample_device_row(GpuBackend& gpu, Sampler& sampler, const float* row, int64_t n,
-                               std::span<const int32_t> history) {
+namespace {
+
+// The device chain's parameters and draw for a sampler's row (greedy: temperature 0, no draw).
+GpuRowSample device_row(Sampler& sampler, const float* row, int64_t n, std::span<const int32_t> history) {
     const SamplingParams& p = sampler.params();
     RF_CHECK(!needs_host_sampling(p), "device sampling: logit biases, top-n logprobs and JSON schemas are sampled on the host");
-    SampleResult r;
+    GpuRowSample r;
+    r.row = row;
+    r.n = n;
     if (is_plain_greedy(p)) {
+        r.params.temperature = 0.0f;
+        return r;
+    }
+    r.params.temperature = p.temperature;
+    r.params.top_k = p.top_k;
+    r.params.top_p = p.top_p;
+    r.params.min_p = p.min_p;
+    r.params.repeat_penalty = p.repeat_penalty;
+    r.params.presence_penalty = p.presence_penalty;
+    r.params.frequency_penalty = p.frequency_penalty;
+    for (const auto& [tok, c] : sampler.penalty_counts(history)) r.penalties.push_back({tok, c});
+    r.u = p.temperature > 0.0f ? sampler.draw_uniform() : 0.0;
+    return r;
+}
+
+}  // namespace
+
+SampleResult sample_device_row(GpuBackend& gpu, Sampler& sampler, const float* row, int64_t n,
+                               std::span<const int32_t> history) {
+    const GpuRowSample d = device_row(sampler, row, n, history);
+    SampleResult r;
+    if (is_plain_greedy(sampler.params())) {
         r.token = gpu.argmax(row, n);
         return r;
     }
-    GpuSamplingParams gp;
-    gp.temperature = p.temperature;
-    gp.top_k = p.top_k;
-    gp.top_p = p.top_p;
-    gp.min_p = p.min_p;
-    gp.repeat_penalty = p.repeat_penalty;
-    gp.presence_penalty = p.presence_penalty;
-    gp.frequency_penalty = p.frequency_penalty;
-    std::vector<GpuTokenCount> counts;
-    for (const auto& [tok, c] : sampler.penalty_counts(history)) counts.push_back({tok, c});
-    const double u = p.temperature > 0.0f ? sampler.draw_uniform() : 0.0;
-    const GpuSampleResult g = gpu.sample(row, n, gp, counts, u);
+    const GpuSampleResult g = gpu.sample(row, n, d.params, d.penalties, d.u);
     r.token = g.token;
     r.logprob = g.logprob;
     return r;
+}
+
+std::vector<SampleResult> sample_device_rows(GpuBackend& gpu, std::span<const DeviceRow> rows, int64_t n) {
+    std::vector<GpuRowSample> batch;
+    batch.reserve(rows.size());
+    for (const DeviceRow& r : rows) batch.push_back(device_row(*r.sampler, r.row, n, r.history));
+    const std::vector<GpuSampleResult> got = gpu.sample_rows(batch);
+    std::vector<SampleResult> out(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+        out[i].token = got[i].token;
+        // (greedy rows report no logprob, as sample_device_row's argmax)
+        if (!is_plain_greedy(rows[i].sampler->params())) out[i].logprob = got[i].logprob;
+    }
+    return out;
 }
 
 }  // namespace rf

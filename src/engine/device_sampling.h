@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "engine/sampler.h"
 
@@ -23,5 +24,15 @@ bool needs_host_sampling(const SamplingParams& p);
 // host. Top-n logprobs are not computed here (callers that want them sample on the host).
 SampleResult sample_device_row(GpuBackend& gpu, Sampler& sampler, const float* row, int64_t n,
                                std::span<const int32_t> history);
+
+// One row of a batched step for sample_device_rows.
+struct DeviceRow {
+    Sampler* sampler;
+    const float* row;  // [n] in device memory
+    std::span<const int32_t> history;
+};
+// sample_device_row of several rows in one host round trip (GpuBackend::sample_rows): the same
+// tokens, each sampler drawing its own u in the order of `rows`.
+std::vector<SampleResult> sample_device_rows(GpuBackend& gpu, std::span<const DeviceRow> rows, int64_t n);
 
 }  // namespace rf

@@ -346,7 +346,17 @@ void Scheduler::step() {
         r->pending = -1;
     }
     const float* device_rows = gpu_ ? model_.workspace().get(0, static_cast<int64_t>(outputs.size()), n_vocab).data : nullptr;
+    // On a GPU the rows sampled there go in one batch (one host round trip for the step)
+    std::vector<SampleResult> on_device;
+    if (gpu_) {
+        std::vector<DeviceRow> rows;
+        for (size_t i = 0; i < outputs.size(); ++i)
+            if (!needs_host_sampling(outputs[i]->params.sampling))
+                rows.push_back({outputs[i]->sampler.get(), device_rows + i * static_cast<size_t>(n_vocab), outputs[i]->history});
+        on_device = sample_device_rows(*gpu_, rows, n_vocab);
+    }
     std::vector<float> row;
+    size_t next_device = 0;
     for (size_t i = 0; i < outputs.size(); ++i) {
         Request& r = *outputs[i];
         const size_t at = i * static_cast<size_t>(n_vocab);
@@ -358,7 +368,7 @@ void Scheduler::step() {
             model_.backend().download(row.data(), device_rows + at, row.size() * sizeof(float));
             s = r.sampler->sample(row, r.history);
         } else {
-            s = sample_device_row(*gpu_, *r.sampler, device_rows + at, n_vocab, r.history);
+            s = std::move(on_device[next_device++]);
         }
         pick(r, std::move(s));
     }

@@ -22,6 +22,7 @@
 #include "backend/backend_factory.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_features.h"
+#include "core/env_switch.h"
 #include "core/error.h"
 #include "engine/generator.h"
 #include "engine/session.h"
@@ -151,6 +152,9 @@ FeedTiming time_feed(Model& model, KvCache& kv, int32_t n_ctx, const std::vector
     return ft;
 }
 
+// RF_BENCH_ROW_ARGMAX=on: each row's argmax its own round trip (before sample_rows; for comparisons)
+bool per_row_argmax() { return env_choice("RF_BENCH_ROW_ARGMAX", {"off", "on"}, 0) == 1; }
+
 // A tg run of n_seqs sequences decoding together: each sequence holds `prefix` (fed one sequence
 // at a time, not timed) and a first token of its own, then every step feeds one token per
 // sequence and takes each row's argmax (on a GPU on the device, else on the host), as the
@@ -190,12 +194,23 @@ FeedTiming time_batched_decode(Model& model, KvCache& kv, int n_seqs, const std:
         const auto a = Clock::now();
         step(feeds, true, &logits);
         const auto b = Clock::now();
-        // (on a GPU each row's argmax runs on the device, as the server samples)
+        // (on a GPU each row's argmax runs on the device, all rows in one round trip, as the server samples)
         const float* rows = gpu ? model.workspace().get(0, n_seqs, n_vocab).data : logits.data();
-        for (int i = 0; i < n_seqs; ++i) {
-            const float* row = rows + static_cast<size_t>(i) * n_vocab;
-            next[static_cast<size_t>(i)] =
-                gpu ? gpu->argmax(row, n_vocab) : argmax(std::span<const float>(row, static_cast<size_t>(n_vocab)));
+        if (gpu && !per_row_argmax()) {
+            std::vector<GpuRowSample> batch(static_cast<size_t>(n_seqs));
+            for (int i = 0; i < n_seqs; ++i) {
+                batch[static_cast<size_t>(i)].row = rows + static_cast<size_t>(i) * n_vocab;
+                batch[static_cast<size_t>(i)].n = n_vocab;
+                batch[static_cast<size_t>(i)].params.temperature = 0.0f;
+            }
+            const std::vector<GpuSampleResult> got = gpu->sample_rows(batch);
+            for (int i = 0; i < n_seqs; ++i) next[static_cast<size_t>(i)] = got[static_cast<size_t>(i)].token;
+        } else {
+            for (int i = 0; i < n_seqs; ++i) {
+                const float* row = rows + static_cast<size_t>(i) * n_vocab;
+                next[static_cast<size_t>(i)] =
+                    gpu ? gpu->argmax(row, n_vocab) : argmax(std::span<const float>(row, static_cast<size_t>(n_vocab)));
+            }
         }
         ft.feed_seconds += std::chrono::duration<double>(b - a).count();
         ft.next_token_seconds += std::chrono::duration<double>(Clock::now() - b).count();

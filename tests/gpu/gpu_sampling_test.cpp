@@ -147,6 +147,48 @@ TEST(GpuSampling, ChainMatchesTheHostChain) {
     }
 }
 
+// sample_rows (a batched decode step's rows, one round trip): the same results as row by row, for
+// greedy, sampled and penalised rows mixed, more rows than one group of host slots, and a row whose
+// nucleus is wider than the device list (the host fallback) among them.
+TEST(GpuSampling, RowsInOneBatchGiveWhatEachRowGives) {
+    const int64_t n = 32000;
+    const int n_rows = 70;
+    std::vector<float> all;
+    for (int i = 0; i < n_rows; ++i) {
+        const auto v = random_floats(static_cast<size_t>(n), 900 + static_cast<uint32_t>(i), i % 7 == 3 ? 0.01f : 3.0f);
+        all.insert(all.end(), v.begin(), v.end());
+    }
+    DeviceActs d(all, n_rows, n);
+    std::vector<GpuRowSample> rows(static_cast<size_t>(n_rows));
+    for (int i = 0; i < n_rows; ++i) {
+        GpuRowSample& r = rows[static_cast<size_t>(i)];
+        r.row = d.act().data + static_cast<size_t>(i) * n;
+        r.n = n;
+        r.params.temperature = i % 3 == 0 ? 0.0f : 0.9f;
+        r.params.top_k = i % 7 == 3 ? 0 : 40;  // (flat rows, top-k off, top-p 1: a nucleus of the whole row)
+        r.params.top_p = i % 7 == 3 ? 1.0f : 0.95f;
+        r.params.min_p = i % 7 == 3 ? 0.0f : 0.05f;
+        if (i % 5 == 1) {
+            r.params.repeat_penalty = 1.2f;
+            r.penalties = {{3, 1}, {17, 2}};
+        }
+        r.u = (i * 0.137) - static_cast<int>(i * 0.137);
+    }
+    const std::vector<GpuSampleResult> batch = gpu().sample_rows(rows);
+    ASSERT_EQ(batch.size(), rows.size());
+    int fallbacks = 0;
+    for (int i = 0; i < n_rows; ++i) {
+        const GpuRowSample& r = rows[static_cast<size_t>(i)];
+        const GpuSampleResult one = gpu().sample(r.row, n, r.params, r.penalties, r.u);
+        EXPECT_EQ(batch[static_cast<size_t>(i)].token, one.token) << "row " << i;
+        EXPECT_EQ(batch[static_cast<size_t>(i)].logprob, one.logprob) << "row " << i;
+        EXPECT_EQ(batch[static_cast<size_t>(i)].on_device, one.on_device) << "row " << i;
+        fallbacks += !one.on_device;
+    }
+    EXPECT_GT(fallbacks, 0);
+    EXPECT_TRUE(gpu().sample_rows({}).empty());
+}
+
 TEST(GpuSampling, AgreesWithTheCpuSamplerForTheSameSeed) {
     auto logits = random_floats(kVocab, 5, 2.5f);
     DeviceActs d(logits, 1, kVocab);

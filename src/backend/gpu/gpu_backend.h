@@ -81,6 +81,15 @@ struct GpuTokenCount {
     int32_t count = 0;
 };
 
+// One row of a batch for GpuBackend::sample_rows.
+struct GpuRowSample {
+    const float* row = nullptr;  // [n] logits in backend memory
+    int64_t n = 0;
+    GpuSamplingParams params;    // temperature <= 0: greedy (the argmax)
+    std::vector<GpuTokenCount> penalties;
+    double u = 0.0;              // the row's uniform draw in [0, 1)
+};
+
 struct GpuSampleResult {
     int32_t token = -1;
     float logprob = 0.0f;  // of the chosen token under the raw logits (log-softmax)
@@ -150,6 +159,9 @@ public:
     // CPU sampler's draw is u * total weight of the kept candidates).
     virtual GpuSampleResult sample(const float* row, int64_t n, const GpuSamplingParams& params,
                                    std::span<const GpuTokenCount> penalties, double u) = 0;
+    // sample() of several rows (a batched decode step's), their chains launched one after another and
+    // waited for once: the same tokens as row by row, one host round trip instead of one per row.
+    virtual std::vector<GpuSampleResult> sample_rows(std::span<const GpuRowSample> rows) = 0;
 
     virtual GpuGraphStats graph_stats() const = 0;
     virtual void set_use_graphs(bool on) = 0;

@@ -193,6 +193,7 @@ public:
     int pending_argmax() const override { return static_cast<int>(pending_argmax_.size()); }
     GpuSampleResult sample(const float* row, int64_t n, const GpuSamplingParams& params,
                            std::span<const GpuTokenCount> penalties, double u) override;
+    std::vector<GpuSampleResult> sample_rows(std::span<const GpuRowSample> rows) override;
     GpuGraphStats graph_stats() const override { return stats_; }
     void set_use_graphs(bool on) override { use_graphs_ = on; }
     void set_fuse_ops(bool on) override { fuse_ops_ = on; }

@@ -1,5 +1,6 @@
 // GpuBackendImpl's sampling entry points: the device chain (sampling.cuh), with the host chain
 // as the fallback for nuclei wider than the device candidate list.
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <vector>
@@ -277,23 +278,66 @@ int32_t GpuBackendImpl::argmax_wait() {
     return out.token;  // (argmax never takes the host fallback: that is for wide nuclei)
 }
 
-GpuSampleResult GpuBackendImpl::sample(const float* row, int64_t n, const GpuSamplingParams& params,
-                                       std::span<const GpuTokenCount> penalties, double u) {
+namespace {
+
+void check_sample_args(const GpuSamplingParams& params, double u) {
     RF_CHECK(params.top_p > 0.0f && params.min_p < 1.0f && params.repeat_penalty > 0.0f,
              "sampling: top_p {} / min_p {} / repeat_penalty {} out of range", params.top_p, params.min_p,
              params.repeat_penalty);
     RF_CHECK(u >= 0.0 && u < 1.0, "sampling: u = {} is not in [0, 1)", u);
-    int k_list = 0;
-    if (params.temperature > 0.0f) {
-        k_list = kSampleMaxK;
-        if (params.top_k > 0 && params.top_k <= kSampleMaxK) {
-            k_list = 64;
-            while (k_list < params.top_k) k_list *= 2;
+}
+
+// Candidates the device chain keeps for a sampled row (0: greedy).
+int candidate_list(const GpuSamplingParams& params) {
+    if (params.temperature <= 0.0f) return 0;
+    if (params.top_k <= 0 || params.top_k > kSampleMaxK) return kSampleMaxK;
+    int k_list = 64;
+    while (k_list < params.top_k) k_list *= 2;
+    return k_list;
+}
+
+}  // namespace
+
+GpuSampleResult GpuBackendImpl::sample(const float* row, int64_t n, const GpuSamplingParams& params,
+                                       std::span<const GpuTokenCount> penalties, double u) {
+    check_sample_args(params, u);
+    GpuSampleResult r;
+    sample_on_device(row, n, params, penalties, u, candidate_list(params), r);
+    return r;
+}
+
+std::vector<GpuSampleResult> GpuBackendImpl::sample_rows(std::span<const GpuRowSample> rows) {
+    for (const GpuRowSample& r : rows) check_sample_args(r.params, r.u);
+    ScopedNs timer(stats_.sample_ns);
+    std::vector<GpuSampleResult> out(rows.size());
+    // the host slots below argmax_async's: rows in groups of as many
+    constexpr size_t kSlots = kAsyncSampleOffset / sizeof(SampleOut);
+    for (size_t b = 0; b < rows.size(); b += kSlots) {
+        const size_t e = std::min(rows.size(), b + kSlots);
+        // the scratch sized for the group's largest layout first (a growth waits for the stream)
+        size_t bytes = 0;
+        for (size_t i = b; i < e; ++i) bytes = std::max(bytes, sample_scratch_layout(rows[i].n, rows[i].penalties.size()).bytes);
+        ensure_scratch(sample_buf_, bytes);
+        for (size_t i = b; i < e; ++i)  // (in stream order: each chain's result leaves the scratch before the next)
+            (void)launch_sampling(rows[i].row, rows[i].n, rows[i].params, rows[i].penalties, rows[i].u,
+                                  candidate_list(rows[i].params), static_cast<uint8_t*>(sample_host_) + (i - b) * sizeof(SampleOut));
+        wait_stream();
+        for (size_t i = b; i < e; ++i) {
+            SampleOut o;
+            std::memcpy(&o, static_cast<const uint8_t*>(sample_host_) + (i - b) * sizeof(SampleOut), sizeof o);
+            check_sample_value(o, rows[i].n);
+            if (o.fallback) {  // a nucleus wider than the device's candidate list: the row on the host
+                std::vector<float> host(static_cast<size_t>(rows[i].n));
+                RF_GPU_CHECK(cudaMemcpy(host.data(), rows[i].row, host.size() * 4, cudaMemcpyDeviceToHost));
+                out[i] = sample_row_host(host, rows[i].params, rows[i].penalties, rows[i].u);
+                continue;
+            }
+            out[i].token = o.token;
+            out[i].logprob = o.logprob;
+            out[i].on_device = true;
         }
     }
-    GpuSampleResult r;
-    sample_on_device(row, n, params, penalties, u, k_list, r);
-    return r;
+    return out;
 }
 
 }  // namespace rf::gpu
