@@ -23,8 +23,18 @@ void add_model_options(CLI::App* cmd, ModelOptions& o, bool with_context) {
     cmd->add_option("--kv-type", o.kv_type, "KV cache storage: f16 | f32")->check(CLI::IsMember({"f16", "f32"}));
 }
 
+void add_chat_template_option(CLI::App* cmd, ModelOptions& o) {
+    cmd->add_option("--chat-template-file", o.chat_template_file,
+                    "a Jinja chat template to use instead of the model's tokenizer.chat_template (as llama.cpp's)");
+}
+
 LoadOptions to_load_options(const ModelOptions& o) {
     LoadOptions l;
+    if (!o.chat_template_file.empty()) {
+        l.chat_template = read_text_file(o.chat_template_file);
+        RF_CHECK(!l.chat_template.empty(), "--chat-template-file {}: the file is empty", o.chat_template_file);
+        l.chat_template_source = "--chat-template-file " + o.chat_template_file;
+    }
     l.model_path = o.model;
     l.backend.device = o.device;
     l.backend.n_threads = o.threads;

@@ -107,6 +107,7 @@ void add_run_command(CLI::App& app) {
     opts->gen.max_tokens = 256;
     auto* cmd = app.add_subcommand("run", "Generate text (streams to stdout; speed to stderr)");
     add_model_options(cmd, opts->model);
+    add_chat_template_option(cmd, opts->model);
     add_sampling_options(cmd, opts->gen, opts->seed, opts->seed_set);
     auto* prompt = cmd->add_option("-p,--prompt", opts->prompt, "prompt (in chat mode: the first user message)");
     cmd->add_option("-f,--file", opts->prompt_file, "read the prompt from a file ('-' = stdin; not with --chat)")
@@ -127,6 +128,8 @@ void add_run_command(CLI::App& app) {
         if (o.seed_set) o.gen.sampling.seed = o.seed;
         RF_CHECK(o.chat || o.system.empty(), "run: --system sets the chat's system message; it needs --chat");
         RF_CHECK(!o.chat || o.prompt_file.empty(), "run: --chat reads its turns from stdin; -f is for a completion's prompt");
+        RF_CHECK(o.chat || o.model.chat_template_file.empty(),
+                 "run: --chat-template-file renders the chat of --chat; a completion's prompt is used as it is");
         if (o.escape) {
             o.prompt = process_escapes(o.prompt);
             o.system = process_escapes(o.system);

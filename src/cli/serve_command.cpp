@@ -82,6 +82,7 @@ void add_serve_command(CLI::App& app) {
     auto o = std::make_shared<ServeOptions>();
     auto* cmd = app.add_subcommand("serve", "OpenAI / Anthropic-compatible HTTP server (continuous batching)");
     add_model_options(cmd, o->model);
+    add_chat_template_option(cmd, o->model);
     cmd->add_option("--host", o->http.host, "address to listen on (default 127.0.0.1)");
     cmd->add_option("--port", o->http.port, "port (default 8080; 0: any free port)");
     cmd->add_option("--parallel,--np", o->scheduler.n_parallel, "requests generated at once (default 4); the KV cache holds this many full contexts")

@@ -70,7 +70,7 @@ void add_tokenize_command(CLI::App& app) {
 
 void add_template_command(CLI::App& app) {
     struct Options {
-        std::string model, context_file;
+        std::string model, context_file, template_file;
     };
     auto o = std::make_shared<Options>();
     auto* cmd = app.add_subcommand("template", "Render the model's chat template with a JSON context");
@@ -78,6 +78,7 @@ void add_template_command(CLI::App& app) {
     cmd->add_option("-f,--file", o->context_file,
                     "JSON with the template variables: messages, tools, add_generation_prompt, enable_thinking, ...")
         ->required();
+    cmd->add_option("--chat-template-file", o->template_file, "a Jinja template to render instead of the model's");
     cmd->callback([o] {
         const std::string text = read_text_file(o->context_file);
         nlohmann::ordered_json ctx;
@@ -88,7 +89,12 @@ void add_template_command(CLI::App& app) {
         }
         RF_CHECK(ctx.is_object(), "{}: the context must be a JSON object", o->context_file);
         const auto gguf = open_model_file(o->model);
-        const Tokenizer tok(tokenizer_from_gguf(*gguf));
+        Vocab vocab = vocab_from_gguf(*gguf);
+        if (!o->template_file.empty()) {
+            vocab.chat_template = read_text_file(o->template_file);
+            RF_CHECK(!vocab.chat_template.empty(), "--chat-template-file {}: the file is empty", o->template_file);
+        }
+        const Tokenizer tok(std::move(vocab));
         std::string out;
         try {
             out = render_chat(tok, ctx);

@@ -9,6 +9,7 @@
 #include "backend/gpu/gpu_backend.h"
 #include "backend/gpu/gpu_weight_layout.h"
 #include "core/error.h"
+#include "engine/chat.h"
 #include "engine/default_model.h"
 #include "formats/gguf/gguf_file.h"
 #include "tokenizer/vocab_gguf.h"
@@ -55,7 +56,24 @@ void check_host_kv_memory(uint64_t kv_bytes, int32_t n_ctx) {
 LoadedModel::LoadedModel(const LoadOptions& opt) {
     std::unique_ptr<GgufFile> gguf = opt.model_path.empty() ? open_default_model()
                                                             : std::make_unique<GgufFile>(opt.model_path);
-    tokenizer_ = std::make_unique<Tokenizer>(tokenizer_from_gguf(*gguf));
+    if (opt.chat_template.empty()) {
+        tokenizer_ = std::make_unique<Tokenizer>(tokenizer_from_gguf(*gguf));
+    } else {
+        Vocab vocab = vocab_from_gguf(*gguf);
+        vocab.chat_template = opt.chat_template;
+        try {
+            tokenizer_ = std::make_unique<Tokenizer>(std::move(vocab));
+        } catch (const Error& e) {
+            fail("gguf {}: {}", gguf->path(), e.what());
+        }
+        try {  // a template that cannot render a user turn fails here, not at the first request
+            (void)render_chat(*tokenizer_, nlohmann::ordered_json{
+                                               {"messages", nlohmann::ordered_json::array({{{"role", "user"}, {"content", "Hello"}}})},
+                                               {"add_generation_prompt", true}});
+        } catch (const Error& e) {
+            fail("{}: {}", opt.chat_template_source.empty() ? std::string("chat template") : opt.chat_template_source, e.what());
+        }
+    }
     const ModelConfig c = read_model_config(*gguf);
     n_ctx_ = opt.n_ctx > 0 ? opt.n_ctx : std::min(c.n_ctx_train, 4096);
     RF_CHECK(n_ctx_ >= 1, "context size {} must be positive", n_ctx_);

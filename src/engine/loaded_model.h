@@ -22,6 +22,9 @@ struct LoadOptions {
     KvCodec kv_codec = KvCodec::F16;
     int32_t kv_block_size = 16;
     int32_t n_batch = 512;         // the largest step's tokens: a GPU backend's workspace is budgeted for it
+    std::string chat_template;     // a Jinja chat template in place of the model's tokenizer.chat_template
+                                   // ("": the model's); checked by rendering one user message at load
+    std::string chat_template_source;  // where it came from, for errors ("--chat-template-file F")
 };
 
 class LoadedModel {

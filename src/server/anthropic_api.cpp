@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "server/chat_render.h"
+#include "server/forced_tool_call.h"
 #include "server/tool_calls.h"
 #include "tokenizer/tokenizer.h"
 
@@ -28,15 +29,30 @@ json anthropic_error_body(int status, const std::string& message) {
 
 namespace {
 
+// The tool tool_choice forces: "" for {"type": "auto"} / {"type": "none"} / absent, "*" for {"type":
+// "any"}, else the named tool's name ({"type": "tool", "name": ...}).
+std::string anthropic_forced_tool(const json& body) {
+    const json* choice = find_field(body, "tool_choice");
+    if (choice == nullptr) return "";
+    const std::string kind = choice->is_object() && choice->contains("type") && (*choice)["type"].is_string()
+                                 ? (*choice)["type"].get<std::string>() : "";
+    if (kind == "auto" || kind == "none") return "";
+    if (kind == "any") return "*";
+    if (kind == "tool" && choice->contains("name") && (*choice)["name"].is_string()) return (*choice)["name"].get<std::string>();
+    throw ApiError(400, "tool_choice",
+                   "tool_choice: " + describe_value(*choice) +
+                       " ({\"type\": \"auto\"}, {\"type\": \"any\"}, {\"type\": \"tool\", \"name\": NAME} or {\"type\": \"none\"})");
+}
+
 // The request's tools in the templates' function form, or null (none, or tool_choice {"type": "none"}).
-// tool_choice {"type": "auto"} (the default) lets the model choose; "any" and a named tool are refused.
+// tool_choice {"type": "auto"} (the default) lets the model choose; "any" and a named tool force a call
+// (forced_tool_call.h).
 json anthropic_tools(const json& body) {
     const json* tools = find_field(body, "tools");
     const json* choice = find_field(body, "tool_choice");
     const std::string kind = choice != nullptr && choice->is_object() ? choice->value("type", "") : "";
-    if (choice != nullptr && kind != "auto" && kind != "none")
-        throw ApiError(400, "tool_choice",
-                       "tool_choice: " + describe_value(*choice) + " is not supported by this server ({\"type\": \"auto\"} or \"none\")");
+    if (!anthropic_forced_tool(body).empty() && (tools == nullptr || !tools->is_array() || tools->empty()))
+        throw ApiError(400, "tool_choice", "tool_choice: " + describe_value(*choice) + " needs tools");
     if (tools == nullptr) return nullptr;
     if (!tools->is_array()) throw ApiError(400, "tools", "tools: expected an array, got " + describe_value(*tools));
     json out = json::array();
@@ -133,7 +149,16 @@ ApiRequest parse_messages_request(const json& body, const Tokenizer& tokenizer) 
     r.gen.stop = string_list_field(body, "stop_sequences", 16);
     r.stream = bool_field(body, "stream", false);
     r.prompt_text = messages_prompt(body, tokenizer);
-    r.tool_calls = !anthropic_tools(body).is_null();
+    const json tools = anthropic_tools(body);
+    r.tool_calls = !tools.is_null();
+    if (const std::string forced = anthropic_forced_tool(body); !forced.empty()) {
+        const json& last = body["messages"].back();
+        if (last.is_object() && last.value("role", "") == "assistant")
+            throw ApiError(400, "tool_choice", "tool_choice: a forced tool call cannot continue an assistant prefill (the last message)");
+        r.forced_tool_call = true;
+        r.gen.sampling.json_schema = forced_tool_call_schema(tools, forced == "*" ? "" : forced, "tool_choice");
+        r.prompt_text += kToolCallOpen;
+    }
     r.gen.prompt = tokenizer.encode(r.prompt_text, /*add_special=*/false, /*parse_special=*/true);
     return r;
 }
@@ -153,18 +178,26 @@ json tool_use_block(const ToolCall& c) {
 class MessagesFormatter : public ResponseFormatter {
 public:
     MessagesFormatter(const ApiRequest& r, ResponseContext c)
-        : n_prompt_(static_cast<int32_t>(r.gen.prompt.size())), tools_(r.tool_calls), ctx_(std::move(c)) {}
+        : n_prompt_(static_cast<int32_t>(r.gen.prompt.size())), tools_(r.tool_calls), forced_(r.forced_tool_call), ctx_(std::move(c)) {}
 
     std::string stream_begin() override {
         json message = {{"id", ctx_.id}, {"type", "message"}, {"role", "assistant"}, {"model", ctx_.model},
                         {"content", json::array()}, {"stop_reason", nullptr}, {"stop_sequence", nullptr},
                         {"usage", {{"input_tokens", n_prompt_}, {"output_tokens", 0}}}};
-        return sse({{"type", "message_start"}, {"message", message}}, "message_start") + open_text();
+        // (a forced call's reply is its tool_use block: a text block only for text that is not one)
+        return sse({{"type", "message_start"}, {"message", message}}, "message_start") + (forced_ ? "" : open_text());
     }
     std::string stream_text(const StreamEvent& ev) override {
         if (ev.text.empty()) return "";
         if (!tools_) return text_delta(ev.text);
-        const ToolCallText t = calls_.push(ev.text);
+        if (forced_ && !opened_) {  // (the block's opening line ended the prompt)
+            opened_ = true;
+            (void)calls_.push(kToolCallOpen);
+        }
+        return text_and_calls(calls_.push(ev.text));
+    }
+    // the text of t into the text block, then each call as its own tool_use block
+    std::string text_and_calls(const ToolCallText& t) {
         std::string out = text_delta(t.content);
         for (const ToolCall& c : t.calls) {
             if (text_open_) out += close_block();
@@ -180,7 +213,14 @@ public:
     }
     std::string stream_end(const StreamEvent& f) override {
         std::string out;
-        if (tools_) out += text_delta(calls_.finish().content);
+        if (forced_) {
+            if (!opened_) (void)calls_.push(kToolCallOpen);
+            opened_ = true;
+            ToolCallText t = calls_.push(kToolCallClose);
+            t.content = forced_tool_call_text(t.content);  // (a block that did not parse comes back here)
+            out += text_and_calls(t);
+        }
+        if (tools_) out += text_delta(unwrap_forced(calls_.finish().content));
         if (text_open_) out += close_block();
         return out +
                sse({{"type", "message_delta"},
@@ -194,7 +234,8 @@ public:
         json content = json::array();
         bool called = false;
         if (tools_) {
-            const ToolCallText t = parse_tool_calls(text);
+            ToolCallText t = parse_tool_calls(forced_ ? forced_tool_call_block(text) : text);
+            t.content = unwrap_forced(t.content);
             called = !t.calls.empty();
             if (!t.content.empty() || !called) content.push_back({{"type", "text"}, {"text", t.content}});
             for (const ToolCall& c : t.calls) content.push_back(tool_use_block(c));
@@ -231,8 +272,11 @@ private:
         return out + sse({{"type", "content_block_delta"}, {"index", index_}, {"delta", {{"type", "text_delta"}, {"text", text}}}},
                          "content_block_delta");
     }
+    std::string unwrap_forced(std::string s) const { return forced_ ? forced_tool_call_text(std::move(s)) : s; }
     int32_t n_prompt_;
     bool tools_;
+    bool forced_;
+    bool opened_ = false;  // (forced call) the block's opening line given to calls_
     ResponseContext ctx_;
     ToolCallStream calls_;
     int index_ = 0;          // the current (or next) content block

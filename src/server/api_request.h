@@ -25,6 +25,7 @@ struct ApiRequest {
     bool echo = false;           // completions: the prompt's text before the completion
     std::string prompt_text;     // (for echo)
     bool tool_calls = false;     // chat with tools: <tool_call> blocks of the reply become tool_calls (tool_calls.h)
+    bool forced_tool_call = false;  // tool_choice forces a call: the reply is the JSON of one block (forced_tool_call.h)
     int n = 1;                   // OpenAI: choices, each its own request (seeds seed, seed + 1, ... when one is given)
 };
 

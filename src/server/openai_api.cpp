@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "server/chat_render.h"
+#include "server/forced_tool_call.h"
 #include "server/response_format.h"
 #include "server/tool_calls.h"
 #include "tokenizer/tokenizer.h"
@@ -123,15 +124,28 @@ ApiRequest parse_completion_request(const json& body, const Tokenizer& tokenizer
 
 namespace {
 
+// The tool tool_choice forces: "" for "auto" / "none" / absent, "*" for "required", else the named
+// function's name ({"type": "function", "function": {"name": ...}}).
+std::string forced_tool(const json& body) {
+    const json* choice = find_field(body, "tool_choice");
+    if (choice == nullptr || (choice->is_string() && (*choice == "none" || *choice == "auto"))) return "";
+    if (choice->is_string() && *choice == "required") return "*";
+    if (choice->is_object() && choice->value("type", json()) == "function" && choice->contains("function") &&
+        (*choice)["function"].is_object() && (*choice)["function"].contains("name") && (*choice)["function"]["name"].is_string())
+        return (*choice)["function"]["name"].get<std::string>();
+    throw ApiError(400, "tool_choice",
+                   "tool_choice: " + describe_value(*choice) +
+                       " (\"auto\", \"none\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": NAME}})");
+}
+
 // The request's tools for the chat template ({"type": "function", "function": {"name", "description",
 // "parameters"}} each), or null when there are none or tool_choice is "none". tool_choice "auto" (the
-// default) lets the model choose; "required" and a named function are refused (nothing here forces a call).
+// default) lets the model choose; "required" and a named function force a call (forced_tool_call.h).
 json chat_tools(const json& body) {
     const json* tools = find_field(body, "tools");
     const json* choice = find_field(body, "tool_choice");
-    if (choice != nullptr && !(choice->is_string() && (*choice == "none" || *choice == "auto")))
-        throw ApiError(400, "tool_choice",
-                       "tool_choice: " + describe_value(*choice) + " is not supported by this server (\"auto\" or \"none\")");
+    if (!forced_tool(body).empty() && (tools == nullptr || !tools->is_array() || tools->empty()))
+        throw ApiError(400, "tool_choice", "tool_choice: " + describe_value(*choice) + " needs tools");
     if (tools == nullptr) return nullptr;
     if (!tools->is_array()) throw ApiError(400, "tools", "tools: expected an array, got " + describe_value(*tools));
     for (size_t i = 0; i < tools->size(); ++i) {
@@ -222,10 +236,16 @@ ApiRequest parse_chat_request(const json& body, const Tokenizer& tokenizer) {
     ApiRequest r;
     parse_common(body, r);
     r.prompt_text = chat_prompt(body, tokenizer);
-    r.tool_calls = !chat_tools(body).is_null();
+    const json tools = chat_tools(body);
+    r.tool_calls = !tools.is_null();
     if (r.tool_calls && r.gen.sampling.json_schema)
         throw ApiError(400, "response_format",
                        "response_format: a JSON reply leaves no room for tool calls (send tool_choice \"none\" or no tools)");
+    if (const std::string forced = forced_tool(body); !forced.empty()) {
+        r.forced_tool_call = true;
+        r.gen.sampling.json_schema = forced_tool_call_schema(tools, forced == "*" ? "" : forced, "tool_choice");
+        r.prompt_text += kToolCallOpen;
+    }
     r.gen.sampling.logit_bias = logit_bias(body, tokenizer.n_vocab());
     r.gen.prompt = tokenizer.encode(r.prompt_text, /*add_special=*/false, /*parse_special=*/true);
     const int64_t max_tokens = find_field(body, "max_completion_tokens") != nullptr
@@ -371,6 +391,10 @@ public:
         if (ev.text.empty() && (req_.n_logprobs < 0 || ev.tokens.empty())) return "";
         json lp = req_.n_logprobs >= 0 ? chat_logprobs(ev.tokens, *ctx_.tokenizer) : json(nullptr);
         if (!req_.tool_calls) return sse(chunk({{"content", ev.text}}, lp, nullptr));
+        if (req_.forced_tool_call && !opened_) {  // (the block's opening line ended the prompt)
+            opened_ = true;
+            (void)calls_.push(kToolCallOpen);
+        }
         const ToolCallText t = calls_.push(ev.text);
         std::string out;
         if (!t.content.empty() || !lp.is_null()) out += sse(chunk({{"content", t.content}}, lp, nullptr));
@@ -380,7 +404,16 @@ public:
     std::string stream_choice_end(const StreamEvent& f) override {
         std::string out;
         if (req_.tool_calls) {
-            const ToolCallText rest = calls_.finish();
+            if (req_.forced_tool_call) {
+                if (!opened_) (void)calls_.push(kToolCallOpen);
+                const ToolCallText t = calls_.push(kToolCallClose);
+                // (a block that did not parse comes back here as text: the generated JSON)
+                const std::string text = forced_tool_call_text(t.content);
+                if (!text.empty()) out += sse(chunk({{"content", text}}, nullptr, nullptr));
+                for (const ToolCall& c : t.calls) out += sse(call_chunk(c));
+            }
+            ToolCallText rest = calls_.finish();
+            if (req_.forced_tool_call) rest.content = forced_tool_call_text(rest.content);  // (a call cut short: its JSON as text)
             if (!rest.content.empty()) out += sse(chunk({{"content", rest.content}}, nullptr, nullptr));
         }
         return out + sse(chunk(json::object(), nullptr, finish(f, calls_.any_call())));
@@ -390,7 +423,8 @@ public:
         json message = {{"role", "assistant"}, {"content", text}};
         bool called = false;
         if (req_.tool_calls) {
-            const ToolCallText t = parse_tool_calls(text);
+            ToolCallText t = parse_tool_calls(req_.forced_tool_call ? forced_tool_call_block(text) : text);
+            if (req_.forced_tool_call) t.content = forced_tool_call_text(t.content);
             if (!t.calls.empty()) {
                 called = true;
                 message["content"] = t.content.empty() ? json(nullptr) : json(t.content);
@@ -419,6 +453,7 @@ private:
     }
     ToolCallStream calls_;
     int streamed_calls_ = 0;
+    bool opened_ = false;  // (forced call) the block's opening line given to calls_
 };
 
 }  // namespace

@@ -200,6 +200,29 @@ TEST(CliRun, PromptFromAFileAndTokensUntilTheContextIsFull) {
     EXPECT_NE(below.err.find("--n-predict"), std::string::npos) << below.err;
 }
 
+// --chat-template-file: the chat rendered by another template (run --chat and template), refused where no
+// chat is rendered, and a template that cannot render a user turn fails at load naming the file.
+TEST(CliRun, ChatTemplateFileReplacesTheModelsTemplate) {
+    const std::string qwen3 = test::quote(test::source_dir() / "tests" / "fixtures" / "jinja" / "templates" / "qwen3.jinja");
+    const auto ctx = test::temp_dir() / "cli_template_ctx.json";
+    std::ofstream(ctx) << R"({"messages": [{"role": "user", "content": "Hi"}], "add_generation_prompt": true, "enable_thinking": false})";
+    const auto own = test::run_cli("template -f " + test::quote(ctx));
+    const auto other = test::run_cli("template -f " + test::quote(ctx) + " --chat-template-file " + qwen3);
+    ASSERT_EQ(other.exit_code, 0) << other.err;
+    EXPECT_NE(other.out, own.out);
+    EXPECT_NE(other.out.find("<think>\n\n</think>"), std::string::npos) << other.out;  // (Qwen3's, with thinking off)
+    const auto chat = test::run_cli("run --device cpu --chat -n 4 --temp 0 --chat-template-file " + qwen3, "Hello\n");
+    EXPECT_EQ(chat.exit_code, 0) << chat.err;
+    const auto no_chat = test::run_cli("run --device cpu -p hi -n 4 --chat-template-file " + qwen3);
+    EXPECT_NE(no_chat.exit_code, 0);
+    EXPECT_NE(no_chat.err.find("--chat-template-file renders the chat of --chat"), std::string::npos) << no_chat.err;
+    const auto broken_file = test::temp_dir() / "cli_broken.jinja";
+    std::ofstream(broken_file) << "{% for m in messages %}{{ m.content ";
+    const auto broken = test::run_cli("run --device cpu --chat -n 4 --chat-template-file " + test::quote(broken_file), "Hello\n");
+    EXPECT_NE(broken.exit_code, 0);
+    EXPECT_NE(broken.err.find("--chat-template-file " + broken_file.string()), std::string::npos) << broken.err;
+}
+
 TEST(CliRun, ChatKeepsTheConversation) {
     const auto r = test::run_cli("run --device cpu --chat --system 'Be brief.' -n 6 --temp 0", "What is a list?\nAnd a dict?\n");
     ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "engine/embedding.h"
@@ -122,6 +123,8 @@ protected:
     void start(const std::string& key, const std::string& models_dir = "", const std::string& pooling = "") {
         ModelHostOptions ho;
         ho.load = load_options();
+        ho.load.chat_template = chat_template_;
+        if (n_ctx_ > 0) ho.load.n_ctx = n_ctx_;
         ho.scheduler = SchedulerOptions{4, 64};
         ho.name = "tiny";
         ho.models_dir = models_dir;
@@ -132,6 +135,8 @@ protected:
         server_ = std::make_unique<HttpServer>(*routes_, h);
         thread_ = std::thread([this] { server_->run(); });
     }
+    std::string chat_template_;  // start(): the model's template replaced ("": the model's own)
+    int32_t n_ctx_ = 0;          // start(): another context size (0: load_options()'s)
     void stop() {
         server_->stop();
         thread_.join();
@@ -330,6 +335,135 @@ TEST_F(ServerHttp, EmbeddingsAreTheEnginesVectors) {
     const std::vector<float> want_mean = embed_tokens(model_->model(), model_->kv(), ids, 256, mean);
     const std::vector<float> got_mean = r.body_json()["data"][0]["embedding"].get<std::vector<float>>();
     for (size_t i = 0; i < got_mean.size(); ++i) ASSERT_NEAR(got_mean[i], want_mean[i], 1e-6) << i;
+}
+
+// tool_choice "required" / a named function: the reply is one tool call whose JSON the sampler holds to
+// the tool's parameters (the embedded model's template replaced by Qwen3's, which shows tools), whole and
+// streamed; refusals name tool_choice or the tool's parameters.
+TEST_F(ServerHttp, ForcedToolChoiceGivesOneCallOfTheTool) {
+    stop();
+    std::ifstream f(std::filesystem::path(ROCMFORGE_SOURCE_DIR) / "tests" / "fixtures" / "jinja" / "templates" / "qwen3.jinja");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    chat_template_ = ss.str();
+    ASSERT_FALSE(chat_template_.empty());
+    n_ctx_ = 1024;  // (Qwen3's tool preamble: ~250 tokens)
+    start("");
+    const json tools = json::parse(R"([{"type": "function", "function": {"name": "get_weather", "description": "Weather of a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+                       "required": ["city"]}}},
+        {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}}])");
+    json body = {{"messages", {{{"role", "user"}, {"content", "What is the weather in Paris?"}}}}, {"tools", tools},
+                 {"tool_choice", {{"type", "function"}, {"function", {{"name", "get_weather"}}}}}, {"max_tokens", 120}, {"temperature", 0}};
+    Reply r = post(port(), "/v1/chat/completions", body);
+    ASSERT_EQ(r.status, 200) << r.body;
+    json choice = r.body_json()["choices"][0];
+    EXPECT_EQ(choice["finish_reason"], "tool_calls") << r.body;
+    ASSERT_EQ(choice["message"]["tool_calls"].size(), 1u) << r.body;
+    const json call = choice["message"]["tool_calls"][0];
+    EXPECT_EQ(call["function"]["name"], "get_weather");
+    const json args = json::parse(call["function"]["arguments"].get<std::string>());
+    EXPECT_TRUE(args["city"].is_string()) << args.dump();
+    for (const auto& [k, v] : args.items()) EXPECT_TRUE(k == "city" || (k == "days" && v.is_number_integer())) << args.dump();
+    EXPECT_TRUE(choice["message"]["content"].is_null()) << r.body;
+
+    body["stream"] = true;
+    const Reply s = post(port(), "/v1/chat/completions", body);
+    json streamed_call;
+    std::string finish;
+    for (const auto& [event, data] : parse_sse(s.body)) {
+        if (data == "[DONE]") continue;
+        const json c = json::parse(data);
+        if (c["choices"].empty()) continue;
+        const json& d = c["choices"][0]["delta"];
+        if (d.contains("tool_calls")) streamed_call = d["tool_calls"][0];
+        if (!c["choices"][0]["finish_reason"].is_null()) finish = c["choices"][0]["finish_reason"];
+        EXPECT_TRUE(!d.contains("content") || d["content"] == "") << data;
+    }
+    EXPECT_EQ(finish, "tool_calls");
+    EXPECT_EQ(streamed_call["function"], call["function"]);
+
+    // cut by max_tokens: no call, the generated JSON as the content (without the block's lines), streamed alike
+    json cut = body;
+    cut["max_tokens"] = 4;
+    cut["stream"] = false;
+    r = post(port(), "/v1/chat/completions", cut);
+    EXPECT_EQ(r.body_json()["choices"][0]["finish_reason"], "length") << r.body;
+    const std::string cut_text = r.body_json()["choices"][0]["message"]["content"];
+    EXPECT_EQ(cut_text.find("<tool_call>"), std::string::npos) << cut_text;
+    EXPECT_NE(cut_text.find('{'), std::string::npos) << cut_text;
+    cut["stream"] = true;
+    std::string cut_streamed;
+    for (const auto& [event, data] : parse_sse(post(port(), "/v1/chat/completions", cut).body)) {
+        if (data == "[DONE]") continue;
+        const json c = json::parse(data);
+        if (!c["choices"].empty() && c["choices"][0]["delta"].contains("content"))
+            cut_streamed += c["choices"][0]["delta"]["content"].get<std::string>();
+    }
+    EXPECT_EQ(cut_streamed, cut_text);
+
+    body["stream"] = false;
+    body["tool_choice"] = "required";
+    r = post(port(), "/v1/chat/completions", body);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const std::string name = r.body_json()["choices"][0]["message"]["tool_calls"][0]["function"]["name"];
+    EXPECT_TRUE(name == "get_weather" || name == "get_time") << name;
+
+    auto refused = [&](json b, const std::string& param, const std::string& words) {
+        b["stream"] = false;
+        const Reply e = post(port(), "/v1/chat/completions", b);
+        EXPECT_EQ(e.status, 400) << e.body;
+        EXPECT_EQ(e.body_json()["error"]["param"], param) << e.body;
+        EXPECT_NE(e.body.find(words), std::string::npos) << e.body;
+    };
+    json b = body;
+    b["tool_choice"] = {{"type", "function"}, {"function", {{"name", "nope"}}}};
+    refused(b, "tool_choice", "\\\"nope\\\" is not one of the request's tools");
+    b["tool_choice"] = "sometimes";
+    refused(b, "tool_choice", "tool_choice: \\\"sometimes\\\"");
+    b = body;
+    b.erase("tools");
+    refused(b, "tool_choice", "needs tools");
+    b = body;
+    b["tool_choice"] = {{"type", "function"}, {"function", {{"name", "get_weather"}}}};
+    b["tools"][0]["function"]["parameters"]["properties"]["city"]["pattern"] = "[A-Z].*";
+    refused(b, "tool_choice", "tools[0].function.parameters (forcing a call to \\\"get_weather\\\"): json schema #/properties/city: keyword \\\"pattern\\\"");
+
+    // Anthropic: {"type": "tool", "name"} and {"type": "any"}; the reply is the tool_use block alone
+    json msg = {{"max_tokens", 120}, {"temperature", 0}, {"messages", {{{"role", "user"}, {"content", "What is the weather in Paris?"}}}},
+                {"tools", {{{"name", "get_weather"}, {"input_schema", tools[0]["function"]["parameters"]}}}},
+                {"tool_choice", {{"type", "tool"}, {"name", "get_weather"}}}};
+    r = post(port(), "/v1/messages", msg);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json m = r.body_json();
+    EXPECT_EQ(m["stop_reason"], "tool_use") << r.body;
+    ASSERT_EQ(m["content"].size(), 1u) << r.body;
+    EXPECT_EQ(m["content"][0]["type"], "tool_use");
+    EXPECT_EQ(m["content"][0]["name"], "get_weather");
+    EXPECT_TRUE(m["content"][0]["input"]["city"].is_string()) << r.body;
+    msg["stream"] = true;
+    msg["tools"][0]["input_schema"]["properties"]["city"] = {{"enum", {"Paris", "London"}}};  // (a bounded call: never cut)
+    std::vector<std::string> block_types;
+    for (const auto& [event, data] : parse_sse(post(port(), "/v1/messages", msg).body)) {
+        const json e = json::parse(data);
+        if (e["type"] == "content_block_start") block_types.push_back(e["content_block"]["type"]);
+    }
+    EXPECT_EQ(block_types, std::vector<std::string>{"tool_use"});
+    msg["stream"] = false;
+    msg["tool_choice"] = {{"type", "any"}};
+    EXPECT_EQ(post(port(), "/v1/messages", msg).body_json()["content"][0]["type"], "tool_use");
+    json bad = msg;
+    bad["messages"].push_back({{"role", "assistant"}, {"content", "Sure"}});
+    Reply e = post(port(), "/v1/messages", bad);
+    EXPECT_EQ(e.status, 400) << e.body;
+    EXPECT_NE(e.body.find("assistant prefill"), std::string::npos) << e.body;
+    bad = msg;
+    bad["tool_choice"] = {{"type", "tool"}, {"name", "nope"}};
+    EXPECT_EQ(post(port(), "/v1/messages", bad).status, 400);
+    stop();
+    chat_template_.clear();
+    n_ctx_ = 0;
+    start("");
 }
 
 // n > 1: one request per choice, run together; greedy choices are the same text, sampled ones follow

@@ -103,12 +103,14 @@ TEST(ToolCalls, TheChatPromptShowsToolsThroughATemplateThatRendersThem) {
     EXPECT_NE(p.find("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"get_weather\""), std::string::npos) << p;
     EXPECT_NE(p.find("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"), std::string::npos) << p;
     EXPECT_NE(p.find("<tool_response>\n{\"temp\": 21}\n</tool_response>"), std::string::npos) << p;
-    // tool_choice "none": the tools are not shown; "required" is refused
+    // tool_choice "none": the tools are not shown; "required" shows them as "auto" does (the call is
+    // forced by the sampler: ServerHttp.ForcedToolChoiceGivesOneCallOfTheTool); other values are refused
     const std::string none = chat_prompt({{"messages", conversation()}, {"tools", kTools}, {"tool_choice", "none"}}, qwen3);
     EXPECT_EQ(none.find("<tools>"), std::string::npos);
+    EXPECT_EQ(chat_prompt({{"messages", conversation()}, {"tools", kTools}, {"tool_choice", "required"}}, qwen3), p);
     try {
-        (void)chat_prompt({{"messages", conversation()}, {"tools", kTools}, {"tool_choice", "required"}}, qwen3);
-        FAIL() << "tool_choice required was taken";
+        (void)chat_prompt({{"messages", conversation()}, {"tools", kTools}, {"tool_choice", "always"}}, qwen3);
+        FAIL() << "tool_choice always was taken";
     } catch (const ApiError& e) {
         EXPECT_EQ(e.param(), "tool_choice");
     }
@@ -206,13 +208,20 @@ TEST(ToolCalls, AnthropicToolUseWholeAndStreamed) {
     } catch (const ApiError& e) {
         EXPECT_EQ(e.param(), "tools");
     }
-    try {
+    {  // {"type": "any"}: the prompt ends with the call block's opening line (forced_tool_call.h)
         json any = body;
         any["tool_choice"] = {{"type", "any"}};
-        (void)messages_prompt(any, qwen3);
-        FAIL() << "tool_choice any was taken";
-    } catch (const ApiError& e) {
-        EXPECT_EQ(e.param(), "tool_choice");
+        const ApiRequest forced = parse_messages_request(any, qwen3);
+        EXPECT_TRUE(forced.forced_tool_call);
+        EXPECT_TRUE(forced.gen.sampling.json_schema != nullptr);
+        EXPECT_EQ(forced.prompt_text, messages_prompt(body, qwen3) + "<tool_call>\n");
+        any["tool_choice"] = {{"type", "sometimes"}};
+        try {
+            (void)parse_messages_request(any, qwen3);
+            FAIL() << "tool_choice sometimes was taken";
+        } catch (const ApiError& e) {
+            EXPECT_EQ(e.param(), "tool_choice");
+        }
     }
 
     const ApiRequest req = parse_messages_request(body, qwen3);
