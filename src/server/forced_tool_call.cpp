@@ -7,7 +7,9 @@
 
 namespace rf::server {
 
-std::shared_ptr<const JsonSchema> forced_tool_call_schema(const json& tools, const std::string& name, const char* param) {
+std::shared_ptr<const JsonSchema> forced_tool_call_schema(const json& tools, const std::string& forced, const char* param) {
+    // "any of them" with one tool is that tool (its parameters then hold the arguments too)
+    const std::string name = forced.empty() && tools.size() == 1 ? tools[0]["function"]["name"].get<std::string>() : forced;
     nlohmann::json names = nlohmann::json::array();
     nlohmann::json arguments = {{"type", "object"}};
     std::string where;

@@ -3,7 +3,8 @@
 // "<tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call>" (the form tool_calls.h parses and the
 // Qwen templates ask for). The prompt ends with the block's opening line, the sampler's JSON schema
 // (engine/json_schema.h) holds the JSON to a tool's name and, for a named tool, its parameters' schema
-// ("required" / "any": any of the tools' names, the arguments any object), and generation ends with the
+// ("required" / "any": any of the tools' names and the arguments any object, or the one tool's schema
+// where there is one tool), and generation ends with the
 // JSON; the formatters put the block's lines around the generated text.
 #pragma once
 
@@ -22,9 +23,9 @@ inline constexpr const char* kToolCallOpen = "<tool_call>\n";
 inline constexpr const char* kToolCallClose = "\n</tool_call>";
 
 // tools: the request's tools in the templates' function form ([{"type": "function", "function": {"name",
-// "parameters"}}]); name: the forced tool ("": any of them). Throws ApiError (400, param `param`) for a
+// "parameters"}}]); forced: the forced tool ("": any of them). Throws ApiError (400, param `param`) for a
 // name that is not a tool, or parameters outside the schema subset (naming the tool and the keyword).
-std::shared_ptr<const JsonSchema> forced_tool_call_schema(const json& tools, const std::string& name, const char* param);
+std::shared_ptr<const JsonSchema> forced_tool_call_schema(const json& tools, const std::string& forced, const char* param);
 
 // The generated text of a forced call as the block the tool-call parser reads.
 inline std::string forced_tool_call_block(const std::string& generated) {
