@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <limits>
+#include <optional>
 
 #include "core/error.h"
 #include "server/chat_render.h"
@@ -29,16 +30,17 @@ json anthropic_error_body(int status, const std::string& message) {
 
 namespace {
 
-// The tool tool_choice forces: "" for {"type": "auto"} / {"type": "none"} / absent, "*" for {"type":
-// "any"}, else the named tool's name ({"type": "tool", "name": ...}).
-std::string anthropic_forced_tool(const json& body) {
+// The tool tool_choice forces: none for {"type": "auto"} / {"type": "none"} / absent, "" (any of them) for
+// {"type": "any"}, else the named tool's name ({"type": "tool", "name": ...}).
+std::optional<std::string> anthropic_forced_tool(const json& body) {
     const json* choice = find_field(body, "tool_choice");
-    if (choice == nullptr) return "";
+    if (choice == nullptr) return std::nullopt;
     const std::string kind = choice->is_object() && choice->contains("type") && (*choice)["type"].is_string()
                                  ? (*choice)["type"].get<std::string>() : "";
-    if (kind == "auto" || kind == "none") return "";
-    if (kind == "any") return "*";
-    if (kind == "tool" && choice->contains("name") && (*choice)["name"].is_string()) return (*choice)["name"].get<std::string>();
+    if (kind == "auto" || kind == "none") return std::nullopt;
+    if (kind == "any") return std::string();
+    if (kind == "tool" && choice->contains("name") && (*choice)["name"].is_string() && !(*choice)["name"].get<std::string>().empty())
+        return (*choice)["name"].get<std::string>();
     throw ApiError(400, "tool_choice",
                    "tool_choice: " + describe_value(*choice) +
                        " ({\"type\": \"auto\"}, {\"type\": \"any\"}, {\"type\": \"tool\", \"name\": NAME} or {\"type\": \"none\"})");
@@ -51,7 +53,7 @@ json anthropic_tools(const json& body) {
     const json* tools = find_field(body, "tools");
     const json* choice = find_field(body, "tool_choice");
     const std::string kind = choice != nullptr && choice->is_object() ? choice->value("type", "") : "";
-    if (!anthropic_forced_tool(body).empty() && (tools == nullptr || !tools->is_array() || tools->empty()))
+    if (anthropic_forced_tool(body) && (tools == nullptr || !tools->is_array() || tools->empty()))
         throw ApiError(400, "tool_choice", "tool_choice: " + describe_value(*choice) + " needs tools");
     if (tools == nullptr) return nullptr;
     if (!tools->is_array()) throw ApiError(400, "tools", "tools: expected an array, got " + describe_value(*tools));
@@ -151,12 +153,12 @@ ApiRequest parse_messages_request(const json& body, const Tokenizer& tokenizer) 
     r.prompt_text = messages_prompt(body, tokenizer);
     const json tools = anthropic_tools(body);
     r.tool_calls = !tools.is_null();
-    if (const std::string forced = anthropic_forced_tool(body); !forced.empty()) {
+    if (const std::optional<std::string> forced = anthropic_forced_tool(body)) {
         const json& last = body["messages"].back();
         if (last.is_object() && last.value("role", "") == "assistant")
             throw ApiError(400, "tool_choice", "tool_choice: a forced tool call cannot continue an assistant prefill (the last message)");
         r.forced_tool_call = true;
-        r.gen.sampling.json_schema = forced_tool_call_schema(tools, forced == "*" ? "" : forced, "tool_choice");
+        r.gen.sampling.json_schema = forced_tool_call_schema(tools, *forced, "tool_choice");
         r.prompt_text += kToolCallOpen;
     }
     r.gen.prompt = tokenizer.encode(r.prompt_text, /*add_special=*/false, /*parse_special=*/true);

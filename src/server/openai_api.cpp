@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <limits>
+#include <optional>
 
 #include "core/error.h"
 #include "server/chat_render.h"
@@ -124,14 +125,15 @@ ApiRequest parse_completion_request(const json& body, const Tokenizer& tokenizer
 
 namespace {
 
-// The tool tool_choice forces: "" for "auto" / "none" / absent, "*" for "required", else the named
-// function's name ({"type": "function", "function": {"name": ...}}).
-std::string forced_tool(const json& body) {
+// The tool tool_choice forces: none for "auto" / "none" / absent, "" (any of them) for "required", else
+// the named function's name ({"type": "function", "function": {"name": ...}}).
+std::optional<std::string> forced_tool(const json& body) {
     const json* choice = find_field(body, "tool_choice");
-    if (choice == nullptr || (choice->is_string() && (*choice == "none" || *choice == "auto"))) return "";
-    if (choice->is_string() && *choice == "required") return "*";
+    if (choice == nullptr || (choice->is_string() && (*choice == "none" || *choice == "auto"))) return std::nullopt;
+    if (choice->is_string() && *choice == "required") return std::string();
     if (choice->is_object() && choice->value("type", json()) == "function" && choice->contains("function") &&
-        (*choice)["function"].is_object() && (*choice)["function"].contains("name") && (*choice)["function"]["name"].is_string())
+        (*choice)["function"].is_object() && (*choice)["function"].contains("name") && (*choice)["function"]["name"].is_string() &&
+        !(*choice)["function"]["name"].get<std::string>().empty())
         return (*choice)["function"]["name"].get<std::string>();
     throw ApiError(400, "tool_choice",
                    "tool_choice: " + describe_value(*choice) +
@@ -144,7 +146,7 @@ std::string forced_tool(const json& body) {
 json chat_tools(const json& body) {
     const json* tools = find_field(body, "tools");
     const json* choice = find_field(body, "tool_choice");
-    if (!forced_tool(body).empty() && (tools == nullptr || !tools->is_array() || tools->empty()))
+    if (forced_tool(body) && (tools == nullptr || !tools->is_array() || tools->empty()))
         throw ApiError(400, "tool_choice", "tool_choice: " + describe_value(*choice) + " needs tools");
     if (tools == nullptr) return nullptr;
     if (!tools->is_array()) throw ApiError(400, "tools", "tools: expected an array, got " + describe_value(*tools));
@@ -241,9 +243,9 @@ ApiRequest parse_chat_request(const json& body, const Tokenizer& tokenizer) {
     if (r.tool_calls && r.gen.sampling.json_schema)
         throw ApiError(400, "response_format",
                        "response_format: a JSON reply leaves no room for tool calls (send tool_choice \"none\" or no tools)");
-    if (const std::string forced = forced_tool(body); !forced.empty()) {
+    if (const std::optional<std::string> forced = forced_tool(body)) {
         r.forced_tool_call = true;
-        r.gen.sampling.json_schema = forced_tool_call_schema(tools, forced == "*" ? "" : forced, "tool_choice");
+        r.gen.sampling.json_schema = forced_tool_call_schema(tools, *forced, "tool_choice");
         r.prompt_text += kToolCallOpen;
     }
     r.gen.sampling.logit_bias = logit_bias(body, tokenizer.n_vocab());
