@@ -9,19 +9,22 @@
 namespace rf {
 
 JsonTokenConstraint::JsonTokenConstraint(std::shared_ptr<const JsonSchema> schema, const Tokenizer& tokenizer)
-    : tokenizer_(tokenizer), state_(std::move(schema)) {}
+    : tokenizer_(tokenizer), state_(schema), scratch_(std::move(schema)) {}
 
 bool JsonTokenConstraint::allows(int32_t token) const {
     if (tokenizer_.is_eog(token)) return state_.complete();
     if (tokenizer_.is_control(token)) return false;
     const std::string& piece = tokenizer_.token_to_piece(token, /*special=*/true);
-    return !piece.empty() && state_.accepts(piece);
+    return !piece.empty() && state_.accepts(piece, scratch_);
 }
 
 void JsonTokenConstraint::mask(std::span<float> logits) const {
     // A token whose first byte cannot come next is out without trying the rest of it.
     std::array<bool, 256> first{};
-    for (int b = 0; b < 256; ++b) first[static_cast<size_t>(b)] = state_.accepts(std::string_view(reinterpret_cast<const char*>(&b), 1));
+    for (int b = 0; b < 256; ++b) {
+        const char ch = static_cast<char>(b);
+        first[static_cast<size_t>(b)] = state_.accepts(std::string_view(&ch, 1), scratch_);
+    }
     const bool whole = state_.complete();
     const float out = -std::numeric_limits<float>::infinity();
     bool any = false;
@@ -35,7 +38,7 @@ void JsonTokenConstraint::mask(std::span<float> logits) const {
         } else {
             const std::string& piece = tokenizer_.token_to_piece(id, /*special=*/true);
             ok = !piece.empty() && first[static_cast<uint8_t>(piece[0])] &&
-                 (piece.size() == 1 || state_.accepts(piece));
+                 (piece.size() == 1 || state_.accepts(piece, scratch_));
         }
         if (!ok) logits[t] = out;
         any = any || (ok && logits[t] != out);

@@ -31,6 +31,7 @@ public:
 private:
     const Tokenizer& tokenizer_;
     JsonPrefix state_;
+    mutable JsonPrefix scratch_;  // (allows / mask try tokens in it: no allocation per token)
 };
 
 }  // namespace rf

@@ -6,7 +6,7 @@ namespace rf {
 
 namespace {
 
-enum : int { kReject = 0, kTaken = 1, kRetry = 2 };  // a frame's answer to a byte
+enum : int { kReject = 0, kTaken = 1, kRetry = 2, kFork = 3 };  // a frame's answer to a byte (kFork: an anyOf value starts)
 
 bool is_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
@@ -67,16 +67,16 @@ const std::vector<std::string> kTrue = {"true"}, kFalse = {"false"}, kNull = {"n
 
 }  // namespace
 
-JsonPrefix::JsonPrefix(std::shared_ptr<const JsonSchema> schema) : schema_(std::move(schema)) {
+JsonPath::JsonPath(std::shared_ptr<const JsonSchema> schema) : schema_(std::move(schema)) {
     stack_[0] = Frame{Kind::Root, 0, schema_->root(), 0, 0, -1, false};
     depth_ = 1;
 }
 
-JsonPrefix::JsonPrefix(const JsonPrefix& o) : schema_(o.schema_), depth_(o.depth_), ws_run_(o.ws_run_) {
+JsonPath::JsonPath(const JsonPath& o) : schema_(o.schema_), depth_(o.depth_), ws_run_(o.ws_run_) {
     std::copy_n(o.stack_, depth_, stack_);
 }
 
-JsonPrefix& JsonPrefix::operator=(const JsonPrefix& o) {
+JsonPath& JsonPath::operator=(const JsonPath& o) {
     if (this == &o) return *this;
     schema_ = o.schema_;
     depth_ = o.depth_;
@@ -85,7 +85,7 @@ JsonPrefix& JsonPrefix::operator=(const JsonPrefix& o) {
     return *this;
 }
 
-const std::vector<std::string>& JsonPrefix::literals_of(const Frame& f) const {
+const std::vector<std::string>& JsonPath::literals_of(const Frame& f) const {
     switch (f.phase) {
     case 1: return kTrue;
     case 2: return kFalse;
@@ -94,25 +94,25 @@ const std::vector<std::string>& JsonPrefix::literals_of(const Frame& f) const {
     }
 }
 
-bool JsonPrefix::push(Kind kind, int32_t node_index) {
+bool JsonPath::push(Kind kind, int32_t node_index) {
     if (depth_ >= kMaxDepth) return false;
     stack_[depth_++] = Frame{kind, 0, node_index, 0, 0, -1, false};
     return true;
 }
 
-bool JsonPrefix::feed(uint8_t c) {
+int JsonPath::feed(uint8_t c) {
     if (!is_ws(c)) ws_run_ = 0;
     return step(c);
 }
 
-bool JsonPrefix::accepts(std::string_view bytes) const {
-    JsonPrefix t(*this);
-    for (char ch : bytes)
-        if (!t.feed(static_cast<uint8_t>(ch))) return false;
-    return true;
+int JsonPath::resume(int32_t alternative, uint8_t c) {
+    top().node = alternative;  // (the Value frame step() left on top)
+    return step(c);
 }
 
-bool JsonPrefix::complete() const {
+int32_t JsonPath::fork_node() const { return stack_[depth_ - 1].node; }
+
+bool JsonPath::complete() const {
     int d = depth_;
     while (d > 1) {  // scalars that could end here
         const Frame& f = stack_[d - 1];
@@ -135,9 +135,9 @@ bool JsonPrefix::complete() const {
     return d == 1 && stack_[0].phase == 1;
 }
 
-bool JsonPrefix::step(uint8_t c) {
+int JsonPath::step(uint8_t c) {
     for (;;) {
-        if (depth_ == 0) return false;
+        if (depth_ == 0) return kReject;
         Frame& f = top();
         // whitespace between tokens: where a frame skips it, counted
         const bool skips_ws = f.kind == Kind::Value || f.kind == Kind::Object || f.kind == Kind::Array ||
@@ -146,16 +146,16 @@ bool JsonPrefix::step(uint8_t c) {
             // a gap between tokens: nothing, one space, or a newline and up to kMaxIndent spaces / tabs
             // (llama.cpp's JSON grammar)
             if (ws_run_ == 0) {
-                if (c != ' ' && c != '\n') return false;
+                if (c != ' ' && c != '\n') return kReject;
                 ws_run_ = c == '\n' ? 1 : kMaxIndent + 2;
-                return true;
+                return kTaken;
             }
-            return (c == ' ' || c == '\t') && ++ws_run_ <= kMaxIndent + 1;
+            return (c == ' ' || c == '\t') && ++ws_run_ <= kMaxIndent + 1 ? kTaken : kReject;
         }
         int r = kReject;
         switch (f.kind) {
         case Kind::Root:
-            if (f.phase != 0) return false;  // the document is whole: nothing may follow
+            if (f.phase != 0) return kReject;  // the document is whole: nothing may follow
             f.phase = 1;
             r = push(Kind::Value, f.node) ? kRetry : kReject;
             break;
@@ -209,14 +209,15 @@ bool JsonPrefix::step(uint8_t c) {
             break;
         }
         }
-        if (r != kRetry) return r == kTaken;
+        if (r != kRetry) return r;
     }
 }
 
 // The first byte of a value: the frame becomes the value's own frame, which has taken the opening
 // byte of a container or a string (kTaken) or takes c itself (kRetry: numbers and literals).
-int JsonPrefix::value_start(Frame& f, uint8_t c) {
+int JsonPath::value_start(Frame& f, uint8_t c) {
     const JsonSchemaNode& n = node(f.node);
+    if (!n.alternatives.empty()) return kFork;  // (the owner follows each alternative: JsonPrefix)
     f.phase = 0;
     f.pos = 0;
     f.bits = 0;
@@ -245,7 +246,7 @@ int JsonPrefix::value_start(Frame& f, uint8_t c) {
 }
 
 // Object phases: 0 after '{', 1 after a key, 2 after ':', 3 after a value, 4 after ','.
-int JsonPrefix::object_byte(Frame& f, uint8_t c) {
+int JsonPath::object_byte(Frame& f, uint8_t c) {
     const JsonSchemaNode& n = node(f.node);
     auto close = [&] {
         if ((n.required & ~f.bits) != 0) return kReject;
@@ -288,7 +289,7 @@ int JsonPrefix::object_byte(Frame& f, uint8_t c) {
 
 // A property name after its opening quote: the listed names still matching (bits) and, where the
 // object takes other properties, any string (free); the string's escape state in phase / hex count.
-int JsonPrefix::key_byte(Frame& f, uint8_t c) {
+int JsonPath::key_byte(Frame& f, uint8_t c) {
     Frame& obj = stack_[depth_ - 2];
     const JsonSchemaNode& n = node(obj.node);
     const bool closing = c == '"' && f.phase == 0;
@@ -326,7 +327,7 @@ int JsonPrefix::key_byte(Frame& f, uint8_t c) {
 }
 
 // Array phases: 0 after '[', 1 after an item, 2 after ','; pos counts the items begun.
-int JsonPrefix::array_byte(Frame& f, uint8_t c) {
+int JsonPath::array_byte(Frame& f, uint8_t c) {
     const JsonSchemaNode& n = node(f.node);
     switch (f.phase) {
     case 0:
@@ -353,6 +354,59 @@ int JsonPrefix::array_byte(Frame& f, uint8_t c) {
         f.phase = 1;
         return push(Kind::Value, n.items) ? kRetry : kReject;
     }
+}
+
+// ---- JsonPrefix: the paths still alive --------------------------------------------------------
+
+JsonPrefix::JsonPrefix(std::shared_ptr<const JsonSchema> schema) { paths_.emplace_back(std::move(schema)); }
+
+JsonPrefix::JsonPrefix(const JsonPrefix& o) : paths_(o.paths_) {}
+
+JsonPrefix& JsonPrefix::operator=(const JsonPrefix& o) {
+    if (this != &o) paths_ = o.paths_;  // (the vector keeps its storage where it is large enough)
+    return *this;
+}
+
+void JsonPrefix::advance(JsonPath& p, int r, uint8_t c, std::vector<JsonPath>& out) {
+    if (r == kTaken) {
+        if (out.size() < kMaxPaths) out.push_back(p);
+        return;
+    }
+    if (r != kFork) return;
+    const std::vector<int32_t>& alts = p.schema().node(p.fork_node()).alternatives;
+    for (int32_t a : alts) {
+        JsonPath q(p);
+        const int rq = q.resume(a, c);
+        advance(q, rq, c, out);
+    }
+}
+
+bool JsonPrefix::feed(uint8_t c) {
+    next_.clear();
+    for (JsonPath& p : paths_) {
+        const int r = p.feed(c);
+        advance(p, r, c, next_);
+    }
+    paths_.swap(next_);
+    return !paths_.empty();
+}
+
+bool JsonPrefix::accepts(std::string_view bytes, JsonPrefix& scratch) const {
+    scratch = *this;
+    for (char ch : bytes)
+        if (!scratch.feed(static_cast<uint8_t>(ch))) return false;
+    return true;
+}
+
+bool JsonPrefix::accepts(std::string_view bytes) const {
+    JsonPrefix t(*this);
+    return accepts(bytes, t);
+}
+
+bool JsonPrefix::complete() const {
+    for (const JsonPath& p : paths_)
+        if (p.complete()) return true;
+    return false;
 }
 
 }  // namespace rf

@@ -228,27 +228,42 @@ private:
         return static_cast<int32_t>(v.get<int64_t>());
     }
 
-    // anyOf / oneOf: branches that take different JSON kinds, merged into one node.
+    // anyOf / oneOf: branches of different JSON kinds merged into one node; overlapping branches kept as
+    // the node's alternatives.
     void fill_alternatives(int32_t n, const json& s, const char* alt, const std::string& where) {
         for (const auto& [k, v] : s.items())
             if (k != alt && !annotations().count(k))
                 refuse(where, fmt::format("\"{}\" beside {} is not supported", k, alt));
         const json& branches = s[alt];
         if (!branches.is_array() || branches.empty()) refuse(where + "/" + alt, "expected a non-empty array of schemas");
-        JsonSchemaNode merged;
-        merged.kinds = 0;
-        merged.additional = JsonSchema::kNoNode;
-        bool with_literals = false, without_literals = false;
+        if (branches.size() > JsonSchema::kMaxAlternatives)
+            refuse(where + "/" + alt, fmt::format("{} alternatives (at most {})", branches.size(), JsonSchema::kMaxAlternatives));
+        std::vector<int32_t> nodes;
+        bool overlap = false, with_literals = false, without_literals = false;
+        uint8_t kinds = 0;
         for (size_t b = 0; b < branches.size(); ++b) {
             const std::string bw = fmt::format("{}/{}/{}", where, alt, b);
             const int32_t c = compile(branches[b], bw);
             if (in_progress_.count(c)) refuse(bw, "a recursive reference as an alternative is not supported");
-            const JsonSchemaNode branch = at(c);
-            const uint8_t overlap = static_cast<uint8_t>(branch.kinds & merged.kinds);
-            if (overlap != 0)
-                refuse(bw, "alternatives that admit the same JSON type are not supported (each branch must take its own types)");
-            merged.kinds |= branch.kinds;
+            const JsonSchemaNode& branch = at(c);
+            overlap = overlap || (branch.kinds & kinds) != 0 || !branch.alternatives.empty();
+            kinds |= branch.kinds;
             (branch.literals.empty() ? without_literals : with_literals) = true;
+            nodes.push_back(c);
+        }
+        if (overlap || (with_literals && without_literals)) {
+            JsonSchemaNode u;
+            u.kinds = kinds;
+            u.alternatives = std::move(nodes);
+            at(n) = std::move(u);
+            return;
+        }
+        JsonSchemaNode merged;
+        merged.kinds = 0;
+        merged.additional = JsonSchema::kNoNode;
+        for (int32_t c : nodes) {
+            const JsonSchemaNode branch = at(c);
+            merged.kinds |= branch.kinds;
             merged.literals.insert(merged.literals.end(), branch.literals.begin(), branch.literals.end());
             if (branch.kinds & kJsonObject) {
                 merged.properties = branch.properties;
@@ -261,8 +276,6 @@ private:
                 merged.max_items = branch.max_items;
             }
         }
-        if (with_literals && without_literals)
-            refuse(where + "/" + alt, "enum / const in some alternatives but not all is not supported");
         at(n) = merged;
     }
 

@@ -2,8 +2,10 @@
 // that structured-output requests use (OpenAI response_format json_schema, llama.cpp's --json-schema):
 //   type (a name or a list), properties, required, additionalProperties (false, true or a schema;
 //   absent: none beside the listed properties where some are listed, as llama.cpp and xgrammar generate),
-//   items, minItems, maxItems, enum, const, anyOf / oneOf whose branches take different JSON types
-//   (Optional[...] in Pydantic), $ref to "#", "#/$defs/NAME" or "#/definitions/NAME" (recursion allowed).
+//   items, minItems, maxItems, enum, const, anyOf / oneOf (branches of different JSON types merged into
+//   one node, as Optional[...] in Pydantic; overlapping ones, as a union of models, kept as alternatives;
+//   oneOf is taken as anyOf: a document may fit several), $ref to "#", "#/$defs/NAME" or
+//   "#/definitions/NAME" (recursion allowed).
 // Annotations (title, description, default, examples, format, $schema, $id, $comment, ...) are
 // ignored, as JSON Schema allows; every other keyword is refused with an rf::Error naming it and
 // where it is (a JSON pointer into the schema), never ignored.
@@ -40,6 +42,9 @@ struct JsonSchemaNode {
     int32_t items = 0;           // node of array items
     int32_t min_items = 0;
     int32_t max_items = -1;      // -1: no limit
+    // anyOf / oneOf whose branches overlap (two objects, say): the value is one of these nodes (the
+    // automaton follows each until they part); empty for every other node
+    std::vector<int32_t> alternatives;
 };
 
 class JsonSchema {
@@ -48,6 +53,7 @@ public:
     static constexpr int32_t kAnyNode = 0;  // any JSON value (node 0 of every schema)
     static constexpr size_t kMaxProperties = 64;
     static constexpr size_t kMaxLiterals = 64;
+    static constexpr size_t kMaxAlternatives = 16;
 
     // Throws rf::Error naming the keyword and its place when the schema uses what is not supported.
     static JsonSchema compile(const nlohmann::json& schema);

@@ -7,33 +7,48 @@
 
 namespace rf::server {
 
-std::shared_ptr<const JsonSchema> forced_tool_call_schema(const json& tools, const std::string& forced, const char* param) {
-    // "any of them" with one tool is that tool (its parameters then hold the arguments too)
-    const std::string name = forced.empty() && tools.size() == 1 ? tools[0]["function"]["name"].get<std::string>() : forced;
-    nlohmann::json names = nlohmann::json::array();
+namespace {
+
+// A call of tool i: {"name": its name, "arguments": its parameters (any object without)}, the
+// parameters checked on their own first so that an error's place is the request's.
+nlohmann::json call_schema(const json& tools, size_t i, const char* param) {
+    const json& f = tools[i]["function"];
+    const std::string name = f["name"].get<std::string>();
     nlohmann::json arguments = {{"type", "object"}};
-    std::string where;
-    for (size_t i = 0; i < tools.size(); ++i) {
-        const json& f = tools[i]["function"];
-        const std::string n = f["name"].get<std::string>();
-        names.push_back(n);
-        if (n != name) continue;
-        where = fmt::format("tools[{}].function.parameters", i);
-        if (f.contains("parameters") && f["parameters"].is_object() && !f["parameters"].empty())
-            arguments = nlohmann::json::parse(f["parameters"].dump());
+    if (f.contains("parameters") && f["parameters"].is_object() && !f["parameters"].empty())
+        arguments = nlohmann::json::parse(f["parameters"].dump());
+    try {
+        (void)JsonSchema::compile(arguments);
+    } catch (const Error& e) {
+        throw ApiError(400, param, fmt::format("tools[{}].function.parameters (forcing a call to \"{}\"): {}", i, name, e.what()));
     }
-    if (!name.empty() && where.empty())
-        throw ApiError(400, param, fmt::format("{}: \"{}\" is not one of the request's tools {}", param, name, names.dump()));
-    nlohmann::json schema = {{"type", "object"},
-                             {"properties", {{"name", name.empty() ? nlohmann::json{{"enum", names}} : nlohmann::json{{"const", name}}},
-                                             {"arguments", arguments}}},
-                             {"required", {"name", "arguments"}}};
-    if (!name.empty()) {
-        try {  // the tool's own schema first: its errors' places are then the request's
-            (void)JsonSchema::compile(arguments);
-        } catch (const Error& e) {
-            throw ApiError(400, param, fmt::format("{} (forcing a call to \"{}\"): {}", where, name, e.what()));
-        }
+    return {{"type", "object"},
+            {"properties", {{"name", {{"const", name}}}, {"arguments", arguments}}},
+            {"required", {"name", "arguments"}}};
+}
+
+}  // namespace
+
+std::shared_ptr<const JsonSchema> forced_tool_call_schema(const json& tools, const std::string& forced, const char* param) {
+    nlohmann::json names = nlohmann::json::array();
+    for (const json& t : tools) names.push_back(t["function"]["name"].get<std::string>());
+    nlohmann::json schema;
+    if (!forced.empty()) {
+        size_t i = 0;
+        while (i < tools.size() && tools[i]["function"]["name"] != forced) ++i;
+        if (i == tools.size())
+            throw ApiError(400, param, fmt::format("{}: \"{}\" is not one of the request's tools {}", param, forced, names.dump()));
+        schema = call_schema(tools, i, param);
+    } else if (tools.size() <= JsonSchema::kMaxAlternatives) {
+        // any of them: one alternative per tool, each its own arguments (the automaton follows them all
+        // until the name parts them)
+        schema = {{"anyOf", nlohmann::json::array()}};
+        for (size_t i = 0; i < tools.size(); ++i) schema["anyOf"].push_back(call_schema(tools, i, param));
+        if (tools.size() == 1) schema = schema["anyOf"][0];
+    } else {  // (more tools than alternatives: a name of them, the arguments any object)
+        schema = {{"type", "object"},
+                  {"properties", {{"name", {{"enum", names}}}, {"arguments", {{"type", "object"}}}}},
+                  {"required", {"name", "arguments"}}};
     }
     return std::make_shared<const JsonSchema>(JsonSchema::compile(schema));
 }

@@ -2,10 +2,10 @@
 // Anthropic {"type": "any"} or {"type": "tool", "name"}): the reply is one Hermes block
 // "<tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call>" (the form tool_calls.h parses and the
 // Qwen templates ask for). The prompt ends with the block's opening line, the sampler's JSON schema
-// (engine/json_schema.h) holds the JSON to a tool's name and, for a named tool, its parameters' schema
-// ("required" / "any": any of the tools' names and the arguments any object, or the one tool's schema
-// where there is one tool), and generation ends with the
-// JSON; the formatters put the block's lines around the generated text.
+// (engine/json_schema.h) holds the JSON to {"name": the tool, "arguments": its parameters} (for "required" /
+// "any": one such alternative per tool, up to JsonSchema::kMaxAlternatives tools; past that a name of
+// them and any object), and generation ends with the JSON; the formatters put the block's lines around
+// the generated text.
 #pragma once
 
 #include <memory>
