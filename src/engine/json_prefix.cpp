@@ -164,9 +164,15 @@ int JsonPath::step(uint8_t c) {
         case Kind::Key: r = key_byte(f, c); break;
         case Kind::Array: r = array_byte(f, c); break;
         case Kind::String: {
+            const JsonSchemaNode& n = node(f.node);
+            // characters (f.bits): a byte that starts one outside an escape (not a UTF-8 continuation byte)
+            const bool starts_char = f.phase == 0 && c != '"' && (c < 0x80 || c >= 0xC0);
+            if (starts_char && n.max_length >= 0 && f.bits >= static_cast<uint64_t>(n.max_length)) return kReject;
+            if (f.phase == 0 && c == '"' && f.bits < static_cast<uint64_t>(n.min_length)) return kReject;
             int32_t pos = f.pos;
             r = string_byte(f.phase, pos, c);
             f.pos = pos;
+            if (r == kTaken && starts_char) ++f.bits;
             if (r == kRetry) {  // the closing quote
                 pop();
                 r = kTaken;

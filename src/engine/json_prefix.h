@@ -50,7 +50,8 @@ private:
         Kind kind;
         uint8_t phase;
         int32_t node;
-        uint64_t bits;  // Object: properties seen; Key, Literal: candidates alive; Number: integer or exponent digits
+        uint64_t bits;  // Object: properties seen; Key, Literal: candidates alive; Number: integer or exponent digits;
+                        // String: characters
         int32_t pos;    // Key, Literal: bytes matched; Array: items; String: \u digits; Number: bytes
         int32_t prop;   // Object: property whose value is being written (-1: an additional one); Key: \u digits seen
         bool free;      // Key: an additional property's name is still possible

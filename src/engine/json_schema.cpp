@@ -122,9 +122,10 @@ private:
             return;
         }
         if (!s.is_object()) refuse(where, "expected a schema object, got " + s.dump());
-        static const std::set<std::string> supported = {"type",     "properties", "required", "additionalProperties",
-                                                        "items",    "minItems",   "maxItems", "enum",
-                                                        "const",    "anyOf",      "oneOf",    "$ref"};
+        static const std::set<std::string> supported = {"type",      "properties", "required",  "additionalProperties",
+                                                        "items",     "minItems",   "maxItems",  "enum",
+                                                        "const",     "anyOf",      "oneOf",     "$ref",
+                                                        "minLength", "maxLength"};
         for (const auto& [k, v] : s.items())
             if (!supported.count(k) && !annotations().count(k))
                 refuse(where, fmt::format("keyword \"{}\" is not supported", k));
@@ -147,6 +148,8 @@ private:
             kinds = kJsonObject;
         } else if (s.contains("items") || s.contains("minItems") || s.contains("maxItems")) {
             kinds = kJsonArray;
+        } else if (s.contains("minLength") || s.contains("maxLength")) {
+            kinds = kJsonString;
         }
         node.kinds = kinds;
 
@@ -198,6 +201,10 @@ private:
         if (s.contains("maxItems")) node.max_items = count_field(s, "maxItems", where);
         if (node.max_items >= 0 && node.min_items > node.max_items)
             refuse(where, fmt::format("minItems {} > maxItems {}", node.min_items, node.max_items));
+        if (s.contains("minLength")) node.min_length = count_field(s, "minLength", where);
+        if (s.contains("maxLength")) node.max_length = count_field(s, "maxLength", where);
+        if (node.max_length >= 0 && node.min_length > node.max_length)
+            refuse(where, fmt::format("minLength {} > maxLength {}", node.min_length, node.max_length));
         at(n) = node;  // (before the children: a recursive $ref may read this node's kinds)
 
         // children (the node vector may grow: no reference into it is held across these calls)
@@ -274,6 +281,10 @@ private:
                 merged.items = branch.items;
                 merged.min_items = branch.min_items;
                 merged.max_items = branch.max_items;
+            }
+            if (branch.kinds & kJsonString) {
+                merged.min_length = branch.min_length;
+                merged.max_length = branch.max_length;
             }
         }
         at(n) = merged;

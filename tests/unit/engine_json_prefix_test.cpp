@@ -138,6 +138,16 @@ TEST(JsonPrefix, OverlappingAlternativesAreFollowedUntilTheyPart) {
     EXPECT_TRUE(feed(schema_of(R"({"anyOf": [{"type": "integer"}, {"type": "number"}]})"), "12").complete);
 }
 
+// minLength / maxLength count characters: an escape or a multi-byte UTF-8 character is one.
+TEST(JsonPrefix, StringLengths) {
+    const auto s = schema_of(R"({"type": "string", "minLength": 2, "maxLength": 3})");
+    for (const char* doc : {"\"ab\"", "\"abc\"", "\"\\n\\u0041\"", "\"\xc3\xa9\xc3\xa9\xc3\xa9\""}) expect_document(s, doc);
+    expect_refused_at(s, "\"a\"", 2);
+    expect_refused_at(s, "\"abcd\"", 4);
+    expect_refused_at(s, "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"", 7);
+    expect_document(schema_of(R"({"maxLength": 0})"), "\"\"");
+}
+
 TEST(JsonPrefix, BoundsWhitespaceNumbersAndDepth) {
     const auto any = schema_of("{}");
     // whitespace between tokens: nothing, one space, or a newline and an indent
@@ -170,6 +180,7 @@ TEST(JsonSchema, UnsupportedKeywordsAreRefusedWithTheirPlace) {
         return std::string("(compiled)");
     };
     EXPECT_NE(refusal(R"({"type": "string", "pattern": "a+"})").find("\"pattern\""), std::string::npos);
+    EXPECT_NE(refusal(R"({"type": "string", "minLength": 4, "maxLength": 2})").find("minLength 4 > maxLength 2"), std::string::npos);
     const std::string nested = refusal(R"({"properties": {"x/y": {"type": "number", "minimum": 3}}})");
     EXPECT_NE(nested.find("#/properties/x~1y"), std::string::npos) << nested;
     EXPECT_NE(nested.find("\"minimum\""), std::string::npos) << nested;
@@ -202,7 +213,12 @@ bool fits(const json& v, const json& s, const json& root) {
         return false;
     }
     const std::string t = s.value("type", "");
-    if (t == "string") return v.is_string();
+    if (t == "string") {  // characters: the UTF-8 bytes that are not continuation bytes
+        if (!v.is_string()) return false;
+        size_t chars = 0;
+        for (unsigned char b : v.get<std::string>()) chars += (b & 0xC0) != 0x80;
+        return chars >= s.value("minLength", 0u) && chars <= s.value("maxLength", 1000000u);
+    }
     if (t == "integer") return v.is_number_integer();
     if (t == "number") return v.is_number();
     if (t == "boolean") return v.is_boolean();
@@ -236,6 +252,7 @@ TEST(JsonPrefix, RandomWalksCompleteOnlyDocumentsOfTheSchemaAndNeverStick) {
             "s": {"anyOf": [{"type": "string"}, {"type": "null"}]}}, "required": ["id", "kind"]})",
         R"({"$defs": {"n": {"type": "object", "properties": {"k": {"type": "array", "items": {"$ref": "#/$defs/n"}}}}},
             "$ref": "#/$defs/n"})",
+        R"({"type": "object", "properties": {"s": {"type": "string", "minLength": 1, "maxLength": 3}}, "required": ["s"]})",
         R"({"type": "array", "items": {"anyOf": [{"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
             {"type": "object", "properties": {"kind": {"enum": ["a", "b"]}, "ok": {"type": "boolean"}}, "required": ["kind"]}]}})",
     };
