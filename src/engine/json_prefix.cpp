@@ -1,6 +1,7 @@
 #include "engine/json_prefix.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace rf {
 
@@ -65,10 +66,34 @@ int number_next(uint8_t s, uint8_t c, bool integer) {
 
 const std::vector<std::string> kTrue = {"true"}, kFalse = {"false"}, kNull = {"null"};
 
+bool bounded(const JsonSchemaNode& n) { return n.has_minimum || n.has_maximum; }
+
+bool within(const JsonSchemaNode& n, int64_t v) {
+    return (!n.has_minimum || v >= n.minimum) && (!n.has_maximum || v <= n.maximum);
+}
+
+// Whether an integer that starts with these digits (magnitude `v`, `digits` of them, after a '-' when
+// neg; no digit yet: digits 0) can still end within the node's bounds with at most `most` digits.
+bool integer_reachable(const JsonSchemaNode& n, int64_t v, int digits, bool neg, int most) {
+    const int64_t lo = n.has_minimum ? n.minimum : INT64_MIN, hi = n.has_maximum ? n.maximum : INT64_MAX;
+    auto meets = [&](int64_t a, int64_t b) {  // magnitudes [a, b] with the sign
+        const int64_t x = neg ? -b : a, y = neg ? -a : b;
+        return x <= hi && y >= lo;
+    };
+    if (digits > 0 && v == 0) return meets(0, 0);  // (a leading 0 ends the digits)
+    int64_t p = 1;  // 10^j
+    for (int j = 0; digits + j <= most; ++j, p *= 10) {
+        if (digits == 0 && j == 0) continue;  // (no digit yet is no number)
+        const int64_t a = digits == 0 ? (j == 1 ? 0 : p / 10) : v * p, b = digits == 0 ? p - 1 : v * p + (p - 1);
+        if (meets(a, b)) return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 JsonPath::JsonPath(std::shared_ptr<const JsonSchema> schema) : schema_(std::move(schema)) {
-    stack_[0] = Frame{Kind::Root, 0, schema_->root(), 0, 0, -1, false};
+    stack_[0] = Frame{Kind::Root, 0, schema_->root(), 0, 0, -1, false, 0};
     depth_ = 1;
 }
 
@@ -96,7 +121,7 @@ const std::vector<std::string>& JsonPath::literals_of(const Frame& f) const {
 
 bool JsonPath::push(Kind kind, int32_t node_index) {
     if (depth_ >= kMaxDepth) return false;
-    stack_[depth_++] = Frame{kind, 0, node_index, 0, 0, -1, false};
+    stack_[depth_++] = Frame{kind, 0, node_index, 0, 0, -1, false, 0};
     return true;
 }
 
@@ -117,6 +142,8 @@ bool JsonPath::complete() const {
     while (d > 1) {  // scalars that could end here
         const Frame& f = stack_[d - 1];
         if (f.kind == Kind::Number && number_accepting(f.phase)) {
+            const JsonSchemaNode& n = node(f.node);
+            if (bounded(n) && !within(n, f.free ? -f.value : f.value)) break;
             --d;
             continue;
         }
@@ -182,12 +209,19 @@ int JsonPath::step(uint8_t c) {
         case Kind::Number: {
             const bool integer = !(node(f.node).kinds & kJsonNumber);
             const int next = number_next(f.phase, c, integer);
+            const JsonSchemaNode& n = node(f.node);
             if (next >= 0) {
                 f.phase = static_cast<uint8_t>(next);
                 if (integer ? is_digit(c) : next == 8) ++f.bits;  // an integer's digits, else the exponent's
                 const uint64_t most = integer ? kMaxIntegerDigits : kMaxExponentDigits;
                 r = ++f.pos <= kMaxNumberBytes && f.bits <= most ? kTaken : kReject;
+                if (r == kTaken && integer && bounded(n)) {  // (bounds: integers only, json_schema.h)
+                    if (c == '-') f.free = true;
+                    else f.value = f.value * 10 + (c - '0');
+                    if (!integer_reachable(n, f.value, static_cast<int>(f.bits), f.free, kMaxIntegerDigits)) r = kReject;
+                }
             } else if (number_accepting(f.phase)) {
+                if (integer && bounded(n) && !within(n, f.free ? -f.value : f.value)) return kReject;
                 pop();
                 r = kRetry;
             }

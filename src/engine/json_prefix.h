@@ -54,7 +54,8 @@ private:
                         // String: characters
         int32_t pos;    // Key, Literal: bytes matched; Array: items; String: \u digits; Number: bytes
         int32_t prop;   // Object: property whose value is being written (-1: an additional one); Key: \u digits seen
-        bool free;      // Key: an additional property's name is still possible
+        bool free;      // Key: an additional property's name is still possible; Number: after a '-'
+        int64_t value;  // Number (a bounded integer): the digits' value so far
     };
 
     int step(uint8_t c);  // feed() without the whitespace count

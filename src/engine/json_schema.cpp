@@ -1,5 +1,6 @@
 #include "engine/json_schema.h"
 
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -125,7 +126,8 @@ private:
         static const std::set<std::string> supported = {"type",      "properties", "required",  "additionalProperties",
                                                         "items",     "minItems",   "maxItems",  "enum",
                                                         "const",     "anyOf",      "oneOf",     "$ref",
-                                                        "minLength", "maxLength"};
+                                                        "minLength", "maxLength", "minimum",  "maximum",
+                                                        "exclusiveMinimum", "exclusiveMaximum"};
         for (const auto& [k, v] : s.items())
             if (!supported.count(k) && !annotations().count(k))
                 refuse(where, fmt::format("keyword \"{}\" is not supported", k));
@@ -201,6 +203,7 @@ private:
         if (s.contains("maxItems")) node.max_items = count_field(s, "maxItems", where);
         if (node.max_items >= 0 && node.min_items > node.max_items)
             refuse(where, fmt::format("minItems {} > maxItems {}", node.min_items, node.max_items));
+        read_integer_bounds(s, node, where);
         if (s.contains("minLength")) node.min_length = count_field(s, "minLength", where);
         if (s.contains("maxLength")) node.max_length = count_field(s, "maxLength", where);
         if (node.max_length >= 0 && node.min_length > node.max_length)
@@ -226,6 +229,29 @@ private:
             const int32_t c = compile(s["items"], where + "/items");
             at(n).items = c;
         }
+    }
+
+    // minimum / maximum / exclusive*: on integers only (a decimal's prefix cannot be bounded the same way)
+    static void read_integer_bounds(const json& s, JsonSchemaNode& node, const std::string& where) {
+        const bool any = s.contains("minimum") || s.contains("maximum") || s.contains("exclusiveMinimum") || s.contains("exclusiveMaximum");
+        if (!any) return;
+        if (node.kinds != kJsonInteger || !node.literals.empty())
+            refuse(where, "minimum / maximum are supported on {\"type\": \"integer\"} only");
+        constexpr double kLimit = 999999999999999999.0;  // (18 digits: what the automaton writes)
+        auto bound = [&](const char* key) {
+            const json& v = s[key];
+            if (!v.is_number() || !(v.get<double>() >= -kLimit && v.get<double>() <= kLimit))
+                refuse(where + "/" + key, "expected a number within 18 digits, got " + v.dump());
+            return v.get<double>();
+        };
+        auto lower = [&](int64_t v) { node.minimum = node.has_minimum ? std::max(node.minimum, v) : v; node.has_minimum = true; };
+        auto upper = [&](int64_t v) { node.maximum = node.has_maximum ? std::min(node.maximum, v) : v; node.has_maximum = true; };
+        if (s.contains("minimum")) lower(static_cast<int64_t>(std::ceil(bound("minimum"))));
+        if (s.contains("exclusiveMinimum")) lower(static_cast<int64_t>(std::floor(bound("exclusiveMinimum"))) + 1);
+        if (s.contains("maximum")) upper(static_cast<int64_t>(std::floor(bound("maximum"))));
+        if (s.contains("exclusiveMaximum")) upper(static_cast<int64_t>(std::ceil(bound("exclusiveMaximum"))) - 1);
+        if (node.has_minimum && node.has_maximum && node.minimum > node.maximum)
+            refuse(where, fmt::format("no integer in [{}, {}]", node.minimum, node.maximum));
     }
 
     static int32_t count_field(const json& s, const char* key, const std::string& where) {

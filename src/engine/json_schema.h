@@ -1,7 +1,7 @@
 // A JSON Schema compiled into the node graph the constrained sampler walks (json_prefix.h): the subset
 // that structured-output requests use (OpenAI response_format json_schema, llama.cpp's --json-schema):
 //   type (a name or a list), properties, required, additionalProperties (false, true or a schema;
-//   minLength, maxLength;
+//   minLength, maxLength; minimum, maximum, exclusiveMinimum, exclusiveMaximum on integers;
 //   absent: none beside the listed properties where some are listed, as llama.cpp and xgrammar generate),
 //   items, minItems, maxItems, enum, const, anyOf / oneOf (branches of different JSON types merged into
 //   one node, as Optional[...] in Pydantic; overlapping ones, as a union of models, kept as alternatives;
@@ -43,6 +43,9 @@ struct JsonSchemaNode {
     int32_t items = 0;           // node of array items
     int32_t min_items = 0;
     int32_t max_items = -1;      // -1: no limit
+    // integer: inclusive bounds (minimum / maximum, exclusiveMinimum / exclusiveMaximum made inclusive)
+    bool has_minimum = false, has_maximum = false;
+    int64_t minimum = 0, maximum = 0;
     int32_t min_length = 0;      // string: characters (code points; an escape is one)
     int32_t max_length = -1;     // -1: no limit
     // anyOf / oneOf whose branches overlap (two objects, say): the value is one of these nodes (the

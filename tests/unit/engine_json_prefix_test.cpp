@@ -148,6 +148,24 @@ TEST(JsonPrefix, StringLengths) {
     expect_document(schema_of(R"({"maxLength": 0})"), "\"\"");
 }
 
+// Integer bounds: a prefix that cannot end within them is refused at its first digit that leaves them.
+TEST(JsonPrefix, IntegerBounds) {
+    const auto month = schema_of(R"({"type": "integer", "minimum": 1, "maximum": 12})");
+    for (const char* doc : {"1", "12", "9"}) expect_document(month, doc);
+    expect_refused_at(month, "0", 0);
+    expect_refused_at(month, "13", 1);
+    expect_refused_at(month, "-1", 0);
+    expect_refused_at(month, "123", 2);
+    const auto teens = schema_of(R"({"type": "integer", "minimum": 10, "maximum": 19})");
+    EXPECT_FALSE(feed(teens, "1").complete);  // (a prefix of 10 - 19, not one of them)
+    expect_refused_at(teens, "2", 0);
+    const auto exclusive = schema_of(R"({"type": "integer", "minimum": -5, "exclusiveMaximum": 100, "exclusiveMinimum": -6.5})");
+    for (const char* doc : {"-5", "-0", "0", "99"}) expect_document(exclusive, doc);
+    expect_refused_at(exclusive, "-6", 1);
+    expect_refused_at(exclusive, "100", 2);
+    expect_refused_at(schema_of(R"({"properties": {"n": {"type": "integer", "maximum": 5}}})"), R"({"n": 6})", 6);
+}
+
 TEST(JsonPrefix, BoundsWhitespaceNumbersAndDepth) {
     const auto any = schema_of("{}");
     // whitespace between tokens: nothing, one space, or a newline and an indent
@@ -181,9 +199,11 @@ TEST(JsonSchema, UnsupportedKeywordsAreRefusedWithTheirPlace) {
     };
     EXPECT_NE(refusal(R"({"type": "string", "pattern": "a+"})").find("\"pattern\""), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "string", "minLength": 4, "maxLength": 2})").find("minLength 4 > maxLength 2"), std::string::npos);
-    const std::string nested = refusal(R"({"properties": {"x/y": {"type": "number", "minimum": 3}}})");
+    EXPECT_NE(refusal(R"({"type": "number", "minimum": 0})").find("integer\"} only"), std::string::npos);
+    EXPECT_NE(refusal(R"({"type": "integer", "minimum": 3, "maximum": 2})").find("no integer in [3, 2]"), std::string::npos);
+    const std::string nested = refusal(R"({"properties": {"x/y": {"type": "number", "multipleOf": 3}}})");
     EXPECT_NE(nested.find("#/properties/x~1y"), std::string::npos) << nested;
-    EXPECT_NE(nested.find("\"minimum\""), std::string::npos) << nested;
+    EXPECT_NE(nested.find("\"multipleOf\""), std::string::npos) << nested;
     EXPECT_NE(refusal(R"({"$ref": "https://example.com/s.json"})").find("not supported"), std::string::npos);
     EXPECT_NE(refusal(R"({"$ref": "#/$defs/missing"})").find("no such definition"), std::string::npos);
     json many = {{"anyOf", json::array()}};
@@ -219,7 +239,8 @@ bool fits(const json& v, const json& s, const json& root) {
         for (unsigned char b : v.get<std::string>()) chars += (b & 0xC0) != 0x80;
         return chars >= s.value("minLength", 0u) && chars <= s.value("maxLength", 1000000u);
     }
-    if (t == "integer") return v.is_number_integer();
+    if (t == "integer")
+        return v.is_number_integer() && v.get<int64_t>() >= s.value("minimum", INT64_MIN) && v.get<int64_t>() <= s.value("maximum", INT64_MAX);
     if (t == "number") return v.is_number();
     if (t == "boolean") return v.is_boolean();
     if (t == "null") return v.is_null();
@@ -252,7 +273,8 @@ TEST(JsonPrefix, RandomWalksCompleteOnlyDocumentsOfTheSchemaAndNeverStick) {
             "s": {"anyOf": [{"type": "string"}, {"type": "null"}]}}, "required": ["id", "kind"]})",
         R"({"$defs": {"n": {"type": "object", "properties": {"k": {"type": "array", "items": {"$ref": "#/$defs/n"}}}}},
             "$ref": "#/$defs/n"})",
-        R"({"type": "object", "properties": {"s": {"type": "string", "minLength": 1, "maxLength": 3}}, "required": ["s"]})",
+        R"({"type": "object", "properties": {"s": {"type": "string", "minLength": 1, "maxLength": 3},
+            "n": {"type": "integer", "minimum": -3, "maximum": 250}}, "required": ["s", "n"]})",
         R"({"type": "array", "items": {"anyOf": [{"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
             {"type": "object", "properties": {"kind": {"enum": ["a", "b"]}, "ok": {"type": "boolean"}}, "required": ["kind"]}]}})",
     };
