@@ -153,9 +153,16 @@ private:
 // takes its first different pick (or the pick after the whole draft) as the next pending token.
 // Logits come to the host (Session::feed's rows). The session keeps what one-at-a-time decoding
 // would have fed: the prompt and every kept token but the last.
+// RF_DRAFT_DEVICE_ROWS=off: a GPU's verification rows come to the host like the CPU's (comparisons).
+bool draft_device_rows() { return env_choice("RF_DRAFT_DEVICE_ROWS", {"off", "on"}, 1) == 1; }
+
 void generate_drafted(Session& session, const GenerateOptions& opt, Sampler& sampler, std::vector<float>& logits,
                       TokenSink& sink, GenerateResult& res) {
     const int32_t n_vocab = session.model().n_vocab();
+    // On a GPU (greedy, no penalty) each verification row's argmax runs there, the rows never copied.
+    auto* gpu = dynamic_cast<GpuBackend*>(&session.model().backend());
+    if (!is_plain_greedy(opt.sampling) || !draft_device_rows()) gpu = nullptr;
+    std::vector<int32_t> picks;
     const bool unlimited = opt.max_tokens < 0;
     std::vector<int32_t> history(session.tokens());  // the sequence with every kept token
     std::vector<float> rows;
@@ -180,15 +187,34 @@ void generate_drafted(Session& session, const GenerateOptions& opt, Sampler& sam
         std::vector<int32_t> feed{tok};
         feed.insert(feed.end(), draft.begin(), draft.end());
         const int32_t before = session.length();
-        session.feed(feed, opt.n_batch, nullptr, &rows);
+        const bool on_device = gpu != nullptr && static_cast<int64_t>(feed.size()) <= opt.n_batch;
+        if (on_device) {
+            const float* dev = session.feed_rows_in_backend(feed, opt.n_batch);
+            std::vector<GpuRowSample> batch(feed.size());
+            for (size_t j = 0; j < feed.size(); ++j) {
+                batch[j].row = dev + j * static_cast<size_t>(n_vocab);
+                batch[j].n = n_vocab;
+                batch[j].params.temperature = 0.0f;
+            }
+            const std::vector<GpuSampleResult> got = gpu->sample_rows(batch);
+            picks.resize(got.size());
+            for (size_t j = 0; j < got.size(); ++j) picks[j] = got[j].token;
+        } else {
+            session.feed(feed, opt.n_batch, nullptr, &rows);
+        }
         ++res.decode_steps;
         res.drafted += static_cast<int32_t>(draft.size());
         // row j: the pick after feed[j]
         size_t j = 0;
         bool ended = false;
         for (;; ++j) {
-            next = sampler.sample(std::span<const float>(rows).subspan(j * static_cast<size_t>(n_vocab), static_cast<size_t>(n_vocab)),
-                                  history);
+            if (on_device) {
+                next = SampleResult{};
+                next.token = picks[j];
+            } else {
+                next = sampler.sample(std::span<const float>(rows).subspan(j * static_cast<size_t>(n_vocab), static_cast<size_t>(n_vocab)),
+                                      history);
+            }
             if (j == draft.size() || next.token != draft[j]) break;
             ++res.accepted;
             if (!sink.push(std::move(next)) || (!unlimited && static_cast<int32_t>(res.tokens.size()) >= opt.max_tokens)) {

@@ -84,6 +84,17 @@ void Session::feed(std::span<const int32_t> tokens, int32_t n_batch, std::vector
     }
 }
 
+const float* Session::feed_rows_in_backend(std::span<const int32_t> tokens, int32_t n_batch) {
+    RF_CHECK(!tokens.empty() && static_cast<int64_t>(tokens.size()) <= n_batch,
+             "session: {} tokens for one step of at most {}", tokens.size(), n_batch);
+    check_feed(tokens, n_batch);
+    feed_chunks(tokens, n_batch, /*hidden=*/false, [&](size_t, size_t n, bool) -> float* {
+        for (size_t i = 0; i < n; ++i) plan_.output_rows.push_back(static_cast<int32_t>(i));
+        return nullptr;
+    });
+    return model_.workspace().get(0, static_cast<int64_t>(tokens.size()), model_.n_vocab()).data;
+}
+
 void Session::feed_hidden(std::span<const int32_t> tokens, int32_t n_batch, bool all_rows, std::vector<float>& rows) {
     check_feed(tokens, n_batch);
     const size_t n_embd = static_cast<size_t>(model_.config().n_embd);

@@ -36,6 +36,10 @@ public:
     // Runs `tokens` through the model for their final RMS-normed hidden states (embeddings): rows
     // receives every fed token's [n, n_embd] (all_rows) or the last one's [n_embd]. Same checks as feed().
     void feed_hidden(std::span<const int32_t> tokens, int32_t n_batch, bool all_rows, std::vector<float>& rows);
+    // Feeds tokens as one step (at most n_batch of them) and leaves every fed token's logits in backend
+    // memory: [n, n_vocab] from the returned pointer, valid until the next feed (a GPU's drafted step:
+    // its rows' argmax taken there, not copied to the host). Same checks as feed().
+    const float* feed_rows_in_backend(std::span<const int32_t> tokens, int32_t n_batch);
     // Decode pipelining on a GPU backend: feeds one token whose id is still on the device (the
     // backend's last argmax_async), keeping the logits there (as with want_device_logits); its
     // id is recorded by resolve_device_token() once the host has it. At most one unresolved.

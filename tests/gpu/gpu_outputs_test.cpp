@@ -80,5 +80,30 @@ TEST(GpuOutputs, JsonSchemaGreedyTextIsADocument) {
     std::printf("  GPU: %s\n", r.text.c_str());
 }
 
+// Drafted greedy decoding on the GPU takes each verification row's argmax on the device (no rows copied to
+// the host): the same tokens as with the rows read back (RF_DRAFT_DEVICE_ROWS=off).
+TEST(GpuOutputs, DraftRowsArgmaxOnTheDeviceGivesTheHostRowsTokens) {
+    auto file = open_default_model();
+    const Tokenizer tok(vocab_from_gguf(*file));
+    Model model(open_default_model(), gpu());
+    KvCache kv(gpu(), KvCacheConfig{32, 16, KvCodec::F16}, model.kv_layer_shapes());
+    const std::string f = "def add(a, b):\n    return a + b\n\ndef mul(a, b):\n    return a * b\n\n";
+    const auto prompt = tok.encode(f + f + "def sub(a, b):\n    return a - b\n\n" + f, true, true);
+    GenerateOptions g;
+    g.max_tokens = 96;
+    g.sampling.temperature = 0.0f;
+    g.draft = 4;
+    auto run = [&](const char* device_rows) {
+        ScopedEnv env("RF_DRAFT_DEVICE_ROWS", device_rows);
+        Session s(model, kv, 400);
+        return generate(s, tok, prompt, g);
+    };
+    const GenerateResult dev = run("on"), host = run("off");
+    EXPECT_EQ(dev.tokens, host.tokens);
+    EXPECT_EQ(dev.text, host.text);
+    EXPECT_GT(dev.accepted, 0);
+    std::printf("  drafted: %d of %d kept, %d passes for %zu tokens\n", dev.accepted, dev.drafted, dev.decode_steps, dev.tokens.size());
+}
+
 }  // namespace
 }  // namespace rf::gputest
