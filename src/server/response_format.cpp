@@ -7,9 +7,48 @@
 namespace rf::server {
 
 
+namespace {
+
+// vLLM's guided_json / llama.cpp's json_schema: a schema (a JSON object, or its text).
+std::shared_ptr<const JsonSchema> schema_field(const json& body, const char* field) {
+    const json* v = find_field(body, field);
+    if (v == nullptr) return nullptr;
+    json schema = *v;
+    if (v->is_string()) {
+        try {
+            schema = json::parse(v->get<std::string>());
+        } catch (const json::parse_error& e) {
+            throw ApiError(400, field, std::string(field) + ": the schema text is not JSON (" + e.what() + ")");
+        }
+    }
+    try {
+        return std::make_shared<const JsonSchema>(JsonSchema::compile(schema));
+    } catch (const Error& e) {
+        throw ApiError(400, field, std::string(field) + ": " + e.what());
+    }
+}
+
+std::shared_ptr<const JsonSchema> response_format_field(const json& body);
+
+}  // namespace
+
 std::shared_ptr<const JsonSchema> response_format_schema(const json& body) {
+    const char* fields[] = {"response_format", "guided_json", "json_schema"};
+    const char* given = nullptr;
+    for (const char* f : fields) {
+        if (find_field(body, f) == nullptr) continue;
+        if (given != nullptr) throw ApiError(400, f, std::string(f) + ": only one of response_format, guided_json and json_schema");
+        given = f;
+    }
+    if (given == nullptr) return nullptr;
+    if (std::string(given) != "response_format") return schema_field(body, given);
+    return response_format_field(body);
+}
+
+namespace {
+
+std::shared_ptr<const JsonSchema> response_format_field(const json& body) {
     const json* rf = find_field(body, "response_format");
-    if (rf == nullptr) return nullptr;
     const char* param = "response_format";
     if (!rf->is_object() || !rf->contains("type") || !(*rf)["type"].is_string())
         throw ApiError(400, param,
@@ -38,5 +77,7 @@ std::shared_ptr<const JsonSchema> response_format_schema(const json& body) {
     }
     throw ApiError(400, param, "response_format.type: \"" + type + "\" is not supported (text, json_object, json_schema)");
 }
+
+}  // namespace
 
 }  // namespace rf::server

@@ -3,6 +3,7 @@
 //   {"type": "json_object"}                                  any JSON object
 //   {"type": "json_object", "schema": {...}}                 llama.cpp's server: a document of the schema
 //   {"type": "json_schema", "json_schema": {"name": ..., "schema": {...}, "strict": ...}}
+// and, in its place, the servers' own fields: "guided_json" (vLLM) or "json_schema" (llama.cpp), a schema.
 // The schema subset is engine/json_schema.h's; what it does not support is a 400 naming the keyword.
 #pragma once
 
@@ -16,8 +17,8 @@ class JsonSchema;
 
 namespace rf::server {
 
-// The request body's response_format, or null for free text. Throws ApiError (400, param
-// "response_format") naming what is wrong.
+// The request body's response_format (or guided_json / json_schema), or null for free text. Throws
+// ApiError (400, the field's name as param) naming what is wrong, and for two of them at once.
 std::shared_ptr<const JsonSchema> response_format_schema(const nlohmann::ordered_json& body);
 
 }  // namespace rf::server

@@ -35,9 +35,21 @@ TEST_F(ServerHttp, ResponseFormatMakesTheReplyAJsonDocument) {
     for (const auto& [event, data] : parse_sse(s.body))
         if (data != "[DONE]") streamed += json::parse(data)["choices"][0]["text"].get<std::string>();
     EXPECT_EQ(streamed, text);
+    // vLLM's guided_json and llama.cpp's json_schema (here as text) are the same constraint
+    body["stream"] = false;
+    for (const auto& [field, value] : {std::pair<const char*, json>{"guided_json", person}, {"json_schema", person.dump()}}) {
+        json b = body;
+        b.erase("response_format");
+        b[field] = value;
+        EXPECT_EQ(post(port(), "/v1/completions", b).body_json()["choices"][0]["text"], text) << field;
+    }
+    json both = body;
+    both["guided_json"] = person;
+    const Reply twice = post(port(), "/v1/completions", both);
+    EXPECT_EQ(twice.status, 400) << twice.body;
+    EXPECT_NE(twice.body.find("only one of response_format, guided_json and json_schema"), std::string::npos) << twice.body;
     // plain text differs (the constraint acts)
     body.erase("response_format");
-    body["stream"] = false;
     EXPECT_NE(post(port(), "/v1/completions", body).body_json()["choices"][0]["text"], text);
 
     const json chat = {{"messages", {{{"role", "user"}, {"content", "A person: "}}}}, {"max_tokens", 200}, {"temperature", 0},
