@@ -25,8 +25,6 @@ public:
     void mask(std::span<float> logits) const;
     // Takes the sampled token (it must be allowed).
     void accept(int32_t token);
-    // Whether the text so far is a whole document.
-    bool complete() const { return state_.complete(); }
 
 private:
     const Tokenizer& tokenizer_;

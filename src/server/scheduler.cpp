@@ -192,9 +192,7 @@ std::vector<std::vector<float>> Scheduler::embed(const std::vector<std::vector<i
     std::vector<std::vector<float>> out;
     call([&] {
         for (const std::vector<int32_t>& ids : inputs) {
-            const int64_t fed = options.pooling == Pooling::Cls ? std::min<int64_t>(1, static_cast<int64_t>(ids.size()))
-                                                                : static_cast<int64_t>(ids.size());
-            const int64_t blocks = (fed + kv_.block_size() - 1) / kv_.block_size();
+            const int64_t blocks = (static_cast<int64_t>(ids.size()) + kv_.block_size() - 1) / kv_.block_size();
             while (kv_.n_free_blocks() < blocks && cache_ && cache_->evict_one()) {
             }
             out.push_back(embed_tokens(model_, kv_, ids, n_ctx_, options));
