@@ -436,11 +436,12 @@ bool same_op(const Op& x, const Op& y) {
            x.gdn_nk == y.gdn_nk && x.gdn_dk == y.gdn_dk && x.state == y.state;
 }
 
-// A single-token step whose every emit input equals the last flush's (the ops on the same
-// buffers, the step buffer, the attention's context bucket, the scratch buffers, the switches and
-// every dispatch decision) would emit the same launches with the same arguments: relaunch the
-// graph of the last flush instead of emitting (the dry run and the signature cost ~10% of a 0.5b
-// step on the host, docs/gpu_notes.md).
+// A decode step whose every emit input equals the last flush's (the ops on the same buffers, the
+// step buffer, the plan's token and sequence counts, the attention's context bucket, the scratch
+// buffers, the switches and every dispatch decision) would emit the same launches with the same
+// arguments: relaunch the graph of the last flush instead of emitting (the dry run and the signature
+// cost ~10% of a 0.5b step on the host, docs/gpu_notes.md; ~100 us of a batched 0.5b step, whose host
+// time is not hidden behind the device's: docs/server_notes.md).
 bool GpuBackendImpl::fast_replay() {
     const FlushInputs& l = last_flush_;
     // decode paths only (the matvec and split-K attention kernels take the step from device buffers)
@@ -448,7 +449,8 @@ bool GpuBackendImpl::fast_replay() {
         if ((ops_[i].kind == OpKind::Matmul && paths_[i] != static_cast<int8_t>(MatmulPath::Matvec)) ||
             (ops_[i].kind == OpKind::Attention && paths_[i] != 0))
             return false;
-    if (!l.valid || !use_graphs_ || !switches_.fast_replay || plan_.n_tokens() != 1 || ops_.size() != l.ops.size() ||
+    if (!l.valid || !use_graphs_ || !switches_.fast_replay || plan_.n_tokens() != l.n_tokens ||
+        static_cast<int64_t>(plan_.seqs.size()) != l.n_seqs || ops_.size() != l.ops.size() ||
         paths_ != l.paths || !(switches_ == l.switches) || fuse_ops_ != l.fuse || use_pdl_ != l.pdl ||
         static_cast<int32_t>(align_up(static_cast<size_t>(std::max(max_ctx_, 1)), 256)) != l.ctx_bucket)
         return false;
@@ -547,7 +549,9 @@ void GpuBackendImpl::flush() {
     if (f16_step) f16_cache_.end_step(true);
     f16_slots_.clear();
     // remember what this flush emitted from (the ops move over; ops_ is left empty)
-    last_flush_.valid = plan_.n_tokens() == 1;
+    last_flush_.valid = true;
+    last_flush_.n_tokens = plan_.n_tokens();
+    last_flush_.n_seqs = static_cast<int64_t>(plan_.seqs.size());
     last_flush_.ops.swap(ops_);
     last_flush_.paths = paths_;
     last_flush_.step = step_;

@@ -13,6 +13,7 @@
 #include "backend/gpu/gpu_blas.h"
 #include "backend/gpu/gpu_graph.h"
 #include "backend/gpu/gpu_launch.h"
+#include "backend/gpu/matvec.cuh"
 #include "backend/gpu/sampling.cuh"
 #include "backend/gpu_host/f16_weight_cache.h"
 #include "backend/gpu_host/gpu_lock.h"
@@ -82,6 +83,7 @@ struct DecodeSwitches {
     int matvec1_early = kMatvec1EarlyByType;
     bool matvec_x_hoist = true;     // one token: a batch's x loads before its dot products (MatvecArgs::x_hoist)
     int matvec1_fit = 7;           // one-token launches fitted to short rows (bits kMatvec1Fit*, matvec1_kernel.cuh)
+    int matvec1_tokens = kMatvec1MaxTokens;  // most tokens of a launch on the one-token kernel (matvec1_kernel.cuh's NT)
     int matvec_warps_per_row = 0;   // many-token kernel: 0 by shape (choose_matvec_config), else 1, 2 or 4
     int matvec_mma_warps = 0;       // int8-mma matvec: warps per block (0 by shape, else 4 or 8; MatvecArgs::mma_warps)
     int matvec_mma_split = 0;       // ... warps per row tile (0 by shape, else 1, 2, 4, 8; MatvecArgs::mma_split)
@@ -339,6 +341,7 @@ private:
         std::vector<int8_t> paths;  // per op: the dispatch decision (matmul path / flash attention)
         StepDevice step;
         int32_t ctx_bucket = 0;
+        int64_t n_tokens = 0, n_seqs = 0;  // the plan's (use_matvec_mma reads both)
         const void* scratch[7] = {};
         bool fuse = false, pdl = false;
         DecodeSwitches switches;

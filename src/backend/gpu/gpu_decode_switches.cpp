@@ -40,6 +40,9 @@ namespace rf::gpu {
 //                               row (fewer units in flight, one float4 held by the norm), bits: 1 norm
 //                               prologue, 2 plain, 4 SwiGLU + norm at two blocks per SM (default 7;
 //                               matvec1_kernel.cuh)
+//   RF_GPU_MATVEC1_TOKENS=N     batched decode steps of up to N tokens (1..4) take the one-token kernel
+//                               with its prologues and epilogues, one launch for all tokens (default 4;
+//                               1: only one-token steps; where the int8-mma matvec takes the shape, it)
 //   RF_GPU_MATVEC_XHOIST=off    one-token rows load each unit's x behind the previous unit's dot
 //                               product (default: a batch's x first, for the types with QDot::XU, in
 //                               the many-token kernel's whole rows and where the one-token kernel
@@ -124,6 +127,7 @@ DecodeSwitches decode_switches() {
     d.matvec1_early = env_choice("RF_GPU_MATVEC1_EARLY", {"off", "on", "one", "type"}, def.matvec1_early);
     d.matvec1_wide = env_choice("RF_GPU_MATVEC1_WIDE", {"off", "shape", "all", "tall"}, def.matvec1_wide);
     d.matvec1_fit = env_int("RF_GPU_MATVEC1_FIT", 0, 7, def.matvec1_fit);
+    d.matvec1_tokens = env_int("RF_GPU_MATVEC1_TOKENS", 1, kMatvec1MaxTokens, def.matvec1_tokens);
     d.gather_norm = env_choice("RF_GPU_GATHER_NORM", {"off", "on"}, 1) == 1;
     d.sample_fast = env_choice("RF_GPU_SAMPLE_FAST", {"off", "on"}, 1) == 1;
     d.sample_upload = env_choice("RF_GPU_SAMPLE_UPLOAD", {"off", "on"}, 1) == 1;

@@ -58,14 +58,16 @@ MatvecConfig choose_matvec_config(TensorType type, int64_t rows, int64_t cols, i
     return c;
 }
 
-bool matvec1_supports(TensorType type, int64_t cols) {
+bool matvec1_supports(TensorType type, int64_t cols, int64_t n_tok) {
     switch (device_type(type)) {
         case TensorType::Q4_0: case TensorType::Q4_1: case TensorType::Q5_0: case TensorType::Q5_1:
         case TensorType::Q8_0: case TensorType::Q4_K: case TensorType::Q6_K: break;
         default: return false;
     }
-    // x in static-limit shared memory (48 KiB: up to ~39K columns); 32-bit unit indices
-    return cols > 0 && cols % 32 == 0 && matvec1_smem_bytes(cols) <= 48 * 1024;
+    // One token: x in static-limit shared memory (48 KiB: up to ~39K columns); 32-bit unit indices.
+    // A few tokens: each token's x, 64 KiB in all (what an RDNA workgroup can have).
+    if (n_tok < 1 || n_tok > kMatvec1MaxTokens || cols <= 0 || cols % 32 != 0) return false;
+    return n_tok == 1 ? matvec1_smem_bytes(cols) <= 48 * 1024 : static_cast<size_t>(n_tok) * matvec1_token_smem_bytes(cols) <= 64 * 1024;
 }
 
 Matvec1Config choose_matvec1_config(TensorType type, int64_t rows, int64_t cols, int n_sm, const Matvec1Shape& shape) {

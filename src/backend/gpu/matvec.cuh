@@ -28,6 +28,9 @@ namespace rf::gpu {
 
 constexpr int kMatvecMaxMats = 3;
 constexpr int kMatvecThreads = 128;
+// The most tokens of a few-token launch of the one-token kernel (matvec1_kernel.cuh's NT: batched decode
+// steps of 2 .. 4 sequences, with the one-token prologues and epilogues).
+constexpr int kMatvec1MaxTokens = 4;
 
 enum class MatvecEpilogue : int32_t {
     Plain = 0,    // y_i = acc (+ bias_i)
@@ -138,8 +141,9 @@ struct Matvec1Config {
     bool x_direct = false;    // MatvecArgs::x_direct
 };
 
-// Whether the one-token kernel runs `type` with `cols` columns (x must fit in shared memory).
-bool matvec1_supports(TensorType type, int64_t cols);
+// Whether the one-token kernel runs `type` with `cols` columns for n_tok tokens (1 .. kMatvec1MaxTokens,
+// matvec1_kernel.cuh; x must fit in shared memory).
+bool matvec1_supports(TensorType type, int64_t cols, int64_t n_tok = 1);
 // Rows handled by one block of `c`.
 inline int matvec1_rows_per_block(const Matvec1Config& c) { return c.block_threads / 32 * (32 / c.lanes_per_row); }
 // What a one-token launch does besides the dot products (its kernel; q8_epilogue constrains
@@ -151,7 +155,7 @@ struct Matvec1Shape {
 };
 // Picks the configuration for `rows` x `cols` of `type` on `n_sm` SMs.
 Matvec1Config choose_matvec1_config(TensorType type, int64_t rows, int64_t cols, int n_sm, const Matvec1Shape& shape);
-// One token (a.n_tok == 1), quantized weights of a type matvec1_supports; a.lanes_per_row and
+// One token (or a few: a.n_tok up to kMatvec1MaxTokens), quantized weights of a type matvec1_supports; a.lanes_per_row and
 // a.block_threads set (from a Matvec1Config).
 void launch_matvec1_q(Launcher& l, TensorType type, const MatvecArgs& a);
 

@@ -66,17 +66,21 @@ constexpr int kMatvec1FitPlain = 2;         // plain launches of at most one uni
 constexpr int kMatvec1FitSwigluTight = 4;   // SwiGLU + norm launches: half the units at two 512-thread
                                             // blocks per SM, where every row group then has a block
 
-// Bytes of shared memory for x of `cols` (q8_1: int8 [cols], then float2 [cols / 32]).
+// Bytes of shared memory for x of `cols` (q8_1: int8 [cols], then float2 [cols / 32]); a few-token
+// launch stages each token's at a multiple of 16 bytes (matvec1_token_smem_bytes).
 RF_HOST_DEVICE inline size_t matvec1_smem_bytes(int64_t cols) {
     return align_up(static_cast<size_t>(cols), 16) + static_cast<size_t>(cols / 32) * 8;
 }
+RF_HOST_DEVICE inline size_t matvec1_token_smem_bytes(int64_t cols) { return align_up(matvec1_smem_bytes(cols), 16); }
 
 // Q8 prologue: the token's q8_1 activation copied into shared memory (cols % 32 == 0).
-__device__ __forceinline__ void matvec1_copy_x(const MatvecArgs& a, int cols, int8_t* xq, float2* xds) {
-    const int4* src = static_cast<const int4*>(a.x);
+// tok: which row of x (a few-token launch).
+__device__ __forceinline__ void matvec1_copy_x(const MatvecArgs& a, int tok, int cols, int8_t* xq, float2* xds) {
+    const int4* src = reinterpret_cast<const int4*>(static_cast<const int8_t*>(a.x) + static_cast<int64_t>(tok) * cols);
+    const float2* src_ds = a.xds + static_cast<int64_t>(tok) * (cols / 32);
     int4* dst = reinterpret_cast<int4*>(xq);
     for (int i = threadIdx.x; i < cols / 16; i += blockDim.x) dst[i] = src[i];
-    for (int i = threadIdx.x; i < cols / 32; i += blockDim.x) xds[i] = a.xds[i];
+    for (int i = threadIdx.x; i < cols / 32; i += blockDim.x) xds[i] = src_ds[i];
 }
 
 // RmsNorm prologue: out = x / sqrt(mean(x^2) + eps) * w, quantized to q8_1 into shared memory;
@@ -90,13 +94,16 @@ __device__ __forceinline__ void matvec1_copy_x(const MatvecArgs& a, int cols, in
 // share of sum(x^2) in red: no block reduction before the caller's barrier, after which
 // matvec1_norm_late_scale gives the factor the launch's results are multiplied by; block 0 writes
 // nothing to global memory (the emitter sets it only where out is not read again).
+// tok: which row of x (a few-token launch, matvec1_kernel's NT; the global outputs are [n_tok, cols] and
+// their q8_1 [n_tok * cols], [n_tok * cols / 32]); xq / xds / red are that token's.
 template <int NH, bool DEFER>
-__device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, const float4 (&wv)[NH], int8_t* xq,
+__device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int tok, int cols, const float4 (&wv)[NH], int8_t* xq,
                                                float2* xds, float* red) {
     const bool late = a.norm_late_scale != 0;
     const int n4 = cols / 4;
     const int n = blockDim.x;
-    const auto* x4 = reinterpret_cast<const float4*>(a.norm_x);
+    const int64_t row0 = static_cast<int64_t>(tok) * cols;  // the token's first element
+    const auto* x4 = reinterpret_cast<const float4*>(a.norm_x + row0);
     const auto* w4 = reinterpret_cast<const float4*>(a.norm_w);
     float4 held[NH];
     float ss = 0.0f;
@@ -162,9 +169,9 @@ __device__ __forceinline__ void matvec1_norm_x(const MatvecArgs& a, int cols, co
         reinterpret_cast<uint32_t*>(xq)[i] = packed;
         if ((lane & 7) == 0) xds[i / 8] = ds;
         if (first) {
-            reinterpret_cast<float4*>(a.norm_out)[i] = o;
-            reinterpret_cast<uint32_t*>(a.norm_xq)[i] = packed;
-            if ((lane & 7) == 0) a.norm_xds[i / 8] = ds;
+            reinterpret_cast<float4*>(a.norm_out + row0)[i] = o;
+            reinterpret_cast<uint32_t*>(a.norm_xq + row0)[i] = packed;
+            if ((lane & 7) == 0) a.norm_xds[row0 / 32 + i / 8] = ds;
         }
     };
     // round k (float4s k * n .. k * n + n - 1) exists when k * n < n4: the same for every thread
@@ -192,16 +199,22 @@ __device__ __forceinline__ float matvec1_norm_late_scale(const MatvecArgs& a, in
 // bound's blocks per SM; above 1 the launch gives every row group a block of its own (no persistent
 // loop). DEFER: a pending residual update (MatvecArgs::norm_acc / residual_acc; instances of their own,
 // as its loads in the others cost registers: 7b q4_0 step +19 us, q8_0 +25).
+// NT: the most tokens (rows of x) of the launch, a.n_tok of them (1 .. NT; batched decode's steps of a few
+// sequences): every weight unit loaded once and dotted with each token's x, x staged per token (token t's at
+// t * matvec1_token_smem_bytes(cols)), the prologue and the epilogue run per token; no DEFER.
 template <TensorType T, bool SWIGLU, bool NORM, int U = matvec1_units_in_flight<T>(), int NH = kMatvec1NormHeld,
-          int MIN_BLOCKS = 1, bool DEFER = false>
+          int MIN_BLOCKS = 1, bool DEFER = false, int NT = 1>
 __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel(const MatvecArgs a) {
+    static_assert(NT >= 1 && NT <= kMatvec1MaxTokens && (NT == 1 || !DEFER), "matvec1: 1..kMatvec1MaxTokens tokens, one with DEFER");
     RF_STEP_TRACE_SCOPE(Matvec1, a.total_rows);
     using P = QuantPolicy<T>;
     constexpr int NM = SWIGLU ? 2 : 1;
-    extern __shared__ int4 matvec1_smem[];  // x: int8 [cols], float2 [cols / 32] (16-byte aligned)
+    extern __shared__ int4 matvec1_smem[];  // x per token: int8 [cols], float2 [cols / 32] (16-byte aligned)
     const int cols = static_cast<int>(a.x_stride);
-    auto* xs_q = reinterpret_cast<int8_t*>(matvec1_smem);
-    auto* xs_ds = reinterpret_cast<float2*>(reinterpret_cast<uint8_t*>(matvec1_smem) + align_up(static_cast<size_t>(cols), 16));
+    const int nt = NT == 1 ? 1 : a.n_tok;
+    const size_t xs_bytes = matvec1_token_smem_bytes(cols);  // one token's staged x
+    auto xs_q = [&](int t) { return reinterpret_cast<int8_t*>(matvec1_smem) + t * xs_bytes; };
+    auto xs_ds = [&](int t) { return reinterpret_cast<float2*>(xs_q(t) + align_up(static_cast<size_t>(cols), 16)); };
 
     const int lane = threadIdx.x % RF_WARP_SIZE, warp = threadIdx.x / RF_WARP_SIZE;
     const int lpr = a.lanes_per_row;
@@ -270,29 +283,44 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
     if (!early) load(cur, j);
     else if (ke < U) load_part(cur, j, ke, U);
     const bool direct = !NORM && a.x_direct;
-    __shared__ float norm_red[NORM ? 32 : 1];  // the norm prologue's per-warp sums
-    if constexpr (NORM) matvec1_norm_x<NH, DEFER>(a, cols, wv, xs_q, xs_ds, norm_red);
-    else if (!direct) matvec1_copy_x(a, cols, xs_q, xs_ds);
+    __shared__ float norm_red[NORM ? 32 * NT : 1];  // the norm prologue's per-warp sums, per token
+    if constexpr (NORM) {
+        for (int t = 0; t < nt; ++t) matvec1_norm_x<NH, DEFER>(a, t, cols, wv, xs_q(t), xs_ds(t), norm_red + 32 * t);
+    } else if (!direct) {
+        for (int t = 0; t < nt; ++t) matvec1_copy_x(a, t, cols, xs_q(t), xs_ds(t));
+    }
     if (!direct) __syncthreads();
     // (a late-scaled norm: x was quantized without its factor, which multiplies the dot products)
-    float norm_scale = 1.0f;
-    if constexpr (NORM) {
-        if (a.norm_late_scale) norm_scale = matvec1_norm_late_scale(a, cols, norm_red);
+    float norm_scale[NT];
+#pragma unroll
+    for (int t = 0; t < NT; ++t) {
+        norm_scale[t] = 1.0f;
+        if constexpr (NORM) {
+            if (a.norm_late_scale && t < nt) norm_scale[t] = matvec1_norm_late_scale(a, cols, norm_red + 32 * t);
+        }
     }
     RF_STEP_TRACE_MARK(0);  // x staged (copied, or normalised and quantized)
 
-    const typename P::X xp = direct ? typename P::X{static_cast<const int8_t*>(a.x), a.xds} : typename P::X{xs_q, xs_ds};
+    // token t's x: staged, or (direct) in global memory
+    auto x_of = [&](int t) {
+        return direct ? typename P::X{static_cast<const int8_t*>(a.x) + static_cast<int64_t>(t) * cols,
+                                      a.xds + static_cast<int64_t>(t) * (cols / 32)}
+                      : typename P::X{xs_q(t), xs_ds(t)};
+    };
+    const typename P::X xp = x_of(0);
     const int step = U * lpr;
     while (true) {
-        float acc[NM];
+        float acc[NM][NT];
 #pragma unroll
-        for (int m = 0; m < NM; ++m) acc[m] = 0.0f;
+        for (int m = 0; m < NM; ++m)
+#pragma unroll
+            for (int t = 0; t < NT; ++t) acc[m][t] = 0.0f;
         int u0 = j;
         while (true) {
             // (Not compiled into the SwiGLU kernels, whose x is in shared memory behind the norm
             // prologue and whose registers are full; Q6_K's 20-register XU at two units at most, or
-            // the tall matrices' three-unit kernel spills.)
-            if constexpr (P::kHasXU && U > 1 && !SWIGLU && (T != TensorType::Q6_K || U == 2)) {
+            // the tall matrices' three-unit kernel spills; nor into the few-token ones.)
+            if constexpr (NT == 1 && P::kHasXU && U > 1 && !SWIGLU && (T != TensorType::Q6_K || U == 2)) {
                 if (a.x_hoist && direct) {
                     // x from global memory: every x load of the batch first, then the dot products (the
                     // same sums in the same order), so that a lane waits for one round trip of x, not
@@ -312,7 +340,7 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
                         const int u = u0 + k * lpr;
                         if (cur.ok && u < n_units) {
 #pragma unroll
-                            for (int m = 0; m < NM; ++m) acc[m] += P::dot_xu(w[m][k], xr[k], u);
+                            for (int m = 0; m < NM; ++m) acc[m][0] += P::dot_xu(w[m][k], xr[k], u);
                         }
                     }
                     u0 += step;
@@ -326,7 +354,13 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
                 const int u = u0 + k * lpr;
                 if (cur.ok && u < n_units) {
 #pragma unroll
-                    for (int m = 0; m < NM; ++m) acc[m] += P::dot(w[m][k], xp, u);
+                    for (int t = 0; t < NT; ++t) {
+                        if (t < nt) {
+                            const typename P::X xt = t == 0 ? xp : x_of(t);
+#pragma unroll
+                            for (int m = 0; m < NM; ++m) acc[m][t] += P::dot(w[m][k], xt, u);
+                        }
+                    }
                 }
             }
             u0 += step;
@@ -342,51 +376,73 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
 
 #pragma unroll
         for (int m = 0; m < NM; ++m) {
-            for (int off = lpr / 2; off > 0; off >>= 1) acc[m] += rf_shfl_xor(acc[m], off);
-            if constexpr (NORM) acc[m] *= norm_scale;
+#pragma unroll
+            for (int t = 0; t < NT; ++t) {
+                for (int off = lpr / 2; off > 0; off >>= 1) acc[m][t] += rf_shfl_xor(acc[m][t], off);
+                if constexpr (NORM) acc[m][t] *= norm_scale[t];
+            }
         }
 
         RF_STEP_TRACE_MARK(1);  // the group's dot products reduced
         const bool writer = cur.ok && j == 0;
         const int64_t lrow = cur.lrow;
+        // (token t's outputs at t * ldy: [n_tok, ldy] rows)
         if constexpr (SWIGLU) {
-            __shared__ float ys[kMatvec1MaxRowsPerBlock];
-            float y2 = 0.0f;
-            if (writer) {
-                float g = acc[0], up = acc[1];
-                if (a.bias[0]) g += a.bias[0][lrow];
-                if (a.bias[1]) up += a.bias[1][lrow];
-                a.y[0][lrow] = g;
-                a.y[1][lrow] = up;
-                y2 = silu(g) * up;
-                a.y[2][lrow] = y2;
+            __shared__ float ys[NT][kMatvec1MaxRowsPerBlock];
+            float y2[NT];
+#pragma unroll
+            for (int t = 0; t < NT; ++t) {
+                y2[t] = 0.0f;
+                if (writer && t < nt) {
+                    float g = acc[0][t], up = acc[1][t];
+                    if (a.bias[0]) g += a.bias[0][lrow];
+                    if (a.bias[1]) up += a.bias[1][lrow];
+                    a.y[0][t * a.ldy[0] + lrow] = g;
+                    a.y[1][t * a.ldy[1] + lrow] = up;
+                    y2[t] = silu(g) * up;
+                    a.y[2][t * a.ldy[2] + lrow] = y2[t];
+                }
             }
             if (a.yq != nullptr) {  // uniform: rows_per_block % 32 == 0, one warp per 32 rows
-                if (j == 0) ys[row_in_block] = y2;
+                if (j == 0) {
+#pragma unroll
+                    for (int t = 0; t < NT; ++t) ys[t][row_in_block] = y2[t];
+                }
                 __syncthreads();
                 if (warp < rows_per_block / 32) {
                     const int64_t r = group * rows_per_block + warp * 32 + lane;
-                    // (total_rows % 32 == 0: the test is uniform over the warp)
-                    if (r < a.total_rows) quantize_q8_1_warp(ys[warp * 32 + lane], r, a.yq, a.yds);
+                    // (total_rows % 32 == 0: the test is uniform over the warp; token t's q8_1 is row t of
+                    // [n_tok, total_rows])
+                    if (r < a.total_rows) {
+                        for (int t = 0; t < nt; ++t)
+                            quantize_q8_1_warp(ys[t][warp * 32 + lane], t * a.total_rows + r, a.yq, a.yds);
+                    }
                 }
                 if (next_group < n_groups) __syncthreads();  // ys is written again by the next group
             }
         } else {
             if (writer) {
                 const int mi = cur.mi;
-                float v = acc[0];
                 const float* bias = mi == 0 ? a.bias[0] : mi == 1 ? a.bias[1] : a.bias[2];
                 float* y = mi == 0 ? a.y[0] : mi == 1 ? a.y[1] : a.y[2];
                 float* res = mi == 0 ? a.residual[0] : mi == 1 ? a.residual[1] : a.residual[2];
-                if (bias) v += bias[lrow];
-                y[lrow] = v;
-                if constexpr (DEFER) {  // the pending update first (one matrix), then zeroed
-                    if (res) {
-                        res[lrow] = res[lrow] + res_acc_value(a.residual_acc[lrow]) + v;
-                        a.residual_acc[lrow] = 0;
+                const int64_t ldy = NT == 1 ? 0 : (mi == 0 ? a.ldy[0] : mi == 1 ? a.ldy[1] : a.ldy[2]);
+#pragma unroll
+                for (int t = 0; t < NT; ++t) {
+                    if (t < nt) {
+                        float v = acc[0][t];
+                        const int64_t o = t * ldy + lrow;
+                        if (bias) v += bias[lrow];
+                        y[o] = v;
+                        if constexpr (DEFER) {  // the pending update first (one matrix), then zeroed
+                            if (res) {
+                                res[lrow] = res[lrow] + res_acc_value(a.residual_acc[lrow]) + v;
+                                a.residual_acc[lrow] = 0;
+                            }
+                        } else {
+                            if (res) res[o] += v;
+                        }
                     }
-                } else {
-                    if (res) res[lrow] += v;
                 }
             }
         }
@@ -406,7 +462,7 @@ void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
     const int64_t groups = ceil_div(a.total_rows, rows_per_block);
     const dim3 block(static_cast<unsigned>(a.block_threads));
     const bool norm_prologue = a.prologue == static_cast<int32_t>(MatvecPrologue::RmsNorm);
-    const size_t smem = a.x_direct && !norm_prologue ? 0 : matvec1_smem_bytes(a.x_stride);
+    const size_t smem = a.x_direct && !norm_prologue ? 0 : (a.n_tok > 1 ? static_cast<size_t>(a.n_tok) * matvec1_token_smem_bytes(a.x_stride) : matvec1_smem_bytes(a.x_stride));
     const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
     const bool norm = a.prologue == static_cast<int32_t>(MatvecPrologue::RmsNorm);
     auto resident = [&](auto kernel) {
@@ -428,6 +484,20 @@ void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
     const bool one_fits = units <= a.lanes_per_row && norm_fits;
     constexpr int U0 = matvec1_units_in_flight<T>();
     constexpr bool tight_fits = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q8_0;
+    if (a.n_tok > 1) {  // a few tokens (batched decode): the type's default units, no fitted / wide / DEFER instances
+        if (a.n_tok > kMatvec1MaxTokens || a.norm_acc != nullptr || a.residual_acc != nullptr)
+            fail_message("gpu matvec: a few-token launch of more than kMatvec1MaxTokens tokens or with a pending residual update");
+        constexpr int NT = kMatvec1MaxTokens;
+        if (swiglu) {
+            if (norm) go(matvec1_kernel<T, true, true, U0, kMatvec1NormHeld, 1, false, NT>);
+            else go(matvec1_kernel<T, true, false, U0, kMatvec1NormHeld, 1, false, NT>);
+        } else if (norm) {
+            go(matvec1_kernel<T, false, true, U0, kMatvec1NormHeld, 1, false, NT>);
+        } else {
+            go(matvec1_kernel<T, false, false, U0, kMatvec1NormHeld, 1, false, NT>);
+        }
+        return;
+    }
     if (a.norm_acc != nullptr || a.residual_acc != nullptr) {  // a pending residual update: the DEFER instances
         if (a.norm_acc != nullptr && !norm)
             fail_message("gpu matvec: a pending residual update read without the rms_norm prologue");

@@ -1,0 +1,184 @@
+// Batched decode steps of 2 .. 4 tokens (one per sequence) on the one-token matvec kernel
+// (matvec1_kernel.cuh's NT, DecodeSwitches::matvec1_tokens): the rms_norm prologue, q/k/v in one
+// launch with a bias, the residual epilogue, gate/up + SwiGLU with the q8_1 epilogue, each per token.
+// A layer-shaped chain without the attention runs as one step of T sequences and token by token as
+// one-token steps (the established path, checked against the CPU by the op and fusion tests): the
+// same sums in the same order per token, so the same results. The step's matvecs are the one-token
+// kernel's (knocked out by name, their outputs stay poisoned), unlike with RF_GPU_MATVEC1_TOKENS=1 (the
+// many-token kernel and a norm launch: within rounding of the others). The same batched step again is
+// relaunched from its graph without an emit (the fast replay of decode steps).
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "backend/gpu/gpu_dispatch_table.h"
+#include "backend/gpu/matvec.cuh"
+#include "gpu/gpu_test_util.h"
+
+namespace rf::gputest {
+namespace {
+
+// A decode step of n sequences, one token each at position 5 + s, each in a block of its own.
+StepPlan decode_step_of(int n) {
+    StepPlan p;
+    for (int s = 0; s < n; ++s) {
+        SeqStep st;
+        st.first_token = s;
+        st.n_tokens = 1;
+        st.n_past = 5 + s;
+        st.block_table = {s};
+        p.seqs.push_back(st);
+        p.tokens.push_back(1 + s);
+        p.positions.push_back(5 + s);
+        p.kv_slots.push_back(s * 16 + 5 + s);
+        p.token_seq.push_back(s);
+        p.output_rows.push_back(s);
+    }
+    return p;
+}
+
+struct LayerWeights {
+    std::vector<Weight> owned;
+    Weight wq, wk, wv, wo, wg, wu, wd, norm, bq;
+};
+
+struct LayerActs {
+    DeviceActs x, h, q, k, v, o, g, u;
+    LayerActs(int64_t T, int64_t E, int64_t Q, int64_t KV, int64_t F)
+        : x(T, E), h(T, E), q(T, Q), k(T, KV), v(T, KV), o(T, E), g(T, F), u(T, F) {}
+    void poison() {
+        for (DeviceActs* a : {&h, &q, &k, &v, &o, &g, &u}) a->poison();
+    }
+};
+
+// rms_norm -> q/k/v (bias on q) -> wo(q) + residual -> rms_norm -> gate/up + SwiGLU -> down + residual
+void run_layer(const LayerWeights& w, LayerActs& a) {
+    Backend& be = gpu();
+    be.rms_norm(a.x.act(), w.norm, 1e-6f, a.h.act());
+    be.matmul(w.wq, a.h.act(), a.q.act(), &w.bq);
+    be.matmul(w.wk, a.h.act(), a.k.act(), nullptr);
+    be.matmul(w.wv, a.h.act(), a.v.act(), nullptr);
+    be.matmul(w.wo, a.q.act(), a.o.act(), nullptr);
+    be.add(a.x.act(), a.o.act(), a.x.act());
+    be.rms_norm(a.x.act(), w.norm, 1e-6f, a.h.act());
+    be.matmul(w.wg, a.h.act(), a.g.act(), nullptr);
+    be.matmul(w.wu, a.h.act(), a.u.act(), nullptr);
+    be.swiglu(a.g.act(), a.u.act(), a.g.act());
+    be.matmul(w.wd, a.g.act(), a.h.act(), nullptr);
+    be.add(a.x.act(), a.h.act(), a.x.act());
+}
+
+// The chain's outputs, token-major per activation: x, q, k, v, the SwiGLU output, up.
+std::vector<float> outputs(LayerActs& a) {
+    std::vector<float> out;
+    for (DeviceActs* d : {&a.x, &a.q, &a.k, &a.v, &a.g, &a.u}) {
+        const auto v = d->get();
+        out.insert(out.end(), v.begin(), v.end());
+    }
+    return out;
+}
+
+TEST(GpuFewTokenMatvec, BatchedStepEqualsOneTokenStepsTakesTheOneTokenKernelAndIsReplayed) {
+    const int64_t E = 1024, F = 2048, Q = 1024, KV = 128;
+    const bool names = gpu().device_info().arch.rfind("sm_", 0) == 0;  // kernel names: CUDA builds
+    uint32_t seed = 8100;
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_0}) {
+        LayerWeights w;
+        auto weight = [&](int64_t rows, int64_t cols) {
+            const auto bytes = random_weight_bytes(t, rows, cols, ++seed);
+            w.owned.push_back(gpu().load_weight(t, cols, rows, 1, bytes.data()));
+            return w.owned.back();
+        };
+        w.wq = weight(Q, E);
+        w.wk = weight(KV, E);
+        w.wv = weight(KV, E);
+        w.wo = weight(E, Q);
+        w.wg = weight(F, E);
+        w.wu = weight(F, E);
+        w.wd = weight(E, F);
+        std::vector<float> nw = random_floats(static_cast<size_t>(E), ++seed, 0.1f);
+        for (float& f : nw) f += 1.0f;
+        w.norm = gpu().load_weight(TensorType::F32, E, 1, 1, nw.data());
+        const auto bias = random_floats(static_cast<size_t>(Q), ++seed, 0.1f);
+        w.bq = gpu().load_weight(TensorType::F32, Q, 1, 1, bias.data());
+        w.owned.push_back(w.norm);
+        w.owned.push_back(w.bq);
+        // (4 tokens of the 32-weight block types and Q4_K go to the int8-mma matvec where the device has it)
+        for (int T : {2, 3, 4}) {
+            const std::string what = std::string(type_name(t)) + " x" + std::to_string(T);
+            const auto x0 = random_floats(static_cast<size_t>(T * E), seed + 100 + static_cast<uint32_t>(T));
+            // one step of T sequences
+            LayerActs batched(T, E, Q, KV, F);
+            batched.x.set(x0);
+            batched.poison();
+            gpu().begin_step(decode_step_of(T));
+            run_layer(w, batched);
+            const auto got = outputs(batched);
+            ASSERT_TRUE(all_finite(got)) << what;
+            // the same step again: its graph relaunched without an emit (the fast replay), the same results
+            const int64_t replays0 = gpu().graph_stats().fast_replays;
+            batched.x.set(x0);
+            batched.poison();
+            gpu().begin_step(decode_step_of(T));
+            run_layer(w, batched);
+            EXPECT_EQ(outputs(batched), got) << what << ": the repeated step";
+            EXPECT_EQ(gpu().graph_stats().fast_replays - replays0, 1) << what << ": the repeated step was not replayed";
+            // T one-token steps
+            std::vector<std::vector<float>> rows(6);
+            for (int s = 0; s < T; ++s) {
+                LayerActs one(1, E, Q, KV, F);
+                one.x.set(std::vector<float>(x0.begin() + s * E, x0.begin() + (s + 1) * E));
+                one.poison();
+                gpu().begin_step(decode_step_of(1));
+                run_layer(w, one);
+                const auto o = outputs(one);
+                // (outputs() concatenates x [E], q [Q], k [KV], v [KV], g [F], u [F] of the one token)
+                size_t at = 0;
+                for (int i = 0; i < 6; ++i) {
+                    const int64_t n = i == 0 ? E : i == 1 ? Q : i <= 3 ? KV : F;
+                    rows[static_cast<size_t>(i)].insert(rows[static_cast<size_t>(i)].end(), o.begin() + static_cast<int64_t>(at),
+                                                        o.begin() + static_cast<int64_t>(at) + n);
+                    at += static_cast<size_t>(n);
+                }
+            }
+            std::vector<float> want;
+            for (const auto& r : rows) want.insert(want.end(), r.begin(), r.end());
+            EXPECT_NMSE_LE(got, want, 1e-12, "one step of " + what + " vs one-token steps");
+            // the many-token kernel (and the norm as its own launch): within rounding
+            {
+                ScopedEnv many("RF_GPU_MATVEC1_TOKENS", "1");
+                LayerActs m(T, E, Q, KV, F);
+                m.x.set(x0);
+                m.poison();
+                gpu().begin_step(decode_step_of(T));
+                run_layer(w, m);
+                EXPECT_NMSE_LE(outputs(m), got, 1e-4, "many-token kernel vs few-token one " + what);
+            }
+            // which kernel ran the q/k/v launch: knocked out by name, its outputs stay poisoned
+            if (names) {
+                for (const bool few : {true, false}) {
+                    std::unique_ptr<ScopedEnv> off;
+                    if (!few) off = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1_TOKENS", "1");
+                    ScopedEnv skip("RF_GPU_PROFILE_SKIP", "matvec1_kernel");
+                    LayerActs m(T, E, Q, KV, F);
+                    m.x.set(x0);
+                    m.poison();
+                    gpu().begin_step(decode_step_of(T));
+                    run_layer(w, m);
+                    const gpu::DispatchTable table = gpu::active_dispatch_table(gpu().device_info().arch);
+                    const bool mma = T >= table.matvec_mma_min_tokens && T <= table.matvec_mma_max_tokens &&
+                                     gpu::matvec_mma_supports(t, T, E);
+                    const bool one_token_kernel = few && !mma;
+                    EXPECT_EQ(!all_finite(m.k.get()), one_token_kernel)
+                        << what << (few ? "" : " with RF_GPU_MATVEC1_TOKENS=1") << ": the q/k/v launch "
+                        << (one_token_kernel ? "was not" : "was") << " on the one-token kernel";
+                }
+            }
+        }
+        for (const Weight& o : w.owned) gpu().release(const_cast<void*>(o.data));
+    }
+}
+
+}  // namespace
+}  // namespace rf::gputest
