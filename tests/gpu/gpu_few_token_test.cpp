@@ -116,14 +116,19 @@ TEST(GpuFewTokenMatvec, BatchedStepEqualsOneTokenStepsTakesTheOneTokenKernelAndI
             run_layer(w, batched);
             const auto got = outputs(batched);
             ASSERT_TRUE(all_finite(got)) << what;
-            // the same step again: its graph relaunched without an emit (the fast replay), the same results
-            const int64_t replays0 = gpu().graph_stats().fast_replays;
-            batched.x.set(x0);
-            batched.poison();
-            gpu().begin_step(decode_step_of(T));
-            run_layer(w, batched);
-            EXPECT_EQ(outputs(batched), got) << what << ": the repeated step";
-            EXPECT_EQ(gpu().graph_stats().fast_replays - replays0, 1) << what << ": the repeated step was not replayed";
+            // the same step twice more (a step topology seen for the first time runs without a graph, the
+            // second time it is captured): the last relaunched without an emit (the fast replay), the same results
+            for (int again = 0; again < 2; ++again) {
+                const int64_t replays0 = gpu().graph_stats().fast_replays;
+                batched.x.set(x0);
+                batched.poison();
+                gpu().begin_step(decode_step_of(T));
+                run_layer(w, batched);
+                EXPECT_EQ(outputs(batched), got) << what << ": the repeated step " << again;
+                if (again == 1) {
+                    EXPECT_EQ(gpu().graph_stats().fast_replays - replays0, 1) << what << ": the repeated step was not replayed";
+                }
+            }
             // T one-token steps
             std::vector<std::vector<float>> rows(6);
             for (int s = 0; s < T; ++s) {

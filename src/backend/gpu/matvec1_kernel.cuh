@@ -456,15 +456,22 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
 // launch. Cached per kernel and shape (the device does not change within a process).
 int matvec1_resident_blocks(const void* kernel, int threads, size_t smem);
 
-template <TensorType T>
-void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
+// The instance for a launch of NT (1, 2 or kMatvec1MaxTokens) tokens: the same choices for every NT (fitted
+// to short rows, the SwiGLU + norm kernel with half its units at two blocks per SM, the Q6_K tall matrices'
+// three units), except the DEFER and wide instances, one-token only. (A few-token launch on the type's
+// default instance was slower than on the fitted one the shape takes at one token: H100, 0.5b x2 gate/up
+// 13.0 vs 7.7 us, q/k/v 7.6 vs 5.6; docs/server_notes.md.)
+template <TensorType T, int NT>
+void launch_matvec1_nt(Launcher& l, const MatvecArgs& a) {
     const int rows_per_block = a.block_threads / 32 * (32 / a.lanes_per_row);
     const int64_t groups = ceil_div(a.total_rows, rows_per_block);
     const dim3 block(static_cast<unsigned>(a.block_threads));
     const bool norm_prologue = a.prologue == static_cast<int32_t>(MatvecPrologue::RmsNorm);
-    const size_t smem = a.x_direct && !norm_prologue ? 0 : (a.n_tok > 1 ? static_cast<size_t>(a.n_tok) * matvec1_token_smem_bytes(a.x_stride) : matvec1_smem_bytes(a.x_stride));
+    const size_t smem = a.x_direct && !norm_prologue ? 0
+                        : NT > 1 ? static_cast<size_t>(a.n_tok) * matvec1_token_smem_bytes(a.x_stride)
+                                 : matvec1_smem_bytes(a.x_stride);
     const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
-    const bool norm = a.prologue == static_cast<int32_t>(MatvecPrologue::RmsNorm);
+    const bool norm = norm_prologue;
     auto resident = [&](auto kernel) {
         return matvec1_resident_blocks(reinterpret_cast<const void*>(kernel), a.block_threads, smem);
     };
@@ -483,81 +490,81 @@ void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
     const bool half_fits = units <= int64_t{UN} * a.lanes_per_row && norm_fits;
     const bool one_fits = units <= a.lanes_per_row && norm_fits;
     constexpr int U0 = matvec1_units_in_flight<T>();
+    constexpr int NH = kMatvec1NormHeld, NH1 = kMatvec1FitNormHeld;
     constexpr bool tight_fits = T == TensorType::Q4_0 || T == TensorType::Q4_1 || T == TensorType::Q8_0;
-    if (a.n_tok > 1) {  // a few tokens (batched decode): the type's default units, no fitted / wide / DEFER instances
-        if (a.n_tok > kMatvec1MaxTokens || a.norm_acc != nullptr || a.residual_acc != nullptr)
-            fail_message("gpu matvec: a few-token launch of more than kMatvec1MaxTokens tokens or with a pending residual update");
-        constexpr int NT = kMatvec1MaxTokens;
-        if (swiglu) {
-            if (norm) go(matvec1_kernel<T, true, true, U0, kMatvec1NormHeld, 1, false, NT>);
-            else go(matvec1_kernel<T, true, false, U0, kMatvec1NormHeld, 1, false, NT>);
-        } else if (norm) {
-            go(matvec1_kernel<T, false, true, U0, kMatvec1NormHeld, 1, false, NT>);
-        } else {
-            go(matvec1_kernel<T, false, false, U0, kMatvec1NormHeld, 1, false, NT>);
-        }
-        return;
-    }
-    if (a.norm_acc != nullptr || a.residual_acc != nullptr) {  // a pending residual update: the DEFER instances
-        if (a.norm_acc != nullptr && !norm)
-            fail_message("gpu matvec: a pending residual update read without the rms_norm prologue");
-        if (a.residual_acc != nullptr && (swiglu || norm || a.n_mats != 1 || a.residual[0] == nullptr))
-            fail_message("gpu matvec: a pending residual update folded by a launch that is not one plain matrix with a residual");
-        if (swiglu) {
-            if constexpr (tight_fits) {
-                const auto tight = matvec1_kernel<T, true, true, UN, kMatvec1FitNormHeld, 2, true>;
-                if ((a.fit & kMatvec1FitSwigluTight) && half_fits && groups <= resident(tight)) {
-                    go(tight);
-                    return;
+    if constexpr (NT == 1) {
+        if (a.norm_acc != nullptr || a.residual_acc != nullptr) {  // a pending residual update: the DEFER instances
+            if (a.norm_acc != nullptr && !norm)
+                fail_message("gpu matvec: a pending residual update read without the rms_norm prologue");
+            if (a.residual_acc != nullptr && (swiglu || norm || a.n_mats != 1 || a.residual[0] == nullptr))
+                fail_message("gpu matvec: a pending residual update folded by a launch that is not one plain matrix with a residual");
+            if (swiglu) {
+                if constexpr (tight_fits) {
+                    const auto tight = matvec1_kernel<T, true, true, UN, NH1, 2, true>;
+                    if ((a.fit & kMatvec1FitSwigluTight) && half_fits && groups <= resident(tight)) {
+                        go(tight);
+                        return;
+                    }
                 }
+                go(matvec1_kernel<T, true, true, U0, NH, 1, true>);
+            } else if (norm) {
+                go(matvec1_kernel<T, false, true, U0, NH, 1, true>);
+            } else {
+                go(matvec1_kernel<T, false, false, U0, NH, 1, true>);
             }
-            go(matvec1_kernel<T, true, true, U0, kMatvec1NormHeld, 1, true>);
-        } else if (norm) {
-            go(matvec1_kernel<T, false, true, U0, kMatvec1NormHeld, 1, true>);
-        } else {
-            go(matvec1_kernel<T, false, false, U0, kMatvec1NormHeld, 1, true>);
+            return;
         }
-        return;
+    } else if (a.n_tok > NT || a.norm_acc != nullptr || a.residual_acc != nullptr) {
+        fail_message("gpu matvec: a few-token launch of more tokens than its instance or with a pending residual update");
     }
     if (swiglu) {
         if (norm) {
             // (the tight instance fits 64 registers without spills for these types; ptxas spills
             // 56-92 bytes for Q5_0, Q5_1, Q4_K and Q6_K)
             if constexpr (tight_fits) {
-                const auto tight = matvec1_kernel<T, true, true, UN, kMatvec1FitNormHeld, 2>;
+                const auto tight = matvec1_kernel<T, true, true, UN, NH1, 2, false, NT>;
                 if ((a.fit & kMatvec1FitSwigluTight) && half_fits && groups <= resident(tight)) {
                     go(tight);
                     return;
                 }
             }
-            go(matvec1_kernel<T, true, true>);
+            go(matvec1_kernel<T, true, true, U0, NH, 1, false, NT>);
         } else {
-            go(matvec1_kernel<T, true, false>);
+            go(matvec1_kernel<T, true, false, U0, NH, 1, false, NT>);
         }
     } else if (norm) {
-        if ((a.fit & kMatvec1FitNorm) && one_fits) go(matvec1_kernel<T, false, true, 1, kMatvec1FitNormHeld>);
-        else go(matvec1_kernel<T, false, true>);
+        if ((a.fit & kMatvec1FitNorm) && one_fits) go(matvec1_kernel<T, false, true, 1, NH1, 1, false, NT>);
+        else go(matvec1_kernel<T, false, true, U0, NH, 1, false, NT>);
     } else if ((a.fit & kMatvec1FitPlain) && one_fits) {
-        go(matvec1_kernel<T, false, false, 1>);
+        go(matvec1_kernel<T, false, false, 1, NH, 1, false, NT>);
     } else {
-        // The wide kernel (MatvecArgs::wide) by shape: where a lane's share needs more than one
-        // batch but fits two, and every row group gets a resident block.
-        constexpr int U = matvec1_units_in_flight<T>();
-        const bool wide = a.wide == kMatvec1WideAll || (a.wide == kMatvec1WideShape && units > int64_t{U} * a.lanes_per_row &&
-                                          units <= int64_t{2 * U} * a.lanes_per_row &&
-                                          groups <= resident(matvec1_kernel<T, false, false, 2 * U>));
-        if (wide) {
-            go(matvec1_kernel<T, false, false, 2 * U>);
-            return;
-        }
-        if constexpr (T == TensorType::Q6_K) {
-            if (a.wide != kMatvec1WideOff && a.total_rows >= kMatvec1Q6kTallRows) {
-                go(matvec1_kernel<T, false, false, kMatvec1Q6kTallUnits>);
+        if constexpr (NT == 1) {
+            // The wide kernel (MatvecArgs::wide) by shape: where a lane's share needs more than one
+            // batch but fits two, and every row group gets a resident block.
+            const bool wide = a.wide == kMatvec1WideAll || (a.wide == kMatvec1WideShape && units > int64_t{U0} * a.lanes_per_row &&
+                                              units <= int64_t{2 * U0} * a.lanes_per_row &&
+                                              groups <= resident(matvec1_kernel<T, false, false, 2 * U0>));
+            if (wide) {
+                go(matvec1_kernel<T, false, false, 2 * U0>);
                 return;
             }
         }
-        go(matvec1_kernel<T, false, false>);
+        if constexpr (T == TensorType::Q6_K) {
+            if (a.wide != kMatvec1WideOff && a.total_rows >= kMatvec1Q6kTallRows) {
+                go(matvec1_kernel<T, false, false, kMatvec1Q6kTallUnits, NH, 1, false, NT>);
+                return;
+            }
+        }
+        go(matvec1_kernel<T, false, false, U0, NH, 1, false, NT>);
     }
+}
+
+// One token (NT = 1), two (NT = 2) or up to kMatvec1MaxTokens.
+template <TensorType T>
+void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
+    if (a.n_tok <= 1) launch_matvec1_nt<T, 1>(l, a);
+    else if (a.n_tok == 2) launch_matvec1_nt<T, 2>(l, a);
+    else launch_matvec1_nt<T, kMatvec1MaxTokens>(l, a);
 }
 
 }  // namespace rf::gpu
