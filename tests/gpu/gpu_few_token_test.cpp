@@ -52,9 +52,14 @@ struct LayerActs {
     }
 };
 
-// rms_norm -> q/k/v (bias on q) -> wo(q) + residual -> rms_norm -> gate/up + SwiGLU -> down + residual
-void run_layer(const LayerWeights& w, LayerActs& a) {
+// rms_norm -> q/k/v (bias on q) -> wo(q) + residual -> rms_norm -> gate/up + SwiGLU -> down + residual, as one
+// step of n_seqs sequences (x0: their rows of x; the other activations poisoned first). Returns the outputs
+// per activation, token-major: x, q, k, v, the SwiGLU output, up.
+std::vector<std::vector<float>> run_layer(const LayerWeights& w, LayerActs& a, const std::vector<float>& x0, int n_seqs) {
     Backend& be = gpu();
+    a.x.set(x0);
+    a.poison();
+    be.begin_step(decode_step_of(n_seqs));
     be.rms_norm(a.x.act(), w.norm, 1e-6f, a.h.act());
     be.matmul(w.wq, a.h.act(), a.q.act(), &w.bq);
     be.matmul(w.wk, a.h.act(), a.k.act(), nullptr);
@@ -67,15 +72,14 @@ void run_layer(const LayerWeights& w, LayerActs& a) {
     be.swiglu(a.g.act(), a.u.act(), a.g.act());
     be.matmul(w.wd, a.g.act(), a.h.act(), nullptr);
     be.add(a.x.act(), a.h.act(), a.x.act());
+    std::vector<std::vector<float>> out;
+    for (DeviceActs* d : {&a.x, &a.q, &a.k, &a.v, &a.g, &a.u}) out.push_back(d->get());
+    return out;
 }
 
-// The chain's outputs, token-major per activation: x, q, k, v, the SwiGLU output, up.
-std::vector<float> outputs(LayerActs& a) {
+std::vector<float> flat(const std::vector<std::vector<float>>& parts) {
     std::vector<float> out;
-    for (DeviceActs* d : {&a.x, &a.q, &a.k, &a.v, &a.g, &a.u}) {
-        const auto v = d->get();
-        out.insert(out.end(), v.begin(), v.end());
-    }
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
     return out;
 }
 
@@ -108,74 +112,45 @@ TEST(GpuFewTokenMatvec, BatchedStepEqualsOneTokenStepsTakesTheOneTokenKernelAndI
         for (int T : {2, 3, 4}) {
             const std::string what = std::string(type_name(t)) + " x" + std::to_string(T);
             const auto x0 = random_floats(static_cast<size_t>(T * E), seed + 100 + static_cast<uint32_t>(T));
-            // one step of T sequences
             LayerActs batched(T, E, Q, KV, F);
-            batched.x.set(x0);
-            batched.poison();
-            gpu().begin_step(decode_step_of(T));
-            run_layer(w, batched);
-            const auto got = outputs(batched);
+            const auto got = flat(run_layer(w, batched, x0, T));
             ASSERT_TRUE(all_finite(got)) << what;
             // the same step twice more (a step topology seen for the first time runs without a graph, the
             // second time it is captured): the last relaunched without an emit (the fast replay), the same results
             for (int again = 0; again < 2; ++again) {
                 const int64_t replays0 = gpu().graph_stats().fast_replays;
-                batched.x.set(x0);
-                batched.poison();
-                gpu().begin_step(decode_step_of(T));
-                run_layer(w, batched);
-                EXPECT_EQ(outputs(batched), got) << what << ": the repeated step " << again;
+                EXPECT_EQ(flat(run_layer(w, batched, x0, T)), got) << what << ": the repeated step " << again;
                 if (again == 1) {
                     EXPECT_EQ(gpu().graph_stats().fast_replays - replays0, 1) << what << ": the repeated step was not replayed";
                 }
             }
-            // T one-token steps
+            // T one-token steps, their outputs gathered per activation
             std::vector<std::vector<float>> rows(6);
             for (int s = 0; s < T; ++s) {
                 LayerActs one(1, E, Q, KV, F);
-                one.x.set(std::vector<float>(x0.begin() + s * E, x0.begin() + (s + 1) * E));
-                one.poison();
-                gpu().begin_step(decode_step_of(1));
-                run_layer(w, one);
-                const auto o = outputs(one);
-                // (outputs() concatenates x [E], q [Q], k [KV], v [KV], g [F], u [F] of the one token)
-                size_t at = 0;
-                for (int i = 0; i < 6; ++i) {
-                    const int64_t n = i == 0 ? E : i == 1 ? Q : i <= 3 ? KV : F;
-                    rows[static_cast<size_t>(i)].insert(rows[static_cast<size_t>(i)].end(), o.begin() + static_cast<int64_t>(at),
-                                                        o.begin() + static_cast<int64_t>(at) + n);
-                    at += static_cast<size_t>(n);
-                }
+                const auto o = run_layer(w, one, std::vector<float>(x0.begin() + s * E, x0.begin() + (s + 1) * E), 1);
+                for (size_t i = 0; i < rows.size(); ++i) rows[i].insert(rows[i].end(), o[i].begin(), o[i].end());
             }
-            std::vector<float> want;
-            for (const auto& r : rows) want.insert(want.end(), r.begin(), r.end());
-            EXPECT_NMSE_LE(got, want, 1e-12, "one step of " + what + " vs one-token steps");
+            EXPECT_NMSE_LE(got, flat(rows), 1e-12, "one step of " + what + " vs one-token steps");
             // the many-token kernel (and the norm as its own launch): within rounding
             {
                 ScopedEnv many("RF_GPU_MATVEC1_TOKENS", "1");
                 LayerActs m(T, E, Q, KV, F);
-                m.x.set(x0);
-                m.poison();
-                gpu().begin_step(decode_step_of(T));
-                run_layer(w, m);
-                EXPECT_NMSE_LE(outputs(m), got, 1e-4, "many-token kernel vs few-token one " + what);
+                EXPECT_NMSE_LE(flat(run_layer(w, m, x0, T)), got, 1e-4, "many-token kernel vs few-token one " + what);
             }
             // which kernel ran the q/k/v launch: knocked out by name, its outputs stay poisoned
             if (names) {
+                const gpu::DispatchTable table = gpu::active_dispatch_table(gpu().device_info().arch);
+                const bool mma = T >= table.matvec_mma_min_tokens && T <= table.matvec_mma_max_tokens &&
+                                 gpu::matvec_mma_supports(t, T, E);
                 for (const bool few : {true, false}) {
                     std::unique_ptr<ScopedEnv> off;
                     if (!few) off = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1_TOKENS", "1");
                     ScopedEnv skip("RF_GPU_PROFILE_SKIP", "matvec1_kernel");
                     LayerActs m(T, E, Q, KV, F);
-                    m.x.set(x0);
-                    m.poison();
-                    gpu().begin_step(decode_step_of(T));
-                    run_layer(w, m);
-                    const gpu::DispatchTable table = gpu::active_dispatch_table(gpu().device_info().arch);
-                    const bool mma = T >= table.matvec_mma_min_tokens && T <= table.matvec_mma_max_tokens &&
-                                     gpu::matvec_mma_supports(t, T, E);
+                    const auto k = run_layer(w, m, x0, T)[2];
                     const bool one_token_kernel = few && !mma;
-                    EXPECT_EQ(!all_finite(m.k.get()), one_token_kernel)
+                    EXPECT_EQ(!all_finite(k), one_token_kernel)
                         << what << (few ? "" : " with RF_GPU_MATVEC1_TOKENS=1") << ": the q/k/v launch "
                         << (one_token_kernel ? "was not" : "was") << " on the one-token kernel";
                 }

@@ -6,7 +6,8 @@
 //   matmul + add of its output into a residual  -> the matvec epilogue adds into the residual
 //   rope(q) + rope(k) + kv_store(k, v)          -> one kernel per token
 //   attention + quantized matmul of its output  -> the split-K combine writes the q8_1 input
-// One token (decode) on the one-token matvec kernel, further:
+// One token (decode) on the one-token matvec kernel, further (steps of 2-4 tokens, which that kernel takes
+// too, the first two of these):
 //   rms_norm + quantized matmul of its output   -> the matvec prologue normalises x itself (every
 //                                                  block; block 0 writes the norm's f32 output and q8_1)
 //   gate/up + swiglu + quantized matmul of it   -> the SwiGLU epilogue also writes the q8_1 input
@@ -73,7 +74,7 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 // 2425 -> 2386 (fifth pass; with the epilogue they were slower).
 // A batched decode step's few tokens (2 .. DecodeSwitches::matvec1_tokens, one per sequence) take the same
 // kernel and shape rule, all tokens in one launch, except where the int8-mma matvec takes the product.
-bool one_token_matvec(const Op& op, const DecodeSwitches& sw, const PrefillEmitContext& pc) {
+bool on_one_token_kernel(const Op& op, const DecodeSwitches& sw, const PrefillEmitContext& pc) {
     const int64_t T = op.a.rows;
     if (sw.matvec1 == 0 || op.kind != OpKind::Matmul || T < 1 || T > sw.matvec1_tokens ||
         !is_quantized_matvec_type(op.w.type) || !matvec1_supports(op.w.type, op.a.cols, T) ||
@@ -248,7 +249,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
     // Whether the rms_norm op (at idx, or standing in for ops up to idx) goes to the prologue of the
     // one-token matvec after idx.
     auto norm_to_prologue_of = [&](const Op& op, size_t idx) {
-        return quantized_matvec_next(op, idx) && switches.norm_prologue && one_token_matvec(ops_[idx + 1], switches, pc) &&
+        return quantized_matvec_next(op, idx) && switches.norm_prologue && on_one_token_kernel(ops_[idx + 1], switches, pc) &&
                op.a.cols % 4 == 0 && !overlaps(op.a, op.c);
     };
     auto norm_to_prologue = [&](size_t idx) { return norm_to_prologue_of(ops_[idx], idx); };
@@ -307,7 +308,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
         if (!switches.attn_proj || !fuse_ops_ || i + 4 >= n_ops) return 0;
         const Op &m = ops_[i + 1], &nm = ops_[i + 3];
         if (m.kind != OpKind::Matmul || !same_act(m.a, at.c) || m.bias || !matvec_path(m) ||
-            !one_token_matvec(m, switches, pc) || m.w.cols != at.c.cols ||
+            !on_one_token_kernel(m, switches, pc) || m.w.cols != at.c.cols ||
             !attention_proj_supported(at.attn.head_dim, n_splits, at.a.rows, m.w.type, switches.attn_combine_wide) ||
             static_cast<int64_t>(at.attn.n_head) * at.attn.head_dim != at.c.cols || m.w.rows > (int64_t{1} << 20))
             return 0;
@@ -329,7 +330,7 @@ void GpuBackendImpl::emit(Launcher& l) const {
             const Op& before = ops_[j - 2];  // dn must start its own launch
             if (before.kind == OpKind::Matmul && same_act(before.a, dn.a) && before.w.type == dn.w.type) return 0;
             if (dn.kind != OpKind::Matmul || dn.a.rows != 1 || !matvec_path(dn) || !is_quantized_matvec_type(dn.w.type) ||
-                !one_token_matvec(dn, switches, pc) || !same_act(residual_of(j - 1), x))
+                !on_one_token_kernel(dn, switches, pc) || !same_act(residual_of(j - 1), x))
                 return 0;
             return j - 1;
         }
@@ -431,12 +432,12 @@ void GpuBackendImpl::emit(Launcher& l) const {
                     }
                 }
                 if (i == deferred_res) {  // checked by deferred_proj: one-token, residual epilogue
-                    RF_CHECK(a.residual[0] != nullptr && one_token_matvec(op, switches, pc),
+                    RF_CHECK(a.residual[0] != nullptr && on_one_token_kernel(op, switches, pc),
                              "gpu emit: the residual add after a deferred output projection is not in a one-token epilogue");
                     a.residual_acc = res_acc;
                     deferred_res = n_ops;
                 }
-                if (one_token_matvec(op, switches, pc)) {
+                if (on_one_token_kernel(op, switches, pc)) {
                     // gate/up + swiglu whose output feeds a quantized matvec: the epilogue writes its q8_1
                     const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
                     const Op* next = i + consumed < n_ops ? &ops_[i + consumed] : nullptr;

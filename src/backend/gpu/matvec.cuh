@@ -10,9 +10,9 @@
 // lane; a block handles 4 / warps_per_row rows.
 // Tokens are processed tt at a time (1, 2, 4 or 8: the fewest that hold them; grid.y covers the rest).
 //
-// One token (decode) has its own kernel, launch_matvec1_q (matvec1_kernel.cuh): x staged once per
-// block in shared memory, `lanes_per_row` lanes per row (4..32, so several rows per warp when rows
-// are short), U units per lane in flight, the first units' weights loaded before the
+// One token (decode) has its own kernel, launch_matvec1_q (matvec1_kernel.cuh), which also takes the 2 ..
+// kMatvec1MaxTokens tokens of a batched decode step in one launch: x staged once per block in shared
+// memory, `lanes_per_row` lanes per row (4..32, so several rows per warp when rows are short), U units per lane in flight, the first units' weights loaded before the
 // programmatic-dependent-launch wait; optionally the rms_norm of x computed in the prologue and
 // the q8_1 of the SwiGLU output written by the epilogue (both save a launch per use); optionally
 // a persistent grid (blocks loop over row groups, the next group's loads issued before the
