@@ -466,12 +466,11 @@ void launch_matvec1_nt(Launcher& l, const MatvecArgs& a) {
     const int rows_per_block = a.block_threads / 32 * (32 / a.lanes_per_row);
     const int64_t groups = ceil_div(a.total_rows, rows_per_block);
     const dim3 block(static_cast<unsigned>(a.block_threads));
-    const bool norm_prologue = a.prologue == static_cast<int32_t>(MatvecPrologue::RmsNorm);
-    const size_t smem = a.x_direct && !norm_prologue ? 0
+    const bool norm = a.prologue == static_cast<int32_t>(MatvecPrologue::RmsNorm);
+    const size_t smem = a.x_direct && !norm ? 0
                         : NT > 1 ? static_cast<size_t>(a.n_tok) * matvec1_token_smem_bytes(a.x_stride)
                                  : matvec1_smem_bytes(a.x_stride);
     const bool swiglu = a.epilogue == static_cast<int32_t>(MatvecEpilogue::SwiGlu);
-    const bool norm = norm_prologue;
     auto resident = [&](auto kernel) {
         return matvec1_resident_blocks(reinterpret_cast<const void*>(kernel), a.block_threads, smem);
     };
