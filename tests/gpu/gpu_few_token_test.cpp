@@ -4,9 +4,10 @@
 // A layer-shaped chain without the attention runs as one step of T sequences and token by token as
 // one-token steps (the established path, checked against the CPU by the op and fusion tests): the
 // same sums in the same order per token, so the same results. The step's matvecs are the one-token
-// kernel's (knocked out by name, their outputs stay poisoned), unlike with RF_GPU_MATVEC1_TOKENS=1 (the
-// many-token kernel and a norm launch: within rounding of the others). The same batched step again is
-// relaunched from its graph without an emit (the fast replay of decode steps).
+// kernel's, its instance for exactly T tokens (knocked out by name, their outputs stay poisoned), unlike
+// with RF_GPU_MATVEC1_TOKENS=1 (the many-token kernel and a norm launch: within rounding of the
+// others). The same batched step again is relaunched from its graph without an emit (the fast replay
+// of decode steps).
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -153,6 +154,14 @@ TEST(GpuFewTokenMatvec, BatchedStepEqualsOneTokenStepsTakesTheOneTokenKernelAndI
                     EXPECT_EQ(!all_finite(k), one_token_kernel)
                         << what << (few ? "" : " with RF_GPU_MATVEC1_TOKENS=1") << ": the q/k/v launch "
                         << (one_token_kernel ? "was not" : "was") << " on the one-token kernel";
+                }
+                if (!mma) {  // the instance of exactly T tokens (mangled: its last template argument NT, then the
+                             // MatvecArgs parameter); not the four-token one with tokens left empty
+                    const std::string instance = "Li" + std::to_string(T) + "EEEvNS0_10MatvecArgsE";
+                    ScopedEnv skip("RF_GPU_PROFILE_SKIP", instance.c_str());
+                    LayerActs m(T, E, Q, KV, F);
+                    EXPECT_FALSE(all_finite(run_layer(w, m, x0, T)[2])) << what << ": the q/k/v launch was not on the "
+                                                                        << T << "-token instance";
                 }
             }
         }

@@ -456,7 +456,7 @@ __global__ void __launch_bounds__(kMatvec1MaxThreads, MIN_BLOCKS) matvec1_kernel
 // launch. Cached per kernel and shape (the device does not change within a process).
 int matvec1_resident_blocks(const void* kernel, int threads, size_t smem);
 
-// The instance for a launch of NT (1, 2 or kMatvec1MaxTokens) tokens: the same choices for every NT (fitted
+// The instance for a launch of NT (1 .. kMatvec1MaxTokens) tokens: the same choices for every NT (fitted
 // to short rows, the SwiGLU + norm kernel with half its units at two blocks per SM, the Q6_K tall matrices'
 // three units), except the DEFER and wide instances, one-token only. (A few-token launch on the type's
 // default instance was slower than on the fitted one the shape takes at one token: H100, 0.5b x2 gate/up
@@ -558,12 +558,16 @@ void launch_matvec1_nt(Launcher& l, const MatvecArgs& a) {
     }
 }
 
-// One token (NT = 1), two (NT = 2) or up to kMatvec1MaxTokens.
+// One token (NT = 1), two, three or four: an instance per token count (the accumulators and the x
+// stages of exactly the launch's tokens; three tokens on the four-token instance ran 2.7 % slower on
+// the 7b, docs/server_notes.md).
 template <TensorType T>
 void launch_matvec1_type(Launcher& l, const MatvecArgs& a) {
+    static_assert(kMatvec1MaxTokens == 4, "an instance per token count up to kMatvec1MaxTokens");
     if (a.n_tok <= 1) launch_matvec1_nt<T, 1>(l, a);
     else if (a.n_tok == 2) launch_matvec1_nt<T, 2>(l, a);
-    else launch_matvec1_nt<T, kMatvec1MaxTokens>(l, a);
+    else if (a.n_tok == 3) launch_matvec1_nt<T, 3>(l, a);
+    else launch_matvec1_nt<T, 4>(l, a);
 }
 
 }  // namespace rf::gpu
