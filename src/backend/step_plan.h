@@ -26,6 +26,10 @@ struct StepPlan {
     // Token 0's id is the result of the backend's last argmax_async (GpuBackend), still on the
     // device: tokens[0] is a placeholder. Only a GPU backend takes such a plan.
     bool first_token_from_device = false;
+    // Tokens whose ids are rows of the backend's last argmax_rows_async batch (GpuBackend), still on
+    // the device: token t's id is that batch's row device_rows[t] (-1: tokens[t] as given). Empty:
+    // none. Only a GPU backend takes such a plan (not together with first_token_from_device).
+    std::vector<int32_t> device_rows{};
     // The output rows are the final RMS-normed hidden states [rows, n_embd] (embeddings) instead of
     // the logits.
     bool hidden_output = false;

@@ -179,6 +179,8 @@ std::string ApiRoutes::metrics_text(ServedModel& m) {
     metric("prefix_cache_hits_total", "counter", "Lookups that reused a kept prefix.", s.prefix_cache.hits);
     metric("prefix_cache_reused_tokens_total", "counter", "Prompt tokens taken from kept prefixes.", s.prefix_cache.reused_tokens);
     metric("engine_steps_total", "counter", "Forward steps run.", s.steps);
+    metric("engine_pipelined_steps_total", "counter",
+           "Forward steps fed tokens still on the device, launched before the host read them.", s.pipelined_steps);
     return out;
 }
 
@@ -194,7 +196,8 @@ std::string ApiRoutes::status_json(ServedModel& m) {
               {"n_batch", scheduler.options().n_batch}};
     j["scheduler"] = {{"running", s.running},         {"waiting", s.waiting},
                       {"steps", s.steps},             {"prompt_tokens", s.prompt_tokens},
-                      {"generated_tokens", s.generated_tokens}, {"max_batch_sequences", s.max_batch_seqs}};
+                      {"generated_tokens", s.generated_tokens}, {"max_batch_sequences", s.max_batch_seqs},
+                      {"pipelined_steps", s.pipelined_steps}};
     j["prefix_cache"] = {{"max_entries", scheduler.options().prefix_cache_entries},
                          {"entries", s.prefix_cache.entries},
                          {"lookups", s.prefix_cache.lookups},

@@ -9,6 +9,7 @@
 #include "backend/gpu/gpu_backend.h"
 #include "core/error.h"
 #include "engine/device_sampling.h"
+#include "engine/generator.h"
 #include "engine/stop_matcher.h"
 #include "kv/step_builder.h"
 #include "tokenizer/detokenizer.h"
@@ -25,6 +26,13 @@ struct Scheduler::Request {
     int32_t n_generated = 0;
     int32_t pending = -1;           // sampled, fed by the next step
     bool done = false;
+    // Decode pipelining: its next token as row device_row of argmax batch device_batch (-1: none), not
+    // read yet; tokens fed from there before their reading (in n_fed); batches not read yet that hold a
+    // row of it.
+    int32_t device_row = -1;
+    int64_t device_batch = -1;
+    int32_t ahead = 0;
+    int32_t in_batches = 0;
     std::vector<int32_t> history;   // prompt + generated (the penalties' window)
     std::unique_ptr<Sampler> sampler;
     std::unique_ptr<StreamingDetokenizer> detok;
@@ -46,6 +54,7 @@ Scheduler::Scheduler(Model& model, KvCache& kv, const Tokenizer& tokenizer, int3
     const ModelConfig& c = model_.config();
     recurrent_ = c.n_attention_layers() != c.n_layer;
     gpu_ = dynamic_cast<GpuBackend*>(&model_.backend());
+    pipeline_ = gpu_ != nullptr && !recurrent_ && decode_pipelining_enabled();
     stats_.kv_blocks_total = kv_.pool().n_blocks();
     stats_.kv_blocks_free = kv_.n_free_blocks();
     // A recurrent state cannot be cut back to a prefix: those models reuse whole kept sequences only,
@@ -123,7 +132,7 @@ SchedulerStats Scheduler::current_stats() {
 
 void Scheduler::refresh_stats() {
     std::lock_guard<std::mutex> lock(mutex_);
-    stats_.running = static_cast<int32_t>(running_.size());
+    stats_.running = n_running();
     stats_.waiting = static_cast<int32_t>(queue_.size());
     stats_.kv_blocks_reserved = reserved_blocks_;
     stats_.kv_blocks_free = kv_.n_free_blocks();
@@ -213,13 +222,22 @@ void Scheduler::drop_prefix_cache() {
 }
 
 void Scheduler::run_tasks() {
-    for (;;) {
+    for (bool first = true;; first = false) {
         std::function<void()> task;
         {
             std::lock_guard<std::mutex> lock(mutex_);
             if (tasks_.empty()) return;
             task = std::move(tasks_.front());
             tasks_.pop_front();
+        }
+        // (a task sees every sampled token read: none still on the device)
+        if (first && !batches_.empty()) {
+            try {
+                read_argmax_batches();
+            } catch (const std::exception& e) {
+                spdlog::error("server: reading the sampled tokens failed: {}", e.what());
+                fail_running(e.what());
+            }
         }
         task();
     }
@@ -237,15 +255,36 @@ void Scheduler::fail(Request& r, const std::string& error) {
 }
 
 void Scheduler::fail_running(const std::string& error) {
+    abandon_argmax_batches();
     for (auto& r : running_)
         if (!r->done) fail(*r, error);
     running_.clear();
 }
 
+void Scheduler::abandon_argmax_batches() {
+    for (ArgmaxBatch& b : batches_) {
+        try {
+            (void)gpu_->argmax_rows_wait();
+        } catch (const std::exception& e) {
+            spdlog::warn("server: a pending argmax batch failed: {}", e.what());
+        }
+        for (Request* r : b.rows) --r->in_batches;
+    }
+    batches_.clear();
+}
+
+int32_t Scheduler::n_running() const {
+    return static_cast<int32_t>(std::count_if(running_.begin(), running_.end(), [](const auto& r) { return !r->done; }));
+}
+
+void Scheduler::remove_ended() {
+    running_.remove_if([](const std::unique_ptr<Request>& r) { return r->done && r->in_batches == 0; });
+}
+
 void Scheduler::drop_cancelled() {
     for (auto& r : running_)
         if (!r->done && r->stream->cancelled()) finish(*r, FinishReason::Cancelled);
-    running_.remove_if([](const std::unique_ptr<Request>& r) { return r->done; });
+    remove_ended();
     std::lock_guard<std::mutex> lock(mutex_);
     std::erase_if(queue_, [](const std::unique_ptr<Request>& r) { return r->stream->cancelled(); });
 }
@@ -257,7 +296,7 @@ void Scheduler::admit() {
         {
             std::lock_guard<std::mutex> lock(mutex_);
             // First come, first served: a request that does not fit yet holds back the later ones.
-            if (queue_.empty() || static_cast<int32_t>(running_.size()) >= options_.n_parallel ||
+            if (queue_.empty() || n_running() >= options_.n_parallel ||
                 reserved_blocks_ + queue_.front()->reserved > total)
                 return;
             r = std::move(queue_.front());
@@ -295,16 +334,34 @@ void Scheduler::step() {
     StepPlan plan;
     std::vector<std::pair<Request*, int32_t>> members;  // (request, tokens it feeds)
     std::vector<Request*> outputs;                      // the request of each output row
+    std::vector<int32_t> device_rows;                   // per token: its row of the newest argmax batch, or -1
+    std::vector<Request*> fed_ahead;                    // the requests fed from there
     int32_t room = options_.n_batch;
+    const int32_t no_token = 0;  // (the plan's placeholder for a token fed from the device)
 
     auto add = [&](Request& r) {
+        if (r.done) return;
         const bool decode = !r.prefilling();
+        int32_t row = -1;
+        if (decode && r.pending < 0) {
+            // its token is a row of the newest argmax batch, not read yet: fed from there where a token
+            // will follow it (the budget's last is not fed), else after the reading
+            if (r.device_row < 0 || batches_.empty() || r.device_batch != batches_.back().serial ||
+                r.n_generated + 1 >= r.budget)
+                return;
+            row = r.device_row;
+        }
         const int32_t n = decode ? 1 : std::min(r.n_prompt() - r.n_fed, room);
         if (n <= 0) return;
         reserve(r.seq, n);
         const bool output = decode || r.n_fed + n == r.n_prompt();
-        if (decode) append_to_step(plan, kv, r.seq, std::span<const int32_t>(&r.pending, 1), output);
+        if (decode) append_to_step(plan, kv, r.seq, std::span<const int32_t>(row >= 0 ? &no_token : &r.pending, 1), output);
         else append_to_step(plan, kv, r.seq, std::span<const int32_t>(r.params.prompt).subspan(static_cast<size_t>(r.n_fed), static_cast<size_t>(n)), output);
+        device_rows.resize(plan.tokens.size(), -1);
+        if (row >= 0) {
+            device_rows.back() = row;
+            fed_ahead.push_back(&r);
+        }
         if (output) outputs.push_back(&r);
         members.emplace_back(&r, n);
         room -= n;
@@ -322,7 +379,13 @@ void Scheduler::step() {
         for (auto& r : running_)
             if (r->prefilling() && room > 0) add(*r);
     }
-    if (plan.tokens.empty()) return;
+    if (plan.tokens.empty()) {
+        read_argmax_batches();  // (every token left is on the device: read them)
+        remove_ended();
+        return;
+    }
+    const bool from_device = !fed_ahead.empty();
+    if (from_device) plan.device_rows = std::move(device_rows);
 
     // On a GPU the logits stay on the device and each row is sampled there (only the token comes
     // back); rows that want top-n logprobs, and every row on the CPU, are sampled on the host.
@@ -333,7 +396,8 @@ void Scheduler::step() {
     } catch (const std::exception& e) {
         spdlog::error("server: a step of {} sequences failed: {}", members.size(), e.what());
         for (auto& [r, n] : members) fail(*r, e.what());
-        running_.remove_if([](const std::unique_ptr<Request>& r) { return r->done; });
+        read_argmax_batches();  // (the others' tokens)
+        remove_ended();
         return;
     }
     int64_t fed_prompt = 0;
@@ -343,41 +407,100 @@ void Scheduler::step() {
         r->n_fed += n;
         r->pending = -1;
     }
-    const float* device_rows = gpu_ ? model_.workspace().get(0, static_cast<int64_t>(outputs.size()), n_vocab).data : nullptr;
-    // On a GPU the rows sampled there go in one batch (one host round trip for the step)
-    std::vector<SampleResult> on_device;
-    if (gpu_) {
-        std::vector<DeviceRow> rows;
-        for (size_t i = 0; i < outputs.size(); ++i)
-            if (!needs_host_sampling(outputs[i]->params.sampling))
-                rows.push_back({outputs[i]->sampler.get(), device_rows + i * static_cast<size_t>(n_vocab), outputs[i]->history});
-        on_device = sample_device_rows(*gpu_, rows, n_vocab);
-    }
-    std::vector<float> row;
-    size_t next_device = 0;
-    for (size_t i = 0; i < outputs.size(); ++i) {
-        Request& r = *outputs[i];
-        const size_t at = i * static_cast<size_t>(n_vocab);
-        SampleResult s;
-        if (!gpu_) {
-            s = r.sampler->sample(std::span<const float>(logits.data() + at, static_cast<size_t>(n_vocab)), r.history);
-        } else if (needs_host_sampling(r.params.sampling)) {
-            row.resize(static_cast<size_t>(n_vocab));
-            model_.backend().download(row.data(), device_rows + at, row.size() * sizeof(float));
-            s = r.sampler->sample(row, r.history);
-        } else {
-            s = std::move(on_device[next_device++]);
+    for (Request* r : fed_ahead) ++r->ahead;  // (their tokens are read below, after this step's launch)
+    const float* device_rows_ptr = gpu_ ? model_.workspace().get(0, static_cast<int64_t>(outputs.size()), n_vocab).data : nullptr;
+
+    // Decode pipelining: every output row plain greedy on the device, their tokens kept there for the
+    // next step; the previous batch is read after this step's launch.
+    const bool async = pipeline_ && !outputs.empty() && static_cast<int64_t>(outputs.size()) <= GpuBackend::kMaxAsyncRows &&
+                       std::all_of(outputs.begin(), outputs.end(), [](const Request* r) {
+                           return is_plain_greedy(r->params.sampling) && !needs_host_sampling(r->params.sampling);
+                       });
+    if (async) {
+        gpu_->argmax_rows_async(device_rows_ptr, static_cast<int64_t>(outputs.size()), n_vocab);
+        ArgmaxBatch b{++batch_serial_, outputs};
+        for (size_t i = 0; i < outputs.size(); ++i) {
+            outputs[i]->device_row = static_cast<int32_t>(i);
+            outputs[i]->device_batch = b.serial;
+            ++outputs[i]->in_batches;
         }
-        pick(r, std::move(s));
+        batches_.push_back(std::move(b));
     }
-    running_.remove_if([](const std::unique_ptr<Request>& r) { return r->done; });
+    while (batches_.size() > (async ? 1u : 0u)) read_argmax_batch();
+
+    int64_t sampled = 0;
+    if (!async) {
+        // On a GPU the rows sampled there go in one batch (one host round trip for the step); the rows
+        // of requests that ended at the reading above are not sampled.
+        std::vector<SampleResult> on_device;
+        if (gpu_) {
+            std::vector<DeviceRow> rows;
+            for (size_t i = 0; i < outputs.size(); ++i)
+                if (!outputs[i]->done && !needs_host_sampling(outputs[i]->params.sampling))
+                    rows.push_back({outputs[i]->sampler.get(), device_rows_ptr + i * static_cast<size_t>(n_vocab), outputs[i]->history});
+            if (!rows.empty()) on_device = sample_device_rows(*gpu_, rows, n_vocab);
+        }
+        std::vector<float> row;
+        size_t next_device = 0;
+        for (size_t i = 0; i < outputs.size(); ++i) {
+            Request& r = *outputs[i];
+            if (r.done) continue;
+            const size_t at = i * static_cast<size_t>(n_vocab);
+            SampleResult s;
+            if (!gpu_) {
+                s = r.sampler->sample(std::span<const float>(logits.data() + at, static_cast<size_t>(n_vocab)), r.history);
+            } else if (needs_host_sampling(r.params.sampling)) {
+                row.resize(static_cast<size_t>(n_vocab));
+                model_.backend().download(row.data(), device_rows_ptr + at, row.size() * sizeof(float));
+                s = r.sampler->sample(row, r.history);
+            } else {
+                s = std::move(on_device[next_device++]);
+            }
+            pick(r, std::move(s));
+            ++sampled;
+        }
+    }
+    remove_ended();
 
     std::lock_guard<std::mutex> lock(mutex_);
     ++stats_.steps;
+    stats_.generated_tokens += sampled;
+    if (from_device) ++stats_.pipelined_steps;
     stats_.prompt_tokens += fed_prompt;
-    stats_.generated_tokens += static_cast<int64_t>(outputs.size());
     stats_.max_batch_seqs = std::max(stats_.max_batch_seqs, static_cast<int32_t>(plan.seqs.size()));
     if (cache_) stats_.prefix_cache = cache_->stats();
+}
+
+void Scheduler::read_argmax_batch() {
+    ArgmaxBatch b = std::move(batches_.front());
+    batches_.pop_front();
+    std::vector<GpuSampleResult> got;
+    try {
+        got = gpu_->argmax_rows_wait();
+    } catch (...) {
+        for (Request* r : b.rows) --r->in_batches;
+        throw;
+    }
+    RF_CHECK(got.size() == b.rows.size(), "server: an argmax batch of {} rows gave {} tokens", b.rows.size(), got.size());
+    for (size_t i = 0; i < b.rows.size(); ++i) {
+        Request& r = *b.rows[i];
+        --r.in_batches;
+        if (r.device_batch == b.serial) {
+            r.device_row = -1;
+            r.device_batch = -1;
+        }
+        if (r.done) continue;  // (ended before: its row is not a token of it)
+        SampleResult s;
+        s.token = got[i].token;  // (greedy rows report no logprob, as sample_device_rows)
+        const bool fed = r.ahead > 0;
+        pick(r, std::move(s));  // (an end here drops the token fed ahead: release)
+        if (fed && !r.done) {
+            r.ahead = 0;
+            r.pending = -1;  // (already fed)
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++stats_.generated_tokens;
+    }
 }
 
 void Scheduler::pick(Request& r, SampleResult s) {
@@ -436,6 +559,11 @@ void Scheduler::finish(Request& r, FinishReason reason, const std::string& stop_
 }
 
 void Scheduler::release(Request& r, bool keep) {
+    if (r.seq >= 0 && r.ahead > 0) {  // a token fed before its reading that generation does not keep
+        kv_.truncate(r.seq, r.n_fed - r.ahead);
+        r.n_fed -= r.ahead;
+    }
+    r.ahead = 0;
     if (r.seq >= 0) {
         if (keep && cache_ && r.n_fed > 0) {
             // what the sequence's KV holds: the prompt and the generated tokens fed back

@@ -6,6 +6,14 @@
 // Models with linear-attention layers step one sequence at a time (their recurrent state is
 // updated per sequence), taking the running requests in turn.
 //
+// Decode pipelining on a GPU (RF_DECODE_PIPELINE, on by default; not for linear-attention models):
+// when every output row of a step is plain greedy, their argmax runs on the device and stays there
+// (GpuBackend::argmax_rows_async); the next step feeds those tokens from the device and is launched
+// before the host reads them, so the host's work between two steps overlaps the device's. A request
+// whose read token ends it (end of generation, a stop string, a cancel) had one token fed too many:
+// its KV drops it again before the sequence is freed or kept. The last token of a budget is never fed
+// ahead.
+//
 // One thread (the scheduler's) owns the model, the KV cache and the samplers; submit() and
 // stats() may be called from any thread.
 #pragma once
@@ -44,6 +52,7 @@ struct SchedulerStats {
     int64_t prompt_tokens = 0;     // prompt tokens fed so far
     int64_t generated_tokens = 0;  // tokens sampled so far
     int32_t max_batch_seqs = 0;    // the most sequences one step has held
+    int64_t pipelined_steps = 0;   // steps fed tokens still on the device (decode pipelining)
     int32_t kv_blocks_total = 0;
     int32_t kv_blocks_reserved = 0;
     int32_t kv_blocks_free = 0;      // (the prefix cache's kept sequences hold the others besides the running ones)
@@ -97,10 +106,20 @@ private:
     void fail(Request& r, const std::string& error);
     void fail_running(const std::string& error);
     void step();
+    // Reads the oldest argmax batch (decode pipelining) and picks its rows' tokens;
+    // read_argmax_batches: every pending batch, oldest first.
+    void read_argmax_batch();
+    void read_argmax_batches() {
+        while (!batches_.empty()) read_argmax_batch();
+    }
+    // Waits for the pending argmax batches without picking (the running requests are failing).
+    void abandon_argmax_batches();
     void pick(Request& r, SampleResult s);
     void finish(Request& r, FinishReason reason, const std::string& stop_string = {});
     // Gives the request's KV sequence back: kept by the prefix cache (`keep`, when there is one) or freed.
     void release(Request& r, bool keep = false);
+    int32_t n_running() const;  // running requests that have not ended
+    void remove_ended();        // ended requests no argmax batch holds a row of
     // Reserves n more tokens of a sequence, evicting kept prefixes while the pool is short.
     void reserve(int32_t seq, int32_t n);
     int32_t blocks_for(int64_t tokens) const;
@@ -112,6 +131,7 @@ private:
     int32_t n_ctx_;
     bool recurrent_;  // linear-attention layers: one sequence per step
     GpuBackend* gpu_ = nullptr;  // the model's backend when it is a GPU (rows sampled on the device)
+    bool pipeline_ = false;      // decode pipelining (a GPU, RF_DECODE_PIPELINE, no linear-attention layers)
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
@@ -121,7 +141,16 @@ private:
     std::string stop_reason_ = "server: shutting down";  // (guarded by mutex_)
     SchedulerStats stats_;                        // (guarded by mutex_)
 
+    // (a request that ended stays here until no argmax batch holds a row of it)
     std::list<std::unique_ptr<Request>> running_;  // scheduler thread only
+    // Decode pipelining: argmax batches launched and not read yet, oldest first (at most one between
+    // two steps); row i is the token of rows[i]. serial: the batch's number (Request::device_batch).
+    struct ArgmaxBatch {
+        int64_t serial = 0;
+        std::vector<Request*> rows;
+    };
+    std::deque<ArgmaxBatch> batches_;  // scheduler thread only
+    int64_t batch_serial_ = 0;
     std::unique_ptr<PrefixCache> cache_;           // scheduler thread only; null when off
     int32_t reserved_blocks_ = 0;
     size_t turn_ = 0;  // recurrent models: the next running request to step

@@ -158,19 +158,26 @@ bool per_row_argmax() { return env_choice("RF_BENCH_ROW_ARGMAX", {"off", "on"}, 
 // A tg run of n_seqs sequences decoding together: each sequence holds `prefix` (fed one sequence
 // at a time, not timed) and a first token of its own, then every step feeds one token per
 // sequence and takes each row's argmax (on a GPU on the device, else on the host), as the
-// server's scheduler does for greedy requests.
+// server's scheduler does for greedy requests: on a GPU with decode pipelining (RF_DECODE_PIPELINE),
+// each step is fed the previous step's argmax rows on the device and launched before the host reads
+// them (GpuBackend::argmax_rows_async), else each step's rows are sampled in one round trip.
 FeedTiming time_batched_decode(Model& model, KvCache& kv, int n_seqs, const std::vector<int32_t>& prefix,
                                const std::vector<int32_t>& first_tokens, int n_steps, int n_batch) {
     const int32_t n_vocab = model.n_vocab();
     auto* gpu = dynamic_cast<GpuBackend*>(&model.backend());
     std::vector<int32_t> seqs;
     for (int i = 0; i < n_seqs; ++i) seqs.push_back(kv.create_sequence());
+    // from_device: every token is the previous step's argmax row of its sequence, still on the device
     auto step = [&](const std::vector<std::pair<int32_t, std::vector<int32_t>>>& feeds, bool want_logits,
-                    std::vector<float>* logits) {
+                    std::vector<float>* logits, bool from_device = false) {
         StepPlan plan;
         for (const auto& [seq, toks] : feeds) {
             RF_CHECK(kv.reserve(seq, static_cast<int32_t>(toks.size())), "bench: the KV cache is full ({} sequences)", n_seqs);
             append_to_step(plan, kv, seq, toks, want_logits);
+        }
+        if (from_device) {
+            plan.device_rows.resize(plan.tokens.size());
+            for (size_t t = 0; t < plan.tokens.size(); ++t) plan.device_rows[t] = static_cast<int32_t>(t);
         }
         if (logits) logits->resize(plan.output_rows.size() * static_cast<size_t>(n_vocab));
         model.forward(plan, kv, logits && !gpu ? logits->data() : nullptr);
@@ -187,16 +194,24 @@ FeedTiming time_batched_decode(Model& model, KvCache& kv, int n_seqs, const std:
     FeedTiming ft;
     std::vector<int32_t> next = first_tokens;
     std::vector<float> logits;
+    const bool pipelined = gpu && decode_pipelining_enabled() && !per_row_argmax() && n_seqs <= GpuBackend::kMaxAsyncRows;
     const auto t0 = Clock::now();
     for (int k = 0; k < n_steps; ++k) {
         std::vector<std::pair<int32_t, std::vector<int32_t>>> feeds;
         for (int i = 0; i < n_seqs; ++i) feeds.push_back({seqs[static_cast<size_t>(i)], {next[static_cast<size_t>(i)]}});
         const auto a = Clock::now();
-        step(feeds, true, &logits);
+        step(feeds, true, &logits, pipelined && k > 0);
         const auto b = Clock::now();
         // (on a GPU each row's argmax runs on the device, all rows in one round trip, as the server samples)
         const float* rows = gpu ? model.workspace().get(0, n_seqs, n_vocab).data : logits.data();
-        if (gpu && !per_row_argmax()) {
+        if (pipelined) {
+            // this step's rows launched; the previous step's read (the host learns a token a step late)
+            gpu->argmax_rows_async(rows, n_seqs, n_vocab);
+            if (k > 0) {
+                const std::vector<GpuSampleResult> got = gpu->argmax_rows_wait();
+                for (int i = 0; i < n_seqs; ++i) next[static_cast<size_t>(i)] = got[static_cast<size_t>(i)].token;
+            }
+        } else if (gpu && !per_row_argmax()) {
             std::vector<GpuRowSample> batch(static_cast<size_t>(n_seqs));
             for (int i = 0; i < n_seqs; ++i) {
                 batch[static_cast<size_t>(i)].row = rows + static_cast<size_t>(i) * n_vocab;
@@ -214,6 +229,11 @@ FeedTiming time_batched_decode(Model& model, KvCache& kv, int n_seqs, const std:
         }
         ft.feed_seconds += std::chrono::duration<double>(b - a).count();
         ft.next_token_seconds += std::chrono::duration<double>(Clock::now() - b).count();
+    }
+    if (pipelined && n_steps > 0) {
+        const auto a = Clock::now();
+        (void)gpu->argmax_rows_wait();
+        ft.next_token_seconds += std::chrono::duration<double>(Clock::now() - a).count();
     }
     model.backend().synchronize();
     ft.seconds = std::chrono::duration<double>(Clock::now() - t0).count();

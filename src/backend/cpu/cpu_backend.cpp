@@ -61,7 +61,8 @@ void CpuBackend::begin_step(const StepPlan& plan) {
             plan.token_seq.size() == plan.tokens.size(),
         "step plan: {} tokens but {} positions, {} KV slots, {} sequence indices",
         plan.tokens.size(), plan.positions.size(), plan.kv_slots.size(), plan.token_seq.size());
-    RF_CHECK(!plan.first_token_from_device, "step plan: a token id held on a device, given to the CPU backend");
+    RF_CHECK(!plan.first_token_from_device && plan.device_rows.empty(),
+             "step plan: a token id held on a device, given to the CPU backend");
     step_ = plan;
     rope_table_valid_ = false;
 }

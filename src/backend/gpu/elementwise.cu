@@ -55,10 +55,10 @@ __global__ void scatter_add_rows_kernel(const float* __restrict__ x, int64_t col
         out[dst * cols + c] += w * x[i * cols + c];
 }
 
-// The host reads before the programmatic-dependent wait (step_data_copy.cuh); token 0 from the device
-// after it where the step is fed a device-held token.
+// The host reads before the programmatic-dependent wait (step_data_copy.cuh); after it, the tokens
+// held on the device: a staged token -1 - r among the first n_tokens ints is device_tokens[r * stride].
 __global__ void step_upload_kernel(int32_t* __restrict__ dst, const int32_t* __restrict__ src, int64_t n,
-                                   const int32_t* __restrict__ device_token) {
+                                   const int32_t* __restrict__ device_tokens, int32_t token_stride, int64_t n_tokens) {
     RF_STEP_TRACE_SCOPE(Upload, n);
     const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -66,15 +66,21 @@ __global__ void step_upload_kernel(int32_t* __restrict__ dst, const int32_t* __r
     step_copy_load(src, n, first, stride, held);
     RF_PDL_ENTRY();
     RF_STEP_TRACE_WAIT();
-    step_copy_store(dst, src, n, first, stride, held, device_token == nullptr);
-    if (first == 0 && n > 0 && device_token != nullptr) dst[0] = *device_token;
+    step_copy_store(dst, src, n, first, stride, held, true);
+    if (device_tokens == nullptr) return;
+    for (int64_t i = first; i < n_tokens; i += stride) {  // (ints this thread stored itself)
+        const int32_t v = dst[i];
+        if (v < 0) dst[i] = device_tokens[static_cast<int64_t>(-1 - v) * token_stride];
+    }
 }
 
 }  // namespace
 
-void launch_step_upload(Launcher& l, int32_t* dst, const int32_t* src_mapped, int64_t n, const int32_t* device_token) {
+void launch_step_upload(Launcher& l, int32_t* dst, const int32_t* src_mapped, int64_t n, const int32_t* device_tokens,
+                        int32_t token_stride, int64_t n_tokens) {
     const int64_t blocks = std::min<int64_t>(ceil_div(n, 256), 64);  // (host reads: many in flight, few blocks)
-    l.launch(step_upload_kernel, dim3(static_cast<unsigned>(blocks)), dim3(256), 0, dst, src_mapped, n, device_token);
+    l.launch(step_upload_kernel, dim3(static_cast<unsigned>(blocks)), dim3(256), 0, dst, src_mapped, n, device_tokens,
+             token_stride, n_tokens);
 }
 
 void launch_swiglu(Launcher& l, const float* gate, const float* up, float* out, int64_t n) {

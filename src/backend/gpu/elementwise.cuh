@@ -21,7 +21,10 @@ void launch_scatter_add_rows(Launcher& l, const float* x, int64_t cols, const in
                              int64_t n, float* out);
 // A decode step's data into the device step buffer without a copy-engine operation between two
 // steps' kernels: dst[i] = src[i] for i < n, src being pinned host memory read through its device
-// mapping; with device_token, dst[0] = *device_token (the previous step's argmax, on the device).
-void launch_step_upload(Launcher& l, int32_t* dst, const int32_t* src_mapped, int64_t n, const int32_t* device_token);
+// mapping. Tokens held on the device (the previous step's argmax results): with device_tokens, a
+// staged token -1 - r among the first n_tokens ints becomes device_tokens[r * token_stride] (a token
+// field of an array of results, token_stride ints apart).
+void launch_step_upload(Launcher& l, int32_t* dst, const int32_t* src_mapped, int64_t n, const int32_t* device_tokens,
+                        int32_t token_stride, int64_t n_tokens);
 
 }  // namespace rf::gpu

@@ -154,6 +154,16 @@ public:
     virtual void argmax_async(const float* row, int64_t n) = 0;
     virtual int32_t argmax_wait() = 0;
     virtual int pending_argmax() const = 0;
+    // Batched decode pipelining (greedy rows): argmax_rows_async launches the argmax of n_rows rows
+    // of n values (row i at rows + i * n, a batched step's outputs) without waiting for them; their
+    // tokens stay on the device, where the next begin_step takes those its plan names in
+    // StepPlan::device_rows (rows of the last batch launched). argmax_rows_wait returns the oldest
+    // batch's results, token and log-probability per row (at most 2 batches pending; 1 ..
+    // kMaxAsyncRows rows each).
+    static constexpr int64_t kMaxAsyncRows = 1024;
+    virtual void argmax_rows_async(const float* rows, int64_t n_rows, int64_t n) = 0;
+    virtual std::vector<GpuSampleResult> argmax_rows_wait() = 0;
+    virtual int pending_argmax_rows() const = 0;
     // Samples one token from a row of logits in backend memory. `penalties`: the tokens of the
     // penalty window with their counts; `u`: a uniform draw in [0, 1) from the caller's RNG (the
     // CPU sampler's draw is u * total weight of the kept candidates).

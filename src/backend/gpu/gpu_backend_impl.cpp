@@ -84,7 +84,8 @@ GpuBackendImpl::GpuBackendImpl(const GpuBackendOptions& options)
     RF_GPU_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     for (auto& e : staging_done_) RF_GPU_CHECK(cudaEventCreate(&e));
     for (auto& e : argmax_done_) RF_GPU_CHECK(cudaEventCreate(&e));
-    alloc_mapped_host(&sample_host_, &sample_host_dev_, 64 * 1024);
+    for (auto& e : rows_done_) RF_GPU_CHECK(cudaEventCreate(&e));
+    alloc_mapped_host(&sample_host_, &sample_host_dev_, kSampleHostBytes);
     RF_GPU_CHECK(cudaMalloc(reinterpret_cast<void**>(&ring_counter_), sizeof(int32_t)));
     RF_GPU_CHECK(cudaMemsetAsync(ring_counter_, 0, sizeof(int32_t), stream_));
     if (use_blas_) blas_ = make_gpu_blas();
@@ -102,7 +103,7 @@ GpuBackendImpl::~GpuBackendImpl() {
     graphs_.clear();
     blas_.reset();
     for (const auto& w : weights_) (void)cudaFree(const_cast<uint8_t*>(w.first));
-    for (ScratchBuffer* b : {&step_buf_, &q8_, &attn_, &blas_w_, &blas_x_, &res_acc_, &sample_buf_, &moe_lists_, &moe_rows_, &moe_dev_, &gdn_})
+    for (ScratchBuffer* b : {&step_buf_, &q8_, &attn_, &blas_w_, &blas_x_, &res_acc_, &sample_buf_, &moe_lists_, &moe_rows_, &moe_dev_, &gdn_, &rows_out_})
         if (b->ptr) (void)cudaFree(b->ptr);
     for (int32_t* s : staging_)
         if (s) (void)cudaFreeHost(s);
@@ -111,6 +112,8 @@ GpuBackendImpl::~GpuBackendImpl() {
     for (auto& e : staging_done_)
         if (e) (void)cudaEventDestroy(e);
     for (auto& e : argmax_done_)
+        if (e) (void)cudaEventDestroy(e);
+    for (auto& e : rows_done_)
         if (e) (void)cudaEventDestroy(e);
     if (stream_) (void)cudaStreamDestroy(stream_);
 }
@@ -316,6 +319,16 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
     RF_CHECK(!plan.first_token_from_device || (T > 0 && device_token_ != nullptr),
              "step plan: token 0 comes from the device, but no argmax_async result is there (or other sampling "
              "replaced it)");
+    const bool rows_from_device = !plan.device_rows.empty();
+    if (rows_from_device) {
+        RF_CHECK(plan.device_rows.size() == T && !plan.first_token_from_device,
+                 "step plan: {} device rows for {} tokens{}", plan.device_rows.size(), T,
+                 plan.first_token_from_device ? ", and token 0 from argmax_async" : "");
+        for (size_t t = 0; t < T; ++t)
+            RF_CHECK(plan.device_rows[t] < 0 || (device_rows_ != nullptr && plan.device_rows[t] < device_rows_n_),
+                     "step plan: token {} is row {} of the device's last argmax_rows_async batch, which has {}", t,
+                     plan.device_rows[t], device_rows_ != nullptr ? device_rows_n_ : 0);
+    }
     ScopedNs timer(stats_.begin_step_ns);
     int32_t max_ctx = 0;
     for (size_t t = 0; t < T; ++t) {
@@ -361,6 +374,11 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
     wait_event(staging_done_[si]);  // its previous copy has been consumed
     int32_t* h = staging_[si];
     std::memcpy(h, plan.tokens.data(), T * 4);
+    // tokens held on the device: staged as -1 - r, r their row among the device's results (the upload's)
+    if (plan.first_token_from_device) h[0] = -1;
+    if (rows_from_device)
+        for (size_t t = 0; t < T; ++t)
+            if (plan.device_rows[t] >= 0) h[t] = -1 - plan.device_rows[t];
     std::memcpy(h + T, plan.positions.data(), T * 4);
     std::memcpy(h + 2 * T, plan.kv_slots.data(), T * 4);
     std::memcpy(h + 3 * T, plan.token_seq.data(), T * 4);
@@ -372,8 +390,12 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
         std::fill(bt + s * static_cast<size_t>(stride) + table.size(), bt + (s + 1) * static_cast<size_t>(stride), 0);
     }
     ensure_scratch(step_buf_, std::max<size_t>(n_ints, 1024) * 4);
-    // token 0 of a step fed from the device: the last argmax_async's result, taken in stream order
-    const int32_t* token_on_device = plan.first_token_from_device ? device_token_ : nullptr;
+    // token 0 of a step fed from the device: the last argmax_async's result, taken in stream order; or
+    // rows of the last argmax_rows_async batch
+    constexpr int32_t kResultInts = static_cast<int32_t>(sizeof(SampleOut) / 4);
+    const int32_t* token_on_device = plan.first_token_from_device ? device_token_
+                                     : rows_from_device          ? &device_rows_[0].token
+                                                                 : nullptr;
     if (fused_upload) {  // the sampling chain's final kernel reads the pinned staging, token 0 its result
         const StepUpload up{static_cast<int32_t*>(step_buf_.ptr), staging_dev_[si], static_cast<int64_t>(n_ints)};
         if (chain_in_graph) {
@@ -387,16 +409,22 @@ void GpuBackendImpl::begin_step(const StepPlan& plan) {
         ++stats_.step_uploads;
         Launcher l(Launcher::Mode::Launch, stream_, pdl_between_steps());
         launch_step_upload(l, static_cast<int32_t*>(step_buf_.ptr), staging_dev_[si], static_cast<int64_t>(n_ints),
-                           token_on_device);
+                           token_on_device, kResultInts, static_cast<int64_t>(T));
         RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));
     } else {
         ++stats_.step_uploads;
         RF_GPU_CHECK(cudaMemcpyAsync(step_buf_.ptr, h, n_ints * 4, cudaMemcpyHostToDevice, stream_));
         RF_GPU_CHECK(cudaEventRecord(staging_done_[si], stream_));
-        if (token_on_device != nullptr)
-            RF_GPU_CHECK(cudaMemcpyAsync(step_buf_.ptr, token_on_device, 4, cudaMemcpyDeviceToDevice, stream_));
+        for (size_t t = 0; t < T && token_on_device != nullptr; ++t) {
+            const int32_t v = h[t];
+            if (v < 0)
+                RF_GPU_CHECK(cudaMemcpyAsync(static_cast<int32_t*>(step_buf_.ptr) + t,
+                                             token_on_device + static_cast<int64_t>(-1 - v) * kResultInts, 4,
+                                             cudaMemcpyDeviceToDevice, stream_));
+        }
     }
     if (plan.first_token_from_device) device_token_ = nullptr;
+    if (rows_from_device) device_rows_ = nullptr;  // (one plan per batch: the next batch replaces them)
 
     const auto* d = static_cast<const int32_t*>(step_buf_.ptr);
     step_.tokens = d;
@@ -605,8 +633,9 @@ void GpuBackendImpl::embed(const Weight& table, Act out) {
     RF_CHECK(out.cols == table.cols && out.rows == plan_.n_tokens(), "embed: output [{}, {}], table rows of {}, step of {} tokens",
              out.rows, out.cols, table.cols, plan_.n_tokens());
     for (size_t t = plan_.first_token_from_device ? 1 : 0; t < plan_.tokens.size(); ++t)
-        RF_CHECK(plan_.tokens[t] >= 0 && plan_.tokens[t] < table.rows, "embed: token id {} out of range [0, {})",
-                 plan_.tokens[t], table.rows);
+        RF_CHECK((!plan_.device_rows.empty() && plan_.device_rows[t] >= 0) ||
+                     (plan_.tokens[t] >= 0 && plan_.tokens[t] < table.rows),
+                 "embed: token id {} out of range [0, {})", plan_.tokens[t], table.rows);
     Op op;
     op.kind = OpKind::Embed;
     op.w = table;

@@ -193,6 +193,9 @@ public:
     void argmax_async(const float* row, int64_t n) override;
     int32_t argmax_wait() override;
     int pending_argmax() const override { return static_cast<int>(pending_argmax_.size()); }
+    void argmax_rows_async(const float* rows, int64_t n_rows, int64_t n) override;
+    std::vector<GpuSampleResult> argmax_rows_wait() override;
+    int pending_argmax_rows() const override { return static_cast<int>(pending_rows_.size()); }
     GpuSampleResult sample(const float* row, int64_t n, const GpuSamplingParams& params,
                            std::span<const GpuTokenCount> penalties, double u) override;
     std::vector<GpuSampleResult> sample_rows(std::span<const GpuRowSample> rows) override;
@@ -367,11 +370,26 @@ private:
     ScratchBuffer gdn_;                    // GatedDeltaNet ops (gated_delta_net.cuh)
     void* sample_host_ = nullptr;  // pinned: the synchronous result at 0, argmax_async's slots at kAsyncSampleOffset
     void* sample_host_dev_ = nullptr;  // its device mapping (argmax_async's results written by the kernel)
+    static constexpr size_t kSampleHostBytes = 64 * 1024;
     static constexpr size_t kAsyncSampleOffset = 1024;
     static constexpr size_t kRingWordOffset = 2048;  // SampleRing's two result words
     cudaEvent_t argmax_done_[2] = {nullptr, nullptr};
     std::deque<int> pending_argmax_;          // slots of argmax_async results not read yet, oldest first
     const int32_t* device_token_ = nullptr;   // the last argmax_async's token on the device (until other sampling)
+    // argmax_rows_async (gpu_sampling_rows.cpp): the batches' results on the device, [2][kMaxAsyncRows]
+    // by batch parity (a plan's device_rows read the last batch's until the batch after next), their host
+    // copies in sample_host_ at kRowsSampleOffset (same order), an event per parity.
+    static constexpr size_t kRowsSampleOffset = 8192;
+    struct RowsBatch {
+        int parity = 0;
+        int64_t n_rows = 0;
+    };
+    ScratchBuffer rows_out_;
+    cudaEvent_t rows_done_[2] = {nullptr, nullptr};
+    std::deque<RowsBatch> pending_rows_;      // oldest first
+    int rows_parity_ = 0;                     // the next batch's
+    const SampleOut* device_rows_ = nullptr;  // the last batch's results (null: none since the last plan took them)
+    int64_t device_rows_n_ = 0;
     std::map<const uint8_t*, size_t> weights_;  // load_weight allocations: base -> bytes
     F16WeightCache f16_cache_;
     std::vector<F16WeightCache::Slot> f16_slots_;  // this flush's copies, per op (empty: none)

@@ -98,11 +98,11 @@ const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const G
     void* mapped = direct ? static_cast<uint8_t*>(sample_host_dev_) + (static_cast<uint8_t*>(host_result) -
                                                                       static_cast<uint8_t*>(sample_host_))
                           : nullptr;
-    launch_sample(l, row, work, n, c, k_list, reinterpret_cast<SampleStats*>(base + lay.stats), cand_v, cand_i,
-                  reinterpret_cast<SampleOut*>(base + lay.out), static_cast<SampleOut*>(mapped),
-                  switches_.sample_fast, up);
-    if (!direct) RF_GPU_CHECK(cudaMemcpyAsync(host_result, base + lay.out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
-    return base + lay.out;
+    auto* out = reinterpret_cast<SampleOut*>(base + lay.out);
+    launch_sample(l, row, work, n, c, k_list, reinterpret_cast<SampleStats*>(base + lay.stats), cand_v, cand_i, out,
+                  static_cast<SampleOut*>(mapped), switches_.sample_fast, up);
+    if (!direct) RF_GPU_CHECK(cudaMemcpyAsync(host_result, out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
+    return out;
 }
 
 void GpuBackendImpl::sample_on_device(const float* row, int64_t n, const GpuSamplingParams& p,
@@ -336,6 +336,60 @@ std::vector<GpuSampleResult> GpuBackendImpl::sample_rows(std::span<const GpuRowS
             out[i].logprob = o.logprob;
             out[i].on_device = true;
         }
+    }
+    return out;
+}
+
+// ---- argmax_rows_async: a batched decode step's greedy rows, their tokens kept on the device ----
+
+void GpuBackendImpl::argmax_rows_async(const float* rows, int64_t n_rows, int64_t n) {
+    RF_CHECK(n_rows >= 1 && n_rows <= kMaxAsyncRows, "gpu: argmax_rows_async of {} rows (1 .. {})", n_rows, kMaxAsyncRows);
+    RF_CHECK(n > 0 && n < (int64_t{1} << 31), "gpu: argmax_rows_async of rows of {} values", n);
+    RF_CHECK(pending_rows_.size() < 2, "gpu: argmax_rows_async with {} batches pending (at most 2)", pending_rows_.size());
+    ScopedNs timer(stats_.sample_ns);
+    if (ops_.empty()) read_switches();  // (flush reads them when it has a step to launch)
+    flush();                            // the step whose logits these are
+    static_assert(kRowsSampleOffset + 2 * kMaxAsyncRows * sizeof(SampleOut) <= kSampleHostBytes,
+                  "the batches' host results fit sample_host_");
+    const size_t result_bytes = 2 * static_cast<size_t>(kMaxAsyncRows) * sizeof(SampleOut);
+    if (rows_out_.ptr == nullptr) ensure_scratch(rows_out_, result_bytes);  // (once: its address never changes)
+    // the rows' statistics in the sampling scratch (in stream order after any chain before)
+    ensure_scratch(sample_buf_, static_cast<size_t>(n_rows * sample_stage1_blocks(n)) * sizeof(SampleStats));
+    device_token_ = nullptr;  // (the scratch is rewritten)
+    const int parity = rows_parity_;
+    auto* dev = static_cast<SampleOut*>(rows_out_.ptr) + static_cast<size_t>(parity) * kMaxAsyncRows;
+    const size_t host_at = kRowsSampleOffset + static_cast<size_t>(parity) * kMaxAsyncRows * sizeof(SampleOut);
+    const bool direct = zero_copy();
+    GpuSamplingParams greedy;
+    greedy.temperature = 0.0f;
+    Launcher l(Launcher::Mode::Launch, stream_, pdl_between_steps());
+    launch_greedy_rows(l, rows, n, n_rows, sample_consts(greedy, 0.0, 0), static_cast<SampleStats*>(sample_buf_.ptr), dev,
+                       direct ? reinterpret_cast<SampleOut*>(static_cast<uint8_t*>(sample_host_dev_) + host_at) : nullptr);
+    if (!direct)
+        RF_GPU_CHECK(cudaMemcpyAsync(static_cast<uint8_t*>(sample_host_) + host_at, dev,
+                                     static_cast<size_t>(n_rows) * sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
+    RF_GPU_CHECK(cudaEventRecord(rows_done_[parity], stream_));
+    pending_rows_.push_back(RowsBatch{parity, n_rows});
+    rows_parity_ = 1 - parity;
+    device_rows_ = dev;
+    device_rows_n_ = n_rows;
+}
+
+std::vector<GpuSampleResult> GpuBackendImpl::argmax_rows_wait() {
+    RF_CHECK(!pending_rows_.empty(), "gpu: argmax_rows_wait without a pending argmax_rows_async");
+    ScopedNs timer(stats_.sample_ns);
+    const RowsBatch b = pending_rows_.front();
+    pending_rows_.pop_front();
+    wait_event(rows_done_[b.parity]);
+    const auto* host = reinterpret_cast<const SampleOut*>(static_cast<const uint8_t*>(sample_host_) + kRowsSampleOffset) +
+                       static_cast<size_t>(b.parity) * kMaxAsyncRows;  // (written by the chain's final kernel)
+    std::vector<GpuSampleResult> out(static_cast<size_t>(b.n_rows));
+    for (int64_t i = 0; i < b.n_rows; ++i) {
+        SampleOut o;
+        std::memcpy(&o, host + i, sizeof o);
+        check_sample_value(o, 0);
+        out[static_cast<size_t>(i)].token = o.token;  // (argmax never takes the host fallback)
+        out[static_cast<size_t>(i)].logprob = o.logprob;
     }
     return out;
 }

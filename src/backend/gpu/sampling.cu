@@ -159,9 +159,12 @@ __device__ __forceinline__ float greedy_key_value(unsigned long long k) {
     return __uint_as_float(u);
 }
 
+// (blockIdx.y: the row of a launch of several rows of n, each with gridDim.x statistics)
 __global__ void __launch_bounds__(kGreedyThreads) sample_greedy_stage1_kernel(const float* __restrict__ raw, int64_t n,
                                                                               SampleStats* stats) {
     RF_STEP_TRACE_SCOPE(Sampling, 2);
+    raw += static_cast<int64_t>(blockIdx.y) * n;
+    stats += static_cast<int64_t>(blockIdx.y) * gridDim.x;
     constexpr int kPer = kSampleSeg / kGreedyThreads;
     __shared__ unsigned long long kscratch[kGreedyThreads / RF_WARP_SIZE];
     __shared__ float sscratch[kGreedyThreads / RF_WARP_SIZE];
@@ -243,11 +246,16 @@ __global__ void __launch_bounds__(kThreads) sample_merge_kernel(const float* in_
     }
 }
 
-// The chain on the sorted candidates (one block).
+// The chain on the sorted candidates (one block per row: a launch of several rows takes greedy rows of
+// n, block b row b with its n_stats statistics and result b; up and ring only with one row).
 __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, const SampleStats* stats, int n_stats,
                                     const float* cand_v, const int32_t* cand_i, int k_list, const SampleConsts c,
                                     SampleOut* dev_out, SampleOut* host_out, StepUpload up, SampleRing ring) {
     RF_STEP_TRACE_SCOPE(Sampling, 4);
+    raw += static_cast<int64_t>(blockIdx.x) * n;
+    stats += static_cast<int64_t>(blockIdx.x) * n_stats;
+    dev_out += blockIdx.x;
+    if (host_out != nullptr) host_out += blockIdx.x;
     uint64_t* host_word = nullptr;
     if (ring.counter != nullptr) {  // this step's slot and staging: the counter's parity (SampleRing)
         __shared__ int ring_parity;
@@ -397,6 +405,16 @@ __global__ void sample_final_kernel(const float* __restrict__ raw, int64_t n, co
 }  // namespace
 
 int64_t sample_stage1_blocks(int64_t n) { return (n + kSampleSeg - 1) / kSampleSeg; }
+
+void launch_greedy_rows(Launcher& l, const float* raw, int64_t n, int64_t n_rows, const SampleConsts& c, SampleStats* stats,
+                        SampleOut* out, SampleOut* host_out) {
+    const int64_t n1 = sample_stage1_blocks(n);
+    l.launch(sample_greedy_stage1_kernel, dim3(static_cast<unsigned>(n1), static_cast<unsigned>(n_rows)),
+             dim3(kGreedyThreads), 0, raw, n, stats);
+    l.launch(sample_final_kernel, dim3(static_cast<unsigned>(n_rows)), dim3(256), 0, raw, n, stats, static_cast<int>(n1),
+             static_cast<const float*>(nullptr), static_cast<const int32_t*>(nullptr), 0, c, out, host_out,
+             StepUpload{nullptr, nullptr, 0}, SampleRing{nullptr, {nullptr, nullptr}, {nullptr, nullptr}});
+}
 
 void launch_penalties(Launcher& l, float* work, int64_t n, const int32_t* pairs, const SampleConsts& c) {
     if (c.n_penalties == 0) return;

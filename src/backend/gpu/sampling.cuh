@@ -83,4 +83,11 @@ void launch_sample(Launcher& l, const float* raw, const float* work, int64_t n, 
                    bool fast_greedy, StepUpload up = StepUpload{nullptr, nullptr, 0},
                    SampleRing ring = SampleRing{nullptr, {nullptr, nullptr}, {nullptr, nullptr}});
 
+// The greedy chain (the fast greedy stage 1, no penalties; c: a greedy chain's constants) of n_rows rows
+// of n at once, two launches whatever the rows: row r at raw + r * n, its statistics at stats + r *
+// sample_stage1_blocks(n), its result at out[r] and host_out[r] (pinned host memory through its device
+// mapping; null: none). The same results as each row's own fast greedy chain.
+void launch_greedy_rows(Launcher& l, const float* raw, int64_t n, int64_t n_rows, const SampleConsts& c, SampleStats* stats,
+                        SampleOut* out, SampleOut* host_out);
+
 }  // namespace rf::gpu
