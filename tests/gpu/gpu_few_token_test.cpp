@@ -109,7 +109,8 @@ TEST(GpuFewTokenMatvec, BatchedStepEqualsOneTokenStepsTakesTheOneTokenKernelAndI
         w.bq = gpu().load_weight(TensorType::F32, Q, 1, 1, bias.data());
         w.owned.push_back(w.norm);
         w.owned.push_back(w.bq);
-        // (4 tokens of the 32-weight block types and Q4_K go to the int8-mma matvec where the device has it)
+        // (4 tokens of the 32-weight block types and Q4_K go to the int8-mma matvec where the device has it,
+        // for matrices above DispatchTable::matvec_mma_min_weights: not these)
         for (int T : {2, 3, 4}) {
             const std::string what = std::string(type_name(t)) + " x" + std::to_string(T);
             const auto x0 = random_floats(static_cast<size_t>(T * E), seed + 100 + static_cast<uint32_t>(T));
@@ -143,7 +144,7 @@ TEST(GpuFewTokenMatvec, BatchedStepEqualsOneTokenStepsTakesTheOneTokenKernelAndI
             if (names) {
                 const gpu::DispatchTable table = gpu::active_dispatch_table(gpu().device_info().arch);
                 const bool mma = T >= table.matvec_mma_min_tokens && T <= table.matvec_mma_max_tokens &&
-                                 gpu::matvec_mma_supports(t, T, E);
+                                 gpu::matvec_mma_supports(t, T, E) && (Q + 2 * KV) * E > table.matvec_mma_min_weights;
                 for (const bool few : {true, false}) {
                     std::unique_ptr<ScopedEnv> off;
                     if (!few) off = std::make_unique<ScopedEnv>("RF_GPU_MATVEC1_TOKENS", "1");

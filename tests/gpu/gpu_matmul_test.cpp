@@ -221,6 +221,7 @@ TEST(GpuMatmul, Int8MmaMatvecMatchesTheCpu) {
     if (t.gemm_compute != gpu::GemmCompute::Mma) GTEST_SKIP() << "no int8 mma on " << gpu().device_info().arch;
     t.matvec_mma_min_tokens = 2;
     t.matvec_mma_max_tokens = 16;
+    t.matvec_mma_min_weights = 0;  // (small matrices too: not left to the one-token kernel)
     gpu::set_dispatch_override(&t);
     check_odd_shapes({TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K}, {2, 5, 8, 9, 16}, /*decode_batch=*/true);
     check_fused_neighbours({TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K}, {3, 8, 12}, /*decode_batch=*/true);

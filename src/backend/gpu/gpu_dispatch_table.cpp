@@ -28,6 +28,11 @@ DispatchTable nvidia_mma(const char* arch) {
     // 2,864.7 -> 3,028.0; x3 within the spread, kept on the dp4a matvec).
     t.matvec_mma_min_tokens = 4;
     t.matvec_mma_max_tokens = 16;
+    // With 2-4 tokens on the one-token kernel (thirty-fourth session) and the batched steps pipelined,
+    // 4 tokens of small matrices went back to it (x4, thirty-fifth session: 0.5b q4_0, every matrix <= 9M
+    // weights, 3,509 -> 4,079 tok/s; the 7b's, 12.8M+, stay on the int8-mma matvec: q4_0 1,202 vs 960,
+    // q4_k_m 920 vs 780, q8_0 952 vs 835 on the one-token kernel)
+    t.matvec_mma_min_weights = int64_t{10} << 20;
     return t;
 }
 

@@ -44,6 +44,9 @@ struct DispatchTable {
     // the max; gemm_dispatch.h use_matvec_mma)
     int64_t matvec_mma_min_tokens = 5;
     int64_t matvec_mma_max_tokens = 0;
+    // ... but a matrix of at most this many weights, at a token count the one-token matvec kernel takes
+    // (DecodeSwitches::matvec1_tokens), stays on that kernel (gpu_emit.cpp on_one_token_kernel)
+    int64_t matvec_mma_min_weights = 0;
     int64_t gemm_max_tokens = 64;     // above this the vendor GEMM (when the build has one)
     GemmCompute gemm_compute = GemmCompute::Fma;
     bool flash_attention = false;     // the mma flash-attention prefill kernel runs here

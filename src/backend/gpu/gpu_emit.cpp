@@ -73,12 +73,13 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 // q8_1 epilogue (one_token_q8_epilogue): 7b step q4_0 2236 -> 2167 us, q8_0 3255 -> 3191, q4_K
 // 2425 -> 2386 (fifth pass; with the epilogue they were slower).
 // A batched decode step's few tokens (2 .. DecodeSwitches::matvec1_tokens, one per sequence) take the same
-// kernel and shape rule, all tokens in one launch, except where the int8-mma matvec takes the product.
+// kernel and shape rule, all tokens in one launch, except where the int8-mma matvec takes the product of
+// a matrix above DispatchTable::matvec_mma_min_weights.
 bool on_one_token_kernel(const Op& op, const DecodeSwitches& sw, const PrefillEmitContext& pc) {
     const int64_t T = op.a.rows;
     if (sw.matvec1 == 0 || op.kind != OpKind::Matmul || T < 1 || T > sw.matvec1_tokens ||
         !is_quantized_matvec_type(op.w.type) || !matvec1_supports(op.w.type, op.a.cols, T) ||
-        (T > 1 && use_matvec_mma(pc, op.w.type, T, op.w.cols)))
+        (T > 1 && use_matvec_mma(pc, op.w.type, T, op.w.cols) && op.w.rows * op.w.cols > pc.table.matvec_mma_min_weights))
         return false;
     return sw.matvec1 == 2 || op.w.rows * op.w.cols <= (int64_t{8} << 20) || op.w.rows >= 65536 ||
            op.w.type == TensorType::Q6_K || op.w.rows > op.w.cols;
