@@ -20,18 +20,20 @@ DispatchTable nvidia_mma(const char* arch) {
     t.flash_min_tokens_per_seq = 16;
     t.blas_chunk_bytes = size_t{256} << 20;
     t.decode_attention_mma = true;  // H100: docs/gpu_notes.md, fifth pass
-    // The int8-mma matvec for batched decode (matvec_mma.cu), 4-16 tokens: H100, bench --parallel,
+    // The int8-mma matvec for batched decode (matvec_mma.cu), 3-16 tokens: H100, bench --parallel,
     // against the tiled GEMM there (x8: 7b q4_0 1,634 vs 1,247 tok/s, q8_0 1,396 vs 1,193, 0.5b 4,653
     // vs 4,437; x16: 7b q4_0 2,702 vs 2,246, q8_0 2,602 vs 2,122, 0.5b 7,995 vs 7,183); at 2 tokens
     // the dp4a matvec is faster (x2: 7b q4_0 450 vs 673); with the scales staged (thirty-second
     // session) 4 tokens went to it too (x4: 7b q4_0 871.5 -> 1,068.4, q8_0 789.5 -> 845.9, 0.5b
     // 2,864.7 -> 3,028.0; x3 within the spread, kept on the dp4a matvec).
-    t.matvec_mma_min_tokens = 4;
+    // With 2-4 tokens on the one-token kernel (thirty-fourth session) and the batched steps pipelined
+    // (thirty-fifth), small matrices went back to it and large ones took the int8-mma matvec from 3 tokens:
+    // x4, 0.5b q4_0 (every matrix <= 9M weights) 3,509 -> 3,987 - 4,079 tok/s on the one-token kernel,
+    // the 7b's (12.8M+) on the int8-mma matvec q4_0 1,202 vs 960, q4_k_m 920 vs 780, q8_0 952 vs 835;
+    // x3, 7b on the int8-mma matvec q4_0 866 -> 970, q4_k_m 708 -> 766, q8_0 699 -> 738; x2 on it slower
+    // (q4_0 797 -> 679, q4_k_m 668 -> 589, q8_0 569 -> 502).
+    t.matvec_mma_min_tokens = 3;
     t.matvec_mma_max_tokens = 16;
-    // With 2-4 tokens on the one-token kernel (thirty-fourth session) and the batched steps pipelined,
-    // 4 tokens of small matrices went back to it (x4, thirty-fifth session: 0.5b q4_0, every matrix <= 9M
-    // weights, 3,509 -> 4,079 tok/s; the 7b's, 12.8M+, stay on the int8-mma matvec: q4_0 1,202 vs 960,
-    // q4_k_m 920 vs 780, q8_0 952 vs 835 on the one-token kernel)
     t.matvec_mma_min_weights = int64_t{10} << 20;
     return t;
 }
