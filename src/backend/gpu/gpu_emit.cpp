@@ -74,14 +74,18 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 // 2425 -> 2386 (fifth pass; with the epilogue they were slower).
 // A batched decode step's few tokens (2 .. DecodeSwitches::matvec1_tokens, one per sequence) take the same
 // kernel and shape rule, all tokens in one launch, except where the int8-mma matvec takes the product of
-// a matrix above DispatchTable::matvec_mma_min_weights.
+// a matrix above DispatchTable::matvec_mma_min_weights that is not the vocabulary-wide output (H100, x3:
+// 0.5b q4_0 with its Q8_0 output on the int8-mma matvec 3,587 -> 3,422 tok/s).
+constexpr int64_t kVocabWideRows = 65536;  // (rows of an output projection: the vocabulary)
+
 bool on_one_token_kernel(const Op& op, const DecodeSwitches& sw, const PrefillEmitContext& pc) {
     const int64_t T = op.a.rows;
+    const bool mma = T > 1 && use_matvec_mma(pc, op.w.type, T, op.w.cols) &&
+                     op.w.rows * op.w.cols > pc.table.matvec_mma_min_weights && op.w.rows < kVocabWideRows;
     if (sw.matvec1 == 0 || op.kind != OpKind::Matmul || T < 1 || T > sw.matvec1_tokens ||
-        !is_quantized_matvec_type(op.w.type) || !matvec1_supports(op.w.type, op.a.cols, T) ||
-        (T > 1 && use_matvec_mma(pc, op.w.type, T, op.w.cols) && op.w.rows * op.w.cols > pc.table.matvec_mma_min_weights))
+        !is_quantized_matvec_type(op.w.type) || !matvec1_supports(op.w.type, op.a.cols, T) || mma)
         return false;
-    return sw.matvec1 == 2 || op.w.rows * op.w.cols <= (int64_t{8} << 20) || op.w.rows >= 65536 ||
+    return sw.matvec1 == 2 || op.w.rows * op.w.cols <= (int64_t{8} << 20) || op.w.rows >= kVocabWideRows ||
            op.w.type == TensorType::Q6_K || op.w.rows > op.w.cols;
 }
 
