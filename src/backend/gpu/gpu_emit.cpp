@@ -74,14 +74,17 @@ size_t q8_bytes(int64_t rows, int64_t cols) {
 // 2425 -> 2386 (fifth pass; with the epilogue they were slower).
 // A batched decode step's few tokens (2 .. DecodeSwitches::matvec1_tokens, one per sequence) take the same
 // kernel and shape rule, all tokens in one launch, except where the int8-mma matvec takes the product of
-// a matrix above DispatchTable::matvec_mma_min_weights that is not the vocabulary-wide output (H100, x3:
-// 0.5b q4_0 with its Q8_0 output on the int8-mma matvec 3,587 -> 3,422 tok/s).
+// a matrix above DispatchTable::matvec_mma_min_weights, except a vocabulary-wide output of up to 256M
+// weights (H100, the 0.5b's Q8_0 output of 136M on the int8-mma matvec: x3 3,555 -> 3,422 tok/s, x4
+// 4,054 -> 3,950; the 7b q8_0's of 545M on the one-token kernel: x3 741 -> 730, x4 944 -> 929).
 constexpr int64_t kVocabWideRows = 65536;  // (rows of an output projection: the vocabulary)
+constexpr int64_t kOneTokenOutputMaxWeights = int64_t{256} << 20;
 
 bool on_one_token_kernel(const Op& op, const DecodeSwitches& sw, const PrefillEmitContext& pc) {
     const int64_t T = op.a.rows;
     const bool mma = T > 1 && use_matvec_mma(pc, op.w.type, T, op.w.cols) &&
-                     op.w.rows * op.w.cols > pc.table.matvec_mma_min_weights && op.w.rows < kVocabWideRows;
+                     op.w.rows * op.w.cols > pc.table.matvec_mma_min_weights &&
+                     (op.w.rows < kVocabWideRows || op.w.rows * op.w.cols > kOneTokenOutputMaxWeights);
     if (sw.matvec1 == 0 || op.kind != OpKind::Matmul || T < 1 || T > sw.matvec1_tokens ||
         !is_quantized_matvec_type(op.w.type) || !matvec1_supports(op.w.type, op.a.cols, T) || mma)
         return false;
