@@ -366,6 +366,11 @@ int JsonPath::key_byte(Frame& f, uint8_t c) {
     return kTaken;
 }
 
+// The node of an array's item i: its tuple's (prefixItems) while there is one, then items'.
+int32_t JsonPath::item_node(const JsonSchemaNode& n, int32_t i) {
+    return static_cast<size_t>(i) < n.prefix_items.size() ? n.prefix_items[static_cast<size_t>(i)] : n.items;
+}
+
 // Array phases: 0 after '[', 1 after an item, 2 after ','; pos counts the items begun.
 int JsonPath::array_byte(Frame& f, uint8_t c) {
     const JsonSchemaNode& n = node(f.node);
@@ -379,7 +384,7 @@ int JsonPath::array_byte(Frame& f, uint8_t c) {
         if (n.max_items == 0) return kReject;
         f.pos = 1;
         f.phase = 1;
-        return push(Kind::Value, n.items) ? kRetry : kReject;
+        return push(Kind::Value, item_node(n, 0)) ? kRetry : kReject;
     case 1:
         if (c == ']') {
             if (f.pos < n.min_items) return kReject;
@@ -392,7 +397,7 @@ int JsonPath::array_byte(Frame& f, uint8_t c) {
     default:
         ++f.pos;
         f.phase = 1;
-        return push(Kind::Value, n.items) ? kRetry : kReject;
+        return push(Kind::Value, item_node(n, f.pos - 1)) ? kRetry : kReject;
     }
 }
 

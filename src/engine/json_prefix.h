@@ -64,6 +64,7 @@ private:
     int object_byte(Frame& f, uint8_t c);
     int key_byte(Frame& f, uint8_t c);
     int array_byte(Frame& f, uint8_t c);
+    static int32_t item_node(const JsonSchemaNode& n, int32_t i);
     bool push(Kind kind, int32_t node);
     void pop() { --depth_; }
     Frame& top() { return stack_[depth_ - 1]; }

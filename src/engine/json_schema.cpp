@@ -127,7 +127,8 @@ private:
                                                         "items",     "minItems",   "maxItems",  "enum",
                                                         "const",     "anyOf",      "oneOf",     "$ref",
                                                         "minLength", "maxLength", "minimum",  "maximum",
-                                                        "exclusiveMinimum", "exclusiveMaximum"};
+                                                        "exclusiveMinimum", "exclusiveMaximum", "prefixItems",
+                                                        "additionalItems"};
         for (const auto& [k, v] : s.items())
             if (!supported.count(k) && !annotations().count(k))
                 refuse(where, fmt::format("keyword \"{}\" is not supported", k));
@@ -224,11 +225,41 @@ private:
                                              : compile(a, where + "/additionalProperties");
             at(n).additional = c;
         }
-        if (s.contains("items")) {
-            if (s["items"].is_array()) refuse(where + "/items", "a list of item schemas (tuple form) is not supported");
-            const int32_t c = compile(s["items"], where + "/items");
-            at(n).items = c;
+        compile_items(n, s, where);
+    }
+
+    // Array items: a tuple's first items (prefixItems, or items as a list before 2020-12), then the rest
+    // (items, or additionalItems after a list); a rest of false allows no item past the tuple.
+    void compile_items(int32_t n, const json& s, const std::string& where) {
+        const bool listed = s.contains("items") && s["items"].is_array();
+        if (s.contains("prefixItems") && listed)
+            refuse(where + "/items", "a list of item schemas beside prefixItems (take one form of tuple)");
+        if (s.contains("additionalItems") && !listed)
+            refuse(where + "/additionalItems", "additionalItems without a list of items (it applies to nothing)");
+        const char* tuple_key = listed ? "items" : s.contains("prefixItems") ? "prefixItems" : nullptr;
+        const char* rest_key = listed ? "additionalItems" : "items";
+        if (tuple_key != nullptr) {
+            const json& t = s[tuple_key];
+            if (!t.is_array()) refuse(where + "/" + tuple_key, "expected an array of schemas, got " + t.dump());
+            if (t.size() > JsonSchema::kMaxProperties)
+                refuse(where + "/" + tuple_key, fmt::format("{} item schemas (at most {})", t.size(), JsonSchema::kMaxProperties));
+            for (size_t i = 0; i < t.size(); ++i) {
+                const int32_t c = compile(t[i], fmt::format("{}/{}/{}", where, tuple_key, i));
+                at(n).prefix_items.push_back(c);
+            }
         }
+        if (!s.contains(rest_key)) return;
+        const json& r = s[rest_key];
+        if (r.is_boolean() && !r.get<bool>()) {  // no item past the tuple
+            const auto tuple = static_cast<int32_t>(at(n).prefix_items.size());
+            JsonSchemaNode& node = at(n);
+            node.max_items = node.max_items < 0 ? tuple : std::min(node.max_items, tuple);
+            if (node.min_items > node.max_items)
+                refuse(where, fmt::format("minItems {} > the {} items the tuple allows", node.min_items, node.max_items));
+            return;
+        }
+        const int32_t c = compile(r, where + "/" + rest_key);
+        at(n).items = c;
     }
 
     // minimum / maximum / exclusive*: on integers only (a decimal's prefix cannot be bounded the same way)
@@ -305,8 +336,15 @@ private:
             }
             if (branch.kinds & kJsonArray) {
                 merged.items = branch.items;
+                merged.prefix_items = branch.prefix_items;
                 merged.min_items = branch.min_items;
                 merged.max_items = branch.max_items;
+            }
+            if (branch.kinds & kJsonInteger) {  // (bounds come with {"type": "integer"} only)
+                merged.has_minimum = branch.has_minimum;
+                merged.has_maximum = branch.has_maximum;
+                merged.minimum = branch.minimum;
+                merged.maximum = branch.maximum;
             }
             if (branch.kinds & kJsonString) {
                 merged.min_length = branch.min_length;

@@ -3,7 +3,9 @@
 //   type (a name or a list), properties, required, additionalProperties (false, true or a schema;
 //   minLength, maxLength; minimum, maximum, exclusiveMinimum, exclusiveMaximum on integers;
 //   absent: none beside the listed properties where some are listed, as llama.cpp and xgrammar generate),
-//   items, minItems, maxItems, enum, const, anyOf / oneOf (branches of different JSON types merged into
+//   items, prefixItems (tuples; also items as a list with additionalItems, the drafts before 2020-12;
+//   items / additionalItems false: no item after them), minItems, maxItems, enum, const, anyOf / oneOf
+//   (branches of different JSON types merged into
 //   one node, as Optional[...] in Pydantic; overlapping ones, as a union of models, kept as alternatives;
 //   oneOf is taken as anyOf: a document may fit several), $ref to "#", "#/$defs/NAME" or
 //   "#/definitions/NAME" (recursion allowed).
@@ -40,7 +42,8 @@ struct JsonSchemaNode {
     std::vector<std::pair<std::string, int32_t>> properties;
     uint64_t required = 0;       // bits over properties
     int32_t additional = 0;      // node of other properties' values, or kNoNode (additionalProperties false)
-    int32_t items = 0;           // node of array items
+    int32_t items = 0;           // node of array items (those after prefix_items)
+    std::vector<int32_t> prefix_items;  // array: the nodes of its first items in order (prefixItems, a tuple)
     int32_t min_items = 0;
     int32_t max_items = -1;      // -1: no limit
     // integer: inclusive bounds (minimum / maximum, exclusiveMinimum / exclusiveMaximum made inclusive)

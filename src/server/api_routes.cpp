@@ -98,12 +98,14 @@ std::string ApiRoutes::models_json(const ServedModel* m) {
 
 std::string ApiRoutes::model_files_json() {
     // llama.cpp's router list: every file of the models directory with its status, and the model
-    // served now where it is not one of them (the startup model)
+    // served now where it is not one of them (the startup model), one entry per id: a startup model
+    // of a file's name stands in that file's place (loading the id would read the file)
     const std::shared_ptr<ServedModel> m = host_.current();
     json data = json::array();
     bool listed = false;
     for (const ModelFile& f : host_.files()) {
         listed = listed || f.loaded;
+        if (m != nullptr && !f.loaded && f.name == m->name) continue;
         data.push_back({{"id", f.name}, {"object", "model"}, {"path", f.path}, {"status", {{"value", f.loaded ? "loaded" : "unloaded"}}}});
     }
     if (m != nullptr && !listed)

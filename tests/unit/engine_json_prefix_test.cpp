@@ -166,6 +166,41 @@ TEST(JsonPrefix, IntegerBounds) {
     expect_refused_at(schema_of(R"({"properties": {"n": {"type": "integer", "maximum": 5}}})"), R"({"n": 6})", 6);
 }
 
+// Tuples: prefixItems (or items as a list with additionalItems) give the first items their own schemas,
+// items (additionalItems) the rest; false allows none past the tuple.
+TEST(JsonPrefix, TupleItems) {
+    const auto point = schema_of(R"({"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}], "items": false})");
+    for (const char* doc : {"[]", "[1]", "[1, \"a\"]"}) expect_document(point, doc);
+    expect_refused_at(point, "[\"a\"]", 1);
+    expect_refused_at(point, "[1, 2]", 4);
+    expect_refused_at(point, "[1, \"a\", 3]", 7);
+    const auto rest = schema_of(R"({"prefixItems": [{"type": "boolean"}], "items": {"type": "null"}, "minItems": 2})");
+    for (const char* doc : {"[true, null]", "[false, null, null]"}) expect_document(rest, doc);
+    expect_refused_at(rest, "[true]", 5);
+    expect_refused_at(rest, "[true, true]", 7);
+    const auto open = schema_of(R"({"prefixItems": [{"const": "x"}]})");  // (the rest: any value)
+    for (const char* doc : {"[\"x\", 1, {}]", "[\"x\"]"}) expect_document(open, doc);
+    expect_refused_at(open, "[\"y\"]", 2);
+    const auto draft7 = schema_of(R"({"items": [{"type": "integer"}], "additionalItems": {"type": "string"}})");
+    expect_document(draft7, "[1, \"a\", \"b\"]");
+    expect_refused_at(draft7, "[1, 2]", 4);
+    const auto none = schema_of(R"({"items": [{"type": "integer"}, {"type": "integer"}], "additionalItems": false})");
+    expect_document(none, "[1, 2]");
+    expect_refused_at(none, "[1, 2, 3]", 5);
+    // a tuple inside anyOf with another kind (one node, merged)
+    const auto maybe = schema_of(R"({"anyOf": [{"prefixItems": [{"type": "boolean"}], "items": false}, {"type": "null"}]})");
+    for (const char* doc : {"null", "[true]"}) expect_document(maybe, doc);
+    expect_refused_at(maybe, "[1]", 1);
+}
+
+// Integer bounds inside anyOf with another kind (one merged node) still bound the integer.
+TEST(JsonPrefix, IntegerBoundsOfAMergedBranch) {
+    const auto month_or_null = schema_of(R"({"anyOf": [{"type": "integer", "minimum": 1, "maximum": 12}, {"type": "null"}]})");
+    for (const char* doc : {"null", "7", "12"}) expect_document(month_or_null, doc);
+    expect_refused_at(month_or_null, "13", 1);
+    expect_refused_at(month_or_null, "0", 0);
+}
+
 TEST(JsonPrefix, BoundsWhitespaceNumbersAndDepth) {
     const auto any = schema_of("{}");
     // whitespace between tokens: nothing, one space, or a newline and an indent
@@ -213,7 +248,10 @@ TEST(JsonSchema, UnsupportedKeywordsAreRefusedWithTheirPlace) {
     EXPECT_NE(refusal(R"({"type": "strin"})").find("unknown type"), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "integer", "enum": ["a"]})").find("no enum"), std::string::npos);
     EXPECT_NE(refusal("false").find("admits no value"), std::string::npos);
-    EXPECT_NE(refusal(R"({"items": [{}, {}]})").find("tuple"), std::string::npos);
+    EXPECT_NE(refusal(R"({"prefixItems": [{}], "items": [{}, {}]})").find("beside prefixItems"), std::string::npos);
+    EXPECT_NE(refusal(R"({"type": "array", "additionalItems": false})").find("without a list of items"), std::string::npos);
+    EXPECT_NE(refusal(R"({"prefixItems": [{}], "items": false, "minItems": 2})").find("minItems 2 > the 1 items"), std::string::npos);
+    EXPECT_NE(refusal(R"({"prefixItems": {}})").find("#/prefixItems"), std::string::npos);
     // annotations are not constraints
     EXPECT_EQ(refusal(R"({"title": "T", "description": "d", "type": "string", "format": "date"})"), "(compiled)");
 }
@@ -247,8 +285,12 @@ bool fits(const json& v, const json& s, const json& root) {
     if (t == "array") {
         if (!v.is_array()) return false;
         if (v.size() < s.value("minItems", 0u) || v.size() > s.value("maxItems", 1000000u)) return false;
-        for (const json& e : v)
-            if (!fits(e, s.value("items", json::object()), root)) return false;
+        const json tuple = s.value("prefixItems", json::array());
+        const json rest = s.value("items", json::object());
+        for (size_t i = 0; i < v.size(); ++i) {
+            if (i >= tuple.size() && rest == json(false)) return false;
+            if (!fits(v[i], i < tuple.size() ? tuple[i] : rest, root)) return false;
+        }
         return true;
     }
     if (t == "object") {
@@ -275,6 +317,9 @@ TEST(JsonPrefix, RandomWalksCompleteOnlyDocumentsOfTheSchemaAndNeverStick) {
             "$ref": "#/$defs/n"})",
         R"({"type": "object", "properties": {"s": {"type": "string", "minLength": 1, "maxLength": 3},
             "n": {"type": "integer", "minimum": -3, "maximum": 250}}, "required": ["s", "n"]})",
+        R"({"type": "array", "prefixItems": [{"type": "integer", "minimum": 0, "maximum": 9}, {"type": "boolean"}],
+            "items": false, "minItems": 1})",
+        R"({"type": "array", "prefixItems": [{"enum": ["a", "b"]}], "items": {"type": "null"}, "maxItems": 3})",
         R"({"type": "array", "items": {"anyOf": [{"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
             {"type": "object", "properties": {"kind": {"enum": ["a", "b"]}, "ok": {"type": "boolean"}}, "required": ["kind"]}]}})",
     };

@@ -475,6 +475,30 @@ TEST_F(ServerHttp, ModelsLoadAndUnloadFromTheModelsDirectory) {
     fs::remove_all(dir);
 }
 
+// A startup model named as a file of the models directory: the list holds one entry of that id, the
+// model served (its own path), not a second, unloaded one for the file.
+TEST_F(ServerHttp, ModelsListOneEntryPerId) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("rf_models_same_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    fs::copy_file(fs::path(ROCMFORGE_SOURCE_DIR) / "models" / "tiny-qwen3-q8_0.gguf", dir / "tiny.gguf",
+                  fs::copy_options::overwrite_existing);
+    fs::copy_file(fs::path(ROCMFORGE_SOURCE_DIR) / "models" / "tiny-qwen3-q8_0.gguf", dir / "other.gguf",
+                  fs::copy_options::overwrite_existing);
+    stop();
+    start("", dir.string());
+    const json list = send(port(), http::verb::get, "/models", "").body_json();
+    ASSERT_EQ(list["data"].size(), 2u) << list.dump();
+    EXPECT_EQ(list["data"][0]["id"], "other");
+    EXPECT_EQ(list["data"][0]["status"]["value"], "unloaded");
+    EXPECT_EQ(list["data"][1]["id"], "tiny");
+    EXPECT_EQ(list["data"][1]["status"]["value"], "loaded");
+    EXPECT_NE(list["data"][1]["path"], (dir / "tiny.gguf").string()) << "the served model's entry, not the file's";
+    stop();
+    start("");
+    fs::remove_all(dir);
+}
+
 // stop() returns promptly although a client keeps an idle keep-alive connection open.
 TEST_F(ServerHttp, StopClosesIdleConnections) {
     net::io_context io;
