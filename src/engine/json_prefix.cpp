@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 namespace rf {
 
@@ -97,7 +98,8 @@ JsonPath::JsonPath(std::shared_ptr<const JsonSchema> schema) : schema_(std::move
     depth_ = 1;
 }
 
-JsonPath::JsonPath(const JsonPath& o) : schema_(o.schema_), depth_(o.depth_), ws_run_(o.ws_run_) {
+JsonPath::JsonPath(const JsonPath& o)
+    : schema_(o.schema_), depth_(o.depth_), ws_run_(o.ws_run_), text_(o.text_), utf8_left_(o.utf8_left_) {
     std::copy_n(o.stack_, depth_, stack_);
 }
 
@@ -106,6 +108,8 @@ JsonPath& JsonPath::operator=(const JsonPath& o) {
     schema_ = o.schema_;
     depth_ = o.depth_;
     ws_run_ = o.ws_run_;
+    text_ = o.text_;  // (capacity kept: no allocation once grown)
+    utf8_left_ = o.utf8_left_;
     std::copy_n(o.stack_, depth_, stack_);
     return *this;
 }
@@ -196,9 +200,11 @@ int JsonPath::step(uint8_t c) {
             const bool starts_char = f.phase == 0 && c != '"' && (c < 0x80 || c >= 0xC0);
             if (starts_char && n.max_length >= 0 && f.bits >= static_cast<uint64_t>(n.max_length)) return kReject;
             if (f.phase == 0 && c == '"' && f.bits < static_cast<uint64_t>(n.min_length)) return kReject;
+            const uint8_t phase = f.phase;
             int32_t pos = f.pos;
             r = string_byte(f.phase, pos, c);
             f.pos = pos;
+            if (n.pattern && r != kReject && !pattern_byte(f, phase, c, r == kRetry)) return kReject;
             if (r == kTaken && starts_char) ++f.bits;
             if (r == kRetry) {  // the closing quote
                 pop();
@@ -269,8 +275,11 @@ int JsonPath::value_start(Frame& f, uint8_t c) {
     const bool room = depth_ < kMaxDepth;  // (a container's members need a frame above it)
     if (c == '{' && (n.kinds & kJsonObject) && room) f.kind = Kind::Object;
     else if (c == '[' && (n.kinds & kJsonArray) && room) f.kind = Kind::Array;
-    else if (c == '"' && (n.kinds & kJsonString)) f.kind = Kind::String;
-    else if ((c == '-' || is_digit(c)) && (n.kinds & (kJsonNumber | kJsonInteger))) f.kind = Kind::Number;
+    else if (c == '"' && (n.kinds & kJsonString)) {
+        f.kind = Kind::String;
+        text_.clear();  // (the pattern's text, where its node has one)
+        utf8_left_ = 0;
+    } else if ((c == '-' || is_digit(c)) && (n.kinds & (kJsonNumber | kJsonInteger))) f.kind = Kind::Number;
     else if ((c == 't' || c == 'f') && (n.kinds & kJsonBoolean)) {
         f.kind = Kind::Literal;
         f.phase = c == 't' ? 1 : 2;
@@ -364,6 +373,47 @@ int JsonPath::key_byte(Frame& f, uint8_t c) {
     ++f.pos;
     if ((alive & ~obj.bits) == 0 && !f.free) return kReject;
     return kTaken;
+}
+
+// A byte of a string with a pattern, taken by the string automaton in `phase` (0 plain, 1 after a
+// backslash): the decoded characters go to text_ and are checked against the pattern as they come
+// (pruning by partial matching where the pattern is anchored, json_pattern.h), the closing quote needs
+// a match. So that no byte leaves the string without a way on: a backslash only where one of the
+// characters a one-letter escape gives fits (\u escapes are not taken in such strings: the characters
+// come as UTF-8), a UTF-8 character's second-to-last byte only where one of its last bytes fits.
+// (The bytes of a 3- or 4-byte character before its second-to-last are taken as they come: should no
+// such character fit, the output has no way on, an error rather than a document outside the schema.)
+bool JsonPath::pattern_byte(Frame& f, uint8_t phase, uint8_t c, bool closing) {
+    const JsonPattern& pattern = *node(f.node).pattern;
+    if (closing) return pattern.matches(text_);
+    auto fits_after = [&](auto first, auto last) {  // some byte in [first, last] can follow text_
+        for (int b = first; b <= last; ++b) {
+            text_.push_back(static_cast<char>(b));
+            const bool ok = pattern.viable(text_);
+            text_.pop_back();
+            if (ok) return true;
+        }
+        return false;
+    };
+    static constexpr char kEscapeLetters[] = "\"\\/bfnrt";  // (string_byte took c: it is one of these)
+    static constexpr char kEscaped[] = {'"', '\\', '/', '\b', '\f', '\n', '\r', '\t'};
+    if (phase == 0 && c == '\\') {
+        for (char x : kEscaped)
+            if (fits_after(static_cast<uint8_t>(x), static_cast<uint8_t>(x))) return true;
+        return false;
+    }
+    if (phase == 1) {
+        if (c == 'u') return false;
+        text_ += kEscaped[std::strchr(kEscapeLetters, c) - kEscapeLetters];
+        return pattern.viable(text_);
+    }
+    text_ += static_cast<char>(c);
+    if (c >= 0xC0) utf8_left_ = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+    else if (c >= 0x80 && utf8_left_ > 0) --utf8_left_;
+    else utf8_left_ = 0;  // (ASCII, or a stray continuation byte: the pattern then sees invalid UTF-8)
+    // (never a character cut short to PCRE2: its JIT and its interpreter answer those differently)
+    if (utf8_left_ >= 2) return true;
+    return utf8_left_ == 1 ? fits_after(0x80, 0xBF) : pattern.viable(text_);
 }
 
 // The node of an array's item i: its tuple's (prefixItems) while there is one, then items'.

@@ -65,6 +65,7 @@ private:
     int key_byte(Frame& f, uint8_t c);
     int array_byte(Frame& f, uint8_t c);
     static int32_t item_node(const JsonSchemaNode& n, int32_t i);
+    bool pattern_byte(Frame& f, uint8_t phase, uint8_t c, bool closing);
     bool push(Kind kind, int32_t node);
     void pop() { --depth_; }
     Frame& top() { return stack_[depth_ - 1]; }
@@ -75,6 +76,10 @@ private:
     Frame stack_[kMaxDepth + 2];
     int depth_ = 0;
     int ws_run_ = 0;  // whitespace bytes of the current gap (a lone space counts as a full gap)
+    // The open string's characters so far where its node has a pattern (one string is open at a time),
+    // and the continuation bytes its last UTF-8 character still lacks.
+    std::string text_;
+    int utf8_left_ = 0;
 };
 
 class JsonPrefix {

@@ -128,7 +128,7 @@ private:
                                                         "const",     "anyOf",      "oneOf",     "$ref",
                                                         "minLength", "maxLength", "minimum",  "maximum",
                                                         "exclusiveMinimum", "exclusiveMaximum", "prefixItems",
-                                                        "additionalItems"};
+                                                        "additionalItems",  "pattern"};
         for (const auto& [k, v] : s.items())
             if (!supported.count(k) && !annotations().count(k))
                 refuse(where, fmt::format("keyword \"{}\" is not supported", k));
@@ -155,6 +155,10 @@ private:
             kinds = kJsonString;
         }
         node.kinds = kinds;
+        if (s.contains("pattern")) {
+            if (!s["pattern"].is_string()) refuse(where + "/pattern", "expected a regular expression string, got " + s["pattern"].dump());
+            node.pattern = JsonPattern::compile(s["pattern"].get<std::string>(), where);
+        }
 
         if (s.contains("enum") || s.contains("const")) {
             std::vector<json> values;
@@ -167,10 +171,11 @@ private:
             for (const json& v : values) {
                 const uint8_t k = kind_of_value(v);
                 if (!(k & kinds) && !(k == kJsonInteger && (kinds & kJsonNumber))) continue;  // (not of the type)
+                if (node.pattern && v.is_string() && !node.pattern->matches(v.get<std::string>())) continue;
                 node.literals.push_back(v.dump());
                 lk |= k;
             }
-            if (node.literals.empty()) refuse(where, "no enum / const value is of the schema's type");
+            if (node.literals.empty()) refuse(where, "no enum / const value is of the schema's type (and pattern)");
             if (node.literals.size() > JsonSchema::kMaxLiterals)
                 refuse(where + "/enum", fmt::format("{} values (at most {})", node.literals.size(), JsonSchema::kMaxLiterals));
             node.kinds = lk;
@@ -349,6 +354,7 @@ private:
             if (branch.kinds & kJsonString) {
                 merged.min_length = branch.min_length;
                 merged.max_length = branch.max_length;
+                merged.pattern = branch.pattern;
             }
         }
         at(n) = merged;

@@ -1,13 +1,14 @@
 // A JSON Schema compiled into the node graph the constrained sampler walks (json_prefix.h): the subset
 // that structured-output requests use (OpenAI response_format json_schema, llama.cpp's --json-schema):
-//   type (a name or a list), properties, required, additionalProperties (false, true or a schema;
-//   minLength, maxLength; minimum, maximum, exclusiveMinimum, exclusiveMaximum on integers;
-//   absent: none beside the listed properties where some are listed, as llama.cpp and xgrammar generate),
+//   type (a name or a list); properties, required, additionalProperties (false, true or a schema;
+//   absent: none beside the listed properties where some are listed, as llama.cpp and xgrammar generate);
 //   items, prefixItems (tuples; also items as a list with additionalItems, the drafts before 2020-12;
-//   items / additionalItems false: no item after them), minItems, maxItems, enum, const, anyOf / oneOf
-//   (branches of different JSON types merged into
-//   one node, as Optional[...] in Pydantic; overlapping ones, as a union of models, kept as alternatives;
-//   oneOf is taken as anyOf: a document may fit several), $ref to "#", "#/$defs/NAME" or
+//   items / additionalItems false: no item after them), minItems, maxItems; minLength, maxLength,
+//   pattern (json_pattern.h; a pattern that needs more characters than maxLength allows leaves the
+//   output no way on: an error, not a wrong document); minimum, maximum, exclusiveMinimum,
+//   exclusiveMaximum on integers; enum, const; anyOf / oneOf (branches of different JSON types merged
+//   into one node, as Optional[...] in Pydantic; overlapping ones, as a union of models, kept as
+//   alternatives; oneOf is taken as anyOf: a document may fit several); $ref to "#", "#/$defs/NAME" or
 //   "#/definitions/NAME" (recursion allowed).
 // Annotations (title, description, default, examples, format, $schema, $id, $comment, ...) are
 // ignored, as JSON Schema allows; every other keyword is refused with an rf::Error naming it and
@@ -15,10 +16,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "engine/json_pattern.h"
 
 namespace rf {
 
@@ -51,6 +55,7 @@ struct JsonSchemaNode {
     int64_t minimum = 0, maximum = 0;
     int32_t min_length = 0;      // string: characters (code points; an escape is one)
     int32_t max_length = -1;     // -1: no limit
+    std::shared_ptr<const JsonPattern> pattern;  // string: a regular expression it must match (null: none)
     // anyOf / oneOf whose branches overlap (two objects, say): the value is one of these nodes (the
     // automaton follows each until they part); empty for every other node
     std::vector<int32_t> alternatives;

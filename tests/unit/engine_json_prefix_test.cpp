@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -193,6 +194,47 @@ TEST(JsonPrefix, TupleItems) {
     expect_refused_at(maybe, "[1]", 1);
 }
 
+// pattern: a string is refused at the first byte after which no continuation can match (anchored
+// patterns), and at its closing quote where it does not match; escapes and UTF-8 count as the characters
+// they give; no byte is taken that leaves the string without a way on (a backslash, a UTF-8 character's
+// second-to-last byte).
+TEST(JsonPrefix, PatternStrings) {
+    const auto phone = schema_of(R"({"type": "string", "pattern": "^[0-9]{3}-[0-9]{4}$"})");
+    expect_document(phone, "\"555-1234\"");
+    expect_refused_at(phone, "\"55a", 3);
+    expect_refused_at(phone, "\"555-12345\"", 9);
+    expect_refused_at(phone, "\"555-123\"", 8);
+    const auto somewhere = schema_of(R"({"pattern": "ab"})");  // (unanchored: any prefix can still match)
+    for (const char* doc : {"\"ab\"", "\"xxabyy\"", "12", "[\"no\"]"}) expect_document(somewhere, doc);
+    expect_refused_at(somewhere, "\"ba\"", 3);
+    const auto escaped = schema_of(R"({"type": "string", "pattern": "^a\\nb\"$"})");  // a, newline, b, quote
+    expect_document(escaped, "\"a\\nb\\\"\"");
+    expect_refused_at(escaped, "\"a\\tb", 3);
+    expect_refused_at(escaped, "\"a\\u000a", 3);  // (\u escapes are not taken where a pattern applies)
+    expect_refused_at(escaped, "\"a\\nb\\\"\\", 7);  // (no escape gives a character that fits after the whole)
+    const auto accents = schema_of(R"({"type": "string", "pattern": "^\\p{L}+$", "maxLength": 3})");
+    expect_document(accents, "\"\xc3\xa9t\xc3\xa9\"");
+    expect_refused_at(accents, "\"a1", 2);
+    expect_refused_at(accents, "\"a\xc2\xb2", 3);  // (superscript two: a 2-byte character that is no letter)
+    const auto emoji = schema_of(R"({"type": "string", "pattern": "^\\x{1F600}+$"})");
+    expect_document(emoji, "\"\xf0\x9f\x98\x80\xf0\x9f\x98\x80\"");
+    expect_refused_at(emoji, "\"\xf0\x9f\x99", 3);  // (no last byte completes a U+1F600 after these three)
+    const auto ascii = schema_of(R"({"type": "string", "pattern": "^[a-z]+$"})");
+    expect_refused_at(ascii, "\"ab\xc3", 3);  // (no 2-byte character is a lowercase ASCII letter)
+    // enum values that do not match are not offered; an enum with none matching is refused
+    const auto codes = schema_of(R"({"enum": ["AB", "x1", 3], "pattern": "^[A-Z]+$"})");
+    expect_document(codes, "\"AB\"");
+    expect_document(codes, "3");
+    expect_refused_at(codes, "\"x", 1);
+    EXPECT_THROW((void)JsonSchema::compile(json::parse(R"({"enum": ["a"], "pattern": "^b$"})")), Error);
+    try {
+        (void)JsonSchema::compile(json::parse(R"({"properties": {"p": {"type": "string", "pattern": "a("}}})"));
+        ADD_FAILURE() << "a pattern that does not compile was taken";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("#/properties/p/pattern"), std::string::npos) << e.what();
+    }
+}
+
 // Integer bounds inside anyOf with another kind (one merged node) still bound the integer.
 TEST(JsonPrefix, IntegerBoundsOfAMergedBranch) {
     const auto month_or_null = schema_of(R"({"anyOf": [{"type": "integer", "minimum": 1, "maximum": 12}, {"type": "null"}]})");
@@ -232,7 +274,7 @@ TEST(JsonSchema, UnsupportedKeywordsAreRefusedWithTheirPlace) {
         }
         return std::string("(compiled)");
     };
-    EXPECT_NE(refusal(R"({"type": "string", "pattern": "a+"})").find("\"pattern\""), std::string::npos);
+    EXPECT_NE(refusal(R"({"type": "object", "minProperties": 1})").find("\"minProperties\""), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "string", "minLength": 4, "maxLength": 2})").find("minLength 4 > maxLength 2"), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "number", "minimum": 0})").find("integer\"} only"), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "integer", "minimum": 3, "maximum": 2})").find("no integer in [3, 2]"), std::string::npos);
@@ -275,6 +317,8 @@ bool fits(const json& v, const json& s, const json& root) {
         if (!v.is_string()) return false;
         size_t chars = 0;
         for (unsigned char b : v.get<std::string>()) chars += (b & 0xC0) != 0x80;
+        if (s.contains("pattern") && !std::regex_search(v.get<std::string>(), std::regex(s["pattern"].get<std::string>())))
+            return false;
         return chars >= s.value("minLength", 0u) && chars <= s.value("maxLength", 1000000u);
     }
     if (t == "integer")
@@ -320,6 +364,8 @@ TEST(JsonPrefix, RandomWalksCompleteOnlyDocumentsOfTheSchemaAndNeverStick) {
         R"({"type": "array", "prefixItems": [{"type": "integer", "minimum": 0, "maximum": 9}, {"type": "boolean"}],
             "items": false, "minItems": 1})",
         R"({"type": "array", "prefixItems": [{"enum": ["a", "b"]}], "items": {"type": "null"}, "maxItems": 3})",
+        R"({"type": "object", "properties": {"k": {"type": "string", "pattern": "^[a-f]{1,3}-?[0-9]$"},
+            "x": {"type": "string", "pattern": "0"}}, "required": ["k", "x"]})",
         R"({"type": "array", "items": {"anyOf": [{"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
             {"type": "object", "properties": {"kind": {"enum": ["a", "b"]}, "ok": {"type": "boolean"}}, "required": ["kind"]}]}})",
     };
