@@ -1,8 +1,11 @@
 #include "engine/json_prefix.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
 
 namespace rf {
 
@@ -89,6 +92,43 @@ bool integer_reachable(const JsonSchemaNode& n, int64_t v, int digits, bool neg,
         if (meets(a, b)) return true;
     }
     return false;
+}
+
+// A bounded number (no exponent: sign, integer digits, '.', fraction digits) written so far as `t`:
+// whether it can still end within the bounds. The magnitudes it can reach are [a, b) ranges: no digit
+// yet [0, inf); integer digits I [I, I + 1) and, with more digits, [10 I, inf) (a leading 0: [0, 1));
+// I.F [I.F, I.F + 10^-|F|); a '-' takes their negatives.
+bool decimal_reachable(const DecimalBounds& d, const std::string& t) {
+    constexpr long double kInf = std::numeric_limits<long double>::infinity();
+    const bool neg = !t.empty() && t[0] == '-';
+    const size_t from = neg ? 1 : 0, dot = t.find('.');
+    const std::string whole = t.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
+    std::pair<long double, long double> ranges[2] = {{0.0L, kInf}, {kInf, kInf}};
+    if (!whole.empty()) {
+        const long double i = std::strtold(whole.c_str(), nullptr);
+        if (dot != std::string::npos) {
+            const std::string frac = t.substr(dot + 1);
+            const long double v = std::strtold((whole + "." + frac + "0").c_str(), nullptr);
+            ranges[0] = {v, v + std::pow(10.0L, -static_cast<long double>(frac.size()))};
+        } else if (whole == "0") {
+            ranges[0] = {0.0L, 1.0L};
+        } else {
+            ranges[0] = {i, i + 1.0L};
+            ranges[1] = {i * 10.0L, kInf};
+        }
+    }
+    for (const auto& [a, b] : ranges) {
+        if (a == kInf) continue;
+        const bool ok = neg ? (!d.has_min || (d.min_exclusive ? -a > d.min : -a >= d.min)) && (!d.has_max || -b < d.max)
+                            : (!d.has_min || b > d.min) && (!d.has_max || (d.max_exclusive ? a < d.max : a <= d.max));
+        if (ok) return true;
+    }
+    return false;
+}
+
+bool decimal_within(const DecimalBounds& d, const std::string& t) {
+    const long double v = std::strtold(t.c_str(), nullptr);
+    return (!d.has_min || (d.min_exclusive ? v > d.min : v >= d.min)) && (!d.has_max || (d.max_exclusive ? v < d.max : v <= d.max));
 }
 
 }  // namespace
@@ -221,13 +261,19 @@ int JsonPath::step(uint8_t c) {
                 if (integer ? is_digit(c) : next == 8) ++f.bits;  // an integer's digits, else the exponent's
                 const uint64_t most = integer ? kMaxIntegerDigits : kMaxExponentDigits;
                 r = ++f.pos <= kMaxNumberBytes && f.bits <= most ? kTaken : kReject;
-                if (r == kTaken && integer && bounded(n)) {  // (bounds: integers only, json_schema.h)
+                if (r == kTaken && integer && bounded(n)) {  // (integer bounds, json_schema.h)
                     if (c == '-') f.free = true;
                     else f.value = f.value * 10 + (c - '0');
                     if (!integer_reachable(n, f.value, static_cast<int>(f.bits), f.free, kMaxIntegerDigits)) r = kReject;
                 }
+                if (r == kTaken && !integer && n.decimal.any()) {  // (decimal bounds: no exponent, the digits in text_)
+                    if (next >= 6) return kReject;
+                    text_ += static_cast<char>(c);
+                    if (!decimal_reachable(n.decimal, text_)) r = kReject;
+                }
             } else if (number_accepting(f.phase)) {
                 if (integer && bounded(n) && !within(n, f.free ? -f.value : f.value)) return kReject;
+                if (!integer && n.decimal.any() && !decimal_within(n.decimal, text_)) return kReject;
                 pop();
                 r = kRetry;
             }
@@ -279,7 +325,10 @@ int JsonPath::value_start(Frame& f, uint8_t c) {
         f.kind = Kind::String;
         text_.clear();  // (the pattern's text, where its node has one)
         utf8_left_ = 0;
-    } else if ((c == '-' || is_digit(c)) && (n.kinds & (kJsonNumber | kJsonInteger))) f.kind = Kind::Number;
+    } else if ((c == '-' || is_digit(c)) && (n.kinds & (kJsonNumber | kJsonInteger))) {
+        f.kind = Kind::Number;
+        text_.clear();  // (a bounded decimal's digits)
+    }
     else if ((c == 't' || c == 'f') && (n.kinds & kJsonBoolean)) {
         f.kind = Kind::Literal;
         f.phase = c == 't' ? 1 : 2;

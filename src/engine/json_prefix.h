@@ -76,8 +76,9 @@ private:
     Frame stack_[kMaxDepth + 2];
     int depth_ = 0;
     int ws_run_ = 0;  // whitespace bytes of the current gap (a lone space counts as a full gap)
-    // The open string's characters so far where its node has a pattern (one string is open at a time),
-    // and the continuation bytes its last UTF-8 character still lacks.
+    // The open string's characters so far where its node has a pattern, or the open number's bytes where
+    // its node has decimal bounds (one scalar is open at a time), and the continuation bytes the string's
+    // last UTF-8 character still lacks.
     std::string text_;
     int utf8_left_ = 0;
 };

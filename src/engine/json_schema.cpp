@@ -267,12 +267,14 @@ private:
         at(n).items = c;
     }
 
-    // minimum / maximum / exclusive*: on integers only (a decimal's prefix cannot be bounded the same way)
+    // minimum / maximum / exclusive*: on {"type": "integer"} as inclusive int64 bounds, on {"type":
+    // "number"} as decimal ones (DecimalBounds); not on enum / const or nodes of other kinds too
     static void read_integer_bounds(const json& s, JsonSchemaNode& node, const std::string& where) {
         const bool any = s.contains("minimum") || s.contains("maximum") || s.contains("exclusiveMinimum") || s.contains("exclusiveMaximum");
         if (!any) return;
-        if (node.kinds != kJsonInteger || !node.literals.empty())
-            refuse(where, "minimum / maximum are supported on {\"type\": \"integer\"} only");
+        if ((node.kinds & ~(kJsonInteger | kJsonNumber)) != 0 || !node.literals.empty())
+            refuse(where, "minimum / maximum are supported on {\"type\": \"integer\"} and {\"type\": \"number\"} only");
+        if (node.kinds & kJsonNumber) return read_decimal_bounds(s, node.decimal, where);
         constexpr double kLimit = 999999999999999999.0;  // (18 digits: what the automaton writes)
         auto bound = [&](const char* key) {
             const json& v = s[key];
@@ -288,6 +290,33 @@ private:
         if (s.contains("exclusiveMaximum")) upper(static_cast<int64_t>(std::ceil(bound("exclusiveMaximum"))) - 1);
         if (node.has_minimum && node.has_maximum && node.minimum > node.maximum)
             refuse(where, fmt::format("no integer in [{}, {}]", node.minimum, node.maximum));
+    }
+
+    static void read_decimal_bounds(const json& s, DecimalBounds& d, const std::string& where) {
+        auto bound = [&](const char* key) {
+            const json& v = s[key];
+            if (!v.is_number() || !std::isfinite(v.get<double>())) refuse(where + "/" + key, "expected a number, got " + v.dump());
+            return v.get<double>();
+        };
+        auto lower = [&](double v, bool exclusive) {
+            if (d.has_min && (v < d.min || (v == d.min && !exclusive))) return;  // (the tighter one stays)
+            d.has_min = true;
+            d.min = v;
+            d.min_exclusive = exclusive;
+        };
+        auto upper = [&](double v, bool exclusive) {
+            if (d.has_max && (v > d.max || (v == d.max && !exclusive))) return;
+            d.has_max = true;
+            d.max = v;
+            d.max_exclusive = exclusive;
+        };
+        if (s.contains("minimum")) lower(bound("minimum"), false);
+        if (s.contains("exclusiveMinimum")) lower(bound("exclusiveMinimum"), true);
+        if (s.contains("maximum")) upper(bound("maximum"), false);
+        if (s.contains("exclusiveMaximum")) upper(bound("exclusiveMaximum"), true);
+        if (d.has_min && d.has_max && (d.min > d.max || (d.min == d.max && (d.min_exclusive || d.max_exclusive))))
+            refuse(where, fmt::format("no number in {}{}, {}{}", d.min_exclusive ? "(" : "[", d.min, d.max,
+                                      d.max_exclusive ? ")" : "]"));
     }
 
     static int32_t count_field(const json& s, const char* key, const std::string& where) {
@@ -345,11 +374,12 @@ private:
                 merged.min_items = branch.min_items;
                 merged.max_items = branch.max_items;
             }
-            if (branch.kinds & kJsonInteger) {  // (bounds come with {"type": "integer"} only)
+            if (branch.kinds & (kJsonInteger | kJsonNumber)) {  // (bounds come with an integer or number type only)
                 merged.has_minimum = branch.has_minimum;
                 merged.has_maximum = branch.has_maximum;
                 merged.minimum = branch.minimum;
                 merged.maximum = branch.maximum;
+                merged.decimal = branch.decimal;
             }
             if (branch.kinds & kJsonString) {
                 merged.min_length = branch.min_length;

@@ -6,7 +6,7 @@
 //   items / additionalItems false: no item after them), minItems, maxItems; minLength, maxLength,
 //   pattern (json_pattern.h; a pattern that needs more characters than maxLength allows leaves the
 //   output no way on: an error, not a wrong document); minimum, maximum, exclusiveMinimum,
-//   exclusiveMaximum on integers; enum, const; anyOf / oneOf (branches of different JSON types merged
+//   exclusiveMaximum on integers and numbers (a bounded number is written without an exponent); enum, const; anyOf / oneOf (branches of different JSON types merged
 //   into one node, as Optional[...] in Pydantic; overlapping ones, as a union of models, kept as
 //   alternatives; oneOf is taken as anyOf: a document may fit several); $ref to "#", "#/$defs/NAME" or
 //   "#/definitions/NAME" (recursion allowed).
@@ -38,6 +38,15 @@ enum JsonKind : uint8_t {
     kJsonAny = 127,
 };
 
+// Bounds of a {"type": "number"} value (minimum / maximum, exclusive or not). The automaton writes such
+// numbers without an exponent (a prefix with one could reach any magnitude).
+struct DecimalBounds {
+    bool has_min = false, has_max = false;
+    bool min_exclusive = false, max_exclusive = false;
+    double min = 0.0, max = 0.0;
+    bool any() const { return has_min || has_max; }
+};
+
 struct JsonSchemaNode {
     uint8_t kinds = kJsonAny;
     // enum / const: the admitted values as compact JSON texts (empty: no such restriction)
@@ -53,6 +62,7 @@ struct JsonSchemaNode {
     // integer: inclusive bounds (minimum / maximum, exclusiveMinimum / exclusiveMaximum made inclusive)
     bool has_minimum = false, has_maximum = false;
     int64_t minimum = 0, maximum = 0;
+    DecimalBounds decimal;  // number: its bounds
     int32_t min_length = 0;      // string: characters (code points; an escape is one)
     int32_t max_length = -1;     // -1: no limit
     std::shared_ptr<const JsonPattern> pattern;  // string: a regular expression it must match (null: none)

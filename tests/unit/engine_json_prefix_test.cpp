@@ -235,6 +235,33 @@ TEST(JsonPrefix, PatternStrings) {
     }
 }
 
+// Decimal bounds: a number (written without an exponent) is refused at the first byte after which it
+// cannot end within them, and where it ends outside them (exclusive bounds exclusive).
+TEST(JsonPrefix, DecimalBounds) {
+    const auto prob = schema_of(R"({"type": "number", "minimum": 0, "maximum": 1})");
+    for (const char* doc : {"0", "1", "0.5", "1.0", "1.000", "-0", "0.999"}) expect_document(prob, doc);
+    expect_refused_at(prob, "2", 0);
+    expect_refused_at(prob, "-1", 1);
+    expect_refused_at(prob, "1.5", 2);
+    expect_refused_at(prob, "10", 1);
+    expect_refused_at(prob, "1e0", 1);  // (no exponent)
+    const auto price = schema_of(R"({"type": "number", "exclusiveMinimum": 0, "maximum": 99.95})");
+    for (const char* doc : {"0.01", "99.95", "12", "99.949"}) expect_document(price, doc);
+    expect_refused_at(price, "0 ", 1);  // (0 itself is out; "0." could still go on)
+    expect_refused_at(price, "-", 0);
+    expect_refused_at(price, "99.96", 4);
+    expect_refused_at(price, "100", 2);
+    const auto cold = schema_of(R"({"type": "number", "maximum": -2.5})");
+    for (const char* doc : {"-2.5", "-3", "-1000.25"}) expect_document(cold, doc);
+    expect_refused_at(cold, "2", 0);
+    expect_refused_at(cold, "-2.4", 3);
+    expect_refused_at(cold, "-1.", 2);  // ("-1" could still become -10)
+    const auto temp = schema_of(R"({"properties": {"t": {"anyOf": [{"type": "number", "minimum": -40, "maximum": 60}, {"type": "null"}]}}})");
+    expect_document(temp, R"({"t": -12.5})");
+    expect_document(temp, R"({"t": null})");
+    expect_refused_at(temp, R"({"t": 61})", 7);
+}
+
 // Integer bounds inside anyOf with another kind (one merged node) still bound the integer.
 TEST(JsonPrefix, IntegerBoundsOfAMergedBranch) {
     const auto month_or_null = schema_of(R"({"anyOf": [{"type": "integer", "minimum": 1, "maximum": 12}, {"type": "null"}]})");
@@ -276,7 +303,8 @@ TEST(JsonSchema, UnsupportedKeywordsAreRefusedWithTheirPlace) {
     };
     EXPECT_NE(refusal(R"({"type": "object", "minProperties": 1})").find("\"minProperties\""), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "string", "minLength": 4, "maxLength": 2})").find("minLength 4 > maxLength 2"), std::string::npos);
-    EXPECT_NE(refusal(R"({"type": "number", "minimum": 0})").find("integer\"} only"), std::string::npos);
+    EXPECT_NE(refusal(R"({"type": ["number", "string"], "minimum": 0})").find("number\"} only"), std::string::npos);
+    EXPECT_NE(refusal(R"({"type": "number", "exclusiveMinimum": 1, "maximum": 1})").find("no number in (1, 1]"), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "integer", "minimum": 3, "maximum": 2})").find("no integer in [3, 2]"), std::string::npos);
     const std::string nested = refusal(R"({"properties": {"x/y": {"type": "number", "multipleOf": 3}}})");
     EXPECT_NE(nested.find("#/properties/x~1y"), std::string::npos) << nested;
@@ -323,7 +351,12 @@ bool fits(const json& v, const json& s, const json& root) {
     }
     if (t == "integer")
         return v.is_number_integer() && v.get<int64_t>() >= s.value("minimum", INT64_MIN) && v.get<int64_t>() <= s.value("maximum", INT64_MAX);
-    if (t == "number") return v.is_number();
+    if (t == "number") {
+        if (!v.is_number()) return false;
+        const double x = v.get<double>();
+        return x >= s.value("minimum", -1e300) && x <= s.value("maximum", 1e300) && x > s.value("exclusiveMinimum", -1e300) &&
+               x < s.value("exclusiveMaximum", 1e300);
+    }
     if (t == "boolean") return v.is_boolean();
     if (t == "null") return v.is_null();
     if (t == "array") {
@@ -366,6 +399,7 @@ TEST(JsonPrefix, RandomWalksCompleteOnlyDocumentsOfTheSchemaAndNeverStick) {
         R"({"type": "array", "prefixItems": [{"enum": ["a", "b"]}], "items": {"type": "null"}, "maxItems": 3})",
         R"({"type": "object", "properties": {"k": {"type": "string", "pattern": "^[a-f]{1,3}-?[0-9]$"},
             "x": {"type": "string", "pattern": "0"}}, "required": ["k", "x"]})",
+        R"({"type": "array", "items": {"type": "number", "minimum": -1.5, "exclusiveMaximum": 20}, "minItems": 1})",
         R"({"type": "array", "items": {"anyOf": [{"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
             {"type": "object", "properties": {"kind": {"enum": ["a", "b"]}, "ok": {"type": "boolean"}}, "required": ["kind"]}]}})",
     };
