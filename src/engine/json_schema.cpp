@@ -111,6 +111,15 @@ private:
             in_progress_.erase(n);
             return n;
         }
+        if (s.contains("allOf")) {  // one schema (Pydantic's described reference: {"allOf": [{"$ref": ...}], "description": ...})
+            for (const auto& [k, v] : s.items())
+                if (k != "allOf" && !annotations().count(k)) refuse(where, fmt::format("\"{}\" beside allOf is not supported", k));
+            const json& all = s["allOf"];
+            if (!all.is_array() || all.size() != 1)
+                refuse(where + "/allOf", fmt::format("an allOf of one schema is supported (a described reference), got {}",
+                                                     all.is_array() ? fmt::format("{} schemas", all.size()) : all.dump()));
+            return compile(all[0], where + "/allOf/0");
+        }
         const int32_t n = new_node();
         fill(n, s, where);
         return n;
@@ -123,6 +132,12 @@ private:
             return;
         }
         if (!s.is_object()) refuse(where, "expected a schema object, got " + s.dump());
+        if (s.contains("$ref") || s.contains("allOf")) {  // a definition that is itself a reference: that node's copy
+            const int32_t c = compile(s, where);
+            if (in_progress_.count(c)) refuse(where, "a definition that only refers to itself admits no value");
+            at(n) = at(c);
+            return;
+        }
         static const std::set<std::string> supported = {"type",      "properties", "required",  "additionalProperties",
                                                         "items",     "minItems",   "maxItems",  "enum",
                                                         "const",     "anyOf",      "oneOf",     "$ref",

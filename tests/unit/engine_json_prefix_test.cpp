@@ -262,6 +262,29 @@ TEST(JsonPrefix, DecimalBounds) {
     expect_refused_at(temp, R"({"t": 61})", 7);
 }
 
+// allOf of one schema (Pydantic's described reference) is that schema; a definition that is itself a
+// reference is the referred one's.
+TEST(JsonSchema, AllOfOneSchemaAndReferenceChains) {
+    const auto described = schema_of(R"({"$defs": {"P": {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}},
+        "type": "object", "properties": {"p": {"allOf": [{"$ref": "#/$defs/P"}], "description": "a point"}}, "required": ["p"]})");
+    expect_document(described, R"({"p": {"n": 3}})");
+    expect_refused_at(described, R"({"p": {"n": "x"}})", 12);
+    const auto chain = schema_of(R"({"$defs": {"A": {"$ref": "#/$defs/B"}, "B": {"type": "integer"}}, "$ref": "#/$defs/A"})");
+    expect_document(chain, "7");
+    expect_refused_at(chain, "\"x\"", 0);
+    auto refusal = [](const std::string& text) {
+        try {
+            (void)JsonSchema::compile(json::parse(text));
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("(compiled)");
+    };
+    EXPECT_NE(refusal(R"({"allOf": [{"type": "integer"}, {"minimum": 1}]})").find("2 schemas"), std::string::npos);
+    EXPECT_NE(refusal(R"({"allOf": [{}], "type": "object"})").find("\"type\" beside allOf"), std::string::npos);
+    EXPECT_NE(refusal(R"({"$defs": {"A": {"$ref": "#/$defs/A"}}, "$ref": "#/$defs/A"})").find("refers to itself"), std::string::npos);
+}
+
 // Integer bounds inside anyOf with another kind (one merged node) still bound the integer.
 TEST(JsonPrefix, IntegerBoundsOfAMergedBranch) {
     const auto month_or_null = schema_of(R"({"anyOf": [{"type": "integer", "minimum": 1, "maximum": 12}, {"type": "null"}]})");
