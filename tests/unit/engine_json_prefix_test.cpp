@@ -50,6 +50,16 @@ void expect_refused_at(const std::shared_ptr<const JsonSchema>& s, const std::st
     EXPECT_EQ(feed(s, text).refused, static_cast<int>(at)) << text;
 }
 
+// The error a schema's compilation gives ("(compiled)": none).
+std::string refusal(const std::string& text) {
+    try {
+        (void)JsonSchema::compile(json::parse(text));
+    } catch (const Error& e) {
+        return std::string(e.what());
+    }
+    return std::string("(compiled)");
+}
+
 TEST(JsonPrefix, AnyValueTakesJsonAndRefusesTheFirstBadByte) {
     const auto any = schema_of("{}");
     for (const char* doc : {"{\"a\": [1, 2.5e-3, true, null, \"x\\\"y\\u00e9\"], \"b\": {}}", " [ ]", "\"s\"", "-0.5",
@@ -272,14 +282,6 @@ TEST(JsonSchema, AllOfOneSchemaAndReferenceChains) {
     const auto chain = schema_of(R"({"$defs": {"A": {"$ref": "#/$defs/B"}, "B": {"type": "integer"}}, "$ref": "#/$defs/A"})");
     expect_document(chain, "7");
     expect_refused_at(chain, "\"x\"", 0);
-    auto refusal = [](const std::string& text) {
-        try {
-            (void)JsonSchema::compile(json::parse(text));
-        } catch (const Error& e) {
-            return std::string(e.what());
-        }
-        return std::string("(compiled)");
-    };
     EXPECT_NE(refusal(R"({"allOf": [{"type": "integer"}, {"minimum": 1}]})").find("2 schemas"), std::string::npos);
     EXPECT_NE(refusal(R"({"allOf": [{}], "type": "object"})").find("\"type\" beside allOf"), std::string::npos);
     EXPECT_NE(refusal(R"({"$defs": {"A": {"$ref": "#/$defs/A"}}, "$ref": "#/$defs/A"})").find("refers to itself"), std::string::npos);
@@ -316,14 +318,6 @@ TEST(JsonPrefix, BoundsWhitespaceNumbersAndDepth) {
 }
 
 TEST(JsonSchema, UnsupportedKeywordsAreRefusedWithTheirPlace) {
-    auto refusal = [](const std::string& text) {
-        try {
-            (void)JsonSchema::compile(json::parse(text));
-        } catch (const Error& e) {
-            return std::string(e.what());
-        }
-        return std::string("(compiled)");
-    };
     EXPECT_NE(refusal(R"({"type": "object", "minProperties": 1})").find("\"minProperties\""), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "string", "minLength": 4, "maxLength": 2})").find("minLength 4 > maxLength 2"), std::string::npos);
     EXPECT_NE(refusal(R"({"type": ["number", "string"], "minimum": 0})").find("number\"} only"), std::string::npos);
