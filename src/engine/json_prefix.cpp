@@ -70,19 +70,27 @@ int number_next(uint8_t s, uint8_t c, bool integer) {
 
 const std::vector<std::string> kTrue = {"true"}, kFalse = {"false"}, kNull = {"null"};
 
-bool bounded(const JsonSchemaNode& n) { return n.has_minimum || n.has_maximum; }
+bool bounded(const JsonSchemaNode& n) { return n.has_minimum || n.has_maximum || n.multiple_of > 1; }
 
 bool within(const JsonSchemaNode& n, int64_t v) {
-    return (!n.has_minimum || v >= n.minimum) && (!n.has_maximum || v <= n.maximum);
+    return (!n.has_minimum || v >= n.minimum) && (!n.has_maximum || v <= n.maximum) && v % n.multiple_of == 0;
+}
+
+// Whether [lo, hi] holds a multiple of k (k >= 1; |lo|, |hi| below 10^18: no overflow).
+bool holds_multiple(int64_t lo, int64_t hi, int64_t k) {
+    if (lo > hi) return false;
+    const int64_t r = ((lo % k) + k) % k;
+    return (r == 0 ? lo : lo + (k - r)) <= hi;
 }
 
 // Whether an integer that starts with these digits (magnitude `v`, `digits` of them, after a '-' when
-// neg; no digit yet: digits 0) can still end within the node's bounds with at most `most` digits.
+// neg; no digit yet: digits 0) can still end within the node's bounds (and on a multiple of its
+// multipleOf) with at most `most` digits.
 bool integer_reachable(const JsonSchemaNode& n, int64_t v, int digits, bool neg, int most) {
     const int64_t lo = n.has_minimum ? n.minimum : INT64_MIN, hi = n.has_maximum ? n.maximum : INT64_MAX;
     auto meets = [&](int64_t a, int64_t b) {  // magnitudes [a, b] with the sign
         const int64_t x = neg ? -b : a, y = neg ? -a : b;
-        return x <= hi && y >= lo;
+        return holds_multiple(std::max(x, lo), std::min(y, hi), n.multiple_of);
     };
     if (digits > 0 && v == 0) return meets(0, 0);  // (a leading 0 ends the digits)
     int64_t p = 1;  // 10^j

@@ -143,7 +143,7 @@ private:
                                                         "const",     "anyOf",      "oneOf",     "$ref",
                                                         "minLength", "maxLength", "minimum",  "maximum",
                                                         "exclusiveMinimum", "exclusiveMaximum", "prefixItems",
-                                                        "additionalItems",  "pattern"};
+                                                        "additionalItems",  "pattern",   "multipleOf"};
         for (const auto& [k, v] : s.items())
             if (!supported.count(k) && !annotations().count(k))
                 refuse(where, fmt::format("keyword \"{}\" is not supported", k));
@@ -285,6 +285,14 @@ private:
     // minimum / maximum / exclusive*: on {"type": "integer"} as inclusive int64 bounds, on {"type":
     // "number"} as decimal ones (DecimalBounds); not on enum / const or nodes of other kinds too
     static void read_integer_bounds(const json& s, JsonSchemaNode& node, const std::string& where) {
+        if (s.contains("multipleOf")) {
+            const json& m = s["multipleOf"];
+            if (node.kinds != kJsonInteger || !node.literals.empty())
+                refuse(where + "/multipleOf", "supported on {\"type\": \"integer\"} only");
+            if (!m.is_number() || !(m.get<double>() >= 1.0 && m.get<double>() <= 1e18) || std::floor(m.get<double>()) != m.get<double>())
+                refuse(where + "/multipleOf", "expected a whole number from 1 to 10^18, got " + m.dump());
+            node.multiple_of = m.is_number_integer() ? m.get<int64_t>() : static_cast<int64_t>(m.get<double>());
+        }
         const bool any = s.contains("minimum") || s.contains("maximum") || s.contains("exclusiveMinimum") || s.contains("exclusiveMaximum");
         if (!any) return;
         if ((node.kinds & ~(kJsonInteger | kJsonNumber)) != 0 || !node.literals.empty())
@@ -305,6 +313,11 @@ private:
         if (s.contains("exclusiveMaximum")) upper(static_cast<int64_t>(std::ceil(bound("exclusiveMaximum"))) - 1);
         if (node.has_minimum && node.has_maximum && node.minimum > node.maximum)
             refuse(where, fmt::format("no integer in [{}, {}]", node.minimum, node.maximum));
+        if (node.has_minimum && node.has_maximum) {  // (the first multiple at or above the minimum)
+            const int64_t k = node.multiple_of, r = ((node.minimum % k) + k) % k;
+            if ((r == 0 ? node.minimum : node.minimum + (k - r)) > node.maximum)
+                refuse(where, fmt::format("no multiple of {} in [{}, {}]", k, node.minimum, node.maximum));
+        }
     }
 
     static void read_decimal_bounds(const json& s, DecimalBounds& d, const std::string& where) {
@@ -394,6 +407,7 @@ private:
                 merged.has_maximum = branch.has_maximum;
                 merged.minimum = branch.minimum;
                 merged.maximum = branch.maximum;
+                merged.multiple_of = branch.multiple_of;
                 merged.decimal = branch.decimal;
             }
             if (branch.kinds & kJsonString) {

@@ -6,7 +6,8 @@
 //   items / additionalItems false: no item after them), minItems, maxItems; minLength, maxLength,
 //   pattern (json_pattern.h; a pattern that needs more characters than maxLength allows leaves the
 //   output no way on: an error, not a wrong document); minimum, maximum, exclusiveMinimum,
-//   exclusiveMaximum on integers and numbers (a bounded number is written without an exponent); enum, const; anyOf / oneOf (branches of different JSON types merged
+//   exclusiveMaximum on integers and numbers (a bounded number is written without an exponent); multipleOf
+//   on integers; enum, const; anyOf / oneOf (branches of different JSON types merged
 //   into one node, as Optional[...] in Pydantic; overlapping ones, as a union of models, kept as
 //   alternatives; oneOf is taken as anyOf: a document may fit several); allOf of one schema (with
 //   annotations beside it: Pydantic's described reference); $ref to "#", "#/$defs/NAME" or
@@ -63,6 +64,7 @@ struct JsonSchemaNode {
     // integer: inclusive bounds (minimum / maximum, exclusiveMinimum / exclusiveMaximum made inclusive)
     bool has_minimum = false, has_maximum = false;
     int64_t minimum = 0, maximum = 0;
+    int64_t multiple_of = 1;  // integer: multipleOf
     DecimalBounds decimal;  // number: its bounds
     int32_t min_length = 0;      // string: characters (code points; an escape is one)
     int32_t max_length = -1;     // -1: no limit

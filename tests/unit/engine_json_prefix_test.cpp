@@ -245,6 +245,23 @@ TEST(JsonPrefix, PatternStrings) {
     }
 }
 
+// multipleOf on integers: a prefix is taken while it can still end on a multiple (within the bounds).
+TEST(JsonPrefix, IntegerMultipleOf) {
+    const auto fives = schema_of(R"({"type": "integer", "multipleOf": 5})");
+    for (const char* doc : {"0", "5", "-15", "1000", "-0"}) expect_document(fives, doc);
+    EXPECT_FALSE(feed(fives, "1").complete);  // (1 could become 10)
+    expect_refused_at(fives, "12 ", 2);
+    const auto dozen = schema_of(R"({"type": "integer", "multipleOf": 12, "minimum": 1, "maximum": 30})");
+    for (const char* doc : {"12", "24"}) expect_document(dozen, doc);
+    expect_refused_at(dozen, "3", 0);   // (30 is no multiple of 12: nothing from 3)
+    expect_refused_at(dozen, "0", 0);
+    expect_refused_at(dozen, "25", 1);
+    EXPECT_NE(refusal(R"({"type": "integer", "multipleOf": 7, "minimum": 8, "maximum": 13})").find("no multiple of 7 in [8, 13]"),
+              std::string::npos);
+    EXPECT_NE(refusal(R"({"type": "number", "multipleOf": 0.5})").find("#/multipleOf"), std::string::npos);
+    EXPECT_NE(refusal(R"({"type": "integer", "multipleOf": 0})").find("expected a whole number"), std::string::npos);
+}
+
 // Decimal bounds: a number (written without an exponent) is refused at the first byte after which it
 // cannot end within them, and where it ends outside them (exclusive bounds exclusive).
 TEST(JsonPrefix, DecimalBounds) {
@@ -323,9 +340,9 @@ TEST(JsonSchema, UnsupportedKeywordsAreRefusedWithTheirPlace) {
     EXPECT_NE(refusal(R"({"type": ["number", "string"], "minimum": 0})").find("number\"} only"), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "number", "exclusiveMinimum": 1, "maximum": 1})").find("no number in (1, 1]"), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "integer", "minimum": 3, "maximum": 2})").find("no integer in [3, 2]"), std::string::npos);
-    const std::string nested = refusal(R"({"properties": {"x/y": {"type": "number", "multipleOf": 3}}})");
+    const std::string nested = refusal(R"({"properties": {"x/y": {"type": "object", "maxProperties": 3}}})");
     EXPECT_NE(nested.find("#/properties/x~1y"), std::string::npos) << nested;
-    EXPECT_NE(nested.find("\"multipleOf\""), std::string::npos) << nested;
+    EXPECT_NE(nested.find("\"maxProperties\""), std::string::npos) << nested;
     EXPECT_NE(refusal(R"({"$ref": "https://example.com/s.json"})").find("not supported"), std::string::npos);
     EXPECT_NE(refusal(R"({"$ref": "#/$defs/missing"})").find("no such definition"), std::string::npos);
     json many = {{"anyOf", json::array()}};
@@ -367,7 +384,8 @@ bool fits(const json& v, const json& s, const json& root) {
         return chars >= s.value("minLength", 0u) && chars <= s.value("maxLength", 1000000u);
     }
     if (t == "integer")
-        return v.is_number_integer() && v.get<int64_t>() >= s.value("minimum", INT64_MIN) && v.get<int64_t>() <= s.value("maximum", INT64_MAX);
+        return v.is_number_integer() && v.get<int64_t>() >= s.value("minimum", INT64_MIN) && v.get<int64_t>() <= s.value("maximum", INT64_MAX) &&
+               v.get<int64_t>() % s.value("multipleOf", int64_t{1}) == 0;
     if (t == "number") {
         if (!v.is_number()) return false;
         const double x = v.get<double>();
@@ -417,6 +435,7 @@ TEST(JsonPrefix, RandomWalksCompleteOnlyDocumentsOfTheSchemaAndNeverStick) {
         R"({"type": "object", "properties": {"k": {"type": "string", "pattern": "^[a-f]{1,3}-?[0-9]$"},
             "x": {"type": "string", "pattern": "0"}}, "required": ["k", "x"]})",
         R"({"type": "array", "items": {"type": "number", "minimum": -1.5, "exclusiveMaximum": 20}, "minItems": 1})",
+        R"({"type": "array", "items": {"type": "integer", "multipleOf": 3, "minimum": -20, "maximum": 50}})",
         R"({"type": "array", "items": {"anyOf": [{"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
             {"type": "object", "properties": {"kind": {"enum": ["a", "b"]}, "ok": {"type": "boolean"}}, "required": ["kind"]}]}})",
     };

@@ -235,8 +235,8 @@ TEST_F(ServerHttp, ForcedToolChoiceGivesOneCallOfTheTool) {
     refused(b, "tool_choice", "needs tools");
     b = body;
     b["tool_choice"] = {{"type", "function"}, {"function", {{"name", "get_weather"}}}};
-    b["tools"][0]["function"]["parameters"]["properties"]["city"]["multipleOf"] = 2;
-    refused(b, "tool_choice", "tools[0].function.parameters (forcing a call to \\\"get_weather\\\"): json schema #/properties/city: keyword \\\"multipleOf\\\"");
+    b["tools"][0]["function"]["parameters"]["properties"]["city"]["minProperties"] = 2;
+    refused(b, "tool_choice", "tools[0].function.parameters (forcing a call to \\\"get_weather\\\"): json schema #/properties/city: keyword \\\"minProperties\\\"");
 
     // Anthropic: {"type": "tool", "name"} and {"type": "any"}; the reply is the tool_use block alone
     json msg = {{"max_tokens", 120}, {"temperature", 0}, {"messages", {{{"role", "user"}, {"content", "What is the weather in Paris?"}}}},
