@@ -1,6 +1,7 @@
 #include "engine/json_prefix.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -354,20 +355,26 @@ int JsonPath::value_start(Frame& f, uint8_t c) {
 // Object phases: 0 after '{', 1 after a key, 2 after ':', 3 after a value, 4 after ','.
 int JsonPath::object_byte(Frame& f, uint8_t c) {
     const JsonSchemaNode& n = node(f.node);
+    // (f.pos: the members begun, for minProperties / maxProperties)
+    const bool room = n.max_properties < 0 || f.pos < n.max_properties;
     auto close = [&] {
-        if ((n.required & ~f.bits) != 0) return kReject;
+        if ((n.required & ~f.bits) != 0 || f.pos < n.min_properties) return kReject;
         pop();
         return kTaken;
     };
     auto open_key = [&] {
         const uint64_t unseen = low_bits(n.properties.size()) & ~f.bits;
         const bool free = n.additional != JsonSchema::kNoNode;
-        if (unseen == 0 && !free) return kReject;
+        if ((unseen == 0 && !free) || !room) return kReject;
+        // where the members left are as many as the required ones unseen, this one must be one of them
+        const uint64_t needed = n.required & ~f.bits;
+        const bool tight = n.max_properties >= 0 && needed != 0 && std::popcount(needed) >= n.max_properties - f.pos;
         if (!push(Kind::Key, f.node)) return kReject;
         Frame& k = top();
-        k.bits = low_bits(n.properties.size());  // every listed name (a seen one is refused at its end)
-        k.free = free;
+        k.bits = tight ? needed : low_bits(n.properties.size());  // (a seen name is refused at its end)
+        k.free = free && !tight;
         k.pos = 1;  // (the names' literals start with their opening quote)
+        ++f.pos;
         return kTaken;
     };
     switch (f.phase) {
@@ -384,7 +391,7 @@ int JsonPath::object_byte(Frame& f, uint8_t c) {
     case 3: {
         if (c == '}') return close();
         // a ',' only where another property can follow (else the object could only be left unclosed)
-        const bool more = (low_bits(n.properties.size()) & ~f.bits) != 0 || n.additional != JsonSchema::kNoNode;
+        const bool more = ((low_bits(n.properties.size()) & ~f.bits) != 0 || n.additional != JsonSchema::kNoNode) && room;
         if (c != ',' || !more) return kReject;
         f.phase = 4;
         return kTaken;

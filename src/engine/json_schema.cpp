@@ -1,5 +1,6 @@
 #include "engine/json_schema.h"
 
+#include <bit>
 #include <cmath>
 #include <map>
 #include <set>
@@ -143,7 +144,8 @@ private:
                                                         "const",     "anyOf",      "oneOf",     "$ref",
                                                         "minLength", "maxLength", "minimum",  "maximum",
                                                         "exclusiveMinimum", "exclusiveMaximum", "prefixItems",
-                                                        "additionalItems",  "pattern",   "multipleOf"};
+                                                        "additionalItems",  "pattern",   "multipleOf",
+                                                        "minProperties",    "maxProperties"};
         for (const auto& [k, v] : s.items())
             if (!supported.count(k) && !annotations().count(k))
                 refuse(where, fmt::format("keyword \"{}\" is not supported", k));
@@ -220,6 +222,7 @@ private:
                 node.required |= uint64_t{1} << i;
             }
         }
+        read_property_counts(s, node, where);
         if (s.contains("minItems")) node.min_items = count_field(s, "minItems", where);
         if (s.contains("maxItems")) node.max_items = count_field(s, "maxItems", where);
         if (node.max_items >= 0 && node.min_items > node.max_items)
@@ -347,6 +350,24 @@ private:
                                       d.max_exclusive ? ")" : "]"));
     }
 
+    // minProperties / maxProperties, checked against what the object can hold (its listed properties
+    // where it takes no others; its required ones)
+    static void read_property_counts(const json& s, JsonSchemaNode& node, const std::string& where) {
+        if (s.contains("minProperties")) node.min_properties = count_field(s, "minProperties", where);
+        if (s.contains("maxProperties")) node.max_properties = count_field(s, "maxProperties", where);
+        const bool others = s.contains("additionalProperties") ? !(s["additionalProperties"].is_boolean() &&
+                                                                   !s["additionalProperties"].get<bool>())
+                                                               : !s.contains("properties");
+        const auto listed = static_cast<int32_t>(node.properties.size());
+        const auto required = static_cast<int32_t>(std::popcount(node.required));
+        if (node.max_properties >= 0 && node.min_properties > node.max_properties)
+            refuse(where, fmt::format("minProperties {} > maxProperties {}", node.min_properties, node.max_properties));
+        if (!others && node.min_properties > listed)
+            refuse(where, fmt::format("minProperties {} > the {} properties the object allows", node.min_properties, listed));
+        if (node.max_properties >= 0 && required > node.max_properties)
+            refuse(where, fmt::format("{} required properties > maxProperties {}", required, node.max_properties));
+    }
+
     static int32_t count_field(const json& s, const char* key, const std::string& where) {
         const json& v = s[key];
         if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > (1 << 30))
@@ -395,6 +416,8 @@ private:
                 merged.properties = branch.properties;
                 merged.required = branch.required;
                 merged.additional = branch.additional;
+                merged.min_properties = branch.min_properties;
+                merged.max_properties = branch.max_properties;
             }
             if (branch.kinds & kJsonArray) {
                 merged.items = branch.items;

@@ -1,7 +1,8 @@
 // A JSON Schema compiled into the node graph the constrained sampler walks (json_prefix.h): the subset
 // that structured-output requests use (OpenAI response_format json_schema, llama.cpp's --json-schema):
 //   type (a name or a list); properties, required, additionalProperties (false, true or a schema;
-//   absent: none beside the listed properties where some are listed, as llama.cpp and xgrammar generate);
+//   absent: none beside the listed properties where some are listed, as llama.cpp and xgrammar generate),
+//   minProperties, maxProperties;
 //   items, prefixItems (tuples; also items as a list with additionalItems, the drafts before 2020-12;
 //   items / additionalItems false: no item after them), minItems, maxItems; minLength, maxLength,
 //   pattern (json_pattern.h; a pattern that needs more characters than maxLength allows leaves the
@@ -56,6 +57,8 @@ struct JsonSchemaNode {
     // object: each property's name as a JSON string literal (quotes included) and its value's node
     std::vector<std::pair<std::string, int32_t>> properties;
     uint64_t required = 0;       // bits over properties
+    int32_t min_properties = 0;  // object: members at least / at most (-1: no limit)
+    int32_t max_properties = -1;
     int32_t additional = 0;      // node of other properties' values, or kNoNode (additionalProperties false)
     int32_t items = 0;           // node of array items (those after prefix_items)
     std::vector<int32_t> prefix_items;  // array: the nodes of its first items in order (prefixItems, a tuple)

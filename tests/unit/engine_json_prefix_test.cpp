@@ -245,6 +245,27 @@ TEST(JsonPrefix, PatternStrings) {
     }
 }
 
+// minProperties / maxProperties: an object closes only with enough members and takes no member past the
+// most; where the members left are as many as the required ones unseen, the next name must be one of them.
+TEST(JsonPrefix, PropertyCounts) {
+    const auto some = schema_of(R"({"type": "object", "minProperties": 1})");
+    expect_document(some, R"({"a":1})");
+    expect_refused_at(some, "{}", 1);
+    const auto two = schema_of(R"({"properties": {"a": {}, "b": {}, "c": {}}, "maxProperties": 2})");
+    for (const char* doc : {"{}", R"({"c":1,"a":2})"}) expect_document(two, doc);
+    expect_refused_at(two, R"({"a":1,"b":2,"c":3})", 12);
+    const auto tight = schema_of(R"({"properties": {"a": {}, "b": {}}, "required": ["b"], "additionalProperties": true, "maxProperties": 2})");
+    for (const char* doc : {R"({"x":1,"b":2})", R"({"a":1,"b":2})", R"({"b":1,"y":2})"}) expect_document(tight, doc);
+    expect_refused_at(tight, R"({"x":1,"a":2})", 8);
+    const auto both = schema_of(R"({"properties": {"a": {}, "b": {}}, "minProperties": 2})");
+    expect_document(both, R"({"b":1,"a":2})");
+    expect_refused_at(both, R"({"a":1})", 6);
+    EXPECT_NE(refusal(R"({"properties": {"a": {}}, "minProperties": 2})").find("minProperties 2 > the 1 properties"), std::string::npos);
+    EXPECT_NE(refusal(R"({"properties": {"a": {}, "b": {}}, "required": ["a", "b"], "maxProperties": 1})").find("2 required properties > maxProperties 1"),
+              std::string::npos);
+    EXPECT_NE(refusal(R"({"minProperties": 3, "maxProperties": 2})").find("minProperties 3 > maxProperties 2"), std::string::npos);
+}
+
 // multipleOf on integers: a prefix is taken while it can still end on a multiple (within the bounds).
 TEST(JsonPrefix, IntegerMultipleOf) {
     const auto fives = schema_of(R"({"type": "integer", "multipleOf": 5})");
@@ -335,14 +356,14 @@ TEST(JsonPrefix, BoundsWhitespaceNumbersAndDepth) {
 }
 
 TEST(JsonSchema, UnsupportedKeywordsAreRefusedWithTheirPlace) {
-    EXPECT_NE(refusal(R"({"type": "object", "minProperties": 1})").find("\"minProperties\""), std::string::npos);
+    EXPECT_NE(refusal(R"({"type": "object", "not": {"required": ["a"]}})").find("\"not\""), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "string", "minLength": 4, "maxLength": 2})").find("minLength 4 > maxLength 2"), std::string::npos);
     EXPECT_NE(refusal(R"({"type": ["number", "string"], "minimum": 0})").find("number\"} only"), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "number", "exclusiveMinimum": 1, "maximum": 1})").find("no number in (1, 1]"), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "integer", "minimum": 3, "maximum": 2})").find("no integer in [3, 2]"), std::string::npos);
-    const std::string nested = refusal(R"({"properties": {"x/y": {"type": "object", "maxProperties": 3}}})");
+    const std::string nested = refusal(R"({"properties": {"x/y": {"type": "object", "if": {"required": ["a"]}}}})");
     EXPECT_NE(nested.find("#/properties/x~1y"), std::string::npos) << nested;
-    EXPECT_NE(nested.find("\"maxProperties\""), std::string::npos) << nested;
+    EXPECT_NE(nested.find("\"if\""), std::string::npos) << nested;
     EXPECT_NE(refusal(R"({"$ref": "https://example.com/s.json"})").find("not supported"), std::string::npos);
     EXPECT_NE(refusal(R"({"$ref": "#/$defs/missing"})").find("no such definition"), std::string::npos);
     json many = {{"anyOf", json::array()}};
@@ -409,9 +430,14 @@ bool fits(const json& v, const json& s, const json& root) {
         if (!v.is_object()) return false;
         for (const json& r : s.value("required", json::array()))
             if (!v.contains(r.get<std::string>())) return false;
+        if (v.size() < s.value("minProperties", 0u) || v.size() > s.value("maxProperties", 1000000u)) return false;
+        const json props = s.value("properties", json::object());
         for (const auto& [k, e] : v.items()) {
-            if (!s["properties"].contains(k)) return false;
-            if (!fits(e, s["properties"][k], root)) return false;
+            if (props.contains(k)) {
+                if (!fits(e, props[k], root)) return false;
+            } else if (!s.contains("additionalProperties") || !fits(e, s["additionalProperties"], root)) {
+                return false;  // (absent: none beside the listed ones, as the compiler takes it)
+            }
         }
         return true;
     }
@@ -436,6 +462,8 @@ TEST(JsonPrefix, RandomWalksCompleteOnlyDocumentsOfTheSchemaAndNeverStick) {
             "x": {"type": "string", "pattern": "0"}}, "required": ["k", "x"]})",
         R"({"type": "array", "items": {"type": "number", "minimum": -1.5, "exclusiveMaximum": 20}, "minItems": 1})",
         R"({"type": "array", "items": {"type": "integer", "multipleOf": 3, "minimum": -20, "maximum": 50}})",
+        R"({"type": "object", "properties": {"k": {"type": "integer"}, "x": {"type": "boolean"}, "n": {"type": "null"}},
+            "required": ["x"], "additionalProperties": {"type": "null"}, "minProperties": 2, "maxProperties": 3})",
         R"({"type": "array", "items": {"anyOf": [{"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
             {"type": "object", "properties": {"kind": {"enum": ["a", "b"]}, "ok": {"type": "boolean"}}, "required": ["kind"]}]}})",
     };

@@ -69,7 +69,7 @@ TEST_F(ServerHttp, ResponseFormatMakesTheReplyAJsonDocument) {
         EXPECT_EQ(e.body_json()["error"]["param"], "response_format") << e.body;
         EXPECT_NE(e.body.find(words), std::string::npos) << e.body;
     };
-    refused({{"type", "json_schema"}, {"json_schema", {{"schema", {{"type", "object"}, {"minProperties", 1}}}}}}, "\\\"minProperties\\\"");
+    refused({{"type", "json_schema"}, {"json_schema", {{"schema", {{"type", "object"}, {"not", {{"required", {"a"}}}}}}}}}, "\\\"not\\\"");
     refused({{"type", "json_schema"}, {"json_schema", {{"schema", {{"type", "string"}, {"pattern", "a("}}}}}}, "a(");
     refused({{"type", "json_schema"}, {"json_schema", {{"name", "x"}}}}, "json_schema.schema: required");
     refused({{"type", "yaml"}}, "\\\"yaml\\\" is not supported");
@@ -235,8 +235,8 @@ TEST_F(ServerHttp, ForcedToolChoiceGivesOneCallOfTheTool) {
     refused(b, "tool_choice", "needs tools");
     b = body;
     b["tool_choice"] = {{"type", "function"}, {"function", {{"name", "get_weather"}}}};
-    b["tools"][0]["function"]["parameters"]["properties"]["city"]["minProperties"] = 2;
-    refused(b, "tool_choice", "tools[0].function.parameters (forcing a call to \\\"get_weather\\\"): json schema #/properties/city: keyword \\\"minProperties\\\"");
+    b["tools"][0]["function"]["parameters"]["properties"]["city"]["not"] = {{"const", "Paris"}};
+    refused(b, "tool_choice", "tools[0].function.parameters (forcing a call to \\\"get_weather\\\"): json schema #/properties/city: keyword \\\"not\\\"");
 
     // Anthropic: {"type": "tool", "name"} and {"type": "any"}; the reply is the tool_use block alone
     json msg = {{"max_tokens", 120}, {"temperature", 0}, {"messages", {{{"role", "user"}, {"content", "What is the weather in Paris?"}}}},
