@@ -42,7 +42,7 @@ TEST(CliOptionErrors, SamplingValuesOutOfRange) {
         {run + "--top-p nan", "sampling: top_p must be > 0 (got nan)"},
         {run + "--seed abc", "--seed: must be -1 (random) or an integer in [0, 2^64) (got abc)"},
         {run + "--seed -2", "(got -2)"},
-        {run + "-j '{\"type\": \"object\", \"minProperties\": 1}'", "--json-schema: json schema #: keyword \"minProperties\" is not supported"},
+        {run + "-j '{\"type\": \"object\", \"not\": {}}'", "--json-schema: json schema #: keyword \"not\" is not supported"},
         {run + "-j '{\"type\": '", "--json-schema: the schema is not JSON"},
         {run + "--json-schema-file /nonexistent.json", "/nonexistent.json"},
         {run + "-j '{}' --json-schema-file " + test::quote(any_schema), "excludes"},
