@@ -196,7 +196,9 @@ bool JsonPath::complete() const {
         const Frame& f = stack_[d - 1];
         if (f.kind == Kind::Number && number_accepting(f.phase)) {
             const JsonSchemaNode& n = node(f.node);
-            if (bounded(n) && !within(n, f.free ? -f.value : f.value)) break;
+            const bool integer = !(n.kinds & kJsonNumber);
+            if (integer && bounded(n) && !within(n, f.free ? -f.value : f.value)) break;
+            if (!integer && n.decimal.any() && !decimal_within(n.decimal, text_)) break;  // (text_: this number's)
             --d;
             continue;
         }

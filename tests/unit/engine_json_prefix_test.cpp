@@ -271,6 +271,7 @@ TEST(JsonPrefix, IntegerMultipleOf) {
     const auto fives = schema_of(R"({"type": "integer", "multipleOf": 5})");
     for (const char* doc : {"0", "5", "-15", "1000", "-0"}) expect_document(fives, doc);
     EXPECT_FALSE(feed(fives, "1").complete);  // (1 could become 10)
+    EXPECT_TRUE(feed(fives, "10").complete);
     expect_refused_at(fives, "12 ", 2);
     const auto dozen = schema_of(R"({"type": "integer", "multipleOf": 12, "minimum": 1, "maximum": 30})");
     for (const char* doc : {"12", "24"}) expect_document(dozen, doc);
@@ -296,6 +297,8 @@ TEST(JsonPrefix, DecimalBounds) {
     const auto price = schema_of(R"({"type": "number", "exclusiveMinimum": 0, "maximum": 99.95})");
     for (const char* doc : {"0.01", "99.95", "12", "99.949"}) expect_document(price, doc);
     expect_refused_at(price, "0 ", 1);  // (0 itself is out; "0." could still go on)
+    EXPECT_FALSE(feed(price, "0").complete);
+    EXPECT_TRUE(feed(price, "0.5").complete);
     expect_refused_at(price, "-", 0);
     expect_refused_at(price, "99.96", 4);
     expect_refused_at(price, "100", 2);
