@@ -1,5 +1,6 @@
 #include "engine/json_schema.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <map>
@@ -91,6 +92,55 @@ private:
         refuse(where, fmt::format("$ref \"{}\" is not supported (only \"#\", \"#/$defs/NAME\" and \"#/definitions/NAME\")", ref));
     }
 
+    // allOf: the branches' keywords (and those beside allOf) as one schema: properties and required
+    // united, a property in two branches with the same schema; any other keyword in two branches with the
+    // same value, else refused naming it. A branch that is a local $ref (annotations beside it) is read as
+    // its definition; a branch's own allOf is merged first.
+    json merge_all_of(const json& s, const std::string& where, int depth) {
+        if (depth > 8) refuse(where, "allOf nested more than 8 deep (through references)");
+        const json& all = s["allOf"];
+        if (!all.is_array() || all.empty()) refuse(where + "/allOf", "expected a non-empty array of schemas");
+        json merged = json::object();
+        auto take = [&](json branch, const std::string& bw) {
+            for (int hops = 0; branch.is_object() && branch.contains("$ref"); ++hops) {
+                for (const auto& [k, v] : branch.items())
+                    if (k != "$ref" && !annotations().count(k)) refuse(bw, fmt::format("\"{}\" beside $ref is not supported", k));
+                if (!branch["$ref"].is_string()) refuse(bw + "/$ref", "expected a string");
+                if (hops > 8) refuse(bw, "a chain of more than 8 references");
+                branch = resolve(branch["$ref"].get<std::string>(), bw + "/$ref");
+            }
+            if (branch.is_boolean()) {
+                if (!branch.get<bool>()) refuse(bw, "false admits no value");
+                return;
+            }
+            if (!branch.is_object()) refuse(bw, "expected a schema object, got " + branch.dump());
+            if (branch.contains("allOf")) branch = merge_all_of(branch, bw, depth + 1);
+            for (const auto& [k, v] : branch.items()) {
+                if (annotations().count(k)) continue;
+                if (!merged.contains(k)) {
+                    merged[k] = v;
+                } else if (k == "properties" && v.is_object() && merged[k].is_object()) {
+                    for (const auto& [name, sub] : v.items()) {
+                        if (merged[k].contains(name) && merged[k][name] != sub)
+                            refuse(bw + "/properties/" + escape_pointer_token(name),
+                                   "a property of two allOf branches with different schemas");
+                        merged[k][name] = sub;
+                    }
+                } else if (k == "required" && v.is_array() && merged[k].is_array()) {
+                    for (const json& name : v)
+                        if (std::find(merged[k].begin(), merged[k].end(), name) == merged[k].end()) merged[k].push_back(name);
+                } else if (merged[k] != v) {
+                    refuse(bw + "/" + k, fmt::format("\"{}\" in two allOf branches with different values", k));
+                }
+            }
+        };
+        for (size_t i = 0; i < all.size(); ++i) take(all[i], fmt::format("{}/allOf/{}", where, i));
+        json rest = s;
+        rest.erase("allOf");
+        take(std::move(rest), where);
+        return merged;
+    }
+
     // The node of the schema at `where` (a JSON pointer, for errors).
     int32_t compile(const json& s, const std::string& where) {
         if (s.is_boolean()) {
@@ -112,15 +162,7 @@ private:
             in_progress_.erase(n);
             return n;
         }
-        if (s.contains("allOf")) {  // one schema (Pydantic's described reference: {"allOf": [{"$ref": ...}], "description": ...})
-            for (const auto& [k, v] : s.items())
-                if (k != "allOf" && !annotations().count(k)) refuse(where, fmt::format("\"{}\" beside allOf is not supported", k));
-            const json& all = s["allOf"];
-            if (!all.is_array() || all.size() != 1)
-                refuse(where + "/allOf", fmt::format("an allOf of one schema is supported (a described reference), got {}",
-                                                     all.is_array() ? fmt::format("{} schemas", all.size()) : all.dump()));
-            return compile(all[0], where + "/allOf/0");
-        }
+        if (s.contains("allOf")) return compile(merge_all_of(s, where, 0), where);
         const int32_t n = new_node();
         fill(n, s, where);
         return n;

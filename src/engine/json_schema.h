@@ -10,8 +10,9 @@
 //   exclusiveMaximum on integers and numbers (a bounded number is written without an exponent); multipleOf
 //   on integers; enum, const; anyOf / oneOf (branches of different JSON types merged
 //   into one node, as Optional[...] in Pydantic; overlapping ones, as a union of models, kept as
-//   alternatives; oneOf is taken as anyOf: a document may fit several); allOf of one schema (with
-//   annotations beside it: Pydantic's described reference); $ref to "#", "#/$defs/NAME" or
+//   alternatives; oneOf is taken as anyOf: a document may fit several); allOf (its branches' keywords
+//   merged: properties and required united, any other keyword in two branches with one value, else
+//   refused); $ref to "#", "#/$defs/NAME" or
 //   "#/definitions/NAME" (recursion allowed; a definition that is itself a reference is the referred one's).
 // Annotations (title, description, default, examples, format, $schema, $id, $comment, ...) are
 // ignored, as JSON Schema allows; every other keyword is refused with an rf::Error naming it and
