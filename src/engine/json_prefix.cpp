@@ -277,6 +277,9 @@ int JsonPath::step(uint8_t c) {
                     else f.value = f.value * 10 + (c - '0');
                     if (!integer_reachable(n, f.value, static_cast<int>(f.bits), f.free, kMaxIntegerDigits)) r = kReject;
                 }
+                if (r == kTaken && !integer && n.max_decimals >= 0) {  // (at most k decimals, no exponent; f.value counts them)
+                    if (next >= 6 || (next == 5 && ++f.value > n.max_decimals)) return kReject;
+                }
                 if (r == kTaken && !integer && n.decimal.any()) {  // (decimal bounds: no exponent, the digits in text_)
                     if (next >= 6) return kReject;
                     text_ += static_cast<char>(c);

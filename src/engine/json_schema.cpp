@@ -330,10 +330,18 @@ private:
     // minimum / maximum / exclusive*: on {"type": "integer"} as inclusive int64 bounds, on {"type":
     // "number"} as decimal ones (DecimalBounds); not on enum / const or nodes of other kinds too
     static void read_integer_bounds(const json& s, JsonSchemaNode& node, const std::string& where) {
-        if (s.contains("multipleOf")) {
+        if (s.contains("multipleOf") && node.kinds == (kJsonNumber | kJsonInteger) && node.literals.empty()) {
+            // a number: multiples of 10^-k (0.01: cents) are the numbers of at most k decimals
+            const json& m = s["multipleOf"];
+            const double v = m.is_number() ? m.get<double>() : 0.0;
+            int k = 1;
+            while (k <= 15 && std::fabs(v * std::pow(10.0, k) - 1.0) > 1e-9) ++k;
+            if (k > 15) refuse(where + "/multipleOf", "on a number, a power of ten below 1 (0.1, 0.01, ...) is supported, got " + m.dump());
+            node.max_decimals = k;
+        } else if (s.contains("multipleOf")) {
             const json& m = s["multipleOf"];
             if (node.kinds != kJsonInteger || !node.literals.empty())
-                refuse(where + "/multipleOf", "supported on {\"type\": \"integer\"} only");
+                refuse(where + "/multipleOf", "supported on {\"type\": \"integer\"} and {\"type\": \"number\"} only");
             if (!m.is_number() || !(m.get<double>() >= 1.0 && m.get<double>() <= 1e18) || std::floor(m.get<double>()) != m.get<double>())
                 refuse(where + "/multipleOf", "expected a whole number from 1 to 10^18, got " + m.dump());
             node.multiple_of = m.is_number_integer() ? m.get<int64_t>() : static_cast<int64_t>(m.get<double>());
@@ -473,6 +481,7 @@ private:
                 merged.minimum = branch.minimum;
                 merged.maximum = branch.maximum;
                 merged.multiple_of = branch.multiple_of;
+                merged.max_decimals = branch.max_decimals;
                 merged.decimal = branch.decimal;
             }
             if (branch.kinds & kJsonString) {

@@ -8,7 +8,7 @@
 //   pattern (json_pattern.h; a pattern that needs more characters than maxLength allows leaves the
 //   output no way on: an error, not a wrong document); minimum, maximum, exclusiveMinimum,
 //   exclusiveMaximum on integers and numbers (a bounded number is written without an exponent); multipleOf
-//   on integers; enum, const; anyOf / oneOf (branches of different JSON types merged
+//   on integers, and on numbers as a power of ten below 1 (0.01: at most two decimals); enum, const; anyOf / oneOf (branches of different JSON types merged
 //   into one node, as Optional[...] in Pydantic; overlapping ones, as a union of models, kept as
 //   alternatives; oneOf is taken as anyOf: a document may fit several); allOf (its branches' keywords
 //   merged: properties and required united, any other keyword in two branches with one value, else
@@ -69,6 +69,7 @@ struct JsonSchemaNode {
     bool has_minimum = false, has_maximum = false;
     int64_t minimum = 0, maximum = 0;
     int64_t multiple_of = 1;  // integer: multipleOf
+    int32_t max_decimals = -1;  // number: multipleOf 10^-k as at most k decimals, written without an exponent (-1: any)
     DecimalBounds decimal;  // number: its bounds
     int32_t min_length = 0;      // string: characters (code points; an escape is one)
     int32_t max_length = -1;     // -1: no limit

@@ -4,6 +4,7 @@
 // automaton only ever complete documents that parse and fit the schema, and never reach a dead end.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <regex>
 
@@ -280,7 +281,13 @@ TEST(JsonPrefix, IntegerMultipleOf) {
     expect_refused_at(dozen, "25", 1);
     EXPECT_NE(refusal(R"({"type": "integer", "multipleOf": 7, "minimum": 8, "maximum": 13})").find("no multiple of 7 in [8, 13]"),
               std::string::npos);
-    EXPECT_NE(refusal(R"({"type": "number", "multipleOf": 0.5})").find("#/multipleOf"), std::string::npos);
+    // on numbers: a power of ten below 1 as the most decimals (cents), without an exponent
+    const auto cents = schema_of(R"({"type": "number", "multipleOf": 0.01, "minimum": 0})");
+    for (const char* doc : {"12.34", "5", "0.5", "-0"}) expect_document(cents, doc);
+    expect_refused_at(cents, "12.345", 5);
+    expect_refused_at(cents, "1e2", 1);
+    EXPECT_NE(refusal(R"({"type": "number", "multipleOf": 0.5})").find("a power of ten below 1"), std::string::npos);
+    EXPECT_NE(refusal(R"({"type": "string", "multipleOf": 2})").find("#/multipleOf"), std::string::npos);
     EXPECT_NE(refusal(R"({"type": "integer", "multipleOf": 0})").find("expected a whole number"), std::string::npos);
 }
 
@@ -429,6 +436,7 @@ bool fits(const json& v, const json& s, const json& root) {
     if (t == "number") {
         if (!v.is_number()) return false;
         const double x = v.get<double>();
+        if (s.contains("multipleOf") && std::fabs(x * 10 - std::round(x * 10)) > 1e-9) return false;  // (0.1 in the walks)
         return x >= s.value("minimum", -1e300) && x <= s.value("maximum", 1e300) && x > s.value("exclusiveMinimum", -1e300) &&
                x < s.value("exclusiveMaximum", 1e300);
     }
@@ -481,6 +489,7 @@ TEST(JsonPrefix, RandomWalksCompleteOnlyDocumentsOfTheSchemaAndNeverStick) {
             "x": {"type": "string", "pattern": "0"}}, "required": ["k", "x"]})",
         R"({"type": "array", "items": {"type": "number", "minimum": -1.5, "exclusiveMaximum": 20}, "minItems": 1})",
         R"({"type": "array", "items": {"type": "integer", "multipleOf": 3, "minimum": -20, "maximum": 50}})",
+        R"({"type": "array", "items": {"type": "number", "multipleOf": 0.1, "maximum": 9.5}})",
         R"({"type": "object", "properties": {"k": {"type": "integer"}, "x": {"type": "boolean"}, "n": {"type": "null"}},
             "required": ["x"], "additionalProperties": {"type": "null"}, "minProperties": 2, "maxProperties": 3})",
         R"({"type": "array", "items": {"anyOf": [{"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
