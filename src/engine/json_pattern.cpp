@@ -33,7 +33,6 @@ MatchState& match_state() {
 
 std::shared_ptr<const JsonPattern> JsonPattern::compile(const std::string& pattern, const std::string& where) {
     std::shared_ptr<JsonPattern> p(new JsonPattern());
-    p->source_ = pattern;
     int error_code = 0;
     PCRE2_SIZE error_offset = 0;
     pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),

@@ -25,13 +25,11 @@ public:
     // text: the UTF-8 characters of a string value so far (whole characters: no sequence cut short).
     bool viable(std::string_view text) const;   // some continuation of text matches
     bool matches(std::string_view text) const;  // text itself matches
-    const std::string& source() const { return source_; }
 
 private:
     JsonPattern() = default;
     int run(std::string_view text, bool partial) const;
 
-    std::string source_;
     void* code_ = nullptr;  // pcre2_code_8
     bool anchored_ = false;
 };

@@ -21,6 +21,7 @@
 #include "formats/gguf/gguf_file.h"
 #include "gpu/gpu_test_util.h"
 #include "server/scheduler.h"
+#include "unit/server_test_util.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab_gguf.h"
 
@@ -29,37 +30,10 @@ namespace {
 
 constexpr int32_t kParallel = 4, kCtx = 128;
 
-struct Outcome {
-    std::vector<int32_t> tokens;
-    FinishReason finish = FinishReason::Length;
-};
-
-Outcome drain(server::RequestStream& stream) {
-    Outcome o;
-    server::StreamEvent ev;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (!stream.pop(ev, std::chrono::milliseconds(50))) continue;
-        if (ev.kind != server::StreamEvent::Kind::Text) break;
-        for (const auto& t : ev.tokens) o.tokens.push_back(t.token);
-    }
-    EXPECT_EQ(ev.kind, server::StreamEvent::Kind::Finished) << ev.error;
-    o.finish = ev.finish;
-    return o;
-}
-
 // A scheduler with decode pipelining on or off (read when it is made).
 std::unique_ptr<server::Scheduler> make_scheduler(bool pipelined, Model& model, KvCache& kv, const Tokenizer& tok) {
     ScopedEnv env("RF_DECODE_PIPELINE", pipelined ? "on" : "off");
     return std::make_unique<server::Scheduler>(model, kv, tok, kCtx, server::SchedulerOptions{kParallel, 8});
-}
-
-server::GenerationParams greedy(std::vector<int32_t> prompt, int32_t max_tokens) {
-    server::GenerationParams p;
-    p.prompt = std::move(prompt);
-    p.max_tokens = max_tokens;
-    p.sampling.temperature = 0.0f;
-    return p;
 }
 
 TEST(GpuServerPipeline, PipelinedStepsGiveTheUnpipelinedTokensAndDropATokenFedPastAStop) {
@@ -70,11 +44,11 @@ TEST(GpuServerPipeline, PipelinedStepsGiveTheUnpipelinedTokensAndDropATokenFedPa
     constexpr int32_t kTokens = 24;
 
     // one request: the same tokens, the steps after the first decode one pipelined
-    Outcome ref;
+    server::Outcome ref;
     for (const bool pipelined : {false, true}) {
         auto sched = make_scheduler(pipelined, model, kv, tok);
-        auto stream = sched->submit(greedy(prompt, kTokens));
-        const Outcome o = drain(*stream);
+        auto stream = sched->submit(server::greedy_request(prompt, kTokens));
+        const server::Outcome o = server::drain(*stream);
         sched->call([] {});
         const server::SchedulerStats st = sched->stats();
         if (!pipelined) {
@@ -90,31 +64,21 @@ TEST(GpuServerPipeline, PipelinedStepsGiveTheUnpipelinedTokensAndDropATokenFedPa
 
     // a stop string completed by token j (its first occurrence in the text ends there)
     const std::string text = tok.decode(ref.tokens, /*skip_special=*/true);
-    int32_t j = -1;
     std::string stop;
-    for (int32_t c = 6; c < kTokens - 4 && j < 0; ++c) {
-        const std::string before = tok.decode(std::vector<int32_t>(ref.tokens.begin(), ref.tokens.begin() + c), true);
-        const std::string upto = tok.decode(std::vector<int32_t>(ref.tokens.begin(), ref.tokens.begin() + c + 1), true);
-        if (upto.size() <= before.size() || upto.compare(0, before.size(), before) != 0) continue;
-        const std::string piece = upto.substr(before.size());
-        if (piece.find_first_not_of(' ') == std::string::npos) continue;
-        if (upto.find(piece) + piece.size() != upto.size()) continue;  // (seen earlier)
-        j = c;
-        stop = piece;
-    }
+    const int32_t j = server::first_stop_token(tok, ref.tokens, 6, kTokens - 4, stop);
     ASSERT_GE(j, 0) << "no token of '" << text << "' ends a stop string first";
     std::vector<int32_t> longer = prompt;  // a later prompt: the whole reference continuation after it
     longer.insert(longer.end(), ref.tokens.begin(), ref.tokens.end());
     for (const bool pipelined : {false, true}) {
         auto sched = make_scheduler(pipelined, model, kv, tok);
-        server::GenerationParams p = greedy(prompt, kTokens);
+        server::GenerationParams p = server::greedy_request(prompt, kTokens);
         p.stop = {stop};
         auto stream = sched->submit(p);
-        const Outcome o = drain(*stream);
-        EXPECT_EQ(o.finish, FinishReason::Stop) << "stop '" << stop << "'";
+        const server::Outcome o = server::drain(*stream);
+        EXPECT_EQ(o.end.finish, FinishReason::Stop) << "stop '" << stop << "'";
         sched->call([] {});
         const int64_t reused0 = sched->stats().prefix_cache.reused_tokens;
-        (void)drain(*sched->submit(greedy(longer, 1)));
+        (void)server::drain(*sched->submit(server::greedy_request(longer, 1)));
         sched->call([] {});
         // the kept sequence: the prompt and the j tokens before the stop token (that one never fed)
         EXPECT_EQ(sched->stats().prefix_cache.reused_tokens - reused0, static_cast<int64_t>(prompt.size()) + j)
@@ -131,9 +95,9 @@ TEST(GpuServerPipeline, PipelinedStepsGiveTheUnpipelinedTokensAndDropATokenFedPa
         auto sched = make_scheduler(pipelined, model, kv, tok);
         std::vector<std::shared_ptr<server::RequestStream>> streams;
         for (size_t i = 0; i < prompts.size(); ++i)
-            streams.push_back(sched->submit(greedy(tok.encode(prompts[i], true, true), 16 + static_cast<int32_t>(i) * 4)));
+            streams.push_back(sched->submit(server::greedy_request(tok.encode(prompts[i], true, true), 16 + static_cast<int32_t>(i) * 4)));
         for (size_t i = 0; i < streams.size(); ++i) {  // (some end early: the model's end of generation)
-            const Outcome o = drain(*streams[i]);
+            const server::Outcome o = server::drain(*streams[i]);
             EXPECT_GE(o.tokens.size(), 1u) << prompts[i];
             first[pipelined ? 1 : 0].push_back(std::vector<int32_t>(o.tokens.begin(), o.tokens.begin() + std::min<size_t>(8, o.tokens.size())));
         }

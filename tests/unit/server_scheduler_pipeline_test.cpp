@@ -23,9 +23,11 @@
 #include "backend/gpu/gpu_backend.h"
 #include "engine/default_model.h"
 #include "formats/gguf/gguf_file.h"
+#include "forwarding_backend.h"
 #include "kv/kv_cache.h"
 #include "model/model.h"
 #include "server/scheduler.h"
+#include "server_test_util.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab_gguf.h"
 
@@ -34,19 +36,10 @@ namespace {
 
 // A GpuBackend over the CPU backend: the ops run there; only what the scheduler's pipelining uses of a
 // GPU is implemented (greedy rows, their tokens held "on the device" until a plan names them).
-class HostAsDevice final : public GpuBackend {
+class HostAsDevice final : public test::ForwardingBackend<GpuBackend> {
 public:
+    HostAsDevice() : ForwardingBackend(cpu_) {}
     std::string name() const override { return "host-as-device (" + cpu_.name() + ")"; }
-    void* alloc(size_t bytes) override { return cpu_.alloc(bytes); }
-    void release(void* ptr) override { cpu_.release(ptr); }
-    void upload(void* dst, const void* src, size_t bytes) override { cpu_.upload(dst, src, bytes); }
-    void download(void* dst, const void* src, size_t bytes) override { cpu_.download(dst, src, bytes); }
-    void fill_zero(void* dst, size_t bytes) override { cpu_.fill_zero(dst, bytes); }
-    void copy(void* dst, const void* src, size_t bytes) override { cpu_.copy(dst, src, bytes); }
-    Weight load_weight(TensorType type, int64_t cols, int64_t rows, int64_t n_mats, const void* host) override {
-        return cpu_.load_weight(type, cols, rows, n_mats, host);
-    }
-    void synchronize() override { cpu_.synchronize(); }
     void begin_step(const StepPlan& plan) override {
         if (plan.device_rows.empty()) return cpu_.begin_step(plan);
         EXPECT_FALSE(last_.empty()) << "a plan names device rows, but no batch is there";
@@ -57,22 +50,6 @@ public:
         ++fed_from_device_;
         cpu_.begin_step(p);
     }
-    void embed(const Weight& t, Act out) override { cpu_.embed(t, out); }
-    void rms_norm(Act x, const Weight& w, float eps, Act out) override { cpu_.rms_norm(x, w, eps, out); }
-    void matmul(const Weight& w, Act x, Act y, const Weight* bias) override { cpu_.matmul(w, x, y, bias); }
-    void rope(Act x, int n_heads, int head_dim, const RopeParams& p) override { cpu_.rope(x, n_heads, head_dim, p); }
-    void kv_store(const KvLayerView& layer, Act k, Act v) override { cpu_.kv_store(layer, k, v); }
-    void attention(Act q, const KvLayerView& layer, const AttentionParams& p, Act out) override {
-        cpu_.attention(q, layer, p, out);
-    }
-    void swiglu(Act gate, Act up, Act out) override { cpu_.swiglu(gate, up, out); }
-    void add(Act a, Act b, Act out) override { cpu_.add(a, b, out); }
-    void moe_ffn(Act h, Act router, const MoeFfn& moe, Act out) override { cpu_.moe_ffn(h, router, moe, out); }
-    void gated_delta_net(Act qkv, Act z, Act a, Act b, const GatedDeltaNet& p, float* state, Act out) override {
-        cpu_.gated_delta_net(qkv, z, a, b, p, state, out);
-    }
-    void sigmoid_mul(Act x, Act gate, Act out) override { cpu_.sigmoid_mul(x, gate, out); }
-    void gather_output_rows(Act x, Act out) override { cpu_.gather_output_rows(x, out); }
 
     GpuDeviceInfo device_info() override { return GpuDeviceInfo{"host-as-device", "host", 1, 32, 0, 0, false, 0.0}; }
     void check_vram(const VramNeed&) override {}
@@ -138,33 +115,6 @@ struct ScopedEnv {
     const char* name_;
 };
 
-struct Outcome {
-    std::vector<int32_t> tokens;
-    FinishReason finish = FinishReason::Length;
-};
-
-Outcome drain(RequestStream& stream) {
-    Outcome o;
-    StreamEvent ev;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (!stream.pop(ev, std::chrono::milliseconds(50))) continue;
-        if (ev.kind != StreamEvent::Kind::Text) break;
-        for (const auto& t : ev.tokens) o.tokens.push_back(t.token);
-    }
-    EXPECT_EQ(ev.kind, StreamEvent::Kind::Finished) << ev.error;
-    o.finish = ev.finish;
-    return o;
-}
-
-GenerationParams greedy(std::vector<int32_t> prompt, int32_t max_tokens) {
-    GenerationParams p;
-    p.prompt = std::move(prompt);
-    p.max_tokens = max_tokens;
-    p.sampling.temperature = 0.0f;
-    return p;
-}
-
 struct Fixture {
     HostAsDevice device;
     Model model{open_default_model(), device};
@@ -187,7 +137,7 @@ TEST(ServerSchedulerPipeline, FeedsTokensAheadAndDropsTheOneFedPastAnEnd) {
     for (const bool pipelined : {false, true}) {
         auto sched = f.scheduler(pipelined);
         const int64_t fed0 = f.device.fed_from_device();
-        const Outcome o = drain(*sched->submit(greedy(prompt, kTokens)));
+        const Outcome o = drain(*sched->submit(greedy_request(prompt, kTokens)));
         sched->call([] {});
         if (!pipelined) {
             ref = o;
@@ -207,29 +157,20 @@ TEST(ServerSchedulerPipeline, FeedsTokensAheadAndDropsTheOneFedPastAnEnd) {
     }
 
     // a stop string completed by token j: the kept prefix is the prompt and the j tokens before it
-    int32_t j = -1;
     std::string stop;
-    for (int32_t c = 4; c < kTokens - 2 && j < 0; ++c) {
-        const std::string before = f.tok.decode(std::vector<int32_t>(ref.tokens.begin(), ref.tokens.begin() + c), true);
-        const std::string upto = f.tok.decode(std::vector<int32_t>(ref.tokens.begin(), ref.tokens.begin() + c + 1), true);
-        if (upto.size() <= before.size() || upto.compare(0, before.size(), before) != 0) continue;
-        const std::string piece = upto.substr(before.size());
-        if (piece.find_first_not_of(' ') == std::string::npos || upto.find(piece) + piece.size() != upto.size()) continue;
-        j = c;
-        stop = piece;
-    }
+    const int32_t j = first_stop_token(f.tok, ref.tokens, 4, kTokens - 2, stop);
     ASSERT_GE(j, 0);
     std::vector<int32_t> longer = prompt;
     longer.insert(longer.end(), ref.tokens.begin(), ref.tokens.end());
     for (const bool pipelined : {false, true}) {
         auto sched = f.scheduler(pipelined);
-        GenerationParams p = greedy(prompt, kTokens);
+        GenerationParams p = greedy_request(prompt, kTokens);
         p.stop = {stop};
         const Outcome o = drain(*sched->submit(p));
-        EXPECT_EQ(o.finish, FinishReason::Stop);
+        EXPECT_EQ(o.end.finish, FinishReason::Stop);
         sched->call([] {});
         const int64_t reused0 = sched->stats().prefix_cache.reused_tokens;
-        (void)drain(*sched->submit(greedy(longer, 1)));
+        (void)drain(*sched->submit(greedy_request(longer, 1)));
         sched->call([] {});
         EXPECT_EQ(sched->stats().prefix_cache.reused_tokens - reused0, static_cast<int64_t>(prompt.size()) + j)
             << (pipelined ? "pipelined" : "unpipelined") << ": the kept prefix after a stop at token " << j;
@@ -247,20 +188,20 @@ TEST(ServerSchedulerPipeline, SeveralRequestsEndsAndACancelLeaveTheKvWhole) {
         auto sched = f.scheduler(pipelined);
         std::vector<std::shared_ptr<RequestStream>> streams;
         for (size_t i = 0; i < prompts.size(); ++i)
-            streams.push_back(sched->submit(greedy(f.tok.encode(prompts[i], true, true), 12 + static_cast<int32_t>(i) * 3)));
+            streams.push_back(sched->submit(greedy_request(f.tok.encode(prompts[i], true, true), 12 + static_cast<int32_t>(i) * 3)));
         for (auto& s : streams) got[pipelined ? 1 : 0].push_back(drain(*s).tokens);
         sched->call([] {});
         if (pipelined) {
             EXPECT_GT(sched->stats().pipelined_steps, 0);
         }
         // a request cancelled while it decodes: it ends, its KV freed with the token fed ahead
-        auto c = sched->submit(greedy(f.tok.encode(prompts[0], true, true), 60));
+        auto c = sched->submit(greedy_request(f.tok.encode(prompts[0], true, true), 60));
         StreamEvent ev;
         while (c->pop(ev, std::chrono::seconds(30)) && ev.kind == StreamEvent::Kind::Text && ev.tokens.empty()) {
         }
         c->cancel();
         const Outcome o = drain(*c);
-        EXPECT_EQ(o.finish, FinishReason::Cancelled);
+        EXPECT_EQ(o.end.finish, FinishReason::Cancelled);
         sched->drop_prefix_cache();
         sched->call([&] { EXPECT_EQ(f.kv.n_free_blocks(), f.kv.pool().n_blocks()); });
     }

@@ -38,37 +38,8 @@ std::unique_ptr<LoadedModel> load(const std::string& path, int32_t n_parallel, i
     return std::make_unique<LoadedModel>(o);
 }
 
-struct Outcome {
-    std::string text;
-    std::vector<int32_t> tokens;
-    StreamEvent end;
-};
-
-// Drains a request's events (fails the test after 120 s without its end).
-Outcome drain(RequestStream& s) {
-    Outcome o;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (std::chrono::steady_clock::now() < deadline) {
-        StreamEvent ev;
-        if (!s.pop(ev, std::chrono::milliseconds(50))) continue;
-        if (ev.kind == StreamEvent::Kind::Text) {
-            o.text += ev.text;
-            for (const auto& t : ev.tokens) o.tokens.push_back(t.token);
-            continue;
-        }
-        o.end = ev;
-        return o;
-    }
-    ADD_FAILURE() << "no end event within 120 s";
-    return o;
-}
-
 GenerationParams greedy(const LoadedModel& lm, const std::string& prompt, int32_t max_tokens) {
-    GenerationParams p;
-    p.prompt = lm.tokenizer().encode(prompt, true, true);
-    p.max_tokens = max_tokens;
-    p.sampling.temperature = 0.0f;
-    return p;
+    return greedy_request(lm.tokenizer().encode(prompt, true, true), max_tokens);
 }
 
 // The tokens the batched run must share with the lone one (see the top of the file).

@@ -81,14 +81,14 @@ constexpr int64_t kVocabWideRows = 65536;  // (rows of an output projection: the
 constexpr int64_t kOneTokenOutputMaxWeights = int64_t{256} << 20;
 
 bool on_one_token_kernel(const Op& op, const DecodeSwitches& sw, const PrefillEmitContext& pc) {
-    const int64_t T = op.a.rows;
-    const bool mma = T > 1 && use_matvec_mma(pc, op.w.type, T, op.w.cols) &&
-                     op.w.rows * op.w.cols > pc.table.matvec_mma_min_weights &&
-                     (op.w.rows < kVocabWideRows || op.w.rows * op.w.cols > kOneTokenOutputMaxWeights);
+    const int64_t T = op.a.rows, weights = op.w.rows * op.w.cols;
     if (sw.matvec1 == 0 || op.kind != OpKind::Matmul || T < 1 || T > sw.matvec1_tokens ||
-        !is_quantized_matvec_type(op.w.type) || !matvec1_supports(op.w.type, op.a.cols, T) || mma)
+        !is_quantized_matvec_type(op.w.type) || !matvec1_supports(op.w.type, op.a.cols, T))
         return false;
-    return sw.matvec1 == 2 || op.w.rows * op.w.cols <= (int64_t{8} << 20) || op.w.rows >= kVocabWideRows ||
+    if (T > 1 && use_matvec_mma(pc, op.w.type, T, op.w.cols) && weights > pc.table.matvec_mma_min_weights &&
+        (op.w.rows < kVocabWideRows || weights > kOneTokenOutputMaxWeights))
+        return false;  // (the int8-mma matvec's)
+    return sw.matvec1 == 2 || weights <= (int64_t{8} << 20) || op.w.rows >= kVocabWideRows ||
            op.w.type == TensorType::Q6_K || op.w.rows > op.w.cols;
 }
 

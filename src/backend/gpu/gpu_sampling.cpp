@@ -98,11 +98,11 @@ const void* GpuBackendImpl::launch_sampling(const float* row, int64_t n, const G
     void* mapped = direct ? static_cast<uint8_t*>(sample_host_dev_) + (static_cast<uint8_t*>(host_result) -
                                                                       static_cast<uint8_t*>(sample_host_))
                           : nullptr;
-    auto* out = reinterpret_cast<SampleOut*>(base + lay.out);
-    launch_sample(l, row, work, n, c, k_list, reinterpret_cast<SampleStats*>(base + lay.stats), cand_v, cand_i, out,
-                  static_cast<SampleOut*>(mapped), switches_.sample_fast, up);
-    if (!direct) RF_GPU_CHECK(cudaMemcpyAsync(host_result, out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
-    return out;
+    launch_sample(l, row, work, n, c, k_list, reinterpret_cast<SampleStats*>(base + lay.stats), cand_v, cand_i,
+                  reinterpret_cast<SampleOut*>(base + lay.out), static_cast<SampleOut*>(mapped),
+                  switches_.sample_fast, up);
+    if (!direct) RF_GPU_CHECK(cudaMemcpyAsync(host_result, base + lay.out, sizeof(SampleOut), cudaMemcpyDeviceToHost, stream_));
+    return base + lay.out;
 }
 
 void GpuBackendImpl::sample_on_device(const float* row, int64_t n, const GpuSamplingParams& p,
